@@ -1,0 +1,74 @@
+"""The exception tree, grouped by what the caller does next.
+
+    EtlError                      root: every error the tool raises on purpose
+    ├── ConfigError               cannot run at all (bad option, config, mapping) -> exit 2
+    │   ├── MappingError          a mapping YAML is invalid: names file, line and key
+    │   └── CredentialsError      no/invalid token: stop the run, leave files untouched
+    ├── InputError                this file as a whole cannot be used -> failed/ with a report
+    └── UploadError               a request did not succeed
+        ├── TransientError        timeout, connection error, 5xx: retry with backoff
+        │   └── RateLimited       429: wait Retry-After, lower concurrency, retry
+        ├── OutcomeUnknown        the request may have been applied (dropped response)
+        └── RequestRejected       other 4xx: do not retry; the chunk's rows fail
+
+Row-level problems are never exceptions: they are `etl.model.Problem` records.
+"""
+
+from __future__ import annotations
+
+
+class EtlError(Exception):
+    """Root of every error the tool raises on purpose."""
+
+
+class ConfigError(EtlError):
+    """The tool cannot run: usage, configuration, mappings. Exit code 2."""
+
+
+class MappingError(ConfigError):
+    """A mapping file is invalid. The message names the file, line and key."""
+
+    def __init__(self, file: str, line: int | None, key: str, problem: str) -> None:
+        self.file, self.line, self.key, self.problem = file, line, key, problem
+        where = f"{file}, line {line}" if line else file
+        super().__init__(f"{where}, key '{key}': {problem}")
+
+
+class CredentialsError(ConfigError):
+    """No usable token. The run stops; files stay in the inbox for the next run."""
+
+
+class InputError(EtlError):
+    """The file as a whole cannot be used (unreadable, no mapping, empty...)."""
+
+    def __init__(self, message: str, code: str = "input") -> None:
+        self.code = code
+        super().__init__(message)
+
+
+class UploadError(EtlError):
+    """A request to Konnect did not succeed."""
+
+
+class TransientError(UploadError):
+    """Timeout, connection error or 5xx: safe to retry with backoff."""
+
+
+class RateLimited(TransientError):
+    """HTTP 429: wait `retry_after` seconds, lower concurrency, retry."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class OutcomeUnknown(TransientError):
+    """The request was sent but no answer came back: it may have been applied."""
+
+
+class RequestRejected(UploadError):
+    """A 4xx other than 401/429: retrying will not help; the chunk's rows fail."""
+
+    def __init__(self, message: str, status: int, code: str = "") -> None:
+        self.status, self.code = status, code
+        super().__init__(message)

@@ -1,0 +1,141 @@
+"""What the client and the emulator must agree on about Konnect, declared once.
+
+Everything marked [ours] in `shared/konnect-api.md` (guesses where the docs are silent) lives
+here, so one edit fixes both the client (`etl.client`) and the emulator (`etl.sandbox`) when
+the truth is known. Neither of those imports the other; both import this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Envelope = Literal["ims", "oms"]
+
+TOKEN_PATH = "/aggregator/v1/token"
+TOKEN_HEADER = "x-access-token"
+# [ours] the token response field is undocumented: read the first of these that is present.
+TOKEN_FIELDS = ("access_token", "token", "accessToken")
+TOKEN_TTL_SECONDS = 55 * 60
+ORDERS_PATH = "/oms/v3/shipment"
+
+NAMED_ENVIRONMENTS = {
+    "fyndkonnect-uat": "https://fyndkonnect.konnect.uat.fyndx1.de/",
+    "ginesys-uat": "https://ginesys.konnect.uat.fyndx1.de/",
+    "unicommerce-uat": "https://unicommerce.konnect.uat.fyndx1.de/",
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One Konnect call: where it goes, how many records it takes, how it answers."""
+
+    method: str
+    path: str
+    limit: int
+    envelope: Envelope
+    # [ours] the keys that identify a record inside an `errors` entry
+    key_fields: tuple[str, ...]
+
+
+ENDPOINTS: dict[str, Endpoint] = {
+    "inventory": Endpoint("PUT", "/ims/v3/inventory", 500, "ims", ("location_id", "sku")),
+    "price": Endpoint("PUT", "/ims/v3/price", 500, "ims", ("location_id", "sku")),
+    "invoice": Endpoint("POST", "/oms/v3/shipment/invoiceUpdate", 20, "oms", ("orderId",)),
+    "awb": Endpoint("PUT", "/oms/v3/shipment/awb", 20, "ims", ("orderId",)),
+    "status": Endpoint("PUT", "/oms/v3/shipment/status", 20, "ims", ("orderId",)),
+    "cancel": Endpoint("POST", "/oms/v3/shipment/cancel", 20, "oms", ("orderId",)),
+    "confirm": Endpoint("POST", "/oms/v3/shipment/confirm", 20, "oms", ("orderId",)),
+    "pack": Endpoint("POST", "/oms/v3/shipment/pack", 20, "oms", ("orderId",)),
+    "dispatch": Endpoint("POST", "/oms/v3/shipment/dispatch", 20, "oms", ("orderId",)),
+    "return_qc": Endpoint("POST", "/oms/v3/shipment/return", 20, "oms", ("orderId",)),
+    "courier_details": Endpoint("POST", "/oms/v3/shipment/courierDetails", 20, "oms", ("orderId",)),
+    "labels": Endpoint("POST", "/oms/v3/shipment/labels", 20, "oms", ("orderId",)),
+    "invoice_pdf": Endpoint("POST", "/oms/v3/shipment/invoice", 20, "oms", ("orderId",)),
+}
+
+
+def record_key(endpoint: Endpoint, record: dict[str, Any]) -> str:
+    """The key a record is known by in errors and in the emulator's ledger.
+
+    `location_id|sku` for inventory/price, the `orderId` otherwise.
+    """
+    return "|".join(str(record.get(f, "")) for f in endpoint.key_fields)
+
+
+def error_entry(
+    endpoint: Endpoint, index: int, record: dict[str, Any], code: str, message: str
+) -> dict[str, Any]:
+    """[ours] One entry of an `errors` array: the record's index, its key fields, code, text."""
+    entry: dict[str, Any] = {"index": index}
+    for f in endpoint.key_fields:
+        entry[f] = record.get(f)
+    entry["code"] = code
+    entry["message"] = message
+    return entry
+
+
+def ims_envelope(
+    payload_count: int, errors: list[dict[str, Any]], ack_id: str, time: str
+) -> dict[str, Any]:
+    """IMS-style answer (inventory, price, awb, status) [doc]."""
+    failed = len(errors)
+    return {
+        "data": {
+            "payload_count": payload_count,
+            "success_count": payload_count - failed,
+            "failed_count": failed,
+            "errors": errors,
+        },
+        "meta": {
+            "ack_id": ack_id,
+            "integrationId": "konnect-etl",
+            "time": time,
+            "status": "SUCCESS",
+        },
+    }
+
+
+def oms_envelope(payload_count: int, errors: list[dict[str, Any]]) -> dict[str, Any]:
+    """OMS-style answer (cancel, confirm, invoiceUpdate, pack, dispatch, return) [doc]."""
+    failed = len(errors)
+    status = "SUCCESS" if failed == 0 else ("FAILED" if failed == payload_count else "PARTIAL")
+    return {
+        "payloadCount": payload_count,
+        "successCount": payload_count - failed,
+        "failedCount": failed,
+        "status": status,
+        "errors": errors,
+    }
+
+
+# Plain explanations of Konnect's documented error codes, for the report's message column.
+# Codes starting with "X" are [ours]: the emulator's per-record checks for IMS records.
+CODE_EXPLANATIONS: dict[str, str] = {
+    "O400": "this order is cancelled and cannot be confirmed",
+    "O422": "this order does not belong to this location",
+    "IN400": "wrong location or unknown order item for this order",
+    "IN401": "this order is cancelled and cannot be invoiced",
+    "IN403": "the order must be confirmed before it can be invoiced",
+    "IN422": "the invoice number or invoice type breaks Konnect's rules",
+    "IN453": "this order is already invoiced",
+    "CR400": "pack is only possible once the courier is assigned",
+    "CR401": "this order is cancelled and cannot be packed",
+    "CR422": "this order does not belong to this location",
+    "D400": "dispatch is only possible once the order is packed",
+    "D401": "this order is cancelled and cannot be dispatched",
+    "D422": "this order does not belong to this location",
+    "C400": "this order does not belong to this location",
+    "L403": "label requested before the order was packed",
+    "L400": "this order does not belong to this location",
+    "X404SKU": "Konnect does not know this SKU",
+    "X404LOC": "Konnect does not know this location",
+    "X404ORD": "Konnect does not know this order",
+    "X422": "Konnect refused the value",
+}
+
+
+def explain(code: str, message: str = "") -> str:
+    """'IN453 - this order is already invoiced' (falls back to Konnect's own message)."""
+    plain = CODE_EXPLANATIONS.get(code) or message or "refused by Konnect"
+    return f"{code} - {plain}" if code else plain

@@ -1,0 +1,98 @@
+"""Data shapes shared by the stages: sheets of text cells, mapped frames, row problems.
+
+Every stage keeps each row's *source row number*: the number the user sees in Excel or the
+CSV line number, so a message can say "Row 14, column 'Closing Qty'".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+RowStatus = Literal["ok", "rejected", "failed", "unknown"]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one row (or one cell), in the reader's language.
+
+    `column` is the *source* column header as the user sees it ("" for a whole-row problem);
+    `status` says whose verdict it is: `rejected` by our checks, `failed` by the API, or
+    `unknown` when the API's answer could not be attributed to the row.
+    """
+
+    row: int
+    column: str
+    value: str
+    code: str
+    message: str
+    status: RowStatus = "rejected"
+
+    def text(self) -> str:
+        """'Row 14, column 'Closing Qty': '-3' - stock cannot be negative'."""
+        where = f"Row {self.row}" + (f", column '{self.column}'" if self.column else "")
+        what = f"'{self.value}' - " if self.value != "" else ""
+        return f"{where}: {what}{self.message}"
+
+
+@dataclass
+class Sheet:
+    """A whole sheet (or CSV) as the user sees it: every cell as text, no header chosen yet.
+
+    `cells` has integer column labels 0..n-1 and one row per source row; every value is a
+    `str` ("" for an empty cell). `row_numbers[i]` is the source row number of `cells` row i
+    (1-based: Excel's row number, or the CSV record number).
+    """
+
+    cells: pd.DataFrame
+    row_numbers: IntArray
+    path: Path
+    kind: Literal["csv", "xlsx", "xls"]
+    sheet_name: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    # For workbooks: True where the cell was a number or date in the workbook, not text
+    # (shape of `cells`). Damage guards use it (a 20-digit id typed as a number). None for CSV.
+    numeric: npt.NDArray[np.bool_] | None = None
+
+
+@dataclass
+class Table:
+    """The data rows of a sheet under its header row.
+
+    `data` has integer column labels (position in `header`) so duplicate or blank headers stay
+    faithful to the file; `row_numbers[i]` is the source row number of data row i.
+    """
+
+    header: list[str]
+    data: pd.DataFrame
+    row_numbers: IntArray
+    header_row: int
+    sheet: Sheet
+
+
+@dataclass
+class Mapped:
+    """Canonical records computed from a table by a mapping.
+
+    `frame` has the feed's canonical columns (text, or numbers after `integer`/`decimal`
+    transforms) and one row per *kept* data row; `positions[i]` is that row's position in
+    `Table.data` (to find the original cells again for the reports) and `row_numbers[i]` its
+    source row number. `sources[field]` is the source column header a field came from (""
+    for a constant), used to word messages in the user's column names. `problems` holds rows
+    a transform could not read; those rows are still present in `frame` and must be dropped
+    by the caller (see `rejected_positions`).
+    """
+
+    frame: pd.DataFrame
+    positions: IntArray
+    row_numbers: IntArray
+    sources: dict[str, str]
+    problems: list[Problem] = field(default_factory=list)
+    skipped_rows: int = 0
