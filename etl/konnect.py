@@ -18,6 +18,24 @@ TOKEN_HEADER = "x-access-token"
 TOKEN_FIELDS = ("access_token", "token", "accessToken")
 TOKEN_TTL_SECONDS = 55 * 60
 ORDERS_PATH = "/oms/v3/shipment"
+# [ours] GET /oms/v3/shipment paging: pages start at 1 (0 means 1); pageSize is 1..max.
+ORDERS_PAGE_SIZE_DEFAULT = 20
+ORDERS_PAGE_SIZE_MAX = 100
+
+# Konnect `orderStatus` (what GET /oms/v3/shipment filters on) -> the Fynd states it covers.
+ORDER_STATUSES: dict[str, tuple[str, ...]] = {
+    "CREATED": ("placed", "store_reassigned"),
+    "CONFIRMED": ("bag_confirmed",),
+    "PROCESSING": ("bag_invoiced", "dp_assigned"),
+    "COMPLETED": ("bag_packed",),
+    "TRANSIT": ("bag_picked",),
+    "DELIVERED": ("delivery_done",),
+    "CANCELLED": ("cancelled_customer", "cancelled_fynd"),
+    "RETURN_PROCESSING": ("return_initiated", "return_dp_assigned", "return_bag_in_transit"),
+    "RETURN_DELIVERED": ("return_bag_delivered", "rto_bag_delivered"),
+    "RETURN_COMPLETED": ("return_bag_accepted", "rto_bag_accepted"),
+    "CREDIT_NOTE_GENERATED": ("credit_note_generated",),
+}
 
 NAMED_ENVIRONMENTS = {
     "fyndkonnect-uat": "https://fyndkonnect.konnect.uat.fyndx1.de/",
@@ -132,6 +150,9 @@ CODE_EXPLANATIONS: dict[str, str] = {
     "X404LOC": "Konnect does not know this location",
     "X404ORD": "Konnect does not know this order",
     "X422": "Konnect refused the value",
+    "X409": "the order is not in a state that allows this action",
+    "X400": "Konnect could not read the request",
+    "X413": "too many records in one request",
 }
 
 

@@ -1,0 +1,154 @@
+"""Cut valid rows into request bodies: JSON arrays of at most `feed.limit` records.
+
+Chunks follow the source order and are numbered from 0, so the same file always gives the
+same chunks (crash resume finds acknowledged chunks by index). Feeds that group rows into
+orders put all rows of one order into one record, and an order never spans two chunks.
+
+Stock and price files can hold a million rows, so their records are written as JSON text
+column-wise with pyarrow string kernels (one fragment per row, sliced per chunk) instead of
+building a dict per row; any text that JSON must escape is encoded by orjson. Every other
+feed builds dicts (`etl.records`) and encodes them with orjson.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from etl.feeds import Feed
+from etl.model import IntArray
+from etl.records import ORDER_RECORDS, ROW_RECORDS, columns
+from etl.validation import Validated
+
+__all__ = ["Chunk", "Validated", "build_chunks", "record_keys"]
+
+TEXT = pa.large_string()
+# Field order of the records written as text (the order Konnect's docs list them in).
+TEXT_RECORDS: dict[str, tuple[str, ...]] = {
+    "stock": ("location_id", "sku", "quantity"),
+    "price": ("location_id", "sku", "esp", "mrp", "currency"),
+    "pack": ("orderId",),
+}
+
+
+@dataclass
+class Chunk:
+    """One request: its body, and which frame rows went into which record of it."""
+
+    index: int
+    body: bytes
+    rows: IntArray  # indices into Validated.frame
+    record_of_row: IntArray  # record index in the body of each entry of `rows`
+    key_fields: tuple[str, ...] = ()
+
+    def keys(self, validated: Validated, feed: Feed | None = None) -> list[str]:
+        """Record keys in body order ('location_id|sku', or the orderId)."""
+        fields = feed.endpoint.key_fields if feed is not None else self.key_fields
+        starts = np.flatnonzero(np.diff(self.record_of_row, prepend=-1) != 0)
+        return record_keys(validated.frame, fields, self.rows[starts])
+
+
+def record_keys(frame: pd.DataFrame, fields: Sequence[str], rows: IntArray) -> list[str]:
+    """`etl.konnect.record_key` of the records whose first rows are `rows`."""
+    parts = [[str(v) for v in frame[f].to_numpy()[rows].tolist()] for f in fields]
+    return ["|".join(values) for values in zip(*parts, strict=True)]
+
+
+def build_chunks(feed: Feed, validated: Validated) -> list[Chunk]:
+    """The request bodies for `validated.frame`, in source order."""
+    if feed.grouped:
+        return _order_chunks(feed, validated.frame)
+    if feed.name in TEXT_RECORDS:
+        return _text_chunks(feed, validated.frame)
+    return _row_chunks(feed, validated.frame)
+
+
+def _bounds(count: int, limit: int) -> list[tuple[int, int]]:
+    return [(a, min(a + limit, count)) for a in range(0, count, limit)]
+
+
+def _row_chunks(feed: Feed, frame: pd.DataFrame) -> list[Chunk]:
+    cols, build = columns(frame), ROW_RECORDS[feed.name]
+    chunks = []
+    for index, (a, b) in enumerate(_bounds(len(frame), feed.limit)):
+        body = orjson.dumps([build(cols, r) for r in range(a, b)])
+        rows = np.arange(a, b, dtype=np.int64)
+        chunks.append(Chunk(index, body, rows, rows - a, feed.endpoint.key_fields))
+    return chunks
+
+
+def _order_chunks(feed: Feed, frame: pd.DataFrame) -> list[Chunk]:
+    """One record per orderId (first appearance order); `feed.limit` orders per chunk."""
+    codes, _ = pd.factorize(frame["orderId"], sort=False)
+    order = np.argsort(codes, kind="stable").astype(np.int64)
+    starts = np.flatnonzero(np.diff(codes[order], prepend=-1) != 0)
+    groups = np.split(order, starts[1:])
+    cols, build = columns(frame), ORDER_RECORDS[feed.name]
+    chunks = []
+    for index, (a, b) in enumerate(_bounds(len(groups), feed.limit)):
+        members = groups[a:b]
+        body = orjson.dumps([build(cols, g.tolist()) for g in members])
+        rows = np.concatenate(members)
+        record = np.repeat(np.arange(len(members), dtype=np.int64), [len(g) for g in members])
+        chunks.append(Chunk(index, body, rows, record, feed.endpoint.key_fields))
+    return chunks
+
+
+def _text_chunks(feed: Feed, frame: pd.DataFrame) -> list[Chunk]:
+    data, offsets = _fragments(frame, TEXT_RECORDS[feed.name])
+    chunks = []
+    for index, (a, b) in enumerate(_bounds(len(frame), feed.limit)):
+        # Each fragment ends with a comma: drop the last one and close the array.
+        body = b"[" + data[offsets[a] : offsets[b] - 1] + b"]"
+        rows = np.arange(a, b, dtype=np.int64)
+        chunks.append(Chunk(index, body, rows, rows - a, feed.endpoint.key_fields))
+    return chunks
+
+
+def _fragments(frame: pd.DataFrame, fields: tuple[str, ...]) -> tuple[bytes, IntArray]:
+    """'{"f1":v1,"f2":v2},' per row, as one UTF-8 buffer and the row offsets into it."""
+    if len(frame) == 0:
+        return b"", np.zeros(1, dtype=np.int64)
+    parts: list[pa.Array | pa.Scalar] = []
+    literal = "{"
+    for name in fields:
+        values, quote = _json_values(frame[name])
+        parts += [pa.scalar(f'{literal}"{name}":{quote}', TEXT), values]
+        literal = f"{quote},"
+    parts.append(pa.scalar(literal[:-1] + "},", TEXT))
+    text = pc.binary_join_element_wise(*parts, pa.scalar("", TEXT))
+    _, offset_buffer, data = text.buffers()
+    offsets = np.frombuffer(offset_buffer, dtype=np.int64)[
+        text.offset : text.offset + len(text) + 1
+    ]
+    return data.to_pybytes(), offsets
+
+
+def _json_values(series: pd.Series) -> tuple[pa.Array, str]:
+    """A column as JSON text, and the quote the record template must put around it.
+
+    Numbers are written as they are; plain strings go in as they are between quotes baked
+    into the template; a column with any text that JSON must escape is encoded by orjson.
+    """
+    if pd.api.types.is_numeric_dtype(series):
+        return pc.cast(pa.array(series), TEXT), ""
+    values = pa.array(series, type=TEXT)
+    if not _needs_escaping(values):
+        return values, '"'
+    exact = [orjson.dumps(v).decode() for v in series.tolist()]
+    return pa.array(exact, type=TEXT), ""
+
+
+def _needs_escaping(values: pa.Array) -> bool:
+    """True if any byte is a quote, a backslash or a control character (checked in bulk)."""
+    data = values.buffers()[2]
+    if data is None:
+        return False
+    raw = np.frombuffer(data, dtype=np.uint8)
+    return bool(((raw < 0x20) | (raw == 0x22) | (raw == 0x5C)).any())

@@ -1,0 +1,245 @@
+"""The `konnect-etl` command: parse options, call the library, map errors to exit codes.
+
+Exit codes: 0 every row of every file uploaded; 1 finished, but some rows or files were
+rejected or failed (see the reports); 2 could not run (usage, config, credentials).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from etl import __version__
+from etl.config import Settings, load_settings, state_dir
+from etl.errors import ConfigError, EtlError
+from etl.logsetup import add_secrets, setup_logging
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    help="Upload ERP/WMS/POS spreadsheets to Fynd Konnect: stock, prices, invoices, AWBs...",
+)
+
+InboxArg = Annotated[Path, typer.Argument(help="The inbox folder files are dropped into.")]
+BaseUrl = Annotated[
+    str | None,
+    typer.Option("--base-url", help="Konnect URL or named environment (env KONNECT_BASE_URL)."),
+]
+ConfigOpt = Annotated[
+    Path | None, typer.Option("--config", help="Config file (default: INBOX/konnect-etl.yaml).")
+]
+SandboxOpt = Annotated[
+    bool,
+    typer.Option(
+        "--sandbox", help="Upload to a built-in Konnect emulator on a free loopback port."
+    ),
+]
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Read, map and validate only; upload nothing.")
+]
+FeedOpt = Annotated[
+    str | None,
+    typer.Option("--feed", help="Only consider mappings of this feed (stock, price, ...)."),
+]
+MappingOpt = Annotated[
+    str | None,
+    typer.Option("--mapping", help="Use this mapping (e.g. tally/stock) instead of matching."),
+]
+JsonLogs = Annotated[
+    bool, typer.Option("--json-logs", help="Log JSON lines instead of plain text.")
+]
+Verbose = Annotated[int, typer.Option("-v", "--verbose", count=True, help="More log detail.")]
+Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Only warnings and errors.")]
+Settle = Annotated[
+    float | None,
+    typer.Option(
+        "--settle", help="Seconds a file must be unchanged before it is taken (default 5)."
+    ),
+]
+
+
+def _settings(inbox: Path | None, config: Path | None, **overrides: object) -> Settings:
+    settings = load_settings(inbox=inbox, config_file=config, overrides=overrides)
+    add_secrets([settings.token, settings.password])
+    return settings
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(f"konnect-etl: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+@app.command()
+def run(
+    inbox: InboxArg,
+    base_url: BaseUrl = None,
+    config: ConfigOpt = None,
+    sandbox: SandboxOpt = False,
+    dry_run: DryRun = False,
+    feed: FeedOpt = None,
+    mapping: MappingOpt = None,
+    settle: Settle = None,
+    json_logs: JsonLogs = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Process every file waiting in INBOX once, then exit (for cron / Task Scheduler).
+
+    Example: [bold]konnect-etl run /srv/konnect/inbox[/]   (or with --sandbox to try it)
+    """
+    from etl.commands import run_command
+
+    if not inbox.is_dir():
+        raise _fail(f"inbox folder {inbox} does not exist")
+    setup_logging(-1 if quiet else verbose, json_logs, state_dir(inbox) / "logs")
+    try:
+        settings = _settings(inbox, config, base_url=base_url, settle_seconds=settle)
+        code = run_command(inbox, settings, sandbox=sandbox, dry_run=dry_run, feed=feed,
+                           mapping=mapping)  # fmt: skip
+    except EtlError as exc:
+        raise _fail(str(exc)) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def validate(
+    files: Annotated[list[Path], typer.Argument(help="Files to check.")],
+    config: ConfigOpt = None,
+    feed: FeedOpt = None,
+    mapping: MappingOpt = None,
+    verbose: Verbose = 0,
+) -> None:
+    """Read, map and validate FILES; write the reports next to each file; upload nothing.
+
+    Example: [bold]konnect-etl validate stock_2026-11-26.xlsx[/]
+    """
+    from etl.commands import validate_command
+
+    setup_logging(verbose)
+    try:
+        settings = _settings(None, config)
+        code = validate_command(files, settings, feed=feed, mapping=mapping)
+    except EtlError as exc:
+        raise _fail(str(exc)) from None
+    raise typer.Exit(code)
+
+
+@app.command("sandbox")
+def sandbox_command(
+    host: Annotated[str, typer.Option(help="Address to bind (loopback by default).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8765,
+    token: Annotated[str, typer.Option(help="The token clients must send.")] = "sandbox-token",
+    seed: Annotated[Path | None, typer.Option(help="JSON seed file (docs/sandbox.md).")] = None,
+    latency_ms: Annotated[float, typer.Option(help="Delay added to every request.")] = 0,
+    error_rate: Annotated[
+        float, typer.Option(help="Share of requests answered 5xx, not applied.")
+    ] = 0.0,
+    drop_rate: Annotated[
+        float, typer.Option(help="Share applied, then closed without an answer.")
+    ] = 0.0,
+    rate_limit: Annotated[
+        float | None, typer.Option(help="Requests per second before 429.")
+    ] = None,
+    max_concurrency: Annotated[int | None, typer.Option(help="Requests in flight at most.")] = None,
+    catalogue: Annotated[
+        str, typer.Option(help="strict: unknown SKUs refused; open: accepted.")
+    ] = "strict",
+) -> None:
+    """Start the built-in Konnect emulator in the foreground (Ctrl+C stops it).
+
+    Example: [bold]konnect-etl sandbox --port 8765 --latency-ms 50 --error-rate 0.1[/]
+    """
+    from etl.sandbox import SandboxSettings, serve_forever
+
+    if catalogue not in ("strict", "open"):
+        raise _fail("--catalogue must be strict or open")
+    serve_forever(
+        SandboxSettings(
+            host=host, port=port, token=token, seed=seed, latency_ms=latency_ms,
+            error_rate=error_rate, drop_rate=drop_rate, rate_limit=rate_limit,
+            max_concurrency=max_concurrency, catalogue=catalogue,  # type: ignore[arg-type]
+        )
+    )  # fmt: skip
+
+
+@app.command()
+def template(
+    feed: Annotated[str, typer.Argument(help="stock, price, invoice, awb, status, cancel, ...")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="File to write (.xlsx or .csv).")
+    ] = None,
+    mapping: MappingOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write an empty spreadsheet with the headers a FEED file needs.
+
+    Example: [bold]konnect-etl template stock --out stock.xlsx[/]
+    """
+    from etl.commands import template_command
+
+    try:
+        path = template_command(feed, out, mapping, _settings(None, config))
+    except EtlError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"wrote {path}")
+
+
+@app.command()
+def mappings(
+    explain: Annotated[
+        Path | None, typer.Option("--explain", help="Say which mapping matches this file and why.")
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """List the mappings, or explain which one matches a file and why.
+
+    Example: [bold]konnect-etl mappings --explain "Stock Summary.xlsx"[/]
+    """
+    from etl.commands import mappings_command
+
+    try:
+        code = mappings_command(explain, _settings(None, config))
+    except EtlError as exc:
+        raise _fail(str(exc)) from None
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(
+    inbox: Annotated[Path, typer.Option("--inbox", help="Where to copy inbox_example/ to.")] = Path(
+        "demo-inbox"
+    ),
+) -> None:
+    """Copy inbox_example/ to a fresh folder and `run` it against the built-in sandbox.
+
+    Example: [bold]konnect-etl demo[/]  (then open demo-inbox/done/)
+    """
+    from etl.commands import example_dir
+
+    try:
+        source = example_dir()
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    if inbox.exists():
+        shutil.rmtree(inbox)
+    shutil.copytree(source, inbox)
+    typer.echo(f"copied {source} to {inbox}; running it against the built-in sandbox")
+    run(inbox, sandbox=True, settle=0.0)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -1,0 +1,331 @@
+"""The Konnect HTTP client: token, one request, and the answer read back into plain shapes.
+
+`KonnectClient.send` makes exactly one attempt and turns every way it can end into either an
+`Answer` (the parsed envelope) or an exception from `etl.errors` that says what to do next:
+
+    timeout before sending, connection refused, 5xx   -> TransientError   (retry)
+    sent, then no answer (dropped, read timeout)      -> OutcomeUnknown   (may be applied)
+    429                                               -> RateLimited      (wait Retry-After)
+    401 (after one token refresh, when possible)      -> CredentialsError (stop the run)
+    any other 4xx                                     -> RequestRejected  (do not retry)
+
+Secrets: the token travels only in the `x-access-token` header and the password only in the
+token request's query string. httpx logs every request URL at INFO, so this module lowers the
+`httpx` and `httpcore` loggers to WARNING and masks the password in any record they still emit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import httpx
+import orjson
+
+import etl
+from etl.errors import (
+    CredentialsError,
+    OutcomeUnknown,
+    TransientError,
+)
+from etl.konnect import (
+    TOKEN_FIELDS,
+    TOKEN_HEADER,
+    TOKEN_PATH,
+    TOKEN_TTL_SECONDS,
+    Endpoint,
+    record_key,
+)
+from etl.retry import RetryPolicy, error_for_status, with_retries
+
+log = logging.getLogger(__name__)
+
+
+class _MaskPassword(logging.Filter):
+    """Replace the password in any httpx.URL a log record carries."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_masked(a) for a in record.args)
+        return True
+
+
+def _masked(value: object) -> object:
+    if isinstance(value, httpx.URL) and "password" in value.params:
+        return value.copy_set_param("password", "***")
+    return value
+
+
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+    logging.getLogger(_name).addFilter(_MaskPassword())
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """Built once per process: loading the CA bundle costs a few hundred ms per client."""
+    return httpx.create_ssl_context()
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Where Konnect is and how to prove who we are. Built once by the config module."""
+
+    base_url: str
+    token: str | None = None
+    username: str | None = None
+    password: str | None = None
+    timeout: float = 30.0
+    retries: int = 5
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    concurrency: int = 4
+    token_ttl: float = TOKEN_TTL_SECONDS
+
+    def __repr__(self) -> str:
+        token = "<set>" if self.token else None
+        password = "<set>" if self.password else None
+        return (
+            f"ClientSettings(base_url={self.base_url!r}, token={token}, "
+            f"username={self.username!r}, password={password}, timeout={self.timeout}, "
+            f"retries={self.retries}, concurrency={self.concurrency})"
+        )
+
+    @property
+    def can_fetch_token(self) -> bool:
+        return bool(self.username and self.password)
+
+    def retry_policy(self, *, resend_unknown: bool = True) -> RetryPolicy:
+        return RetryPolicy(
+            retries=self.retries,
+            backoff_base=self.backoff_base,
+            backoff_max=self.backoff_max,
+            resend_unknown=resend_unknown,
+        )
+
+
+@dataclass
+class RecordError:
+    """One `errors` entry that names a record: `key` as `etl.konnect.record_key` builds it."""
+
+    index: int | None
+    key: str | None
+    code: str
+    message: str
+
+
+@dataclass
+class Answer:
+    """One parsed response envelope (IMS or OMS family)."""
+
+    payload_count: int
+    success_count: int
+    failed_count: int
+    errors: list[RecordError] = field(default_factory=list)
+    ack_id: str | None = None
+    # entries that were plain strings or lacked the key fields, as text
+    raw_unattributable: list[str] = field(default_factory=list)
+
+
+class KonnectClient:
+    """Async Konnect client over one keep-alive `httpx.AsyncClient` (transport injectable)."""
+
+    def __init__(
+        self,
+        settings: ClientSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if not settings.token and not settings.can_fetch_token:
+            raise CredentialsError(
+                "no Konnect credentials: set KONNECT_TOKEN, or KONNECT_USERNAME and "
+                "KONNECT_PASSWORD"
+            )
+        self.settings = settings
+        self._http = httpx.AsyncClient(
+            base_url=settings.base_url,
+            timeout=settings.timeout,
+            transport=transport,
+            verify=_tls_context(),
+            headers={"user-agent": f"konnect-etl/{etl.__version__}"},
+            limits=httpx.Limits(max_connections=max(settings.concurrency, 1) * 2),
+        )
+        self._clock = clock
+        self._token = settings.token
+        self._token_fetched_at: float | None = None
+        self._token_lock = asyncio.Lock()
+
+    async def __aenter__(self) -> KonnectClient:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def send(self, endpoint: Endpoint, body: bytes) -> Answer:
+        """One attempt at one chunk: `body` is the pre-encoded JSON array of records."""
+        headers = {"content-type": "application/json"}
+        response = await self._request(
+            endpoint.method, endpoint.path, content=body, headers=headers
+        )
+        return parse_answer(endpoint, _json(response))
+
+    async def get_json(self, path: str, params: dict[str, str]) -> Any:
+        """GET `path` and return the decoded JSON; timeouts, 5xx and 429 are retried here,
+        since a GET is safe to repeat."""
+
+        async def once() -> Any:
+            return _json(await self._request("GET", path, params=params))
+
+        return await with_retries(once, self.settings.retry_policy())
+
+    async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        token = await self._current_token()
+        response = await self._attempt(method, path, token, **kwargs)
+        if response.status_code == 401 and self.settings.can_fetch_token:
+            log.info("Konnect answered 401; fetching a new token once")
+            token = await self._refresh_token(stale=token)
+            response = await self._attempt(method, path, token, **kwargs)
+        error = error_for_status(
+            response.status_code, response.headers.get("retry-after"), response.content
+        )
+        if error is not None:
+            raise error
+        return response
+
+    async def _attempt(self, method: str, path: str, token: str, **kwargs: Any) -> httpx.Response:
+        started = time.monotonic()
+        headers = {TOKEN_HEADER: token, **kwargs.pop("headers", {})}
+        try:
+            response = await self._http.request(method, path, headers=headers, **kwargs)
+        except httpx.TransportError as exc:
+            raise _translate(exc, f"{method} {path}") from exc
+        elapsed = (time.monotonic() - started) * 1000
+        log.debug("%s %s -> %d in %.0f ms", method, path, response.status_code, elapsed)
+        return response
+
+    async def _current_token(self) -> str:
+        async with self._token_lock:
+            if self._token is None or self._token_expired():
+                self._token = await self._fetch_token()
+            return self._token
+
+    def _token_expired(self) -> bool:
+        fetched = self._token_fetched_at
+        return fetched is not None and self._clock() - fetched >= self.settings.token_ttl
+
+    async def _refresh_token(self, stale: str) -> str:
+        async with self._token_lock:
+            if self._token is None or self._token == stale:  # not refreshed by another request
+                self._token = await self._fetch_token()
+            return self._token
+
+    async def _fetch_token(self) -> str:
+        params = {
+            "username": self.settings.username or "",
+            "password": self.settings.password or "",
+        }
+        try:
+            response = await self._http.get(TOKEN_PATH, params=params)
+        except httpx.TransportError:
+            # `from None`: the chained httpx error carries the URL, and the URL the password
+            raise TransientError(f"could not reach Konnect's token endpoint {TOKEN_PATH}") from None
+        if response.status_code >= 500 or response.status_code == 429:
+            raise TransientError(f"Konnect's token endpoint answered HTTP {response.status_code}")
+        if response.status_code != 200:
+            raise CredentialsError(
+                f"Konnect refused the username/password (HTTP {response.status_code}); "
+                "check KONNECT_USERNAME and KONNECT_PASSWORD"
+            )
+        self._token_fetched_at = self._clock()
+        log.info("fetched a new Konnect token")
+        return _token_from(response)
+
+
+def _token_from(response: httpx.Response) -> str:
+    try:
+        doc = orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        doc = None
+    if isinstance(doc, dict):
+        for name in TOKEN_FIELDS:
+            if isinstance(doc.get(name), str) and doc[name]:
+                return str(doc[name])
+    raise CredentialsError(
+        f"Konnect's token answer has none of the fields {', '.join(TOKEN_FIELDS)}"
+    )
+
+
+def _translate(exc: httpx.TransportError, what: str) -> TransientError:
+    """A transport failure as our error: was the request possibly received, or surely not?"""
+    if isinstance(exc, httpx.ReadTimeout):
+        return OutcomeUnknown(f"{what}: no answer from Konnect within the timeout")
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        return OutcomeUnknown(f"{what}: Konnect closed the connection without answering")
+    if isinstance(exc, httpx.TimeoutException):
+        return TransientError(f"{what}: timed out before the request was sent")
+    return TransientError(f"{what}: could not reach Konnect ({type(exc).__name__})")
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        # 2xx but unreadable: we cannot tell what was applied
+        raise OutcomeUnknown(
+            f"Konnect answered HTTP {response.status_code} with a body that is not JSON"
+        ) from None
+
+
+def parse_answer(endpoint: Endpoint, doc: Any) -> Answer:
+    """Read an IMS (`data` + `meta`) or OMS (camelCase counts) envelope, whichever it is."""
+    ims = isinstance(doc, dict) and isinstance(doc.get("data"), dict)
+    body = doc["data"] if ims else doc
+    names = ("payload_count", "success_count", "failed_count")
+    if not ims:
+        names = ("payloadCount", "successCount", "failedCount")
+    counts: list[Any] = [body.get(n) for n in names] if isinstance(body, dict) else []
+    if len(counts) != 3 or not all(type(c) is int for c in counts):
+        raise OutcomeUnknown(f"Konnect's answer to {endpoint.path} has no record counts")
+    answer = Answer(counts[0], counts[1], counts[2], ack_id=_ack_id(doc) if ims else None)
+    entries = body.get("errors") or []
+    for entry in entries if isinstance(entries, list) else [entries]:
+        _read_entry(endpoint, entry, answer)
+    return answer
+
+
+def _ack_id(doc: dict[str, Any]) -> str | None:
+    meta = doc.get("meta")
+    if not isinstance(meta, dict):
+        return None
+    ack = meta.get("ack_id") or meta.get("trace_id")
+    return str(ack) if ack else None
+
+
+def _read_entry(endpoint: Endpoint, entry: Any, answer: Answer) -> None:
+    named = isinstance(entry, dict) and all(entry.get(f) is not None for f in endpoint.key_fields)
+    if not named:
+        text = entry if isinstance(entry, str) else orjson.dumps(entry).decode()
+        answer.raw_unattributable.append(text)
+        return
+    index = entry.get("index")
+    answer.errors.append(
+        RecordError(
+            index=index if type(index) is int else None,
+            key=record_key(endpoint, entry),
+            code=str(entry.get("code") or ""),
+            message=str(entry.get("message") or ""),
+        )
+    )

@@ -1,0 +1,177 @@
+"""CSV and other delimited text files into a `Sheet` of text cells.
+
+Encoding: a byte-order mark decides (UTF-8, UTF-16 LE/BE); otherwise strict UTF-8, then
+Windows-1252 (what Excel writes on Western Windows), then Latin-1, which reads any byte.
+Delimiter: whichever of `,` `;` tab `|` appears the same number of times on the most lines,
+counted outside quoted text. Parsing uses pyarrow's multi-threaded reader, with every column
+forced to text; files it refuses (rows of uneven length) go through pandas' C parser.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import re
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from etl.errors import InputError
+from etl.model import Sheet
+
+DELIMITERS = (",", ";", "\t", "|")
+_SAMPLE_BYTES = 64 * 1024
+_SAMPLE_LINES = 200
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+
+
+def read_csv_sheet(path: Path, encoding: str | None = None, delimiter: str | None = None) -> Sheet:
+    """Read a delimited text file; `encoding`/`delimiter` override detection."""
+    data = _read_bytes(path)
+    used_encoding, payload = to_utf8(data, encoding)
+    if delimiter is not None and len(delimiter) != 1:
+        raise InputError(f"the delimiter must be one character, not {delimiter!r}", "config")
+    sep = delimiter or sniff_delimiter(_sample(payload))
+    cells = _parse(payload, sep)
+    row_numbers = np.arange(1, len(cells) + 1, dtype=np.int64)
+    return Sheet(cells, row_numbers, path, "csv", encoding=used_encoding, delimiter=sep)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"the file cannot be opened: {exc.strerror or exc}", "unreadable") from exc
+    if data in (b"", codecs.BOM_UTF8, *_UTF16_BOMS):
+        raise InputError("the file is empty", code="empty")
+    return data
+
+
+def to_utf8(data: bytes, encoding: str | None = None) -> tuple[str, bytes]:
+    """(name of the encoding used, the text as UTF-8 bytes without a byte-order mark)."""
+    if encoding is not None:
+        return _forced(data, encoding)
+    if data.startswith(_UTF16_BOMS):
+        return "utf-16", _strict(data, "utf-16").encode("utf-8")
+    if b"\x00" in data:
+        raise InputError(
+            "this is not a text (CSV) file: it contains binary data (NUL bytes)", "binary"
+        )
+    if data.startswith(codecs.BOM_UTF8):
+        _strict(data, "utf-8-sig")
+        return "utf-8-sig", data[len(codecs.BOM_UTF8) :]
+    try:
+        data.decode("utf-8")
+        return "utf-8", data
+    except UnicodeDecodeError:
+        pass
+    try:
+        return "cp1252", data.decode("cp1252").encode("utf-8")
+    except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined
+        return "latin-1", data.decode("latin-1").encode("utf-8")
+
+
+def _forced(data: bytes, encoding: str) -> tuple[str, bytes]:
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError as exc:
+        raise InputError(f"unknown text encoding {encoding!r}", code="config") from exc
+    # "utf-8" as configured should still read files that start with a byte-order mark
+    name = "utf-8-sig" if name == "utf-8" else name
+    return name, _strict(data, name).encode("utf-8")
+
+
+def _strict(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start : exc.start + 1].hex()
+        raise InputError(
+            f"the file is not valid {encoding} text (byte 0x{bad} at position {exc.start})",
+            code="encoding",
+        ) from exc
+
+
+def _sample(payload: bytes) -> str:
+    text = payload[:_SAMPLE_BYTES].decode("utf-8", errors="ignore")
+    # the last line of a cut sample is usually incomplete
+    return text.rsplit("\n", 1)[0] if len(payload) > _SAMPLE_BYTES else text
+
+
+def sniff_delimiter(sample: str) -> str:
+    """The candidate found the same number of times on the most lines (outside quotes)."""
+    lines = [line for line in _QUOTED.sub('""', sample).splitlines() if line.strip()]
+    lines = lines[:_SAMPLE_LINES]
+    best, best_score = ",", (0.0, 0)
+    for candidate in DELIMITERS:
+        counts = Counter(line.count(candidate) for line in lines)
+        mode, seen = max(counts.items(), key=lambda item: (item[1], item[0]), default=(0, 0))
+        score = (seen / len(lines), mode) if mode else (0.0, 0)
+        if score > best_score:
+            best, best_score = candidate, score
+    return best
+
+
+def _parse(payload: bytes, sep: str) -> pd.DataFrame:
+    uneven: list[int] = []
+    try:
+        table: pa.Table | None = _read_arrow(payload, sep, uneven)
+    except pa.ArrowInvalid:
+        table = None
+    if table is not None and not uneven and all(pa.types.is_string(c.type) for c in table.columns):
+        frame: pd.DataFrame = table.to_pandas()
+    else:  # uneven rows, or more columns than the sample showed: the slower exact path
+        width = max([*uneven, table.num_columns if table is not None else 0])
+        frame = _parse_uneven(payload, sep, width)
+    frame.columns = pd.RangeIndex(frame.shape[1])
+    return frame
+
+
+def _read_arrow(payload: bytes, sep: str, uneven: list[int]) -> pa.Table:
+    """Every column as text; the field counts of rows unlike the first go to `uneven`."""
+
+    def note(row: pacsv.InvalidRow) -> str:
+        uneven.extend((row.expected_columns, row.actual_columns))
+        return "skip"
+
+    guess = 1 + max((line.count(sep) for line in _sample(payload).splitlines()), default=0)
+    return pacsv.read_csv(
+        io.BytesIO(payload),
+        read_options=pacsv.ReadOptions(autogenerate_column_names=True),
+        parse_options=pacsv.ParseOptions(
+            delimiter=sep,
+            newlines_in_values=True,
+            ignore_empty_lines=False,
+            invalid_row_handler=note,
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys((f"f{i}" for i in range(2 * guess + 8)), pa.string()),
+            null_values=[],
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+
+
+def _parse_uneven(payload: bytes, sep: str, width: int) -> pd.DataFrame:
+    """Pandas' C parser, every row padded to `width` fields with empty cells."""
+    try:
+        return pd.read_csv(
+            io.BytesIO(payload),
+            encoding="utf-8",
+            sep=sep,
+            header=None,
+            names=range(width) if width else None,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
+            engine="c",
+        )
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise InputError(f"the file cannot be read as CSV: {exc}", code="unreadable") from exc

@@ -1,0 +1,147 @@
+"""The duplicates row policy: what happens when one file names the same record twice.
+
+The key is the feed's record key (`location_id`+`sku` for stock and price, `orderId` for
+awb/status/pack) or, for feeds that group rows into orders, `orderId`+`orderItemId`. Groups
+are formed over every row whose key cells are filled, valid or not, so a fix to one row
+never silently changes which row wins.
+
+- `error` (default): every row of a duplicated key is rejected, naming the other rows.
+- `first` / `last`: the first (last) row in file order is sent. The others are *merged*
+  into it: not sent themselves, reported with the kept row's outcome. When the kept row is
+  itself rejected, the others are rejected too (nothing is sent for that key).
+- `sum` (stock only): the quantities are added up into the first row, which is sent; the
+  others are merged into it ("added to row N"). If any row of the key has a problem, no
+  total is sent: the healthy rows are rejected as well, since a partial sum would be a
+  silently wrong stock level.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from etl.feeds import Feed
+from etl.findings import Finding
+from etl.model import IntArray
+from etl.wording import row_list
+
+POLICIES = ("error", "first", "last", "sum")
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass
+class Resolution:
+    """What the policy decided: new findings, and rows merged into a kept row."""
+
+    findings: list[Finding] = field(default_factory=list)
+    merged: dict[int, int] = field(default_factory=dict)  # frame index -> kept frame index
+
+
+def key_fields(feed: Feed) -> tuple[str, ...]:
+    if feed.grouped and "orderItemId" in feed.columns:
+        return ("orderId", "orderItemId")
+    return feed.key
+
+
+def _same_key(feed: Feed) -> str:
+    fields = key_fields(feed)
+    if fields == ("location_id", "sku"):
+        return "same location and SKU"
+    return "same order and order item" if "orderItemId" in fields else "same order ID"
+
+
+def key_codes(work: pd.DataFrame, fields: tuple[str, ...]) -> IntArray:
+    """One integer per row for its key (-1 where a key cell is missing)."""
+    arrays = [pa.array(work[f], type=pa.large_string()) for f in fields]
+    joined = arrays[0]
+    if len(arrays) > 1:
+        joined = pc.binary_join_element_wise(*arrays, pa.scalar("\x1f", pa.large_string()))
+    codes, _ = pd.factorize(pd.Series(pd.arrays.ArrowStringArray(joined)))
+    return np.asarray(codes, dtype=np.int64)
+
+
+def duplicate_groups(codes: IntArray) -> list[IntArray]:
+    """Frame indices of each key that occurs more than once, in file order."""
+    present = codes >= 0
+    # Shift by one so the missing keys (-1) have a slot of their own, then ignore it.
+    counts = np.bincount(codes + 1)
+    repeated = np.flatnonzero(present & (counts[codes + 1] > 1))
+    if len(repeated) == 0:
+        return []
+    order = repeated[np.argsort(codes[repeated], kind="stable")]
+    bounds = np.flatnonzero(np.diff(codes[order])) + 1
+    groups = np.split(order, bounds)
+    return sorted(groups, key=lambda g: int(g[0]))
+
+
+def resolve(
+    feed: Feed, work: pd.DataFrame, bad: BoolArray, rows: IntArray, policy: str
+) -> Resolution:
+    """Apply `policy` to `work` (quantities are summed in place); `rows`: source row numbers."""
+    fields = key_fields(feed)
+    out = Resolution()
+    for group in duplicate_groups(key_codes(work, fields)):
+        members = group.tolist()
+        if policy == "error":
+            _reject_all(feed, members, rows, out)
+        elif policy == "sum":
+            _sum(feed, work, members, bad, rows, out)
+        else:
+            kept = members[0] if policy == "first" else members[-1]
+            _keep_one(feed, kept, members, bad, rows, policy, out)
+    return out
+
+
+def _reject_all(feed: Feed, members: list[int], rows: IntArray, out: Resolution) -> None:
+    column = key_fields(feed)[-1]
+    for i in members:
+        others = [int(rows[j]) for j in members if j != i]
+        text = f"{_same_key(feed)} as {row_list(others)}"
+        out.findings.append(Finding(i, column, "duplicate", text))
+
+
+def _keep_one(
+    feed: Feed,
+    kept: int,
+    members: list[int],
+    bad: BoolArray,
+    rows: IntArray,
+    policy: str,
+    out: Resolution,
+) -> None:
+    column = key_fields(feed)[-1]
+    for i in members:
+        if i == kept or bad[i]:
+            continue
+        if bad[kept]:
+            text = (
+                f"not sent: {_same_key(feed)} as row {rows[kept]}, the row used "
+                f"(duplicates: {policy}), which has a problem"
+            )
+            out.findings.append(Finding(i, column, "duplicate", text))
+        else:
+            out.merged[i] = kept
+
+
+def _sum(
+    feed: Feed,
+    work: pd.DataFrame,
+    members: list[int],
+    bad: BoolArray,
+    rows: IntArray,
+    out: Resolution,
+) -> None:
+    broken = [int(rows[i]) for i in members if bad[i]]
+    if broken:
+        text = f"not added up: {_same_key(feed)} as {row_list(broken)}, which has a problem"
+        column = key_fields(feed)[-1]
+        out.findings.extend(Finding(i, column, "duplicate", text) for i in members if not bad[i])
+        return
+    kept = members[0]
+    work.loc[kept, "quantity"] = float(work["quantity"].iloc[members].sum())
+    out.merged.update((i, kept) for i in members[1:])

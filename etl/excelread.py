@@ -1,0 +1,194 @@
+"""Excel workbooks (XLSX and XLS) into a `Sheet` of text cells, through python-calamine.
+
+Every cell becomes the text a user would type to get that value back: `12` not `12.0`,
+`0.1` not `0.1000000000000000055`, dates as ISO text. Conversion runs per column with numpy
+so large sheets stay fast; only the rare dates, times and booleans are formatted one by one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import python_calamine as calamine
+
+from etl.errors import InputError
+from etl.model import Sheet
+from etl.xlsxerrors import restore_error_cells
+
+ObjArray = npt.NDArray[np.object_]
+BoolArray = npt.NDArray[np.bool_]
+
+_TYPE_OF = np.frompyfunc(type, 1, 1)
+_EXACT_INT_LIMIT = 2.0**53  # beyond this a float no longer holds every integer exactly
+_OLE2_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
+_PASSWORD_MESSAGE = "password-protected workbooks cannot be read: save it without a password"
+
+
+def read_workbook_sheet(
+    path: Path, kind: Literal["xlsx", "xls"], sheet: str | int | None = None
+) -> Sheet:
+    """Read one sheet of a workbook; `sheet` is a name, a 0-based index or None (first visible)."""
+    workbook = _open_workbook(path)
+    name = _choose_sheet(workbook, sheet)
+    try:
+        found = workbook.get_sheet_by_name(name)
+        rows = found.to_python()
+        start = found.start
+    except Exception as exc:  # calamine raises assorted errors for damaged sheet XML
+        raise _unreadable(exc) from exc
+    if not rows or start is None:
+        raise InputError(f"the sheet '{name}' is empty", code="empty")
+    cells, numeric = _text_frame(rows)
+    first_row, first_col = start
+    if kind == "xlsx":
+        restore_error_cells(path, name, cells, first_row, first_col)
+    row_numbers = np.arange(first_row + 1, first_row + 1 + len(rows), dtype=np.int64)
+    return Sheet(cells, row_numbers, path, kind, sheet_name=name, numeric=numeric)
+
+
+def workbook_sheet_names(path: Path) -> list[str]:
+    """All sheet names of a workbook, in workbook order."""
+    return list(_open_workbook(path).sheet_names)
+
+
+def _open_workbook(path: Path) -> calamine.CalamineWorkbook:
+    try:
+        with path.open("rb") as handle:
+            # from_filelike detects the format from the content, whatever the file is named
+            return calamine.CalamineWorkbook.from_filelike(handle)
+    except OSError as exc:
+        raise InputError(f"the file cannot be opened: {exc.strerror or exc}", "unreadable") from exc
+    except calamine.PasswordError as exc:
+        raise InputError(_PASSWORD_MESSAGE, code="password") from exc
+    except Exception as exc:  # calamine raises assorted errors for damaged files
+        if _is_encrypted_package(path):
+            raise InputError(_PASSWORD_MESSAGE, code="password") from exc
+        raise _unreadable(exc) from exc
+
+
+def _is_encrypted_package(path: Path) -> bool:
+    """An encrypted XLSX is an OLE2 container holding an 'EncryptedPackage' stream."""
+    try:
+        return _OLE2_ENCRYPTED in path.read_bytes()
+    except OSError:
+        return False
+
+
+def _unreadable(exc: BaseException) -> InputError:
+    detail = str(exc).strip() or type(exc).__name__
+    return InputError(
+        "this is not a readable Excel workbook: the file is damaged, incomplete or not in"
+        f" Excel format ({detail}); re-save it from Excel, or export it as CSV",
+        code="unreadable",
+    )
+
+
+def _choose_sheet(workbook: calamine.CalamineWorkbook, sheet: str | int | None) -> str:
+    names = list(workbook.sheet_names)
+    if sheet is None:
+        visible = [
+            meta.name
+            for meta in workbook.sheets_metadata
+            if meta.visible == calamine.SheetVisibleEnum.Visible
+            and meta.typ == calamine.SheetTypeEnum.WorkSheet
+        ]
+        chosen = visible[:1] or names[:1]
+    elif isinstance(sheet, int):
+        chosen = [names[sheet]] if 0 <= sheet < len(names) else []
+    else:
+        wanted = sheet.strip().casefold()
+        chosen = [n for n in names if n == sheet] or [
+            n for n in names if n.strip().casefold() == wanted
+        ]
+    if not chosen:
+        listed = ", ".join(f"'{n}'" for n in names) or "none"
+        raise InputError(f"the workbook has no sheet {sheet!r}; its sheets are: {listed}", "sheet")
+    return chosen[0]
+
+
+def _text_frame(rows: list[list[Any]]) -> tuple[pd.DataFrame, BoolArray]:
+    grid: ObjArray = np.empty((len(rows), len(rows[0])), dtype=object)
+    grid[:] = rows  # assigning into an object array keeps each cell as the Python value
+    numeric = np.zeros(grid.shape, dtype=np.bool_)
+    columns: dict[int, ObjArray] = {}
+    for j in range(grid.shape[1]):
+        columns[j], numeric[:, j] = _column_text(grid[:, j])
+    return pd.DataFrame(columns, dtype="str"), numeric
+
+
+def _column_text(column: ObjArray) -> tuple[ObjArray, BoolArray]:
+    kinds: ObjArray = np.asarray(_TYPE_OF(column), dtype=object)
+    is_text: BoolArray = _of_type(kinds, str)
+    if is_text.all():
+        return column, np.zeros(len(column), dtype=np.bool_)
+    out = column.copy()
+    is_float: BoolArray = _of_type(kinds, float)
+    if is_float.any():
+        out[is_float] = format_floats(column[is_float].astype(np.float64))
+    other = ~(is_text | is_float)
+    if other.any():
+        out[other] = [format_value(value) for value in column[other]]
+    return out, ~is_text & ~_of_type(kinds, bool)
+
+
+def _of_type(kinds: ObjArray, wanted: type) -> BoolArray:
+    """Elementwise `kind is wanted` over an array of cell types (a C loop, no Python calls)."""
+    same: BoolArray = np.equal(kinds, np.array(wanted, dtype=object))
+    return same
+
+
+def format_floats(values: npt.NDArray[np.float64]) -> ObjArray:
+    """Shortest text that reads back as the same float, never in scientific notation."""
+    out: ObjArray = np.empty(len(values), dtype=object)
+    whole = (values == np.floor(values)) & (np.abs(values) < _EXACT_INT_LIMIT)
+    # Python's int/float printing beats numpy's per-element formatting several times over
+    out[whole] = _objects([str(v) for v in values[whole].astype(np.int64).tolist()])
+    texts = [repr(v) for v in values[~whole].tolist()]
+    for i, text in enumerate(texts):
+        if "e" in text:
+            texts[i] = _positional(float(text))
+    out[~whole] = _objects(texts)
+    return out
+
+
+def _objects(items: list[str]) -> ObjArray:
+    array: ObjArray = np.empty(len(items), dtype=object)
+    array[:] = items
+    return array
+
+
+def _positional(value: float) -> str:
+    if 1e-10 <= abs(value) < 1e21:
+        return np.format_float_positional(value, unique=True, trim="-")
+    return repr(value)  # astronomically small or large: positional text would mislead
+
+
+def format_value(value: object) -> str:
+    """Text for the rarer cell types: booleans, ints (XLS), dates, times, durations."""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(format_floats(np.array([value]))[0])
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return _duration(value)
+    return str(value)
+
+
+def _duration(value: dt.timedelta) -> str:
+    """Excel's [h]:mm:ss display of a duration."""
+    seconds = value.total_seconds()
+    sign, seconds = ("-", -seconds) if seconds < 0 else ("", seconds)
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{sign}{int(hours)}:{int(minutes):02d}:{int(secs):02d}"
+    fraction = round(secs - int(secs), 6)
+    return text + (f"{fraction:.6f}".rstrip("0")[1:] if fraction else "")

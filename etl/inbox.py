@@ -1,0 +1,160 @@
+"""The inbox folder lifecycle: which files are ready, claiming them, and where they end.
+
+inbox/                    files are dropped here (top level only)
+inbox/processing/         claimed by an atomic rename; resumed after a crash
+inbox/done/YYYY-MM-DD/    input + reports after a run that reached the API
+inbox/failed/YYYY-MM-DD/  input + report when the file as a whole could not be used
+inbox/.konnect-etl/       journal, logs, status
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from etl.config import CONFIG_NAME, STATE_DIR
+
+# Files that are never data: office lock files, partial downloads, temp and hidden files, and
+# our own result/summary files (an errors file, on the other hand, is meant to be dropped back).
+IGNORED = (
+    "~$*", "*.tmp", "*.temp", "*.part", "*.crdownload", ".~lock*", ".*", CONFIG_NAME,
+    "*.result.csv", "*.result.xlsx", "*.summary.json",
+)  # fmt: skip
+TRIGGER_SUFFIXES = (".done", ".ok")
+
+
+def is_ignored(name: str) -> bool:
+    return any(fnmatch.fnmatch(name.lower(), pattern.lower()) for pattern in IGNORED)
+
+
+@dataclass(frozen=True)
+class Inbox:
+    """One inbox folder and its sub-folders."""
+
+    root: Path
+
+    @property
+    def processing(self) -> Path:
+        return self.root / "processing"
+
+    @property
+    def state(self) -> Path:
+        return self.root / STATE_DIR
+
+    def prepare(self) -> None:
+        for folder in (self.processing, self.state):
+            folder.mkdir(parents=True, exist_ok=True)
+
+    def candidates(self, trigger_suffix: str | None = None) -> list[Path]:
+        """Regular files at the top level that could be data (oldest first).
+
+        Symlinks are never followed: a link could point outside the inbox. In trigger mode
+        only files whose trigger (`name.done`) exists are candidates.
+        """
+        found = []
+        for entry in os.scandir(self.root):
+            if entry.is_symlink() or not entry.is_file() or is_ignored(entry.name):
+                continue
+            if _is_trigger(entry.name, trigger_suffix):
+                continue
+            path = Path(entry.path)
+            if trigger_suffix and not trigger_path(path, trigger_suffix).exists():
+                continue
+            found.append(path)
+        return sorted(found, key=_mtime_or_zero)
+
+    def ready(self, paths: list[Path], settle_seconds: float, now: float) -> list[Path]:
+        """The files whose size and mtime have not changed for `settle_seconds` and open."""
+        return [p for p in paths if _settled(p, settle_seconds, now) and _can_open(p)]
+
+    def claim(self, path: Path) -> Path | None:
+        """Move `path` into processing/ atomically; None if another process took it first."""
+        self.processing.mkdir(parents=True, exist_ok=True)
+        target = self.processing / unique_name(self.processing, path.name)
+        try:
+            path.rename(target)
+        except FileNotFoundError:
+            return None
+        return target
+
+    def in_processing(self) -> list[Path]:
+        """Files a previous run claimed but did not finish (to resume)."""
+        if not self.processing.is_dir():
+            return []
+        return sorted(p for p in self.processing.iterdir() if p.is_file() and not p.is_symlink())
+
+    def outcome_dir(self, kind: str, day: date) -> Path:
+        """`done/YYYY-MM-DD/` or `failed/YYYY-MM-DD/` (created)."""
+        folder = self.root / kind / day.isoformat()
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def give_back(self, claimed: Path) -> Path:
+        """Return a claimed file to the inbox untouched (e.g. credentials are wrong)."""
+        target = self.root / unique_name(self.root, claimed.name)
+        claimed.rename(target)
+        return target
+
+
+def trigger_path(path: Path, suffix: str) -> Path:
+    return path.with_name(path.name + suffix)
+
+
+def _is_trigger(name: str, trigger_suffix: str | None) -> bool:
+    suffixes = (trigger_suffix,) if trigger_suffix else TRIGGER_SUFFIXES
+    return any(name.lower().endswith(s.lower()) for s in suffixes)
+
+
+def unique_name(folder: Path, name: str) -> str:
+    """`name`, or `stem-2.ext`, `stem-3.ext`... so nothing is ever overwritten."""
+    path = Path(name)
+    candidate, n = name, 1
+    while (folder / candidate).exists() or _reports_exist(folder, Path(candidate).stem):
+        n += 1
+        candidate = f"{path.stem}-{n}{path.suffix}"
+    return candidate
+
+
+def _reports_exist(folder: Path, stem: str) -> bool:
+    return (folder / f"{stem}.summary.json").exists()
+
+
+def _mtime_or_zero(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _settled(path: Path, settle_seconds: float, now: float) -> bool:
+    """Unchanged for the settle time: the writer (copy, export job) has finished."""
+    try:
+        return now - path.stat().st_mtime >= settle_seconds
+    except OSError:
+        return False
+
+
+def _can_open(path: Path) -> bool:
+    """Windows keeps a file locked while it is being copied: opening it fails then."""
+    try:
+        with path.open("rb"):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until_ready(
+    inbox: Inbox, trigger_suffix: str | None, settle_seconds: float, max_wait: float
+) -> list[Path]:
+    """The ready files, waiting (at most `max_wait`) for fresh ones to settle first."""
+    deadline = time.time() + max_wait
+    while True:
+        candidates = inbox.candidates(trigger_suffix)
+        ready = inbox.ready(candidates, settle_seconds, time.time())
+        if len(ready) == len(candidates) or time.time() >= deadline:
+            return ready
+        time.sleep(min(0.5, max(0.0, deadline - time.time())))

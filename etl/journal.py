@@ -1,0 +1,251 @@
+"""What has been sent to Konnect, kept in SQLite so a crash or a kill loses almost nothing.
+
+Two tables: `files` (one row per attempt at processing an input file) and `chunks` (one row
+per request body of that file). A chunk is marked `inflight` just before it is sent and
+gets its result (`acknowledged`, `failed` or `unknown`) committed the moment the answer is
+known, so after a kill -9 only the chunks that were in flight are in doubt. WAL mode and a
+busy timeout let two processes share one inbox's journal.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+
+ChunkState = Literal["acknowledged", "failed", "unknown"]
+# A file's state: "processing" until `finish_file` sets e.g. "done", "failed", "held".
+FileState = str
+SETTLED: tuple[ChunkState, ...] = ("acknowledged", "failed")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    name TEXT NOT NULL,
+    feed TEXT NOT NULL,
+    mapping TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'processing',
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    summary_path TEXT,
+    row_count INTEGER
+);
+CREATE INDEX IF NOT EXISTS files_sha256 ON files (sha256);
+CREATE TABLE IF NOT EXISTS chunks (
+    file_id INTEGER NOT NULL REFERENCES files (id),
+    chunk_index INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    ack_id TEXT,
+    result TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (file_id, chunk_index)
+);
+"""
+
+
+@dataclass
+class ChunkResult:
+    """What became of one chunk (one request body).
+
+    `acknowledged`: Konnect answered with an envelope; records not in `record_errors` or
+    `unknown_records` were applied. `failed`: nothing was applied; every record is in
+    `record_errors` with the reason. `unknown`: no usable answer; every record is in
+    `unknown_records` and `message` says why.
+    """
+
+    index: int
+    state: ChunkState
+    ack_id: str | None = None
+    record_errors: dict[int, tuple[str, str]] = field(default_factory=dict)
+    unknown_records: list[int] = field(default_factory=list)
+    message: str = ""
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(asdict(self), option=orjson.OPT_NON_STR_KEYS)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ChunkResult:
+        doc: dict[str, Any] = orjson.loads(text)
+        errors = {int(i): (str(c), str(m)) for i, (c, m) in doc["record_errors"].items()}
+        return cls(
+            index=doc["index"],
+            state=doc["state"],
+            ack_id=doc["ack_id"],
+            record_errors=errors,
+            unknown_records=list(doc["unknown_records"]),
+            message=doc["message"],
+        )
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """One attempt at one input file, as the journal remembers it."""
+
+    id: int
+    sha256: str
+    name: str
+    feed: str
+    mapping: str
+    state: str
+    started_at: str
+    finished_at: str | None
+    summary_path: str | None
+    row_count: int | None
+
+
+def _utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class Journal:
+    """The inbox's SQLite journal. One connection, safe to share between threads."""
+
+    def __init__(
+        self, path: Path | str, *, busy_timeout: float = 30.0, clock: Callable[[], str] = _utc_now
+    ) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(
+            self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.executescript(_SCHEMA)  # idempotent; executescript manages its own commit
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, taken up front so two processes never deadlock."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def _read(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    def begin_file(self, sha256: str, name: str, feed: str, mapping: str) -> int:
+        """The id for processing this file: an unfinished earlier attempt's (crash resume),
+        or a new one."""
+        with self._write() as db:
+            row = db.execute(
+                "SELECT id FROM files WHERE sha256 = ? AND name = ? AND state = 'processing' "
+                "ORDER BY id DESC LIMIT 1",
+                (sha256, name),
+            ).fetchone()
+            if row is not None:
+                return int(row[0])
+            cursor = db.execute(
+                "INSERT INTO files (sha256, name, feed, mapping, started_at) VALUES (?,?,?,?,?)",
+                (sha256, name, feed, mapping, self._clock()),
+            )
+            return int(cursor.lastrowid or 0)
+
+    def finish_file(
+        self,
+        file_id: int,
+        state: FileState,
+        summary_path: Path | str | None,
+        *,
+        row_count: int | None = None,
+    ) -> None:
+        summary = str(summary_path) if summary_path is not None else None
+        with self._write() as db:
+            db.execute(
+                "UPDATE files SET state = ?, finished_at = ?, summary_path = ?, "
+                "row_count = COALESCE(?, row_count) WHERE id = ?",
+                (state, self._clock(), summary, row_count, file_id),
+            )
+
+    def find_finished(self, sha256: str) -> list[FileRecord]:
+        """Earlier finished attempts at a file with this content, oldest first."""
+        rows = self._read(
+            "SELECT id, sha256, name, feed, mapping, state, started_at, finished_at, "
+            "summary_path, row_count FROM files WHERE sha256 = ? AND state != 'processing' "
+            "ORDER BY id",
+            (sha256,),
+        )
+        return [FileRecord(*row) for row in rows]
+
+    def mark_inflight(self, file_id: int, index: int) -> None:
+        """Just before a chunk is sent: from now on its outcome is in doubt until recorded."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO chunks (file_id, chunk_index, state, updated_at) "
+                "VALUES (?, ?, 'inflight', ?) ON CONFLICT (file_id, chunk_index) DO UPDATE "
+                "SET state = 'inflight', updated_at = excluded.updated_at",
+                (file_id, index, self._clock()),
+            )
+
+    def clear_inflight(self, file_id: int, index: int) -> None:
+        """Forget an `inflight` mark: the chunk was surely not applied (every try refused)."""
+        with self._write() as db:
+            db.execute(
+                "DELETE FROM chunks WHERE file_id = ? AND chunk_index = ? AND state = 'inflight'",
+                (file_id, index),
+            )
+
+    def record_chunk(self, file_id: int, result: ChunkResult) -> None:
+        """Commit a chunk's result at once, so a crash right after does not lose it."""
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO chunks (file_id, chunk_index, state, ack_id, result, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (file_id, chunk_index) DO UPDATE SET "
+                "state = excluded.state, ack_id = excluded.ack_id, result = excluded.result, "
+                "updated_at = excluded.updated_at",
+                (
+                    file_id,
+                    result.index,
+                    result.state,
+                    result.ack_id,
+                    result.to_json().decode(),
+                    self._clock(),
+                ),
+            )
+
+    def chunk_results(
+        self, file_id: int, states: tuple[ChunkState, ...] = SETTLED
+    ) -> dict[int, ChunkResult]:
+        """Recorded results of this file's chunks in `states` (default: those that must not
+        be sent again)."""
+        marks = ",".join("?" * len(states))
+        rows = self._read(
+            f"SELECT result FROM chunks WHERE file_id = ? AND state IN ({marks}) "
+            "AND result IS NOT NULL ORDER BY chunk_index",
+            (file_id, *states),
+        )
+        results = [ChunkResult.from_json(row[0]) for row in rows]
+        return {r.index: r for r in results}
+
+    def inflight(self, file_id: int) -> list[int]:
+        """Chunks that were sent but whose answer never got recorded (a crash mid-request)."""
+        rows = self._read(
+            "SELECT chunk_index FROM chunks WHERE file_id = ? AND state = 'inflight' "
+            "ORDER BY chunk_index",
+            (file_id,),
+        )
+        return [int(row[0]) for row in rows]

@@ -1,0 +1,73 @@
+"""Logging: plain or JSON lines on stderr, a rotating file in the inbox, secrets masked."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+from collections.abc import Iterable
+from pathlib import Path
+
+import orjson
+
+MASK = "***"
+_secrets: set[str] = set()
+
+
+class RedactSecrets(logging.Filter):
+    """Replace any known secret (token, password) in a log line, whoever logged it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _secrets:
+            message = record.getMessage()
+            for secret in _secrets:
+                message = message.replace(secret, MASK)
+            record.msg, record.args = message, None
+        return True
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per line, for log shippers."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        return orjson.dumps(entry).decode()
+
+
+def add_secrets(values: Iterable[str | None]) -> None:
+    _secrets.update(v for v in values if v and len(v) >= 4)
+
+
+def setup_logging(verbosity: int = 0, json_logs: bool = False, log_dir: Path | None = None) -> None:
+    """Configure the root logger once per process (idempotent)."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_konnect_etl", False):
+            root.removeHandler(handler)
+    level = logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO
+    root.setLevel(logging.DEBUG)
+    plain = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    console = logging.StreamHandler()
+    console.setLevel(level)
+    _attach(root, console, JsonLines() if json_logs else plain)
+    if log_dir is not None:
+        log_dir.mkdir(parents=True, exist_ok=True)
+        file = logging.handlers.RotatingFileHandler(
+            log_dir / "konnect-etl.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8"
+        )
+        file.setLevel(logging.INFO)
+        _attach(root, file, JsonLines() if json_logs else plain)
+    # httpx logs every request URL at INFO; the token endpoint carries credentials in it.
+    for noisy in ("httpx", "httpcore", "uvicorn", "uvicorn.access", "uvicorn.error"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _attach(root: logging.Logger, handler: logging.Handler, formatter: logging.Formatter) -> None:
+    handler.setFormatter(formatter)
+    handler.addFilter(RedactSecrets())
+    handler._konnect_etl = True  # type: ignore[attr-defined]
+    root.addHandler(handler)

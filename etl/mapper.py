@@ -1,0 +1,176 @@
+"""Applying a mapping to a table: skip non-data rows, compute each canonical field.
+
+Cell problems become `Problem` records (the row stays in the frame); only file-level defects
+(a required column missing or listed twice) raise `InputError`.
+"""
+
+from __future__ import annotations
+
+import string
+
+import numpy as np
+import pandas as pd
+
+from etl.cells import BoolArray, blank_cells
+from etl.errors import InputError
+from etl.feeds import get_feed
+from etl.mapspec import FieldSpec, Mapping, SkipRule, norm_header
+from etl.model import IntArray, Mapped, Problem, Table
+from etl.transforms import Failure
+
+
+def apply_mapping(mapping: Mapping, table: Table) -> Mapped:
+    """Canonical columns for every kept data row of `table`, plus the cells that failed."""
+    columns = locate_columns(mapping, table)
+    keep = _keep_mask(mapping, table, columns)
+    positions = np.flatnonzero(keep).astype(np.int64)
+    data = table.data.iloc[positions].reset_index(drop=True)
+    rows = table.row_numbers[positions]
+    frame: dict[str, pd.Series] = {}
+    sources: dict[str, str] = {}
+    problems: list[Problem] = []
+    for spec in mapping.fields:
+        frame[spec.name], found = _compute(spec, data, columns, rows)
+        sources[spec.name] = spec.source
+        problems += found
+    columns_out = get_feed(mapping.feed).columns
+    blank = [c for c in columns_out if c not in frame]
+    if blank:
+        frame.update(dict.fromkeys(blank, repeat("", len(data))))
+    ordered = {c: frame[c] for c in columns_out}
+    return Mapped(
+        frame=pd.DataFrame(ordered, index=pd.RangeIndex(len(data))),
+        positions=positions,
+        row_numbers=rows,
+        sources=sources,
+        problems=sorted(problems, key=lambda p: p.row),
+        skipped_rows=int(len(keep) - keep.sum()),
+    )
+
+
+def locate_columns(mapping: Mapping, table: Table) -> dict[str, int]:
+    """Position of every header the mapping reads; InputError if a required one is absent."""
+    where: dict[str, list[int]] = {}
+    for position, header in enumerate(table.header):
+        where.setdefault(norm_header(header), []).append(position)
+    wanted = {h for spec in mapping.fields for h in spec.columns}
+    wanted |= {rule.column for rule in mapping.skip_rows}
+    found: dict[str, int] = {}
+    for header in sorted(wanted):
+        places = where.get(norm_header(header), [])
+        if len(places) > 1:
+            spots = " and ".join(_letter(p) for p in places)
+            raise InputError(
+                f"column '{header}' appears twice (columns {spots})", "duplicate_column"
+            )
+        if places:
+            found[norm_header(header)] = places[0]
+    missing = [h for h in mapping.required_headers if norm_header(h) not in found]
+    if missing:
+        has = ", ".join(h for h in table.header if h.strip()) or "no headers"
+        raise InputError(f"column '{missing[0]}' not found; the file has: {has}", "missing_column")
+    return found
+
+
+def _letter(position: int) -> str:
+    letters = ""
+    position += 1
+    while position:
+        position, rest = divmod(position - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _keep_mask(mapping: Mapping, table: Table, columns: dict[str, int]) -> BoolArray:
+    """True for data rows; False for blank rows and rows a `skip.rows_where` rule matches."""
+    keep = np.ones(len(table.data), dtype=bool)
+    if mapping.skip_blank and len(table.data.columns):
+        filled = np.zeros(len(table.data), dtype=bool)
+        for label in range(table.data.shape[1]):
+            filled |= _filled(table.data.iloc[:, label])
+        keep &= filled
+    for rule in mapping.skip_rows:
+        position = columns.get(norm_header(rule.column))
+        if position is not None:
+            keep &= ~_rule_mask(rule, table.data.iloc[:, position])
+    return keep
+
+
+def _filled(cells: pd.Series) -> BoolArray:
+    return ~blank_cells(cells)
+
+
+def _rule_mask(rule: SkipRule, cells: pd.Series) -> BoolArray:
+    text = cells.astype("str").fillna("")
+    hit = np.ones(len(text), dtype=bool)
+    if rule.matches is not None:
+        hit &= text.str.contains(rule.matches, regex=True).to_numpy(dtype=bool, na_value=False)
+    if rule.equals is not None:
+        normal = text.map(norm_header, na_action="ignore")
+        hit &= (normal == norm_header(rule.equals)).to_numpy(dtype=bool, na_value=False)
+    if rule.empty is not None:
+        hit &= ~_filled(text) if rule.empty else _filled(text)
+    return hit
+
+
+def _compute(
+    spec: FieldSpec, data: pd.DataFrame, columns: dict[str, int], rows: IntArray
+) -> tuple[pd.Series, list[Problem]]:
+    """One canonical field: its source values, then each transform step in turn."""
+    original = _source_values(spec, data, columns)
+    values = original
+    if spec.default is not None:
+        values = values.where(values.str.strip().ne(""), spec.default)
+    problems: list[Problem] = []
+    failed = np.zeros(len(values), dtype=bool)
+    for step in spec.transforms:
+        before = values
+        values, failures = step.apply(values)
+        for failure in failures:
+            new = np.flatnonzero(failure.mask & ~failed)
+            problems += [
+                _problem(spec, failure, int(rows[i]), original, before, int(i)) for i in new
+            ]
+            failed |= failure.mask
+    return values, problems
+
+
+def _problem(
+    spec: FieldSpec, failure: Failure, row: int, original: pd.Series, before: pd.Series, i: int
+) -> Problem:
+    message = failure.message.replace("{value}", str(before.iloc[i]))
+    return Problem(row, spec.source, str(original.iloc[i]), failure.code, message)
+
+
+def _source_values(spec: FieldSpec, data: pd.DataFrame, columns: dict[str, int]) -> pd.Series:
+    size = len(data)
+    if spec.constant is not None:
+        return repeat(spec.constant, size)
+    if spec.template is not None:
+        return _template(spec.template, data, columns)
+    position = columns.get(norm_header(spec.column or ""))
+    if position is None:  # an optional column the file does not have
+        return repeat("", size)
+    return data.iloc[:, position].astype("str").fillna("")
+
+
+def _template(template: str, data: pd.DataFrame, columns: dict[str, int]) -> pd.Series:
+    """'{Site}-{Bin}' per row; blank when any named cell is blank (the value is incomplete)."""
+    out = repeat("", len(data))
+    incomplete = np.zeros(len(data), dtype=bool)
+    for literal, name, _, _ in string.Formatter().parse(template):
+        out = out + literal
+        if name is None:
+            continue
+        position = columns.get(norm_header(name))
+        cells = repeat("", len(data))
+        if position is not None:
+            cells = data.iloc[:, position].astype("str").fillna("").str.strip()
+        incomplete |= ~_filled(cells)
+        out = out + cells
+    return out.where(~incomplete, "")
+
+
+def repeat(text: str, size: int) -> pd.Series:
+    """A text column holding `text` in every row."""
+    return pd.Series(np.full(size, text, dtype=object), dtype="str")

@@ -1,0 +1,238 @@
+"""Mappings: loading and checking the YAML files, and the public entry points.
+
+    load_mappings(dir) -> [Mapping]       every *.yaml / *.yml below dir, checked at start-up
+    choose_mapping(mappings, path)        which mapping fits a file (etl.matching)
+    explain(mappings, path)               every mapping scored, with reasons (etl.matching)
+    apply_mapping(mapping, table)         rows -> canonical columns (etl.mapper)
+
+The language itself is documented in docs/mappings.md.
+"""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+from typing import Any, cast
+
+from etl.errors import ConfigError, MappingError
+from etl.feeds import FEEDS, Feed, get_feed
+from etl.mapper import apply_mapping
+from etl.mapping_steps import StepParser, check_encoding
+from etl.mapping_yaml import Reader, YDict, YList, read_yaml
+from etl.mapspec import Duplicates, FieldSpec, Mapping, NegativeStock, SkipRule
+from etl.matching import MatchReport, choose_mapping, explain
+from etl.transforms import Number, Split, Step, Strip, Upper
+
+__all__ = [
+    "Mapping",
+    "MatchReport",
+    "apply_mapping",
+    "choose_mapping",
+    "explain",
+    "generic_mapping",
+    "load_mapping",
+    "load_mappings",
+]
+
+TOP = ("feed", "description", "match", "read", "skip", "fields", "policies")
+FIELD_KEYS = ("column", "constant", "template", "default", "optional", "transforms")
+DECIMAL_FIELDS = {"mrp", "esp", "packageLengthCm", "packageWidthCm", "packageHeightCm"}
+DECIMAL_FIELDS |= {"packageWeightGms"}
+
+
+def load_mappings(directory: Path) -> list[Mapping]:
+    """Every mapping below `directory`, checked; MappingError on the first defect."""
+    if not directory.is_dir():
+        raise ConfigError(f"mappings folder not found: {directory}")
+    files = sorted({*directory.rglob("*.yaml"), *directory.rglob("*.yml")})
+    mappings = [load_mapping(f, directory) for f in files]
+    seen: dict[str, Path] = {}
+    for m in mappings:
+        if m.name in seen:
+            raise MappingError(str(m.path), None, "", f"same name as {seen[m.name]}; rename one")
+        seen[m.name] = m.path
+    return mappings
+
+
+def load_mapping(path: Path, root: Path | None = None) -> Mapping:
+    """One mapping file. `root` is the mappings folder: names and lookup files are relative."""
+    root = path.parent if root is None else root
+    reader = Reader(str(path))
+    doc = read_yaml(path, reader.shown)
+    reader.keys(doc, "", TOP)
+    feed = _feed(reader, doc)
+    match, read, skip = (reader.dict(doc, k, "") for k in ("match", "read", "skip"))
+    reader.keys(match, "match", ("filename", "headers"))
+    reader.keys(read, "read", ("sheet", "header_row", "encoding", "delimiter"))
+    reader.keys(skip, "skip", ("blank", "rows_where"))
+    return Mapping(
+        name=path.relative_to(root).with_suffix("").as_posix(),
+        path=path,
+        feed=feed.name,
+        fields=_fields(reader, StepParser(reader, root), doc, feed),
+        description=reader.text(doc, "description", "") or "",
+        filename=reader.texts(match, "filename", "match"),
+        headers=reader.texts(match, "headers", "match"),
+        sheet=_sheet(reader, read),
+        header_row=_header_row(reader, read),
+        encoding=check_encoding(reader, read, "read"),
+        delimiter=_delimiter(reader, read),
+        skip_blank=reader.flag(skip, "blank", "skip", True),
+        skip_rows=_skip_rules(reader, skip),
+        **_policies(reader, doc, feed),
+    )
+
+
+def _feed(reader: Reader, doc: YDict) -> Feed:
+    name = reader.text(doc, "feed", "")
+    if name is None:
+        raise MappingError(reader.shown, doc.line, "feed", f"missing; one of: {', '.join(FEEDS)}")
+    try:
+        return get_feed(name)
+    except ConfigError as exc:
+        raise reader.fail(doc, "feed", "feed", str(exc)) from None
+
+
+def _fields(reader: Reader, steps: StepParser, doc: YDict, feed: Feed) -> tuple[FieldSpec, ...]:
+    fields = reader.dict(doc, "fields", "")
+    if "fields" not in doc:
+        raise MappingError(reader.shown, doc.line, "fields", "missing: say how to fill each field")
+    reader.keys(fields, "fields", feed.columns)
+    for name in feed.required:
+        if name not in fields:
+            problem = f"feed '{feed.name}' needs field '{name}' (a constant is fine)"
+            raise MappingError(reader.shown, doc.lines["fields"], f"fields.{name}", problem)
+    return tuple(_field(reader, steps, fields, name) for name in fields)
+
+
+def _field(reader: Reader, steps: StepParser, fields: YDict, name: str) -> FieldSpec:
+    path = f"fields.{name}"
+    node = fields[name]
+    if isinstance(node, str):  # shorthand: `sku: Item Code`
+        node = YDict()
+        node["column"], node.line = fields.raw.get(name, fields[name]), fields.lines[name]
+    if not isinstance(node, YDict):
+        raise reader.fail(fields, name, path, "expected a column name or 'column: ...' entries")
+    reader.keys(node, path, FIELD_KEYS)
+    given = [k for k in ("column", "constant", "template") if node.get(k) is not None]
+    if len(given) != 1:
+        raise reader.fail(fields, name, path, "give exactly one of column, constant, template")
+    spec = FieldSpec(
+        name=name,
+        column=reader.text(node, "column", path),
+        constant=reader.text(node, "constant", path),
+        template=reader.text(node, "template", path),
+        default=reader.text(node, "default", path),
+        optional=reader.flag(node, "optional", path, False),
+        transforms=steps.steps(node.get("transforms"), node, f"{path}.transforms"),
+    )
+    if spec.template is not None:
+        _check_template(reader, node, path, spec.template)
+    return spec
+
+
+def _check_template(reader: Reader, node: YDict, path: str, template: str) -> None:
+    try:
+        names = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        raise reader.fail(node, "template", f"{path}.template", f"bad template: {exc}") from None
+    if not names or any(not n.strip() for n in names):
+        problem = "name at least one column in braces, like '{Site}-{Bin}'"
+        raise reader.fail(node, "template", f"{path}.template", problem)
+
+
+def _sheet(reader: Reader, read: YDict) -> str | int | None:
+    value = read.get("sheet")
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise reader.fail(read, "sheet", "read.sheet", "a sheet index starts at 0")
+        return value
+    return reader.text(read, "sheet", "read")
+
+
+def _header_row(reader: Reader, read: YDict) -> int | None:
+    value = read.get("header_row", "auto")
+    if value == "auto":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    problem = "expected 'auto' or the row number of the header (1 = first row)"
+    raise reader.fail(read, "header_row", "read.header_row", problem)
+
+
+def _delimiter(reader: Reader, read: YDict) -> str | None:
+    value = reader.text(read, "delimiter", "read")
+    if value is not None and len(value) != 1:
+        raise reader.fail(read, "delimiter", "read.delimiter", "expected one character")
+    return value
+
+
+def _skip_rules(reader: Reader, skip: YDict) -> tuple[SkipRule, ...]:
+    items = skip.get("rows_where")
+    if items is None:
+        return ()
+    if not isinstance(items, YList):
+        raise reader.fail(skip, "rows_where", "skip.rows_where", "expected a list of conditions")
+    return tuple(_skip_rule(reader, items, i) for i in range(len(items)))
+
+
+def _skip_rule(reader: Reader, items: YList, index: int) -> SkipRule:
+    path, node = f"skip.rows_where[{index}]", items[index]
+    if not isinstance(node, YDict):
+        raise MappingError(reader.shown, items.lines[index], path, "expected {column: ..., ...}")
+    reader.keys(node, path, ("column", "matches", "equals", "empty"))
+    column = reader.text(node, "column", path)
+    if column is None or len(node) < 2:
+        raise MappingError(reader.shown, node.line, path, "give a column and a condition")
+    empty = reader.flag(node, "empty", path, False) if "empty" in node else None
+    return SkipRule(
+        column, reader.pattern(node, "matches", path), reader.text(node, "equals", path), empty
+    )
+
+
+def _policies(reader: Reader, doc: YDict, feed: Feed) -> dict[str, Any]:
+    node = reader.dict(doc, "policies", "")
+    reader.keys(node, "policies", ("duplicates", "negative_stock"))
+    duplicates = reader.choice(node, "duplicates", "policies", ("error", "first", "last", "sum"))
+    negative = reader.choice(node, "negative_stock", "policies", ("error", "zero"))
+    if feed.name != "stock":
+        for key, value in (("duplicates", duplicates), ("negative_stock", negative)):
+            if value in ("sum", "zero"):
+                problem = f"'{value}' applies to stock files only"
+                raise reader.fail(node, key, f"policies.{key}", problem)
+    return {
+        "duplicates": cast(Duplicates, duplicates),
+        "negative_stock": cast(NegativeStock, negative),
+    }
+
+
+def generic_mapping(feed: str) -> Mapping:
+    """The canonical-columns mapping for `feed` (same as mappings/generic/<feed>.yaml)."""
+    spec = get_feed(feed)
+    fields = tuple(_generic_field(spec, name) for name in spec.columns)
+    headers = tuple(f.column for f in fields if not f.optional and f.column)
+    globs = () if spec.name in ("stock", "price") else (f"*{spec.name.split('_')[0]}*",)
+    return Mapping(
+        name=f"generic/{spec.name}",
+        path=Path("generic") / f"{spec.name}.yaml",
+        feed=spec.name,
+        fields=fields,
+        description=f"{spec.name} file with the canonical column names",
+        filename=globs,
+        headers=headers,
+    )
+
+
+def _generic_field(feed: Feed, name: str) -> FieldSpec:
+    steps: tuple[Step, ...] = (Strip(),)
+    if name == "quantity":
+        steps = (Number(whole=True),)
+    elif name in DECIMAL_FIELDS:
+        steps = (Number(),)
+    elif name == "imeiSerialNumber":
+        steps = (Split(),)
+    elif name == "currency":
+        steps = (Strip(), Upper())
+    optional = name not in feed.required or name == "currency"
+    default = "INR" if name == "currency" else None
+    return FieldSpec(name, column=name, default=default, optional=optional, transforms=steps)

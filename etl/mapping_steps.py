@@ -1,0 +1,249 @@
+"""Parsing the `transforms:` list of a field into transform steps (etl.transforms).
+
+An item is a name (`strip`) or a one-transform dict whose other keys are its options:
+`{lookup: lookups/godowns.csv, from: ERP name, to: Fynd code}`. Number and date options may
+also sit under the name: `{decimal: {decimal_comma: true}}`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, cast
+
+from etl.errors import MappingError
+from etl.mapping_yaml import Reader, YDict, YList
+from etl.transforms import (
+    DateStep,
+    Extract,
+    Kind,
+    Lower,
+    Number,
+    Replace,
+    Split,
+    Step,
+    Strip,
+    Unmatched,
+    Upper,
+    ValueMap,
+    Zfill,
+    map_key,
+)
+
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "strip": (),
+    "upper": (),
+    "lower": (),
+    "integer": ("decimal_comma", "units"),
+    "decimal": ("decimal_comma", "units"),
+    "date": ("formats", "output", "excel_serial"),
+    "datetime": ("formats", "output", "excel_serial"),
+    "map": ("unmatched",),
+    "lookup": ("from", "to", "unmatched"),
+    "split": (),
+    "regex": ("unmatched",),
+    "zfill": (),
+    "replace": ("with",),
+}
+UNMATCHED = ("error", "keep")
+
+
+class StepParser:
+    """Turns one field's `transforms:` list into steps, checking what may follow what."""
+
+    def __init__(self, reader: Reader, root: Path) -> None:
+        self.reader, self.root = reader, root
+
+    def steps(self, items: Any, owner: YDict, path: str) -> tuple[Step, ...]:
+        if items is None:
+            return ()
+        if not isinstance(items, YList):
+            raise self.reader.fail(owner, "transforms", path, "expected a list of transforms")
+        steps: list[Step] = []
+        kind: Kind = "text"
+        for index, item in enumerate(items):
+            where = f"{path}[{index}]"
+            step = self.one(item, items.lines[index], where)
+            if kind not in step.accepts:
+                problem = f"'{step.name}' cannot follow a step that gives a {kind}"
+                raise MappingError(self.reader.shown, items.lines[index], where, problem)
+            steps.append(step)
+            kind = step.gives
+        return tuple(steps)
+
+    def one(self, item: Any, line: int, path: str) -> Step:
+        if isinstance(item, str):
+            item_dict = YDict()
+            item_dict[item], item_dict.line = None, line
+            item_dict.lines[item] = line
+            item = item_dict
+        if not isinstance(item, YDict):
+            raise MappingError(self.reader.shown, line, path, "expected a transform name")
+        names = [k for k in item if k in OPTIONS]
+        if len(names) != 1:
+            self.reader.keys(item, path, OPTIONS)
+            problem = "give exactly one transform per list item"
+            raise MappingError(self.reader.shown, item.line, path, problem)
+        name = names[0]
+        options = self._options(item, name, path)
+        return BUILDERS[name](self, options, name, f"{path}.{name}")
+
+    def _options(self, item: YDict, name: str, path: str) -> YDict:
+        """Options may be siblings of the name or, for numbers/dates, nested under it."""
+        nested = item[name]
+        if isinstance(nested, YDict) and name not in ("map", "replace"):
+            self.reader.keys(nested, f"{path}.{name}", OPTIONS[name])
+            return nested
+        self.reader.keys(item, path, (name, *OPTIONS[name]))
+        return item
+
+    def number(self, opts: YDict, name: str, path: str) -> Step:
+        units = tuple(u.casefold() for u in self.reader.texts(opts, "units", path))
+        comma = self.reader.flag(opts, "decimal_comma", path, False)
+        return Number(whole=name == "integer", decimal_comma=comma, units=units)
+
+    def date(self, opts: YDict, name: str, path: str) -> Step:
+        formats = self.reader.texts(opts, "formats", path)
+        for fmt in formats:
+            if "%" not in fmt:
+                raise self.reader.fail(opts, "formats", f"{path}.formats", f"'{fmt}' has no %")
+        default = "%Y-%m-%dT%H:%M:%S" if name == "datetime" else "%Y-%m-%d"
+        output = self.reader.text(opts, "output", path) or default
+        serial = self.reader.flag(opts, "excel_serial", path, True)
+        return DateStep(
+            formats=formats, with_time=name == "datetime", output=output, excel_serial=serial
+        )
+
+    def value_map(self, opts: YDict, name: str, path: str) -> Step:
+        table = opts.get("map")
+        if not isinstance(table, YDict) or not table:
+            raise self.reader.fail(opts, "map", path, "expected 'ERP value: Fynd value' entries")
+        entries = {map_key(k): self._map_value(table, k, path) for k in table}
+        return ValueMap(table=entries, unmatched=self._unmatched(opts, path))
+
+    def _map_value(self, table: YDict, key: str, path: str) -> str:
+        value = self.reader.text(table, key, f"{path}.{key}")
+        if value is None:
+            raise self.reader.fail(table, key, f"{path}.{key}", "expected a value to map to")
+        return value
+
+    def _unmatched(self, opts: YDict, path: str) -> Unmatched:
+        return cast(Unmatched, self.reader.choice(opts, "unmatched", path, UNMATCHED))
+
+    def lookup(self, opts: YDict, name: str, path: str) -> Step:
+        file_text = self.reader.text(opts, "lookup", "")
+        if not file_text:
+            raise self.reader.fail(opts, "lookup", path, "expected a CSV file name")
+        shown, file = self._inside_root(opts, file_text, path)
+        table = read_lookup(
+            file, shown, self.reader.text(opts, "from", path), self.reader.text(opts, "to", path)
+        )
+        return ValueMap(table=table, unmatched=self._unmatched(opts, path), source=shown)
+
+    def _inside_root(self, opts: YDict, file_text: str, path: str) -> tuple[str, Path]:
+        root = self.root.resolve()
+        file = (root / file_text).resolve()
+        if not file.is_relative_to(root):
+            problem = f"'{file_text}' is outside the mappings folder {self.root}"
+            raise self.reader.fail(opts, "lookup", path, problem)
+        if not file.is_file():
+            problem = f"lookup file '{file_text}' not found in {self.root}"
+            raise self.reader.fail(opts, "lookup", path, problem)
+        return file.relative_to(root).as_posix(), file
+
+    def split(self, opts: YDict, name: str, path: str) -> Step:
+        self.reader.pattern(opts, "split", "")
+        return Split(pattern=self.reader.text(opts, "split", path) or Split.pattern)
+
+    def regex(self, opts: YDict, name: str, path: str) -> Step:
+        pattern = self.reader.pattern(opts, "regex", "")
+        if pattern is None or pattern.groups > 1:
+            raise self.reader.fail(opts, "regex", path, "expected a pattern with at most 1 group")
+        return Extract(pattern=pattern.pattern, unmatched=self._unmatched(opts, path))
+
+    def zfill(self, opts: YDict, name: str, path: str) -> Step:
+        width = opts.get("zfill")
+        if not isinstance(width, int) or isinstance(width, bool) or not 0 < width <= 64:
+            raise self.reader.fail(opts, "zfill", path, "expected a width such as 8")
+        return Zfill(width=width)
+
+    def replace(self, opts: YDict, name: str, path: str) -> Step:
+        pattern = self.reader.pattern(opts, "replace", "")
+        if pattern is None:
+            raise self.reader.fail(opts, "replace", path, "expected a pattern")
+        return Replace(
+            pattern=pattern.pattern, replacement=self.reader.text(opts, "with", path) or ""
+        )
+
+    def simple(self, opts: YDict, name: str, path: str) -> Step:
+        if opts.get(name) is not None:
+            raise self.reader.fail(opts, name, path, f"'{name}' takes no options")
+        return {"strip": Strip(), "upper": Upper(), "lower": Lower()}[name]
+
+
+Builder = Callable[[StepParser, YDict, str, str], Step]
+BUILDERS: dict[str, Builder] = {
+    "strip": StepParser.simple,
+    "upper": StepParser.simple,
+    "lower": StepParser.simple,
+    "integer": StepParser.number,
+    "decimal": StepParser.number,
+    "date": StepParser.date,
+    "datetime": StepParser.date,
+    "map": StepParser.value_map,
+    "lookup": StepParser.lookup,
+    "split": StepParser.split,
+    "regex": StepParser.regex,
+    "zfill": StepParser.zfill,
+    "replace": StepParser.replace,
+}
+
+
+def read_lookup(file: Path, shown: str, source: str | None, target: str | None) -> dict[str, str]:
+    """A two-column lookup CSV as {key: value}; a key listed twice with two values is an error."""
+    try:
+        with file.open(encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise MappingError(shown, None, "", f"cannot read the lookup file: {exc}") from None
+    header = [h.strip() for h in rows[0]] if rows else []
+    src, dst = _lookup_columns(header, shown, source, target)
+    table: dict[str, str] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        key = map_key(row[src]) if len(row) > src else ""
+        value = row[dst].strip() if len(row) > dst else ""
+        if key and table.setdefault(key, value) != value:
+            problem = f"'{row[src]}' is listed twice with different values"
+            raise MappingError(shown, line, header[src], problem)
+    return table
+
+
+def _lookup_columns(
+    header: list[str], shown: str, source: str | None, target: str | None
+) -> tuple[int, int]:
+    if len(header) < 2:
+        raise MappingError(shown, 1, "", "a lookup file needs a header row with two columns")
+    positions = []
+    for wanted, fallback in ((source, 0), (target, 1)):
+        if wanted is None:
+            positions.append(fallback)
+        elif wanted in header:
+            positions.append(header.index(wanted))
+        else:
+            raise MappingError(shown, 1, wanted, f"no column '{wanted}' (has: {', '.join(header)})")
+    return positions[0], positions[1]
+
+
+def check_encoding(reader: Reader, node: YDict, path: str) -> str | None:
+    """The `read.encoding` value, if Python knows that codec."""
+    value = reader.text(node, "encoding", path)
+    try:
+        if value is not None:
+            codecs.lookup(value)
+    except LookupError:
+        raise reader.fail(
+            node, "encoding", f"{path}.encoding", f"unknown encoding '{value}'"
+        ) from None
+    return value

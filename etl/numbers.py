@@ -1,0 +1,89 @@
+"""Reading numbers the way Indian retail spreadsheets write them.
+
+"1,25,000.50" (Indian grouping), "125,000.50" (western), "Rs. 1,25,000/-", "₹500", "500 INR",
+"12 Nos", and with `decimal_comma` "1.234,50". Grouping must be consistent: "1,2,3" or
+"12,5" is not a number, because guessing there would silently change a value.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from etl.cells import arrow_text, blank_cells, to_mask
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+
+CURRENCY = r"(?:₹|rs\.?|inr)"
+DEFAULT_UNITS: tuple[str, ...] = ("nos", "no", "pcs", "pc", "pieces", "piece", "units", "unit")
+DEFAULT_UNITS += ("ea", "each", "qty", "pairs", "pair", "sets", "set")
+EXPONENT = r"(?:[eE][+-]?\d+)?"
+PLAIN = rf"(?:\d+(?:\.\d*)?|\.\d+){EXPONENT}"
+WESTERN = r"\d{1,3}(?:,\d{3})+(?:\.\d*)?"  # 125,000.50
+INDIAN = r"\d{1,2}(?:,\d{2})*,\d{3}(?:\.\d*)?"  # 1,25,000.50
+DOT_DECIMAL = f"{PLAIN}|{WESTERN}|{INDIAN}"
+COMMA_DECIMAL = r"\d+(?:,\d*)?|,\d+|\d{1,3}(?:\.\d{3})+(?:,\d*)?"
+
+
+def _shape(units: tuple[str, ...]) -> str:
+    words = "|".join(re.escape(u) for u in sorted({*DEFAULT_UNITS, *units}, key=len, reverse=True))
+    suffix = rf"(?:\s*(?:{CURRENCY}|/-|(?:{words})\.?))*"
+    return rf"^([+-]?)\s*(?:{CURRENCY}\s*)?([+-]?)\s*([\d.,]+{EXPONENT}){suffix}\s*$"
+
+
+def parse_numbers(
+    text: pd.Series, decimal_comma: bool = False, units: tuple[str, ...] = ()
+) -> tuple[FloatArray, BoolArray]:
+    """Numbers for a text column: (values with NaN for blank or bad cells, mask of bad cells)."""
+    cells = arrow_text(text)
+    blank = blank_cells(cells)
+    values = np.full(len(text), np.nan)
+    todo = ~blank
+    if not decimal_comma:
+        todo = _plain(cells, todo, values)
+    if todo.any():
+        rest = np.flatnonzero(todo)
+        values[rest] = _dressed(text.iloc[rest].astype("str"), decimal_comma, units)
+    bad = ~blank & ~np.isfinite(values)
+    return np.where(bad, np.nan, values), bad
+
+
+def _plain(cells: pa.Array, todo: BoolArray, values: FloatArray) -> BoolArray:
+    """The fast path for plain numbers ("12", "-3.5"): fills `values`, returns what is left.
+
+    Arrow converts a whole column at once when every cell is plain; otherwise only the
+    digits-only cells take this path and the rest are read by `_dressed`.
+    """
+    try:
+        values[todo] = _floats(cells.filter(pa.array(todo)))
+    except pa.ArrowInvalid:
+        digits = todo & to_mask(pc.ascii_is_decimal(cells))
+        values[digits] = _floats(cells.filter(pa.array(digits)))
+    return todo & ~np.isfinite(values)
+
+
+def _floats(cells: pa.Array) -> FloatArray:
+    return np.asarray(pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
+
+
+def _dressed(text: pd.Series, decimal_comma: bool, units: tuple[str, ...]) -> FloatArray:
+    """Numbers with grouping, currency marks or unit words; NaN where the cell is not one."""
+    parts = text.str.extract(_shape(units), flags=re.IGNORECASE, expand=True)
+    digits = parts[2].fillna("")
+    grouping = COMMA_DECIMAL if decimal_comma else DOT_DECIMAL
+    ok = digits.str.fullmatch(grouping).to_numpy(dtype=bool, na_value=False)
+    if decimal_comma:
+        digits = digits.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        digits = digits.str.replace(",", "", regex=False)
+    numbers = pd.to_numeric(digits.where(ok, "nan"), errors="coerce").to_numpy(
+        dtype="float64", na_value=np.nan
+    )
+    negative = ((parts[0] == "-") | (parts[1] == "-")).to_numpy(dtype=bool, na_value=False)
+    return np.where(negative, -numbers, numbers)

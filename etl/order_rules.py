@@ -1,0 +1,88 @@
+"""Checks that span the rows of one order, for feeds that send one record per order.
+
+An order is sent whole or not at all: order-level fields (invoice number, type...) must agree
+on all its rows, package sizes must agree on all rows of one package, and when any row of an
+order has a problem the order's other rows are rejected too (a partial invoice or
+cancellation would be silently wrong).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from etl.duplicates import key_codes
+from etl.feeds import Feed
+from etl.findings import Finding, cell_text
+from etl.model import IntArray
+from etl.wording import label, row_list
+
+BoolArray = npt.NDArray[np.bool_]
+ORDER_FIELDS: dict[str, tuple[str, ...]] = {
+    "invoice": (
+        "invoiceNumber",
+        "invoiceType",
+        "invoiceQrCode",
+        "irnNumber",
+        "signedInvoice",
+        "ackNumber",
+        "ackDate",
+    ),
+}
+PACKAGE_FIELDS = ("packageLengthCm", "packageWidthCm", "packageHeightCm", "packageWeightGms")
+
+
+def order_findings(feed: Feed, work: pd.DataFrame, bad: BoolArray, rows: IntArray) -> list[Finding]:
+    """Conflicting order/package fields, then the rows of orders that cannot be sent whole."""
+    if not feed.grouped:
+        return []
+    found = _conflicts(work, ("orderId",), ORDER_FIELDS.get(feed.name, ()), rows)
+    if "packageId" in feed.columns:
+        found += _conflicts(work, ("orderId", "packageId"), PACKAGE_FIELDS, rows)
+    broken = bad.copy()
+    broken[[f.index for f in found]] = True
+    return found + _rest_of_order(work, broken, rows)
+
+
+def _conflicts(
+    work: pd.DataFrame, keys: tuple[str, ...], fields: tuple[str, ...], rows: IntArray
+) -> list[Finding]:
+    if not fields:
+        return []
+    codes = pd.Series(key_codes(work, keys))
+    present = codes >= 0
+    frame = work.loc[present.to_numpy(), list(fields)]
+    distinct = frame.groupby(codes[present].to_numpy()).nunique(dropna=False)
+    found: list[Finding] = []
+    for code, counts in distinct[distinct.gt(1).any(axis=1)].iterrows():
+        members = np.flatnonzero(codes.to_numpy() == code)
+        for field in counts[counts > 1].index:
+            found += _disagree(work, members, str(field), rows)
+    return found
+
+
+def _disagree(work: pd.DataFrame, members: IntArray, field: str, rows: IntArray) -> list[Finding]:
+    order = work["orderId"].iat[int(members[0])]
+    shown = [f"row {rows[i]} '{cell_text(work[field].iat[int(i)])}'" for i in members[:5]]
+    more = f" and {len(members) - 5} more" if len(members) > 5 else ""
+    text = (
+        f"{label(field)} must be the same on every row of order {order}: {', '.join(shown)}{more}"
+    )
+    return [Finding(int(i), field, "order_conflict", text) for i in members]
+
+
+def _rest_of_order(work: pd.DataFrame, broken: BoolArray, rows: IntArray) -> list[Finding]:
+    codes = key_codes(work, ("orderId",))
+    bad_orders = np.unique(codes[broken & (codes >= 0)])
+    affected = np.flatnonzero(np.isin(codes, bad_orders) & ~broken & (codes >= 0))
+    found = []
+    for i in affected.tolist():
+        culprits = [int(rows[j]) for j in np.flatnonzero(broken & (codes == codes[i]))]
+        verb = "has" if len(culprits) == 1 else "have"
+        text = (
+            f"not sent: {row_list(culprits)} of the same order {verb} a problem "
+            "(an order is sent whole or not at all)"
+        )
+        found.append(Finding(i, "orderId", "order_incomplete", text))
+    return found

@@ -1,0 +1,129 @@
+"""Turn validation problems and upload results into one verdict per source row."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from etl.konnect import explain
+from etl.model import Mapped, Problem, RowStatus, Table
+from etl.report import RowOutcomes
+
+if TYPE_CHECKING:
+    from etl.bodies import Chunk, Validated
+    from etl.upload import ChunkResult
+
+OUTCOME_STATUSES = ("ok", "rejected", "failed", "unknown")
+
+
+def new_outcomes(table: Table, mapped: Mapped) -> RowOutcomes:
+    """Every kept data row starts `ok`; skipped (blank, total) rows are left out."""
+    n = len(table.data)
+    include = np.zeros(n, dtype=bool)
+    include[mapped.positions] = True
+    return RowOutcomes(status=np.full(n, "ok", dtype=object), message=[""] * n, include=include)
+
+
+def apply_problems(out: RowOutcomes, table: Table, problems: Sequence[Problem]) -> None:
+    """Mark each problem's row with its status and message, and its cell for highlighting."""
+    positions = np.searchsorted(table.row_numbers, [p.row for p in problems])
+    columns = _column_index(table.header)
+    for problem, pos in zip(problems, positions.tolist(), strict=True):
+        out.status[pos] = problem.status
+        out.message[pos] = _join(out.message[pos], _cell_message(problem))
+        col = columns.get(_norm(problem.column))
+        if col is not None:
+            out.cell_problems[(pos, col)] = _join(
+                out.cell_problems.get((pos, col), ""), problem.message
+            )
+
+
+def apply_results(
+    out: RowOutcomes,
+    validated: Validated,
+    chunks: Sequence[Chunk],
+    results: Sequence[ChunkResult],
+) -> None:
+    """Mark uploaded rows from the API's per-chunk answers (ok / failed / unknown)."""
+    by_index = {r.index: r for r in results}
+    for chunk in chunks:
+        result = by_index.get(chunk.index)
+        if result is not None and _all_ok(result):
+            continue  # the common case: nothing to mark, rows stay ok
+        positions = validated.positions[chunk.rows]
+        records = chunk.record_of_row
+        for pos, record in zip(positions.tolist(), records.tolist(), strict=True):
+            status, message = _row_verdict(result, record)
+            if status != "ok" or message:
+                out.status[pos] = status
+                out.message[pos] = message
+
+
+def _all_ok(result: ChunkResult) -> bool:
+    return (
+        result.state == "acknowledged" and not result.record_errors and not result.unknown_records
+    )
+
+
+def _row_verdict(result: ChunkResult | None, record: int) -> tuple[RowStatus, str]:
+    if result is None:
+        return "unknown", "not sent: the run stopped before this part was uploaded"
+    if result.state == "failed":
+        return "failed", result.message
+    if result.state == "unknown" or record in result.unknown_records:
+        return "unknown", result.message or "Konnect's answer could not be matched to this row"
+    if record in result.record_errors:
+        code, message = result.record_errors[record]
+        return "failed", explain(code, message)
+    return "ok", ""
+
+
+def mark_merged(out: RowOutcomes, validated: Validated) -> None:
+    """Rows folded into another by a duplicates policy share that row's verdict."""
+    for position, into_row in validated.merged.items():
+        into_pos = int(validated.positions[into_row])
+        out.status[position] = out.status[into_pos]
+        out.message[position] = _join(validated.merge_message(position), out.message[into_pos])
+
+
+def count_rows(out: RowOutcomes) -> dict[str, int]:
+    """`{"total", "ok", "rejected", "failed", "unknown"}` over the data rows."""
+    statuses = np.asarray(out.status)
+    if out.include is not None:
+        statuses = statuses[out.include]
+    counts = {s: int((statuses == s).sum()) for s in OUTCOME_STATUSES}
+    return {"total": len(statuses), **counts}
+
+
+def decide_outcome(rows: dict[str, int], uploaded: bool) -> str:
+    """The file's outcome for summary.json: uploaded, partial, rejected or validated."""
+    if not uploaded:
+        return "validated"
+    if rows["ok"] == rows["total"]:
+        return "uploaded"
+    if rows["ok"] == 0 and rows["rejected"] == rows["total"]:
+        return "rejected"
+    return "partial"
+
+
+def _column_index(header: Sequence[str]) -> dict[str, int]:
+    index: dict[str, int] = {}
+    for i, name in enumerate(header):
+        index.setdefault(_norm(name), i)
+    return index
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _cell_message(problem: Problem) -> str:
+    where = f"'{problem.column}': " if problem.column else ""
+    value = f"'{problem.value}' - " if problem.value != "" else ""
+    return f"{where}{value}{problem.message}"
+
+
+def _join(first: str, second: str) -> str:
+    return f"{first}; {second}" if first and second else first or second

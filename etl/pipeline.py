@@ -1,0 +1,211 @@
+"""One file, start to finish: read -> map -> validate -> upload -> report."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from etl import outcomes
+from etl.bodies import Chunk, Validated, build_chunks
+from etl.client import ClientSettings
+from etl.errors import InputError
+from etl.feeds import Feed, get_feed
+from etl.journal import Journal
+from etl.mapping import Mapping, apply_mapping, choose_mapping
+from etl.model import Mapped, Table
+from etl.readers import file_kind
+from etl.report import RowOutcomes, write_reports
+from etl.upload import ChunkResult, run_upload
+from etl.validation import validate
+
+log = logging.getLogger(__name__)
+
+ProgressFactory = Callable[[str, int], Callable[[int], None]]
+
+
+def local_now() -> datetime:
+    return datetime.now(UTC).astimezone()
+
+
+@dataclass
+class Job:
+    """What processing a file needs besides the file itself."""
+
+    mappings: list[Mapping]
+    client: ClientSettings | None = None  # None: validate only, upload nothing
+    journal: Journal | None = None
+    feed: str | None = None
+    mapping_name: str | None = None
+    progress: ProgressFactory | None = None
+    now: Callable[[], datetime] = local_now
+
+
+@dataclass
+class Prepared:
+    """A file read, mapped, validated and cut into request bodies."""
+
+    feed: Feed
+    mapping: Mapping
+    table: Table
+    mapped: Mapped
+    validated: Validated
+    chunks: list[Chunk]
+
+
+@dataclass
+class FileResult:
+    """What happened to one file; `summary` is what `<stem>.summary.json` holds."""
+
+    summary: dict[str, Any]
+    reports: list[Path] = field(default_factory=list)
+    final_path: Path | None = None
+
+    @property
+    def outcome(self) -> str:
+        return str(self.summary["outcome"])
+
+    @property
+    def rows(self) -> dict[str, int]:
+        rows: dict[str, int] = self.summary["rows"]
+        return rows
+
+
+def prepare(path: Path, job: Job) -> Prepared:
+    """Read, map and validate `path`; InputError when the file as a whole cannot be used."""
+    mapping, table = choose_mapping(job.mappings, path, feed=job.feed, name=job.mapping_name)
+    feed = get_feed(mapping.feed)
+    mapped = apply_mapping(mapping, table)
+    if len(mapped.frame) == 0:
+        raise InputError(
+            "the file has a header but no data rows: nothing was uploaded "
+            "(an empty export would otherwise look like a successful run)",
+            code="no_rows",
+        )
+    validated = validate(
+        feed, mapped, duplicates=mapping.duplicates, negative_stock=mapping.negative_stock
+    )
+    return Prepared(feed, mapping, table, mapped, validated, build_chunks(feed, validated))
+
+
+def upload(prepared: Prepared, path: Path, job: Job) -> tuple[int | None, list[ChunkResult]]:
+    """Send the chunks; the journal makes a resumed file skip what Konnect acknowledged."""
+    assert job.client is not None
+    feed, validated = prepared.feed, prepared.validated
+    file_id = None
+    if job.journal is not None:
+        file_id = job.journal.begin_file(
+            content_hash(path), path.name, feed.name, prepared.mapping.name
+        )
+    on_progress = job.progress(path.name, len(validated.frame)) if job.progress else None
+    return file_id, run_upload(
+        job.client,
+        feed.endpoint,
+        prepared.chunks,
+        keys_of=lambda chunk: cast(Chunk, chunk).keys(validated, feed),
+        journal=job.journal,
+        file_id=file_id,
+        on_progress=on_progress,
+    )
+
+
+def judge(prepared: Prepared, results: list[ChunkResult] | None) -> RowOutcomes:
+    """One verdict per data row: validation problems first, then the API's answers."""
+    out = outcomes.new_outcomes(prepared.table, prepared.mapped)
+    if results is not None:
+        outcomes.apply_results(out, prepared.validated, prepared.chunks, results)
+    outcomes.apply_problems(out, prepared.table, prepared.validated.problems)
+    outcomes.mark_merged(out, prepared.validated)
+    return out
+
+
+def build_summary(
+    path: Path,
+    prepared: Prepared | None,
+    out: RowOutcomes | None,
+    results: list[ChunkResult] | None,
+    started: datetime,
+    job: Job,
+    file_errors: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The keys of SPEC section 4, which scheduled jobs and tests read."""
+    rows = outcomes.count_rows(out) if out is not None else _no_rows()
+    results = results or []
+    if prepared is None:
+        outcome = "failed"
+    else:
+        outcome = outcomes.decide_outcome(rows, uploaded=job.client is not None)
+    return {
+        "input": path.name,
+        "feed": prepared.feed.name if prepared else None,
+        "mapping": prepared.mapping.name if prepared else None,
+        "outcome": outcome,
+        "rows": rows,
+        "chunks": {
+            "total": len(prepared.chunks) if prepared else 0,
+            "acknowledged": sum(r.state == "acknowledged" for r in results),
+        },
+        "ack_ids": [r.ack_id for r in results if r.ack_id],
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": job.now().isoformat(timespec="seconds"),
+        "file_errors": list(file_errors),
+        "header_row": prepared.table.header_row if prepared else None,
+        "skipped_rows": prepared.mapped.skipped_rows if prepared else 0,
+    }
+
+
+def _no_rows() -> dict[str, int]:
+    return {"total": 0, "ok": 0, "rejected": 0, "failed": 0, "unknown": 0}
+
+
+def report_kind(path: Path) -> Literal["csv", "xlsx"]:
+    """Excel inputs get XLSX reports (highlighted cells); everything else CSV."""
+    try:
+        return "csv" if file_kind(path) == "csv" else "xlsx"
+    except InputError:
+        return "csv"
+
+
+def content_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+Destination = Callable[[str], tuple[Path, str]]
+
+
+def process(path: Path, job: Job, destination: Destination) -> FileResult:
+    """Process one file and write its reports where `destination(kind)` says.
+
+    `kind` is "done" when the file reached the validation/upload stage and "failed" when the
+    file as a whole could not be used; `destination` answers (folder, report stem).
+    """
+    started = job.now()
+    try:
+        prepared = prepare(path, job)
+    except InputError as exc:
+        log.warning("%s: %s", path.name, exc)
+        summary = build_summary(path, None, None, None, started, job, [str(exc)])
+        folder, stem = destination("failed")
+        return FileResult(
+            summary, write_reports(folder, stem, report_kind(path), None, None, summary)
+        )
+    file_id, results = upload(prepared, path, job) if job.client is not None else (None, None)
+    out = judge(prepared, results)
+    summary = build_summary(path, prepared, out, results, started, job)
+    folder, stem = destination("done")
+    delimiter = prepared.table.sheet.delimiter or ","
+    kind = report_kind(path)
+    reports = write_reports(folder, stem, kind, prepared.table, out, summary, delimiter=delimiter)
+    if job.journal is not None and file_id is not None:
+        job.journal.finish_file(file_id, "done", folder / f"{stem}.summary.json",
+                                row_count=summary["rows"]["total"])  # fmt: skip
+    log.info("%s: %s %s", path.name, summary["outcome"], summary["rows"])
+    return FileResult(summary, reports)

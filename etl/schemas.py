@@ -1,0 +1,97 @@
+"""pandera schemas per feed: what a valid canonical row looks like.
+
+The schemas run on a *prepared* frame (see `etl.validation`): empty cells are missing (NA),
+number fields are float64, yes/no fields are booleans. Every check is named by the problem
+code that `etl.wording` turns into a plain message, so pandera's own messages never reach a
+user. All checks are vectorised: one call per column, not per row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from etl.feeds import FEEDS, Feed
+from etl.wording import INVOICE_TYPES, ORDER_STATUSES, REASON_CODES
+
+INTEGER_FIELDS = frozenset({"quantity"})
+DECIMAL_FIELDS = frozenset(
+    {"mrp", "esp", "packageLengthCm", "packageWidthCm", "packageHeightCm", "packageWeightGms"}
+)
+NUMBER_FIELDS = INTEGER_FIELDS | DECIMAL_FIELDS
+BOOLEAN_FIELDS = frozenset({"autoDispatch"})
+LIST_FIELDS = frozenset({"imeiSerialNumber"})
+# Whole numbers above this lose precision as float64 and are not real stock levels anyway.
+LARGEST_WHOLE = 2.0**53
+# A problem found by a dataframe-wide check is reported on this field's cell.
+WIDE_CHECK_FIELD = {"esp_above_mrp": "esp"}
+
+
+def _check(code: str, test: Callable[[Any], Any]) -> pa.Check:
+    return pa.Check(test, name=code)
+
+
+def _whole(s: pd.Series) -> pd.Series:
+    return pd.Series(np.isfinite(s) & (s == np.floor(s)), index=s.index)
+
+
+def _positive() -> pa.Check:
+    return _check("not_positive", lambda s: s > 0)
+
+
+def _one_of(code: str, allowed: tuple[str, ...]) -> pa.Check:
+    return _check(code, lambda s: s.isin(allowed))
+
+
+def _quantity_checks(feed: Feed) -> list[pa.Check]:
+    checks = [
+        _check("not_integer", _whole),
+        _check("too_large", lambda s: s.abs() <= LARGEST_WHOLE),
+    ]
+    # Stock 0 means out of stock; an order line of 0 pieces means nothing.
+    checks.append(_check("negative", lambda s: s >= 0) if feed.name == "stock" else _positive())
+    return checks
+
+
+def field_checks(feed: Feed, field: str) -> list[pa.Check]:
+    """The checks on one canonical field of `feed` (its presence is checked separately)."""
+    if field == "quantity":
+        return _quantity_checks(feed)
+    if field in DECIMAL_FIELDS:
+        return [_positive()]
+    if field == "currency":
+        return [_check("bad_currency", lambda s: s.str.fullmatch(r"[A-Z]{3}"))]
+    if field == "invoiceType":
+        return [_one_of("bad_invoice_type", INVOICE_TYPES)]
+    if field == "reasonCode" and feed.name in ("cancel", "return_qc"):
+        return [_one_of("bad_reason_code", REASON_CODES)]
+    if field == "orderStatus":
+        return [_one_of("bad_order_status", ORDER_STATUSES)]
+    return []
+
+
+def _frame_checks(feed: Feed) -> list[pa.Check]:
+    if feed.name == "price":
+        # NaN compares False, and a price that is not above 0 has its own problem.
+        return [_check("esp_above_mrp", lambda df: ~((df["esp"] > df["mrp"]) & (df["mrp"] > 0)))]
+    return []
+
+
+@cache
+def schema_for(feed_name: str) -> pa.DataFrameSchema:
+    """The pandera schema of a feed: a column per canonical field, required ones not null."""
+    feed = FEEDS[feed_name]
+    columns = {
+        field: pa.Column(
+            nullable=field not in feed.required,
+            checks=field_checks(feed, field),
+            required=True,
+        )
+        for field in feed.columns
+    }
+    return pa.DataFrameSchema(columns, checks=_frame_checks(feed), strict=False)

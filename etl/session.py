@@ -1,0 +1,75 @@
+"""Assembling a run from settings: mappings, connection (real, sandbox or none), journal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from etl.client import ClientSettings
+from etl.config import Settings, builtin_mappings_dir
+from etl.errors import ConfigError, CredentialsError
+from etl.mapping import Mapping, load_mappings
+
+NO_CREDENTIALS = (
+    "No Konnect connection is configured. Set KONNECT_BASE_URL (a URL or fyndkonnect-uat, "
+    "ginesys-uat, unicommerce-uat) and KONNECT_TOKEN - or KONNECT_USERNAME and "
+    "KONNECT_PASSWORD - in the environment or in INBOX/konnect-etl.yaml. "
+    "To try the tool without Konnect, add --sandbox; to check files only, add --dry-run."
+)
+
+
+def all_mappings(settings: Settings) -> list[Mapping]:
+    """The built-in mappings plus the configured folder's; a configured one wins on a name."""
+    builtin = builtin_mappings_dir()
+    found = {m.name: m for m in load_mappings(builtin)}
+    custom = settings.mappings_dir
+    if custom is not None:
+        if not custom.is_dir():
+            raise ConfigError(f"mappings folder {custom} does not exist")
+        if custom.resolve() != builtin.resolve():
+            found.update({m.name: m for m in load_mappings(custom)})
+    return list(found.values())
+
+
+def client_settings(
+    settings: Settings, base_url: str | None = None, token: str | None = None
+) -> ClientSettings:
+    """Connection settings for the client; CredentialsError naming what to set."""
+    url = base_url or settings.resolved_base_url()
+    token = token or settings.token
+    has_login = bool(settings.username and settings.password)
+    if not url or not (token or has_login):
+        raise CredentialsError(NO_CREDENTIALS)
+    return ClientSettings(
+        base_url=url,
+        token=token,
+        username=None if token else settings.username,
+        password=None if token else settings.password,
+        timeout=settings.timeout_seconds,
+        retries=settings.retries,
+        concurrency=settings.concurrency,
+    )
+
+
+@contextmanager
+def connection(
+    settings: Settings, *, sandbox: bool, dry_run: bool
+) -> Iterator[ClientSettings | None]:
+    """None for a dry run; an in-process emulator for --sandbox; else the configured API."""
+    if dry_run:
+        yield None
+        return
+    if not sandbox:
+        yield client_settings(settings)
+        return
+    from etl.sandbox import SandboxSettings, serve_in_thread
+
+    with serve_in_thread(SandboxSettings(port=0)) as running:
+        yield client_settings(settings, base_url=running.url, token=running.token)
+
+
+def journal_path(inbox: Path) -> Path:
+    from etl.config import state_dir
+
+    return state_dir(inbox) / "journal.sqlite3"

@@ -1,0 +1,252 @@
+"""Vectorised cell transforms: each step turns a column of values into another column.
+
+A step never raises for cell data. Cells it cannot read come back as `Failure` masks (with a
+code and a shop-floor message) and are blanked in the output, so later steps skip them.
+Missing values pass through every step untouched: "" for text, NA for numbers, [] for lists.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping as AbcMapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from etl.cells import BoolArray, blank_cells
+from etl.numbers import parse_numbers
+
+Kind = Literal["text", "number", "list"]
+Unmatched = Literal["error", "keep"]
+
+ISO_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S.%f",
+)
+ISO_FORMATS += ("%Y-%m-%d %H:%M",)
+EXCEL_EPOCH = "1899-12-30"
+MAX_EXCEL_SERIAL = 2958465  # 9999-12-31
+MAX_EXACT_INTEGER = 2**53  # beyond this a float no longer holds every whole number
+SERIAL = re.compile(r"\d{1,7}(?:\.\d+)?")
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Rows a step could not read. `message` may contain `{value}` (the value it was given)."""
+
+    mask: BoolArray
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Step:
+    """Base of all transforms. `accepts` / `gives` say what kind of column goes in and out."""
+
+    name = "step"
+    accepts: tuple[Kind, ...] = ("text",)
+    gives: Kind = "text"
+
+    def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
+        raise NotImplementedError
+
+
+def _blank(values: pd.Series) -> BoolArray:
+    return blank_cells(values)
+
+
+def _text(values: pd.Series) -> pd.Series:
+    return values.astype("str").fillna("")
+
+
+@dataclass(frozen=True)
+class Strip(Step):
+    name = "strip"
+
+    def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
+        return _text(values).str.strip(), []
+
+
+@dataclass(frozen=True)
+class Upper(Step):
+    name = "upper"
+
+    def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
+        return _text(values).str.upper(), []
+
+
+@dataclass(frozen=True)
+class Lower(Step):
+    name = "lower"
+
+    def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
+        return _text(values).str.lower(), []
+
+
+@dataclass(frozen=True)
+class Zfill(Step):
+    """Put back leading zeros Excel dropped from codes stored as numbers (12345 -> 00012345).
+
+    Only all-digit cells are padded: "CAP-RED" stays as it is.
+    """
+
+    name = "zfill"
+    width: int = 0
+
+    def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
+        text = _text(values)
+        digits = text.str.fullmatch(r"\d+").to_numpy(dtype=bool, na_value=False)
+        return text.where(~digits, text.str.zfill(self.width)), []
+
+
+@dataclass(frozen=True)
+class Replace(Step):
+    name = "replace"
+    pattern: str = ""
+    replacement: str = ""
+
+    def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
+        return _text(values).str.replace(self.pattern, self.replacement, regex=True), []
+
+
+@dataclass(frozen=True)
+class Number(Step):
+    """`integer` and `decimal`: grouped numbers, currency marks and unit words allowed."""
+
+    name = "decimal"
+    accepts: tuple[Kind, ...] = ("text", "number")
+    gives: Kind = "number"
+    whole: bool = False
+    decimal_comma: bool = False
+    units: tuple[str, ...] = ()
+
+    def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
+        if values.dtype.kind in "iufb" or isinstance(values.dtype, pd.Int64Dtype):
+            numbers, bad = values.astype("float64").to_numpy(), np.zeros(len(values), bool)
+        else:
+            numbers, bad = parse_numbers(_text(values), self.decimal_comma, self.units)
+        if not self.whole:
+            return pd.Series(numbers, index=values.index), _fail(bad, "not_number", "not a number")
+        fraction = np.isfinite(numbers) & (np.mod(np.nan_to_num(numbers), 1) != 0)
+        huge = np.abs(np.nan_to_num(numbers)) > MAX_EXACT_INTEGER
+        numbers = np.where(fraction | huge, np.nan, numbers)
+        failures = _fail(bad | fraction, "not_integer", "not a whole number")
+        failures += _fail(huge, "not_integer", "too large a number")
+        ints = pd.array(np.nan_to_num(numbers).astype("int64"), dtype="Int64")
+        ints[np.isnan(numbers)] = pd.NA
+        return pd.Series(ints, index=values.index), failures
+
+
+def _fail(mask: BoolArray, code: str, message: str) -> list[Failure]:
+    return [Failure(mask, code, message)] if mask.any() else []
+
+
+@dataclass(frozen=True)
+class DateStep(Step):
+    """`date` / `datetime`: explicit strptime formats, ISO text, then Excel serial numbers."""
+
+    name = "date"
+    formats: tuple[str, ...] = ()
+    with_time: bool = False
+    output: str = "%Y-%m-%d"
+    excel_serial: bool = True
+
+    def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
+        text = _text(values).str.strip()
+        todo = ~_blank(text)
+        parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+        for fmt in (*self.formats, *ISO_FORMATS):
+            if not todo.any():
+                break
+            got = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+            parsed[todo] = got
+            todo &= parsed.isna().to_numpy()
+        if self.excel_serial and todo.any():
+            todo = self._serials(text, todo, parsed)
+        out = parsed.dt.strftime(self.output).astype("str").fillna("")
+        what = "date and time" if self.with_time else "date"
+        hint = f" (expected {' or '.join(self.formats)})" if self.formats else ""
+        return out.where(~todo, ""), _fail(todo, "not_date", f"not a {what}{hint}")
+
+    @staticmethod
+    def _serials(text: pd.Series, todo: BoolArray, parsed: pd.Series) -> BoolArray:
+        serial = todo & text.str.fullmatch(SERIAL.pattern).to_numpy(dtype=bool, na_value=False)
+        days = pd.to_numeric(text[serial], errors="coerce")
+        days = days[(days >= 1) & (days <= MAX_EXCEL_SERIAL)]
+        parsed[days.index] = pd.to_datetime(days, unit="D", origin=EXCEL_EPOCH)
+        return todo & parsed.isna().to_numpy()
+
+
+@dataclass(frozen=True)
+class ValueMap(Step):
+    """`map` and `lookup`: replace each value by its entry in a table (ERP name -> Fynd code).
+
+    Keys are compared case-insensitively with runs of spaces collapsed. `source` names the
+    lookup file in messages ("" for an inline `map`).
+    """
+
+    name = "map"
+    table: AbcMapping[str, str] = field(default_factory=dict)
+    unmatched: Unmatched = "error"
+    source: str = ""
+
+    def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
+        text = _text(values)
+        codes, uniques = pd.factorize(text)
+        found = [self.table.get(map_key(u)) for u in uniques]
+        known = np.array([f is not None for f in found] + [True], dtype=bool)[codes]
+        out = np.array(
+            [f if f is not None else u for f, u in zip(found, uniques, strict=True)] + [""],
+            dtype=object,
+        )[codes]
+        missing = ~known & ~_blank(text)
+        if self.unmatched == "keep" or not missing.any():
+            return pd.Series(out, index=text.index, dtype="str"), []
+        out[missing] = ""
+        where = self.source or "the mapping's value map"
+        message = f"'{{value}}' is not in {where} — add it there"
+        return pd.Series(out, index=text.index, dtype="str"), [
+            Failure(missing, "unmapped", message)
+        ]
+
+
+def map_key(value: str) -> str:
+    """How value-map keys are compared: case-insensitive, spaces trimmed and collapsed."""
+    return " ".join(value.split()).casefold()
+
+
+@dataclass(frozen=True)
+class Split(Step):
+    """Split one cell into a list (IMEI / serial numbers), trimming and dropping empty parts."""
+
+    name = "split"
+    gives: Kind = "list"
+    pattern: str = r"[;,\n]"
+
+    def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
+        parts = _text(values).str.split(self.pattern, regex=True)
+        lists = [[p.strip() for p in cell if p.strip()] for cell in parts]
+        return pd.Series(lists, index=values.index, dtype=object), []
+
+
+@dataclass(frozen=True)
+class Extract(Step):
+    """`regex`: keep the first group of the first match (the whole match without groups)."""
+
+    name = "regex"
+    pattern: str = ""
+    unmatched: Unmatched = "error"
+
+    def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
+        text = _text(values)
+        group = self.pattern if re.compile(self.pattern).groups else f"({self.pattern})"
+        got = text.str.extract(group, expand=True)[0]
+        missing = got.isna().to_numpy() & ~_blank(text)
+        if self.unmatched == "keep":
+            return got.fillna(text).astype("str"), []
+        message = f"does not match the pattern {self.pattern}"
+        return got.fillna("").astype("str"), _fail(missing, "no_match", message)

@@ -1,0 +1,275 @@
+"""Send a file's chunks to Konnect: bounded concurrency, retries, and who failed and why.
+
+Each chunk is sent until Konnect answers with an envelope, refuses it, or `etl.retry.decide`
+gives up. Its answer is matched back to the chunk's records by their keys (`attribute`);
+whatever cannot be matched is `unknown`, never ok. With a journal, each result is committed
+as soon as it is known and chunks settled by an earlier (crashed) attempt are not resent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Container, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import httpx
+
+from etl.client import Answer, ClientSettings, KonnectClient, RecordError
+from etl.errors import CredentialsError, RateLimited, RequestRejected, UploadError
+from etl.journal import ChunkResult, Journal
+from etl.konnect import Endpoint
+from etl.retry import AdaptiveLimit, Attempts, RetryPolicy, decide
+
+__all__ = ["ChunkLike", "ChunkResult", "attribute", "run_upload", "upload_chunks"]
+
+log = logging.getLogger(__name__)
+
+NO_ANSWER = "no answer from Konnect; the update may or may not have been applied"
+
+
+class ChunkLike(Protocol):
+    """What the uploader needs of a chunk: its position and its pre-encoded JSON body."""
+
+    @property
+    def index(self) -> int: ...
+
+    @property
+    def body(self) -> bytes: ...
+
+
+@dataclass
+class _Run:
+    """Everything the chunk tasks of one upload share."""
+
+    client: KonnectClient
+    endpoint: Endpoint
+    keys_of: Callable[[ChunkLike], list[str]]
+    policy: RetryPolicy
+    limit: AdaptiveLimit
+    journal: Journal | None
+    file_id: int | None
+    on_progress: Callable[[int], None] | None
+    rng: random.Random = field(default_factory=random.Random)
+    records_done: int = 0
+    credentials: CredentialsError | None = None
+
+    def progress(self, records: int) -> None:
+        self.records_done += records
+        if self.on_progress is not None and records:
+            self.on_progress(self.records_done)
+
+    def finish(self, result: ChunkResult, records: int) -> ChunkResult:
+        if self.journal is not None and self.file_id is not None:
+            self.journal.record_chunk(self.file_id, result)
+        self.progress(records)
+        return result
+
+
+async def upload_chunks(
+    client: KonnectClient,
+    endpoint: Endpoint,
+    chunks: Sequence[ChunkLike],
+    *,
+    keys_of: Callable[[ChunkLike], list[str]],
+    journal: Journal | None = None,
+    file_id: int | None = None,
+    concurrency: int = 4,
+    on_progress: Callable[[int], None] | None = None,
+    resend_unknown: bool = True,
+    policy: RetryPolicy | None = None,
+) -> list[ChunkResult]:
+    """Upload `chunks` and return one result per chunk, in chunk index order.
+
+    `on_progress(records_done)` gets the running total of records whose chunk has finished.
+    `resend_unknown=False` (order actions) gives up on a chunk at the first request that
+    may have been applied, and does not resend chunks a crashed run left in doubt.
+    A `CredentialsError` stops new requests, lets those in flight finish, then propagates.
+    """
+    run = _Run(
+        client=client,
+        endpoint=endpoint,
+        keys_of=keys_of,
+        policy=policy or client.settings.retry_policy(resend_unknown=resend_unknown),
+        limit=AdaptiveLimit(concurrency),
+        journal=journal,
+        file_id=file_id,
+        on_progress=on_progress,
+    )
+    results = _earlier_results(run, chunks)
+    run.progress(sum(len(keys_of(c)) for c in chunks if c.index in results))
+    async with asyncio.TaskGroup() as group:
+        tasks = [group.create_task(_upload_one(run, c)) for c in chunks if c.index not in results]
+    if run.credentials is not None:
+        raise run.credentials
+    results.update({r.index: r for r in (t.result() for t in tasks) if r is not None})
+    if run.limit.lowest < run.limit.ceiling:
+        log.info("Konnect rate-limited us: concurrency went down to %d", run.limit.lowest)
+    return sorted(results.values(), key=lambda r: r.index)
+
+
+def _earlier_results(run: _Run, chunks: Sequence[ChunkLike]) -> dict[int, ChunkResult]:
+    """Results a crashed earlier attempt already settled; those chunks are not resent."""
+    if run.journal is None or run.file_id is None:
+        return {}
+    wanted = {c.index: c for c in chunks}
+    earlier = run.journal.chunk_results(run.file_id)
+    if not run.policy.resend_unknown:
+        earlier |= run.journal.chunk_results(run.file_id, ("unknown",))
+        for index in run.journal.inflight(run.file_id):
+            if index in wanted:
+                records = list(range(len(run.keys_of(wanted[index]))))
+                message = f"sent before the tool stopped; {NO_ANSWER}"
+                earlier[index] = ChunkResult(index, "unknown", None, {}, records, message)
+    return {i: r for i, r in earlier.items() if i in wanted}
+
+
+async def _upload_one(run: _Run, chunk: ChunkLike) -> ChunkResult | None:
+    """Send one chunk until it is answered or given up; None if the run was stopped."""
+    count = len(run.keys_of(chunk))
+    attempts = Attempts()
+    while run.credentials is None:
+        try:
+            answer = await _send_once(run, chunk)
+        except CredentialsError as exc:
+            run.credentials = run.credentials or exc
+            attempts.tries += 1
+            break
+        except UploadError as exc:
+            delay = decide(exc, attempts, run.policy, run.rng)
+            if delay is None:
+                return run.finish(given_up(chunk.index, count, attempts), count)
+            if isinstance(exc, RateLimited):
+                run.limit.rate_limited(delay)
+            log.info("chunk %d: %s; trying again in %.2f s", chunk.index, exc, delay)
+            await asyncio.sleep(delay)
+        else:
+            if answer is not None:
+                return run.finish(acknowledged(chunk.index, answer, run.keys_of(chunk)), count)
+    surely_refused = attempts.tries > 0 and not attempts.unknown  # sent by us, never applied
+    if run.journal is not None and run.file_id is not None and surely_refused:
+        run.journal.clear_inflight(run.file_id, chunk.index)
+    return None
+
+
+async def _send_once(run: _Run, chunk: ChunkLike) -> Answer | None:
+    """One request for `chunk` inside a concurrency slot; None if the run stopped meanwhile."""
+    async with run.limit.slot():
+        if run.credentials is not None:
+            return None
+        if run.journal is not None and run.file_id is not None:
+            run.journal.mark_inflight(run.file_id, chunk.index)
+        answer = await run.client.send(run.endpoint, chunk.body)
+    await run.limit.succeeded()
+    return answer
+
+
+def acknowledged(index: int, answer: Answer, keys: list[str]) -> ChunkResult:
+    """The result of a chunk Konnect answered: its refused records, and any in doubt."""
+    errors, doubt = attribute(answer, keys)
+    unknown = [i for i in range(len(keys)) if i not in errors] if doubt else []
+    return ChunkResult(index, "acknowledged", answer.ack_id, errors, unknown, doubt)
+
+
+def given_up(index: int, count: int, attempts: Attempts) -> ChunkResult:
+    """The result of a chunk that got no envelope: `unknown` if any try may have been
+    applied, else `failed` with every record refused for the last reason."""
+    records = list(range(count))
+    tries = f"{attempts.tries} {'try' if attempts.tries == 1 else 'tries'}"
+    if attempts.unknown:
+        return ChunkResult(index, "unknown", None, {}, records, f"{NO_ANSWER} (after {tries})")
+    last = attempts.last
+    if isinstance(last, RequestRejected):
+        code, message = last.code or f"HTTP{last.status}", str(last)
+    elif isinstance(last, RateLimited):
+        code, message = "HTTP429", f"Konnect kept asking us to slow down ({tries}); not applied"
+    else:
+        code, message = "UNAVAILABLE", f"{last}, {tries} in a row; nothing was applied"
+    return ChunkResult(index, "failed", None, dict.fromkeys(records, (code, message)), [], message)
+
+
+def attribute(answer: Answer, keys: list[str]) -> tuple[dict[int, tuple[str, str]], str]:
+    """Match the answer's error entries to records (`keys` in body order).
+
+    Returns `{record index: (code, message)}` and, when the answer does not account for
+    every record, the reason in plain words ("" when it does: all other records are ok).
+    """
+    positions: dict[str, list[int]] = {}
+    for i, key in enumerate(keys):
+        positions.setdefault(key, []).append(i)
+    errors: dict[int, tuple[str, str]] = {}
+    strangers = 0
+    for entry in answer.errors:
+        at = _locate(entry, keys, positions, errors)
+        if at is None:
+            strangers += 1
+        else:
+            errors.setdefault(at, (entry.code, entry.message))
+    return errors, _doubt(answer, len(keys), len(errors), strangers)
+
+
+def _locate(
+    entry: RecordError, keys: list[str], positions: dict[str, list[int]], taken: Container[int]
+) -> int | None:
+    """The record an error entry names: by key, with `index` as a tie-breaker only when the
+    record at that index has that key (Konnect does not promise indices)."""
+    if entry.index is not None and 0 <= entry.index < len(keys) and keys[entry.index] == entry.key:
+        return entry.index
+    candidates = positions.get(entry.key or "", [])
+    free = [i for i in candidates if i not in taken]
+    if free or candidates:
+        return (free or candidates)[0]
+    return None
+
+
+def _doubt(answer: Answer, sent: int, named: int, strangers: int) -> str:
+    if answer.raw_unattributable:
+        return (
+            f"Konnect reported a failure without naming the record: {answer.raw_unattributable[0]}"
+        )
+    if strangers:
+        return "Konnect reported a failure for a record that was not in this request"
+    counts_fit = (
+        answer.payload_count == sent
+        and answer.failed_count == named
+        and answer.success_count + answer.failed_count == sent
+    )
+    if counts_fit:
+        return ""
+    return (
+        f"Konnect's counts ({answer.success_count} ok, {answer.failed_count} failed of "
+        f"{answer.payload_count}) do not match the {sent} records sent and {named} errors named"
+    )
+
+
+def run_upload(
+    settings: ClientSettings,
+    endpoint: Endpoint,
+    chunks: Sequence[ChunkLike],
+    *,
+    keys_of: Callable[[ChunkLike], list[str]],
+    journal: Journal | None = None,
+    file_id: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+    resend_unknown: bool = True,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[ChunkResult]:
+    """`upload_chunks` for synchronous callers: one client, one event loop, per call."""
+
+    async def main() -> list[ChunkResult]:
+        async with KonnectClient(settings, transport=transport) as client:
+            return await upload_chunks(
+                client,
+                endpoint,
+                chunks,
+                keys_of=keys_of,
+                journal=journal,
+                file_id=file_id,
+                concurrency=settings.concurrency,
+                on_progress=on_progress,
+                resend_unknown=resend_unknown,
+            )
+
+    return asyncio.run(main())

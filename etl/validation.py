@@ -1,0 +1,185 @@
+"""Validate mapped rows: valid rows go on with Konnect's types, every other row gets Problems.
+
+Steps, all vectorised over the whole frame:
+1. give each canonical field its type (`etl.preparation`); unreadable cells are problems;
+2. row policy `negative_stock: zero` turns whole negative stock into 0;
+3. run the feed's pandera schema lazily (`etl.schemas`) and translate its failure cases;
+4. row policy `duplicates` (`etl.duplicates`), then whole-order checks (`etl.order_rules`).
+
+A row with any problem is rejected; every problem is reported (not just the first), so the
+user can fix a row in one go. Cells a mapping transform already reported are not reported
+again. Valid rows always go on, whatever happens to the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import pandera.errors as pa_errors
+
+from etl.duplicates import POLICIES, Resolution, key_fields, resolve
+from etl.errors import ConfigError
+from etl.feeds import Feed
+from etl.findings import Finding, column_name, to_problems
+from etl.model import IntArray, Mapped, Problem
+from etl.order_rules import order_findings
+from etl.preparation import BoolArray, prepare, zero_negative_stock
+from etl.schemas import BOOLEAN_FIELDS, DECIMAL_FIELDS, LIST_FIELDS, WIDE_CHECK_FIELD, schema_for
+
+NEGATIVE_STOCK_POLICIES = ("error", "zero")
+
+
+@dataclass
+class Validated:
+    """The rows that may be sent, and the problems of all the others.
+
+    `frame` holds the valid rows only (canonical columns; quantity int64 - nullable Int64
+    where the feed allows it empty -, decimals float64, yes/no booleans, lists of text,
+    `str` otherwise; index 0..n-1). `positions[i]` / `row_numbers[i]` locate frame row i in
+    `Table.data` and in the source file. `problems` lists every rejected row's problems.
+
+    `merged` maps the `Table.data` position of a row that the duplicates policy folded into
+    another (`sum`, `first`, `last`) to the frame row that carries it: such a row is not sent
+    itself and shares the kept row's outcome; `merge_message` words it for the report.
+    """
+
+    frame: pd.DataFrame
+    positions: IntArray
+    row_numbers: IntArray
+    problems: list[Problem]
+    merged: dict[int, int] = field(default_factory=dict)
+    duplicates: str = "error"
+
+    def merge_message(self, position: int) -> str:
+        """'added to row 7' (sum) or 'same key as row 7, which was sent instead (...)'."""
+        row = int(self.row_numbers[self.merged[position]])
+        if self.duplicates == "sum":
+            return f"added to row {row}"
+        return f"duplicate of row {row}, which was sent instead (duplicates: {self.duplicates})"
+
+
+def check_policies(feed: Feed, duplicates: str, negative_stock: str) -> None:
+    """ConfigError for a policy the feed does not know (mappings check this at load too)."""
+    if duplicates not in POLICIES:
+        raise ConfigError(f"duplicates must be one of {', '.join(POLICIES)}, not '{duplicates}'")
+    if duplicates == "sum" and feed.name != "stock":
+        raise ConfigError(f"duplicates: sum only applies to stock files, not {feed.name}")
+    if negative_stock not in NEGATIVE_STOCK_POLICIES:
+        raise ConfigError(f"negative_stock must be error or zero, not '{negative_stock}'")
+
+
+def validate(
+    feed: Feed, mapped: Mapped, *, duplicates: str = "error", negative_stock: str = "error"
+) -> Validated:
+    """Check every row of `mapped` against `feed`'s rules and the row policies."""
+    check_policies(feed, duplicates, negative_stock)
+    work, findings = prepare(feed, mapped.frame)
+    if negative_stock == "zero" and feed.name == "stock":
+        zero_negative_stock(work)
+    findings = _new_cells(findings + schema_findings(feed, work), mapped)
+    bad = _rejected(len(work), findings, mapped)
+    resolution = resolve(feed, work, bad, mapped.row_numbers, duplicates)
+    findings += resolution.findings
+    bad[[f.index for f in resolution.findings]] = True
+    findings += order_findings(feed, work, bad, mapped.row_numbers)
+    findings += _orphans(feed, resolution, findings, mapped.row_numbers)
+    bad[[f.index for f in findings]] = True
+    return _result(feed, mapped, work, findings, bad, resolution, duplicates)
+
+
+def schema_findings(feed: Feed, work: pd.DataFrame) -> list[Finding]:
+    """Run the feed's schema lazily; one finding per failed (row, field, check)."""
+    try:
+        schema_for(feed.name).validate(work, lazy=True, inplace=True)
+    except pa_errors.SchemaErrors as exc:
+        return _translate(exc.failure_cases)
+    return []
+
+
+def _translate(cases: pd.DataFrame) -> list[Finding]:
+    cases = cases[cases["index"].notna()]
+    found: dict[tuple[int, str, str], Finding] = {}
+    for check, column, index in zip(cases["check"], cases["column"], cases["index"], strict=True):
+        code = "missing" if check == "not_nullable" else str(check)
+        name = WIDE_CHECK_FIELD.get(code, str(column))
+        found.setdefault((int(index), name, code), Finding(int(index), name, code))
+    return list(found.values())
+
+
+def _new_cells(findings: list[Finding], mapped: Mapped) -> list[Finding]:
+    """Drop findings on a cell already reported (by the mapping, or by an earlier step)."""
+    seen = {(p.row, p.column) for p in mapped.problems}
+    kept = []
+    for found in findings:
+        cell = (int(mapped.row_numbers[found.index]), column_name(mapped, found.field))
+        if cell not in seen:
+            seen.add(cell)
+            kept.append(found)
+    return kept
+
+
+def _rejected(n: int, findings: list[Finding], mapped: Mapped) -> BoolArray:
+    bad = np.isin(mapped.row_numbers[:n], [p.row for p in mapped.problems])
+    bad[[f.index for f in findings]] = True
+    return bad
+
+
+def _orphans(
+    feed: Feed, resolution: Resolution, findings: list[Finding], rows: IntArray
+) -> list[Finding]:
+    """Rows merged into a row that a later check rejected are not sent either."""
+    rejected = {f.index for f in findings}
+    column = key_fields(feed)[-1]
+    return [
+        Finding(
+            i, column, "duplicate", f"not sent: duplicate of row {rows[k]}, which has a problem"
+        )
+        for i, k in resolution.merged.items()
+        if k in rejected
+    ]
+
+
+def _result(
+    feed: Feed,
+    mapped: Mapped,
+    work: pd.DataFrame,
+    findings: list[Finding],
+    bad: BoolArray,
+    resolution: Resolution,
+    duplicates: str,
+) -> Validated:
+    keep = ~bad
+    keep[list(resolution.merged)] = False
+    frame_row = np.cumsum(keep) - 1
+    merged = {
+        int(mapped.positions[i]): int(frame_row[k])
+        for i, k in resolution.merged.items()
+        if keep[k] and not bad[i]
+    }
+    problems = mapped.problems + to_problems(findings, mapped, work, feed.name)
+    problems.sort(key=lambda p: p.row)
+    return Validated(
+        frame=konnect_types(feed, work[keep].reset_index(drop=True)),
+        positions=np.asarray(mapped.positions[keep], dtype=np.int64),
+        row_numbers=np.asarray(mapped.row_numbers[keep], dtype=np.int64),
+        problems=problems,
+        merged=merged,
+        duplicates=duplicates,
+    )
+
+
+def konnect_types(feed: Feed, frame: pd.DataFrame) -> pd.DataFrame:
+    """Valid rows in the types the request bodies need."""
+    for name in feed.columns:
+        if name == "quantity":
+            required = name in feed.required
+            frame[name] = frame[name].astype("int64" if required else "Int64")
+        elif name in DECIMAL_FIELDS:
+            frame[name] = frame[name].astype("float64")
+        elif name in BOOLEAN_FIELDS:
+            frame[name] = frame[name].astype("boolean")
+        elif name not in LIST_FIELDS:
+            frame[name] = frame[name].astype("str")
+    return frame

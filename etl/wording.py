@@ -1,0 +1,112 @@
+"""Problem messages in shop-floor words: what is wrong with a cell, never a library's jargon.
+
+Each check has a short `code` (kept in the report for support) and a message built here from
+the field's plain name and the row's values, so "Row 14, column 'Closing Qty': '-3' - stock
+cannot be negative" reads the same whichever stage found the problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+# The plain name of each canonical field, as a store or warehouse team would say it.
+LABELS: dict[str, str] = {
+    "location_id": "location",
+    "sku": "SKU",
+    "quantity": "quantity",
+    "mrp": "MRP",
+    "esp": "selling price (esp)",
+    "currency": "currency",
+    "orderId": "order ID",
+    "orderItemId": "order item ID",
+    "invoiceNumber": "invoice number",
+    "invoiceType": "invoice type",
+    "reasonCode": "reason code",
+    "awbNumber": "AWB number",
+    "courierName": "courier name",
+    "autoDispatch": "auto dispatch",
+    "orderStatus": "order status",
+    "packageId": "package ID",
+    "packageLengthCm": "package length (cm)",
+    "packageWidthCm": "package width (cm)",
+    "packageHeightCm": "package height (cm)",
+    "packageWeightGms": "package weight (grams)",
+}
+
+Row = Callable[[str], Any]  # reads a field of the row in question
+Wording = Callable[[str, Row], str]
+
+
+def label(field: str) -> str:
+    return LABELS.get(field, field)
+
+
+def number_text(value: Any) -> str:
+    """12.0 -> '12', 12.5 -> '12.5': how a person writes the number."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _allowed(values: Sequence[str]) -> str:
+    return ", ".join(values[:-1]) + " or " + values[-1] if len(values) > 1 else values[0]
+
+
+CURRENCY = "currency must be 3 capital letters like INR"
+INVOICE_TYPES = ("sale", "return")
+REASON_CODES = ("8", "6", "9", "7", "NA")
+ORDER_STATUSES = (
+    "bag_picked",
+    "delivery_done",
+    "return_bag_in_transit",
+    "return_bag_delivered",
+    "rto_bag_delivered",
+)
+YES_NO = ("Yes", "No")
+
+
+MESSAGES: dict[str, Wording] = {
+    "missing": lambda f, r: f"{label(f)} is empty",
+    "not_a_number": lambda f, r: f"{label(f)} must be a number",
+    "not_integer": lambda f, r: f"{label(f)} must be a whole number",
+    "too_large": lambda f, r: f"{label(f)} is too large",
+    "negative": lambda f, r: f"{label(f)} cannot be negative",
+    "not_positive": lambda f, r: f"{label(f)} must be more than 0",
+    "esp_above_mrp": lambda f, r: (
+        f"selling price (esp) {number_text(r('esp'))} is above MRP {number_text(r('mrp'))}"
+    ),
+    "bad_currency": lambda f, r: CURRENCY,
+    "bad_invoice_type": lambda f, r: f"invoice type must be {_allowed(INVOICE_TYPES)}",
+    "bad_reason_code": lambda f, r: f"reason code must be {_allowed(REASON_CODES)}",
+    "bad_order_status": lambda f, r: f"order status must be {_allowed(ORDER_STATUSES)}",
+    "not_yes_no": lambda f, r: f"{label(f)} must be Yes or No",
+}
+
+
+# A stock file's quantity is the stock level: say so.
+STOCK_QUANTITY: dict[str, str] = {
+    "missing": "stock quantity is empty",
+    "not_a_number": "stock quantity must be a number",
+    "not_integer": "stock must be a whole number",
+    "negative": "stock cannot be negative",
+    "too_large": "stock quantity is too large",
+}
+
+
+def message(code: str, field: str, row: Row, feed: str = "") -> str:
+    """The plain message for check `code` failing on `field` of `row` (canonical values)."""
+    if feed == "stock" and field == "quantity" and code in STOCK_QUANTITY:
+        return STOCK_QUANTITY[code]
+    wording = MESSAGES.get(code)
+    return wording(field, row) if wording else f"{label(field)} is not valid"
+
+
+def row_list(rows: Sequence[int], limit: int = 5) -> str:
+    """'row 7', 'rows 7 and 9', 'rows 7, 9, 11 and 4 more'."""
+    shown = [str(r) for r in rows[:limit]]
+    if len(rows) == 1:
+        return f"row {shown[0]}"
+    if len(rows) > limit:
+        return f"rows {', '.join(shown)} and {len(rows) - limit} more"
+    return f"rows {', '.join(shown[:-1])} and {shown[-1]}"

@@ -1,0 +1,42 @@
+"""Settings: file < environment < command line; secrets never in repr; clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from etl.config import load_settings
+from etl.errors import ConfigError
+
+
+def test_precedence_file_then_environment_then_options(tmp_path: Path) -> None:
+    (tmp_path / "konnect-etl.yaml").write_text(
+        "base_url: ginesys-uat\nconcurrency: 2\nsettle_seconds: 9\nmappings: my-mappings\n"
+    )
+    settings = load_settings(
+        inbox=tmp_path,
+        environ={"KONNECT_TOKEN": "tok-from-env", "KONNECT_BASE_URL": "fyndkonnect-uat"},
+        overrides={"settle_seconds": 1.5, "base_url": None},
+    )
+    assert settings.token == "tok-from-env"
+    assert settings.resolved_base_url() == "https://fyndkonnect.konnect.uat.fyndx1.de/"
+    assert settings.concurrency == 2 and settings.settle_seconds == 1.5
+    assert settings.mappings_dir == (tmp_path / "my-mappings").resolve()
+
+
+def test_secrets_are_not_in_repr() -> None:
+    settings = load_settings(
+        environ={"KONNECT_TOKEN": "s3cr3t-token", "KONNECT_PASSWORD": "pw-123"}
+    )
+    assert "s3cr3t-token" not in repr(settings) and "pw-123" not in repr(settings)
+
+
+def test_unknown_key_and_bad_value_name_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("concurency: 3\n")
+    with pytest.raises(ConfigError, match="concurency"):
+        load_settings(config_file=config, environ={})
+    config.write_text("concurrency: lots\n")
+    with pytest.raises(ConfigError, match="'concurrency'"):
+        load_settings(config_file=config, environ={})

@@ -1,0 +1,84 @@
+"""The inbox lifecycle: which files are taken, claiming, and never overwriting."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from etl.inbox import Inbox, is_ignored, unique_name, wait_until_ready
+
+
+def drop(folder: Path, name: str, text: str = "sku\n", age: float = 60.0) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    then = time.time() - age
+    os.utime(path, (then, then))
+    return path
+
+
+def test_lock_temp_and_hidden_files_are_never_candidates(tmp_path: Path) -> None:
+    for name in ("~$stock.xlsx", "stock.tmp", "stock.csv.part", ".~lock.stock.csv#", ".hidden",
+                 "konnect-etl.yaml", "old.result.csv", "old.summary.json"):  # fmt: skip
+        drop(tmp_path, name)
+    keep = drop(tmp_path, "stock.csv")
+    errors_file = drop(tmp_path, "stock.errors.csv")
+    assert Inbox(tmp_path).candidates() == sorted([keep, errors_file], key=os.path.getmtime)
+    assert is_ignored("~$Book1.xlsx") and not is_ignored("price.xlsx")
+
+
+def test_symlinks_are_not_followed(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.csv"
+    outside.write_text("secret\n")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "link.csv").symlink_to(outside)
+    assert Inbox(inbox).candidates() == []
+
+
+def test_a_fresh_file_is_not_ready_until_it_settles(tmp_path: Path) -> None:
+    inbox = Inbox(tmp_path)
+    fresh = drop(tmp_path, "fresh.csv", age=0)
+    old = drop(tmp_path, "old.csv", age=30)
+    assert inbox.ready([fresh, old], settle_seconds=5, now=time.time()) == [old]
+
+
+def test_wait_until_ready_waits_for_a_file_to_settle(tmp_path: Path) -> None:
+    drop(tmp_path, "fresh.csv", age=0)
+    started = time.time()
+    ready = wait_until_ready(Inbox(tmp_path), None, settle_seconds=1.0, max_wait=5)
+    assert [p.name for p in ready] == ["fresh.csv"]
+    assert time.time() - started >= 0.9
+
+
+def test_trigger_mode_takes_a_file_only_with_its_trigger(tmp_path: Path) -> None:
+    gated = drop(tmp_path, "stock.csv")
+    drop(tmp_path, "price.csv")
+    assert Inbox(tmp_path).candidates(".done") == []
+    drop(tmp_path, "stock.csv.done", text="")
+    assert Inbox(tmp_path).candidates(".done") == [gated]
+
+
+def test_claim_moves_the_file_and_a_second_claim_gets_nothing(tmp_path: Path) -> None:
+    inbox = Inbox(tmp_path)
+    path = drop(tmp_path, "stock.csv")
+    claimed = inbox.claim(path)
+    assert claimed == tmp_path / "processing" / "stock.csv" and claimed.exists()
+    assert not path.exists()
+    assert inbox.claim(path) is None
+
+
+def test_unique_name_never_overwrites_inputs_or_reports(tmp_path: Path) -> None:
+    assert unique_name(tmp_path, "stock.csv") == "stock.csv"
+    (tmp_path / "stock.csv").write_text("x")
+    assert unique_name(tmp_path, "stock.csv") == "stock-2.csv"
+    (tmp_path / "stock-2.summary.json").write_text("{}")
+    assert unique_name(tmp_path, "stock.csv") == "stock-3.csv"
+
+
+def test_give_back_returns_a_claimed_file_to_the_inbox(tmp_path: Path) -> None:
+    inbox = Inbox(tmp_path)
+    claimed = inbox.claim(drop(tmp_path, "stock.csv"))
+    assert claimed is not None
+    back = inbox.give_back(claimed)
+    assert back == tmp_path / "stock.csv" and back.read_text() == "sku\n"

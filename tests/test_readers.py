@@ -1,0 +1,373 @@
+"""Readers: every file becomes text cells with the row numbers the user sees in Excel."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from etl.errors import InputError
+from etl.excelread import format_floats
+from etl.model import Sheet
+from etl.readers import file_kind, read_sheet, sheet_names, to_table
+
+DATA = Path(__file__).parent / "data" / "readers"
+
+
+def rows(sheet: Sheet) -> list[list[str]]:
+    return [list(row) for row in sheet.cells.itertuples(index=False)]
+
+
+def assert_all_text(sheet: Sheet) -> None:
+    assert list(sheet.cells.columns) == list(range(sheet.cells.shape[1]))
+    assert all(isinstance(v, str) for v in sheet.cells.to_numpy().ravel())
+    assert sheet.row_numbers.dtype == np.int64
+    assert len(sheet.row_numbers) == len(sheet.cells)
+
+
+# --- file kinds ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fixture", "name", "kind"),
+    [
+        ("title-rows.xlsx", "export.csv", "xlsx"),  # zip content wins over the name
+        ("old-format.xls", "export.xlsx", "xls"),  # OLE2 content wins over the name
+        ("pipe.csv", "stock.txt", "csv"),
+        ("pipe.csv", "stock.tsv", "csv"),
+        ("pipe.csv", "stock.dat", "csv"),
+        ("not-excel.xlsx", "stock.xlsx", "xlsx"),  # no magic: the suffix decides
+    ],
+)
+def test_file_kind_sniffs_content_then_suffix(
+    tmp_path: Path, fixture: str, name: str, kind: str
+) -> None:
+    target = tmp_path / name
+    shutil.copy(DATA / fixture, target)
+    assert file_kind(target) == kind
+
+
+def test_workbook_with_a_csv_name_is_read_as_a_workbook(tmp_path: Path) -> None:
+    target = tmp_path / "stock.csv"
+    shutil.copy(DATA / "title-rows.xlsx", target)
+    assert read_sheet(target).cells.iat[3, 0] == "Location"
+
+
+# --- CSV: encodings and delimiters --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fixture", "encoding", "delimiter", "cell"),
+    [
+        ("utf8-bom.csv", "utf-8-sig", ",", "Crème brûlée"),
+        ("utf8-no-bom.csv", "utf-8", ",", "Crème brûlée"),
+        ("cp1252-semicolon.csv", "cp1252", ";", "€uro"),
+        ("latin1-undefined-byte.csv", "latin-1", ",", "café\x81"),
+        ("utf16-bom-tab.csv", "utf-16", "\t", "कुर्ता"),
+        ("utf16be-bom.csv", "utf-16", ",", "5"),
+        ("pipe.csv", "utf-8", "|", "B"),
+        ("semicolons-inside-quotes.csv", "utf-8", ",", "Doe; Jane; Jr"),
+    ],
+)
+def test_csv_encoding_and_delimiter_are_detected(
+    fixture: str, encoding: str, delimiter: str, cell: str
+) -> None:
+    sheet = read_sheet(DATA / fixture)
+    assert (sheet.kind, sheet.encoding, sheet.delimiter) == ("csv", encoding, delimiter)
+    assert cell in sheet.cells.to_numpy().ravel().tolist()
+    assert sheet.numeric is None
+    assert_all_text(sheet)
+
+
+def test_first_cell_carries_no_byte_order_mark() -> None:
+    assert read_sheet(DATA / "utf8-bom.csv").cells.iat[0, 0] == "sku"
+    assert read_sheet(DATA / "utf16-bom-tab.csv").cells.iat[0, 0] == "sku"
+
+
+def test_cp1252_file_keeps_decimal_commas_as_text() -> None:
+    assert rows(read_sheet(DATA / "cp1252-semicolon.csv"))[1] == ["Café", "5", "1,50"]
+
+
+def test_explicit_encoding_and_delimiter_override_detection() -> None:
+    sheet = read_sheet(DATA / "cp1252-semicolon.csv", encoding="latin-1", delimiter=",")
+    assert sheet.encoding == "iso8859-1"
+    assert rows(sheet)[0] == ["Artikel;Menge;Preis", ""]
+    assert rows(sheet)[2] == ["\x80uro;3;2", "00"]  # latin-1 has no euro sign at 0x80
+
+
+def test_explicit_utf8_still_reads_a_bom_file() -> None:
+    assert read_sheet(DATA / "utf8-bom.csv", encoding="utf-8").cells.iat[0, 0] == "sku"
+
+
+@pytest.mark.parametrize(
+    ("options", "code"),
+    [({"encoding": "utf-8"}, "encoding"), ({"encoding": "klingon"}, "config")],
+)
+def test_wrong_explicit_encoding_is_an_input_error(options: dict[str, str], code: str) -> None:
+    with pytest.raises(InputError) as raised:
+        read_sheet(DATA / "cp1252-semicolon.csv", **options)
+    assert raised.value.code == code
+
+
+# --- CSV: rows as the user sees them ------------------------------------------------------
+
+
+def test_blank_lines_stay_and_multiline_cell_is_one_record() -> None:
+    sheet = read_sheet(DATA / "blank-lines.csv")
+    assert sheet.row_numbers.tolist() == [1, 2, 3, 4, 5]
+    assert rows(sheet) == [
+        ["sku", "qty", "note"],
+        ["", "", ""],
+        ["A", "1", "two\r\nlines"],
+        ["", "", ""],
+        ["B", "2", "x"],
+    ]
+    table = to_table(sheet, 0)
+    assert table.row_numbers.tolist() == [2, 3, 4, 5]
+
+
+def test_ragged_rows_are_padded_and_extra_fields_kept() -> None:
+    sheet = read_sheet(DATA / "ragged.csv")
+    assert rows(sheet) == [
+        ["sku", "qty", "note", ""],
+        ["A", "1", "", ""],
+        ["B", "2", "x", "extra"],
+        ["C", "3", "y", ""],
+    ]
+    assert_all_text(sheet)
+
+
+def test_cells_are_never_inferred_or_turned_into_missing_values() -> None:
+    assert rows(read_sheet(DATA / "na-strings.csv"))[1:] == [
+        ["NA", "null", "N/A"],
+        ["0012", "", "1e5"],
+        ["  padded  ", "", "#N/A"],
+    ]
+
+
+def test_large_csv_with_more_columns_than_the_sample_shows(tmp_path: Path) -> None:
+    # the fast parser is told the column count from a sample; later rows must still fit
+    body = "a,b\n" * 5000 + "c,d,e,f,g,h,i,j,k,l,m,n,o,p,q,r,s,t,u,v,w,x,y,z\n"
+    (tmp_path / "wide.csv").write_text(body)
+    sheet = read_sheet(tmp_path / "wide.csv")
+    assert sheet.cells.shape == (5001, 24)
+    assert rows(sheet)[0][:3] == ["a", "b", ""]
+
+
+# --- workbooks ----------------------------------------------------------------------------
+
+
+def test_title_rows_keep_excel_row_numbers() -> None:
+    sheet = read_sheet(DATA / "title-rows.xlsx")
+    assert (sheet.kind, sheet.sheet_name) == ("xlsx", "Stock")
+    assert sheet.row_numbers.tolist() == [1, 2, 3, 4, 5, 6]
+    table = to_table(sheet, 3)
+    assert table.header == ["Location", "SKU", "Qty", "MRP", "Updated", "Active"]
+    assert table.header_row == 4
+    assert table.row_numbers.tolist() == [5, 6]
+    assert table.data.to_numpy().tolist() == [
+        ["DEL-01", "0012", "5", "499.5", "2026-11-26", "TRUE"],
+        ["BOM-02", "SKU-2", "12", "0.1", "2026-11-26T14:30:00", "FALSE"],
+    ]
+
+
+def test_leading_empty_rows_do_not_shift_row_numbers() -> None:
+    sheet = read_sheet(DATA / "leading-empty.xlsx")
+    assert sheet.row_numbers.tolist() == [3, 4, 5]
+    assert rows(sheet) == [["sku", "qty"], ["A", "1"], ["B", "2"]]
+
+
+def test_every_cell_type_reads_as_the_text_the_user_sees() -> None:
+    sheet = read_sheet(DATA / "cell-types.xlsx")
+    assert_all_text(sheet)
+    seen = dict(zip(rows(sheet)[0], rows(sheet)[1], strict=True))
+    assert seen == {
+        "int": "12",
+        "whole float": "12",
+        "tenth": "0.1",
+        "negative": "-3.25",
+        "15 digits": "123456789012345",
+        "1e15": "1000000000000000",
+        "tiny": "0.00000015",
+        "date": "2026-11-26",
+        "datetime": "2026-11-26T14:30:00",
+        "midnight": "2026-11-26",
+        "time": "14:30:00",
+        "true": "TRUE",
+        "false": "FALSE",
+        "text": "0012",
+        "error": "#N/A",
+        "empty": "",
+        "after empty": "x",
+    }
+
+
+def test_numeric_mask_marks_numbers_and_dates_only() -> None:
+    sheet = read_sheet(DATA / "cell-types.xlsx")
+    assert sheet.numeric is not None
+    assert sheet.numeric.shape == sheet.cells.shape
+    assert not sheet.numeric[0].any()  # the header row is text
+    marked = dict(zip(rows(sheet)[0], sheet.numeric[1].tolist(), strict=True))
+    assert [name for name, flag in marked.items() if flag] == [
+        "int", "whole float", "tenth", "negative", "15 digits", "1e15", "tiny",
+        "date", "datetime", "midnight", "time",
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (0.1 + 0.2, "0.30000000000000004"),
+        (12.0, "12"),
+        (-0.0, "0"),
+        (1e15, "1000000000000000"),
+        (123456789012345.0, "123456789012345"),
+        (1.234567890123457e17, "123456789012345700"),
+        (1e20, "100000000000000000000"),
+        (2.5e-5, "0.000025"),
+        (-3.25, "-3.25"),
+        (1e-300, "1e-300"),
+    ],
+)
+def test_float_text_round_trips_without_scientific_notation(value: float, text: str) -> None:
+    assert format_floats(np.array([value])).tolist() == [text]
+    assert float(text) == value
+
+
+def test_old_xls_workbook() -> None:
+    sheet = read_sheet(DATA / "old-format.xls")
+    assert (sheet.kind, sheet.sheet_name) == ("xls", "Stock")
+    table = to_table(sheet, 2)
+    assert table.header == ["sku", "qty", "mrp", "updated"]
+    assert table.row_numbers.tolist() == [4, 5]
+    assert table.data.to_numpy().tolist() == [
+        ["0012", "5", "499.5", "2026-11-26"],
+        ["B", "1000000000000000", "0.1", ""],
+    ]
+    assert sheet.numeric is not None
+    assert sheet.numeric[3].tolist() == [False, True, True, True]
+
+
+def test_sheet_by_name_index_and_case() -> None:
+    assert sheet_names(DATA / "title-rows.xlsx") == ["Stock", "Prices"]
+    assert sheet_names(DATA / "pipe.csv") == []
+    for choice in ("Prices", 1, " prices "):
+        sheet = read_sheet(DATA / "title-rows.xlsx", sheet=choice)
+        assert (sheet.sheet_name, sheet.cells.iat[1, 0]) == ("Prices", "A")
+
+
+@pytest.mark.parametrize("choice", ["Closing", 2, -1])
+def test_unknown_sheet_names_the_sheets_that_exist(choice: str | int) -> None:
+    with pytest.raises(InputError, match="'Stock', 'Prices'") as raised:
+        read_sheet(DATA / "title-rows.xlsx", sheet=choice)
+    assert raised.value.code == "sheet"
+
+
+def test_default_sheet_is_the_first_visible_one() -> None:
+    assert read_sheet(DATA / "hidden-first.xlsx").sheet_name == "Visible"
+    assert read_sheet(DATA / "hidden-first.xlsx", sheet=0).cells.iat[0, 0] == "secret"
+
+
+def test_empty_sheet_is_an_input_error(tmp_path: Path) -> None:
+    openpyxl.Workbook().save(tmp_path / "blank.xlsx")
+    with pytest.raises(InputError, match="empty") as raised:
+        read_sheet(tmp_path / "blank.xlsx")
+    assert raised.value.code == "empty"
+
+
+# --- files that cannot be read ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fixture", "code", "words"),
+    [
+        ("empty.csv", "empty", "the file is empty"),
+        ("binary-junk.csv", "binary", "not a text (CSV) file"),
+        ("truncated.xlsx", "unreadable", "this is not a readable Excel workbook"),
+        ("not-excel.xlsx", "unreadable", "this is not a readable Excel workbook"),
+        ("encrypted.xlsx", "password", "password-protected workbooks cannot be read"),
+        ("missing.csv", "unreadable", "cannot be opened"),
+    ],
+)
+def test_unreadable_files_raise_input_error(fixture: str, code: str, words: str) -> None:
+    with pytest.raises(InputError, match=re.escape(words)) as raised:
+        read_sheet(DATA / fixture)
+    assert raised.value.code == code
+
+
+def test_sheet_names_of_a_damaged_workbook_is_an_input_error() -> None:
+    with pytest.raises(InputError):
+        sheet_names(DATA / "truncated.xlsx")
+
+
+# --- to_table -------------------------------------------------------------------------------
+
+
+def make_sheet(cells: list[list[str]], first_row: int = 1) -> Sheet:
+    numbers = np.arange(first_row, first_row + len(cells), dtype=np.int64)
+    return Sheet(pd.DataFrame(cells, dtype="str"), numbers, Path("x.csv"), "csv")
+
+
+def test_to_table_keeps_duplicate_and_blank_headers_positional() -> None:
+    sheet = make_sheet([[" sku ", "qty", "", "qty", "", ""], ["A", "1", "x", "2", "", ""]], 7)
+    table = to_table(sheet, 0)
+    assert table.header == ["sku", "qty", "", "qty"]  # trailing empty columns dropped
+    assert list(table.data.columns) == [0, 1, 2, 3]
+    assert table.data.to_numpy().tolist() == [["A", "1", "x", "2"]]
+    assert (table.header_row, table.row_numbers.tolist(), table.sheet) == (7, [8], sheet)
+
+
+def test_to_table_keeps_trailing_column_that_has_data() -> None:
+    table = to_table(make_sheet([["sku", ""], ["A", "note"]]), 0)
+    assert table.header == ["sku", ""]
+    assert table.data.to_numpy().tolist() == [["A", "note"]]
+
+
+def test_to_table_header_outside_the_sheet() -> None:
+    with pytest.raises(InputError, match="outside the sheet"):
+        to_table(make_sheet([["sku"]]), 3)
+
+
+# --- any text survives the trip -----------------------------------------------------------
+
+TEXT = st.text(
+    alphabet=st.characters(exclude_categories=("Cs", "Cc"), exclude_characters="\x00")
+    | st.sampled_from('\n\t ,;|"'),
+    max_size=40,
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=TEXT)
+def test_any_text_cell_survives_csv(tmp_path: Path, text: str) -> None:
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows([["sku", "name"], ["X", text]])
+    (tmp_path / "cell.csv").write_text(buffer.getvalue(), encoding="utf-8", newline="")
+    assert rows(read_sheet(tmp_path / "cell.csv")) == [["sku", "name"], ["X", text]]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=TEXT)
+def test_any_text_cell_survives_xlsx(tmp_path: Path, text: str) -> None:
+    # openpyxl omits xml:space="preserve" on all-whitespace text, so XML drops it (Excel keeps it)
+    assume(text == "" or text.strip() != "")
+    book = openpyxl.Workbook()
+    book.active["A1"] = "name"
+    cell = book.active.cell(row=2, column=1, value=text)
+    cell.data_type = "s"  # a string cell even when it looks like a formula or an error
+    book.active["A3"] = "end"  # an empty cell at the end would be outside the used range
+    book.save(tmp_path / "cell.xlsx")
+    assert rows(read_sheet(tmp_path / "cell.xlsx")) == [["name"], [text], ["end"]]

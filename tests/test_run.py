@@ -1,0 +1,248 @@
+"""`konnect-etl run` end to end against the real emulator on loopback."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import xlwt
+from typer.testing import CliRunner
+
+from etl.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = date.today().isoformat()
+
+
+def run(inbox: Path, sandbox: Any, *extra: str, token: str | None = None) -> Any:
+    env = {"KONNECT_TOKEN": token or sandbox.token, "KONNECT_BASE_URL": sandbox.url}
+    args = ["run", str(inbox), "--settle", "0", *extra]
+    return CliRunner().invoke(app, args, env=env, catch_exceptions=False)
+
+
+def done(inbox: Path, name: str) -> Path:
+    return inbox / "done" / TODAY / name
+
+
+def summary(inbox: Path, stem: str, where: str = "done") -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(
+        (inbox / where / TODAY / f"{stem}.summary.json").read_text()
+    )
+    return loaded
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+def test_example_inbox_end_to_end(tmp_path: Path, sandbox: Any) -> None:
+    """The README demo: every example file ends in done/ with its reports."""
+    inbox = tmp_path / "inbox"
+    shutil.copytree(ROOT / "inbox_example", inbox)
+    names = sorted(p.name for p in inbox.iterdir())
+    result = run(inbox, sandbox)
+    assert result.exit_code == 1, result.output  # the examples carry deliberate mistakes
+    for name in names:
+        stem = Path(name).stem
+        assert done(inbox, name).is_file()
+        assert summary(inbox, stem)["outcome"] in {"uploaded", "partial"}
+    rows = {r["row"]: r for r in read_csv(done(inbox, "stock.result.csv"))}
+    assert rows["4"]["status"] == "rejected" and "cannot be negative" in rows["4"]["message"]
+    assert rows["7"]["status"] == "failed" and rows["7"]["message"].startswith("X404SKU")
+    assert rows["2"]["status"] == "ok"
+    state = sandbox.state()
+    assert state["stock"]["MUM-ST-02|JN-SLIM-32"] == 8
+    assert state["stock"]["MUM-ST-02|SNK-RUN-42"] == 5  # Tally lines of one item were summed
+    assert "DEL-WH-01|TS-BLK-L" not in {e["key"] for e in sandbox.ledger()}  # negative: not sent
+
+
+def test_title_rows_report_the_row_numbers_excel_shows(tmp_path: Path, sandbox: Any) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(ROOT / "inbox_example" / "Stock Summary - Tally.xlsx", inbox)
+    run(inbox, sandbox)
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(done(inbox, "Stock Summary - Tally.errors.xlsx")).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    header = list(rows[0])
+    by_row = {str(r[header.index("row")]): r for r in rows[1:]}
+    assert set(by_row) == {"12", "13"}  # Andheri Store (no lookup) and GIFT-WRAP (unknown SKU)
+    assert "tally_godowns.csv" in str(by_row["12"][header.index("error")])
+    assert summary(inbox, "Stock Summary - Tally")["header_row"] == 5
+
+
+def test_a_fixed_errors_file_dropped_back_is_accepted(tmp_path: Path, sandbox: Any) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_csv(inbox / "stock.csv", [["location_id", "sku", "quantity"],
+              ["DEL-WH-01", "TS-BLK-S", "5"], ["DEL-WH-01", "TS-BLK-M", "-2"],
+              ["MUM-ST-02", "CAP-RED", "x"]])  # fmt: skip
+    run(inbox, sandbox)
+    errors = read_csv(done(inbox, "stock.errors.csv"))
+    assert [e["row"] for e in errors] == ["3", "4"]
+    errors[0]["quantity"], errors[1]["quantity"] = "2", "7"  # the user fixes the cells
+    with (inbox / "stock.errors.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(errors[0]))
+        writer.writeheader()
+        writer.writerows(errors)
+    result = run(inbox, sandbox)
+    assert result.exit_code == 0, result.output
+    # done/ already holds this name (the first run's report), so the input got a unique one
+    assert summary(inbox, "stock.errors-2")["rows"] == {
+        "total": 2, "ok": 2, "rejected": 0, "failed": 0, "unknown": 0}  # fmt: skip
+    assert sandbox.state()["stock"]["MUM-ST-02|CAP-RED"] == 7
+
+
+def test_injected_500s_are_retried_to_success(tmp_path: Path, sandbox: Any) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    skus = ["TS-BLK-S", "TS-BLK-M", "TS-BLK-L", "TS-WHT-M", "CAP-RED", "BAG-TOTE"]
+    rows = [["location_id", "sku", "quantity"]]
+    rows += [
+        [loc, sku, str(i)]
+        for i, (loc, sku) in enumerate(
+            (loc, sku) for loc in ("DEL-WH-01", "MUM-ST-02", "BLR-ST-03") for sku in skus
+        )
+    ]
+    write_csv(inbox / "stock.csv", rows)
+    sandbox.faults(error_rate=0.5, fault_seed=1)  # with this seed: 500, 5xx, then success
+    result = run(inbox, sandbox)
+    assert result.exit_code == 0, result.output
+    assert summary(inbox, "stock")["rows"]["ok"] == 18
+    assert len(sandbox.ledger()) == 18  # refused attempts applied nothing
+
+
+def test_429_is_honoured_until_everything_is_applied(tmp_path: Path, sandbox: Any) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    sandbox.faults(catalogue="open", rate_limit=2)
+    rows = [["location_id", "sku", "quantity"]] + [["BLR-ST-03", f"S{i}", "2"] for i in range(1500)]
+    write_csv(inbox / "stock.csv", rows)
+    result = run(inbox, sandbox)
+    assert result.exit_code == 0, result.output
+    assert summary(inbox, "stock")["chunks"] == {"total": 3, "acknowledged": 3}
+    assert len(sandbox.ledger()) == 1500
+
+
+def test_big_file_is_sent_in_chunks_of_at_most_500(tmp_path: Path, sandbox: Any) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    sandbox.faults(catalogue="open")
+    rows = [["location_id", "sku", "quantity"]] + [["DEL-WH-01", f"S{i}", "1"] for i in range(1201)]
+    write_csv(inbox / "big.csv", rows)
+    result = run(inbox, sandbox)
+    assert result.exit_code == 0, result.output  # more than 500 records would be a 400
+    assert summary(inbox, "big")["chunks"] == {"total": 3, "acknowledged": 3}
+    assert len(sandbox.ledger()) == 1201
+
+
+def test_an_old_xls_file_is_read_and_uploaded(tmp_path: Path, sandbox: Any) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("stock")
+    for r, row in enumerate([["location_id", "sku", "quantity"], ["BLR-ST-03", "CAP-RED", 9]]):
+        for c, value in enumerate(row):
+            sheet.write(r, c, value)
+    book.save(str(inbox / "legacy.xls"))
+    assert run(inbox, sandbox).exit_code == 0
+    assert done(inbox, "legacy.result.xlsx").is_file()
+    assert sandbox.state()["stock"]["BLR-ST-03|CAP-RED"] == 9
+
+
+def test_a_file_no_mapping_matches_goes_to_failed_with_the_reason(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_csv(inbox / "mystery.csv", [["Colour", "Size"], ["red", "M"]])
+    assert run(inbox, sandbox).exit_code == 1
+    failed = inbox / "failed" / TODAY
+    assert (failed / "mystery.csv").is_file()
+    report = summary(inbox, "mystery", "failed")
+    assert report["outcome"] == "failed" and "mapping" in report["file_errors"][0]
+    assert "mapping" in (failed / "mystery.errors.csv").read_text(encoding="utf-8-sig")
+
+
+def test_an_empty_export_fails_as_a_whole_never_zero_rows_success(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_csv(inbox / "stock.csv", [["location_id", "sku", "quantity"]])
+    assert run(inbox, sandbox).exit_code == 1
+    assert summary(inbox, "stock", "failed")["outcome"] == "failed"
+    assert sandbox.ledger() == []
+
+
+def test_formula_cells_are_neutralised_in_reports(tmp_path: Path, sandbox: Any) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    evil = '=HYPERLINK("http://evil")'
+    rows = [["location_id", "sku", "quantity"], ["DEL-WH-01", evil, "1"], ["X", "@SUM(A1)", "-4"]]
+    write_csv(inbox / "stock.csv", rows)
+    run(inbox, sandbox)
+    text = done(inbox, "stock.result.csv").read_text(encoding="utf-8-sig")
+    assert "'=HYPERLINK" in text and "'@SUM" in text
+    assert "\n=" not in text and ",=" not in text and ",@" not in text
+
+
+def test_wrong_token_stops_the_run_and_leaves_the_file_untouched(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    original = write_csv(inbox / "stock.csv", [["location_id", "sku", "quantity"],
+                         ["DEL-WH-01", "TS-BLK-S", "3"]]).read_bytes()  # fmt: skip
+    result = run(inbox, sandbox, token="not-the-token")
+    assert result.exit_code == 2
+    assert (inbox / "stock.csv").read_bytes() == original
+    assert not (inbox / "done").exists() and not (inbox / "failed").exists()
+    assert "not-the-token" not in result.output
+
+
+def test_no_credentials_exits_2_saying_what_to_set(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["run", str(tmp_path)], env={"KONNECT_TOKEN": ""})
+    assert result.exit_code == 2
+    assert "KONNECT_TOKEN" in result.output and "--sandbox" in result.output
+
+
+def test_the_token_never_appears_in_output_logs_or_reports(tmp_path: Path, sandbox: Any) -> None:
+    inbox = tmp_path / "inbox"
+    shutil.copytree(ROOT / "inbox_example", inbox)
+    result = run(inbox, sandbox, "-v")
+    assert sandbox.token not in result.output
+    for path in inbox.rglob("*"):
+        if path.is_file() and path.suffix != ".sqlite3":
+            assert sandbox.token.encode() not in path.read_bytes(), path
+
+
+def test_dry_run_uploads_nothing_and_moves_nothing(tmp_path: Path, sandbox: Any) -> None:
+    inbox = tmp_path / "inbox"
+    shutil.copytree(ROOT / "inbox_example", inbox)
+    before = sorted(p.name for p in inbox.iterdir())
+    result = CliRunner().invoke(app, ["run", str(inbox), "--dry-run", "--settle", "0"])
+    assert result.exit_code == 1  # the examples have invalid rows
+    assert sorted(p.name for p in inbox.iterdir() if p.name != ".konnect-etl") == before
+    assert sandbox.ledger() == []
+    assert (inbox / ".konnect-etl" / "dry-run" / "stock.result.csv").is_file()
+
+
+@pytest.mark.parametrize("command", ["run", "validate", "sandbox", "template", "mappings", "demo"])
+def test_every_command_has_help_with_an_example(command: str) -> None:
+    result = CliRunner().invoke(app, [command, "--help"])
+    assert result.exit_code == 0 and "Example" in result.output

@@ -1,0 +1,197 @@
+"""Every transform, on small columns of text as a reader would deliver them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given
+from hypothesis import strategies as st
+
+from etl.numbers import parse_numbers
+from etl.transforms import (
+    DateStep,
+    Extract,
+    Failure,
+    Lower,
+    Number,
+    Replace,
+    Split,
+    Strip,
+    Upper,
+    ValueMap,
+    Zfill,
+    map_key,
+)
+
+
+def col(*cells: str) -> pd.Series:
+    return pd.Series(list(cells), dtype="str")
+
+
+def failed_rows(failures: list[Failure]) -> list[int]:
+    rows: set[int] = set()
+    for failure in failures:
+        rows |= set(np.flatnonzero(failure.mask).tolist())
+    return sorted(rows)
+
+
+def test_text_steps_keep_text() -> None:
+    assert Strip().apply(col("  TS-BLK-S ", ""))[0].tolist() == ["TS-BLK-S", ""]
+    assert Upper().apply(col("ts-blk-s"))[0].tolist() == ["TS-BLK-S"]
+    assert Lower().apply(col("YES"))[0].tolist() == ["yes"]
+
+
+def test_integer_reads_whole_numbers_written_many_ways() -> None:
+    values, failures = Number(whole=True).apply(col("12", "12.0", "1,200", "12 Nos", "-3", ""))
+    assert str(values.dtype) == "Int64"
+    assert values.tolist()[:5] == [12, 12, 1200, 12, -3]
+    assert values.isna().tolist()[5]  # blank stays missing, for validation to judge
+    assert failures == []
+
+
+def test_integer_refuses_fractions_and_words() -> None:
+    values, failures = Number(whole=True).apply(col("12.5", "twelve", "7"))
+    assert failed_rows(failures) == [0, 1]
+    assert {f.code for f in failures} == {"not_integer"}
+    assert {f.message for f in failures} == {"not a whole number"}
+    assert values.isna().tolist() == [True, True, False]
+
+
+def test_decimal_reads_indian_and_western_grouping() -> None:
+    values, failures = Number().apply(col("1,25,000.50", "125,000.50", "125000.5", ".5"))
+    assert values.tolist() == [125000.5, 125000.5, 125000.5, 0.5]
+    assert failures == []
+
+
+def test_decimal_strips_currency_marks_and_units() -> None:
+    cells = col(
+        "₹1,499", "Rs. 1,25,000.00", "Rs.799", "Rs 50", "INR 10", "10 INR", "500/-", "3 pcs"
+    )
+    values, failures = Number().apply(cells)
+    assert values.tolist() == [1499, 125000, 799, 50, 10, 10, 500, 3]
+    assert failures == []
+
+
+def test_decimal_refuses_inconsistent_grouping_rather_than_guess() -> None:
+    values, failures = Number().apply(col("1,2,3", "12,5", "1.2.3", "inf", "12 kg", "5"))
+    assert failed_rows(failures) == [0, 1, 2, 3, 4]
+    assert failures[0].code == "not_number"
+    assert values.tolist()[5] == 5.0
+
+
+def test_decimal_comma_reads_european_numbers() -> None:
+    values, failures = Number(decimal_comma=True).apply(col("1.234,50", "12,5", "7"))
+    assert values.tolist() == [1234.5, 12.5, 7.0]
+    assert failures == []
+
+
+def test_custom_units_extend_the_defaults() -> None:
+    values, failures = Number(whole=True, units=("box",)).apply(col("4 box", "4 Nos"))
+    assert values.tolist() == [4, 4]
+    assert failures == []
+
+
+def test_integer_after_decimal_works_on_numbers() -> None:
+    numbers, _ = Number().apply(col("12.0", "3"))
+    values, failures = Number(whole=True).apply(numbers)
+    assert values.tolist() == [12, 3]
+    assert failures == []
+
+
+@given(st.integers(min_value=0, max_value=10**13), st.integers(min_value=0, max_value=99))
+def test_indian_and_western_grouping_give_the_same_value(whole: int, paise: int) -> None:
+    western = f"{whole:,}.{paise:02d}"
+    digits = str(whole)
+    head, tail = digits[:-3], digits[-3:]
+    pairs = [head[max(0, i - 2) : i] for i in range(len(head), 0, -2)][::-1]
+    indian = ",".join([*pairs, tail]) + f".{paise:02d}"
+    values, bad = parse_numbers(col(western, indian, f"Rs. {indian}"))
+    assert not bad.any()
+    assert values[0] == values[1] == values[2] == float(f"{whole}.{paise:02d}")
+
+
+def test_date_with_explicit_formats_and_iso_and_excel_serials() -> None:
+    step = DateStep(formats=("%d-%m-%Y", "%d/%m/%Y"))
+    cells = col("21-01-2025", "21/01/2025", "2025-01-21", "45678", "2025-01-21T10:30:00", "")
+    values, failures = step.apply(cells)
+    assert values.tolist() == ["2025-01-21"] * 5 + [""]
+    assert failures == []
+
+
+def test_datetime_keeps_the_time_of_an_excel_serial() -> None:
+    values, _ = DateStep(with_time=True, output="%Y-%m-%dT%H:%M:%S").apply(col("45678.5"))
+    assert values.tolist() == ["2025-01-21T12:00:00"]
+
+
+def test_unreadable_date_names_the_expected_format() -> None:
+    values, failures = DateStep(formats=("%d-%m-%Y",)).apply(col("31-02-2025", "soon"))
+    assert failed_rows(failures) == [0, 1]
+    assert failures[0].code == "not_date"
+    assert failures[0].message == "not a date (expected %d-%m-%Y)"
+    assert values.tolist() == ["", ""]
+
+
+def test_excel_serials_can_be_turned_off() -> None:
+    _, failures = DateStep(excel_serial=False).apply(col("45678"))
+    assert failed_rows(failures) == [0]
+
+
+def test_value_map_ignores_case_and_spacing() -> None:
+    step = ValueMap(table={map_key("Main Godown"): "DEL-WH-01"})
+    values, failures = step.apply(col("Main Godown", "MAIN  godown ", ""))
+    assert values.tolist() == ["DEL-WH-01", "DEL-WH-01", ""]
+    assert failures == []
+
+
+def test_value_map_unmatched_is_an_error_naming_where_to_add_it() -> None:
+    step = ValueMap(table={"main godown": "DEL-WH-01"}, source="lookups/tally_godowns.csv")
+    values, failures = step.apply(col("Bandra Store", "Main Godown"))
+    assert failed_rows(failures) == [0]
+    assert failures[0].code == "unmapped"
+    message = failures[0].message.replace("{value}", "Bandra Store")
+    assert message == "'Bandra Store' is not in lookups/tally_godowns.csv — add it there"
+    assert values.tolist() == ["", "DEL-WH-01"]
+
+
+def test_value_map_can_keep_unmatched_values() -> None:
+    step = ValueMap(table={"yes": "true"}, unmatched="keep")
+    assert step.apply(col("Yes", "maybe"))[0].tolist() == ["true", "maybe"]
+
+
+def test_split_makes_a_list_per_cell() -> None:
+    values, _ = Split().apply(col("356938035643809; 356938035643817,\n356938035643825", "", "X1"))
+    assert values.tolist() == [
+        ["356938035643809", "356938035643817", "356938035643825"],
+        [],
+        ["X1"],
+    ]
+
+
+def test_regex_extracts_the_first_group() -> None:
+    values, failures = Extract(pattern=r"SKU-(\d+)").apply(col("code SKU-0042 x", "none", ""))
+    assert values.tolist() == ["0042", "", ""]
+    assert failed_rows(failures) == [1]
+    assert failures[0].code == "no_match"
+
+
+def test_regex_without_group_keeps_the_whole_match_and_can_keep_unmatched() -> None:
+    step = Extract(pattern=r"[A-Z]+-\d+", unmatched="keep")
+    assert step.apply(col("item AB-12 red", "plain"))[0].tolist() == ["AB-12", "plain"]
+
+
+def test_zfill_pads_only_numeric_codes() -> None:
+    assert Zfill(width=8).apply(col("12345", "CAP-RED", ""))[0].tolist() == [
+        "00012345",
+        "CAP-RED",
+        "",
+    ]
+
+
+def test_replace_rewrites_with_a_pattern() -> None:
+    assert Replace(pattern=r"^WH_", replacement="").apply(col("WH_DEL"))[0].tolist() == ["DEL"]
+
+
+def test_integer_refuses_numbers_too_large_to_hold_exactly() -> None:
+    values, failures = Number(whole=True).apply(col("1e30", "5"))
+    assert [f.message for f in failures] == ["too large a number"]
+    assert values.isna().tolist() == [True, False]

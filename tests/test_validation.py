@@ -1,0 +1,326 @@
+"""Validation: each rule gives the right Problem, valid rows go on typed, row policies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from etl.errors import ConfigError
+from etl.feeds import FEEDS
+from etl.model import Mapped, Problem
+from etl.validation import Validated, validate
+
+STOCK_SOURCES = {"location_id": "Store", "sku": "Item Code", "quantity": "Closing Qty"}
+
+
+def mapped(
+    columns: dict[str, list[Any]],
+    sources: dict[str, str] | None = None,
+    problems: list[Problem] | None = None,
+    first_row: int = 2,
+) -> Mapped:
+    """A Mapped as a mapping would hand it over: text cells, source row numbers from 2."""
+    frame = pd.DataFrame({k: pd.Series(v, dtype="str") for k, v in columns.items()})
+    n = len(frame)
+    return Mapped(
+        frame=frame,
+        positions=np.arange(n, dtype=np.int64),
+        row_numbers=np.arange(first_row, first_row + n, dtype=np.int64),
+        sources=sources or {},
+        problems=problems or [],
+    )
+
+
+def stock(
+    locations: list[str], skus: list[str], quantities: list[Any], **policies: str
+) -> Validated:
+    m = mapped({"location_id": locations, "sku": skus, "quantity": quantities}, STOCK_SOURCES)
+    return validate(FEEDS["stock"], m, **policies)
+
+
+def price(mrp: list[str], esp: list[str], currency: list[str]) -> Validated:
+    n = len(mrp)
+    columns = {
+        "location_id": ["L1"] * n,
+        "sku": [f"S{i}" for i in range(n)],
+        "mrp": mrp,
+        "esp": esp,
+        "currency": currency,
+    }
+    return validate(FEEDS["price"], mapped(columns))
+
+
+def only(validated: Validated) -> Problem:
+    assert len(validated.problems) == 1, validated.problems
+    return validated.problems[0]
+
+
+def test_valid_stock_rows_pass_with_konnect_types() -> None:
+    v = stock(["L1", "L1"], ["A", "B"], ["12", " 0 "])
+    assert v.problems == []
+    assert v.frame.to_dict("records") == [
+        {"location_id": "L1", "sku": "A", "quantity": 12},
+        {"location_id": "L1", "sku": "B", "quantity": 0},
+    ]
+    assert v.frame["quantity"].dtype == np.int64
+    assert v.frame["sku"].dtype == "str"
+    assert v.positions.tolist() == [0, 1]
+    assert v.row_numbers.tolist() == [2, 3]
+
+
+def test_negative_stock_is_rejected_in_the_users_words() -> None:
+    v = stock(["L1"] * 3, ["A", "B", "C"], ["5", "-3", "7"])
+    problem = only(v)
+    assert problem == Problem(3, "Closing Qty", "-3", "negative", "stock cannot be negative")
+    assert problem.text() == "Row 3, column 'Closing Qty': '-3' - stock cannot be negative"
+    assert v.frame["sku"].tolist() == ["A", "C"]
+    assert v.row_numbers.tolist() == [2, 4]
+    assert v.positions.tolist() == [0, 2]
+
+
+def test_negative_stock_zero_policy_sends_zero() -> None:
+    v = stock(["L1", "L1"], ["A", "B"], ["-3", "4"], negative_stock="zero")
+    assert v.problems == []
+    assert v.frame["quantity"].tolist() == [0, 4]
+
+
+@pytest.mark.parametrize(
+    ("cell", "code", "message"),
+    [
+        ("", "missing", "stock quantity is empty"),
+        ("1.5", "not_integer", "stock must be a whole number"),
+        ("12 pcs", "not_a_number", "stock quantity must be a number"),
+        ("1e999", "not_a_number", "stock quantity must be a number"),
+    ],
+)
+def test_unusable_quantities(cell: str, code: str, message: str) -> None:
+    problem = only(stock(["L1"], ["A"], [cell]))
+    assert (problem.row, problem.column, problem.value) == (2, "Closing Qty", cell)
+    assert (problem.code, problem.message) == (code, message)
+
+
+def test_empty_sku_and_location() -> None:
+    v = stock(["L1", "  "], ["", "B"], ["1", "2"])
+    assert [(p.row, p.column, p.code, p.message) for p in v.problems] == [
+        (2, "Item Code", "missing", "SKU is empty"),
+        (3, "Store", "missing", "location is empty"),
+    ]
+    assert len(v.frame) == 0
+
+
+def test_quantities_already_numeric_after_a_transform() -> None:
+    m = mapped({"location_id": ["L1", "L1"], "sku": ["A", "B"]}, STOCK_SOURCES)
+    m.frame["quantity"] = pd.Series([3.0, -1.0])
+    v = validate(FEEDS["stock"], m)
+    assert v.frame["quantity"].tolist() == [3]
+    assert only(v).value == "-1"
+
+
+def test_every_problem_of_a_row_is_reported() -> None:
+    v = stock([""], [""], ["-1"])
+    assert [p.code for p in v.problems] == ["missing", "missing", "negative"]
+
+
+def test_object_and_list_cells_are_read() -> None:
+    m = mapped({"location_id": ["L1", "L1"], "sku": ["A", "B"]}, STOCK_SOURCES)
+    m.frame["sku"] = pd.Series([" A ", 1234.0], dtype=object)
+    m.frame["quantity"] = pd.Series(["3", 4], dtype=object)
+    v = validate(FEEDS["stock"], m)
+    assert v.problems == []
+    assert v.frame.to_dict("records")[1] == {"location_id": "L1", "sku": "1234", "quantity": 4}
+    assert v.frame["sku"].tolist()[0] == "A"
+
+
+def test_column_falls_back_to_the_canonical_name() -> None:
+    m = mapped({"location_id": ["L1"], "sku": ["A"], "quantity": ["-1"]}, {"sku": "Item"})
+    assert only(validate(FEEDS["stock"], m)).column == "quantity"
+
+
+def test_esp_above_mrp() -> None:
+    problem = only(price(["999"], ["1200"], ["INR"]))
+    assert (problem.column, problem.value, problem.code) == ("esp", "1200", "esp_above_mrp")
+    assert problem.message == "selling price (esp) 1200 is above MRP 999"
+
+
+def test_prices_must_be_positive() -> None:
+    v = price(["0", "100"], ["10", "-5"], ["INR", "INR"])
+    assert [(p.row, p.column, p.code) for p in v.problems] == [
+        (2, "mrp", "not_positive"),
+        (3, "esp", "not_positive"),
+    ]
+    assert v.problems[0].message == "MRP must be more than 0"
+
+
+@pytest.mark.parametrize("currency", ["inr", "IN", "RUPEE", "₹"])
+def test_currency_must_be_three_capital_letters(currency: str) -> None:
+    problem = only(price(["100"], ["90"], [currency]))
+    assert problem.code == "bad_currency"
+    assert problem.message == "currency must be 3 capital letters like INR"
+
+
+def test_valid_prices_are_floats() -> None:
+    v = price(["999", "100.50"], ["999", "99.5"], ["INR", "USD"])
+    assert v.problems == []
+    assert v.frame["mrp"].dtype == np.float64
+    assert v.frame["esp"].tolist() == [999.0, 99.5]
+
+
+def test_mapping_problems_are_carried_and_not_reported_twice() -> None:
+    earlier = Problem(3, "Closing Qty", "1,2,3", "bad_integer", "not a whole number")
+    m = mapped(
+        {"location_id": ["L1", "L1"], "sku": ["A", ""], "quantity": ["1", "1,2,3"]},
+        STOCK_SOURCES,
+        problems=[earlier],
+    )
+    v = validate(FEEDS["stock"], m)
+    assert v.problems[0] is earlier
+    assert [(p.column, p.code) for p in v.problems[1:]] == [("Item Code", "missing")]
+    assert v.frame["sku"].tolist() == ["A"]
+
+
+def test_duplicates_error_rejects_every_row_of_the_key() -> None:
+    v = stock(["L1", "L1", "L2", "L1"], ["A", "B", "A", "A"], ["1", "2", "3", "4"])
+    assert [(p.row, p.column, p.code) for p in v.problems] == [
+        (2, "Item Code", "duplicate"),
+        (5, "Item Code", "duplicate"),
+    ]
+    assert v.problems[0].message == "same location and SKU as row 5"
+    assert v.problems[1].message == "same location and SKU as row 2"
+    assert v.row_numbers.tolist() == [3, 4]
+
+
+def test_duplicates_error_names_all_other_rows() -> None:
+    v = stock(["L1"] * 3, ["A"] * 3, ["1", "2", "3"])
+    assert v.problems[0].message == "same location and SKU as rows 3 and 4"
+
+
+@pytest.mark.parametrize(("policy", "kept"), [("first", 1), ("last", 3)])
+def test_duplicates_first_and_last_merge_the_others(policy: str, kept: int) -> None:
+    v = stock(["L1"] * 3, ["A", "A", "A"], ["1", "2", "3"], duplicates=policy)
+    assert v.problems == []
+    assert v.frame["quantity"].tolist() == [kept]
+    assert sorted(v.merged) == sorted({0, 1, 2} - {kept - 1})
+    assert set(v.merged.values()) == {0}
+    some = next(iter(v.merged))
+    assert v.merge_message(some).startswith(f"duplicate of row {kept + 1}, which was sent instead")
+
+
+def test_duplicates_first_when_the_kept_row_is_bad() -> None:
+    v = stock(["L1", "L1"], ["A", "A"], ["-1", "2"], duplicates="first")
+    assert [p.code for p in v.problems] == ["negative", "duplicate"]
+    assert "row 2" in v.problems[1].message
+    assert len(v.frame) == 0
+    assert v.merged == {}
+
+
+def test_duplicates_sum_adds_up_into_the_first_row() -> None:
+    v = stock(
+        ["L1", "L1", "L1", "L2"], ["A", "B", "A", "A"], ["1", "2", "3", "4"], duplicates="sum"
+    )
+    assert v.problems == []
+    assert v.frame.to_dict("records") == [
+        {"location_id": "L1", "sku": "A", "quantity": 4},
+        {"location_id": "L1", "sku": "B", "quantity": 2},
+        {"location_id": "L2", "sku": "A", "quantity": 4},
+    ]
+    assert v.merged == {2: 0}
+    assert v.merge_message(2) == "added to row 2"
+
+
+def test_duplicates_sum_sends_no_total_when_a_row_is_bad() -> None:
+    v = stock(["L1", "L1"], ["A", "A"], ["5", "x"], duplicates="sum")
+    assert [(p.row, p.code) for p in v.problems] == [(2, "duplicate"), (3, "not_a_number")]
+    assert v.problems[0].message.startswith("not added up")
+    assert len(v.frame) == 0
+
+
+def test_sum_is_for_stock_only_and_policies_are_checked() -> None:
+    with pytest.raises(ConfigError, match="stock"):
+        validate(FEEDS["price"], mapped({"location_id": ["L"]}), duplicates="sum")
+    with pytest.raises(ConfigError):
+        stock(["L1"], ["A"], ["1"], negative_stock="ignore")
+
+
+def test_messages_never_show_pandera_jargon() -> None:
+    v = stock(["", "L", "L", "L"], ["A", "", "B", "C"], ["-1", "x", "1.5", "1e30"])
+    v2 = price(["0", "5", "x"], ["9", "6", ""], ["inr", "INR", ""])
+    texts = [p.text() for p in v.problems + v2.problems]
+    assert len(texts) >= 9
+    for jargon in ("Check", "nullable", "greater", "dtype", "lambda", "failure", "Series"):
+        assert not any(jargon in t for t in texts), texts
+
+
+def orders(feed: str, columns: dict[str, list[str]]) -> Validated:
+    return validate(FEEDS[feed], mapped(columns))
+
+
+def test_invoice_order_fields_must_agree() -> None:
+    v = orders(
+        "invoice",
+        {
+            "orderId": ["O1", "O1", "O2"],
+            "invoiceNumber": ["I1", "I9", "I2"],
+            "invoiceType": ["sale", "sale", "return"],
+            "orderItemId": ["a", "b", "c"],
+            "quantity": ["1", "1", "1"],
+        },
+    )
+    assert [(p.row, p.code) for p in v.problems] == [(2, "order_conflict"), (3, "order_conflict")]
+    assert "row 2 'I1', row 3 'I9'" in v.problems[0].message
+    assert v.frame["orderId"].tolist() == ["O2"]
+
+
+def test_an_order_with_a_bad_row_is_not_sent_at_all() -> None:
+    v = orders(
+        "cancel",
+        {
+            "orderId": ["O1", "O1", "O2"],
+            "orderItemId": ["a", "b", "c"],
+            "quantity": ["1", "1", "2"],
+            "reasonCode": ["8", "5", "NA"],
+        },
+    )
+    assert [(p.row, p.code) for p in v.problems] == [
+        (2, "order_incomplete"),
+        (3, "bad_reason_code"),
+    ]
+    assert v.problems[0].message.startswith("not sent: row 3 of the same order has a problem")
+    assert v.frame["orderId"].tolist() == ["O2"]
+
+
+def test_order_feed_values() -> None:
+    v = orders(
+        "awb",
+        {
+            "orderId": ["O1", "O2", "O3", "O4"],
+            "awbNumber": ["A1", "A2", "A3", "A4"],
+            "courierName": ["C"] * 4,
+            "autoDispatch": ["Yes", "n", "", "maybe"],
+        },
+    )
+    assert v.frame["autoDispatch"].tolist()[:2] == [True, False]
+    assert only(v).message == "auto dispatch must be Yes or No"
+    status = orders("status", {"orderId": ["O1", "O2"], "orderStatus": ["bag_picked", "lost"]})
+    assert only(status).code == "bad_order_status"
+    item = orders("confirm", {"orderId": ["O1"], "orderItemId": ["a"], "quantity": ["0"]})
+    assert only(item).message == "quantity must be more than 0"
+
+
+def test_duplicates_in_order_feeds() -> None:
+    awb = orders(
+        "awb", {"orderId": ["O1", "O1"], "awbNumber": ["A", "B"], "courierName": ["C", "C"]}
+    )
+    assert awb.problems[0].message == "same order ID as row 3"
+    items = orders(
+        "confirm",
+        {"orderId": ["O1", "O1", "O1"], "orderItemId": ["a", "b", "a"], "quantity": ["1"] * 3},
+    )
+    assert [(p.row, p.code) for p in items.problems] == [
+        (2, "duplicate"),
+        (3, "order_incomplete"),
+        (4, "duplicate"),
+    ]
+    assert items.problems[0].message == "same order and order item as row 4"
