@@ -56,7 +56,7 @@ class Chunk:
 
 def record_keys(frame: pd.DataFrame, fields: Sequence[str], rows: IntArray) -> list[str]:
     """`etl.konnect.record_key` of the records whose first rows are `rows`."""
-    parts = [[str(v) for v in frame[f].to_numpy()[rows].tolist()] for f in fields]
+    parts = [[str(v) for v in frame[f].iloc[rows].tolist()] for f in fields]
     return ["|".join(values) for values in zip(*parts, strict=True)]
 
 
@@ -137,12 +137,17 @@ def _json_values(series: pd.Series) -> tuple[pa.Array, str]:
     into the template; a column with any text that JSON must escape is encoded by orjson.
     """
     if pd.api.types.is_numeric_dtype(series):
-        return pc.cast(pa.array(series), TEXT), ""
-    values = pa.array(series, type=TEXT)
+        return pc.cast(_flat(pa.array(series)), TEXT), ""
+    values = _flat(pa.array(series, type=TEXT))
     if not _needs_escaping(values):
         return values, '"'
     exact = [orjson.dumps(v).decode() for v in series.tolist()]
     return pa.array(exact, type=TEXT), ""
+
+
+def _flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """One contiguous array: columns of large files arrive in several Arrow chunks."""
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def _needs_escaping(values: pa.Array) -> bool:

@@ -22,7 +22,9 @@ def to_mask(array: pa.Array) -> BoolArray:
     return np.asarray(filled.to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def blank_cells(cells: pd.Series | pa.Array) -> BoolArray:
+def blank_cells(cells: pd.Series | pa.Array | pa.ChunkedArray) -> BoolArray:
     """True where a cell is empty or only whitespace."""
+    if isinstance(cells, pa.ChunkedArray):  # large files arrive in several Arrow chunks
+        cells = cells.combine_chunks()
     text = cells if isinstance(cells, pa.Array) else arrow_text(cells)
     return to_mask(pc.or_(pc.equal(text, ""), pc.utf8_is_space(text)))
