@@ -7,12 +7,14 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from etl.pipeline import FileResult, ProgressFactory
 
-console = Console(stderr=False)
+# Not a terminal (cron, logs): a fixed width so the table never wraps into unreadable cells.
+console = Console(width=None if sys.stdout.isatty() else 120)
 _STYLE = {"uploaded": "green", "validated": "green", "partial": "yellow", "rejected": "red"}
 
 
@@ -34,24 +36,24 @@ def progress_bars(enabled: bool) -> Iterator[ProgressFactory | None]:
 
 
 def summary_table(results: Sequence[FileResult]) -> Table:
-    """One line per file: where it went, the outcome and the row counts."""
+    """One line per file: the outcome and the row counts (narrow enough for 80 columns)."""
     table = Table(title="konnect-etl run", show_lines=False)
-    for name in ("file", "feed", "mapping", "outcome", "rows", "ok", "rejected", "failed",
-                 "unknown", "now in"):  # fmt: skip
-        table.add_column(name, justify="left" if name in _TEXT_COLUMNS else "right")
+    table.add_column("file", overflow="fold")
+    table.add_column("mapping", overflow="fold")
+    table.add_column("outcome")
+    for name in _COUNTS:
+        table.add_column(name, justify="right")
     for result in results:
         s, rows = result.summary, result.rows
         style = _STYLE.get(result.outcome, "red")
-        where = str(result.final_path.parent) if result.final_path else "-"
         table.add_row(
-            s["input"], s["feed"] or "-", s["mapping"] or "-", f"[{style}]{result.outcome}[/]",
-            *(str(rows[k]) for k in _COUNTS), where,
+            s["input"], s["mapping"] or "-", f"[{style}]{result.outcome}[/]",
+            *(str(rows[k]) for k in _COUNTS),
         )  # fmt: skip
     return table
 
 
 _COUNTS = ("total", "ok", "rejected", "failed", "unknown")
-_TEXT_COLUMNS = ("file", "feed", "mapping", "outcome", "now in")
 
 
 def print_summary(results: Sequence[FileResult]) -> None:
@@ -59,3 +61,5 @@ def print_summary(results: Sequence[FileResult]) -> None:
         console.print("No files were ready in the inbox.")
         return
     console.print(summary_table(results))
+    for folder in sorted({str(r.final_path.parent) for r in results if r.final_path}):
+        console.print(f"Files and their reports: {escape(folder)}")

@@ -121,7 +121,8 @@ def _norm(name: str) -> str:
 
 def _cell_message(problem: Problem) -> str:
     where = f"'{problem.column}': " if problem.column else ""
-    value = f"'{problem.value}' - " if problem.value != "" else ""
+    said = problem.value == "" or problem.value in problem.message
+    value = "" if said else f"'{problem.value}' - "
     return f"{where}{value}{problem.message}"
 
 

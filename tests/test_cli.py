@@ -1,0 +1,106 @@
+"""The command line as a user meets it: the README's demo, explain, template, help."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from etl.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+COMMANDS = ["run", "validate", "sandbox", "template", "mappings", "demo"]
+
+
+def test_readme_demo_command_runs_the_example_inbox_twice_the_same(tmp_path: Path) -> None:
+    """README command 1, through the real console entry point and an in-process sandbox."""
+    outcomes = []
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-m", "etl", "demo", "--inbox", str(tmp_path / "demo")],
+            capture_output=True, text=True, timeout=180, cwd=tmp_path,
+        )  # fmt: skip
+        assert done.returncode == 1, done.stderr  # the examples carry deliberate mistakes
+        assert "konnect-etl run" in done.stdout
+        folder = tmp_path / "demo" / "done" / date.today().isoformat()
+        outcomes.append(
+            {p.name: json.loads(p.read_text())["rows"] for p in folder.glob("*.summary.json")}
+        )
+    assert outcomes[0] == outcomes[1] and len(outcomes[0]) >= 4
+
+
+def test_explain_names_the_matching_mapping_and_why() -> None:
+    result = CliRunner().invoke(
+        app, ["mappings", "--explain", str(ROOT / "inbox_example" / "Stock Summary - Tally.xlsx")]
+    )
+    assert result.exit_code == 0, result.output
+    first = result.output.splitlines()[0]
+    assert first.startswith("matches") and "tally/stock" in first
+
+
+def test_explain_a_file_no_mapping_fits_says_what_the_closest_lacked(tmp_path: Path) -> None:
+    odd = tmp_path / "stock_odd.csv"
+    odd.write_text("location_id,sku,qty\nDEL-WH-01,CAP-RED,1\n")
+    result = CliRunner().invoke(app, ["mappings", "--explain", str(odd)])
+    assert result.exit_code == 1
+    assert "generic/stock" in result.output and "quantity" in result.output
+
+
+def test_mappings_lists_the_shipped_profiles() -> None:
+    result = CliRunner().invoke(app, ["mappings"])
+    assert result.exit_code == 0
+    for name in ("generic/stock", "generic/price", "tally/stock", "pos/price", "ginesys/stock"):
+        assert name in result.output
+
+
+@pytest.mark.parametrize("feed", ["stock", "price"])
+def test_template_xlsx_has_the_canonical_headers_and_is_accepted(
+    tmp_path: Path, feed: str
+) -> None:
+    out = tmp_path / f"{feed}.xlsx"
+    assert CliRunner().invoke(app, ["template", feed, "--out", str(out)]).exit_code == 0
+    sheet = load_workbook(out).active
+    assert sheet is not None
+    header = [c.value for c in next(sheet.iter_rows(max_row=1))]
+    from etl.feeds import get_feed
+
+    assert header == list(get_feed(feed).columns)
+
+
+def test_template_for_a_mapping_writes_the_source_headers(tmp_path: Path) -> None:
+    out = tmp_path / "tally.csv"
+    result = CliRunner().invoke(app, ["template", "stock", "--mapping", "tally/stock",
+                                      "--out", str(out)])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    with out.open(encoding="utf-8-sig") as handle:
+        assert next(csv.reader(handle)) == ["Godown", "Particulars", "Closing Qty"]
+
+
+def test_template_never_overwrites(tmp_path: Path) -> None:
+    out = tmp_path / "stock.csv"
+    out.write_text("mine")
+    result = CliRunner().invoke(app, ["template", "stock", "--out", str(out)])
+    assert result.exit_code == 2 and out.read_text() == "mine"
+
+
+def test_validate_writes_reports_next_to_the_file_and_uploads_nothing(tmp_path: Path) -> None:
+    target = tmp_path / "stock.csv"
+    target.write_text("location_id,sku,quantity\nDEL-WH-01,CAP-RED,-1\nDEL-WH-01,BAG-TOTE,2\n")
+    result = CliRunner().invoke(app, ["validate", str(target)])
+    assert result.exit_code == 1
+    summary = json.loads((tmp_path / "stock.summary.json").read_text())
+    assert summary["outcome"] == "validated" and summary["rows"]["rejected"] == 1
+    assert (tmp_path / "stock.errors.csv").is_file() and target.is_file()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_is_in_the_readme(command: str) -> None:
+    assert f"konnect-etl {command}" in README
