@@ -62,9 +62,7 @@ def test_mappings_lists_the_shipped_profiles() -> None:
 
 
 @pytest.mark.parametrize("feed", ["stock", "price"])
-def test_template_xlsx_has_the_canonical_headers_and_is_accepted(
-    tmp_path: Path, feed: str
-) -> None:
+def test_template_xlsx_has_the_canonical_headers_and_is_accepted(tmp_path: Path, feed: str) -> None:
     out = tmp_path / f"{feed}.xlsx"
     assert CliRunner().invoke(app, ["template", feed, "--out", str(out)]).exit_code == 0
     sheet = load_workbook(out).active
