@@ -35,9 +35,9 @@ def progress_bars(enabled: bool) -> Iterator[ProgressFactory | None]:
         yield factory
 
 
-def summary_table(results: Sequence[FileResult]) -> Table:
+def summary_table(results: Sequence[FileResult], title: str) -> Table:
     """One line per file: the outcome and the row counts (narrow enough for 80 columns)."""
-    table = Table(title="konnect-etl run", show_lines=False)
+    table = Table(title=title, show_lines=False)
     table.add_column("file", overflow="fold")
     table.add_column("mapping", overflow="fold")
     table.add_column("outcome")
@@ -56,10 +56,10 @@ def summary_table(results: Sequence[FileResult]) -> Table:
 _COUNTS = ("total", "ok", "rejected", "failed", "unknown")
 
 
-def print_summary(results: Sequence[FileResult]) -> None:
+def print_summary(results: Sequence[FileResult], title: str = "konnect-etl run") -> None:
     if not results:
         console.print("No files were ready in the inbox.")
         return
-    console.print(summary_table(results))
+    console.print(summary_table(results, title))
     for folder in sorted({str(r.final_path.parent) for r in results if r.final_path}):
         console.print(f"Files and their reports: {escape(folder)}")

@@ -61,6 +61,15 @@ class SheetCache:
                 self.sheets[key] = exc
         return self.sheets[key]
 
+    def unreadable(self) -> InputError | None:
+        """The reader's own error when the file could not be read with any options."""
+        results = list(self.sheets.values())
+        if results and all(isinstance(r, InputError) for r in results):
+            first = results[0]
+            assert isinstance(first, InputError)
+            return first
+        return None
+
 
 def explain(mappings: list[Mapping], path: Path) -> list[MatchReport]:
     """Every mapping scored against the file, best first."""
@@ -95,7 +104,7 @@ def choose_mapping(
     fitting = [r for r in reports if r.fits]
     if not fitting:
         reports = [score(m, path, cache, relaxed) for m in candidates]
-        raise InputError(_no_fit_message(reports, path), "no_mapping")
+        raise cache.unreadable() or InputError(_no_fit_message(reports, path), "no_mapping")
     best = fitting[0]
     if len(fitting) > 1 and fitting[1].rank == best.rank:
         raise InputError(_tie_message(best, fitting[1]), "ambiguous_mapping")

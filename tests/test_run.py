@@ -246,3 +246,14 @@ def test_dry_run_uploads_nothing_and_moves_nothing(tmp_path: Path, sandbox: Any)
 def test_every_command_has_help_with_an_example(command: str) -> None:
     result = CliRunner().invoke(app, [command, "--help"])
     assert result.exit_code == 0 and "Example" in result.output
+
+
+def test_a_damaged_workbook_fails_with_the_readers_reason_not_no_mapping(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "stock.xlsx").write_bytes(b"location_id,sku,quantity\n")  # a CSV saved as .xlsx
+    assert run(inbox, sandbox).exit_code == 1
+    errors = summary(inbox, "stock", "failed")["file_errors"]
+    assert "not a readable Excel workbook" in errors[0] and "no mapping" not in errors[0]
