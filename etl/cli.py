@@ -14,9 +14,25 @@ from typing import Annotated
 import typer
 
 from etl import __version__
+from etl.cliopts import (
+    BaseUrl,
+    ConfigOpt,
+    DryRun,
+    FeedOpt,
+    InboxArg,
+    JsonLogs,
+    MappingOpt,
+    Quiet,
+    SandboxOpt,
+    Settle,
+    Verbose,
+)
 from etl.config import Settings, load_settings, state_dir
 from etl.errors import ConfigError, EtlError
+from etl.limits import configure as configure_limits
 from etl.logsetup import add_secrets, setup_logging
+from etl.pullcli import documents, orders_app
+from etl.watchcli import status, watch
 
 app = typer.Typer(
     add_completion=False,
@@ -25,47 +41,11 @@ app = typer.Typer(
     help="Upload ERP/WMS/POS spreadsheets to Fynd Konnect: stock, prices, invoices, AWBs...",
 )
 
-InboxArg = Annotated[Path, typer.Argument(help="The inbox folder files are dropped into.")]
-BaseUrl = Annotated[
-    str | None,
-    typer.Option("--base-url", help="Konnect URL or named environment (env KONNECT_BASE_URL)."),
-]
-ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="Config file (default: INBOX/konnect-etl.yaml).")
-]
-SandboxOpt = Annotated[
-    bool,
-    typer.Option(
-        "--sandbox", help="Upload to a built-in Konnect emulator on a free loopback port."
-    ),
-]
-DryRun = Annotated[
-    bool, typer.Option("--dry-run", help="Read, map and validate only; upload nothing.")
-]
-FeedOpt = Annotated[
-    str | None,
-    typer.Option("--feed", help="Only consider mappings of this feed (stock, price, ...)."),
-]
-MappingOpt = Annotated[
-    str | None,
-    typer.Option("--mapping", help="Use this mapping (e.g. tally/stock) instead of matching."),
-]
-JsonLogs = Annotated[
-    bool, typer.Option("--json-logs", help="Log JSON lines instead of plain text.")
-]
-Verbose = Annotated[int, typer.Option("-v", "--verbose", count=True, help="More log detail.")]
-Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Only warnings and errors.")]
-Settle = Annotated[
-    float | None,
-    typer.Option(
-        "--settle", help="Seconds a file must be unchanged before it is taken (default 5)."
-    ),
-]
-
 
 def _settings(inbox: Path | None, config: Path | None, **overrides: object) -> Settings:
     settings = load_settings(inbox=inbox, config_file=config, overrides=overrides)
     add_secrets([settings.token, settings.password])
+    configure_limits(settings.limits)
     return settings
 
 
@@ -149,6 +129,9 @@ def sandbox_command(
     catalogue: Annotated[
         str, typer.Option(help="strict: unknown SKUs refused; open: accepted.")
     ] = "strict",
+    token_scope: Annotated[
+        str, typer.Option(help="location, or company (order fetches then need locationCode).")
+    ] = "location",
 ) -> None:
     """Start the built-in Konnect emulator in the foreground (Ctrl+C stops it).
 
@@ -158,11 +141,14 @@ def sandbox_command(
 
     if catalogue not in ("strict", "open"):
         raise _fail("--catalogue must be strict or open")
+    if token_scope not in ("location", "company"):
+        raise _fail("--token-scope must be location or company")
     serve_forever(
         SandboxSettings(
             host=host, port=port, token=token, seed=seed, latency_ms=latency_ms,
             error_rate=error_rate, drop_rate=drop_rate, rate_limit=rate_limit,
             max_concurrency=max_concurrency, catalogue=catalogue,  # type: ignore[arg-type]
+            token_scope=token_scope,  # type: ignore[arg-type]
         )
     )  # fmt: skip
 
@@ -210,6 +196,25 @@ def mappings(
 
 
 @app.command()
+def release(
+    file: Annotated[Path, typer.Argument(help="A held file, in INBOX/held/YYYY-MM-DD/.")],
+) -> None:
+    """Upload a file the guards held (many zero stocks, far fewer rows than last time).
+
+    Moves it back to the inbox; the next run uploads it without those two checks.
+    Example: [bold]konnect-etl release inbox/held/2026-11-26/stock.csv[/]
+    """
+    from etl.commands import release_command
+
+    setup_logging(-1)  # the line below says what happened
+    try:
+        target = release_command(file)
+    except EtlError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(f"released: {target} is back in the inbox; the next run uploads it")
+
+
+@app.command()
 def demo(
     inbox: Annotated[Path, typer.Option("--inbox", help="Where to copy inbox_example/ to.")] = Path(
         "demo-inbox"
@@ -236,6 +241,14 @@ def demo(
 def version() -> None:
     """Print the version."""
     typer.echo(__version__)
+
+
+app.add_typer(orders_app, name="orders")
+app.command("documents")(documents)
+
+
+app.command("watch")(watch)
+app.command("status")(status)
 
 
 def main() -> None:

@@ -16,8 +16,10 @@ from etl.feeds import get_feed
 from etl.journal import Journal
 from etl.matching import explain
 from etl.pipeline import Destination, FileResult, Job, process
-from etl.runner import RunOptions, run_inbox
+from etl.runner import run_inbox
+from etl.service import run_options
 from etl.session import all_mappings, connection, journal_path
+from etl.stopping import StopNow, StopRequest, stop_on_signals
 
 
 def run_command(
@@ -32,17 +34,22 @@ def run_command(
 ) -> int:
     """`run INBOX`: every ready file once; the exit code of SPEC section 5."""
     mappings = all_mappings(settings)
-    options = RunOptions(settings.settle_seconds, settings.trigger_suffix)
+    stop = StopRequest()  # SIGTERM/Ctrl+C: finish the file in progress, then stop
+    options = run_options(settings, stop)
     if dry_run:
         return _dry_run(inbox, settings, mappings, feed, mapping)
     with (
         connection(settings, sandbox=sandbox, dry_run=False) as client,
         progress_bars(show) as bars,
+        stop_on_signals(stop),
     ):
         journal = Journal(journal_path(inbox))
         try:
             job = Job(mappings, client, journal, feed=feed, mapping_name=mapping, progress=bars)
+            job.guards = settings.guards
             result = run_inbox(inbox, job, options)
+        except StopNow:
+            return 0  # asked twice to stop: the file in progress is resumed by the next run
         finally:
             journal.close()
     if show:
@@ -62,7 +69,7 @@ def _dry_run(inbox: Path, settings: Settings, mappings: list[etl.mapping.Mapping
         process(path, job, fixed_destination(out, path.stem))
         for path in Inbox(inbox).candidates(settings.trigger_suffix)
     ]
-    print_summary(results)
+    print_summary(results, "konnect-etl run --dry-run")
     return _exit_code(results, "validated")
 
 
@@ -75,7 +82,7 @@ def validate_command(
         raise ConfigError(f"file(s) not found: {', '.join(missing)}")
     job = Job(all_mappings(settings), None, None, feed=feed, mapping_name=mapping)
     results = [process(f, job, fixed_destination(f.parent, f.stem)) for f in files]
-    print_summary(results)
+    print_summary(results, "konnect-etl validate")
     return _exit_code(results, "validated")
 
 
@@ -142,3 +149,10 @@ def mappings_command(explain_file: Path | None, settings: Settings) -> int:
         mark = "[green]matches[/]" if report.fits else "[red]does not match[/]"
         console.print(f"{mark}  {escape(report.text())}")
     return 0 if reports and reports[0].fits else 1
+
+
+def release_command(file: Path) -> Path:
+    """`release FILE`: a held file goes back to the inbox and skips the guards next run."""
+    from etl.release import release_file
+
+    return release_file(file)

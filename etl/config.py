@@ -16,7 +16,9 @@ import yaml
 
 import etl
 from etl.errors import ConfigError
+from etl.guard_settings import Guards
 from etl.konnect import NAMED_ENVIRONMENTS
+from etl.limits import Limits
 
 CONFIG_NAME = "konnect-etl.yaml"
 STATE_DIR = ".konnect-etl"
@@ -37,6 +39,24 @@ class Settings:
     settle_seconds: float = 5.0
     trigger_suffix: str | None = None
     reprocess_duplicates: bool = True
+    # notifications when a file has rejected/failed rows or fails as a whole (etl.notify)
+    notify_webhook: str | None = None
+    notify_email: str | None = None  # comma-separated addresses
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_from: str | None = None
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = False
+    limits: Limits = field(default_factory=Limits)  # etl/limits.py: file size, rows, cells...
+    guards: Guards = field(default_factory=Guards)  # etl/guards.py: held/, out-of-order files
+    # pull side (etl.pull): see README "Pulling orders, returns and documents"
+    token_scope: str = "location"
+    locations: tuple[str, ...] = ()
+    pull_overlap_minutes: float = 30.0
+    pull_lookback_days: int = 30
+    pull_page_size: int = 100
+    pull_every_minutes: float = 15.0
 
     def resolved_base_url(self) -> str | None:
         """A named environment (`fyndkonnect-uat`...) turned into its URL."""
@@ -58,12 +78,23 @@ _FILE_KEYS = {
     "settle_seconds": "settle_seconds",
     "trigger_suffix": "trigger_suffix",
     "reprocess_duplicates": "reprocess_duplicates",
+    **{k: k for k in ("notify_webhook", "notify_email", "smtp_host", "smtp_port", "smtp_from")},
+    **{k: k for k in ("smtp_username", "smtp_password", "smtp_starttls")},
+    "limits": "limits",
+    "guards": "guards",
+    "token_scope": "token_scope",
+    "locations": "locations",
+    "pull_overlap_minutes": "pull_overlap_minutes",
+    "pull_lookback_days": "pull_lookback_days",
+    "pull_page_size": "pull_page_size",
+    "pull_every_minutes": "pull_every_minutes",
 }
 _ENV_KEYS = {
     "KONNECT_BASE_URL": "base_url",
     "KONNECT_TOKEN": "token",
     "KONNECT_USERNAME": "username",
     "KONNECT_PASSWORD": "password",
+    "KONNECT_SMTP_PASSWORD": "smtp_password",
 }
 
 
@@ -125,6 +156,24 @@ def _typed(values: dict[str, Any]) -> Settings:
     return replace(Settings(), **converted)
 
 
+def _token_scope(value: Any) -> str:
+    if str(value) not in ("location", "company"):
+        raise ValueError(value)
+    return str(value)
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    """A YAML list, or one comma-separated text (as an environment variable would be)."""
+    items = value if isinstance(value, list | tuple) else str(value).split(",")
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def _address_list(value: Any) -> str:
+    """`a@x, b@y` or a YAML list of addresses -> "a@x,b@y"."""
+    items = value if isinstance(value, list) else str(value).split(",")
+    return ",".join(str(v).strip() for v in items if str(v).strip())
+
+
 def _boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -142,7 +191,18 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "timeout_seconds": float,
     "settle_seconds": float,
     "reprocess_duplicates": _boolean,
+    "notify_email": _address_list,
+    "smtp_port": int,
+    "smtp_starttls": _boolean,
     "mappings_dir": Path,
+    "limits": Limits.from_mapping,
+    "guards": Guards.from_config,
+    "token_scope": _token_scope,
+    "locations": _texts,
+    "pull_overlap_minutes": float,
+    "pull_lookback_days": int,
+    "pull_page_size": int,
+    "pull_every_minutes": float,
 }
 
 

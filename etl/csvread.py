@@ -1,7 +1,9 @@
 """CSV and other delimited text files into a `Sheet` of text cells.
 
-Encoding: a byte-order mark decides (UTF-8, UTF-16 LE/BE); otherwise strict UTF-8, then
-Windows-1252 (what Excel writes on Western Windows), then Latin-1, which reads any byte.
+Encoding: a byte-order mark decides (UTF-8, UTF-16 LE/BE); UTF-16 without one is recognised
+by its zero bytes; otherwise strict UTF-8, then Windows-1252 (what Excel writes on Western
+Windows), then Latin-1, which reads any byte. A file that is partly UTF-8 and partly
+Windows-1252 is refused: reading it either way would silently garble some of its values.
 Delimiter: whichever of `,` `;` tab `|` appears the same number of times on the most lines,
 counted outside quoted text. Parsing uses pyarrow's multi-threaded reader, with every column
 forced to text; files it refuses (rows of uneven length) go through pandas' C parser.
@@ -21,6 +23,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from etl.errors import InputError
+from etl.limits import active, check_cells, check_header_width, check_width
 from etl.model import Sheet
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -28,6 +31,9 @@ _SAMPLE_BYTES = 64 * 1024
 _SAMPLE_LINES = 200
 _QUOTED = re.compile(r'"(?:[^"]|"")*"')
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
 
 
 def read_csv_sheet(path: Path, encoding: str | None = None, delimiter: str | None = None) -> Sheet:
@@ -37,7 +43,9 @@ def read_csv_sheet(path: Path, encoding: str | None = None, delimiter: str | Non
     if delimiter is not None and len(delimiter) != 1:
         raise InputError(f"the delimiter must be one character, not {delimiter!r}", "config")
     sep = delimiter or sniff_delimiter(_sample(payload))
+    check_header_width(payload, sep, active())
     cells = _parse(payload, sep)
+    check_cells(cells, active())
     row_numbers = np.arange(1, len(cells) + 1, dtype=np.int64)
     return Sheet(cells, row_numbers, path, "csv", encoding=used_encoding, delimiter=sep)
 
@@ -58,6 +66,9 @@ def to_utf8(data: bytes, encoding: str | None = None) -> tuple[str, bytes]:
         return _forced(data, encoding)
     if data.startswith(_UTF16_BOMS):
         return "utf-16", _strict(data, "utf-16").encode("utf-8")
+    bomless = _utf16_without_bom(data)
+    if bomless is not None:
+        return bomless, _strict(data, bomless).encode("utf-8")
     if b"\x00" in data:
         raise InputError(
             "this is not a text (CSV) file: it contains binary data (NUL bytes)", "binary"
@@ -68,12 +79,38 @@ def to_utf8(data: bytes, encoding: str | None = None) -> tuple[str, bytes]:
     try:
         data.decode("utf-8")
         return "utf-8", data
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as exc:
+        _refuse_mixed(data, exc.start)
     try:
         return "cp1252", data.decode("cp1252").encode("utf-8")
     except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined
         return "latin-1", data.decode("latin-1").encode("utf-8")
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """'utf-16-le'/'-be' when every other byte of the start is zero, as in UTF-16 text."""
+    head = data[:4096]
+    if len(data) % 2 or len(head) < 4:
+        return None
+    even, odd = head[0::2], head[1::2]
+    if odd.count(0) >= 0.9 * len(odd) and even.count(0) == 0:
+        return "utf-16-le"
+    if even.count(0) >= 0.9 * len(even) and odd.count(0) == 0:
+        return "utf-16-be"
+    return None
+
+
+def _refuse_mixed(data: bytes, bad_at: int) -> None:
+    """Invalid UTF-8 next to valid multi-byte UTF-8: two encodings were mixed in one file."""
+    if _UTF8_SEQUENCE.search(data) is None:
+        return
+    line = data.count(b"\n", 0, bad_at) + 1
+    raise InputError(
+        f"the file mixes text encodings: line {line} is not UTF-8 while other lines are, so"
+        " some values would be garbled. Open it in Excel and save it again as"
+        " 'CSV UTF-8 (Comma delimited)'",
+        code="encoding",
+    )
 
 
 def _forced(data: bytes, encoding: str) -> tuple[str, bytes]:
@@ -127,6 +164,7 @@ def _parse(payload: bytes, sep: str) -> pd.DataFrame:
         frame: pd.DataFrame = table.to_pandas()
     else:  # uneven rows, or more columns than the sample showed: the slower exact path
         width = max([*uneven, table.num_columns if table is not None else 0])
+        check_width(width, active())
         frame = _parse_uneven(payload, sep, width)
     frame.columns = pd.RangeIndex(frame.shape[1])
     return frame

@@ -17,6 +17,7 @@ import pandas as pd
 import python_calamine as calamine
 
 from etl.errors import InputError
+from etl.limits import active, check_cells
 from etl.model import Sheet
 from etl.xlsxerrors import restore_error_cells
 
@@ -44,6 +45,7 @@ def read_workbook_sheet(
     if not rows or start is None:
         raise InputError(f"the sheet '{name}' is empty", code="empty")
     cells, numeric = _text_frame(rows)
+    check_cells(cells, active())
     first_row, first_col = start
     if kind == "xlsx":
         restore_error_cells(path, name, cells, first_row, first_col)

@@ -12,11 +12,13 @@ from __future__ import annotations
 import fnmatch
 import os
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from etl.config import CONFIG_NAME, STATE_DIR
+from etl.locks import file_lock
 
 # Files that are never data: office lock files, partial downloads, temp and hidden files, and
 # our own result/summary files (an errors file, on the other hand, is meant to be dropped back).
@@ -44,6 +46,23 @@ class Inbox:
     @property
     def state(self) -> Path:
         return self.root / STATE_DIR
+
+    @property
+    def locks(self) -> Path:
+        return self.state / "locks"
+
+    def lock(self, name: str) -> AbstractContextManager[bool]:
+        """Hold the lock for `processing/<name>` while working on it (False: someone has it)."""
+        return file_lock(self.locks, name)
+
+    def check_reachable(self) -> None:
+        """FileNotFoundError when the inbox is gone (share unmounted, folder removed).
+
+        Checked before `prepare`, which would otherwise re-create the folder on the local disk
+        under an unmounted share's mount point.
+        """
+        if not self.root.is_dir():
+            raise FileNotFoundError(f"the inbox folder {self.root} is not there")
 
     def prepare(self) -> None:
         for folder in (self.processing, self.state):
@@ -158,3 +177,45 @@ def wait_until_ready(
         if len(ready) == len(candidates) or time.time() >= deadline:
             return ready
         time.sleep(min(0.5, max(0.0, deadline - time.time())))
+
+
+class Settler:
+    """Readiness across the scans of `watch`.
+
+    A file is ready when its size and mtime have stayed the same for `settle_seconds` while we
+    watched it, and its mtime is at least that old: copy tools that keep the source's old
+    mtime (Explorer, `cp -p`) still make the size grow while they copy.
+    """
+
+    def __init__(self, settle_seconds: float) -> None:
+        self.settle_seconds = settle_seconds
+        self._seen: dict[Path, tuple[tuple[int, float], float]] = {}
+
+    def ready(self, paths: list[Path], now: float) -> tuple[list[Path], float]:
+        """The ready files, and the seconds until the next unready one may be ready."""
+        seen: dict[Path, tuple[tuple[int, float], float]] = {}
+        ready, wait = [], float("inf")
+        for path in paths:
+            signature = _signature(path)
+            if signature is None:
+                continue
+            earlier = self._seen.get(path)
+            since = earlier[1] if earlier and earlier[0] == signature else now
+            seen[path] = (signature, since)
+            # an mtime in the future is a share whose clock runs ahead: trust what we saw
+            mtime_age = now - signature[1] if signature[1] <= now else now - since
+            left = self.settle_seconds - min(now - since, mtime_age)
+            if left <= 0 and _can_open(path):
+                ready.append(path)
+            else:
+                wait = min(wait, max(left, 0.2))
+        self._seen = seen
+        return ready, wait
+
+
+def _signature(path: Path) -> tuple[int, float] | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_size, stat.st_mtime

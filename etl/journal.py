@@ -120,6 +120,9 @@ class Journal:
         )
         self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         self._db.execute("PRAGMA journal_mode = WAL")
+        # WAL + NORMAL: a commit survives the process being killed (the crash we must
+        # survive); only a power cut can lose the last commits, and resume reconciles those.
+        self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(_SCHEMA)  # idempotent; executescript manages its own commit
 
     def close(self) -> None:
@@ -190,6 +193,14 @@ class Journal:
             (sha256,),
         )
         return [FileRecord(*row) for row in rows]
+
+    def has_unfinished(self, sha256: str, name: str) -> bool:
+        """An attempt at this file (content and name) began and never finished: a resume."""
+        rows = self._read(
+            "SELECT 1 FROM files WHERE sha256 = ? AND name = ? AND state = 'processing' LIMIT 1",
+            (sha256, name),
+        )
+        return bool(rows)
 
     def mark_inflight(self, file_id: int, index: int) -> None:
         """Just before a chunk is sent: from now on its outcome is in doubt until recorded."""

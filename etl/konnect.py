@@ -37,6 +37,38 @@ ORDER_STATUSES: dict[str, tuple[str, ...]] = {
     "CREDIT_NOTE_GENERATED": ("credit_note_generated",),
 }
 
+# The forward path of a shipment [doc]; `etl.reconcile` reads "has the order got this far?".
+FORWARD_STATES = (
+    "placed",
+    "bag_confirmed",
+    "bag_invoiced",
+    "dp_assigned",
+    "bag_packed",
+    "bag_picked",
+    "delivery_done",
+)
+RETURN_STATES = (
+    "return_initiated",
+    "return_dp_assigned",
+    "return_bag_in_transit",
+    "return_bag_delivered",
+    "return_bag_accepted",
+    "credit_note_generated",
+)
+# The codes Konnect answers when an order action is sent again after it was applied:
+# IN453, CR400, D400 [doc]; X409 is the emulator's "wrong state" [ours]. A refusal with one
+# of these is checked against the order before it is reported (`etl.reconcile`).
+REPLAY_CODES: dict[str, frozenset[str]] = {
+    "confirm": frozenset({"X409"}),
+    "invoice": frozenset({"IN453"}),
+    "awb": frozenset({"X409"}),
+    "status": frozenset({"X409"}),
+    "cancel": frozenset({"X409"}),
+    "pack": frozenset({"CR400"}),
+    "dispatch": frozenset({"D400"}),
+    "return_qc": frozenset({"X409"}),
+}
+
 NAMED_ENVIRONMENTS = {
     "fyndkonnect-uat": "https://fyndkonnect.konnect.uat.fyndx1.de/",
     "ginesys-uat": "https://ginesys.konnect.uat.fyndx1.de/",

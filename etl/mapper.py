@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from etl.cells import BoolArray, blank_cells
+from etl.damage import damage_problems, numeric_mask
 from etl.errors import InputError
 from etl.feeds import get_feed
 from etl.mapspec import FieldSpec, Mapping, SkipRule, norm_header
@@ -38,14 +39,30 @@ def apply_mapping(mapping: Mapping, table: Table) -> Mapped:
     if blank:
         frame.update(dict.fromkeys(blank, repeat("", len(data))))
     ordered = {c: frame[c] for c in columns_out}
-    return Mapped(
+    mapped = Mapped(
         frame=pd.DataFrame(ordered, index=pd.RangeIndex(len(data))),
         positions=positions,
         row_numbers=rows,
         sources=sources,
-        problems=sorted(problems, key=lambda p: p.row),
+        problems=problems,
         skipped_rows=int(len(keep) - keep.sum()),
+        numeric=_numeric(mapping, table, columns, positions),
     )
+    mapped.problems = sorted(problems + damage_problems(mapping, mapped), key=lambda p: p.row)
+    return mapped
+
+
+def _numeric(
+    mapping: Mapping, table: Table, columns: dict[str, int], positions: IntArray
+) -> dict[str, BoolArray]:
+    """For fields read from one column: which kept rows were number cells in the workbook."""
+    cells = table.numeric
+    found: dict[str, BoolArray] = {}
+    for spec in mapping.fields:
+        position = columns.get(norm_header(spec.column or ""))
+        if cells is not None and spec.column is not None and position is not None:
+            found[spec.name] = numeric_mask(cells, positions, position)
+    return found
 
 
 def locate_columns(mapping: Mapping, table: Table) -> dict[str, int]:

@@ -19,7 +19,7 @@ from etl.feeds import FEEDS, Feed, get_feed
 from etl.mapper import apply_mapping
 from etl.mapping_steps import StepParser, check_encoding
 from etl.mapping_yaml import Reader, YDict, YList, read_yaml
-from etl.mapspec import Duplicates, FieldSpec, Mapping, NegativeStock, SkipRule
+from etl.mapspec import Duplicates, ExportTime, FieldSpec, Mapping, NegativeStock, SkipRule
 from etl.matching import MatchReport, choose_mapping, explain
 from etl.transforms import Number, Split, Step, Strip, Upper
 
@@ -34,8 +34,9 @@ __all__ = [
     "load_mappings",
 ]
 
-TOP = ("feed", "description", "match", "read", "skip", "fields", "policies")
-FIELD_KEYS = ("column", "constant", "template", "default", "optional", "transforms")
+TOP = ("feed", "description", "match", "read", "skip", "fields", "policies", "export_time")
+FIELD_KEYS: tuple[str, ...] = ("column", "constant", "template", "default", "optional")
+FIELD_KEYS += ("transforms", "pattern", "length")
 DECIMAL_FIELDS = {"mrp", "esp", "packageLengthCm", "packageWidthCm", "packageHeightCm"}
 DECIMAL_FIELDS |= {"packageWeightGms"}
 
@@ -45,6 +46,8 @@ def load_mappings(directory: Path) -> list[Mapping]:
     if not directory.is_dir():
         raise ConfigError(f"mappings folder not found: {directory}")
     files = sorted({*directory.rglob("*.yaml"), *directory.rglob("*.yml")})
+    # export/ holds export mappings (etl.exportmap: pulled orders -> an ERP's layout)
+    files = [f for f in files if f.relative_to(directory).parts[0] != "export"]
     mappings = [load_mapping(f, directory) for f in files]
     seen: dict[str, Path] = {}
     for m in mappings:
@@ -79,6 +82,7 @@ def load_mapping(path: Path, root: Path | None = None) -> Mapping:
         delimiter=_delimiter(reader, read),
         skip_blank=reader.flag(skip, "blank", "skip", True),
         skip_rows=_skip_rules(reader, skip),
+        export_time=_export_time(reader, doc),
         **_policies(reader, doc, feed),
     )
 
@@ -125,6 +129,8 @@ def _field(reader: Reader, steps: StepParser, fields: YDict, name: str) -> Field
         default=reader.text(node, "default", path),
         optional=reader.flag(node, "optional", path, False),
         transforms=steps.steps(node.get("transforms"), node, f"{path}.transforms"),
+        pattern=reader.pattern(node, "pattern", path),
+        length=_length(reader, node, path),
     )
     if spec.template is not None:
         _check_template(reader, node, path, spec.template)
@@ -139,6 +145,36 @@ def _check_template(reader: Reader, node: YDict, path: str, template: str) -> No
     if not names or any(not n.strip() for n in names):
         problem = "name at least one column in braces, like '{Site}-{Bin}'"
         raise reader.fail(node, "template", f"{path}.template", problem)
+
+
+def _length(reader: Reader, node: YDict, path: str) -> tuple[int, int] | None:
+    """`length: 20` (exactly) or `length: [10, 20]` (from, to)."""
+    value = node.get("length")
+    if value is None:
+        return None
+    items = list(value) if isinstance(value, YList) else [value]
+    if len(items) in (1, 2) and all(_positive_int(i) for i in items) and items[0] <= items[-1]:
+        return int(items[0]), int(items[-1])
+    problem = "expected a number of characters (20) or a range ([10, 20])"
+    raise reader.fail(node, "length", f"{path}.length", problem)
+
+
+def _positive_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _export_time(reader: Reader, doc: YDict) -> ExportTime | None:
+    """`export_time: {filename: '(\\d{8}-\\d{4})', format: '%Y%m%d-%H%M'}`."""
+    node = reader.dict(doc, "export_time", "")
+    if "export_time" not in doc:
+        return None
+    reader.keys(node, "export_time", ("filename", "format"))
+    pattern = reader.pattern(node, "filename", "export_time")
+    fmt = reader.text(node, "format", "export_time")
+    if pattern is None or pattern.groups > 1 or not fmt or "%" not in fmt:
+        problem = "give filename (a pattern, at most 1 group) and format (like '%Y%m%d-%H%M')"
+        raise reader.fail(doc, "export_time", "export_time", problem)
+    return ExportTime(pattern, fmt)
 
 
 def _sheet(reader: Reader, read: YDict) -> str | int | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, cast
@@ -37,7 +38,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "upper": (),
     "lower": (),
     "integer": ("decimal_comma", "units"),
-    "decimal": ("decimal_comma", "units"),
+    "decimal": ("decimal_comma", "units", "currency"),
     "date": ("formats", "output", "excel_serial"),
     "datetime": ("formats", "output", "excel_serial"),
     "map": ("unmatched",),
@@ -102,7 +103,11 @@ class StepParser:
     def number(self, opts: YDict, name: str, path: str) -> Step:
         units = tuple(u.casefold() for u in self.reader.texts(opts, "units", path))
         comma = self.reader.flag(opts, "decimal_comma", path, False)
-        return Number(whole=name == "integer", decimal_comma=comma, units=units)
+        currency = self.reader.text(opts, "currency", path)
+        if currency is not None and not re.fullmatch(r"[A-Z]{3}", currency):
+            problem = "expected a currency code of 3 capital letters, like INR"
+            raise self.reader.fail(opts, "currency", f"{path}.currency", problem)
+        return Number(whole=name == "integer", decimal_comma=comma, units=units, currency=currency)
 
     def date(self, opts: YDict, name: str, path: str) -> Step:
         formats = self.reader.texts(opts, "formats", path)

@@ -34,6 +34,9 @@ class FieldSpec:
     default: str | None = None
     optional: bool = False
     transforms: tuple[Step, ...] = ()
+    # Identifier shape checks on the final value (etl.damage): catch lost leading zeros.
+    pattern: re.Pattern[str] | None = None
+    length: tuple[int, int] | None = None  # (shortest, longest) allowed
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -61,6 +64,14 @@ class SkipRule:
 
 
 @dataclass(frozen=True)
+class ExportTime:
+    """When the export was made, read from the file name (`export_time:` in a mapping)."""
+
+    pattern: re.Pattern[str]  # its first group (or the whole match) holds the time
+    format: str  # strptime format of that text
+
+
+@dataclass(frozen=True)
 class Mapping:
     """One mapping file: which files it applies to and how their rows become records."""
 
@@ -79,6 +90,7 @@ class Mapping:
     skip_rows: tuple[SkipRule, ...] = ()
     duplicates: Duplicates = "error"
     negative_stock: NegativeStock = "error"
+    export_time: ExportTime | None = None
 
     @property
     def required_headers(self) -> tuple[str, ...]:

@@ -76,6 +76,16 @@ class Table:
     header_row: int
     sheet: Sheet
 
+    @property
+    def numeric(self) -> npt.NDArray[np.bool_] | None:
+        """`Sheet.numeric` for the cells of `data` (same shape); None for CSV."""
+        if self.sheet.numeric is None:
+            return None
+        rows, width = self.data.shape
+        start = len(self.sheet.numeric) - rows  # data rows are the sheet's last rows
+        below = self.sheet.numeric[start : start + rows, :width]
+        return np.asarray(below, dtype=np.bool_)
+
 
 @dataclass
 class Mapped:
@@ -96,3 +106,6 @@ class Mapped:
     sources: dict[str, str]
     problems: list[Problem] = field(default_factory=list)
     skipped_rows: int = 0
+    # numeric[field][i]: frame row i of `field` came from a number cell of a workbook (a
+    # 20-digit id typed as a number has lost digits). Only fields read from one column.
+    numeric: dict[str, npt.NDArray[np.bool_]] = field(default_factory=dict)

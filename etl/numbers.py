@@ -87,3 +87,24 @@ def _dressed(text: pd.Series, decimal_comma: bool, units: tuple[str, ...]) -> Fl
     )
     negative = ((parts[0] == "-") | (parts[1] == "-")).to_numpy(dtype=bool, na_value=False)
     return np.where(negative, -numbers, numbers)
+
+
+# Marks that say which currency a price is in, by ISO code. A cell marked with another
+# currency than the column's (`decimal: {currency: INR}`) is refused, never converted.
+CURRENCY_MARKS: dict[str, str] = {
+    "INR": r"₹|\brs\b\.?|\binr\b",
+    "USD": r"us\$|\$|\busd\b",
+    "EUR": r"€|\beur\b",
+    "GBP": r"£|\bgbp\b",
+    "AED": r"\baed\b",
+    "SGD": r"\bsgd\b",
+    "JPY": r"¥|\bjpy\b",
+}
+
+
+def currency_marks(text: pd.Series, expected: str) -> tuple[pd.Series, BoolArray]:
+    """(text without `expected`'s marks, mask of cells marked with another currency)."""
+    others = "|".join(p for code, p in CURRENCY_MARKS.items() if code != expected)
+    wrong = text.str.contains(others, case=False, regex=True).to_numpy(dtype=bool, na_value=False)
+    own = CURRENCY_MARKS.get(expected, rf"\b{re.escape(expected)}\b")
+    return text.str.replace(own, "", case=False, regex=True).str.strip(), wrong

@@ -7,18 +7,22 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from etl import outcomes
+from etl import guards, outcomes
 from etl.bodies import Chunk, Validated, build_chunks
 from etl.client import ClientSettings
 from etl.errors import InputError
 from etl.feeds import Feed, get_feed
+from etl.guard_settings import Guards
 from etl.journal import Journal
 from etl.mapping import Mapping, apply_mapping, choose_mapping
 from etl.model import Mapped, Table
+from etl.order_states import ORDER_FEEDS
 from etl.readers import file_kind
+from etl.reconcile import note_applied, run_order_upload
 from etl.report import RowOutcomes, write_reports
 from etl.upload import ChunkResult, run_upload
 from etl.validation import validate
@@ -43,6 +47,7 @@ class Job:
     mapping_name: str | None = None
     progress: ProgressFactory | None = None
     now: Callable[[], datetime] = local_now
+    guards: Guards = field(default_factory=Guards)  # etl.guards: held/, out-of-order files
 
 
 @dataclass
@@ -102,10 +107,12 @@ def upload(prepared: Prepared, path: Path, job: Job) -> tuple[int | None, list[C
             content_hash(path), path.name, feed.name, prepared.mapping.name
         )
     on_progress = job.progress(path.name, len(validated.frame)) if job.progress else None
-    return file_id, run_upload(
+    # Order actions are not idempotent: what is in doubt is looked up, never resent blindly.
+    send = partial(run_order_upload, feed=feed.name) if feed.name in ORDER_FEEDS else run_upload
+    return file_id, send(
         job.client,
-        feed.endpoint,
-        prepared.chunks,
+        endpoint=feed.endpoint,
+        chunks=prepared.chunks,
         keys_of=lambda chunk: cast(Chunk, chunk).keys(validated, feed),
         journal=job.journal,
         file_id=file_id,
@@ -118,6 +125,7 @@ def judge(prepared: Prepared, results: list[ChunkResult] | None) -> RowOutcomes:
     out = outcomes.new_outcomes(prepared.table, prepared.mapped)
     if results is not None:
         outcomes.apply_results(out, prepared.validated, prepared.chunks, results)
+        note_applied(out, prepared.validated, prepared.chunks, results)
     outcomes.apply_problems(out, prepared.table, prepared.validated.problems)
     outcomes.mark_merged(out, prepared.validated)
     return out
@@ -197,8 +205,14 @@ def process(path: Path, job: Job, destination: Destination) -> FileResult:
         return FileResult(
             summary, write_reports(folder, stem, report_kind(path), None, None, summary)
         )
+    if job.client is not None:
+        reason = guards.before_upload(prepared, path, job, content_hash(path))
+        if reason is not None:
+            return hold(path, prepared, reason, started, job, destination)
     file_id, results = upload(prepared, path, job) if job.client is not None else (None, None)
     out = judge(prepared, results)
+    if job.client is not None:
+        guards.after_upload(prepared, out, path, job)
     summary = build_summary(path, prepared, out, results, started, job)
     folder, stem = destination("done")
     delimiter = prepared.table.sheet.delimiter or ","
@@ -209,3 +223,16 @@ def process(path: Path, job: Job, destination: Destination) -> FileResult:
                                 row_count=summary["rows"]["total"])  # fmt: skip
     log.info("%s: %s %s", path.name, summary["outcome"], summary["rows"])
     return FileResult(summary, reports)
+
+
+def hold(
+    path: Path, prepared: Prepared, reason: str, started: datetime, job: Job, to: Destination
+) -> FileResult:
+    """Put a file aside in held/ with a report saying why; `konnect-etl release` lets it go."""
+    folder, stem = to("held")
+    held_file = folder / f"{stem}{path.suffix}"
+    errors = [f"held, nothing was uploaded: {reason}", guards.release_hint(held_file)]
+    summary = build_summary(path, None, None, None, started, job, errors)
+    summary.update(feed=prepared.feed.name, mapping=prepared.mapping.name, held=reason)
+    log.warning("%s: held: %s", path.name, reason)
+    return FileResult(summary, write_reports(folder, stem, report_kind(path), None, None, summary))

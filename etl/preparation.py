@@ -32,7 +32,8 @@ def to_text(series: pd.Series) -> pd.Series:
         # Numbers and lists need cell_text (12.0 -> '12'); plain text converts in bulk.
         series = (series if plain else series.map(cell_text, na_action="ignore")).astype("str")
     stripped = series.str.strip()
-    return stripped.where(stripped != "")
+    empty = stripped == ""
+    return stripped.where(~empty) if empty.any() else stripped  # a copy only when needed
 
 
 def to_number(series: pd.Series) -> tuple[pd.Series, BoolArray]:

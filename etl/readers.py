@@ -17,6 +17,7 @@ import pandas as pd
 from etl.csvread import read_csv_sheet
 from etl.errors import InputError
 from etl.excelread import read_workbook_sheet, workbook_sheet_names
+from etl.limits import active, check_file_size, check_xlsx
 from etl.model import Sheet, Table
 
 FileKind = Literal["csv", "xlsx", "xls"]
@@ -50,7 +51,7 @@ def read_sheet(
     delimiter: str | None = None,
 ) -> Sheet:
     """One sheet (by name, 0-based index, or the first visible one) or the CSV as text cells."""
-    kind = file_kind(path)
+    kind = _checked_kind(path)
     if kind == "csv":
         return read_csv_sheet(path, encoding=encoding, delimiter=delimiter)
     return read_workbook_sheet(path, kind, sheet)
@@ -58,8 +59,18 @@ def read_sheet(
 
 def sheet_names(path: Path) -> list[str]:
     """The workbook's sheet names in order; [] for a CSV."""
-    kind = file_kind(path)
+    kind = _checked_kind(path)
     return [] if kind == "csv" else workbook_sheet_names(path)
+
+
+def _checked_kind(path: Path) -> FileKind:
+    """The file's kind, once it is known to be within the size limits (etl.limits)."""
+    limits = active()
+    check_file_size(path, limits)
+    kind = file_kind(path)
+    if kind == "xlsx":
+        check_xlsx(path, limits)
+    return kind
 
 
 def to_table(sheet: Sheet, header_index: int) -> Table:

@@ -191,7 +191,8 @@ def _original_columns(table: Table, keep: IntArray) -> tuple[list[str], list[pd.
     width = max(len(table.header), table.data.shape[1])
     header = [*table.header, *[""] * (width - len(table.header))]
     width -= own_columns(header)
-    rows = table.data.iloc[keep]
+    every = len(keep) == len(table.data)  # keep is sorted and unique: then it is every row
+    rows = table.data if every else table.data.iloc[keep]  # no copy of a million-row table
     columns = [
         rows.iloc[:, j].reset_index(drop=True)
         if j < rows.shape[1]

@@ -1,16 +1,27 @@
-"""`run` over an inbox: resume what a crash left, take every ready file, file it away."""
+"""`run` over an inbox: resume what a crash left, take every ready file, file it away.
+
+Several `run`/`watch` processes may share one inbox: a file is claimed by an atomic rename
+into processing/, and worked on only while its lock (`etl.locks`) is held, so a file is
+processed once even when one process resumes leftovers while another claims new files.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from etl.errors import CredentialsError
 from etl.inbox import Inbox, trigger_path, unique_name, wait_until_ready
-from etl.pipeline import FileResult, Job, process
+from etl.pipeline import FileResult, Job, content_hash, process
+from etl.seen_before import earlier_copy, set_aside
 
 log = logging.getLogger(__name__)
+
+
+def _never() -> bool:
+    return False
 
 
 @dataclass
@@ -18,6 +29,11 @@ class RunOptions:
     settle_seconds: float = 5.0
     trigger_suffix: str | None = None
     max_wait: float = 30.0
+    reprocess_duplicates: bool = True
+    # called with every finished file (notifications, health); never stops the run
+    on_file: Callable[[FileResult], None] | None = None
+    # asked between files: a stop request (SIGTERM, Ctrl+C) lets the current file finish
+    should_stop: Callable[[], bool] = _never
 
 
 @dataclass
@@ -32,26 +48,87 @@ class RunResult:
 def run_inbox(root: Path, job: Job, options: RunOptions) -> RunResult:
     """Process every pending file once. CredentialsError stops the run, files untouched."""
     inbox = Inbox(root)
+    inbox.check_reachable()
     inbox.prepare()
     result = RunResult()
-    for leftover in inbox.in_processing():
-        log.info("resuming %s (left in processing/ by an earlier run)", leftover.name)
-        result.files.append(process_claimed(inbox, leftover, job))
+    resume_leftovers(inbox, job, options, result)
+    if options.should_stop():
+        return result
     ready = wait_until_ready(
         inbox, options.trigger_suffix, options.settle_seconds, options.max_wait
     )
-    for path in ready:
-        claimed = inbox.claim(path)
-        if claimed is None:
-            continue  # another konnect-etl process took it first
-        if options.trigger_suffix:
-            trigger_path(path, options.trigger_suffix).unlink(missing_ok=True)
-        result.files.append(process_claimed(inbox, claimed, job))
+    take_files(inbox, ready, job, options, result)
     return result
 
 
-def process_claimed(inbox: Inbox, claimed: Path, job: Job) -> FileResult:
-    """Process a file in processing/ and move it, with its reports, to done/ or failed/."""
+def resume_leftovers(inbox: Inbox, job: Job, options: RunOptions, result: RunResult) -> None:
+    """Finish the files a crashed (or killed) process left in processing/."""
+    for leftover in inbox.in_processing():
+        if options.should_stop():
+            return
+        with inbox.lock(leftover.name) as held:
+            if not held or not leftover.is_file():
+                continue  # another live process is working on it, or has just finished it
+            log.info("resuming %s (left in processing/ by an earlier run)", leftover.name)
+            _record(result, process_claimed(inbox, leftover, job, options), options)
+
+
+def take_files(
+    inbox: Inbox, paths: list[Path], job: Job, options: RunOptions, result: RunResult
+) -> None:
+    """Claim each ready file (atomic rename) and process it under its lock."""
+    for path in paths:
+        if options.should_stop():
+            return
+        claimed = _claim(inbox, path)
+        if claimed is None:
+            continue  # another konnect-etl process took it first, or it cannot be moved
+        if options.trigger_suffix:
+            trigger_path(path, options.trigger_suffix).unlink(missing_ok=True)
+        with inbox.lock(claimed.name) as held:
+            if not held or not claimed.is_file():
+                continue  # another process is resuming it as a leftover
+            _record(result, process_claimed(inbox, claimed, job, options), options)
+
+
+_complained: set[Path] = set()
+
+
+def _claim(inbox: Inbox, path: Path) -> Path | None:
+    """Claim one file; a file we may not move is skipped (said once), not the whole inbox."""
+    try:
+        claimed = inbox.claim(path)
+    except PermissionError as exc:
+        if path not in _complained:
+            _complained.add(path)
+            log.error("%s: cannot be moved into processing/ (%s); check the file's permissions, "
+                      "it is skipped until then", path.name, exc)  # fmt: skip
+        return None
+    _complained.discard(path)
+    return claimed
+
+
+def _record(result: RunResult, file: FileResult, options: RunOptions) -> None:
+    result.files.append(file)
+    if options.on_file is not None:
+        try:
+            options.on_file(file)
+        except Exception:  # a broken notifier must never stop the processing of files
+            log.exception("after %s: the notification/health hook failed", file.summary["input"])
+
+
+def process_claimed(
+    inbox: Inbox, claimed: Path, job: Job, options: RunOptions | None = None
+) -> FileResult:
+    """Process a file in processing/ and move it, with its reports, to done/ or failed/
+    (or to duplicates/ when it repeats a finished order file)."""
+    reprocess = options.reprocess_duplicates if options is not None else True
+    if job.journal is not None and job.client is not None and claimed.is_file():
+        original = earlier_copy(job.journal, content_hash(claimed), claimed.name, reprocess)
+        if original is not None:
+            log.warning("%s: same content as %s, processed at %s; set aside in duplicates/",
+                        claimed.name, original.name, original.finished_at)  # fmt: skip
+            return set_aside(inbox, claimed, original, job.now())
     day = job.now().date()
     chosen: dict[str, Path] = {}
 
@@ -67,6 +144,10 @@ def process_claimed(inbox: Inbox, claimed: Path, job: Job) -> FileResult:
         back = inbox.give_back(claimed)
         log.error("%s: stopped, Konnect refused the credentials; file left at %s", back.name, back)
         raise
-    claimed.rename(chosen["path"])
+    try:
+        claimed.rename(chosen["path"])
+    except FileNotFoundError:  # someone deleted it while we worked; its report says so
+        log.warning("%s: the file disappeared while it was being processed", claimed.name)
+        return result
     result.final_path = chosen["path"]
     return result

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from etl.cells import BoolArray, blank_cells
-from etl.numbers import parse_numbers
+from etl.dates import format_dates, parse_numeric_dates, parse_zoned
+from etl.numbers import currency_marks, parse_numbers
 
 Kind = Literal["text", "number", "list"]
 Unmatched = Literal["error", "keep"]
@@ -32,6 +33,7 @@ EXCEL_EPOCH = "1899-12-30"
 MAX_EXCEL_SERIAL = 2958465  # 9999-12-31
 MAX_EXACT_INTEGER = 2**53  # beyond this a float no longer holds every whole number
 SERIAL = re.compile(r"\d{1,7}(?:\.\d+)?")
+MARKED = "marked in another currency, but this column is in"
 
 
 @dataclass(frozen=True)
@@ -123,22 +125,34 @@ class Number(Step):
     whole: bool = False
     decimal_comma: bool = False
     units: tuple[str, ...] = ()
+    currency: str | None = None  # the column's currency: cells marked with another are refused
 
     def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
+        other = np.zeros(len(values), dtype=bool)
         if values.dtype.kind in "iufb" or isinstance(values.dtype, pd.Int64Dtype):
             numbers, bad = values.astype("float64").to_numpy(), np.zeros(len(values), bool)
         else:
-            numbers, bad = parse_numbers(_text(values), self.decimal_comma, self.units)
+            text, other = self._currency(_text(values))
+            numbers, bad = parse_numbers(text, self.decimal_comma, self.units)
+            numbers[other], bad = np.nan, bad & ~other
+        wrong = _fail(other, "wrong_currency", f"{MARKED} {self.currency}; check the price")
         if not self.whole:
-            return pd.Series(numbers, index=values.index), _fail(bad, "not_number", "not a number")
+            failures = wrong + _fail(bad, "not_number", "not a number")
+            return pd.Series(numbers, index=values.index), failures
         fraction = np.isfinite(numbers) & (np.mod(np.nan_to_num(numbers), 1) != 0)
         huge = np.abs(np.nan_to_num(numbers)) > MAX_EXACT_INTEGER
         numbers = np.where(fraction | huge, np.nan, numbers)
-        failures = _fail(bad | fraction, "not_integer", "not a whole number")
+        failures = wrong + _fail(bad | fraction, "not_integer", "not a whole number")
         failures += _fail(huge, "not_integer", "too large a number")
         ints = pd.array(np.nan_to_num(numbers).astype("int64"), dtype="Int64")
         ints[np.isnan(numbers)] = pd.NA
         return pd.Series(ints, index=values.index), failures
+
+    def _currency(self, text: pd.Series) -> tuple[pd.Series, BoolArray]:
+        """The text without the column currency's marks, and the cells marked otherwise."""
+        if self.currency is None:
+            return text, np.zeros(len(text), dtype=bool)
+        return currency_marks(text, self.currency)
 
 
 def _fail(mask: BoolArray, code: str, message: str) -> list[Failure]:
@@ -165,12 +179,17 @@ class DateStep(Step):
             got = pd.to_datetime(text[todo], format=fmt, errors="coerce")
             parsed[todo] = got
             todo &= parsed.isna().to_numpy()
+        todo = parse_zoned(text, todo, parsed) if todo.any() else todo
+        refused, why = np.zeros(len(text), dtype=bool), ""
+        if not self.formats and todo.any():  # explicit formats win; else the column decides
+            todo, refused, why = parse_numeric_dates(text, todo, parsed)
         if self.excel_serial and todo.any():
             todo = self._serials(text, todo, parsed)
-        out = parsed.dt.strftime(self.output).astype("str").fillna("")
+        out = format_dates(parsed, self.output)
         what = "date and time" if self.with_time else "date"
         hint = f" (expected {' or '.join(self.formats)})" if self.formats else ""
-        return out.where(~todo, ""), _fail(todo, "not_date", f"not a {what}{hint}")
+        failures = _fail(todo, "not_date", f"not a {what}{hint}")
+        return out.where(~(todo | refused), ""), failures + _fail(refused, "ambiguous_date", why)
 
     @staticmethod
     def _serials(text: pd.Series, todo: BoolArray, parsed: pd.Series) -> BoolArray:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -55,15 +55,34 @@ class _Run:
     rng: random.Random = field(default_factory=random.Random)
     records_done: int = 0
     credentials: CredentialsError | None = None
+    _keys: dict[int, list[str]] = field(default_factory=dict)
+
+    @property
+    def marks(self) -> bool:
+        """Whether chunks are marked in flight before sending. Only runs that never resend
+        what may have been applied read the marks (`_earlier_results`); a run that resends
+        treats an unmarked unsettled chunk the same way, so it saves that disk commit."""
+        return not self.policy.resend_unknown
+
+    def keys(self, chunk: ChunkLike) -> list[str]:
+        """The chunk's record keys, built once (a chunk needs them up to three times)."""
+        if chunk.index not in self._keys:
+            self._keys[chunk.index] = self.keys_of(chunk)
+        return self._keys[chunk.index]
 
     def progress(self, records: int) -> None:
         self.records_done += records
         if self.on_progress is not None and records:
             self.on_progress(self.records_done)
 
-    def finish(self, result: ChunkResult, records: int) -> ChunkResult:
+    async def journal_write(self, write: Callable[[Journal, int], None]) -> None:
+        """A journal commit waits for the disk: off the event loop, so other chunks go on."""
         if self.journal is not None and self.file_id is not None:
-            self.journal.record_chunk(self.file_id, result)
+            await asyncio.to_thread(write, self.journal, self.file_id)
+
+    async def finish(self, result: ChunkResult, records: int) -> ChunkResult:
+        self._keys.pop(result.index, None)
+        await self.journal_write(lambda journal, file_id: journal.record_chunk(file_id, result))
         self.progress(records)
         return result
 
@@ -100,11 +119,14 @@ async def upload_chunks(
     )
     results = _earlier_results(run, chunks)
     run.progress(sum(len(keys_of(c)) for c in chunks if c.index in results))
+    waiting = iter([c for c in chunks if c.index not in results])
     async with asyncio.TaskGroup() as group:
-        tasks = [group.create_task(_upload_one(run, c)) for c in chunks if c.index not in results]
+        # One worker per place, not one task per chunk: a freed place then wakes a handful
+        # of waiters instead of every remaining chunk (thousands, for a million rows).
+        workers = [group.create_task(_worker(run, waiting)) for _ in range(run.limit.ceiling)]
     if run.credentials is not None:
         raise run.credentials
-    results.update({r.index: r for r in (t.result() for t in tasks) if r is not None})
+    results.update({r.index: r for w in workers for r in w.result()})
     if run.limit.lowest < run.limit.ceiling:
         log.info("Konnect rate-limited us: concurrency went down to %d", run.limit.lowest)
     return sorted(results.values(), key=lambda r: r.index)
@@ -126,9 +148,19 @@ def _earlier_results(run: _Run, chunks: Sequence[ChunkLike]) -> dict[int, ChunkR
     return {i: r for i, r in earlier.items() if i in wanted}
 
 
+async def _worker(run: _Run, waiting: Iterator[ChunkLike]) -> list[ChunkResult]:
+    """Upload chunks taken from `waiting` (shared by the workers) one after the other."""
+    done = []
+    for chunk in waiting:
+        result = await _upload_one(run, chunk)
+        if result is not None:
+            done.append(result)
+    return done
+
+
 async def _upload_one(run: _Run, chunk: ChunkLike) -> ChunkResult | None:
     """Send one chunk until it is answered or given up; None if the run was stopped."""
-    count = len(run.keys_of(chunk))
+    count = len(run.keys(chunk))
     attempts = Attempts()
     while run.credentials is None:
         try:
@@ -140,17 +172,17 @@ async def _upload_one(run: _Run, chunk: ChunkLike) -> ChunkResult | None:
         except UploadError as exc:
             delay = decide(exc, attempts, run.policy, run.rng)
             if delay is None:
-                return run.finish(given_up(chunk.index, count, attempts), count)
+                return await run.finish(given_up(chunk.index, count, attempts), count)
             if isinstance(exc, RateLimited):
                 run.limit.rate_limited(delay)
             log.info("chunk %d: %s; trying again in %.2f s", chunk.index, exc, delay)
             await asyncio.sleep(delay)
         else:
             if answer is not None:
-                return run.finish(acknowledged(chunk.index, answer, run.keys_of(chunk)), count)
-    surely_refused = attempts.tries > 0 and not attempts.unknown  # sent by us, never applied
-    if run.journal is not None and run.file_id is not None and surely_refused:
-        run.journal.clear_inflight(run.file_id, chunk.index)
+                result = acknowledged(chunk.index, answer, run.keys(chunk))
+                return await run.finish(result, count)
+    if run.marks and attempts.tries > 0 and not attempts.unknown:  # surely never applied
+        await run.journal_write(lambda j, file_id: j.clear_inflight(file_id, chunk.index))
     return None
 
 
@@ -159,8 +191,8 @@ async def _send_once(run: _Run, chunk: ChunkLike) -> Answer | None:
     async with run.limit.slot():
         if run.credentials is not None:
             return None
-        if run.journal is not None and run.file_id is not None:
-            run.journal.mark_inflight(run.file_id, chunk.index)
+        if run.marks:
+            await run.journal_write(lambda j, file_id: j.mark_inflight(file_id, chunk.index))
         answer = await run.client.send(run.endpoint, chunk.body)
     await run.limit.succeeded()
     return answer
@@ -197,7 +229,7 @@ def attribute(answer: Answer, keys: list[str]) -> tuple[dict[int, tuple[str, str
     every record, the reason in plain words ("" when it does: all other records are ok).
     """
     positions: dict[str, list[int]] = {}
-    for i, key in enumerate(keys):
+    for i, key in enumerate(keys if answer.errors else ()):  # the usual answer names none
         positions.setdefault(key, []).append(i)
     errors: dict[int, tuple[str, str]] = {}
     strangers = 0

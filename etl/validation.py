@@ -161,7 +161,7 @@ def _result(
     problems = mapped.problems + to_problems(findings, mapped, work, feed.name)
     problems.sort(key=lambda p: p.row)
     return Validated(
-        frame=konnect_types(feed, work[keep].reset_index(drop=True)),
+        frame=konnect_types(feed, work if keep.all() else work[keep].reset_index(drop=True)),
         positions=np.asarray(mapped.positions[keep], dtype=np.int64),
         row_numbers=np.asarray(mapped.row_numbers[keep], dtype=np.int64),
         problems=problems,

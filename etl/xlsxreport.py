@@ -2,29 +2,28 @@
 
 Bold, frozen header with filters; cells with a problem filled light red (prints readable)
 with the reason as a comment; the status/error column coloured per status. Every cell from
-the file is stored as *text*, exactly as read: never a formula (openpyxl would turn "=..."
-into one) nor an error value ("#N/A"), and never re-typed as a number (20-digit ids and
-leading zeros survive a round trip). openpyxl's write-only mode is used for every report:
-it supports styles, comments, frozen panes and widths, and keeps memory flat for the
-million-row sheets Excel allows.
+the file is stored as *text*, exactly as read: never a formula nor an error value ("#N/A"),
+and never re-typed as a number (20-digit ids and leading zeros survive a round trip).
+Reports are written with XlsxWriter in constant-memory mode: about ten times faster than
+openpyxl for the same styles and comments, and memory stays flat for million-row sheets.
+`CellMaker` makes openpyxl write-only cells with the same looks, for openpyxl writers.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from copy import copy
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from openpyxl import Workbook
+import xlsxwriter
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.comments import Comment
 from openpyxl.styles import Font, PatternFill
-from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from xlsxwriter.format import Format
+from xlsxwriter.worksheet import Worksheet
 
 from etl.reportsheet import ReportSheet, is_risky, risky_mask, text_column
 
@@ -42,38 +41,63 @@ LOOKS = {  # (fill, font colour) per status, and "bad" for a cell with a problem
 
 
 def write_xlsx(path: Path, sheet: ReportSheet) -> None:
-    """Save `sheet` as a one-sheet workbook at `path`."""
-    workbook = Workbook(write_only=True)
-    ws: WriteOnlyWorksheet = workbook.create_sheet(_title(sheet.name))
-    ws.freeze_panes = "A2"
-    _set_widths(ws, sheet)
-    last = get_column_letter(max(len(sheet.header), 1))
-    ws.auto_filter.ref = f"A1:{last}{len(sheet) + 1}"
-    header = _values(pd.Series(sheet.header, dtype="str"))
-    cell = CellMaker(ws)
-    ws.append([cell(name, risky=is_risky(name or ""), bold=True) for name in header])
-    for row in _rows(ws, sheet):
-        ws.append(row)
-    workbook.save(path)
+    """Save `sheet` as a one-sheet workbook at `path` (XlsxWriter, constant memory)."""
+    options = {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    with xlsxwriter.Workbook(str(path), options) as book:
+        ws = book.add_worksheet(_title(sheet.name))
+        looks = Looks(book)
+        ws.freeze_panes(1, 0)
+        ws.autofilter(0, 0, len(sheet), max(len(sheet.header), 1) - 1)
+        for j, width in enumerate(_widths(sheet)):
+            ws.set_column(j, j, width)
+        for j, name in enumerate(_values(pd.Series(sheet.header, dtype="str"))):
+            ws.write_string(0, j, name or "", looks.get(bold=True, risky=is_risky(name or "")))
+        _write_rows(ws, sheet, looks)
 
 
-def _rows(ws: WriteOnlyWorksheet, sheet: ReportSheet) -> Iterator[list[Any]]:
-    """Rows of plain values, with a styled cell wherever a value needs more than that."""
+def _write_rows(ws: Worksheet, sheet: ReportSheet, looks: Looks) -> None:
+    """Plain values row by row; then, in the same row, the cells that need a style."""
     columns = [_values(column) for column in sheet.columns]
-    special = _special_cells(sheet.columns)
+    risky = _risky_cells(sheet.columns)
     notes = _notes_by_row(sheet.notes)
-    cell = CellMaker(ws)
+    status = sheet.status_column
     for i, values in enumerate(zip(*columns, strict=True)):
-        row = list(values)
-        risky = special.get(i, {})
-        for j, flag in risky.items():
-            row[j] = cell(row[j], risky=flag)
+        ws.write_row(i + 1, 0, values)  # text stays text: strings_to_formulas is off
+        flagged = risky.get(i, ())
+        for j in flagged:
+            ws.write_string(i + 1, j, values[j], looks.get(risky=True))
         for j, note in notes.get(i, ()):
-            row[j] = cell(values[j], look="bad", risky=risky.get(j, False), note=note)
-        j = sheet.status_column
+            _write_styled(ws, i + 1, j, values[j], looks.get("bad", risky=j in flagged))
+            ws.write_comment(i + 1, j, note, {"author": AUTHOR, "width": 300, "height": 110})
         look = str(sheet.statuses[i]) if sheet.statuses[i] in LOOKS else "bad"
-        row[j] = cell(values[j], look=look, risky=risky.get(j, False))
-        yield row
+        _write_styled(ws, i + 1, status, values[status], looks.get(look, risky=status in flagged))
+
+
+def _write_styled(ws: Worksheet, row: int, column: int, value: Any, style: Format) -> None:
+    if isinstance(value, str):
+        ws.write_string(row, column, value, style)
+    elif value is None:
+        ws.write_blank(row, column, None, style)
+    else:
+        ws.write_number(row, column, value, style)
+
+
+class Looks:
+    """The workbook's cell formats, each built once: (status look, quote prefix, bold)."""
+
+    def __init__(self, book: xlsxwriter.Workbook) -> None:
+        self.book = book
+        self.formats: dict[tuple[str, bool, bool], Format] = {}
+
+    def get(self, look: str = "", *, risky: bool = False, bold: bool = False) -> Format:
+        key = (look, risky, bold)
+        if key not in self.formats:
+            spec: dict[str, Any] = {"bold": bold, "quote_prefix": risky}
+            if look:
+                fill, font = LOOKS[look]
+                spec |= {"pattern": 1, "bg_color": f"#{fill}", "font_color": f"#{font}"}
+            self.formats[key] = self.book.add_format(spec)
+        return self.formats[key]
 
 
 def _notes_by_row(notes: dict[tuple[int, int], str]) -> dict[int, list[tuple[int, str]]]:
@@ -95,17 +119,14 @@ def _values(column: pd.Series) -> list[Any]:
     return [value or None for value in text.tolist()]  # None: no cell at all for ""
 
 
-def _special_cells(columns: list[pd.Series]) -> dict[int, dict[int, bool]]:
-    """Row -> {column: risky} for text openpyxl would mistype (formula, "#N/A") or is risky."""
-    special: dict[int, dict[int, bool]] = {}
+def _risky_cells(columns: list[pd.Series]) -> dict[int, list[int]]:
+    """Row -> the text columns whose cell a spreadsheet could run as a formula."""
+    risky: dict[int, list[int]] = {}
     for j, column in enumerate(columns):
-        if pd.api.types.is_integer_dtype(column.dtype):
-            continue
-        risky = risky_mask(column)
-        mistyped = text_column(column).isin(ERROR_CODES).to_numpy(dtype=bool)
-        for i in np.flatnonzero(risky | mistyped).tolist():
-            special.setdefault(i, {})[j] = bool(risky[i])
-    return special
+        if not pd.api.types.is_integer_dtype(column.dtype):
+            for i in np.flatnonzero(risky_mask(column)).tolist():
+                risky.setdefault(i, []).append(j)
+    return risky
 
 
 class CellMaker:
@@ -148,12 +169,13 @@ class CellMaker:
         return template._style
 
 
-def _set_widths(ws: WriteOnlyWorksheet, sheet: ReportSheet, sample: int = 500) -> None:
-    """Fit each column to its header and first rows, within 8..60 characters."""
-    for j, (name, column) in enumerate(zip(sheet.header, sheet.columns, strict=True)):
+def _widths(sheet: ReportSheet, sample: int = 500) -> list[int]:
+    """Each column fitted to its header and first rows, within 8..60 characters."""
+    widths = []
+    for name, column in zip(sheet.header, sheet.columns, strict=True):
         lengths = text_column(column.head(sample)).str.len()
-        longest = max([len(name), *lengths.tolist()])
-        ws.column_dimensions[get_column_letter(j + 1)].width = min(max(longest + 2, 8), 60)
+        widths.append(min(max(max([len(name), *lengths.tolist()]) + 2, 8), 60))
+    return widths
 
 
 def _title(name: str) -> str:

@@ -8,6 +8,16 @@ from typing import Any
 import pytest
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--soak-size",
+        type=float,
+        default=0.2,
+        help="share of the fault soak's full size (50,000 stock rows, 5,000 price rows, "
+        "500 order actions) to run; 1 = full size (tests/test_soak.py)",
+    )
+
+
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[Any]:
     from etl.sandbox import SandboxSettings, serve_in_thread

@@ -11,6 +11,7 @@ from starlette.routing import Route
 
 from etl.sandbox.responses import JSONAnswer, refusal
 from etl.sandbox.runtime import Sandbox
+from etl.sandbox.seed_orders import new_orders
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 Control = Callable[[Request, Sandbox], Awaitable[Response]]
@@ -57,10 +58,25 @@ async def _set_faults(request: Request, sandbox: Sandbox) -> Response:
     return JSONAnswer(sandbox.faults.settings.as_dict())
 
 
+async def _add_orders(request: Request, sandbox: Sandbox) -> Response:
+    """Add orders at run time: `{"orders": [...], "order_blocks": [...]}` as in a seed file."""
+    try:
+        extra = orjson.loads(await request.body() or b"{}")
+        if not isinstance(extra, dict) or not set(extra) <= {"orders", "order_blocks"}:
+            raise ValueError("the body must be a JSON object with 'orders' and/or 'order_blocks'")
+        added = new_orders(sandbox.seed, sandbox.state, extra)
+    except (ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
+        return refusal(400, "X400", f"cannot add the orders: {exc}")
+    for order in added:
+        sandbox.state.orders[order.order_id] = order
+    return JSONAnswer({"added": [o.order_id for o in added]})
+
+
 ROUTES = [
     Route("/_sandbox/ledger", _loopback_only(_ledger), methods=["GET"]),
     Route("/_sandbox/state", _loopback_only(_state), methods=["GET"]),
     Route("/_sandbox/reset", _loopback_only(_reset), methods=["POST"]),
     Route("/_sandbox/faults", _loopback_only(_get_faults), methods=["GET"]),
     Route("/_sandbox/faults", _loopback_only(_set_faults), methods=["POST"]),
+    Route("/_sandbox/orders", _loopback_only(_add_orders), methods=["POST"]),
 ]

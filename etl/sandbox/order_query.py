@@ -24,6 +24,8 @@ _LOST_PLUS = re.compile(r"(\d\d:\d\d(?::\d\d(?:\.\d+)?)?) (\d\d:?\d\d)$")
 async def list_orders(request: Request, sandbox: Sandbox) -> Response:
     """A JSON array of orders, oldest first; no total count (a short page is the last)."""
     query = request.query_params
+    if sandbox.settings.token_scope == "company" and not query.get("locationCode"):
+        return refusal(400, "X400", "locationCode is required with a company-level token")
     try:
         tests = _filters(query)
         number, size = _page(query)

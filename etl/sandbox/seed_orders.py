@@ -43,6 +43,20 @@ def build_orders(seed: dict[str, Any], state: SandboxState) -> dict[str, Order]:
     return orders
 
 
+def new_orders(seed: dict[str, Any], state: SandboxState, extra: dict[str, Any]) -> list[Order]:
+    """Orders from `extra` (seed-file `orders` / `order_blocks`) built with the seed's rules.
+
+    ValueError when one of them has an orderId the state already holds.
+    """
+    spec = {"locations": seed["locations"], "skus": seed.get("skus", [])}
+    spec.update({k: extra.get(k, []) for k in ("orders", "order_blocks")})
+    built = build_orders(spec, state)
+    taken = sorted(set(built) & set(state.orders))
+    if taken:
+        raise ValueError(f"orderId already exists: {', '.join(taken[:5])}")
+    return list(built.values())
+
+
 def _order(cat: _Catalogue, spec: dict[str, Any], order_id: str, n: int) -> Order:
     status = str(spec["state"])
     if status not in lifecycle.KNOWN_STATES:

@@ -56,6 +56,11 @@ class RunningSandbox:
         """Change fault settings at run time: latency_ms=..., error_rate=..., catalogue=..."""
         self._call("POST", "/_sandbox/faults", settings)
 
+    def add_orders(self, **spec: Any) -> list[str]:
+        """POST /_sandbox/orders: orders=[...] and/or order_blocks=[...] as in a seed file."""
+        result: dict[str, list[str]] = self._call("POST", "/_sandbox/orders", spec)
+        return result["added"]
+
 
 def _config(settings: SandboxSettings) -> uvicorn.Config:
     return uvicorn.Config(
@@ -105,14 +110,24 @@ def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """A bound TCP socket. Created with proto=IPPROTO_TCP so asyncio sets TCP_NODELAY on the
+    accepted connections (with proto 0 it does not, and every answer waits ~40 ms for Nagle)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    return sock
+
+
 def serve_forever(settings: SandboxSettings) -> None:
     """`konnect-etl sandbox`: print where to connect, then serve until Ctrl+C.
 
     The socket is bound first so that `--port 0` can print the port it got; OSError when the
     address is in use.
     """
-    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-    sock = socket.create_server((settings.host, settings.port), family=family)
+    sock = _listening_socket(settings.host, settings.port)
     url = f"http://{_url_host(settings.host)}:{sock.getsockname()[1]}"
     print(f"Konnect sandbox on {url}  (catalogue: {settings.catalogue})")
     print(f"  token: {settings.token}   (send it in the {TOKEN_HEADER} header)")

@@ -8,6 +8,10 @@ from typing import Any, Literal
 
 Catalogue = Literal["strict", "open"]
 CATALOGUES: tuple[Catalogue, ...] = ("strict", "open")
+# location: the token is one store's (here: it covers the seed's `locations`);
+# company: it covers every location, and GET /oms/v3/shipment then needs `locationCode`.
+TokenScope = Literal["location", "company"]
+TOKEN_SCOPES: tuple[TokenScope, ...] = ("location", "company")
 
 
 @dataclass
@@ -31,6 +35,7 @@ class SandboxSettings:
     username: str = "sandbox"
     password: str = "sandbox"
     fault_seed: int | None = None
+    token_scope: TokenScope = "location"
 
 
 @dataclass

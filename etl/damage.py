@@ -1,0 +1,160 @@
+"""Identifiers a spreadsheet has damaged: reject the row, never guess the real value.
+
+Excel keeps 15 significant digits, so a 20-digit shipment id typed as a number turns into
+another order's id; it shows long numbers as 7.80012E+11 and saves them that way to CSV; it
+drops the leading zeros of codes stored as numbers. Each check below finds one of those
+signatures in an identifier field (or breaks a `pattern:` / `length:` the mapping declares)
+and becomes a `Problem` that says what happened and how to export the file again.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from etl.mapspec import FieldSpec, Mapping
+from etl.model import Mapped, Problem
+from etl.wording import label
+
+BoolArray = npt.NDArray[np.bool_]
+
+ID_FIELDS = frozenset(
+    {"location_id", "sku", "orderId", "orderItemId", "awbNumber", "invoiceNumber", "packageId"}
+) | {"imeiSerialNumber"}
+EXCEL_DIGITS = 15  # significant digits a spreadsheet number keeps
+SCIENTIFIC = r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+"
+# Text cells (CSV): 19+ digits that are all zeros after the 15th is how Excel saves a long id
+# it rounded. Shorter numbers ending in zeros are too often real to reject.
+ROUNDED_TEXT = rf"\d{{{EXCEL_DIGITS}}}0{{4,}}"
+ITEM_SEPARATORS = re.compile(r"[;,|\s]+")
+# Cells worth a closer look: an exponent, or 16+ digits in a row.
+SUSPECT = r"\d[eE][+-]?\d|\d{16}"
+AS_TEXT = (
+    "export the file again from your system without saving it in Excel, or format the column"
+    " as Text before saving"
+)
+
+
+def damage_problems(mapping: Mapping, mapped: Mapped) -> list[Problem]:
+    """One problem per damaged identifier cell (cells already reported are skipped)."""
+    seen = {(p.row, p.column) for p in mapped.problems}
+    found: list[Problem] = []
+    for spec in mapping.fields:
+        if spec.source == "" or spec.name not in mapped.frame.columns:
+            continue
+        if spec.name in ID_FIELDS or spec.pattern is not None or spec.length is not None:
+            for problem in _field_problems(spec, mapped):
+                if (problem.row, problem.column) not in seen:
+                    seen.add((problem.row, problem.column))
+                    found.append(problem)
+    return found
+
+
+def _field_problems(spec: FieldSpec, mapped: Mapped) -> list[Problem]:
+    """Vectorised: only cells that may be damaged are looked at one by one."""
+    texts = _texts(mapped.frame[spec.name])
+    numeric = mapped.numeric.get(spec.name)
+    if numeric is None:
+        numeric = np.zeros(len(texts), dtype=np.bool_)
+    if spec.pattern is None and spec.length is None:
+        suspect = _mask(texts.str.contains(SUSPECT, regex=True)) | numeric
+    else:  # every distinct value is checked against the declared shape
+        codes, uniques = pd.factorize(texts)
+        shapes = [_bad_shape(spec, str(u)) for u in uniques]
+        suspect = np.array([*shapes, False], dtype=np.bool_)[codes]
+        suspect |= _mask(texts.str.contains(SUSPECT, regex=True)) | numeric
+    problems: list[Problem] = []
+    for i in np.flatnonzero(suspect):
+        text = str(texts.iat[int(i)])
+        verdict = _cell_problem(spec, _items(text), numeric=bool(numeric[i]))
+        if verdict is not None:
+            problems.append(Problem(int(mapped.row_numbers[i]), spec.source, text, *verdict))
+    return problems
+
+
+def _texts(values: pd.Series) -> pd.Series:
+    if isinstance(values.dtype, pd.StringDtype):
+        return values.fillna("")
+    return values.map(_joined).astype("str")
+
+
+def _mask(found: pd.Series) -> BoolArray:
+    return found.to_numpy(dtype=np.bool_, na_value=False)
+
+
+def _bad_shape(spec: FieldSpec, text: str) -> bool:
+    return any(_shape_problem(spec, "", item) is not None for item in _items(text))
+
+
+def _joined(value: object) -> str:
+    """A cell as one text: list items (IMEIs) comma-joined."""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v).strip() for v in value if str(v).strip())
+    if value is None or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    return str(value).strip()
+
+
+def _items(text: str) -> list[str]:
+    """The identifiers in one cell: an IMEI cell may hold several, comma-separated."""
+    text = text.strip()
+    if "," in text or ";" in text:
+        return [part for part in ITEM_SEPARATORS.split(text) if part]
+    return [text] if text else []
+
+
+def _cell_problem(spec: FieldSpec, items: list[str], numeric: bool) -> tuple[str, str] | None:
+    """(code, message) for the first damage found in one cell's items, else None."""
+    name = label(spec.name)
+    for item in items:
+        if re.fullmatch(SCIENTIFIC, item):
+            return "id_scientific", (
+                f"{name} is in scientific notation: a spreadsheet shortened a long number and "
+                f"its real digits are lost; {AS_TEXT}"
+            )
+        if _rounded(item, numeric):
+            how = "was stored" if numeric else "ends in zeros after digit 15: it was probably saved"
+            return "id_rounded", (
+                f"{name} {how} as a number, which keeps only {EXCEL_DIGITS} digits: the last "
+                f"digits of this {len(item)}-digit value were changed; {AS_TEXT}"
+            )
+        shape = _shape_problem(spec, name, item)
+        if shape is not None:
+            return shape
+    return None
+
+
+def _rounded(item: str, numeric: bool) -> bool:
+    if numeric:
+        return bool(re.fullmatch(rf"\d{{{EXCEL_DIGITS + 1},}}", item))
+    return bool(re.fullmatch(ROUNDED_TEXT, item))
+
+
+def _shape_problem(spec: FieldSpec, name: str, item: str) -> tuple[str, str] | None:
+    zeros = " (a spreadsheet drops leading zeros from codes stored as numbers)"
+    hint = zeros if item.isdigit() else ""
+    if spec.length is not None and not spec.length[0] <= len(item) <= spec.length[1]:
+        low, high = spec.length
+        wanted = f"{low}" if low == high else f"{low} to {high}"
+        return "id_length", (
+            f"{name} should have {wanted} characters but has {len(item)}{hint}; "
+            f"check the value, or {AS_TEXT}"
+        )
+    if spec.pattern is not None and not spec.pattern.fullmatch(item):
+        return "id_pattern", (
+            f"{name} does not have the form the mapping expects ({spec.pattern.pattern}){hint}; "
+            f"check the value, or {AS_TEXT}"
+        )
+    return None
+
+
+def numeric_mask(
+    cells: BoolArray | None, positions: npt.NDArray[np.int64], column: int
+) -> BoolArray:
+    """Which kept rows of one source column were number cells in the workbook."""
+    if cells is None or column >= cells.shape[1]:
+        return np.zeros(len(positions), dtype=np.bool_)
+    return np.asarray(cells[positions, column], dtype=np.bool_)

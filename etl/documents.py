@@ -1,0 +1,172 @@
+"""`documents FILE --kind labels|invoice`: PDFs for the orderIds listed in a sheet.
+
+The orderIds are asked for 20 at a time. Konnect answers a whole request with one PDF (one
+page per order, saved as `<stem>.<kind>-NN.pdf` next to the input), or, when it refuses any
+order of it, with a JSON envelope naming the refused orders and no PDF at all: those orders
+are marked failed in plain words and the rest are asked for again. A one-order request
+gives `<stem>.<kind>-<orderId>.pdf`. `<stem>.<kind>.result.<csv|xlsx>` says, per row of the
+input, `ok` and the PDF file, or why not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from etl.atomic import atomic_write_bytes
+from etl.client import ClientSettings, KonnectClient, parse_answer
+from etl.documentsheet import OrderList, read_order_ids
+from etl.errors import ConfigError, OutcomeUnknown, RequestRejected, TransientError
+from etl.konnect import ENDPOINTS, Endpoint, explain
+from etl.outbox import write_sheet
+from etl.retry import with_retries
+
+KINDS = {"labels": "labels", "invoice": "invoice_pdf"}
+BATCH = ENDPOINTS["labels"].limit  # 20 orders per request [doc]
+RESULT_HEADER = ["row", "orderId", "status", "file", "message"]
+
+
+@dataclass
+class Verdict:
+    status: str  # ok | failed | unknown | rejected
+    message: str = ""
+    file: str = ""
+
+
+@dataclass
+class DocumentsResult:
+    result_file: Path
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    pdfs: list[Path] = field(default_factory=list)
+    listing: OrderList | None = None
+
+    @property
+    def all_ok(self) -> bool:
+        rows_ok = self.listing is None or not self.listing.problems
+        return rows_ok and all(v.status == "ok" for v in self.verdicts.values())
+
+
+class DocumentClient(KonnectClient):
+    """The client, plus the one call whose answer may be a PDF instead of an envelope."""
+
+    async def post_for_document(self, endpoint: Endpoint, body: bytes) -> tuple[str, bytes]:
+        """(content type, body); read-only on Konnect's side, so retried like a GET."""
+
+        async def once() -> tuple[str, bytes]:
+            headers = {"content-type": "application/json"}
+            response = await self._request(
+                endpoint.method, endpoint.path, content=body, headers=headers
+            )
+            return response.headers.get("content-type", ""), response.content
+
+        return await with_retries(once, self.settings.retry_policy())
+
+
+def fetch_documents(path: Path, kind: str, connection: ClientSettings) -> DocumentsResult:
+    """Read the orderIds in `path`, fetch their PDFs, write them and the result file."""
+    if kind not in KINDS:
+        raise ConfigError(f"--kind must be one of {', '.join(KINDS)}, not '{kind}'")
+    listing = read_order_ids(path)
+    suffix = ".xlsx" if path.suffix.lower() in (".xlsx", ".xlsm", ".xls") else ".csv"
+    result = DocumentsResult(path.with_name(f"{path.stem}.{kind}.result{suffix}"), listing=listing)
+    asyncio.run(_fetch_all(path, kind, connection, result))
+    write_sheet(result.result_file, RESULT_HEADER, _result_rows(listing, result.verdicts))
+    return result
+
+
+async def _fetch_all(path: Path, kind: str, conn: ClientSettings, result: DocumentsResult) -> None:
+    assert result.listing is not None
+    endpoint = ENDPOINTS[KINDS[kind]]
+    ids = list(dict.fromkeys(result.listing.order_ids))
+    client = DocumentClient(conn)
+    async with client:
+        for start in range(0, len(ids), BATCH):
+            batch = ids[start : start + BATCH]
+            await _fetch_batch(client, endpoint, batch, path, kind, result)
+
+
+async def _fetch_batch(
+    client: DocumentClient,
+    endpoint: Endpoint,
+    batch: list[str],
+    path: Path,
+    kind: str,
+    result: DocumentsResult,
+) -> None:
+    """Ask for `batch`; refused orders are set aside and the rest asked for again."""
+    while batch:
+        body = orjson.dumps([{"orderId": oid} for oid in batch])
+        try:
+            content_type, content = await client.post_for_document(endpoint, body)
+        except RequestRejected as exc:
+            _mark(result, batch, Verdict("failed", f"no PDF: {exc}"))
+            return
+        except (TransientError, OutcomeUnknown) as exc:  # retried already; the next batch may work
+            _mark(result, batch, Verdict("unknown", f"no PDF: {exc}; run the file again"))
+            return
+        if content.startswith(b"%PDF") or "pdf" in content_type:
+            _save_pdf(path, kind, batch, content, result)
+            return
+        refused = _refusals(endpoint, content, batch, result)
+        if not refused:
+            _mark(result, batch, Verdict("unknown", "Konnect answered without a PDF or a reason"))
+            return
+        batch = [oid for oid in batch if oid not in refused]
+
+
+def _refusals(
+    endpoint: Endpoint, content: bytes, batch: list[str], result: DocumentsResult
+) -> set[str]:
+    """Mark the orders the envelope refuses; their ids (empty if none could be read)."""
+    try:
+        answer = parse_answer(endpoint, orjson.loads(content))
+    except (orjson.JSONDecodeError, OutcomeUnknown):
+        return set()
+    refused: set[str] = set()
+    for error in answer.errors:
+        if error.key in batch:
+            result.verdicts[error.key] = Verdict("failed", explain(error.code, error.message))
+            refused.add(error.key)
+    return refused
+
+
+def _save_pdf(
+    path: Path, kind: str, batch: list[str], content: bytes, result: DocumentsResult
+) -> None:
+    label = batch[0] if len(batch) == 1 else f"{len(result.pdfs) + 1:02d}"
+    pdf = path.with_name(f"{path.stem}.{kind}-{label}.pdf")
+    atomic_write_bytes(pdf, content)
+    result.pdfs.append(pdf)
+    note = "" if len(batch) == 1 else f"page {{}} of {len(batch)} in this PDF"
+    for page, oid in enumerate(batch, start=1):
+        result.verdicts[oid] = Verdict("ok", note.format(page), pdf.name)
+
+
+def _mark(result: DocumentsResult, ids: list[str], verdict: Verdict) -> None:
+    for oid in ids:
+        result.verdicts[oid] = verdict
+
+
+def _result_rows(listing: OrderList, verdicts: dict[str, Verdict]) -> list[list[str]]:
+    rows = [[str(r), oid, *_cells(verdicts.get(oid))] for r, oid in listing.rows]
+    rows += [[str(p.row), p.value, "rejected", "", p.message] for p in listing.problems]
+    return sorted(rows, key=lambda cells: int(cells[0]))
+
+
+def _cells(verdict: Verdict | None) -> list[str]:
+    if verdict is None:
+        return ["unknown", "", "not asked for (the run stopped early)"]
+    return [verdict.status, verdict.file, verdict.message]
+
+
+def summary_line(result: DocumentsResult) -> str:
+    counts: dict[str, int] = {}
+    for verdict in result.verdicts.values():
+        counts[verdict.status] = counts.get(verdict.status, 0) + 1
+    if result.listing is not None and result.listing.problems:
+        counts["rejected"] = len(result.listing.problems)
+    text = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "none"
+    return f"orders: {text}; see {result.result_file}"

@@ -1,0 +1,47 @@
+"""The `guards:` block of the config file (see etl.guards for what each guard does)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Guards:
+    """The `guards:` block of the config file. A share set to `false` turns that guard off."""
+
+    zero_share: float | None = 0.5
+    fewer_rows: float | None = 0.5
+    min_rows: int = 10
+    out_of_order: bool = True
+
+    @classmethod
+    def from_config(cls, value: Any) -> Guards:
+        """`guards: false` (all off) or `guards: {zero_share: 0.8, fewer_rows: false, ...}`."""
+        if value is False:
+            return cls(zero_share=None, fewer_rows=None, out_of_order=False)
+        if value is True:
+            return cls()
+        if not isinstance(value, Mapping):
+            raise ValueError("guards must be false or 'key: value' lines")
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(f"unknown guard(s) {unknown}; known: {', '.join(sorted(known))}")
+        return replace(cls(), **{k: _guard_value(k, v) for k, v in value.items()})
+
+
+def _guard_value(key: str, value: Any) -> Any:
+    if key == "out_of_order":
+        if not isinstance(value, bool):
+            raise ValueError(f"guards.{key} must be true or false")
+        return value
+    if key == "min_rows":
+        return int(value)
+    if value is False or value is None:
+        return None
+    share = float(value)
+    if not 0 < share <= 1:
+        raise ValueError(f"guards.{key} must be a share between 0 and 1 (0.5 = 50%), or false")
+    return share

@@ -1,0 +1,205 @@
+"""Guards against destructive stock updates, and against old exports overwriting new ones.
+
+A broken export job can leave a truncated file, or one full of zeros, that would wipe a
+catalogue's stock. Before a stock file is uploaded:
+
+- more than `zero_share` of its rows set to 0 (files of `min_rows` rows or more), or
+- fewer than `fewer_rows` x the rows of the previous file of the same mapping (journal)
+
+holds it: it moves to `held/YYYY-MM-DD/` with a report saying why, and is uploaded only after
+`konnect-etl release FILE` (or with the guard turned off in the config, `guards:`).
+
+Stock and price files processed out of order (an older export after a newer one) do not
+overwrite newer values: rows whose location and SKU a newer export already set are skipped.
+The export time comes from the file name (`export_time:` in the mapping), else its mtime.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from contextlib import closing
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from etl.bodies import build_chunks
+from etl.guard_settings import Guards
+from etl.keystate import KEEP_DAYS, Applied, KeyState
+from etl.mapspec import Mapping
+from etl.model import IntArray, Problem
+from etl.report import own_columns
+from etl.validation import Validated
+
+if TYPE_CHECKING:
+    from etl.pipeline import Job, Prepared
+    from etl.report import RowOutcomes
+
+log = logging.getLogger(__name__)
+
+STOCK_FEEDS = ("stock",)
+ORDERED_FEEDS = ("stock", "price")  # absolute values: the newest export must win
+
+
+def hold_reason(prepared: Prepared, job: Job, state: KeyState, sha256: str) -> str | None:
+    """Why this file must wait for `konnect-etl release` (None: upload it)."""
+    if prepared.feed.name not in STOCK_FEEDS or state.is_released(sha256):
+        return None
+    return _zero_share(prepared, job.guards) or _fewer_rows(prepared, job)
+
+
+def _zero_share(prepared: Prepared, guards: Guards) -> str | None:
+    quantity = prepared.validated.frame["quantity"].to_numpy()
+    total = len(quantity)
+    zeros = int((quantity == 0).sum())
+    limit = guards.zero_share
+    if limit is None or total < guards.min_rows or zeros <= limit * total:
+        return None
+    return (
+        f"this stock file would set {zeros} of its {total} items to 0 ({_pct(zeros / total)}),"
+        f" more than the {_pct(limit)} allowed: an export that failed half-way can look like"
+        " this and would empty the shop's stock"
+    )
+
+
+def _fewer_rows(prepared: Prepared, job: Job) -> str | None:
+    ratio = job.guards.fewer_rows
+    if ratio is None or job.journal is None or own_columns(prepared.table.header):
+        return None  # a corrected errors file is meant to be short
+    previous = previous_row_count(job.journal.path, prepared.mapping.name)
+    rows = len(prepared.mapped.frame)
+    if previous is None or previous < job.guards.min_rows or rows >= ratio * previous:
+        return None
+    return (
+        f"this file has {rows} rows, far fewer than the {previous} rows of the previous file of"
+        f" mapping '{prepared.mapping.name}' (less than {_pct(ratio)}): the export may have"
+        " stopped half-way"
+    )
+
+
+def _pct(share: float) -> str:
+    return f"{share * 100:.0f}%"
+
+
+def previous_row_count(journal_path: Path, mapping: str) -> int | None:
+    """Data rows of the last file of `mapping` that reached Konnect (from the journal)."""
+    with closing(sqlite3.connect(f"file:{journal_path}?mode=ro", uri=True, timeout=30.0)) as db:
+        found = db.execute(
+            "SELECT row_count FROM files WHERE mapping = ? AND state = 'done' "
+            "AND row_count IS NOT NULL ORDER BY id DESC LIMIT 1",
+            (mapping,),
+        ).fetchone()
+    return None if found is None else int(found[0])
+
+
+def release_hint(held_file: Path) -> str:
+    return f'if the file is right, upload it with: konnect-etl release "{held_file.absolute()}"'
+
+
+def export_time(mapping: Mapping, path: Path) -> float:
+    """When the file was exported: from its name (`export_time:`), else its mtime."""
+    spec = mapping.export_time
+    if spec is not None:
+        found = spec.pattern.search(path.name)
+        if found is not None:
+            text = found.group(1) if spec.pattern.groups else found.group(0)
+            try:
+                return datetime.strptime(text, spec.format).astimezone().timestamp()
+            except ValueError:
+                log.warning("%s: '%s' is not a time like %s", path.name, text, spec.format)
+    return path.stat().st_mtime
+
+
+def frame_keys(frame: pd.DataFrame) -> pd.Series:
+    """`location|sku` of every row (the sandbox ledger's key, too)."""
+    keys: pd.Series = frame["location_id"].astype("str") + "|" + frame["sku"].astype("str")
+    return keys.reset_index(drop=True)
+
+
+def skip_superseded(prepared: Prepared, state: KeyState, exported_at: float) -> int:
+    """Drop rows a newer export already set; they become problems. Returns how many."""
+    if prepared.feed.name not in ORDERED_FEEDS:
+        return 0
+    newer = state.newer_than(prepared.mapping.name, exported_at)
+    newest = state.newest(prepared.mapping.name)
+    keys = frame_keys(prepared.validated.frame)
+    if newest is not None and exported_at < newest.exported_at - KEEP_DAYS * 86400:
+        newer = dict.fromkeys(keys, newest)  # too old to compare key by key: none is sent
+    if not newer:
+        return 0
+    hit = np.flatnonzero(keys.isin(newer.keys()).to_numpy(dtype=bool))
+    messages = {int(i): _superseded(newer[str(keys.iat[int(i)])]) for i in hit}
+    prepared.validated = drop_rows(prepared.validated, messages, prepared.table.row_numbers)
+    prepared.chunks = build_chunks(prepared.feed, prepared.validated)
+    return len(messages)
+
+
+def drop_rows(validated: Validated, messages: dict[int, str], table_rows: IntArray) -> Validated:
+    """`validated` without frame rows `messages` (index -> why); they become problems."""
+    keep = np.ones(len(validated.frame), dtype=bool)
+    keep[list(messages)] = False
+    new_index = np.cumsum(keep) - 1
+    problems = [superseded_problem(int(validated.row_numbers[i]), m) for i, m in messages.items()]
+    merged: dict[int, int] = {}
+    for position, into in validated.merged.items():
+        if keep[into]:
+            merged[position] = int(new_index[into])
+        else:  # folded into a skipped row: skipped with it
+            problems.append(superseded_problem(int(table_rows[position]), messages[into]))
+    return Validated(
+        frame=validated.frame[keep].reset_index(drop=True),
+        positions=np.asarray(validated.positions[keep], dtype=np.int64),
+        row_numbers=np.asarray(validated.row_numbers[keep], dtype=np.int64),
+        problems=sorted(validated.problems + problems, key=lambda p: p.row),
+        merged=merged,
+        duplicates=validated.duplicates,
+    )
+
+
+def _superseded(newer: Applied) -> str:
+    when = datetime.fromtimestamp(newer.exported_at).astimezone().strftime("%Y-%m-%d %H:%M")
+    return (
+        f"not sent: a newer export ({newer.file}, from {when}) already set this location and"
+        " SKU, and this file is older"
+    )
+
+
+def record_applied(
+    prepared: Prepared, out: RowOutcomes, state: KeyState, exported_at: float, name: str
+) -> None:
+    """Remember the keys this file set, so an older export cannot overwrite them later."""
+    if prepared.feed.name not in ORDERED_FEEDS:
+        return
+    validated = prepared.validated
+    ok = np.asarray(out.status)[validated.positions] == "ok"
+    keys = frame_keys(validated.frame[ok]).tolist()
+    state.record(prepared.mapping.name, keys, exported_at, name)
+
+
+def superseded_problem(row: int, message: str) -> Problem:
+    return Problem(row, "", "", "superseded", message)
+
+
+def before_upload(prepared: Prepared, path: Path, job: Job, sha256: str) -> str | None:
+    """Why the file is held (None: go on), after dropping rows a newer export already set."""
+    if job.journal is None:
+        return None
+    with KeyState(job.journal.path.parent) as state:
+        reason = hold_reason(prepared, job, state, sha256)
+        if reason is None and job.guards.out_of_order:
+            skipped = skip_superseded(prepared, state, export_time(prepared.mapping, path))
+            if skipped:
+                log.warning("%s: %d rows not sent, a newer export set them", path.name, skipped)
+    return reason
+
+
+def after_upload(prepared: Prepared, out: RowOutcomes, path: Path, job: Job) -> None:
+    """Remember which keys this export set (for the out-of-order guard)."""
+    if job.journal is None or not job.guards.out_of_order:
+        return
+    with KeyState(job.journal.path.parent) as state:
+        when = export_time(prepared.mapping, path)
+        record_applied(prepared, out, state, when, path.name)

@@ -1,0 +1,109 @@
+"""`INBOX/.konnect-etl/status.json`: the heartbeat of `watch`, read by `konnect-etl status`.
+
+`watch` rewrites it (atomically) at every scan and, while a long file uploads, at most once
+a second: last scan, files in flight, last error, version. `status` says the watcher looks
+dead when the heartbeat is older than `stale_after_seconds` (written by the watcher, from
+its poll interval) so cron or a monitoring probe can alert on the exit code.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from etl import __version__
+from etl.atomic import atomic_write_bytes
+from etl.config import STATE_DIR
+
+log = logging.getLogger(__name__)
+
+STATUS_NAME = "status.json"
+
+
+def status_path(inbox: Path) -> Path:
+    return inbox / STATE_DIR / STATUS_NAME
+
+
+def _stamp(now: float) -> str:
+    return datetime.fromtimestamp(now, UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class Heartbeat:
+    """What the watcher reports about itself; `write` never raises (the share may be gone)."""
+
+    inbox: Path
+    poll_seconds: float
+    mode: str
+    started: float
+    state: str = "watching"
+    in_flight: list[str] = field(default_factory=list)
+    files_processed: int = 0
+    last_error: dict[str, str] | None = None
+    _written: float = 0.0
+
+    def document(self, now: float) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "version": __version__,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "inbox": str(self.inbox),
+            "mode": self.mode,
+            "started_at": _stamp(self.started),
+            "last_scan": _stamp(now),
+            "last_scan_epoch": now,
+            "poll_seconds": self.poll_seconds,
+            "stale_after_seconds": max(120.0, 4 * self.poll_seconds),
+            "files_in_flight": list(self.in_flight),
+            "files_processed": self.files_processed,
+            "last_error": self.last_error,
+        }
+
+    def write(self, now: float) -> None:
+        self._written = now
+        try:
+            status_path(self.inbox).parent.mkdir(exist_ok=True)
+            atomic_write_bytes(
+                status_path(self.inbox),
+                orjson.dumps(self.document(now), option=orjson.OPT_INDENT_2),
+            )
+        except OSError as exc:
+            log.debug("could not write %s: %s", STATUS_NAME, exc)
+
+    def write_soon(self, now: float) -> None:
+        """During a long upload: at most one write a second."""
+        if now - self._written >= 1.0:
+            self.write(now)
+
+    def error(self, message: str, now: float) -> None:
+        self.last_error = {"at": _stamp(now), "message": message}
+
+
+def read_status(inbox: Path) -> dict[str, Any] | None:
+    try:
+        loaded: dict[str, Any] = orjson.loads(status_path(inbox).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return loaded
+
+
+def verdict(status: dict[str, Any], now: float, max_age: float | None = None) -> tuple[bool, str]:
+    """Whether the watcher looks alive, and a one-line reason."""
+    if status.get("state") == "stopped":
+        return False, f"the watcher was stopped at {status.get('last_scan')}"
+    age = now - float(status.get("last_scan_epoch", 0.0))
+    limit = max_age if max_age is not None else float(status.get("stale_after_seconds", 120))
+    if age > limit:
+        return False, (
+            f"no heartbeat for {age:.0f} s (limit {limit:.0f} s): the watcher looks dead "
+            f"(last scan {status.get('last_scan')})"
+        )
+    return True, f"alive: last scan {age:.0f} s ago"

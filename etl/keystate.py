@@ -1,0 +1,118 @@
+"""Protection state: which exports set which (location, SKU), and which files were released.
+
+Kept in `INBOX/.konnect-etl/protection.sqlite3`, next to the journal:
+
+- `exports`: per applied stock/price file, its mapping, export time and the `location|sku`
+  keys it set (one compressed blob per file: recording a 1M-row file costs one row, not a
+  million). An older export processed later must not overwrite newer values, so its rows for
+  keys a newer export set are skipped (`etl.guards.skip_superseded`). The usual in-order
+  case costs one indexed lookup. Exports more than `KEEP_DAYS` older than the newest one of
+  their mapping are forgotten; `newest()` still says when that newest one was.
+- `released`: content hashes of held files that `konnect-etl release` let through.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+STATE_FILE = "protection.sqlite3"
+KEEP_DAYS = 30
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS exports (
+    id INTEGER PRIMARY KEY,
+    mapping TEXT NOT NULL,
+    exported_at REAL NOT NULL,
+    file TEXT NOT NULL,
+    keys BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS exports_time ON exports (mapping, exported_at);
+CREATE TABLE IF NOT EXISTS released (
+    sha256 TEXT PRIMARY KEY,
+    name TEXT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class Applied:
+    """The newest export that set a key: its time (POSIX seconds) and file name."""
+
+    exported_at: float
+    file: str
+
+
+class KeyState:
+    """The protection database of one inbox (one connection per use; WAL for sharing)."""
+
+    def __init__(self, state_dir: Path) -> None:
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.path = state_dir / STATE_FILE
+        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> KeyState:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def newer_than(self, mapping: str, exported_at: float) -> dict[str, Applied]:
+        """Keys of `mapping` already set by an export newer than `exported_at`."""
+        rows = self._db.execute(
+            "SELECT exported_at, file, keys FROM exports WHERE mapping = ? AND exported_at > ? "
+            "ORDER BY exported_at",
+            (mapping, exported_at),
+        ).fetchall()
+        found: dict[str, Applied] = {}
+        for at, file, blob in rows:  # oldest first: the newest export of a key wins
+            applied = Applied(float(at), str(file))
+            found.update(dict.fromkeys(zlib.decompress(blob).decode().split("\n"), applied))
+        found.pop("", None)
+        return found
+
+    def newest(self, mapping: str) -> Applied | None:
+        row = self._db.execute(
+            "SELECT exported_at, file FROM exports WHERE mapping = ? "
+            "ORDER BY exported_at DESC LIMIT 1",
+            (mapping,),
+        ).fetchone()
+        return None if row is None else Applied(float(row[0]), str(row[1]))
+
+    def record(self, mapping: str, keys: Iterable[str], exported_at: float, file: str) -> None:
+        """Remember that `keys` were set by this export; forget exports long superseded."""
+        blob = zlib.compress("\n".join(keys).encode(), 1)
+        newest = self.newest(mapping)
+        horizon = max(exported_at, newest.exported_at if newest else exported_at)
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute(
+                "INSERT INTO exports (mapping, exported_at, file, keys) VALUES (?, ?, ?, ?)",
+                (mapping, exported_at, file, blob),
+            )
+            self._db.execute(
+                "DELETE FROM exports WHERE mapping = ? AND exported_at < ?",
+                (mapping, horizon - KEEP_DAYS * 86400),
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def release(self, sha256: str, name: str) -> None:
+        self._db.execute(
+            "INSERT INTO released (sha256, name) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            (sha256, name),
+        )
+
+    def is_released(self, sha256: str) -> bool:
+        found = self._db.execute("SELECT 1 FROM released WHERE sha256 = ?", (sha256,))
+        return found.fetchone() is not None

@@ -1,0 +1,87 @@
+"""Per-file locks that make two `run`/`watch` processes on one inbox take a file only once.
+
+A claimed file is worked on while its lock, `INBOX/.konnect-etl/locks/<name>.lock`, is held
+(an OS lock: `flock` on POSIX, `msvcrt.locking` on Windows). The OS releases it when the
+process dies, even by kill -9, so a file left in processing/ by a crash can be resumed by the
+next process, while a file another live process is working on is left alone.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+
+@contextmanager
+def file_lock(folder: Path, name: str) -> Iterator[bool]:
+    """Try to take the lock for `name` without waiting; yields whether we hold it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.lock"
+    handle = _locked_handle(path)
+    if handle is None:
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        _release(path, handle)
+
+
+def _locked_handle(path: Path) -> IO[bytes] | None:
+    handle = path.open("a+b")
+    if not _try_lock(handle) or not _still_linked(path, handle):
+        handle.close()
+        return None
+    return handle
+
+
+def _still_linked(path: Path, handle: IO[bytes]) -> bool:
+    """The lock file we locked is still the one at `path` (a finishing process removes it)."""
+    if os.name == "nt":
+        return True
+    try:
+        return path.stat().st_ino == os.fstat(handle.fileno()).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _release(path: Path, handle: IO[bytes]) -> None:
+    # Remove the lock file while still holding it (POSIX only: Windows cannot delete an open
+    # file); a process that opened the old file sees it unlinked and backs off.
+    if os.name != "nt":
+        path.unlink(missing_ok=True)
+    _unlock(handle)
+    handle.close()
+
+
+if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
+    import msvcrt
+
+    def _try_lock(handle: IO[bytes]) -> bool:
+        try:
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(handle: IO[bytes]) -> None:
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)
+
+else:
+    import fcntl
+
+    def _try_lock(handle: IO[bytes]) -> bool:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return False
+        return True
+
+    def _unlock(handle: IO[bytes]) -> None:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

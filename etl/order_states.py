@@ -1,0 +1,94 @@
+"""Has an order action already taken effect? One rule per feed, read off the order as
+GET /oms/v3/shipment shows it (`etl.reconcile` asks before it sends anything again).
+
+The rules look at the Fynd `state` (or, without it, every Fynd state the Konnect
+`orderStatus` may stand for) and, where Konnect keeps it, the action's own evidence: the
+invoice or credit-note number, the AWB number, the items' cancelled quantities. An order that
+has moved further along the same path counts as done (a confirmed order that is now packed
+was confirmed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from etl.konnect import FORWARD_STATES, ORDER_STATUSES, RETURN_STATES
+
+Record = dict[str, Any]
+Order = dict[str, Any]
+
+
+def _states(order: Order) -> set[str]:
+    """The order's Fynd state, or every Fynd state its Konnect `orderStatus` may stand for."""
+    state = order.get("state")
+    if isinstance(state, str) and state:
+        return {state.lower()}
+    return set(ORDER_STATUSES.get(str(order.get("orderStatus") or "").upper(), ()))
+
+
+def _at_least(order: Order, target: str, path: tuple[str, ...] = FORWARD_STATES) -> bool:
+    """True when the order has got at least as far as `target` along `path`."""
+    states, rank = _states(order), path.index(target)
+    return bool(states) and all(s in path and path.index(s) >= rank for s in states)
+
+
+def _same(document: Any, name: str, value: Any) -> bool:
+    """The order's copy of a field matches ours (an answer without it cannot contradict us)."""
+    if not isinstance(document, dict) or document.get(name) is None:
+        return True
+    return str(document[name]) == str(value)
+
+
+def _invoiced(record: Record, order: Order) -> bool:
+    number = record.get("invoiceNumber")
+    if record.get("invoiceType") == "return":
+        done = _at_least(order, "credit_note_generated", RETURN_STATES)
+        return done and _same(order.get("creditNote"), "invoiceNumber", number)
+    return _at_least(order, "bag_invoiced") and _same(order.get("invoice"), "invoiceNumber", number)
+
+
+def _awb_set(record: Record, order: Order) -> bool:
+    wanted = str(record.get("awbNumber"))
+    found = (order.get("awb"), order.get("returnAwb"))
+    return any(isinstance(d, dict) and str(d.get("awbNumber")) == wanted for d in found)
+
+
+def _status_reached(record: Record, order: Order) -> bool:
+    target = str(record.get("orderStatus") or "").lower()
+    for path in (FORWARD_STATES, RETURN_STATES):
+        if target in path:
+            return _at_least(order, target, path)
+    return _states(order) == {target}
+
+
+def _cancelled(record: Record, order: Order) -> bool:
+    states = _states(order)
+    if states and states <= set(ORDER_STATUSES["CANCELLED"]):
+        return True
+    items = {str(i.get("orderItemId")): i for i in order.get("items") or [] if isinstance(i, dict)}
+    wanted = [w for w in record.get("orderItems") or [] if isinstance(w, dict)]
+    return bool(wanted) and all(
+        int(items.get(str(w.get("orderItemId")), {}).get("cancelledQuantity") or 0)
+        >= int(w.get("quantity") or 0)
+        for w in wanted
+    )
+
+
+def _qc_done(record: Record, order: Order) -> bool:
+    return _at_least(order, "return_bag_accepted", RETURN_STATES) or _states(order) == {
+        "rto_bag_accepted"
+    }
+
+
+REACHED: dict[str, Callable[[Record, Order], bool]] = {
+    "confirm": lambda record, order: _at_least(order, "bag_confirmed"),
+    "invoice": _invoiced,
+    "awb": _awb_set,
+    "status": _status_reached,
+    "cancel": _cancelled,
+    "pack": lambda record, order: _at_least(order, "bag_packed"),
+    "dispatch": lambda record, order: _at_least(order, "bag_picked"),
+    "return_qc": _qc_done,
+}
+ORDER_FEEDS = frozenset(REACHED)

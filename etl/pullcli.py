@@ -1,0 +1,162 @@
+"""The pull-side commands: `orders pull` and `documents` (registered by `etl.cli`)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from etl.cliopts import BaseUrl, JsonLogs, Quiet, SandboxOpt, Verbose
+from etl.config import Settings, state_dir
+from etl.errors import EtlError
+from etl.logsetup import setup_logging
+
+if TYPE_CHECKING:
+    from etl.exportmap import ExportMapping
+    from etl.pull import PullRequest
+
+orders_app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    help="Pull orders and returns from Konnect into spreadsheets an ERP can import.",
+)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (konnect-etl.yaml).")]
+
+
+def _day(text: str | None, option: str) -> date | None:
+    """YYYY-MM-DD or DD-MM-YYYY (an IST calendar day)."""
+    if text is None:
+        return None
+    for fmt in ("%Y-%m-%d", "%d-%m-%Y"):
+        try:
+            return datetime.strptime(text.strip(), fmt).date()
+        except ValueError:
+            continue
+    raise typer.BadParameter(f"'{text}' is not a date; write it as YYYY-MM-DD", param_hint=option)
+
+
+def _settings(folder: Path | None, config: Path | None, base_url: str | None) -> Settings:
+    from etl.cli import _settings as load
+
+    return load(folder, config, base_url=base_url)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.secho(f"konnect-etl: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code)
+
+
+@orders_app.command("pull")
+def pull(
+    status: Annotated[
+        str, typer.Option("--status", help="CREATED, RETURN_PROCESSING, RETURN_DELIVERED, ...")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Outbox folder the sheet is written to.")],
+    channel: Annotated[
+        str | None, typer.Option("--channel", help="Only this ordering channel.")
+    ] = None,
+    location: Annotated[
+        str | None, typer.Option("--location", help="Only this location code.")
+    ] = None,
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="Orders dated from this day (YYYY-MM-DD, IST).")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="Orders dated up to this day (YYYY-MM-DD, IST).")
+    ] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="xlsx (default) or csv.")] = None,
+    mapping: Annotated[
+        str | None, typer.Option("--mapping", help="Export mapping for the ERP's layout.")
+    ] = None,
+    base_url: BaseUrl = None,
+    config: ConfigOpt = None,
+    sandbox: SandboxOpt = False,
+    json_logs: JsonLogs = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+) -> None:
+    """Write the orders in a status to one new sheet in OUTBOX: one row per order item.
+
+    Orders an earlier pull already wrote are left out, so pulls can run every few minutes.
+
+    Example: [bold]konnect-etl orders pull --status CREATED --out /srv/erp/import[/]
+    """
+    from etl.pull import PullRequest
+
+    if fmt not in (None, "xlsx", "csv"):
+        raise _fail("--format must be xlsx or csv")
+    start, end = _day(date_from, "--from"), _day(date_to, "--to")
+    if start and end and start > end:
+        raise _fail(f"--from {start} is after --to {end}")
+    out.mkdir(parents=True, exist_ok=True)
+    setup_logging(-1 if quiet else verbose, json_logs, state_dir(out) / "logs")
+    try:
+        settings = _settings(out, config, base_url)
+        request = PullRequest(status, out, channel, location, start, end,
+                              "csv" if fmt == "csv" else "xlsx" if fmt else None,
+                              _export_mapping(mapping, settings))  # fmt: skip
+        _run_pull(settings, request, sandbox, quiet)
+    except EtlError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _export_mapping(name: str | None, settings: Settings) -> ExportMapping | None:
+    if name is None:
+        return None
+    from etl.config import builtin_mappings_dir
+    from etl.exportmap import find_export_mapping
+
+    folders = [builtin_mappings_dir()]
+    if settings.mappings_dir is not None:
+        folders.append(settings.mappings_dir)
+    return find_export_mapping(name, folders)
+
+
+def _run_pull(settings: Settings, request: PullRequest, sandbox: bool, quiet: bool) -> None:
+    from etl.pull import pull_once
+    from etl.session import connection
+
+    with connection(settings, sandbox=sandbox, dry_run=False) as client:
+        assert client is not None
+        result = pull_once(settings, client, request)
+    where = ", ".join(loc or "all locations" for loc in result.locations)
+    old = result.fetched - result.new_orders
+    if result.file is None:
+        typer.echo(f"no new {result.status} orders ({where}; {old} already pulled)")
+    elif not quiet:
+        typer.echo(
+            f"wrote {result.file}: {result.new_orders} new {result.status} orders, "
+            f"{result.rows} rows ({where}; {old} already pulled)"
+        )
+
+
+def documents(
+    file: Annotated[Path, typer.Argument(help="A CSV/Excel file with an orderId column.")],
+    kind: Annotated[str, typer.Option("--kind", help="labels or invoice.")] = "labels",
+    base_url: BaseUrl = None,
+    config: ConfigOpt = None,
+    sandbox: SandboxOpt = False,
+    verbose: Verbose = 0,
+) -> None:
+    """Save shipping labels or invoice PDFs for the orderIds in FILE, next to FILE.
+
+    Also writes FILE's stem + .KIND.result.csv/.xlsx: per row, ok and the PDF, or why not.
+
+    Example: [bold]konnect-etl documents packed_today.xlsx --kind labels[/]
+    """
+    from etl.documents import fetch_documents, summary_line
+    from etl.session import connection
+
+    setup_logging(verbose)
+    try:
+        settings = _settings(None, config, base_url)
+        with connection(settings, sandbox=sandbox, dry_run=False) as client:
+            assert client is not None
+            result = fetch_documents(file, kind, client)
+    except EtlError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(summary_line(result))
+    raise typer.Exit(0 if result.all_ok else 1)

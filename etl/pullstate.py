@@ -1,0 +1,134 @@
+"""What earlier pulls fetched, kept in SQLite so the next pull misses nothing and doubles nothing.
+
+Two tables of their own in the outbox's journal file (`OUTBOX/.konnect-etl/journal.sqlite3`):
+
+    pull_windows   per scope (status | location | channel): the last successful window
+    pulled_orders  per (orderId, status): already written to a sheet, with its order date
+
+A pull reads both, writes its sheet, and only then records its window and orders in one
+transaction. A crash in between can at worst repeat orders in the next sheet; it never
+loses one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pull_windows (
+    scope TEXT PRIMARY KEY,
+    window_from TEXT NOT NULL,
+    window_to TEXT NOT NULL,
+    pulled_at TEXT NOT NULL,
+    file TEXT
+);
+CREATE TABLE IF NOT EXISTS pulled_orders (
+    order_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    order_date TEXT NOT NULL,
+    pulled_at TEXT NOT NULL,
+    PRIMARY KEY (order_id, status)
+);
+"""
+
+
+# A pull of an older span (--from/--to in the past) never moves the remembered end back.
+_UPSERT_WINDOW = """
+INSERT INTO pull_windows VALUES (?, ?, ?, ?, ?)
+ON CONFLICT (scope) DO UPDATE SET
+    window_from = excluded.window_from,
+    window_to = MAX(window_to, excluded.window_to),
+    pulled_at = excluded.pulled_at,
+    file = excluded.file
+"""
+
+
+@dataclass(frozen=True)
+class Window:
+    """A span of order dates (timezone-aware) that one pull asked Konnect for."""
+
+    start: datetime
+    end: datetime
+
+
+def scope_key(status: str, location: str | None, channel: str | None) -> str:
+    return f"{status}|{location or '*'}|{(channel or '*').upper()}"
+
+
+class PullState:
+    """The pull tables of one journal file; WAL and a busy timeout, like `etl.journal`."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def last_window(self, scope: str) -> Window | None:
+        row = self._db.execute(
+            "SELECT window_from, window_to FROM pull_windows WHERE scope = ?", (scope,)
+        ).fetchone()
+        if row is None:
+            return None
+        return Window(datetime.fromisoformat(row[0]), datetime.fromisoformat(row[1]))
+
+    def already_pulled(self, status: str, order_ids: Iterable[str]) -> set[str]:
+        """The ids among `order_ids` that an earlier pull of `status` already wrote."""
+        found: set[str] = set()
+        ids = list(order_ids)
+        for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
+            batch = ids[start : start + 500]
+            marks = ",".join("?" * len(batch))
+            sql = f"SELECT order_id FROM pulled_orders WHERE status = ? AND order_id IN ({marks})"
+            found.update(r[0] for r in self._db.execute(sql, (status, *batch)))
+        return found
+
+    def record(
+        self,
+        windows: dict[str, Window],
+        status: str,
+        orders: dict[str, str],
+        file: Path | None,
+        now: datetime,
+    ) -> None:
+        """Remember the windows and the (orderId -> IST order date) written, all at once."""
+        stamp = now.isoformat()
+        with self._transaction():
+            for scope, window in windows.items():
+                self._db.execute(
+                    _UPSERT_WINDOW,
+                    (scope, window.start.isoformat(), window.end.isoformat(), stamp,
+                     str(file) if file else None),
+                )  # fmt: skip
+            self._db.executemany(
+                "INSERT OR IGNORE INTO pulled_orders VALUES (?, ?, ?, ?)",
+                [(oid, status, date, stamp) for oid, date in orders.items()],
+            )
+
+    def forget_pulled_before(self, when: datetime) -> None:
+        """Drop orders written before `when`: the journal stays small over months."""
+        with self._transaction():
+            self._db.execute("DELETE FROM pulled_orders WHERE pulled_at < ?", (when.isoformat(),))
+
+    def _transaction(self) -> _Transaction:
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error): two pulls never interleave writes."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def __enter__(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        self._db.execute("COMMIT" if kind is None else "ROLLBACK")

@@ -1,0 +1,260 @@
+"""Exactly once for order actions: what is in doubt is settled by asking Konnect, never by
+sending it again blindly.
+
+Order actions (confirm, invoice, pack...) are not idempotent. `upload_orders` sends a file's
+chunks without resending any request that may have been applied (`resend_unknown=False`).
+Then, for every order whose outcome is in doubt - no answer, or a refusal that a replay would
+also get (`etl.konnect.REPLAY_CODES`: IN453, CR400, D400, X409) - it fetches the order
+(GET /oms/v3/shipment?orderId=...) and asks `REACHED[feed]`: is the action's effect already in
+place? Those orders are ok ("already applied"); a refusal of an order that is not there keeps
+its code; only unanswered orders are sent again, at most `settings.retries` times. An order
+that cannot be fetched is never resent: its rows stay `unknown`, never `ok`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import orjson
+
+from etl.client import ClientSettings, KonnectClient
+from etl.errors import UploadError
+from etl.journal import ChunkResult, Journal
+from etl.konnect import ORDERS_PATH, REPLAY_CODES, Endpoint
+from etl.order_states import REACHED, Order, Record
+from etl.upload import NO_ANSWER, ChunkLike, upload_chunks
+
+if TYPE_CHECKING:
+    from etl.bodies import Chunk, Validated
+    from etl.report import RowOutcomes
+
+log = logging.getLogger(__name__)
+
+UNSETTLED = (
+    f"{NO_ANSWER}, and looking the order up in Konnect afterwards did not settle it: "
+    "check the order in Konnect before sending this row again"
+)
+
+
+# --- one chunk's verdicts while they are being revised ---
+
+
+@dataclass
+class Reconciled(ChunkResult):
+    """A chunk's result after reconciliation; `notes` explain records that are ok."""
+
+    notes: dict[int, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Verdicts:
+    first: ChunkResult
+    records: list[Record]
+    keys: list[str]
+    errors: dict[int, tuple[str, str]]
+    unknown: set[int]
+    ack_id: str | None
+    notes: dict[int, str] = field(default_factory=dict)
+    final: set[int] = field(default_factory=set)  # looked up; not to be looked at again
+    touched: bool = False
+
+    @classmethod
+    def of(cls, result: ChunkResult, body: bytes, keys: list[str]) -> _Verdicts:
+        unknown = set(range(len(keys))) if result.state == "unknown" else set()
+        unknown |= set(result.unknown_records)
+        records: list[Record] = orjson.loads(body)
+        errors = dict(result.record_errors)
+        return cls(result, records, keys, errors, unknown, result.ack_id)
+
+    def doubts(self, replay: frozenset[str]) -> list[int]:
+        refused = {i for i, (code, _) in self.errors.items() if code in replay}
+        return sorted((self.unknown | refused) - self.final)
+
+    def applied(self, i: int, order: Order) -> None:
+        state = order.get("state") or order.get("orderStatus") or "done"
+        self.notes[i] = f"already applied: Konnect shows this order as {state}"
+        self.errors.pop(i, None)
+        self.unknown.discard(i)
+
+    def answered(self, i: int, result: ChunkResult, j: int) -> None:
+        """Record `i` was resent as record `j` of a request that ended with `result`."""
+        self.ack_id = self.ack_id or result.ack_id
+        self.errors.pop(i, None)
+        self.unknown.discard(i)
+        if result.state == "unknown" or j in result.unknown_records:
+            self.unknown.add(i)
+        elif j in result.record_errors:
+            self.errors[i] = result.record_errors[j]
+            if result.state == "failed":  # refused as a whole: nothing applied
+                self.final.add(i)
+
+    def result(self) -> ChunkResult:
+        if not self.touched:
+            return self.first
+        first, unknown = self.first, sorted(self.unknown)
+        if len(unknown) == len(self.keys) and first.state == "unknown":
+            return Reconciled(first.index, "unknown", None, {}, unknown, UNSETTLED, self.notes)
+        message = UNSETTLED if unknown else ""
+        errors = dict(sorted(self.errors.items()))
+        return Reconciled(
+            first.index, "acknowledged", self.ack_id, errors, unknown, message, self.notes
+        )
+
+
+@dataclass
+class _Resend:
+    index: int
+    body: bytes
+    origins: list[tuple[_Verdicts, int]]
+
+
+# --- the rounds ---
+
+
+async def upload_orders(
+    client: KonnectClient,
+    feed: str,
+    endpoint: Endpoint,
+    chunks: Sequence[ChunkLike],
+    *,
+    keys_of: Callable[[ChunkLike], list[str]],
+    journal: Journal | None = None,
+    file_id: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> list[ChunkResult]:
+    """Upload order-action chunks exactly once: one result per chunk, in chunk order."""
+    first = await upload_chunks(
+        client, endpoint, chunks, keys_of=keys_of, journal=journal, file_id=file_id,
+        concurrency=client.settings.concurrency, on_progress=on_progress, resend_unknown=False,
+    )  # fmt: skip
+    bodies = {c.index: c for c in chunks}
+    book = [
+        _Verdicts.of(r, bodies[r.index].body, keys_of(bodies[r.index]))
+        for r in first
+        if r.state != "failed"
+    ]
+    await _settle(client, feed, endpoint, book)
+    settled = {v.first.index: v.result() for v in book if v.touched}
+    if journal is not None and file_id is not None:
+        for result in settled.values():
+            journal.record_chunk(file_id, result)
+    return [settled.get(r.index, r) for r in first]
+
+
+async def _settle(
+    client: KonnectClient, feed: str, endpoint: Endpoint, book: list[_Verdicts]
+) -> None:
+    """Look up the orders in doubt; resend only those Konnect has not applied; repeat."""
+    rounds = max(client.settings.retries, 0) + 1  # the last round only looks up
+    for round_number in range(1, rounds + 1):
+        doubts = [(v, i) for v in book for i in v.doubts(REPLAY_CODES[feed])]
+        if not doubts:
+            return
+        fetched = await _fetch(client, {v.keys[i] for v, i in doubts})
+        last = round_number == rounds
+        again = [(v, i) for v, i in doubts if _decide(feed, v, i, fetched, last)]
+        log.info("%s: looked up %d orders in doubt; %d sent again", feed, len(doubts), len(again))
+        if again:
+            await _resend(client, endpoint, again)
+
+
+def _decide(feed: str, v: _Verdicts, i: int, fetched: dict[str, Order | None], last: bool) -> bool:
+    """Settle record `i` from its order as Konnect shows it; True when it must be resent."""
+    v.touched = True
+    key = v.keys[i]
+    if key not in fetched:  # could not be looked up: never resend blindly; look again later
+        if last:
+            v.final.add(i)
+        return False
+    order = fetched[key]
+    if order is not None and REACHED[feed](v.records[i], order):
+        v.applied(i, order)
+        return False
+    if i in v.errors or last:  # a real refusal, or out of tries
+        v.final.add(i)
+        return False
+    return True
+
+
+async def _fetch(client: KonnectClient, keys: set[str]) -> dict[str, Order | None]:
+    """Each order as GET /oms/v3/shipment shows it (None: not listed); failures left out."""
+    slots = asyncio.Semaphore(max(client.settings.concurrency, 1))
+
+    async def one(key: str) -> tuple[str, Order | None] | None:
+        async with slots:
+            try:
+                found = await client.get_json(ORDERS_PATH, {"orderId": key})
+            except UploadError as exc:
+                log.warning("order %s could not be looked up: %s", key, exc)
+                return None
+        orders = found if isinstance(found, list) else []
+        match = [o for o in orders if isinstance(o, dict) and str(o.get("orderId")) == key]
+        return key, (match[0] if match else None)
+
+    answers = await asyncio.gather(*(one(k) for k in sorted(keys)))
+    return dict(a for a in answers if a is not None)
+
+
+async def _resend(
+    client: KonnectClient, endpoint: Endpoint, again: list[tuple[_Verdicts, int]]
+) -> None:
+    """Send the records in `again` once more, in requests of at most `endpoint.limit`."""
+    parts = [again[a : a + endpoint.limit] for a in range(0, len(again), endpoint.limit)]
+    resends = [
+        _Resend(n, orjson.dumps([v.records[i] for v, i in part]), part)
+        for n, part in enumerate(parts)
+    ]
+    results = await upload_chunks(
+        client, endpoint, resends, keys_of=lambda c: [v.keys[i] for v, i in _origins(c)],
+        concurrency=client.settings.concurrency, resend_unknown=False,
+    )  # fmt: skip
+    for result in results:
+        for j, (v, i) in enumerate(resends[result.index].origins):
+            v.answered(i, result, j)
+
+
+def _origins(chunk: ChunkLike) -> list[tuple[_Verdicts, int]]:
+    assert isinstance(chunk, _Resend)
+    return chunk.origins
+
+
+def run_order_upload(
+    settings: ClientSettings,
+    feed: str,
+    endpoint: Endpoint,
+    chunks: Sequence[ChunkLike],
+    *,
+    keys_of: Callable[[ChunkLike], list[str]],
+    journal: Journal | None = None,
+    file_id: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> list[ChunkResult]:
+    """`upload_orders` for synchronous callers: one client, one event loop, per call."""
+
+    async def main() -> list[ChunkResult]:
+        async with KonnectClient(settings) as client:
+            return await upload_orders(
+                client, feed, endpoint, chunks, keys_of=keys_of, journal=journal,
+                file_id=file_id, on_progress=on_progress,
+            )  # fmt: skip
+
+    return asyncio.run(main())
+
+
+def note_applied(
+    out: RowOutcomes, validated: Validated, chunks: Sequence[Chunk], results: Sequence[ChunkResult]
+) -> None:
+    """Rows of orders found already applied say so in the result file (they stay ok)."""
+    notes = {r.index: r.notes for r in results if isinstance(r, Reconciled) and r.notes}
+    for chunk in chunks:
+        if chunk.index not in notes:
+            continue
+        positions = validated.positions[chunk.rows].tolist()
+        for pos, record in zip(positions, chunk.record_of_row.tolist(), strict=True):
+            note = notes[chunk.index].get(record)
+            if note and out.status[pos] == "ok":
+                out.message[pos] = note

@@ -1,0 +1,44 @@
+"""`konnect-etl release FILE`: let a held file through the destructive-update guards.
+
+The file goes back to the top of its inbox; its content is remembered as released, so the
+next `run` uploads it without the zero-stock and fewer-rows checks (`etl.guards`). Its held
+report stays in held/ as the record of why it was stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from etl.config import STATE_DIR
+from etl.errors import ConfigError
+from etl.inbox import unique_name
+from etl.keystate import KeyState
+from etl.pipeline import content_hash
+
+log = logging.getLogger(__name__)
+
+HELD = "held"
+
+
+def held_inbox(file: Path) -> Path:
+    """The inbox of a file in `INBOX/held/YYYY-MM-DD/`; ConfigError for any other file."""
+    if not file.is_file():
+        raise ConfigError(f"file not found: {file}")
+    folder = file.resolve().parent
+    if folder.parent.name != HELD:
+        raise ConfigError(
+            f"{file} is not a held file: release takes a file from INBOX/{HELD}/YYYY-MM-DD/"
+        )
+    return folder.parent.parent
+
+
+def release_file(file: Path) -> Path:
+    """Mark `file` released and move it back into its inbox; returns where it is now."""
+    inbox = held_inbox(file)
+    with KeyState(inbox / STATE_DIR) as state:
+        state.release(content_hash(file), file.name)
+    target = inbox / unique_name(inbox, file.name)
+    file.rename(target)
+    log.info("released %s: moved to %s, the next run uploads it", file.name, target)
+    return target

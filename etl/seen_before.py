@@ -1,0 +1,75 @@
+"""Files whose exact content was processed before.
+
+Stock and price files carry absolute values, so sending the same file again is harmless and
+is done by default (`reprocess_duplicates: false` turns that off). Order feeds (invoice, pack,
+confirm...) are actions: a second copy goes to `duplicates/YYYY-MM-DD/` with a summary that
+says when and where the original was processed, and nothing is sent. A file with the same
+name but different content is simply a new file.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from etl.atomic import atomic_write_bytes
+from etl.inbox import Inbox, unique_name
+from etl.journal import FileRecord, Journal
+from etl.pipeline import FileResult
+
+ABSOLUTE_FEEDS = frozenset({"stock", "price"})
+
+
+def earlier_copy(
+    journal: Journal, sha256: str, name: str, reprocess_absolute: bool
+) -> FileRecord | None:
+    """The finished earlier file this one repeats, if it must not be processed again."""
+    if journal.has_unfinished(sha256, name):
+        return None  # our own attempt that a crash interrupted: resume it
+    for record in reversed(journal.find_finished(sha256)):
+        if record.state != "done":
+            continue
+        if record.feed in ABSOLUTE_FEEDS and reprocess_absolute:
+            return None
+        return record
+    return None
+
+
+def set_aside(inbox: Inbox, claimed: Path, original: FileRecord, now: datetime) -> FileResult:
+    """Move `claimed` to duplicates/<day>/ with a summary naming the original."""
+    folder = inbox.outcome_dir("duplicates", now.date())
+    name = unique_name(folder, claimed.name)
+    stem = Path(name).stem
+    summary = duplicate_summary(name, original, now)
+    summary_path = folder / f"{stem}.summary.json"
+    atomic_write_bytes(summary_path, orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+    claimed.rename(folder / name)
+    return FileResult(summary, [summary_path], folder / name)
+
+
+def duplicate_summary(name: str, original: FileRecord, now: datetime) -> dict[str, Any]:
+    when = original.finished_at or original.started_at
+    where = original.summary_path or "(report not recorded)"
+    message = (
+        f"This file has exactly the same content as '{original.name}', which was processed "
+        f"at {when} (its report: {where}). It is a {original.feed} file: those actions are "
+        "never sent twice, so nothing was sent. If you do mean to send it, change the file "
+        "(remove the rows already done) and drop it again."
+    )
+    stamp = now.isoformat(timespec="seconds")
+    return {
+        "input": name,
+        "feed": original.feed,
+        "mapping": original.mapping,
+        "outcome": "duplicate",
+        "rows": {"total": 0, "ok": 0, "rejected": 0, "failed": 0, "unknown": 0},
+        "chunks": {"total": 0, "acknowledged": 0},
+        "ack_ids": [],
+        "started_at": stamp,
+        "finished_at": stamp,
+        "file_errors": [message],
+        "duplicate_of": {"input": original.name, "processed_at": when, "summary": where},
+    }

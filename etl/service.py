@@ -1,0 +1,120 @@
+"""The library side of `watch` and `status`: assembling a watcher from settings."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import orjson
+
+from etl.client import ClientSettings
+from etl.config import Settings
+from etl.console import console
+from etl.errors import ConfigError
+from etl.guard_settings import Guards
+from etl.health import Heartbeat, read_status, status_path, verdict
+from etl.journal import Journal
+from etl.mapping import Mapping
+from etl.notify import Notifier
+from etl.pipeline import Job
+from etl.pullschedule import PullPlan
+from etl.runner import RunOptions
+from etl.session import all_mappings, connection, journal_path
+from etl.stopping import StopNow, StopRequest, stop_on_signals
+from etl.watch import JobFactory, Watcher, WatchOptions, network_filesystem, watch_inbox
+
+log = logging.getLogger(__name__)
+
+
+def run_options(settings: Settings, stop: Callable[[], bool] | None = None) -> RunOptions:
+    """`run`/`watch` options from settings: readiness, duplicates, notifications, stop."""
+    notifier = Notifier(settings)
+    options = RunOptions(
+        settings.settle_seconds,
+        settings.trigger_suffix,
+        reprocess_duplicates=settings.reprocess_duplicates,
+        on_file=notifier if notifier.enabled else None,
+    )
+    if stop is not None:
+        options.should_stop = stop
+    return options
+
+
+def watch_command(
+    inbox: Path,
+    settings: Settings,
+    *,
+    poll_seconds: float,
+    sandbox: bool = False,
+    events: bool | None = None,
+    feed: str | None = None,
+    mapping: str | None = None,
+    on_reachable_again: Callable[[], None] | None = None,
+    pulls: PullPlan | None = None,
+) -> int:
+    """`watch INBOX`: until SIGTERM/Ctrl+C; exit code 0 after a requested stop."""
+    if poll_seconds <= 0:
+        raise ConfigError("--poll must be more than 0 seconds")
+    mappings = all_mappings(settings)
+    stop = StopRequest()
+    options = WatchOptions(run_options(settings, stop), poll_seconds, events)
+    options.on_reachable_again = on_reachable_again
+    network = network_filesystem(inbox)
+    mode = "polling" if network or events is False else "events+polling"
+    with connection(settings, sandbox=sandbox, dry_run=False) as client, stop_on_signals(stop):
+        assert client is not None
+        heartbeat = Heartbeat(inbox, poll_seconds, mode, time.time())
+        if pulls is not None:
+            options.pulls = pulls.schedule(settings, client).run_due
+        job_factory = _job_factory(inbox, mappings, client, feed, mapping, settings.guards)
+        try:
+            watch_inbox(Watcher(inbox, job_factory, options, stop, heartbeat))
+        except StopNow:
+            log.warning("stopped; the file in progress is resumed at the next start")
+    return 0
+
+
+def _job_factory(
+    inbox: Path,
+    mappings: list[Mapping],
+    client: ClientSettings,
+    feed: str | None,
+    mapping: str | None,
+    guards: Guards,
+) -> JobFactory:
+    @contextmanager
+    def open_job() -> Iterator[Job]:
+        # One journal connection per scan: when the inbox folder is replaced (share back
+        # after an outage) the next scan opens the journal that is really there.
+        journal = Journal(journal_path(inbox))
+        try:
+            yield Job(mappings, client, journal, feed=feed, mapping_name=mapping, guards=guards)
+        finally:
+            journal.close()
+
+    return open_job
+
+
+def status_command(inbox: Path, max_age: float | None, as_json: bool) -> int:
+    """`status INBOX`: 0 when the watcher is alive, 1 when it looks dead, 2 never ran."""
+    status = read_status(inbox)
+    if status is None:
+        console.print(f"no status in {status_path(inbox)}: `konnect-etl watch` never ran here")
+        return 2
+    alive, reason = verdict(status, time.time(), max_age)
+    if as_json:
+        print(orjson.dumps({**status, "alive": alive, "verdict": reason}).decode())
+    else:
+        _print_status(status, alive, reason)
+    return 0 if alive else 1
+
+
+def _print_status(status: dict[str, object], alive: bool, reason: str) -> None:
+    mark = "[green]OK[/]" if alive else "[red]PROBLEM[/]"
+    console.print(f"{mark}  {reason}", highlight=False)
+    for key in ("inbox", "state", "mode", "version", "pid", "host", "started_at", "last_scan",
+                "files_in_flight", "files_processed", "last_error"):  # fmt: skip
+        console.print(f"  {key}: {status.get(key)}", highlight=False, markup=False)

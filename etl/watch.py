@@ -1,0 +1,288 @@
+"""`watch INBOX`: run forever, taking each file once it is ready.
+
+A scan is woken by a watchdog event or, at the latest, every `poll_seconds` (a full rescan:
+the safety net for events that never arrive). On a network share (CIFS/SMB, NFS, sshfs...,
+a UNC path or mapped network drive on Windows) events are unreliable, so only polling is
+used. The observer is checked before every scan and restarted when it died or the inbox
+folder was replaced (a known watchdog failure when a share disappears and comes back).
+Faults of the host (share gone, permission denied, disk full) are logged, backed off and
+retried; the watcher keeps running and recovers when the folder returns.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+
+from etl.errors import EtlError
+from etl.health import Heartbeat
+from etl.inbox import Inbox, Settler
+from etl.pipeline import FileResult, Job
+from etl.runner import RunOptions, RunResult, resume_leftovers, take_files
+from etl.stopping import StopRequest
+
+log = logging.getLogger(__name__)
+
+JobFactory = Callable[[], AbstractContextManager[Job]]
+NETWORK_FILESYSTEMS = frozenset(
+    {"cifs", "smb3", "smbfs", "nfs", "nfs4", "fuse.sshfs", "sshfs", "9p", "afs", "ncpfs",
+     "davfs", "fuse.davfs2", "fuse.rclone", "fuse.s3fs", "ceph", "glusterfs",
+     "fuse.glusterfs", "lustre", "gpfs", "vboxsf", "vmhgfs", "fuse.vmhgfs-fuse"}
+)  # fmt: skip
+
+
+@dataclass
+class WatchOptions:
+    run: RunOptions = field(default_factory=RunOptions)
+    poll_seconds: float = 10.0
+    events: bool | None = None  # None: on, unless the inbox is on a network file system
+    max_backoff: float = 60.0
+    on_reachable_again: Callable[[], None] | None = None  # e.g. reopen the log file
+    # `watch --pull-out`: runs the pulls that are due; seconds until the next are due
+    pulls: Callable[[], float] | None = None
+
+
+def mount_type(path: Path, mounts: str) -> str | None:
+    """The file system type of the mount holding `path`, from /proc/self/mounts text."""
+    best, found = -1, None
+    target = str(path)
+    for line in mounts.splitlines():
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        point = parts[1].encode().decode("unicode_escape")  # "\040" is a space
+        inside = target == point or target.startswith(point.rstrip("/") + "/")
+        if inside and len(point) > best:
+            best, found = len(point), parts[2]
+    return found
+
+
+def network_filesystem(path: Path) -> str | None:
+    """What makes `path` a network location ("cifs", "UNC path"...), or None."""
+    resolved = path.resolve()
+    if sys.platform == "win32":  # pragma: no cover - Windows only
+        return _windows_network(resolved)
+    try:
+        mounts = Path("/proc/self/mounts").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    kind = mount_type(resolved, mounts)
+    return kind if kind in NETWORK_FILESYSTEMS else None
+
+
+def _windows_network(path: Path) -> str | None:  # pragma: no cover - Windows only
+    if str(path).startswith("\\\\"):
+        return "UNC path"
+    import ctypes
+
+    drive_remote = 4
+    kind = ctypes.windll.kernel32.GetDriveTypeW(path.anchor)  # type: ignore[attr-defined]
+    return "network drive" if kind == drive_remote else None
+
+
+class _Wake(FileSystemEventHandler):
+    def __init__(self, wake: threading.Event) -> None:
+        self.wake = wake
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        self.wake.set()
+
+
+class EventSource:
+    """A watchdog observer on the inbox that sets `wake`; restarted when it breaks."""
+
+    def __init__(self, root: Path, wake: threading.Event) -> None:
+        self.root, self.wake = root, wake
+        self._observer: Observer | None = None  # type: ignore[valid-type]
+        self._identity: tuple[int, int] | None = None
+
+    def ensure_running(self) -> None:
+        identity = _identity(self.root)
+        if self._healthy(identity):
+            return
+        if self._observer is not None:
+            log.warning("file events for %s stopped; restarting the watcher", self.root)
+            self.stop()
+        if identity is not None:
+            self._start(identity)
+
+    def _healthy(self, identity: tuple[int, int] | None) -> bool:
+        observer = self._observer
+        if observer is None or identity is None or identity != self._identity:
+            return False
+        return bool(observer.is_alive() and all(e.is_alive() for e in observer.emitters))
+
+    def _start(self, identity: tuple[int, int]) -> None:
+        observer = Observer()
+        try:
+            observer.schedule(_Wake(self.wake), str(self.root), recursive=False)
+            observer.start()
+        except OSError as exc:
+            log.warning("no file events for %s (%s); polling only for now", self.root, exc)
+            return
+        self._observer, self._identity = observer, identity
+
+    def stop(self) -> None:
+        if self._observer is not None:
+            try:
+                self._observer.stop()
+                self._observer.join(timeout=5)
+            except Exception as exc:  # a broken observer must not stop the watcher
+                log.debug("stopping the file-event observer: %s", exc)
+        self._observer, self._identity = None, None
+
+
+def _identity(root: Path) -> tuple[int, int] | None:
+    try:
+        stat = root.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
+class Backoff:
+    def __init__(self, ceiling: float) -> None:
+        self.ceiling, self.failures = ceiling, 0
+
+    def next(self) -> float:
+        self.failures += 1
+        return float(min(self.ceiling, 2 ** (self.failures - 1)))
+
+
+@dataclass
+class Watcher:
+    """The state of one `watch` process."""
+
+    root: Path
+    open_job: JobFactory
+    options: WatchOptions
+    stop: StopRequest
+    heartbeat: Heartbeat
+    settler: Settler = field(init=False)
+    wake: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self.settler = Settler(self.options.run.settle_seconds)
+        self.inbox = Inbox(self.root)
+        self.backoff = Backoff(self.options.max_backoff)
+
+    def scan(self) -> float:
+        """One pass: resume leftovers, take ready files. Seconds until a rescan is due."""
+        self.inbox.check_reachable()
+        self.inbox.prepare()
+        run = self.options.run
+        ready, wait = self.settler.ready(self.inbox.candidates(run.trigger_suffix), time.time())
+        if ready or self.inbox.in_processing():
+            with self.open_job() as job:
+                self._process(job, ready)
+        return min(wait, self.options.poll_seconds)
+
+    def _process(self, job: Job, ready: list[Path]) -> None:
+        job.progress = self._progress_with_heartbeat(job)
+        run = self.options.run
+        options = RunOptions(**{**run.__dict__, "on_file": self._finished})
+        resume_leftovers(self.inbox, job, options, RunResult())
+        take_files(self.inbox, ready, job, options, RunResult())
+
+    def _progress_with_heartbeat(self, job: Job) -> Callable[[str, int], Callable[[int], None]]:
+        inner = job.progress
+
+        def factory(name: str, total: int) -> Callable[[int], None]:
+            self.heartbeat.in_flight = [name]
+            self.heartbeat.write(time.time())
+            tick = inner(name, total) if inner is not None else None
+
+            def on_progress(done: int) -> None:
+                if tick is not None:
+                    tick(done)
+                self.heartbeat.write_soon(time.time())
+
+            return on_progress
+
+        return factory
+
+    def _finished(self, file: FileResult) -> None:
+        self.heartbeat.in_flight = []
+        self.heartbeat.files_processed += 1
+        self.heartbeat.write(time.time())
+        if self.options.run.on_file is not None:
+            self.options.run.on_file(file)
+
+    def fault(self, exc: BaseException) -> float:
+        """Log (less and less often), and the seconds to wait before trying again.
+
+        A missing inbox folder is looked for again at every poll, so the watcher carries on
+        as soon as the share is back; other faults (permission, disk full) back off.
+        """
+        delay = self.backoff.next()
+        failures = self.backoff.failures
+        if isinstance(exc, FileNotFoundError) and not self.root.is_dir():
+            delay = min(delay, self.options.poll_seconds)
+        message = f"cannot work in the inbox {self.root}: {exc}"
+        if failures & (failures - 1) == 0:  # the 1st, 2nd, 4th, 8th... time in a row
+            log.error("%s; trying again in %.1f s (failure %d in a row)", message, delay, failures)
+        self.heartbeat.error(message, time.time())
+        return delay
+
+    def recovered(self) -> None:
+        if self.backoff.failures:
+            log.warning("the inbox %s is usable again", self.root)
+            self.backoff.failures = 0
+            if self.options.on_reachable_again is not None:
+                self.options.on_reachable_again()
+
+
+def watch_inbox(watcher: Watcher) -> None:
+    """Scan until a stop is requested (SIGTERM, Ctrl+C); never raises for host faults."""
+    events = _event_source(watcher)
+    try:
+        while not watcher.stop.requested:
+            if events is not None:
+                events.ensure_running()
+            watcher.wake.clear()
+            delay = _one_pass(watcher)
+            if watcher.options.pulls is not None:  # catches and logs its own failures
+                delay = min(delay, watcher.options.pulls())
+            watcher.heartbeat.write(time.time())
+            watcher.stop.sleep(delay, watcher.wake)
+    finally:
+        if events is not None:
+            events.stop()
+        watcher.heartbeat.state = "stopped"
+        watcher.heartbeat.in_flight = []
+        watcher.heartbeat.write(time.time())
+
+
+def _one_pass(watcher: Watcher) -> float:
+    try:
+        delay = watcher.scan()
+    except (OSError, sqlite3.Error, EtlError) as exc:  # EtlError: e.g. credentials refused
+        return watcher.fault(exc)
+    except Exception as exc:  # keep running unattended; the traceback goes to the log
+        log.exception("unexpected error while scanning %s", watcher.root)
+        return watcher.fault(exc)
+    watcher.recovered()
+    return delay
+
+
+def _event_source(watcher: Watcher) -> EventSource | None:
+    wanted = watcher.options.events
+    network = network_filesystem(watcher.root)
+    if wanted is False or (wanted is None and network):
+        reason = f"the inbox is on a network file system ({network})" if network else "asked"
+        log.info("watching %s by polling every %s s (%s)", watcher.root,
+                 watcher.options.poll_seconds, reason)  # fmt: skip
+        return None
+    log.info("watching %s: file events, and a full rescan every %s s", watcher.root,
+             watcher.options.poll_seconds)  # fmt: skip
+    return EventSource(watcher.root, watcher.wake)

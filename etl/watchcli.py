@@ -1,0 +1,110 @@
+"""The unattended commands: `watch` and `status` (registered by `etl.cli`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from etl.cliopts import (
+    BaseUrl,
+    ConfigOpt,
+    FeedOpt,
+    InboxArg,
+    JsonLogs,
+    MappingOpt,
+    Quiet,
+    SandboxOpt,
+    Settle,
+    Verbose,
+)
+from etl.config import state_dir
+from etl.errors import EtlError
+from etl.logsetup import setup_logging
+
+Poll = Annotated[
+    float,
+    typer.Option("--poll", help="Full rescan every SECONDS (events wake it sooner).", min=0.1),
+]
+Events = Annotated[
+    bool,
+    typer.Option(
+        "--events/--no-events",
+        help="Use file events besides polling (off by itself on network shares).",
+    ),
+]
+PullOut = Annotated[
+    Path | None,
+    typer.Option("--pull-out", help="Also pull orders into this outbox (see `orders pull`)."),
+]
+PullEvery = Annotated[
+    str | None,
+    typer.Option("--pull-every", help="Pull interval, e.g. 10m (default 15m, pull_every_minutes)."),
+]
+PullStatus = Annotated[
+    list[str] | None,
+    typer.Option("--pull-status", help="Status to pull (repeatable; default CREATED)."),
+]
+
+
+def watch(
+    inbox: InboxArg,
+    base_url: BaseUrl = None,
+    config: ConfigOpt = None,
+    sandbox: SandboxOpt = False,
+    poll: Poll = 10.0,
+    events: Events = True,
+    settle: Settle = None,
+    feed: FeedOpt = None,
+    mapping: MappingOpt = None,
+    json_logs: JsonLogs = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
+    pull_out: PullOut = None,
+    pull_every: PullEvery = None,
+    pull_status: PullStatus = None,
+) -> None:
+    """Run forever: take each file dropped into INBOX once it is complete (SIGTERM/Ctrl+C stop).
+
+    Example: [bold]konnect-etl watch /srv/konnect/inbox --poll 30[/]
+    """
+    from etl.cli import _fail, _settings
+    from etl.pullschedule import pull_plan
+    from etl.service import watch_command
+
+    if not inbox.is_dir():
+        raise _fail(f"inbox folder {inbox} does not exist")
+    level = -1 if quiet else verbose
+
+    def reopen_logs() -> None:
+        setup_logging(level, json_logs, state_dir(inbox) / "logs")
+
+    reopen_logs()
+    try:
+        settings = _settings(inbox, config, base_url=base_url, settle_seconds=settle)
+        code = watch_command(
+            inbox, settings, poll_seconds=poll, sandbox=sandbox, events=None if events else False,
+            feed=feed, mapping=mapping, on_reachable_again=reopen_logs,
+            pulls=pull_plan(pull_out, pull_every, pull_status),
+        )  # fmt: skip
+    except EtlError as exc:
+        raise _fail(str(exc)) from None
+    raise typer.Exit(code)
+
+
+def status(
+    inbox: InboxArg,
+    max_age: Annotated[
+        float | None,
+        typer.Option("--max-age", help="Seconds without a heartbeat that count as dead."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
+) -> None:
+    """Print the health of the watcher on INBOX; exit 1 when it looks dead, 2 if it never ran.
+
+    Example: [bold]konnect-etl status /srv/konnect/inbox || send-alert[/]
+    """
+    from etl.service import status_command
+
+    raise typer.Exit(status_command(inbox, max_age, as_json))

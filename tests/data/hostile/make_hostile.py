@@ -1,0 +1,229 @@
+"""Write the hostile-file corpus in this folder: `python make_hostile.py`.
+
+Each file is small and named after its defect. The generated files are committed; this
+script documents how they were made and rebuilds them. Files that cannot be committed (a
+50 MB line, a symlink, a file that vanishes) are made by tests/test_hostile.py at test time.
+Every data-bearing file uses the generic stock columns, so a run tries to upload it.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import struct
+import zipfile
+from pathlib import Path
+
+import openpyxl
+
+HERE = Path(__file__).resolve().parent
+HEADER = "location_id,sku,quantity\n"
+GOOD = "DEL-WH-01,TS-BLK-S,5\n"
+
+OOXML = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+    '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/'
+    'vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" ContentType="' + OOXML + '.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="' + OOXML + '.worksheet+xml"/>'
+    "</Types>"
+)  # fmt: skip
+ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="' + REL + '/officeDocument" Target="xl/workbook.xml"/>'
+    "</Relationships>"
+)  # fmt: skip
+WORKBOOK = (
+    '<?xml version="1.0" encoding="UTF-8"?>{doctype}'
+    '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+    '<sheets><sheet name="Stock" sheetId="1" r:id="rId1"/></sheets></workbook>'
+)
+WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?>'
+    '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="' + REL + '/worksheet" Target="worksheets/sheet1.xml"/>'
+    "</Relationships>"
+)  # fmt: skip
+SHEET = (
+    '<?xml version="1.0" encoding="UTF-8"?>{doctype}'
+    '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    "<sheetData>{rows}</sheetData>{padding}</worksheet>"
+)
+
+
+def inline_row(number: int, values: list[str]) -> str:
+    cells = "".join(
+        f'<c r="{chr(65 + i)}{number}" t="inlineStr"><is><t>{v}</t></is></c>'
+        for i, v in enumerate(values)
+    )
+    return f'<row r="{number}">{cells}</row>'
+
+
+STOCK_ROWS = inline_row(1, ["location_id", "sku", "quantity"]) + inline_row(
+    2, ["DEL-WH-01", "TS-BLK-S", "5"]
+)
+
+
+def hand_made_xlsx(
+    rows: str = STOCK_ROWS, doctype: str = "", padding: str = "", workbook_doctype: str = ""
+) -> bytes:
+    """A minimal workbook written part by part, so the XML can carry what we want."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        archive.writestr("[Content_Types].xml", CONTENT_TYPES)
+        archive.writestr("_rels/.rels", ROOT_RELS)
+        archive.writestr("xl/workbook.xml", WORKBOOK.format(doctype=workbook_doctype))
+        archive.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
+        sheet = SHEET.format(doctype=doctype, rows=rows, padding=padding)
+        archive.writestr("xl/worksheets/sheet1.xml", sheet)
+    return buffer.getvalue()
+
+
+def lying_sizes(data: bytes) -> bytes:
+    """Rewrite every declared uncompressed size to 100 bytes (local and central headers)."""
+    raw = bytearray(data)
+    at = raw.find(b"PK\x03\x04")
+    while at >= 0:
+        struct.pack_into("<I", raw, at + 22, 100)
+        at = raw.find(b"PK\x03\x04", at + 4)
+    at = raw.find(b"PK\x01\x02")
+    while at >= 0:
+        struct.pack_into("<I", raw, at + 24, 100)
+        at = raw.find(b"PK\x01\x02", at + 4)
+    return bytes(raw)
+
+
+BILLION_LAUGHS = (
+    '<!DOCTYPE worksheet [<!ENTITY lol "lol">'
+    + "".join(
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
+        for i in range(1, 10)
+    )
+    + "]>"
+)
+EXTERNAL_ENTITY = '<!DOCTYPE worksheet [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+
+
+def openpyxl_book(rows: list[list[object]], path: Path) -> openpyxl.Workbook:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+    return book
+
+
+def text_files() -> dict[str, bytes]:
+    mixed = (HEADER + GOOD).encode() + "DEL-WH-01,CAFÉ-MUG,2\n".encode("cp1252")
+    mixed += "MUM-ST-02,CAFÉ-CUP,3\n".encode()
+    utf16 = (HEADER + GOOD).encode("utf-16-le")
+    return {
+        "empty.csv": b"",
+        "bom-only.csv": b"\xef\xbb\xbf",
+        "header-only.csv": HEADER.encode(),
+        "blank-lines-only.csv": b"\n\n\r\n\n",
+        "binary-junk.csv": bytes(range(256)) * 8,
+        "binary-junk-named-xlsx.xlsx": bytes(reversed(range(256))) * 8,
+        "text-named.xlsx": (HEADER + GOOD).encode(),
+        "html-named.xls": b"<html><body><table><tr><td>sku</td></tr></table></body></html>",
+        "utf16-without-bom.csv": utf16,
+        "mixed-encodings.csv": mixed,
+        "nul-bytes-in-text.csv": (HEADER + "DEL-WH-01,TS-BLK-S\x00,5\n").encode(),
+        "ragged-rows.csv": (
+            HEADER + GOOD + "DEL-WH-01,TS-BLK-M\nMUM-ST-02,CAP-RED,1,extra\n"
+        ).encode(),
+        "duplicate-headers.csv": b"location_id,sku,sku,quantity\nDEL-WH-01,TS-BLK-S,X,5\n",
+        "blank-headers.csv": b"location_id,,quantity\nDEL-WH-01,TS-BLK-S,5\n",
+        "unclosed-quote.csv": (HEADER + 'DEL-WH-01,"TS-BLK-S,5\nMUM-ST-02,CAP-RED,1\n').encode(),
+        "formula-cells.csv": (
+            HEADER + 'DEL-WH-01,=HYPERLINK("http://x"),5\n+MUM-ST-02,@SUM(A1),1\n'
+            "-BLR-ST-03,\tTS-BLK-S,2\nDEL-WH-01,\rCAP-RED,3\n"
+        ).encode(),
+        "control-characters.csv": (
+            HEADER + "DEL-WH-01,TS-BLK-S\u202e,5\nDEL-WH-01,\x1b[31mCAP-RED,1\n"
+        ).encode(),
+        "too-many-columns.csv": (",".join(f"c{i}" for i in range(600)) + "\n").encode()
+        + (",".join("1" for _ in range(600)) + "\n").encode(),
+        "cell-too-long.csv": (HEADER + "DEL-WH-01," + "X" * 40_000 + ",5\n").encode(),
+        "exponent-and-words.csv": (
+            HEADER + "DEL-WH-01,TS-BLK-S,1e5\nDEL-WH-01,CAP-RED,five\n"
+        ).encode(),
+    }
+
+
+def zip_files() -> dict[str, bytes]:
+    valid = hand_made_xlsx()
+    padding = "<!--" + " " * (30 * 1024 * 1024) + "-->"  # 30 MB of spaces: ~30 KB zipped
+    bomb = hand_made_xlsx(padding=padding)
+    laughs_row = (
+        inline_row(1, ["location_id", "sku", "quantity"])
+        + '<row r="2"><c r="A2" t="inlineStr"><is><t>DEL-WH-01</t></is></c>'
+        '<c r="B2" t="inlineStr"><is><t>&lol9;</t></is></c>'
+        '<c r="C2" t="inlineStr"><is><t>5</t></is></c></row>'
+    )
+    xxe_row = laughs_row.replace("&lol9;", "&xxe;")
+    sparse = inline_row(1, ["location_id", "sku", "quantity"]) + (
+        '<row r="200000"><c r="KZ200000" t="inlineStr"><is><t>x</t></is></c></row>'
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("readme.txt", "not a workbook")
+    return {
+        "truncated.xlsx": valid[: len(valid) // 2],
+        "zip-bomb.xlsx": bomb,
+        "zip-bomb-lying-sizes.xlsx": lying_sizes(hand_made_xlsx(padding=padding[: 8 << 20])),
+        "entity-expansion.xlsx": hand_made_xlsx(laughs_row, doctype=BILLION_LAUGHS),
+        "entity-expansion-in-workbook.xlsx": hand_made_xlsx(workbook_doctype=BILLION_LAUGHS),
+        "external-entity.xlsx": hand_made_xlsx(xxe_row, doctype=EXTERNAL_ENTITY),
+        "sparse-huge-grid.xlsx": hand_made_xlsx(sparse),
+        "zip-without-workbook.xlsx": buffer.getvalue(),
+    }
+
+
+def workbooks() -> None:
+    openpyxl_book([["location_id", "sku", "quantity"]], HERE / "header-only-workbook.xlsx")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Stock", None, None])
+    sheet.append(["location_id", "sku", "quantity"])
+    sheet.append(["DEL-WH-01", "TS-BLK-S", 5])
+    sheet.merge_cells("A1:C1")  # a merged title above the header
+    sheet.merge_cells("A4:B4")  # a merged data cell: B4 reads as empty
+    sheet["A4"] = "DEL-WH-01"
+    sheet["C4"] = 2
+    book.save(HERE / "merged-cells.xlsx")
+
+    book = openpyxl.Workbook()
+    hidden = book.active
+    hidden.title = "Old"
+    hidden.append(["location_id", "sku", "quantity"])
+    hidden.append(["DEL-WH-01", "TS-BLK-S", 999])
+    hidden.sheet_state = "hidden"
+    visible = book.create_sheet("Current")
+    visible.append(["location_id", "sku", "quantity"])
+    visible.append(["DEL-WH-01", "TS-BLK-S", 7])
+    book.save(HERE / "hidden-sheet.xlsx")
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["location_id", "sku", "quantity"])
+    sheet.append(["DEL-WH-01", "TS-BLK-S", "=2+3"])  # no cached value: reads empty
+    sheet.append(["DEL-WH-01", '=HYPERLINK("http://evil","CAP-RED")', 1])
+    book.save(HERE / "formulas.xlsx")
+
+
+def main() -> None:
+    for name, data in {**text_files(), **zip_files()}.items():
+        (HERE / name).write_bytes(data)
+    shutil.copy(HERE.parent / "readers" / "encrypted.xlsx", HERE / "password-protected.xlsx")
+    workbooks()
+
+
+if __name__ == "__main__":
+    main()

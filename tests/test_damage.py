@@ -1,0 +1,259 @@
+"""Spreadsheet damage is rejected, never repaired: fixtures written by LibreOffice Calc.
+
+tests/data/damaged/make_fixtures.py made the files (see its docstring): a 20-digit order id
+typed as a number, AWB numbers saved to CSV in scientific notation, SKUs that lost their
+leading zeros, and date columns with and without a decidable day/month order.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from etl.cli import app
+from etl.errors import MappingError
+from etl.mapping import apply_mapping, load_mapping
+from etl.model import Sheet
+from etl.readers import to_table
+
+DAMAGED = Path(__file__).resolve().parent / "data" / "damaged"
+TODAY = date.today().isoformat()
+
+STOCK_MAPPING = """\
+feed: stock
+match:
+  filename: ["stock-*"]
+  headers: [Store, Item Code, Qty]
+fields:
+  location_id: {column: Store}
+  sku: {column: Item Code, pattern: '^(\\d{8}|[A-Z][A-Z0-9-]*)$'}   # all-digit SKUs have 8
+  quantity: {column: Qty, transforms: [integer]}
+"""
+STATUS_MAPPING = """\
+feed: status
+match:
+  filename: ["status-*"]
+  headers: [orderId, orderStatus]
+fields:
+  orderId: {column: orderId, length: 20}
+  orderStatus: {column: orderStatus}
+  promised_delivery_date: {column: promised_delivery_date, transforms: [FORMAT]}
+"""
+PRICE_MAPPING = """\
+feed: price
+match:
+  filename: ["price-*"]
+fields:
+  location_id: {column: Store}
+  sku: {column: SKU}
+  mrp: {column: MRP, transforms: [{decimal: {currency: INR}}]}
+  esp: {column: Price, transforms: [{decimal: {currency: INR}}]}
+  currency: {constant: INR}
+"""
+
+
+def setup_inbox(tmp_path: Path, *files: str, status_format: str = "date") -> Path:
+    """An inbox with the fixtures and the mappings they need (through its config file)."""
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    (mappings / "stock.yaml").write_text(STOCK_MAPPING, encoding="utf-8")
+    status = STATUS_MAPPING.replace("FORMAT", status_format)
+    (mappings / "status.yaml").write_text(status, encoding="utf-8")
+    (mappings / "price.yaml").write_text(PRICE_MAPPING, encoding="utf-8")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "konnect-etl.yaml").write_text(f"mappings: {mappings}\n", encoding="utf-8")
+    for name in files:
+        shutil.copy(DAMAGED / name, inbox / name)
+    return inbox
+
+
+def validate(inbox: Path, name: str) -> dict[str, dict[str, Any]]:
+    """`konnect-etl validate` one file; its result rows by row number."""
+    args = ["validate", str(inbox / name), "--config", str(inbox / "konnect-etl.yaml")]
+    CliRunner().invoke(app, args, catch_exceptions=False)
+    return result_rows(inbox / f"{Path(name).stem}.result.{_ext(name)}")
+
+
+def _ext(name: str) -> str:
+    return "csv" if name.endswith(".csv") else "xlsx"
+
+
+def result_rows(path: Path) -> dict[str, dict[str, Any]]:
+    if path.suffix == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return {row["row"]: row for row in csv.DictReader(handle)}
+    sheet = load_workbook(path).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    header = [str(h) for h in rows[0]]
+    found = [dict(zip(header, row, strict=True)) for row in rows[1:]]
+    return {str(row["row"]): {k: v or "" for k, v in row.items()} for row in found}
+
+
+def test_twenty_digit_order_id_typed_as_a_number_is_rejected(tmp_path: Path) -> None:
+    inbox = setup_inbox(tmp_path, "awb-order-id-as-number.xlsx")
+    rows = validate(inbox, "awb-order-id-as-number.xlsx")
+    assert rows["2"]["status"] == "rejected"
+    assert rows["2"]["Order No"] == "13000000000000000000"  # what Excel kept of ...0001
+    assert "stored as a number, which keeps only 15 digits" in rows["2"]["message"]
+    assert "export the file again" in rows["2"]["message"]
+    assert rows["3"]["status"] == "ok"  # a 13-digit AWB number is exact as a number
+
+
+def test_awb_numbers_saved_in_scientific_notation_are_rejected(tmp_path: Path) -> None:
+    inbox = setup_inbox(tmp_path, "awb-scientific.csv")
+    rows = validate(inbox, "awb-scientific.csv")
+    for row in ("2", "3"):
+        assert rows[row]["status"] == "rejected"
+        assert (
+            "'awbNumber': '7.80012E+11' - AWB number is in scientific notation"
+            in (rows[row]["message"])
+        )
+    assert rows["4"]["status"] == "ok"
+
+
+@pytest.mark.parametrize("name", ["stock-sku-lost-zeros.xlsx", "stock-sku-lost-zeros.csv"])
+def test_skus_that_lost_their_leading_zeros_break_the_declared_pattern(
+    tmp_path: Path, name: str
+) -> None:
+    inbox = setup_inbox(tmp_path, name)
+    rows = validate(inbox, name)
+    assert rows["2"]["status"] == "rejected"
+    assert "'12345' - SKU does not have the form the mapping expects" in rows["2"]["message"]
+    assert "drops leading zeros" in rows["2"]["message"]
+    assert rows["3"]["status"] == "ok" and rows["4"]["status"] == "ok"
+    assert rows["5"]["status"] == "rejected"
+
+
+def test_nothing_damaged_reaches_the_sandbox(tmp_path: Path, sandbox: Any) -> None:
+    names = ["stock-sku-lost-zeros.csv", "awb-scientific.csv", "awb-order-id-as-number.xlsx"]
+    inbox = setup_inbox(tmp_path, *names)
+    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
+    result = CliRunner().invoke(app, ["run", str(inbox), "--settle", "0"], env=env)
+    assert result.exit_code == 1, result.output
+    keys = {e["key"] for e in sandbox.ledger()}
+    assert {"MUM-ST-02|00012345", "DEL-WH-01|TS-BLK-S", "13000000000000000006"} <= keys
+    assert {"13000000000000000002", "13000000000000000003"} <= keys  # the good rows went
+    damaged = {"DEL-WH-01|12345", "BLR-ST-03|7.80012E+11", "13000000000000000000"}
+    damaged |= {"13000000000000000004", "13000000000000000005"}
+    assert not keys & damaged
+    assert not any("E+" in str(e["record"]) for e in sandbox.ledger())
+
+
+def test_ambiguous_day_month_column_is_rejected_with_a_hint(tmp_path: Path) -> None:
+    inbox = setup_inbox(tmp_path, "status-dates-ambiguous.csv")
+    rows = validate(inbox, "status-dates-ambiguous.csv")
+    for row in ("2", "3"):
+        assert rows[row]["status"] == "rejected"
+        assert "day and month may be swapped" in rows[row]["message"]
+        assert "set the format in the mapping" in rows[row]["message"]
+
+
+def test_explicit_date_format_in_the_mapping_wins(tmp_path: Path) -> None:
+    inbox = setup_inbox(
+        tmp_path, "status-dates-ambiguous.csv", status_format="{date: {formats: ['%d/%m/%Y']}}"
+    )
+    rows = validate(inbox, "status-dates-ambiguous.csv")
+    assert rows["2"]["status"] == "ok" and rows["3"]["status"] == "ok"
+
+
+def test_unambiguous_and_real_date_columns_are_read(tmp_path: Path) -> None:
+    inbox = setup_inbox(tmp_path, "status-dates-unambiguous.csv", "status-dates.xlsx")
+    for name in ("status-dates-unambiguous.csv", "status-dates.xlsx"):
+        rows = validate(inbox, name)
+        assert all(row["status"] == "ok" for row in rows.values()), rows
+
+
+def test_dates_are_converted_day_first_and_in_ist(tmp_path: Path) -> None:
+    mapping_file = tmp_path / "status.yaml"
+    mapping_file.write_text(STATUS_MAPPING.replace("FORMAT", "date"), encoding="utf-8")
+    mapping = load_mapping(mapping_file)
+    cells = pd.DataFrame(
+        {0: ["orderId", "16000000000000000003", "16000000000000000004", "16000000000000000005"],
+         1: ["orderStatus", "delivery_done", "delivery_done", "delivery_done"],
+         2: ["promised_delivery_date", "05/01/2026", "25/01/2026", "46027"]},
+        dtype="str",
+    )  # fmt: skip
+    sheet = Sheet(cells, np.arange(1, 5, dtype=np.int64), tmp_path / "status-x.csv", "csv")
+    mapped = apply_mapping(mapping, to_table(sheet, 0))
+    dates = mapped.frame["promised_delivery_date"].tolist()
+    assert dates == ["2026-01-05", "2026-01-25", "2026-01-05"]  # 46027: an Excel serial date
+    assert mapped.problems == []
+
+
+def test_a_price_marked_in_another_currency_is_rejected(tmp_path: Path) -> None:
+    inbox = setup_inbox(tmp_path)
+    lines = ["Store,SKU,MRP,Price", "DEL-WH-01,CAP-RED,₹ 499,Rs. 399", "DEL-WH-01,BAG-TOTE,$12,10"]
+    lines.append('DEL-WH-01,TS-BLK-S,"1,20,000","120,000"')
+    (inbox / "price-list.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    rows = validate(inbox, "price-list.csv")
+    assert rows["2"]["status"] == "ok" and rows["4"]["status"] == "ok"
+    assert rows["3"]["status"] == "rejected"
+    assert "marked in another currency, but this column is in INR" in rows["3"]["message"]
+
+
+def test_mapping_checks_the_new_keys(tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(STOCK_MAPPING.replace("pattern: '", "length: [20, 10], pattern: '"))
+    with pytest.raises(MappingError, match="length"):
+        load_mapping(path)
+    path.write_text(STOCK_MAPPING + "export_time: {filename: 'x', format: 'no percent'}\n")
+    with pytest.raises(MappingError, match="export_time"):
+        load_mapping(path)
+    path.write_text(PRICE_MAPPING.replace("currency: INR}", "currency: rupees}"))
+    with pytest.raises(MappingError, match="currency"):
+        load_mapping(path)
+
+
+def test_every_imei_of_a_list_is_checked(tmp_path: Path) -> None:
+    mapping_file = tmp_path / "invoice.yaml"
+    mapping_file.write_text(
+        "feed: invoice\nfields:\n  orderId: {column: orderId}\n  invoiceNumber: {column: inv}\n"
+        "  invoiceType: {constant: sale}\n"
+        "  imeiSerialNumber: {column: imei, transforms: [split], pattern: '^\\d{15}$'}\n",
+        encoding="utf-8",
+    )
+    cells = pd.DataFrame(
+        {0: ["orderId", "12000000000000000001", "12000000000000000002"],
+         1: ["inv", "INV-1", "INV-2"],
+         2: ["imei", "356938035643809, 356938035643817", "356938035643809; 3.56938E+14"]},
+        dtype="str",
+    )  # fmt: skip
+    sheet = Sheet(cells, np.arange(1, 4, dtype=np.int64), tmp_path / "inv.csv", "csv")
+    mapped = apply_mapping(load_mapping(mapping_file), to_table(sheet, 0))
+    assert [(p.row, p.code) for p in mapped.problems] == [(3, "id_scientific")]
+
+
+@pytest.mark.parametrize(
+    ("cell", "whole"), [("12.0", 12), ("1,20,000", 120000), ("120,000", 120000), ("12.5", None)]
+)
+def test_quantities_must_be_whole_numbers(cell: str, whole: int | None) -> None:
+    from etl.transforms import Number
+
+    values, failures = Number(whole=True).apply(pd.Series([cell], dtype="str"))
+    if whole is None:
+        assert [f.code for f in failures] == ["not_integer"]
+    else:
+        assert values.iloc[0] == whole and failures == []
+
+
+def test_a_long_id_with_excels_trailing_zeros_is_rejected_even_from_csv(tmp_path: Path) -> None:
+    mapping_file = tmp_path / "pack.yaml"
+    mapping_file.write_text("feed: pack\nfields:\n  orderId: {column: orderId}\n")
+    cells = pd.DataFrame(
+        {0: ["orderId", "13000000000000000000", "13000000000000000001", "1300000000000000"]},
+        dtype="str",
+    )
+    sheet = Sheet(cells, np.arange(1, 5, dtype=np.int64), tmp_path / "pack.csv", "csv")
+    mapped = apply_mapping(load_mapping(mapping_file), to_table(sheet, 0))
+    assert [(p.row, p.code) for p in mapped.problems] == [(2, "id_rounded")]

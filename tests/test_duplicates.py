@@ -1,0 +1,86 @@
+"""A file whose exact content was processed before: stock/price again, order feeds never."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from etl.cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = date.today().isoformat()
+
+
+def run(inbox: Path, sandbox: Any) -> int:
+    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
+    result = CliRunner().invoke(app, ["run", str(inbox), "--settle", "0"], env=env)
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    return result.exit_code
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(path.read_text())
+    return loaded
+
+
+def pack_requests(sandbox: Any) -> int:
+    return sum(1 for e in sandbox.ledger() if e["path"].endswith("/pack"))
+
+
+def test_an_order_file_dropped_twice_goes_to_duplicates_and_is_not_sent(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(ROOT / "inbox_example" / "pack_list.csv", inbox)
+    run(inbox, sandbox)
+    sent = pack_requests(sandbox)
+    assert sent > 0
+    shutil.copy(ROOT / "inbox_example" / "pack_list.csv", inbox)  # the same file again
+    assert run(inbox, sandbox) == 1
+    assert pack_requests(sandbox) == sent  # nothing sent the second time
+    summary = read_json(inbox / "duplicates" / TODAY / "pack_list.summary.json")
+    assert (inbox / "duplicates" / TODAY / "pack_list.csv").is_file()
+    assert summary["outcome"] == "duplicate" and summary["feed"] == "pack"
+    original = summary["duplicate_of"]
+    assert original["input"] == "pack_list.csv"
+    assert original["summary"].endswith(f"done/{TODAY}/pack_list.summary.json")
+    assert "same content as 'pack_list.csv'" in summary["file_errors"][0]
+    assert not (inbox / "done" / TODAY / "pack_list-2.csv").exists()
+
+
+def test_a_stock_file_dropped_twice_is_processed_again_by_default(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    text = "location_id,sku,quantity\nDEL-WH-01,TS-BLK-S,25\n"
+    (inbox / "stock.csv").write_text(text)
+    assert run(inbox, sandbox) == 0
+    (inbox / "stock.csv").write_text(text)
+    assert run(inbox, sandbox) == 0
+    assert read_json(inbox / "done" / TODAY / "stock-2.summary.json")["outcome"] == "uploaded"
+    assert [e["key"] for e in sandbox.ledger()] == ["DEL-WH-01|TS-BLK-S"] * 2
+
+
+def test_stock_duplicates_are_set_aside_when_configured(tmp_path: Path, sandbox: Any) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "konnect-etl.yaml").write_text("reprocess_duplicates: false\n")
+    text = "location_id,sku,quantity\nDEL-WH-01,TS-BLK-S,25\n"
+    (inbox / "stock.csv").write_text(text)
+    run(inbox, sandbox)
+    (inbox / "stock.csv").write_text(text)
+    run(inbox, sandbox)
+    assert (inbox / "duplicates" / TODAY / "stock.csv").is_file()
+    assert len(sandbox.ledger()) == 1
+    # the same name with different content is a new file
+    (inbox / "stock.csv").write_text(text.replace(",25", ",26"))
+    assert run(inbox, sandbox) == 0
+    assert (inbox / "done" / TODAY / "stock-2.csv").is_file()
+    assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-S"] == 26

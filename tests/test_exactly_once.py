@@ -1,0 +1,232 @@
+"""Order actions are applied exactly once, even when Konnect drops 30 % of its answers.
+
+A dropped answer (`--drop-rate`) means the request *was applied* and the connection closed
+with no response. Resending blindly would confirm, invoice or pack an order twice; the tool
+must look the orders up and resend only what Konnect has not applied. The emulator's ledger
+is the witness: one `applied` entry per order and action.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from etl.cli import app
+from etl.client import ClientSettings, KonnectClient
+from etl.config import state_dir
+from etl.journal import Journal
+from etl.konnect import ENDPOINTS
+from etl.order_states import REACHED
+from etl.pipeline import content_hash
+from etl.reconcile import upload_orders
+from etl.sandbox import SandboxSettings, serve_in_thread
+
+TODAY = date.today().isoformat()
+ORDERS = [str(40000000000000000001 + n).zfill(20) for n in range(200)]
+
+
+@pytest.fixture(scope="module")
+def flaky(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """200 placed self-ship orders at one location; 30 % of the answers are dropped."""
+    seed = tmp_path_factory.mktemp("seed") / "seed.json"
+    price = {"mrp": 799, "esp": 599, "currency": "INR"}
+    seed.write_text(json.dumps({
+        "locations": ["DEL-WH-01"], "skus": ["TS-BLK-S"],
+        "stock": {"DEL-WH-01|TS-BLK-S": 1000}, "prices": {"DEL-WH-01|TS-BLK-S": price},
+        "order_blocks": [{"first_id": ORDERS[0], "count": 200, "state": "placed",
+                          "is_self_ship": True, "start": "2026-02-01T09:00:00+05:30"}],
+    }))  # fmt: skip
+    settings = SandboxSettings(port=0, seed=seed, drop_rate=0.3, fault_seed=11)
+    with serve_in_thread(settings) as running:
+        yield running
+
+
+def items(n: int) -> list[tuple[str, int]]:
+    """The seed rules: odd orders have one item (x1), even orders two (x1, x2)."""
+    order = ORDERS[n]
+    return [(f"{order}-1", 1)] if n % 2 == 0 else [(f"{order}-1", 1), (f"{order}-2", 2)]
+
+
+def item_rows() -> list[list[str]]:
+    return [[ORDERS[n], item, str(qty)] for n in range(200) for item, qty in items(n)]
+
+
+FILES: dict[str, tuple[list[str], list[list[str]]]] = {
+    "confirm": (["orderId", "orderItemId", "quantity"], item_rows()),
+    "invoice": (
+        ["orderId", "invoiceNumber", "invoiceType", "orderItemId", "quantity"],
+        [
+            [ORDERS[n], f"EO/{n:04d}", "sale", item, str(qty)]
+            for n in range(200)
+            for item, qty in items(n)
+        ],
+    ),
+    "awb": (
+        ["orderId", "awbNumber", "courierName", "autoDispatch"],
+        [[o, f"77{n:011d}", "Blue Dart", "No"] for n, o in enumerate(ORDERS)],
+    ),
+    "pack": (["orderId"], [[o] for o in ORDERS]),
+    "dispatch": (["orderId", "orderItemId", "quantity"], item_rows()),
+}
+
+
+def run_file(tmp_path: Path, sandbox: Any, feed: str) -> list[dict[str, str]]:
+    inbox = tmp_path / feed
+    inbox.mkdir()
+    header, rows = FILES[feed]
+    with (inbox / f"{feed}.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows([header, *rows])
+    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
+    args = ["run", str(inbox), "--settle", "0"]
+    result = CliRunner().invoke(app, args, env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = inbox / "done" / TODAY / f"{feed}.result.csv"
+    with report.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_every_order_action_is_applied_exactly_once_despite_dropped_answers(
+    tmp_path: Path, flaky: Any
+) -> None:
+    messages: Counter[str] = Counter()
+    for feed in FILES:
+        rows = run_file(tmp_path, flaky, feed)
+        assert {r["status"] for r in rows} == {"ok"}, feed
+        messages.update(r["message"].split(":")[0] for r in rows)
+    ledger = flaky.ledger()
+    for feed in FILES:
+        path = ENDPOINTS[feed].path
+        applied = Counter(
+            e["key"] for e in ledger if e["path"] == path and e["outcome"] == "applied"
+        )
+        assert sorted(applied) == ORDERS, feed
+        assert set(applied.values()) == {1}, f"{feed}: applied twice: {applied.most_common(3)}"
+    state = flaky.state()["orders"]
+    assert {state[o]["state"] for o in ORDERS} == {"bag_picked"}
+    assert {state[o]["awb"]["awbNumber"] for o in ORDERS[:1]} == {"7700000000000"}
+    # The dice really did drop answers, and those orders were found already applied.
+    assert messages["already applied"] > 0
+
+
+class LoseFirstRequest(httpx.AsyncBaseTransport):
+    """Forwards to the real emulator, except that the first order action never arrives and
+    the client sees a read timeout: "may have been applied", though it was not. The emulator
+    cannot produce this (its drops always apply first)."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.lost = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and not self.lost:
+            self.lost += 1
+            raise httpx.ReadTimeout("no answer", request=request)
+        return await self.inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@dataclass
+class Body:
+    index: int
+    body: bytes
+
+
+def test_an_unanswered_request_is_looked_up_then_only_the_missing_orders_are_resent(
+    sandbox: Any,
+) -> None:
+    orders = [f"11{n:018d}" for n in (1, 3)]
+    records = [{"orderId": o, "orderItems": [{"orderItemId": f"{o}-1", "quantity": 1}]}
+               for o in orders]  # fmt: skip
+    chunk = Body(0, orjson.dumps(records))
+    settings = ClientSettings(base_url=sandbox.url, token=sandbox.token, retries=2)
+    transport = LoseFirstRequest()
+
+    async def main() -> list[Any]:
+        async with KonnectClient(settings, transport=transport) as client:
+            return await upload_orders(
+                client, "confirm", ENDPOINTS["confirm"], [chunk],
+                keys_of=lambda c: [r["orderId"] for r in orjson.loads(c.body)],
+            )  # fmt: skip
+
+    [result] = asyncio.run(main())
+    assert transport.lost == 1
+    assert (result.state, result.record_errors, result.unknown_records) == ("acknowledged", {}, [])
+    applied = [e["key"] for e in sandbox.ledger() if e["outcome"] == "applied"]
+    assert sorted(applied) == orders  # sent again once it was clear they were still placed
+
+
+def test_a_run_killed_mid_request_is_resumed_without_packing_twice(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """The journal says chunk 0 was in flight when the process died; Konnect had applied it.
+    The next run looks the orders up instead of packing them again."""
+    orders = [f"14{n:018d}" for n in (4, 5)]
+    inbox = tmp_path / "inbox"
+    (inbox / "processing").mkdir(parents=True)
+    claimed = inbox / "processing" / "pack.csv"
+    claimed.write_text("orderId\n" + "\n".join(orders) + "\n", encoding="utf-8")
+    with Journal(state_dir(inbox) / "journal.sqlite3") as journal:
+        file_id = journal.begin_file(content_hash(claimed), "pack.csv", "pack", "generic/pack")
+        journal.mark_inflight(file_id, 0)
+    body = [{"orderId": o} for o in orders]
+    headers = {"x-access-token": sandbox.token}
+    httpx.post(f"{sandbox.url}{ENDPOINTS['pack'].path}", json=body, headers=headers)
+    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
+    result = CliRunner().invoke(app, ["run", str(inbox), "--settle", "0"], env=env)
+    assert result.exit_code == 0, result.output
+    with (inbox / "done" / TODAY / "pack.result.csv").open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["message"] for r in rows] == [
+        "already applied: Konnect shows this order as bag_packed"] * 2  # fmt: skip
+    applied = [e["key"] for e in sandbox.ledger() if e["outcome"] == "applied"]
+    assert applied == orders  # once, by the request before the crash
+
+
+@pytest.mark.parametrize(
+    ("feed", "record", "order", "done"),
+    [
+        ("confirm", {}, {"state": "bag_packed"}, True),  # confirmed, and more since
+        ("confirm", {}, {"state": "placed"}, False),
+        ("confirm", {}, {"state": "cancelled_fynd"}, False),
+        ("confirm", {}, {"orderStatus": "CONFIRMED"}, True),  # no Fynd state: Konnect's name
+        ("pack", {}, {"orderStatus": "PROCESSING"}, False),
+        ("invoice", {"invoiceNumber": "A1", "invoiceType": "sale"},
+         {"state": "dp_assigned", "invoice": {"invoiceNumber": "A1"}}, True),
+        ("invoice", {"invoiceNumber": "A1", "invoiceType": "sale"},
+         {"state": "dp_assigned", "invoice": {"invoiceNumber": "OTHER"}}, False),
+        ("invoice", {"invoiceNumber": "C1", "invoiceType": "return"},
+         {"state": "credit_note_generated", "creditNote": {"invoiceNumber": "C1"}}, True),
+        ("invoice", {"invoiceNumber": "C1", "invoiceType": "return"},
+         {"state": "return_bag_accepted"}, False),
+        ("awb", {"awbNumber": "9"}, {"state": "bag_picked", "awb": {"awbNumber": "9"}}, True),
+        ("awb", {"awbNumber": "9"}, {"state": "dp_assigned", "awb": None}, False),
+        ("status", {"orderStatus": "bag_picked"}, {"state": "delivery_done"}, True),
+        ("status", {"orderStatus": "delivery_done"}, {"state": "bag_picked"}, False),
+        ("status", {"orderStatus": "rto_bag_delivered"}, {"state": "rto_bag_delivered"}, True),
+        ("cancel", {}, {"state": "cancelled_fynd"}, True),
+        ("cancel", {"orderItems": [{"orderItemId": "i-2", "quantity": 2}]},
+         {"state": "placed", "items": [{"orderItemId": "i-2", "cancelledQuantity": 2}]}, True),
+        ("cancel", {"orderItems": [{"orderItemId": "i-2", "quantity": 2}]},
+         {"state": "placed", "items": [{"orderItemId": "i-2", "cancelledQuantity": 0}]}, False),
+        ("return_qc", {}, {"state": "rto_bag_accepted"}, True),
+        ("return_qc", {}, {"state": "return_bag_delivered"}, False),
+    ],
+)  # fmt: skip
+def test_when_an_order_action_counts_as_already_applied(
+    feed: str, record: dict[str, Any], order: dict[str, Any], done: bool
+) -> None:
+    assert REACHED[feed](record, order) is done

@@ -1,0 +1,130 @@
+"""Destructive-update guards: empty files fail, zero-heavy or short stock files are held."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from etl.cli import app
+from etl.config import load_settings
+from etl.errors import ConfigError
+from etl.guard_settings import Guards
+
+TODAY = date.today().isoformat()
+LOCATIONS = ("DEL-WH-01", "MUM-ST-02", "BLR-ST-03")
+SKUS = ("TS-BLK-S", "TS-BLK-M", "TS-BLK-L", "TS-WHT-M", "JN-SLIM-32", "JN-SLIM-34")
+
+
+def run(inbox: Path, sandbox: Any) -> Any:
+    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
+    args = ["run", str(inbox), "--settle", "0"]
+    return CliRunner().invoke(app, args, env=env, catch_exceptions=False)
+
+
+def stock_file(path: Path, quantities: list[int]) -> Path:
+    """A canonical stock CSV: one known (location, SKU) per quantity."""
+    pairs = [(loc, sku) for loc in LOCATIONS for sku in SKUS][: len(quantities)]
+    lines = ["location_id,sku,quantity"]
+    lines += [f"{loc},{sku},{qty}" for (loc, sku), qty in zip(pairs, quantities, strict=True)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def summary(folder: Path, stem: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((folder / f"{stem}.summary.json").read_text())
+    return loaded
+
+
+def stock_keys(sandbox: Any) -> set[str]:
+    return {e["key"] for e in sandbox.ledger() if e["path"].endswith("/inventory")}
+
+
+def test_header_only_file_fails_as_a_whole(tmp_path: Path, sandbox: Any) -> None:
+    stock_file(tmp_path / "stock.csv", [])
+    result = run(tmp_path, sandbox)
+    assert result.exit_code == 1
+    found = summary(tmp_path / "failed" / TODAY, "stock")
+    assert found["outcome"] == "failed" and found["rows"]["total"] == 0
+    assert "no data rows" in found["file_errors"][0]
+    assert sandbox.ledger() == []
+
+
+def test_empty_file_fails_as_a_whole(tmp_path: Path, sandbox: Any) -> None:
+    (tmp_path / "stock.csv").write_bytes(b"")
+    result = run(tmp_path, sandbox)
+    assert result.exit_code == 1
+    found = summary(tmp_path / "failed" / TODAY, "stock")
+    assert found["outcome"] == "failed" and "empty" in found["file_errors"][0]
+    assert sandbox.ledger() == []
+
+
+def test_mostly_zero_stock_file_is_held_until_released(tmp_path: Path, sandbox: Any) -> None:
+    stock_file(tmp_path / "stock.csv", [0] * 7 + [5] * 5)
+    assert run(tmp_path, sandbox).exit_code == 1
+    held = tmp_path / "held" / TODAY
+    found = summary(held, "stock")
+    assert found["outcome"] == "failed" and found["feed"] == "stock"
+    assert "7 of its 12 items to 0 (58%)" in found["held"]
+    assert "konnect-etl release" in found["file_errors"][1]
+    assert (held / "stock.errors.csv").is_file() and (held / "stock.csv").is_file()
+    assert stock_keys(sandbox) == set()
+
+    released = CliRunner().invoke(app, ["release", str(held / "stock.csv")])
+    assert released.exit_code == 0, released.output
+    assert (tmp_path / "stock.csv").is_file() and not (held / "stock.csv").exists()
+    assert run(tmp_path, sandbox).exit_code == 0
+    assert summary(tmp_path / "done" / TODAY, "stock")["outcome"] == "uploaded"
+    assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-S"] == 0
+
+
+@pytest.mark.parametrize(
+    "quantities",
+    [[0] * 6 + [5] * 6, [0, 0, 0]],  # exactly half is allowed; under min_rows: a sold-out delta
+    ids=["half", "small"],
+)
+def test_few_zeros_or_a_small_file_are_not_held(
+    tmp_path: Path, sandbox: Any, quantities: list[int]
+) -> None:
+    stock_file(tmp_path / "stock.csv", quantities)
+    assert run(tmp_path, sandbox).exit_code == 0
+    assert not (tmp_path / "held").exists()
+
+
+def test_far_fewer_rows_than_the_previous_file_is_held(tmp_path: Path, sandbox: Any) -> None:
+    stock_file(tmp_path / "stock.csv", [5] * 18)
+    assert run(tmp_path, sandbox).exit_code == 0
+    stock_file(tmp_path / "stock.csv", [6] * 8)  # 8 < 50% of 18: a half-written export?
+    assert run(tmp_path, sandbox).exit_code == 1
+    found = summary(tmp_path / "held" / TODAY, "stock")
+    assert "8 rows, far fewer than the 18 rows" in found["held"]
+    assert "generic/stock" in found["held"]
+    assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-S"] == 5  # the short file sent nothing
+
+
+def test_guards_turned_off_in_the_config(tmp_path: Path, sandbox: Any) -> None:
+    (tmp_path / "konnect-etl.yaml").write_text("guards: false\n", encoding="utf-8")
+    stock_file(tmp_path / "stock.csv", [0] * 12)
+    assert run(tmp_path, sandbox).exit_code == 0
+    assert sandbox.state()["stock"]["MUM-ST-02|TS-BLK-S"] == 0
+
+
+def test_release_refuses_a_file_that_is_not_held(tmp_path: Path) -> None:
+    stray = stock_file(tmp_path / "stock.csv", [1])
+    result = CliRunner().invoke(app, ["release", str(stray)])
+    assert result.exit_code == 2
+    assert "not a held file" in result.output
+
+
+def test_guard_settings_from_the_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "konnect-etl.yaml"
+    config.write_text("guards: {zero_share: 0.8, fewer_rows: false, min_rows: 3}\n")
+    guards = load_settings(config_file=config, environ={}).guards
+    assert guards == Guards(zero_share=0.8, fewer_rows=None, min_rows=3)
+    config.write_text("guards: {zero_share: 2}\n")
+    with pytest.raises(ConfigError, match="guards"):
+        load_settings(config_file=config, environ={})

@@ -1,0 +1,87 @@
+"""Health and the pieces that keep `watch` honest: status, readiness, locks, network shares."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from etl.cli import app
+from etl.health import Heartbeat
+from etl.inbox import Settler
+from etl.locks import file_lock
+from etl.watch import mount_type
+
+MOUNTS = """\
+/dev/sda1 / ext4 rw,relatime 0 0
+//fileserver/konnect /mnt/share cifs rw,vers=3.0 0 0
+fileserver:/export /srv/nfs nfs4 rw 0 0
+/dev/sdb1 /mnt/share/local\\040disk ext4 rw 0 0
+"""
+
+
+def status(inbox: Path, *extra: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["status", str(inbox), *extra])
+    return result.exit_code, result.output
+
+
+def test_status_says_alive_dead_or_never_ran(tmp_path: Path) -> None:
+    assert status(tmp_path)[0] == 2  # no watcher ever ran here
+    beat = Heartbeat(tmp_path, poll_seconds=10, mode="events+polling", started=time.time())
+    beat.in_flight = ["stock.csv"]
+    beat.write(time.time())
+    code, output = status(tmp_path)
+    assert code == 0 and "alive" in output and "stock.csv" in output
+    beat.write(time.time() - 600)  # the heartbeat stopped ten minutes ago
+    code, output = status(tmp_path)
+    assert code == 1 and "looks dead" in output
+    assert status(tmp_path, "--max-age", "900")[0] == 0
+    beat.state = "stopped"
+    beat.write(time.time())
+    assert status(tmp_path)[0] == 1
+
+
+def test_status_json_is_machine_readable(tmp_path: Path) -> None:
+    beat = Heartbeat(tmp_path, poll_seconds=5, mode="polling", started=time.time())
+    beat.error("cannot work in the inbox: gone", time.time())
+    beat.write(time.time())
+    code, output = status(tmp_path, "--json")
+    loaded = json.loads(output)
+    assert code == 0 and loaded["alive"] is True and loaded["mode"] == "polling"
+    assert loaded["last_error"]["message"] == "cannot work in the inbox: gone"
+    assert loaded["version"] and loaded["pid"] == os.getpid()
+
+
+def test_a_growing_file_is_not_ready_even_with_an_old_mtime(tmp_path: Path) -> None:
+    """Copy tools keep the source's mtime; the size still grows while they copy."""
+    path = tmp_path / "stock.csv"
+    path.write_text("location_id,sku,quantity\n")
+    os.utime(path, (time.time() - 3600, time.time() - 3600))
+    settler, now = Settler(5.0), time.time()
+    assert settler.ready([path], now)[0] == []  # first sight: the clock starts now
+    with path.open("a") as handle:
+        handle.write("DEL-WH-01,TS-BLK-S,1\n")
+    os.utime(path, (time.time() - 3600, time.time() - 3600))
+    ready, wait = settler.ready([path], now + 4)
+    assert ready == [] and wait > 4  # it changed: the clock starts again
+    assert settler.ready([path], now + 9.5)[0] == [path]
+
+
+def test_a_file_lock_is_held_by_one_holder_at_a_time(tmp_path: Path) -> None:
+    with file_lock(tmp_path, "stock.csv") as first:
+        with file_lock(tmp_path, "stock.csv") as second:
+            assert first and not second
+        with file_lock(tmp_path, "price.csv") as other:
+            assert other
+    with file_lock(tmp_path, "stock.csv") as again:
+        assert again
+
+
+def test_network_shares_are_recognised_from_the_mount_table() -> None:
+    assert mount_type(Path("/mnt/share/inbox"), MOUNTS) == "cifs"
+    assert mount_type(Path("/srv/nfs"), MOUNTS) == "nfs4"
+    assert mount_type(Path("/mnt/share/local disk/inbox"), MOUNTS) == "ext4"
+    assert mount_type(Path("/mnt/shared"), MOUNTS) == "ext4"  # not inside /mnt/share

@@ -1,0 +1,327 @@
+"""Order feeds end to end: `konnect-etl run` against the real emulator on loopback.
+
+Order ids are the demo seed's (docs/sandbox.md): 11... placed, 12... confirmed, 13... self-ship
+awaiting pickup, 14... courier assigned, 15... packed, 16... in transit, 17... return pickup,
+18.../19... returned, 20... return accepted, 21... cancelled, 30... placed (bulk).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from typer.testing import CliRunner
+
+from etl.cli import app
+from etl.konnect import ENDPOINTS
+
+TODAY = date.today().isoformat()
+PROFILES = Path(__file__).resolve().parent / "data" / "profiles"
+
+
+def oid(block: int, n: int) -> str:
+    return f"{block}{n:018d}"
+
+
+def run(inbox: Path, sandbox: Any) -> Any:
+    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
+    args = ["run", str(inbox), "--settle", "0"]
+    return CliRunner().invoke(app, args, env=env, catch_exceptions=False)
+
+
+def drop(inbox: Path, name: str, rows: list[list[Any]]) -> None:
+    inbox.mkdir(exist_ok=True)
+    with (inbox / name).open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+
+
+def results(inbox: Path, stem: str) -> dict[str, dict[str, str]]:
+    path = inbox / "done" / TODAY / f"{stem}.result.csv"
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return {r["row"]: r for r in csv.DictReader(handle)}
+
+
+def summary(inbox: Path, stem: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(
+        (inbox / "done" / TODAY / f"{stem}.summary.json").read_text()
+    )
+    return loaded
+
+
+def applied(sandbox: Any, feed: str) -> list[str]:
+    path = ENDPOINTS[feed].path
+    return [e["key"] for e in sandbox.ledger() if e["path"] == path and e["outcome"] == "applied"]
+
+
+def states(sandbox: Any, *orders: str) -> list[str]:
+    found = sandbox.state()["orders"]
+    return [found[o]["state"] for o in orders]
+
+
+def statuses(rows: dict[str, dict[str, str]]) -> dict[str, str]:
+    return {n: r["status"] for n, r in rows.items()}
+
+
+def test_confirm_groups_rows_and_explains_konnect_codes(tmp_path: Path, sandbox: Any) -> None:
+    inbox = tmp_path / "inbox"
+    drop(inbox, "confirm.csv", [
+        ["orderId", "orderItemId", "quantity"],
+        [oid(11, 1), f"{oid(11, 1)}-1", "1"],
+        [oid(11, 2), f"{oid(11, 2)}-1", "1"],
+        [oid(11, 2), f"{oid(11, 2)}-2", "2"],
+        [oid(21, 1), f"{oid(21, 1)}-1", "1"],    # cancelled -> O400
+        [oid(11, 4), f"{oid(11, 4)}-1", "1.5"],  # not a whole quantity
+    ])  # fmt: skip
+    assert run(inbox, sandbox).exit_code == 1
+    rows = results(inbox, "confirm")
+    assert statuses(rows) == {"2": "ok", "3": "ok", "4": "ok", "5": "failed", "6": "rejected"}
+    assert rows["5"]["message"] == "O400 - this order is cancelled and cannot be confirmed"
+    assert "whole number" in rows["6"]["message"]
+    assert applied(sandbox, "confirm") == [oid(11, 1), oid(11, 2)]  # two rows, one record
+    assert states(sandbox, oid(11, 1), oid(11, 2)) == ["bag_confirmed", "bag_confirmed"]
+
+
+def test_invoice_sale_and_credit_note_with_serials_and_per_order_codes(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    inbox = tmp_path / "inbox"
+    drop(inbox, "invoice.csv", [
+        ["orderId", "invoiceNumber", "invoiceType", "ackDate", "orderItemId", "quantity",
+         "imeiSerialNumber"],
+        [oid(12, 2), "INV/26/0001", "sale", "2026-01-05", f"{oid(12, 2)}-1", "1", "111; 222"],
+        [oid(12, 2), "INV/26/0001", "sale", "2026-01-05", f"{oid(12, 2)}-2", "2", "333\n444"],
+        [oid(20, 1), "CN/26/0001", "return", "", "", "", ""],
+        [oid(14, 1), "INV/26/0002", "sale", "", "", "", ""],       # invoiced before: IN453
+        [oid(12, 3), "INV/26/0003", "proforma", "", "", "", ""],   # not sale/return
+    ])  # fmt: skip
+    assert run(inbox, sandbox).exit_code == 1
+    rows = results(inbox, "invoice")
+    assert statuses(rows) == {"2": "ok", "3": "ok", "4": "ok", "5": "failed", "6": "rejected"}
+    assert rows["5"]["message"] == "IN453 - this order is already invoiced"
+    assert "invoice type must be sale or return" in rows["6"]["message"]
+    orders = sandbox.state()["orders"]
+    assert orders[oid(12, 2)]["state"] == "dp_assigned"  # Fynd assigned the courier at once
+    serials = [i["imeiSerialNumber"] for i in orders[oid(12, 2)]["items"]]
+    assert serials == [["111", "222"], ["333", "444"]]
+    assert orders[oid(20, 1)]["creditNote"]["invoiceNumber"] == "CN/26/0001"
+    assert orders[oid(20, 1)]["state"] == "credit_note_generated"
+
+
+def test_conflicting_invoice_numbers_reject_only_that_orders_rows(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    inbox = tmp_path / "inbox"
+    drop(inbox, "invoice.csv", [
+        ["orderId", "invoiceNumber", "invoiceType", "orderItemId", "quantity"],
+        [oid(12, 1), "INV-A1", "sale", f"{oid(12, 1)}-1", "1"],
+        [oid(12, 2), "INV-B1", "sale", f"{oid(12, 2)}-1", "1"],
+        [oid(12, 2), "INV-B2", "sale", f"{oid(12, 2)}-2", "2"],
+    ])  # fmt: skip
+    assert run(inbox, sandbox).exit_code == 1
+    rows = results(inbox, "invoice")
+    assert statuses(rows) == {"2": "ok", "3": "rejected", "4": "rejected"}
+    for n in ("3", "4"):
+        assert "must be the same on every row of order" in rows[n]["message"]
+        assert "row 3 'INV-B1', row 4 'INV-B2'" in rows[n]["message"]
+    assert applied(sandbox, "invoice") == [oid(12, 1)]
+
+
+def test_21_orders_make_two_requests_and_no_order_is_split(tmp_path: Path, sandbox: Any) -> None:
+    inbox = tmp_path / "inbox"
+    rows: list[list[Any]] = [["orderId", "orderItemId", "quantity"]]
+    for n in range(1, 22):  # even orders have two items: 31 rows, 21 orders
+        rows += [[oid(30, n), f"{oid(30, n)}-{k}", k] for k in range(1, 2 + (n % 2 == 0))]
+    drop(inbox, "confirm.csv", rows)
+    assert run(inbox, sandbox).exit_code == 0
+    report = summary(inbox, "confirm")
+    assert report["chunks"] == {"total": 2, "acknowledged": 2}
+    assert report["rows"]["ok"] == 31
+    assert sorted(applied(sandbox, "confirm")) == [oid(30, n) for n in range(1, 22)]
+
+
+def test_awb_status_pack_dispatch_cancel_return_qc(tmp_path: Path, sandbox: Any) -> None:
+    inbox = tmp_path / "inbox"
+    drop(inbox, "awb.csv", [
+        ["orderId", "awbNumber", "courierName", "autoDispatch"],
+        [oid(13, 1), "5012345678", "Blue Dart", "Yes"],
+        [oid(17, 1), "5012345679", "Blue Dart", "no"],   # a return pickup's AWB
+        [oid(14, 1), "5012345680", "Blue Dart", "No"],   # not self-ship: X409
+        [oid(13, 5), "5012345681", "Blue Dart", "maybe"],
+    ])  # fmt: skip
+    drop(inbox, "status.csv", [
+        ["orderId", "orderStatus", "remark"],
+        [oid(16, 1), "delivery_done", "handed to customer"],
+        [oid(13, 2), "bag_picked", ""],
+        [oid(17, 2), "return_bag_in_transit", ""],
+        [oid(16, 2), "lost_in_transit", ""],
+    ])  # fmt: skip
+    drop(inbox, "pack.csv", [["orderId"], [oid(14, 2)], [oid(12, 4)]])  # 12...: CR400
+    drop(inbox, "dispatch.csv", [
+        ["orderId", "orderItemId", "quantity"],
+        [oid(15, 1), f"{oid(15, 1)}-1", "1"],
+        [oid(14, 3), f"{oid(14, 3)}-1", "1"],  # not packed: D400
+    ])  # fmt: skip
+    drop(inbox, "cancel.csv", [
+        ["orderId", "orderItemId", "quantity", "reasonCode"],
+        [oid(11, 3), f"{oid(11, 3)}-1", "1", "6"],
+        [oid(11, 5), f"{oid(11, 5)}-1", "1", "5"],  # no such reason code
+    ])  # fmt: skip
+    drop(inbox, "return_qc.csv", [
+        ["orderId", "orderItemId", "quantity", "reasonCode"],
+        [oid(18, 1), f"{oid(18, 1)}-1", "1", ""],
+        [oid(19, 1), f"{oid(19, 1)}-1", "1", "9"],
+    ])  # fmt: skip
+    assert run(inbox, sandbox).exit_code == 1
+    awb = results(inbox, "awb")
+    assert statuses(awb) == {"2": "ok", "3": "ok", "4": "failed", "5": "rejected"}
+    assert awb["4"]["message"].startswith("X409 - ")
+    assert "auto dispatch must be Yes or No" in awb["5"]["message"]
+    assert statuses(results(inbox, "status")) == {
+        "2": "ok", "3": "ok", "4": "ok", "5": "rejected"}  # fmt: skip
+    pack = results(inbox, "pack")
+    assert pack["3"]["message"] == "CR400 - pack is only possible once the courier is assigned"
+    dispatch = results(inbox, "dispatch")
+    assert dispatch["3"]["message"] == "D400 - dispatch is only possible once the order is packed"
+    assert statuses(results(inbox, "cancel")) == {"2": "ok", "3": "rejected"}
+    assert statuses(results(inbox, "return_qc")) == {"2": "ok", "3": "ok"}
+    orders = sandbox.state()["orders"]
+    assert orders[oid(13, 1)]["awb"]["awbNumber"] == "5012345678"
+    assert orders[oid(17, 1)]["returnAwb"]["awbNumber"] == "5012345679"
+    assert states(sandbox, oid(13, 1), oid(16, 1), oid(13, 2), oid(17, 2)) == [
+        "bag_picked", "delivery_done", "bag_picked", "return_bag_in_transit"]  # fmt: skip
+    assert states(sandbox, oid(14, 2), oid(15, 1), oid(11, 3)) == [
+        "bag_packed", "bag_picked", "cancelled_fynd"]  # fmt: skip
+    assert states(sandbox, oid(18, 1), oid(19, 1)) == ["return_bag_accepted", "rto_bag_accepted"]
+
+
+def test_a_replayed_action_konnect_refuses_as_done_is_ok_not_failed(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """The pack file was already processed once (say, before a crash): Konnect answers
+    CR400 to the replay, the tool looks the order up, finds it packed and says so."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    drop(first, "pack.csv", [["orderId"], [oid(14, 4)]])
+    drop(second, "pack again.csv", [["orderId"], [oid(14, 4)], [oid(14, 5)]])
+    assert run(first, sandbox).exit_code == 0
+    assert run(second, sandbox).exit_code == 0
+    rows = results(second, "pack again")
+    assert statuses(rows) == {"2": "ok", "3": "ok"}
+    assert rows["2"]["message"] == "already applied: Konnect shows this order as bag_packed"
+    assert applied(sandbox, "pack") == [oid(14, 4), oid(14, 5)]
+
+
+def test_no_answer_and_no_way_to_look_it_up_leaves_rows_unknown_never_resent(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    inbox = tmp_path / "inbox"
+    drop(inbox, "confirm.csv", [["orderId", "orderItemId", "quantity"],
+                                [oid(11, 7), f"{oid(11, 7)}-1", "1"]])  # fmt: skip
+    (inbox / "konnect-etl.yaml").write_text("retries: 1\n")
+    sandbox.faults(drop_rate=1.0, fault_seed=1)  # every answer lost, lookups included
+    assert run(inbox, sandbox).exit_code == 1
+    row = results(inbox, "confirm")["2"]
+    assert row["status"] == "unknown"
+    assert "check the order in Konnect before sending this row again" in row["message"]
+    assert applied(sandbox, "confirm") == [oid(11, 7)]  # sent once, never blindly again
+
+
+def test_courier_manifest_with_numeric_awb_cells_and_yes_no(tmp_path: Path, sandbox: Any) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "delhivery_manifest.xlsx").write_bytes(
+        (PROFILES / "delhivery_manifest.xlsx").read_bytes()
+    )
+    assert run(inbox, sandbox).exit_code == 0
+    assert summary(inbox, "delhivery_manifest")["mapping"] == "courier/awb"
+    orders = sandbox.state()["orders"]
+    assert orders[oid(13, 1)]["awb"]["awbNumber"] == "1234567890123"  # not 1.23E+12
+    assert states(sandbox, oid(13, 1), oid(13, 2), oid(13, 3)) == [
+        "bag_picked", "dp_assigned", "bag_picked"]  # Auto Dispatch Yes / No / yes # fmt: skip
+
+
+def test_invoice_register_excel_dates_and_multi_line_serials(tmp_path: Path, sandbox: Any) -> None:
+    from datetime import datetime
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Order ID", "Invoice No", "Invoice Type", "IRN", "Ack No", "Ack Date",
+                  "Item ID", "Qty", "IMEI / Serial Nos"])  # fmt: skip
+    when = datetime(2026, 1, 5, 14, 30)
+    sheet.append([oid(12, 6), "GST/0006", "Tax Invoice", "a" * 64, "1125", when,
+                  f"{oid(12, 6)}-1", 1, "3569380356438\n3569380356439"])  # fmt: skip
+    sheet.append([oid(12, 6), "GST/0006", "Tax Invoice", "a" * 64, "1125", when,
+                  f"{oid(12, 6)}-2", 2, "35693803564, 35693803565"])  # fmt: skip
+    book.save(inbox / "invoice register.xlsx")
+    assert run(inbox, sandbox).exit_code == 0
+    order = sandbox.state()["orders"][oid(12, 6)]
+    assert order["invoice"]["ackDate"] == "2026-01-05 14:30:00"
+    assert order["invoice"]["irnNumber"] == "a" * 64
+    assert [i["imeiSerialNumber"] for i in order["items"]] == [
+        ["3569380356438", "3569380356439"], ["35693803564", "35693803565"]]  # fmt: skip
+
+
+SAMPLE_ROWS: dict[str, dict[str, str]] = {
+    "invoice": {"orderId": oid(12, 1), "invoiceNumber": "T-1", "invoiceType": "sale"},
+    "awb": {"orderId": oid(13, 1), "awbNumber": "123", "courierName": "Delhivery"},
+    "status": {"orderId": oid(16, 1), "orderStatus": "delivery_done"},
+    "cancel": {"orderId": oid(11, 1), "orderItemId": "x", "quantity": "1", "reasonCode": "6"},
+    "confirm": {"orderId": oid(11, 1), "orderItemId": "x", "quantity": "1"},
+    "pack": {"orderId": oid(14, 1)},
+    "dispatch": {"orderId": oid(15, 1), "orderItemId": "x", "quantity": "1"},
+    "return_qc": {"orderId": oid(18, 1), "orderItemId": "x", "quantity": "1"},
+}
+
+
+def test_filled_in_templates_are_read_by_the_generic_mappings(tmp_path: Path) -> None:
+    paths = [tmp_path / f"{feed}.csv" for feed in sorted(SAMPLE_ROWS)]
+    for feed, path in zip(sorted(SAMPLE_ROWS), paths, strict=True):
+        made = CliRunner().invoke(app, ["template", feed, "--out", str(path)])
+        assert made.exit_code == 0, made.output
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle))
+        with path.open("a", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerow([SAMPLE_ROWS[feed].get(c, "") for c in header])
+    checked = CliRunner().invoke(app, ["validate", *map(str, paths)])
+    assert checked.exit_code == 0, checked.output
+    for feed in SAMPLE_ROWS:
+        report = json.loads((tmp_path / f"{feed}.summary.json").read_text())
+        assert (report["mapping"], report["rows"]["ok"]) == (f"generic/{feed}", 1)
+
+
+ORDER_EXAMPLES = [
+    "confirm_orders.csv", "cancel_orders.csv", "invoice register - ERP.xlsx", "pack_list.csv",
+    "delhivery pickup manifest.xlsx", "dispatch_orders.csv", "status_updates.csv",
+    "return_qc.csv",
+]  # fmt: skip
+
+
+def test_the_example_order_files_tell_a_day_with_their_deliberate_mistakes(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    examples = Path(__file__).resolve().parent.parent / "inbox_example"
+    for name in ORDER_EXAMPLES:
+        (inbox / name).write_bytes((examples / name).read_bytes())
+    assert run(inbox, sandbox).exit_code == 1
+    feeds = {summary(inbox, Path(n).stem)["feed"] for n in ORDER_EXAMPLES}
+    assert feeds == set(SAMPLE_ROWS)  # every order feed is in the example inbox
+    for name in ORDER_EXAMPLES:
+        assert summary(inbox, Path(name).stem)["outcome"] == "partial", name
+    confirm = results(inbox, "confirm_orders")
+    assert confirm["7"]["message"].startswith("O400 - ")
+    assert "not sent: row 9 of the same order has a problem" in confirm["8"]["message"]
+    assert results(inbox, "pack_list")["5"]["message"].startswith("CR400 - ")
+    assert results(inbox, "dispatch_orders")["5"]["message"].startswith("D400 - ")
+    orders = sandbox.state()["orders"]
+    assert orders[oid(13, 1)]["awb"]["awbNumber"] == "2345678901231"
+    assert orders[oid(12, 2)]["invoice"]["ackDate"] == "2026-01-05 12:40:00"
+    assert orders[oid(12, 6)]["state"] == "bag_confirmed"  # conflicting invoice numbers
+    assert orders[oid(20, 2)]["state"] == "credit_note_generated"

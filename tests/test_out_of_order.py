@@ -1,0 +1,106 @@
+"""An older stock or price export processed after a newer one never overwrites newer values."""
+
+from __future__ import annotations
+
+import csv
+import os
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from typer.testing import CliRunner
+
+from etl.cli import app
+from etl.guards import export_time
+from etl.mapping import load_mapping
+
+TODAY = date.today().isoformat()
+
+
+def run(inbox: Path, sandbox: Any) -> Any:
+    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
+    args = ["run", str(inbox), "--settle", "0"]
+    return CliRunner().invoke(app, args, env=env, catch_exceptions=False)
+
+
+def write(path: Path, rows: list[str], header: str = "location_id,sku,quantity") -> Path:
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def aged(path: Path, seconds_ago: float) -> Path:
+    when = time.time() - seconds_ago
+    os.utime(path, (when, when))
+    return path
+
+
+def results(path: Path) -> dict[str, dict[str, str]]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return {row["row"]: row for row in csv.DictReader(handle)}
+
+
+def sent(sandbox: Any, key: str) -> list[int]:
+    return [e["record"]["quantity"] for e in sandbox.ledger() if e["key"] == key]
+
+
+def test_older_stock_file_after_a_newer_one_keeps_the_newer_values(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    aged(write(tmp_path / "stock-new.csv", ["DEL-WH-01,TS-BLK-S,9", "DEL-WH-01,TS-BLK-M,9"]), 60)
+    assert run(tmp_path, sandbox).exit_code == 0
+    old = ["DEL-WH-01,TS-BLK-S,3", "DEL-WH-01,TS-BLK-L,3", "DEL-WH-01,TS-BLK-M,3"]
+    aged(write(tmp_path / "stock-old.csv", old), 3600)  # exported an hour earlier
+    assert run(tmp_path, sandbox).exit_code == 1
+
+    stock = sandbox.state()["stock"]
+    assert stock["DEL-WH-01|TS-BLK-S"] == 9 and stock["DEL-WH-01|TS-BLK-M"] == 9
+    assert stock["DEL-WH-01|TS-BLK-L"] == 3  # only the older file had it: applied
+    assert sent(sandbox, "DEL-WH-01|TS-BLK-S") == [9]  # the old value never reached Konnect
+    rows = results(tmp_path / "done" / TODAY / "stock-old.result.csv")
+    assert rows["2"]["status"] == "rejected"
+    assert "a newer export (stock-new.csv" in rows["2"]["message"]
+    assert rows["3"]["status"] == "ok" and rows["4"]["status"] == "rejected"
+
+
+def test_a_newer_file_still_overwrites_an_older_one(tmp_path: Path, sandbox: Any) -> None:
+    aged(write(tmp_path / "stock-a.csv", ["MUM-ST-02,TS-BLK-S,4"]), 3600)
+    assert run(tmp_path, sandbox).exit_code == 0
+    aged(write(tmp_path / "stock-b.csv", ["MUM-ST-02,TS-BLK-S,7"]), 60)
+    assert run(tmp_path, sandbox).exit_code == 0
+    assert sandbox.state()["stock"]["MUM-ST-02|TS-BLK-S"] == 7
+
+
+PRICE_MAPPING = """\
+feed: price
+match:
+  filename: ["prices_*.csv"]
+  headers: [location_id, sku, mrp, esp]
+export_time: {filename: '_(\\d{8}-\\d{4})', format: '%Y%m%d-%H%M'}
+fields:
+  location_id: {column: location_id}
+  sku: {column: sku}
+  mrp: {column: mrp, transforms: [decimal]}
+  esp: {column: esp, transforms: [decimal]}
+  currency: {constant: INR}
+"""
+
+
+def test_export_time_in_the_file_name_wins_over_mtime(tmp_path: Path, sandbox: Any) -> None:
+    mappings = tmp_path / "mappings"
+    mappings.mkdir()
+    (mappings / "price.yaml").write_text(PRICE_MAPPING, encoding="utf-8")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "konnect-etl.yaml").write_text(f"mappings: {mappings}\n", encoding="utf-8")
+    header = "location_id,sku,mrp,esp"
+    write(inbox / "prices_20261126-1800.csv", ["BLR-ST-03,CAP-RED,500,450"], header)
+    aged(inbox / "prices_20261126-1800.csv", 3600)
+    assert run(inbox, sandbox).exit_code == 0
+    # Copied later (newer mtime), but its name says it was exported at 09:00: older.
+    write(inbox / "prices_20261126-0900.csv", ["BLR-ST-03,CAP-RED,500,300"], header)
+    assert run(inbox, sandbox).exit_code == 1
+    assert sandbox.state()["prices"]["BLR-ST-03|CAP-RED"]["esp"] == 450
+    mapping = load_mapping(mappings / "price.yaml")
+    stamp = export_time(mapping, inbox / "done" / TODAY / "prices_20261126-0900.csv")
+    assert time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp)) == "2026-11-26 09:00"

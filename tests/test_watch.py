@@ -1,0 +1,116 @@
+"""`konnect-etl watch` as real processes against the real emulator on loopback."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from watchproc import done_dir, logs, start_watch, stop, wait_for, watching
+
+HEADER = "location_id,sku,quantity\n"
+
+
+def stock_lines(prefix: str, count: int, quantity: int = 7) -> list[str]:
+    return [f"DEL-WH-01,{prefix}-{i:05d},{quantity}\n" for i in range(count)]
+
+
+def summary(inbox: Path, stem: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((done_dir(inbox) / f"{stem}.summary.json").read_text())
+    return loaded
+
+
+def has_summary(inbox: Path, stem: str) -> bool:
+    return (done_dir(inbox) / f"{stem}.summary.json").is_file()
+
+
+def make_inbox(tmp_path: Path) -> Path:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    return inbox
+
+
+def test_a_file_copied_in_slowly_is_taken_only_once_complete(tmp_path: Path, sandbox: Any) -> None:
+    sandbox.faults(catalogue="open")
+    inbox = make_inbox(tmp_path)
+    lines = stock_lines("SLOW", 400)
+    with watching(inbox, sandbox, settle=1.5):
+        with (inbox / "stock.csv").open("w") as handle:
+            handle.write(HEADER)
+            for piece in range(5):  # a slow copy: a piece every 0.7 s, 2.8 s in all
+                handle.writelines(lines[piece * 80 : (piece + 1) * 80])
+                handle.flush()
+                time.sleep(0.7)
+        wait_for(lambda: has_summary(inbox, "stock"), 30, "stock.csv in done/")
+    assert summary(inbox, "stock")["rows"] == {
+        "total": 400, "ok": 400, "rejected": 0, "failed": 0, "unknown": 0
+    }  # fmt: skip
+    assert len(sandbox.ledger()) == 400  # taken once, whole
+    assert not (inbox / "stock.csv").exists()
+
+
+def test_a_trigger_file_gates_processing(tmp_path: Path, sandbox: Any) -> None:
+    sandbox.faults(catalogue="open")
+    inbox = make_inbox(tmp_path)
+    (inbox / "konnect-etl.yaml").write_text("trigger_suffix: .done\n")
+    (inbox / "stock.csv").write_text(HEADER + "".join(stock_lines("TRIG", 3)))
+    with watching(inbox, sandbox, settle=0):
+        time.sleep(2)  # four polls: without its trigger the file must stay where it is
+        assert (inbox / "stock.csv").is_file() and sandbox.ledger() == []
+        (inbox / "stock.csv.done").write_text("")
+        wait_for(lambda: has_summary(inbox, "stock"), 30, "stock.csv in done/")
+    assert not (inbox / "stock.csv.done").exists()  # the trigger is removed afterwards
+    assert summary(inbox, "stock")["rows"]["ok"] == 3
+
+
+def test_two_watchers_on_one_inbox_process_each_file_exactly_once(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    sandbox.faults(catalogue="open", latency_ms=20)
+    inbox = make_inbox(tmp_path)
+    polling_only = ("--no-events",)  # as on a network share
+    with watching(inbox, sandbox, settle=0.3), watching(inbox, sandbox, *polling_only, settle=0.3):
+        time.sleep(1)
+        for n in range(6):
+            (inbox / f"stock{n:02d}.csv").write_text(HEADER + "".join(stock_lines(f"F{n}", 30)))
+        wait_for(lambda: len(list(done_dir(inbox).glob("*.summary.json"))) >= 6, 60, "6 files")
+        time.sleep(0.5)  # a double would show up now
+    names = sorted(p.name for p in done_dir(inbox).glob("*.summary.json"))
+    assert names == [f"stock{n:02d}.summary.json" for n in range(6)]
+    per_key = Counter(entry["key"] for entry in sandbox.ledger())
+    assert len(per_key) == 6 * 30 and set(per_key.values()) == {1}
+    assert not list((inbox / "processing").iterdir())
+
+
+def test_a_watcher_survives_its_inbox_vanishing_and_stops_cleanly_on_sigterm(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    sandbox.faults(catalogue="open")
+    inbox = make_inbox(tmp_path)
+    process = start_watch(inbox, sandbox, settle=0.3)
+    try:
+        (inbox / "first.csv").write_text(HEADER + "".join(stock_lines("ONE", 2)))
+        wait_for(lambda: has_summary(inbox, "first"), 30, "first.csv in done/")
+        inbox.rename(tmp_path / "gone")  # the share disappears...
+        time.sleep(2)
+        inbox.mkdir()  # ...and comes back, empty
+        (inbox / "second.csv").write_text(HEADER + "".join(stock_lines("TWO", 2)))
+        wait_for(lambda: has_summary(inbox, "second"), 30, "second.csv in done/")
+        assert process.poll() is None
+        # SIGTERM in the middle of an upload: the file is finished, then the watcher exits 0
+        sandbox.faults(latency_ms=300)
+        (inbox / "stock.csv").write_text(HEADER + "".join(stock_lines("TERM", 6000)))
+        wait_for(lambda: len(sandbox.ledger()) > 4, 30, "the upload to start")
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0
+    finally:
+        stop(process)
+    assert "cannot work in the inbox" in logs(inbox)
+    assert "restarting the watcher" in logs(inbox)  # the file-event observer was renewed
+    assert summary(inbox, "second")["rows"]["ok"] == 2
+    assert summary(inbox, "stock")["rows"]["ok"] == 6000  # finished, whole report
+    status = json.loads((inbox / ".konnect-etl" / "status.json").read_text())
+    assert status["state"] == "stopped" and status["files_in_flight"] == []
