@@ -45,8 +45,8 @@ def run_command(
     ):
         journal = Journal(journal_path(inbox))
         try:
-            job = Job(mappings, client, journal, feed=feed, mapping_name=mapping, progress=bars)
-            job.guards = settings.guards
+            job = Job(mappings, client, journal, feed=feed, mapping_name=mapping, progress=bars,
+                      guards=settings.guards)  # fmt: skip
             result = run_inbox(inbox, job, options)
         except StopNow:
             return 0  # asked twice to stop: the file in progress is resumed by the next run

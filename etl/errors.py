@@ -6,9 +6,10 @@
     │   └── CredentialsError      no/invalid token: stop the run, leave files untouched
     ├── InputError                this file as a whole cannot be used -> failed/ with a report
     └── UploadError               a request did not succeed
-        ├── TransientError        timeout, connection error, 5xx: retry with backoff
-        │   └── RateLimited       429: wait Retry-After, lower concurrency, retry
-        ├── OutcomeUnknown        the request may have been applied (dropped response)
+        ├── TransientError        timeout, connection error, 500/503: retry with backoff
+        │   ├── RateLimited       429: wait Retry-After, lower concurrency, retry
+        │   └── OutcomeUnknown    may have been applied (no answer, 502/504): stock/price
+        │                         resend; order actions look the orders up first
         └── RequestRejected       other 4xx: do not retry; the chunk's rows fail
 
 Row-level problems are never exceptions: they are `etl.model.Problem` records.

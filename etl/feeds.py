@@ -31,6 +31,12 @@ class Feed:
 
 
 _ITEM = ("orderItemId", "quantity")
+# Invoice fields that belong to the order (same on every row of it) and to a package.
+INVOICE_FIELDS = (
+    "invoiceNumber", "invoiceType", "invoiceQrCode", "irnNumber", "signedInvoice", "ackNumber",
+    "ackDate",
+)  # fmt: skip
+PACKAGE_FIELDS = ("packageLengthCm", "packageWidthCm", "packageHeightCm", "packageWeightGms")
 FEEDS: dict[str, Feed] = {
     f.name: f
     for f in (
@@ -51,23 +57,7 @@ FEEDS: dict[str, Feed] = {
         Feed(
             "invoice",
             ENDPOINTS["invoice"],
-            (
-                "orderId",
-                "invoiceNumber",
-                "invoiceType",
-                "invoiceQrCode",
-                "irnNumber",
-                "signedInvoice",
-                "ackNumber",
-                "ackDate",
-                *_ITEM,
-                "imeiSerialNumber",
-                "packageId",
-                "packageLengthCm",
-                "packageWidthCm",
-                "packageHeightCm",
-                "packageWeightGms",
-            ),
+            ("orderId", *INVOICE_FIELDS, *_ITEM, "imeiSerialNumber", "packageId", *PACKAGE_FIELDS),
             ("orderId", "invoiceNumber", "invoiceType"),
             ("orderId",),
             grouped=True,

@@ -13,24 +13,13 @@ import numpy.typing as npt
 import pandas as pd
 
 from etl.duplicates import key_codes
-from etl.feeds import Feed
+from etl.feeds import INVOICE_FIELDS, PACKAGE_FIELDS, Feed
 from etl.findings import Finding, cell_text
 from etl.model import IntArray
 from etl.wording import label, row_list
 
 BoolArray = npt.NDArray[np.bool_]
-ORDER_FIELDS: dict[str, tuple[str, ...]] = {
-    "invoice": (
-        "invoiceNumber",
-        "invoiceType",
-        "invoiceQrCode",
-        "irnNumber",
-        "signedInvoice",
-        "ackNumber",
-        "ackDate",
-    ),
-}
-PACKAGE_FIELDS = ("packageLengthCm", "packageWidthCm", "packageHeightCm", "packageWeightGms")
+ORDER_FIELDS: dict[str, tuple[str, ...]] = {"invoice": INVOICE_FIELDS}
 
 
 def order_findings(feed: Feed, work: pd.DataFrame, bad: BoolArray, rows: IntArray) -> list[Finding]:

@@ -12,18 +12,10 @@ from typing import Any
 
 import pandas as pd
 
+from etl.feeds import INVOICE_FIELDS, PACKAGE_FIELDS
+
 Record = dict[str, Any]
 Columns = dict[str, list[Any]]
-INVOICE_FIELDS = (
-    "invoiceNumber",
-    "invoiceType",
-    "invoiceQrCode",
-    "irnNumber",
-    "signedInvoice",
-    "ackNumber",
-    "ackDate",
-)
-PACKAGE_FIELDS = ("packageLengthCm", "packageWidthCm", "packageHeightCm", "packageWeightGms")
 STATUS_META = ("remark", "dpLocation", "promised_delivery_date", "estimated_delivery_date")
 
 

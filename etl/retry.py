@@ -45,6 +45,10 @@ def error_for_status(status: int, retry_after_header: str | None, body: bytes) -
     if status == 429:
         after = retry_after(retry_after_header)
         return RateLimited(f"Konnect asked us to slow down (HTTP 429, wait {after:g} s)", after)
+    if status in (502, 504):
+        # A gateway error: Konnect behind the gateway may have applied the request anyway.
+        # Stock/price simply resend; order actions look the orders up before resending.
+        return OutcomeUnknown(f"Konnect answered HTTP {status} {_phrase(status)}".strip())
     if status >= 500:
         return TransientError(f"Konnect answered HTTP {status} {_phrase(status)}".strip())
     code, message = _refusal(status, body)

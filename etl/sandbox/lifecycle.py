@@ -2,25 +2,11 @@
 
 from __future__ import annotations
 
+from etl.konnect import FORWARD_STATES as FORWARD
+from etl.konnect import RETURN_STATES as RETURN
+
 CREATED = frozenset({"placed", "store_reassigned"})
 CANCELLED = frozenset({"cancelled_customer", "cancelled_fynd"})
-FORWARD = (
-    "placed",
-    "bag_confirmed",
-    "bag_invoiced",
-    "dp_assigned",
-    "bag_packed",
-    "bag_picked",
-    "delivery_done",
-)
-RETURN = (
-    "return_initiated",
-    "return_dp_assigned",
-    "return_bag_in_transit",
-    "return_bag_delivered",
-    "return_bag_accepted",
-    "credit_note_generated",
-)
 RTO = ("rto_bag_delivered", "rto_bag_accepted")
 KNOWN_STATES = frozenset({*FORWARD, *RETURN, *RTO, *CREATED, *CANCELLED})
 
