@@ -91,7 +91,7 @@ def process(path: Path, job: pipeline.Job, clock: Clock) -> dict[str, Any]:
 
 def timed_journal(journal: Journal, spent: dict[str, float]) -> None:
     """Count the journal's commits and the seconds they take (each one waits for the disk)."""
-    for name in ("mark_inflight", "record_chunk", "clear_inflight"):
+    for name in ("mark_inflight", "record_chunks", "clear_inflight"):
         method = getattr(journal, name)
 
         def wrapper(*args: Any, _method: Callable[..., None] = method) -> None:

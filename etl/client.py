@@ -46,6 +46,7 @@ from etl.konnect import (
 from etl.retry import RetryPolicy, error_for_status, with_retries
 
 log = logging.getLogger(__name__)
+_JSON_BODY = {"content-type": "application/json"}
 
 
 class _MaskPassword(logging.Filter):
@@ -162,6 +163,7 @@ class KonnectClient:
         self._token = settings.token
         self._token_fetched_at: float | None = None
         self._token_lock = asyncio.Lock()
+        self._urls: dict[str, httpx.URL] = {}
 
     async def __aenter__(self) -> KonnectClient:
         return self
@@ -176,11 +178,19 @@ class KonnectClient:
 
     async def send(self, endpoint: Endpoint, body: bytes) -> Answer:
         """One attempt at one chunk: `body` is the pre-encoded JSON array of records."""
-        headers = {"content-type": "application/json"}
         response = await self._request(
-            endpoint.method, endpoint.path, content=body, headers=headers
+            endpoint.method, endpoint.path, content=body, headers=_JSON_BODY
         )
         return parse_answer(endpoint, _json(response))
+
+    def _url(self, path: str) -> httpx.URL:
+        """The absolute URL of `path`, parsed once: httpx would parse and merge it with the
+        base URL again for each of thousands of requests."""
+        if path not in self._urls:
+            base = self._http.base_url  # always ends with "/", as httpx's own merge assumes
+            raw_path = base.raw_path + httpx.URL(path).raw_path.lstrip(b"/")
+            self._urls[path] = base.copy_with(raw_path=raw_path)
+        return self._urls[path]
 
     async def get_json(self, path: str, params: dict[str, str]) -> Any:
         """GET `path` and return the decoded JSON; timeouts, 5xx and 429 are retried here,
@@ -209,7 +219,7 @@ class KonnectClient:
         started = time.monotonic()
         headers = {TOKEN_HEADER: token, **kwargs.pop("headers", {})}
         try:
-            response = await self._http.request(method, path, headers=headers, **kwargs)
+            response = await self._http.request(method, self._url(path), headers=headers, **kwargs)
         except httpx.TransportError as exc:
             raise _translate(exc, f"{method} {path}") from exc
         elapsed = (time.monotonic() - started) * 1000

@@ -2,8 +2,9 @@
 
 Two tables: `files` (one row per attempt at processing an input file) and `chunks` (one row
 per request body of that file). A chunk is marked `inflight` just before it is sent and
-gets its result (`acknowledged`, `failed` or `unknown`) committed the moment the answer is
-known, so after a kill -9 only the chunks that were in flight are in doubt. WAL mode and a
+gets its result (`acknowledged`, `failed` or `unknown`) committed within moments of the
+answer (results that arrive together share one transaction) and before the run reports it,
+so after a kill -9 only the chunks in flight or just answered are in doubt. WAL mode and a
 busy timeout let two processes share one inbox's journal.
 """
 
@@ -11,9 +12,9 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -69,7 +70,8 @@ class ChunkResult:
     message: str = ""
 
     def to_json(self) -> bytes:
-        return orjson.dumps(asdict(self), option=orjson.OPT_NON_STR_KEYS)
+        # orjson writes a dataclass as the dict `asdict` would give, without copying it first
+        return orjson.dumps(self, option=orjson.OPT_NON_STR_KEYS)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> ChunkResult:
@@ -222,20 +224,20 @@ class Journal:
 
     def record_chunk(self, file_id: int, result: ChunkResult) -> None:
         """Commit a chunk's result at once, so a crash right after does not lose it."""
+        self.record_chunks(file_id, [result])
+
+    def record_chunks(self, file_id: int, results: Sequence[ChunkResult]) -> None:
+        """Commit the results of several chunks in one transaction (one wait for the disk):
+        all of them are durable when this returns, or none is."""
+        now = self._clock()
+        rows = [(file_id, r.index, r.state, r.ack_id, r.to_json().decode(), now) for r in results]
         with self._write() as db:
-            db.execute(
+            db.executemany(
                 "INSERT INTO chunks (file_id, chunk_index, state, ack_id, result, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (file_id, chunk_index) DO UPDATE SET "
                 "state = excluded.state, ack_id = excluded.ack_id, result = excluded.result, "
                 "updated_at = excluded.updated_at",
-                (
-                    file_id,
-                    result.index,
-                    result.state,
-                    result.ack_id,
-                    result.to_json().decode(),
-                    self._clock(),
-                ),
+                rows,
             )
 
     def chunk_results(

@@ -101,8 +101,10 @@ def _claim(inbox: Inbox, path: Path) -> Path | None:
     except PermissionError as exc:
         if path not in _complained:
             _complained.add(path)
-            log.error("%s: cannot be moved into processing/ (%s); check the file's permissions, "
-                      "it is skipped until then", path.name, exc)  # fmt: skip
+            log.error("%s: cannot be moved into processing/ (%s); check the permissions of the "
+                      "file and of the inbox folder (read-only, locked, immutable, another "
+                      "owner). Other files go on; it is tried again at every scan",
+                      path.name, exc)  # fmt: skip
         return None
     _complained.discard(path)
     return claimed

@@ -8,6 +8,7 @@ Missing values pass through every step untouched: "" for text, NA for numbers, [
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -46,15 +47,16 @@ class Failure:
 
 
 @dataclass(frozen=True)
-class Step:
+class Step(ABC):
     """Base of all transforms. `accepts` / `gives` say what kind of column goes in and out."""
 
     name = "step"
     accepts: tuple[Kind, ...] = ("text",)
     gives: Kind = "text"
 
+    @abstractmethod
     def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
-        raise NotImplementedError
+        """The transformed column, and the cells it could not read."""
 
 
 def _blank(values: pd.Series) -> BoolArray:

@@ -2,8 +2,9 @@
 
 Each chunk is sent until Konnect answers with an envelope, refuses it, or `etl.retry.decide`
 gives up. Its answer is matched back to the chunk's records by their keys (`attribute`);
-whatever cannot be matched is `unknown`, never ok. With a journal, each result is committed
-as soon as it is known and chunks settled by an earlier (crashed) attempt are not resent.
+whatever cannot be matched is `unknown`, never ok. With a journal, results are committed in
+small batches while the next chunks go out, each before the run reports it, and chunks
+settled by an earlier (crashed) attempt are not resent.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import logging
 import random
 from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import httpx
 
@@ -21,12 +22,16 @@ from etl.client import Answer, ClientSettings, KonnectClient, RecordError
 from etl.errors import CredentialsError, RateLimited, RequestRejected, UploadError
 from etl.journal import ChunkResult, Journal
 from etl.konnect import Endpoint
+from etl.model import IntArray
 from etl.retry import AdaptiveLimit, Attempts, RetryPolicy, decide
 
 __all__ = ["ChunkLike", "ChunkResult", "attribute", "run_upload", "upload_chunks"]
 
 log = logging.getLogger(__name__)
 
+# Results that finish within this many seconds of each other share one journal commit: at
+# zero latency that is several per commit instead of one (each commit costs a thread hop).
+SAVE_WINDOW = 0.02
 NO_ANSWER = "no answer from Konnect; the update may or may not have been applied"
 
 
@@ -38,6 +43,15 @@ class ChunkLike(Protocol):
 
     @property
     def body(self) -> bytes: ...
+
+
+@runtime_checkable
+class _RowMapped(Protocol):
+    """A chunk that maps its rows to records (`etl.bodies.Chunk`): its record count is the
+    last record number plus one, so the keys need not be built just to count them."""
+
+    @property
+    def record_of_row(self) -> IntArray: ...
 
 
 @dataclass
@@ -56,6 +70,9 @@ class _Run:
     records_done: int = 0
     credentials: CredentialsError | None = None
     _keys: dict[int, list[str]] = field(default_factory=dict)
+    _unsaved: list[tuple[ChunkResult, int]] = field(default_factory=list)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    _stopped: bool = False
 
     @property
     def marks(self) -> bool:
@@ -70,6 +87,13 @@ class _Run:
             self._keys[chunk.index] = self.keys_of(chunk)
         return self._keys[chunk.index]
 
+    def count(self, chunk: ChunkLike) -> int:
+        """How many records the chunk holds; its keys are built only if it cannot tell."""
+        if isinstance(chunk, _RowMapped) and chunk.index not in self._keys:
+            record_of_row = chunk.record_of_row
+            return int(record_of_row[-1]) + 1 if len(record_of_row) else 0
+        return len(self.keys(chunk))
+
     def progress(self, records: int) -> None:
         self.records_done += records
         if self.on_progress is not None and records:
@@ -80,11 +104,42 @@ class _Run:
         if self.journal is not None and self.file_id is not None:
             await asyncio.to_thread(write, self.journal, self.file_id)
 
-    async def finish(self, result: ChunkResult, records: int) -> ChunkResult:
+    @property
+    def saves(self) -> bool:
+        return self.journal is not None and self.file_id is not None
+
+    def finish(self, result: ChunkResult, records: int) -> ChunkResult:
+        """A chunk is done: with a journal it counts as done once `keep_saving` commits it."""
         self._keys.pop(result.index, None)
-        await self.journal_write(lambda journal, file_id: journal.record_chunk(file_id, result))
-        self.progress(records)
+        if not self.saves:
+            self.progress(records)
+        else:
+            self._unsaved.append((result, records))
+            self._wake.set()
         return result
+
+    async def keep_saving(self) -> None:
+        """Commit finished chunks' results until `stop_saving`. The workers go on sending
+        meanwhile, so results that finish within `SAVE_WINDOW` or during a commit share one
+        transaction. A result is reported (progress, return value) only after its commit; a
+        crash before it leaves the chunk unsettled, as a crash just before its answer would:
+        stock and price send it again, order actions find its in-flight mark and look up."""
+        while not self._stopped or self._unsaved:
+            await self._wake.wait()
+            if not self._stopped:
+                await asyncio.sleep(SAVE_WINDOW)
+            self._wake.clear()
+            while self._unsaved:
+                batch, self._unsaved = self._unsaved, []
+                await self._commit([result for result, _ in batch])
+                self.progress(sum(records for _, records in batch))
+
+    async def _commit(self, results: list[ChunkResult]) -> None:
+        await self.journal_write(lambda journal, id_: journal.record_chunks(id_, results))
+
+    def stop_saving(self) -> None:
+        self._stopped = True
+        self._wake.set()
 
 
 async def upload_chunks(
@@ -118,12 +173,17 @@ async def upload_chunks(
         on_progress=on_progress,
     )
     results = _earlier_results(run, chunks)
-    run.progress(sum(len(keys_of(c)) for c in chunks if c.index in results))
+    run.progress(sum(run.count(c) for c in chunks if c.index in results))
     waiting = iter([c for c in chunks if c.index not in results])
     async with asyncio.TaskGroup() as group:
+        if run.saves:
+            group.create_task(run.keep_saving())
         # One worker per place, not one task per chunk: a freed place then wakes a handful
         # of waiters instead of every remaining chunk (thousands, for a million rows).
         workers = [group.create_task(_worker(run, waiting)) for _ in range(run.limit.ceiling)]
+        for worker in workers:
+            await worker
+        run.stop_saving()
     if run.credentials is not None:
         raise run.credentials
     results.update({r.index: r for w in workers for r in w.result()})
@@ -142,7 +202,7 @@ def _earlier_results(run: _Run, chunks: Sequence[ChunkLike]) -> dict[int, ChunkR
         earlier |= run.journal.chunk_results(run.file_id, ("unknown",))
         for index in run.journal.inflight(run.file_id):
             if index in wanted:
-                records = list(range(len(run.keys_of(wanted[index]))))
+                records = list(range(run.count(wanted[index])))
                 message = f"sent before the tool stopped; {NO_ANSWER}"
                 earlier[index] = ChunkResult(index, "unknown", None, {}, records, message)
     return {i: r for i, r in earlier.items() if i in wanted}
@@ -160,7 +220,7 @@ async def _worker(run: _Run, waiting: Iterator[ChunkLike]) -> list[ChunkResult]:
 
 async def _upload_one(run: _Run, chunk: ChunkLike) -> ChunkResult | None:
     """Send one chunk until it is answered or given up; None if the run was stopped."""
-    count = len(run.keys(chunk))
+    count = run.count(chunk)
     attempts = Attempts()
     while run.credentials is None:
         try:
@@ -172,15 +232,15 @@ async def _upload_one(run: _Run, chunk: ChunkLike) -> ChunkResult | None:
         except UploadError as exc:
             delay = decide(exc, attempts, run.policy, run.rng)
             if delay is None:
-                return await run.finish(given_up(chunk.index, count, attempts), count)
+                return run.finish(given_up(chunk.index, count, attempts), count)
             if isinstance(exc, RateLimited):
                 run.limit.rate_limited(delay)
             log.info("chunk %d: %s; trying again in %.2f s", chunk.index, exc, delay)
             await asyncio.sleep(delay)
         else:
             if answer is not None:
-                result = acknowledged(chunk.index, answer, run.keys(chunk))
-                return await run.finish(result, count)
+                result = acknowledged(chunk.index, answer, count, lambda: run.keys(chunk))
+                return run.finish(result, count)
     if run.marks and attempts.tries > 0 and not attempts.unknown:  # surely never applied
         await run.journal_write(lambda j, file_id: j.clear_inflight(file_id, chunk.index))
     return None
@@ -198,10 +258,16 @@ async def _send_once(run: _Run, chunk: ChunkLike) -> Answer | None:
     return answer
 
 
-def acknowledged(index: int, answer: Answer, keys: list[str]) -> ChunkResult:
-    """The result of a chunk Konnect answered: its refused records, and any in doubt."""
-    errors, doubt = attribute(answer, keys)
-    unknown = [i for i in range(len(keys)) if i not in errors] if doubt else []
+def acknowledged(
+    index: int, answer: Answer, count: int, keys: Callable[[], list[str]]
+) -> ChunkResult:
+    """The result of a chunk Konnect answered: its refused records, and any in doubt.
+    The keys are asked for only when the answer names records (the usual one names none)."""
+    if answer.errors:
+        errors, doubt = attribute(answer, keys())
+    else:
+        errors, doubt = {}, _doubt(answer, count, 0, 0)
+    unknown = [i for i in range(count) if i not in errors] if doubt else []
     return ChunkResult(index, "acknowledged", answer.ack_id, errors, unknown, doubt)
 
 

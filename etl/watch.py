@@ -11,13 +11,15 @@ retried; the watcher keeps running and recovers when the folder returns.
 
 from __future__ import annotations
 
+import errno
 import logging
+import shutil
 import sqlite3
 import sys
 import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -228,7 +230,7 @@ class Watcher:
         failures = self.backoff.failures
         if isinstance(exc, FileNotFoundError) and not self.root.is_dir():
             delay = min(delay, self.options.poll_seconds)
-        message = f"cannot work in the inbox {self.root}: {exc}"
+        message = f"cannot work in the inbox {self.root}: {exc}{what_to_check(self.root, exc)}"
         if failures & (failures - 1) == 0:  # the 1st, 2nd, 4th, 8th... time in a row
             log.error("%s; trying again in %.1f s (failure %d in a row)", message, delay, failures)
         self.heartbeat.error(message, time.time())
@@ -254,13 +256,29 @@ def watch_inbox(watcher: Watcher) -> None:
             if watcher.options.pulls is not None:  # catches and logs its own failures
                 delay = min(delay, watcher.options.pulls())
             watcher.heartbeat.write(time.time())
-            watcher.stop.sleep(delay, watcher.wake)
+            # while faulting, file events (our own failed writes among them) must not cut
+            # the back-off short
+            watcher.stop.sleep(delay, None if watcher.backoff.failures else watcher.wake)
     finally:
         if events is not None:
             events.stop()
         watcher.heartbeat.state = "stopped"
         watcher.heartbeat.in_flight = []
         watcher.heartbeat.write(time.time())
+
+
+def what_to_check(root: Path, exc: BaseException) -> str:
+    """A hint for the operator when the fault is a full disk or a refused permission."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # SQLite says "disk I/O error" too
+    full = getattr(exc, "errno", None) == errno.ENOSPC or code == sqlite3.SQLITE_FULL
+    if not full and (isinstance(exc, OSError) or code == sqlite3.SQLITE_IOERR):
+        with suppress(OSError):
+            full = shutil.disk_usage(root).free < 1 << 20
+    if full:
+        return " (the disk is full: free some space there; waiting files are kept)"
+    if isinstance(exc, PermissionError) or code in (sqlite3.SQLITE_PERM, sqlite3.SQLITE_READONLY):
+        return " (permission denied: check that this user may create and rename files there)"
+    return ""
 
 
 def _one_pass(watcher: Watcher) -> float:

@@ -63,6 +63,20 @@ def test_results_are_committed_at_once(tmp_path: Path) -> None:
     journal.close()
 
 
+def test_a_batch_of_results_is_committed_together_and_replaces_marks(tmp_path: Path) -> None:
+    batch = [ChunkResult(i, "acknowledged", f"ack-{i}") for i in range(3)]
+    with journal_at(tmp_path) as journal:
+        file_id = journal.begin_file("sha-1", "stock.csv", "stock", "tally")
+        journal.mark_inflight(file_id, 1)
+        journal.record_chunks(file_id, batch)
+        db = sqlite3.connect(journal.path)  # another connection sees all three at once
+        rows = db.execute("SELECT chunk_index, state FROM chunks ORDER BY chunk_index")
+        assert rows.fetchall() == [(0, "acknowledged"), (1, "acknowledged"), (2, "acknowledged")]
+        db.close()
+        assert journal.inflight(file_id) == []
+        assert journal.chunk_results(file_id) == dict(enumerate(batch))
+
+
 def test_two_journals_write_the_same_file_at_once(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite3"
     Journal(path).close()

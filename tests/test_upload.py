@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 import orjson
 import pytest
 
@@ -93,12 +94,13 @@ def dropped(records: Any) -> httpx.Response:
 
 def upload(fake: Callable[..., Any], chunks: Sequence[Chunk], **kwargs: Any) -> list[ChunkResult]:
     client_settings = {**FAST, **kwargs.pop("settings", {})}
+    keys = kwargs.pop("keys_of", keys_of)
 
     async def scenario() -> list[ChunkResult]:
         transport = httpx.MockTransport(fake)
         creds = ClientSettings("https://konnect.test", token="tok", **client_settings)
         async with KonnectClient(creds, transport=transport) as client:
-            return await upload_chunks(client, INVENTORY, chunks, keys_of=keys_of, **kwargs)
+            return await upload_chunks(client, INVENTORY, chunks, keys_of=keys, **kwargs)
 
     return asyncio.run(scenario())
 
@@ -262,6 +264,37 @@ def test_adaptive_limit_halves_on_429_and_grows_back() -> None:
     assert asyncio.run(scenario()) == [4, 2, 2, 3, 3, 4, 2]
 
 
+@dataclass
+class RowMapped(Chunk):
+    """Like `etl.bodies.Chunk`: knows which record each of its rows went into."""
+
+    @property
+    def record_of_row(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        return np.arange(len(self.records), dtype=np.int64)
+
+
+def test_keys_are_built_only_for_answers_that_name_records() -> None:
+    built: list[int] = []
+
+    def tracked(chunk: ChunkLike) -> list[str]:
+        built.append(chunk.index)
+        return keys_of(chunk)
+
+    chunks = [RowMapped(0, stock("A", "B")), RowMapped(1, stock("C", "NOPE-1", "D"))]
+    results = upload(FakeKonnect(), chunks, keys_of=tracked)
+    assert built == [1]
+    assert [r.record_errors for r in results] == [{}, {1: ("X404SKU", "unknown sku")}]
+    assert all(r.state == "acknowledged" and not r.unknown_records for r in results)
+
+
+def test_counts_that_disagree_with_a_row_mapped_chunk_leave_it_in_doubt() -> None:
+    def one_counted(records: Any) -> httpx.Response:
+        return httpx.Response(200, json=ims_envelope(1, [], "ack-1", "t"))
+
+    results = upload(FakeKonnect(one_counted), [RowMapped(0, stock("A", "B"))])
+    assert results[0].unknown_records == [0, 1] and "do not match" in results[0].message
+
+
 # --- journal resume --------------------------------------------------------------------
 
 
@@ -275,6 +308,20 @@ def test_resume_sends_only_chunks_not_yet_acknowledged(tmp_path: Path) -> None:
         results = upload(fake, chunks, journal=journal, file_id=file_id)
     assert sorted(fake.sent_indices()) == ["SKU-4-0", "SKU-5-0"]
     assert [r.state for r in results] == ["acknowledged"] * 6
+
+
+def test_a_chunk_is_in_the_journal_before_the_run_reports_it(tmp_path: Path) -> None:
+    chunks = chunks_of(12)
+    with Journal(tmp_path / "journal.sqlite3") as journal:
+        file_id = journal.begin_file("abc", "stock.csv", "stock", "generic")
+        reported: list[tuple[int, int]] = []
+
+        def on_progress(done: int) -> None:
+            reported.append((done, 2 * len(journal.chunk_results(file_id))))
+
+        upload(FakeKonnect(), chunks, journal=journal, file_id=file_id, on_progress=on_progress)
+    assert reported and all(done == committed for done, committed in reported)
+    assert reported[-1][0] == 24
 
 
 def test_resume_without_resend_reports_in_doubt_chunks_unknown(tmp_path: Path) -> None:

@@ -1,0 +1,169 @@
+"""Faults of the host against real `konnect-etl watch` processes: a file that may not be moved
+(permission denied) and a full disk. Both need root: `chattr +i` and `mount -t tmpfs`."""
+
+from __future__ import annotations
+
+import errno
+import json
+import shutil
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from watchproc import done_dir, logs, start_watch, stop, wait_for, watching
+
+from etl.watch import what_to_check
+
+HEADER = "location_id,sku,quantity\n"
+
+
+def stock_csv(prefix: str, count: int) -> str:
+    return HEADER + "".join(f"DEL-WH-01,{prefix}-{i:05d},7\n" for i in range(count))
+
+
+def summary(inbox: Path, stem: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((done_dir(inbox) / f"{stem}.summary.json").read_text())
+    return loaded
+
+
+def has_summary(inbox: Path, stem: str) -> bool:
+    return (done_dir(inbox) / f"{stem}.summary.json").is_file()
+
+
+def sh(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, check=False)
+
+
+def immutable_works(folder: Path) -> bool:
+    probe = folder / "probe"
+    probe.write_text("")
+    try:
+        return sh("chattr", "+i", str(probe)).returncode == 0
+    finally:
+        sh("chattr", "-i", str(probe))
+        probe.unlink()
+
+
+@contextmanager
+def mounted(folder: Path, fs_type: str, source: str, *options: str) -> Iterator[Path]:
+    """`mount -t fs_type source folder`; skips the test when mounting is not permitted."""
+    folder.mkdir(exist_ok=True)
+    done = sh("mount", "-t", fs_type, *options, source, str(folder))
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a {fs_type} here: {done.stderr.strip()}")
+    try:
+        yield folder
+    finally:
+        sh("umount", "-l", str(folder))
+
+
+@contextmanager
+def immutable_capable(tmp_path: Path) -> Iterator[Path]:
+    """A folder where `chattr +i` works: tmp_path, or a small loop-mounted ext4 image."""
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr (e2fsprogs) is not installed")
+    if immutable_works(tmp_path):
+        yield tmp_path
+        return
+    image = tmp_path / "ext4.img"
+    with image.open("wb") as handle:
+        handle.truncate(16 << 20)
+    if sh("mkfs.ext4", "-q", "-F", str(image)).returncode != 0:
+        pytest.skip("no chattr +i on the temp file system, and mkfs.ext4 failed")
+    with mounted(tmp_path / "ext4", "ext4", str(image), "-o", "loop") as folder:
+        yield folder
+
+
+def test_a_file_that_cannot_be_moved_is_named_once_skipped_and_taken_when_allowed(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    sandbox.faults(catalogue="open")
+    with immutable_capable(tmp_path) as base:
+        inbox = base / "inbox"
+        inbox.mkdir()
+        locked = inbox / "locked.csv"
+        locked.write_text(stock_csv("LOCK", 3))
+        assert sh("chattr", "+i", str(locked)).returncode == 0
+        try:
+            with watching(inbox, sandbox, settle=0.3) as process:
+                wait_for(lambda: "locked.csv: cannot be moved" in logs(inbox), 20, "the line")
+                (inbox / "other.csv").write_text(stock_csv("FREE", 2))
+                wait_for(lambda: has_summary(inbox, "other"), 30, "other.csv in done/")
+                assert locked.is_file() and process.poll() is None
+                sh("chattr", "-i", str(locked))  # the operator fixes it
+                wait_for(lambda: has_summary(inbox, "locked"), 30, "locked.csv in done/")
+        finally:
+            sh("chattr", "-i", str(locked))
+        complaints = [line for line in logs(inbox).splitlines() if "cannot be moved" in line]
+        assert len(complaints) == 1, complaints  # said once, not at every poll
+        assert "check the permissions" in complaints[0]
+        assert summary(inbox, "locked")["rows"]["ok"] == 3
+        assert summary(inbox, "other")["rows"]["ok"] == 2
+
+
+def fill(folder: Path) -> Path:
+    """Write to `folder` until the file system is full; the file to delete to free it."""
+    filler = folder / ".filler"
+    with filler.open("wb", buffering=0) as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+        except OSError as exc:
+            assert exc.errno == errno.ENOSPC
+    with filler.open("ab", buffering=0) as handle:  # the last few bytes as well
+        try:
+            while True:
+                handle.write(b"\0")
+        except OSError:
+            pass
+    return filler
+
+
+def test_a_full_disk_is_reported_and_the_file_finished_once_space_is_freed(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    sandbox.faults(catalogue="open")
+    with mounted(tmp_path / "inbox", "tmpfs", "tmpfs", "-o", "size=2m") as inbox:
+        process = start_watch(inbox, sandbox, settle=0.5)
+        try:
+            (inbox / "first.csv").write_text(stock_csv("ONE", 2))
+            wait_for(lambda: has_summary(inbox, "first"), 30, "first.csv in done/")
+            (inbox / "stock.csv").write_text(stock_csv("FULL", 50))
+            filler = fill(inbox)
+            wait_for(lambda: "the disk is full" in logs(inbox), 20, "the disk-full line")
+            time.sleep(2)  # full for a while: it backs off (1 s, 2 s...) instead of spinning
+            assert process.poll() is None and "failure 8 in a row" not in logs(inbox)
+            held = list(inbox.glob("stock.csv")) + list((inbox / "processing").glob("stock*"))
+            assert held, "the input must not be lost while the disk is full"
+            filler.unlink()
+            wait_for(lambda: has_summary(inbox, "stock"), 30, "stock.csv in done/")
+            assert process.poll() is None
+            rows = summary(inbox, "stock")["rows"]
+            result = (done_dir(inbox) / "stock.result.csv").read_text().splitlines()
+            leftovers = list((inbox / "processing").iterdir())
+        finally:
+            stop(process)
+    assert rows == {"total": 50, "ok": 50, "rejected": 0, "failed": 0, "unknown": 0}
+    assert len(result) == 51 and leftovers == []
+    assert "usable again" in logs(inbox)
+
+
+def sqlite_error(code: int, text: str) -> sqlite3.Error:
+    exc = sqlite3.OperationalError(text)
+    exc.sqlite_errorcode = code
+    return exc
+
+
+def test_the_fault_line_says_what_to_check(tmp_path: Path) -> None:
+    full = OSError(errno.ENOSPC, "No space left on device")
+    assert "the disk is full" in what_to_check(tmp_path, full)
+    assert "the disk is full" in what_to_check(tmp_path, sqlite_error(13, "disk is full"))
+    denied = PermissionError(errno.EACCES, "Permission denied")
+    assert "permission denied" in what_to_check(tmp_path, denied)
+    assert "permission denied" in what_to_check(tmp_path, sqlite_error(8, "readonly database"))
+    assert what_to_check(tmp_path, ValueError("something else")) == ""
