@@ -80,6 +80,20 @@ class FileResult:
         return rows
 
 
+def _prepare_within_memory(path: Path, job: Job) -> Prepared:
+    """`prepare`, with running out of memory on this one file made a file problem: the file
+    goes to failed/ instead of being retried forever as if the machine were at fault."""
+    try:
+        return prepare(path, job)
+    except MemoryError:
+        raise InputError(
+            "the file is too big to read with the memory this machine has: split it into "
+            "smaller files (or lower the 'limits:' in konnect-etl.yaml so such files are "
+            "refused before reading)",
+            code="memory",
+        ) from None
+
+
 def prepare(path: Path, job: Job) -> Prepared:
     """Read, map and validate `path`; InputError when the file as a whole cannot be used."""
     mapping, table = choose_mapping(job.mappings, path, feed=job.feed, name=job.mapping_name)
@@ -197,7 +211,7 @@ def process(path: Path, job: Job, destination: Destination) -> FileResult:
     """
     started = job.now()
     try:
-        prepared = prepare(path, job)
+        prepared = _prepare_within_memory(path, job)
     except InputError as exc:
         log.warning("%s: %s", path.name, exc)
         summary = build_summary(path, None, None, None, started, job, [str(exc)])
