@@ -26,11 +26,12 @@ from etl.cliopts import (
     SandboxOpt,
     Settle,
     Verbose,
+    fail,
+    settings_for,
 )
-from etl.config import Settings, load_settings, state_dir
+from etl.config import state_dir
 from etl.errors import ConfigError, EtlError
-from etl.limits import configure as configure_limits
-from etl.logsetup import add_secrets, setup_logging
+from etl.logsetup import setup_logging
 from etl.pullcli import documents, orders_app
 from etl.watchcli import status, watch
 
@@ -40,18 +41,6 @@ app = typer.Typer(
     rich_markup_mode="rich",
     help="Upload ERP/WMS/POS spreadsheets to Fynd Konnect: stock, prices, invoices, AWBs...",
 )
-
-
-def _settings(inbox: Path | None, config: Path | None, **overrides: object) -> Settings:
-    settings = load_settings(inbox=inbox, config_file=config, overrides=overrides)
-    add_secrets([settings.token, settings.password])
-    configure_limits(settings.limits)
-    return settings
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.secho(f"konnect-etl: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
 
 
 @app.command()
@@ -75,14 +64,14 @@ def run(
     from etl.commands import run_command
 
     if not inbox.is_dir():
-        raise _fail(f"inbox folder {inbox} does not exist")
+        raise fail(f"inbox folder {inbox} does not exist")
     setup_logging(-1 if quiet else verbose, json_logs, state_dir(inbox) / "logs")
     try:
-        settings = _settings(inbox, config, base_url=base_url, settle_seconds=settle)
+        settings = settings_for(inbox, config, base_url=base_url, settle_seconds=settle)
         code = run_command(inbox, settings, sandbox=sandbox, dry_run=dry_run, feed=feed,
                            mapping=mapping)  # fmt: skip
     except EtlError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     raise typer.Exit(code)
 
 
@@ -102,10 +91,10 @@ def validate(
 
     setup_logging(verbose)
     try:
-        settings = _settings(None, config)
+        settings = settings_for(None, config)
         code = validate_command(files, settings, feed=feed, mapping=mapping)
     except EtlError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     raise typer.Exit(code)
 
 
@@ -140,9 +129,9 @@ def sandbox_command(
     from etl.sandbox import SandboxSettings, serve_forever
 
     if catalogue not in ("strict", "open"):
-        raise _fail("--catalogue must be strict or open")
+        raise fail("--catalogue must be strict or open")
     if token_scope not in ("location", "company"):
-        raise _fail("--token-scope must be location or company")
+        raise fail("--token-scope must be location or company")
     serve_forever(
         SandboxSettings(
             host=host, port=port, token=token, seed=seed, latency_ms=latency_ms,
@@ -169,9 +158,9 @@ def template(
     from etl.commands import template_command
 
     try:
-        path = template_command(feed, out, mapping, _settings(None, config))
+        path = template_command(feed, out, mapping, settings_for(None, config))
     except EtlError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(f"wrote {path}")
 
 
@@ -189,9 +178,9 @@ def mappings(
     from etl.commands import mappings_command
 
     try:
-        code = mappings_command(explain, _settings(None, config))
+        code = mappings_command(explain, settings_for(None, config))
     except EtlError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     raise typer.Exit(code)
 
 
@@ -210,7 +199,7 @@ def release(
     try:
         target = release_command(file)
     except EtlError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(f"released: {target} is back in the inbox; the next run uploads it")
 
 
@@ -229,7 +218,7 @@ def demo(
     try:
         source = example_dir()
     except ConfigError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     if inbox.exists():
         shutil.rmtree(inbox)
     shutil.copytree(source, inbox)

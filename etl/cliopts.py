@@ -1,4 +1,5 @@
-"""Command-line options shared by the `konnect-etl` commands (one definition, one help text)."""
+"""What the `konnect-etl` command modules share: options (one definition, one help text),
+loading settings with secrets masked, and the error exit."""
 
 from __future__ import annotations
 
@@ -6,6 +7,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from etl.config import Settings, load_settings
+from etl.limits import configure as configure_limits
+from etl.logsetup import add_secrets
 
 InboxArg = Annotated[Path, typer.Argument(help="The inbox folder files are dropped into.")]
 BaseUrl = Annotated[
@@ -43,3 +48,17 @@ Settle = Annotated[
         "--settle", help="Seconds a file must be unchanged before it is taken (default 5)."
     ),
 ]
+
+
+def settings_for(inbox: Path | None, config: Path | None, **overrides: object) -> Settings:
+    """Settings for one command; its secrets are masked in every log line from now on."""
+    settings = load_settings(inbox=inbox, config_file=config, overrides=overrides)
+    add_secrets([settings.token, settings.password])
+    configure_limits(settings.limits)
+    return settings
+
+
+def fail(message: str, code: int = 2) -> typer.Exit:
+    """Print `message` in red on stderr; the caller raises the returned Exit."""
+    typer.secho(f"konnect-etl: {message}", err=True, fg=typer.colors.RED)
+    return typer.Exit(code)

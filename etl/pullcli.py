@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from etl.cliopts import BaseUrl, JsonLogs, Quiet, SandboxOpt, Verbose
+from etl.cliopts import BaseUrl, JsonLogs, Quiet, SandboxOpt, Verbose, fail, settings_for
 from etl.config import Settings, state_dir
 from etl.errors import EtlError
 from etl.logsetup import setup_logging
@@ -36,17 +36,6 @@ def _day(text: str | None, option: str) -> date | None:
         except ValueError:
             continue
     raise typer.BadParameter(f"'{text}' is not a date; write it as YYYY-MM-DD", param_hint=option)
-
-
-def _settings(folder: Path | None, config: Path | None, base_url: str | None) -> Settings:
-    from etl.cli import _settings as load
-
-    return load(folder, config, base_url=base_url)
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    typer.secho(f"konnect-etl: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
 
 
 @orders_app.command("pull")
@@ -87,20 +76,20 @@ def pull(
     from etl.pull import PullRequest
 
     if fmt not in (None, "xlsx", "csv"):
-        raise _fail("--format must be xlsx or csv")
+        raise fail("--format must be xlsx or csv")
     start, end = _day(date_from, "--from"), _day(date_to, "--to")
     if start and end and start > end:
-        raise _fail(f"--from {start} is after --to {end}")
+        raise fail(f"--from {start} is after --to {end}")
     out.mkdir(parents=True, exist_ok=True)
     setup_logging(-1 if quiet else verbose, json_logs, state_dir(out) / "logs")
     try:
-        settings = _settings(out, config, base_url)
+        settings = settings_for(out, config, base_url=base_url)
         request = PullRequest(status, out, channel, location, start, end,
                               "csv" if fmt == "csv" else "xlsx" if fmt else None,
                               _export_mapping(mapping, settings))  # fmt: skip
         _run_pull(settings, request, sandbox, quiet)
     except EtlError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
 
 
 def _export_mapping(name: str | None, settings: Settings) -> ExportMapping | None:
@@ -152,11 +141,11 @@ def documents(
 
     setup_logging(verbose)
     try:
-        settings = _settings(None, config, base_url)
+        settings = settings_for(None, config, base_url=base_url)
         with connection(settings, sandbox=sandbox, dry_run=False) as client:
             assert client is not None
             result = fetch_documents(file, kind, client)
     except EtlError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     typer.echo(summary_line(result))
     raise typer.Exit(0 if result.all_ok else 1)

@@ -26,7 +26,7 @@ from etl.errors import UploadError
 from etl.journal import ChunkResult, Journal
 from etl.konnect import ORDERS_PATH, REPLAY_CODES, Endpoint
 from etl.order_states import REACHED, Order, Record
-from etl.upload import NO_ANSWER, ChunkLike, upload_chunks
+from etl.upload import NO_ANSWER, ChunkLike, run_with_client, upload_chunks
 
 if TYPE_CHECKING:
     from etl.bodies import Chunk, Validated
@@ -233,16 +233,14 @@ def run_order_upload(
     file_id: int | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> list[ChunkResult]:
-    """`upload_orders` for synchronous callers: one client, one event loop, per call."""
-
-    async def main() -> list[ChunkResult]:
-        async with KonnectClient(settings) as client:
-            return await upload_orders(
-                client, feed, endpoint, chunks, keys_of=keys_of, journal=journal,
-                file_id=file_id, on_progress=on_progress,
-            )  # fmt: skip
-
-    return asyncio.run(main())
+    """`upload_orders` for synchronous callers."""
+    return run_with_client(
+        settings,
+        lambda client: upload_orders(
+            client, feed, endpoint, chunks, keys_of=keys_of, journal=journal,
+            file_id=file_id, on_progress=on_progress,
+        ),
+    )  # fmt: skip
 
 
 def note_applied(

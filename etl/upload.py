@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Container, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Container, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 import httpx
 
@@ -25,7 +25,10 @@ from etl.konnect import Endpoint
 from etl.model import IntArray
 from etl.retry import AdaptiveLimit, Attempts, RetryPolicy, decide
 
-__all__ = ["ChunkLike", "ChunkResult", "attribute", "run_upload", "upload_chunks"]
+T = TypeVar("T")
+__all__ = [
+    "ChunkLike", "ChunkResult", "attribute", "run_upload", "run_with_client", "upload_chunks",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -342,6 +345,20 @@ def _doubt(answer: Answer, sent: int, named: int, strangers: int) -> str:
     )
 
 
+def run_with_client(
+    settings: ClientSettings,
+    work: Callable[[KonnectClient], Awaitable[T]],
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> T:
+    """Run `work` for synchronous callers: one client, one event loop, per call."""
+
+    async def main() -> T:
+        async with KonnectClient(settings, transport=transport) as client:
+            return await work(client)
+
+    return asyncio.run(main())
+
+
 def run_upload(
     settings: ClientSettings,
     endpoint: Endpoint,
@@ -354,20 +371,13 @@ def run_upload(
     resend_unknown: bool = True,
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> list[ChunkResult]:
-    """`upload_chunks` for synchronous callers: one client, one event loop, per call."""
-
-    async def main() -> list[ChunkResult]:
-        async with KonnectClient(settings, transport=transport) as client:
-            return await upload_chunks(
-                client,
-                endpoint,
-                chunks,
-                keys_of=keys_of,
-                journal=journal,
-                file_id=file_id,
-                concurrency=settings.concurrency,
-                on_progress=on_progress,
-                resend_unknown=resend_unknown,
-            )
-
-    return asyncio.run(main())
+    """`upload_chunks` for synchronous callers."""
+    return run_with_client(
+        settings,
+        lambda client: upload_chunks(
+            client, endpoint, chunks, keys_of=keys_of, journal=journal, file_id=file_id,
+            concurrency=settings.concurrency, on_progress=on_progress,
+            resend_unknown=resend_unknown,
+        ),
+        transport,
+    )  # fmt: skip

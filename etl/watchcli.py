@@ -18,6 +18,8 @@ from etl.cliopts import (
     SandboxOpt,
     Settle,
     Verbose,
+    fail,
+    settings_for,
 )
 from etl.config import state_dir
 from etl.errors import EtlError
@@ -69,12 +71,11 @@ def watch(
 
     Example: [bold]konnect-etl watch /srv/konnect/inbox --poll 30[/]
     """
-    from etl.cli import _fail, _settings
     from etl.pullschedule import pull_plan
     from etl.service import watch_command
 
     if not inbox.is_dir():
-        raise _fail(f"inbox folder {inbox} does not exist")
+        raise fail(f"inbox folder {inbox} does not exist")
     level = -1 if quiet else verbose
 
     def reopen_logs() -> None:
@@ -82,14 +83,14 @@ def watch(
 
     reopen_logs()
     try:
-        settings = _settings(inbox, config, base_url=base_url, settle_seconds=settle)
+        settings = settings_for(inbox, config, base_url=base_url, settle_seconds=settle)
         code = watch_command(
             inbox, settings, poll_seconds=poll, sandbox=sandbox, events=None if events else False,
             feed=feed, mapping=mapping, on_reachable_again=reopen_logs,
             pulls=pull_plan(pull_out, pull_every, pull_status),
         )  # fmt: skip
     except EtlError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     raise typer.Exit(code)
 
 
