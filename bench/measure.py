@@ -1,10 +1,13 @@
 """One file through konnect-etl's stages, each timed; run as its own process by bench.py.
 
-    python bench/measure.py FILE [--url URL --concurrency 8] [--no-upload]
+    python bench/measure.py FILE [--url URL --concurrency 8]
 
 Prints one JSON line: per phase wall seconds, CPU seconds of this process (all threads) and
 the process's peak RSS so far; plus the summary's row counts. The stages are the library
 functions `etl.pipeline.process` calls, in the same order, with a real SQLite journal.
+Without --url it is the no-network path: every request body is written once (and dropped)
+in "request bodies"; with --url stock/price bodies are written inside "upload", as the tool
+does.
 A 50-row file goes through first, so one-off imports are reported apart as "start-up".
 """
 
@@ -21,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from etl import pipeline
-from etl.bodies import build_chunks
+from etl.bodies import Chunk, build_chunks
 from etl.client import ClientSettings
 from etl.config import Settings
 from etl.feeds import get_feed
@@ -72,7 +75,11 @@ def process(path: Path, job: pipeline.Job, clock: Clock) -> dict[str, Any]:
     feed = get_feed(mapping.feed)
     mapped = clock.run("map", lambda: apply_mapping(mapping, table))
     valid = clock.run("validate", lambda: validate(feed, mapped, duplicates=mapping.duplicates))
-    chunks = clock.run("request bodies", lambda: build_chunks(feed, valid))
+    mapped.drop_frame()
+    if job.client is None:  # the no-network path: every body written once, then dropped
+        chunks = clock.run("request bodies", lambda: written(build_chunks(feed, valid)))
+    else:  # stock/price bodies are written while uploading, a slice of rows at a time
+        chunks = clock.run("plan chunks", lambda: build_chunks(feed, valid))
     prepared = pipeline.Prepared(feed, mapping, table, mapped, valid, chunks)
     results = None
     if job.client is not None:
@@ -87,6 +94,13 @@ def process(path: Path, job: pipeline.Job, clock: Clock) -> dict[str, Any]:
 
     summary = clock.run("reports", reports)
     return {"rows": summary["rows"], "chunks": len(chunks), "outcome": summary["outcome"]}
+
+
+def written(chunks: list[Chunk]) -> list[Chunk]:
+    """Write every chunk's body, as the upload would (bodies are not kept)."""
+    for chunk in chunks:
+        assert chunk.body
+    return chunks
 
 
 def timed_journal(journal: Journal, spent: dict[str, float]) -> None:

@@ -6,14 +6,15 @@ orders put all rows of one order into one record, and an order never spans two c
 
 Stock and price files can hold a million rows, so their records are written as JSON text
 column-wise with pyarrow string kernels (one fragment per row, sliced per chunk) instead of
-building a dict per row; any text that JSON must escape is encoded by orjson. Every other
+building a dict per row, 100,000 rows at a time while the upload asks for them; any text
+that JSON must escape is encoded by orjson. Every other
 feed builds dicts (`etl.records`) and encodes them with orjson.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 import orjson
@@ -37,15 +38,53 @@ TEXT_RECORDS: dict[str, tuple[str, ...]] = {
 }
 
 
-@dataclass
 class Chunk:
-    """One request: its body, and which frame rows went into which record of it."""
+    """One request: its body, and which frame rows went into which record of it.
 
-    index: int
-    body: bytes
-    rows: IntArray  # indices into Validated.frame
-    record_of_row: IntArray  # record index in the body of each entry of `rows`
-    key_fields: tuple[str, ...] = ()
+    Stock and price chunks are spans of consecutive rows, one record per row, whose body is
+    cut from the file's shared JSON buffer when it is sent: a million rows then never exist
+    as 2,000 separate bodies (and row arrays) at once.
+    """
+
+    __slots__ = ("_body", "_record_of_row", "_rows", "index", "key_fields")
+
+    def __init__(
+        self,
+        index: int,
+        body: bytes | Callable[[], bytes],
+        rows: IntArray | range,
+        record_of_row: IntArray | None = None,
+        key_fields: tuple[str, ...] = (),
+    ) -> None:
+        self.index = index
+        self.key_fields = key_fields
+        self._body = body
+        self._rows = rows  # indices into Validated.frame; a range: one record per row
+        self._record_of_row = record_of_row  # record index in the body of each entry of rows
+
+    @property
+    def body(self) -> bytes:
+        return self._body if isinstance(self._body, bytes) else self._body()
+
+    @property
+    def rows(self) -> IntArray:
+        rows = self._rows
+        if isinstance(rows, range):
+            return np.arange(rows.start, rows.stop, dtype=np.int64)
+        return rows
+
+    @property
+    def record_of_row(self) -> IntArray:
+        if self._record_of_row is None:
+            return np.arange(len(self._rows), dtype=np.int64)
+        return self._record_of_row
+
+    @property
+    def record_count(self) -> int:
+        """How many records the body holds, without decoding it."""
+        if self._record_of_row is None:
+            return len(self._rows)
+        return int(self._record_of_row[-1]) + 1 if len(self._record_of_row) else 0
 
     def keys(self, validated: Validated, feed: Feed | None = None) -> list[str]:
         """Record keys in body order ('location_id|sku', or the orderId)."""
@@ -90,8 +129,7 @@ def _row_chunks(feed: Feed, frame: pd.DataFrame) -> list[Chunk]:
     chunks = []
     for index, (a, b) in enumerate(_bounds(len(frame), feed.limit)):
         body = orjson.dumps([build(cols, r) for r in range(a, b)])
-        rows = np.arange(a, b, dtype=np.int64)
-        chunks.append(Chunk(index, body, rows, rows - a, feed.endpoint.key_fields))
+        chunks.append(Chunk(index, body, range(a, b), None, feed.endpoint.key_fields))
     return chunks
 
 
@@ -113,14 +151,40 @@ def _order_chunks(feed: Feed, frame: pd.DataFrame) -> list[Chunk]:
 
 
 def _text_chunks(feed: Feed, frame: pd.DataFrame) -> list[Chunk]:
-    data, offsets = _fragments(frame, TEXT_RECORDS[feed.name])
-    chunks = []
-    for index, (a, b) in enumerate(_bounds(len(frame), feed.limit)):
+    bodies = _TextBodies(frame, TEXT_RECORDS[feed.name], feed.limit)
+    key_fields = feed.endpoint.key_fields
+    return [
+        Chunk(index, partial(bodies.body, a, b), range(a, b), None, key_fields)
+        for index, (a, b) in enumerate(_bounds(len(frame), feed.limit))
+    ]
+
+
+class _TextBodies:
+    """The request bodies of a stock or price frame, written as JSON a slice of rows at a
+    time when the upload asks for them: a million-row file never holds all its bodies."""
+
+    SLICE_ROWS = 100_000
+    KEPT = 2  # the slice being sent and the one before it (a chunk retried a little late)
+
+    def __init__(self, frame: pd.DataFrame, fields: tuple[str, ...], limit: int) -> None:
+        self.frame, self.fields = frame, fields
+        self.rows = max(1, self.SLICE_ROWS // limit) * limit  # a chunk never spans two slices
+        self._slices: dict[int, tuple[memoryview, IntArray]] = {}
+
+    def body(self, a: int, b: int) -> bytes:
+        """The JSON array of the records of frame rows a..b-1."""
+        first = a - a % self.rows
+        data, offsets = self._slice(first)
         # Each fragment ends with a comma: drop the last one and close the array.
-        body = b"[" + data[offsets[a] : offsets[b] - 1] + b"]"
-        rows = np.arange(a, b, dtype=np.int64)
-        chunks.append(Chunk(index, body, rows, rows - a, feed.endpoint.key_fields))
-    return chunks
+        return b"[" + data[offsets[a - first] : offsets[b - first] - 1] + b"]"
+
+    def _slice(self, first: int) -> tuple[memoryview, IntArray]:
+        if first not in self._slices:
+            while len(self._slices) >= self.KEPT:
+                del self._slices[next(iter(self._slices))]  # the oldest
+            rows = self.frame.iloc[first : first + self.rows]
+            self._slices[first] = _fragments(rows, self.fields)
+        return self._slices[first]
 
 
 def _fragments(frame: pd.DataFrame, fields: tuple[str, ...]) -> tuple[memoryview, IntArray]:

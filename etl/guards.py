@@ -70,7 +70,7 @@ def _fewer_rows(prepared: Prepared, job: Job) -> str | None:
     if ratio is None or job.journal is None or own_columns(prepared.table.header):
         return None  # a corrected errors file is meant to be short
     previous = previous_row_count(job.journal.path, prepared.mapping.name)
-    rows = len(prepared.mapped.frame)
+    rows = len(prepared.mapped.positions)
     if previous is None or previous < job.guards.min_rows or rows >= ratio * previous:
         return None
     return (

@@ -109,3 +109,8 @@ class Mapped:
     # numeric[field][i]: frame row i of `field` came from a number cell of a workbook (a
     # 20-digit id typed as a number has lost digits). Only fields read from one column.
     numeric: dict[str, npt.NDArray[np.bool_]] = field(default_factory=dict)
+
+    def drop_frame(self) -> None:
+        """Free `frame` once validation holds its typed copy (tens of MB for a million rows);
+        the row bookkeeping stays for the reports."""
+        self.frame = self.frame.iloc[:0]

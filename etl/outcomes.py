@@ -23,7 +23,9 @@ def new_outcomes(table: Table, mapped: Mapped) -> RowOutcomes:
     n = len(table.data)
     include = np.zeros(n, dtype=bool)
     include[mapped.positions] = True
-    return RowOutcomes(status=np.full(n, "ok", dtype=object), message=[""] * n, include=include)
+    status = np.empty(n, dtype=object)
+    status.fill("ok")  # one shared str; np.full would cast via "<U2" and make n of them
+    return RowOutcomes(status=status, message=[""] * n, include=include)
 
 
 def apply_problems(out: RowOutcomes, table: Table, problems: Sequence[Problem]) -> None:

@@ -111,6 +111,10 @@ class _Resend:
     body: bytes
     origins: list[tuple[_Verdicts, int]]
 
+    @property
+    def record_count(self) -> int:
+        return len(self.origins)
+
 
 # --- the rounds ---
 

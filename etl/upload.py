@@ -14,7 +14,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Container, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import Protocol, TypeVar
 
 import httpx
 
@@ -22,7 +22,6 @@ from etl.client import Answer, ClientSettings, KonnectClient, RecordError
 from etl.errors import CredentialsError, RateLimited, RequestRejected, UploadError
 from etl.journal import ChunkResult, Journal
 from etl.konnect import Endpoint
-from etl.model import IntArray
 from etl.retry import AdaptiveLimit, Attempts, RetryPolicy, decide
 
 T = TypeVar("T")
@@ -39,7 +38,7 @@ NO_ANSWER = "no answer from Konnect; the update may or may not have been applied
 
 
 class ChunkLike(Protocol):
-    """What the uploader needs of a chunk: its position and its pre-encoded JSON body."""
+    """What the uploader needs of a chunk: its position, its JSON body, how many records."""
 
     @property
     def index(self) -> int: ...
@@ -47,14 +46,8 @@ class ChunkLike(Protocol):
     @property
     def body(self) -> bytes: ...
 
-
-@runtime_checkable
-class _RowMapped(Protocol):
-    """A chunk that maps its rows to records (`etl.bodies.Chunk`): its record count is the
-    last record number plus one, so the keys need not be built just to count them."""
-
     @property
-    def record_of_row(self) -> IntArray: ...
+    def record_count(self) -> int: ...
 
 
 @dataclass
@@ -72,7 +65,6 @@ class _Run:
     rng: random.Random = field(default_factory=random.Random)
     records_done: int = 0
     credentials: CredentialsError | None = None
-    _keys: dict[int, list[str]] = field(default_factory=dict)
     _unsaved: list[tuple[ChunkResult, int]] = field(default_factory=list)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _stopped: bool = False
@@ -83,19 +75,6 @@ class _Run:
         what may have been applied read the marks (`_earlier_results`); a run that resends
         treats an unmarked unsettled chunk the same way, so it saves that disk commit."""
         return not self.policy.resend_unknown
-
-    def keys(self, chunk: ChunkLike) -> list[str]:
-        """The chunk's record keys, built once (a chunk needs them up to three times)."""
-        if chunk.index not in self._keys:
-            self._keys[chunk.index] = self.keys_of(chunk)
-        return self._keys[chunk.index]
-
-    def count(self, chunk: ChunkLike) -> int:
-        """How many records the chunk holds; its keys are built only if it cannot tell."""
-        if isinstance(chunk, _RowMapped) and chunk.index not in self._keys:
-            record_of_row = chunk.record_of_row
-            return int(record_of_row[-1]) + 1 if len(record_of_row) else 0
-        return len(self.keys(chunk))
 
     def progress(self, records: int) -> None:
         self.records_done += records
@@ -113,7 +92,6 @@ class _Run:
 
     def finish(self, result: ChunkResult, records: int) -> ChunkResult:
         """A chunk is done: with a journal it counts as done once `keep_saving` commits it."""
-        self._keys.pop(result.index, None)
         if not self.saves:
             self.progress(records)
         else:
@@ -176,7 +154,7 @@ async def upload_chunks(
         on_progress=on_progress,
     )
     results = _earlier_results(run, chunks)
-    run.progress(sum(run.count(c) for c in chunks if c.index in results))
+    run.progress(sum(c.record_count for c in chunks if c.index in results))
     waiting = iter([c for c in chunks if c.index not in results])
     async with asyncio.TaskGroup() as group:
         if run.saves:
@@ -205,7 +183,7 @@ def _earlier_results(run: _Run, chunks: Sequence[ChunkLike]) -> dict[int, ChunkR
         earlier |= run.journal.chunk_results(run.file_id, ("unknown",))
         for index in run.journal.inflight(run.file_id):
             if index in wanted:
-                records = list(range(run.count(wanted[index])))
+                records = list(range(wanted[index].record_count))
                 message = f"sent before the tool stopped; {NO_ANSWER}"
                 earlier[index] = ChunkResult(index, "unknown", None, {}, records, message)
     return {i: r for i, r in earlier.items() if i in wanted}
@@ -223,7 +201,7 @@ async def _worker(run: _Run, waiting: Iterator[ChunkLike]) -> list[ChunkResult]:
 
 async def _upload_one(run: _Run, chunk: ChunkLike) -> ChunkResult | None:
     """Send one chunk until it is answered or given up; None if the run was stopped."""
-    count = run.count(chunk)
+    count = chunk.record_count
     attempts = Attempts()
     while run.credentials is None:
         try:
@@ -242,7 +220,7 @@ async def _upload_one(run: _Run, chunk: ChunkLike) -> ChunkResult | None:
             await asyncio.sleep(delay)
         else:
             if answer is not None:
-                result = acknowledged(chunk.index, answer, count, lambda: run.keys(chunk))
+                result = acknowledged(chunk.index, answer, count, lambda: run.keys_of(chunk))
                 return run.finish(result, count)
     if run.marks and attempts.tries > 0 and not attempts.unknown:  # surely never applied
         await run.journal_write(lambda j, file_id: j.clear_inflight(file_id, chunk.index))

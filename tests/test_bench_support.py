@@ -76,7 +76,9 @@ def test_many_more_chunks_than_workers_all_arrive_once_and_in_order(
         orjson.dumps([{"location_id": "DEL-WH-01", "sku": s, "quantity": i} for s in skus])
         for i in range(40)
     ]
-    chunks = [SimpleNamespace(index=i, body=b) for i, b in enumerate(bodies)]
+    chunks = [
+        SimpleNamespace(index=i, body=b, record_count=len(skus)) for i, b in enumerate(bodies)
+    ]
     settings = ClientSettings(sandbox.url, token=sandbox.token, concurrency=3)
     with Journal(tmp_path / "journal.sqlite3") as journal:
         file_id = journal.begin_file("abc", "stock.csv", "stock", "generic/stock")

@@ -7,7 +7,9 @@ from typing import Any
 import numpy as np
 import orjson
 import pandas as pd
+import pytest
 
+from etl import bodies
 from etl.bodies import Chunk, build_chunks
 from etl.feeds import FEEDS
 from etl.model import Mapped
@@ -43,6 +45,24 @@ def test_1001_stock_rows_make_500_500_1() -> None:
     assert chunks[1].rows.tolist() == list(range(500, 1000))
     assert chunks[2].rows.tolist() == [1000]
     assert chunks[1].record_of_row.tolist() == list(range(500))
+
+
+def test_bodies_written_a_slice_at_a_time_match_the_rows_in_any_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(bodies._TextBodies, "SLICE_ROWS", 1000)  # 2 chunks per slice
+    skus = [f"SKU{i}" for i in range(3250)]
+    quantities = [str(i % 7) for i in range(3250)]
+    v = validated("stock", {"location_id": ["L1"] * 3250, "sku": skus, "quantity": quantities})
+    chunks = build_chunks(FEEDS["stock"], v)
+    assert [c.record_count for c in chunks] == [500] * 6 + [250]
+    # the last slice first, then a chunk whose slice was dropped meanwhile, then the rest
+    for chunk in [chunks[6], chunks[0], chunks[3], chunks[0], *chunks]:
+        first = chunk.rows[0]
+        assert records(chunk) == [
+            {"location_id": "L1", "sku": skus[i], "quantity": int(quantities[i])}
+            for i in range(first, first + chunk.record_count)
+        ]
 
 
 def test_stock_body_has_konnect_types() -> None:

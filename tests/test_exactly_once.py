@@ -143,6 +143,7 @@ class LoseFirstRequest(httpx.AsyncBaseTransport):
 class Body:
     index: int
     body: bytes
+    record_count: int
 
 
 def test_an_unanswered_request_is_looked_up_then_only_the_missing_orders_are_resent(
@@ -151,7 +152,7 @@ def test_an_unanswered_request_is_looked_up_then_only_the_missing_orders_are_res
     orders = [f"11{n:018d}" for n in (1, 3)]
     records = [{"orderId": o, "orderItems": [{"orderItemId": f"{o}-1", "quantity": 1}]}
                for o in orders]  # fmt: skip
-    chunk = Body(0, orjson.dumps(records))
+    chunk = Body(0, orjson.dumps(records), len(records))
     settings = ClientSettings(base_url=sandbox.url, token=sandbox.token, retries=2)
     transport = LoseFirstRequest()
 

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import numpy as np
 import orjson
 import pytest
 
@@ -37,6 +36,10 @@ class Chunk:
     @property
     def body(self) -> bytes:
         return orjson.dumps(self.records)
+
+    @property
+    def record_count(self) -> int:
+        return len(self.records)
 
 
 def keys_of(chunk: ChunkLike) -> list[str]:
@@ -264,15 +267,6 @@ def test_adaptive_limit_halves_on_429_and_grows_back() -> None:
     assert asyncio.run(scenario()) == [4, 2, 2, 3, 3, 4, 2]
 
 
-@dataclass
-class RowMapped(Chunk):
-    """Like `etl.bodies.Chunk`: knows which record each of its rows went into."""
-
-    @property
-    def record_of_row(self) -> np.ndarray[Any, np.dtype[np.int64]]:
-        return np.arange(len(self.records), dtype=np.int64)
-
-
 def test_keys_are_built_only_for_answers_that_name_records() -> None:
     built: list[int] = []
 
@@ -280,18 +274,18 @@ def test_keys_are_built_only_for_answers_that_name_records() -> None:
         built.append(chunk.index)
         return keys_of(chunk)
 
-    chunks = [RowMapped(0, stock("A", "B")), RowMapped(1, stock("C", "NOPE-1", "D"))]
+    chunks = [Chunk(0, stock("A", "B")), Chunk(1, stock("C", "NOPE-1", "D"))]
     results = upload(FakeKonnect(), chunks, keys_of=tracked)
     assert built == [1]
     assert [r.record_errors for r in results] == [{}, {1: ("X404SKU", "unknown sku")}]
     assert all(r.state == "acknowledged" and not r.unknown_records for r in results)
 
 
-def test_counts_that_disagree_with_a_row_mapped_chunk_leave_it_in_doubt() -> None:
+def test_counts_that_disagree_with_the_chunk_leave_it_in_doubt() -> None:
     def one_counted(records: Any) -> httpx.Response:
         return httpx.Response(200, json=ims_envelope(1, [], "ack-1", "t"))
 
-    results = upload(FakeKonnect(one_counted), [RowMapped(0, stock("A", "B"))])
+    results = upload(FakeKonnect(one_counted), [Chunk(0, stock("A", "B"))])
     assert results[0].unknown_records == [0, 1] and "do not match" in results[0].message
 
 
