@@ -21,6 +21,7 @@ import functools
 import logging
 import ssl
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import TracebackType
@@ -44,6 +45,7 @@ from etl.konnect import (
     record_key,
 )
 from etl.retry import RetryPolicy, error_for_status, with_retries
+from etl.transport import LeanTransport
 
 log = logging.getLogger(__name__)
 _JSON_BODY = {"content-type": "application/json"}
@@ -73,6 +75,13 @@ for _name in ("httpx", "httpcore"):
 def _tls_context() -> ssl.SSLContext:
     """Built once per process: loading the CA bundle costs a few hundred ms per client."""
     return httpx.create_ssl_context()
+
+
+def _env_proxy(url: str) -> bool:
+    """Whether the environment names a proxy for `url`, read as httpx reads it. NO_PROXY is
+    left to httpx: a proxied scheme keeps httpx's transports even for exempt hosts."""
+    proxies = urllib.request.getproxies()
+    return bool(proxies.get(httpx.URL(url).scheme) or proxies.get("all"))
 
 
 @dataclass(frozen=True)
@@ -151,13 +160,19 @@ class KonnectClient:
                 "KONNECT_PASSWORD"
             )
         self.settings = settings
+        limit = max(settings.concurrency, 1) * 2
+        # httpx 0.28 reads HTTP(S)_PROXY/ALL_PROXY only when no transport is given
+        # (`allow_env_proxies = trust_env and transport is None`), and LeanTransport speaks
+        # no proxy protocol: behind a proxy, httpx's own transports route through it.
+        if transport is None and not _env_proxy(settings.base_url):
+            transport = LeanTransport(ssl_context=_tls_context(), max_connections=limit)
         self._http = httpx.AsyncClient(
             base_url=settings.base_url,
             timeout=settings.timeout,
             transport=transport,
             verify=_tls_context(),
             headers={"user-agent": f"konnect-etl/{etl.__version__}"},
-            limits=httpx.Limits(max_connections=max(settings.concurrency, 1) * 2),
+            limits=httpx.Limits(max_connections=limit),
         )
         self._clock = clock
         self._token = settings.token
