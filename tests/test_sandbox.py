@@ -144,6 +144,32 @@ def test_ledger_lists_every_record_in_arrival_order(api: httpx.Client, sandbox: 
     assert ledger[0]["record"] == stock("DEL-WH-01", "TS-BLK-S", 4)
 
 
+def test_ledger_keeps_odd_records_exactly_as_sent(api: httpx.Client, sandbox: Any) -> None:
+    """The ledger is built from the request bodies when read: same keys, codes and records."""
+    odd: list[Any] = ["not a record", {"sku": "TS-BLK-S", "quantity": 1}, {"location_id": None}]
+    api.put(INVENTORY, json=[stock("DEL-WH-01", "TS-BLK-S", 5), *odd])
+    api.put(INVENTORY, json=[])
+    api.put(PRICE, json=[price(currency="inr")])
+    ledger = sandbox.ledger()
+    assert [e["seq"] for e in ledger] == [1, 2, 3, 4, 5]
+    assert [e["key"] for e in ledger] == [
+        "DEL-WH-01|TS-BLK-S",
+        "|",
+        "|TS-BLK-S",
+        "None|",
+        "DEL-WH-01|TS-BLK-S",
+    ]
+    assert [e["code"] for e in ledger] == [None, "X422", "X422", "X422", "X422"]
+    assert [e["record"] for e in ledger[1:4]] == odd
+    assert ledger[4]["path"] == PRICE and ledger[4]["outcome"] == "rejected"
+
+
+def test_a_currency_is_checked_each_time_not_only_the_first(api: httpx.Client) -> None:
+    body = [price(currency="USD"), price(currency="usd"), price(currency="USD"), price(currency=1)]
+    data = api.put(PRICE, json=body).json()["data"]
+    assert [(e["index"], e["code"]) for e in data["errors"]] == [(1, "X422"), (3, "X422")]
+
+
 @pytest.mark.parametrize(
     "record",
     [
@@ -233,6 +259,31 @@ def test_max_concurrency_makes_extra_requests_wait(
     assert time.perf_counter() - started >= 0.3
     stats = raw.get("/_sandbox/faults").json()["stats"]
     assert stats["peak_in_flight"] == 1
+
+
+def test_peak_in_flight_is_counted_without_a_cap(
+    api: httpx.Client, raw: httpx.Client, sandbox: Any
+) -> None:
+    sandbox.faults(latency_ms=200)
+    with ThreadPoolExecutor(3) as pool:
+        assert set(pool.map(lambda _: api.put(INVENTORY, json=[]).status_code, range(3))) == {200}
+    assert raw.get("/_sandbox/faults").json()["stats"] == {"in_flight": 0, "peak_in_flight": 3}
+
+
+def test_lifting_the_cap_lets_waiting_requests_through(
+    api: httpx.Client, raw: httpx.Client, sandbox: Any
+) -> None:
+    sandbox.faults(max_concurrency=1, latency_ms=300)
+
+    def one(_: int) -> int:
+        return api.put(INVENTORY, json=[]).status_code
+
+    with ThreadPoolExecutor(3) as pool:
+        answers = pool.map(one, range(3))
+        time.sleep(0.1)
+        sandbox.faults(max_concurrency=None)  # the two waiting ones must still be woken
+        assert list(answers) == [200, 200, 200]
+    assert raw.get("/_sandbox/faults").json()["stats"]["in_flight"] == 0
 
 
 def test_fault_seed_makes_injected_errors_reproducible(api: httpx.Client, sandbox: Any) -> None:

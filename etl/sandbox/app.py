@@ -22,8 +22,8 @@ from etl.sandbox.settings import SandboxSettings
 Handler = Callable[[Request, Sandbox], Awaitable[Response]]
 
 ACTIONS: dict[str, Action] = {
-    "inventory": lambda sb, rec: ims.apply_inventory(sb.state, rec, sb.catalogue),
-    "price": lambda sb, rec: ims.apply_price(sb.state, rec, sb.catalogue),
+    "inventory": ims.apply_inventory,
+    "price": ims.apply_price,
     **{name: orders.action(name) for name in orders.ACTION_NAMES},
 }
 
@@ -45,14 +45,14 @@ def _record_route(endpoint: Endpoint, action: Action, answer: Any = None) -> Rou
 
     async def handle(request: Request, sandbox: Sandbox) -> Response:
         try:
-            records = await read_records(request, endpoint)
+            batch = await read_records(request, endpoint)
         except BadRequest as bad:
             return refusal(400, bad.code, bad.message)
-        errors, results = run_records(sandbox, endpoint, records, action)
+        errors, results = run_records(sandbox, endpoint, batch, action)
         if answer is not None:
-            response: Response = answer(endpoint, records, errors, results)
+            response: Response = answer(endpoint, batch.records, errors, results)
             return response
-        return JSONAnswer(envelope(endpoint, len(records), errors))
+        return JSONAnswer(envelope(endpoint, len(batch.records), errors))
 
     return Route(endpoint.path, _guarded(handle), methods=[endpoint.method])
 

@@ -28,7 +28,7 @@ def _loopback_only(handler: Control) -> Callable[[Request], Awaitable[Response]]
 
 
 async def _ledger(request: Request, sandbox: Sandbox) -> Response:
-    return JSONAnswer(sandbox.state.ledger)
+    return JSONAnswer(sandbox.state.ledger_entries())
 
 
 async def _state(request: Request, sandbox: Sandbox) -> Response:

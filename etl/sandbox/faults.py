@@ -40,12 +40,18 @@ class TokenBucket:
 
 
 class ConcurrencyGate:
-    """Requests beyond the limit wait in line (they are not refused)."""
+    """Requests beyond the limit wait in line (they are not refused).
+
+    A request that finds a free slot only counts itself in and out: the asyncio Condition,
+    which costs more than the rest of the fault pipeline, is used only when one has to wait.
+    Everything runs on one event loop, so checking for a slot and taking it cannot interleave.
+    """
 
     def __init__(self, limit: Callable[[], int | None]) -> None:
         self.limit = limit
         self.in_flight = 0
         self.peak = 0
+        self._waiting = 0
         self._condition: asyncio.Condition | None = None
 
     def _free(self) -> bool:
@@ -54,19 +60,36 @@ class ConcurrencyGate:
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        if self._condition is None:
-            self._condition = asyncio.Condition()
-        condition = self._condition
-        async with condition:
-            await condition.wait_for(self._free)
-            self.in_flight += 1
-            self.peak = max(self.peak, self.in_flight)
+        if not self._free():
+            await self._wait()
+        self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
         try:
             yield
         finally:
+            self.in_flight -= 1
+            if self._waiting:
+                await self._wake()
+
+    async def _wait(self) -> None:
+        """Until a slot is free; returns without yielding to the loop once it is."""
+        condition = self._line()
+        self._waiting += 1
+        try:
             async with condition:
-                self.in_flight -= 1
-                condition.notify_all()
+                await condition.wait_for(self._free)
+        finally:
+            self._waiting -= 1
+
+    async def _wake(self) -> None:
+        condition = self._line()
+        async with condition:
+            condition.notify_all()
+
+    def _line(self) -> asyncio.Condition:
+        if self._condition is None:  # created on first use, inside the server's event loop
+            self._condition = asyncio.Condition()
+        return self._condition
 
 
 class Faults:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from starlette.requests import Request
 
-from etl.konnect import Endpoint, error_entry, ims_envelope, oms_envelope, record_key
+from etl.konnect import Endpoint, error_entry, ims_envelope, oms_envelope
 from etl.sandbox.model import Refused
 from etl.sandbox.runtime import Sandbox
-from etl.sandbox.state import Outcome
 
 # An action checks one record and, when it passes, applies it; Refused when it does not.
 Action = Callable[[Sandbox, Any], Any]
@@ -27,39 +26,50 @@ class BadRequest(Exception):
         super().__init__(message)
 
 
-async def read_records(request: Request, endpoint: Endpoint) -> list[Any]:
+class Batch(NamedTuple):
+    """One request's records, and the body they were parsed from (which the ledger keeps)."""
+
+    body: bytes
+    records: list[Any]
+
+
+async def read_records(request: Request, endpoint: Endpoint) -> Batch:
     """The body's JSON array, at most `endpoint.limit` long."""
+    body = await request.body()
     try:
-        body = orjson.loads(await request.body())
+        records = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadRequest("X400", f"the body is not valid JSON: {exc}") from exc
-    if not isinstance(body, list):
+    if not isinstance(records, list):
         raise BadRequest("X400", "the body must be a JSON array of records")
-    if len(body) > endpoint.limit:
+    if (count := len(records)) > endpoint.limit:
         raise BadRequest(
             "X413",
-            f"{len(body)} records in one request; {endpoint.path} takes at most {endpoint.limit}",
+            f"{count} records in one request; {endpoint.path} takes at most {endpoint.limit}",
         )
-    return body
+    return Batch(body, records)
 
 
 def run_records(
-    sandbox: Sandbox, endpoint: Endpoint, records: list[Any], action: Action
+    sandbox: Sandbox, endpoint: Endpoint, batch: Batch, action: Action
 ) -> tuple[list[dict[str, Any]], dict[int, Any]]:
-    """Apply each record in order; (error entries, action results of the applied ones)."""
+    """Apply each record in order; (error entries, index -> result of the applied ones).
+
+    Actions that answer nothing (inventory, price, order moves) leave `results` empty. The
+    whole request goes into the ledger at once, as one `LedgerBlock`.
+    """
     errors: list[dict[str, Any]] = []
     results: dict[int, Any] = {}
-    for index, record in enumerate(records):
-        fields = record if isinstance(record, dict) else {}
-        code: str | None = None
+    refused: dict[int, str] = {}
+    for index, record in enumerate(batch.records):
         try:
-            results[index] = action(sandbox, record)
-        except Refused as refused:
-            code = refused.code
-            errors.append(error_entry(endpoint, index, fields, refused.code, refused.message))
-        key = record_key(endpoint, fields)
-        outcome: Outcome = "rejected" if code else "applied"
-        sandbox.state.log(endpoint.method, endpoint.path, key, outcome, code, record)
+            if (result := action(sandbox, record)) is not None:
+                results[index] = result
+        except Refused as refusal:
+            refused[index] = refusal.code
+            fields = record if isinstance(record, dict) else {}
+            errors.append(error_entry(endpoint, index, fields, refusal.code, refusal.message))
+    sandbox.state.log(endpoint, batch.body, refused)
     return errors, results
 
 

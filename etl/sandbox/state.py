@@ -3,15 +3,49 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+import orjson
+
+from etl.konnect import Endpoint, record_key
 from etl.sandbox.model import Order
-
-Outcome = Literal["applied", "rejected"]
 
 
 def stock_key(location_id: str, sku: str) -> str:
     return f"{location_id}|{sku}"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerBlock:
+    """One request's records as the ledger keeps them: the body they came in, and which failed.
+
+    A benchmark sends a million records: kept as parsed dicts plus a dict per entry, they
+    would cost hundreds of MB and slow every request down (memory, garbage collection). The
+    body is a tenth of that, and parsing it again when the ledger is read gives the same
+    records; the entries are built then too.
+    """
+
+    endpoint: Endpoint
+    body: bytes
+    refused: dict[int, str]  # index -> code of each refused record
+
+    def add_entries(self, entries: list[dict[str, Any]]) -> None:
+        """Append one ledger entry per record of this request, numbered on from `entries`."""
+        endpoint, refused = self.endpoint, self.refused
+        for index, record in enumerate(orjson.loads(self.body)):
+            code = refused.get(index)
+            fields = record if isinstance(record, dict) else {}
+            entries.append(
+                {
+                    "seq": len(entries) + 1,
+                    "method": endpoint.method,
+                    "path": endpoint.path,
+                    "key": record_key(endpoint, fields),
+                    "outcome": "rejected" if code else "applied",
+                    "code": code,
+                    "record": record,
+                }
+            )
 
 
 @dataclass
@@ -28,29 +62,18 @@ class SandboxState:
     stock: dict[str, int] = field(default_factory=dict)
     prices: dict[str, dict[str, Any]] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
-    ledger: list[dict[str, Any]] = field(default_factory=list)
+    ledger: list[LedgerBlock] = field(default_factory=list)
 
-    def log(
-        self,
-        method: str,
-        path: str,
-        key: str,
-        outcome: Outcome,
-        code: str | None,
-        record: Any,
-    ) -> None:
-        """Add one record to the ledger, in arrival order."""
-        self.ledger.append(
-            {
-                "seq": len(self.ledger) + 1,
-                "method": method,
-                "path": path,
-                "key": key,
-                "outcome": outcome,
-                "code": code,
-                "record": record,
-            }
-        )
+    def log(self, endpoint: Endpoint, body: bytes, refused: dict[int, str]) -> None:
+        """Add the records of one request (its JSON body) to the ledger, in arrival order."""
+        self.ledger.append(LedgerBlock(endpoint, body, refused))
+
+    def ledger_entries(self) -> list[dict[str, Any]]:
+        """The answer of GET /_sandbox/ledger: one entry per record, numbered from 1."""
+        entries: list[dict[str, Any]] = []
+        for block in self.ledger:
+            block.add_entries(entries)
+        return entries
 
     def invoice_numbers(self) -> set[str]:
         """Every sale invoice and credit note number already used."""
