@@ -58,23 +58,34 @@ def _record_route(endpoint: Endpoint, action: Action, answer: Any = None) -> Rou
 
 
 def _guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Concurrency cap, latency, auth, rate limit, injected 5xx, then the handler, then drop."""
+    """Concurrency cap, auth, rate limit, injected 5xx, the handler, latency, then drop."""
 
     async def endpoint(request: Request) -> Response:
         sandbox: Sandbox = request.app.state.sandbox
         faults = sandbox.faults
-        async with faults.gate.slot():
-            await faults.delay()
-            if not _authorised(request, sandbox.settings.token):
-                return refusal(401, "AUTH401", f"missing or wrong {TOKEN_HEADER} header")
-            if (wait := faults.retry_after()) is not None:
-                return refusal(429, "X429", "too many requests", **{"Retry-After": str(wait)})
-            if (status := faults.server_error()) is not None:
-                return refusal(status, f"X{status}", "injected server error: nothing applied")
-            response = await handler(request, sandbox)
-            return DropConnection() if faults.drop() else response
+        async with faults.gate.slot():  # the request holds its place until it is answered
+            due = faults.answer_due()
+            response = _refusal(request, sandbox)
+            if response is None:
+                response = await handler(request, sandbox)
+                if faults.drop():
+                    response = DropConnection()
+            await faults.wait_until(due)
+            return response
 
     return endpoint
+
+
+def _refusal(request: Request, sandbox: Sandbox) -> Response | None:
+    """The answer to a request refused as a whole by auth or an injected fault, or None."""
+    faults = sandbox.faults
+    if not _authorised(request, sandbox.settings.token):
+        return refusal(401, "AUTH401", f"missing or wrong {TOKEN_HEADER} header")
+    if (wait := faults.retry_after()) is not None:
+        return refusal(429, "X429", "too many requests", **{"Retry-After": str(wait)})
+    if (status := faults.server_error()) is not None:
+        return refusal(status, f"X{status}", "injected server error: nothing applied")
+    return None
 
 
 def _authorised(request: Request, token: str) -> bool:

@@ -107,9 +107,16 @@ class Faults:
         rate = settings.rate_limit
         self.bucket = TokenBucket(rate) if rate else None
 
-    async def delay(self) -> None:
-        if self.settings.latency_ms > 0:
-            await asyncio.sleep(self.settings.latency_ms / 1000)
+    def answer_due(self) -> float:
+        """When the answer to a request starting now may leave: `latency_ms` later, its
+        processing included, as with a real API (whose latency includes its own work)."""
+        return asyncio.get_running_loop().time() + self.settings.latency_ms / 1000
+
+    @staticmethod
+    async def wait_until(due: float) -> None:
+        delay = due - asyncio.get_running_loop().time()
+        if delay > 0:
+            await asyncio.sleep(delay)
 
     def retry_after(self) -> int | None:
         """None when under the rate limit, else whole seconds for the Retry-After header."""
