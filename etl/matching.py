@@ -16,6 +16,8 @@ from etl import readers
 from etl.errors import InputError
 from etl.mapspec import Mapping, norm_header
 from etl.model import Sheet, Table
+from etl.report import own_columns
+from etl.reportsheet import restore_neutralised
 
 HEADER_SEARCH_ROWS = 50
 ReadKey = tuple[str | int | None, str | None, str | None]
@@ -109,7 +111,10 @@ def choose_mapping(
     if len(fitting) > 1 and fitting[1].rank == best.rank:
         raise InputError(_tie_message(best, fitting[1]), "ambiguous_mapping")
     assert best.sheet is not None and best.header_index is not None
-    return best.mapping, readers.to_table(best.sheet, best.header_index)
+    table = readers.to_table(best.sheet, best.header_index)
+    if table.sheet.kind == "csv" and own_columns(table.header):  # our errors file, fixed
+        table.data = restore_neutralised(table.data)
+    return best.mapping, table
 
 
 def _candidates(mappings: list[Mapping], feed: str | None, name: str | None) -> list[Mapping]:

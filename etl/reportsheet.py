@@ -67,6 +67,27 @@ def is_risky(value: str) -> bool:
     return value[:1] in FORMULA_STARTS and value != "" and not _PLAIN.fullmatch(value)
 
 
+def restore_neutralised(data: pd.DataFrame) -> pd.DataFrame:
+    """Undo the CSV formula rule on the cells of a CSV errors file dropped back in: a cell
+    written as `'` + risky text gets that text back, so a SKU `-ABC` does not come back as
+    `'-ABC` (Excel keeps the `'` as a character when it opens and saves a CSV)."""
+    restored = data
+    for j in data.columns:
+        column = data[j]
+        marked = column.str.startswith("'").to_numpy(dtype=bool, na_value=False)
+        if not marked.any():
+            continue
+        rest = column[marked].str.slice(1)
+        ours = risky_mask(rest)
+        if ours.any():
+            if restored is data:
+                restored = data.copy(deep=False)
+            column = column.copy()
+            column.loc[rest.index[ours]] = rest[ours]
+            restored[j] = column
+    return restored
+
+
 def write_csv(path: Path, sheet: ReportSheet, delimiter: str) -> None:
     """UTF-8 with BOM (Excel then reads ₹ and accents right), minimal quoting, CRLF lines.
 

@@ -107,6 +107,29 @@ def test_a_fixed_errors_file_dropped_back_is_accepted(tmp_path: Path, sandbox: A
     assert sandbox.state()["stock"]["MUM-ST-02|CAP-RED"] == 7
 
 
+def test_cells_kept_from_formulas_in_a_csv_errors_file_come_back_as_they_were(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    sandbox.faults(catalogue="open")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_csv(inbox / "stock.csv", [["location_id", "sku", "quantity"],
+              ["@DEL-WH-01", "-TS-BLK-S", "x"], ["DEL-WH-01", "'quoted", "y"]])  # fmt: skip
+    run(inbox, sandbox)
+    errors = read_csv(done(inbox, "stock.errors.csv"))
+    assert [(e["location_id"], e["sku"]) for e in errors] == [
+        ("'@DEL-WH-01", "'-TS-BLK-S"), ("DEL-WH-01", "'quoted")]  # fmt: skip
+    errors[0]["quantity"], errors[1]["quantity"] = "4", "6"  # fixed in Excel, saved as CSV
+    with (inbox / "stock.errors.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(errors[0]))
+        writer.writeheader()
+        writer.writerows(errors)
+    assert run(inbox, sandbox).exit_code == 0
+    stock = sandbox.state()["stock"]
+    assert stock["@DEL-WH-01|-TS-BLK-S"] == 4  # the quote our report added is gone again
+    assert stock["DEL-WH-01|'quoted"] == 6  # a quote that was in the data stays
+
+
 def test_injected_500s_are_retried_to_success(tmp_path: Path, sandbox: Any) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
