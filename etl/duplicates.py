@@ -58,36 +58,45 @@ def _same_key(feed: Feed) -> str:
 def key_codes(work: pd.DataFrame, fields: tuple[str, ...]) -> IntArray:
     """One integer per row for its key (-1 where a key cell is missing).
 
-    Each key column is dictionary-encoded on its own and the codes are combined as numbers:
-    no joined key text for a million rows (half the memory of hashing "location|sku").
+    Each key column is dictionary-encoded on its own and the codes are combined as numbers
+    (code = code * size of the next dictionary + its code): no joined key text for a million
+    rows, and no sorting until the combined number could overflow.
     """
     combined = np.zeros(len(work), dtype=np.int64)
     missing = np.zeros(len(work), dtype=bool)
+    size = 1
     for name in fields:
         values = pa.array(work[name], type=pa.large_string())
         if isinstance(values, pa.ChunkedArray):  # large files' columns come in several chunks
             values = values.combine_chunks()
         encoded = pc.dictionary_encode(values)
         missing |= encoded.indices.is_null().to_numpy(zero_copy_only=False)
-        codes = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-        combined = combined * len(encoded.dictionary) + codes
-        # Renumber 0..k-1 after each column, so the product of two sizes never overflows.
-        combined = np.unique(combined, return_inverse=True)[1].astype(np.int64).reshape(-1)
+        codes = encoded.indices.fill_null(0).to_numpy(zero_copy_only=False)
+        width = max(len(encoded.dictionary), 1)
+        if size * width >= 2**62:  # renumber 0..k-1 first (three or more huge key columns)
+            combined = np.unique(combined, return_inverse=True)[1].astype(np.int64).reshape(-1)
+            size = int(combined.max(initial=0)) + 1
+        combined *= width
+        combined += codes
+        size *= width
     combined[missing] = -1
     return combined
 
 
 def duplicate_groups(codes: IntArray) -> list[IntArray]:
     """Frame indices of each key that occurs more than once, in file order."""
-    present = codes >= 0
-    # Shift by one so the missing keys (-1) have a slot of their own, then ignore it.
-    counts = np.bincount(codes + 1)
-    repeated = np.flatnonzero(present & (counts[codes + 1] > 1))
-    if len(repeated) == 0:
+    present = np.flatnonzero(codes >= 0)
+    order = present[np.argsort(codes[present], kind="stable")]  # by key, then file order
+    ranked = codes[order]
+    same = ranked[1:] == ranked[:-1]
+    del ranked
+    repeated = np.zeros(len(order), dtype=bool)
+    repeated[1:] |= same
+    repeated[:-1] |= same
+    members = order[repeated]
+    if len(members) == 0:
         return []
-    order = repeated[np.argsort(codes[repeated], kind="stable")]
-    bounds = np.flatnonzero(np.diff(codes[order])) + 1
-    groups = np.split(order, bounds)
+    groups = np.split(members, np.flatnonzero(np.diff(codes[members])) + 1)
     return sorted(groups, key=lambda g: int(g[0]))
 
 
