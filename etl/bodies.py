@@ -6,7 +6,7 @@ orders put all rows of one order into one record, and an order never spans two c
 
 Stock and price files can hold a million rows, so their records are written as JSON text
 column-wise with pyarrow string kernels (one fragment per row, sliced per chunk) instead of
-building a dict per row, 100,000 rows at a time while the upload asks for them; any text
+building a dict per row, 25,000 rows at a time while the upload asks for them; any text
 that JSON must escape is encoded by orjson. Every other
 feed builds dicts (`etl.records`) and encodes them with orjson.
 """
@@ -163,7 +163,7 @@ class _TextBodies:
     """The request bodies of a stock or price frame, written as JSON a slice of rows at a
     time when the upload asks for them: a million-row file never holds all its bodies."""
 
-    SLICE_ROWS = 100_000
+    SLICE_ROWS = 25_000
     KEPT = 2  # the slice being sent and the one before it (a chunk retried a little late)
 
     def __init__(self, frame: pd.DataFrame, fields: tuple[str, ...], limit: int) -> None:

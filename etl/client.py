@@ -161,16 +161,18 @@ class KonnectClient:
             )
         self.settings = settings
         limit = max(settings.concurrency, 1) * 2
+        # Loading the CA bundle takes ~30 ms: only for an https Konnect.
+        tls = _tls_context() if settings.base_url.startswith("https:") else None
         # httpx 0.28 reads HTTP(S)_PROXY/ALL_PROXY only when no transport is given
         # (`allow_env_proxies = trust_env and transport is None`), and LeanTransport speaks
         # no proxy protocol: behind a proxy, httpx's own transports route through it.
         if transport is None and not _env_proxy(settings.base_url):
-            transport = LeanTransport(ssl_context=_tls_context(), max_connections=limit)
+            transport = LeanTransport(ssl_context=tls, max_connections=limit)
         self._http = httpx.AsyncClient(
             base_url=settings.base_url,
             timeout=settings.timeout,
             transport=transport,
-            verify=_tls_context(),
+            verify=tls or True,
             headers={"user-agent": f"konnect-etl/{etl.__version__}"},
             limits=httpx.Limits(max_connections=limit),
         )
