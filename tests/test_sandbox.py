@@ -245,6 +245,24 @@ def test_latency_slows_every_request(api: httpx.Client, sandbox: Any) -> None:
     assert time.perf_counter() - started >= 0.15
 
 
+def test_latency_includes_the_work_and_the_update_lands_before_its_answer(
+    api: httpx.Client, sandbox: Any
+) -> None:
+    sandbox.faults(latency_ms=400)
+    record = {"location_id": "DEL-WH-01", "sku": "TS-BLK-M", "quantity": 31}
+    with ThreadPoolExecutor(1) as pool:
+        started = time.perf_counter()
+        answer = pool.submit(api.put, INVENTORY, json=[record])
+        while not sandbox.ledger() and time.perf_counter() - started < 0.3:
+            time.sleep(0.01)
+        applied_after = time.perf_counter() - started
+        assert not answer.done()  # still waiting for its latency...
+        assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-M"] == 31  # ...already applied
+        assert answer.result().status_code == 200
+    assert applied_after < 0.3
+    assert 0.4 <= time.perf_counter() - started < 0.7  # latency_ms, not latency + work
+
+
 def test_max_concurrency_makes_extra_requests_wait(
     api: httpx.Client, raw: httpx.Client, sandbox: Any
 ) -> None:
