@@ -222,11 +222,7 @@ def process(path: Path, job: Job, destination: Destination) -> FileResult:
         prepared = _prepare_within_memory(path, job)
     except InputError as exc:
         log.warning("%s: %s", path.name, exc)
-        summary = build_summary(path, None, None, None, started, job, [str(exc)])
-        folder, stem = destination("failed")
-        return FileResult(
-            summary, write_reports(folder, stem, report_kind(path), None, None, summary)
-        )
+        return failed(path, str(exc), started, job, destination)
     if job.client is not None:
         reason = guards.before_upload(prepared, path, job, content_hash(path))
         if reason is not None:
@@ -245,6 +241,28 @@ def process(path: Path, job: Job, destination: Destination) -> FileResult:
                                 row_count=summary["rows"]["total"])  # fmt: skip
     log.info("%s: %s %s", path.name, summary["outcome"], summary["rows"])
     return FileResult(summary, reports)
+
+
+def failed(
+    path: Path, reason: str, started: datetime, job: Job, destination: Destination
+) -> FileResult:
+    """The file as a whole was not used: failed/ gets its summary and a report saying why."""
+    summary = build_summary(path, None, None, None, started, job, [reason])
+    folder, stem = destination("failed")
+    return FileResult(summary, write_reports(folder, stem, report_kind(path), None, None, summary))
+
+
+def internal_error(path: Path, exc: Exception, job: Job, destination: Destination) -> FileResult:
+    """A fault of ours (a bug, or memory running out) on this one file: it goes to failed/
+    with a report, so that it does not block every file after it, run after run."""
+    what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    reason = (
+        f"konnect-etl stopped on this file because of an internal error ({what}). Nothing is "
+        "lost: what was already sent is recorded, and dropping the file in again under the "
+        "same name continues from there. If it happens again, send the log to whoever looks "
+        "after konnect-etl."
+    )
+    return failed(path, reason, job.now(), job, destination)
 
 
 def hold(

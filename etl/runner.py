@@ -8,13 +8,14 @@ processed once even when one process resumes leftovers while another claims new 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from etl.errors import CredentialsError
+from etl.errors import CredentialsError, EtlError
 from etl.inbox import Inbox, trigger_path, unique_name, wait_until_ready
-from etl.pipeline import FileResult, Job, content_hash, process
+from etl.pipeline import FileResult, Job, content_hash, internal_error, process
 from etl.seen_before import earlier_copy, set_aside
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,11 @@ def process_claimed(
         back = inbox.give_back(claimed)
         log.error("%s: stopped, Konnect refused the credentials; file left at %s", back.name, back)
         raise
+    except (OSError, sqlite3.Error, EtlError):
+        raise  # the disk, the share or the set-up: the caller backs off and tries again
+    except Exception as exc:  # ours, on this file: set it aside and go on with the others
+        log.exception("%s: internal error; the file goes to failed/", claimed.name)
+        result = internal_error(claimed, exc, job, destination)
     try:
         claimed.rename(chosen["path"])
     except FileNotFoundError:  # someone deleted it while we worked; its report says so

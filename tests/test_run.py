@@ -130,6 +130,38 @@ def test_cells_kept_from_formulas_in_a_csv_errors_file_come_back_as_they_were(
     assert stock["DEL-WH-01|'quoted"] == 6  # a quote that was in the data stays
 
 
+def test_a_file_that_trips_an_internal_error_goes_to_failed_and_the_others_go_on(
+    tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etl import pipeline
+
+    real_judge = pipeline.judge
+
+    def judge(prepared: Any, results: Any) -> Any:  # a bug that only this file triggers
+        if prepared.table.sheet.path.name == "a-poison.csv":
+            raise KeyError("surprise")
+        return real_judge(prepared, results)
+
+    monkeypatch.setattr(pipeline, "judge", judge)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for name in ("a-poison.csv", "b-fine.csv"):
+        write_csv(
+            inbox / name, [["location_id", "sku", "quantity"], ["DEL-WH-01", "TS-BLK-S", "3"]]
+        )
+    result = run(inbox, sandbox)
+    assert result.exit_code == 1, result.output
+    assert summary(inbox, "b-fine")["outcome"] == "uploaded"  # not blocked by the other
+    failed = inbox / "failed" / TODAY
+    assert (failed / "a-poison.csv").is_file()
+    assert not list((inbox / "processing").glob("*.csv"))
+    [error] = read_csv(failed / "a-poison.errors.csv")
+    assert "internal error (KeyError: 'surprise')" in error["error"]
+    assert "dropping the file in again under the same name continues" in error["error"]
+    # the next run does not trip over it again: nothing is left in processing/
+    assert run(inbox, sandbox).exit_code == 0
+
+
 def test_injected_500s_are_retried_to_success(tmp_path: Path, sandbox: Any) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
