@@ -16,7 +16,7 @@ from pathlib import Path
 from etl.errors import CredentialsError, EtlError
 from etl.inbox import Inbox, trigger_path, unique_name, wait_until_ready
 from etl.pipeline import FileResult, Job, content_hash, internal_error, process
-from etl.seen_before import earlier_copy, set_aside
+from etl.seen_before import earlier_copy, finish_move, set_aside
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +129,11 @@ def process_claimed(
     if job.journal is not None and job.client is not None and claimed.is_file():
         original = earlier_copy(job.journal, content_hash(claimed), claimed.name, reprocess)
         if original is not None:
+            finished = finish_move(claimed, original)
+            if finished is not None:
+                log.info("%s: had been processed before the tool stopped; moved next to its "
+                         "reports", claimed.name)  # fmt: skip
+                return finished
             log.warning("%s: same content as %s, processed at %s; set aside in duplicates/",
                         claimed.name, original.name, original.finished_at)  # fmt: skip
             return set_aside(inbox, claimed, original, job.now())

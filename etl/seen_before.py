@@ -38,6 +38,21 @@ def earlier_copy(
     return None
 
 
+def finish_move(claimed: Path, original: FileRecord) -> FileResult | None:
+    """When `original` is this very file, stopped after its reports were written but before
+    it was moved next to them (a crash or a kill in between), move it there now; None when
+    it is a second copy (the original input is in place, or its report is gone)."""
+    if original.name != claimed.name or not original.summary_path:
+        return None
+    report = Path(original.summary_path)
+    target = report.with_name(report.name.removesuffix(".summary.json") + claimed.suffix)
+    if target.exists() or not report.is_file():
+        return None
+    summary: dict[str, Any] = orjson.loads(report.read_bytes())
+    claimed.rename(target)
+    return FileResult(summary, [report], target)
+
+
 def set_aside(inbox: Inbox, claimed: Path, original: FileRecord, now: datetime) -> FileResult:
     """Move `claimed` to duplicates/<day>/ with a summary naming the original."""
     folder = inbox.outcome_dir("duplicates", now.date())

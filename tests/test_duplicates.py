@@ -54,6 +54,24 @@ def test_an_order_file_dropped_twice_goes_to_duplicates_and_is_not_sent(
     assert not (inbox / "done" / TODAY / "pack_list-2.csv").exists()
 
 
+def test_an_order_file_stopped_between_its_reports_and_its_move_is_moved_not_duplicated(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(ROOT / "inbox_example" / "pack_list.csv", inbox)
+    run(inbox, sandbox)
+    sent = pack_requests(sandbox)
+    done = inbox / "done" / TODAY
+    # the crash window: reports written and the journal says done, the input not yet moved
+    (done / "pack_list.csv").rename(inbox / "processing" / "pack_list.csv")
+    assert run(inbox, sandbox) == 1  # the example's deliberate mistakes, as the first time
+    assert pack_requests(sandbox) == sent  # nothing sent again
+    assert (done / "pack_list.csv").is_file()
+    assert not (inbox / "duplicates").exists()
+    assert not list((inbox / "processing").iterdir())
+
+
 def test_a_stock_file_dropped_twice_is_processed_again_by_default(
     tmp_path: Path, sandbox: Any
 ) -> None:
