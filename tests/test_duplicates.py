@@ -32,15 +32,21 @@ def pack_requests(sandbox: Any) -> int:
     return sum(1 for e in sandbox.ledger() if e["path"].endswith("/pack"))
 
 
-def test_an_order_file_dropped_twice_goes_to_duplicates_and_is_not_sent(
-    tmp_path: Path, sandbox: Any
-) -> None:
+def packed_once(tmp_path: Path, sandbox: Any) -> tuple[Path, int]:
+    """An inbox whose example pack file went through; the pack requests that took."""
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     shutil.copy(ROOT / "inbox_example" / "pack_list.csv", inbox)
     run(inbox, sandbox)
     sent = pack_requests(sandbox)
     assert sent > 0
+    return inbox, sent
+
+
+def test_an_order_file_dropped_twice_goes_to_duplicates_and_is_not_sent(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    inbox, sent = packed_once(tmp_path, sandbox)
     shutil.copy(ROOT / "inbox_example" / "pack_list.csv", inbox)  # the same file again
     assert run(inbox, sandbox) == 1
     assert pack_requests(sandbox) == sent  # nothing sent the second time
@@ -57,11 +63,7 @@ def test_an_order_file_dropped_twice_goes_to_duplicates_and_is_not_sent(
 def test_an_order_file_stopped_between_its_reports_and_its_move_is_moved_not_duplicated(
     tmp_path: Path, sandbox: Any
 ) -> None:
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    shutil.copy(ROOT / "inbox_example" / "pack_list.csv", inbox)
-    run(inbox, sandbox)
-    sent = pack_requests(sandbox)
+    inbox, sent = packed_once(tmp_path, sandbox)
     done = inbox / "done" / TODAY
     # the crash window: reports written and the journal says done, the input not yet moved
     (done / "pack_list.csv").rename(inbox / "processing" / "pack_list.csv")
