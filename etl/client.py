@@ -303,6 +303,8 @@ def _translate(exc: httpx.TransportError, what: str) -> TransientError:
         return OutcomeUnknown(f"{what}: Konnect closed the connection without answering")
     if isinstance(exc, httpx.TimeoutException):
         return TransientError(f"{what}: timed out before the request was sent")
+    if isinstance(exc, httpx.WriteError):
+        return TransientError(f"{what}: the connection broke before the whole request was sent")
     return TransientError(f"{what}: could not reach Konnect ({type(exc).__name__})")
 
 

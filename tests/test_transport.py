@@ -336,6 +336,30 @@ def test_a_request_the_server_stops_reading_is_a_write_timeout() -> None:
     run(main())
 
 
+def test_a_connection_reset_while_sending_is_a_write_error_and_safe_to_retry() -> None:
+    """The server resets the connection with most of the body still unsent: not applied."""
+
+    async def reset_at_once(server: Server, reader: Reader, writer: Writer) -> None:
+        await reader.read(1024)
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()
+
+    async def main() -> None:
+        body = b"x" * 32_000_000
+        async with serving(reset_at_once) as server:
+            async with client() as http:
+                with pytest.raises(httpx.WriteError):
+                    await http.put(server.url, content=body)
+            async with konnect(server.url) as konnect_client:
+                with pytest.raises(TransientError) as caught:
+                    await konnect_client.send(INVENTORY, body)
+        assert not isinstance(caught.value, OutcomeUnknown)
+        assert "broke before the whole request was sent" in str(caught.value)
+
+    run(main())
+
+
 # --- the pool --------------------------------------------------------------------------
 
 
