@@ -98,6 +98,9 @@ class ClientSettings:
     backoff_max: float = 30.0
     concurrency: int = 4
     token_ttl: float = TOKEN_TTL_SECONDS
+    # A company-level token: Konnect then needs a locationCode on order look-ups, and an
+    # order is looked for at each of these locations in turn. Empty: a location-level token.
+    lookup_locations: tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         token = "<set>" if self.token else None

@@ -188,16 +188,22 @@ async def _fetch(client: KonnectClient, keys: set[str]) -> dict[str, Order | Non
     """Each order as GET /oms/v3/shipment shows it (None: not listed); failures left out."""
     slots = asyncio.Semaphore(max(client.settings.concurrency, 1))
 
+    # a company-level token must name a location: the order is looked for at each in turn
+    scopes = [{"locationCode": code} for code in client.settings.lookup_locations] or [{}]
+
     async def one(key: str) -> tuple[str, Order | None] | None:
-        async with slots:
-            try:
-                found = await client.get_json(ORDERS_PATH, {"orderId": key})
-            except UploadError as exc:
-                log.warning("order %s could not be looked up: %s", key, exc)
-                return None
-        orders = found if isinstance(found, list) else []
-        match = [o for o in orders if isinstance(o, dict) and str(o.get("orderId")) == key]
-        return key, (match[0] if match else None)
+        for scope in scopes:
+            async with slots:
+                try:
+                    found = await client.get_json(ORDERS_PATH, {"orderId": key, **scope})
+                except UploadError as exc:
+                    log.warning("order %s could not be looked up: %s", key, exc)
+                    return None
+            orders = found if isinstance(found, list) else []
+            match = [o for o in orders if isinstance(o, dict) and str(o.get("orderId")) == key]
+            if match:
+                return key, match[0]
+        return key, None
 
     answers = await asyncio.gather(*(one(k) for k in sorted(keys)))
     return dict(a for a in answers if a is not None)

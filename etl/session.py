@@ -49,6 +49,7 @@ def client_settings(
         timeout=settings.timeout_seconds,
         retries=settings.retries,
         concurrency=settings.concurrency,
+        lookup_locations=settings.locations if settings.token_scope == "company" else (),
     )
 
 

@@ -25,6 +25,21 @@ def test_precedence_file_then_environment_then_options(tmp_path: Path) -> None:
     assert settings.mappings_dir == (tmp_path / "my-mappings").resolve()
 
 
+@pytest.mark.parametrize(("scope", "expected"), [("company", ("DEL-WH-01", "MUM-ST-02")),
+                                                 ("location", ())])  # fmt: skip
+def test_a_company_token_looks_orders_up_at_the_configured_locations(
+    tmp_path: Path, scope: str, expected: tuple[str, ...]
+) -> None:
+    from etl.session import client_settings
+
+    (tmp_path / "konnect-etl.yaml").write_text(
+        f"token_scope: {scope}\nlocations: [DEL-WH-01, MUM-ST-02]\n"
+    )
+    settings = load_settings(inbox=tmp_path, environ={"KONNECT_TOKEN": "t",
+                                                      "KONNECT_BASE_URL": "http://k"})  # fmt: skip
+    assert client_settings(settings).lookup_locations == expected
+
+
 def test_secrets_are_not_in_repr() -> None:
     settings = load_settings(
         environ={"KONNECT_TOKEN": "s3cr3t-token", "KONNECT_PASSWORD": "pw-123"}

@@ -170,6 +170,40 @@ def test_an_unanswered_request_is_looked_up_then_only_the_missing_orders_are_res
     assert sorted(applied) == orders  # sent again once it was clear they were still placed
 
 
+def test_with_a_company_token_orders_in_doubt_are_looked_up_at_each_location() -> None:
+    orders = [f"11{n:018d}" for n in (1, 3)]
+    records = [{"orderId": o, "orderItems": [{"orderItemId": f"{o}-1", "quantity": 1}]}
+               for o in orders]  # fmt: skip
+    chunk = Body(0, orjson.dumps(records), len(records))
+
+    def confirm(url: str, token: str, locations: tuple[str, ...]) -> Any:
+        settings = ClientSettings(url, token=token, retries=2, lookup_locations=locations)
+
+        async def main() -> list[Any]:
+            async with KonnectClient(settings, transport=LoseFirstRequest()) as client:
+                return await upload_orders(
+                    client, "confirm", ENDPOINTS["confirm"], [chunk],
+                    keys_of=lambda c: [r["orderId"] for r in orjson.loads(c.body)],
+                )  # fmt: skip
+
+        [result] = asyncio.run(main())
+        return result
+
+    company = SandboxSettings(port=0, token_scope="company")
+    with serve_in_thread(company) as running:
+        states = running.state()["orders"]
+        homes = sorted({states[o]["locationCode"] for o in orders})
+        # without the locations, Konnect refuses the look-ups: in doubt, never resent blindly
+        result = confirm(running.url, running.token, ())
+        assert result.unknown_records == [0, 1]
+        assert not [e for e in running.ledger() if e["outcome"] == "applied"]
+        # with them, the orders are found (another location first) and sent once
+        result = confirm(running.url, running.token, ("PUN-ST-09", *homes))
+        assert (result.state, result.unknown_records) == ("acknowledged", [])
+        applied = [e["key"] for e in running.ledger() if e["outcome"] == "applied"]
+        assert sorted(applied) == orders
+
+
 def test_a_run_killed_mid_request_is_resumed_without_packing_twice(
     tmp_path: Path, sandbox: Any
 ) -> None:
