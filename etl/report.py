@@ -96,6 +96,15 @@ def write_reports(
     return [*written, summary_path]
 
 
+def remove_reports(dest_dir: Path, stem: str) -> None:
+    """Delete the reports `write_reports` may have written for `stem` (an attempt that broke
+    off half-way must not leave a result file saying its rows were fine)."""
+    for name in ("result", "errors"):
+        for kind in ("csv", "xlsx"):
+            (dest_dir / f"{stem}.{name}.{kind}").unlink(missing_ok=True)
+    (dest_dir / f"{stem}.summary.json").unlink(missing_ok=True)
+
+
 def check_summary(summary: dict[str, Any]) -> None:
     """Raise ValueError (a programming error) when a key SPEC section 4 promises is missing."""
     missing = [key for key in SUMMARY_KEYS if key not in summary]

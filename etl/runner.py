@@ -16,6 +16,7 @@ from pathlib import Path
 from etl.errors import CredentialsError, EtlError
 from etl.inbox import Inbox, trigger_path, unique_name, wait_until_ready
 from etl.pipeline import FileResult, Job, content_hash, internal_error, process
+from etl.report import remove_reports
 from etl.seen_before import earlier_copy, finish_move, set_aside
 
 log = logging.getLogger(__name__)
@@ -156,6 +157,8 @@ def process_claimed(
         raise  # the disk, the share or the set-up: the caller backs off and tries again
     except Exception as exc:  # ours, on this file: set it aside and go on with the others
         log.exception("%s: internal error; the file goes to failed/", claimed.name)
+        if "path" in chosen:  # reports of this attempt may be half written: none is right
+            remove_reports(chosen["path"].parent, chosen["path"].stem)
         result = internal_error(claimed, exc, job, destination)
     try:
         claimed.rename(chosen["path"])

@@ -162,6 +162,31 @@ def test_a_file_that_trips_an_internal_error_goes_to_failed_and_the_others_go_on
     assert run(inbox, sandbox).exit_code == 0
 
 
+def test_an_internal_error_while_writing_reports_leaves_no_half_report_in_done(
+    tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from etl import report
+
+    real_summary_json = report.summary_json
+
+    def summary_json(summary: dict[str, Any]) -> bytes:  # after the result file was written
+        if summary["outcome"] == "uploaded":
+            raise MemoryError
+        return real_summary_json(summary)
+
+    monkeypatch.setattr(report, "summary_json", summary_json)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_csv(
+        inbox / "stock.csv", [["location_id", "sku", "quantity"], ["DEL-WH-01", "TS-BLK-S", "3"]]
+    )
+    assert run(inbox, sandbox).exit_code == 1
+    assert not list((inbox / "done").rglob("stock.*"))
+    failed = inbox / "failed" / TODAY
+    assert (failed / "stock.csv").is_file()
+    assert "internal error (MemoryError)" in summary(inbox, "stock", "failed")["file_errors"][0]
+
+
 def test_injected_500s_are_retried_to_success(tmp_path: Path, sandbox: Any) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
