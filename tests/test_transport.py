@@ -107,6 +107,37 @@ async def settle() -> None:
     await asyncio.sleep(0.01)
 
 
+def reset_now(writer: Writer) -> None:
+    """Close with a TCP reset (SO_LINGER 0), as a crashed server or a middlebox would."""
+    sock = writer.get_extra_info("socket")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+def fails_as(
+    handler: Callable[[Server, Reader, Writer], Awaitable[None]],
+    raw: type[httpx.TransportError],
+    ours: type[TransientError],
+    *,
+    body: bytes = BODY,
+    timeout: float = 1.0,
+) -> TransientError:
+    """Send `body` to a server run by `handler`: through the transport it fails as `raw`,
+    through KonnectClient as `ours`, which is returned."""
+
+    async def main() -> TransientError:
+        async with serving(handler) as server:
+            async with client(read=timeout) as http:
+                with pytest.raises(raw):
+                    await http.put(server.url, content=body)
+            async with konnect(server.url, timeout=timeout) as konnect_client:
+                with pytest.raises(ours) as caught:
+                    await konnect_client.send(INVENTORY, body)
+        return caught.value
+
+    return run(main())
+
+
 @pytest.fixture(autouse=True)
 def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (
@@ -241,16 +272,7 @@ async def close_unanswered(server: Server, reader: Reader, writer: Writer) -> No
 
 
 def test_a_server_closing_without_answering_is_an_unknown_outcome() -> None:
-    async def main() -> None:
-        async with serving(close_unanswered) as server:
-            async with client() as http:
-                with pytest.raises(httpx.RemoteProtocolError):
-                    await http.put(server.url, content=BODY)
-            async with konnect(server.url) as konnect_client:
-                with pytest.raises(OutcomeUnknown):
-                    await konnect_client.send(INVENTORY, BODY)
-
-    run(main())
+    fails_as(close_unanswered, httpx.RemoteProtocolError, OutcomeUnknown)
 
 
 def test_a_reused_connection_closed_after_the_request_is_an_unknown_outcome() -> None:
@@ -272,20 +294,9 @@ def test_a_reused_connection_closed_after_the_request_is_an_unknown_outcome() ->
 def test_a_reset_connection_is_a_read_error_and_an_unknown_outcome() -> None:
     async def reset(server: Server, reader: Reader, writer: Writer) -> None:
         await server.read(reader)
-        sock = writer.get_extra_info("socket")
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        writer.transport.abort()
+        reset_now(writer)
 
-    async def main() -> None:
-        async with serving(reset) as server:
-            async with client() as http:
-                with pytest.raises(httpx.ReadError):
-                    await http.put(server.url, content=BODY)
-            async with konnect(server.url) as konnect_client:
-                with pytest.raises(OutcomeUnknown):
-                    await konnect_client.send(INVENTORY, BODY)
-
-    run(main())
+    fails_as(reset, httpx.ReadError, OutcomeUnknown)
 
 
 def test_no_answer_within_the_read_timeout_is_an_unknown_outcome() -> None:
@@ -293,16 +304,7 @@ def test_no_answer_within_the_read_timeout_is_an_unknown_outcome() -> None:
         await server.read(reader)
         await asyncio.Event().wait()
 
-    async def main() -> None:
-        async with serving(never_answer) as server:
-            async with client(read=0.05) as http:
-                with pytest.raises(httpx.ReadTimeout):
-                    await http.put(server.url, content=BODY)
-            async with konnect(server.url, timeout=0.05) as konnect_client:
-                with pytest.raises(OutcomeUnknown):
-                    await konnect_client.send(INVENTORY, BODY)
-
-    run(main())
+    fails_as(never_answer, httpx.ReadTimeout, OutcomeUnknown, timeout=0.05)
 
 
 def test_nothing_listening_is_a_connect_error_and_safe_to_retry() -> None:
@@ -341,23 +343,11 @@ def test_a_connection_reset_while_sending_is_a_write_error_and_safe_to_retry() -
 
     async def reset_at_once(server: Server, reader: Reader, writer: Writer) -> None:
         await reader.read(1024)
-        sock = writer.get_extra_info("socket")
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        writer.transport.abort()
+        reset_now(writer)
 
-    async def main() -> None:
-        body = b"x" * 32_000_000
-        async with serving(reset_at_once) as server:
-            async with client() as http:
-                with pytest.raises(httpx.WriteError):
-                    await http.put(server.url, content=body)
-            async with konnect(server.url) as konnect_client:
-                with pytest.raises(TransientError) as caught:
-                    await konnect_client.send(INVENTORY, body)
-        assert not isinstance(caught.value, OutcomeUnknown)
-        assert "broke before the whole request was sent" in str(caught.value)
-
-    run(main())
+    error = fails_as(reset_at_once, httpx.WriteError, TransientError, body=b"x" * 32_000_000)
+    assert not isinstance(error, OutcomeUnknown)
+    assert "broke before the whole request was sent" in str(error)
 
 
 # --- the pool --------------------------------------------------------------------------
