@@ -154,6 +154,8 @@ def check_xlsx(path: Path, limits: Limits) -> None:
             _check_declared(infos, path.stat().st_size, limits)
             for info in infos:
                 _check_part(archive, info, limits)
+    # zipfile raises NotImplementedError for a compression method it cannot inflate: for
+    # the user that is one more kind of workbook we cannot read, not a stub of ours
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
         raise InputError(
             "this is not a readable Excel workbook: the file is damaged, incomplete or not in"

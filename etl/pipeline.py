@@ -255,12 +255,15 @@ def failed(
 def internal_error(path: Path, exc: Exception, job: Job, destination: Destination) -> FileResult:
     """A fault of ours (a bug, or memory running out) on this one file: it goes to failed/
     with a report, so that it does not block every file after it, run after run."""
-    what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, MemoryError):
+        cause = "the computer ran out of memory while working on it"
+    else:
+        what = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        cause = f"of an internal error ({what})"
     reason = (
-        f"konnect-etl stopped on this file because of an internal error ({what}). Nothing is "
-        "lost: what was already sent is recorded, and dropping the file in again under the "
-        "same name continues from there. If it happens again, send the log to whoever looks "
-        "after konnect-etl."
+        f"konnect-etl stopped on this file because {cause}. Nothing is lost: what was already "
+        "sent is recorded, and dropping the file in again under the same name continues from "
+        "there. If it happens again, send the log to whoever looks after konnect-etl."
     )
     return failed(path, reason, job.now(), job, destination)
 

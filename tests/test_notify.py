@@ -58,10 +58,8 @@ class Smtp(socketserver.StreamRequestHandler):
                 self.wfile.write(b"250 localhost\r\n")
 
 
-@pytest.fixture
-def webhook() -> Iterator[Any]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Webhook)
-    server.received = []  # type: ignore[attr-defined]
+def serving(server: socketserver.BaseServer) -> Iterator[Any]:
+    """Serve on a background thread for the test's duration."""
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -69,19 +67,20 @@ def webhook() -> Iterator[Any]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def webhook() -> Iterator[Any]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Webhook)
+    server.received = []  # type: ignore[attr-defined]
+    yield from serving(server)
 
 
 @pytest.fixture
 def smtp() -> Iterator[Any]:
     server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Smtp)
     server.messages = []  # type: ignore[attr-defined]
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield from serving(server)
 
 
 def run_with(tmp_path: Path, sandbox: Any, config: str, text: str) -> int:

@@ -184,7 +184,7 @@ def test_an_internal_error_while_writing_reports_leaves_no_half_report_in_done(
     assert not list((inbox / "done").rglob("stock.*"))
     failed = inbox / "failed" / TODAY
     assert (failed / "stock.csv").is_file()
-    assert "internal error (MemoryError)" in summary(inbox, "stock", "failed")["file_errors"][0]
+    assert "ran out of memory" in summary(inbox, "stock", "failed")["file_errors"][0]
 
 
 def test_injected_500s_are_retried_to_success(tmp_path: Path, sandbox: Any) -> None:
