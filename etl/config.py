@@ -39,6 +39,7 @@ class Settings:
     settle_seconds: float = 5.0
     trigger_suffix: str | None = None
     reprocess_duplicates: bool = True
+    keep_days: int | None = None  # etl/retention.py: None keeps done/, failed/... forever
     # notifications when a file has rejected/failed rows or fails as a whole (etl.notify)
     notify_webhook: str | None = None
     notify_email: str | None = None  # comma-separated addresses
@@ -78,6 +79,7 @@ _FILE_KEYS = {
     "settle_seconds": "settle_seconds",
     "trigger_suffix": "trigger_suffix",
     "reprocess_duplicates": "reprocess_duplicates",
+    "keep_days": "keep_days",
     **{k: k for k in ("notify_webhook", "notify_email", "smtp_host", "smtp_port", "smtp_from")},
     **{k: k for k in ("smtp_username", "smtp_password", "smtp_starttls")},
     "limits": "limits",
@@ -174,6 +176,13 @@ def _address_list(value: Any) -> str:
     return ",".join(str(v).strip() for v in items if str(v).strip())
 
 
+def _days(value: Any) -> int:
+    """A whole number of days, at least 1 (`bool` is an int to Python, not to us)."""
+    if isinstance(value, bool) or int(value) != float(value) or int(value) < 1:
+        raise ValueError(value)
+    return int(value)
+
+
 def _boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -191,6 +200,7 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "timeout_seconds": float,
     "settle_seconds": float,
     "reprocess_duplicates": _boolean,
+    "keep_days": _days,
     "notify_email": _address_list,
     "smtp_port": int,
     "smtp_starttls": _boolean,

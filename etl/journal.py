@@ -254,6 +254,18 @@ class Journal:
         results = [ChunkResult.from_json(row[0]) for row in rows]
         return {r.index: r for r in results}
 
+    def forget_chunks(self, finished_before: datetime) -> int:
+        """Delete the chunk results of files finished before `finished_before` (UTC); the
+        files' own lines stay (duplicates are still recognised). The number deleted."""
+        stamp = finished_before.replace(tzinfo=UTC).isoformat(timespec="milliseconds")
+        with self._write() as db:
+            cursor = db.execute(
+                "DELETE FROM chunks WHERE file_id IN (SELECT id FROM files "
+                "WHERE state != 'processing' AND finished_at < ?)",
+                (stamp,),
+            )
+            return cursor.rowcount
+
     def inflight(self, file_id: int) -> list[int]:
         """Chunks that were sent but whose answer never got recorded (a crash mid-request)."""
         rows = self._read(

@@ -17,6 +17,7 @@ from etl.errors import CredentialsError, EtlError
 from etl.inbox import Inbox, trigger_path, unique_name, wait_until_ready
 from etl.pipeline import FileResult, Job, content_hash, internal_error, process
 from etl.report import remove_reports
+from etl.retention import prune
 from etl.seen_before import earlier_copy, finish_move, set_aside
 
 log = logging.getLogger(__name__)
@@ -32,6 +33,7 @@ class RunOptions:
     trigger_suffix: str | None = None
     max_wait: float = 30.0
     reprocess_duplicates: bool = True
+    keep_days: int | None = None  # remove older day folders of done/... (etl.retention)
     # called with every finished file (notifications, health); never stops the run
     on_file: Callable[[FileResult], None] | None = None
     # asked between files: a stop request (SIGTERM, Ctrl+C) lets the current file finish
@@ -52,6 +54,7 @@ def run_inbox(root: Path, job: Job, options: RunOptions) -> RunResult:
     inbox = Inbox(root)
     inbox.check_reachable()
     inbox.prepare()
+    prune(inbox, job.journal, options.keep_days, job.now().date())
     result = RunResult()
     resume_leftovers(inbox, job, options, result)
     if options.should_stop():

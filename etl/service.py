@@ -36,6 +36,7 @@ def run_options(settings: Settings, stop: Callable[[], bool] | None = None) -> R
         settings.settle_seconds,
         settings.trigger_suffix,
         reprocess_duplicates=settings.reprocess_duplicates,
+        keep_days=settings.keep_days,
         on_file=notifier if notifier.enabled else None,
     )
     if stop is not None:

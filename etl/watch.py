@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
@@ -30,6 +31,7 @@ from etl.errors import EtlError
 from etl.health import Heartbeat
 from etl.inbox import Inbox, Settler
 from etl.pipeline import FileResult, Job
+from etl.retention import prune
 from etl.runner import RunOptions, RunResult, resume_leftovers, take_files
 from etl.stopping import StopRequest
 
@@ -177,12 +179,17 @@ class Watcher:
         self.settler = Settler(self.options.run.settle_seconds)
         self.inbox = Inbox(self.root)
         self.backoff = Backoff(self.options.max_backoff)
+        self.pruned_on: date | None = None  # keep_days is applied once a day
 
     def scan(self) -> float:
         """One pass: resume leftovers, take ready files. Seconds until a rescan is due."""
         self.inbox.check_reachable()
         self.inbox.prepare()
         run = self.options.run
+        if run.keep_days is not None and self.pruned_on != date.today():
+            with self.open_job() as job:
+                prune(self.inbox, job.journal, run.keep_days, job.now().date())
+            self.pruned_on = date.today()
         ready, wait = self.settler.ready(self.inbox.candidates(run.trigger_suffix), time.time())
         if ready or self.inbox.in_processing():
             with self.open_job() as job:

@@ -167,3 +167,26 @@ def test_the_fault_line_says_what_to_check(tmp_path: Path) -> None:
     assert "permission denied" in what_to_check(tmp_path, denied)
     assert "permission denied" in what_to_check(tmp_path, sqlite_error(8, "readonly database"))
     assert what_to_check(tmp_path, ValueError("something else")) == ""
+
+
+def test_an_old_day_folder_that_cannot_be_removed_is_logged_and_files_still_flow(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    sandbox.faults(catalogue="open")
+    with immutable_capable(tmp_path) as base:
+        inbox = base / "inbox"
+        (inbox / "done" / "2020-01-01").mkdir(parents=True)
+        (inbox / "konnect-etl.yaml").write_text("keep_days: 30\n")
+        stuck = inbox / "done" / "2020-01-01" / "stock.csv"
+        stuck.write_text(HEADER)
+        assert sh("chattr", "+i", str(stuck)).returncode == 0
+        try:
+            (inbox / "new.csv").write_text(stock_csv("NEW", 2))
+            with watching(inbox, sandbox, settle=0.3) as process:
+                wait_for(lambda: has_summary(inbox, "new"), 30, "new.csv in done/")
+                assert process.poll() is None
+        finally:
+            sh("chattr", "-i", str(stuck))
+        assert stuck.is_file()
+        assert "could not remove" in logs(inbox) and "2020-01-01" in logs(inbox)
+        assert summary(inbox, "new")["rows"]["ok"] == 2

@@ -6,6 +6,7 @@ import json
 import signal
 import time
 from collections import Counter
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +115,20 @@ def test_a_watcher_survives_its_inbox_vanishing_and_stops_cleanly_on_sigterm(
     assert summary(inbox, "stock")["rows"]["ok"] == 6000  # finished, whole report
     status = json.loads((inbox / ".konnect-etl" / "status.json").read_text())
     assert status["state"] == "stopped" and status["files_in_flight"] == []
+
+
+def test_a_watcher_applies_keep_days_once_a_day_even_with_nothing_to_do(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    inbox = make_inbox(tmp_path)
+    (inbox / "konnect-etl.yaml").write_text("keep_days: 7\n")
+    old = inbox / "done" / (date.today() - timedelta(days=8)).isoformat()
+    old.mkdir(parents=True)
+    (old / "stock.csv").write_text(HEADER)
+    with watching(inbox, sandbox):
+        wait_for(lambda: not old.exists(), 20, "the 8-day-old folder removed")
+        again = inbox / "failed" / old.name  # appears later the same day: left for tomorrow
+        again.mkdir(parents=True)
+        time.sleep(2)  # four polls
+        assert again.is_dir()
+    assert logs(inbox).count("older than 7 days (keep_days)") == 1

@@ -1,0 +1,77 @@
+"""`keep_days`: remove day folders of done/, failed/ and duplicates/ older than that.
+
+Off unless configured: by default every input and report is kept forever, and on a box that
+takes a million-row file a day done/ grows by ~55 MB a day. With `keep_days: 90` a day folder
+(`done/2026-08-28/`) is removed once it is more than 90 days old, judged by its name, not by
+file times (a share can report any mtime). held/ is never touched: those files wait for a
+person. The journal forgets the per-request results of files finished before the same
+cutoff; it keeps one line per file, so an old copy dropped again is still recognised.
+
+Pruning never stops the work: a folder that cannot be removed is logged and tried again by
+the next run (`watch`: the next day).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import shutil
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from etl.inbox import Inbox
+from etl.journal import Journal
+
+log = logging.getLogger(__name__)
+
+PRUNED_KINDS = ("done", "failed", "duplicates")
+_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass
+class Pruned:
+    folders: list[Path] = field(default_factory=list)
+    journal_chunks: int = 0
+
+
+def prune(inbox: Inbox, journal: Journal | None, keep_days: int | None, today: date) -> Pruned:
+    """Remove what is older than `keep_days` days before `today` (nothing when None)."""
+    pruned = Pruned()
+    if keep_days is None:
+        return pruned
+    cutoff = today - timedelta(days=keep_days)
+    for folder in _old_day_folders(inbox, cutoff):
+        try:
+            shutil.rmtree(folder)
+        except OSError as exc:
+            log.warning("could not remove %s (older than keep_days: %d): %s; trying again "
+                        "next time", folder, keep_days, exc)  # fmt: skip
+            continue
+        pruned.folders.append(folder)
+    if journal is not None:
+        pruned.journal_chunks = journal.forget_chunks(datetime.combine(cutoff, time()))
+    if pruned.folders:
+        names = ", ".join(f"{f.parent.name}/{f.name}" for f in pruned.folders)
+        log.info("removed %d day folder(s) older than %d days (keep_days): %s",
+                 len(pruned.folders), keep_days, names)  # fmt: skip
+    return pruned
+
+
+def _old_day_folders(inbox: Inbox, cutoff: date) -> list[Path]:
+    """`<kind>/YYYY-MM-DD/` folders (not links) dated before `cutoff`, oldest first."""
+    found = []
+    for kind in PRUNED_KINDS:
+        parent = inbox.root / kind
+        if not parent.is_dir() or parent.is_symlink():
+            continue
+        for entry in parent.iterdir():
+            if not _DAY.fullmatch(entry.name) or entry.is_symlink() or not entry.is_dir():
+                continue
+            try:
+                day = date.fromisoformat(entry.name)
+            except ValueError:  # 2026-13-45: not one of ours
+                continue
+            if day < cutoff:
+                found.append(entry)
+    return sorted(found, key=lambda f: (f.name, f.parent.name))

@@ -1,0 +1,117 @@
+"""`keep_days`: old day folders of done/, failed/, duplicates/ removed; the journal trimmed."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from etl.cli import app
+from etl.config import ConfigError, load_settings
+from etl.journal import ChunkResult, Journal
+
+TODAY = date.today()
+
+
+def day(days_ago: int) -> str:
+    return (TODAY - timedelta(days=days_ago)).isoformat()
+
+
+def run(inbox: Path, sandbox: Any) -> Any:
+    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
+    return CliRunner().invoke(app, ["run", str(inbox), "--settle", "0"], env=env)
+
+
+def folder_with_file(path: Path) -> Path:
+    path.mkdir(parents=True)
+    (path / "stock.csv").write_text("location_id,sku,quantity\n")
+    return path
+
+
+def test_run_removes_day_folders_older_than_keep_days_and_nothing_else(
+    tmp_path: Path, sandbox: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    sandbox.faults(catalogue="open")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "konnect-etl.yaml").write_text("keep_days: 30\n")
+    outside = folder_with_file(tmp_path / "elsewhere")
+    old = [folder_with_file(inbox / kind / day(31)) for kind in ("done", "failed", "duplicates")]
+    old.append(folder_with_file(inbox / "done" / day(400)))
+    kept = [
+        folder_with_file(inbox / "done" / day(30)),  # exactly keep_days old: kept
+        folder_with_file(inbox / "failed" / day(2)),
+        folder_with_file(inbox / "held" / day(90)),  # waits for a person: never removed
+        folder_with_file(inbox / "done" / "archive-2020"),  # not one of our day folders
+        folder_with_file(inbox / "done" / "2020-13-45"),
+        folder_with_file(inbox / "processing-2020-01-01"),
+    ]
+    link = inbox / "done" / day(60)
+    link.symlink_to(outside)  # a link named like a day folder: never followed
+    (inbox / "new.csv").write_text("location_id,sku,quantity\nDEL-WH-01,KEEP-1,4\n")
+
+    result = run(inbox, sandbox)
+
+    assert result.exit_code == 0, result.output
+    assert [p for p in old if p.exists()] == []
+    assert [p for p in kept if not (p / "stock.csv").is_file()] == []
+    assert link.is_symlink() and (outside / "stock.csv").is_file()
+    assert (inbox / "done" / TODAY.isoformat() / "new.summary.json").is_file()
+    said = f"removed 4 day folder(s) older than 30 days (keep_days): done/{day(400)}, done/"
+    assert said in caplog.text
+
+
+def test_without_keep_days_nothing_is_removed(tmp_path: Path, sandbox: Any) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    ancient = folder_with_file(inbox / "done" / "2001-01-01")
+    assert run(inbox, sandbox).exit_code == 0
+    assert (ancient / "stock.csv").is_file()
+
+
+def stamps(*values: str) -> Any:
+    """A journal clock that answers `values` in turn."""
+    queue = list(values)
+    return lambda: queue.pop(0)
+
+
+def test_the_journal_forgets_chunks_of_files_finished_before_the_cutoff(tmp_path: Path) -> None:
+    old, new = "2026-01-01T10:00:00.000+00:00", "2026-03-01T10:00:00.000+00:00"
+    journal = Journal(tmp_path / "journal.sqlite3", clock=stamps(old, old, old, new, new, new, new))
+    first = journal.begin_file("aaa", "old.csv", "stock", "generic/stock")  # started: old
+    journal.record_chunks(first, [ChunkResult(0, "acknowledged", "ack-1")])  # old
+    journal.finish_file(first, "done", None)  # finished: old
+    second = journal.begin_file("bbb", "new.csv", "stock", "generic/stock")  # new
+    journal.record_chunks(second, [ChunkResult(0, "acknowledged", "ack-2")])  # new
+    journal.finish_file(second, "done", None)  # new
+    unfinished = journal.begin_file("ccc", "crashed.csv", "stock", "generic/stock")
+    journal._clock = lambda: old  # an attempt that never finished keeps what resume needs
+    journal.record_chunks(unfinished, [ChunkResult(0, "acknowledged", "ack-3")])
+
+    forgotten = journal.forget_chunks(datetime(2026, 2, 1, tzinfo=UTC))
+
+    assert forgotten == 1
+    assert journal.chunk_results(first) == {}
+    assert journal.chunk_results(second)[0].ack_id == "ack-2"
+    assert journal.chunk_results(unfinished)[0].ack_id == "ack-3"
+    assert [r.name for r in journal.find_finished("aaa")] == ["old.csv"]  # still recognised
+    journal.close()
+    with sqlite3.connect(tmp_path / "journal.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM chunks").fetchone() == (2,)
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "1.5", "true", "ninety"])
+def test_keep_days_must_be_a_whole_number_of_days(tmp_path: Path, value: str) -> None:
+    (tmp_path / "konnect-etl.yaml").write_text(f"keep_days: {value}\n")
+    with pytest.raises(ConfigError, match="keep_days"):
+        load_settings(inbox=tmp_path, environ={})
+
+
+def test_keep_days_from_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "konnect-etl.yaml").write_text("keep_days: 90\n")
+    assert load_settings(inbox=tmp_path, environ={}).keep_days == 90
+    assert load_settings(inbox=tmp_path / "none", environ={}).keep_days is None
