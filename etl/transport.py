@@ -8,7 +8,9 @@ Each origin has a pool of at most `max_connections` connections; a request that 
 free waits its turn (first come, first served) up to the pool timeout. A connection is
 reused only when h11 says the exchange ended cleanly on both sides, and never once the
 server has closed it, sent something unasked, or left it idle longer than
-`keepalive_expiry`; any other ending, a cancellation included, closes it.
+`keepalive_expiry` — or than the server's own `Keep-Alive: timeout=N` less a second, so we
+never send on a connection the server is just closing; any other ending, a cancellation
+included, closes it.
 
 Which httpx exception a failure raises tells how far the request got, and
 `etl.client._translate` relies on it to decide whether a request may have been applied:
@@ -45,6 +47,7 @@ class _Connection(asyncio.Protocol):
         self.error: Exception | None = None
         self.paused = False
         self.idle_since = 0.0
+        self.expiry = 0.0  # idle seconds after which it is not reused (set by the pool)
         self._waiter: asyncio.Future[bool] | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -139,14 +142,9 @@ class _Pool:
         now = time.monotonic()
         while self.idle:
             connection = self.idle.pop()
-            if now - connection.idle_since > self.expiry:  # and so are all older ones
-                for stale in (connection, *self.idle):
-                    self.discard(stale)
-                self.idle.clear()
-            elif connection.reusable:
+            if now - connection.idle_since <= connection.expiry and connection.reusable:
                 return connection
-            else:
-                self.discard(connection)
+            self.discard(connection)
         return None
 
     async def _wait_turn(self, timeout: float | None) -> _Connection | None:
@@ -168,12 +166,16 @@ class _Pool:
             raise _PoolClosed
         self.open.add(connection)
 
-    def release(self, connection: _Connection) -> None:
-        """After a complete exchange: keep the connection if both sides are done with it."""
+    def release(self, connection: _Connection, server_expiry: float | None = None) -> None:
+        """After a complete exchange: keep the connection if both sides are done with it.
+        `server_expiry`: how long the server said it keeps an idle connection, if it did."""
         h = connection.h11
         if h.our_state is h11.DONE and h.their_state is h11.DONE and not connection.closed:
             h.start_next_cycle()
-            if connection.reusable:
+            connection.expiry = self.expiry
+            if server_expiry is not None:  # a second less: a request must not cross its close
+                connection.expiry = min(self.expiry, server_expiry - 1.0)
+            if connection.reusable and connection.expiry > 0:
                 self._hand_over(connection)
                 return
         self.discard(connection)
@@ -244,7 +246,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         except BaseException:  # a cancellation too: the exchange is cut, never reuse it
             pool.discard(connection)
             raise
-        pool.release(connection)
+        pool.release(connection, _keepalive_timeout(response))
         return response
 
     async def aclose(self) -> None:
@@ -295,6 +297,21 @@ class LeanTransport(httpx.AsyncBaseTransport):
             connection.abort()
             raise httpx.ConnectError("the server closed the connection at once", request=request)
         return connection
+
+
+def _keepalive_timeout(response: httpx.Response) -> float | None:
+    """The `timeout=N` of a `Keep-Alive: timeout=5, max=100` answer header, if any."""
+    header = response.headers.get("keep-alive")
+    if header is None:
+        return None
+    for part in header.split(","):
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "timeout":
+            try:
+                return float(value.strip())
+            except ValueError:
+                return None
+    return None
 
 
 def _origin(request: httpx.Request) -> Origin:

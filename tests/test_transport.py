@@ -209,6 +209,59 @@ def test_a_connection_idle_longer_than_the_keepalive_expiry_is_not_reused() -> N
     run(main())
 
 
+def answering_keep_alive(hint: bytes) -> Callable[[Server, Reader, Writer], Awaitable[None]]:
+    async def handler(server: Server, reader: Reader, writer: Writer) -> None:
+        while await server.read(reader):
+            writer.write(
+                b"HTTP/1.1 200 OK\r\nkeep-alive: " + hint + b"\r\ncontent-length: 2\r\n\r\nok"
+            )
+
+    return handler
+
+
+def test_a_server_keep_alive_timeout_shortens_the_reuse_by_a_second() -> None:
+    """A server that keeps idle connections 1.2 s: reused for 0.2 s, then a new one."""
+
+    async def main() -> None:
+        async with (
+            serving(answering_keep_alive(b"timeout=1.2, max=100")) as server,
+            client() as http,
+        ):
+            await http.get(server.url)
+            await http.get(server.url)
+            assert server.accepted == 1
+            await asyncio.sleep(0.3)
+            await http.get(server.url)
+            assert server.accepted == 2
+
+    run(main())
+
+
+def test_a_keep_alive_timeout_of_a_second_or_less_means_no_reuse() -> None:
+    async def main() -> None:
+        async with serving(answering_keep_alive(b"max=5, timeout=1")) as server, client() as http:
+            await http.get(server.url)
+            await http.get(server.url)
+            assert server.accepted == 2
+
+    run(main())
+
+
+def test_a_longer_or_unreadable_keep_alive_timeout_leaves_our_expiry() -> None:
+    for hint in (b"timeout=600", b"timeout=soon"):
+
+        async def main(hint: bytes = hint) -> None:
+            async with serving(answering_keep_alive(hint)) as server, client(expiry=0.05) as http:
+                await http.get(server.url)
+                await http.get(server.url)
+                assert server.accepted == 1
+                await asyncio.sleep(0.08)
+                await http.get(server.url)
+                assert server.accepted == 2
+
+        run(main())
+
+
 def test_an_idle_connection_the_server_wrote_to_is_not_reused() -> None:
     """A 408 sent on an idle connection must not be read as the answer to the next request."""
 
