@@ -7,6 +7,7 @@ rejected or failed (see the reports); 2 could not run (usage, config, credential
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -27,6 +28,7 @@ from etl.cliopts import (
     Settle,
     Verbose,
     fail,
+    host_fault,
     settings_for,
 )
 from etl.config import state_dir
@@ -65,13 +67,15 @@ def run(
 
     if not inbox.is_dir():
         raise fail(f"inbox folder {inbox} does not exist")
-    setup_logging(-1 if quiet else verbose, json_logs, state_dir(inbox) / "logs")
     try:
+        setup_logging(-1 if quiet else verbose, json_logs, state_dir(inbox) / "logs")
         settings = settings_for(inbox, config, base_url=base_url, settle_seconds=settle)
         code = run_command(inbox, settings, sandbox=sandbox, dry_run=dry_run, feed=feed,
                            mapping=mapping)  # fmt: skip
     except EtlError as exc:
         raise fail(str(exc)) from None
+    except (OSError, sqlite3.Error) as exc:
+        raise host_fault(inbox, exc) from None
     raise typer.Exit(code)
 
 

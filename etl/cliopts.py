@@ -3,12 +3,14 @@ loading settings with secrets masked, and the error exit."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from etl.config import Settings, load_settings
+from etl.inbox import what_to_check
 from etl.limits import configure as configure_limits
 from etl.logsetup import add_secrets
 
@@ -62,3 +64,10 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """Print `message` in red on stderr; the caller raises the returned Exit."""
     typer.secho(f"konnect-etl: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(code)
+
+
+def host_fault(folder: Path, exc: OSError | sqlite3.Error) -> typer.Exit:
+    """Exit 2 with one line for a fault of the machine (permissions, full disk...), not a
+    traceback: the files are safe where they are and the next run takes them."""
+    return fail(f"cannot work in {folder}: {exc}{what_to_check(folder, exc)}. Files not "
+                "finished wait in the inbox or processing/ for the next run")  # fmt: skip

@@ -53,7 +53,7 @@ def run_command(
         finally:
             journal.close()
     if show:
-        print_summary(result.files)
+        print_summary(result.files, not_taken=result.not_taken)
     return 0 if result.all_ok else 1
 
 

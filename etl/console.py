@@ -56,10 +56,17 @@ def summary_table(results: Sequence[FileResult], title: str) -> Table:
 _COUNTS = ("total", "ok", "rejected", "failed", "unknown")
 
 
-def print_summary(results: Sequence[FileResult], title: str = "konnect-etl run") -> None:
-    if not results:
+def print_summary(
+    results: Sequence[FileResult], title: str = "konnect-etl run", not_taken: Sequence[str] = ()
+) -> None:
+    if not results and not not_taken:
         console.print("No files were ready in the inbox.")
         return
-    console.print(summary_table(results, title))
+    if results:
+        console.print(summary_table(results, title))
     for folder in sorted({str(r.final_path.parent) for r in results if r.final_path}):
         console.print(f"Files and their reports: {escape(folder)}")
+    if not_taken:
+        names = ", ".join(not_taken)
+        console.print(f"[red]Not taken[/] (may not be moved into processing/, see the log): "
+                      f"{escape(names)}")  # fmt: skip

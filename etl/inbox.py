@@ -9,10 +9,13 @@ inbox/.konnect-etl/       journal, logs, status
 
 from __future__ import annotations
 
+import errno
 import fnmatch
 import os
+import shutil
+import sqlite3
 import time
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -219,3 +222,17 @@ def _signature(path: Path) -> tuple[int, float] | None:
     except OSError:
         return None
     return stat.st_size, stat.st_mtime
+
+
+def what_to_check(root: Path, exc: BaseException) -> str:
+    """A hint for the operator when the fault is a full disk or a refused permission."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # SQLite says "disk I/O error" too
+    full = getattr(exc, "errno", None) == errno.ENOSPC or code == sqlite3.SQLITE_FULL
+    if not full and (isinstance(exc, OSError) or code == sqlite3.SQLITE_IOERR):
+        with suppress(OSError):
+            full = shutil.disk_usage(root).free < 1 << 20
+    if full:
+        return " (the disk is full: free some space there; waiting files are kept)"
+    if isinstance(exc, PermissionError) or code in (sqlite3.SQLITE_PERM, sqlite3.SQLITE_READONLY):
+        return " (permission denied: check that this user may create and rename files there)"
+    return ""

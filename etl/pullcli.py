@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from etl.cliopts import BaseUrl, JsonLogs, Quiet, SandboxOpt, Verbose, fail, settings_for
+from etl.cliopts import (
+    BaseUrl,
+    JsonLogs,
+    Quiet,
+    SandboxOpt,
+    Verbose,
+    fail,
+    host_fault,
+    settings_for,
+)
 from etl.config import Settings, state_dir
 from etl.errors import EtlError
 from etl.logsetup import setup_logging
@@ -80,9 +90,9 @@ def pull(
     start, end = _day(date_from, "--from"), _day(date_to, "--to")
     if start and end and start > end:
         raise fail(f"--from {start} is after --to {end}")
-    out.mkdir(parents=True, exist_ok=True)
-    setup_logging(-1 if quiet else verbose, json_logs, state_dir(out) / "logs")
     try:
+        out.mkdir(parents=True, exist_ok=True)
+        setup_logging(-1 if quiet else verbose, json_logs, state_dir(out) / "logs")
         settings = settings_for(out, config, base_url=base_url)
         request = PullRequest(status, out, channel, location, start, end,
                               "csv" if fmt == "csv" else "xlsx" if fmt else None,
@@ -90,6 +100,8 @@ def pull(
         _run_pull(settings, request, sandbox, quiet)
     except EtlError as exc:
         raise fail(str(exc)) from None
+    except (OSError, sqlite3.Error) as exc:
+        raise host_fault(out, exc) from None
 
 
 def _export_mapping(name: str | None, settings: Settings) -> ExportMapping | None:

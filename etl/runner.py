@@ -43,10 +43,12 @@ class RunOptions:
 @dataclass
 class RunResult:
     files: list[FileResult] = field(default_factory=list)
+    # files left in the inbox because they may not be moved into processing/ (permissions)
+    not_taken: list[str] = field(default_factory=list)
 
     @property
     def all_ok(self) -> bool:
-        return all(f.outcome == "uploaded" for f in self.files)
+        return not self.not_taken and all(f.outcome == "uploaded" for f in self.files)
 
 
 def run_inbox(root: Path, job: Job, options: RunOptions) -> RunResult:
@@ -85,7 +87,7 @@ def take_files(
     for path in paths:
         if options.should_stop():
             return
-        claimed = _claim(inbox, path)
+        claimed = _claim(inbox, path, result)
         if claimed is None:
             continue  # another konnect-etl process took it first, or it cannot be moved
         if options.trigger_suffix:
@@ -99,11 +101,12 @@ def take_files(
 _complained: set[Path] = set()
 
 
-def _claim(inbox: Inbox, path: Path) -> Path | None:
+def _claim(inbox: Inbox, path: Path, result: RunResult) -> Path | None:
     """Claim one file; a file we may not move is skipped (said once), not the whole inbox."""
     try:
         claimed = inbox.claim(path)
     except PermissionError as exc:
+        result.not_taken.append(path.name)
         if path not in _complained:
             _complained.add(path)
             log.error("%s: cannot be moved into processing/ (%s); check the permissions of the "

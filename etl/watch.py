@@ -11,15 +11,13 @@ retried; the watcher keeps running and recovers when the folder returns.
 
 from __future__ import annotations
 
-import errno
 import logging
-import shutil
 import sqlite3
 import sys
 import threading
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager, suppress
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -29,7 +27,7 @@ from watchdog.observers import Observer
 
 from etl.errors import EtlError
 from etl.health import Heartbeat
-from etl.inbox import Inbox, Settler
+from etl.inbox import Inbox, Settler, what_to_check
 from etl.pipeline import FileResult, Job
 from etl.retention import prune
 from etl.runner import RunOptions, RunResult, resume_leftovers, take_files
@@ -272,20 +270,6 @@ def watch_inbox(watcher: Watcher) -> None:
         watcher.heartbeat.state = "stopped"
         watcher.heartbeat.in_flight = []
         watcher.heartbeat.write(time.time())
-
-
-def what_to_check(root: Path, exc: BaseException) -> str:
-    """A hint for the operator when the fault is a full disk or a refused permission."""
-    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # SQLite says "disk I/O error" too
-    full = getattr(exc, "errno", None) == errno.ENOSPC or code == sqlite3.SQLITE_FULL
-    if not full and (isinstance(exc, OSError) or code == sqlite3.SQLITE_IOERR):
-        with suppress(OSError):
-            full = shutil.disk_usage(root).free < 1 << 20
-    if full:
-        return " (the disk is full: free some space there; waiting files are kept)"
-    if isinstance(exc, PermissionError) or code in (sqlite3.SQLITE_PERM, sqlite3.SQLITE_READONLY):
-        return " (permission denied: check that this user may create and rename files there)"
-    return ""
 
 
 def _one_pass(watcher: Watcher) -> float:

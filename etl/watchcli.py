@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +20,7 @@ from etl.cliopts import (
     Settle,
     Verbose,
     fail,
+    host_fault,
     settings_for,
 )
 from etl.config import state_dir
@@ -81,8 +83,8 @@ def watch(
     def reopen_logs() -> None:
         setup_logging(level, json_logs, state_dir(inbox) / "logs")
 
-    reopen_logs()
     try:
+        reopen_logs()
         settings = settings_for(inbox, config, base_url=base_url, settle_seconds=settle)
         code = watch_command(
             inbox, settings, poll_seconds=poll, sandbox=sandbox, events=None if events else False,
@@ -91,6 +93,8 @@ def watch(
         )  # fmt: skip
     except EtlError as exc:
         raise fail(str(exc)) from None
+    except (OSError, sqlite3.Error) as exc:  # at start; once watching it backs off instead
+        raise host_fault(inbox, exc) from None
     raise typer.Exit(code)
 
 

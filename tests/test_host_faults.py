@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,7 +19,7 @@ from typing import Any
 import pytest
 from watchproc import done_dir, logs, start_watch, stop, wait_for, watching
 
-from etl.watch import what_to_check
+from etl.inbox import what_to_check
 
 HEADER = "location_id,sku,quantity\n"
 
@@ -190,3 +192,80 @@ def test_an_old_day_folder_that_cannot_be_removed_is_logged_and_files_still_flow
         assert stuck.is_file()
         assert "could not remove" in logs(inbox) and "2020-01-01" in logs(inbox)
         assert summary(inbox, "new")["rows"]["ok"] == 2
+
+
+def konnect_etl(sandbox: Any, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """`konnect-etl ARGS` as a real process against the emulator."""
+    env = {**os.environ, "KONNECT_BASE_URL": sandbox.url, "KONNECT_TOKEN": sandbox.token,
+           "NO_PROXY": "127.0.0.1,localhost"}  # fmt: skip
+    command = [sys.executable, "-m", "etl", *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
+
+
+@contextmanager
+def immutable(folder: Path) -> Iterator[None]:
+    assert sh("chattr", "+i", str(folder)).returncode == 0
+    try:
+        yield
+    finally:
+        sh("chattr", "-i", str(folder))
+
+
+def test_a_read_only_inbox_stops_run_and_watch_with_one_line_and_exit_code_2(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Nothing written there yet (no state folder): no traceback, nothing lost."""
+    sandbox.faults(catalogue="open")
+    with immutable_capable(tmp_path) as base:
+        inbox = base / "inbox"
+        inbox.mkdir()
+        (inbox / "stock.csv").write_text(stock_csv("RO", 2))
+        with immutable(inbox):
+            for command in (["run", str(inbox)], ["watch", str(inbox), "--poll", "0.5"]):
+                done = konnect_etl(sandbox, *command, "--settle", "0")
+                assert done.returncode == 2, done.stderr
+                assert "Traceback" not in done.stderr
+                assert f"cannot work in {inbox}" in done.stderr
+                assert "permission denied: check that this user may" in done.stderr
+        assert (inbox / "stock.csv").is_file()
+        assert konnect_etl(sandbox, "run", str(inbox), "--settle", "0").returncode == 0
+        assert summary(inbox, "stock")["rows"]["ok"] == 2
+
+
+def test_files_a_run_may_not_move_make_it_exit_1_and_are_named(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    sandbox.faults(catalogue="open")
+    with immutable_capable(tmp_path) as base:
+        inbox = base / "inbox"
+        inbox.mkdir()
+        assert konnect_etl(sandbox, "run", str(inbox)).returncode == 0  # state folders made
+        (inbox / "stock.csv").write_text(stock_csv("RO", 2))
+        with immutable(inbox):
+            done = konnect_etl(sandbox, "run", str(inbox), "--settle", "0")
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "Not taken (may not be moved into processing/, see the log): stock.csv" in " ".join(
+            done.stdout.split()
+        )
+        assert "stock.csv: cannot be moved into processing/" in done.stderr
+        assert (inbox / "stock.csv").is_file()
+
+
+def test_a_watcher_on_an_inbox_that_turns_read_only_waits_and_goes_on_when_writable(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    sandbox.faults(catalogue="open")
+    with immutable_capable(tmp_path) as base:
+        inbox = base / "inbox"
+        inbox.mkdir()
+        with watching(inbox, sandbox, settle=0.3) as process:
+            (inbox / "first.csv").write_text(stock_csv("ONE", 1))
+            wait_for(lambda: has_summary(inbox, "first"), 30, "first.csv in done/")
+            (inbox / "stock.csv").write_text(stock_csv("RO", 3))
+            with immutable(inbox):  # e.g. the share remounted read-only
+                wait_for(lambda: "stock.csv: cannot be moved" in logs(inbox), 20, "the line")
+                time.sleep(1.5)  # three more polls: said once, the watcher still alive
+                assert process.poll() is None and (inbox / "stock.csv").is_file()
+            wait_for(lambda: has_summary(inbox, "stock"), 30, "stock.csv in done/")
+        assert logs(inbox).count("stock.csv: cannot be moved") == 1
+        assert summary(inbox, "stock")["rows"]["ok"] == 3
