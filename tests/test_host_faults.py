@@ -81,31 +81,43 @@ def immutable_capable(tmp_path: Path) -> Iterator[Path]:
         yield folder
 
 
-def test_a_file_that_cannot_be_moved_is_named_once_skipped_and_taken_when_allowed(
-    tmp_path: Path, sandbox: Any
-) -> None:
+@pytest.fixture
+def inbox(tmp_path: Path, sandbox: Any) -> Iterator[Path]:
+    """An empty inbox where `chattr +i` works, and an emulator that knows every SKU."""
     sandbox.faults(catalogue="open")
     with immutable_capable(tmp_path) as base:
-        inbox = base / "inbox"
-        inbox.mkdir()
-        locked = inbox / "locked.csv"
-        locked.write_text(stock_csv("LOCK", 3))
-        assert sh("chattr", "+i", str(locked)).returncode == 0
-        try:
-            with watching(inbox, sandbox, settle=0.3) as process:
-                wait_for(lambda: "locked.csv: cannot be moved" in logs(inbox), 20, "the line")
-                (inbox / "other.csv").write_text(stock_csv("FREE", 2))
-                wait_for(lambda: has_summary(inbox, "other"), 30, "other.csv in done/")
-                assert locked.is_file() and process.poll() is None
-                sh("chattr", "-i", str(locked))  # the operator fixes it
-                wait_for(lambda: has_summary(inbox, "locked"), 30, "locked.csv in done/")
-        finally:
-            sh("chattr", "-i", str(locked))
-        complaints = [line for line in logs(inbox).splitlines() if "cannot be moved" in line]
-        assert len(complaints) == 1, complaints  # said once, not at every poll
-        assert "check the permissions" in complaints[0]
-        assert summary(inbox, "locked")["rows"]["ok"] == 3
-        assert summary(inbox, "other")["rows"]["ok"] == 2
+        (base / "inbox").mkdir()
+        yield base / "inbox"
+
+
+@contextmanager
+def immutable(path: Path) -> Iterator[None]:
+    """`chattr +i path` for the block: not even root may rename, delete or add there."""
+    assert sh("chattr", "+i", str(path)).returncode == 0
+    try:
+        yield
+    finally:
+        sh("chattr", "-i", str(path))
+
+
+def test_a_file_that_cannot_be_moved_is_named_once_skipped_and_taken_when_allowed(
+    inbox: Path, sandbox: Any
+) -> None:
+    locked = inbox / "locked.csv"
+    locked.write_text(stock_csv("LOCK", 3))
+    with watching(inbox, sandbox, settle=0.3) as process:
+        with immutable(locked):
+            wait_for(lambda: "locked.csv: cannot be moved" in logs(inbox), 20, "the line")
+            (inbox / "other.csv").write_text(stock_csv("FREE", 2))
+            wait_for(lambda: has_summary(inbox, "other"), 30, "other.csv in done/")
+            assert locked.is_file() and process.poll() is None
+        # the operator fixes it
+        wait_for(lambda: has_summary(inbox, "locked"), 30, "locked.csv in done/")
+    complaints = [line for line in logs(inbox).splitlines() if "cannot be moved" in line]
+    assert len(complaints) == 1, complaints  # said once, not at every poll
+    assert "check the permissions" in complaints[0]
+    assert summary(inbox, "locked")["rows"]["ok"] == 3
+    assert summary(inbox, "other")["rows"]["ok"] == 2
 
 
 def fill(folder: Path) -> Path:
@@ -172,26 +184,19 @@ def test_the_fault_line_says_what_to_check(tmp_path: Path) -> None:
 
 
 def test_an_old_day_folder_that_cannot_be_removed_is_logged_and_files_still_flow(
-    tmp_path: Path, sandbox: Any
+    inbox: Path, sandbox: Any
 ) -> None:
-    sandbox.faults(catalogue="open")
-    with immutable_capable(tmp_path) as base:
-        inbox = base / "inbox"
-        (inbox / "done" / "2020-01-01").mkdir(parents=True)
-        (inbox / "konnect-etl.yaml").write_text("keep_days: 30\n")
-        stuck = inbox / "done" / "2020-01-01" / "stock.csv"
-        stuck.write_text(HEADER)
-        assert sh("chattr", "+i", str(stuck)).returncode == 0
-        try:
-            (inbox / "new.csv").write_text(stock_csv("NEW", 2))
-            with watching(inbox, sandbox, settle=0.3) as process:
-                wait_for(lambda: has_summary(inbox, "new"), 30, "new.csv in done/")
-                assert process.poll() is None
-        finally:
-            sh("chattr", "-i", str(stuck))
-        assert stuck.is_file()
-        assert "could not remove" in logs(inbox) and "2020-01-01" in logs(inbox)
-        assert summary(inbox, "new")["rows"]["ok"] == 2
+    (inbox / "done" / "2020-01-01").mkdir(parents=True)
+    (inbox / "konnect-etl.yaml").write_text("keep_days: 30\n")
+    stuck = inbox / "done" / "2020-01-01" / "stock.csv"
+    stuck.write_text(HEADER)
+    (inbox / "new.csv").write_text(stock_csv("NEW", 2))
+    with immutable(stuck), watching(inbox, sandbox, settle=0.3) as process:
+        wait_for(lambda: has_summary(inbox, "new"), 30, "new.csv in done/")
+        assert process.poll() is None
+    assert stuck.is_file()
+    assert "could not remove" in logs(inbox) and "2020-01-01" in logs(inbox)
+    assert summary(inbox, "new")["rows"]["ok"] == 2
 
 
 def konnect_etl(sandbox: Any, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -202,70 +207,46 @@ def konnect_etl(sandbox: Any, *args: str, timeout: float = 60) -> subprocess.Com
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout)
 
 
-@contextmanager
-def immutable(folder: Path) -> Iterator[None]:
-    assert sh("chattr", "+i", str(folder)).returncode == 0
-    try:
-        yield
-    finally:
-        sh("chattr", "-i", str(folder))
-
-
 def test_a_read_only_inbox_stops_run_and_watch_with_one_line_and_exit_code_2(
-    tmp_path: Path, sandbox: Any
+    inbox: Path, sandbox: Any
 ) -> None:
     """Nothing written there yet (no state folder): no traceback, nothing lost."""
-    sandbox.faults(catalogue="open")
-    with immutable_capable(tmp_path) as base:
-        inbox = base / "inbox"
-        inbox.mkdir()
-        (inbox / "stock.csv").write_text(stock_csv("RO", 2))
-        with immutable(inbox):
-            for command in (["run", str(inbox)], ["watch", str(inbox), "--poll", "0.5"]):
-                done = konnect_etl(sandbox, *command, "--settle", "0")
-                assert done.returncode == 2, done.stderr
-                assert "Traceback" not in done.stderr
-                assert f"cannot work in {inbox}" in done.stderr
-                assert "permission denied: check that this user may" in done.stderr
-        assert (inbox / "stock.csv").is_file()
-        assert konnect_etl(sandbox, "run", str(inbox), "--settle", "0").returncode == 0
-        assert summary(inbox, "stock")["rows"]["ok"] == 2
+    (inbox / "stock.csv").write_text(stock_csv("RO", 2))
+    with immutable(inbox):
+        for command in (["run", str(inbox)], ["watch", str(inbox), "--poll", "0.5"]):
+            done = konnect_etl(sandbox, *command, "--settle", "0")
+            assert done.returncode == 2, done.stderr
+            assert "Traceback" not in done.stderr
+            assert f"cannot work in {inbox}" in done.stderr
+            assert "permission denied: check that this user may" in done.stderr
+    assert (inbox / "stock.csv").is_file()
+    assert konnect_etl(sandbox, "run", str(inbox), "--settle", "0").returncode == 0
+    assert summary(inbox, "stock")["rows"]["ok"] == 2
 
 
-def test_files_a_run_may_not_move_make_it_exit_1_and_are_named(
-    tmp_path: Path, sandbox: Any
-) -> None:
-    sandbox.faults(catalogue="open")
-    with immutable_capable(tmp_path) as base:
-        inbox = base / "inbox"
-        inbox.mkdir()
-        assert konnect_etl(sandbox, "run", str(inbox)).returncode == 0  # state folders made
-        (inbox / "stock.csv").write_text(stock_csv("RO", 2))
-        with immutable(inbox):
-            done = konnect_etl(sandbox, "run", str(inbox), "--settle", "0")
-        assert done.returncode == 1, done.stdout + done.stderr
-        assert "Not taken (may not be moved into processing/, see the log): stock.csv" in " ".join(
-            done.stdout.split()
-        )
-        assert "stock.csv: cannot be moved into processing/" in done.stderr
-        assert (inbox / "stock.csv").is_file()
+def test_files_a_run_may_not_move_make_it_exit_1_and_are_named(inbox: Path, sandbox: Any) -> None:
+    assert konnect_etl(sandbox, "run", str(inbox)).returncode == 0  # state folders made
+    (inbox / "stock.csv").write_text(stock_csv("RO", 2))
+    with immutable(inbox):
+        done = konnect_etl(sandbox, "run", str(inbox), "--settle", "0")
+    assert done.returncode == 1, done.stdout + done.stderr
+    table = " ".join(done.stdout.split())
+    assert "Not taken (may not be moved into processing/, see the log): stock.csv" in table
+    assert "stock.csv: cannot be moved into processing/" in done.stderr
+    assert (inbox / "stock.csv").is_file()
 
 
 def test_a_watcher_on_an_inbox_that_turns_read_only_waits_and_goes_on_when_writable(
-    tmp_path: Path, sandbox: Any
+    inbox: Path, sandbox: Any
 ) -> None:
-    sandbox.faults(catalogue="open")
-    with immutable_capable(tmp_path) as base:
-        inbox = base / "inbox"
-        inbox.mkdir()
-        with watching(inbox, sandbox, settle=0.3) as process:
-            (inbox / "first.csv").write_text(stock_csv("ONE", 1))
-            wait_for(lambda: has_summary(inbox, "first"), 30, "first.csv in done/")
-            (inbox / "stock.csv").write_text(stock_csv("RO", 3))
-            with immutable(inbox):  # e.g. the share remounted read-only
-                wait_for(lambda: "stock.csv: cannot be moved" in logs(inbox), 20, "the line")
-                time.sleep(1.5)  # three more polls: said once, the watcher still alive
-                assert process.poll() is None and (inbox / "stock.csv").is_file()
-            wait_for(lambda: has_summary(inbox, "stock"), 30, "stock.csv in done/")
-        assert logs(inbox).count("stock.csv: cannot be moved") == 1
-        assert summary(inbox, "stock")["rows"]["ok"] == 3
+    with watching(inbox, sandbox, settle=0.3) as process:
+        (inbox / "first.csv").write_text(stock_csv("ONE", 1))
+        wait_for(lambda: has_summary(inbox, "first"), 30, "first.csv in done/")
+        (inbox / "stock.csv").write_text(stock_csv("RO", 3))
+        with immutable(inbox):  # e.g. the share remounted read-only
+            wait_for(lambda: "stock.csv: cannot be moved" in logs(inbox), 20, "the line")
+            time.sleep(1.5)  # three more polls: said once, the watcher still alive
+            assert process.poll() is None and (inbox / "stock.csv").is_file()
+        wait_for(lambda: has_summary(inbox, "stock"), 30, "stock.csv in done/")
+    assert logs(inbox).count("stock.csv: cannot be moved") == 1
+    assert summary(inbox, "stock")["rows"]["ok"] == 3
