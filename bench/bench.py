@@ -25,7 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import synth
-from sandboxproc import control, sandbox
+from sandboxproc import Emulator, control, sandbox
 
 HERE = Path(__file__).resolve().parent
 NO_NETWORK = ("read", "map", "validate", "request bodies")
@@ -50,16 +50,30 @@ def child(script: str, *args: str) -> dict[str, Any]:
     return result
 
 
-def measure(path: Path, url: str | None, repeat: int, concurrency: int = 8) -> dict[str, Any]:
+def measure(
+    path: Path, emulator: Emulator | None, repeat: int, concurrency: int = 8
+) -> dict[str, Any]:
     """The median run (by total wall time) of `repeat` runs of measure.py."""
-    args = [str(path), "--concurrency", str(concurrency)] + (["--url", url] if url else [])
+    args = [str(path), "--concurrency", str(concurrency)]
     runs = []
     for _ in range(repeat):
-        runs.append(child("measure.py", *args))
-        if url:
-            control(url, "POST", "reset")  # the emulator's ledger would grow without end
+        if emulator is None:
+            runs.append(child("measure.py", *args))
+            continue
+        runs.append(against(emulator, "measure.py", *args, "--url", emulator.url))
+        control(emulator.url, "POST", "reset")  # the emulator's ledger would grow without end
     runs.sort(key=lambda r: total(r, None))
     return runs[len(runs) // 2]
+
+
+def against(emulator: Emulator, script: str, *args: str) -> dict[str, Any]:
+    """`child(script, ...)`, plus the CPU seconds the emulator spent meanwhile."""
+    before = emulator.cpu_seconds()
+    result = child(script, *args)
+    after = emulator.cpu_seconds()
+    if before is not None and after is not None:
+        result["emulator_cpu"] = after - before
+    return result
 
 
 def phase(run: dict[str, Any], name: str) -> dict[str, Any]:
@@ -81,6 +95,8 @@ def show(title: str, run: dict[str, Any], rows: int) -> None:
     print(f"  {'total':<16}{wall:>9.3f}{rows / wall:>13,.0f}{total(run, None, 'cpu'):>9.3f}")
     if "rows" in run and isinstance(run["rows"], dict):
         print(f"  rows: {run['rows']}")
+    if "emulator_cpu" in run:
+        print(f"  the emulator (another process) used {run['emulator_cpu']:.2f} s of CPU meanwhile")
     if run.get("journal_commits"):
         print(f"  journal: {run['journal_commits']:.0f} commits, {run['journal_seconds']:.2f} s "
               "waiting for the disk (off the event loop, one at a time)")  # fmt: skip
@@ -92,10 +108,12 @@ def bulk(args: argparse.Namespace, folder: Path, targets: list[Target]) -> float
     offline = measure(path, None, args.repeat)
     show(f"stock CSV, {args.rows:,} rows, no network (every body written once)", offline,
          args.rows)  # fmt: skip
-    with sandbox() as url:
-        ours = measure(path, url, args.repeat)
+    with sandbox() as emulator:
+        ours = measure(path, emulator, args.repeat)
         show(f"stock CSV, {args.rows:,} rows, sandbox latency 0", ours, args.rows)
-        reference = None if args.skip_reference else child("reference.py", str(path), "--url", url)
+        reference = None
+        if not args.skip_reference:
+            reference = against(emulator, "reference.py", str(path), "--url", emulator.url)
     if reference is not None:
         show(
             "reference script (pandas + pandera + to_dict + sequential httpx)", reference, args.rows
@@ -132,8 +150,8 @@ def latency(args: argparse.Namespace, folder: Path, targets: list[Target]) -> No
     """Upload wall time next to the API bound: chunks x latency / concurrency."""
     rows, ms, cap = args.latency_rows, args.latency_ms, args.max_concurrency
     path = synth.make(folder, "stock", rows, "csv")
-    with sandbox(latency_ms=ms, max_concurrency=cap) as url:
-        run = measure(path, url, args.repeat, concurrency=cap)
+    with sandbox(latency_ms=ms, max_concurrency=cap) as emulator:
+        run = measure(path, emulator, args.repeat, concurrency=cap)
     show(f"stock CSV, {rows:,} rows, sandbox latency {ms:g} ms, max concurrency {cap}", run, rows)
     bound = run["chunks"] * ms / 1000 / cap
     wall = phase(run, "upload")["wall"]
@@ -148,8 +166,8 @@ def rate_limit(args: argparse.Namespace, folder: Path, targets: list[Target]) ->
     """Sustained requests/s under a 429 rate limit, and no row lost to it."""
     rows, limit = args.rate_rows, args.rate_limit
     path = synth.make(folder, "stock", rows, "csv")
-    with sandbox(rate_limit=limit) as url:
-        run = measure(path, url, 1)
+    with sandbox(rate_limit=limit) as emulator:
+        run = measure(path, emulator, 1)
     show(f"stock CSV, {rows:,} rows, sandbox --rate-limit {limit:g}", run, rows)
     wall = phase(run, "upload")["wall"]
     throughput = run["chunks"] / wall
@@ -163,8 +181,8 @@ def rate_limit(args: argparse.Namespace, folder: Path, targets: list[Target]) ->
 def excel(args: argparse.Namespace, folder: Path, targets: list[Target]) -> None:
     rows = args.xlsx_rows
     path = synth.make(folder, "stock", rows, "xlsx")
-    with sandbox() as url:
-        run = measure(path, url, args.repeat)
+    with sandbox() as emulator:
+        run = measure(path, emulator, args.repeat)
     show(f"stock XLSX, {rows:,} rows, sandbox latency 0 (XLSX reports)", run, rows)
     read = phase(run, "read")["wall"]
     targets.append(Target(f"read a {rows:,}-row XLSX", f"<= {2 * rows / 100_000:g} s",
@@ -176,8 +194,8 @@ def small(args: argparse.Namespace, folder: Path, targets: list[Target], big_pea
     rows = max(args.rows // 10, 1000)
     for feed in ("price", "stock"):
         path = synth.make(folder, feed, rows, "csv")
-        with sandbox() as url:
-            run = measure(path, url, 1)
+        with sandbox() as emulator:
+            run = measure(path, emulator, 1)
         show(f"{feed} CSV, {rows:,} rows, sandbox latency 0", run, rows)
     peak = max(p["peak_mb"] for p in run["phases"])
     growth = big_peak / peak

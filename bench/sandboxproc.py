@@ -9,18 +9,31 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 
 TOKEN = "sandbox-token"
 
 
+class Emulator(NamedTuple):
+    url: str
+    pid: int
+
+    def cpu_seconds(self) -> float | None:
+        """CPU seconds the emulator process has used so far (Linux; None elsewhere)."""
+        stat = Path(f"/proc/{self.pid}/stat")
+        if not stat.exists():
+            return None
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
 @contextmanager
 def sandbox(
     *, latency_ms: float = 0, max_concurrency: int | None = None, rate_limit: float | None = None
-) -> Iterator[str]:
-    """The emulator (`--catalogue open`) in another process on a free port; yields its URL."""
+) -> Iterator[Emulator]:
+    """The emulator (`--catalogue open`) in another process on a free port."""
     command = [sys.executable, str(Path(__file__).with_name("sandbox_server.py"))]
     command += ["--latency-ms", str(latency_ms)]
     if max_concurrency:
@@ -34,7 +47,7 @@ def sandbox(
         found = re.search(r"http://[\d.]+:\d+", line)
         if not found:
             raise RuntimeError(f"the sandbox did not start: {line!r}")
-        yield found.group(0)
+        yield Emulator(found.group(0), process.pid)
     finally:
         process.terminate()
         process.wait(timeout=10)
