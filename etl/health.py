@@ -1,9 +1,12 @@
 """`INBOX/.konnect-etl/status.json`: the heartbeat of `watch`, read by `konnect-etl status`.
 
 `watch` rewrites it (atomically) at every scan and, while a long file uploads, at most once
-a second: last scan, files in flight, last error, version. `status` says the watcher looks
-dead when the heartbeat is older than `stale_after_seconds` (written by the watcher, from
-its poll interval) so cron or a monitoring probe can alert on the exit code.
+a second: last scan, files in flight, last error, version, files it may not move. `status`
+says the watcher looks dead when the heartbeat is older than `stale_after_seconds` (written
+by the watcher, from its poll interval), and flags a problem when a file has not been
+taken for that long because it may not be moved (permissions, a read-only inbox; a file
+open in Excel on Windows for a moment does not count), so cron or a monitoring probe can
+alert on the exit code.
 """
 
 from __future__ import annotations
@@ -47,6 +50,8 @@ class Heartbeat:
     in_flight: list[str] = field(default_factory=list)
     files_processed: int = 0
     last_error: dict[str, str] | None = None
+    # files it may not move into processing/ (permissions), and since when
+    not_taken: dict[str, float] = field(default_factory=dict)
     _written: float = 0.0
 
     def document(self, now: float) -> dict[str, Any]:
@@ -65,6 +70,8 @@ class Heartbeat:
             "files_in_flight": list(self.in_flight),
             "files_processed": self.files_processed,
             "last_error": self.last_error,
+            "files_not_taken": {name: _stamp(t) for name, t in self.not_taken.items()},
+            "files_not_taken_epoch": dict(self.not_taken),
         }
 
     def write(self, now: float) -> None:
@@ -86,6 +93,10 @@ class Heartbeat:
     def error(self, message: str, now: float) -> None:
         self.last_error = {"at": _stamp(now), "message": message}
 
+    def still_not_taken(self, names: list[str], now: float) -> None:
+        """The files this scan could not take; each keeps the time it was first seen."""
+        self.not_taken = {name: self.not_taken.get(name, now) for name in names}
+
 
 def read_status(inbox: Path) -> dict[str, Any] | None:
     try:
@@ -105,5 +116,15 @@ def verdict(status: dict[str, Any], now: float, max_age: float | None = None) ->
         return False, (
             f"no heartbeat for {age:.0f} s (limit {limit:.0f} s): the watcher looks dead "
             f"(last scan {status.get('last_scan')})"
+        )
+    stuck = sorted(
+        name
+        for name, since in status.get("files_not_taken_epoch", {}).items()
+        if now - float(since) > limit
+    )
+    if stuck:
+        return False, (
+            f"alive, but {len(stuck)} file(s) could not be taken for over {limit:.0f} s (may "
+            f"not be moved into processing/; see the log): {', '.join(stuck)}"
         )
     return True, f"alive: last scan {age:.0f} s ago"

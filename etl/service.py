@@ -117,5 +117,5 @@ def _print_status(status: dict[str, object], alive: bool, reason: str) -> None:
     mark = "[green]OK[/]" if alive else "[red]PROBLEM[/]"
     console.print(f"{mark}  {reason}", highlight=False)
     for key in ("inbox", "state", "mode", "version", "pid", "host", "started_at", "last_scan",
-                "files_in_flight", "files_processed", "last_error"):  # fmt: skip
+                "files_in_flight", "files_processed", "last_error", "files_not_taken"):  # fmt: skip
         console.print(f"  {key}: {status.get(key)}", highlight=False, markup=False)

@@ -189,17 +189,19 @@ class Watcher:
                 prune(self.inbox, job.journal, run.keep_days, job.now().date())
             self.pruned_on = date.today()
         ready, wait = self.settler.ready(self.inbox.candidates(run.trigger_suffix), time.time())
+        result = RunResult()
         if ready or self.inbox.in_processing():
             with self.open_job() as job:
-                self._process(job, ready)
+                self._process(job, ready, result)
+        self.heartbeat.still_not_taken(result.not_taken, time.time())
         return min(wait, self.options.poll_seconds)
 
-    def _process(self, job: Job, ready: list[Path]) -> None:
+    def _process(self, job: Job, ready: list[Path], result: RunResult) -> None:
         job.progress = self._progress_with_heartbeat(job)
         run = self.options.run
         options = RunOptions(**{**run.__dict__, "on_file": self._finished})
-        resume_leftovers(self.inbox, job, options, RunResult())
-        take_files(self.inbox, ready, job, options, RunResult())
+        resume_leftovers(self.inbox, job, options, result)
+        take_files(self.inbox, ready, job, options, result)
 
     def _progress_with_heartbeat(self, job: Job) -> Callable[[str, int], Callable[[int], None]]:
         inner = job.progress

@@ -102,7 +102,11 @@ def status(
     inbox: InboxArg,
     max_age: Annotated[
         float | None,
-        typer.Option("--max-age", help="Seconds without a heartbeat that count as dead."),
+        typer.Option(
+            "--max-age",
+            help="Seconds without a heartbeat (or with a file that cannot be taken) that count "
+            "as a problem.",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
 ) -> None:

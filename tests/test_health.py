@@ -44,6 +44,26 @@ def test_status_says_alive_dead_or_never_ran(tmp_path: Path) -> None:
     assert status(tmp_path)[0] == 1
 
 
+def test_status_flags_a_file_that_could_not_be_taken_for_too_long(tmp_path: Path) -> None:
+    beat = Heartbeat(tmp_path, poll_seconds=10, mode="polling", started=time.time())
+    now = time.time()
+    beat.still_not_taken(["locked.csv", "open.xlsx"], now - 300)
+    beat.still_not_taken(["locked.csv"], now)  # open.xlsx was taken meanwhile
+    beat.write(now)
+    code, output = status(tmp_path)
+    assert code == 1, output
+    assert "1 file(s) could not be taken for over 120 s" in output and "locked.csv" in output
+    assert "open.xlsx" not in output
+    beat.still_not_taken(["locked.csv", "new.csv"], now)
+    beat.write(now)
+    assert status(tmp_path, "--max-age", "600")[0] == 0  # not that long yet
+    loaded = json.loads(status(tmp_path, "--max-age", "600", "--json")[1])
+    assert sorted(loaded["files_not_taken"]) == ["locked.csv", "new.csv"]
+    beat.still_not_taken([], now)  # taken at last
+    beat.write(now)
+    assert status(tmp_path)[0] == 0
+
+
 def test_status_json_is_machine_readable(tmp_path: Path) -> None:
     beat = Heartbeat(tmp_path, poll_seconds=5, mode="polling", started=time.time())
     beat.error("cannot work in the inbox: gone", time.time())

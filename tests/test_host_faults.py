@@ -247,6 +247,9 @@ def test_a_watcher_on_an_inbox_that_turns_read_only_waits_and_goes_on_when_writa
             wait_for(lambda: "stock.csv: cannot be moved" in logs(inbox), 20, "the line")
             time.sleep(1.5)  # three more polls: said once, the watcher still alive
             assert process.poll() is None and (inbox / "stock.csv").is_file()
+            probe = konnect_etl(sandbox, "status", str(inbox), "--max-age", "1")
+            assert probe.returncode == 1 and "could not be taken" in probe.stdout, probe.stdout
         wait_for(lambda: has_summary(inbox, "stock"), 30, "stock.csv in done/")
+        assert konnect_etl(sandbox, "status", str(inbox), "--max-age", "1").returncode == 0
     assert logs(inbox).count("stock.csv: cannot be moved") == 1
     assert summary(inbox, "stock")["rows"]["ok"] == 3
