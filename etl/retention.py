@@ -42,11 +42,10 @@ def prune(inbox: Inbox, journal: Journal | None, keep_days: int | None, today: d
         return pruned
     cutoff = today - timedelta(days=keep_days)
     for folder in _old_day_folders(inbox, cutoff):
-        try:
-            shutil.rmtree(folder)
-        except OSError as exc:
+        problem = _remove(folder)
+        if problem is not None:
             log.warning("could not remove %s (older than keep_days: %d): %s; trying again "
-                        "next time", folder, keep_days, exc)  # fmt: skip
+                        "next time", folder, keep_days, problem)  # fmt: skip
             continue
         pruned.folders.append(folder)
     if journal is not None:
@@ -56,6 +55,19 @@ def prune(inbox: Inbox, journal: Journal | None, keep_days: int | None, today: d
         log.info("removed %d day folder(s) older than %d days (keep_days): %s",
                  len(pruned.folders), keep_days, names)  # fmt: skip
     return pruned
+
+
+def _remove(folder: Path) -> OSError | None:
+    """Remove `folder` and all in it; the error if that failed. Another konnect-etl process on
+    the same inbox may be removing it at the same moment: what it removed first is no error
+    (and should anything be left, the next pass removes it)."""
+    try:
+        shutil.rmtree(folder)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return exc
+    return None
 
 
 def _old_day_folders(inbox: Inbox, cutoff: date) -> list[Path]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,9 @@ from typer.testing import CliRunner
 
 from etl.cli import app
 from etl.config import ConfigError, load_settings
+from etl.inbox import Inbox
 from etl.journal import ChunkResult, Journal
+from etl.retention import prune
 
 TODAY = date.today()
 
@@ -115,3 +118,20 @@ def test_keep_days_from_the_config_file(tmp_path: Path) -> None:
     (tmp_path / "konnect-etl.yaml").write_text("keep_days: 90\n")
     assert load_settings(inbox=tmp_path, environ={}).keep_days == 90
     assert load_settings(inbox=tmp_path / "none", environ={}).keep_days is None
+
+
+def test_two_processes_pruning_at_once_do_not_complain(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A watcher and a cron `run` on one inbox: both remove the same folders at once."""
+    inbox = Inbox(tmp_path)
+    for kind in ("done", "failed"):
+        for days_ago in (40, 41):
+            folder = tmp_path / kind / day(days_ago)
+            folder.mkdir(parents=True)
+            for i in range(400):
+                (folder / f"file-{i}.csv").write_text("x")
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda _: prune(inbox, None, 30, TODAY), range(2)))
+    assert list((tmp_path / "done").iterdir()) == list((tmp_path / "failed").iterdir()) == []
+    assert "could not remove" not in caplog.text
