@@ -35,6 +35,21 @@ from etl.stopping import StopRequest
 
 log = logging.getLogger(__name__)
 
+
+class _StopNoise(logging.Filter):
+    """watchdog 7 logs "InotifyEmitter.queue_events() called when the thread is inactive" at
+    ERROR when an emitter wakes up once more while its observer is being stopped (at every
+    shutdown, and when we restart the observer). It is harmless, and an ERROR line each time
+    would page whoever alerts on the log, so it is passed on as DEBUG."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if "called when the thread is inactive" in str(record.msg):
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
+logging.getLogger("watchdog.observers.inotify").addFilter(_StopNoise())
+
 JobFactory = Callable[[], AbstractContextManager[Job]]
 NETWORK_FILESYSTEMS = frozenset(
     {"cifs", "smb3", "smbfs", "nfs", "nfs4", "fuse.sshfs", "sshfs", "9p", "afs", "ncpfs",

@@ -65,6 +65,7 @@ def test_a_trigger_file_gates_processing(tmp_path: Path, sandbox: Any) -> None:
         wait_for(lambda: has_summary(inbox, "stock"), 30, "stock.csv in done/")
     assert not (inbox / "stock.csv.done").exists()  # the trigger is removed afterwards
     assert summary(inbox, "stock")["rows"]["ok"] == 3
+    assert " ERROR " not in logs(inbox)  # a clean run and stop logs no error (nor watchdog's)
 
 
 def test_two_watchers_on_one_inbox_process_each_file_exactly_once(
