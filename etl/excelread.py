@@ -44,7 +44,7 @@ def read_workbook_sheet(
         raise _unreadable(exc) from exc
     if not rows or start is None:
         raise InputError(f"the sheet '{name}' is empty", code="empty")
-    cells, numeric = _text_frame(rows)
+    cells, numeric = text_frame(rows)
     check_cells(cells, active())
     first_row, first_col = start
     if kind == "xlsx":
@@ -113,7 +113,9 @@ def _choose_sheet(workbook: calamine.CalamineWorkbook, sheet: str | int | None) 
     return chosen[0]
 
 
-def _text_frame(rows: list[list[Any]]) -> tuple[pd.DataFrame, BoolArray]:
+def text_frame(rows: list[list[Any]]) -> tuple[pd.DataFrame, BoolArray]:
+    """Rows of cell values (str, float, int, bool, dates...) as text cells, and where the
+    cell was a number or a date rather than text."""
     grid: ObjArray = np.empty((len(rows), len(rows[0])), dtype=object)
     grid[:] = rows  # assigning into an object array keeps each cell as the Python value
     numeric = np.zeros(grid.shape, dtype=np.bool_)

@@ -193,7 +193,7 @@ def _check_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits)
                 widest = max(widest, _widest_column(text))
                 tail = text[-256:]
     if is_sheet:
-        _check_grid(last_row, widest, limits)
+        check_grid(last_row, widest, limits)
 
 
 def _last_row(text: bytes) -> int:
@@ -215,7 +215,8 @@ def _column_number(letters: bytes) -> int:
     return number
 
 
-def _check_grid(last_row: int, widest: int, limits: Limits) -> None:
+def check_grid(last_row: int, widest: int, limits: Limits) -> None:
+    """A sheet reaching `last_row` and `widest` columns, before a grid that size is built."""
     if last_row > limits.max_rows:
         raise _too_big(f"a sheet reaches row {last_row:,}", f"{limits.max_rows:,} rows")
     check_width(widest, limits)

@@ -53,7 +53,7 @@ class Sheet:
     cells: pd.DataFrame
     row_numbers: IntArray
     path: Path
-    kind: Literal["csv", "xlsx", "xls"]
+    kind: Literal["csv", "xlsx", "xls", "html", "xml"]
     sheet_name: str | None = None
     encoding: str | None = None
     delimiter: str | None = None

@@ -1,4 +1,5 @@
-"""Read CSV, XLSX and XLS files into a `Sheet` of text cells with source row numbers.
+"""Read CSV, XLSX and XLS files (and the web pages and XML Spreadsheet 2003 files exported
+as `.xls`, `etl.markupread`) into a `Sheet` of text cells with source row numbers.
 
 Every cell is text as the user sees it ("" when empty); nothing is inferred or converted to
 missing values, so "NA", "0012" and "1e5" survive. Row numbers are Excel's (or the CSV record
@@ -18,9 +19,10 @@ from etl.csvread import read_csv_sheet
 from etl.errors import InputError
 from etl.excelread import read_workbook_sheet, workbook_sheet_names
 from etl.limits import active, check_file_size, check_xlsx
+from etl.markupread import SNIFF_BYTES, markup_kind, markup_sheet_names, read_markup_sheet
 from etl.model import Sheet, Table
 
-FileKind = Literal["csv", "xlsx", "xls"]
+FileKind = Literal["csv", "xlsx", "xls", "html", "xml"]
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -30,17 +32,18 @@ __all__ = ["FileKind", "file_kind", "read_sheet", "sheet_names", "to_table"]
 
 
 def file_kind(path: Path) -> FileKind:
-    """'xlsx' for a zip, 'xls' for an OLE2 container, else by suffix; text files are 'csv'."""
+    """'xlsx' for a zip, 'xls' for an OLE2 container, 'html' / 'xml' for a web page or XML
+    Spreadsheet 2003 (whatever the name), else by suffix; other text files are 'csv'."""
     try:
         with path.open("rb") as handle:
-            head = handle.read(8)
+            head = handle.read(SNIFF_BYTES)
     except OSError as exc:
         raise InputError(f"the file cannot be opened: {exc.strerror or exc}", "unreadable") from exc
     if head.startswith(_ZIP_MAGIC):
         return "xlsx"
-    if head == _OLE2_MAGIC:
+    if head.startswith(_OLE2_MAGIC):
         return "xls"
-    return _SUFFIX_KINDS.get(path.suffix.lower(), "csv")
+    return markup_kind(head) or _SUFFIX_KINDS.get(path.suffix.lower(), "csv")
 
 
 def read_sheet(
@@ -54,12 +57,16 @@ def read_sheet(
     kind = _checked_kind(path)
     if kind == "csv":
         return read_csv_sheet(path, encoding=encoding, delimiter=delimiter)
+    if kind == "html" or kind == "xml":
+        return read_markup_sheet(path, kind, sheet)
     return read_workbook_sheet(path, kind, sheet)
 
 
 def sheet_names(path: Path) -> list[str]:
     """The workbook's sheet names in order; [] for a CSV."""
     kind = _checked_kind(path)
+    if kind == "html" or kind == "xml":
+        return markup_sheet_names(path, kind)
     return [] if kind == "csv" else workbook_sheet_names(path)
 
 

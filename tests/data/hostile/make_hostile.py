@@ -154,6 +154,49 @@ def text_files() -> dict[str, bytes]:
         "exponent-and-words.csv": (
             HEADER + "DEL-WH-01,TS-BLK-S,1e5\nDEL-WH-01,CAP-RED,five\n"
         ).encode(),
+        **markup_files(),
+    }
+
+
+def xml_2003(rows: str, doctype: str = "") -> bytes:
+    """An XML Spreadsheet 2003 file (what older ERPs export as .xls) with `rows` in its table."""
+    return (
+        '<?xml version="1.0"?>\n' + doctype + '<?mso-application progid="Excel.Sheet"?>\n'
+        '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
+        'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet">'
+        f'<Worksheet ss:Name="Stock"><Table>{rows}</Table></Worksheet></Workbook>'
+    ).encode()
+
+
+def xml_row(*cells: str, index: str = "") -> str:
+    at = f' ss:Index="{index}"' if index else ""
+    return (
+        f"<Row{at}>"
+        + "".join(f'<Cell><Data ss:Type="String">{c}</Data></Cell>' for c in cells)
+        + "</Row>"
+    )
+
+
+def markup_files() -> dict[str, bytes]:
+    """Web pages and XML spreadsheets named .xls: one good, the others hostile."""
+    header = xml_row("location_id", "sku", "quantity")
+    table = "".join(
+        f"<tr><td>{a}</td><td>{b}</td><td>{c}</td></tr>"
+        for a, b, c in [("location_id", "sku", "quantity"), ("DEL-WH-01", "TS-BLK-S", "5"),
+                        ("DEL-WH-01", "&nbsp;", "1")]
+    )  # fmt: skip
+    laughs = BILLION_LAUGHS.replace("worksheet", "Workbook")
+    xxe = EXTERNAL_ENTITY.replace("worksheet", "Workbook")
+    return {
+        "web-page-export.xls": f"<html><body><h2>Stock – Café</h2><table>{table}</table></body>"
+        "</html>".encode("cp1252"),
+        "html-huge-colspan.xls": b'<table><tr><td colspan="9999">x</td></tr></table>',
+        "xml-2003-entity-expansion.xls": xml_2003(
+            header + xml_row("DEL-WH-01", "&lol9;", "5"), laughs
+        ),
+        "xml-2003-external-entity.xls": xml_2003(header + xml_row("DEL-WH-01", "&xxe;", "5"), xxe),
+        "xml-2003-sparse-rows.xls": xml_2003(header + xml_row("x", index="5000000")),
+        "xml-2003-unclosed.xls": xml_2003(header)[:-40],
     }
 
 

@@ -1,0 +1,211 @@
+"""Web pages and XML Spreadsheet 2003 files named .xls: read as the spreadsheets Excel shows.
+
+`closing-stock-web-page.xls` was written by LibreOffice (File > Save as > HTML from an XLSX);
+`price-list-xml-2003.xls` follows Excel's own "XML Spreadsheet 2003" output (styles, merged
+title, skipped rows and cells, rich text, every data type), and LibreOffice reads it to the
+same cells.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+from typer.testing import CliRunner
+
+from etl.cli import app
+from etl.errors import InputError
+from etl.limits import Limits, use_limits
+from etl.model import Sheet
+from etl.readers import file_kind, read_sheet, sheet_names
+
+DATA = Path(__file__).parent / "data" / "readers"
+WEB_PAGE = DATA / "closing-stock-web-page.xls"
+SPREADSHEET = b"urn:schemas-microsoft-com:office:spreadsheet"
+XML_2003 = DATA / "price-list-xml-2003.xls"
+
+
+def rows(sheet: Sheet) -> list[list[str]]:
+    return [list(row) for row in sheet.cells.itertuples(index=False)]
+
+
+def page(body: str, encoding: str = "utf-8") -> bytes:
+    return (
+        f"<html><head><style>td {{ color: red }}</style></head><body>{body}</body></html>".encode(
+            encoding
+        )
+    )
+
+
+def test_a_web_page_saved_by_an_office_suite_reads_as_its_sheet() -> None:
+    assert file_kind(WEB_PAGE) == "html"
+    assert sheet_names(WEB_PAGE) == ["table 1", "table 2"]
+    sheet = read_sheet(WEB_PAGE)  # the table with the most rows
+    assert sheet.kind == "html" and sheet.sheet_name == "table 1" and sheet.numeric is None
+    assert rows(sheet) == [
+        ["Closing stock as on 27-11-2026", "", "", ""],
+        ["", "", "", ""],
+        ["location_id", "sku", "quantity", "mrp"],
+        ["DEL-WH-01", "TS-BLK-M", "5", "499.5"],
+        ["DEL-WH-01", "00123", "12", "1299"],  # leading zeros stay (Excel would drop them)
+        ["MUM-ST-02", "TS & Co <b>", "0", "0.1"],
+    ]
+    assert sheet.row_numbers.tolist() == [1, 2, 3, 4, 5, 6]
+    assert rows(read_sheet(WEB_PAGE, sheet=1)) == [["nothing"]]
+
+
+def test_merged_cells_of_a_web_page_never_shift_the_columns_below(tmp_path: Path) -> None:
+    path = tmp_path / "report.xls"
+    path.write_bytes(
+        page(
+            "<table><thead><tr><th colspan='3'>Orders</th><th>Note</th></tr></thead><tbody>"
+            "<tr><td rowspan='3'>DEL-WH-01</td><td>A</td><td rowspan='2'>5</td><td>x</td></tr>"
+            "<tr><td>B</td><td>y<br>z</td></tr>"
+            "<tr><td>C</td><td>7</td><td>&nbsp;</td></tr>"
+            "<tr><td>MUM-ST-02</td><td> D &amp;  E </td><td>8</td><td rowspan='2'>w</td></tr>"
+            "<tr><td>BLR</td><td>F<script>var x = '<td>';</script></td><td>9</td></tr>"
+            "</tbody></table>"
+        )
+    )
+    assert rows(read_sheet(path)) == [
+        ["Orders", "", "", "Note"],
+        ["DEL-WH-01", "A", "5", "x"],
+        ["", "B", "", "y z"],
+        ["", "C", "7", ""],
+        ["MUM-ST-02", "D & E", "8", "w"],
+        ["BLR", "F", "9", ""],
+    ]
+
+
+def test_the_biggest_table_is_read_and_a_mapping_may_pick_another(tmp_path: Path) -> None:
+    path = tmp_path / "export.xls"
+    path.write_bytes(
+        page(
+            "<table><tr><td>Report</td><td>27-11-2026</td></tr></table>"
+            "<table><tr><td>sku</td></tr><tr><td>A</td></tr><tr><td>B</td></tr></table>"
+            "<table><tr><td>&nbsp;</td></tr></table>"  # an empty layout table is no table
+        )
+    )
+    assert sheet_names(path) == ["table 1", "table 2"]
+    assert rows(read_sheet(path)) == [["sku"], ["A"], ["B"]]
+    assert rows(read_sheet(path, sheet=0)) == [["Report", "27-11-2026"]]
+    with pytest.raises(InputError, match=r"web page \(HTML\) with 2 table\(s\).*'sheet:' picks"):
+        read_sheet(path, sheet="Stock")
+
+
+def test_a_web_page_without_a_table_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "export.xls"
+    path.write_bytes(page("<p>No data for the selected period</p><table></table>"))
+    with pytest.raises(InputError, match=r"web page \(HTML\) without any table of data"):
+        read_sheet(path)
+
+
+@pytest.mark.parametrize(
+    ("data", "kind"),
+    [
+        (b"\xef\xbb\xbf<!DOCTYPE html><html><table><tr><td>a</td></tr></table>", "html"),
+        ("<html><body><table><tr><td>é</td></tr></table>".encode("utf-16"), "html"),
+        (b"  \r\n<table><tr><td>a</td></tr></table>", "html"),
+        (b'<?xml version="1.0"?><Workbook xmlns="' + SPREADSHEET + b'">', "xml"),
+        (b"<sku>,quantity\nA,1\n", "csv"),  # a CSV whose first header happens to start with <
+        (b"sku,description\nA,<table>\n", "csv"),
+    ],
+)
+def test_file_kind_tells_web_pages_and_xml_spreadsheets_by_content(
+    tmp_path: Path, data: bytes, kind: str
+) -> None:
+    path = tmp_path / "export.xls"
+    path.write_bytes(data)
+    expected = "xls" if kind == "csv" else kind  # not markup: the .xls name decides
+    assert file_kind(path) == expected
+    renamed = path.rename(tmp_path / "export.csv")
+    assert file_kind(renamed) == kind
+
+
+def test_a_utf16_web_page_reads_its_text(tmp_path: Path) -> None:
+    path = tmp_path / "export.xls"
+    path.write_bytes(page("<table><tr><td>CAFÉ–MUG</td><td>₹ 499</td></tr></table>", "utf-16"))
+    assert rows(read_sheet(path)) == [["CAFÉ–MUG", "₹ 499"]]
+
+
+def test_an_xml_2003_workbook_reads_like_the_same_workbook_in_xlsx(tmp_path: Path) -> None:
+    assert file_kind(XML_2003) == "xml"
+    assert sheet_names(XML_2003) == ["Price List", "Notes"]
+    sheet = read_sheet(XML_2003)
+    assert sheet.kind == "xml" and sheet.sheet_name == "Price List"
+    expected = [
+        ["Price list for winter sale", "", "", "", "", ""],  # merged across three cells
+        ["", "", "", "", "", ""],  # row 2 is skipped in the file (ss:Index="3" below)
+        ["location_id", "sku", "esp", "mrp", "currency", "from"],
+        ["DEL-WH-01", "00123", "449.5", "499", "INR", "2026-12-01"],
+        ["DEL-WH-01", "TS-BLK-M", "0.1", "", "INR", ""],  # ss:Index="5" skips a cell
+        ["MUM-ST-02", "TS-RED-L", "0.015", "12345678901234567000", "#N/A", "TRUE"],
+    ]
+    assert rows(sheet) == expected
+    assert sheet.row_numbers.tolist() == [1, 2, 3, 4, 5, 6]
+    assert sheet.numeric is not None
+    assert sheet.numeric[3].tolist() == [False, False, True, True, False, True]
+    assert sheet.numeric[5].tolist() == [False, False, True, True, False, False]
+    # the same cells typed into a real workbook read the same way
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["Price list for winter sale"])
+    ws.append([])
+    ws.append(expected[2])
+    ws.append(["DEL-WH-01", "00123", 449.5, 499, "INR", date(2026, 12, 1)])
+    ws.append(["DEL-WH-01", "TS-BLK-M", 0.1, None, "INR"])
+    ws.append(["MUM-ST-02", "TS-RED-L", 0.015, 12345678901234567890.0, "#N/A", True])
+    book.save(tmp_path / "same.xlsx")
+    as_xlsx = rows(read_sheet(tmp_path / "same.xlsx"))
+    assert as_xlsx[5][3] == "12345678901234570000"  # openpyxl keeps 16 digits of the float
+    as_xlsx[5][3] = expected[5][3]
+    assert as_xlsx == expected
+
+
+def test_an_xml_2003_sheet_by_name_or_number(tmp_path: Path) -> None:
+    assert rows(read_sheet(XML_2003, sheet=" notes ")) == [["nothing here"]]
+    assert rows(read_sheet(XML_2003, sheet=1)) == [["nothing here"]]
+    with pytest.raises(InputError, match="its sheets are: 'Price List', 'Notes'"):
+        read_sheet(XML_2003, sheet="Stock")
+
+
+def test_xml_2003_limits_hold_before_any_grid_is_built(tmp_path: Path) -> None:
+    path = tmp_path / "wide.xls"
+    cell = '<Cell ss:Index="{}"><Data ss:Type="String">x</Data></Cell>'
+    path.write_text(
+        '<?xml version="1.0"?><Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet" '
+        'xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet"><Worksheet ss:Name="S"><Table>'
+        f"<Row>{cell.format(400)}</Row><Row ss:Index='90000'>{cell.format(400)}</Row>"
+        "</Table></Worksheet></Workbook>"
+    )
+    too_many_cells = pytest.raises(InputError, match="spans 90,000 rows x 400 columns")
+    with use_limits(Limits(max_cells=1_000_000)), too_many_cells:
+        read_sheet(path)
+    with use_limits(Limits(max_columns=300)), pytest.raises(InputError, match="column number"):
+        read_sheet(path)
+
+
+def test_a_web_page_export_goes_through_run_with_excel_reports(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """The daily export of a web ERP, named .xls: uploaded, XLSX reports, errors file fixable."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(WEB_PAGE, inbox / "closing stock.xls")
+    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
+    result = CliRunner().invoke(app, ["run", str(inbox), "--settle", "0"], env=env)
+    assert result.exit_code == 1, result.output  # two SKUs the strict catalogue does not know
+    done = inbox / "done" / date.today().isoformat()
+    summary = json.loads((done / "closing stock.summary.json").read_text())
+    assert summary["mapping"] == "generic/stock" and summary["rows"]["total"] == 3
+    assert summary["rows"]["ok"] == 1  # TS-BLK-M at DEL-WH-01
+    errors = openpyxl.load_workbook(done / "closing stock.errors.xlsx").active
+    values = [[c.value for c in row] for row in errors.iter_rows()]
+    assert values[0][:4] == ["location_id", "sku", "quantity", "mrp"]
+    assert ["DEL-WH-01", "00123"] in [v[:2] for v in values]  # leading zeros kept as text
+    assert (done / "closing stock.xls").is_file()
