@@ -371,3 +371,14 @@ def test_any_text_cell_survives_xlsx(tmp_path: Path, text: str) -> None:
     book.active["A3"] = "end"  # an empty cell at the end would be outside the used range
     book.save(tmp_path / "cell.xlsx")
     assert rows(read_sheet(tmp_path / "cell.xlsx")) == [["name"], [text], ["end"]]
+
+
+def test_an_opendocument_spreadsheet_from_libreoffice_reads_as_a_workbook() -> None:
+    """Shops on LibreOffice save .ods: read like XLSX (leading zeros typed as text stay)."""
+    sheet = read_sheet(DATA / "libreoffice-stock.ods")
+    assert rows(sheet) == [
+        ["location_id", "sku", "quantity"],
+        ["DEL-WH-01", "TS-BLK-M", "5"],
+        ["DEL-WH-01", "00123", "7"],
+    ]
+    assert sheet.numeric is not None and sheet.numeric[:, 2].tolist() == [False, True, True]
