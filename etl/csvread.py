@@ -2,7 +2,9 @@
 
 Encoding: a byte-order mark decides (UTF-8, UTF-16 LE/BE); UTF-16 without one is recognised
 by its zero bytes; otherwise strict UTF-8, then Windows-1252 (what Excel writes on Western
-Windows), then Latin-1, which reads any byte. A file that is partly UTF-8 and partly
+Windows), then Latin-1, which reads any byte. A few Windows-1252 pairs are valid UTF-8 too
+("É–" reads as "ɖ"): text that decodes to C1 control codes or IPA letters, and has no other
+sign of UTF-8, is read as Windows-1252 instead. A file that is partly UTF-8 and partly
 Windows-1252 is refused: reading it either way would silently garble some of its values.
 Delimiter: whichever of `,` `;` tab `|` appears the same number of times on the most lines,
 counted outside quoted text. Parsing uses pyarrow's multi-threaded reader, with every column
@@ -34,6 +36,11 @@ _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 _UTF8_SEQUENCE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
+# What Windows-1252 pairs such as "É–" (C9 96) become when read as UTF-8: C1 control codes and
+# the rare Latin Extended-B tail, IPA and spacing modifier letters - never in shop data.
+_NOT_REALLY_UTF8 = re.compile("[\u0080-\u009f\u0240-\u02ff]")
+# ...and what real UTF-8 text has: Latin-1 letters (é, ü...) or characters of 3 or 4 bytes (₹)
+_REALLY_UTF8 = re.compile("[\u00a0-\u00ff\u0800-\U0010ffff]")
 
 
 def read_csv_sheet(path: Path, encoding: str | None = None, delimiter: str | None = None) -> Sheet:
@@ -66,7 +73,7 @@ def to_utf8(data: bytes, encoding: str | None = None) -> tuple[str, bytes]:
         return _forced(data, encoding)
     if data.startswith(_UTF16_BOMS):
         return "utf-16", _strict(data, "utf-16").encode("utf-8")
-    bomless = _utf16_without_bom(data)
+    bomless = utf16_without_bom(data)
     if bomless is not None:
         return bomless, _strict(data, bomless).encode("utf-8")
     if b"\x00" in data:
@@ -77,17 +84,22 @@ def to_utf8(data: bytes, encoding: str | None = None) -> tuple[str, bytes]:
         _strict(data, "utf-8-sig")
         return "utf-8-sig", data[len(codecs.BOM_UTF8) :]
     try:
-        data.decode("utf-8")
-        return "utf-8", data
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         _refuse_mixed(data, exc.start)
+    else:
+        odd = None if data.isascii() else _NOT_REALLY_UTF8.search(text)
+        if odd is None:
+            return "utf-8", data
+        if _REALLY_UTF8.search(text):
+            raise _mixed(text.count("\n", 0, odd.start()) + 1)
     try:
         return "cp1252", data.decode("cp1252").encode("utf-8")
     except UnicodeDecodeError:  # the five bytes cp1252 leaves undefined
         return "latin-1", data.decode("latin-1").encode("utf-8")
 
 
-def _utf16_without_bom(data: bytes) -> str | None:
+def utf16_without_bom(data: bytes) -> str | None:
     """'utf-16-le'/'-be' when every other byte of the start is zero, as in UTF-16 text."""
     head = data[:4096]
     if len(data) % 2 or len(head) < 4:
@@ -104,8 +116,11 @@ def _refuse_mixed(data: bytes, bad_at: int) -> None:
     """Invalid UTF-8 next to valid multi-byte UTF-8: two encodings were mixed in one file."""
     if _UTF8_SEQUENCE.search(data) is None:
         return
-    line = data.count(b"\n", 0, bad_at) + 1
-    raise InputError(
+    raise _mixed(data.count(b"\n", 0, bad_at) + 1)
+
+
+def _mixed(line: int) -> InputError:
+    return InputError(
         f"the file mixes text encodings: line {line} is not UTF-8 while other lines are, so"
         " some values would be garbled. Open it in Excel and save it again as"
         " 'CSV UTF-8 (Comma delimited)'",

@@ -30,7 +30,7 @@ from xml.etree import ElementTree
 import numpy as np
 import pandas as pd
 
-from etl.csvread import to_utf8
+from etl.csvread import to_utf8, utf16_without_bom
 from etl.errors import InputError
 from etl.excelread import text_frame
 from etl.limits import Limits, active, check_cells, check_grid, check_width
@@ -46,12 +46,7 @@ _HTML_STARTS = ("<!doctype html", "<html", "<table", "<head", "<body", "<meta")
 
 def markup_kind(head: bytes) -> MarkupKind | None:
     """'xml' for XML Spreadsheet 2003, 'html' for a web page; None for anything else."""
-    for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
-                       (codecs.BOM_UTF16_BE, "utf-16-be")):  # fmt: skip
-        if head.startswith(bom):
-            head = head[len(bom) :].decode(codec, errors="ignore").encode("utf-8")
-            break
-    text = head.decode("utf-8", errors="ignore").lstrip().lower()
+    text = _decoded(head).lstrip().lower()
     if not text.startswith("<"):
         return None
     if _SPREADSHEET_NS in text and "<html" not in text:
@@ -59,6 +54,15 @@ def markup_kind(head: bytes) -> MarkupKind | None:
     if text.startswith(_HTML_STARTS) or "<html" in text or "<table" in text:
         return "html"
     return None
+
+
+def _decoded(head: bytes) -> str:
+    """The start of a file as text: UTF-8, or UTF-16 with or without a byte-order mark."""
+    for bom, codec in ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le"),
+                       (codecs.BOM_UTF16_BE, "utf-16-be")):  # fmt: skip
+        if head.startswith(bom):
+            return head[len(bom) :].decode(codec, errors="ignore")
+    return head.decode(utf16_without_bom(head) or "utf-8", errors="ignore")
 
 
 def read_markup_sheet(path: Path, kind: MarkupKind, sheet: str | int | None = None) -> Sheet:

@@ -110,6 +110,7 @@ def test_a_web_page_without_a_table_says_so(tmp_path: Path) -> None:
     [
         (b"\xef\xbb\xbf<!DOCTYPE html><html><table><tr><td>a</td></tr></table>", "html"),
         ("<html><body><table><tr><td>é</td></tr></table>".encode("utf-16"), "html"),
+        ("<html><body><table><tr><td>é</td></tr></table>".encode("utf-16-le"), "html"),
         (b"  \r\n<table><tr><td>a</td></tr></table>", "html"),
         (b'<?xml version="1.0"?><Workbook xmlns="' + SPREADSHEET + b'">', "xml"),
         (b"<sku>,quantity\nA,1\n", "csv"),  # a CSV whose first header happens to start with <
@@ -127,10 +128,13 @@ def test_file_kind_tells_web_pages_and_xml_spreadsheets_by_content(
     assert file_kind(renamed) == kind
 
 
-def test_a_utf16_web_page_reads_its_text(tmp_path: Path) -> None:
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "cp1252"])
+def test_a_web_page_in_another_encoding_reads_its_text(tmp_path: Path, encoding: str) -> None:
     path = tmp_path / "export.xls"
-    path.write_bytes(page("<table><tr><td>CAFÉ–MUG</td><td>₹ 499</td></tr></table>", "utf-16"))
-    assert rows(read_sheet(path)) == [["CAFÉ–MUG", "₹ 499"]]
+    rupee = "" if encoding == "cp1252" else "₹ "
+    table = f"<table><tr><td>CAFÉ–MUG</td><td>{rupee}499</td></tr></table>"
+    path.write_bytes(page(table, encoding))
+    assert rows(read_sheet(path)) == [["CAFÉ–MUG", f"{rupee}499"]]
 
 
 def test_an_xml_2003_workbook_reads_like_the_same_workbook_in_xlsx(tmp_path: Path) -> None:

@@ -97,6 +97,37 @@ def test_cp1252_file_keeps_decimal_commas_as_text() -> None:
     assert rows(read_sheet(DATA / "cp1252-semicolon.csv"))[1] == ["Café", "5", "1,50"]
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["CAFÉ–MUG", "DÉ—CO", "PÂ€TE", "Ê…", "ËŠ"],  # each pair is also valid UTF-8
+)
+def test_cp1252_text_that_happens_to_be_valid_utf8_is_read_as_cp1252(
+    tmp_path: Path, text: str
+) -> None:
+    """Read as UTF-8, "É–" would silently become "ɖ": C1 codes and IPA letters give it away."""
+    path = tmp_path / "stock.csv"
+    data = f"sku,quantity\n{text},5\n".encode("cp1252")
+    data.decode("utf-8")  # the trap: these bytes are valid UTF-8
+    path.write_bytes(data)
+    sheet = read_sheet(path)
+    assert sheet.encoding == "cp1252" and rows(sheet)[1] == [text, "5"]
+
+
+@pytest.mark.parametrize("text", ["Café ₹499 – ok", "naïve “quotes”", "Ñandú", "ṭhāṇe"])
+def test_real_utf8_stays_utf8(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "stock.csv"
+    path.write_bytes(f"sku,name\nA,{text}\n".encode())
+    sheet = read_sheet(path)
+    assert sheet.encoding == "utf-8" and rows(sheet)[1] == ["A", text]
+
+
+def test_utf8_and_cp1252_that_looks_like_utf8_in_one_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "stock.csv"
+    path.write_bytes("sku,name\nA,Café\n".encode() + "B,CAFÉ–MUG\n".encode("cp1252"))
+    with pytest.raises(InputError, match="mixes text encodings: line 3 is not UTF-8"):
+        read_sheet(path)
+
+
 def test_explicit_encoding_and_delimiter_override_detection() -> None:
     sheet = read_sheet(DATA / "cp1252-semicolon.csv", encoding="latin-1", delimiter=",")
     assert sheet.encoding == "iso8859-1"
