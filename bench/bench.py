@@ -51,16 +51,21 @@ def child(script: str, *args: str) -> dict[str, Any]:
 
 
 def measure(
-    path: Path, emulator: Emulator | None, repeat: int, concurrency: int = 8
+    path: Path,
+    emulator: Emulator | None,
+    repeat: int,
+    concurrency: int = 8,
+    script: str = "measure.py",
 ) -> dict[str, Any]:
-    """The median run (by total wall time) of `repeat` runs of measure.py."""
-    args = [str(path), "--concurrency", str(concurrency)]
+    """The median run (by total wall time) of `repeat` runs of `script` (measure.py, or the
+    reference script, which takes no --concurrency)."""
+    args = [str(path)] + (["--concurrency", str(concurrency)] if script == "measure.py" else [])
     runs = []
     for _ in range(repeat):
         if emulator is None:
-            runs.append(child("measure.py", *args))
+            runs.append(child(script, *args))
             continue
-        runs.append(against(emulator, "measure.py", *args, "--url", emulator.url))
+        runs.append(against(emulator, script, *args, "--url", emulator.url))
         control(emulator.url, "POST", "reset")  # the emulator's ledger would grow without end
     runs.sort(key=lambda r: total(r, None))
     return runs[len(runs) // 2]
@@ -112,8 +117,8 @@ def bulk(args: argparse.Namespace, folder: Path, targets: list[Target]) -> float
         ours = measure(path, emulator, args.repeat)
         show(f"stock CSV, {args.rows:,} rows, sandbox latency 0", ours, args.rows)
         reference = None
-        if not args.skip_reference:
-            reference = against(emulator, "reference.py", str(path), "--url", emulator.url)
+        if not args.skip_reference:  # its median too: it varies more than ours
+            reference = measure(path, emulator, args.repeat, script="reference.py")
     if reference is not None:
         show(
             "reference script (pandas + pandera + to_dict + sequential httpx)", reference, args.rows
