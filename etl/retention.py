@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -41,7 +42,12 @@ def prune(inbox: Inbox, journal: Journal | None, keep_days: int | None, today: d
     if keep_days is None:
         return pruned
     cutoff = today - timedelta(days=keep_days)
-    for folder in _old_day_folders(inbox, cutoff):
+    try:
+        old = _old_day_folders(inbox, cutoff)
+    except OSError as exc:  # done/ unreadable...: the files themselves must still flow
+        log.warning("could not look for day folders older than keep_days: %d: %s", keep_days, exc)
+        old = []
+    for folder in old:
         problem = _remove(folder)
         if problem is not None:
             log.warning("could not remove %s (older than keep_days: %d): %s; trying again "
@@ -49,7 +55,10 @@ def prune(inbox: Inbox, journal: Journal | None, keep_days: int | None, today: d
             continue
         pruned.folders.append(folder)
     if journal is not None:
-        pruned.journal_chunks = journal.forget_chunks(datetime.combine(cutoff, time()))
+        try:
+            pruned.journal_chunks = journal.forget_chunks(datetime.combine(cutoff, time()))
+        except sqlite3.Error as exc:  # busy or broken: the next pass tries again
+            log.warning("could not trim the journal (keep_days: %d): %s", keep_days, exc)
     if pruned.folders:
         names = ", ".join(f"{f.parent.name}/{f.name}" for f in pruned.folders)
         log.info("removed %d day folder(s) older than %d days (keep_days): %s",

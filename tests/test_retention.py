@@ -135,3 +135,21 @@ def test_two_processes_pruning_at_once_do_not_complain(
         list(pool.map(lambda _: prune(inbox, None, 30, TODAY), range(2)))
     assert list((tmp_path / "done").iterdir()) == list((tmp_path / "failed").iterdir()) == []
     assert "could not remove" not in caplog.text
+
+
+def test_a_busy_journal_does_not_stop_the_folders_going(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another process holds the journal: the chunks are trimmed next time, files still flow."""
+    folder_with_file(tmp_path / "done" / day(40))
+    journal = Journal(tmp_path / "journal.sqlite3", busy_timeout=0.1)
+    other = sqlite3.connect(tmp_path / "journal.sqlite3", isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    try:
+        pruned = prune(Inbox(tmp_path), journal, 30, TODAY)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        journal.close()
+    assert [f.name for f in pruned.folders] == [day(40)]
+    assert "could not trim the journal (keep_days: 30): database is locked" in caplog.text
