@@ -75,7 +75,7 @@ def run(
     except EtlError as exc:
         raise fail(str(exc)) from None
     except (OSError, sqlite3.Error) as exc:
-        raise host_fault(inbox, exc) from None
+        raise host_fault(exc, inbox) from None
     raise typer.Exit(code)
 
 
@@ -249,3 +249,5 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except (OSError, sqlite3.Error) as exc:  # a folder we may not write, a full disk...
+        raise SystemExit(host_fault(exc).exit_code) from None

@@ -66,8 +66,13 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
-def host_fault(folder: Path, exc: OSError | sqlite3.Error) -> typer.Exit:
+def host_fault(exc: OSError | sqlite3.Error, inbox: Path | None = None) -> typer.Exit:
     """Exit 2 with one line for a fault of the machine (permissions, full disk...), not a
-    traceback: the files are safe where they are and the next run takes them."""
-    return fail(f"cannot work in {folder}: {exc}{what_to_check(folder, exc)}. Files not "
-                "finished wait in the inbox or processing/ for the next run")  # fmt: skip
+    traceback. `inbox`: the folder `run`/`watch`/`orders pull` work in; for other commands
+    the failing file's folder is named."""
+    if inbox is not None:
+        return fail(f"cannot work in {inbox}: {exc}{what_to_check(inbox, exc)}. Files not "
+                    "finished wait in the inbox or processing/ for the next run")  # fmt: skip
+    name = getattr(exc, "filename", None)
+    folder = Path(name).absolute().parent if isinstance(name, str) else Path.cwd()
+    return fail(f"cannot work in {folder}: {exc}{what_to_check(folder, exc)}")

@@ -101,7 +101,7 @@ def pull(
     except EtlError as exc:
         raise fail(str(exc)) from None
     except (OSError, sqlite3.Error) as exc:
-        raise host_fault(out, exc) from None
+        raise host_fault(exc, out) from None
 
 
 def _export_mapping(name: str | None, settings: Settings) -> ExportMapping | None:

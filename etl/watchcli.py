@@ -94,7 +94,7 @@ def watch(
     except EtlError as exc:
         raise fail(str(exc)) from None
     except (OSError, sqlite3.Error) as exc:  # at start; once watching it backs off instead
-        raise host_fault(inbox, exc) from None
+        raise host_fault(exc, inbox) from None
     raise typer.Exit(code)
 
 

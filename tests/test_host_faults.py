@@ -254,3 +254,17 @@ def test_a_watcher_on_an_inbox_that_turns_read_only_waits_and_goes_on_when_writa
         assert konnect_etl(sandbox, "status", str(inbox), "--max-age", "1").returncode == 0
     assert logs(inbox).count("stock.csv: cannot be moved") == 1
     assert summary(inbox, "stock")["rows"]["ok"] == 3
+
+
+def test_commands_that_write_next_to_a_file_in_a_read_only_folder_say_so_in_one_line(
+    inbox: Path, sandbox: Any
+) -> None:
+    sheet = inbox / "orders.csv"
+    sheet.write_text("orderId\nFY-1001\n")
+    with immutable(inbox):
+        for command in (["validate", str(sheet)], ["documents", str(sheet), "--sandbox"]):
+            done = konnect_etl(sandbox, *command)
+            assert done.returncode == 2, done.stderr
+            assert "Traceback" not in done.stderr
+            assert f"cannot work in {inbox}: [Errno 1] Operation not permitted" in done.stderr
+            assert "(permission denied: check that this user may" in done.stderr
