@@ -206,8 +206,15 @@ def _html_tables(path: Path, limits: Limits) -> list[list[list[str]]]:
         raise InputError(f"the file cannot be opened: {exc.strerror or exc}", "unreadable") from exc
     _, text = to_utf8(data)
     parser = _Tables(limits)
-    parser.feed(text.decode("utf-8"))
-    parser.close()
+    try:
+        parser.feed(text.decode("utf-8"))
+        parser.close()
+    except AssertionError as exc:  # html.parser's way of refusing a malformed declaration
+        raise InputError(
+            f"this web page cannot be read ({exc}); open it in Excel and save it as a workbook, "
+            "or export it as CSV",
+            code="unreadable",
+        ) from exc
     for table in reversed(parser.open):  # tables the page never closed
         parser._end_row(table)
         if table.rows:

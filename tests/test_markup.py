@@ -105,6 +105,35 @@ def test_a_web_page_without_a_table_says_so(tmp_path: Path) -> None:
         read_sheet(path)
 
 
+def test_a_web_page_the_parser_refuses_is_an_input_error(tmp_path: Path) -> None:
+    path = tmp_path / "export.xls"
+    path.write_bytes(page("<table><tr><td>a</td></tr><![foo bar]><tr><td>b</td></tr></table>"))
+    with pytest.raises(InputError, match=r"this web page cannot be read .*save it as a workbook"):
+        read_sheet(path)
+
+
+def test_excel_save_as_web_page_markup_is_read(tmp_path: Path) -> None:
+    """Excel's own HTML: conditional comments, x:num cells, marked sections, mso styles."""
+    path = tmp_path / "stock.htm"
+    path.write_bytes(
+        b"<html xmlns:x='urn:schemas-microsoft-com:office:excel'><head>"
+        b"<meta http-equiv=Content-Type content='text/html; charset=windows-1252'>"
+        b"<!--[if gte mso 9]><xml><x:ExcelWorkbook/></xml><![endif]-->"
+        b"<style><!--.xl65 {mso-number-format:'\\@';}--></style></head><body>"
+        b"<table border=0 x:str><col width=64 span=3>"
+        b"<tr height=20><td height=20>location_id</td><td>sku</td><td>quantity</td></tr>"
+        b"<tr><td>DEL-WH-01</td><td class=xl65>00123</td><td align=right x:num>5</td></tr>"
+        b"<![if supportMisc]><tr height=0 style='display:none'><td></td></tr><![endif]>"
+        b"</table></body></html>"
+    )
+    assert file_kind(path) == "html"
+    assert rows(read_sheet(path)) == [
+        ["location_id", "sku", "quantity"],
+        ["DEL-WH-01", "00123", "5"],
+        ["", "", ""],
+    ]
+
+
 @pytest.mark.parametrize(
     ("data", "kind"),
     [
