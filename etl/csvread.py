@@ -6,6 +6,8 @@ Windows), then Latin-1, which reads any byte. A few Windows-1252 pairs are valid
 ("É–" reads as "ɖ"): text that decodes to C1 control codes or IPA letters, and has no other
 sign of UTF-8, is read as Windows-1252 instead. A file that is partly UTF-8 and partly
 Windows-1252 is refused: reading it either way would silently garble some of its values.
+A cell written as `="00123"` (how many ERPs keep leading zeros for Excel) reads as `00123`,
+the text Excel shows.
 Delimiter: whichever of `,` `;` tab `|` appears the same number of times on the most lines,
 counted outside quoted text. Parsing uses pyarrow's multi-threaded reader, with every column
 forced to text; files it refuses (rows of uneven length) go through pandas' C parser.
@@ -41,6 +43,7 @@ _UTF8_SEQUENCE = re.compile(
 _NOT_REALLY_UTF8 = re.compile("[\u0080-\u009f\u0240-\u02ff]")
 # ...and what real UTF-8 text has: Latin-1 letters (é, ü...) or characters of 3 or 4 bytes (₹)
 _REALLY_UTF8 = re.compile("[\u00a0-\u00ff\u0800-\U0010ffff]")
+_TEXT_FORMULA = r'^="(?:[^"]|"")*"$'  # ="00123": text for Excel, leading zeros kept
 
 
 def read_csv_sheet(path: Path, encoding: str | None = None, delimiter: str | None = None) -> Sheet:
@@ -52,9 +55,23 @@ def read_csv_sheet(path: Path, encoding: str | None = None, delimiter: str | Non
     sep = delimiter or sniff_delimiter(_sample(payload))
     check_header_width(payload, sep, active())
     cells = _parse(payload, sep)
+    if b'="' in payload:
+        _unwrap_text_formulas(cells)
     check_cells(cells, active())
     row_numbers = np.arange(1, len(cells) + 1, dtype=np.int64)
     return Sheet(cells, row_numbers, path, "csv", encoding=used_encoding, delimiter=sep)
+
+
+def _unwrap_text_formulas(cells: pd.DataFrame) -> None:
+    """`="00123"` -> `00123`, in place: what Excel shows for the way many ERPs write a value
+    so that Excel keeps its leading zeros. Only a whole cell of that form (inner quotes
+    doubled); a real formula such as `="A"&B1` stays as it is."""
+    for j in cells.columns:
+        column = cells[j]
+        hit = column.str.match(_TEXT_FORMULA)
+        if hit.any():
+            inner = column[hit].str.slice(2, -1).str.replace('""', '"', regex=False)
+            cells.loc[hit, j] = inner
 
 
 def _read_bytes(path: Path) -> bytes:

@@ -5,6 +5,11 @@ it starts with `=`, `+`, `-`, `@`, a tab or a carriage return, unless the whole 
 plain number (`^[+-]?([0-9]+(\\.[0-9]+)?|\\.[0-9]+)$`, e.g. `-3`, `+919876543210`, `-0.5`).
 In CSV a risky cell is written with a leading `'` (OWASP's advice: Excel then shows text);
 in XLSX it is stored as a string with Excel's "quote prefix" style, so its text is unchanged.
+
+Digits Excel would change when it opens a CSV - a leading zero (`00123` -> 123) or more than
+15 digits (`12345678901234567890` -> 1.23457E+19, digits lost on save) - are written as
+`="00123"`, the way ERPs keep them: Excel shows `00123` and saves `00123`, and our readers
+read `="00123"` as `00123`, so an errors file fixed in Excel comes back with its SKUs intact.
 """
 
 from __future__ import annotations
@@ -88,8 +93,10 @@ def restore_neutralised(data: pd.DataFrame) -> pd.DataFrame:
     return restored
 
 
-def write_csv(path: Path, sheet: ReportSheet, delimiter: str) -> None:
+def write_csv(path: Path, sheet: ReportSheet, delimiter: str, *, for_excel: bool = True) -> None:
     """UTF-8 with BOM (Excel then reads ₹ and accents right), minimal quoting, CRLF lines.
+    `for_excel`: keep digits from Excel as `="00123"` (module docstring); off for files
+    another program imports.
 
     Lines are built column-wise with Arrow compute and written as raw buffers: a
     million-row report takes about two seconds, where the csv module takes six.
@@ -99,24 +106,32 @@ def write_csv(path: Path, sheet: ReportSheet, delimiter: str) -> None:
     header = [_arrow_text(pd.Series([name], dtype="str")) for name in sheet.header]
     with path.open("wb") as handle:
         handle.write(b"\xef\xbb\xbf")
-        _write_lines(handle, header, delimiter)
+        _write_lines(handle, header, delimiter, for_excel)
         for start in range(0, len(sheet), CSV_BATCH):
-            rows = slice(start, start + CSV_BATCH)
-            _write_lines(handle, [_arrow_text(col.iloc[rows]) for col in sheet.columns], delimiter)
+            rows = [_arrow_text(col.iloc[start : start + CSV_BATCH]) for col in sheet.columns]
+            _write_lines(handle, rows, delimiter, for_excel)
 
 
-def _write_lines(handle: BinaryIO, columns: list[pa.Array], delimiter: str) -> None:
-    fields = [_csv_field(column, delimiter, alone=len(columns) == 1) for column in columns]
+def _write_lines(
+    handle: BinaryIO, columns: list[pa.Array], delimiter: str, for_excel: bool
+) -> None:
+    alone = len(columns) == 1
+    fields = [_csv_field(column, delimiter, alone=alone, for_excel=for_excel) for column in columns]
     record = pc.binary_join_element_wise(*fields, _text(delimiter))
     lines = pc.binary_join_element_wise(record, _text("\r\n"), _text(""))
     handle.write(_data(lines).tobytes())  # Arrow holds the lines back to back
 
 
-def _csv_field(text: pa.Array, delimiter: str, *, alone: bool) -> pa.Array:
-    """Neutralised, then quoted when it holds the delimiter, a quote or a line break."""
+def _csv_field(text: pa.Array, delimiter: str, *, alone: bool, for_excel: bool) -> pa.Array:
+    """Neutralised (and kept from Excel), then quoted when it holds the delimiter, a quote or
+    a line break."""
     risky = _risky(text)
     if risky.any():
         text = pc.if_else(risky, pc.binary_join_element_wise(_text("'"), text, _text("")), text)
+    kept = _digits_excel_changes(text) if for_excel else np.zeros(0, dtype=bool)
+    if kept.any():
+        wrapped = pc.binary_join_element_wise(_text('="'), text, _text('"'), _text(""))
+        text = pc.if_else(kept, wrapped, text)
     needs_quotes = _rows_holding(text, (delimiter + '"\r\n').encode())
     if alone:  # an empty one-field line would read as a blank line
         needs_quotes |= _offsets(text)[1] == 0
@@ -138,6 +153,19 @@ def _risky(text: pa.Array) -> BoolArray:
         plain = pc.match_substring_regex(text.take(candidates), f"^{PLAIN_NUMBER}$")
         risky[candidates[plain.to_numpy(zero_copy_only=False)]] = False
     return risky
+
+
+def _digits_excel_changes(text: pa.Array) -> BoolArray:
+    """All digits, and either a leading zero (two digits or more) or more than 15 of them."""
+    starts, lengths = _offsets(text)
+    data = _data(text)
+    first = data[np.minimum(starts, max(len(data) - 1, 0))] if len(data) else starts
+    candidates = np.flatnonzero(((first == ord("0")) & (lengths > 1)) | (lengths > 15))
+    kept = np.zeros(len(text), dtype=bool)
+    if len(candidates):
+        digits = pc.match_substring_regex(text.take(candidates), "^[0-9]+$")
+        kept[candidates[digits.to_numpy(zero_copy_only=False)]] = True
+    return kept
 
 
 def _rows_holding(text: pa.Array, chars: bytes) -> BoolArray:

@@ -413,3 +413,19 @@ def test_an_opendocument_spreadsheet_from_libreoffice_reads_as_a_workbook() -> N
         ["DEL-WH-01", "00123", "7"],
     ]
     assert sheet.numeric is not None and sheet.numeric[:, 2].tolist() == [False, True, True]
+
+
+def test_excel_text_formulas_read_as_the_text_excel_shows(tmp_path: Path) -> None:
+    """ERPs write ="00123" so Excel keeps leading zeros; Excel shows 00123, and so do we."""
+    path = tmp_path / "stock.csv"
+    path.write_text(
+        "location_id,sku,quantity,note\n"
+        'DEL-WH-01,="00123",5,="He said ""hi"""\n'
+        '"=""DEL-WH-01""",TS-BLK-M,="7",="A"&"B"\n'  # the same, quoted as a whole field
+        'DEL-WH-01,="",=7,="unclosed\n'
+    )
+    assert rows(read_sheet(path))[1:] == [
+        ["DEL-WH-01", "00123", "5", 'He said "hi"'],
+        ["DEL-WH-01", "TS-BLK-M", "7", '="A"&"B"'],  # a real formula stays as written
+        ["DEL-WH-01", "", "=7", '="unclosed'],
+    ]

@@ -15,6 +15,8 @@ from openpyxl import load_workbook
 
 from etl.atomic import atomic_write, atomic_write_bytes
 from etl.model import Sheet, Table
+from etl.outbox import write_sheet
+from etl.readers import read_sheet
 from etl.report import RowOutcomes, extra_names, write_reports
 from etl.reportsheet import is_risky
 
@@ -134,6 +136,21 @@ def test_formula_cells_are_neutralised_in_csv_but_plain_numbers_are_kept(tmp_pat
     assert rows[1][:4] == ["'=SUM(A1)", "-3", "'+91 98765 43210", "'=1+1"]
     assert rows[2][:4] == ["'@cmd", "+919876543210", "'-2+3", "'-"]
     assert rows[3][:3] == ["'\tx", "-0.5", "'=HYPERLINK(1)"]
+
+
+def test_digits_excel_would_change_are_kept_in_csv_and_read_back_as_they_were(
+    tmp_path: Path,
+) -> None:
+    """00123 would open in Excel as 123 and a 20-digit id as 1.23457E+19: written ="..."."""
+    cells = [["00123", "12345678901234567890", "0"], ["0.50", "123", "9876543210"]]
+    table = make_table(cells)
+    out = RowOutcomes(status=["rejected"] * 2, message=["x", "y"])
+    write_reports(tmp_path, "f", "csv", table, out, make_summary())
+    raw = (tmp_path / "f.errors.csv").read_bytes().decode("utf-8-sig").splitlines()
+    assert raw[1].startswith('"=""00123""","=""12345678901234567890""",0,')
+    assert raw[2].startswith("0.50,123,9876543210,")
+    back = read_sheet(tmp_path / "f.errors.csv")  # dropped back in as it is
+    assert [row[:3] for row in back.cells.to_numpy().tolist()[1:]] == cells
 
 
 @pytest.mark.parametrize(
@@ -347,3 +364,9 @@ def test_csv_from_chunked_and_object_columns_over_several_batches(
         ["-3", "d", "5"],
         ["x,y", 'e"', "6"],
     ]
+
+
+def test_an_erp_import_file_keeps_digits_plain(tmp_path: Path) -> None:
+    """The pull side's CSV is for an ERP to import, not for Excel: no ="..." there."""
+    write_sheet(tmp_path / "orders.csv", ["orderId", "pincode"], [["000123", "012345"]])
+    assert read_csv(tmp_path / "orders.csv")[1] == ["000123", "012345"]

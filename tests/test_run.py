@@ -337,3 +337,17 @@ def test_a_damaged_workbook_fails_with_the_readers_reason_not_no_mapping(
     assert run(inbox, sandbox).exit_code == 1
     errors = summary(inbox, "stock", "failed")["file_errors"]
     assert "not a readable Excel workbook" in errors[0] and "no mapping" not in errors[0]
+
+
+def test_leading_zeros_kept_for_excel_with_equals_quotes_reach_konnect_as_shown(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    sandbox.faults(catalogue="open")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "stock.csv").write_text('location_id,sku,quantity\nDEL-WH-01,="00123",="5"\n')
+    assert run(inbox, sandbox).exit_code == 0
+    [sent] = [entry["record"] for entry in sandbox.ledger()]
+    assert sent == {"location_id": "DEL-WH-01", "sku": "00123", "quantity": 5}
+    # and the report keeps the zeros from Excel the same way
+    assert read_csv(done(inbox, "stock.result.csv"))[0]["sku"] == '="00123"'
