@@ -92,7 +92,7 @@ def use_limits(limits: Limits) -> Iterator[None]:
 _SPLIT = "split it into smaller files"
 
 
-def _too_big(what: str, limit: str, advice: str = _SPLIT) -> InputError:
+def too_big(what: str, limit: str, advice: str = _SPLIT) -> InputError:
     return InputError(
         f"the file is too large to process safely: {what} (the limit is {limit}). To fix it,"
         f" {advice}, or raise the limit under 'limits:' in konnect-etl.yaml",
@@ -107,7 +107,7 @@ def check_file_size(path: Path, limits: Limits) -> None:
     except OSError as exc:
         raise InputError(f"the file cannot be opened: {exc.strerror or exc}", "unreadable") from exc
     if size > limits.max_file_mb * MB:
-        raise _too_big(f"it is {size / MB:,.1f} MB", f"{limits.max_file_mb:,g} MB")
+        raise too_big(f"it is {size / MB:,.1f} MB", f"{limits.max_file_mb:,g} MB")
 
 
 def check_header_width(payload: bytes, sep: str, limits: Limits) -> None:
@@ -120,26 +120,26 @@ def check_header_width(payload: bytes, sep: str, limits: Limits) -> None:
     first = payload if end < 0 else payload[:end]
     fields_found = first.count(sep.encode("utf-8")) + 1
     if fields_found > limits.max_columns:
-        raise _too_big(f"its first line has {fields_found:,} columns", f"{limits.max_columns:,}")
+        raise too_big(f"its first line has {fields_found:,} columns", f"{limits.max_columns:,}")
 
 
 def check_width(columns: int, limits: Limits) -> None:
     if columns > limits.max_columns:
-        raise _too_big(f"a row has {columns:,} columns", f"{limits.max_columns:,}")
+        raise too_big(f"a row has {columns:,} columns", f"{limits.max_columns:,}")
 
 
 def check_cells(cells: pd.DataFrame, limits: Limits) -> None:
     """Rows, columns and the longest cell of a sheet already read."""
     rows, columns = cells.shape
     if rows > limits.max_rows:
-        raise _too_big(f"it has {rows:,} rows", f"{limits.max_rows:,} rows")
+        raise too_big(f"it has {rows:,} rows", f"{limits.max_rows:,} rows")
     check_width(columns, limits)
     for position in range(columns):
         column = cells.iloc[:, position]
         longest = int(column.str.len().max()) if rows else 0
         if longest > limits.max_cell_chars:
             row = int(np.argmax(column.str.len().to_numpy()))
-            raise _too_big(
+            raise too_big(
                 f"a cell in row {row + 1}, column {position + 1} holds {longest:,} characters",
                 f"{limits.max_cell_chars:,} characters per cell",
                 "check that the file really is a spreadsheet export with one value per cell",
@@ -169,13 +169,13 @@ def check_xlsx(path: Path, limits: Limits) -> None:
 def _check_declared(infos: list[zipfile.ZipInfo], size: int, limits: Limits) -> None:
     total = sum(info.file_size for info in infos)
     if total > limits.max_xlsx_uncompressed_mb * MB:
-        raise _too_big(
+        raise too_big(
             f"the workbook unpacks to {total / MB:,.0f} MB",
             f"{limits.max_xlsx_uncompressed_mb:,g} MB unpacked",
         )
     ratio = total / max(size, 1)
     if ratio > limits.max_xlsx_ratio:
-        raise _too_big(
+        raise too_big(
             f"the workbook unpacks to {ratio:,.0f} times its size (a 'zip bomb')",
             f"{limits.max_xlsx_ratio:,g} times",
         )
@@ -218,11 +218,11 @@ def _column_number(letters: bytes) -> int:
 def check_grid(last_row: int, widest: int, limits: Limits) -> None:
     """A sheet reaching `last_row` and `widest` columns, before a grid that size is built."""
     if last_row > limits.max_rows:
-        raise _too_big(f"a sheet reaches row {last_row:,}", f"{limits.max_rows:,} rows")
+        raise too_big(f"a sheet reaches row {last_row:,}", f"{limits.max_rows:,} rows")
     check_width(widest, limits)
     # sheets narrower than column AA are bounded by max_rows alone
     if last_row * widest > limits.max_cells:
-        raise _too_big(
+        raise too_big(
             f"a sheet spans {last_row:,} rows x {widest:,} columns",
             f"{limits.max_cells:,} cells",
         )

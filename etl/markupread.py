@@ -33,7 +33,7 @@ import pandas as pd
 from etl.csvread import to_utf8, utf16_without_bom
 from etl.errors import InputError
 from etl.excelread import text_frame
-from etl.limits import Limits, active, check_cells, check_grid, check_width
+from etl.limits import Limits, active, check_cells, check_grid, check_width, too_big
 from etl.model import Sheet
 
 MarkupKind = Literal["html", "xml"]
@@ -183,11 +183,8 @@ class _Tables(HTMLParser):
         table.covered.update(table.spans_here)
         table.spans_here, table.row = {}, None
         if len(table.rows) > self.limits.max_rows:
-            raise InputError(
-                f"the table has more than {self.limits.max_rows:,} rows (the limit); split the "
-                "file, or raise the limit under 'limits:' in konnect-etl.yaml",
-                code="too_big",
-            )
+            limit = self.limits.max_rows
+            raise too_big(f"a table goes on past row {limit:,}", f"{limit:,} rows")
 
 
 def _span(value: str | None) -> int:
@@ -288,12 +285,7 @@ def _index(element: ElementTree.Element, default: int, limit: int, what: str) ->
     except ValueError:
         index = default
     if index > limit:
-        raise InputError(
-            f"the file is too large to process safely: a {what} number reaches {index:,} (the "
-            f"limit is {limit:,}). To fix it, split it into smaller files, or raise the limit "
-            "under 'limits:' in konnect-etl.yaml",
-            code="too_big",
-        )
+        raise too_big(f"a {what} number reaches {index:,}", f"{limit:,}")
     return index
 
 

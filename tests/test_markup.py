@@ -242,3 +242,10 @@ def test_a_web_page_export_goes_through_run_with_excel_reports(
     assert values[0][:4] == ["location_id", "sku", "quantity", "mrp"]
     assert ["DEL-WH-01", "00123"] in [v[:2] for v in values]  # leading zeros kept as text
     assert (done / "closing stock.xls").is_file()
+
+
+def test_a_web_page_table_past_the_row_limit_stops_while_parsing(tmp_path: Path) -> None:
+    path = tmp_path / "export.xls"
+    path.write_bytes(page("<table>" + "<tr><td>a</td></tr>" * 6 + "</table>"))
+    with use_limits(Limits(max_rows=5)), pytest.raises(InputError, match="goes on past row 5"):
+        read_sheet(path)
