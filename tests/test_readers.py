@@ -121,6 +121,12 @@ def test_real_utf8_stays_utf8(tmp_path: Path, text: str) -> None:
     assert sheet.encoding == "utf-8" and rows(sheet)[1] == ["A", text]
 
 
+def test_a_byte_order_mark_says_utf8_whatever_the_letters(tmp_path: Path) -> None:
+    path = tmp_path / "stock.csv"
+    path.write_bytes("sku,name\nA,ɖɀ\u0085\n".encode("utf-8-sig"))
+    assert rows(read_sheet(path))[1] == ["A", "ɖɀ\u0085"]
+
+
 def test_utf8_and_cp1252_that_looks_like_utf8_in_one_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "stock.csv"
     path.write_bytes("sku,name\nA,Café\n".encode() + "B,CAFÉ–MUG\n".encode("cp1252"))
@@ -382,10 +388,15 @@ TEXT = st.text(
 )
 @given(text=TEXT)
 def test_any_text_cell_survives_csv(tmp_path: Path, text: str) -> None:
+    """With a byte-order mark (Excel's "CSV UTF-8") any text; without one, any text but the
+    C1 codes and IPA/modifier letters that mean "Windows-1252 read as UTF-8" (csvread)."""
     buffer = io.StringIO()
     csv.writer(buffer).writerows([["sku", "name"], ["X", text]])
-    (tmp_path / "cell.csv").write_text(buffer.getvalue(), encoding="utf-8", newline="")
-    assert rows(read_sheet(tmp_path / "cell.csv")) == [["sku", "name"], ["X", text]]
+    (tmp_path / "bom.csv").write_text(buffer.getvalue(), encoding="utf-8-sig", newline="")
+    assert rows(read_sheet(tmp_path / "bom.csv")) == [["sku", "name"], ["X", text]]
+    if not re.search("[\u0080-\u009f\u0240-\u02ff]", text):
+        (tmp_path / "cell.csv").write_text(buffer.getvalue(), encoding="utf-8", newline="")
+        assert rows(read_sheet(tmp_path / "cell.csv")) == [["sku", "name"], ["X", text]]
 
 
 @settings(

@@ -219,18 +219,23 @@ def answering_keep_alive(hint: bytes) -> Callable[[Server, Reader, Writer], Awai
     return handler
 
 
-def test_a_server_keep_alive_timeout_shortens_the_reuse_by_a_second() -> None:
-    """A server that keeps idle connections 1.2 s: reused for 0.2 s, then a new one."""
-
+@pytest.mark.parametrize(
+    ("hint", "expiry", "idle"),
+    [
+        (b"timeout=1.2, max=100", 4.0, 0.3),  # the server's 1.2 s less a second: 0.2 s
+        (b"timeout=600", 0.05, 0.08),  # longer than ours: ours holds
+        (b"timeout=soon", 0.05, 0.08),  # unreadable: ours holds
+    ],
+)
+def test_an_idle_connection_is_reused_until_the_shorter_of_ours_and_the_servers_expiry(
+    hint: bytes, expiry: float, idle: float
+) -> None:
     async def main() -> None:
-        async with (
-            serving(answering_keep_alive(b"timeout=1.2, max=100")) as server,
-            client() as http,
-        ):
+        async with serving(answering_keep_alive(hint)) as server, client(expiry=expiry) as http:
             await http.get(server.url)
             await http.get(server.url)
             assert server.accepted == 1
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(idle)
             await http.get(server.url)
             assert server.accepted == 2
 
@@ -245,21 +250,6 @@ def test_a_keep_alive_timeout_of_a_second_or_less_means_no_reuse() -> None:
             assert server.accepted == 2
 
     run(main())
-
-
-def test_a_longer_or_unreadable_keep_alive_timeout_leaves_our_expiry() -> None:
-    for hint in (b"timeout=600", b"timeout=soon"):
-
-        async def main(hint: bytes = hint) -> None:
-            async with serving(answering_keep_alive(hint)) as server, client(expiry=0.05) as http:
-                await http.get(server.url)
-                await http.get(server.url)
-                assert server.accepted == 1
-                await asyncio.sleep(0.08)
-                await http.get(server.url)
-                assert server.accepted == 2
-
-        run(main())
 
 
 def test_an_idle_connection_the_server_wrote_to_is_not_reused() -> None:
