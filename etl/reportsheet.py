@@ -6,9 +6,10 @@ plain number (`^[+-]?([0-9]+(\\.[0-9]+)?|\\.[0-9]+)$`, e.g. `-3`, `+919876543210
 In CSV a risky cell is written with a leading `'` (OWASP's advice: Excel then shows text);
 in XLSX it is stored as a string with Excel's "quote prefix" style, so its text is unchanged.
 
-Digits Excel would change when it opens a CSV - a leading zero (`00123` -> 123) or more than
-15 digits (`12345678901234567890` -> 1.23457E+19, digits lost on save) - are written as
-`="00123"`, the way ERPs keep them: Excel shows `00123` and saves `00123`, and our readers
+Codes Excel would change when it opens a CSV - a leading zero (`00123` -> 123), more than 15
+digits (`12345678901234567890` -> 1.23457E+19, digits lost on save), a date or time look
+(`MAR-01` -> 01-Mar, `1-2` -> 02-Jan, `10:30`), an exponent (`12E3` -> 12000) - are written as
+`="00123"`, the way ERPs keep them: Excel shows and saves the text as it is, and our readers
 read `="00123"` as `00123`, so an errors file fixed in Excel comes back with its SKUs intact.
 """
 
@@ -34,6 +35,20 @@ _PLAIN = re.compile(PLAIN_NUMBER)
 _START_BYTES = "".join(FORMULA_STARTS).encode()
 CSV_BATCH = 200_000  # rows per Arrow batch: bounds memory on million-row reports
 BoolArray = npt.NDArray[np.bool_]
+_MONTH = (
+    "(jan(uary)?|feb(ruary)?|mar(ch)?|apr(il)?|may|june?|july?|aug(ust)?|sept?(ember)?"
+    "|oct(ober)?|nov(ember)?|dec(ember)?)"
+)
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH_CODES = [a * 65536 + b * 256 + c for a, b, c in (m.encode() for m in _MONTHS)]
+_EXCEL_CHANGES = "^(" + "|".join([
+    r"0[0-9]+|[0-9]{16,}",  # 00123 -> 123; 20 digits -> 1.23457E+19
+    r"[0-9]{1,4}[-/][0-9]{1,2}([-/][0-9]{1,4})?",  # 1-2, 12/10, 2026-01-05: dates
+    rf"[0-9]{{1,2}}[- /]?{_MONTH}([- /]?[0-9]{{1,4}})?",  # 1-Mar, 01 March 2026
+    rf"{_MONTH}[- /]?[0-9]{{1,4}}",  # MAR-01, Sept2, March 2026
+    r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?( ?[ap]m?)?",  # 10:30, 9:05 pm: times
+    r"[0-9]+(\.[0-9]+)?e[+-]?[0-9]+",  # 12E3 -> 12000
+]) + ")$"  # fmt: skip
 
 
 @dataclass
@@ -128,7 +143,7 @@ def _csv_field(text: pa.Array, delimiter: str, *, alone: bool, for_excel: bool) 
     risky = _risky(text)
     if risky.any():
         text = pc.if_else(risky, pc.binary_join_element_wise(_text("'"), text, _text("")), text)
-    kept = _digits_excel_changes(text) if for_excel else np.zeros(0, dtype=bool)
+    kept = _excel_would_change(text) if for_excel else np.zeros(0, dtype=bool)
     if kept.any():
         wrapped = pc.binary_join_element_wise(_text('="'), text, _text('"'), _text(""))
         text = pc.if_else(kept, wrapped, text)
@@ -155,17 +170,43 @@ def _risky(text: pa.Array) -> BoolArray:
     return risky
 
 
-def _digits_excel_changes(text: pa.Array) -> BoolArray:
-    """All digits, and either a leading zero (two digits or more) or more than 15 of them."""
+def _excel_would_change(text: pa.Array) -> BoolArray:
+    """Cells Excel turns into another value when it opens a CSV (module docstring): digits
+    with a leading zero or more than 15 of them, dates, times, exponents."""
     starts, lengths = _offsets(text)
     data = _data(text)
-    first = data[np.minimum(starts, max(len(data) - 1, 0))] if len(data) else starts
-    candidates = np.flatnonzero(((first == ord("0")) & (lengths > 1)) | (lengths > 15))
+    b0, b1, b2 = (_byte_at(data, starts, i) for i in range(3))
+    digits = ((b0 == ord("0")) & (lengths > 1)) | (lengths > 15)
+    # dates, times, exponents: start with a digit but are not a plain number like 12 or 4.5;
+    # or start with a month's name
+    digit_first = (b0 >= ord("0")) & (b0 <= ord("9"))
+    if digit_first.any():
+        digit_first &= ~_plain_numbers(data, starts, lengths)
+    month_first = np.isin((b0 | 32) * 65536 + (b1 | 32) * 256 + (b2 | 32), _MONTH_CODES)
+    looks = (lengths >= 3) & (lengths <= 20) & (digit_first | month_first)
+    candidates = np.flatnonzero(digits | looks)
     kept = np.zeros(len(text), dtype=bool)
     if len(candidates):
-        digits = pc.match_substring_regex(text.take(candidates), "^[0-9]+$")
-        kept[candidates[digits.to_numpy(zero_copy_only=False)]] = True
+        hits = pc.match_substring_regex(text.take(candidates), _EXCEL_CHANGES, ignore_case=True)
+        kept[candidates[hits.to_numpy(zero_copy_only=False)]] = True
     return kept
+
+
+def _plain_numbers(data: npt.NDArray[np.uint8], starts: IntArray, lengths: IntArray) -> BoolArray:
+    """True for the non-empty strings made only of digits and dots."""
+    plain = np.zeros(len(starts), dtype=bool)
+    filled = np.flatnonzero(lengths > 0)
+    if len(filled):
+        numeric = ((data >= ord("0")) & (data <= ord("9"))) | (data == ord("."))
+        plain[filled] = np.logical_and.reduceat(numeric, starts[filled])
+    return plain
+
+
+def _byte_at(data: npt.NDArray[np.uint8], starts: IntArray, i: int) -> IntArray:
+    """Each string's i-th byte (an unrelated byte past its end: callers check lengths)."""
+    if not len(data):
+        return np.zeros(len(starts), dtype=np.int64)
+    return data[np.minimum(starts + i, len(data) - 1)].astype(np.int64)
 
 
 def _rows_holding(text: pa.Array, chars: bytes) -> BoolArray:

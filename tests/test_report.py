@@ -138,19 +138,29 @@ def test_formula_cells_are_neutralised_in_csv_but_plain_numbers_are_kept(tmp_pat
     assert rows[3][:3] == ["'\tx", "-0.5", "'=HYPERLINK(1)"]
 
 
-def test_digits_excel_would_change_are_kept_in_csv_and_read_back_as_they_were(
-    tmp_path: Path,
+@pytest.mark.parametrize(
+    "code",
+    ["00123", "12345678901234567890", "MAR-01", "Sept2", "1-Mar", "01 March 2026", "1-2",
+     "12/10", "2026-01-05", "10:30", "9:05 pm", "12E3", "1.5e-3"],
+)  # fmt: skip
+def test_codes_excel_would_change_are_kept_in_csv_and_read_back_as_they_were(
+    tmp_path: Path, code: str
 ) -> None:
-    """00123 would open in Excel as 123 and a 20-digit id as 1.23457E+19: written ="..."."""
-    cells = [["00123", "12345678901234567890", "0"], ["0.50", "123", "9876543210"]]
-    table = make_table(cells)
-    out = RowOutcomes(status=["rejected"] * 2, message=["x", "y"])
-    write_reports(tmp_path, "f", "csv", table, out, make_summary())
+    """00123 would open in Excel as 123, MAR-01 as a date, 12E3 as 12000: written ="..."."""
+    table = make_table([["DEL-WH-01", code, "5"]])
+    write_reports(tmp_path, "f", "csv", table, RowOutcomes(["rejected"], ["x"]), make_summary())
     raw = (tmp_path / "f.errors.csv").read_bytes().decode("utf-8-sig").splitlines()
-    assert raw[1].startswith('"=""00123""","=""12345678901234567890""",0,')
-    assert raw[2].startswith("0.50,123,9876543210,")
+    assert raw[1].startswith(f'DEL-WH-01,"=""{code}""",5,')
     back = read_sheet(tmp_path / "f.errors.csv")  # dropped back in as it is
-    assert [row[:3] for row in back.cells.to_numpy().tolist()[1:]] == cells
+    assert back.cells.to_numpy().tolist()[1][:3] == ["DEL-WH-01", code, "5"]
+
+
+def test_codes_excel_leaves_alone_are_written_plain(tmp_path: Path) -> None:
+    cells = [["0", "0.50", "123"], ["9876543210", "MARKET-1", "SKU-0001"], ["4.5", "DEC", "ab"]]
+    table = make_table(cells)
+    out = RowOutcomes(status=["rejected"] * 3, message=["x", "y", "z"])
+    write_reports(tmp_path, "f", "csv", table, out, make_summary())
+    assert [row[:3] for row in read_csv(tmp_path / "f.errors.csv")[1:]] == cells
 
 
 @pytest.mark.parametrize(
