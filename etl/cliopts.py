@@ -68,8 +68,8 @@ def fail(message: str, code: int = 2) -> typer.Exit:
 
 def host_fault(exc: OSError | sqlite3.Error, inbox: Path | None = None) -> typer.Exit:
     """Exit 2 with one line for a fault of the machine (permissions, full disk...), not a
-    traceback. `inbox`: the folder `run`/`watch`/`orders pull` work in; for other commands
-    the failing file's folder is named."""
+    traceback. `inbox`: the folder `run`/`watch` work in (its waiting files are safe); for
+    other commands the folder of the file that could not be written is named."""
     if inbox is not None:
         return fail(f"cannot work in {inbox}: {exc}{what_to_check(inbox, exc)}. Files not "
                     "finished wait in the inbox or processing/ for the next run")  # fmt: skip

@@ -101,7 +101,7 @@ def pull(
     except EtlError as exc:
         raise fail(str(exc)) from None
     except (OSError, sqlite3.Error) as exc:
-        raise host_fault(exc, out) from None
+        raise host_fault(exc) from None  # names the folder it could not write
 
 
 def _export_mapping(name: str | None, settings: Settings) -> ExportMapping | None:

@@ -110,7 +110,7 @@ def restore_neutralised(data: pd.DataFrame) -> pd.DataFrame:
 
 def write_csv(path: Path, sheet: ReportSheet, delimiter: str, *, for_excel: bool = True) -> None:
     """UTF-8 with BOM (Excel then reads ₹ and accents right), minimal quoting, CRLF lines.
-    `for_excel`: keep digits from Excel as `="00123"` (module docstring); off for files
+    `for_excel`: keep codes Excel would change as `="00123"` (module docstring); off for files
     another program imports.
 
     Lines are built column-wise with Arrow compute and written as raw buffers: a

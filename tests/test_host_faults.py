@@ -262,7 +262,8 @@ def test_commands_that_write_next_to_a_file_in_a_read_only_folder_say_so_in_one_
     sheet = inbox / "orders.csv"
     sheet.write_text("orderId\nFY-1001\n")
     with immutable(inbox):
-        for command in (["validate", str(sheet)], ["documents", str(sheet), "--sandbox"]):
+        pull = ["orders", "pull", "--status", "CREATED", "--out", str(inbox / "out"), "--sandbox"]
+        for command in (["validate", str(sheet)], ["documents", str(sheet), "--sandbox"], pull):
             done = konnect_etl(sandbox, *command)
             assert done.returncode == 2, done.stderr
             assert "Traceback" not in done.stderr
