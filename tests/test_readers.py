@@ -12,7 +12,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from etl.errors import InputError
@@ -387,6 +387,8 @@ TEXT = st.text(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(text=TEXT)
+@example(text="ɀ")  # read as Windows-1252 without a byte-order mark: checked with one only
+@example(text="00123")
 def test_any_text_cell_survives_csv(tmp_path: Path, text: str) -> None:
     """With a byte-order mark (Excel's "CSV UTF-8") any text; without one, any text but the
     C1 codes and IPA/modifier letters that mean "Windows-1252 read as UTF-8" (csvread)."""
