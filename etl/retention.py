@@ -17,6 +17,7 @@ import logging
 import re
 import shutil
 import sqlite3
+import stat
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -69,14 +70,36 @@ def prune(inbox: Inbox, journal: Journal | None, keep_days: int | None, today: d
 def _remove(folder: Path) -> OSError | None:
     """Remove `folder` and all in it; the error if that failed. Another konnect-etl process on
     the same inbox may be removing it at the same moment: what it removed first is no error
-    (and should anything be left, the next pass removes it)."""
+    (and should anything be left, the next pass removes it). What is read-only (Windows'
+    read-only attribute on an ERP's export, a folder copied from a share without write
+    permission) is made writable for its owner first; what is still refused (another owner,
+    an immutable file) is the error."""
     try:
-        shutil.rmtree(folder)
+        try:
+            shutil.rmtree(folder)
+        except PermissionError:
+            _owner_may_write(folder)
+            shutil.rmtree(folder)
     except FileNotFoundError:
         return None
     except OSError as exc:
         return exc
     return None
+
+
+def _owner_may_write(path: Path) -> None:
+    """Give the owner write permission on `path` and all in it (and read and search on the
+    folders); links are never followed, what cannot be changed is left as it is."""
+    try:
+        mode = path.lstat().st_mode
+        if stat.S_ISLNK(mode):
+            return
+        is_dir = stat.S_ISDIR(mode)
+        path.chmod(stat.S_IMODE(mode) | (stat.S_IRWXU if is_dir else stat.S_IWUSR))
+        for entry in path.iterdir() if is_dir else ():
+            _owner_may_write(entry)
+    except OSError:
+        pass
 
 
 def _old_day_folders(inbox: Inbox, cutoff: date) -> list[Path]:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -153,3 +157,28 @@ def test_a_busy_journal_does_not_stop_the_folders_going(
         journal.close()
     assert [f.name for f in pruned.folders] == [day(40)]
     assert "could not trim the journal (keep_days: 30): database is locked" in caplog.text
+
+
+def test_read_only_files_and_folders_in_an_old_day_folder_are_removed_too(tmp_path: Path) -> None:
+    """An ERP export with the read-only attribute, a folder copied from a share without write
+    permission: still the owner's own files, so keep_days removes them with the day folder."""
+    old = folder_with_file(tmp_path / "done" / day(40))
+    copied = old / "copied from the share"
+    copied.mkdir()
+    (copied / "export.csv").write_text("x")
+    (old / "stock.csv").chmod(0o444)
+    (copied / "export.csv").chmod(0o444)
+    copied.chmod(0o555)
+    kept = folder_with_file(tmp_path / "done" / day(10))
+    command = [sys.executable, "-c", "import sys; from datetime import date; from pathlib import "
+               "Path; from etl.inbox import Inbox; from etl.retention import prune; print(len("
+               "prune(Inbox(Path(sys.argv[1])), None, 30, date.fromisoformat(sys.argv[2]))"
+               ".folders))", str(tmp_path), TODAY.isoformat()]  # fmt: skip
+    if os.geteuid() == 0:  # root may remove anything: without its override it is an owner only
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root, and no setpriv (util-linux) to drop its override")
+        command[:0] = ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout.strip()) == (0, "1"), done.stderr
+    assert not old.exists()
+    assert kept.exists()
