@@ -48,8 +48,8 @@ def run_command(
             job = Job(mappings, client, journal, feed=feed, mapping_name=mapping, progress=bars,
                       guards=settings.guards)  # fmt: skip
             result = run_inbox(inbox, job, options)
-        except StopNow:
-            return 0  # asked twice to stop: the file in progress is resumed by the next run
+        except StopNow:  # asked twice: not uploaded yet, the next run resumes the file
+            return 1
         finally:
             journal.close()
     if show:

@@ -4,7 +4,8 @@ The first request lets the file being processed finish (its chunks are sent, its
 written whole) and then stops. A second request stops at once: the upload is interrupted,
 every chunk Konnect acknowledged is already in the journal, and the file stays in
 processing/ to be resumed by the next start. Either way no half report is ever written
-(reports are written atomically) and the exit code is 0.
+(reports are written atomically). `watch` exits 0 either way (a service stopped as asked);
+`run` exits 1 when stopped at once, as a file was left unfinished.
 """
 
 from __future__ import annotations

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
+import subprocess
+import sys
 import time
 from collections import Counter
 from datetime import date, timedelta
@@ -116,6 +119,35 @@ def test_a_watcher_survives_its_inbox_vanishing_and_stops_cleanly_on_sigterm(
     assert summary(inbox, "stock")["rows"]["ok"] == 6000  # finished, whole report
     status = json.loads((inbox / ".konnect-etl" / "status.json").read_text())
     assert status["state"] == "stopped" and status["files_in_flight"] == []
+
+
+def test_run_stopped_twice_leaves_the_file_to_resume_and_does_not_exit_0(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """A cron `run` killed by a shutdown (SIGTERM twice): not a clean run, nothing lost."""
+    sandbox.faults(catalogue="open", latency_ms=300)
+    inbox = make_inbox(tmp_path)
+    (inbox / "stock.csv").write_text(HEADER + "".join(stock_lines("TERM", 6000)))
+    env = {**os.environ, "KONNECT_BASE_URL": sandbox.url, "KONNECT_TOKEN": sandbox.token}
+    command = [sys.executable, "-m", "etl", "run", str(inbox), "--settle", "0"]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for(lambda: len(sandbox.ledger()) > 4, 30, "the upload to start")
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 1
+    finally:
+        stop(process)
+    assert [p.name for p in (inbox / "processing").iterdir()] == ["stock.csv"]
+    assert not done_dir(inbox).exists()  # no report, not even half of one
+    sandbox.faults(latency_ms=0)
+    resumed = subprocess.run(command, env=env, capture_output=True, check=False, timeout=120)
+    assert resumed.returncode == 0, resumed.stderr
+    assert summary(inbox, "stock")["rows"]["ok"] == 6000
+    assert len({entry["key"] for entry in sandbox.ledger()}) == 6000
 
 
 def test_a_watcher_applies_keep_days_once_a_day_even_with_nothing_to_do(
