@@ -100,14 +100,16 @@ def count_rows(out: RowOutcomes) -> dict[str, int]:
 
 
 def decide_outcome(rows: dict[str, int], uploaded: bool) -> str:
-    """The file's outcome for summary.json: uploaded, partial, rejected or validated."""
+    """The file's outcome for summary.json (README "Reports"): `uploaded` every row ok,
+    `partial` some rows ok, `rejected` no row passed our checks, `failed` no row is known to
+    be applied and Konnect refused (or never answered for) some; `validated` nothing sent."""
     if not uploaded:
         return "validated"
     if rows["ok"] == rows["total"]:
         return "uploaded"
-    if rows["ok"] == 0 and rows["rejected"] == rows["total"]:
-        return "rejected"
-    return "partial"
+    if rows["ok"] > 0:
+        return "partial"
+    return "rejected" if rows["rejected"] == rows["total"] else "failed"
 
 
 def _column_index(header: Sequence[str]) -> dict[str, int]:

@@ -160,9 +160,12 @@ def build_summary(
     results: list[ChunkResult] | None,
     started: datetime,
     job: Job,
+    stem: str,
     file_errors: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The keys of SPEC section 4, which scheduled jobs and tests read."""
+    """The keys of SPEC section 4, which scheduled jobs and tests read. `input` is the name
+    the file has next to this summary (`stem`: `stock-2.csv` for a second `stock.csv` of the
+    day), `received_as` the name it came with."""
     rows = outcomes.count_rows(out) if out is not None else _no_rows()
     results = results or []
     if prepared is None:
@@ -170,7 +173,8 @@ def build_summary(
     else:
         outcome = outcomes.decide_outcome(rows, uploaded=job.client is not None)
     return {
-        "input": path.name,
+        "input": stem + path.suffix,
+        "received_as": path.name,
         "feed": prepared.feed.name if prepared else None,
         "mapping": prepared.mapping.name if prepared else None,
         "outcome": outcome,
@@ -231,8 +235,8 @@ def process(path: Path, job: Job, destination: Destination) -> FileResult:
     out = judge(prepared, results)
     if job.client is not None:
         guards.after_upload(prepared, out, path, job)
-    summary = build_summary(path, prepared, out, results, started, job)
     folder, stem = destination("done")
+    summary = build_summary(path, prepared, out, results, started, job, stem)
     delimiter = prepared.table.sheet.delimiter or ","
     kind = report_kind(path)
     reports = write_reports(folder, stem, kind, prepared.table, out, summary, delimiter=delimiter)
@@ -247,8 +251,8 @@ def failed(
     path: Path, reason: str, started: datetime, job: Job, destination: Destination
 ) -> FileResult:
     """The file as a whole was not used: failed/ gets its summary and a report saying why."""
-    summary = build_summary(path, None, None, None, started, job, [reason])
     folder, stem = destination("failed")
+    summary = build_summary(path, None, None, None, started, job, stem, [reason])
     return FileResult(summary, write_reports(folder, stem, report_kind(path), None, None, summary))
 
 
@@ -275,7 +279,7 @@ def hold(
     folder, stem = to("held")
     held_file = folder / f"{stem}{path.suffix}"
     errors = [f"held, nothing was uploaded: {reason}", guards.release_hint(held_file)]
-    summary = build_summary(path, None, None, None, started, job, errors)
+    summary = build_summary(path, None, None, None, started, job, stem, errors)
     summary.update(feed=prepared.feed.name, mapping=prepared.mapping.name, held=reason)
     log.warning("%s: held: %s", path.name, reason)
     return FileResult(summary, write_reports(folder, stem, report_kind(path), None, None, summary))

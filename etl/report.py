@@ -86,7 +86,7 @@ def write_reports(
         if len(errors):
             sheets["errors"] = errors
     written = [
-        _write_sheet(dest_dir / f"{stem}.{name}.{kind}", sheet, kind, delimiter)
+        _write_sheet(dest_dir / f"{stem}.{name}.{kind}", sheet, kind, delimiter, name == "errors")
         for name, sheet in sheets.items()
     ]
     if "errors" not in sheets:
@@ -240,11 +240,16 @@ def _notes(
     return notes
 
 
-def _write_sheet(path: Path, sheet: ReportSheet, kind: ReportKind, delimiter: str) -> Path:
+def _write_sheet(
+    path: Path, sheet: ReportSheet, kind: ReportKind, delimiter: str, to_fix: bool
+) -> Path:
+    """`to_fix`: the errors file, which people fix in Excel and drop back in: in CSV, codes
+    Excel would change are written `="00123"`. The result file keeps every value as it was
+    (programs read it; nobody drops it back in)."""
     if kind == "xlsx":
         atomic_write(path, lambda temp: write_xlsx(temp, sheet))
     else:
-        atomic_write(path, lambda temp: write_csv(temp, sheet, delimiter))
+        atomic_write(path, lambda temp: write_csv(temp, sheet, delimiter, for_excel=to_fix))
     return path
 
 

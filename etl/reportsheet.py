@@ -9,8 +9,9 @@ in XLSX it is stored as a string with Excel's "quote prefix" style, so its text 
 Codes Excel would change when it opens a CSV - a leading zero (`00123` -> 123), more than 15
 digits (`12345678901234567890` -> 1.23457E+19, digits lost on save), a date or time look
 (`MAR-01` -> 01-Mar, `1-2` -> 02-Jan, `10:30`), an exponent (`12E3` -> 12000) - are written as
-`="00123"`, the way ERPs keep them: Excel shows and saves the text as it is, and our readers
-read `="00123"` as `00123`, so an errors file fixed in Excel comes back with its SKUs intact.
+`="00123"` in the errors file, the way ERPs keep them: Excel shows and saves the text as it
+is, and our readers read `="00123"` as `00123`, so an errors file fixed in Excel comes back
+with its SKUs intact. The result file, read by programs and never dropped back, keeps them plain.
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ def set_aside(inbox: Inbox, claimed: Path, original: FileRecord, now: datetime) 
     folder = inbox.outcome_dir("duplicates", now.date())
     name = unique_name(folder, claimed.name)
     stem = Path(name).stem
-    summary = duplicate_summary(name, original, now)
+    summary = duplicate_summary(name, original, now) | {"received_as": claimed.name}
     summary_path = folder / f"{stem}.summary.json"
     atomic_write_bytes(summary_path, orjson.dumps(summary, option=orjson.OPT_INDENT_2))
     claimed.rename(folder / name)

@@ -153,6 +153,8 @@ def test_codes_excel_would_change_are_kept_in_csv_and_read_back_as_they_were(
     assert raw[1].startswith(f'DEL-WH-01,"=""{code}""",5,')
     back = read_sheet(tmp_path / "f.errors.csv")  # dropped back in as it is
     assert back.cells.to_numpy().tolist()[1][:3] == ["DEL-WH-01", code, "5"]
+    result = (tmp_path / "f.result.csv").read_bytes().decode("utf-8-sig").splitlines()
+    assert result[1].startswith(f"DEL-WH-01,{code},5,")  # for programs: the value as it was
 
 
 def test_codes_excel_leaves_alone_are_written_plain(tmp_path: Path) -> None:

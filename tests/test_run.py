@@ -68,6 +68,44 @@ def test_example_inbox_end_to_end(tmp_path: Path, sandbox: Any) -> None:
     assert "DEL-WH-01|TS-BLK-L" not in {e["key"] for e in sandbox.ledger()}  # negative: not sent
 
 
+@pytest.mark.parametrize(
+    ("rows", "outcome"),
+    [
+        ([["DEL-WH-01", "TS-BLK-M", "4"], ["DEL-WH-01", "NO-SUCH-SKU", "1"]], "partial"),
+        ([["DEL-WH-01", "NO-SUCH-SKU", "1"], ["DEL-WH-01", "NOR-THIS", "2"]], "failed"),
+        ([["DEL-WH-01", "NO-SUCH-SKU", "1"], ["DEL-WH-01", "TS-BLK-M", "-2"]], "failed"),
+        ([["DEL-WH-01", "TS-BLK-M", "-2"], ["DEL-WH-01", "TS-BLK-S", "x"]], "rejected"),
+    ],
+)
+def test_the_outcome_says_whether_anything_was_applied(
+    tmp_path: Path, sandbox: Any, rows: list[list[str]], outcome: str
+) -> None:
+    """`partial` only when some rows went through: a job reading summary.json must not take
+    a file Konnect refused entirely for a half-done one."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_csv(inbox / "stock.csv", [["location_id", "sku", "quantity"], *rows])
+    assert run(inbox, sandbox).exit_code == 1
+    assert summary(inbox, "stock")["outcome"] == outcome
+
+
+def test_a_second_file_of_the_same_name_has_a_summary_naming_it(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for quantity in ("4", "5"):
+        write_csv(
+            inbox / "stock.csv",
+            [["location_id", "sku", "quantity"], ["DEL-WH-01", "TS-BLK-M", quantity]],
+        )
+        assert run(inbox, sandbox).exit_code == 0
+    second = summary(inbox, "stock-2")
+    assert (second["input"], second["received_as"]) == ("stock-2.csv", "stock.csv")
+    assert done(inbox, "stock-2.csv").read_text().endswith(",5\n")
+    assert summary(inbox, "stock")["input"] == "stock.csv"
+
+
 def test_title_rows_report_the_row_numbers_excel_shows(tmp_path: Path, sandbox: Any) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -349,5 +387,5 @@ def test_leading_zeros_kept_for_excel_with_equals_quotes_reach_konnect_as_shown(
     assert run(inbox, sandbox).exit_code == 0
     [sent] = [entry["record"] for entry in sandbox.ledger()]
     assert sent == {"location_id": "DEL-WH-01", "sku": "00123", "quantity": 5}
-    # and the report keeps the zeros from Excel the same way
-    assert read_csv(done(inbox, "stock.result.csv"))[0]["sku"] == '="00123"'
+    # and the result file, for programs, has the value as read (what Konnect got)
+    assert read_csv(done(inbox, "stock.result.csv"))[0]["sku"] == "00123"
