@@ -135,6 +135,8 @@ def _row_chunks(feed: Feed, frame: pd.DataFrame) -> list[Chunk]:
 
 def _order_chunks(feed: Feed, frame: pd.DataFrame) -> list[Chunk]:
     """One record per orderId (first appearance order); `feed.limit` orders per chunk."""
+    if frame.empty:  # every row rejected: nothing to send
+        return []
     codes, _ = pd.factorize(frame["orderId"], sort=False)
     order = np.argsort(codes, kind="stable").astype(np.int64)
     starts = np.flatnonzero(np.diff(codes[order], prepend=-1) != 0)

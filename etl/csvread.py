@@ -85,8 +85,12 @@ def _read_bytes(path: Path) -> bytes:
 
 
 def to_utf8(data: bytes, encoding: str | None = None) -> tuple[str, bytes]:
-    """(name of the encoding used, the text as UTF-8 bytes without a byte-order mark)."""
-    if encoding is not None:
+    """(name of the encoding used, the text as UTF-8 bytes without a byte-order mark).
+
+    A byte-order mark outranks a mapping's `encoding:`: it is unambiguous, and it is what
+    our own errors files (UTF-8 with BOM) and Excel's "CSV UTF-8" carry, so a cp1252 ERP's
+    errors file, fixed and dropped back in, reads as it was written."""
+    if encoding is not None and not data.startswith((codecs.BOM_UTF8, *_UTF16_BOMS)):
         return _forced(data, encoding)
     if data.startswith(_UTF16_BOMS):
         return "utf-16", _strict(data, "utf-16").encode("utf-8")

@@ -11,10 +11,12 @@ import logging
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
-from etl.errors import CredentialsError, EtlError
+from etl.errors import CredentialsError, EtlError, InputError
 from etl.inbox import Inbox, trigger_path, unique_name, wait_until_ready
+from etl.matching import choose_mapping
 from etl.pipeline import FileResult, Job, content_hash, internal_error, process
 from etl.report import remove_reports
 from etl.retention import prune
@@ -127,6 +129,15 @@ def _record(result: RunResult, file: FileResult, options: RunOptions) -> None:
             log.exception("after %s: the notification/health hook failed", file.summary["input"])
 
 
+def _feed_of(path: Path, job: Job) -> str | None:
+    """The feed `path` would be processed as; None when no mapping fits it."""
+    try:
+        mapping, _ = choose_mapping(job.mappings, path, feed=job.feed, name=job.mapping_name)
+    except InputError:
+        return None
+    return mapping.feed
+
+
 def process_claimed(
     inbox: Inbox, claimed: Path, job: Job, options: RunOptions | None = None
 ) -> FileResult:
@@ -134,7 +145,8 @@ def process_claimed(
     (or to duplicates/ when it repeats a finished order file)."""
     reprocess = options.reprocess_duplicates if options is not None else True
     if job.journal is not None and job.client is not None and claimed.is_file():
-        original = earlier_copy(job.journal, content_hash(claimed), claimed.name, reprocess)
+        feed = partial(_feed_of, claimed, job)
+        original = earlier_copy(job.journal, content_hash(claimed), claimed.name, reprocess, feed)
         if original is not None:
             finished = finish_move(claimed, original)
             if finished is not None:

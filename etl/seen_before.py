@@ -9,6 +9,7 @@ name but different content is simply a new file.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -24,13 +25,26 @@ ABSOLUTE_FEEDS = frozenset({"stock", "price"})
 
 
 def earlier_copy(
-    journal: Journal, sha256: str, name: str, reprocess_absolute: bool
+    journal: Journal,
+    sha256: str,
+    name: str,
+    reprocess_absolute: bool,
+    feed_of_this: Callable[[], str | None],
 ) -> FileRecord | None:
-    """The finished earlier file this one repeats, if it must not be processed again."""
+    """The finished earlier file this one repeats, if it must not be processed again.
+
+    Only a copy for the same feed repeats it: the same pick list confirmed in the morning and
+    dispatched in the afternoon is two actions. `feed_of_this` (which reads the file's header)
+    is asked only when the content was seen before; None (no mapping fits) is no repeat."""
     if journal.has_unfinished(sha256, name):
         return None  # our own attempt that a crash interrupted: resume it
+    feed: list[str | None] = []
     for record in reversed(journal.find_finished(sha256)):
         if record.state != "done":
+            continue
+        if not feed:
+            feed.append(feed_of_this())
+        if record.feed != feed[0]:
             continue
         if record.feed in ABSOLUTE_FEEDS and reprocess_absolute:
             return None

@@ -104,3 +104,20 @@ def test_stock_duplicates_are_set_aside_when_configured(tmp_path: Path, sandbox:
     assert run(inbox, sandbox) == 0
     assert (inbox / "done" / TODAY / "stock-2.csv").is_file()
     assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-S"] == 26
+
+
+def test_the_same_rows_for_another_order_action_are_sent_not_set_aside(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """One pick list, confirmed in the morning, dispatched in the afternoon: the same bytes,
+    two different actions - the second is no duplicate of the first."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    rows = (ROOT / "inbox_example" / "confirm_orders.csv").read_bytes()
+    (inbox / "confirm_orders.csv").write_bytes(rows)
+    run(inbox, sandbox)
+    (inbox / "dispatch_orders.csv").write_bytes(rows)
+    run(inbox, sandbox)
+    assert not (inbox / "duplicates").exists()
+    assert read_json(inbox / "done" / TODAY / "dispatch_orders.summary.json")["feed"] == "dispatch"
+    assert any(e["path"].endswith("/dispatch") for e in sandbox.ledger())

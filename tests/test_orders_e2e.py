@@ -295,6 +295,29 @@ def test_filled_in_templates_are_read_by_the_generic_mappings(tmp_path: Path) ->
         assert (report["mapping"], report["rows"]["ok"]) == (f"generic/{feed}", 1)
 
 
+def test_an_order_file_with_every_row_rejected_is_reported_not_crashed(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """The usual errors file dropped back with its mistakes still in: for every order feed,
+    done/ with outcome rejected and the reasons, nothing sent (it used to be an internal error
+    for the grouped feeds)."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for feed, sample in SAMPLE_ROWS.items():
+        path = inbox / f"{feed}.csv"
+        assert CliRunner().invoke(app, ["template", feed, "--out", str(path)]).exit_code == 0
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle))
+        row = [sample.get(c, "") if c != "orderId" else "1.2E+19" for c in header]  # Excel's
+        drop(inbox, path.name, [header, row, row])
+    assert run(inbox, sandbox).exit_code == 1
+    for feed in SAMPLE_ROWS:
+        report = summary(inbox, feed)
+        assert (report["outcome"], report["rows"]["rejected"]) == ("rejected", 2), feed
+        assert "orderId" in results(inbox, feed)["2"]["message"], feed
+    assert sandbox.ledger() == []
+
+
 ORDER_EXAMPLES = [
     "confirm_orders.csv", "cancel_orders.csv", "invoice register - ERP.xlsx", "pack_list.csv",
     "delhivery pickup manifest.xlsx", "dispatch_orders.csv", "status_updates.csv",

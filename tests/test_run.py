@@ -145,6 +145,27 @@ def test_a_fixed_errors_file_dropped_back_is_accepted(tmp_path: Path, sandbox: A
     assert sandbox.state()["stock"]["MUM-ST-02|CAP-RED"] == 7
 
 
+def test_every_example_errors_file_dropped_back_as_it_is_is_read_by_its_mapping(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Whatever the ERP's encoding, delimiter or sheet, our errors file is a file its own
+    mapping reads: a POS's cp1252 `;` export comes back as UTF-8 with a BOM, and is read so."""
+    inbox = tmp_path / "inbox"
+    shutil.copytree(ROOT / "inbox_example", inbox)
+    run(inbox, sandbox)
+    again = tmp_path / "again"
+    again.mkdir()
+    mappings = {}
+    for errors in done(inbox, "").glob("*.errors.*"):
+        original = errors.name.replace(".errors", "").rsplit(".", 1)[0]
+        mappings[errors.name] = summary(inbox, original)["mapping"]
+        shutil.copy(errors, again / errors.name)
+    assert len(mappings) >= 10 and "pos_price_list.errors.csv" in mappings
+    run(again, sandbox)
+    for name, mapping in mappings.items():
+        assert summary(again, Path(name).stem)["mapping"] == mapping, name
+
+
 def test_cells_kept_from_formulas_in_a_csv_errors_file_come_back_as_they_were(
     tmp_path: Path, sandbox: Any
 ) -> None:
