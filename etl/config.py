@@ -6,6 +6,7 @@ and password are kept out of `repr()` so they never reach a log line or a traceb
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -17,7 +18,7 @@ import yaml
 import etl
 from etl.errors import ConfigError
 from etl.guard_settings import Guards
-from etl.konnect import NAMED_ENVIRONMENTS
+from etl.konnect import NAMED_ENVIRONMENTS, TOKEN_TTL_SECONDS
 from etl.limits import Limits
 
 CONFIG_NAME = "konnect-etl.yaml"
@@ -36,6 +37,7 @@ class Settings:
     concurrency: int = 4
     timeout_seconds: float = 30.0
     retries: int = 5
+    token_ttl_seconds: float = TOKEN_TTL_SECONDS  # a fetched token is used this long at most
     settle_seconds: float = 5.0
     trigger_suffix: str | None = None
     reprocess_duplicates: bool = True
@@ -76,6 +78,7 @@ _FILE_KEYS = {
     "concurrency": "concurrency",
     "timeout_seconds": "timeout_seconds",
     "retries": "retries",
+    "token_ttl_seconds": "token_ttl_seconds",
     "settle_seconds": "settle_seconds",
     "trigger_suffix": "trigger_suffix",
     "reprocess_duplicates": "reprocess_duplicates",
@@ -152,7 +155,8 @@ def _typed(values: dict[str, Any]) -> Settings:
     for key, value in values.items():
         convert = _CONVERTERS.get(key, str)
         try:
-            converted[key] = None if value is None else convert(value)
+            blank = value is None and key not in _NEVER_BLANK
+            converted[key] = None if blank else convert(value)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"setting '{key}': {value!r} is not a valid value") from exc
     return replace(Settings(), **converted)
@@ -183,6 +187,21 @@ def _days(value: Any) -> int:
     return int(value)
 
 
+def _token_ttl(value: Any) -> float:
+    """Seconds, above 0: said in the user's terms, as the generic message would not."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = math.nan
+    if isinstance(value, bool) or not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigError(
+            f"setting 'token_ttl_seconds': {value!r} is not a number of seconds above 0. "
+            "It is how long a token fetched with the username/password is used before a "
+            f"new one is fetched (default {TOKEN_TTL_SECONDS}, i.e. 55 minutes)"
+        )
+    return seconds
+
+
 def _boolean(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -194,10 +213,13 @@ def _boolean(value: Any) -> bool:
     raise ValueError(value)
 
 
+# keys whose Settings field has no "not set" meaning: a blank value is refused, not None
+_NEVER_BLANK = frozenset({"token_ttl_seconds"})
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "concurrency": int,
     "retries": int,
     "timeout_seconds": float,
+    "token_ttl_seconds": _token_ttl,
     "settle_seconds": float,
     "reprocess_duplicates": _boolean,
     "keep_days": _days,

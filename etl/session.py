@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from etl.client import ClientSettings
@@ -35,7 +36,11 @@ def all_mappings(settings: Settings) -> list[Mapping]:
 def client_settings(
     settings: Settings, base_url: str | None = None, token: str | None = None
 ) -> ClientSettings:
-    """Connection settings for the client; CredentialsError naming what to set."""
+    """Connection settings for the client; CredentialsError naming what to set.
+
+    A token and a username/password may both be set: the client starts with the token and
+    logs in once when Konnect answers 401 (SPEC §6), so an expired token does not stop a run.
+    """
     url = base_url or settings.resolved_base_url()
     token = token or settings.token
     has_login = bool(settings.username and settings.password)
@@ -44,11 +49,12 @@ def client_settings(
     return ClientSettings(
         base_url=url,
         token=token,
-        username=None if token else settings.username,
-        password=None if token else settings.password,
+        username=settings.username if has_login else None,
+        password=settings.password if has_login else None,
         timeout=settings.timeout_seconds,
         retries=settings.retries,
         concurrency=settings.concurrency,
+        token_ttl=settings.token_ttl_seconds,
         lookup_locations=settings.locations if settings.token_scope == "company" else (),
     )
 
@@ -67,7 +73,11 @@ def connection(
     from etl.sandbox import SandboxSettings, serve_in_thread
 
     with serve_in_thread(SandboxSettings(port=0)) as running:
-        yield client_settings(settings, base_url=running.url, token=running.token)
+        # the emulator's own login: a configured Konnect password never goes to the emulator
+        own = replace(
+            settings, username=running.settings.username, password=running.settings.password
+        )
+        yield client_settings(own, base_url=running.url, token=running.token)
 
 
 def journal_path(inbox: Path) -> Path:

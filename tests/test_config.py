@@ -55,3 +55,24 @@ def test_unknown_key_and_bad_value_name_the_key(tmp_path: Path) -> None:
     config.write_text("concurrency: lots\n")
     with pytest.raises(ConfigError, match="'concurrency'"):
         load_settings(config_file=config, environ={})
+
+
+def test_token_ttl_seconds_is_read_and_reaches_the_client(tmp_path: Path) -> None:
+    from etl.session import client_settings
+
+    env = {"KONNECT_BASE_URL": "http://k", "KONNECT_USERNAME": "u", "KONNECT_PASSWORD": "p"}
+    assert client_settings(load_settings(environ=env)).token_ttl == 55 * 60
+    (tmp_path / "konnect-etl.yaml").write_text("token_ttl_seconds: 600\n")
+    settings = load_settings(inbox=tmp_path, environ=env)
+    assert settings.token_ttl_seconds == 600.0
+    assert client_settings(settings).token_ttl == 600.0
+
+
+@pytest.mark.parametrize("value", ["0", "-60", "soon", "true", ".inf", "''", "[60]", ""])
+def test_token_ttl_seconds_must_be_seconds_above_zero(tmp_path: Path, value: str) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(f"token_ttl_seconds: {value}\n")
+    with pytest.raises(
+        ConfigError, match=r"'token_ttl_seconds': .* not a number of seconds above 0"
+    ):
+        load_settings(config_file=config, environ={})

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -11,8 +10,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from etl.konnect import ENDPOINTS, ORDERS_PATH, TOKEN_HEADER, TOKEN_PATH, Endpoint
+from etl.konnect import ENDPOINTS, ORDERS_PATH, TOKEN_PATH, Endpoint
 from etl.sandbox import control, documents, ims, order_query, orders
+from etl.sandbox.auth import auth_refusal, token_endpoint
 from etl.sandbox.connection import DropConnection
 from etl.sandbox.records import Action, BadRequest, envelope, read_records, run_records
 from etl.sandbox.responses import JSONAnswer, refusal
@@ -30,7 +30,7 @@ ACTIONS: dict[str, Action] = {
 
 def create_app(settings: SandboxSettings) -> Starlette:
     """The emulator as an ASGI app; `app.state.sandbox` holds its state."""
-    routes = [Route(TOKEN_PATH, _token, methods=["GET"])]
+    routes = [Route(TOKEN_PATH, token_endpoint, methods=["GET"])]
     routes += [_record_route(ENDPOINTS[name], action) for name, action in ACTIONS.items()]
     routes += [_record_route(ENDPOINTS[n], a, b) for n, (a, b) in documents.ROUTES.items()]
     routes.append(Route(ORDERS_PATH, _guarded(order_query.list_orders), methods=["GET"]))
@@ -79,27 +79,10 @@ def _guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 def _refusal(request: Request, sandbox: Sandbox) -> Response | None:
     """The answer to a request refused as a whole by auth or an injected fault, or None."""
     faults = sandbox.faults
-    if not _authorised(request, sandbox.settings.token):
-        return refusal(401, "AUTH401", f"missing or wrong {TOKEN_HEADER} header")
+    if (denied := auth_refusal(request, sandbox.tokens)) is not None:
+        return denied
     if (wait := faults.retry_after()) is not None:
         return refusal(429, "X429", "too many requests", **{"Retry-After": str(wait)})
     if (status := faults.server_error()) is not None:
         return refusal(status, f"X{status}", "injected server error: nothing applied")
     return None
-
-
-def _authorised(request: Request, token: str) -> bool:
-    sent = request.headers.get(TOKEN_HEADER, "")
-    return hmac.compare_digest(sent.encode(), token.encode())
-
-
-async def _token(request: Request) -> Response:
-    """GET /aggregator/v1/token?username=&password= -> the one token this emulator accepts."""
-    settings: SandboxSettings = request.app.state.sandbox.settings
-    user = request.query_params.get("username", "")
-    password = request.query_params.get("password", "")
-    ok = hmac.compare_digest(user.encode(), settings.username.encode())
-    ok = hmac.compare_digest(password.encode(), settings.password.encode()) and ok
-    if not ok:
-        return refusal(401, "AUTH401", "wrong username or password")
-    return JSONAnswer({"access_token": settings.token, "expires_in": 3600, "status": "SUCCESS"})

@@ -46,6 +46,10 @@ async def _get_faults(request: Request, sandbox: Sandbox) -> Response:
     return JSONAnswer({**sandbox.faults.settings.as_dict(), "stats": stats})
 
 
+async def _auth(request: Request, sandbox: Sandbox) -> Response:
+    return JSONAnswer(sandbox.tokens.stats())
+
+
 async def _set_faults(request: Request, sandbox: Sandbox) -> Response:
     """Change fault settings (snake_case keys, as the flags); unknown keys are refused."""
     try:
@@ -79,4 +83,5 @@ ROUTES = [
     Route("/_sandbox/faults", _loopback_only(_get_faults), methods=["GET"]),
     Route("/_sandbox/faults", _loopback_only(_set_faults), methods=["POST"]),
     Route("/_sandbox/orders", _loopback_only(_add_orders), methods=["POST"]),
+    Route("/_sandbox/auth", _loopback_only(_auth), methods=["GET"]),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from etl.sandbox.auth import Tokens
 from etl.sandbox.faults import Faults
 from etl.sandbox.seed import build_state, load_seed
 from etl.sandbox.settings import FaultSettings, SandboxSettings
@@ -20,12 +21,15 @@ class Sandbox:
         self.startup_faults = FaultSettings.from_settings(settings)
         self.faults = Faults(self.startup_faults)
         self.state = build_state(self.seed)
+        self.tokens = Tokens(settings)
 
     @property
     def catalogue(self) -> str:
         return self.faults.settings.catalogue
 
     def reset(self) -> None:
-        """Back to the seed and back to the start-up fault settings; the ledger empties."""
+        """Back to the seed and back to the start-up fault settings; the ledger empties, and
+        issued tokens and the login count are forgotten."""
         self.state = build_state(self.seed)
+        self.tokens = Tokens(self.settings)
         self.faults.configure(self.startup_faults)

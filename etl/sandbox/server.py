@@ -56,6 +56,11 @@ class RunningSandbox:
         """Change fault settings at run time: latency_ms=..., error_rate=..., catalogue=..."""
         self._call("POST", "/_sandbox/faults", settings)
 
+    def logins(self) -> int:
+        """Successful logins at the token endpoint since the start or the last reset."""
+        result: int = self._call("GET", "/_sandbox/auth")["logins"]
+        return result
+
     def add_orders(self, **spec: Any) -> list[str]:
         """POST /_sandbox/orders: orders=[...] and/or order_blocks=[...] as in a seed file."""
         result: dict[str, list[str]] = self._call("POST", "/_sandbox/orders", spec)

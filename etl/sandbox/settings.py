@@ -19,7 +19,9 @@ class SandboxSettings:
     """Everything `konnect-etl sandbox` takes on its command line.
 
     `fault_seed` seeds the random choices of `error_rate` / `drop_rate`, so a test can make
-    them reproducible; `None` draws a fresh seed.
+    them reproducible; `None` draws a fresh seed. `token_ttl_seconds`: each login issues a
+    fresh token refused after that many seconds (`etl/sandbox/auth.py`); `None` hands out
+    `token`, which never expires.
     """
 
     host: str = "127.0.0.1"
@@ -36,6 +38,11 @@ class SandboxSettings:
     password: str = "sandbox"
     fault_seed: int | None = None
     token_scope: TokenScope = "location"
+    token_ttl_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.token_ttl_seconds is not None and not self.token_ttl_seconds > 0:
+            raise ValueError("token_ttl_seconds must be above 0 (or None: tokens never expire)")
 
 
 @dataclass
