@@ -27,6 +27,7 @@ __all__ = [
     "Mapping",
     "MatchReport",
     "apply_mapping",
+    "canonical_fields",
     "choose_mapping",
     "explain",
     "generic_mapping",
@@ -73,7 +74,7 @@ def load_mapping(path: Path, root: Path | None = None) -> Mapping:
         path=path,
         feed=feed.name,
         fields=_fields(reader, StepParser(reader, root), doc, feed),
-        description=reader.text(doc, "description", "") or "",
+        description=reader.text(doc, "description", "") or _default_description(doc, feed),
         filename=reader.texts(match, "filename", "match"),
         headers=reader.texts(match, "headers", "match"),
         sheet=_sheet(reader, read),
@@ -87,6 +88,11 @@ def load_mapping(path: Path, root: Path | None = None) -> Mapping:
     )
 
 
+def _default_description(doc: YDict, feed: Feed) -> str:
+    """What `konnect-etl mappings` shows for a mapping without `description:`."""
+    return "" if "fields" in doc else _canonical_description(feed.name)
+
+
 def _feed(reader: Reader, doc: YDict) -> Feed:
     name = reader.text(doc, "feed", "")
     if name is None:
@@ -98,13 +104,15 @@ def _feed(reader: Reader, doc: YDict) -> Feed:
 
 
 def _fields(reader: Reader, steps: StepParser, doc: YDict, feed: Feed) -> tuple[FieldSpec, ...]:
+    if "fields" not in doc:  # the file uses Konnect's own column names (SPEC §2)
+        return canonical_fields(feed.name)
     fields = reader.dict(doc, "fields", "")
-    if "fields" not in doc:
-        raise MappingError(reader.shown, doc.line, "fields", "missing: say how to fill each field")
     reader.keys(fields, "fields", feed.columns)
     for name in feed.required:
         if name not in fields:
             problem = f"feed '{feed.name}' needs field '{name}' (a constant is fine)"
+            if not fields:
+                problem += "; or leave 'fields:' out to read Konnect's own column names"
             raise MappingError(reader.shown, doc.lines["fields"], f"fields.{name}", problem)
     return tuple(_field(reader, steps, fields, name) for name in fields)
 
@@ -244,19 +252,28 @@ def _policies(reader: Reader, doc: YDict, feed: Feed) -> dict[str, Any]:
 
 def generic_mapping(feed: str) -> Mapping:
     """The canonical-columns mapping for `feed` (same as mappings/generic/<feed>.yaml)."""
-    spec = get_feed(feed)
-    fields = tuple(_generic_field(spec, name) for name in spec.columns)
+    fields = canonical_fields(feed)
     headers = tuple(f.column for f in fields if not f.optional and f.column)
-    globs = () if spec.name in ("stock", "price") else (f"*{spec.name.split('_')[0]}*",)
+    globs = () if feed in ("stock", "price") else (f"*{feed.split('_')[0]}*",)
     return Mapping(
-        name=f"generic/{spec.name}",
-        path=Path("generic") / f"{spec.name}.yaml",
-        feed=spec.name,
+        name=f"generic/{feed}",
+        path=Path("generic") / f"{feed}.yaml",
+        feed=feed,
         fields=fields,
-        description=f"{spec.name} file with the canonical column names",
+        description=_canonical_description(feed),
         filename=globs,
         headers=headers,
     )
+
+
+def canonical_fields(feed: str) -> tuple[FieldSpec, ...]:
+    """Every canonical column of `feed` read under its own name: a mapping without `fields:`."""
+    spec = get_feed(feed)
+    return tuple(_generic_field(spec, name) for name in spec.columns)
+
+
+def _canonical_description(feed: str) -> str:
+    return f"{feed} file with the canonical column names"
 
 
 def _generic_field(feed: Feed, name: str) -> FieldSpec:

@@ -105,6 +105,11 @@ class Mapping:
         return tuple(seen.values())
 
     @property
+    def is_generic(self) -> bool:
+        """A built-in canonical-columns mapping (generic/<feed>): the fallback for its feed."""
+        return self.name.startswith("generic/")
+
+    @property
     def read_options(self) -> tuple[str | int | None, str | None, str | None]:
         """(sheet, encoding, delimiter): files read with equal options are read once."""
         return (self.sheet, self.encoding, self.delimiter)

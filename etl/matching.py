@@ -2,8 +2,9 @@
 
 A mapping fits when one of its `match.filename` globs matches the file name (if it has any)
 and one row near the top holds every header it needs. The best fit wins: a file name match
-first, then the most required headers (the most specific mapping). Two different mappings
-fitting equally well is an error rather than a guess.
+first, then the most required headers (the most specific mapping). A built-in generic
+mapping gives way to another mapping of its feed that fits as well (the user's own, e.g. one
+with only `feed:`); any other two mappings fitting equally well is an error, not a guess.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class MatchReport:
     header_row: int | None = None  # its row number as the user sees it
     sheet: Sheet | None = None
     rank: tuple[int, int, int] = (0, 0, 0)
+    headers_ok: bool = False  # the header row has everything; only the file name may fail
 
     def text(self) -> str:
         """'tally/stock (mappings/tally/stock.yaml): file name matches, but header lacks ...'."""
@@ -80,7 +82,14 @@ def explain(mappings: list[Mapping], path: Path) -> list[MatchReport]:
 
 
 def _ranked(reports: list[MatchReport]) -> list[MatchReport]:
-    return sorted(reports, key=lambda r: (r.fits, r.rank, r.score), reverse=True)
+    return sorted(reports, key=_order, reverse=True)
+
+
+def _order(r: MatchReport) -> tuple[bool, tuple[int, int, int], bool, float]:
+    """Fits by rank (a generic one after its rival); the rest by how close they came."""
+    if r.fits:
+        return (True, r.rank, not r.mapping.is_generic, r.score)
+    return (False, (0, 0, 0), r.headers_ok, r.score)
 
 
 def _name_fits(mapping: Mapping, path: Path) -> bool:
@@ -107,14 +116,22 @@ def choose_mapping(
     if not fitting:
         reports = [score(m, path, cache, relaxed) for m in candidates]
         raise cache.unreadable() or InputError(_no_fit_message(reports, path), "no_mapping")
-    best = fitting[0]
-    if len(fitting) > 1 and fitting[1].rank == best.rank:
-        raise InputError(_tie_message(best, fitting[1]), "ambiguous_mapping")
+    best = _best(fitting)
     assert best.sheet is not None and best.header_index is not None
     table = readers.to_table(best.sheet, best.header_index)
     if table.sheet.kind == "csv" and own_columns(table.header):  # our errors file, fixed
         table.data = restore_neutralised(table.data)
     return best.mapping, table
+
+
+def _best(fitting: list[MatchReport]) -> MatchReport:
+    """The top-ranked fit; a generic one yields to a same-feed rival, other ties are errors."""
+    tied = [r for r in fitting if r.rank == fitting[0].rank]
+    own = {r.mapping.feed for r in tied if not r.mapping.is_generic}
+    contenders = [r for r in tied if not (r.mapping.is_generic and r.mapping.feed in own)]
+    if len(contenders) > 1:
+        raise InputError(_tie_message(contenders[0], contenders[1]), "ambiguous_mapping")
+    return contenders[0]
 
 
 def _candidates(mappings: list[Mapping], feed: str | None, name: str | None) -> list[Mapping]:
@@ -131,14 +148,41 @@ def _candidates(mappings: list[Mapping], feed: str | None, name: str | None) -> 
 
 
 def _no_fit_message(reports: list[MatchReport], path: Path) -> str:
+    named = [r for r in reports if r.headers_ok and r.mapping.filename]
+    if named:
+        return _name_message(named, path)
     closest = max(reports, key=lambda r: r.score)
     return f"no mapping fits {path.name}; closest: {closest.text()}"
 
 
+def _name_message(named: list[MatchReport], path: Path) -> str:
+    """The header fits but the file name does not: e.g. canonical order columns, no feed named.
+
+    confirm and dispatch files have the same columns (return_qc and pack nearly so): the name
+    or --feed must say which action is meant, so this never guesses.
+    """
+    named = sorted(named, key=lambda r: len(r.mapping.required_headers), reverse=True)
+    names = ", ".join(r.mapping.name for r in named)
+    globs = ", ".join(dict.fromkeys(f"'{g}'" for r in named for g in r.mapping.filename))
+    feeds = list(dict.fromkeys(r.mapping.feed for r in named))
+    said = f"no mapping fits {path.name}: its header fits {names}, but the file name "
+    said += f"does not match {globs}"
+    if len(feeds) == 1:
+        return f"{said}; rename the file to match or pass --feed {feeds[0]}"
+    choice = f"{', '.join(feeds[:-1])} or {feeds[-1]}"
+    return (
+        f"{said}. The columns alone do not say which feed it is: rename the file to match "
+        f"the right one or pass --feed ({choice})"
+    )
+
+
 def _tie_message(first: MatchReport, second: MatchReport) -> str:
+    how = "--mapping"
+    if first.mapping.feed != second.mapping.feed:
+        how = f"--feed ({first.mapping.feed} or {second.mapping.feed}) or --mapping"
     return (
         f"both {first.mapping.name} and {second.mapping.name} fit equally well; "
-        "give one a more specific match (file name or headers) or choose with --mapping"
+        f"give one a more specific match (file name or headers) or choose with {how}"
     )
 
 
@@ -156,6 +200,7 @@ def score(mapping: Mapping, path: Path, cache: SheetCache, relaxed: bool = False
     conditions = wanted + (1 if mapping.filename else 0)
     met = found + (1 if name_ok else 0)
     report.score = met / conditions if conditions else 1.0
+    report.headers_ok = found == wanted
     report.fits = found == wanted and (name_ok or relaxed or not mapping.filename)
     report.rank = (int(report.fits), int(name_ok and bool(mapping.filename)), wanted)
     return report
