@@ -20,6 +20,7 @@ from etl.cliopts import (
     ConfigOpt,
     DryRun,
     FeedOpt,
+    FileConfigOpt,
     InboxArg,
     JsonLogs,
     MappingOpt,
@@ -29,7 +30,9 @@ from etl.cliopts import (
     Verbose,
     fail,
     host_fault,
+    quiet_stdout,
     settings_for,
+    start_logging,
 )
 from etl.config import state_dir
 from etl.errors import ConfigError, EtlError
@@ -41,7 +44,8 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     rich_markup_mode="rich",
-    help="Upload ERP/WMS/POS spreadsheets to Fynd Konnect: stock, prices, invoices, AWBs...",
+    help="Upload ERP/WMS/POS spreadsheets to Fynd Konnect: stock, prices, invoices, AWBs...\n\n"
+    "Example: [bold]konnect-etl run /srv/konnect/inbox --dry-run[/]",
 )
 
 
@@ -68,10 +72,11 @@ def run(
     if not inbox.is_dir():
         raise fail(f"inbox folder {inbox} does not exist")
     try:
-        setup_logging(-1 if quiet else verbose, json_logs, state_dir(inbox) / "logs")
+        start_logging(verbose, quiet, json_logs, state_dir(inbox) / "logs")
         settings = settings_for(inbox, config, base_url=base_url, settle_seconds=settle)
-        code = run_command(inbox, settings, sandbox=sandbox, dry_run=dry_run, feed=feed,
-                           mapping=mapping)  # fmt: skip
+        with quiet_stdout(quiet):
+            code = run_command(inbox, settings, sandbox=sandbox, dry_run=dry_run, feed=feed,
+                               mapping=mapping, show=not quiet)  # fmt: skip
     except EtlError as exc:
         raise fail(str(exc)) from None
     except (OSError, sqlite3.Error) as exc:
@@ -82,10 +87,12 @@ def run(
 @app.command()
 def validate(
     files: Annotated[list[Path], typer.Argument(help="Files to check.")],
-    config: ConfigOpt = None,
+    config: FileConfigOpt = None,
     feed: FeedOpt = None,
     mapping: MappingOpt = None,
+    json_logs: JsonLogs = False,
     verbose: Verbose = 0,
+    quiet: Quiet = False,
 ) -> None:
     """Read, map and validate FILES; write the reports next to each file; upload nothing.
 
@@ -93,10 +100,11 @@ def validate(
     """
     from etl.commands import validate_command
 
-    setup_logging(verbose)
+    start_logging(verbose, quiet, json_logs)
     try:
         settings = settings_for(None, config)
-        code = validate_command(files, settings, feed=feed, mapping=mapping)
+        with quiet_stdout(quiet):
+            code = validate_command(files, settings, feed=feed, mapping=mapping)
     except EtlError as exc:
         raise fail(str(exc)) from None
     raise typer.Exit(code)
@@ -153,7 +161,10 @@ def template(
         Path | None, typer.Option("--out", help="File to write (.xlsx or .csv).")
     ] = None,
     mapping: MappingOpt = None,
-    config: ConfigOpt = None,
+    config: FileConfigOpt = None,
+    json_logs: JsonLogs = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
 ) -> None:
     """Write an empty spreadsheet with the headers a FEED file needs.
 
@@ -161,11 +172,13 @@ def template(
     """
     from etl.commands import template_command
 
+    start_logging(verbose, quiet, json_logs)
     try:
         path = template_command(feed, out, mapping, settings_for(None, config))
     except EtlError as exc:
         raise fail(str(exc)) from None
-    typer.echo(f"wrote {path}")
+    if not quiet:
+        typer.echo(f"wrote {path}")
 
 
 @app.command()
@@ -173,16 +186,21 @@ def mappings(
     explain: Annotated[
         Path | None, typer.Option("--explain", help="Say which mapping matches this file and why.")
     ] = None,
-    config: ConfigOpt = None,
+    config: FileConfigOpt = None,
+    json_logs: JsonLogs = False,
+    verbose: Verbose = 0,
+    quiet: Quiet = False,
 ) -> None:
-    """List the mappings, or explain which one matches a file and why.
+    """List the mappings, or explain which one matches a file and why (-q: exit code only).
 
     Example: [bold]konnect-etl mappings --explain "Stock Summary.xlsx"[/]
     """
     from etl.commands import mappings_command
 
+    start_logging(verbose, quiet, json_logs)
     try:
-        code = mappings_command(explain, settings_for(None, config))
+        with quiet_stdout(quiet):
+            code = mappings_command(explain, settings_for(None, config))
     except EtlError as exc:
         raise fail(str(exc)) from None
     raise typer.Exit(code)
@@ -232,7 +250,10 @@ def demo(
 
 @app.command()
 def version() -> None:
-    """Print the version."""
+    """Print the version.
+
+    Example: [bold]konnect-etl version[/]
+    """
     typer.echo(__version__)
 
 

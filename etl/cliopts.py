@@ -4,6 +4,8 @@ loading settings with secrets masked, and the error exit."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +14,7 @@ import typer
 from etl.config import Settings, load_settings
 from etl.inbox import what_to_check
 from etl.limits import configure as configure_limits
-from etl.logsetup import add_secrets
+from etl.logsetup import add_secrets, setup_logging
 
 InboxArg = Annotated[Path, typer.Argument(help="The inbox folder files are dropped into.")]
 BaseUrl = Annotated[
@@ -20,7 +22,17 @@ BaseUrl = Annotated[
     typer.Option("--base-url", help="Konnect URL or named environment (env KONNECT_BASE_URL)."),
 ]
 ConfigOpt = Annotated[
-    Path | None, typer.Option("--config", help="Config file (default: INBOX/konnect-etl.yaml).")
+    Path | None,
+    typer.Option("--config", help="Config file (default: INBOX/konnect-etl.yaml, if there)."),
+]
+# for the commands without an inbox (validate, template, mappings, documents)
+FileConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Config file (a konnect-etl.yaml). Without it none is read: only the environment "
+        "and the defaults apply.",
+    ),
 ]
 SandboxOpt = Annotated[
     bool,
@@ -29,7 +41,12 @@ SandboxOpt = Annotated[
     ),
 ]
 DryRun = Annotated[
-    bool, typer.Option("--dry-run", help="Read, map and validate only; upload nothing.")
+    bool,
+    typer.Option(
+        "--dry-run",
+        help="Read, map and validate only: reports in INBOX/.konnect-etl/dry-run/, files stay "
+        "where they are, nothing is uploaded, no credentials needed.",
+    ),
 ]
 FeedOpt = Annotated[
     str | None,
@@ -43,13 +60,40 @@ JsonLogs = Annotated[
     bool, typer.Option("--json-logs", help="Log JSON lines instead of plain text.")
 ]
 Verbose = Annotated[int, typer.Option("-v", "--verbose", count=True, help="More log detail.")]
-Quiet = Annotated[bool, typer.Option("-q", "--quiet", help="Only warnings and errors.")]
+Quiet = Annotated[
+    bool,
+    typer.Option(
+        "-q",
+        "--quiet",
+        help="Only warnings and errors, nothing on stdout (the reports and exit code tell).",
+    ),
+]
 Settle = Annotated[
     float | None,
     typer.Option(
         "--settle", help="Seconds a file must be unchanged before it is taken (default 5)."
     ),
 ]
+
+
+def start_logging(
+    verbose: int, quiet: bool, json_logs: bool = False, log_dir: Path | None = None
+) -> None:
+    """Logging for one command: -v more detail, -q only warnings and errors."""
+    setup_logging(-1 if quiet else verbose, json_logs, log_dir)
+
+
+@contextmanager
+def quiet_stdout(quiet: bool) -> Iterator[None]:
+    """With -q, what the library prints (tables, lists) is not shown, for this call only."""
+    from etl.console import console  # not at import: keeps `--help` fast
+
+    before = console.quiet
+    console.quiet = quiet or before
+    try:
+        yield
+    finally:
+        console.quiet = before
 
 
 def settings_for(inbox: Path | None, config: Path | None, **overrides: object) -> Settings:

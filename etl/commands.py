@@ -2,24 +2,33 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from openpyxl import Workbook
 from rich.markup import escape
 
 import etl
-from etl.atomic import atomic_write, atomic_write_bytes
 from etl.config import Settings, state_dir
 from etl.console import console, print_summary, progress_bars
 from etl.errors import ConfigError
 from etl.feeds import get_feed
 from etl.journal import Journal
+from etl.mapping import Mapping, generic_mapping
 from etl.matching import explain
 from etl.pipeline import Destination, FileResult, Job, process
 from etl.runner import run_inbox
 from etl.service import run_options
 from etl.session import all_mappings, connection, journal_path
 from etl.stopping import StopNow, StopRequest, stop_on_signals
+from etl.templates import (
+    Layout,
+    advice,
+    canonical_layout,
+    default_name,
+    layout_for,
+    who_takes,
+    write_template,
+)
 
 
 def run_command(
@@ -37,7 +46,7 @@ def run_command(
     stop = StopRequest()  # SIGTERM/Ctrl+C: finish the file in progress, then stop
     options = run_options(settings, stop)
     if dry_run:
-        return _dry_run(inbox, settings, mappings, feed, mapping)
+        return dry_run_files(inbox, settings, mappings, feed, mapping)
     with (
         connection(settings, sandbox=sandbox, dry_run=False) as client,
         progress_bars(show) as bars,
@@ -57,19 +66,20 @@ def run_command(
     return 0 if result.all_ok else 1
 
 
-def _dry_run(inbox: Path, settings: Settings, mappings: list[etl.mapping.Mapping],
-             feed: str | None, mapping: str | None) -> int:  # fmt: skip
-    """Validate every waiting file; reports go to .konnect-etl/dry-run/, inputs stay put."""
+def dry_run_files(inbox: Path, settings: Settings, mappings: list[etl.mapping.Mapping],
+             feed: str | None, mapping: str | None, paths: list[Path] | None = None,
+             title: str = "konnect-etl run --dry-run") -> int:  # fmt: skip
+    """Validate every waiting file (or `paths`, for `watch --dry-run`); reports go to
+    .konnect-etl/dry-run/, inputs stay put."""
     from etl.inbox import Inbox
 
     out = state_dir(inbox) / "dry-run"
     out.mkdir(exist_ok=True)
     job = Job(mappings, None, None, feed=feed, mapping_name=mapping)
-    results = [
-        process(path, job, fixed_destination(out, path.stem))
-        for path in Inbox(inbox).candidates(settings.trigger_suffix)
-    ]
-    print_summary(results, "konnect-etl run --dry-run")
+    if paths is None:
+        paths = Inbox(inbox).candidates(settings.trigger_suffix)
+    results = [process(path, job, fixed_destination(out, path.stem)) for path in paths]
+    print_summary(results, title)
     return _exit_code(results, "validated")
 
 
@@ -104,35 +114,39 @@ def example_dir() -> Path:
     raise ConfigError("inbox_example/ is missing: reinstall konnect-etl")
 
 
-def template_columns(feed: str, mapping_name: str | None, settings: Settings) -> list[str]:
-    """The headers a file needs: the feed's canonical columns, or a mapping's source columns."""
-    if mapping_name is None:
-        return list(get_feed(feed).columns)
-    found = {m.name: m for m in all_mappings(settings)}
-    if mapping_name not in found:
-        raise ConfigError(f"no mapping called '{mapping_name}' (see `konnect-etl mappings`)")
-    mapping = found[mapping_name]
-    if mapping.feed != feed:
-        raise ConfigError(f"mapping '{mapping_name}' is for {mapping.feed} files, not {feed}")
-    return list(dict.fromkeys(c for f in mapping.fields for c in f.columns))
-
-
 def template_command(feed: str, out: Path | None, mapping: str | None, settings: Settings) -> Path:
-    """`template FEED`: an empty .xlsx (or .csv) with the headers a FEED file needs."""
-    columns = template_columns(feed, mapping, settings)
-    out = out or Path(f"{feed}.xlsx")
-    if out.exists():
-        raise ConfigError(f"{out} already exists; choose another name with --out")
-    if out.suffix.lower() == ".csv":
-        atomic_write_bytes(out, ("\ufeff" + ",".join(columns) + "\r\n").encode("utf-8"))
-        return out
-    workbook = Workbook()
-    sheet = workbook.active
-    assert sheet is not None
-    sheet.title = feed
-    sheet.append(columns)
-    atomic_write(out, lambda tmp: workbook.save(tmp))
-    return out
+    """`template FEED`: an empty .xlsx (or .csv) that the inbox reads as a FEED file.
+
+    With `mapping`, the file is one that mapping takes (etl.templates). A chosen `--out`
+    name the inbox would not read with it is written anyway, with a warning that says why.
+    """
+    mappings = all_mappings(settings)
+    target, layout = _template_target(feed, mapping, mappings)
+    path = out or Path(default_name(target, layout))
+    if path.exists():
+        raise ConfigError(f"{path} already exists; choose another name with --out")
+    write_template(path, layout)
+    problem = who_takes(path, mappings, target, exact=mapping is not None)
+    if problem is not None:
+        option = f"--mapping {mapping}" if mapping else f"--feed {feed}"
+        print(f"warning: {problem}; {advice(path, target, layout, option)}", file=sys.stderr)
+    return path
+
+
+def _template_target(
+    feed: str, name: str | None, mappings: list[Mapping]
+) -> tuple[Mapping, Layout]:
+    """The mapping a template is for (generic/FEED without --mapping) and its layout."""
+    spec = get_feed(feed)
+    found = {m.name: m for m in mappings}
+    if name is None:
+        return found.get(f"generic/{feed}") or generic_mapping(feed), canonical_layout(spec)
+    if name not in found:
+        raise ConfigError(f"no mapping called '{name}' (see `konnect-etl mappings`)")
+    chosen = found[name]
+    if chosen.feed != feed:
+        raise ConfigError(f"mapping '{name}' is for {chosen.feed} files, not {feed}")
+    return chosen, layout_for(chosen)
 
 
 def mappings_command(explain_file: Path | None, settings: Settings) -> int:

@@ -11,6 +11,7 @@ import typer
 
 from etl.cliopts import (
     BaseUrl,
+    FileConfigOpt,
     JsonLogs,
     Quiet,
     SandboxOpt,
@@ -18,10 +19,10 @@ from etl.cliopts import (
     fail,
     host_fault,
     settings_for,
+    start_logging,
 )
 from etl.config import Settings, state_dir
 from etl.errors import EtlError
-from etl.logsetup import setup_logging
 
 if TYPE_CHECKING:
     from etl.exportmap import ExportMapping
@@ -30,10 +31,14 @@ if TYPE_CHECKING:
 orders_app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
-    help="Pull orders and returns from Konnect into spreadsheets an ERP can import.",
+    help="Pull orders and returns from Konnect into spreadsheets an ERP can import.\n\n"
+    "Example: [bold]konnect-etl orders pull --status CREATED --out /srv/erp/import[/]",
 )
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file (konnect-etl.yaml).")]
+OutboxConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", help="Config file (default: OUTBOX/konnect-etl.yaml, if there)."),
+]
 
 
 def _day(text: str | None, option: str) -> date | None:
@@ -71,7 +76,7 @@ def pull(
         str | None, typer.Option("--mapping", help="Export mapping for the ERP's layout.")
     ] = None,
     base_url: BaseUrl = None,
-    config: ConfigOpt = None,
+    config: OutboxConfigOpt = None,
     sandbox: SandboxOpt = False,
     json_logs: JsonLogs = False,
     verbose: Verbose = 0,
@@ -92,7 +97,7 @@ def pull(
         raise fail(f"--from {start} is after --to {end}")
     try:
         out.mkdir(parents=True, exist_ok=True)
-        setup_logging(-1 if quiet else verbose, json_logs, state_dir(out) / "logs")
+        start_logging(verbose, quiet, json_logs, state_dir(out) / "logs")
         settings = settings_for(out, config, base_url=base_url)
         request = PullRequest(status, out, channel, location, start, end,
                               "csv" if fmt == "csv" else "xlsx" if fmt else None,
@@ -123,11 +128,13 @@ def _run_pull(settings: Settings, request: PullRequest, sandbox: bool, quiet: bo
     with connection(settings, sandbox=sandbox, dry_run=False) as client:
         assert client is not None
         result = pull_once(settings, client, request)
+    if quiet:
+        return
     where = ", ".join(loc or "all locations" for loc in result.locations)
     old = result.fetched - result.new_orders
     if result.file is None:
         typer.echo(f"no new {result.status} orders ({where}; {old} already pulled)")
-    elif not quiet:
+    else:
         typer.echo(
             f"wrote {result.file}: {result.new_orders} new {result.status} orders, "
             f"{result.rows} rows ({where}; {old} already pulled)"
@@ -138,9 +145,11 @@ def documents(
     file: Annotated[Path, typer.Argument(help="A CSV/Excel file with an orderId column.")],
     kind: Annotated[str, typer.Option("--kind", help="labels or invoice.")] = "labels",
     base_url: BaseUrl = None,
-    config: ConfigOpt = None,
+    config: FileConfigOpt = None,
     sandbox: SandboxOpt = False,
+    json_logs: JsonLogs = False,
     verbose: Verbose = 0,
+    quiet: Quiet = False,
 ) -> None:
     """Save shipping labels or invoice PDFs for the orderIds in FILE, next to FILE.
 
@@ -151,7 +160,7 @@ def documents(
     from etl.documents import fetch_documents, summary_line
     from etl.session import connection
 
-    setup_logging(verbose)
+    start_logging(verbose, quiet, json_logs)
     try:
         settings = settings_for(None, config, base_url=base_url)
         with connection(settings, sandbox=sandbox, dry_run=False) as client:
@@ -159,5 +168,6 @@ def documents(
             result = fetch_documents(file, kind, client)
     except EtlError as exc:
         raise fail(str(exc)) from None
-    typer.echo(summary_line(result))
+    if not quiet:
+        typer.echo(summary_line(result))
     raise typer.Exit(0 if result.all_ok else 1)

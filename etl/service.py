@@ -24,7 +24,14 @@ from etl.pullschedule import PullPlan
 from etl.runner import RunOptions
 from etl.session import all_mappings, connection, journal_path
 from etl.stopping import StopNow, StopRequest, stop_on_signals
-from etl.watch import JobFactory, Watcher, WatchOptions, network_filesystem, watch_inbox
+from etl.watch import (
+    DryRunCheck,
+    JobFactory,
+    Watcher,
+    WatchOptions,
+    network_filesystem,
+    watch_inbox,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,20 +62,26 @@ def watch_command(
     mapping: str | None = None,
     on_reachable_again: Callable[[], None] | None = None,
     pulls: PullPlan | None = None,
+    dry_run: bool = False,
 ) -> int:
     """`watch INBOX`: until SIGTERM/Ctrl+C; exit code 0 after a requested stop."""
     if poll_seconds <= 0:
         raise ConfigError("--poll must be more than 0 seconds")
+    if dry_run and pulls is not None:
+        raise ConfigError("--pull-out writes orders to the outbox: leave it out with --dry-run")
     mappings = all_mappings(settings)
     stop = StopRequest()
     options = WatchOptions(run_options(settings, stop), poll_seconds, events)
     options.on_reachable_again = on_reachable_again
+    if dry_run:
+        options.dry_run = _dry_run_check(inbox, settings, mappings, feed, mapping)
     network = network_filesystem(inbox)
     mode = "polling" if network or events is False else "events+polling"
-    with connection(settings, sandbox=sandbox, dry_run=False) as client, stop_on_signals(stop):
-        assert client is not None
-        heartbeat = Heartbeat(inbox, poll_seconds, mode, time.time())
+    with connection(settings, sandbox=sandbox, dry_run=dry_run) as client, stop_on_signals(stop):
+        heartbeat = Heartbeat(inbox, poll_seconds, mode + (", dry run" if dry_run else ""),
+                              time.time())  # fmt: skip
         if pulls is not None:
+            assert client is not None
             options.pulls = pulls.schedule(settings, client).run_due
         job_factory = _job_factory(inbox, mappings, client, feed, mapping, settings.guards)
         try:
@@ -78,10 +91,24 @@ def watch_command(
     return 0
 
 
+def _dry_run_check(
+    inbox: Path, settings: Settings, mappings: list[Mapping], feed: str | None, mapping: str | None
+) -> DryRunCheck:
+    """`watch --dry-run` checks each file exactly as `run --dry-run` does."""
+    from etl.commands import dry_run_files  # not at the top: etl.commands imports this module
+
+    def check(paths: list[Path]) -> None:
+        dry_run_files(
+            inbox, settings, mappings, feed, mapping, paths, "konnect-etl watch --dry-run"
+        )
+
+    return check
+
+
 def _job_factory(
     inbox: Path,
     mappings: list[Mapping],
-    client: ClientSettings,
+    client: ClientSettings | None,
     feed: str | None,
     mapping: str | None,
     guards: Guards,

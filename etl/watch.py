@@ -6,12 +6,15 @@ a UNC path or mapped network drive on Windows) events are unreliable, so only po
 used. The observer is checked before every scan and restarted when it died or the inbox
 folder was replaced (a known watchdog failure when a share disappears and comes back).
 Faults of the host (share gone, permission denied, disk full) are logged, backed off and
-retried; the watcher keeps running and recovers when the folder returns.
+retried; the watcher keeps running and recovers when the folder returns. With --dry-run a
+ready file is only validated (as by `run --dry-run`), once per size and mtime, and left where
+it is.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import sys
 import threading
@@ -51,6 +54,8 @@ class _StopNoise(logging.Filter):
 logging.getLogger("watchdog.observers.inotify").addFilter(_StopNoise())
 
 JobFactory = Callable[[], AbstractContextManager[Job]]
+# `watch --dry-run`: validates the given ready files, reports in .konnect-etl/dry-run/
+DryRunCheck = Callable[[list[Path]], object]
 NETWORK_FILESYSTEMS = frozenset(
     {"cifs", "smb3", "smbfs", "nfs", "nfs4", "fuse.sshfs", "sshfs", "9p", "afs", "ncpfs",
      "davfs", "fuse.davfs2", "fuse.rclone", "fuse.s3fs", "ceph", "glusterfs",
@@ -67,6 +72,8 @@ class WatchOptions:
     on_reachable_again: Callable[[], None] | None = None  # e.g. reopen the log file
     # `watch --pull-out`: runs the pulls that are due; seconds until the next are due
     pulls: Callable[[], float] | None = None
+    # `watch --dry-run`: ready files are only validated (once per size+mtime), never taken
+    dry_run: DryRunCheck | None = None
 
 
 def mount_type(path: Path, mounts: str) -> str | None:
@@ -159,6 +166,13 @@ class EventSource:
         self._observer, self._identity = None, None
 
 
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except OSError:  # gone since the scan
+        return None
+
+
 def _identity(root: Path) -> tuple[int, int] | None:
     try:
         stat = root.stat()
@@ -193,23 +207,44 @@ class Watcher:
         self.inbox = Inbox(self.root)
         self.backoff = Backoff(self.options.max_backoff)
         self.pruned_on: date | None = None  # keep_days is applied once a day
+        self.checked: dict[Path, tuple[int, float]] = {}  # --dry-run: size, mtime validated
 
     def scan(self) -> float:
-        """One pass: resume leftovers, take ready files. Seconds until a rescan is due."""
+        """One pass: take the ready files (or, in a dry run, validate them); seconds until a
+        rescan is due."""
         self.inbox.check_reachable()
         self.inbox.prepare()
+        candidates = self.inbox.candidates(self.options.run.trigger_suffix)
+        ready, wait = self.settler.ready(candidates, time.time())
+        if self.options.dry_run is not None:
+            self._dry_run(self.options.dry_run, candidates, ready)
+        else:
+            self._take(ready)
+        return min(wait, self.options.poll_seconds)
+
+    def _dry_run(self, check: DryRunCheck, candidates: list[Path], ready: list[Path]) -> None:
+        """Validate each ready file once; again only when its size or mtime changed."""
+        present = set(candidates)
+        self.checked = {p: s for p, s in self.checked.items() if p in present}
+        signatures = {p: (st.st_size, st.st_mtime) for p in ready if (st := _stat(p)) is not None}
+        fresh = [p for p, signature in signatures.items() if self.checked.get(p) != signature]
+        if fresh:
+            check(fresh)
+            self.checked.update((p, signatures[p]) for p in fresh)
+            self.heartbeat.files_processed += len(fresh)
+
+    def _take(self, ready: list[Path]) -> None:
+        """Apply keep_days, resume leftovers, take the ready files."""
         run = self.options.run
         if run.keep_days is not None and self.pruned_on != date.today():
             with self.open_job() as job:
                 prune(self.inbox, job.journal, run.keep_days, job.now().date())
             self.pruned_on = date.today()
-        ready, wait = self.settler.ready(self.inbox.candidates(run.trigger_suffix), time.time())
         result = RunResult()
         if ready or self.inbox.in_processing():
             with self.open_job() as job:
                 self._process(job, ready, result)
         self.heartbeat.still_not_taken(result.not_taken, time.time())
-        return min(wait, self.options.poll_seconds)
 
     def _process(self, job: Job, ready: list[Path], result: RunResult) -> None:
         job.progress = self._progress_with_heartbeat(job)

@@ -11,6 +11,7 @@ import typer
 from etl.cliopts import (
     BaseUrl,
     ConfigOpt,
+    DryRun,
     FeedOpt,
     InboxArg,
     JsonLogs,
@@ -21,11 +22,12 @@ from etl.cliopts import (
     Verbose,
     fail,
     host_fault,
+    quiet_stdout,
     settings_for,
+    start_logging,
 )
 from etl.config import state_dir
 from etl.errors import EtlError
-from etl.logsetup import setup_logging
 
 Poll = Annotated[
     float,
@@ -57,6 +59,7 @@ def watch(
     base_url: BaseUrl = None,
     config: ConfigOpt = None,
     sandbox: SandboxOpt = False,
+    dry_run: DryRun = False,
     poll: Poll = 10.0,
     events: Events = True,
     settle: Settle = None,
@@ -71,6 +74,8 @@ def watch(
 ) -> None:
     """Run forever: take each file dropped into INBOX once it is complete (SIGTERM/Ctrl+C stop).
 
+    With --dry-run each file is only checked (once, again when it changes); it stays put.
+
     Example: [bold]konnect-etl watch /srv/konnect/inbox --poll 30[/]
     """
     from etl.pullschedule import pull_plan
@@ -78,19 +83,20 @@ def watch(
 
     if not inbox.is_dir():
         raise fail(f"inbox folder {inbox} does not exist")
-    level = -1 if quiet else verbose
 
     def reopen_logs() -> None:
-        setup_logging(level, json_logs, state_dir(inbox) / "logs")
+        start_logging(verbose, quiet, json_logs, state_dir(inbox) / "logs")
 
     try:
         reopen_logs()
         settings = settings_for(inbox, config, base_url=base_url, settle_seconds=settle)
-        code = watch_command(
-            inbox, settings, poll_seconds=poll, sandbox=sandbox, events=None if events else False,
-            feed=feed, mapping=mapping, on_reachable_again=reopen_logs,
-            pulls=pull_plan(pull_out, pull_every, pull_status),
-        )  # fmt: skip
+        with quiet_stdout(quiet):  # the tables of --dry-run
+            code = watch_command(
+                inbox, settings, poll_seconds=poll, sandbox=sandbox,
+                events=None if events else False, feed=feed, mapping=mapping,
+                on_reachable_again=reopen_logs, dry_run=dry_run,
+                pulls=pull_plan(pull_out, pull_every, pull_status),
+            )  # fmt: skip
     except EtlError as exc:
         raise fail(str(exc)) from None
     except (OSError, sqlite3.Error) as exc:  # at start; once watching it backs off instead
