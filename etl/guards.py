@@ -11,12 +11,14 @@ holds it: it moves to `held/YYYY-MM-DD/` with a report saying why, and is upload
 
 Stock and price files processed out of order (an older export after a newer one) do not
 overwrite newer values: rows whose location and SKU a newer export already set are skipped.
-The export time comes from the file name (`export_time:` in the mapping), else its mtime.
+The export time comes from the file name (`export_time:` in the mapping), else its mtime;
+one of our errors files, fixed and dropped back in, is as old as the export it came from.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sqlite3
 from contextlib import closing
 from datetime import datetime
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 
 STOCK_FEEDS = ("stock",)
 ORDERED_FEEDS = ("stock", "price")  # absolute values: the newest export must win
+_ERRORS_FILE = re.compile(r"(?P<stem>.+)\.errors(?:-\d+)?\.[^.]+")  # stock.errors-2.csv
 
 
 def hold_reason(prepared: Prepared, job: Job, state: KeyState, sha256: str) -> str | None:
@@ -111,6 +114,18 @@ def export_time(mapping: Mapping, path: Path) -> float:
             except ValueError:
                 log.warning("%s: '%s' is not a time like %s", path.name, text, spec.format)
     return path.stat().st_mtime
+
+
+def exported_at(prepared: Prepared, path: Path, state: KeyState) -> float:
+    """`export_time`, except for one of our errors files (`stock_0600.errors.csv`, fixed and
+    dropped back in): its rows are the 06:00 export's, so it is as old as that export, and a
+    07:00 export's values are not overwritten by a fix typed in later."""
+    found = _ERRORS_FILE.fullmatch(path.name)
+    if found is not None and own_columns(prepared.table.header):
+        original = state.exported_at_of(prepared.mapping.name, found["stem"])
+        if original is not None:
+            return original
+    return export_time(prepared.mapping, path)
 
 
 def frame_keys(frame: pd.DataFrame) -> pd.Series:
@@ -190,16 +205,16 @@ def before_upload(prepared: Prepared, path: Path, job: Job, sha256: str) -> str 
     with KeyState(job.journal.path.parent) as state:
         reason = hold_reason(prepared, job, state, sha256)
         if reason is None and job.guards.out_of_order:
-            skipped = skip_superseded(prepared, state, export_time(prepared.mapping, path))
+            skipped = skip_superseded(prepared, state, exported_at(prepared, path, state))
             if skipped:
                 log.warning("%s: %d rows not sent, a newer export set them", path.name, skipped)
     return reason
 
 
-def after_upload(prepared: Prepared, out: RowOutcomes, path: Path, job: Job) -> None:
-    """Remember which keys this export set (for the out-of-order guard)."""
+def after_upload(prepared: Prepared, out: RowOutcomes, path: Path, job: Job, name: str) -> None:
+    """Remember which keys this export set (for the out-of-order guard); `name`: the file's
+    name in done/, which its errors file is named after."""
     if job.journal is None or not job.guards.out_of_order:
         return
     with KeyState(job.journal.path.parent) as state:
-        when = export_time(prepared.mapping, path)
-        record_applied(prepared, out, state, when, path.name)
+        record_applied(prepared, out, state, exported_at(prepared, path, state), name)

@@ -87,6 +87,15 @@ class KeyState:
         ).fetchone()
         return None if row is None else Applied(float(row[0]), str(row[1]))
 
+    def exported_at_of(self, mapping: str, stem: str) -> float | None:
+        """The export time recorded for the latest file of `mapping` named `stem`.<ext>."""
+        rows = self._db.execute(
+            "SELECT exported_at, file FROM exports WHERE mapping = ? AND substr(file, 1, ?) = ? "
+            "ORDER BY id DESC",
+            (mapping, len(stem) + 1, f"{stem}."),
+        )
+        return next((float(at) for at, file in rows if Path(file).stem == stem), None)
+
     def record(self, mapping: str, keys: Iterable[str], exported_at: float, file: str) -> None:
         """Remember that `keys` were set by this export; forget exports long superseded."""
         blob = zlib.compress("\n".join(keys).encode(), 1)

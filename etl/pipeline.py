@@ -233,9 +233,9 @@ def process(path: Path, job: Job, destination: Destination) -> FileResult:
             return hold(path, prepared, reason, started, job, destination)
     file_id, results = upload(prepared, path, job) if job.client is not None else (None, None)
     out = judge(prepared, results)
-    if job.client is not None:
-        guards.after_upload(prepared, out, path, job)
     folder, stem = destination("done")
+    if job.client is not None:
+        guards.after_upload(prepared, out, path, job, stem + path.suffix)
     summary = build_summary(path, prepared, out, results, started, job, stem)
     delimiter = prepared.table.sheet.delimiter or ","
     kind = report_kind(path)

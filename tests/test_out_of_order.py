@@ -63,6 +63,25 @@ def test_older_stock_file_after_a_newer_one_keeps_the_newer_values(
     assert rows["3"]["status"] == "ok" and rows["4"]["status"] == "rejected"
 
 
+def test_a_fixed_errors_file_is_as_old_as_its_export(tmp_path: Path, sandbox: Any) -> None:
+    """06:00 export: M is 'x' (rejected). 07:00 export: M is 9. The 06:00 errors file, fixed
+    at 08:00 (M = 1) is still the 06:00 stock: the 07:00 value stays, S (no newer export set
+    it) goes through."""
+    aged(write(tmp_path / "stock_0600.csv", ["DEL-WH-01,TS-BLK-M,x", "DEL-WH-01,TS-BLK-S,y"]),
+         7200)  # fmt: skip
+    assert run(tmp_path, sandbox).exit_code == 1
+    aged(write(tmp_path / "stock_0700.csv", ["DEL-WH-01,TS-BLK-M,9"]), 3600)
+    assert run(tmp_path, sandbox).exit_code == 0
+    errors = (tmp_path / "done" / TODAY / "stock_0600.errors.csv").read_text(encoding="utf-8-sig")
+    fixed = errors.replace("TS-BLK-M,x", "TS-BLK-M,1").replace("TS-BLK-S,y", "TS-BLK-S,2")
+    (tmp_path / "stock_0600.errors.csv").write_text(fixed, encoding="utf-8")  # mtime: now
+    assert run(tmp_path, sandbox).exit_code == 1
+    stock = sandbox.state()["stock"]
+    assert (stock["DEL-WH-01|TS-BLK-M"], stock["DEL-WH-01|TS-BLK-S"]) == (9, 2)
+    rows = results(tmp_path / "done" / TODAY / "stock_0600.errors-2.result.csv")
+    assert "a newer export (stock_0700.csv" in rows["2"]["message"]
+
+
 def test_a_newer_file_still_overwrites_an_older_one(tmp_path: Path, sandbox: Any) -> None:
     aged(write(tmp_path / "stock-a.csv", ["MUM-ST-02,TS-BLK-S,4"]), 3600)
     assert run(tmp_path, sandbox).exit_code == 0
