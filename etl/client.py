@@ -35,6 +35,7 @@ from etl.errors import (
     CredentialsError,
     OutcomeUnknown,
     TransientError,
+    Unreachable,
 )
 from etl.konnect import (
     TOKEN_FIELDS,
@@ -304,6 +305,8 @@ def _translate(exc: httpx.TransportError, what: str) -> TransientError:
         return OutcomeUnknown(f"{what}: no answer from Konnect within the timeout")
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
         return OutcomeUnknown(f"{what}: Konnect closed the connection without answering")
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+        return Unreachable(f"{what}: could not reach Konnect ({type(exc).__name__})")
     if isinstance(exc, httpx.TimeoutException):
         return TransientError(f"{what}: timed out before the request was sent")
     if isinstance(exc, httpx.WriteError):

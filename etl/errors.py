@@ -55,6 +55,15 @@ class TransientError(UploadError):
     """Timeout, connection error or 5xx: safe to retry with backoff."""
 
 
+class Unreachable(TransientError):
+    """No connection to Konnect could be made: nothing of the request was sent."""
+
+
+class KonnectDown(EtlError):
+    """Konnect stayed unreachable through every retry: the run stops, the file waits for the
+    next one (like refused credentials), instead of its rows being marked failed."""
+
+
 class RateLimited(TransientError):
     """HTTP 429: wait `retry_after` seconds, lower concurrency, retry."""
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
-from etl.errors import CredentialsError, EtlError, InputError
+from etl.errors import CredentialsError, EtlError, InputError, KonnectDown
 from etl.inbox import Inbox, trigger_path, unique_name, wait_until_ready
 from etl.matching import choose_mapping
 from etl.pipeline import FileResult, Job, content_hash, internal_error, process
@@ -171,6 +171,13 @@ def process_claimed(
         back = inbox.give_back(claimed)
         log.error("%s: stopped, Konnect refused the credentials; file left at %s", back.name, back)
         raise
+    except KonnectDown as exc:  # what was acknowledged is in the journal: the next try resumes
+        back = inbox.give_back(claimed)
+        raise KonnectDown(
+            f"{exc}. Nothing of {back.name} is lost: it is back in the inbox, and the next run "
+            "(watch: after a pause) continues where this one stopped. If this lasts, check the "
+            "network and base_url / KONNECT_BASE_URL"
+        ) from None
     except (OSError, sqlite3.Error, EtlError):
         raise  # the disk, the share or the set-up: the caller backs off and tries again
     except Exception as exc:  # ours, on this file: set it aside and go on with the others

@@ -19,7 +19,15 @@ from typing import Protocol, TypeVar
 import httpx
 
 from etl.client import Answer, ClientSettings, KonnectClient, RecordError
-from etl.errors import CredentialsError, RateLimited, RequestRejected, UploadError
+from etl.errors import (
+    CredentialsError,
+    EtlError,
+    KonnectDown,
+    RateLimited,
+    RequestRejected,
+    Unreachable,
+    UploadError,
+)
 from etl.journal import ChunkResult, Journal
 from etl.konnect import Endpoint
 from etl.retry import AdaptiveLimit, Attempts, RetryPolicy, decide
@@ -64,7 +72,7 @@ class _Run:
     on_progress: Callable[[int], None] | None
     rng: random.Random = field(default_factory=random.Random)
     records_done: int = 0
-    credentials: CredentialsError | None = None
+    halt: EtlError | None = None  # credentials refused, or Konnect unreachable: stop the file
     _unsaved: list[tuple[ChunkResult, int]] = field(default_factory=list)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _stopped: bool = False
@@ -141,7 +149,8 @@ async def upload_chunks(
     `on_progress(records_done)` gets the running total of records whose chunk has finished.
     `resend_unknown=False` (order actions) gives up on a chunk at the first request that
     may have been applied, and does not resend chunks a crashed run left in doubt.
-    A `CredentialsError` stops new requests, lets those in flight finish, then propagates.
+    A `CredentialsError`, or Konnect staying unreachable through every retry (`KonnectDown`),
+    stops new requests, lets those in flight finish, then propagates: the file is not done.
     """
     run = _Run(
         client=client,
@@ -165,8 +174,8 @@ async def upload_chunks(
         for worker in workers:
             await worker
         run.stop_saving()
-    if run.credentials is not None:
-        raise run.credentials
+    if run.halt is not None:
+        raise run.halt
     results.update({r.index: r for w in workers for r in w.result()})
     if run.limit.lowest < run.limit.ceiling:
         log.info("Konnect rate-limited us: concurrency went down to %d", run.limit.lowest)
@@ -203,15 +212,19 @@ async def _upload_one(run: _Run, chunk: ChunkLike) -> ChunkResult | None:
     """Send one chunk until it is answered or given up; None if the run was stopped."""
     count = chunk.record_count
     attempts = Attempts()
-    while run.credentials is None:
+    while run.halt is None:
         try:
             answer = await _send_once(run, chunk)
         except CredentialsError as exc:
-            run.credentials = run.credentials or exc
+            run.halt = run.halt or exc
             attempts.tries += 1
             break
         except UploadError as exc:
             delay = decide(exc, attempts, run.policy, run.rng)
+            if delay is None and isinstance(exc, Unreachable) and not attempts.unknown:
+                where = run.client.settings.base_url
+                run.halt = run.halt or KonnectDown(f"{exc} at {where}, {attempts.tries} tries")
+                break
             if delay is None:
                 return run.finish(given_up(chunk.index, count, attempts), count)
             if isinstance(exc, RateLimited):
@@ -230,7 +243,7 @@ async def _upload_one(run: _Run, chunk: ChunkLike) -> ChunkResult | None:
 async def _send_once(run: _Run, chunk: ChunkLike) -> Answer | None:
     """One request for `chunk` inside a concurrency slot; None if the run stopped meanwhile."""
     async with run.limit.slot():
-        if run.credentials is not None:
+        if run.halt is not None:
             return None
         if run.marks:
             await run.journal_write(lambda j, file_id: j.mark_inflight(file_id, chunk.index))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
+import socket
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -338,6 +339,32 @@ def test_formula_cells_are_neutralised_in_reports(tmp_path: Path, sandbox: Any) 
     text = done(inbox, "stock.result.csv").read_text(encoding="utf-8-sig")
     assert "'=HYPERLINK" in text and "'@SUM" in text
     assert "\n=" not in text and ",=" not in text and ",@" not in text
+
+
+def test_konnect_unreachable_stops_the_run_and_the_file_waits_for_the_next(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """An outage (or a wrong address) is not the rows' fault: they are not marked failed and
+    the file is not filed in done/ for someone to drop again - the next run sends it."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "konnect-etl.yaml").write_text("retries: 1\n")
+    write_csv(
+        inbox / "stock.csv", [["location_id", "sku", "quantity"], ["DEL-WH-01", "TS-BLK-M", "6"]]
+    )
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        env = {
+            "KONNECT_TOKEN": sandbox.token,
+            "KONNECT_BASE_URL": f"http://127.0.0.1:{closed.getsockname()[1]}",
+        }
+        down = CliRunner().invoke(app, ["run", str(inbox), "--settle", "0"], env=env)
+    assert down.exit_code == 2
+    assert "could not reach Konnect" in down.output and "back in the inbox" in down.output
+    assert (inbox / "stock.csv").is_file() and not (inbox / "done").exists()
+    assert run(inbox, sandbox).exit_code == 0
+    assert summary(inbox, "stock")["rows"]["ok"] == 1
+    assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-M"] == 6
 
 
 def test_wrong_token_stops_the_run_and_leaves_the_file_untouched(
