@@ -89,10 +89,6 @@ class Inbox:
             found.append(path)
         return sorted(found, key=_mtime_or_zero)
 
-    def ready(self, paths: list[Path], settle_seconds: float, now: float) -> list[Path]:
-        """The files whose size and mtime have not changed for `settle_seconds` and open."""
-        return [p for p in paths if _settled(p, settle_seconds, now) and _can_open(p)]
-
     def claim(self, path: Path) -> Path | None:
         """Move `path` into processing/ atomically; None if another process took it first."""
         self.processing.mkdir(parents=True, exist_ok=True)
@@ -152,14 +148,6 @@ def _mtime_or_zero(path: Path) -> float:
         return 0.0
 
 
-def _settled(path: Path, settle_seconds: float, now: float) -> bool:
-    """Unchanged for the settle time: the writer (copy, export job) has finished."""
-    try:
-        return now - path.stat().st_mtime >= settle_seconds
-    except OSError:
-        return False
-
-
 def _can_open(path: Path) -> bool:
     """Windows keeps a file locked while it is being copied: opening it fails then."""
     try:
@@ -172,14 +160,18 @@ def _can_open(path: Path) -> bool:
 def wait_until_ready(
     inbox: Inbox, trigger_suffix: str | None, settle_seconds: float, max_wait: float
 ) -> list[Path]:
-    """The ready files, waiting (at most `max_wait`) for fresh ones to settle first."""
-    deadline = time.time() + max_wait
+    """The ready files (the `Settler`'s rule, as in `watch`: unchanged in size and mtime for
+    `settle_seconds` while we looked), waiting for the others up to `max_wait` — or the
+    settle time, if longer. With files waiting, `run` takes the settle time: a copy that
+    keeps the source's old mtime is only seen to be unfinished by its growing size."""
+    settler = Settler(settle_seconds)
+    deadline = time.time() + max(max_wait, settle_seconds + 1)
     while True:
         candidates = inbox.candidates(trigger_suffix)
-        ready = inbox.ready(candidates, settle_seconds, time.time())
+        ready, wait = settler.ready(candidates, time.time())
         if len(ready) == len(candidates) or time.time() >= deadline:
             return ready
-        time.sleep(min(0.5, max(0.0, deadline - time.time())))
+        time.sleep(min(wait, 0.5, max(0.0, deadline - time.time())))
 
 
 class Settler:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -36,11 +37,28 @@ def test_symlinks_are_not_followed(tmp_path: Path) -> None:
     assert Inbox(inbox).candidates() == []
 
 
-def test_a_fresh_file_is_not_ready_until_it_settles(tmp_path: Path) -> None:
-    inbox = Inbox(tmp_path)
-    fresh = drop(tmp_path, "fresh.csv", age=0)
-    old = drop(tmp_path, "old.csv", age=30)
-    assert inbox.ready([fresh, old], settle_seconds=5, now=time.time()) == [old]
+def test_a_copy_that_keeps_an_old_mtime_is_taken_only_once_it_stops_growing(
+    tmp_path: Path,
+) -> None:
+    """Explorer and `cp -p` give the copy the source's old mtime while its size grows."""
+    copy = drop(tmp_path, "stock.csv", text="location_id,sku,quantity\n", age=3600)
+    copied: list[float] = []
+
+    def copying() -> None:
+        for i in range(8):
+            time.sleep(0.1)
+            with copy.open("a") as handle:
+                handle.write(f"DEL-WH-01,SKU-{i},1\n")
+            os.utime(copy, (time.time() - 3600, time.time() - 3600))
+        copied.append(time.time())
+
+    writer = threading.Thread(target=copying)
+    writer.start()
+    ready = wait_until_ready(Inbox(tmp_path), None, settle_seconds=0.5, max_wait=5)
+    taken = time.time()
+    writer.join()
+    assert ready == [copy]
+    assert taken >= copied[0] + 0.5  # not before the copy had ended and stayed still
 
 
 def test_wait_until_ready_waits_for_a_file_to_settle(tmp_path: Path) -> None:
