@@ -140,18 +140,16 @@ def sandbox_command(
     """
     from etl.sandbox import SandboxSettings, serve_forever
 
-    if catalogue not in ("strict", "open"):
-        raise fail("--catalogue must be strict or open")
-    if token_scope not in ("location", "company"):
-        raise fail("--token-scope must be location or company")
-    serve_forever(
-        SandboxSettings(
+    try:
+        settings = SandboxSettings(
             host=host, port=port, token=token, seed=seed, latency_ms=latency_ms,
             error_rate=error_rate, drop_rate=drop_rate, rate_limit=rate_limit,
             max_concurrency=max_concurrency, catalogue=catalogue,  # type: ignore[arg-type]
             token_scope=token_scope,  # type: ignore[arg-type]
-        )
-    )  # fmt: skip
+        )  # fmt: skip
+    except ValueError as exc:  # the flags follow the rules of POST /_sandbox/faults
+        raise fail(f"--{str(exc).replace('_', '-')}") from None
+    serve_forever(settings)
 
 
 @app.command()

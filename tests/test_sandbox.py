@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from etl.cli import app
 from etl.konnect import ENDPOINTS, TOKEN_HEADER
 from etl.sandbox import SandboxSettings, create_app, serve_in_thread
 
@@ -340,3 +345,37 @@ def test_serve_in_thread_picks_a_free_port_and_stops_cleanly() -> None:
         assert httpx.get(f"{running.url}/_sandbox/state", trust_env=False).status_code == 200
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{running.url}/_sandbox/state", trust_env=False)
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--error-rate", "5"], "--error-rate must be between 0 and 1"),
+        (["--drop-rate", "-1"], "--drop-rate must be a number >= 0"),
+        (["--max-concurrency", "0"], "--max-concurrency must be at least 1"),
+        (["--catalogue", "closed"], "--catalogue must be 'strict' or 'open'"),
+    ],
+)
+def test_the_command_line_refuses_what_the_faults_endpoint_refuses(
+    flags: list[str], said: str
+) -> None:
+    """A cap of 0 would make every request wait forever: said at once, nothing started."""
+    result = CliRunner().invoke(app, ["sandbox", "--port", "0", *flags])
+    assert result.exit_code == 2 and said in result.output
+
+
+def test_a_test_suite_outside_the_package_gets_the_sandbox_fixture(tmp_path: Path) -> None:
+    """SPEC 7: the third way to start the emulator. No conftest here: the plugin comes from
+    the installed package's `pytest11` entry point."""
+    (tmp_path / "test_outside.py").write_text(
+        "import httpx\n\n"
+        "def test_it(sandbox):\n"
+        "    answer = httpx.get(sandbox.url + '/_sandbox/ledger')\n"
+        "    assert answer.status_code == 200 and answer.json() == []\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        cwd=tmp_path, capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 passed" in done.stdout

@@ -41,8 +41,13 @@ class SandboxSettings:
     token_ttl_seconds: float | None = None
 
     def __post_init__(self) -> None:
+        """ValueError for a value `POST /_sandbox/faults` would refuse too (the same rules)."""
         if self.token_ttl_seconds is not None and not self.token_ttl_seconds > 0:
             raise ValueError("token_ttl_seconds must be above 0 (or None: tokens never expire)")
+        for f in fields(FaultSettings):
+            _check(f.name, getattr(self, f.name))
+        if self.token_scope not in TOKEN_SCOPES:
+            raise ValueError("token_scope must be 'location' or 'company'")
 
 
 @dataclass
