@@ -1,6 +1,6 @@
 """Benchmark: synthetic stock/price files through konnect-etl against the emulator, with targets.
 
-    python bench/bench.py            # full run, a few minutes; exit 1 if a target is missed
+    python bench/bench.py            # full run, about 1.5 minutes; exit 1 if a target is missed
     python bench/bench.py --rows 200000 --skip-reference    # quicker
 
 Every measurement runs in a process of its own (bench/measure.py; bench/reference.py for the

@@ -2,7 +2,7 @@
 
 inbox/                    files are dropped here (top level only)
 inbox/processing/         claimed by an atomic rename; resumed after a crash
-inbox/done/YYYY-MM-DD/    input + reports after a run that reached the API
+inbox/done/YYYY-MM-DD/    input + reports after the rows were checked (and the good ones sent)
 inbox/failed/YYYY-MM-DD/  input + report when the file as a whole could not be used
 inbox/.konnect-etl/       journal, logs, status
 """

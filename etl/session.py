@@ -20,6 +20,17 @@ NO_CREDENTIALS = (
 )
 
 
+def _missing(url: str | None, token: str | None, settings: Settings) -> str:
+    """What exactly is missing, when something is half set (never the values themselves)."""
+    if settings.username and not settings.password:
+        return "A username is set but no password (KONNECT_PASSWORD / password:). "
+    if settings.password and not settings.username:
+        return "A password is set but no username (KONNECT_USERNAME / username:). "
+    if (token or settings.username) and not url:
+        return "Credentials are set but no Konnect address (KONNECT_BASE_URL / base_url:). "
+    return ""
+
+
 def all_mappings(settings: Settings) -> list[Mapping]:
     """The built-in mappings plus the configured folder's; a configured one wins on a name."""
     builtin = builtin_mappings_dir()
@@ -45,7 +56,7 @@ def client_settings(
     token = token or settings.token
     has_login = bool(settings.username and settings.password)
     if not url or not (token or has_login):
-        raise CredentialsError(NO_CREDENTIALS)
+        raise CredentialsError(_missing(url, token, settings) + NO_CREDENTIALS)
     return ClientSettings(
         base_url=url,
         token=token,

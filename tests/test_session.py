@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from etl.cli import app
 from etl.config import Settings
+from etl.errors import CredentialsError
 from etl.sandbox import SandboxSettings, serve_in_thread
 from etl.session import client_settings
 
@@ -79,6 +80,22 @@ def test_a_token_and_a_login_are_both_handed_to_the_client() -> None:
 def test_half_a_login_is_not_a_login() -> None:
     creds = client_settings(Settings(base_url="http://k", token="t", username="u"))
     assert not creds.can_fetch_token and creds.username is None
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ({"base_url": "http://k", "username": "u"}, "A username is set but no password"),
+        ({"base_url": "http://k", "password": "p"}, "A password is set but no username"),
+        ({"token": "t"}, "Credentials are set but no Konnect address"),
+        ({}, "No Konnect connection is configured"),
+    ],
+)
+def test_what_is_missing_is_said(given: dict[str, str], said: str) -> None:
+    with pytest.raises(CredentialsError) as caught:
+        client_settings(Settings(**given))
+    assert str(caught.value).startswith(said)
+    assert "No Konnect connection is configured" in str(caught.value)
 
 
 # --- a given token that Konnect refuses --------------------------------------------------
