@@ -149,7 +149,12 @@ def sandbox_command(
         )  # fmt: skip
     except ValueError as exc:  # the flags follow the rules of POST /_sandbox/faults
         raise fail(f"--{str(exc).replace('_', '-')}") from None
-    serve_forever(settings)
+    try:
+        serve_forever(settings)
+    except OSError as exc:  # the port is taken, or the address is not this machine's
+        said = exc.strerror or exc
+        raise fail(f"cannot listen on {host}:{port} ({said}): another program uses it; pick "
+                   "another --port, or --port 0 for a free one") from None  # fmt: skip
 
 
 @app.command()

@@ -59,7 +59,10 @@ MappingOpt = Annotated[
 JsonLogs = Annotated[
     bool, typer.Option("--json-logs", help="Log JSON lines instead of plain text.")
 ]
-Verbose = Annotated[int, typer.Option("-v", "--verbose", count=True, help="More log detail.")]
+Verbose = Annotated[
+    int,
+    typer.Option("-v", "--verbose", count=True, metavar="", help="More log detail (-vv: more)."),
+]
 Quiet = Annotated[
     bool,
     typer.Option(
