@@ -10,11 +10,11 @@ from rich.markup import escape
 import etl
 from etl.config import Settings, state_dir
 from etl.console import console, print_summary, progress_bars
-from etl.errors import ConfigError
+from etl.errors import ConfigError, InputError
 from etl.feeds import get_feed
 from etl.journal import Journal
 from etl.mapping import Mapping, generic_mapping
-from etl.matching import explain
+from etl.matching import choose_mapping, explain
 from etl.pipeline import Destination, FileResult, Job, process
 from etl.runner import run_inbox
 from etl.service import run_options
@@ -162,7 +162,13 @@ def mappings_command(explain_file: Path | None, settings: Settings) -> int:
     for report in reports[:5]:
         mark = "[green]matches[/]" if report.fits else "[red]does not match[/]"
         console.print(f"{mark}  {escape(report.text())}")
-    return 0 if reports and reports[0].fits else 1
+    try:  # the verdict `run` would reach: a tie between two fitting mappings is no match
+        chosen, _ = choose_mapping(mappings, explain_file)
+    except InputError as exc:
+        console.print(f"[bold red]run would not take it:[/] {escape(str(exc))}")
+        return 1
+    console.print(f"[bold green]run would use {chosen.name}[/]")
+    return 0
 
 
 def release_command(file: Path) -> Path:

@@ -54,6 +54,25 @@ def test_explain_a_file_no_mapping_fits_says_what_the_closest_lacked(tmp_path: P
     assert "generic/stock" in result.output and "quantity" in result.output
 
 
+def test_explain_gives_runs_verdict_a_tie_is_no_match(tmp_path: Path) -> None:
+    """Two of the user's mappings fit equally: both 'match', but run would refuse the file."""
+    (tmp_path / "m").mkdir()
+    for name in ("a", "b"):
+        (tmp_path / "m" / f"{name}.yaml").write_text(
+            'feed: stock\nmatch: {filename: "shop_*.csv"}\n'
+        )
+    (tmp_path / "konnect-etl.yaml").write_text("mappings: ./m\n")
+    shop = tmp_path / "shop_stock.csv"
+    shop.write_text("location_id,sku,quantity\nDEL-WH-01,CAP-RED,1\n")
+    config = ["--config", str(tmp_path / "konnect-etl.yaml")]
+    result = CliRunner().invoke(app, ["mappings", "--explain", str(shop), *config])
+    assert result.exit_code == 1, result.output
+    assert "run would not take it" in result.output
+    (tmp_path / "m" / "b.yaml").unlink()
+    result = CliRunner().invoke(app, ["mappings", "--explain", str(shop), *config])
+    assert result.exit_code == 0 and "run would use a" in result.output
+
+
 def test_mappings_lists_the_shipped_profiles() -> None:
     result = CliRunner().invoke(app, ["mappings"])
     assert result.exit_code == 0
