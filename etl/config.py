@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -154,9 +154,11 @@ def _typed(values: dict[str, Any]) -> Settings:
     converted: dict[str, Any] = {}
     for key, value in values.items():
         convert = _CONVERTERS.get(key, str)
+        if value is None and key in _NEVER_BLANK:
+            raise ConfigError(f"setting '{key}' has no value: give one (default: "
+                              f"{getattr(Settings(), key)}) or remove the line")  # fmt: skip
         try:
-            blank = value is None and key not in _NEVER_BLANK
-            converted[key] = None if blank else convert(value)
+            converted[key] = None if value is None else convert(value)
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"setting '{key}': {value!r} is not a valid value") from exc
     return replace(Settings(), **converted)
@@ -213,8 +215,13 @@ def _boolean(value: Any) -> bool:
     raise ValueError(value)
 
 
-# keys whose Settings field has no "not set" meaning: a blank value is refused, not None
-_NEVER_BLANK = frozenset({"token_ttl_seconds"})
+# keys whose Settings field has no "not set" meaning (`timeout_seconds:` left blank would be
+# no timeout at all): a blank value is refused, not taken as None
+_NEVER_BLANK = frozenset(
+    f.name
+    for f in fields(Settings)
+    if f.default is not None and f.default is not MISSING and not isinstance(f.default, tuple)
+)
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "concurrency": int,
     "retries": int,

@@ -68,7 +68,7 @@ def test_token_ttl_seconds_is_read_and_reaches_the_client(tmp_path: Path) -> Non
     assert client_settings(settings).token_ttl == 600.0
 
 
-@pytest.mark.parametrize("value", ["0", "-60", "soon", "true", ".inf", "''", "[60]", ""])
+@pytest.mark.parametrize("value", ["0", "-60", "soon", "true", ".inf", "''", "[60]"])
 def test_token_ttl_seconds_must_be_seconds_above_zero(tmp_path: Path, value: str) -> None:
     config = tmp_path / "c.yaml"
     config.write_text(f"token_ttl_seconds: {value}\n")
@@ -76,3 +76,19 @@ def test_token_ttl_seconds_must_be_seconds_above_zero(tmp_path: Path, value: str
         ConfigError, match=r"'token_ttl_seconds': .* not a number of seconds above 0"
     ):
         load_settings(config_file=config, environ={})
+
+
+@pytest.mark.parametrize("key", ["timeout_seconds", "retries", "concurrency", "token_ttl_seconds"])
+def test_a_setting_left_blank_is_refused_not_taken_as_none(tmp_path: Path, key: str) -> None:
+    """`timeout_seconds:` with the value deleted used to mean no timeout at all."""
+    config = tmp_path / "c.yaml"
+    config.write_text(f"{key}:\n")
+    with pytest.raises(ConfigError, match=f"setting '{key}' has no value: give one"):
+        load_settings(config_file=config, environ={})
+
+
+def test_a_blank_optional_setting_is_simply_not_set(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("keep_days:\ntrigger_suffix:\n")
+    settings = load_settings(config_file=config, environ={})
+    assert settings.keep_days is None and settings.trigger_suffix is None
