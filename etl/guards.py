@@ -158,12 +158,14 @@ def drop_rows(validated: Validated, messages: dict[int, str], table_rows: IntArr
     keep[list(messages)] = False
     new_index = np.cumsum(keep) - 1
     problems = [superseded_problem(int(validated.row_numbers[i]), m) for i, m in messages.items()]
+    dropped = set(validated.positions[~keep].tolist())
     merged: dict[int, int] = {}
     for position, into in validated.merged.items():
         if keep[into]:
             merged[position] = int(new_index[into])
         else:  # folded into a skipped row: skipped with it
             problems.append(superseded_problem(int(table_rows[position]), messages[into]))
+            dropped.add(position)
     return Validated(
         frame=validated.frame[keep].reset_index(drop=True),
         positions=np.asarray(validated.positions[keep], dtype=np.int64),
@@ -171,6 +173,7 @@ def drop_rows(validated: Validated, messages: dict[int, str], table_rows: IntArr
         problems=sorted(validated.problems + problems, key=lambda p: p.row),
         merged=merged,
         duplicates=validated.duplicates,
+        notes={p: note for p, note in validated.notes.items() if p not in dropped},
     )
 
 

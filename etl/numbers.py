@@ -1,8 +1,9 @@
 """Reading numbers the way Indian retail spreadsheets write them.
 
 "1,25,000.50" (Indian grouping), "125,000.50" (western), "Rs. 1,25,000/-", "₹500", "500 INR",
-"12 Nos", and with `decimal_comma` "1.234,50". Grouping must be consistent: "1,2,3" or
-"12,5" is not a number, because guessing there would silently change a value.
+"12 Nos", Tally's negative "(-)5 Nos", and with `decimal_comma` "1.234,50". Grouping must be
+consistent: "1,2,3" or "12,5" is not a number, because guessing there would silently change a
+value.
 """
 
 from __future__ import annotations
@@ -29,12 +30,17 @@ WESTERN = r"\d{1,3}(?:,\d{3})+(?:\.\d*)?"  # 125,000.50
 INDIAN = r"\d{1,2}(?:,\d{2})*,\d{3}(?:\.\d*)?"  # 1,25,000.50
 DOT_DECIMAL = f"{PLAIN}|{WESTERN}|{INDIAN}"
 COMMA_DECIMAL = r"\d+(?:,\d*)?|,\d+|\d{1,3}(?:\.\d{3})+(?:,\d*)?"
+SIGN = r"(?:[+-]|\(-\))"  # Tally writes a negative quantity as "(-)5 Nos"
+# What a comma-decimal number looks like to a reader expecting "1,299.50": "12,5", "1.999,50".
+COMMA_DECIMAL_LOOK = r"(?<![\d.,])(?:\d{1,3}(?:\.\d{3})+|\d+),\d{1,2}(?![\d.,])"
+# "1.299" or "1.299.000": dots where thousands separators would be.
+DOT_GROUPED = r"[1-9]\d{0,2}(?:\.\d{3})+"
 
 
 def _shape(units: tuple[str, ...]) -> str:
     words = "|".join(re.escape(u) for u in sorted({*DEFAULT_UNITS, *units}, key=len, reverse=True))
     suffix = rf"(?:\s*(?:{CURRENCY}|/-|(?:{words})\.?))*"
-    return rf"^([+-]?)\s*(?:{CURRENCY}\s*)?([+-]?)\s*([\d.,]+{EXPONENT}){suffix}\s*$"
+    return rf"^({SIGN}?)\s*(?:{CURRENCY}\s*)?({SIGN}?)\s*([\d.,]+{EXPONENT}){suffix}\s*$"
 
 
 def parse_numbers(
@@ -85,7 +91,8 @@ def _dressed(text: pd.Series, decimal_comma: bool, units: tuple[str, ...]) -> Fl
     numbers = pd.to_numeric(digits.where(ok, "nan"), errors="coerce").to_numpy(
         dtype="float64", na_value=np.nan
     )
-    negative = ((parts[0] == "-") | (parts[1] == "-")).to_numpy(dtype=bool, na_value=False)
+    signs = ("-", "(-)")
+    negative = (parts[0].isin(signs) | parts[1].isin(signs)).to_numpy(dtype=bool, na_value=False)
     return np.where(negative, -numbers, numbers)
 
 
@@ -100,6 +107,22 @@ CURRENCY_MARKS: dict[str, str] = {
     "SGD": r"\bsgd\b",
     "JPY": r"¥|\bjpy\b",
 }
+
+
+def foreign_currency(text: pd.Series) -> BoolArray:
+    """Cells marked with a currency other than the rupee ("$12", "€5", "12 USD")."""
+    return currency_marks(text, "INR")[1]
+
+
+def comma_decimal_look(text: pd.Series) -> BoolArray:
+    """Cells written with a decimal comma ("12,0", "1.999,50") - unreadable as "1,299.50"."""
+    return text.str.contains(COMMA_DECIMAL_LOOK, regex=True).to_numpy(dtype=bool, na_value=False)
+
+
+def dot_grouped_look(text: pd.Series) -> BoolArray:
+    """Cells whose dots could be thousands separators ("1.299", "1.200 Nos")."""
+    found = text.str.contains(rf"(?<![\d.,]){DOT_GROUPED}(?![\d.,])", regex=True)
+    return found.to_numpy(dtype=bool, na_value=False)
 
 
 def currency_marks(text: pd.Series, expected: str) -> tuple[pd.Series, BoolArray]:

@@ -83,11 +83,14 @@ def _row_verdict(result: ChunkResult | None, record: int) -> tuple[RowStatus, st
 
 
 def mark_merged(out: RowOutcomes, validated: Validated) -> None:
-    """Rows folded into another by a duplicates policy share that row's verdict."""
+    """Rows folded into another by a duplicates policy share that row's verdict; rows a row
+    policy changed ("sent as 0: the file says -2") say so, whatever their verdict."""
     for position, into_row in validated.merged.items():
         into_pos = int(validated.positions[into_row])
         out.status[position] = out.status[into_pos]
         out.message[position] = _join(validated.merge_message(position), out.message[into_pos])
+    for position, note in validated.notes.items():
+        out.message[position] = _join(note, out.message[position])
 
 
 def count_rows(out: RowOutcomes) -> dict[str, int]:

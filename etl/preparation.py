@@ -3,11 +3,15 @@
 Mappings deliver text, or numbers where an `integer`/`decimal` transform ran. Here every
 canonical field gets one type: text fields `str` (stripped; empty -> missing), number fields
 float64 (text that cannot be read as a number is a `not_a_number` finding), yes/no fields
-booleans, list fields lists. Everything is vectorised: a 1M-row stock file costs a few
+booleans, list fields lists. Amounts lose Excel's floating-point noise (799.0000000001 ->
+799.0, the value Excel shows), and words Konnect takes from a fixed list get its spelling
+("Sale" -> "sale", "06" -> "6"). Everything is vectorised: a 1M-row stock file costs a few
 pyarrow kernels, not a million Python calls.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import numpy.typing as npt
@@ -17,12 +21,14 @@ import pyarrow.compute as pc
 
 from etl.feeds import Feed
 from etl.findings import Finding, cell_text
-from etl.schemas import BOOLEAN_FIELDS, LIST_FIELDS, NUMBER_FIELDS
+from etl.schemas import AMOUNT_FIELDS, BOOLEAN_FIELDS, LIST_FIELDS, NUMBER_FIELDS, choices
 
 BoolArray = npt.NDArray[np.bool_]
 NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 TRUE_WORDS = frozenset({"yes", "y", "true", "1"})
 FALSE_WORDS = frozenset({"no", "n", "false", "0"})
+# Excel stores 799 as 799.0000000001 at times; a gap this small is never a price.
+EXCEL_NOISE = 1e-9
 
 
 def to_text(series: pd.Series) -> pd.Series:
@@ -48,6 +54,37 @@ def to_number(series: pd.Series) -> tuple[pd.Series, BoolArray]:
     unreadable = text.notna().to_numpy(dtype=bool) & ~(readable & np.isfinite(numbers))
     numbers[unreadable] = np.nan
     return pd.Series(numbers, index=series.index, dtype="float64"), unreadable
+
+
+def drop_excel_noise(amounts: pd.Series) -> pd.Series:
+    """Amounts within EXCEL_NOISE of a whole paisa (799.0000000001) rounded to it.
+
+    A real third decimal (1.299, 1999.999) is kept, for the schema to refuse.
+    """
+    values = amounts.to_numpy(dtype="float64")
+    paise = np.round(values, 2)
+    gap = np.abs(values - paise)
+    noise = (gap > 0) & (gap <= EXCEL_NOISE + 4 * np.spacing(np.abs(values)))
+    if not noise.any():
+        return amounts
+    return pd.Series(np.where(noise, paise, values), index=amounts.index, dtype="float64")
+
+
+def canonical_words(words: pd.Series, allowed: tuple[str, ...]) -> pd.Series:
+    """Konnect's spelling of each word of `allowed`, whatever the case or separator used
+    ("Delivery Done", "BAG-PICKED"), and numeric codes without leading zeros ("06" -> "6").
+    Other words are left as they are, for the schema to refuse."""
+    spelling = {word_key(word): word for word in allowed}
+    # A column holds a handful of distinct words: spell each once, not once per row.
+    codes, uniques = pd.factorize(words)
+    spelt = np.array([spelling.get(word_key(u), u) for u in uniques] + [pd.NA], dtype=object)
+    return pd.Series(spelt[codes], index=words.index, dtype="str")
+
+
+def word_key(word: str) -> str:
+    """How an allowed word is recognised: any case, any run of spaces, '-' or '_' as '_'."""
+    key = re.sub(r"[\s_-]+", "_", word.strip().casefold())
+    return re.sub(r"^0+(?=\d)", "", key)
 
 
 def to_boolean(series: pd.Series) -> tuple[pd.Series, BoolArray]:
@@ -83,12 +120,18 @@ def prepare(feed: Feed, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Finding
         if raw is None:
             raw = pd.Series(pd.NA, index=index, dtype="str")
         work[field], bad = _typed(field, raw)
+        allowed = choices(feed, field)
+        if allowed:
+            work[field] = canonical_words(work[field], allowed)
         code = "not_yes_no" if field in BOOLEAN_FIELDS else "not_a_number"
         findings.extend(Finding(int(i), field, code) for i in np.flatnonzero(bad))
     return pd.DataFrame(work, index=index), findings
 
 
 def _typed(field: str, raw: pd.Series) -> tuple[pd.Series, BoolArray]:
+    if field in AMOUNT_FIELDS:
+        amounts, bad = to_number(raw)
+        return drop_excel_noise(amounts), bad
     if field in NUMBER_FIELDS:
         return to_number(raw)
     if field in BOOLEAN_FIELDS:
@@ -98,8 +141,12 @@ def _typed(field: str, raw: pd.Series) -> tuple[pd.Series, BoolArray]:
     return to_text(raw), np.zeros(len(raw), dtype=bool)
 
 
-def zero_negative_stock(work: pd.DataFrame) -> None:
-    """`negative_stock: zero`: a whole negative quantity is sent as 0 (out of stock)."""
+def zero_negative_stock(work: pd.DataFrame) -> BoolArray:
+    """`negative_stock: zero`: a whole negative quantity is sent as 0 (out of stock).
+
+    Returns the rows changed, so that each can say what the file said.
+    """
     quantity = work["quantity"]
-    negative = (quantity < 0) & (quantity == np.floor(quantity))
+    negative: BoolArray = ((quantity < 0) & (quantity == np.floor(quantity))).to_numpy(dtype=bool)
     work.loc[negative, "quantity"] = 0.0
+    return negative

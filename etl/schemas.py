@@ -24,6 +24,7 @@ DECIMAL_FIELDS = frozenset(
     {"mrp", "esp", "packageLengthCm", "packageWidthCm", "packageHeightCm", "packageWeightGms"}
 )
 NUMBER_FIELDS = INTEGER_FIELDS | DECIMAL_FIELDS
+AMOUNT_FIELDS = frozenset({"mrp", "esp"})  # rupees and paise: at most 2 decimals
 BOOLEAN_FIELDS = frozenset({"autoDispatch"})
 LIST_FIELDS = frozenset({"imeiSerialNumber"})
 # Whole numbers above this lose precision as float64 and are not real stock levels anyway.
@@ -38,6 +39,11 @@ def _check(code: str, test: Callable[[Any], Any]) -> pa.Check:
 
 def _whole(s: pd.Series) -> pd.Series:
     return pd.Series(np.isfinite(s) & (s == np.floor(s)), index=s.index)
+
+
+def _paise(s: pd.Series) -> pd.Series:
+    # Exact for every amount typed with 2 decimals: round() gives back the same float.
+    return pd.Series(s.isna() | (s.round(2) == s), index=s.index)
 
 
 def _positive() -> pa.Check:
@@ -62,17 +68,32 @@ def field_checks(feed: Feed, field: str) -> list[pa.Check]:
     """The checks on one canonical field of `feed` (its presence is checked separately)."""
     if field == "quantity":
         return _quantity_checks(feed)
+    if field in AMOUNT_FIELDS:
+        return [_check("too_many_decimals", _paise), _positive()]
     if field in DECIMAL_FIELDS:
         return [_positive()]
     if field == "currency":
         return [_check("bad_currency", lambda s: s.str.fullmatch(r"[A-Z]{3}"))]
+    allowed = choices(feed, field)
+    return [_one_of(ENUM_CHECKS[field], allowed)] if allowed else []
+
+
+ENUM_CHECKS = {
+    "invoiceType": "bad_invoice_type",
+    "reasonCode": "bad_reason_code",
+    "orderStatus": "bad_order_status",
+}
+
+
+def choices(feed: Feed, field: str) -> tuple[str, ...]:
+    """The values Konnect takes for `field` of `feed`, in its spelling; () if any text goes."""
     if field == "invoiceType":
-        return [_one_of("bad_invoice_type", INVOICE_TYPES)]
+        return INVOICE_TYPES
     if field == "reasonCode" and feed.name in ("cancel", "return_qc"):
-        return [_one_of("bad_reason_code", REASON_CODES)]
+        return tuple(REASON_CODES)
     if field == "orderStatus":
-        return [_one_of("bad_order_status", ORDER_STATUSES)]
-    return []
+        return ORDER_STATUSES
+    return ()
 
 
 def _frame_checks(feed: Feed) -> list[pa.Check]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from collections.abc import Mapping as AbcMapping
 from dataclasses import dataclass, field
 from typing import Literal
@@ -18,7 +19,13 @@ import pandas as pd
 
 from etl.cells import BoolArray, blank_cells
 from etl.dates import format_dates, parse_numeric_dates, parse_zoned
-from etl.numbers import currency_marks, parse_numbers
+from etl.numbers import (
+    comma_decimal_look,
+    currency_marks,
+    dot_grouped_look,
+    foreign_currency,
+    parse_numbers,
+)
 
 Kind = Literal["text", "number", "list"]
 Unmatched = Literal["error", "keep"]
@@ -35,6 +42,10 @@ MAX_EXCEL_SERIAL = 2958465  # 9999-12-31
 MAX_EXACT_INTEGER = 2**53  # beyond this a float no longer holds every whole number
 SERIAL = re.compile(r"\d{1,7}(?:\.\d+)?")
 MARKED = "marked in another currency, but this column is in"
+FOREIGN = "'{value}' has a currency sign other than ₹/Rs; amounts are in rupees"
+COMMA = "'{value}' has a decimal comma: write decimals after a point (1999.50 or 1,999.50)"
+WHOLE_COMMA = "not a whole number: a comma only separates thousands, like 1,200"
+THOUSANDS_DOT = "not a whole number: if the '.' in '{value}' separates thousands, remove it"
 
 
 @dataclass(frozen=True)
@@ -119,7 +130,11 @@ class Replace(Step):
 
 @dataclass(frozen=True)
 class Number(Step):
-    """`integer` and `decimal`: grouped numbers, currency marks and unit words allowed."""
+    """`integer` and `decimal`: grouped numbers, currency marks and unit words allowed.
+
+    An unreadable cell's message names the likely cause where it is plain: a currency other
+    than the rupee, a decimal comma, a dot that separates thousands.
+    """
 
     name = "decimal"
     accepts: tuple[Kind, ...] = ("text", "number")
@@ -130,25 +145,37 @@ class Number(Step):
     currency: str | None = None  # the column's currency: cells marked with another are refused
 
     def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
-        other = np.zeros(len(values), dtype=bool)
+        text, other = values, np.zeros(len(values), dtype=bool)
         if values.dtype.kind in "iufb" or isinstance(values.dtype, pd.Int64Dtype):
             numbers, bad = values.astype("float64").to_numpy(), np.zeros(len(values), bool)
         else:
             text, other = self._currency(_text(values))
             numbers, bad = parse_numbers(text, self.decimal_comma, self.units)
             numbers[other], bad = np.nan, bad & ~other
-        wrong = _fail(other, "wrong_currency", f"{MARKED} {self.currency}; check the price")
+        failures = _fail(other, "wrong_currency", f"{MARKED} {self.currency}; check the price")
         if not self.whole:
-            failures = wrong + _fail(bad, "not_number", "not a number")
+            failures += _hinted(text, bad, self._hints(), "not_number", "not a number")
             return pd.Series(numbers, index=values.index), failures
         fraction = np.isfinite(numbers) & (np.mod(np.nan_to_num(numbers), 1) != 0)
         huge = np.abs(np.nan_to_num(numbers)) > MAX_EXACT_INTEGER
         numbers = np.where(fraction | huge, np.nan, numbers)
-        failures = wrong + _fail(bad | fraction, "not_integer", "not a whole number")
+        failures += _hinted(text, bad, self._hints(), "not_integer", "not a whole number")
+        dots = [Hint(dot_grouped_look, "not_integer", THOUSANDS_DOT)]
+        failures += _hinted(text, fraction, dots, "not_integer", "not a whole number")
         failures += _fail(huge, "not_integer", "too large a number")
         ints = pd.array(np.nan_to_num(numbers).astype("int64"), dtype="Int64")
         ints[np.isnan(numbers)] = pd.NA
         return pd.Series(ints, index=values.index), failures
+
+    def _hints(self) -> list[Hint]:
+        """Plain causes of an unreadable cell, tried in this order."""
+        hints: list[Hint] = []
+        if self.currency is None and not self.whole:
+            hints.append(Hint(foreign_currency, "wrong_currency", FOREIGN))
+        if not self.decimal_comma:
+            code = "not_integer" if self.whole else "not_number"
+            hints.append(Hint(comma_decimal_look, code, WHOLE_COMMA if self.whole else COMMA))
+        return hints
 
     def _currency(self, text: pd.Series) -> tuple[pd.Series, BoolArray]:
         """The text without the column currency's marks, and the cells marked otherwise."""
@@ -159,6 +186,32 @@ class Number(Step):
 
 def _fail(mask: BoolArray, code: str, message: str) -> list[Failure]:
     return [Failure(mask, code, message)] if mask.any() else []
+
+
+@dataclass(frozen=True)
+class Hint:
+    """A likely cause of a failure: the cells `looks` recognises get `message`."""
+
+    looks: Callable[[pd.Series], BoolArray]
+    code: str
+    message: str
+
+
+def _hinted(
+    cells: pd.Series, among: BoolArray, hints: list[Hint], code: str, plain: str
+) -> list[Failure]:
+    """Failures for the cells of `among`: a hint's message where it applies, else `plain`."""
+    left = among.copy()
+    failures: list[Failure] = []
+    for hint in hints:
+        rows = np.flatnonzero(left)
+        if not len(rows):
+            break
+        mask = np.zeros(len(cells), dtype=bool)
+        mask[rows[hint.looks(_text(cells.iloc[rows]))]] = True
+        failures += _fail(mask, hint.code, hint.message)
+        left &= ~mask
+    return failures + _fail(left, code, plain)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Steps, all vectorised over the whole frame:
 1. give each canonical field its type (`etl.preparation`); unreadable cells are problems;
-2. row policy `negative_stock: zero` turns whole negative stock into 0;
+2. row policy `negative_stock: zero` turns whole negative stock into 0 (with a note);
 3. run the feed's pandera schema lazily (`etl.schemas`) and translate its failure cases;
 4. row policy `duplicates` (`etl.duplicates`), then whole-order checks (`etl.order_rules`).
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import pandera.errors as pa_errors
 
@@ -27,6 +28,7 @@ from etl.model import IntArray, Mapped, Problem
 from etl.order_rules import order_findings
 from etl.preparation import BoolArray, prepare, zero_negative_stock
 from etl.schemas import BOOLEAN_FIELDS, DECIMAL_FIELDS, LIST_FIELDS, WIDE_CHECK_FIELD, schema_for
+from etl.wording import number_text
 
 NEGATIVE_STOCK_POLICIES = ("error", "zero")
 
@@ -43,6 +45,8 @@ class Validated:
     `merged` maps the `Table.data` position of a row that the duplicates policy folded into
     another (`sum`, `first`, `last`) to the frame row that carries it: such a row is not sent
     itself and shares the kept row's outcome; `merge_message` words it for the report.
+    `notes` maps the `Table.data` position of a row a row policy changed (negative stock
+    sent as 0) to what the report says about it; the row stays `ok`.
     """
 
     frame: pd.DataFrame
@@ -51,6 +55,7 @@ class Validated:
     problems: list[Problem]
     merged: dict[int, int] = field(default_factory=dict)
     duplicates: str = "error"
+    notes: dict[int, str] = field(default_factory=dict)
 
     def merge_message(self, position: int) -> str:
         """'added to row 7' (sum) or 'same key as row 7, which was sent instead (...)'."""
@@ -76,8 +81,10 @@ def validate(
     """Check every row of `mapped` against `feed`'s rules and the row policies."""
     check_policies(feed, duplicates, negative_stock)
     work, findings = prepare(feed, mapped.frame)
+    zeroed, said = np.zeros(len(work), dtype=bool), np.zeros(0)
     if negative_stock == "zero" and feed.name == "stock":
-        zero_negative_stock(work)
+        said = work["quantity"].to_numpy(dtype="float64", copy=True)
+        zeroed = zero_negative_stock(work)
     findings = _new_cells(findings + schema_findings(feed, work), mapped)
     bad = _rejected(len(work), findings, mapped)
     resolution = resolve(feed, work, bad, mapped.row_numbers, duplicates)
@@ -86,7 +93,11 @@ def validate(
     findings += order_findings(feed, work, bad, mapped.row_numbers)
     findings += _orphans(feed, resolution, findings, mapped.row_numbers)
     bad[[f.index for f in findings]] = True
-    return _result(feed, mapped, work, findings, bad, resolution, duplicates)
+    validated = _result(feed, mapped, work, findings, bad, resolution, duplicates)
+    if zeroed.any():
+        notes = _zero_notes(zeroed & ~bad, said, mapped.positions, resolution, duplicates)
+        validated.notes = notes
+    return validated
 
 
 def schema_findings(feed: Feed, work: pd.DataFrame) -> list[Finding]:
@@ -124,6 +135,31 @@ def _rejected(n: int, findings: list[Finding], mapped: Mapped) -> BoolArray:
     bad = np.isin(mapped.row_numbers[:n], [p.row for p in mapped.problems])
     bad[[f.index for f in findings]] = True
     return bad
+
+
+def _zero_notes(
+    zeroed: BoolArray,
+    said: npt.NDArray[np.float64],
+    positions: IntArray,
+    resolution: Resolution,
+    duplicates: str,
+) -> dict[int, str]:
+    """'sent as 0: the file says -2 (...)' for each valid row `negative_stock: zero` changed.
+
+    A row whose quantity went into a sum was not sent as 0 itself: it 'counted as 0'. A row
+    `first`/`last` dropped was not sent at all: its duplicate message says so.
+    """
+    summed = set(resolution.merged) | set(resolution.merged.values())
+    if duplicates != "sum":
+        zeroed = zeroed.copy()
+        zeroed[list(resolution.merged)] = False
+        summed = set()
+    why = "(negative stock is sent as 0 by this mapping)"
+    notes = {}
+    for i in np.flatnonzero(zeroed).tolist():
+        verb = "counted" if i in summed else "sent"
+        notes[int(positions[i])] = f"{verb} as 0: the file says {number_text(said[i])} {why}"
+    return notes
 
 
 def _orphans(

@@ -7,6 +7,7 @@ cannot be negative" reads the same whichever stage found the problem.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -55,7 +56,14 @@ def _allowed(values: Sequence[str]) -> str:
 
 CURRENCY = "currency must be 3 capital letters like INR"
 INVOICE_TYPES = ("sale", "return")
-REASON_CODES = ("8", "6", "9", "7", "NA")
+# Konnect's cancel / return QC reason codes and what each means (konnect-api.md).
+REASON_CODES: dict[str, str] = {
+    "6": "out of stock",
+    "7": "not as described",
+    "8": "price mismatch",
+    "9": "damaged",
+    "NA": "store closed",
+}
 ORDER_STATUSES = (
     "bag_picked",
     "delivery_done",
@@ -64,6 +72,21 @@ ORDER_STATUSES = (
     "rto_bag_delivered",
 )
 YES_NO = ("Yes", "No")
+
+
+def _reason_codes() -> str:
+    codes = ", ".join(f"{code} ({meaning})" for code, meaning in REASON_CODES.items())
+    return f"reason code must be one of {codes}"
+
+
+def _decimals(field: str, value: Any) -> str:
+    """An amount with a third decimal: most often a '.' typed as a thousands separator."""
+    text = number_text(value)
+    said = f"{label(field)} has more than 2 decimals"
+    if re.fullmatch(r"-?[1-9]\d{0,2}(?:\.\d{3})+", text):
+        grouped = text.replace(".", ",")
+        return f"{said}: if '{text}' means {grouped} (a thousands separator), remove the '.'"
+    return f"{said} (rupees and paise): correct the amount in the file"
 
 
 MESSAGES: dict[str, Wording] = {
@@ -78,7 +101,8 @@ MESSAGES: dict[str, Wording] = {
     ),
     "bad_currency": lambda f, r: CURRENCY,
     "bad_invoice_type": lambda f, r: f"invoice type must be {_allowed(INVOICE_TYPES)}",
-    "bad_reason_code": lambda f, r: f"reason code must be {_allowed(REASON_CODES)}",
+    "bad_reason_code": lambda f, r: _reason_codes(),
+    "too_many_decimals": lambda f, r: _decimals(f, r(f)),
     "bad_order_status": lambda f, r: f"order status must be {_allowed(ORDER_STATUSES)}",
     "not_yes_no": lambda f, r: f"{label(f)} must be Yes or No",
 }
@@ -98,6 +122,8 @@ def message(code: str, field: str, row: Row, feed: str = "") -> str:
     """The plain message for check `code` failing on `field` of `row` (canonical values)."""
     if feed == "stock" and field == "quantity" and code in STOCK_QUANTITY:
         return STOCK_QUANTITY[code]
+    if feed == "return_qc" and code == "bad_reason_code":
+        return f"{_reason_codes()}, or empty for an item in good condition"
     wording = MESSAGES.get(code)
     return wording(field, row) if wording else f"{label(field)} is not valid"
 

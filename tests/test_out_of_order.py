@@ -82,6 +82,23 @@ def test_a_fixed_errors_file_is_as_old_as_its_export(tmp_path: Path, sandbox: An
     assert "a newer export (stock_0700.csv" in rows["2"]["message"]
 
 
+def test_rows_kept_from_an_older_file_keep_their_notes(tmp_path: Path, sandbox: Any) -> None:
+    """Out-of-order rows are dropped; a kept row's 'sent as 0' note must not go with them."""
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "neg.yaml").write_text(
+        'feed: stock\nmatch: {filename: "neg_*.csv"}\npolicies: {negative_stock: zero}\n'
+    )
+    (tmp_path / "konnect-etl.yaml").write_text("mappings: ./m\n")
+    aged(write(tmp_path / "neg_new.csv", ["DEL-WH-01,TS-BLK-S,9"]), 60)
+    assert run(tmp_path, sandbox).exit_code == 0
+    aged(write(tmp_path / "neg_old.csv", ["DEL-WH-01,TS-BLK-S,3", "DEL-WH-01,TS-BLK-M,-2"]), 3600)
+    assert run(tmp_path, sandbox).exit_code == 1
+    rows = results(tmp_path / "done" / TODAY / "neg_old.result.csv")
+    assert "a newer export (neg_new.csv" in rows["2"]["message"]
+    assert rows["3"]["status"] == "ok" and rows["3"]["message"].startswith("sent as 0")
+    assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-M"] == 0
+
+
 def test_a_newer_file_still_overwrites_an_older_one(tmp_path: Path, sandbox: Any) -> None:
     aged(write(tmp_path / "stock-a.csv", ["MUM-ST-02,TS-BLK-S,4"]), 3600)
     assert run(tmp_path, sandbox).exit_code == 0

@@ -195,3 +195,62 @@ def test_integer_refuses_numbers_too_large_to_hold_exactly() -> None:
     values, failures = Number(whole=True).apply(col("1e30", "5"))
     assert [f.message for f in failures] == ["too large a number"]
     assert values.isna().tolist() == [True, False]
+
+
+def test_tally_negative_quantities_read_as_negative() -> None:
+    values, failures = Number(whole=True).apply(col("(-)5 Nos", "(-) 12", "Rs. (-)3", "5"))
+    assert values.tolist() == [-5, -12, -3, 5]
+    assert failures == []
+    numbers, bad = parse_numbers(col("(-)1,200.50", "(-)"))
+    assert numbers[0] == -1200.5 and bad.tolist() == [False, True]
+
+
+def messages_by_row(failures: list[Failure]) -> dict[int, str]:
+    """Each failed row's message; a row must fail once, so the mapper's pick is the only one."""
+    found: dict[int, str] = {}
+    for failure in failures:
+        for row in np.flatnonzero(failure.mask).tolist():
+            assert row not in found, f"row {row} failed twice"
+            found[row] = failure.message
+    return found
+
+
+def test_unreadable_amounts_name_the_likely_cause() -> None:
+    values, failures = Number().apply(col("$12", "€5", "12 USD", "1.999,50", "12,5", "abc", "7"))
+    foreign = "'{value}' has a currency sign other than ₹/Rs; amounts are in rupees"
+    comma = "'{value}' has a decimal comma: write decimals after a point (1999.50 or 1,999.50)"
+    assert messages_by_row(failures) == {
+        0: foreign,
+        1: foreign,
+        2: foreign,
+        3: comma,
+        4: comma,
+        5: "not a number",
+    }
+    assert {f.code for f in failures if f.message == foreign} == {"wrong_currency"}
+    assert values.isna().tolist() == [True] * 6 + [False]
+
+
+def test_a_column_with_a_declared_currency_keeps_its_own_message() -> None:
+    _, failures = Number(currency="INR").apply(col("$12", "₹12"))
+    assert messages_by_row(failures) == {
+        0: "marked in another currency, but this column is in INR; check the price"
+    }
+
+
+def test_unreadable_quantities_name_the_likely_cause() -> None:
+    values, failures = Number(whole=True).apply(col("12,0", "1.200 Nos", "12.5", "twelve", "3"))
+    assert messages_by_row(failures) == {
+        0: "not a whole number: a comma only separates thousands, like 1,200",
+        1: "not a whole number: if the '.' in '{value}' separates thousands, remove it",
+        2: "not a whole number",
+        3: "not a whole number",
+    }
+    assert {f.code for f in failures} == {"not_integer"}
+    assert values.tolist()[4] == 3
+
+
+def test_decimal_comma_columns_get_no_decimal_comma_hint() -> None:
+    values, failures = Number(decimal_comma=True).apply(col("1.299", "1,2,3"))
+    assert values.tolist()[0] == 1299.0
+    assert messages_by_row(failures) == {1: "not a number"}

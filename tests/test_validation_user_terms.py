@@ -1,0 +1,300 @@
+"""What a user-eye review found: amounts with a third decimal, negative stock sent as 0
+without a word, enumerations spelt differently from Konnect. Unit checks on `validate`, then
+one `run` against the emulator to see what Konnect received."""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import openpyxl
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from etl.cli import app
+from etl.feeds import FEEDS
+from etl.model import Mapped
+from etl.transforms import Number
+from etl.validation import Validated, validate
+from etl.wording import message
+
+REASONS = (
+    "reason code must be one of 6 (out of stock), 7 (not as described), 8 (price mismatch), "
+    "9 (damaged), NA (store closed)"
+)
+ZERO_WHY = "(negative stock is sent as 0 by this mapping)"
+
+
+def mapped(columns: dict[str, Any]) -> Mapped:
+    """Cells as a mapping hands them over (text, or a transform's numbers), rows from 2."""
+    frame = pd.DataFrame(
+        {
+            k: v if isinstance(v, pd.Series) else pd.Series(v, dtype="str")
+            for k, v in columns.items()
+        }
+    )
+    n = len(frame)
+    return Mapped(
+        frame=frame,
+        positions=np.arange(n, dtype=np.int64),
+        row_numbers=np.arange(2, 2 + n, dtype=np.int64),
+        sources={},
+    )
+
+
+def price(mrp: list[Any] | pd.Series, esp: list[Any] | pd.Series) -> Validated:
+    n = len(mrp)
+    columns = {"location_id": ["L1"] * n, "sku": [f"S{i}" for i in range(n)], "mrp": mrp}
+    columns |= {"esp": esp, "currency": ["INR"] * n}
+    return validate(FEEDS["price"], mapped(columns))
+
+
+def stock(skus: list[str], quantities: list[Any] | pd.Series, **policies: str) -> Validated:
+    columns = {"location_id": ["L1"] * len(skus), "sku": skus, "quantity": quantities}
+    return validate(FEEDS["stock"], mapped(columns), **policies)
+
+
+def problems(v: Validated) -> list[tuple[int, str, str, str]]:
+    return [(p.row, p.column, p.code, p.message) for p in v.problems]
+
+
+# 1. Amounts: at most 2 decimals; Excel's floating-point noise is rounded away.
+
+
+def test_a_dot_as_thousands_separator_is_refused_and_named() -> None:
+    v = price(["1.299", "1299"], ["1.099", "1099"])
+    hint = "has more than 2 decimals: if '{}' means {} (a thousands separator), remove the '.'"
+    assert problems(v) == [
+        (2, "mrp", "too_many_decimals", "MRP " + hint.format("1.299", "1,299")),
+        (2, "esp", "too_many_decimals", "selling price (esp) " + hint.format("1.099", "1,099")),
+    ]
+    assert v.frame["mrp"].tolist() == [1299.0]
+
+
+def test_a_third_decimal_that_is_no_separator_is_refused_too() -> None:
+    v = price(["1999.999", "1.23000001"], ["1499", "1"])
+    message = "MRP has more than 2 decimals (rupees and paise): correct the amount in the file"
+    assert problems(v) == [(row, "mrp", "too_many_decimals", message) for row in (2, 3)]
+    assert problems(v)[0][3] in v.problems[0].text()
+    assert "'1999.999'" in v.problems[0].text()  # the report shows the cell as typed
+
+
+def test_the_separator_hint_is_given_only_where_it_could_be_one() -> None:
+    def said(value: float) -> str:
+        return message("too_many_decimals", "mrp", lambda field: value, "price")
+
+    assert "if '12.345' means 12,345" in said(12.345)
+    assert "(rupees and paise)" in said(0.005) and "means" not in said(0.005)
+    assert "(rupees and paise)" in said(1234.567)
+
+
+def test_excel_float_noise_is_rounded_to_paise() -> None:
+    v = price(["799.0000000001", "18.899999999999999", "123456.780000001"], ["9.99"] * 3)
+    assert v.problems == []
+    assert v.frame["mrp"].tolist() == [799.0, 18.9, 123456.78]
+
+
+def test_amounts_from_a_decimal_transform_are_checked_the_same_way() -> None:
+    mrp, _ = Number().apply(pd.Series(["Rs. 1.299", "Rs. 799.0000000001"], dtype="str"))
+    v = price(mrp, ["1", "1"])
+    assert [p.code for p in v.problems] == ["too_many_decimals"]
+    assert v.frame["mrp"].tolist() == [799.0]
+
+
+def test_two_decimals_pass_exactly_at_any_size() -> None:
+    cents = np.random.default_rng(7).integers(1, 10**11, size=2000)
+    text = [f"{c // 100}.{c % 100:02d}" for c in cents]
+    v = price(text, ["0.01"] * len(text))
+    assert v.problems == []
+
+
+# 2. negative_stock: zero tells the user what it changed.
+
+
+def test_negative_stock_sent_as_zero_says_so() -> None:
+    v = stock(["A", "B", "C"], ["-2", "4", "-7"], negative_stock="zero")
+    assert v.problems == []
+    assert v.frame["quantity"].tolist() == [0, 4, 0]
+    assert v.notes == {
+        0: f"sent as 0: the file says -2 {ZERO_WHY}",
+        2: f"sent as 0: the file says -7 {ZERO_WHY}",
+    }
+
+
+def test_rejected_rows_get_no_zero_note_and_error_policy_gives_none() -> None:
+    v = validate(
+        FEEDS["stock"],
+        mapped({"location_id": ["", "L1"], "sku": ["A", "B"], "quantity": ["-2", "-1.5"]}),
+        negative_stock="zero",
+    )
+    assert [p.code for p in v.problems] == ["missing", "not_integer"]
+    assert v.notes == {}
+    assert stock(["A"], ["-2"]).notes == {}
+
+
+def test_zero_notes_with_duplicates_policies() -> None:
+    summed = stock(["A", "A"], ["-3", "4"], negative_stock="zero", duplicates="sum")
+    assert summed.frame["quantity"].tolist() == [4]
+    assert summed.notes == {0: f"counted as 0: the file says -3 {ZERO_WHY}"}
+    last = stock(["A", "A"], ["-3", "5"], negative_stock="zero", duplicates="last")
+    assert last.notes == {}  # row 2 was not sent at all: its duplicate message says so
+    first = stock(["A", "A"], ["-3", "5"], negative_stock="zero", duplicates="first")
+    assert first.notes == {0: f"sent as 0: the file says -3 {ZERO_WHY}"}
+
+
+# 3. Tally's "(-)5 Nos" is a negative quantity, worded as one.
+
+
+def test_tally_negative_is_negative_stock() -> None:
+    quantities, _ = Number(whole=True).apply(pd.Series(["(-)5 Nos", "3 Nos"], dtype="str"))
+    refused = stock(["A", "B"], quantities)
+    assert problems(refused) == [(2, "quantity", "negative", "stock cannot be negative")]
+    zeroed = stock(["A", "B"], quantities, negative_stock="zero")
+    assert zeroed.notes == {0: f"sent as 0: the file says -5 {ZERO_WHY}"}
+
+
+# 4. Enumerations: any case, Konnect's spelling out; reason codes listed with meanings.
+
+
+def orders(feed: str, columns: dict[str, list[str]]) -> Validated:
+    return validate(FEEDS[feed], mapped(columns))
+
+
+def test_order_status_is_matched_whatever_the_case() -> None:
+    said = ["BAG_PICKED", "Delivery_Done", " delivery_done ", "Delivery Done", "Delivered"]
+    v = orders("status", {"orderId": [f"O{i}" for i in range(5)], "orderStatus": said})
+    assert v.frame["orderStatus"].tolist() == ["bag_picked"] + ["delivery_done"] * 3
+    assert [(p.row, p.code) for p in v.problems] == [(6, "bad_order_status")]
+
+
+def test_invoice_type_is_matched_whatever_the_case() -> None:
+    v = orders(
+        "invoice",
+        {
+            "orderId": ["O1", "O2", "O3"],
+            "invoiceNumber": ["I1", "I2", "I3"],
+            "invoiceType": ["Sale", "RETURN", "credit"],
+        },
+    )
+    assert v.frame["invoiceType"].tolist() == ["sale", "return"]
+    assert problems(v) == [
+        (4, "invoiceType", "bad_invoice_type", "invoice type must be sale or return")
+    ]
+
+
+@pytest.mark.parametrize("feed", ["cancel", "return_qc"])
+def test_reason_codes_any_case_and_leading_zeros(feed: str) -> None:
+    codes = ["06", "na", "Na", "8", "5", "damaged"]
+    v = orders(
+        feed,
+        {
+            "orderId": [f"O{i}" for i in range(6)],
+            "orderItemId": [f"O{i}-1" for i in range(6)],
+            "quantity": ["1"] * 6,
+            "reasonCode": codes,
+        },
+    )
+    assert v.frame["reasonCode"].tolist() == ["6", "NA", "NA", "8"]
+    expected = REASONS + (", or empty for an item in good condition" if feed == "return_qc" else "")
+    assert problems(v) == [
+        (6, "reasonCode", "bad_reason_code", expected),
+        (7, "reasonCode", "bad_reason_code", expected),
+    ]
+
+
+# What Konnect receives.
+
+TODAY = date.today().isoformat()
+
+
+def _run(inbox: Path, sandbox: Any) -> Any:
+    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
+    args = ["run", str(inbox), "--settle", "0"]
+    return CliRunner().invoke(app, args, env=env, catch_exceptions=False)
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_text(text, encoding="utf-8", newline="")
+
+
+def _ginesys(path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = "Closing Stock"
+    sheet.append(["Site Code", "Item Code", "Closing Stock"])
+    sheet.append(["DEL-WH-01", "CAP-RED", 40])
+    sheet.append(["MUM-ST-02", "JN-SLIM-34", -2])
+    book.save(path)
+
+
+def _result_rows(path: Path) -> dict[str, dict[str, str]]:
+    if path.suffix == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.DictReader(handle, delimiter=";" if "price" in path.name else ","))
+        return {r["row"]: r for r in rows}
+    sheet = openpyxl.load_workbook(path).active
+    assert sheet is not None
+    values = [[str(c) if c is not None else "" for c in row] for row in sheet.values]
+    return {r[values[0].index("row")]: dict(zip(values[0], r, strict=True)) for r in values[1:]}
+
+
+def test_what_konnect_receives(tmp_path: Path, sandbox: Any) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    _write(
+        inbox / "eu_price.csv",
+        "location_id;sku;mrp;esp;currency\n"
+        "DEL-WH-01;TS-BLK-S;1.299;1.099;INR\n"
+        "DEL-WH-01;TS-BLK-M;1.999,50;1.499,00;INR\n"
+        "DEL-WH-01;TS-BLK-L;799.0000000001;599.00;INR\n"
+        "MUM-ST-02;TS-WHT-M;1999.999;1499;INR\n"
+        "MUM-ST-02;JN-SLIM-32;$12;10;INR\n",
+    )
+    _ginesys(inbox / "ginesys_closing_stock.xlsx")
+    _write(
+        inbox / "status_updates.csv",
+        "orderId,orderStatus\n16000000000000000001,Delivery_Done\n13000000000000000006,BAG_PICKED\n",
+    )
+    _write(
+        inbox / "cancel_orders.csv",
+        "orderId,orderItemId,quantity,reasonCode\n"
+        "11000000000000000003,11000000000000000003-1,1,06\n"
+        "11000000000000000004,11000000000000000004-2,2,na\n",
+    )
+    _run(inbox, sandbox)
+    received = {e["key"]: e for e in sandbox.ledger()}
+
+    assert set(received) >= {"DEL-WH-01|TS-BLK-L", "MUM-ST-02|JN-SLIM-34"}
+    sent_price = received["DEL-WH-01|TS-BLK-L"]["record"]
+    assert (sent_price["mrp"], sent_price["esp"]) == (799.0, 599.0)
+    for refused in ("TS-BLK-S", "TS-BLK-M"):
+        assert f"DEL-WH-01|{refused}" not in received
+    assert "MUM-ST-02|TS-WHT-M" not in received and "MUM-ST-02|JN-SLIM-32" not in received
+    prices = _result_rows(inbox / "done" / TODAY / "eu_price.result.csv")
+    assert (
+        "if '1.299' means 1,299 (a thousands separator), remove the '.'" in prices["2"]["message"]
+    )
+    assert "has a decimal comma" in prices["3"]["message"]
+    assert "'$12' has a currency sign other than ₹/Rs" in prices["6"]["message"]
+    assert [prices[r]["status"] for r in "23456"] == ["rejected"] * 2 + ["ok"] + ["rejected"] * 2
+
+    assert received["MUM-ST-02|JN-SLIM-34"]["record"]["quantity"] == 0
+    stock_rows = _result_rows(inbox / "done" / TODAY / "ginesys_closing_stock.result.xlsx")
+    assert stock_rows["3"]["status"] == "ok"
+    assert stock_rows["3"]["message"] == f"sent as 0: the file says -2 {ZERO_WHY}"
+    assert stock_rows["2"]["message"] == ""
+
+    ledger = sandbox.ledger()
+    status = {e["key"]: e["record"]["orderStatus"] for e in ledger if e["path"].endswith("/status")}
+    assert status["16000000000000000001"] == "delivery_done"
+    assert status["13000000000000000006"] == "bag_picked"
+    cancels = [e["record"] for e in ledger if e["path"].endswith("/cancel")]
+    reasons = [item["reasonCode"] for r in cancels for item in r["orderItems"]]
+    assert reasons == ["6", "NA"]
+    assert all(e["outcome"] == "applied" for e in ledger), json.dumps(ledger)
