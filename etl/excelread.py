@@ -18,7 +18,7 @@ import python_calamine as calamine
 
 from etl.errors import InputError
 from etl.limits import active, check_cells
-from etl.model import Sheet
+from etl.model import Sheet, SheetInfo
 from etl.xlsxerrors import restore_error_cells
 
 ObjArray = npt.NDArray[np.object_]
@@ -34,28 +34,65 @@ def read_workbook_sheet(
     path: Path, kind: Literal["xlsx", "xls"], sheet: str | int | None = None
 ) -> Sheet:
     """Read one sheet of a workbook; `sheet` is a name, a 0-based index or None (first visible)."""
-    workbook = _open_workbook(path)
-    name = _choose_sheet(workbook, sheet)
-    try:
-        found = workbook.get_sheet_by_name(name)
-        rows = found.to_python()
-        start = found.start
-    except Exception as exc:  # calamine raises assorted errors for damaged sheet XML
-        raise _unreadable(exc) from exc
-    if not rows or start is None:
-        raise InputError(f"the sheet '{name}' is empty", code="empty")
-    cells, numeric = text_frame(rows)
-    check_cells(cells, active())
-    first_row, first_col = start
-    if kind == "xlsx":
-        restore_error_cells(path, name, cells, first_row, first_col)
-    row_numbers = np.arange(first_row + 1, first_row + 1 + len(rows), dtype=np.int64)
-    return Sheet(cells, row_numbers, path, kind, sheet_name=name, numeric=numeric)
+    return Workbook(path, kind).read(sheet)
 
 
 def workbook_sheet_names(path: Path) -> list[str]:
     """All sheet names of a workbook, in workbook order."""
     return list(_open_workbook(path).sheet_names)
+
+
+class Workbook:
+    """An open workbook: its worksheets listed, each read whole or only its first rows.
+
+    calamine parses a whole sheet before it hands out a row, so a parsed sheet is kept until
+    one sheet is read whole: looking at the first rows of every sheet and then reading the
+    chosen one parses each sheet once.
+    """
+
+    def __init__(self, path: Path, kind: Literal["xlsx", "xls"]) -> None:
+        self.path, self.kind = path, kind
+        self.book = _open_workbook(path)
+        self._parsed: dict[str, calamine.CalamineSheet] = {}
+
+    def sheets(self) -> list[SheetInfo]:
+        """The worksheets in workbook order (chart and macro sheets left out)."""
+        return [
+            SheetInfo(meta.name, meta.visible != calamine.SheetVisibleEnum.Visible)
+            for meta in self.book.sheets_metadata
+            if meta.typ == calamine.SheetTypeEnum.WorkSheet
+        ]
+
+    def read(self, sheet: str | int | None = None, nrows: int | None = None) -> Sheet:
+        """One sheet (a name, a 0-based index or None: the first visible), or its first
+        `nrows` rows from the first filled one (for choosing a header)."""
+        name = _choose_sheet(self.book, sheet)
+        try:
+            found = self._parsed[name] if name in self._parsed else self._parse(name)
+            rows = found.to_python(nrows=nrows)
+            start = found.start
+        except Exception as exc:  # calamine raises assorted errors for damaged sheet XML
+            raise _unreadable(exc) from exc
+        if nrows is None:
+            self._parsed.clear()  # the sheet is read: the memory of the others goes back
+        if not rows or start is None:
+            raise InputError(f"the sheet '{name}' is empty", code="empty")
+        return self._sheet(name, rows, start, whole=nrows is None)
+
+    def _parse(self, name: str) -> calamine.CalamineSheet:
+        found = self._parsed[name] = self.book.get_sheet_by_name(name)
+        return found
+
+    def _sheet(
+        self, name: str, rows: list[list[Any]], start: tuple[int, int], whole: bool
+    ) -> Sheet:
+        cells, numeric = text_frame(rows)
+        check_cells(cells, active())
+        first_row, first_col = start
+        if self.kind == "xlsx" and whole:
+            restore_error_cells(self.path, name, cells, first_row, first_col)
+        row_numbers = np.arange(first_row + 1, first_row + 1 + len(rows), dtype=np.int64)
+        return Sheet(cells, row_numbers, self.path, self.kind, sheet_name=name, numeric=numeric)
 
 
 def _open_workbook(path: Path) -> calamine.CalamineWorkbook:

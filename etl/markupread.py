@@ -12,9 +12,11 @@ white space collapsed as Excel does — but "00123" stays "00123" (Excel would m
 merged cell (`colspan`, `rowspan`; `ss:MergeAcross`, `ss:MergeDown`) keeps its value in its
 top-left cell and leaves the others empty, so the columns below never shift. XML cells are
 read by type, and numbers and dates are written as the workbook reader writes them. Of several
-tables the one with the most rows is read (a mapping's `sheet: 2` picks the third); of several
-worksheets the first, or the one named by `sheet:`. Row numbers count the table's rows (XML:
-Excel's rows), so text above a web page's table is not counted.
+tables the one with the most rows is read (a mapping's `sheet: 2` picks the third). Of several
+worksheets, `XmlWorkbook` reads any one, whole or its first rows, as `etl.excelread.Workbook`
+does (`etl.matching` looks for the one whose header fits; alone, the first visible one is
+read). Row numbers count the table's rows (XML: Excel's rows), so text above a web page's
+table is not counted.
 """
 
 from __future__ import annotations
@@ -34,13 +36,15 @@ from etl.csvread import to_utf8, utf16_without_bom
 from etl.errors import InputError
 from etl.excelread import text_frame
 from etl.limits import Limits, active, check_cells, check_grid, check_width, too_big
-from etl.model import Sheet
+from etl.model import Sheet, SheetInfo
 
 MarkupKind = Literal["html", "xml"]
 
 SNIFF_BYTES = 4096  # how much of a file's start tells what it is
 _SPREADSHEET_NS = "urn:schemas-microsoft-com:office:spreadsheet"
 _SS = f"{{{_SPREADSHEET_NS}}}"
+_HIDDEN_TAG = "{urn:schemas-microsoft-com:office:excel}Visible"  # in WorksheetOptions
+_HIDDEN_STATES = ("SheetHidden", "SheetVeryHidden")
 _HTML_STARTS = ("<!doctype html", "<html", "<table", "<head", "<body", "<meta")
 
 
@@ -67,30 +71,47 @@ def _decoded(head: bytes) -> str:
 
 def read_markup_sheet(path: Path, kind: MarkupKind, sheet: str | int | None = None) -> Sheet:
     """The chosen table (web page) or worksheet (XML) as a `Sheet` of text cells."""
+    if kind == "xml":
+        return XmlWorkbook(path).read(sheet)
     limits = active()
-    if kind == "html":
-        tables = _html_tables(path, limits)
-        name, rows = _choose_table(tables, sheet)
-        width = max(len(row) for row in rows)
-        grid = [row + [""] * (width - len(row)) for row in rows]
-        cells = pd.DataFrame({j: [row[j] for row in grid] for j in range(width)}, dtype="str")
-        numeric = None
-        row_numbers = np.arange(1, len(grid) + 1, dtype=np.int64)
-    else:
-        worksheets = _xml_worksheets(path, limits)
-        name, numbered = _choose_worksheet(worksheets, sheet)
+    tables = _html_tables(path, limits)
+    name, rows = _choose_table(tables, sheet)
+    width = max(len(row) for row in rows)
+    grid = [row + [""] * (width - len(row)) for row in rows]
+    cells = pd.DataFrame({j: [row[j] for row in grid] for j in range(width)}, dtype="str")
+    check_cells(cells, limits)
+    row_numbers = np.arange(1, len(grid) + 1, dtype=np.int64)
+    return Sheet(cells, row_numbers, path, kind, sheet_name=name)
+
+
+class XmlWorkbook:
+    """An XML Spreadsheet 2003 file, parsed once: its worksheets listed, each read whole or
+    only its first rows (as `etl.excelread.Workbook`)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.worksheets = _xml_worksheets(path, active())
+
+    def sheets(self) -> list[SheetInfo]:
+        return [SheetInfo(w.name, w.hidden) for w in self.worksheets]
+
+    def read(self, sheet: str | int | None = None, nrows: int | None = None) -> Sheet:
+        limits = active()
+        name, numbered = _choose_worksheet(self.worksheets, sheet)
         first = numbered[0][0]
+        if nrows is not None:
+            numbered = [(n, values) for n, values in numbered if n < first + nrows]
         rows = _dense(numbered, first, limits)
         cells, numeric = text_frame(rows)
+        check_cells(cells, limits)
         row_numbers = np.arange(first, first + len(rows), dtype=np.int64)
-    check_cells(cells, limits)
-    return Sheet(cells, row_numbers, path, kind, sheet_name=name, numeric=numeric)
+        return Sheet(cells, row_numbers, self.path, "xml", sheet_name=name, numeric=numeric)
 
 
 def markup_sheet_names(path: Path, kind: MarkupKind) -> list[str]:
     if kind == "html":
         return [f"table {i + 1}" for i in range(len(_html_tables(path, active())))]
-    return [w.name for w in _xml_worksheets(path, active())]
+    return [w.name for w in XmlWorkbook(path).worksheets]
 
 
 # --- web pages ---------------------------------------------------------------------------
@@ -244,6 +265,7 @@ def _choose_table(
 class _Worksheet:
     name: str
     rows: list[tuple[int, dict[int, Any]]]  # (Excel row number, column -> value), in order
+    hidden: bool = False
 
 
 def _xml_worksheets(path: Path, limits: Limits) -> list[_Worksheet]:
@@ -261,6 +283,8 @@ def _xml_worksheets(path: Path, limits: Limits) -> list[_Worksheet]:
                 row_number = _index(element, row_number + 1, limits.max_rows, "row")
                 current.rows.append((row_number, _xml_row(element, limits)))
                 element.clear()
+            elif element.tag == _HIDDEN_TAG and event == "end" and current is not None:
+                current.hidden = (element.text or "").strip() in _HIDDEN_STATES
             elif element.tag == f"{_SS}Worksheet" and event == "end" and current is not None:
                 worksheets.append(current)
                 current = None
@@ -322,7 +346,7 @@ def _choose_worksheet(
 ) -> tuple[str, list[tuple[int, dict[int, Any]]]]:
     names = [w.name for w in worksheets]
     if sheet is None:
-        chosen = worksheets[:1]
+        chosen = ([w for w in worksheets if not w.hidden] or worksheets)[:1]
     elif isinstance(sheet, int):
         chosen = [worksheets[sheet]] if 0 <= sheet < len(worksheets) else []
     else:

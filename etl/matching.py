@@ -5,80 +5,43 @@ and one row near the top holds every header it needs. The best fit wins: a file 
 first, then the most required headers (the most specific mapping). A built-in generic
 mapping gives way to another mapping of its feed that fits as well (the user's own, e.g. one
 with only `feed:`); any other two mappings fitting equally well is an error, not a guess.
+
+In a workbook, a mapping that names no sheet is tried on the first rows of every worksheet
+(`etl.sheetpick`): rows are never left behind unseen on another sheet.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import logging
 from fnmatch import fnmatchcase
 from pathlib import Path
 
 from etl import readers
 from etl.errors import InputError
-from etl.mapspec import Mapping, norm_header
-from etl.model import Sheet, Table
+from etl.mapspec import Mapping
+from etl.model import Table
+from etl.readers import SheetCache
 from etl.report import own_columns
 from etl.reportsheet import restore_neutralised
+from etl.sheetpick import MatchReport, header_fit, scan_sheets, sheet_conflict
 
-HEADER_SEARCH_ROWS = 50
-ReadKey = tuple[str | int | None, str | None, str | None]
+log = logging.getLogger(__name__)
 
-
-@dataclass
-class MatchReport:
-    """How well one mapping fits one file, in words for `konnect-etl mappings --explain`."""
-
-    mapping: Mapping
-    fits: bool
-    score: float  # share of the mapping's conditions the file meets, 0..1
-    reasons: list[str] = field(default_factory=list)  # what matched
-    missing: list[str] = field(default_factory=list)  # what did not
-    header_index: int | None = None  # position in sheet.cells of the header row used
-    header_row: int | None = None  # its row number as the user sees it
-    sheet: Sheet | None = None
-    rank: tuple[int, int, int] = (0, 0, 0)
-    headers_ok: bool = False  # the header row has everything; only the file name may fail
-
-    def text(self) -> str:
-        """'tally/stock (mappings/tally/stock.yaml): file name matches, but header lacks ...'."""
-        said = ", ".join(self.reasons) or "nothing matches"
-        lacks = f", but {'; '.join(self.missing)}" if self.missing else ""
-        return f"{self.mapping.name} ({self.mapping.path}): {said}{lacks}"
-
-
-class SheetCache:
-    """Reads a file once per distinct set of read options (sheet for workbooks; CSV options)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path, self.kind = path, readers.file_kind(path)
-        self.sheets: dict[ReadKey, Sheet | InputError] = {}
-
-    def get(self, mapping: Mapping) -> Sheet | InputError:
-        sheet, encoding, delimiter = mapping.read_options
-        key: ReadKey = (None, encoding, delimiter) if self.kind == "csv" else (sheet, None, None)
-        if key not in self.sheets:
-            try:
-                self.sheets[key] = readers.read_sheet(
-                    self.path, sheet=key[0], encoding=key[1], delimiter=key[2]
-                )
-            except InputError as exc:
-                self.sheets[key] = exc
-        return self.sheets[key]
-
-    def unreadable(self) -> InputError | None:
-        """The reader's own error when the file could not be read with any options."""
-        results = list(self.sheets.values())
-        if results and all(isinstance(r, InputError) for r in results):
-            first = results[0]
-            assert isinstance(first, InputError)
-            return first
-        return None
+_WORKBOOK_KINDS = ("xlsx", "xls", "xml")
 
 
 def explain(mappings: list[Mapping], path: Path) -> list[MatchReport]:
-    """Every mapping scored against the file, best first."""
+    """Every mapping scored against the file, best first. When the file's rows are on more
+    than one sheet, the mappings that fit are shown as not fitting, with why (as
+    `choose_mapping` refuses the file)."""
     cache = SheetCache(path)
-    return _ranked([score(m, path, cache) for m in mappings])
+    reports = _ranked([score(m, path, cache) for m in mappings])
+    fitting = [r for r in reports if r.fits]
+    conflict = sheet_conflict(fitting, cache)
+    for report in fitting if conflict is not None else []:
+        report.fits = False
+        report.missing.append(str(conflict))
+    return _ranked(reports)
 
 
 def _ranked(reports: list[MatchReport]) -> list[MatchReport]:
@@ -111,17 +74,35 @@ def choose_mapping(
     # Mappings whose file name globs rule the file out are read (with their own options)
     # only to explain a failure: a big CSV is then read once, not once per option set.
     hopeful = [m for m in candidates if relaxed or not m.filename or _name_fits(m, path)]
-    reports = _ranked([score(m, path, cache, relaxed) for m in hopeful])
-    fitting = [r for r in reports if r.fits]
+    fitting = [r for r in _ranked([score(m, path, cache, relaxed) for m in hopeful]) if r.fits]
     if not fitting:
         reports = [score(m, path, cache, relaxed) for m in candidates]
         raise cache.unreadable() or InputError(_no_fit_message(reports, path), "no_mapping")
+    conflict = sheet_conflict(fitting, cache)
+    if conflict is not None:
+        raise InputError(conflict, "several_sheets")
     best = _best(fitting)
-    assert best.sheet is not None and best.header_index is not None
-    table = readers.to_table(best.sheet, best.header_index)
+    table = _table(best, cache)
     if table.sheet.kind == "csv" and own_columns(table.header):  # our errors file, fixed
         table.data = restore_neutralised(table.data)
     return best.mapping, table
+
+
+def _table(best: MatchReport, cache: SheetCache) -> Table:
+    """The chosen sheet, read whole, split at its header; what the user should know logged."""
+    sheet = best.sheet
+    if best.head_only and best.sheet_name is not None:
+        whole = cache.read(best.sheet_name, None, None)
+        if isinstance(whole, InputError):
+            raise whole
+        sheet = whole
+        log.info("%s: reading sheet '%s'", cache.path.name, best.sheet_name)
+    assert sheet is not None and best.header_index is not None
+    table = readers.to_table(sheet, best.header_index)
+    table.notes = list(best.notes)
+    for note in table.notes:
+        log.warning("%s: %s", cache.path.name, note)
+    return table
 
 
 def _best(fitting: list[MatchReport]) -> MatchReport:
@@ -190,20 +171,33 @@ def score(mapping: Mapping, path: Path, cache: SheetCache, relaxed: bool = False
     """How well `mapping` fits the file at `path`."""
     report = MatchReport(mapping, fits=False, score=0.0)
     name_ok = _filename(mapping, path, report)
-    got = cache.get(mapping)
-    if isinstance(got, InputError):
-        report.missing.append(str(got))
+    sheets = cache.worksheets() if mapping.sheet is None else []
+    if len(sheets) > 1:
+        found = scan_sheets(mapping, cache, sheets, report)
+    else:
+        found = _whole(mapping, cache, report)
+    if found is None:
         return report
-    report.sheet = got
-    found = _header(mapping, got, report)
     wanted = len(mapping.required_headers)
     conditions = wanted + (1 if mapping.filename else 0)
     met = found + (1 if name_ok else 0)
     report.score = met / conditions if conditions else 1.0
-    report.headers_ok = found == wanted
-    report.fits = found == wanted and (name_ok or relaxed or not mapping.filename)
+    report.headers_ok = found == wanted and not report.hidden
+    report.fits = report.headers_ok and (name_ok or relaxed or not mapping.filename)
     report.rank = (int(report.fits), int(name_ok and bool(mapping.filename)), wanted)
     return report
+
+
+def _whole(mapping: Mapping, cache: SheetCache, report: MatchReport) -> int | None:
+    """The file read as the mapping says; how many headers it has (None: unreadable)."""
+    got = cache.read(*mapping.read_options)
+    if isinstance(got, InputError):
+        report.missing.append(str(got))
+        return None
+    report.sheet = got
+    if got.kind in _WORKBOOK_KINDS:
+        report.sheet_name = got.sheet_name
+    return header_fit(mapping, got, report)
 
 
 def _filename(mapping: Mapping, path: Path, report: MatchReport) -> bool:
@@ -217,50 +211,3 @@ def _filename(mapping: Mapping, path: Path, report: MatchReport) -> bool:
         globs = ", ".join(f"'{g}'" for g in mapping.filename)
         report.missing.append(f"file name does not match {globs}")
     return bool(hits)
-
-
-def _header(mapping: Mapping, sheet: Sheet, report: MatchReport) -> int:
-    """Choose the header row; note what it has and lacks; return how many headers it has."""
-    wanted = mapping.required_headers
-    index = find_header(mapping, sheet)
-    if index is None:
-        report.missing.append("the sheet is empty")
-        return 0
-    report.header_index, report.header_row = index, int(sheet.row_numbers[index])
-    present = {norm_header(c) for c in sheet.cells.iloc[index].astype("str")}
-    lacking = [h for h in wanted if norm_header(h) not in present]
-    has = len(wanted) - len(lacking)
-    if wanted and has:
-        report.reasons.append(f"row {report.header_row} has {_quoted(wanted, present, True)}")
-    if lacking:
-        report.missing.append(f"header lacks {_quoted(lacking, set(), False)}")
-    return has
-
-
-def _quoted(headers: tuple[str, ...] | list[str], present: set[str], keep: bool) -> str:
-    chosen = [h for h in headers if (norm_header(h) in present) == keep]
-    return ", ".join(f"'{h}'" for h in chosen)
-
-
-def find_header(mapping: Mapping, sheet: Sheet) -> int | None:
-    """Position of the header row in `sheet.cells`.
-
-    An explicit `read.header_row` wins. `auto`: the first row in the first 50 that holds
-    every required header; failing that the row holding the most of them; failing that the
-    first non-blank row. None for an empty sheet.
-    """
-    if mapping.header_row is not None:
-        spots = (sheet.row_numbers == mapping.header_row).nonzero()[0]
-        return int(spots[0]) if len(spots) else None
-    wanted = {norm_header(h) for h in mapping.required_headers}
-    best, best_count, first_filled = None, 0, None
-    for index in range(min(len(sheet.cells), HEADER_SEARCH_ROWS)):
-        row = {norm_header(c) for c in sheet.cells.iloc[index].astype("str")} - {""}
-        if row and first_filled is None:
-            first_filled = index
-        count = len(wanted & row)
-        if count == len(wanted) and row:
-            return index
-        if count > best_count:
-            best, best_count = index, count
-    return best if best is not None else first_filled

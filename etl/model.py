@@ -62,6 +62,14 @@ class Sheet:
     numeric: npt.NDArray[np.bool_] | None = None
 
 
+@dataclass(frozen=True)
+class SheetInfo:
+    """One worksheet as a workbook lists it: its name, and whether Excel hides it."""
+
+    name: str
+    hidden: bool = False
+
+
 @dataclass
 class Table:
     """The data rows of a sheet under its header row.
@@ -75,6 +83,9 @@ class Table:
     row_numbers: IntArray
     header_row: int
     sheet: Sheet
+    # What the user should know about how the table was found (another sheet of the
+    # workbook that nearly fits, a hidden sheet that fits): worded for the summary or log.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def numeric(self) -> npt.NDArray[np.bool_] | None:

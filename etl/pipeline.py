@@ -187,7 +187,9 @@ def build_summary(
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": job.now().isoformat(timespec="seconds"),
         "file_errors": list(file_errors),
+        "sheet": prepared.table.sheet.sheet_name if prepared else None,
         "header_row": prepared.table.header_row if prepared else None,
+        "warnings": list(prepared.table.notes) if prepared else [],
         "skipped_rows": prepared.mapped.skipped_rows if prepared else 0,
     }
 

@@ -4,23 +4,32 @@ as `.xls`, `etl.markupread`) into a `Sheet` of text cells with source row number
 Every cell is text as the user sees it ("" when empty); nothing is inferred or converted to
 missing values, so "NA", "0012" and "1e5" survive. Row numbers are Excel's (or the CSV record
 number) and blank rows are kept, so messages can point at the row the user will open.
-Anything that makes the whole file unreadable is an `InputError`.
+Anything that makes the whole file unreadable is an `InputError`. `SheetCache` reads a file
+once per set of read options, and a workbook's worksheets one at a time (only their first rows
+while `etl.matching` looks for the sheet whose header fits).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import pandas as pd
 
 from etl.csvread import read_csv_sheet
 from etl.errors import InputError
-from etl.excelread import read_workbook_sheet, workbook_sheet_names
+from etl.excelread import Workbook, read_workbook_sheet, workbook_sheet_names
 from etl.limits import active, check_file_size, check_xlsx
-from etl.markupread import SNIFF_BYTES, markup_kind, markup_sheet_names, read_markup_sheet
-from etl.model import Sheet, Table
+from etl.markupread import (
+    SNIFF_BYTES,
+    XmlWorkbook,
+    markup_kind,
+    markup_sheet_names,
+    read_markup_sheet,
+)
+from etl.model import Sheet, SheetInfo, Table
 
 FileKind = Literal["csv", "xlsx", "xls", "html", "xml"]
 
@@ -28,7 +37,23 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _SUFFIX_KINDS: dict[str, FileKind] = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls"}
 
-__all__ = ["FileKind", "file_kind", "read_sheet", "sheet_names", "to_table"]
+ReadKey = tuple[str | int | None, str | None, str | None]
+
+__all__ = ["Book", "FileKind", "SheetCache", "file_kind", "open_book", "read_sheet"]
+__all__ += ["sheet_names", "to_table"]
+
+
+class Book(Protocol):
+    """A file with several worksheets (XLSX/XLSM/ODS, XLS, XML Spreadsheet 2003), opened once."""
+
+    def sheets(self) -> list[SheetInfo]:
+        """Its worksheets in order, hidden ones marked."""
+        ...
+
+    def read(self, sheet: str | int | None = None, nrows: int | None = None) -> Sheet:
+        """One worksheet (name, 0-based index or None: the first visible), whole or only
+        its first `nrows` rows."""
+        ...
 
 
 def file_kind(path: Path) -> FileKind:
@@ -60,6 +85,15 @@ def read_sheet(
     if kind == "html" or kind == "xml":
         return read_markup_sheet(path, kind, sheet)
     return read_workbook_sheet(path, kind, sheet)
+
+
+def open_book(path: Path) -> Book | None:
+    """The workbook, opened once for reading several of its sheets; None for a CSV or a web
+    page (one table is read from those)."""
+    kind = _checked_kind(path)
+    if kind == "xlsx" or kind == "xls":
+        return Workbook(path, kind)
+    return XmlWorkbook(path) if kind == "xml" else None
 
 
 def sheet_names(path: Path) -> list[str]:
@@ -100,3 +134,78 @@ def to_table(sheet: Sheet, header_index: int) -> Table:
     data.columns = pd.RangeIndex(width)
     row_numbers = np.asarray(sheet.row_numbers[header_index + 1 :], dtype=np.int64)
     return Table(header[:width], data, row_numbers, int(sheet.row_numbers[header_index]), sheet)
+
+
+class SheetCache:
+    """One file's sheets, each read once: whole, by read options (a workbook's sheet; a CSV's
+    encoding and delimiter), or only a worksheet's first rows (to look for a header).
+
+    A read that fails is kept as its `InputError`, so trying other options goes on.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.kind = path, file_kind(path)
+        self.sheets: dict[ReadKey, Sheet | InputError] = {}
+        self.heads: dict[tuple[str, int], Sheet | InputError] = {}
+        self._book: Book | InputError | None = None
+        self._opened = False
+
+    def read(
+        self, sheet: str | int | None, encoding: str | None, delimiter: str | None
+    ) -> Sheet | InputError:
+        key: ReadKey = (None, encoding, delimiter) if self.kind == "csv" else (sheet, None, None)
+        if key not in self.sheets:
+            self.sheets[key] = _caught(lambda: self._whole(key))
+        return self.sheets[key]
+
+    def head(self, name: str, nrows: int) -> Sheet | InputError:
+        """The first `nrows` rows of worksheet `name`, from its first filled row."""
+        if (name, nrows) not in self.heads:
+            self.heads[(name, nrows)] = _caught(lambda: self._worksheet(name, nrows))
+        return self.heads[(name, nrows)]
+
+    def worksheets(self) -> list[SheetInfo]:
+        """The workbook's worksheets; [] for a CSV or a web page, and for a workbook that
+        cannot be opened (reading it says why)."""
+        if self.kind == "csv" or self.kind == "html":
+            return []
+        try:
+            book = self._open_book()
+        except InputError:
+            return []
+        return book.sheets() if book is not None else []
+
+    def unreadable(self) -> InputError | None:
+        """The reader's own error when the file could not be read with any options."""
+        results = [*self.heads.values(), *self.sheets.values()]
+        errors = [r for r in results if isinstance(r, InputError)]
+        return errors[0] if results and len(errors) == len(results) else None
+
+    def _whole(self, key: ReadKey) -> Sheet:
+        book = self._open_book()
+        if book is None:
+            return read_sheet(self.path, sheet=key[0], encoding=key[1], delimiter=key[2])
+        return book.read(key[0])
+
+    def _worksheet(self, name: str, nrows: int) -> Sheet:
+        book = self._open_book()
+        assert book is not None  # worksheets() listed the name, so this is a workbook
+        return book.read(name, nrows)
+
+    def _open_book(self) -> Book | None:
+        if not self._opened:
+            self._opened = True
+            try:
+                self._book = open_book(self.path)
+            except InputError as exc:
+                self._book = exc
+        if isinstance(self._book, InputError):
+            raise self._book
+        return self._book
+
+
+def _caught(read: Callable[[], Sheet]) -> Sheet | InputError:
+    try:
+        return read()
+    except InputError as exc:
+        return exc
