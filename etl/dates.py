@@ -5,6 +5,11 @@ mapping, a column is read day-first when one of its dates has a first part above
 month-first when one has a second part above 12. When every date fits both ways, the column
 cannot tell: those cells are rejected, with a hint to set the format in the mapping.
 
+A mapping may declare the order instead (`order: day-first`, `parse_in_order`): then a column
+that cannot tell is read that way, and a column holding a date that exists only the other way
+round (`01/13/2026` when read day first) has all its numeric dates refused as swapped.
+Dates with a month name (`7-Jan-26`, `Jan 7, 2026`) are never ambiguous and always read.
+
 Konnect works in Indian Standard Time: times without a zone are taken as IST, and times with
 one (`2026-01-05T04:30:00Z`) are converted to IST.
 """
@@ -19,18 +24,32 @@ import pandas as pd
 
 BoolArray = npt.NDArray[np.bool_]
 Order = Literal["day", "month", "ambiguous", "mixed"]
+Declared = Literal["day", "month"]
 
 IST = "Asia/Kolkata"
-NUMERIC_DATE = (
-    r"^(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<y>\d{4}|\d{2})"
-    r"(?:[ T](?P<t>\d{1,2}:\d{2}(?::\d{2})?))?$"
-)
+_OTHER: dict[Declared, Declared] = {"day": "month", "month": "day"}
+Refusal = tuple[BoolArray, str, str]  # (cells, code, message)
+TIME = r"(?:[ T](?P<t>\d{1,2}:\d{2}(?::\d{2})?))?$"
+NUMERIC_DATE = r"^(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<y>\d{4}|\d{2})" + TIME
+DAY_NAME = r"^(?P<d>\d{1,2})[-/ .]?(?P<m>[A-Za-z]{3,9})\.?[-/ .,]*(?P<y>\d{4}|\d{2})" + TIME
+NAME_DAY = r"^(?P<m>[A-Za-z]{3,9})\.?[-/ .]?(?P<d>\d{1,2})(?:st|nd|rd|th)?[-/ .,]+(?P<y>\d{4})"
+NAME_DAY += TIME
+MONTH_NAMES = "jan january|feb february|mar march|apr april|may|jun june|jul july|aug august"
+MONTH_NAMES += "|sep sept september|oct october|nov november|dec december"
+MONTHS = {n: i for i, names in enumerate(MONTH_NAMES.split("|"), 1) for n in names.split()}
 ZONED = r"^\d{4}-\d{2}-\d{2}[T ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})$"
 AMBIGUOUS = (
     "day and month may be swapped - every date in this column fits both ways; set the format "
     "in the mapping, e.g. formats: ['%d/%m/%Y']"
 )
 MIXED = "this column has dates in both day-first and month-first order; check the export"
+SWAPPED = (
+    "day and month may be swapped - this column has '{example}', a date only when read "
+    "{other} first, but its dates are read {order} first; check the export, or set the "
+    "format in the mapping"
+)
+NO_SUCH_DATE = "not a date when read {order} first ({shape})"
+SHAPES = {"day": "dd/mm/yyyy", "month": "mm/dd/yyyy"}
 
 
 def column_order(parts: pd.DataFrame) -> Order:
@@ -48,10 +67,12 @@ def column_order(parts: pd.DataFrame) -> Order:
 def parse_numeric_dates(
     text: pd.Series, todo: BoolArray, parsed: pd.Series
 ) -> tuple[BoolArray, BoolArray, str]:
-    """Fill `parsed` for dd/mm/yyyy-style cells once the column decides their order.
+    """Fill `parsed` for month-name cells, and dd/mm/yyyy-style cells once the column decides
+    their order.
 
     Returns (cells still unread, cells refused as ambiguous or mixed, the refusal message).
     """
+    todo = parse_month_names(text, todo, parsed)
     parts = text[todo].str.extract(NUMERIC_DATE)
     found = parts["a"].notna()
     refused = np.zeros(len(text), dtype=bool)
@@ -59,16 +80,71 @@ def parse_numeric_dates(
         return todo, refused, ""
     parts = parts[found]
     order = column_order(parts)
-    if order in ("ambiguous", "mixed"):
+    if order == "ambiguous" or order == "mixed":
         refused[text.index.get_indexer(parts.index)] = True
         return todo & ~refused, refused, AMBIGUOUS if order == "ambiguous" else MIXED
-    day, month = (parts["a"], parts["b"]) if order == "day" else (parts["b"], parts["a"])
-    year = parts["y"].where(parts["y"].str.len() == 4, "20" + parts["y"])
-    stamp = year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2)
-    stamp = stamp + " " + parts["t"].fillna("00:00").str.replace(r"^(\d:)", r"0\1", regex=True)
-    got = pd.to_datetime(stamp, format="mixed", errors="coerce")
+    got = _read_parts(parts, order)
     parsed[got.index] = got
     return todo & parsed.isna().to_numpy(), refused, ""
+
+
+def parse_in_order(text: pd.Series, order: Declared) -> tuple[pd.Series, list[Refusal]]:
+    """Numeric dates read in the order a mapping declares (`order: day-first`).
+
+    Returns the datetimes read (NaT elsewhere) and the refused cells: every numeric date of
+    a column that holds one existing only the other way round (`01/13/2026` read day first),
+    else each numeric date that does not exist (`31/02/2026`).
+    """
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    parts = text.str.extract(NUMERIC_DATE)
+    parts = parts[parts["a"].notna()]
+    if parts.empty:
+        return parsed, []
+    found = _mask(text, parts.index)
+    wanted, other = _read_parts(parts, order), _read_parts(parts, _OTHER[order])
+    only_other = parts.index[wanted.isna() & other.notna()]
+    if len(only_other):
+        example = str(text[only_other[0]])
+        why = SWAPPED.format(example=example, other=_OTHER[order], order=order)
+        return parsed, [(found, "ambiguous_date", why)]
+    parsed[wanted.index] = wanted
+    missing = _mask(text, wanted.index[wanted.isna()])
+    why = NO_SUCH_DATE.format(order=order, shape=SHAPES[order])
+    return parsed, [(missing, "not_date", why)] if missing.any() else []
+
+
+def parse_month_names(text: pd.Series, todo: BoolArray, parsed: pd.Series) -> BoolArray:
+    """`7-Jan-26`, `07 January 2026 14:30`, `Jan 7, 2026`: a month name is never swapped."""
+    for pattern in (DAY_NAME, NAME_DAY):
+        if not todo.any():
+            break
+        parts = text[todo].str.extract(pattern)
+        month = parts["m"].str.casefold().map(MONTHS)
+        parts = parts[month.notna()].assign(m=month.dropna().astype(int).astype(str))
+        if not parts.empty:
+            got = _stamps(parts["y"], parts["m"], parts["d"], parts["t"])
+            parsed[got.index] = got
+            todo = todo & parsed.isna().to_numpy()
+    return todo
+
+
+def _read_parts(parts: pd.DataFrame, order: Declared) -> pd.Series:
+    """Datetimes of NUMERIC_DATE parts read day first or month first (NaT: no such date)."""
+    day, month = (parts["a"], parts["b"]) if order == "day" else (parts["b"], parts["a"])
+    return _stamps(parts["y"], month, day, parts["t"])
+
+
+def _stamps(year: pd.Series, month: pd.Series, day: pd.Series, time: pd.Series) -> pd.Series:
+    year = year.where(year.str.len() == 4, "20" + year)
+    stamp = year + "-" + month.str.zfill(2) + "-" + day.str.zfill(2)
+    stamp = stamp + " " + time.fillna("00:00").str.replace(r"^(\d:)", r"0\1", regex=True)
+    return pd.to_datetime(stamp, format="mixed", errors="coerce")
+
+
+def _mask(text: pd.Series, index: pd.Index) -> BoolArray:
+    mask = np.zeros(len(text), dtype=bool)
+    mask[text.index.get_indexer(index)] = True
+    return mask
 
 
 def parse_zoned(text: pd.Series, todo: BoolArray, parsed: pd.Series) -> BoolArray:

@@ -17,6 +17,7 @@ from etl.errors import InputError
 from etl.feeds import get_feed
 from etl.mapspec import FieldSpec, Mapping, SkipRule, norm_header
 from etl.model import IntArray, Mapped, Problem, Table
+from etl.totals import log_skipped, total_rows
 from etl.transforms import Failure
 
 
@@ -99,18 +100,20 @@ def _letter(position: int) -> str:
 
 
 def _keep_mask(mapping: Mapping, table: Table, columns: dict[str, int]) -> BoolArray:
-    """True for data rows; False for blank rows and rows a `skip.rows_where` rule matches."""
+    """True for data rows; False for blank rows, rows a `skip.rows_where` rule matches, and
+    totals / report footers (etl.totals)."""
     keep = np.ones(len(table.data), dtype=bool)
+    filled: dict[int, BoolArray] = {}  # by column position; reused by the totals rule
     if mapping.skip_blank and len(table.data.columns):
-        filled = np.zeros(len(table.data), dtype=bool)
-        for label in range(table.data.shape[1]):
-            filled |= _filled(table.data.iloc[:, label])
-        keep &= filled
+        filled = {label: _filled(table.data.iloc[:, label]) for label in range(table.data.shape[1])}
+        keep &= np.logical_or.reduce(list(filled.values()))
     for rule in mapping.skip_rows:
         position = columns.get(norm_header(rule.column))
         if position is not None:
             keep &= ~_rule_mask(rule, table.data.iloc[:, position])
-    return keep
+    totals = total_rows(mapping, table, columns, filled) & keep
+    log_skipped(table, totals)
+    return keep & ~totals
 
 
 def _filled(cells: pd.Series) -> BoolArray:

@@ -17,10 +17,11 @@ from typing import Any, cast
 from etl.errors import ConfigError, MappingError
 from etl.feeds import FEEDS, Feed, get_feed
 from etl.mapper import apply_mapping
-from etl.mapping_steps import StepParser, check_encoding
+from etl.mapping_steps import OrderedDates, StepParser, check_encoding
 from etl.mapping_yaml import Reader, YDict, YList, read_yaml
 from etl.mapspec import Duplicates, ExportTime, FieldSpec, Mapping, NegativeStock, SkipRule
-from etl.matching import MatchReport, choose_mapping, explain
+from etl.matching import choose_mapping, explain
+from etl.sheetpick import MatchReport
 from etl.transforms import Number, Split, Step, Strip, Upper
 
 __all__ = [
@@ -40,6 +41,13 @@ FIELD_KEYS: tuple[str, ...] = ("column", "constant", "template", "default", "opt
 FIELD_KEYS += ("transforms", "pattern", "length")
 DECIMAL_FIELDS = {"mrp", "esp", "packageLengthCm", "packageWidthCm", "packageHeightCm"}
 DECIMAL_FIELDS |= {"packageWeightGms"}
+# Typed dates in canonical files: day first as Indian ERPs write them, sent as IST wall time
+# (konnect-api.md leaves their format open; the same as mappings/erp/invoice.yaml).
+DATE_FIELDS: dict[str, OrderedDates] = {
+    "ackDate": OrderedDates(with_time=True, output="%Y-%m-%d %H:%M:%S"),
+    "promised_delivery_date": OrderedDates(),
+    "estimated_delivery_date": OrderedDates(),
+}
 
 
 def load_mappings(directory: Path) -> list[Mapping]:
@@ -68,7 +76,7 @@ def load_mapping(path: Path, root: Path | None = None) -> Mapping:
     match, read, skip = (reader.dict(doc, k, "") for k in ("match", "read", "skip"))
     reader.keys(match, "match", ("filename", "headers"))
     reader.keys(read, "read", ("sheet", "header_row", "encoding", "delimiter"))
-    reader.keys(skip, "skip", ("blank", "rows_where"))
+    reader.keys(skip, "skip", ("blank", "totals", "rows_where"))
     return Mapping(
         name=path.relative_to(root).with_suffix("").as_posix(),
         path=path,
@@ -82,6 +90,7 @@ def load_mapping(path: Path, root: Path | None = None) -> Mapping:
         encoding=check_encoding(reader, read, "read"),
         delimiter=_delimiter(reader, read),
         skip_blank=reader.flag(skip, "blank", "skip", True),
+        skip_totals=reader.flag(skip, "totals", "skip", True),
         skip_rows=_skip_rules(reader, skip),
         export_time=_export_time(reader, doc),
         **_policies(reader, doc, feed),
@@ -284,6 +293,8 @@ def _generic_field(feed: Feed, name: str) -> FieldSpec:
         steps = (Number(),)
     elif name == "imeiSerialNumber":
         steps = (Split(),)
+    elif name in DATE_FIELDS:
+        steps = (DATE_FIELDS[name],)
     elif name == "currency":
         steps = (Strip(), Upper())
     optional = name not in feed.required or name == "currency"

@@ -87,6 +87,7 @@ class Mapping:
     encoding: str | None = None
     delimiter: str | None = None
     skip_blank: bool = True
+    skip_totals: bool = True  # total / report-footer rows without a key (etl.totals)
     skip_rows: tuple[SkipRule, ...] = ()
     duplicates: Duplicates = "error"
     negative_stock: NegativeStock = "error"

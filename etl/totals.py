@@ -1,0 +1,87 @@
+"""Total and report-footer rows: not data, recognised without a rule in every mapping.
+
+ERP and POS exports end with lines such as `Total;;1264`, `Grand Total`, `Sub Total` or
+`Report generated on 05-01-2026 10:00`. Read as data they are rejected with reasons that
+send the user the wrong way ("SKU is empty", "'Total' is not in the value map - add it
+there") and turn a good file `partial`.
+
+A row is such a line when its key cells (location and SKU for stock and price, the order
+ID for order feeds; constants do not count) hold nothing but the label itself, and one of
+its cells is such a label (LABEL). A row whose key has a value is never skipped, whatever
+it says, so the rule only drops rows that could never have been uploaded. Skipped rows are
+counted in the summary (`skipped_rows`) and logged with their row numbers. A mapping turns
+the rule off with `skip: {totals: false}`.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+
+from etl.cells import BoolArray, arrow_text, blank_cells, to_mask
+from etl.feeds import get_feed
+from etl.mapspec import Mapping, norm_header
+from etl.model import Table
+
+log = logging.getLogger(__name__)
+
+LABEL = (
+    r"^[^0-9a-z]*(?:(?:grand\s*|sub[\s-]*|net\s+)?totals?"
+    r"(?:\s*$|\s*[^a-z\s]|\s+(?:for|of)\b|(?:\s+[a-z.]+){1,3}\s*:)"
+    r"|report\s+(?:generated|printed|run)|(?:generated|printed|run)\s+(?:on|at|by)\b"
+    r"|page\s+\d+\s+of\s+\d+|end\s+of\s+report)"
+    r"|\btotals?[^a-z]*$"
+)  # "Total", "Grand Total:", "Total for DEL-WH-01", "Total Shipments: 25", "Site Total",
+# "Report generated on 05-01-2026", "Printed on ...", "Page 1 of 3"; not "Total care shampoo"
+
+
+def total_rows(
+    mapping: Mapping, table: Table, columns: dict[str, int], filled_at: dict[int, BoolArray]
+) -> BoolArray:
+    """True for rows that are totals or report footers (see the module docstring).
+
+    `filled_at`: non-blank cells of columns by position, where the caller has them already.
+    """
+    keys = key_positions(mapping, columns)
+    found = np.zeros(len(table.data), dtype=bool)
+    if not mapping.skip_totals or not keys:
+        return found
+    cells = table.data
+    filled = np.column_stack(
+        [filled_at[k] if k in filled_at else ~blank_cells(cells.iloc[:, k]) for k in keys]
+    )
+    # at most one key cell may hold text (the label): other rows are data, checked no further
+    candidates = np.flatnonzero(filled.sum(axis=1) <= 1)
+    if not candidates.size:
+        return found
+    rows = cells.iloc[candidates]
+    label = np.column_stack([is_label(rows.iloc[:, c]) for c in range(rows.shape[1])])
+    key_is_label = label[:, keys] | ~filled[candidates]
+    found[candidates[key_is_label.all(axis=1) & label.any(axis=1)]] = True
+    return found
+
+
+def key_positions(mapping: Mapping, columns: dict[str, int]) -> list[int]:
+    """Positions in the table of the cells the feed's key fields are read from."""
+    key = get_feed(mapping.feed).key
+    headers = [h for spec in mapping.fields if spec.name in key for h in spec.columns]
+    positions = (columns.get(norm_header(h)) for h in headers)
+    return sorted({p for p in positions if p is not None})
+
+
+def is_label(cells: pd.Series) -> BoolArray:
+    """True where a cell is a total or footer label ("Grand Total", "Printed on ...")."""
+    return to_mask(pc.match_substring_regex(arrow_text(cells), LABEL, ignore_case=True))
+
+
+def log_skipped(table: Table, rows: BoolArray) -> None:
+    """Say which rows were taken for totals or footers, so none vanishes without a trace."""
+    numbers = [str(n) for n in table.row_numbers[rows]]
+    if not numbers:
+        return
+    shown = ", ".join(numbers[:10]) + (f" and {len(numbers) - 10} more" if numbers[10:] else "")
+    name, word = table.sheet.path.name, "row" if len(numbers) == 1 else "rows"
+    log.info("%s: skipped as totals or report footers, not data: %s %s", name, word, shown)
