@@ -87,7 +87,7 @@ def process(path: Path, job: pipeline.Job, clock: Clock) -> dict[str, Any]:
 
     def reports() -> dict[str, Any]:
         out = pipeline.judge(prepared, results)
-        summary = pipeline.build_summary(path, prepared, out, results, started, job)
+        summary = pipeline.build_summary(path, prepared, out, results, started, job, path.stem)
         kind = pipeline.report_kind(path)
         write_reports(path.parent, path.stem, kind, table, out, summary)
         return summary

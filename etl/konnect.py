@@ -37,6 +37,26 @@ ORDER_STATUSES: dict[str, tuple[str, ...]] = {
     "CREDIT_NOTE_GENERATED": ("credit_note_generated",),
 }
 
+# Values of order-feed fields that Konnect accepts [doc]; checked by us (etl.schemas) and the
+# emulator alike.
+INVOICE_TYPES = ("sale", "return")
+# Cancel / return QC reason codes and what each means.
+REASON_CODES: dict[str, str] = {
+    "6": "out of stock",
+    "7": "not as described",
+    "8": "price mismatch",
+    "9": "damaged",
+    "NA": "store closed",
+}
+# `orderStatus` a self-ship order may be moved to (the status feed).
+SELF_SHIP_STATUSES = (
+    "bag_picked",
+    "delivery_done",
+    "return_bag_in_transit",
+    "return_bag_delivered",
+    "rto_bag_delivered",
+)
+
 # The forward path of a shipment [doc]; `etl.reconcile` reads "has the order got this far?".
 FORWARD_STATES = (
     "placed",
@@ -188,7 +208,37 @@ CODE_EXPLANATIONS: dict[str, str] = {
 }
 
 
+# The canonical fields a refusal code points at: the reports highlight the cells they were
+# read from (those the feed has), with the explanation as the cell's comment. [ours] where
+# the docs name no field: an unknown item (IN400) is in the item's cell; a cancelled order,
+# one of another location or in the wrong state is found by its orderId. A code that is not
+# listed (X400, X413, codes we do not know) points at no cell: only the row is marked.
+CODE_FIELDS: dict[str, tuple[str, ...]] = {
+    "X404SKU": ("sku",),
+    "X404LOC": ("location_id",),
+    "X404ORD": ("orderId",),
+    "X422": ("esp", "mrp"),  # the emulator's price refusals: mrp/esp <= 0, esp above mrp
+    "X409": ("orderId",),
+    **dict.fromkeys(("O400", "O422", "IN401", "IN403", "IN453"), ("orderId",)),
+    **dict.fromkeys(("CR400", "CR401", "CR422", "D400", "D401", "D422"), ("orderId",)),
+    **dict.fromkeys(("C400", "L400", "L403"), ("orderId",)),
+    "IN400": ("orderItemId",),
+    "IN422": ("invoiceNumber",),
+}
+LOST_ZEROS_HINT = (
+    "if the SKU had leading zeros in your ERP (e.g. 00012345), Excel may have removed them: "
+    "format the column as Text and export again"
+)
+
+
 def explain(code: str, message: str = "") -> str:
     """'IN453 - this order is already invoiced' (falls back to Konnect's own message)."""
     plain = CODE_EXPLANATIONS.get(code) or message or "refused by Konnect"
     return f"{code} - {plain}" if code else plain
+
+
+def refusal_hint(code: str, sku: object) -> str:
+    """What may have caused a refusal, when the value says so ("" otherwise): an all-digit
+    SKU that Konnect does not know has often lost its leading zeros in Excel."""
+    digits = isinstance(sku, str) and sku.isascii() and sku.isdigit()
+    return LOST_ZEROS_HINT if code == "X404SKU" and digits else ""

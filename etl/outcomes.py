@@ -9,7 +9,7 @@ import numpy as np
 
 from etl.konnect import explain
 from etl.model import Mapped, Problem, RowStatus, Table
-from etl.report import RowOutcomes
+from etl.report import RowOutcomes, source_columns
 
 if TYPE_CHECKING:
     from etl.bodies import Chunk, Validated
@@ -25,7 +25,8 @@ def new_outcomes(table: Table, mapped: Mapped) -> RowOutcomes:
     include[mapped.positions] = True
     status = np.empty(n, dtype=object)
     status.fill("ok")  # one shared str; np.full would cast via "<U2" and make n of them
-    return RowOutcomes(status=status, message=[""] * n, include=include)
+    columns = source_columns(table.header, mapped.sources)  # where a refusal's cell is
+    return RowOutcomes(status=status, message=[""] * n, include=include, field_columns=columns)
 
 
 def apply_problems(out: RowOutcomes, table: Table, problems: Sequence[Problem]) -> None:

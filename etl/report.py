@@ -48,13 +48,27 @@ class RowOutcomes:
 
     `include` is False for rows that are not data (blank, total rows): they appear in no
     report; None means every row is data. `cell_problems[(position, column)]` is why the
-    cell at that row position and `Table.header` column is wrong; it gets highlighted.
+    cell at that row position and `Table.header` column is wrong; it gets highlighted (an
+    empty reason: highlighted without a comment).
+    `field_columns[field]` is the `Table.header` column a canonical field was read from
+    (`source_columns`): where a Konnect refusal that names the field is highlighted.
     """
 
     status: list[RowStatus] | np.ndarray
     message: list[str]
     include: np.ndarray | None = None
     cell_problems: dict[tuple[int, int], str] = field(default_factory=dict)
+    field_columns: dict[str, int] = field(default_factory=dict)
+
+
+def source_columns(header: Sequence[str], sources: dict[str, str]) -> dict[str, int]:
+    """Canonical field -> position in `header` of its source column (`Mapped.sources`), the
+    first of that name as for our own problems; constants and absent columns are left out."""
+    index: dict[str, int] = {}
+    for j, name in enumerate(header):
+        index.setdefault(_norm(name), j)
+    found = {name: index.get(_norm(source)) for name, source in sources.items() if source}
+    return {name: j for name, j in found.items() if j is not None}
 
 
 def write_reports(

@@ -17,7 +17,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from etl.feeds import FEEDS, Feed
-from etl.wording import INVOICE_TYPES, ORDER_STATUSES, REASON_CODES
+from etl.konnect import INVOICE_TYPES, REASON_CODES, SELF_SHIP_STATUSES
 
 INTEGER_FIELDS = frozenset({"quantity"})
 DECIMAL_FIELDS = frozenset(
@@ -92,7 +92,7 @@ def choices(feed: Feed, field: str) -> tuple[str, ...]:
     if field == "reasonCode" and feed.name in ("cancel", "return_qc"):
         return tuple(REASON_CODES)
     if field == "orderStatus":
-        return ORDER_STATUSES
+        return SELF_SHIP_STATUSES
     return ()
 
 

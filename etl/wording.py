@@ -11,6 +11,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from etl.konnect import INVOICE_TYPES, REASON_CODES, SELF_SHIP_STATUSES
+
 # The plain name of each canonical field, as a store or warehouse team would say it.
 LABELS: dict[str, str] = {
     "location_id": "location",
@@ -55,22 +57,6 @@ def _allowed(values: Sequence[str]) -> str:
 
 
 CURRENCY = "currency must be 3 capital letters like INR"
-INVOICE_TYPES = ("sale", "return")
-# Konnect's cancel / return QC reason codes and what each means (konnect-api.md).
-REASON_CODES: dict[str, str] = {
-    "6": "out of stock",
-    "7": "not as described",
-    "8": "price mismatch",
-    "9": "damaged",
-    "NA": "store closed",
-}
-ORDER_STATUSES = (
-    "bag_picked",
-    "delivery_done",
-    "return_bag_in_transit",
-    "return_bag_delivered",
-    "rto_bag_delivered",
-)
 YES_NO = ("Yes", "No")
 
 
@@ -103,7 +89,7 @@ MESSAGES: dict[str, Wording] = {
     "bad_invoice_type": lambda f, r: f"invoice type must be {_allowed(INVOICE_TYPES)}",
     "bad_reason_code": lambda f, r: _reason_codes(),
     "too_many_decimals": lambda f, r: _decimals(f, r(f)),
-    "bad_order_status": lambda f, r: f"order status must be {_allowed(ORDER_STATUSES)}",
+    "bad_order_status": lambda f, r: f"order status must be {_allowed(SELF_SHIP_STATUSES)}",
     "not_yes_no": lambda f, r: f"{label(f)} must be Yes or No",
 }
 

@@ -68,7 +68,8 @@ def _write_rows(ws: Worksheet, sheet: ReportSheet, looks: Looks) -> None:
             ws.write_string(i + 1, j, values[j], looks.get(risky=True))
         for j, note in notes.get(i, ()):
             _write_styled(ws, i + 1, j, values[j], looks.get("bad", risky=j in flagged))
-            ws.write_comment(i + 1, j, note, {"author": AUTHOR, "width": 300, "height": 110})
+            if note:  # "": filled only (a comment costs XlsxWriter far more than a fill)
+                ws.write_comment(i + 1, j, note, {"author": AUTHOR, "width": 300, "height": 110})
         look = str(sheet.statuses[i]) if sheet.statuses[i] in LOOKS else "bad"
         _write_styled(ws, i + 1, status, values[status], looks.get(look, risky=status in flagged))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from etl.konnect import FORWARD_STATES as FORWARD
+from etl.konnect import REASON_CODES
 from etl.konnect import RETURN_STATES as RETURN
 
 CREATED = frozenset({"placed", "store_reassigned"})
@@ -35,4 +36,4 @@ CREDIT_NOTE_FROM = frozenset({"return_bag_accepted", "rto_bag_accepted"})
 # Whole-shipment cancel until packed; single items only before invoicing [doc].
 CANCEL_WHOLE_FROM = frozenset({*CREATED, "bag_confirmed", "bag_invoiced", "dp_assigned"})
 CANCEL_ITEMS_FROM = frozenset({*CREATED, "bag_confirmed"})
-CANCEL_REASONS = frozenset({"6", "7", "8", "9", "NA"})
+CANCEL_REASONS = frozenset(REASON_CODES)

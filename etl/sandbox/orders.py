@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from etl.konnect import INVOICE_TYPES
 from etl.sandbox import lifecycle
 from etl.sandbox.model import Item, Order, Refused
 from etl.sandbox.records import Action
@@ -118,7 +119,7 @@ def _cancel(state: SandboxState, order: Order, record: dict[str, Any]) -> None:
 
 def _invoice(state: SandboxState, order: Order, record: dict[str, Any]) -> None:
     kind, number = record.get("invoiceType"), record.get("invoiceNumber")
-    if kind not in ("sale", "return"):
+    if kind not in INVOICE_TYPES:
         raise Refused("IN422", f"invoiceType must be 'sale' or 'return', got {kind!r}")
     if not isinstance(number, str) or not INVOICE_NUMBER.fullmatch(number):
         raise Refused("IN422", f"invoiceNumber must be 1-16 letters, digits, / or -: {number!r}")
