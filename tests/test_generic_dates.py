@@ -15,25 +15,14 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from runs import oid, run
 
-from etl.cli import app
 from etl.errors import MappingError
 from etl.konnect import ENDPOINTS
 from etl.mapping import load_mapping
 from etl.transforms import DateStep
 
 TODAY = date.today().isoformat()
-
-
-def oid(block: int, n: int) -> str:
-    return f"{block}{n:018d}"
-
-
-def run(inbox: Path, sandbox: Any) -> Any:
-    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
-    args = ["run", str(inbox), "--settle", "0"]
-    return CliRunner().invoke(app, args, env=env, catch_exceptions=False)
 
 
 def drop(inbox: Path, name: str, rows: list[list[str]]) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from runs import run
 from typer.testing import CliRunner
 
 from etl.cli import app
@@ -18,12 +19,6 @@ from etl.guard_settings import Guards
 TODAY = date.today().isoformat()
 LOCATIONS = ("DEL-WH-01", "MUM-ST-02", "BLR-ST-03")
 SKUS = ("TS-BLK-S", "TS-BLK-M", "TS-BLK-L", "TS-WHT-M", "JN-SLIM-32", "JN-SLIM-34")
-
-
-def run(inbox: Path, sandbox: Any) -> Any:
-    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
-    args = ["run", str(inbox), "--settle", "0"]
-    return CliRunner().invoke(app, args, env=env, catch_exceptions=False)
 
 
 def stock_file(path: Path, quantities: list[int]) -> Path:

@@ -14,11 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import Workbook, load_workbook
-from typer.testing import CliRunner
+from runs import oid, run
 
 from etl import reconcile
 from etl.bodies import Chunk
-from etl.cli import app
 from etl.feeds import FEEDS
 from etl.journal import ChunkResult
 from etl.konnect import CODE_EXPLANATIONS, CODE_FIELDS, LOST_ZEROS_HINT, explain
@@ -31,16 +30,6 @@ TODAY = date.today().isoformat()
 RED = "FFC7CE"
 UNKNOWN_SKU = "X404SKU - Konnect does not know this SKU"
 UNKNOWN_LOCATION = "X404LOC - Konnect does not know this location"
-
-
-def oid(block: int, n: int) -> str:
-    return f"{block}{n:018d}"
-
-
-def run(inbox: Path, sandbox: Any) -> Any:
-    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
-    args = ["run", str(inbox), "--settle", "0"]
-    return CliRunner().invoke(app, args, env=env, catch_exceptions=False)
 
 
 def drop_xlsx(inbox: Path, name: str, rows: list[list[Any]], sheet: str = "Sheet1") -> None:

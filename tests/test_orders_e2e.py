@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from runs import oid, run
 from typer.testing import CliRunner
 
 from etl.cli import app
@@ -21,16 +22,6 @@ from etl.konnect import ENDPOINTS
 
 TODAY = date.today().isoformat()
 PROFILES = Path(__file__).resolve().parent / "data" / "profiles"
-
-
-def oid(block: int, n: int) -> str:
-    return f"{block}{n:018d}"
-
-
-def run(inbox: Path, sandbox: Any) -> Any:
-    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
-    args = ["run", str(inbox), "--settle", "0"]
-    return CliRunner().invoke(app, args, env=env, catch_exceptions=False)
 
 
 def drop(inbox: Path, name: str, rows: list[list[Any]]) -> None:

@@ -9,19 +9,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from typer.testing import CliRunner
+from runs import run
 
-from etl.cli import app
 from etl.guards import export_time
 from etl.mapping import load_mapping
 
 TODAY = date.today().isoformat()
-
-
-def run(inbox: Path, sandbox: Any) -> Any:
-    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
-    args = ["run", str(inbox), "--settle", "0"]
-    return CliRunner().invoke(app, args, env=env, catch_exceptions=False)
 
 
 def write(path: Path, rows: list[str], header: str = "location_id,sku,quantity") -> Path:

@@ -12,18 +12,13 @@ from typing import Any
 
 import pytest
 import xlwt
+from runs import run
 from typer.testing import CliRunner
 
 from etl.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date.today().isoformat()
-
-
-def run(inbox: Path, sandbox: Any, *extra: str, token: str | None = None) -> Any:
-    env = {"KONNECT_TOKEN": token or sandbox.token, "KONNECT_BASE_URL": sandbox.url}
-    args = ["run", str(inbox), "--settle", "0", *extra]
-    return CliRunner().invoke(app, args, env=env, catch_exceptions=False)
 
 
 def done(inbox: Path, name: str) -> Path:

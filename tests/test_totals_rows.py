@@ -17,9 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
+from runs import oid, run
 
-from etl.cli import app
 from etl.errors import MappingError
 from etl.konnect import ENDPOINTS
 from etl.mapping import apply_mapping, generic_mapping, load_mapping
@@ -27,16 +26,6 @@ from etl.model import Sheet
 from etl.readers import to_table
 
 TODAY = date.today().isoformat()
-
-
-def oid(block: int, n: int) -> str:
-    return f"{block}{n:018d}"
-
-
-def run(inbox: Path, sandbox: Any) -> Any:
-    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
-    args = ["run", str(inbox), "--settle", "0"]
-    return CliRunner().invoke(app, args, env=env, catch_exceptions=False)
 
 
 def drop(path: Path, rows: list[list[str]], delimiter: str = ",", encoding: str = "utf-8") -> None:
