@@ -161,7 +161,14 @@ class StepParser:
         if not isinstance(table, YDict) or not table:
             raise self.reader.fail(opts, "map", path, "expected 'ERP value: Fynd value' entries")
         entries = {map_key(k): self._map_value(table, k, path) for k in table}
-        return ValueMap(table=entries, unmatched=self._unmatched(opts, path))
+        shown = Path(self.reader.shown)
+        name = (
+            shown.relative_to(self.root).as_posix()
+            if shown.is_relative_to(self.root)
+            else shown.name
+        )
+        where = f"the value map in {name}"  # the mapping file to add it to
+        return ValueMap(table=entries, unmatched=self._unmatched(opts, path), source=where)
 
     def _map_value(self, table: YDict, key: str, path: str) -> str:
         value = self.reader.text(table, key, f"{path}.{key}")

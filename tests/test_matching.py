@@ -249,6 +249,15 @@ def test_tally_profile_end_to_end() -> None:
     assert mapping.duplicates == "sum"
 
 
+def test_a_store_missing_from_an_inline_map_names_the_mapping_file(tmp_path: Path) -> None:
+    text = (PROFILES / "pos_price_list.csv").read_bytes().replace(b"Delhi", b"Thane", 1)
+    (tmp_path / "pos_price_list.csv").write_bytes(text)
+    mapping, table = choose_mapping(load_mappings(SHIPPED), tmp_path / "pos_price_list.csv")
+    [problem] = apply_mapping(mapping, table).problems
+    assert problem.message.startswith("'Thane")
+    assert problem.message.endswith("is not in the value map in pos/price.yaml — add it there")
+
+
 def test_pos_price_profile_end_to_end() -> None:
     mapping, table = choose_mapping(load_mappings(SHIPPED), PROFILES / "pos_price_list.csv")
     assert mapping.name == "pos/price"

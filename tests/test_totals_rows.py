@@ -118,7 +118,7 @@ def test_pos_price_total_line_is_skipped_not_sent_to_the_value_map(
         "uploaded",
         1,
     )
-    assert "not in the mapping's value map" not in (inbox / "done").joinpath(
+    assert "not in the value map" not in (inbox / "done").joinpath(
         TODAY, "pos_price.result.csv"
     ).read_text(encoding="utf-8-sig")
 
