@@ -3,7 +3,9 @@
 Bold, frozen header with filters; cells with a problem filled light red (prints readable)
 with the reason as a comment; the status/error column coloured per status. Every cell from
 the file is stored as *text*, exactly as read: never a formula nor an error value ("#N/A"),
-and never re-typed as a number (20-digit ids and leading zeros survive a round trip).
+and never re-typed as a number (20-digit ids and leading zeros survive a round trip). Every
+cell and column is formatted Text, so what the user types into the errors file to fix it
+stays text too: a SKU retyped as 00012345 is not turned into 12345 by Excel.
 Reports are written with XlsxWriter in constant-memory mode: about ten times faster than
 openpyxl for the same styles and comments, and memory stays flat for million-row sheets.
 `CellMaker` makes openpyxl write-only cells with the same looks, for openpyxl writers.
@@ -49,7 +51,7 @@ def write_xlsx(path: Path, sheet: ReportSheet) -> None:
         ws.freeze_panes(1, 0)
         ws.autofilter(0, 0, len(sheet), max(len(sheet.header), 1) - 1)
         for j, width in enumerate(_widths(sheet)):
-            ws.set_column(j, j, width)
+            ws.set_column(j, j, width, looks.get())  # Text: what the user types stays text
         for j, name in enumerate(_values(pd.Series(sheet.header, dtype="str"))):
             ws.write_string(0, j, name or "", looks.get(bold=True, risky=is_risky(name or "")))
         _write_rows(ws, sheet, looks)
@@ -93,7 +95,8 @@ class Looks:
     def get(self, look: str = "", *, risky: bool = False, bold: bool = False) -> Format:
         key = (look, risky, bold)
         if key not in self.formats:
-            spec: dict[str, Any] = {"bold": bold, "quote_prefix": risky}
+            # "@" (Text): a code retyped in Excel keeps its zeros (00012345, not 12345)
+            spec: dict[str, Any] = {"bold": bold, "quote_prefix": risky, "num_format": "@"}
             if look:
                 fill, font = LOOKS[look]
                 spec |= {"pattern": 1, "bg_color": f"#{fill}", "font_color": f"#{font}"}

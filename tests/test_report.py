@@ -228,6 +228,20 @@ def test_xlsx_never_holds_a_formula_or_error_value(tmp_path: Path) -> None:
     assert ws["E3"].fill.fgColor.rgb.endswith("FFEB9C")  # unknown
 
 
+def test_xlsx_cells_are_text_so_a_code_retyped_in_excel_keeps_its_zeros(tmp_path: Path) -> None:
+    """Plain, highlighted and quote-prefixed cells, and the empty cells below, are Text."""
+    table = make_table([["BLR-1", "00012345", "-3"], ["BLR-1", "=1", "4"]])
+    out = RowOutcomes(status=["rejected", "ok"], message=["'-3' - negative", ""])
+    out.cell_problems[(0, 2)] = "stock cannot be negative"
+    write_reports(tmp_path, "f", "xlsx", table, out, make_summary())
+    ws = read_xlsx(tmp_path / "f.errors.xlsx")
+    assert [c.number_format for c in ws[2]] == ["@"] * ws.max_column
+    assert ws["C2"].fill.fgColor.rgb.endswith("FFC7CE")  # the highlighted one too
+    assert ws.column_dimensions["B"].number_format == "@"  # rows the user adds below
+    result = read_xlsx(tmp_path / "f.result.xlsx")
+    assert result["B3"].number_format == "@" and result["B3"].quotePrefix
+
+
 def test_all_ok_writes_no_errors_file_and_removes_a_stale_one(tmp_path: Path) -> None:
     table = make_table([["BLR-1", "SKU1", "1"]])
     (tmp_path / "f.errors.csv").write_text("stale")
