@@ -35,10 +35,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Refused cells past this many are highlighted without a comment: each comment costs
-# XlsxWriter about as much as a whole row and ~1 KB held to the end, and a file refused as a
-# whole (one wrong location) would otherwise carry a million copies of one explanation.
-REFUSAL_COMMENTS = 10_000
 UNSETTLED = (
     f"{NO_ANSWER}, and looking the order up in Konnect afterwards did not settle it: "
     "check the order in Konnect before sending this row again"
@@ -280,7 +276,7 @@ def note_refused(
 ) -> None:
     """Rows `failed` with a code that names a field (`etl.konnect.CODE_FIELDS`): the cell that
     field was read from (`out.field_columns`) is highlighted with the explanation, as our own
-    problems are, also on rows merged into it (the first `REFUSAL_COMMENTS` with a comment).
+    problems are, also on rows merged into it.
     Only refused rows are visited; their SKUs are taken in one go."""
     rows, reasons = _refused_rows(chunks, results)
     if not rows:
@@ -295,14 +291,12 @@ def note_refused(
         code: [out.field_columns[f] for f in fields if f in out.field_columns]
         for code, fields in CODE_FIELDS.items()
     }
-    marked = 0
     for row, position, (code, message), sku in zip(rows, positions, reasons, skus, strict=True):
         if out.status[position] == "failed":
             note = _refusal_note(out, position, code, message, sku)
             for where in (position, *merged.get(row, ())):
                 for column in columns[code]:
-                    out.cell_problems[(where, column)] = note if marked < REFUSAL_COMMENTS else ""
-                    marked += 1
+                    out.cell_problems[(where, column)] = note
 
 
 def _refused_rows(

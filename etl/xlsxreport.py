@@ -32,6 +32,10 @@ from etl.reportsheet import ReportSheet, is_risky, risky_mask, text_column
 MAX_CELL_CHARS = 32767  # Excel's limit for one cell's text
 ILLEGAL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"  # control characters XML cannot hold
 AUTHOR = "konnect-etl"
+# Cells with a problem past this many are highlighted without a comment (the row's error
+# column still says why): each comment costs XlsxWriter about as much as a whole row and
+# ~1 KB held to the end, so a million rejected rows would take minutes and a gigabyte.
+MAX_COMMENTS = 10_000
 BAD = ("FFC7CE", "9C0006")  # Excel's "Bad" style: light red fill, dark red text
 LOOKS = {  # (fill, font colour) per status, and "bad" for a cell with a problem
     "ok": ("C6EFCE", "006100"),  # Excel's "Good"
@@ -63,6 +67,7 @@ def _write_rows(ws: Worksheet, sheet: ReportSheet, looks: Looks) -> None:
     risky = _risky_cells(sheet.columns)
     notes = _notes_by_row(sheet.notes)
     status = sheet.status_column
+    comments = 0
     for i, values in enumerate(zip(*columns, strict=True)):
         ws.write_row(i + 1, 0, values)  # text stays text: strings_to_formulas is off
         flagged = risky.get(i, ())
@@ -70,8 +75,9 @@ def _write_rows(ws: Worksheet, sheet: ReportSheet, looks: Looks) -> None:
             ws.write_string(i + 1, j, values[j], looks.get(risky=True))
         for j, note in notes.get(i, ()):
             _write_styled(ws, i + 1, j, values[j], looks.get("bad", risky=j in flagged))
-            if note:  # "": filled only (a comment costs XlsxWriter far more than a fill)
+            if note and comments < MAX_COMMENTS:  # "": filled only
                 ws.write_comment(i + 1, j, note, {"author": AUTHOR, "width": 300, "height": 110})
+                comments += 1
         look = str(sheet.statuses[i]) if sheet.statuses[i] in LOOKS else "bad"
         _write_styled(ws, i + 1, status, values[status], looks.get(look, risky=status in flagged))
 

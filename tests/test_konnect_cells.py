@@ -16,7 +16,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from runs import oid, run
 
-from etl import reconcile
+from etl import xlsxreport
 from etl.bodies import Chunk
 from etl.feeds import FEEDS
 from etl.journal import ChunkResult
@@ -245,13 +245,14 @@ def test_the_leading_zeros_hint_is_for_all_digit_skus_only(sku: str, hinted: boo
     assert marked("X404LOC", sku=sku).message == [explain("X404LOC")]
 
 
-def test_past_the_comment_budget_refused_cells_are_highlighted_without_a_comment(
+def test_past_the_comment_budget_cells_are_highlighted_without_a_comment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A file refused as a whole must not carry a million comments (XlsxWriter cost)."""
-    monkeypatch.setattr(reconcile, "REFUSAL_COMMENTS", 2)
+    """A file refused as a whole must not carry a million comments (XlsxWriter's cost): past
+    the budget, refused cells - like cells our own checks refused - are only filled."""
+    monkeypatch.setattr(xlsxreport, "MAX_COMMENTS", 2)
     out = marked("X404LOC", n=3)
-    assert out.cell_problems == {(0, 0): explain("X404LOC"), (1, 0): explain("X404LOC"), (2, 0): ""}
+    assert set(out.cell_problems.values()) == {explain("X404LOC")}  # every cell is marked
     cells_ = pd.DataFrame({0: ["DEL"] * 3, 1: ["A-1"] * 3, 2: ["1"] * 3}, dtype="str")
     numbers = np.arange(2, 5, dtype=np.int64)
     table = Table(
