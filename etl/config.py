@@ -160,6 +160,9 @@ def _typed(values: dict[str, Any]) -> Settings:
         try:
             converted[key] = None if value is None else convert(value)
         except (TypeError, ValueError) as exc:
+            said = str(exc)  # our own converters' messages name the key and say what to write
+            if said.startswith(f"{key}.") or said.startswith(f"{key} "):
+                raise ConfigError(f"setting '{key}': {said}") from exc
             raise ConfigError(f"setting '{key}': {value!r} is not a valid value") from exc
     return replace(Settings(), **converted)
 

@@ -39,7 +39,9 @@ def _guard_value(key: str, value: Any) -> Any:
         return value
     if key == "min_rows":
         return int(value)
-    if value is False or value is None:
+    if value is None:  # a blank must not quietly turn off what stops a file of zeros
+        raise ValueError(f"guards.{key} has no value: give a share (0.5 = 50%), or false")
+    if value is False:
         return None
     share = float(value)
     if not 0 < share <= 1:

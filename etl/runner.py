@@ -171,12 +171,14 @@ def process_claimed(
         back = inbox.give_back(claimed)
         log.error("%s: stopped, Konnect refused the credentials; file left at %s", back.name, back)
         raise
-    except KonnectDown as exc:  # what was acknowledged is in the journal: the next try resumes
-        back = inbox.give_back(claimed)
+    except KonnectDown as exc:
+        # It stays in processing/, as after a crash: the next run (watch: its next pass, after
+        # a pause) resumes it from the journal, under the same name and free of the drop
+        # folder (a trigger file gone, a new export of the same name arriving meanwhile).
         raise KonnectDown(
-            f"{exc}. Nothing of {back.name} is lost: it is back in the inbox, and the next run "
-            "(watch: after a pause) continues where this one stopped. If this lasts, check the "
-            "network and base_url / KONNECT_BASE_URL"
+            f"{exc}. Nothing of {claimed.name} is lost: it waits in processing/, and the next "
+            "run (watch: after a pause) continues where this one stopped. If this lasts, check "
+            "the network and base_url / KONNECT_BASE_URL"
         ) from None
     except (OSError, sqlite3.Error, EtlError):
         raise  # the disk, the share or the set-up: the caller backs off and tries again

@@ -221,7 +221,10 @@ async def _upload_one(run: _Run, chunk: ChunkLike) -> ChunkResult | None:
             break
         except UploadError as exc:
             delay = decide(exc, attempts, run.policy, run.rng)
-            if delay is None and isinstance(exc, Unreachable) and not attempts.unknown:
+            # gone away: the file waits for the next run - unless an order action may already
+            # have been applied, which only a look-up can settle (etl.reconcile)
+            may_resend = run.policy.resend_unknown or not attempts.unknown
+            if delay is None and isinstance(exc, Unreachable) and may_resend:
                 where = run.client.settings.base_url
                 run.halt = run.halt or KonnectDown(f"{exc} at {where}, {attempts.tries} tries")
                 break

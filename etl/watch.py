@@ -287,7 +287,10 @@ class Watcher:
         failures = self.backoff.failures
         if isinstance(exc, FileNotFoundError) and not self.root.is_dir():
             delay = min(delay, self.options.poll_seconds)
-        message = f"cannot work in the inbox {self.root}: {exc}{what_to_check(self.root, exc)}"
+        if isinstance(exc, EtlError):  # Konnect unreachable, credentials refused...: not the share
+            message = str(exc)
+        else:
+            message = f"cannot work in the inbox {self.root}: {exc}{what_to_check(self.root, exc)}"
         if failures & (failures - 1) == 0:  # the 1st, 2nd, 4th, 8th... time in a row
             log.error("%s; trying again in %.1f s (failure %d in a row)", message, delay, failures)
         self.heartbeat.error(message, time.time())
@@ -295,7 +298,7 @@ class Watcher:
 
     def recovered(self) -> None:
         if self.backoff.failures:
-            log.warning("the inbox %s is usable again", self.root)
+            log.warning("working again on the inbox %s", self.root)
             self.backoff.failures = 0
             if self.options.on_reachable_again is not None:
                 self.options.on_reachable_again()

@@ -123,3 +123,6 @@ def test_guard_settings_from_the_config_file(tmp_path: Path) -> None:
     config.write_text("guards: {zero_share: 2}\n")
     with pytest.raises(ConfigError, match="guards"):
         load_settings(config_file=config, environ={})
+    config.write_text("guards:\n  zero_share:\n")  # the value deleted: not 'guard off'
+    with pytest.raises(ConfigError, match=r"guards\.zero_share has no value"):
+        load_settings(config_file=config, environ={})

@@ -355,8 +355,8 @@ def test_konnect_unreachable_stops_the_run_and_the_file_waits_for_the_next(
         }
         down = CliRunner().invoke(app, ["run", str(inbox), "--settle", "0"], env=env)
     assert down.exit_code == 2
-    assert "could not reach Konnect" in down.output and "back in the inbox" in down.output
-    assert (inbox / "stock.csv").is_file() and not (inbox / "done").exists()
+    assert "could not reach Konnect" in down.output and "waits in processing/" in down.output
+    assert (inbox / "processing" / "stock.csv").is_file() and not (inbox / "done").exists()
     assert run(inbox, sandbox).exit_code == 0
     assert summary(inbox, "stock")["rows"]["ok"] == 1
     assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-M"] == 6
