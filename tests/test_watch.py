@@ -5,15 +5,19 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from watchproc import done_dir, logs, start_watch, stop, wait_for, watching
+
+from etl.sandbox import SandboxSettings, serve_in_thread
 
 HEADER = "location_id,sku,quantity\n"
 
@@ -148,6 +152,26 @@ def test_run_stopped_twice_leaves_the_file_to_resume_and_does_not_exit_0(
     assert resumed.returncode == 0, resumed.stderr
     assert summary(inbox, "stock")["rows"]["ok"] == 6000
     assert len({entry["key"] for entry in sandbox.ledger()}) == 6000
+
+
+def test_a_watcher_waits_out_a_konnect_outage_and_finishes_the_file(tmp_path: Path) -> None:
+    """Konnect down when the file comes: it waits in processing/, the watcher says Konnect is
+    unreachable (not the share), backs off, and uploads it once Konnect answers again."""
+    with socket.socket() as probe:  # a port with nothing behind it, for now
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = make_inbox(tmp_path)
+    (inbox / "konnect-etl.yaml").write_text("retries: 1\n")
+    down = SimpleNamespace(url=f"http://127.0.0.1:{port}", token="sandbox-token")
+    with watching(inbox, down, settle=0.3):
+        (inbox / "stock.csv").write_text(HEADER + "".join(stock_lines("OUT", 3)))
+        wait_for(lambda: "could not reach Konnect" in logs(inbox), 30, "the outage noticed")
+        assert (inbox / "processing" / "stock.csv").is_file()
+        with serve_in_thread(SandboxSettings(port=port, catalogue="open")) as back:
+            wait_for(lambda: has_summary(inbox, "stock"), 90, "the file finished")
+            assert len({e["key"] for e in back.ledger()}) == 3
+    assert summary(inbox, "stock")["rows"]["ok"] == 3
+    assert "cannot work in the inbox" not in logs(inbox)
 
 
 def test_a_watcher_applies_keep_days_once_a_day_even_with_nothing_to_do(
