@@ -6,11 +6,13 @@ send the user the wrong way ("SKU is empty", "'Total' is not in the value map - 
 there") and turn a good file `partial`.
 
 A row is such a line when its key cells (location and SKU for stock and price, the order
-ID for order feeds; constants do not count) hold nothing but the label itself, and one of
-its cells is such a label (LABEL). A row whose key has a value is never skipped, whatever
-it says, so the rule only drops rows that could never have been uploaded. Skipped rows are
-counted in the summary (`skipped_rows`) and logged with their row numbers. A mapping turns
-the rule off with `skip: {totals: false}`.
+ID for order feeds; constants do not count) hold nothing but the label itself, and the
+first cell of the row with words in it is such a label (LABEL; numbers may come before it).
+A row whose key has a value is never skipped, whatever it says, so the rule only drops rows
+that could never have been uploaded; and a product name ("Colgate Total 120", "Total-Care
+Shampoo") is no label, so such a row without its SKU stays a rejected row the user can fix.
+Skipped rows are counted in the summary (`skipped_rows`), named in its `warnings` and
+logged. A mapping turns the rule off with `skip: {totals: false}`.
 """
 
 from __future__ import annotations
@@ -30,12 +32,13 @@ log = logging.getLogger(__name__)
 
 LABEL = (
     r"^[^0-9a-z]*(?:(?:grand\s*|sub[\s-]*|net\s+)?totals?"
-    r"(?:\s*$|\s*[^a-z\s]|\s+(?:for|of)\b|(?:\s+[a-z.]+){1,3}\s*:)"
+    r"(?:\s*$|\s*[:=#(*\d]|\s+(?:for|of)\b|(?:\s+[a-z.]+){1,3}\s*:)"
     r"|report\s+(?:generated|printed|run)|(?:generated|printed|run)\s+(?:on|at|by)\b"
     r"|page\s+\d+\s+of\s+\d+|end\s+of\s+report)"
-    r"|\btotals?[^a-z]*$"
+    r"|\btotals?[\s:*=-]*$"
 )  # "Total", "Grand Total:", "Total for DEL-WH-01", "Total Shipments: 25", "Site Total",
-# "Report generated on 05-01-2026", "Printed on ...", "Page 1 of 3"; not "Total care shampoo"
+# "Report generated on 05-01-2026", "Printed on ...", "Page 1 of 3"; not "Total care shampoo",
+# "Total-Care Shampoo" or "Colgate Total 120"
 
 
 def total_rows(
@@ -53,15 +56,28 @@ def total_rows(
     filled = np.column_stack(
         [filled_at[k] if k in filled_at else ~blank_cells(cells.iloc[:, k]) for k in keys]
     )
-    # at most one key cell may hold text (the label): other rows are data, checked no further
+    # at most one key cell may hold text, and only a label: other rows are data, checked no
+    # further (the key columns alone are scanned for labels, and only where filled)
     candidates = np.flatnonzero(filled.sum(axis=1) <= 1)
+    keyed = np.asarray(filled[candidates].any(axis=1), dtype=bool)
+    if keyed.any():
+        rows = cells.iloc[candidates[keyed]]
+        key_label = np.column_stack(
+            [is_label(rows.iloc[:, k]) | ~filled[candidates[keyed], i] for i, k in enumerate(keys)]
+        ).all(axis=1)
+        keyed[keyed] = key_label
+        candidates = candidates[~filled[candidates].any(axis=1) | keyed]
     if not candidates.size:
         return found
-    rows = cells.iloc[candidates]
-    label = np.column_stack([is_label(rows.iloc[:, c]) for c in range(rows.shape[1])])
-    key_is_label = label[:, keys] | ~filled[candidates]
-    found[candidates[key_is_label.all(axis=1) & label.any(axis=1)]] = True
+    rows = cells.iloc[candidates]  # few: the first cell with words must be the label
+    worded = np.column_stack([_has_letters(rows.iloc[:, c]) for c in range(rows.shape[1])])
+    first = rows.to_numpy()[np.arange(len(rows)), worded.argmax(axis=1)]
+    found[candidates[worded.any(axis=1) & is_label(pd.Series(first, dtype="str"))]] = True
     return found
+
+
+def _has_letters(cells: pd.Series) -> BoolArray:
+    return to_mask(pc.match_substring_regex(arrow_text(cells), r"[^\W\d_]"))
 
 
 def key_positions(mapping: Mapping, columns: dict[str, int]) -> list[int]:
@@ -78,10 +94,13 @@ def is_label(cells: pd.Series) -> BoolArray:
 
 
 def log_skipped(table: Table, rows: BoolArray) -> None:
-    """Say which rows were taken for totals or footers, so none vanishes without a trace."""
+    """Say which rows were taken for totals or footers, so none vanishes without a trace: in
+    the log and in the summary's `warnings` (through `table.notes`)."""
     numbers = [str(n) for n in table.row_numbers[rows]]
     if not numbers:
         return
     shown = ", ".join(numbers[:10]) + (f" and {len(numbers) - 10} more" if numbers[10:] else "")
-    name, word = table.sheet.path.name, "row" if len(numbers) == 1 else "rows"
-    log.info("%s: skipped as totals or report footers, not data: %s %s", name, word, shown)
+    word = "row" if len(numbers) == 1 else "rows"
+    note = f"skipped as totals or report footers, not data: {word} {shown}"
+    table.notes.append(note)
+    log.warning("%s: %s", table.sheet.path.name, note)

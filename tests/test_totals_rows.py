@@ -96,7 +96,9 @@ def test_a_row_with_a_key_is_never_skipped_even_if_it_says_total(
     assert {n: r["status"] for n, r in rows.items()} == {
         "2": "ok", "3": "failed", "4": "failed", "5": "rejected", "6": "rejected"}  # fmt: skip
     assert "SKU is empty" in rows["5"]["message"] and "empty" in rows["6"]["message"]
-    assert summary(inbox, "stock")["skipped_rows"] == 1
+    report = summary(inbox, "stock")
+    assert report["skipped_rows"] == 1
+    assert report["warnings"] == ["skipped as totals or report footers, not data: row 7"]
     assert "Total|CAP-RED" in keys_sent(sandbox, "inventory")
 
 
@@ -161,11 +163,24 @@ def test_total_and_footer_labels(label: str) -> None:
     assert apply_mapping(generic_mapping("stock"), table(rows)).skipped_rows == 1
 
 
-@pytest.mark.parametrize("text", ["Total care shampoo", "Totally", "Subtotal bag", "Report"])
+@pytest.mark.parametrize(
+    "text",
+    ["Total care shampoo", "Totally", "Subtotal bag", "Report", "Colgate Total 120",
+     "Total-Care Shampoo"],
+)  # fmt: skip
 def test_text_that_only_starts_like_a_label_is_data(text: str) -> None:
     rows = [["location_id", "sku", "quantity"], [text, "", "12"]]
     mapped = apply_mapping(generic_mapping("stock"), table(rows))
     assert mapped.skipped_rows == 0 and len(mapped.frame) == 1
+
+
+def test_a_product_name_is_no_label_further_along_a_row_without_its_key() -> None:
+    """The SKU was lost, the name says 'Total': a row to fix, not a footer to drop."""
+    header = ["location_id", "sku", "quantity", "description"]
+    rows = [header, ["", "", "4", "Colgate Total 120"], ["", "", "4", "Face wash"]]
+    rows += [["", "", "8", "Total"]]  # numbers before the label: still a totals line
+    mapped = apply_mapping(generic_mapping("stock"), table(rows))
+    assert mapped.skipped_rows == 1 and len(mapped.frame) == 2
 
 
 def test_a_mapping_can_turn_the_rule_off(tmp_path: Path) -> None:
