@@ -42,12 +42,12 @@ def earlier_copy(
     for record in reversed(journal.find_finished(sha256)):
         if record.state != "done":
             continue
+        if record.feed in ABSOLUTE_FEEDS and reprocess_absolute:
+            return None  # sent again anyway: no need to read the file for its feed
         if not feed:
             feed.append(feed_of_this())
         if record.feed != feed[0]:
             continue
-        if record.feed in ABSOLUTE_FEEDS and reprocess_absolute:
-            return None
         return record
     return None
 

@@ -23,6 +23,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
 
 from etl.atomic import atomic_write, atomic_write_bytes
 from etl.errors import ConfigError, InputError
@@ -204,10 +205,13 @@ def _workbook(layout: Layout) -> Workbook:
     if isinstance(layout.sheet, int):  # the mapping reads the sheet at this position
         for index in range(layout.sheet):
             book.create_sheet(f"Sheet{index + 1}", index)
-    for number, row in enumerate(_rows(layout), start=1):
+    rows = _rows(layout)
+    for number, row in enumerate(rows, start=1):
         for column, value in enumerate(row, start=1):
             if value:
                 sheet.cell(number, column, value)
+    for column in range(1, max(map(len, rows), default=0) + 1):  # what is typed stays text:
+        sheet.column_dimensions[get_column_letter(column)].number_format = "@"  # 00012345
     return book
 
 

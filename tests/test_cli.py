@@ -90,6 +90,8 @@ def test_template_xlsx_has_the_canonical_headers_and_is_accepted(tmp_path: Path,
     from etl.feeds import get_feed
 
     assert header == list(get_feed(feed).columns)
+    letters = [c.column_letter for c in next(sheet.iter_rows(max_row=1))]
+    assert {sheet.column_dimensions[x].number_format for x in letters} == {"@"}  # typed: text
 
 
 def test_template_for_a_mapping_writes_the_source_headers(tmp_path: Path) -> None:
