@@ -5,8 +5,11 @@
     │   ├── MappingError          a mapping YAML is invalid: names file, line and key
     │   └── CredentialsError      no/invalid token: stop the run, leave files untouched
     ├── InputError                this file as a whole cannot be used -> failed/ with a report
+    ├── KonnectDown               Konnect unreachable through every retry: the run stops
+    │                             (exit 2), the file waits in processing/ for the next one
     └── UploadError               a request did not succeed
         ├── TransientError        timeout, connection error, 500/503: retry with backoff
+        │   ├── Unreachable       no connection at all: nothing was sent
         │   ├── RateLimited       429: wait Retry-After, lower concurrency, retry
         │   └── OutcomeUnknown    may have been applied (no answer, 502/504): stock/price
         │                         resend; order actions look the orders up first
