@@ -62,17 +62,23 @@ def _status_reached(record: Record, order: Order) -> bool:
     return _states(order) == {target}
 
 
-def _cancelled(record: Record, order: Order) -> bool:
+def _cancelled(record: Record, order: Order) -> bool | None:
+    """Done when the order, or every item asked for, is wholly cancelled; not done when an
+    item has fewer cancelled than we asked; else (cancelled enough, but not wholly) Konnect's
+    order cannot tell: an earlier partial cancel of the same item looks just the same."""
     states = _states(order)
     if states and states <= set(ORDER_STATUSES["CANCELLED"]):
         return True
     items = {str(i.get("orderItemId")): i for i in order.get("items") or [] if isinstance(i, dict)}
     wanted = [w for w in record.get("orderItems") or [] if isinstance(w, dict)]
-    return bool(wanted) and all(
-        int(items.get(str(w.get("orderItemId")), {}).get("cancelledQuantity") or 0)
-        >= int(w.get("quantity") or 0)
-        for w in wanted
-    )
+    if not wanted:
+        return False
+    found = [items.get(str(w.get("orderItemId")), {}) for w in wanted]
+    cancelled = [int(i.get("cancelledQuantity") or 0) for i in found]
+    if any(c < int(w.get("quantity") or 0) for c, w in zip(cancelled, wanted, strict=True)):
+        return False
+    whole = all(c >= int(i.get("quantity") or 0) for c, i in zip(cancelled, found, strict=True))
+    return True if whole else None
 
 
 def _qc_done(record: Record, order: Order) -> bool:
@@ -81,7 +87,9 @@ def _qc_done(record: Record, order: Order) -> bool:
     }
 
 
-REACHED: dict[str, Callable[[Record, Order], bool]] = {
+# True: the action has taken effect; False: it has not (safe to send again); None: the order
+# as Konnect shows it cannot tell - never sent again, the rows stay `unknown`.
+REACHED: dict[str, Callable[[Record, Order], bool | None]] = {
     "confirm": lambda record, order: _at_least(order, "bag_confirmed"),
     "invoice": _invoiced,
     "awb": _awb_set,

@@ -176,10 +176,11 @@ def _decide(feed: str, v: _Verdicts, i: int, fetched: dict[str, Order | None], l
             v.final.add(i)
         return False
     order = fetched[key]
-    if order is not None and REACHED[feed](v.records[i], order):
+    reached = REACHED[feed](v.records[i], order) if order is not None else False
+    if reached and order is not None:
         v.applied(i, order)
         return False
-    if i in v.errors or last:  # a real refusal, or out of tries
+    if reached is None or i in v.errors or last:  # cannot tell, a real refusal, or out of tries
         v.final.add(i)
         return False
     return True

@@ -257,11 +257,41 @@ def test_a_run_killed_mid_request_is_resumed_without_packing_twice(
          {"state": "placed", "items": [{"orderItemId": "i-2", "cancelledQuantity": 2}]}, True),
         ("cancel", {"orderItems": [{"orderItemId": "i-2", "quantity": 2}]},
          {"state": "placed", "items": [{"orderItemId": "i-2", "cancelledQuantity": 0}]}, False),
+        # 1 of 2 cancelled, 1 asked: this request, or the morning's? Never sent again, unknown
+        ("cancel", {"orderItems": [{"orderItemId": "i-2", "quantity": 1}]},
+         {"state": "placed", "items": [{"orderItemId": "i-2", "quantity": 2,
+                                        "cancelledQuantity": 1}]}, None),
+        ("cancel", {"orderItems": [{"orderItemId": "i-2", "quantity": 1}]},
+         {"state": "placed", "items": [{"orderItemId": "i-2", "quantity": 2,
+                                        "cancelledQuantity": 2}]}, True),
         ("return_qc", {}, {"state": "rto_bag_accepted"}, True),
         ("return_qc", {}, {"state": "return_bag_delivered"}, False),
     ],
 )  # fmt: skip
 def test_when_an_order_action_counts_as_already_applied(
-    feed: str, record: dict[str, Any], order: dict[str, Any], done: bool
+    feed: str, record: dict[str, Any], order: dict[str, Any], done: bool | None
 ) -> None:
     assert REACHED[feed](record, order) is done
+
+
+def test_a_second_partial_cancel_in_doubt_is_unknown_not_ok(tmp_path: Path, sandbox: Any) -> None:
+    """Morning: cancel 1 of 2 pieces. Evening: the other one, but the answer is a 502. The
+    look-up shows 1 of 2 cancelled - the morning's; the evening's row must not read 'ok'."""
+    order = "59000000000000000001"
+    sandbox.add_orders(orders=[{"orderId": order, "state": "placed", "location": "DEL-WH-01",
+                                "items": [{"sku": "TS-BLK-S", "quantity": 2}]}])  # fmt: skip
+    item = f"{order}-1"
+    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
+    header = "orderId,orderItemId,quantity,reasonCode\n"
+    for name, reason in (("cancel_morning.csv", "6"), ("cancel_evening.csv", "7")):
+        (tmp_path / name).write_text(f"{header}{order},{item},1,{reason}\n")
+        if name == "cancel_evening.csv":
+            sandbox.faults(error_rate=0.5, fault_seed=47)  # a 502 first, then answers
+        CliRunner().invoke(app, ["run", str(tmp_path), "--settle", "0"], env=env)
+    done = tmp_path / "done" / date.today().isoformat()
+    with (done / "cancel_evening.result.csv").open(encoding="utf-8-sig") as handle:
+        [row] = list(csv.DictReader(handle))
+    sandbox.faults(error_rate=0.0)
+    assert sandbox.state()["orders"][order]["items"][0]["cancelledQuantity"] == 1  # morning's
+    assert row["status"] == "unknown"  # it may have been applied; the look-up cannot tell
+    assert "check the order in Konnect" in row["message"]
