@@ -45,7 +45,23 @@ def _invoiced(record: Record, order: Order) -> bool:
     if record.get("invoiceType") == "return":
         done = _at_least(order, "credit_note_generated", RETURN_STATES)
         return done and _same(order.get("creditNote"), "invoiceNumber", number)
-    return _at_least(order, "bag_invoiced") and _same(order.get("invoice"), "invoiceNumber", number)
+    done = _at_least(order, "bag_invoiced") and _same(order.get("invoice"), "invoiceNumber", number)
+    return done and _serials_kept(record, order)
+
+
+def _serials_kept(record: Record, order: Order) -> bool:
+    """Every IMEI/serial we sent for an item is on that item in Konnect (where it shows
+    them): the same invoice number sent again for an item left out the first time is not
+    'already applied' - its serials never arrived."""
+    items = {str(i.get("orderItemId")): i for i in order.get("items") or [] if isinstance(i, dict)}
+    for wanted in record.get("orderItems") or []:
+        if not isinstance(wanted, dict) or not wanted.get("imeiSerialNumber"):
+            continue
+        kept = items.get(str(wanted.get("orderItemId")), {}).get("imeiSerialNumber")
+        sent = {str(s) for s in wanted["imeiSerialNumber"]}
+        if kept is not None and not sent <= {str(s) for s in kept}:
+            return False
+    return True
 
 
 def _awb_set(record: Record, order: Order) -> bool:

@@ -245,6 +245,15 @@ def test_a_run_killed_mid_request_is_resumed_without_packing_twice(
          {"state": "dp_assigned", "invoice": {"invoiceNumber": "OTHER"}}, False),
         ("invoice", {"invoiceNumber": "C1", "invoiceType": "return"},
          {"state": "credit_note_generated", "creditNote": {"invoiceNumber": "C1"}}, True),
+        # the same invoice number for an item left out before: its IMEIs never arrived
+        ("invoice", {"invoiceNumber": "A1", "invoiceType": "sale", "orderItems": [
+            {"orderItemId": "i-2", "quantity": 1, "imeiSerialNumber": ["3569"]}]},
+         {"state": "dp_assigned", "invoice": {"invoiceNumber": "A1"},
+          "items": [{"orderItemId": "i-2", "imeiSerialNumber": []}]}, False),
+        ("invoice", {"invoiceNumber": "A1", "invoiceType": "sale", "orderItems": [
+            {"orderItemId": "i-2", "quantity": 1, "imeiSerialNumber": ["3569"]}]},
+         {"state": "dp_assigned", "invoice": {"invoiceNumber": "A1"},
+          "items": [{"orderItemId": "i-2", "imeiSerialNumber": ["3569"]}]}, True),
         ("invoice", {"invoiceNumber": "C1", "invoiceType": "return"},
          {"state": "return_bag_accepted"}, False),
         ("awb", {"awbNumber": "9"}, {"state": "bag_picked", "awb": {"awbNumber": "9"}}, True),
