@@ -20,7 +20,7 @@ from etl.matching import choose_mapping
 from etl.pipeline import FileResult, Job, content_hash, internal_error, process
 from etl.report import remove_reports
 from etl.retention import prune
-from etl.seen_before import earlier_copy, finish_move, set_aside
+from etl.seen_before import applied_nothing, earlier_copy, finish_move, set_aside
 
 log = logging.getLogger(__name__)
 
@@ -153,9 +153,13 @@ def process_claimed(
                 log.info("%s: had been processed before the tool stopped; moved next to its "
                          "reports", claimed.name)  # fmt: skip
                 return finished
-            log.warning("%s: same content as %s, processed at %s; set aside in duplicates/",
-                        claimed.name, original.name, original.finished_at)  # fmt: skip
-            return set_aside(inbox, claimed, original, job.now())
+            if applied_nothing(original):  # every row refused before: nothing to repeat
+                log.info("%s: same content as %s, which applied no row; sending it again",
+                         claimed.name, original.name)  # fmt: skip
+            else:
+                log.warning("%s: same content as %s, processed at %s; set aside in duplicates/",
+                            claimed.name, original.name, original.finished_at)  # fmt: skip
+                return set_aside(inbox, claimed, original, job.now())
     day = job.now().date()
     chosen: dict[str, Path] = {}
 

@@ -52,6 +52,16 @@ def earlier_copy(
     return None
 
 
+def applied_nothing(original: FileRecord) -> bool:
+    """True when the earlier copy's report says no row was applied or in doubt (every row
+    rejected or refused): sending it again repeats nothing. Without its report: False."""
+    try:
+        rows = orjson.loads(Path(original.summary_path or "").read_bytes())["rows"]
+        return int(rows["ok"]) == 0 and int(rows["unknown"]) == 0
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
 def finish_move(claimed: Path, original: FileRecord) -> FileResult | None:
     """When `original` is this very file, stopped after its reports were written but before
     it was moved next to them (a crash or a kill in between), move it there now; None when
@@ -84,7 +94,7 @@ def duplicate_summary(name: str, original: FileRecord, now: datetime) -> dict[st
     where = original.summary_path or "(report not recorded)"
     message = (
         f"This file has exactly the same content as '{original.name}', which was processed "
-        f"at {when} (its report: {where}). It is a {original.feed} file: those actions are "
+        f"at {when} (its report: {where}). It is a file of {original.feed} actions, which are "
         "never sent twice, so nothing was sent. If you do mean to send it, change the file "
         "(remove the rows already done) and drop it again."
     )

@@ -121,3 +121,22 @@ def test_the_same_rows_for_another_order_action_are_sent_not_set_aside(
     assert not (inbox / "duplicates").exists()
     assert read_json(inbox / "done" / TODAY / "dispatch_orders.summary.json")["feed"] == "dispatch"
     assert any(e["path"].endswith("/dispatch") for e in sandbox.ledger())
+
+
+def test_an_order_file_that_applied_nothing_is_sent_again_not_set_aside(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Every row refused the first time (the order did not exist yet): the same file again
+    repeats no action, so it is processed, not filed as a duplicate."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    order = "59000000000000000002"
+    content = f"orderId,orderItemId,quantity\n{order},{order}-1,1\n"
+    (inbox / "confirm_late.csv").write_text(content)
+    assert run(inbox, sandbox) == 1  # Konnect does not know the order yet
+    sandbox.add_orders(orders=[{"orderId": order, "state": "placed", "location": "DEL-WH-01",
+                                "items": [{"sku": "TS-BLK-S", "quantity": 1}]}])  # fmt: skip
+    (inbox / "confirm_late.csv").write_text(content)
+    assert run(inbox, sandbox) == 0
+    assert not (inbox / "duplicates").exists()
+    assert read_json(inbox / "done" / TODAY / "confirm_late-2.summary.json")["rows"]["ok"] == 1
