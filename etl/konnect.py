@@ -231,9 +231,18 @@ LOST_ZEROS_HINT = (
 )
 
 
+# Codes whose explanation names only the kind of refusal: Konnect's own words say which value
+# (`item ...-2: quantity must be 1..2, got 5`), so they are kept after ours.
+SAYS_WHICH = frozenset({"X422", "X409", "X400", "IN400", "IN422"})
+
+
 def explain(code: str, message: str = "") -> str:
-    """'IN453 - this order is already invoiced' (falls back to Konnect's own message)."""
+    """'IN453 - this order is already invoiced' (falls back to Konnect's own message); for
+    a code in SAYS_WHICH Konnect's message follows: 'X422 - Konnect refused the value:
+    esp 120 is above mrp 100'."""
     plain = CODE_EXPLANATIONS.get(code) or message or "refused by Konnect"
+    if code in SAYS_WHICH and message and message.casefold() not in plain.casefold():
+        plain = f"{plain}: {message}"
     return f"{code} - {plain}" if code else plain
 
 

@@ -184,7 +184,8 @@ def test_refused_orders_highlight_the_order_item_or_invoice_cell(
     expected |= {"5": ("Invoice No", "IN422"), "6": ("Invoice No", "IN422")}
     for row, (column, code) in expected.items():
         assert str(at[(row, "error")].value).startswith(code)
-        assert highlighted(at[(row, column)]) and comment(at[(row, column)]) == explain(code)
+        said = str(comment(at[(row, column)]))  # ours, then for IN400/IN422 Konnect's words
+        assert highlighted(at[(row, column)]) and said.startswith(explain(code))
         others = {"Order ID", "Invoice No", "Item ID", "Qty"} - {column}
         assert not any(highlighted(at[(row, c)]) for c in others), row
 
@@ -269,3 +270,11 @@ def test_past_the_comment_budget_cells_are_highlighted_without_a_comment(
     assert sheet is not None
     assert [comment(sheet[f"A{r}"]) for r in (2, 3, 4)] == [explain("X404LOC")] * 2 + [None]
     assert all(highlighted(sheet[f"A{r}"]) for r in (2, 3, 4))
+
+
+def test_a_code_that_names_only_the_kind_keeps_konnects_words() -> None:
+    """'Konnect refused the value' alone does not say which: Konnect's message does."""
+    said = explain("X422", "item 1-2: quantity must be 1..2, got 5")
+    assert said == "X422 - Konnect refused the value: item 1-2: quantity must be 1..2, got 5"
+    assert explain("X404SKU", "unknown sku A-1") == "X404SKU - Konnect does not know this SKU"
+    assert explain("Q999", "something new") == "Q999 - something new"
