@@ -91,22 +91,26 @@ def parse_numeric_dates(
 def parse_in_order(text: pd.Series, order: Declared) -> tuple[pd.Series, list[Refusal]]:
     """Numeric dates read in the order a mapping declares (`order: day-first`).
 
-    Returns the datetimes read (NaT elsewhere) and the refused cells: every numeric date of
-    a column that holds one existing only the other way round (`01/13/2026` read day first),
-    else each numeric date that does not exist (`31/02/2026`).
+    Returns the datetimes read (NaT elsewhere) and the refused cells. A column that holds a
+    date existing only the other way round (`01/13/2026` read day first) may be written that
+    way throughout: its dates that read both ways (`07/01/2026`) are refused with it, while
+    one that exists only in the declared order (`13/01/2026`) is read. A numeric date that
+    does not exist either way (`31/02/2026`) is refused.
     """
     parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     parts = text.str.extract(NUMERIC_DATE)
     parts = parts[parts["a"].notna()]
     if parts.empty:
         return parsed, []
-    found = _mask(text, parts.index)
     wanted, other = _read_parts(parts, order), _read_parts(parts, _OTHER[order])
     only_other = parts.index[wanted.isna() & other.notna()]
     if len(only_other):
         example = str(text[only_other[0]])
         why = SWAPPED.format(example=example, other=_OTHER[order], order=order)
-        return parsed, [(found, "ambiguous_date", why)]
+        suspect = parts.index[other.notna()]  # swapped, or reads both ways
+        sure = wanted.index[wanted.notna() & other.isna()]
+        parsed[sure] = wanted[sure]
+        return parsed, [(_mask(text, suspect), "ambiguous_date", why)]
     parsed[wanted.index] = wanted
     missing = _mask(text, wanted.index[wanted.isna()])
     why = NO_SUCH_DATE.format(order=order, shape=SHAPES[order])

@@ -105,17 +105,20 @@ def test_swapped_impossible_and_unreadable_dates_are_rejected_and_not_sent(
         [oid(13, 4), "bag_picked", "", "31/02/2026"],    # no such day
         [oid(16, 3), "delivery_done", "", "soon"],
         [oid(16, 4), "delivery_done", "", ""],
+        [oid(16, 5), "delivery_done", "13/01/2026", ""],  # only day first: read, sent
     ])  # fmt: skip
     assert run(inbox, sandbox).exit_code == 1
     rows = results(inbox, "status")
     assert {n: r["status"] for n, r in rows.items()} == {
-        "2": "rejected", "3": "rejected", "4": "rejected", "5": "rejected", "6": "ok"}  # fmt: skip
+        "2": "rejected", "3": "rejected", "4": "rejected", "5": "rejected", "6": "ok",
+        "7": "ok"}  # fmt: skip
     for n in ("2", "3"):
         assert "day and month may be swapped" in rows[n]["message"]
         assert "'01/13/2026'" in rows[n]["message"] and "read day first" in rows[n]["message"]
     assert "not a date when read day first (dd/mm/yyyy)" in rows["4"]["message"]
     assert "not a date" in rows["5"]["message"]
-    assert list(received(sandbox, "status")) == [oid(16, 4)]
+    assert list(received(sandbox, "status")) == [oid(16, 4), oid(16, 5)]
+    assert received(sandbox, "status")[oid(16, 5)]["meta"]["promised_delivery_date"] == "2026-01-13"
 
 
 def test_date_order_option_is_checked_when_the_mapping_loads(tmp_path: Path) -> None:
