@@ -242,7 +242,8 @@ class DateStep(Step):
             todo = self._serials(text, todo, parsed)
         out = format_dates(parsed, self.output)
         what = "date and time" if self.with_time else "date"
-        hint = f" (expected {' or '.join(self.formats)})" if self.formats else ""
+        shown = " or ".join(_readable(f) for f in self.formats)
+        hint = f" (expected {shown})" if self.formats else ""
         failures = _fail(todo, "not_date", f"not a {what}{hint}")
         return out.where(~(todo | refused), ""), failures + _fail(refused, "ambiguous_date", why)
 
@@ -253,6 +254,15 @@ class DateStep(Step):
         days = days[(days >= 1) & (days <= MAX_EXCEL_SERIAL)]
         parsed[days.index] = pd.to_datetime(days, unit="D", origin=EXCEL_EPOCH)
         return todo & parsed.isna().to_numpy()
+
+
+_CODES = {"%d": "dd", "%m": "mm", "%Y": "yyyy", "%y": "yy", "%H": "hh", "%I": "hh",
+          "%M": "mm", "%S": "ss", "%b": "Jan", "%B": "January", "%p": "AM/PM"}  # fmt: skip
+
+
+def _readable(fmt: str) -> str:
+    """'%d-%m-%Y %H:%M' as a user reads it: 'dd-mm-yyyy hh:mm'."""
+    return re.sub(r"%[a-zA-Z]", lambda m: _CODES.get(m.group(0), m.group(0)), fmt)
 
 
 @dataclass(frozen=True)

@@ -127,7 +127,7 @@ def test_unreadable_date_names_the_expected_format() -> None:
     values, failures = DateStep(formats=("%d-%m-%Y",)).apply(col("31-02-2025", "soon"))
     assert failed_rows(failures) == [0, 1]
     assert failures[0].code == "not_date"
-    assert failures[0].message == "not a date (expected %d-%m-%Y)"
+    assert failures[0].message == "not a date (expected dd-mm-yyyy)"
     assert values.tolist() == ["", ""]
 
 
