@@ -52,6 +52,8 @@ class Heartbeat:
     last_error: dict[str, str] | None = None
     # files it may not move into processing/ (permissions), and since when
     not_taken: dict[str, float] = field(default_factory=dict)
+    # since when every pass has failed (Konnect unreachable, the share gone...); None: working
+    failing_since: float | None = None
     _written: float = 0.0
 
     def document(self, now: float) -> dict[str, Any]:
@@ -72,6 +74,8 @@ class Heartbeat:
             "last_error": self.last_error,
             "files_not_taken": {name: _stamp(t) for name, t in self.not_taken.items()},
             "files_not_taken_epoch": dict(self.not_taken),
+            "failing_since": _stamp(self.failing_since) if self.failing_since else None,
+            "failing_since_epoch": self.failing_since,
         }
 
     def write(self, now: float) -> None:
@@ -92,6 +96,11 @@ class Heartbeat:
 
     def error(self, message: str, now: float) -> None:
         self.last_error = {"at": _stamp(now), "message": message}
+        self.failing_since = self.failing_since or now
+
+    def working(self) -> None:
+        """A pass went through again (`last_error` stays, for the record)."""
+        self.failing_since = None
 
     def still_not_taken(self, names: list[str], now: float) -> None:
         """The files this scan could not take; each keeps the time it was first seen."""
@@ -127,4 +136,8 @@ def verdict(status: dict[str, Any], now: float, max_age: float | None = None) ->
             f"alive, but {len(stuck)} file(s) could not be taken for over {limit:.0f} s (may "
             f"not be moved into processing/; see the log): {', '.join(stuck)}"
         )
+    failing = status.get("failing_since_epoch")
+    if failing is not None and now - float(failing) > limit:
+        said = (status.get("last_error") or {}).get("message", "see the log")
+        return False, f"alive, but failing for {now - float(failing):.0f} s: {said}"
     return True, f"alive: last scan {age:.0f} s ago"

@@ -297,6 +297,7 @@ class Watcher:
         return delay
 
     def recovered(self) -> None:
+        self.heartbeat.working()
         if self.backoff.failures:
             log.warning("working again on the inbox %s", self.root)
             self.backoff.failures = 0

@@ -64,6 +64,22 @@ def test_status_flags_a_file_that_could_not_be_taken_for_too_long(tmp_path: Path
     assert status(tmp_path)[0] == 0
 
 
+def test_status_flags_a_watcher_that_keeps_failing(tmp_path: Path) -> None:
+    """Konnect down for hours: the watcher is alive and retrying, but someone must know."""
+    beat = Heartbeat(tmp_path, poll_seconds=10, mode="polling", started=time.time())
+    now = time.time()
+    beat.error("PUT /ims/v3/inventory: could not reach Konnect (ConnectError)", now - 300)
+    beat.error("PUT /ims/v3/inventory: could not reach Konnect (ConnectError)", now)
+    beat.write(now)
+    code, output = status(tmp_path)
+    assert code == 1 and "failing for 300 s" in output and "could not reach Konnect" in output
+    assert status(tmp_path, "--max-age", "600")[0] == 0  # not that long yet
+    beat.working()  # Konnect is back
+    beat.write(now)
+    code, output = status(tmp_path)
+    assert code == 0, output
+
+
 def test_status_json_is_machine_readable(tmp_path: Path) -> None:
     beat = Heartbeat(tmp_path, poll_seconds=5, mode="polling", started=time.time())
     beat.error("cannot work in the inbox: gone", time.time())

@@ -165,7 +165,7 @@ def test_a_full_disk_is_reported_and_the_file_finished_once_space_is_freed(
             stop(process)
     assert rows == {"total": 50, "ok": 50, "rejected": 0, "failed": 0, "unknown": 0}
     assert len(result) == 51 and leftovers == []
-    assert "usable again" in logs(inbox)
+    assert "working again on the inbox" in logs(inbox)
 
 
 def sqlite_error(code: int, text: str) -> sqlite3.Error:
