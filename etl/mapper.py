@@ -72,7 +72,7 @@ def locate_columns(mapping: Mapping, table: Table) -> dict[str, int]:
     for position, header in enumerate(table.header):
         where.setdefault(norm_header(header), []).append(position)
     wanted = {h for spec in mapping.fields for h in spec.columns}
-    wanted |= {rule.column for rule in mapping.skip_rows}
+    wanted |= {rule.column for rule in mapping.skip_rows} | set(mapping.required_headers)
     found: dict[str, int] = {}
     for header in sorted(wanted):
         places = where.get(norm_header(header), [])

@@ -247,6 +247,8 @@ def _policies(reader: Reader, doc: YDict, feed: Feed) -> dict[str, Any]:
     node = reader.dict(doc, "policies", "")
     reader.keys(node, "policies", ("duplicates", "negative_stock"))
     duplicates = reader.choice(node, "duplicates", "policies", ("error", "first", "last", "sum"))
+    if "duplicates" not in node:
+        duplicates = FEED_DUPLICATES.get(feed.name, duplicates)
     negative = reader.choice(node, "negative_stock", "policies", ("error", "zero"))
     if feed.name != "stock":
         for key, value in (("duplicates", duplicates), ("negative_stock", negative)):
@@ -257,6 +259,11 @@ def _policies(reader: Reader, doc: YDict, feed: Feed) -> dict[str, Any]:
         "duplicates": cast(Duplicates, duplicates),
         "negative_stock": cast(NegativeStock, negative),
     }
+
+
+# Feeds whose rows of one key are one action: an item-wise pack list has a row per item, and
+# the order is packed once (the first row sent, the others share its outcome).
+FEED_DUPLICATES: dict[str, Duplicates] = {"pack": "first"}
 
 
 def generic_mapping(feed: str) -> Mapping:
@@ -272,6 +279,7 @@ def generic_mapping(feed: str) -> Mapping:
         description=_canonical_description(feed),
         filename=globs,
         headers=headers,
+        duplicates=FEED_DUPLICATES.get(feed, "error"),
     )
 
 

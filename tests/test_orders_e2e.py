@@ -339,3 +339,29 @@ def test_the_example_order_files_tell_a_day_with_their_deliberate_mistakes(
     assert orders[oid(12, 2)]["invoice"]["ackDate"] == "2026-01-05 12:40:00"
     assert orders[oid(12, 6)]["state"] == "bag_confirmed"  # conflicting invoice numbers
     assert orders[oid(20, 2)]["state"] == "credit_note_generated"
+
+
+def test_an_item_wise_pack_list_packs_each_order_once(tmp_path: Path, sandbox: Any) -> None:
+    """A WMS pack list has a row per item; the order is packed once, every row reads ok."""
+    inbox = tmp_path / "inbox"
+    rows = [["orderId", "orderItemId", "sku", "quantity"]]
+    rows += [[oid(14, 3), f"{oid(14, 3)}-{n}", "TS-BLK-S", "1"] for n in (1, 2)]
+    rows += [[oid(14, 4), f"{oid(14, 4)}-1", "TS-BLK-M", "1"]]
+    drop(inbox, "pack_items.csv", rows)
+    assert run(inbox, sandbox).exit_code == 0
+    assert sorted(applied(sandbox, "pack")) == [oid(14, 3), oid(14, 4)]
+    assert {r["status"] for r in results(inbox, "pack_items").values()} == {"ok"}
+
+
+def test_a_header_a_mapping_matches_on_but_reads_not_is_found(tmp_path: Path, sandbox: Any) -> None:
+    """match.headers may name a column no field reads: it must be found, not 'missing'."""
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "wms_pack.yaml").write_text(
+        'feed: pack\nmatch: {filename: "wms_*.csv", headers: [orderId, orderItemId]}\n'
+        "fields:\n  orderId: orderId\n"
+    )
+    inbox = tmp_path / "inbox"
+    drop(inbox, "wms_today.csv", [["orderId", "orderItemId"], [oid(14, 5), f"{oid(14, 5)}-1"]])
+    (inbox / "konnect-etl.yaml").write_text(f"mappings: {tmp_path / 'm'}\n")
+    assert run(inbox, sandbox).exit_code == 0
+    assert summary(inbox, "wms_today")["mapping"] == "wms_pack"
