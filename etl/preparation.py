@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 
 from etl.feeds import Feed
 from etl.findings import Finding, cell_text
+from etl.konnect import REASON_CODES
 from etl.schemas import AMOUNT_FIELDS, BOOLEAN_FIELDS, LIST_FIELDS, NUMBER_FIELDS, choices
 
 BoolArray = npt.NDArray[np.bool_]
@@ -70,11 +71,21 @@ def drop_excel_noise(amounts: pd.Series) -> pd.Series:
     return pd.Series(np.where(noise, paise, values), index=amounts.index, dtype="float64")
 
 
-def canonical_words(words: pd.Series, allowed: tuple[str, ...]) -> pd.Series:
+# Words that stand for an allowed value: a reason code's meaning, as our message lists it.
+ALIASES: dict[str, dict[str, str]] = {
+    "reasonCode": {meaning: code for code, meaning in REASON_CODES.items()},
+}
+
+
+def canonical_words(
+    words: pd.Series, allowed: tuple[str, ...], aliases: dict[str, str] | None = None
+) -> pd.Series:
     """Konnect's spelling of each word of `allowed`, whatever the case or separator used
-    ("Delivery Done", "BAG-PICKED"), and numeric codes without leading zeros ("06" -> "6").
+    ("Delivery Done", "BAG-PICKED"), numeric codes without leading zeros or a decimal zero
+    ("06", "6.0" -> "6"), and the allowed value an alias stands for ("Out of stock" -> "6").
     Other words are left as they are, for the schema to refuse."""
     spelling = {word_key(word): word for word in allowed}
+    spelling |= {word_key(alias): value for alias, value in (aliases or {}).items()}
     # A column holds a handful of distinct words: spell each once, not once per row.
     codes, uniques = pd.factorize(words)
     spelt = np.array([spelling.get(word_key(u), u) for u in uniques] + [pd.NA], dtype=object)
@@ -84,7 +95,7 @@ def canonical_words(words: pd.Series, allowed: tuple[str, ...]) -> pd.Series:
 def word_key(word: str) -> str:
     """How an allowed word is recognised: any case, any run of spaces, '-' or '_' as '_'."""
     key = re.sub(r"[\s_-]+", "_", word.strip().casefold())
-    return re.sub(r"^0+(?=\d)", "", key)
+    return re.sub(r"^0+(?=\d)", "", re.sub(r"^(\d+)\.0+$", r"\1", key))
 
 
 def to_boolean(series: pd.Series) -> tuple[pd.Series, BoolArray]:
@@ -122,7 +133,7 @@ def prepare(feed: Feed, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Finding
         work[field], bad = _typed(field, raw)
         allowed = choices(feed, field)
         if allowed:
-            work[field] = canonical_words(work[field], allowed)
+            work[field] = canonical_words(work[field], allowed, ALIASES.get(field))
         code = "not_yes_no" if field in BOOLEAN_FIELDS else "not_a_number"
         findings.extend(Finding(int(i), field, code) for i in np.flatnonzero(bad))
     return pd.DataFrame(work, index=index), findings

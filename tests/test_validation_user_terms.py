@@ -189,21 +189,23 @@ def test_invoice_type_is_matched_whatever_the_case() -> None:
 
 @pytest.mark.parametrize("feed", ["cancel", "return_qc"])
 def test_reason_codes_any_case_and_leading_zeros(feed: str) -> None:
-    codes = ["06", "na", "Na", "8", "5", "damaged"]
+    codes = ["06", "na", "Na", "8", "5", "damaged", "Out of stock", "6.0", "broken"]
+    n = len(codes)
     v = orders(
         feed,
         {
-            "orderId": [f"O{i}" for i in range(6)],
-            "orderItemId": [f"O{i}-1" for i in range(6)],
-            "quantity": ["1"] * 6,
+            "orderId": [f"O{i}" for i in range(n)],
+            "orderItemId": [f"O{i}-1" for i in range(n)],
+            "quantity": ["1"] * n,
             "reasonCode": codes,
         },
     )
-    assert v.frame["reasonCode"].tolist() == ["6", "NA", "NA", "8"]
+    # a meaning as our message lists it stands for its code: 'damaged' is 9
+    assert v.frame["reasonCode"].tolist() == ["6", "NA", "NA", "8", "9", "6", "6"]
     expected = REASONS + (", or empty for an item in good condition" if feed == "return_qc" else "")
     assert problems(v) == [
         (6, "reasonCode", "bad_reason_code", expected),
-        (7, "reasonCode", "bad_reason_code", expected),
+        (10, "reasonCode", "bad_reason_code", expected),
     ]
 
 
