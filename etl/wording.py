@@ -72,7 +72,10 @@ def _decimals(field: str, value: Any) -> str:
     if re.fullmatch(r"-?[1-9]\d{0,2}(?:\.\d{3})+", text):
         grouped = text.replace(".", ",")
         return f"{said}: if '{text}' means {grouped} (a thousands separator), remove the '.'"
-    return f"{said} (rupees and paise): correct the amount in the file"
+    return (
+        f"{said} (rupees and paise): correct the amount in the file (a formula's result? "
+        "round it with =ROUND(..., 2) - Excel may show it rounded while the cell is not)"
+    )
 
 
 MESSAGES: dict[str, Wording] = {

@@ -78,7 +78,11 @@ def test_a_dot_as_thousands_separator_is_refused_and_named() -> None:
 
 def test_a_third_decimal_that_is_no_separator_is_refused_too() -> None:
     v = price(["1999.999", "1.23000001"], ["1499", "1"])
-    message = "MRP has more than 2 decimals (rupees and paise): correct the amount in the file"
+    message = (
+        "MRP has more than 2 decimals (rupees and paise): correct the amount in the file (a "
+        "formula's result? round it with =ROUND(..., 2) - Excel may show it rounded while the "
+        "cell is not)"
+    )
     assert problems(v) == [(row, "mrp", "too_many_decimals", message) for row in (2, 3)]
     assert problems(v)[0][3] in v.problems[0].text()
     assert "'1999.999'" in v.problems[0].text()  # the report shows the cell as typed
