@@ -17,6 +17,7 @@ one of our errors files, fixed and dropped back in, is as old as the export it c
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import sqlite3
@@ -37,6 +38,7 @@ from etl.report import own_columns
 from etl.validation import Validated
 
 if TYPE_CHECKING:
+    from etl.journal import Journal
     from etl.pipeline import Job, Prepared
     from etl.report import RowOutcomes
 
@@ -134,22 +136,26 @@ def frame_keys(frame: pd.DataFrame) -> pd.Series:
     return keys.reset_index(drop=True)
 
 
-def skip_superseded(prepared: Prepared, state: KeyState, exported_at: float) -> int:
-    """Drop rows a newer export already set; they become problems. Returns how many."""
+def skip_superseded(prepared: Prepared, state: KeyState, exported_at: float) -> IntArray:
+    """Drop rows a newer export already set; they become problems. Returns their positions
+    in the validated frame (as it was before)."""
+    none = np.zeros(0, dtype=np.int64)
     if prepared.feed.name not in ORDERED_FEEDS:
-        return 0
+        return none
     newer = state.newer_than(prepared.mapping.name, exported_at)
     newest = state.newest(prepared.mapping.name)
     keys = frame_keys(prepared.validated.frame)
     if newest is not None and exported_at < newest.exported_at - KEEP_DAYS * 86400:
         newer = dict.fromkeys(keys, newest)  # too old to compare key by key: none is sent
     if not newer:
-        return 0
-    hit = np.flatnonzero(keys.isin(newer.keys()).to_numpy(dtype=bool))
+        return none
+    hit = np.flatnonzero(keys.isin(newer.keys()).to_numpy(dtype=bool)).astype(np.int64)
+    if not hit.size:
+        return none
     messages = {int(i): _superseded(newer[str(keys.iat[int(i)])]) for i in hit}
     prepared.validated = drop_rows(prepared.validated, messages, prepared.table.row_numbers)
     prepared.chunks = build_chunks(prepared.feed, prepared.validated)
-    return len(messages)
+    return hit
 
 
 def drop_rows(validated: Validated, messages: dict[int, str], table_rows: IntArray) -> Validated:
@@ -209,15 +215,39 @@ def before_upload(prepared: Prepared, path: Path, job: Job, sha256: str) -> str 
         reason = hold_reason(prepared, job, state, sha256)
         if reason is None and job.guards.out_of_order:
             skipped = skip_superseded(prepared, state, exported_at(prepared, path, state))
-            if skipped:
-                log.warning("%s: %d rows not sent, a newer export set them", path.name, skipped)
+            if skipped.size:
+                log.warning(
+                    "%s: %d rows not sent, a newer export set them", path.name, skipped.size
+                )
+            _same_chunks_on_resume(skipped, path.name, job.journal, state, sha256)
     return reason
 
 
-def after_upload(prepared: Prepared, out: RowOutcomes, path: Path, job: Job, name: str) -> None:
+def _same_chunks_on_resume(
+    skipped: IntArray, name: str, journal: Journal, state: KeyState, sha256: str
+) -> None:
+    """A file resumed after a newer export was applied meanwhile loses more rows to it than
+    the first time, so its chunks are cut differently and a chunk Konnect acknowledged may
+    now hold other rows: the journal's results, matched by chunk number, would call rows
+    sent that never were. Then its results are forgotten and the rows sent again (absolute
+    values: harmless), all but those the newer export set."""
+    digest = hashlib.blake2b(skipped.tobytes(), digest_size=16).hexdigest()
+    before = state.skip_digest(sha256, name)
+    if before is not None and before != digest:
+        journal.forget_unfinished_chunks(sha256, name)
+        log.warning("%s: a newer export was applied while this file was stopped; its rows are"
+                    " sent again, all but those the newer export set", name)  # fmt: skip
+    if before != digest:
+        state.set_skip_digest(sha256, name, digest)
+
+
+def after_upload(
+    prepared: Prepared, out: RowOutcomes, path: Path, job: Job, name: str, sha256: str
+) -> None:
     """Remember which keys this export set (for the out-of-order guard); `name`: the file's
     name in done/, which its errors file is named after."""
     if job.journal is None or not job.guards.out_of_order:
         return
     with KeyState(job.journal.path.parent) as state:
         record_applied(prepared, out, state, exported_at(prepared, path, state), name)
+        state.set_skip_digest(sha256, path.name, None)  # finished: nothing left to resume

@@ -204,6 +204,15 @@ class Journal:
         )
         return bool(rows)
 
+    def forget_unfinished_chunks(self, sha256: str, name: str) -> None:
+        """Drop the chunk results of an unfinished attempt at this file: it is sent again."""
+        with self._write() as db:
+            db.execute(
+                "DELETE FROM chunks WHERE file_id IN (SELECT id FROM files WHERE sha256 = ? "
+                "AND name = ? AND state = 'processing')",
+                (sha256, name),
+            )
+
     def mark_inflight(self, file_id: int, index: int) -> None:
         """Just before a chunk is sent: from now on its outcome is in doubt until recorded."""
         with self._write() as db:

@@ -229,15 +229,16 @@ def process(path: Path, job: Job, destination: Destination) -> FileResult:
     except InputError as exc:
         log.warning("%s: %s", path.name, exc)
         return failed(path, str(exc), started, job, destination)
+    sha256 = content_hash(path) if job.client is not None else ""
     if job.client is not None:
-        reason = guards.before_upload(prepared, path, job, content_hash(path))
+        reason = guards.before_upload(prepared, path, job, sha256)
         if reason is not None:
             return hold(path, prepared, reason, started, job, destination)
     file_id, results = upload(prepared, path, job) if job.client is not None else (None, None)
     out = judge(prepared, results)
     folder, stem = destination("done")
     if job.client is not None:
-        guards.after_upload(prepared, out, path, job, stem + path.suffix)
+        guards.after_upload(prepared, out, path, job, stem + path.suffix, sha256)
     summary = build_summary(path, prepared, out, results, started, job, stem)
     delimiter = prepared.table.sheet.delimiter or ","
     kind = report_kind(path)

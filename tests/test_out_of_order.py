@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
+import sqlite3
+import subprocess
+import sys
 import time
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -133,3 +138,57 @@ def test_export_time_in_the_file_name_wins_over_mtime(tmp_path: Path, sandbox: A
     mapping = load_mapping(mappings / "price.yaml")
     stamp = export_time(mapping, inbox / "done" / TODAY / "prices_20261126-0900.csv")
     assert time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp)) == "2026-11-26 09:00"
+
+
+def test_a_file_resumed_after_a_newer_export_sends_every_row_it_should(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """An old export stops half-way (killed: twice SIGTERM); meanwhile a newer export of some
+    of its first rows is applied (another process, here by hand). Resumed, the old file
+    loses those rows to the newer one, so its chunks are cut differently: rows shifted into
+    chunks Konnect had acknowledged must still be sent, not called done."""
+    sandbox.faults(catalogue="open", latency_ms=300)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    old = [f"DEL-WH-01,OLD-{i:05d},3" for i in range(3000)]
+    aged(write(inbox / "stock_old.csv", old), 7200)
+    env = {**os.environ, "KONNECT_BASE_URL": sandbox.url, "KONNECT_TOKEN": sandbox.token}
+    command = [sys.executable, "-m", "etl", "run", str(inbox), "--settle", "0"]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    journal = inbox / ".konnect-etl" / "journal.sqlite3"
+
+    def acknowledged() -> int:
+        try:
+            with closing(sqlite3.connect(journal, timeout=10)) as db:
+                found = db.execute("SELECT count(*) FROM chunks WHERE state = 'acknowledged'")
+                return int(found.fetchone()[0])
+        except sqlite3.Error:  # not created yet
+            return 0
+
+    deadline = time.monotonic() + 60
+    while acknowledged() < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(60) == 1
+    stopped = inbox / "processing" / "stock_old.csv"
+    aside = tmp_path / "stock_old.csv"
+    stopped.rename(aside)
+    # Konnect forgets the first attempt (requests still in flight at the kill may have filled
+    # the shifted rows in, hiding the gap): what the resumed run sends is then all it holds.
+    # The chunks were cut differently, so none of the first attempt's results may be reused.
+    sandbox.reset()
+    sandbox.faults(catalogue="open")
+    newer = [f"DEL-WH-01,OLD-{i:05d},9" for i in range(0, 40)]  # some of chunk 0's rows
+    aged(write(inbox / "stock_new.csv", newer), 3600)
+    assert run(inbox, sandbox).exit_code == 0
+    aside.rename(stopped)
+    assert run(inbox, sandbox).exit_code == 1  # 40 rows: a newer export set them
+    stock = sandbox.state()["stock"]
+    assert all(stock[f"DEL-WH-01|OLD-{i:05d}"] == 9 for i in range(40))
+    assert all(stock.get(f"DEL-WH-01|OLD-{i:05d}") == 3 for i in range(40, 3000))
+    rows = results(inbox / "done" / TODAY / "stock_old.result.csv")
+    assert sum(r["status"] == "ok" for r in rows.values()) == 2960
