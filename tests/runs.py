@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -20,3 +22,17 @@ def run(inbox: Path, sandbox: Any, *extra: str, token: str | None = None) -> Any
 def oid(block: int, n: int) -> str:
     """A 20-digit order id of the demo seed: block 11..18, order n."""
     return f"{block}{n:018d}"
+
+
+def drop(inbox: Path, name: str, rows: list[list[Any]]) -> None:
+    """A CSV file `name` with `rows` in `inbox` (made if need be)."""
+    inbox.mkdir(exist_ok=True)
+    with (inbox / name).open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+
+
+def results(inbox: Path, stem: str) -> dict[str, dict[str, str]]:
+    """Today's result file of `stem` in done/, by its `row` column."""
+    path = inbox / "done" / date.today().isoformat() / f"{stem}.result.csv"
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return {r["row"]: r for r in csv.DictReader(handle)}

@@ -8,14 +8,13 @@ column that shows the other order, or a date that does not exist, is rejected.
 
 from __future__ import annotations
 
-import csv
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from runs import oid, run
+from runs import drop, oid, results, run
 
 from etl.errors import MappingError
 from etl.konnect import ENDPOINTS
@@ -23,18 +22,6 @@ from etl.mapping import load_mapping
 from etl.transforms import DateStep
 
 TODAY = date.today().isoformat()
-
-
-def drop(inbox: Path, name: str, rows: list[list[str]]) -> None:
-    inbox.mkdir(exist_ok=True)
-    with (inbox / name).open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows(rows)
-
-
-def results(inbox: Path, stem: str) -> dict[str, dict[str, str]]:
-    path = inbox / "done" / TODAY / f"{stem}.result.csv"
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return {r["row"]: r for r in csv.DictReader(handle)}
 
 
 def received(sandbox: Any, feed: str) -> dict[str, dict[str, Any]]:

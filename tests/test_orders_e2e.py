@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
-from runs import oid, run
+from runs import drop, oid, results, run
 from typer.testing import CliRunner
 
 from etl.cli import app
@@ -22,18 +22,6 @@ from etl.konnect import ENDPOINTS
 
 TODAY = date.today().isoformat()
 PROFILES = Path(__file__).resolve().parent / "data" / "profiles"
-
-
-def drop(inbox: Path, name: str, rows: list[list[Any]]) -> None:
-    inbox.mkdir(exist_ok=True)
-    with (inbox / name).open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows(rows)
-
-
-def results(inbox: Path, stem: str) -> dict[str, dict[str, str]]:
-    path = inbox / "done" / TODAY / f"{stem}.result.csv"
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return {r["row"]: r for r in csv.DictReader(handle)}
 
 
 def summary(inbox: Path, stem: str) -> dict[str, Any]:
