@@ -83,7 +83,8 @@ def process(path: Path, job: pipeline.Job, clock: Clock) -> dict[str, Any]:
     prepared = pipeline.Prepared(feed, mapping, table, mapped, valid, chunks)
     results = None
     if job.client is not None:
-        _, results = clock.run("upload", lambda: pipeline.upload(prepared, path, job))
+        digest = pipeline.content_hash(path)
+        _, results = clock.run("upload", lambda: pipeline.upload(prepared, path, job, digest))
 
     def reports() -> dict[str, Any]:
         out = pipeline.judge(prepared, results)

@@ -55,9 +55,10 @@ def _order(r: MatchReport) -> tuple[bool, tuple[int, int, int], bool, float]:
     return (False, (0, 0, 0), r.headers_ok, r.score)
 
 
-def _name_fits(mapping: Mapping, path: Path) -> bool:
-    name = path.name.casefold()
-    return any(fnmatchcase(name, glob.casefold()) for glob in mapping.filename)
+def name_fits(mapping: Mapping, name: str) -> bool:
+    """True when the mapping has no file name globs or one of them matches `name`."""
+    folded = name.casefold()
+    return not mapping.filename or any(fnmatchcase(folded, g.casefold()) for g in mapping.filename)
 
 
 def choose_mapping(
@@ -73,7 +74,7 @@ def choose_mapping(
     relaxed = feed is not None or name is not None
     # Mappings whose file name globs rule the file out are read (with their own options)
     # only to explain a failure: a big CSV is then read once, not once per option set.
-    hopeful = [m for m in candidates if relaxed or not m.filename or _name_fits(m, path)]
+    hopeful = [m for m in candidates if relaxed or name_fits(m, path.name)]
     fitting = [r for r in _ranked([score(m, path, cache, relaxed) for m in hopeful]) if r.fits]
     if not fitting:
         reports = [score(m, path, cache, relaxed) for m in candidates]

@@ -119,15 +119,16 @@ def prepare(path: Path, job: Job) -> Prepared:
     return Prepared(feed, mapping, table, mapped, validated, build_chunks(feed, validated))
 
 
-def upload(prepared: Prepared, path: Path, job: Job) -> tuple[int | None, list[ChunkResult]]:
-    """Send the chunks; the journal makes a resumed file skip what Konnect acknowledged."""
+def upload(
+    prepared: Prepared, path: Path, job: Job, sha256: str
+) -> tuple[int | None, list[ChunkResult]]:
+    """Send the chunks; the journal makes a resumed file skip what Konnect acknowledged.
+    `sha256`: the file's `content_hash`, which the journal knows it by."""
     assert job.client is not None
     feed, validated = prepared.feed, prepared.validated
     file_id = None
     if job.journal is not None:
-        file_id = job.journal.begin_file(
-            content_hash(path), path.name, feed.name, prepared.mapping.name
-        )
+        file_id = job.journal.begin_file(sha256, path.name, feed.name, prepared.mapping.name)
     on_progress = job.progress(path.name, len(validated.frame)) if job.progress else None
     # Order actions are not idempotent: what is in doubt is looked up, never resent blindly.
     send = partial(run_order_upload, feed=feed.name) if feed.name in ORDER_FEEDS else run_upload
@@ -229,12 +230,13 @@ def process(path: Path, job: Job, destination: Destination) -> FileResult:
     except InputError as exc:
         log.warning("%s: %s", path.name, exc)
         return failed(path, str(exc), started, job, destination)
-    sha256 = content_hash(path) if job.client is not None else ""
+    sha256, file_id, results = "", None, None
     if job.client is not None:
+        sha256 = content_hash(path)
         reason = guards.before_upload(prepared, path, job, sha256)
         if reason is not None:
             return hold(path, prepared, reason, started, job, destination)
-    file_id, results = upload(prepared, path, job) if job.client is not None else (None, None)
+        file_id, results = upload(prepared, path, job, sha256)
     out = judge(prepared, results)
     folder, stem = destination("done")
     if job.client is not None:

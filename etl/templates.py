@@ -29,7 +29,7 @@ from etl.atomic import atomic_write, atomic_write_bytes
 from etl.errors import ConfigError, InputError
 from etl.feeds import Feed
 from etl.mapspec import Mapping, norm_header
-from etl.matching import choose_mapping
+from etl.matching import choose_mapping, name_fits
 
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")  # read as delimited text (etl.readers.file_kind)
 WRITABLE = (".xlsx", *TEXT_SUFFIXES)
@@ -116,12 +116,6 @@ def advice(path: Path, target: Mapping, layout: Layout, option: str) -> str:
     others = _names(target, ".csv" if layout.csv_first else ".xlsx")
     instead = f"write it as {others[0]} (leave out --out) or " if others else ""
     return f"{target.name} takes no {suffix} file: {instead}run with {option}"
-
-
-def name_fits(mapping: Mapping, name: str) -> bool:
-    """True when the mapping has no file name globs or one of them matches `name`."""
-    folded = name.casefold()
-    return not mapping.filename or any(fnmatchcase(folded, g.casefold()) for g in mapping.filename)
 
 
 def name_from_glob(glob: str, feed: str, suffix: str) -> str | None:
