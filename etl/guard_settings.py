@@ -15,12 +15,13 @@ class Guards:
     fewer_rows: float | None = 0.5
     min_rows: int = 10
     out_of_order: bool = True
+    repeated_cancels: bool = True
 
     @classmethod
     def from_config(cls, value: Any) -> Guards:
         """`guards: false` (all off) or `guards: {zero_share: 0.8, fewer_rows: false, ...}`."""
         if value is False:
-            return cls(zero_share=None, fewer_rows=None, out_of_order=False)
+            return cls(zero_share=None, fewer_rows=None, out_of_order=False, repeated_cancels=False)
         if value is True:
             return cls()
         if not isinstance(value, Mapping):
@@ -33,7 +34,7 @@ class Guards:
 
 
 def _guard_value(key: str, value: Any) -> Any:
-    if key == "out_of_order":
+    if key in ("out_of_order", "repeated_cancels"):
         if not isinstance(value, bool):
             raise ValueError(f"guards.{key} must be true or false")
         return value

@@ -13,6 +13,8 @@ Stock and price files processed out of order (an older export after a newer one)
 overwrite newer values: rows whose location and SKU a newer export already set are skipped.
 The export time comes from the file name (`export_time:` in the mapping), else its mtime;
 one of our errors files, fixed and dropped back in, is as old as the export it came from.
+
+Cancel rows an earlier file applied are not sent again (`etl.repeats`).
 """
 
 from __future__ import annotations
@@ -29,13 +31,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from etl import repeats
 from etl.bodies import build_chunks
 from etl.guard_settings import Guards
 from etl.keystate import KEEP_DAYS, Applied, KeyState
 from etl.mapspec import Mapping
 from etl.model import IntArray, Problem
 from etl.report import own_columns
-from etl.validation import Validated
+from etl.validation import drop_rows
 
 if TYPE_CHECKING:
     from etl.journal import Journal
@@ -153,34 +156,11 @@ def skip_superseded(prepared: Prepared, state: KeyState, exported_at: float) -> 
     if not hit.size:
         return none
     messages = {int(i): _superseded(newer[str(keys.iat[int(i)])]) for i in hit}
-    prepared.validated = drop_rows(prepared.validated, messages, prepared.table.row_numbers)
+    prepared.validated = drop_rows(
+        prepared.validated, messages, prepared.table.row_numbers, superseded_problem
+    )
     prepared.chunks = build_chunks(prepared.feed, prepared.validated)
     return hit
-
-
-def drop_rows(validated: Validated, messages: dict[int, str], table_rows: IntArray) -> Validated:
-    """`validated` without frame rows `messages` (index -> why); they become problems."""
-    keep = np.ones(len(validated.frame), dtype=bool)
-    keep[list(messages)] = False
-    new_index = np.cumsum(keep) - 1
-    problems = [superseded_problem(int(validated.row_numbers[i]), m) for i, m in messages.items()]
-    dropped = set(validated.positions[~keep].tolist())
-    merged: dict[int, int] = {}
-    for position, into in validated.merged.items():
-        if keep[into]:
-            merged[position] = int(new_index[into])
-        else:  # folded into a skipped row: skipped with it
-            problems.append(superseded_problem(int(table_rows[position]), messages[into]))
-            dropped.add(position)
-    return Validated(
-        frame=validated.frame[keep].reset_index(drop=True),
-        positions=np.asarray(validated.positions[keep], dtype=np.int64),
-        row_numbers=np.asarray(validated.row_numbers[keep], dtype=np.int64),
-        problems=sorted(validated.problems + problems, key=lambda p: p.row),
-        merged=merged,
-        duplicates=validated.duplicates,
-        notes={p: note for p, note in validated.notes.items() if p not in dropped},
-    )
 
 
 def _superseded(newer: Applied) -> str:
@@ -208,7 +188,8 @@ def superseded_problem(row: int, message: str) -> Problem:
 
 
 def before_upload(prepared: Prepared, path: Path, job: Job, sha256: str) -> str | None:
-    """Why the file is held (None: go on), after dropping rows a newer export already set."""
+    """Why the file is held (None: go on), after dropping rows a newer export already set
+    and cancels an earlier file applied."""
     if job.journal is None:
         return None
     with KeyState(job.journal.path.parent) as state:
@@ -220,6 +201,9 @@ def before_upload(prepared: Prepared, path: Path, job: Job, sha256: str) -> str 
                     "%s: %d rows not sent, a newer export set them", path.name, skipped.size
                 )
             _same_chunks_on_resume(skipped, path.name, job.journal, state, sha256)
+        if reason is None and job.guards.repeated_cancels:
+            since = job.journal.unfinished_since(sha256, path.name)
+            repeats.skip_repeats(prepared, state, since)
     return reason
 
 
@@ -244,10 +228,12 @@ def _same_chunks_on_resume(
 def after_upload(
     prepared: Prepared, out: RowOutcomes, path: Path, job: Job, name: str, sha256: str
 ) -> None:
-    """Remember which keys this export set (for the out-of-order guard); `name`: the file's
-    name in done/, which its errors file is named after."""
-    if job.journal is None or not job.guards.out_of_order:
+    """Remember which keys this export set (for the out-of-order guard) and which cancels it
+    applied; `name`: the file's name in done/, which its errors file is named after."""
+    if job.journal is None:
         return
     with KeyState(job.journal.path.parent) as state:
-        record_applied(prepared, out, state, exported_at(prepared, path, state), name)
-        state.set_skip_digest(sha256, path.name, None)  # finished: nothing left to resume
+        repeats.record_applied(prepared, out, state, name)
+        if job.guards.out_of_order:
+            record_applied(prepared, out, state, exported_at(prepared, path, state), name)
+            state.set_skip_digest(sha256, path.name, None)  # finished: nothing left to resume

@@ -198,11 +198,16 @@ class Journal:
 
     def has_unfinished(self, sha256: str, name: str) -> bool:
         """An attempt at this file (content and name) began and never finished: a resume."""
+        return self.unfinished_since(sha256, name) is not None
+
+    def unfinished_since(self, sha256: str, name: str) -> str | None:
+        """When the unfinished attempt at this file (content and name) began (UTC, ISO)."""
         rows = self._read(
-            "SELECT 1 FROM files WHERE sha256 = ? AND name = ? AND state = 'processing' LIMIT 1",
+            "SELECT started_at FROM files WHERE sha256 = ? AND name = ? "
+            "AND state = 'processing' ORDER BY id DESC LIMIT 1",
             (sha256, name),
         )
-        return bool(rows)
+        return str(rows[0][0]) if rows else None
 
     def forget_unfinished_chunks(self, sha256: str, name: str) -> None:
         """Drop the chunk results of an unfinished attempt at this file: it is sent again."""

@@ -11,6 +11,9 @@ Kept in `INBOX/.konnect-etl/protection.sqlite3`, next to the journal:
 - `skips`: per file being uploaded, which rows the guard dropped when it began, so a resumed
   file whose rows a newer export took meanwhile is not matched to the old chunk results.
 - `released`: content hashes of held files that `konnect-etl release` let through.
+- `cancels`: every cancel row applied (order, item, quantity, reason) with the file, row and
+  time (UTC) that applied it, kept `KEEP_DAYS`: a later file repeating one is not sent
+  (`etl.repeats`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import sqlite3
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
 STATE_FILE = "protection.sqlite3"
@@ -43,6 +47,12 @@ CREATE TABLE IF NOT EXISTS released (
     sha256 TEXT PRIMARY KEY,
     name TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS cancels (
+    action TEXT PRIMARY KEY,
+    file TEXT NOT NULL,
+    row INTEGER NOT NULL,
+    applied_at TEXT NOT NULL
+);
 """
 
 
@@ -52,6 +62,15 @@ class Applied:
 
     exported_at: float
     file: str
+
+
+@dataclass(frozen=True)
+class AppliedRow:
+    """The row of an earlier file that applied an action, and when (UTC, ISO)."""
+
+    file: str
+    row: int
+    applied_at: str
 
 
 class KeyState:
@@ -151,3 +170,33 @@ class KeyState:
     def is_released(self, sha256: str) -> bool:
         found = self._db.execute("SELECT 1 FROM released WHERE sha256 = ?", (sha256,))
         return found.fetchone() is not None
+
+    def cancels_applied(self, actions: list[str], before: str | None) -> dict[str, AppliedRow]:
+        """Which of `actions` an earlier file applied (before `before`, when given)."""
+        found: dict[str, AppliedRow] = {}
+        for start in range(0, len(actions), 500):
+            batch = actions[start : start + 500]
+            rows = self._db.execute(
+                "SELECT action, file, row, applied_at FROM cancels "
+                f"WHERE action IN ({','.join('?' * len(batch))}) AND applied_at < ?",
+                (*batch, before or "9999"),
+            )
+            found.update({a: AppliedRow(f, int(r), at) for a, f, r, at in rows})
+        return found
+
+    def record_cancels(self, applied: Iterable[tuple[str, int]], file: str, at: str) -> None:
+        """Remember the actions `file` applied (action, row); the first file to apply one
+        keeps it. Entries older than KEEP_DAYS are forgotten."""
+        horizon = (datetime.fromisoformat(at) - timedelta(days=KEEP_DAYS)).isoformat()
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("DELETE FROM cancels WHERE applied_at < ?", (horizon,))
+            self._db.executemany(
+                "INSERT INTO cancels (action, file, row, applied_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (action) DO NOTHING",
+                [(action, file, row, at) for action, row in applied],
+            )
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")

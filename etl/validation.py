@@ -13,6 +13,7 @@ again. Valid rows always go on, whatever happens to the others.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -219,3 +220,34 @@ def konnect_types(feed: Feed, frame: pd.DataFrame) -> pd.DataFrame:
         elif name not in LIST_FIELDS:
             frame[name] = frame[name].astype("str")
     return frame
+
+
+def drop_rows(
+    validated: Validated,
+    messages: dict[int, str],
+    table_rows: IntArray,
+    problem: Callable[[int, str], Problem],
+) -> Validated:
+    """`validated` without frame rows `messages` (index -> why); each becomes
+    `problem(row number, why)`, and so do rows the duplicates policy folded into them."""
+    keep = np.ones(len(validated.frame), dtype=bool)
+    keep[list(messages)] = False
+    new_index = np.cumsum(keep) - 1
+    problems = [problem(int(validated.row_numbers[i]), m) for i, m in messages.items()]
+    dropped = set(validated.positions[~keep].tolist())
+    merged: dict[int, int] = {}
+    for position, into in validated.merged.items():
+        if keep[into]:
+            merged[position] = int(new_index[into])
+        else:  # folded into a skipped row: skipped with it
+            problems.append(problem(int(table_rows[position]), messages[into]))
+            dropped.add(position)
+    return Validated(
+        frame=validated.frame[keep].reset_index(drop=True),
+        positions=np.asarray(validated.positions[keep], dtype=np.int64),
+        row_numbers=np.asarray(validated.row_numbers[keep], dtype=np.int64),
+        problems=sorted(validated.problems + problems, key=lambda p: p.row),
+        merged=merged,
+        duplicates=validated.duplicates,
+        notes={p: note for p, note in validated.notes.items() if p not in dropped},
+    )

@@ -1,0 +1,116 @@
+"""A cancel row an earlier file applied is not sent again (etl/repeats.py).
+
+Demo seed (docs/sandbox.md): 11... and 30... placed; even-numbered orders have item -1 (1 piece) and
+item -2 (2 pieces).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from runs import drop, oid, results, run
+
+from etl.keystate import AppliedRow, KeyState
+
+HEADER = ["orderId", "orderItemId", "quantity", "reasonCode"]
+
+
+def cancelled(sandbox: Any, order: str) -> dict[str, int]:
+    items = sandbox.state()["orders"][order]["items"]
+    return {i["orderItemId"].rsplit("-", 1)[1]: i["cancelledQuantity"] for i in items}
+
+
+def summary(inbox: Path, stem: str) -> dict[str, Any]:
+    path = inbox / "done" / date.today().isoformat() / f"{stem}.summary.json"
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+def first_file(inbox: Path) -> list[list[str]]:
+    rows = [
+        HEADER,
+        [oid(11, 2), f"{oid(11, 2)}-2", "1", "6"],  # 1 of 2 pieces
+        [oid(11, 4), f"{oid(11, 4)}-1", "1", "6"],  # the whole item (of 1 piece)
+        [oid(11, 6), f"{oid(11, 6)}-1", "1", "5"],  # no such reason code
+    ]
+    drop(inbox, "cancel.csv", rows)
+    return rows
+
+
+def test_a_fixed_original_dropped_again_cancels_nothing_twice(tmp_path: Path, sandbox: Any) -> None:
+    inbox = tmp_path / "inbox"
+    rows = first_file(inbox)
+    assert run(inbox, sandbox).exit_code == 1
+    assert [r["status"] for r in results(inbox, "cancel").values()] == ["ok", "ok", "rejected"]
+    rows[3][3] = "6"  # the user fixes the bad row in the original and drops all of it again
+    drop(inbox, "cancel.csv", rows)
+    assert run(inbox, sandbox).exit_code == 0
+    again = results(inbox, "cancel-2")
+    assert [r["status"] for r in again.values()] == ["ok", "ok", "ok"]
+    assert again["2"]["message"].startswith("already applied from cancel.csv (row 2, ")
+    assert "not sent again" in again["3"]["message"]
+    assert again["4"]["message"] == ""  # the fixed row: sent
+    assert cancelled(sandbox, oid(11, 2)) == {"1": 0, "2": 1}  # not 2 of 2
+    assert cancelled(sandbox, oid(11, 4)) == {"1": 1, "2": 0}
+    assert cancelled(sandbox, oid(11, 6)) == {"1": 1, "2": 0}
+    assert sandbox.state()["orders"][oid(11, 2)]["state"] == "placed"
+
+
+def test_an_hourly_export_repeats_rows_and_another_reason_is_another_cancel(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    inbox = tmp_path / "inbox"
+    item = [oid(11, 8), f"{oid(11, 8)}-2", "1"]
+    drop(inbox, "cancel_0800.csv", [HEADER, [*item, "6"]])
+    assert run(inbox, sandbox).exit_code == 0
+    # the day's cancellations so far, every hour: the 08:00 row again, and a new one
+    drop(
+        inbox,
+        "cancel_0900.csv",
+        [HEADER, [*item, "6"], [oid(30, 2), f"{oid(30, 2)}-2", "1", "7"]],
+    )
+    assert run(inbox, sandbox).exit_code == 0
+    assert cancelled(sandbox, oid(11, 8)) == {"1": 0, "2": 1}
+    assert cancelled(sandbox, oid(30, 2)) == {"1": 0, "2": 1}
+    rows = results(inbox, "cancel_0900")
+    assert "already applied from cancel_0800.csv (row 2" in rows["2"]["message"]
+    assert rows["3"]["message"] == ""
+    warnings = summary(inbox, "cancel_0900")["warnings"]
+    assert warnings == [
+        "1 cancel row(s) not sent: an earlier file applied the same cancel (cancel_0800.csv)"
+    ]
+    drop(inbox, "cancel_damaged.csv", [HEADER, [*item, "9"]])  # the other piece, damaged
+    assert run(inbox, sandbox).exit_code == 0
+    assert cancelled(sandbox, oid(11, 8)) == {"1": 0, "2": 2}
+
+
+def test_the_guard_turned_off_sends_a_repeat(tmp_path: Path, sandbox: Any) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "konnect-etl.yaml").write_text("guards: {repeated_cancels: false}\n")
+    row = [oid(11, 10), f"{oid(11, 10)}-2", "1", "6"]
+    drop(inbox, "cancel_a.csv", [HEADER, row])
+    drop(inbox, "cancel_b.csv", [HEADER, row, [oid(30, 4), f"{oid(30, 4)}-1", "1", "6"]])
+    assert run(inbox, sandbox).exit_code == 0
+    assert cancelled(sandbox, oid(11, 10)) == {"1": 0, "2": 2}
+
+
+def test_what_a_resumed_file_counts_and_what_is_forgotten(tmp_path: Path) -> None:
+    """A file resumed after a stop counts only cancels applied before its first attempt
+    began (its rows must be cut into the same chunks again); entries older than 30 days go."""
+    with KeyState(tmp_path) as state:
+        state.record_cancels([("o|i|1|6", 2)], "a.csv", "2026-10-20T08:00:00.000+00:00")
+        state.record_cancels(
+            [("o|i|1|6", 5), ("o|j|1|6", 3)], "b.csv", "2026-11-27T08:00:00.000+00:00"
+        )
+        b = "2026-11-27T08:00:00.000+00:00"
+        assert state.cancels_applied(["o|i|1|6", "o|j|1|6", "x"], None) == {
+            "o|i|1|6": AppliedRow("b.csv", 5, b),  # a.csv's, 38 days older: forgotten
+            "o|j|1|6": AppliedRow("b.csv", 3, b),
+        }
+        state.record_cancels([("o|j|1|6", 9)], "c.csv", b)
+        assert state.cancels_applied(["o|j|1|6"], None)["o|j|1|6"].file == "b.csv"  # the first
+        assert state.cancels_applied(["o|j|1|6"], "2026-11-27T07:59:00.000+00:00") == {}
