@@ -37,7 +37,7 @@ from etl.guard_settings import Guards
 from etl.keystate import KEEP_DAYS, Applied, KeyState
 from etl.mapspec import Mapping
 from etl.model import IntArray, Problem
-from etl.report import own_columns
+from etl.report import error_positions, own_columns
 from etl.validation import drop_rows
 
 if TYPE_CHECKING:
@@ -126,8 +126,10 @@ def exported_at(prepared: Prepared, path: Path, state: KeyState) -> float:
     dropped back in): its rows are the 06:00 export's, so it is as old as that export, and a
     07:00 export's values are not overwritten by a fix typed in later."""
     found = _ERRORS_FILE.fullmatch(path.name)
-    if found is not None and own_columns(prepared.table.header):
-        original = state.exported_at_of(prepared.mapping.name, found["stem"])
+    table = prepared.table
+    if found is not None and own_columns(table.header):
+        rows = table.data.iloc[:, len(table.header) - 1].dropna().astype("str")  # `row`
+        original = state.exported_at_of(prepared.mapping.name, found["stem"], rows)
         if original is not None:
             return original
     return export_time(prepared.mapping, path)
@@ -180,7 +182,9 @@ def record_applied(
     validated = prepared.validated
     ok = np.asarray(out.status)[validated.positions] == "ok"
     keys = frame_keys(validated.frame[ok]).tolist()
-    state.record(prepared.mapping.name, keys, exported_at, name)
+    table = prepared.table
+    rows = table.row_numbers[error_positions(table, out)].tolist()
+    state.record(prepared.mapping.name, keys, exported_at, name, rows)
 
 
 def superseded_problem(row: int, message: str) -> Problem:

@@ -2,8 +2,9 @@
 
 Kept in `INBOX/.konnect-etl/protection.sqlite3`, next to the journal:
 
-- `exports`: per applied stock/price file, its mapping, export time and the `location|sku`
-  keys it set (one compressed blob per file: recording a 1M-row file costs one row, not a
+- `exports`: per applied stock/price file, its mapping, export time, the `location|sku`
+  keys it set and the row numbers in its errors file, which tell whose errors file one
+  dropped back in is (compressed blobs: recording a 1M-row file costs one row, not a
   million). An older export processed later must not overwrite newer values, so its rows for
   keys a newer export set are skipped (`etl.guards.skip_superseded`). The usual in-order
   case costs one indexed lookup. Exports more than `KEEP_DAYS` older than the newest one of
@@ -34,7 +35,8 @@ CREATE TABLE IF NOT EXISTS exports (
     mapping TEXT NOT NULL,
     exported_at REAL NOT NULL,
     file TEXT NOT NULL,
-    keys BLOB NOT NULL
+    keys BLOB NOT NULL,
+    error_rows BLOB
 );
 CREATE INDEX IF NOT EXISTS exports_time ON exports (mapping, exported_at);
 CREATE TABLE IF NOT EXISTS skips (
@@ -82,6 +84,9 @@ class KeyState:
         self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.executescript(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(exports)")}
+        if "error_rows" not in columns:  # a database from before errors files were matched
+            self._db.execute("ALTER TABLE exports ADD COLUMN error_rows BLOB")
 
     def close(self) -> None:
         self._db.close()
@@ -102,7 +107,7 @@ class KeyState:
         found: dict[str, Applied] = {}
         for at, file, blob in rows:  # oldest first: the newest export of a key wins
             applied = Applied(float(at), str(file))
-            found.update(dict.fromkeys(zlib.decompress(blob).decode().split("\n"), applied))
+            found.update(dict.fromkeys(_unpack(blob), applied))
         found.pop("", None)
         return found
 
@@ -114,25 +119,50 @@ class KeyState:
         ).fetchone()
         return None if row is None else Applied(float(row[0]), str(row[1]))
 
-    def exported_at_of(self, mapping: str, stem: str) -> float | None:
-        """The export time recorded for the latest file of `mapping` named `stem`.<ext>."""
-        rows = self._db.execute(
-            "SELECT exported_at, file FROM exports WHERE mapping = ? AND substr(file, 1, ?) = ? "
-            "ORDER BY id DESC",
+    def exported_at_of(self, mapping: str, stem: str, rows: Iterable[str]) -> float | None:
+        """The export time of the file of `mapping` named `stem`.<ext> whose errors file
+        holds `rows` (the `row` column of an errors file dropped back in). An ERP that names
+        every export `stock.csv` has one such file a day: the one whose errors file had most
+        of these rows; when several had as many, the oldest (its rows then overwrite fewer
+        values); when none had any of them, the latest."""
+        found = self._db.execute(
+            "SELECT exported_at, file, error_rows FROM exports WHERE mapping = ? "
+            "AND substr(file, 1, ?) = ? ORDER BY id DESC",
             (mapping, len(stem) + 1, f"{stem}."),
         )
-        return next((float(at) for at, file in rows if Path(file).stem == stem), None)
+        candidates = [
+            (float(at), set(_unpack(errors)))
+            for at, file, errors in found
+            if Path(file).stem == stem
+        ]  # latest first
+        if not candidates:
+            return None
+        wanted = {row.strip() for row in rows}
+        most = max(len(wanted & errors) for _, errors in candidates)
+        if most == 0:
+            return candidates[0][0]
+        return min(at for at, errors in candidates if len(wanted & errors) == most)
 
-    def record(self, mapping: str, keys: Iterable[str], exported_at: float, file: str) -> None:
-        """Remember that `keys` were set by this export; forget exports long superseded."""
+    def record(
+        self,
+        mapping: str,
+        keys: Iterable[str],
+        exported_at: float,
+        file: str,
+        error_rows: Iterable[int] = (),
+    ) -> None:
+        """Remember that `keys` were set by this export, and which rows its errors file has;
+        forget exports long superseded."""
         blob = zlib.compress("\n".join(keys).encode(), 1)
+        errors = zlib.compress("\n".join(map(str, error_rows)).encode(), 1)
         newest = self.newest(mapping)
         horizon = max(exported_at, newest.exported_at if newest else exported_at)
         self._db.execute("BEGIN IMMEDIATE")
         try:
             self._db.execute(
-                "INSERT INTO exports (mapping, exported_at, file, keys) VALUES (?, ?, ?, ?)",
-                (mapping, exported_at, file, blob),
+                "INSERT INTO exports (mapping, exported_at, file, keys, error_rows) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (mapping, exported_at, file, blob, errors),
             )
             self._db.execute(
                 "DELETE FROM exports WHERE mapping = ? AND exported_at < ?",
@@ -200,3 +230,7 @@ class KeyState:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+
+def _unpack(blob: bytes | None) -> list[str]:
+    return zlib.decompress(blob).decode().split("\n") if blob else []

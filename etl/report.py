@@ -159,11 +159,17 @@ def result_sheet(table: Table, outcomes: RowOutcomes) -> ReportSheet:
     return ReportSheet(header + names, columns, status[keep].tolist(), len(header) + 1, notes, name)
 
 
+def error_positions(table: Table, outcomes: RowOutcomes) -> IntArray:
+    """The `Table.data` positions of the errors file's rows: the data rows that are not ok."""
+    keep = _data_positions(table, outcomes)
+    not_ok: IntArray = keep[_statuses(table, outcomes)[keep] != "ok"]
+    return not_ok
+
+
 def errors_sheet(table: Table, outcomes: RowOutcomes) -> ReportSheet:
     """The rows that are not ok, in the original columns, then error and row."""
     status = _statuses(table, outcomes)
-    keep = _data_positions(table, outcomes)
-    keep = keep[status[keep] != "ok"]
+    keep = error_positions(table, outcomes)
     header, columns = _original_columns(table, keep)
     names = extra_names(header, ("error", "row"))
     columns += [

@@ -10,13 +10,14 @@ import subprocess
 import sys
 import time
 from contextlib import closing
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 from runs import run
 
 from etl.guards import export_time
+from etl.keystate import STATE_FILE, KeyState
 from etl.mapping import load_mapping
 
 TODAY = date.today().isoformat()
@@ -78,6 +79,36 @@ def test_a_fixed_errors_file_is_as_old_as_its_export(tmp_path: Path, sandbox: An
     assert (stock["DEL-WH-01|TS-BLK-M"], stock["DEL-WH-01|TS-BLK-S"]) == (9, 2)
     rows = results(tmp_path / "done" / TODAY / "stock_0600.errors-2.result.csv")
     assert "a newer export (stock_0700.csv" in rows["2"]["message"]
+
+
+def test_an_errors_file_of_yesterday_is_as_old_as_yesterdays_export(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """The ERP names every export stock.csv. Yesterday's had M 'x' (row 2, rejected); today's
+    set M to 7 and had L 'y' (row 3, rejected). Yesterday's errors file, fixed today, is
+    yesterday's stock (found by its row numbers): M stays 7. Today's fixed errors file goes
+    through."""
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    aged(write(tmp_path / "stock.csv", ["DEL-WH-01,TS-BLK-M,x", "DEL-WH-01,TS-BLK-S,4"]), 86400)
+    assert run(tmp_path, sandbox).exit_code == 1
+    (tmp_path / "done" / TODAY).rename(tmp_path / "done" / yesterday)
+    today = ["DEL-WH-01,TS-BLK-M,7", "DEL-WH-01,TS-BLK-L,y", "DEL-WH-01,TS-BLK-S,8"]
+    aged(write(tmp_path / "stock.csv", today), 3600)
+    assert run(tmp_path, sandbox).exit_code == 1
+    assert (tmp_path / "done" / TODAY / "stock.errors.csv").is_file()  # the same name
+    for day, bad, good in (
+        (yesterday, "TS-BLK-M,x", "TS-BLK-M,1"),
+        (TODAY, "TS-BLK-L,y", "TS-BLK-L,5"),
+    ):
+        errors = (tmp_path / "done" / day / "stock.errors.csv").read_text(encoding="utf-8-sig")
+        assert bad in errors
+        (tmp_path / "stock.errors.csv").write_text(errors.replace(bad, good), encoding="utf-8")
+        run(tmp_path, sandbox)
+    stock = sandbox.state()["stock"]
+    assert (stock["DEL-WH-01|TS-BLK-M"], stock["DEL-WH-01|TS-BLK-L"]) == (7, 5)
+    assert sent(sandbox, "DEL-WH-01|TS-BLK-M") == [7]
+    rows = results(tmp_path / "done" / TODAY / "stock.errors-2.result.csv")  # yesterday's
+    assert "a newer export (stock.csv" in rows["2"]["message"]
 
 
 def test_rows_kept_from_an_older_file_keep_their_notes(tmp_path: Path, sandbox: Any) -> None:
@@ -192,3 +223,21 @@ def test_a_file_resumed_after_a_newer_export_sends_every_row_it_should(
     assert all(stock.get(f"DEL-WH-01|OLD-{i:05d}") == 3 for i in range(40, 3000))
     rows = results(inbox / "done" / TODAY / "stock_old.result.csv")
     assert sum(r["status"] == "ok" for r in rows.values()) == 2960
+
+
+def test_a_protection_database_from_before_errors_rows_were_kept_still_opens(
+    tmp_path: Path,
+) -> None:
+    with closing(sqlite3.connect(tmp_path / STATE_FILE)) as db:
+        db.execute(
+            "CREATE TABLE exports (id INTEGER PRIMARY KEY, mapping TEXT NOT NULL, "
+            "exported_at REAL NOT NULL, file TEXT NOT NULL, keys BLOB NOT NULL)"
+        )
+        db.execute("INSERT INTO exports VALUES (1, 'm', 100.0, 'stock.csv', x'')")
+        db.commit()
+    with KeyState(tmp_path) as state:
+        state.record("m", ["L|S"], 200.0, "stock.csv", [2])
+        assert state.exported_at_of("m", "stock", ["7"]) == 200.0  # nothing tells: the latest
+        assert state.exported_at_of("m", "stock", ["2"]) == 200.0
+        state.record("m", ["L|S"], 300.0, "stock.csv", [2])
+        assert state.exported_at_of("m", "stock", ["2"]) == 200.0  # as many: the oldest
