@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import math
 import ssl
 import time
 import urllib.request
@@ -183,6 +184,7 @@ class KonnectClient:
         self._clock = clock
         self._token = settings.token
         self._token_fetched_at: float | None = None
+        self._token_ttl = settings.token_ttl
         self._token_lock = asyncio.Lock()
         self._urls: dict[str, httpx.URL] = {}
 
@@ -255,7 +257,7 @@ class KonnectClient:
 
     def _token_expired(self) -> bool:
         fetched = self._token_fetched_at
-        return fetched is not None and self._clock() - fetched >= self.settings.token_ttl
+        return fetched is not None and self._clock() - fetched >= self._token_ttl
 
     async def _refresh_token(self, stale: str) -> str:
         async with self._token_lock:
@@ -281,19 +283,27 @@ class KonnectClient:
                 "check KONNECT_USERNAME and KONNECT_PASSWORD"
             )
         self._token_fetched_at = self._clock()
+        token, lifetime = _token_from(response)
+        # Used for the configured TTL, or 90% of the lifetime Konnect gives, if shorter: a
+        # request never goes out with a token about to expire (a 401 costs a login anyway).
+        self._token_ttl = min(self.settings.token_ttl, 0.9 * lifetime)
         log.info("fetched a new Konnect token")
-        return _token_from(response)
+        return token
 
 
-def _token_from(response: httpx.Response) -> str:
+def _token_from(response: httpx.Response) -> tuple[str, float]:
+    """The token, and its `expires_in` seconds (infinity when not given or not a number)."""
     try:
         doc = orjson.loads(response.content)
     except orjson.JSONDecodeError:
         doc = None
     if isinstance(doc, dict):
+        lifetime: Any = doc.get("expires_in")
+        number = isinstance(lifetime, int | float) and not isinstance(lifetime, bool)
+        seconds = float(lifetime) if number and lifetime > 0 else math.inf
         for name in TOKEN_FIELDS:
             if isinstance(doc.get(name), str) and doc[name]:
-                return str(doc[name])
+                return str(doc[name]), seconds
     raise CredentialsError(
         f"Konnect's token answer has none of the fields {', '.join(TOKEN_FIELDS)}"
     )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 
 import httpx
+import orjson
 import pytest
 
-from etl.konnect import TOKEN_HEADER, TOKEN_PATH
+from etl.client import ClientSettings, KonnectClient
+from etl.konnect import ENDPOINTS, TOKEN_HEADER, TOKEN_PATH
 from etl.sandbox import SandboxSettings, serve_in_thread
 from etl.sandbox.auth import Tokens
 
@@ -63,3 +67,24 @@ def test_an_expired_token_gets_401_over_http_and_nothing_is_applied() -> None:
         konnect.reset()
         assert konnect.logins() == 0
         assert http.put("/ims/v3/inventory", json=STOCK, headers=headers).status_code == 401
+
+
+def test_the_client_renews_a_token_before_the_lifetime_konnect_gave_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Konnect says `expires_in: 0.3`; our TTL is 55 minutes. The token is renewed before
+    Konnect would refuse it, so no request is answered 401 (and none needs a second try)."""
+    caplog.set_level(logging.DEBUG, logger="etl")
+    body = orjson.dumps(STOCK)
+
+    async def two_requests(url: str) -> None:
+        settings = ClientSettings(base_url=url, username="sandbox", password="sandbox")
+        async with KonnectClient(settings) as client:
+            await client.send(ENDPOINTS["inventory"], body)
+            await asyncio.sleep(0.35)
+            await client.send(ENDPOINTS["inventory"], body)
+
+    with serve_in_thread(SandboxSettings(port=0, token_ttl_seconds=0.3)) as konnect:
+        asyncio.run(two_requests(konnect.url))
+        assert konnect.logins() == 2 and len(konnect.ledger()) == 2
+    assert "-> 401" not in caplog.text
