@@ -1,4 +1,4 @@
-"""The Konnect HTTP client: token, one request, and the answer read back into plain shapes.
+"""The Konnect HTTP client: token, one request, its answer read by `etl.envelopes`.
 
 `KonnectClient.send` makes exactly one attempt and turns every way it can end into either an
 `Answer` (the parsed envelope) or an exception from `etl.errors` that says what to do next:
@@ -24,7 +24,7 @@ import ssl
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
@@ -32,20 +32,14 @@ import httpx
 import orjson
 
 import etl
+from etl.envelopes import Answer, parse_answer
 from etl.errors import (
     CredentialsError,
     OutcomeUnknown,
     TransientError,
     Unreachable,
 )
-from etl.konnect import (
-    TOKEN_FIELDS,
-    TOKEN_HEADER,
-    TOKEN_PATH,
-    TOKEN_TTL_SECONDS,
-    Endpoint,
-    record_key,
-)
+from etl.konnect import TOKEN_FIELDS, TOKEN_HEADER, TOKEN_PATH, TOKEN_TTL_SECONDS, Endpoint
 from etl.retry import RetryPolicy, error_for_status, with_retries
 from etl.transport import LeanTransport
 
@@ -124,29 +118,6 @@ class ClientSettings:
             backoff_max=self.backoff_max,
             resend_unknown=resend_unknown,
         )
-
-
-@dataclass
-class RecordError:
-    """One `errors` entry that names a record: `key` as `etl.konnect.record_key` builds it."""
-
-    index: int | None
-    key: str | None
-    code: str
-    message: str
-
-
-@dataclass
-class Answer:
-    """One parsed response envelope (IMS or OMS family)."""
-
-    payload_count: int
-    success_count: int
-    failed_count: int
-    errors: list[RecordError] = field(default_factory=list)
-    ack_id: str | None = None
-    # entries that were plain strings or lacked the key fields, as text
-    raw_unattributable: list[str] = field(default_factory=list)
 
 
 class KonnectClient:
@@ -332,45 +303,3 @@ def _json(response: httpx.Response) -> Any:
         raise OutcomeUnknown(
             f"Konnect answered HTTP {response.status_code} with a body that is not JSON"
         ) from None
-
-
-def parse_answer(endpoint: Endpoint, doc: Any) -> Answer:
-    """Read an IMS (`data` + `meta`) or OMS (camelCase counts) envelope, whichever it is."""
-    ims = isinstance(doc, dict) and isinstance(doc.get("data"), dict)
-    body = doc["data"] if ims else doc
-    names = ("payload_count", "success_count", "failed_count")
-    if not ims:
-        names = ("payloadCount", "successCount", "failedCount")
-    counts: list[Any] = [body.get(n) for n in names] if isinstance(body, dict) else []
-    if len(counts) != 3 or not all(type(c) is int for c in counts):
-        raise OutcomeUnknown(f"Konnect's answer to {endpoint.path} has no record counts")
-    answer = Answer(counts[0], counts[1], counts[2], ack_id=_ack_id(doc) if ims else None)
-    entries = body.get("errors") or []
-    for entry in entries if isinstance(entries, list) else [entries]:
-        _read_entry(endpoint, entry, answer)
-    return answer
-
-
-def _ack_id(doc: dict[str, Any]) -> str | None:
-    meta = doc.get("meta")
-    if not isinstance(meta, dict):
-        return None
-    ack = meta.get("ack_id") or meta.get("trace_id")
-    return str(ack) if ack else None
-
-
-def _read_entry(endpoint: Endpoint, entry: Any, answer: Answer) -> None:
-    named = isinstance(entry, dict) and all(entry.get(f) is not None for f in endpoint.key_fields)
-    if not named:
-        text = entry if isinstance(entry, str) else orjson.dumps(entry).decode()
-        answer.raw_unattributable.append(text)
-        return
-    index = entry.get("index")
-    answer.errors.append(
-        RecordError(
-            index=index if type(index) is int else None,
-            key=record_key(endpoint, entry),
-            code=str(entry.get("code") or ""),
-            message=str(entry.get("message") or ""),
-        )
-    )

@@ -17,8 +17,9 @@ from pathlib import Path
 import orjson
 
 from etl.atomic import atomic_write_bytes
-from etl.client import ClientSettings, KonnectClient, parse_answer
+from etl.client import ClientSettings, KonnectClient
 from etl.documentsheet import OrderList, read_order_ids
+from etl.envelopes import parse_answer
 from etl.errors import ConfigError, OutcomeUnknown, RequestRejected, TransientError
 from etl.konnect import ENDPOINTS, Endpoint, explain
 from etl.outbox import write_sheet

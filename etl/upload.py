@@ -18,7 +18,8 @@ from typing import Protocol, TypeVar
 
 import httpx
 
-from etl.client import Answer, ClientSettings, KonnectClient, RecordError
+from etl.client import ClientSettings, KonnectClient
+from etl.envelopes import Answer, RecordError
 from etl.errors import (
     CredentialsError,
     EtlError,

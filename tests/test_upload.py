@@ -17,7 +17,8 @@ import httpx
 import orjson
 import pytest
 
-from etl.client import Answer, ClientSettings, KonnectClient, RecordError
+from etl.client import ClientSettings, KonnectClient
+from etl.envelopes import Answer, RecordError
 from etl.errors import CredentialsError, RateLimited, RequestRejected, TransientError
 from etl.journal import Journal
 from etl.konnect import ENDPOINTS, error_entry, ims_envelope, record_key
