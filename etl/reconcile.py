@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import orjson
 
+from etl.attribution import NO_ANSWER
 from etl.client import ClientSettings, KonnectClient
 from etl.errors import UploadError
 from etl.journal import ChunkResult, Journal
 from etl.konnect import CODE_FIELDS, ORDERS_PATH, REPLAY_CODES, Endpoint, explain, refusal_hint
 from etl.order_states import REACHED, Order, Record
-from etl.upload import NO_ANSWER, ChunkLike, run_with_client, upload_chunks
+from etl.upload import ChunkLike, run_with_client, upload_chunks
 
 if TYPE_CHECKING:
     from etl.bodies import Chunk, Validated

@@ -1,7 +1,7 @@
 """Send a file's chunks to Konnect: bounded concurrency, retries, and who failed and why.
 
 Each chunk is sent until Konnect answers with an envelope, refuses it, or `etl.retry.decide`
-gives up. Its answer is matched back to the chunk's records by their keys (`attribute`);
+gives up. Its answer is matched back to the chunk's records by their keys (`etl.attribution`);
 whatever cannot be matched is `unknown`, never ok. With a journal, results are committed in
 small batches while the next chunks go out, each before the run reports it, and chunks
 settled by an earlier (crashed) attempt are not resent.
@@ -12,20 +12,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable, Container, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 import httpx
 
+from etl.attribution import NO_ANSWER, acknowledged, given_up
 from etl.client import ClientSettings, KonnectClient
-from etl.envelopes import Answer, RecordError
+from etl.envelopes import Answer
 from etl.errors import (
     CredentialsError,
     EtlError,
     KonnectDown,
     RateLimited,
-    RequestRejected,
     Unreachable,
     UploadError,
 )
@@ -34,16 +34,13 @@ from etl.konnect import Endpoint
 from etl.retry import AdaptiveLimit, Attempts, RetryPolicy, decide
 
 T = TypeVar("T")
-__all__ = [
-    "ChunkLike", "ChunkResult", "attribute", "run_upload", "run_with_client", "upload_chunks",
-]  # fmt: skip
+__all__ = ["ChunkLike", "ChunkResult", "run_upload", "run_with_client", "upload_chunks"]
 
 log = logging.getLogger(__name__)
 
 # Results that finish within this many seconds of each other share one journal commit: at
 # zero latency that is several per commit instead of one (each commit costs a thread hop).
 SAVE_WINDOW = 0.02
-NO_ANSWER = "no answer from Konnect; the update may or may not have been applied"
 
 
 class ChunkLike(Protocol):
@@ -254,90 +251,6 @@ async def _send_once(run: _Run, chunk: ChunkLike) -> Answer | None:
         answer = await run.client.send(run.endpoint, chunk.body)
     await run.limit.succeeded()
     return answer
-
-
-def acknowledged(
-    index: int, answer: Answer, count: int, keys: Callable[[], list[str]]
-) -> ChunkResult:
-    """The result of a chunk Konnect answered: its refused records, and any in doubt.
-    The keys are asked for only when the answer names records (the usual one names none)."""
-    if answer.errors:
-        errors, doubt = attribute(answer, keys())
-    else:
-        errors, doubt = {}, _doubt(answer, count, 0, 0)
-    unknown = [i for i in range(count) if i not in errors] if doubt else []
-    return ChunkResult(index, "acknowledged", answer.ack_id, errors, unknown, doubt)
-
-
-def given_up(index: int, count: int, attempts: Attempts) -> ChunkResult:
-    """The result of a chunk that got no envelope: `unknown` if any try may have been
-    applied, else `failed` with every record refused for the last reason."""
-    records = list(range(count))
-    tries = f"{attempts.tries} {'try' if attempts.tries == 1 else 'tries'}"
-    if attempts.unknown:
-        return ChunkResult(index, "unknown", None, {}, records, f"{NO_ANSWER} (after {tries})")
-    last = attempts.last
-    if isinstance(last, RequestRejected):
-        code, message = last.code or f"HTTP{last.status}", str(last)
-    elif isinstance(last, RateLimited):
-        code, message = "HTTP429", f"Konnect kept asking us to slow down ({tries}); not applied"
-    else:
-        code, message = "UNAVAILABLE", f"{last}, {tries} in a row; nothing was applied"
-    return ChunkResult(index, "failed", None, dict.fromkeys(records, (code, message)), [], message)
-
-
-def attribute(answer: Answer, keys: list[str]) -> tuple[dict[int, tuple[str, str]], str]:
-    """Match the answer's error entries to records (`keys` in body order).
-
-    Returns `{record index: (code, message)}` and, when the answer does not account for
-    every record, the reason in plain words ("" when it does: all other records are ok).
-    """
-    positions: dict[str, list[int]] = {}
-    for i, key in enumerate(keys if answer.errors else ()):  # the usual answer names none
-        positions.setdefault(key, []).append(i)
-    errors: dict[int, tuple[str, str]] = {}
-    strangers = 0
-    for entry in answer.errors:
-        at = _locate(entry, keys, positions, errors)
-        if at is None:
-            strangers += 1
-        else:
-            errors.setdefault(at, (entry.code, entry.message))
-    return errors, _doubt(answer, len(keys), len(errors), strangers)
-
-
-def _locate(
-    entry: RecordError, keys: list[str], positions: dict[str, list[int]], taken: Container[int]
-) -> int | None:
-    """The record an error entry names: by key, with `index` as a tie-breaker only when the
-    record at that index has that key (Konnect does not promise indices)."""
-    if entry.index is not None and 0 <= entry.index < len(keys) and keys[entry.index] == entry.key:
-        return entry.index
-    candidates = positions.get(entry.key or "", [])
-    free = [i for i in candidates if i not in taken]
-    if free or candidates:
-        return (free or candidates)[0]
-    return None
-
-
-def _doubt(answer: Answer, sent: int, named: int, strangers: int) -> str:
-    if answer.raw_unattributable:
-        return (
-            f"Konnect reported a failure without naming the record: {answer.raw_unattributable[0]}"
-        )
-    if strangers:
-        return "Konnect reported a failure for a record that was not in this request"
-    counts_fit = (
-        answer.payload_count == sent
-        and answer.failed_count == named
-        and answer.success_count + answer.failed_count == sent
-    )
-    if counts_fit:
-        return ""
-    return (
-        f"Konnect's counts ({answer.success_count} ok, {answer.failed_count} failed of "
-        f"{answer.payload_count}) do not match the {sent} records sent and {named} errors named"
-    )
 
 
 def run_with_client(

@@ -17,13 +17,14 @@ import httpx
 import orjson
 import pytest
 
+from etl.attribution import attribute
 from etl.client import ClientSettings, KonnectClient
 from etl.envelopes import Answer, RecordError
 from etl.errors import CredentialsError, RateLimited, RequestRejected, TransientError
 from etl.journal import Journal
 from etl.konnect import ENDPOINTS, error_entry, ims_envelope, record_key
 from etl.retry import AdaptiveLimit, Attempts, RetryPolicy, decide
-from etl.upload import ChunkLike, ChunkResult, attribute, run_upload, upload_chunks
+from etl.upload import ChunkLike, ChunkResult, run_upload, upload_chunks
 
 INVENTORY = ENDPOINTS["inventory"]
 FAST: dict[str, Any] = {"backoff_base": 0.001, "backoff_max": 0.01}
