@@ -3,48 +3,38 @@
 Excel opens two kinds of text file as if they were workbooks, and exports named `.xls` are
 often one of them:
 
-- a web page with a `<table>` (most web-based exports; Excel's "Save as Web Page");
-- XML Spreadsheet 2003 (`<?mso-application progid="Excel.Sheet"?>`: Workbook, Worksheet,
-  Table, Row, Cell), written by older ERPs and Excel's "XML Spreadsheet 2003" save.
+- a web page with a `<table>` (most web-based exports; Excel's "Save as Web Page"): read here;
+- XML Spreadsheet 2003, written by older ERPs and Excel's "XML Spreadsheet 2003" save: read
+  by `etl.xmlssread`; `markup_kind` tells the two apart from a file's first bytes.
 
 Both become a `Sheet` of text cells like any workbook. A web page's cells are the text shown,
 white space collapsed as Excel does — but "00123" stays "00123" (Excel would make it 123). A
-merged cell (`colspan`, `rowspan`; `ss:MergeAcross`, `ss:MergeDown`) keeps its value in its
-top-left cell and leaves the others empty, so the columns below never shift. XML cells are
-read by type, and numbers and dates are written as the workbook reader writes them. Of several
-tables the one with the most rows is read (a mapping's `sheet: 2` picks the third). Of several
-worksheets, `XmlWorkbook` reads any one, whole or its first rows, as `etl.excelread.Workbook`
-does (`etl.matching` looks for the one whose header fits; alone, the first visible one is
-read). Row numbers count the table's rows (XML: Excel's rows), so text above a web page's
-table is not counted.
+merged cell (`colspan`, `rowspan`) keeps its value in its top-left cell and leaves the others
+empty, so the columns below never shift. Of several tables the one with the most rows is read
+(a mapping's `sheet: 2` picks the third). Row numbers count the table's rows, so text above a
+web page's table is not counted.
 """
 
 from __future__ import annotations
 
 import codecs
-import datetime as dt
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any, Literal
-from xml.etree import ElementTree
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
 from etl.csvread import to_utf8, utf16_without_bom
 from etl.errors import InputError
-from etl.excelread import text_frame
-from etl.limits import Limits, active, check_cells, check_grid, check_width, too_big
-from etl.model import Sheet, SheetInfo
+from etl.limits import Limits, active, check_cells, check_width, too_big
+from etl.model import Sheet
+from etl.xmlssread import SPREADSHEET_NS, XmlWorkbook
 
 MarkupKind = Literal["html", "xml"]
 
 SNIFF_BYTES = 4096  # how much of a file's start tells what it is
-_SPREADSHEET_NS = "urn:schemas-microsoft-com:office:spreadsheet"
-_SS = f"{{{_SPREADSHEET_NS}}}"
-_HIDDEN_TAG = "{urn:schemas-microsoft-com:office:excel}Visible"  # in WorksheetOptions
-_HIDDEN_STATES = ("SheetHidden", "SheetVeryHidden")
 _HTML_STARTS = ("<!doctype html", "<html", "<table", "<head", "<body", "<meta")
 
 
@@ -53,7 +43,7 @@ def markup_kind(head: bytes) -> MarkupKind | None:
     text = _decoded(head).lstrip().lower()
     if not text.startswith("<"):
         return None
-    if _SPREADSHEET_NS in text and "<html" not in text:
+    if SPREADSHEET_NS in text and "<html" not in text:
         return "xml"
     if text.startswith(_HTML_STARTS) or "<html" in text or "<table" in text:
         return "html"
@@ -82,30 +72,6 @@ def read_markup_sheet(path: Path, kind: MarkupKind, sheet: str | int | None = No
     check_cells(cells, limits)
     row_numbers = np.arange(1, len(grid) + 1, dtype=np.int64)
     return Sheet(cells, row_numbers, path, kind, sheet_name=name)
-
-
-class XmlWorkbook:
-    """An XML Spreadsheet 2003 file, parsed once: its worksheets listed, each read whole or
-    only its first rows (as `etl.excelread.Workbook`)."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.worksheets = _xml_worksheets(path, active())
-
-    def sheets(self) -> list[SheetInfo]:
-        return [SheetInfo(w.name, w.hidden) for w in self.worksheets]
-
-    def read(self, sheet: str | int | None = None, nrows: int | None = None) -> Sheet:
-        limits = active()
-        name, numbered = _choose_worksheet(self.worksheets, sheet)
-        first = numbered[0][0]
-        if nrows is not None:
-            numbered = [(n, values) for n, values in numbered if n < first + nrows]
-        rows = _dense(numbered, first, limits)
-        cells, numeric = text_frame(rows)
-        check_cells(cells, limits)
-        row_numbers = np.arange(first, first + len(rows), dtype=np.int64)
-        return Sheet(cells, row_numbers, self.path, "xml", sheet_name=name, numeric=numeric)
 
 
 def markup_sheet_names(path: Path, kind: MarkupKind) -> list[str]:
@@ -256,119 +222,3 @@ def _choose_table(
             code="sheet",
         )
     return f"table {index + 1}", tables[index]
-
-
-# --- XML Spreadsheet 2003 ------------------------------------------------------------------
-
-
-@dataclass
-class _Worksheet:
-    name: str
-    rows: list[tuple[int, dict[int, Any]]]  # (Excel row number, column -> value), in order
-    hidden: bool = False
-
-
-def _xml_worksheets(path: Path, limits: Limits) -> list[_Worksheet]:
-    worksheets: list[_Worksheet] = []
-    current: _Worksheet | None = None
-    row_number = 0
-    try:
-        for event, element in ElementTree.iterparse(path, events=("start", "end")):
-            if element.tag == f"{_SS}Worksheet" and event == "start":
-                current = _Worksheet(element.get(f"{_SS}Name") or "", [])
-                row_number = 0
-            elif element.tag == f"{_SS}Table" and event == "start":
-                row_number = 0
-            elif element.tag == f"{_SS}Row" and event == "end" and current is not None:
-                row_number = _index(element, row_number + 1, limits.max_rows, "row")
-                current.rows.append((row_number, _xml_row(element, limits)))
-                element.clear()
-            elif element.tag == _HIDDEN_TAG and event == "end" and current is not None:
-                current.hidden = (element.text or "").strip() in _HIDDEN_STATES
-            elif element.tag == f"{_SS}Worksheet" and event == "end" and current is not None:
-                worksheets.append(current)
-                current = None
-                element.clear()
-    except ElementTree.ParseError as exc:
-        raise InputError(
-            f"this XML spreadsheet is damaged or incomplete ({exc}); re-save it from Excel, "
-            "or export it as CSV",
-            code="unreadable",
-        ) from exc
-    except OSError as exc:
-        raise InputError(f"the file cannot be opened: {exc.strerror or exc}", "unreadable") from exc
-    return worksheets
-
-
-def _index(element: ElementTree.Element, default: int, limit: int, what: str) -> int:
-    """The element's 1-based `ss:Index`, or `default` (the next one); never backwards (that
-    would put a cell over another), never past `limit`."""
-    raw = element.get(f"{_SS}Index")
-    try:
-        index = max(int(raw), default) if raw is not None else default
-    except ValueError:
-        index = default
-    if index > limit:
-        raise too_big(f"a {what} number reaches {index:,}", f"{limit:,}")
-    return index
-
-
-def _xml_row(row: ElementTree.Element, limits: Limits) -> dict[int, Any]:
-    values: dict[int, Any] = {}
-    column = 0
-    for cell in row.iter(f"{_SS}Cell"):
-        column = _index(cell, column + 1, limits.max_columns, "column")
-        data = cell.find(f"{_SS}Data")
-        if data is not None:
-            values[column] = _xml_value(data)
-        column += int(cell.get(f"{_SS}MergeAcross") or 0)
-    return values
-
-
-def _xml_value(data: ElementTree.Element) -> Any:
-    """A cell's value as the workbook reader gets it from calamine: str, float, bool, datetime."""
-    text = "".join(data.itertext())  # rich text keeps its words, not its fonts
-    kind = data.get(f"{_SS}Type")
-    try:
-        if kind == "Number":
-            return float(text)
-        if kind == "Boolean":
-            return text.strip() == "1"
-        if kind == "DateTime":
-            return dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        pass  # as written, if Excel's own type does not parse
-    return text
-
-
-def _choose_worksheet(
-    worksheets: list[_Worksheet], sheet: str | int | None
-) -> tuple[str, list[tuple[int, dict[int, Any]]]]:
-    names = [w.name for w in worksheets]
-    if sheet is None:
-        chosen = ([w for w in worksheets if not w.hidden] or worksheets)[:1]
-    elif isinstance(sheet, int):
-        chosen = [worksheets[sheet]] if 0 <= sheet < len(worksheets) else []
-    else:
-        wanted = sheet.strip().casefold()
-        chosen = [w for w in worksheets if w.name.strip().casefold() == wanted]
-    if not chosen:
-        listed = ", ".join(f"'{n}'" for n in names) or "none"
-        raise InputError(f"the workbook has no sheet {sheet!r}; its sheets are: {listed}", "sheet")
-    found = chosen[0]
-    if not any(values for _, values in found.rows):
-        raise InputError(f"the sheet '{found.name}' is empty", code="empty")
-    return found.name, found.rows
-
-
-def _dense(rows: list[tuple[int, dict[int, Any]]], first: int, limits: Limits) -> list[list[Any]]:
-    """Rows `first`..last as lists of values ("" where no cell), blank rows included."""
-    last = rows[-1][0]
-    width = max((max(values) for _, values in rows if values), default=1)
-    check_grid(last - first + 1, width, limits)
-    grid: list[list[Any]] = [[""] * width for _ in range(last - first + 1)]
-    for number, values in rows:
-        target = grid[number - first]
-        for column, value in values.items():
-            target[column - 1] = value
-    return grid

@@ -22,14 +22,9 @@ from etl.csvread import read_csv_sheet
 from etl.errors import InputError
 from etl.excelread import Workbook, read_workbook_sheet, workbook_sheet_names
 from etl.limits import active, check_file_size, check_xlsx
-from etl.markupread import (
-    SNIFF_BYTES,
-    XmlWorkbook,
-    markup_kind,
-    markup_sheet_names,
-    read_markup_sheet,
-)
+from etl.markupread import SNIFF_BYTES, markup_kind, markup_sheet_names, read_markup_sheet
 from etl.model import Sheet, SheetInfo, Table
+from etl.xmlssread import XmlWorkbook
 
 FileKind = Literal["csv", "xlsx", "xls", "html", "xml"]
 
