@@ -14,6 +14,7 @@ from etl.client import ClientSettings
 from etl.config import Settings
 from etl.console import console
 from etl.errors import ConfigError
+from etl.events import network_filesystem
 from etl.guard_settings import Guards
 from etl.health import Heartbeat, read_status, status_path, verdict
 from etl.journal import Journal
@@ -24,14 +25,7 @@ from etl.pullschedule import PullPlan
 from etl.runner import RunOptions
 from etl.session import all_mappings, connection, journal_path
 from etl.stopping import StopNow, StopRequest, stop_on_signals
-from etl.watch import (
-    DryRunCheck,
-    JobFactory,
-    Watcher,
-    WatchOptions,
-    network_filesystem,
-    watch_inbox,
-)
+from etl.watch import DryRunCheck, JobFactory, Watcher, WatchOptions, watch_inbox
 
 log = logging.getLogger(__name__)
 

@@ -10,10 +10,10 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from etl.cli import app
+from etl.events import mount_type
 from etl.health import Heartbeat
 from etl.inbox import Settler
 from etl.locks import file_lock
-from etl.watch import mount_type
 
 MOUNTS = """\
 /dev/sda1 / ext4 rw,relatime 0 0
