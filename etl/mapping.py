@@ -14,10 +14,11 @@ import string
 from pathlib import Path
 from typing import Any, cast
 
+from etl.datestep import DateStep
 from etl.errors import ConfigError, MappingError
 from etl.feeds import FEEDS, Feed, get_feed
 from etl.mapper import apply_mapping
-from etl.mapping_steps import OrderedDates, StepParser, check_encoding
+from etl.mapping_steps import StepParser, check_encoding
 from etl.mapping_yaml import Reader, YDict, YList, read_yaml
 from etl.mapspec import Duplicates, ExportTime, FieldSpec, Mapping, NegativeStock, SkipRule
 from etl.matching import choose_mapping, explain
@@ -43,10 +44,10 @@ DECIMAL_FIELDS = {"mrp", "esp", "packageLengthCm", "packageWidthCm", "packageHei
 DECIMAL_FIELDS |= {"packageWeightGms"}
 # Typed dates in canonical files: day first as Indian ERPs write them, sent as IST wall time
 # (konnect-api.md leaves their format open; the same as mappings/erp/invoice.yaml).
-DATE_FIELDS: dict[str, OrderedDates] = {
-    "ackDate": OrderedDates(with_time=True, output="%Y-%m-%d %H:%M:%S"),
-    "promised_delivery_date": OrderedDates(),
-    "estimated_delivery_date": OrderedDates(),
+DATE_FIELDS: dict[str, DateStep] = {
+    "ackDate": DateStep(with_time=True, output="%Y-%m-%d %H:%M:%S", order="day"),
+    "promised_delivery_date": DateStep(order="day"),
+    "estimated_delivery_date": DateStep(order="day"),
 }
 
 

@@ -3,9 +3,6 @@
 An item is a name (`strip`) or a one-transform dict whose other keys are its options:
 `{lookup: lookups/godowns.csv, from: ERP name, to: Fynd code}`. Number and date options may
 also sit under the name: `{decimal: {decimal_comma: true}}`.
-
-`OrderedDates` is the date step with `order: day-first` (or `month-first`), as the generic
-invoice and status mappings use it.
 """
 
 from __future__ import annotations
@@ -14,19 +11,15 @@ import codecs
 import csv
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
-import pandas as pd
-
-from etl.dates import Declared, parse_in_order
+from etl.dates import Declared
+from etl.datestep import DateStep
 from etl.errors import MappingError
 from etl.mapping_yaml import Reader, YDict, YList
 from etl.transforms import (
-    DateStep,
     Extract,
-    Failure,
     Kind,
     Lower,
     Number,
@@ -58,26 +51,6 @@ OPTIONS: dict[str, tuple[str, ...]] = {
 }
 UNMATCHED = ("error", "keep")
 ORDERS: dict[str, Declared] = {"day-first": "day", "month-first": "month"}
-
-
-@dataclass(frozen=True)
-class OrderedDates(DateStep):
-    """A date step whose numeric dates (`05/01/2026`) are read in a declared order.
-
-    Those cells are read here (etl.dates.parse_in_order) and handed on as ISO text; the
-    plain date step reads the rest (ISO, zones, month names, Excel serials) and formats all.
-    """
-
-    order: Declared = "day"
-
-    def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
-        text = values.astype("str").fillna("").str.strip()
-        parsed, refusals = parse_in_order(text, self.order)
-        given = text.mask(parsed.notna(), parsed.dt.strftime("%Y-%m-%dT%H:%M:%S"))
-        for cells, _, _ in refusals:
-            given = given.mask(cells, "")
-        out, failures = super().apply(given)
-        return out, failures + [Failure(*refusal) for refusal in refusals]
 
 
 class StepParser:
@@ -154,7 +127,7 @@ class StepParser:
             raise self.reader.fail(opts, "order", f"{path}.order", problem)
         given: dict[str, Any] = {"formats": formats, "with_time": name == "datetime"}
         given |= {"output": output, "excel_serial": serial}
-        return OrderedDates(**given, order=ORDERS[order]) if order else DateStep(**given)
+        return DateStep(**given, order=ORDERS[order] if order else None)
 
     def value_map(self, opts: YDict, name: str, path: str) -> Step:
         table = opts.get("map")

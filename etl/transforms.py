@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 
 from etl.cells import BoolArray, blank_cells
-from etl.dates import format_dates, parse_numeric_dates, parse_zoned
 from etl.numbers import (
     comma_decimal_look,
     currency_marks,
@@ -30,17 +29,7 @@ from etl.numbers import (
 Kind = Literal["text", "number", "list"]
 Unmatched = Literal["error", "keep"]
 
-ISO_FORMATS: tuple[str, ...] = (
-    "%Y-%m-%d",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y-%m-%dT%H:%M:%S.%f",
-)
-ISO_FORMATS += ("%Y-%m-%d %H:%M",)
-EXCEL_EPOCH = "1899-12-30"
-MAX_EXCEL_SERIAL = 2958465  # 9999-12-31
 MAX_EXACT_INTEGER = 2**53  # beyond this a float no longer holds every whole number
-SERIAL = re.compile(r"\d{1,7}(?:\.\d+)?")
 MARKED = "marked in another currency, but this column is in"
 FOREIGN = "'{value}' has a currency sign other than ₹/Rs; amounts are in rupees"
 COMMA = "'{value}' has a decimal comma: write decimals after a point (1999.50 or 1,999.50)"
@@ -70,11 +59,7 @@ class Step(ABC):
         """The transformed column, and the cells it could not read."""
 
 
-def _blank(values: pd.Series) -> BoolArray:
-    return blank_cells(values)
-
-
-def _text(values: pd.Series) -> pd.Series:
+def text_of(values: pd.Series) -> pd.Series:
     return values.astype("str").fillna("")
 
 
@@ -83,7 +68,7 @@ class Strip(Step):
     name = "strip"
 
     def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
-        return _text(values).str.strip(), []
+        return text_of(values).str.strip(), []
 
 
 @dataclass(frozen=True)
@@ -91,7 +76,7 @@ class Upper(Step):
     name = "upper"
 
     def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
-        return _text(values).str.upper(), []
+        return text_of(values).str.upper(), []
 
 
 @dataclass(frozen=True)
@@ -99,7 +84,7 @@ class Lower(Step):
     name = "lower"
 
     def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
-        return _text(values).str.lower(), []
+        return text_of(values).str.lower(), []
 
 
 @dataclass(frozen=True)
@@ -113,7 +98,7 @@ class Zfill(Step):
     width: int = 0
 
     def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
-        text = _text(values)
+        text = text_of(values)
         digits = text.str.fullmatch(r"\d+").to_numpy(dtype=bool, na_value=False)
         return text.where(~digits, text.str.zfill(self.width)), []
 
@@ -125,7 +110,7 @@ class Replace(Step):
     replacement: str = ""
 
     def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
-        return _text(values).str.replace(self.pattern, self.replacement, regex=True), []
+        return text_of(values).str.replace(self.pattern, self.replacement, regex=True), []
 
 
 @dataclass(frozen=True)
@@ -149,10 +134,12 @@ class Number(Step):
         if values.dtype.kind in "iufb" or isinstance(values.dtype, pd.Int64Dtype):
             numbers, bad = values.astype("float64").to_numpy(), np.zeros(len(values), bool)
         else:
-            text, other = self._currency(_text(values))
+            text, other = self._currency(text_of(values))
             numbers, bad = parse_numbers(text, self.decimal_comma, self.units)
             numbers[other], bad = np.nan, bad & ~other
-        failures = _fail(other, "wrong_currency", f"{MARKED} {self.currency}; check the price")
+        failures = failures_of(
+            other, "wrong_currency", f"{MARKED} {self.currency}; check the price"
+        )
         if not self.whole:
             failures += _hinted(text, bad, self._hints(), "not_number", "not a number")
             return pd.Series(numbers, index=values.index), failures
@@ -162,7 +149,7 @@ class Number(Step):
         failures += _hinted(text, bad, self._hints(), "not_integer", "not a whole number")
         dots = [Hint(dot_grouped_look, "not_integer", THOUSANDS_DOT)]
         failures += _hinted(text, fraction, dots, "not_integer", "not a whole number")
-        failures += _fail(huge, "not_integer", "too large a number")
+        failures += failures_of(huge, "not_integer", "too large a number")
         ints = pd.array(np.nan_to_num(numbers).astype("int64"), dtype="Int64")
         ints[np.isnan(numbers)] = pd.NA
         return pd.Series(ints, index=values.index), failures
@@ -184,7 +171,7 @@ class Number(Step):
         return currency_marks(text, self.currency)
 
 
-def _fail(mask: BoolArray, code: str, message: str) -> list[Failure]:
+def failures_of(mask: BoolArray, code: str, message: str) -> list[Failure]:
     return [Failure(mask, code, message)] if mask.any() else []
 
 
@@ -208,61 +195,10 @@ def _hinted(
         if not len(rows):
             break
         mask = np.zeros(len(cells), dtype=bool)
-        mask[rows[hint.looks(_text(cells.iloc[rows]))]] = True
-        failures += _fail(mask, hint.code, hint.message)
+        mask[rows[hint.looks(text_of(cells.iloc[rows]))]] = True
+        failures += failures_of(mask, hint.code, hint.message)
         left &= ~mask
-    return failures + _fail(left, code, plain)
-
-
-@dataclass(frozen=True)
-class DateStep(Step):
-    """`date` / `datetime`: explicit strptime formats, ISO text, then Excel serial numbers."""
-
-    name = "date"
-    formats: tuple[str, ...] = ()
-    with_time: bool = False
-    output: str = "%Y-%m-%d"
-    excel_serial: bool = True
-
-    def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
-        text = _text(values).str.strip()
-        todo = ~_blank(text)
-        parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-        for fmt in (*self.formats, *ISO_FORMATS):
-            if not todo.any():
-                break
-            got = pd.to_datetime(text[todo], format=fmt, errors="coerce")
-            parsed[todo] = got
-            todo &= parsed.isna().to_numpy()
-        todo = parse_zoned(text, todo, parsed) if todo.any() else todo
-        refused, why = np.zeros(len(text), dtype=bool), ""
-        if not self.formats and todo.any():  # explicit formats win; else the column decides
-            todo, refused, why = parse_numeric_dates(text, todo, parsed)
-        if self.excel_serial and todo.any():
-            todo = self._serials(text, todo, parsed)
-        out = format_dates(parsed, self.output)
-        what = "date and time" if self.with_time else "date"
-        shown = " or ".join(_readable(f) for f in self.formats)
-        hint = f" (expected {shown})" if self.formats else ""
-        failures = _fail(todo, "not_date", f"not a {what}{hint}")
-        return out.where(~(todo | refused), ""), failures + _fail(refused, "ambiguous_date", why)
-
-    @staticmethod
-    def _serials(text: pd.Series, todo: BoolArray, parsed: pd.Series) -> BoolArray:
-        serial = todo & text.str.fullmatch(SERIAL.pattern).to_numpy(dtype=bool, na_value=False)
-        days = pd.to_numeric(text[serial], errors="coerce")
-        days = days[(days >= 1) & (days <= MAX_EXCEL_SERIAL)]
-        parsed[days.index] = pd.to_datetime(days, unit="D", origin=EXCEL_EPOCH)
-        return todo & parsed.isna().to_numpy()
-
-
-_CODES = {"%d": "dd", "%m": "mm", "%Y": "yyyy", "%y": "yy", "%H": "hh", "%I": "hh",
-          "%M": "mm", "%S": "ss", "%b": "Jan", "%B": "January", "%p": "AM/PM"}  # fmt: skip
-
-
-def _readable(fmt: str) -> str:
-    """'%d-%m-%Y %H:%M' as a user reads it: 'dd-mm-yyyy hh:mm'."""
-    return re.sub(r"%[a-zA-Z]", lambda m: _CODES.get(m.group(0), m.group(0)), fmt)
+    return failures + failures_of(left, code, plain)
 
 
 @dataclass(frozen=True)
@@ -279,7 +215,7 @@ class ValueMap(Step):
     source: str = ""
 
     def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
-        text = _text(values)
+        text = text_of(values)
         codes, uniques = pd.factorize(text)
         found = [self.table.get(map_key(u)) for u in uniques]
         known = np.array([f is not None for f in found] + [True], dtype=bool)[codes]
@@ -287,7 +223,7 @@ class ValueMap(Step):
             [f if f is not None else u for f, u in zip(found, uniques, strict=True)] + [""],
             dtype=object,
         )[codes]
-        missing = ~known & ~_blank(text)
+        missing = ~known & ~blank_cells(text)
         if self.unmatched == "keep" or not missing.any():
             return pd.Series(out, index=text.index, dtype="str"), []
         out[missing] = ""
@@ -312,7 +248,7 @@ class Split(Step):
     pattern: str = r"[;,\n]"
 
     def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
-        parts = _text(values).str.split(self.pattern, regex=True)
+        parts = text_of(values).str.split(self.pattern, regex=True)
         lists = [[p.strip() for p in cell if p.strip()] for cell in parts]
         return pd.Series(lists, index=values.index, dtype=object), []
 
@@ -326,11 +262,11 @@ class Extract(Step):
     unmatched: Unmatched = "error"
 
     def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
-        text = _text(values)
+        text = text_of(values)
         group = self.pattern if re.compile(self.pattern).groups else f"({self.pattern})"
         got = text.str.extract(group, expand=True)[0]
-        missing = got.isna().to_numpy() & ~_blank(text)
+        missing = got.isna().to_numpy() & ~blank_cells(text)
         if self.unmatched == "keep":
             return got.fillna(text).astype("str"), []
         message = f"does not match the pattern {self.pattern}"
-        return got.fillna("").astype("str"), _fail(missing, "no_match", message)
+        return got.fillna("").astype("str"), failures_of(missing, "no_match", message)

@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 from runs import drop, oid, results, run
 
+from etl.datestep import DateStep
 from etl.errors import MappingError
 from etl.konnect import ENDPOINTS
 from etl.mapping import load_mapping
-from etl.transforms import DateStep
 
 TODAY = date.today().isoformat()
 

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from etl.datestep import DateStep
 from etl.errors import ConfigError, MappingError
 from etl.feeds import FEEDS
 from etl.mapping import generic_mapping, load_mapping, load_mappings
-from etl.transforms import DateStep, Extract, Number, Split, Strip, Upper, ValueMap, Zfill
+from etl.transforms import Extract, Number, Split, Strip, Upper, ValueMap, Zfill
 
 SHIPPED = Path(__file__).resolve().parents[1] / "mappings"
 

@@ -7,9 +7,9 @@ import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
+from etl.datestep import DateStep
 from etl.numbers import parse_numbers
 from etl.transforms import (
-    DateStep,
     Extract,
     Failure,
     Lower,

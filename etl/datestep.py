@@ -1,0 +1,95 @@
+"""The `date` / `datetime` step: explicit formats, ISO text, zoned times, numeric dates
+whose day/month order the column (or the mapping's `order:`) decides, then Excel serials.
+
+Dates are formatted as Konnect takes them (`output`); cells that are no date, or whose order
+cannot be told, come back as failures with the formats the user should write.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from etl.cells import BoolArray, blank_cells
+from etl.dates import Declared, format_dates, parse_in_order, parse_numeric_dates, parse_zoned
+from etl.transforms import Failure, Step, failures_of, text_of
+
+ISO_FORMATS: tuple[str, ...] = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S.%f",
+)
+ISO_FORMATS += ("%Y-%m-%d %H:%M",)
+EXCEL_EPOCH = "1899-12-30"
+MAX_EXCEL_SERIAL = 2958465  # 9999-12-31
+SERIAL = re.compile(r"\d{1,7}(?:\.\d+)?")
+
+
+@dataclass(frozen=True)
+class DateStep(Step):
+    """`date` / `datetime`: explicit strptime formats, ISO text, then Excel serial numbers."""
+
+    name = "date"
+    formats: tuple[str, ...] = ()
+    with_time: bool = False
+    output: str = "%Y-%m-%d"
+    excel_serial: bool = True
+    order: Declared | None = None  # `order: day-first`: how to read 05/01/2026
+
+    def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
+        text = text_of(values).str.strip()
+        refusals: list[Failure] = []
+        if self.order is not None:
+            text, refusals = _in_order(text, self.order)
+        todo = ~blank_cells(text)
+        parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+        for fmt in (*self.formats, *ISO_FORMATS):
+            if not todo.any():
+                break
+            got = pd.to_datetime(text[todo], format=fmt, errors="coerce")
+            parsed[todo] = got
+            todo &= parsed.isna().to_numpy()
+        todo = parse_zoned(text, todo, parsed) if todo.any() else todo
+        refused, why = np.zeros(len(text), dtype=bool), ""
+        if not self.formats and todo.any():  # explicit formats win; else the column decides
+            todo, refused, why = parse_numeric_dates(text, todo, parsed)
+        if self.excel_serial and todo.any():
+            todo = self._serials(text, todo, parsed)
+        out = format_dates(parsed, self.output)
+        what = "date and time" if self.with_time else "date"
+        shown = " or ".join(_readable(f) for f in self.formats)
+        hint = f" (expected {shown})" if self.formats else ""
+        failures = failures_of(todo, "not_date", f"not a {what}{hint}")
+        failures += failures_of(refused, "ambiguous_date", why) + refusals
+        return out.where(~(todo | refused), ""), failures
+
+    @staticmethod
+    def _serials(text: pd.Series, todo: BoolArray, parsed: pd.Series) -> BoolArray:
+        serial = todo & text.str.fullmatch(SERIAL.pattern).to_numpy(dtype=bool, na_value=False)
+        days = pd.to_numeric(text[serial], errors="coerce")
+        days = days[(days >= 1) & (days <= MAX_EXCEL_SERIAL)]
+        parsed[days.index] = pd.to_datetime(days, unit="D", origin=EXCEL_EPOCH)
+        return todo & parsed.isna().to_numpy()
+
+
+_CODES = {"%d": "dd", "%m": "mm", "%Y": "yyyy", "%y": "yy", "%H": "hh", "%I": "hh",
+          "%M": "mm", "%S": "ss", "%b": "Jan", "%B": "January", "%p": "AM/PM"}  # fmt: skip
+
+
+def _readable(fmt: str) -> str:
+    """'%d-%m-%Y %H:%M' as a user reads it: 'dd-mm-yyyy hh:mm'."""
+    return re.sub(r"%[a-zA-Z]", lambda m: _CODES.get(m.group(0), m.group(0)), fmt)
+
+
+def _in_order(text: pd.Series, order: Declared) -> tuple[pd.Series, list[Failure]]:
+    """Numeric dates (`05/01/2026`) read in the declared order and handed on as ISO text;
+    the cells refused as swapped are blanked, with their failures."""
+    parsed, refusals = parse_in_order(text, order)
+    given = text.mask(parsed.notna(), parsed.dt.strftime("%Y-%m-%dT%H:%M:%S"))
+    for cells, _, _ in refusals:
+        given = given.mask(cells, "")
+    return given, [Failure(*refusal) for refusal in refusals]
