@@ -3,9 +3,9 @@ GET /oms/v3/shipment shows it (`etl.reconcile` asks before it sends anything aga
 
 The rules look at the Fynd `state` (or, without it, every Fynd state the Konnect
 `orderStatus` may stand for) and, where Konnect keeps it, the action's own evidence: the
-invoice or credit-note number, the AWB number, the items' cancelled quantities. An order that
-has moved further along the same path counts as done (a confirmed order that is now packed
-was confirmed).
+invoice or credit-note number, the AWB number, the items' cancelled quantities, and that the
+items we name are the order's (with at least our quantity). An order that has moved further
+along the same path counts as done (a confirmed order that is now packed was confirmed).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def _invoiced(record: Record, order: Order) -> bool:
         done = _at_least(order, "credit_note_generated", RETURN_STATES)
         return done and _same(order.get("creditNote"), "invoiceNumber", number)
     done = _at_least(order, "bag_invoiced") and _same(order.get("invoice"), "invoiceNumber", number)
-    return done and _serials_kept(record, order)
+    return done and _items_fit(record, order) and _serials_kept(record, order)
 
 
 def _serials_kept(record: Record, order: Order) -> bool:
@@ -62,6 +62,30 @@ def _serials_kept(record: Record, order: Order) -> bool:
         if kept is not None and not sent <= {str(s) for s in kept}:
             return False
     return True
+
+
+def _items_fit(record: Record, order: Order) -> bool:
+    """Every item we name is an item of the order with at least the quantity we give (where
+    Konnect lists the items): a row with a wrong item id or quantity on an order that moved
+    on anyway is not 'already applied' - Konnect never took that row."""
+    listed = order.get("items")
+    if not isinstance(listed, list):
+        return True
+    items = {str(i.get("orderItemId")): i for i in listed if isinstance(i, dict)}
+    for wanted in record.get("orderItems") or []:
+        if not isinstance(wanted, dict):
+            continue
+        item = items.get(str(wanted.get("orderItemId")))
+        if item is None:
+            return False
+        has = item.get("quantity")
+        if has is not None and int(wanted.get("quantity") or 0) > int(has):
+            return False
+    return True
+
+
+def _with_items(done: Callable[[Record, Order], bool]) -> Callable[[Record, Order], bool]:
+    return lambda record, order: done(record, order) and _items_fit(record, order)
 
 
 def _awb_set(record: Record, order: Order) -> bool:
@@ -106,13 +130,13 @@ def _qc_done(record: Record, order: Order) -> bool:
 # True: the action has taken effect; False: it has not (safe to send again); None: the order
 # as Konnect shows it cannot tell - never sent again, the rows stay `unknown`.
 REACHED: dict[str, Callable[[Record, Order], bool | None]] = {
-    "confirm": lambda record, order: _at_least(order, "bag_confirmed"),
+    "confirm": _with_items(lambda record, order: _at_least(order, "bag_confirmed")),
     "invoice": _invoiced,
     "awb": _awb_set,
     "status": _status_reached,
     "cancel": _cancelled,
     "pack": lambda record, order: _at_least(order, "bag_packed"),
-    "dispatch": lambda record, order: _at_least(order, "bag_picked"),
-    "return_qc": _qc_done,
+    "dispatch": _with_items(lambda record, order: _at_least(order, "bag_picked")),
+    "return_qc": _with_items(_qc_done),
 }
 ORDER_FEEDS = frozenset(REACHED)

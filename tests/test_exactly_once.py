@@ -275,6 +275,19 @@ def test_a_run_killed_mid_request_is_resumed_without_packing_twice(
                                         "cancelledQuantity": 2}]}, True),
         ("return_qc", {}, {"state": "rto_bag_accepted"}, True),
         ("return_qc", {}, {"state": "return_bag_delivered"}, False),
+        # the order moved on, but the row names an item it does not have, or too many pieces
+        ("confirm", {"orderItems": [{"orderItemId": "i-7", "quantity": 1}]},
+         {"state": "bag_confirmed", "items": [{"orderItemId": "i-1", "quantity": 1}]}, False),
+        ("confirm", {"orderItems": [{"orderItemId": "i-1", "quantity": 1}]},
+         {"state": "bag_confirmed", "items": [{"orderItemId": "i-1", "quantity": 1}]}, True),
+        ("dispatch", {"orderItems": [{"orderItemId": "i-1", "quantity": 4}]},
+         {"state": "bag_picked", "items": [{"orderItemId": "i-1", "quantity": 1}]}, False),
+        ("invoice", {"invoiceNumber": "A1", "invoiceType": "sale", "orderItems": [
+            {"orderItemId": "i-9", "quantity": 1}]},
+         {"state": "dp_assigned", "invoice": {"invoiceNumber": "A1"},
+          "items": [{"orderItemId": "i-2", "quantity": 1}]}, False),
+        ("return_qc", {"orderItems": [{"orderItemId": "i-7", "quantity": 1}]},
+         {"state": "return_bag_accepted", "items": [{"orderItemId": "i-1"}]}, False),
     ],
 )  # fmt: skip
 def test_when_an_order_action_counts_as_already_applied(

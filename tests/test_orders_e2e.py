@@ -193,6 +193,25 @@ def test_a_replayed_action_konnect_refuses_as_done_is_ok_not_failed(
     assert applied(sandbox, "pack") == [oid(14, 4), oid(14, 5)]
 
 
+def test_a_row_naming_an_item_the_order_lacks_is_not_already_applied(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """12... orders are confirmed already: a confirm row with a wrong item id or too many
+    pieces is refused (X409) and, looked up, must not read 'already applied'."""
+    inbox = tmp_path / "inbox"
+    drop(inbox, "confirm.csv", [
+        ["orderId", "orderItemId", "quantity"],
+        [oid(12, 1), f"{oid(12, 1)}-1", "1"],
+        [oid(12, 3), f"{oid(12, 3)}-7", "1"],
+        [oid(12, 5), f"{oid(12, 5)}-1", "9"],
+    ])  # fmt: skip
+    assert run(inbox, sandbox).exit_code == 1
+    rows = results(inbox, "confirm")
+    assert statuses(rows) == {"2": "ok", "3": "failed", "4": "failed"}
+    assert rows["2"]["message"] == "already applied: Konnect shows this order as bag_confirmed"
+    assert rows["3"]["message"].startswith("X409 - ")
+
+
 def test_no_answer_and_no_way_to_look_it_up_leaves_rows_unknown_never_resent(
     tmp_path: Path, sandbox: Any
 ) -> None:
