@@ -1,9 +1,9 @@
 """Checks that span the rows of one order, for feeds that send one record per order.
 
 An order is sent whole or not at all: order-level fields (invoice number, type...) must agree
-on all its rows, package sizes must agree on all rows of one package, and when any row of an
-order has a problem the order's other rows are rejected too (a partial invoice or
-cancellation would be silently wrong).
+on all its rows, package sizes must agree on all rows of one package, an invoice number
+belongs to one order, and when any row of an order has a problem the order's other rows are
+rejected too (a partial invoice or cancellation would be silently wrong).
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ def order_findings(feed: Feed, work: pd.DataFrame, bad: BoolArray, rows: IntArra
     if not feed.grouped:
         return []
     found = _conflicts(work, ("orderId",), ORDER_FIELDS.get(feed.name, ()), rows)
+    if feed.name == "invoice":
+        found += _numbers_on_two_orders(work, rows)
     if "packageId" in feed.columns:
         found += _conflicts(work, ("orderId", "packageId"), PACKAGE_FIELDS, rows)
     broken = bad.copy()
@@ -59,6 +61,22 @@ def _disagree(work: pd.DataFrame, members: IntArray, field: str, rows: IntArray)
         f"{label(field)} must be the same on every row of order {order}: {', '.join(shown)}{more}"
     )
     return [Finding(int(i), field, "order_conflict", text) for i in members]
+
+
+def _numbers_on_two_orders(work: pd.DataFrame, rows: IntArray) -> list[Finding]:
+    """An invoice number on rows of two orders (a copy-paste slip): Konnect would give it to
+    whichever order it got first and refuse the other, so neither is sent."""
+    numbers, orders = work["invoiceNumber"], work["orderId"]
+    present = (numbers.notna() & orders.notna()).to_numpy(dtype=bool)
+    counts = work[present].groupby("invoiceNumber")["orderId"].nunique()
+    found: list[Finding] = []
+    for number in counts[counts > 1].index:
+        members = np.flatnonzero(present & (numbers == number).to_numpy(dtype=bool, na_value=False))
+        firsts = pd.Series(members).groupby(orders.iloc[members].to_numpy()).first()
+        shown = ", ".join(f"row {rows[i]} (order {order})" for order, i in firsts.items())
+        text = f"{number} is on {len(firsts)} orders: {shown}; an invoice number is one order's"
+        found += [Finding(int(i), "invoiceNumber", "invoice_shared", text) for i in members]
+    return found
 
 
 def _rest_of_order(work: pd.DataFrame, broken: BoolArray, rows: IntArray) -> list[Finding]:

@@ -212,6 +212,24 @@ def test_a_row_naming_an_item_the_order_lacks_is_not_already_applied(
     assert rows["3"]["message"].startswith("X409 - ")
 
 
+def test_an_invoice_number_on_two_orders_sends_neither(tmp_path: Path, sandbox: Any) -> None:
+    inbox = tmp_path / "inbox"
+    drop(inbox, "invoice.csv", [
+        ["orderId", "invoiceNumber", "invoiceType"],
+        [oid(12, 1), "INV/26/0101", "sale"],
+        [oid(12, 3), "INV/26/0101", "sale"],  # pasted one row too far
+        [oid(12, 5), "INV/26/0105", "sale"],
+    ])  # fmt: skip
+    assert run(inbox, sandbox).exit_code == 1
+    rows = results(inbox, "invoice")
+    assert statuses(rows) == {"2": "rejected", "3": "rejected", "4": "ok"}
+    assert rows["2"]["message"] == (
+        f"'invoiceNumber': INV/26/0101 is on 2 orders: row 2 (order {oid(12, 1)}), row 3 "
+        f"(order {oid(12, 3)}); an invoice number is one order's"
+    )
+    assert applied(sandbox, "invoice") == [oid(12, 5)]
+
+
 def test_no_answer_and_no_way_to_look_it_up_leaves_rows_unknown_never_resent(
     tmp_path: Path, sandbox: Any
 ) -> None:
