@@ -81,15 +81,32 @@ def _numbers_on_two_orders(work: pd.DataFrame, rows: IntArray) -> list[Finding]:
 
 def _rest_of_order(work: pd.DataFrame, broken: BoolArray, rows: IntArray) -> list[Finding]:
     codes = key_codes(work, ("orderId",))
-    bad_orders = np.unique(codes[broken & (codes >= 0)])
+    owners = _owners(codes)
+    bad_orders = np.unique(owners[broken & (owners >= 0)])
     affected = np.flatnonzero(np.isin(codes, bad_orders) & ~broken & (codes >= 0))
     found = []
     for i in affected.tolist():
-        culprits = [int(rows[j]) for j in np.flatnonzero(broken & (codes == codes[i]))]
-        verb = "has" if len(culprits) == 1 else "have"
-        text = (
-            f"not sent: {row_list(culprits)} of the same order {verb} a problem "
-            "(an order is sent whole or not at all)"
-        )
-        found.append(Finding(i, "orderId", "order_incomplete", text))
+        culprits = np.flatnonzero(broken & (owners == codes[i]))
+        found.append(Finding(i, "orderId", "order_incomplete", _held_back(culprits, codes, rows)))
     return found
+
+
+def _owners(codes: IntArray) -> IntArray:
+    """Each row's order; a row without an orderId counts as the row above's: in a register
+    with merged Order No cells, or one that names the order once, it is an item of that
+    order, and the order must not go without it."""
+    above = np.where(codes < 0, 0, np.arange(len(codes)))  # the last row with an id so far
+    owners: IntArray = codes[np.maximum.accumulate(above)]
+    return owners
+
+
+def _held_back(culprits: IntArray, codes: IntArray, rows: IntArray) -> str:
+    numbers = [int(rows[j]) for j in culprits]
+    verb = "has" if len(numbers) == 1 else "have"
+    text = f"not sent: {row_list(numbers)} of the same order {verb} a problem"
+    if (codes[culprits] < 0).any():
+        text = (
+            f"not sent: {row_list(numbers)} below {verb} no order ID and may be items of this"
+            " order (merged cells?): write the order ID on every row"
+        )
+    return text + " (an order is sent whole or not at all)"

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from runs import drop, oid, results, run
 from typer.testing import CliRunner
 
@@ -29,6 +29,13 @@ def summary(inbox: Path, stem: str) -> dict[str, Any]:
         (inbox / "done" / TODAY / f"{stem}.summary.json").read_text()
     )
     return loaded
+
+
+def xlsx_results(inbox: Path, stem: str) -> list[dict[str, Any]]:
+    sheet = load_workbook(inbox / "done" / TODAY / f"{stem}.result.xlsx").active
+    assert sheet is not None
+    header, *rows = sheet.iter_rows(values_only=True)
+    return [dict(zip(header, row, strict=True)) for row in rows]
 
 
 def applied(sandbox: Any, feed: str) -> list[str]:
@@ -228,6 +235,28 @@ def test_an_invoice_number_on_two_orders_sends_neither(tmp_path: Path, sandbox: 
         f"(order {oid(12, 3)}); an invoice number is one order's"
     )
     assert applied(sandbox, "invoice") == [oid(12, 5)]
+
+
+def test_merged_order_cells_hold_the_whole_order_back(tmp_path: Path, sandbox: Any) -> None:
+    """An ERP register with the Order No merged over an order's item rows: the second row's
+    id cell is empty. Confirming the first item alone would be a partial order."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["orderId", "orderItemId", "quantity"])
+    sheet.append([oid(11, 2), f"{oid(11, 2)}-1", 1])
+    sheet.append([None, f"{oid(11, 2)}-2", 2])
+    sheet.append([oid(11, 4), f"{oid(11, 4)}-1", 1])
+    sheet.merge_cells("A2:A3")
+    book.save(inbox / "confirm.xlsx")
+    assert run(inbox, sandbox).exit_code == 1
+    rows = xlsx_results(inbox, "confirm")
+    assert [r["status"] for r in rows] == ["rejected", "rejected", "ok"]
+    assert "not sent: row 3 below has no order ID and may be items" in rows[0]["message"]
+    assert rows[1]["message"] == "'orderId': order ID is empty"
+    assert applied(sandbox, "confirm") == [oid(11, 4)]
 
 
 def test_no_answer_and_no_way_to_look_it_up_leaves_rows_unknown_never_resent(
