@@ -21,6 +21,9 @@ from etl.cells import arrow_text, blank_cells, to_mask
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
+# Excel stores 799 as 799.0000000001 at times, and =(1-0.9)*100 as 9.999999999999998 (it
+# shows 10): a gap this small is never data.
+EXCEL_NOISE = 1e-9
 CURRENCY = r"(?:₹|rs\.?|inr)"
 DEFAULT_UNITS: tuple[str, ...] = ("nos", "no", "pcs", "pc", "pieces", "piece", "units", "unit")
 DEFAULT_UNITS += ("ea", "each", "qty", "pairs", "pair", "sets", "set")
@@ -131,3 +134,12 @@ def currency_marks(text: pd.Series, expected: str) -> tuple[pd.Series, BoolArray
     wrong = text.str.contains(others, case=False, regex=True).to_numpy(dtype=bool, na_value=False)
     own = CURRENCY_MARKS.get(expected, rf"\b{re.escape(expected)}\b")
     return text.str.replace(own, "", case=False, regex=True).str.strip(), wrong
+
+
+def drop_float_noise(values: FloatArray, decimals: int) -> FloatArray:
+    """Values within EXCEL_NOISE of one with `decimals` decimals rounded to it, as Excel
+    shows them; a real further decimal (1.299, 10.5 pieces) is kept for the checks to refuse."""
+    nearest = np.round(values, decimals)
+    gap = np.abs(values - nearest)
+    noise = (gap > 0) & (gap <= EXCEL_NOISE + 4 * np.spacing(np.abs(values)))
+    return np.where(noise, nearest, values) if noise.any() else values

@@ -3,8 +3,8 @@
 Mappings deliver text, or numbers where an `integer`/`decimal` transform ran. Here every
 canonical field gets one type: text fields `str` (stripped; empty -> missing), number fields
 float64 (text that cannot be read as a number is a `not_a_number` finding), yes/no fields
-booleans, list fields lists. Amounts lose Excel's floating-point noise (799.0000000001 ->
-799.0, the value Excel shows), and words Konnect takes from a fixed list get its spelling
+booleans, list fields lists. Amounts and quantities lose Excel's floating-point noise
+(799.0000000001 -> 799.0, 9.999999999999998 -> 10: the values Excel shows), and words Konnect takes from a fixed list get its spelling
 ("Sale" -> "sale", "06" -> "6"). Everything is vectorised: a 1M-row stock file costs a few
 pyarrow kernels, not a million Python calls.
 """
@@ -22,14 +22,20 @@ import pyarrow.compute as pc
 from etl.feeds import Feed
 from etl.findings import Finding, cell_text
 from etl.konnect import REASON_CODES
-from etl.schemas import AMOUNT_FIELDS, BOOLEAN_FIELDS, LIST_FIELDS, NUMBER_FIELDS, choices
+from etl.numbers import drop_float_noise
+from etl.schemas import (
+    AMOUNT_FIELDS,
+    BOOLEAN_FIELDS,
+    INTEGER_FIELDS,
+    LIST_FIELDS,
+    NUMBER_FIELDS,
+    choices,
+)
 
 BoolArray = npt.NDArray[np.bool_]
 NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 TRUE_WORDS = frozenset({"yes", "y", "true", "1"})
 FALSE_WORDS = frozenset({"no", "n", "false", "0"})
-# Excel stores 799 as 799.0000000001 at times; a gap this small is never a price.
-EXCEL_NOISE = 1e-9
 
 
 def to_text(series: pd.Series) -> pd.Series:
@@ -55,20 +61,6 @@ def to_number(series: pd.Series) -> tuple[pd.Series, BoolArray]:
     unreadable = text.notna().to_numpy(dtype=bool) & ~(readable & np.isfinite(numbers))
     numbers[unreadable] = np.nan
     return pd.Series(numbers, index=series.index, dtype="float64"), unreadable
-
-
-def drop_excel_noise(amounts: pd.Series) -> pd.Series:
-    """Amounts within EXCEL_NOISE of a whole paisa (799.0000000001) rounded to it.
-
-    A real third decimal (1.299, 1999.999) is kept, for the schema to refuse.
-    """
-    values = amounts.to_numpy(dtype="float64")
-    paise = np.round(values, 2)
-    gap = np.abs(values - paise)
-    noise = (gap > 0) & (gap <= EXCEL_NOISE + 4 * np.spacing(np.abs(values)))
-    if not noise.any():
-        return amounts
-    return pd.Series(np.where(noise, paise, values), index=amounts.index, dtype="float64")
 
 
 # Words that stand for an allowed value: a reason code's meaning, as our message lists it.
@@ -140,11 +132,13 @@ def prepare(feed: Feed, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Finding
 
 
 def _typed(field: str, raw: pd.Series) -> tuple[pd.Series, BoolArray]:
-    if field in AMOUNT_FIELDS:
-        amounts, bad = to_number(raw)
-        return drop_excel_noise(amounts), bad
     if field in NUMBER_FIELDS:
-        return to_number(raw)
+        numbers, bad = to_number(raw)
+        decimals = 2 if field in AMOUNT_FIELDS else 0 if field in INTEGER_FIELDS else None
+        if decimals is not None:
+            rounded = drop_float_noise(numbers.to_numpy(dtype="float64"), decimals)
+            numbers = pd.Series(rounded, index=numbers.index, dtype="float64")
+        return numbers, bad
     if field in BOOLEAN_FIELDS:
         return to_boolean(raw)
     if field in LIST_FIELDS:

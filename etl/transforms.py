@@ -22,6 +22,7 @@ from etl.numbers import (
     comma_decimal_look,
     currency_marks,
     dot_grouped_look,
+    drop_float_noise,
     foreign_currency,
     parse_numbers,
 )
@@ -143,6 +144,7 @@ class Number(Step):
         if not self.whole:
             failures += _hinted(text, bad, self._hints(), "not_number", "not a number")
             return pd.Series(numbers, index=values.index), failures
+        numbers = drop_float_noise(np.asarray(numbers, dtype=np.float64), 0)
         fraction = np.isfinite(numbers) & (np.mod(np.nan_to_num(numbers), 1) != 0)
         huge = np.abs(np.nan_to_num(numbers)) > MAX_EXACT_INTEGER
         numbers = np.where(fraction | huge, np.nan, numbers)

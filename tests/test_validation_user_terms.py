@@ -103,6 +103,15 @@ def test_excel_float_noise_is_rounded_to_paise() -> None:
     assert v.frame["mrp"].tolist() == [799.0, 18.9, 123456.78]
 
 
+def test_excel_float_noise_in_quantities_is_rounded_to_whole_pieces() -> None:
+    """=(1-0.9)*100 is 9.999999999999998 in the cell and 10 on screen; 10.5 is no noise."""
+    v = stock(["A", "B", "C"], ["9.999999999999998", "3.0000000000000004", "10.5"])
+    assert [(p.row, p.code) for p in v.problems] == [(4, "not_integer")]
+    assert v.frame["quantity"].tolist() == [10, 3]
+    counted, failures = Number(whole=True).apply(pd.Series(["9.999999999999998", "10.5"]))
+    assert counted.tolist()[0] == 10 and [f.code for f in failures] == ["not_integer"]
+
+
 def test_amounts_from_a_decimal_transform_are_checked_the_same_way() -> None:
     mrp, _ = Number().apply(pd.Series(["Rs. 1.299", "Rs. 799.0000000001"], dtype="str"))
     v = price(mrp, ["1", "1"])
