@@ -4,9 +4,9 @@ Mappings deliver text, or numbers where an `integer`/`decimal` transform ran. He
 canonical field gets one type: text fields `str` (stripped; empty -> missing), number fields
 float64 (text that cannot be read as a number is a `not_a_number` finding), yes/no fields
 booleans, list fields lists. Amounts and quantities lose Excel's floating-point noise
-(799.0000000001 -> 799.0, 9.999999999999998 -> 10: the values Excel shows), and words Konnect takes from a fixed list get its spelling
-("Sale" -> "sale", "06" -> "6"). Everything is vectorised: a 1M-row stock file costs a few
-pyarrow kernels, not a million Python calls.
+(799.0000000001 -> 799.0, 9.999999999999998 -> 10: the values Excel shows), and words
+Konnect takes from a fixed list get its spelling ("Sale" -> "sale", "06" -> "6"). Everything
+is vectorised: a 1M-row stock file costs a few pyarrow kernels, not a million Python calls.
 """
 
 from __future__ import annotations
