@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from etl.model import Mapped, Problem
-from etl.wording import message, number_text
+from etl.wording import message, number_text, rounding_advice
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +56,19 @@ def _problem(found: Finding, mapped: Mapped, work: pd.DataFrame, feed: str) -> P
     def value(field: str) -> Any:
         return work[field].iat[found.index]
 
+    text = found.message or message(found.code, found.field, value, feed)
+    if found.code == "too_many_decimals" and _number_cell(mapped, found):
+        text = rounding_advice(found.field)  # a number cell holds no thousands separator
     return Problem(
         row=int(mapped.row_numbers[found.index]),
         column=column_name(mapped, found.field) if found.field else "",
         value=cell_text(_original(mapped, found)),
         code=found.code,
-        message=found.message or message(found.code, found.field, value, feed),
+        message=text,
     )
+
+
+def _number_cell(mapped: Mapped, found: Finding) -> bool:
+    """The cell was a number in the workbook (not text)."""
+    numeric = mapped.numeric.get(found.field)
+    return numeric is not None and bool(numeric[found.index])

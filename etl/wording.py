@@ -66,15 +66,23 @@ def _reason_codes() -> str:
 
 
 def _decimals(field: str, value: Any) -> str:
-    """An amount with a third decimal: most often a '.' typed as a thousands separator."""
+    """An amount typed with a third decimal: most often a '.' as a thousands separator."""
     text = number_text(value)
-    said = f"{label(field)} has more than 2 decimals"
     if re.fullmatch(r"-?[1-9]\d{0,2}(?:\.\d{3})+", text):
         grouped = text.replace(".", ",")
-        return f"{said}: if '{text}' means {grouped} (a thousands separator), remove the '.'"
+        return (
+            f"{label(field)} has more than 2 decimals: if '{text}' means {grouped} (a thousands"
+            " separator), remove the '.'"
+        )
+    return rounding_advice(field)
+
+
+def rounding_advice(field: str) -> str:
+    """An amount with a third decimal that is no typing slip (a formula's result)."""
     return (
-        f"{said} (rupees and paise): correct the amount in the file (a formula's result? "
-        "round it with =ROUND(..., 2) - Excel may show it rounded while the cell is not)"
+        f"{label(field)} has more than 2 decimals (rupees and paise): correct the amount in the"
+        " file (a formula's result? round it with =ROUND(..., 2) - Excel may show it rounded"
+        " while the cell is not)"
     )
 
 

@@ -112,6 +112,17 @@ def test_excel_float_noise_in_quantities_is_rounded_to_whole_pieces() -> None:
     assert counted.tolist()[0] == 10 and [f.code for f in failures] == ["not_integer"]
 
 
+def test_a_number_cell_with_a_third_decimal_is_a_formula_to_round_not_a_separator() -> None:
+    """532.933 typed as text may be 532,933; in a number cell it is =799*(1-0.333)."""
+    columns = {"location_id": ["L1"] * 2, "sku": ["A", "B"], "mrp": ["999", "999"]}
+    columns |= {"esp": ["532.933", "532.933"], "currency": ["INR"] * 2}
+    cells = mapped(columns)
+    cells.numeric = {"esp": np.array([False, True])}
+    said = [p.message for p in validate(FEEDS["price"], cells).problems]
+    assert "if '532.933' means 532,933" in said[0]
+    assert "=ROUND(..., 2)" in said[1] and "means" not in said[1]
+
+
 def test_amounts_from_a_decimal_transform_are_checked_the_same_way() -> None:
     mrp, _ = Number().apply(pd.Series(["Rs. 1.299", "Rs. 799.0000000001"], dtype="str"))
     v = price(mrp, ["1", "1"])
