@@ -129,7 +129,8 @@ def _refusals(
     refused: set[str] = set()
     for error in answer.errors:
         if error.key in batch:
-            result.verdicts[error.key] = Verdict("failed", explain(error.code, error.message))
+            said = explain(error.code, error.message, document=True)
+            result.verdicts[error.key] = Verdict("failed", said)
             refused.add(error.key)
     return refused
 

@@ -189,7 +189,8 @@ CODE_EXPLANATIONS: dict[str, str] = {
     "IN403": "the order must be confirmed before it can be invoiced",
     "IN422": "the invoice number or invoice type breaks Konnect's rules",
     "IN453": "this order is already invoiced",
-    "CR400": "pack is only possible once the courier is assigned",
+    "CR400": "pack is only possible once the order is invoiced and Konnect has assigned its"
+    " courier (invoice it first)",
     "CR401": "this order is cancelled and cannot be packed",
     "CR422": "this order does not belong to this location",
     "D400": "dispatch is only possible once the order is packed",
@@ -205,6 +206,13 @@ CODE_EXPLANATIONS: dict[str, str] = {
     "X409": "the order is not in a state that allows this action",
     "X400": "Konnect could not read the request",
     "X413": "too many records in one request",
+}
+
+
+# The same codes from the label and invoice PDF endpoints mean something else [doc].
+DOCUMENT_EXPLANATIONS: dict[str, str] = {
+    "IN403": "the invoice PDF is ready once the order is packed",
+    "IN400": "this order does not belong to this location",
 }
 
 
@@ -233,14 +241,15 @@ LOST_ZEROS_HINT = (
 
 # Codes whose explanation names only the kind of refusal: Konnect's own words say which value
 # (`item ...-2: quantity must be 1..2, got 5`), so they are kept after ours.
-SAYS_WHICH = frozenset({"X422", "X409", "X400", "IN400", "IN422"})
+SAYS_WHICH = frozenset({"X422", "X409", "X400", "IN400", "IN422", "IN453"})
 
 
-def explain(code: str, message: str = "") -> str:
+def explain(code: str, message: str = "", *, document: bool = False) -> str:
     """'IN453 - this order is already invoiced' (falls back to Konnect's own message); for
     a code in SAYS_WHICH Konnect's message follows: 'X422 - Konnect refused the value:
-    esp 120 is above mrp 100'."""
-    plain = CODE_EXPLANATIONS.get(code) or message or "refused by Konnect"
+    esp 120 is above mrp 100'. `document`: the code came from a label/invoice PDF request."""
+    meanings = {**CODE_EXPLANATIONS, **DOCUMENT_EXPLANATIONS} if document else CODE_EXPLANATIONS
+    plain = meanings.get(code) or message or "refused by Konnect"
     if code in SAYS_WHICH and message and message.casefold() not in plain.casefold():
         plain = f"{plain}: {message}"
     return f"{code} - {plain}" if code else plain

@@ -127,6 +127,18 @@ def _qc_done(record: Record, order: Order) -> bool:
     }
 
 
+def holds(feed: str, record: Record, order: Order) -> str:
+    """What Konnect holds instead of what a refused row asked for, in words ("" if nothing
+    to say): 'Konnect holds invoice number INV-9 for this order'."""
+    if feed != "invoice":
+        return ""
+    document = order.get("creditNote" if record.get("invoiceType") == "return" else "invoice")
+    held = document.get("invoiceNumber") if isinstance(document, dict) else None
+    if held is None or str(held) == str(record.get("invoiceNumber")):
+        return ""
+    return f"Konnect holds invoice number {held} for this order"
+
+
 # True: the action has taken effect; False: it has not (safe to send again); None: the order
 # as Konnect shows it cannot tell - never sent again, the rows stay `unknown`.
 REACHED: dict[str, Callable[[Record, Order], bool | None]] = {

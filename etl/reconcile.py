@@ -27,7 +27,7 @@ from etl.client import ClientSettings, KonnectClient
 from etl.errors import UploadError
 from etl.journal import ChunkResult, Journal
 from etl.konnect import CODE_FIELDS, ORDERS_PATH, REPLAY_CODES, Endpoint, explain, refusal_hint
-from etl.order_states import REACHED, Order, Record
+from etl.order_states import REACHED, Order, Record, holds
 from etl.upload import ChunkLike, run_with_client, upload_chunks
 
 if TYPE_CHECKING:
@@ -183,6 +183,8 @@ def _decide(feed: str, v: _Verdicts, i: int, fetched: dict[str, Order | None], l
         return False
     if reached is None or i in v.errors or last:  # cannot tell, a real refusal, or out of tries
         v.final.add(i)
+        if i in v.errors and order is not None and (held := holds(feed, v.records[i], order)):
+            v.errors[i] = (v.errors[i][0], held)  # Konnect's own words say less
         return False
     return True
 

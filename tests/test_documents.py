@@ -86,6 +86,13 @@ def test_invoice_pdf_for_one_order_from_an_excel_list(tmp_path: Path, sandbox: A
     assert rows[2][2] == "rejected" and "format the column as Text" in str(rows[2][4])
 
 
+def test_an_invoice_pdf_before_packing_says_so(tmp_path: Path, sandbox: Any) -> None:
+    path = order_list(tmp_path / "invoices.csv", [NOT_PACKED])
+    assert documents(sandbox, path, "invoice").exit_code == 1
+    rows = result_rows(tmp_path / "invoices.invoice.result.csv")
+    assert rows[0]["message"] == "IN403 - the invoice PDF is ready once the order is packed"
+
+
 def test_all_printable_is_exit_code_0(tmp_path: Path, sandbox: Any) -> None:
     path = order_list(tmp_path / "ok.csv", PACKED[:3])
     result = documents(sandbox, path, "invoice")

@@ -87,7 +87,10 @@ def test_invoice_sale_and_credit_note_with_serials_and_per_order_codes(
     assert run(inbox, sandbox).exit_code == 1
     rows = results(inbox, "invoice")
     assert statuses(rows) == {"2": "ok", "3": "ok", "4": "ok", "5": "failed", "6": "rejected"}
-    assert rows["5"]["message"] == "IN453 - this order is already invoiced"
+    assert rows["5"]["message"] == (
+        "IN453 - this order is already invoiced: Konnect holds invoice number INV0000000001 for"
+        " this order"
+    )
     assert "invoice type must be sale or return" in rows["6"]["message"]
     orders = sandbox.state()["orders"]
     assert orders[oid(12, 2)]["state"] == "dp_assigned"  # Fynd assigned the courier at once
@@ -169,7 +172,10 @@ def test_awb_status_pack_dispatch_cancel_return_qc(tmp_path: Path, sandbox: Any)
     assert statuses(results(inbox, "status")) == {
         "2": "ok", "3": "ok", "4": "ok", "5": "rejected"}  # fmt: skip
     pack = results(inbox, "pack")
-    assert pack["3"]["message"] == "CR400 - pack is only possible once the courier is assigned"
+    assert pack["3"]["message"] == (
+        "CR400 - pack is only possible once the order is invoiced and Konnect has assigned its"
+        " courier (invoice it first)"
+    )
     dispatch = results(inbox, "dispatch")
     assert dispatch["3"]["message"] == "D400 - dispatch is only possible once the order is packed"
     assert statuses(results(inbox, "cancel")) == {"2": "ok", "3": "rejected"}
@@ -257,6 +263,19 @@ def test_merged_order_cells_hold_the_whole_order_back(tmp_path: Path, sandbox: A
     assert "not sent: row 3 below has no order ID and may be items" in rows[0]["message"]
     assert rows[1]["message"] == "'orderId': order ID is empty"
     assert applied(sandbox, "confirm") == [oid(11, 4)]
+
+
+def test_an_order_invoiced_with_another_number_names_it(tmp_path: Path, sandbox: Any) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    header = ["orderId", "invoiceNumber", "invoiceType"]
+    drop(first, "invoice.csv", [header, [oid(12, 7), "INV/26/0107", "sale"]])
+    drop(second, "invoice.csv", [header, [oid(12, 7), "INV/26/0170", "sale"]])  # a typo?
+    assert run(first, sandbox).exit_code == 0
+    assert run(second, sandbox).exit_code == 1
+    assert results(second, "invoice")["2"]["message"] == (
+        "IN453 - this order is already invoiced: Konnect holds invoice number INV/26/0107 for"
+        " this order"
+    )
 
 
 def test_no_answer_and_no_way_to_look_it_up_leaves_rows_unknown_never_resent(

@@ -76,7 +76,8 @@ def picked_items(order: Order, record: dict[str, Any], code: str = "X422") -> li
     for entry in given:
         item = order.item(entry.get("orderItemId")) if isinstance(entry, dict) else None
         if item is None:
-            raise Refused(code, f"order {order.order_id} has no item {entry!r}")
+            named = entry.get("orderItemId") if isinstance(entry, dict) else entry
+            raise Refused(code, f"order {order.order_id} has no item {named}")
         quantity = entry.get("quantity")
         left = item.quantity - item.cancelled
         if not isinstance(quantity, int) or isinstance(quantity, bool) or not 0 < quantity <= left:
