@@ -136,8 +136,8 @@ def test_an_out_name_the_mapping_does_not_take_is_written_with_a_warning(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    path, result = template(tmp_path, "stock", "--mapping", "tally/stock", "--out", "tally.csv")
-    assert path.name == "tally.csv"
+    path, result = template(tmp_path, "stock", "--mapping", "tally/stock", "--out", "godowns.xlsx")
+    assert path.name == "godowns.xlsx"
     assert "does not match the file names tally/stock takes" in result.stderr
     assert "stock_summary.xlsx" in result.stderr and "--mapping tally/stock" in result.stderr
     _, renamed = template(tmp_path, "price", "--mapping", "pos/price", "--out", "p.csv")
