@@ -28,3 +28,26 @@ def blank_cells(cells: pd.Series | pa.Array | pa.ChunkedArray) -> BoolArray:
         cells = cells.combine_chunks()
     text = cells if isinstance(cells, pa.Array) else arrow_text(cells)
     return to_mask(pc.or_(pc.equal(text, ""), pc.utf8_is_space(text)))
+
+
+def bytes_at(text: pa.Array | pa.ChunkedArray, position: int = 0) -> npt.NDArray[np.uint8]:
+    """Byte `position` of every cell (0 where the cell is shorter), read straight from the
+    Arrow buffers: one look per row, whatever the length of the texts."""
+    if isinstance(text, pa.ChunkedArray):  # large files arrive in several Arrow chunks
+        parts = [_bytes_at(chunk, position) for chunk in text.chunks]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
+    return _bytes_at(text, position)
+
+
+def _bytes_at(text: pa.Array, position: int) -> npt.NDArray[np.uint8]:
+    _, offsets_buffer, data_buffer = text.buffers()
+    if data_buffer is None or data_buffer.size == 0 or len(text) == 0:
+        return np.zeros(len(text), dtype=np.uint8)
+    wide = pa.types.is_large_string(text.type)
+    every = np.frombuffer(offsets_buffer, dtype=np.int64 if wide else np.int32)
+    offsets = np.asarray(every[text.offset : text.offset + len(text) + 1], dtype=np.int64)
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    starts = offsets[:-1] + position if position else offsets[:-1]
+    found: npt.NDArray[np.uint8] = np.take(data, starts, mode="clip")
+    found *= offsets[1:] - offsets[:-1] > position  # a shorter cell has no such byte
+    return found

@@ -23,7 +23,7 @@ BoolArray = npt.NDArray[np.bool_]
 
 ID_FIELDS = frozenset(
     {"location_id", "sku", "orderId", "orderItemId", "awbNumber", "invoiceNumber", "packageId"}
-) | {"imeiSerialNumber"}
+) | {"imeiSerialNumber", "ackNumber"}  # ackNumber: the e-invoice's 15-digit acknowledgement
 EXCEL_DIGITS = 15  # significant digits a spreadsheet number keeps
 SCIENTIFIC = r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+"
 # Text cells (CSV): 19+ digits that are all zeros after the 15th is how Excel saves a long id

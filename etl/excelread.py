@@ -1,8 +1,10 @@
-"""Excel workbooks (XLSX and XLS) into a `Sheet` of text cells, through python-calamine.
+"""Excel workbooks (XLSX, XLS and ODS) into a `Sheet` of text cells, through python-calamine.
 
 Every cell becomes the text a user would type to get that value back: `12` not `12.0`,
 `0.1` not `0.1000000000000000055`, dates as ISO text. Conversion runs per column with numpy
 so large sheets stay fast; only the rare dates, times and booleans are formatted one by one.
+Error cells (#N/A...), which calamine reads as empty, get their text back from the file
+(etl.xlsxerrors, etl.xlserrors, etl.odserrors).
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ import python_calamine as calamine
 from etl.errors import InputError
 from etl.limits import active, check_cells
 from etl.model import Sheet, SheetInfo
-from etl.xlsxerrors import restore_error_cells
+from etl.odserrors import is_ods, restore_ods_errors
+from etl.xlserrors import restore_xls_errors
+from etl.xlsxerrors import restore_xlsx_errors
 
 ObjArray = npt.NDArray[np.object_]
 BoolArray = npt.NDArray[np.bool_]
@@ -89,10 +93,21 @@ class Workbook:
         cells, numeric = text_frame(rows)
         check_cells(cells, active())
         first_row, first_col = start
-        if self.kind == "xlsx" and whole:
-            restore_error_cells(self.path, name, cells, first_row, first_col)
+        if whole:
+            self._restore_errors(name, cells, first_row, first_col)
         row_numbers = np.arange(first_row + 1, first_row + 1 + len(rows), dtype=np.int64)
         return Sheet(cells, row_numbers, self.path, self.kind, sheet_name=name, numeric=numeric)
+
+    def _restore_errors(
+        self, name: str, cells: pd.DataFrame, first_row: int, first_col: int
+    ) -> None:
+        """calamine reads error cells (#N/A...) as empty: their text comes back from the file."""
+        if self.kind == "xls":
+            restore_xls_errors(self.path, name, cells, first_row, first_col)
+        elif is_ods(self.path):
+            restore_ods_errors(self.path, name, cells, first_row, first_col)
+        else:
+            restore_xlsx_errors(self.path, name, cells, first_row, first_col)
 
 
 def _open_workbook(path: Path) -> calamine.CalamineWorkbook:

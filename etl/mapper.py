@@ -14,6 +14,7 @@ import pandas as pd
 from etl.cells import BoolArray, blank_cells
 from etl.damage import damage_problems, numeric_mask
 from etl.errors import InputError
+from etl.errorvalues import ErrorCells
 from etl.feeds import get_feed
 from etl.mapspec import FieldSpec, Mapping, SkipRule, norm_header
 from etl.model import IntArray, Mapped, Problem, Table
@@ -30,11 +31,13 @@ def apply_mapping(mapping: Mapping, table: Table) -> Mapped:
     rows = table.row_numbers[positions]
     frame: dict[str, pd.Series] = {}
     sources: dict[str, str] = {}
+    errors = ErrorCells(data, columns, rows)
     problems: list[Problem] = []
     for spec in mapping.fields:
-        frame[spec.name], found = _compute(spec, data, columns, rows)
+        frame[spec.name], found = _compute(spec, data, columns, rows, errors.mask(spec))
         sources[spec.name] = spec.source
         problems += found
+    problems += errors.problems()
     columns_out = get_feed(mapping.feed).columns
     blank = [c for c in columns_out if c not in frame]
     if blank:
@@ -134,15 +137,20 @@ def _rule_mask(rule: SkipRule, cells: pd.Series) -> BoolArray:
 
 
 def _compute(
-    spec: FieldSpec, data: pd.DataFrame, columns: dict[str, int], rows: IntArray
+    spec: FieldSpec, data: pd.DataFrame, columns: dict[str, int], rows: IntArray, errors: BoolArray
 ) -> tuple[pd.Series, list[Problem]]:
-    """One canonical field: its source values, then each transform step in turn."""
+    """One canonical field: its source values, then each transform step in turn. Rows where
+    a cell it reads holds an Excel error value (`errors`, reported by etl.errorvalues) get no
+    default and no further messages."""
     original = _source_values(spec, data, columns)
     values = original
+    if spec.column is not None and errors.any():  # no value, so no duplicate-key message
+        values = values.where(~errors, "")
     if spec.default is not None:
-        values = values.where(values.str.strip().ne(""), spec.default)
+        filled = values.str.strip().ne("").to_numpy(dtype=bool, na_value=False)
+        values = values.where(filled | errors, spec.default)
     problems: list[Problem] = []
-    failed = np.zeros(len(values), dtype=bool)
+    failed = errors.copy()
     for step in spec.transforms:
         before = values
         values, failures = step.apply(values)

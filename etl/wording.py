@@ -35,6 +35,10 @@ LABELS: dict[str, str] = {
     "packageWidthCm": "package width (cm)",
     "packageHeightCm": "package height (cm)",
     "packageWeightGms": "package weight (grams)",
+    "ackNumber": "acknowledgement number",
+    "irnNumber": "IRN",
+    "ackDate": "acknowledgement date",
+    "imeiSerialNumber": "IMEI/serial number",
 }
 
 Row = Callable[[str], Any]  # reads a field of the row in question

@@ -2,7 +2,9 @@
 
 python-calamine hands error cells over as empty strings, which would let a failed VLOOKUP
 pass as "no value" (and pick up a mapping default). The sheet XML keeps the error text, so
-this module reads it from there. Only sheets that contain an error cell are scanned.
+this module reads it from there. Only sheets that contain an error cell are scanned. The
+same for `.xls` is in etl.xlserrors, for `.ods` in etl.odserrors; etl.errorvalues turns the
+restored text into a row problem.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ _REF = re.compile(rb'\br="([A-Z]+)([0-9]+)"')
 _VALUE = re.compile(rb"<(?:\w+:)?v>([^<]*)</(?:\w+:)?v>")
 
 
-def restore_error_cells(
+def restore_xlsx_errors(
     path: Path, sheet_name: str, cells: pd.DataFrame, first_row: int, first_col: int
 ) -> None:
     """Write the error text into `cells` (0-based offsets `first_row`/`first_col`), in place."""
