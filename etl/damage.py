@@ -30,6 +30,8 @@ SCIENTIFIC = r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+"
 # it rounded. Shorter numbers ending in zeros are too often real to reject.
 ROUNDED_TEXT = rf"\d{{{EXCEL_DIGITS}}}0{{4,}}"
 ITEM_SEPARATORS = re.compile(r"[;,|\s]+")
+# A workbook cell that holds a date or time where a code belongs: as etl.excelread writes them
+DATE_CELL = r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d+)?)?|-?\d+:\d{2}:\d{2}(?:\.\d+)?"
 # Cells worth a closer look: an exponent, or 16+ digits in a row.
 SUSPECT = r"\d[eE][+-]?\d|\d{16}"
 AS_TEXT = (
@@ -110,6 +112,12 @@ def _cell_problem(spec: FieldSpec, items: list[str], numeric: bool) -> tuple[str
     """(code, message) for the first damage found in one cell's items, else None."""
     name = label(spec.name)
     for item in items:
+        if numeric and re.fullmatch(DATE_CELL, item):
+            return "id_date", (
+                f"{name} is a date or time in the workbook ({item}): Excel turns codes like"
+                " MAR-01, 1-2 or 12:30 into dates; format the column as Text, type the codes"
+                " again and save"
+            )
         if re.fullmatch(SCIENTIFIC, item):
             return "id_scientific", (
                 f"{name} is in scientific notation: a spreadsheet shortened a long number and "

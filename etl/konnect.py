@@ -7,6 +7,7 @@ the truth is known. Neither of those imports the other; both import this module.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -233,6 +234,11 @@ CODE_FIELDS: dict[str, tuple[str, ...]] = {
     "IN400": ("orderItemId",),
     "IN422": ("invoiceNumber",),
 }
+DATE_LOOK = r"(?i)\d{1,2}-[a-z]{3}(?:-\d{2,4})?|[a-z]{3}-\d{2,4}"  # 1-Mar, 01-Mar-26, Mar-01
+DATE_HINT = (
+    "Excel may have turned this code into a date (MAR-01 is saved as 1-Mar): format the "
+    "column as Text and export again"
+)
 LOST_ZEROS_HINT = (
     "if the SKU had leading zeros in your ERP (e.g. 00012345), Excel may have removed them: "
     "format the column as Text and export again"
@@ -256,7 +262,11 @@ def explain(code: str, message: str = "", *, document: bool = False) -> str:
 
 
 def refusal_hint(code: str, sku: object) -> str:
-    """What may have caused a refusal, when the value says so ("" otherwise): an all-digit
-    SKU that Konnect does not know has often lost its leading zeros in Excel."""
-    digits = isinstance(sku, str) and sku.isascii() and sku.isdigit()
-    return LOST_ZEROS_HINT if code == "X404SKU" and digits else ""
+    """What may have caused a refusal, when the value says so ("" otherwise): a SKU that
+    Konnect does not know has often lost its leading zeros in Excel (all digits), or been
+    turned into a date (`MAR-01` saved as `1-Mar`)."""
+    if code != "X404SKU" or not isinstance(sku, str) or not sku.isascii():
+        return ""
+    if sku.isdigit():
+        return LOST_ZEROS_HINT
+    return DATE_HINT if re.fullmatch(DATE_LOOK, sku) else ""

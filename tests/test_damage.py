@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import csv
 import shutil
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
 from etl.cli import app
@@ -257,3 +257,23 @@ def test_a_long_id_with_excels_trailing_zeros_is_rejected_even_from_csv(tmp_path
     sheet = Sheet(cells, np.arange(1, 5, dtype=np.int64), tmp_path / "pack.csv", "csv")
     mapped = apply_mapping(load_mapping(mapping_file), to_table(sheet, 0))
     assert [(p.row, p.code) for p in mapped.problems] == [(2, "id_rounded")]
+
+
+def test_codes_excel_turned_into_dates_are_rejected_not_sent(tmp_path: Path) -> None:
+    """SKUs MAR-01 and 12:30 typed into a General column are a date and a time in the
+    workbook: sent, they became SKUs '2001-03-01' and '12:30:00'."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["location_id", "sku", "quantity"])
+    sheet.append(["DEL-WH-01", datetime(2001, 3, 1), 4])
+    sheet.append(["DEL-WH-01", time(12, 30), 5])
+    sheet.append(["DEL-WH-01", "TS-BLK-S", 6])
+    book.save(tmp_path / "stock.xlsx")
+    CliRunner().invoke(app, ["validate", str(tmp_path / "stock.xlsx")], catch_exceptions=False)
+    rows = result_rows(tmp_path / "stock.result.xlsx")
+    assert [rows[n]["status"] for n in ("2", "3", "4")] == ["rejected", "rejected", "ok"]
+    assert "SKU is a date or time in the workbook (2001-03-01): Excel turns codes like" in str(
+        rows["2"]["message"]
+    )
+    assert "(12:30:00)" in str(rows["3"]["message"])

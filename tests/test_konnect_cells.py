@@ -20,7 +20,7 @@ from etl import xlsxreport
 from etl.bodies import Chunk
 from etl.feeds import FEEDS
 from etl.journal import ChunkResult
-from etl.konnect import CODE_EXPLANATIONS, CODE_FIELDS, LOST_ZEROS_HINT, explain
+from etl.konnect import CODE_EXPLANATIONS, CODE_FIELDS, DATE_HINT, LOST_ZEROS_HINT, explain
 from etl.model import Sheet, Table
 from etl.reconcile import note_refused
 from etl.report import RowOutcomes, source_columns, write_reports
@@ -174,8 +174,8 @@ def test_refused_orders_highlight_the_order_item_or_invoice_cell(
         [oid(12, 2), "INV/26/0101", "Sale", f"{oid(12, 2)}-1", 1],
         [oid(12, 3), "INV/26/0102", "Sale", "NO-SUCH-ITEM", 1],      # IN400
         [oid(21, 1), "INV/26/0103", "Sale", f"{oid(21, 1)}-1", 1],   # cancelled: IN401
-        [oid(12, 4), "INV/26/0101", "Sale", f"{oid(12, 4)}-1", 1],   # number used: IN422
-        [oid(12, 4), "INV/26/0101", "Sale", f"{oid(12, 4)}-2", 1],
+        [oid(12, 4), "CN/26/0001", "Credit Note", f"{oid(12, 4)}-1", 1],  # no return: IN422
+        [oid(12, 4), "CN/26/0001", "Credit Note", f"{oid(12, 4)}-2", 1],
     ])  # fmt: skip
     assert run(inbox, sandbox).exit_code == 1
     assert mapping_of(inbox, "invoices") == "erp/invoice"
@@ -244,6 +244,15 @@ def test_the_leading_zeros_hint_is_for_all_digit_skus_only(sku: str, hinted: boo
     assert (LOST_ZEROS_HINT in out.message[0]) is hinted
     assert (LOST_ZEROS_HINT in out.cell_problems[(0, 1)]) is hinted
     assert marked("X404LOC", sku=sku).message == [explain("X404LOC")]
+
+
+@pytest.mark.parametrize(
+    ("sku", "hinted"), [("1-Mar", True), ("01-Mar-26", True), ("Mar-01", True), ("MAR-X1", False)]
+)
+def test_an_unknown_sku_that_looks_like_a_date_says_excel_may_have_made_it(
+    sku: str, hinted: bool
+) -> None:
+    assert (DATE_HINT in marked("X404SKU", sku=sku).message[0]) is hinted
 
 
 def test_past_the_comment_budget_cells_are_highlighted_without_a_comment(
