@@ -56,8 +56,8 @@ class Settings:
     # pull side (etl.pull): see README "Pulling orders, returns and documents"
     token_scope: str = "location"
     locations: tuple[str, ...] = ()
-    pull_overlap_minutes: float = 30.0
-    pull_lookback_days: int = 30
+    pull_overlap_minutes: float | None = None  # no longer used: accepted, noted in the log
+    pull_lookback_days: int = 90  # every automatic pull asks for this many days (etl.pull)
     pull_page_size: int = 100
     pull_every_minutes: float = 15.0
 

@@ -7,6 +7,8 @@
     ├── InputError                this file as a whole cannot be used -> failed/ with a report
     ├── KonnectDown               Konnect unreachable through every retry: the run stops
     │                             (exit 2), the file waits in processing/ for the next one
+    ├── PullBusy                  another pull into the outbox kept running: this one writes
+    │                             nothing (exit 1); the next pull catches up
     └── UploadError               a request did not succeed
         ├── TransientError        timeout, connection error, 500/503: retry with backoff
         │   ├── Unreachable       no connection at all: nothing was sent
@@ -65,6 +67,11 @@ class Unreachable(TransientError):
 class KonnectDown(EtlError):
     """Konnect stayed unreachable through every retry: the run stops, the file waits for the
     next one (like refused credentials), instead of its rows being marked failed."""
+
+
+class PullBusy(EtlError):
+    """Another pull into the same outbox held the lock all the while we waited: this one
+    writes nothing (the next pull catches up: automatic windows cover the look-back)."""
 
 
 class RateLimited(TransientError):

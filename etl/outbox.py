@@ -1,5 +1,10 @@
 """Sheets we write for an ERP to import: CSV or XLSX, atomically, never over an existing file.
 
+A pulled sheet (`write_new_sheet`) is written under a hidden temp name, then given its
+final name by a hard link (a rename on Windows), which fails when the name exists: a sheet
+another pull wrote under the same name a moment earlier is never replaced; this one takes
+the next name (`-2`, `-3`...). Checking the name first and renaming over it would lose it.
+
 Cells are text (20-digit ids and leading zeros survive), except the columns named numeric,
 which are stored as numbers in XLSX so an import reads quantities and prices as such. Cells
 that a spreadsheet would run as a formula are neutralised as in the reports
@@ -8,7 +13,10 @@ that a spreadsheet would run as a formula are neutralised as in the reports
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -17,21 +25,64 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from etl.atomic import atomic_write
+from etl.atomic import atomic_write, fsync_dir
 from etl.reportsheet import PLAIN_NUMBER, ReportSheet, is_risky, write_csv
 from etl.xlsxreport import CellMaker
 
 SheetFormat = Literal["csv", "xlsx"]
 _NUMBER = re.compile(PLAIN_NUMBER)
+# a file system that cannot make hard links (SMB/CIFS without Unix extensions, some FUSE)
+_NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS, errno.EXDEV}
 
 
-def unique_path(folder: Path, stem: str, suffix: str) -> Path:
-    """`folder/stem.suffix`, or `stem-2.suffix`, `stem-3.suffix`... if that name is taken."""
-    path, n = folder / f"{stem}{suffix}", 1
-    while path.exists():
-        n += 1
-        path = folder / f"{stem}-{n}{suffix}"
+def write_new_sheet(
+    folder: Path,
+    stem: str,
+    suffix: str,
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    numeric: Sequence[bool] = (),
+) -> Path:
+    """Write a sheet as `folder/stem.suffix`, or `stem-2.suffix`... if that name is taken,
+    even by a file another process creates meanwhile; returns the name it got."""
+    staged = folder / f".{stem}.{secrets.token_hex(4)}{suffix}.tmp"  # skipped by scanners
+    try:
+        write_sheet(staged, header, rows, numeric, kind=suffix)
+        path, n = folder / f"{stem}{suffix}", 1
+        while not _link_unless_taken(staged, path):
+            n += 1
+            path = folder / f"{stem}-{n}{suffix}"
+    finally:
+        staged.unlink(missing_ok=True)
+    fsync_dir(folder)  # the new name, durable
     return path
+
+
+def _link_unless_taken(staged: Path, path: Path) -> bool:
+    """Give the staged file the name `path` unless a file has it (False): never replaces."""
+    try:
+        if os.name == "nt":  # pragma: no cover - Windows' rename refuses an existing name
+            staged.rename(path)
+        else:
+            os.link(staged, path)  # refuses an existing name, atomically
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+        return _reserve_then_replace(staged, path)
+    return True
+
+
+def _reserve_then_replace(staged: Path, path: Path) -> bool:
+    """For shares without hard links: take the name with an empty file (O_EXCL), then put
+    the sheet in its place. An import job could see the empty file for an instant."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+    except FileExistsError:
+        return False
+    staged.replace(path)
+    return True
 
 
 def write_sheet(
@@ -39,9 +90,12 @@ def write_sheet(
     header: Sequence[str],
     rows: Sequence[Sequence[str]],
     numeric: Sequence[bool] = (),
+    *,
+    kind: str | None = None,
 ) -> None:
-    """Write `rows` under `header` as CSV (UTF-8 with BOM) or XLSX, by `path`'s suffix."""
-    if path.suffix.lower() == ".csv":
+    """Write `rows` under `header` as CSV (UTF-8 with BOM) or XLSX, by `kind` (a suffix) or
+    else `path`'s suffix, atomically; an existing file of that name is replaced."""
+    if (kind or path.suffix).lower() == ".csv":
         columns = [pd.Series([r[j] for r in rows], dtype="str") for j in range(len(header))]
         sheet = ReportSheet(list(header), columns, [""] * len(rows), status_column=0)
         # an ERP imports it: 00123 stays plain (not ="00123" as in the reports for Excel)

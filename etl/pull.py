@@ -1,19 +1,24 @@
 """`orders pull`: every page of GET /oms/v3/shipment -> one sheet of new order rows.
 
-    windows   per location: from the last successful window minus an overlap, to now
+    lock      one pull into an outbox at a time (`pullstate.pull_lock`)
+    window    per location: the last `pull_lookback_days` up to now (or --from/--to)
     fetch     every page of every location (a short page is the last)
     new       drop orders an earlier pull of the same status already wrote (journal)
     write     one row per order item, in our columns or an export mapping's, atomically
     record    the windows and the orders written, only after the sheet exists
 
-Konnect filters on the order's *date*, not on when it reached a status, so pulls of any
-status but CREATED always look back `pull_lookback_days` (a return of an old order still
-turns up); the de-duplication keeps each (orderId, status) in exactly one sheet.
+Every automatic window is the whole look-back, whatever the status: Konnect filters on the
+order's *date*, so a return of an old order, an order that arrives late, or one a paging
+shift hid (orders confirmed meanwhile leave the list and later pages move up) turns up at
+the next pull. A status holds only the orders now in it, so this stays cheap; the journal
+keeps each (orderId, status) in one sheet.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -25,15 +30,17 @@ from etl.errors import ConfigError, RequestRejected
 from etl.exportmap import ExportMapping
 from etl.flatten import IST, IST_FORMAT, ORDER_COLUMNS, flatten_orders, ist
 from etl.konnect import ORDER_STATUSES, ORDERS_PAGE_SIZE_MAX, ORDERS_PATH
-from etl.outbox import SheetFormat, unique_path, write_sheet
-from etl.pullstate import PullState, Window, scope_key
+from etl.outbox import SheetFormat, write_new_sheet
+from etl.pullstate import PullState, Window, pull_lock, scope_key
 from etl.session import journal_path
 
-INCREMENTAL_STATUSES = ("CREATED",)  # the order date is when the order reached the status
+log = logging.getLogger(__name__)
+Order = dict[str, Any]  # one order as Konnect's listing sends it
 NUMERIC_FIELDS = ("quantity", "cancelledQuantity", "mrp", "esp")
 # Orders written more than this long ago are forgotten: automatic windows never reach back
 # that far (only an explicit --from could bring such an order into a sheet again).
 REMEMBER_DAYS = 180
+LOCK_WAIT_SECONDS = 60.0  # a second pull into one outbox waits this long for the first
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,7 @@ class PullRequest:
     date_to: date | None = None
     format: SheetFormat | None = None  # None: the mapping's format, else xlsx
     mapping: ExportMapping | None = None
+    again: bool = False  # also orders pulled before (needs date_from): for a re-import
 
 
 @dataclass
@@ -61,6 +69,7 @@ class PullResult:
     rows: int = 0
     file: Path | None = None
     windows: dict[str, Window] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def pull_once(
@@ -70,15 +79,30 @@ def pull_once(
     *,
     now: datetime | None = None,
 ) -> PullResult:
-    """One pull: fetch, de-duplicate, write the sheet, remember. Library entry for `watch`."""
+    """One pull: fetch, de-duplicate, write the sheet, remember. Library entry for `watch`.
+    PullBusy when another pull into the outbox runs all the while we wait."""
     status = check_status(request.status)
+    if request.again and request.date_from is None:
+        raise ConfigError("--again writes orders pulled before once more: give --from (and --to)")
+    if settings.pull_overlap_minutes is not None:
+        _overlap_is_gone()
     now = (now or datetime.now(IST)).astimezone(IST)
     request.outbox.mkdir(parents=True, exist_ok=True)
-    state = PullState(journal_path(request.outbox))
-    try:
-        return _pull(settings, connection, request, status, now, state)
-    finally:
-        state.close()
+    with pull_lock(request.outbox, status, LOCK_WAIT_SECONDS):
+        state = PullState(journal_path(request.outbox))
+        try:
+            return _pull(settings, connection, request, status, now, state)
+        finally:
+            state.close()
+
+
+@functools.cache
+def _overlap_is_gone() -> None:
+    """Said once per process; the setting is still accepted, so old config files load."""
+    log.warning(
+        "setting pull_overlap_minutes is no longer used (remove it from the config file): "
+        "every pull asks Konnect for the whole pull_lookback_days, so nothing needs overlapping"
+    )
 
 
 def check_status(status: str) -> str:
@@ -114,45 +138,52 @@ def _pull(
     state: PullState,
 ) -> PullResult:
     result = PullResult(status, pull_locations(settings, request.location))
-    for location in result.locations:
-        scope = scope_key(status, location, request.channel)
-        result.windows[scope] = plan_window(settings, request, state.last_window(scope), now)
-    orders = asyncio.run(_fetch_everything(settings, connection, request, result))
+    window = plan_window(settings, request, now)
+    result.windows = {scope_key(status, loc, request.channel): window for loc in result.locations}
+    orders = asyncio.run(_fetch_everything(settings, connection, request, result, now))
     result.fetched = len(orders)
-    seen = state.already_pulled(status, orders)
+    seen = set() if request.again else state.already_pulled(status, orders)
     new = [order for oid, order in orders.items() if oid not in seen]
     result.new_orders = len(new)
     rows = flatten_orders(new)
     result.rows = len(rows)
     if rows:
         result.file = _write(request, status, rows, now)
-    dates = {str(o["orderId"]): _ist_text(o.get("orderDate"), now) for o in new if o.get("orderId")}
-    state.record(result.windows, status, dates, result.file, now)
-    remember = max(REMEMBER_DAYS, settings.pull_lookback_days + 2)
-    state.forget_pulled_before(now - timedelta(days=remember))
+    _remember(settings, state, result, new, now)
     return result
 
 
-def plan_window(
-    settings: Settings, request: PullRequest, last: Window | None, now: datetime
-) -> Window:
-    """From: --from, else the last window's end minus the overlap, else the lookback; to:
-    the end of --to's day, else now. Statuses other than CREATED always reach back the
-    lookback, since Konnect filters on the order date (see the module docstring)."""
-    lookback = now - timedelta(days=settings.pull_lookback_days)
+def _remember(
+    settings: Settings, state: PullState, result: PullResult, new: list[Order], now: datetime
+) -> None:
+    """Record the windows and the orders written; forget those written long ago."""
+    for warning in result.warnings:
+        log.warning("%s", warning)
+    if not result.warnings:  # the only warning is a filter Konnect knows nothing of
+        dated = {str(o["orderId"]): o.get("orderDate") for o in new if o.get("orderId")}
+        dates = {oid: _ist_text(when, now) for oid, when in dated.items()}
+        state.record(result.windows, result.status, dates, result.file, now)
+    remember = max(REMEMBER_DAYS, settings.pull_lookback_days + 2)
+    state.forget_pulled_before(now - timedelta(days=remember))
+
+
+def plan_window(settings: Settings, request: PullRequest, now: datetime) -> Window:
+    """From the start of --from's day, else `pull_lookback_days` ago whatever the status
+    (see the module docstring); to the end of --to's day, else now."""
     end = datetime.combine(request.date_to, time.max, IST) if request.date_to else now
     if request.date_from:
-        return Window(datetime.combine(request.date_from, time.min, IST), end)
-    start = lookback
-    if last is not None:
-        start = last.end - timedelta(minutes=settings.pull_overlap_minutes)
-        if request.status.upper() not in INCREMENTAL_STATUSES:
-            start = min(start, lookback)
+        start = datetime.combine(request.date_from, time.min, IST)
+    else:
+        start = now - timedelta(days=settings.pull_lookback_days)
     return Window(min(start, end), end)
 
 
 async def _fetch_everything(
-    settings: Settings, connection: ClientSettings, request: PullRequest, result: PullResult
+    settings: Settings,
+    connection: ClientSettings,
+    request: PullRequest,
+    result: PullResult,
+    now: datetime,
 ) -> dict[str, dict[str, Any]]:
     """Every order of every location's window, by orderId (first seen wins)."""
     orders: dict[str, dict[str, Any]] = {}
@@ -164,12 +195,42 @@ async def _fetch_everything(
                 # an order without an id is still written (under a key no id can have)
                 key = str(order.get("orderId") or f"#no-id-{len(orders)}")
                 orders.setdefault(key, order)
+        if not orders and (request.location or request.channel):
+            window = next(iter(result.windows.values()))  # every location has the same one
+            since = now - timedelta(days=settings.pull_lookback_days)
+            probe = Window(min(window.start, since), max(window.end, now))
+            result.warnings += await unknown_filters(client, request, result.locations, probe)
     return orders
 
 
-def query(status: str, channel: str | None, location: str | None, window: Window) -> dict[str, str]:
-    """Filters of GET /oms/v3/shipment; dates as YYYY-MM-DD in IST ([ours], whole days)."""
-    params = {"orderStatus": status}
+async def unknown_filters(
+    client: KonnectClient, request: PullRequest, locations: list[str | None], window: Window
+) -> list[str]:
+    """A --location/--channel that found nothing: has Konnect any order at all for it (any
+    status) in `window` (the look-back up to now)? None anywhere is most likely a typo.
+    One short page per location; if Konnect refuses a listing without a status, no check."""
+    for location in locations:
+        params = query(None, request.channel, location, window)
+        try:
+            if await _page(client, {**params, "pageNumber": "1", "pageSize": "1"}):
+                return []
+        except RequestRejected as exc:
+            log.debug("could not check the --location/--channel filter: %s", exc)
+            return []
+    named = [f"{key} '{value}'" for key, value in
+             (("location", request.location), ("channel", request.channel)) if value]  # fmt: skip
+    return [
+        f"Konnect has no orders at all for {' and '.join(named)} (of any status, dated "
+        f"{window.start:%Y-%m-%d} or later): is the code spelt right?"
+    ]
+
+
+def query(
+    status: str | None, channel: str | None, location: str | None, window: Window
+) -> dict[str, str]:
+    """Filters of GET /oms/v3/shipment (no status: every status); dates as YYYY-MM-DD in
+    IST ([ours], whole days)."""
+    params = {"orderStatus": status} if status else {}
     if channel:
         params["orderingChannel"] = channel
     if location:
@@ -229,9 +290,8 @@ def _write(request: PullRequest, status: str, rows: list[dict[str, str]], now: d
         cells = [[row[c] for c in ORDER_COLUMNS] for row in rows]
         numeric = [c in NUMERIC_FIELDS for c in ORDER_COLUMNS]
     parts = ["orders", status, request.location or "", now.strftime("%Y%m%d-%H%M%S")]
-    path = unique_path(request.outbox, "-".join(p for p in parts if p), f".{fmt}")
-    write_sheet(path, header, cells, numeric)
-    return path
+    stem = "-".join(p for p in parts if p)
+    return write_new_sheet(request.outbox, stem, f".{fmt}", header, cells, numeric)
 
 
 def _ist_text(value: Any, fallback: datetime) -> str:

@@ -75,6 +75,12 @@ def pull(
     mapping: Annotated[
         str | None, typer.Option("--mapping", help="Export mapping for the ERP's layout.")
     ] = None,
+    again: Annotated[
+        bool,
+        typer.Option(
+            "--again", help="Also write orders pulled before (needs --from): for a re-import."
+        ),
+    ] = False,
     base_url: BaseUrl = None,
     config: OutboxConfigOpt = None,
     sandbox: SandboxOpt = False,
@@ -84,10 +90,12 @@ def pull(
 ) -> None:
     """Write the orders in a status to one new sheet in OUTBOX: one row per order item.
 
-    Orders an earlier pull already wrote are left out, so pulls can run every few minutes.
+    Orders an earlier pull already wrote are left out, so pulls can run every few minutes;
+    --again writes them once more (an ERP import that failed, a sheet deleted).
 
     Example: [bold]konnect-etl orders pull --status CREATED --out /srv/erp/import[/]
     """
+    from etl.errors import PullBusy
     from etl.pull import PullRequest
 
     if fmt not in (None, "xlsx", "csv"):
@@ -95,14 +103,18 @@ def pull(
     start, end = _day(date_from, "--from"), _day(date_to, "--to")
     if start and end and start > end:
         raise fail(f"--from {start} is after --to {end}")
+    if again and start is None:
+        raise fail("--again writes orders pulled before once more: say which days with --from")
     try:
         out.mkdir(parents=True, exist_ok=True)
         start_logging(verbose, quiet, json_logs, state_dir(out) / "logs")
         settings = settings_for(out, config, base_url=base_url)
         request = PullRequest(status, out, channel, location, start, end,
                               "csv" if fmt == "csv" else "xlsx" if fmt else None,
-                              _export_mapping(mapping, settings))  # fmt: skip
+                              _export_mapping(mapping, settings), again)  # fmt: skip
         _run_pull(settings, request, sandbox, quiet)
+    except PullBusy as exc:  # nothing wrong to fix: exit 1, not 2 ("could not run")
+        raise fail(str(exc), 1) from None
     except EtlError as exc:
         raise fail(str(exc)) from None
     except (OSError, sqlite3.Error) as exc:

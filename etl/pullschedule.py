@@ -15,7 +15,7 @@ from pathlib import Path
 
 from etl.client import ClientSettings
 from etl.config import Settings
-from etl.errors import ConfigError, EtlError
+from etl.errors import ConfigError, EtlError, PullBusy
 from etl.pull import PullRequest, PullResult, check_status, pull_once
 
 log = logging.getLogger(__name__)
@@ -83,6 +83,9 @@ class PullSchedule:
     def _pull(self, request: PullRequest) -> PullResult | None:
         try:
             result = pull_once(self.settings, self.connection, request)
+        except PullBusy as exc:  # a cron or manual pull into the same outbox is running
+            log.warning("%s; trying again next round", exc)
+            return None
         except EtlError as exc:
             log.error("pull of %s orders failed: %s; trying again next round", request.status, exc)
             return None

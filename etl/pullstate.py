@@ -7,16 +7,26 @@ Two tables of their own in the outbox's journal file (`OUTBOX/.konnect-etl/journ
 
 A pull reads both, writes its sheet, and only then records its window and orders in one
 transaction. A crash in between can at worst repeat orders in the next sheet; it never
-loses one.
+loses one. Two pulls into one outbox at once (cron and a manual run, or `watch
+--pull-out`) would both read "not pulled yet" and both write the same orders (and two
+first opens of the journal at once fail), so a pull works under `pull_lock`: one OS lock per
+outbox (`etl.locks`, as `run` locks a file), `OUTBOX/.konnect-etl/locks/orders-pull.lock`,
+released by the OS even when the process is killed.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+
+from etl.config import STATE_DIR
+from etl.errors import PullBusy
+from etl.locks import file_lock
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pull_windows (
@@ -53,6 +63,24 @@ class Window:
 
     start: datetime
     end: datetime
+
+
+@contextmanager
+def pull_lock(outbox: Path, status: str, wait_seconds: float) -> Iterator[None]:
+    """Hold the pull lock of `outbox` (of its journal), waiting up to `wait_seconds`."""
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        with file_lock(outbox / STATE_DIR / "locks", "orders-pull") as held:
+            if held:
+                yield
+                return
+        if time.monotonic() >= deadline:
+            raise PullBusy(
+                f"another pull into {outbox} is still running (waited {wait_seconds:g} s): "
+                f"this pull of {status} orders stopped without writing anything; the next "
+                "one catches up (nothing is missed)"
+            )
+        time.sleep(0.2)
 
 
 def scope_key(status: str, location: str | None, channel: str | None) -> str:
