@@ -5,6 +5,10 @@ it starts with `=`, `+`, `-`, `@`, a tab or a carriage return, unless the whole 
 plain number (`^[+-]?([0-9]+(\\.[0-9]+)?|\\.[0-9]+)$`, e.g. `-3`, `+919876543210`, `-0.5`).
 In CSV a risky cell is written with a leading `'` (OWASP's advice: Excel then shows text);
 in XLSX it is stored as a string with Excel's "quote prefix" style, so its text is unchanged.
+A CSV another program imports (`for_excel=False`: the pulled orders) keeps a phone number
+`+91 98123 45678` or an address line `- Near the temple` as it is (an ERP would import the
+`'`): there only what can be a formula attack is neutralised - a cell starting with `=`, `@`,
+a tab or a carriage return, or holding `(`, `|` or `!` (a function call, DDE, a reference).
 
 Codes Excel would change when it opens a CSV - a leading zero (`00123` -> 123), more than 15
 digits (`12345678901234567890` -> 1.23457E+19, digits lost on save), a date or time look
@@ -28,6 +32,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from etl.cells import to_mask
 from etl.model import IntArray, RowStatus
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -142,6 +147,8 @@ def _csv_field(text: pa.Array, delimiter: str, *, alone: bool, for_excel: bool) 
     """Neutralised (and kept from Excel), then quoted when it holds the delimiter, a quote or
     a line break."""
     risky = _risky(text)
+    if risky.any() and not for_excel:  # an importer gets +91... and - Near... as they are
+        risky &= to_mask(pc.match_substring_regex(text, r"^[=@\t\r]|[(|!]"))
     if risky.any():
         text = pc.if_else(risky, pc.binary_join_element_wise(_text("'"), text, _text("")), text)
     kept = _excel_would_change(text) if for_excel else np.zeros(0, dtype=bool)

@@ -396,3 +396,16 @@ def test_an_erp_import_file_keeps_digits_plain(tmp_path: Path) -> None:
     """The pull side's CSV is for an ERP to import, not for Excel: no ="..." there."""
     write_sheet(tmp_path / "orders.csv", ["orderId", "pincode"], [["000123", "012345"]])
     assert read_csv(tmp_path / "orders.csv")[1] == ["000123", "012345"]
+
+
+def test_an_erp_import_file_keeps_phones_and_addresses_but_not_formula_attacks(
+    tmp_path: Path,
+) -> None:
+    """A customer's address comes from a marketplace: '=HYPERLINK(...)' or a DDE payload is
+    neutralised even in a file for an ERP; '+91 98123 45678' and '- Near...' are data."""
+    values = ["+91 98123 45678", "- Near Hanuman Mandir", "-", "=HYPERLINK(\"x\")",
+              "+cmd|' /C calc'!A0", "@SUM(A1)", "-2+3+cmd|x"]  # fmt: skip
+    write_sheet(tmp_path / "orders.csv", ["address"], [[v] for v in values])
+    assert [row[0] for row in read_csv(tmp_path / "orders.csv")[1:]] == [
+        "+91 98123 45678", "- Near Hanuman Mandir", "-", "'=HYPERLINK(\"x\")",
+        "'+cmd|' /C calc'!A0", "'@SUM(A1)", "'-2+3+cmd|x"]  # fmt: skip
