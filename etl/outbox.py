@@ -99,7 +99,7 @@ def write_sheet(
         columns = [pd.Series([r[j] for r in rows], dtype="str") for j in range(len(header))]
         sheet = ReportSheet(list(header), columns, [""] * len(rows), status_column=0)
         # an ERP imports it: 00123 stays plain (not ="00123" as in the reports for Excel)
-        atomic_write(path, lambda temp: write_csv(temp, sheet, ",", for_excel=False))
+        atomic_write(path, lambda temp: write_csv(temp, sheet, ",", audience="import"))
         return
     numbers = [bool(numeric[j]) if j < len(numeric) else False for j in range(len(header))]
     atomic_write(path, lambda temp: _write_xlsx(temp, header, rows, numbers))

@@ -26,7 +26,7 @@ import pandas as pd
 
 from etl.atomic import atomic_write, atomic_write_bytes
 from etl.model import IntArray, RowStatus, Table
-from etl.reportsheet import ReportSheet, write_csv
+from etl.reportsheet import Audience, ReportSheet, write_csv
 from etl.xlsxreport import write_xlsx
 
 ReportKind = Literal["csv", "xlsx"]
@@ -269,7 +269,8 @@ def _write_sheet(
     if kind == "xlsx":
         atomic_write(path, lambda temp: write_xlsx(temp, sheet))
     else:
-        atomic_write(path, lambda temp: write_csv(temp, sheet, delimiter, for_excel=to_fix))
+        audience: Audience = "fix" if to_fix else "read"
+        atomic_write(path, lambda temp: write_csv(temp, sheet, delimiter, audience=audience))
     return path
 
 

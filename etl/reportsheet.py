@@ -5,7 +5,7 @@ it starts with `=`, `+`, `-`, `@`, a tab or a carriage return, unless the whole 
 plain number (`^[+-]?([0-9]+(\\.[0-9]+)?|\\.[0-9]+)$`, e.g. `-3`, `+919876543210`, `-0.5`).
 In CSV a risky cell is written with a leading `'` (OWASP's advice: Excel then shows text);
 in XLSX it is stored as a string with Excel's "quote prefix" style, so its text is unchanged.
-A CSV another program imports (`for_excel=False`: the pulled orders) keeps a phone number
+A CSV another program imports (`audience="import"`: the pulled orders) keeps a phone number
 `+91 98123 45678` or an address line `- Near the temple` as it is (an ERP would import the
 `'`): there only what can be a formula attack is neutralised - a cell starting with `=`, `@`,
 a tab or a carriage return, or holding `(`, `|` or `!` (a function call, DDE, a reference).
@@ -24,7 +24,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -34,6 +34,8 @@ import pyarrow.compute as pc
 
 from etl.cells import to_mask
 from etl.model import IntArray, RowStatus
+
+Audience = Literal["fix", "read", "import"]
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 PLAIN_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)"
@@ -114,10 +116,13 @@ def restore_neutralised(data: pd.DataFrame) -> pd.DataFrame:
     return restored
 
 
-def write_csv(path: Path, sheet: ReportSheet, delimiter: str, *, for_excel: bool = True) -> None:
+def write_csv(
+    path: Path, sheet: ReportSheet, delimiter: str, *, audience: Audience = "fix"
+) -> None:
     """UTF-8 with BOM (Excel then reads ₹ and accents right), minimal quoting, CRLF lines.
-    `for_excel`: keep codes Excel would change as `="00123"` (module docstring); off for files
-    another program imports.
+    `audience`: "fix" (an errors file, fixed in Excel and dropped back: codes Excel would
+    change kept as `="00123"`), "read" (a result file: codes plain), "import" (a file another
+    program imports: codes plain, only formula attacks neutralised) - module docstring.
 
     Lines are built column-wise with Arrow compute and written as raw buffers: a
     million-row report takes about two seconds, where the csv module takes six.
@@ -127,31 +132,31 @@ def write_csv(path: Path, sheet: ReportSheet, delimiter: str, *, for_excel: bool
     header = [_arrow_text(pd.Series([name], dtype="str")) for name in sheet.header]
     with path.open("wb") as handle:
         handle.write(b"\xef\xbb\xbf")
-        _write_lines(handle, header, delimiter, for_excel)
+        _write_lines(handle, header, delimiter, audience)
         for start in range(0, len(sheet), CSV_BATCH):
             rows = [_arrow_text(col.iloc[start : start + CSV_BATCH]) for col in sheet.columns]
-            _write_lines(handle, rows, delimiter, for_excel)
+            _write_lines(handle, rows, delimiter, audience)
 
 
 def _write_lines(
-    handle: BinaryIO, columns: list[pa.Array], delimiter: str, for_excel: bool
+    handle: BinaryIO, columns: list[pa.Array], delimiter: str, audience: Audience
 ) -> None:
     alone = len(columns) == 1
-    fields = [_csv_field(column, delimiter, alone=alone, for_excel=for_excel) for column in columns]
+    fields = [_csv_field(column, delimiter, alone=alone, audience=audience) for column in columns]
     record = pc.binary_join_element_wise(*fields, _text(delimiter))
     lines = pc.binary_join_element_wise(record, _text("\r\n"), _text(""))
     handle.write(_data(lines).tobytes())  # Arrow holds the lines back to back
 
 
-def _csv_field(text: pa.Array, delimiter: str, *, alone: bool, for_excel: bool) -> pa.Array:
+def _csv_field(text: pa.Array, delimiter: str, *, alone: bool, audience: Audience) -> pa.Array:
     """Neutralised (and kept from Excel), then quoted when it holds the delimiter, a quote or
     a line break."""
     risky = _risky(text)
-    if risky.any() and not for_excel:  # an importer gets +91... and - Near... as they are
+    if risky.any() and audience == "import":  # it gets +91... and - Near... as they are
         risky &= to_mask(pc.match_substring_regex(text, r"^[=@\t\r]|[(|!]"))
     if risky.any():
         text = pc.if_else(risky, pc.binary_join_element_wise(_text("'"), text, _text("")), text)
-    kept = _excel_would_change(text) if for_excel else np.zeros(0, dtype=bool)
+    kept = _excel_would_change(text) if audience == "fix" else np.zeros(0, dtype=bool)
     if kept.any():
         wrapped = pc.binary_join_element_wise(_text('="'), text, _text('"'), _text(""))
         text = pc.if_else(kept, wrapped, text)
