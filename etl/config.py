@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
@@ -144,7 +145,8 @@ def load_settings(
     values: dict[str, Any] = {}
     if config_file is not None:
         values.update(read_config_file(config_file))
-    values.update({f: environ[e] for e, f in _ENV_KEYS.items() if environ.get(e)})
+    # .strip(): an env file saved with Windows line ends puts a \r at the end of each value
+    values.update({f: environ[e].strip() for e, f in _ENV_KEYS.items() if environ.get(e)})
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
     return _typed(values)
 
@@ -165,6 +167,19 @@ def _typed(values: dict[str, Any]) -> Settings:
                 raise ConfigError(f"setting '{key}': {said}") from exc
             raise ConfigError(f"setting '{key}': {value!r} is not a valid value") from exc
     return replace(Settings(), **converted)
+
+
+def _base_url(value: Any) -> str:
+    """A named environment, or an http(s) URL with a host: anything else could never work,
+    and would only show once every row of the first file had failed."""
+    text = str(value).strip()
+    parts = urllib.parse.urlsplit(text)
+    if text in NAMED_ENVIRONMENTS or (parts.scheme in ("http", "https") and parts.hostname):
+        return text
+    names = ", ".join(NAMED_ENVIRONMENTS)
+    raise ValueError(
+        f"base_url {text!r} is neither a URL (https://...) nor a named environment ({names})"
+    )
 
 
 def _token_scope(value: Any) -> str:
@@ -226,6 +241,8 @@ _NEVER_BLANK = frozenset(
     if f.default is not None and f.default is not MISSING and not isinstance(f.default, tuple)
 )
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "base_url": _base_url,
+    "token": lambda value: str(value).strip(),
     "concurrency": int,
     "retries": int,
     "timeout_seconds": float,

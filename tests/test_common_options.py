@@ -100,6 +100,17 @@ def test_validate_quiet_prints_nothing_but_errors(tmp_path: Path) -> None:
     assert "konnect-etl validate" in invoke("validate", str(target)).stdout  # -q did not stick
 
 
+def test_run_quiet_still_says_when_rows_need_a_look(tmp_path: Path, sandbox: Any) -> None:
+    """cron mails what a job prints: with -q, a file with a rejected row must still print."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "stock.csv").write_text(BAD_STOCK)
+    env = {"KONNECT_BASE_URL": sandbox.url, "KONNECT_TOKEN": sandbox.token}
+    quiet = CliRunner().invoke(app, ["run", str(inbox), "--settle", "0", "-q"], env=env)
+    assert quiet.exit_code == 1 and quiet.stdout == ""
+    assert "the rows to look at:" in quiet.stderr and "stock.errors.csv" in quiet.stderr
+
+
 def test_validate_json_logs(tmp_path: Path) -> None:
     target = tmp_path / "stock.csv"
     target.write_text(BAD_STOCK)

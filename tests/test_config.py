@@ -92,3 +92,17 @@ def test_a_blank_optional_setting_is_simply_not_set(tmp_path: Path) -> None:
     config.write_text("keep_days:\ntrigger_suffix:\n")
     settings = load_settings(config_file=config, environ={})
     assert settings.keep_days is None and settings.trigger_suffix is None
+
+
+@pytest.mark.parametrize("url", ["fyndkonnect-uta", "127.0.0.1:28917", "ftp://k", "https://"])
+def test_a_base_url_that_could_never_work_stops_at_start(url: str) -> None:
+    with pytest.raises(ConfigError, match="neither a URL .* nor a named environment"):
+        load_settings(environ={"KONNECT_BASE_URL": url, "KONNECT_TOKEN": "t"})
+
+
+def test_an_env_file_with_windows_line_ends_still_works() -> None:
+    settings = load_settings(
+        environ={"KONNECT_BASE_URL": "http://127.0.0.1:8080\r", "KONNECT_TOKEN": "tok\r"}
+    )
+    assert settings.resolved_base_url() == "http://127.0.0.1:8080"
+    assert settings.token == "tok"
