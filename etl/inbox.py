@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import fnmatch
 import os
+import re
 import shutil
 import sqlite3
 import time
@@ -30,6 +31,8 @@ IGNORED = (
     "*.result.csv", "*.result.xlsx", "*.summary.json",
 )  # fmt: skip
 TRIGGER_SUFFIXES = (".done", ".ok")
+# how Python hands over the bytes of a file name that are not valid UTF-8 (surrogateescape)
+_UNDECODED = re.compile("[\udc80-\udcff]")
 
 
 def is_ignored(name: str) -> bool:
@@ -92,7 +95,7 @@ class Inbox:
     def claim(self, path: Path) -> Path | None:
         """Move `path` into processing/ atomically; None if another process took it first."""
         self.processing.mkdir(parents=True, exist_ok=True)
-        target = self.processing / unique_name(self.processing, path.name)
+        target = self.processing / unique_name(self.processing, readable_name(path.name))
         try:
             path.rename(target)
         except FileNotFoundError:
@@ -103,7 +106,8 @@ class Inbox:
         """Files a previous run claimed but did not finish (to resume)."""
         if not self.processing.is_dir():
             return []
-        return sorted(p for p in self.processing.iterdir() if p.is_file() and not p.is_symlink())
+        found = [p for p in self.processing.iterdir() if p.is_file() and not p.is_symlink()]
+        return sorted(_readable(p) for p in found)
 
     def outcome_dir(self, kind: str, day: date) -> Path:
         """`done/YYYY-MM-DD/` or `failed/YYYY-MM-DD/` (created)."""
@@ -125,6 +129,22 @@ def trigger_path(path: Path, suffix: str) -> Path:
 def _is_trigger(name: str, trigger_suffix: str | None) -> bool:
     suffixes = (trigger_suffix,) if trigger_suffix else TRIGGER_SUFFIXES
     return any(name.lower().endswith(s.lower()) for s in suffixes)
+
+
+def readable_name(name: str) -> str:
+    """`name` with the bytes that are not UTF-8 written as `%E9`: a share with another
+    character set gives names SQLite, the logs and the reports cannot take as they are."""
+    return _UNDECODED.sub(lambda found: f"%{ord(found.group()) - 0xDC00:02X}", name)
+
+
+def _readable(path: Path) -> Path:
+    """A claimed file under its readable name (claimed before names were made readable)."""
+    name = readable_name(path.name)
+    if name == path.name:
+        return path
+    target = path.with_name(unique_name(path.parent, name))
+    path.rename(target)
+    return target
 
 
 def unique_name(folder: Path, name: str) -> str:

@@ -6,6 +6,9 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Any
+
+from runs import run
 
 from etl.inbox import Inbox, is_ignored, unique_name, wait_until_ready
 
@@ -100,3 +103,20 @@ def test_give_back_returns_a_claimed_file_to_the_inbox(tmp_path: Path) -> None:
     assert claimed is not None
     back = inbox.give_back(claimed)
     assert back == tmp_path / "stock.csv" and back.read_text() == "sku\n"
+
+
+def test_a_file_name_that_is_not_utf8_does_not_block_the_inbox(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """A share mounted with another character set hands over 'stock_\\xe9t\\xe9.csv': it is
+    processed under a readable name, and the files after it are not held up."""
+    inbox = tmp_path / "inbox"
+    (inbox / "processing").mkdir(parents=True)
+    row = b"location_id,sku,quantity\nDEL-WH-01,TS-BLK-S,5\n"
+    (inbox / os.fsdecode(b"stock_\xe9t\xe9.csv")).write_bytes(row)
+    price = b"location_id,sku,mrp,esp,currency\nDEL-WH-01,TS-BLK-S,999,799,INR\n"
+    (inbox / "processing" / os.fsdecode(b"price_\xe9.csv")).write_bytes(price)
+    (inbox / "good.csv").write_bytes(row.replace(b"5\n", b"6\n"))
+    assert run(inbox, sandbox).exit_code == 0
+    done = sorted(p.name for p in (inbox / "done").rglob("*.csv"))
+    assert "stock_%E9t%E9.csv" in done and "price_%E9.csv" in done and "good.csv" in done
