@@ -59,7 +59,18 @@ class Inbox:
 
     def lock(self, name: str) -> AbstractContextManager[bool]:
         """Hold the lock for `processing/<name>` while working on it (False: someone has it)."""
+        self.folder(STATE_DIR, "locks")
         return file_lock(self.locks, name)
+
+    def folder(self, *parts: str) -> Path:
+        """`root/parts...`, created level by level below the inbox folder, never the inbox
+        itself: when a share goes away mid-file, FileNotFoundError (a host fault, retried)
+        rather than a new inbox on the local disk under the mount point, hiding the real one."""
+        folder = self.root
+        for part in parts:
+            folder = folder / part
+            folder.mkdir(exist_ok=True)
+        return folder
 
     def check_reachable(self) -> None:
         """FileNotFoundError when the inbox is gone (share unmounted, folder removed).
@@ -71,8 +82,8 @@ class Inbox:
             raise FileNotFoundError(f"the inbox folder {self.root} is not there")
 
     def prepare(self) -> None:
-        for folder in (self.processing, self.state):
-            folder.mkdir(parents=True, exist_ok=True)
+        self.folder("processing")
+        self.folder(STATE_DIR)
 
     def candidates(self, trigger_suffix: str | None = None) -> list[Path]:
         """Regular files at the top level that could be data (oldest first).
@@ -94,7 +105,7 @@ class Inbox:
 
     def claim(self, path: Path) -> Path | None:
         """Move `path` into processing/ atomically; None if another process took it first."""
-        self.processing.mkdir(parents=True, exist_ok=True)
+        self.folder("processing")
         target = self.processing / unique_name(self.processing, readable_name(path.name))
         try:
             path.rename(target)
@@ -111,9 +122,7 @@ class Inbox:
 
     def outcome_dir(self, kind: str, day: date) -> Path:
         """`done/YYYY-MM-DD/` or `failed/YYYY-MM-DD/` (created)."""
-        folder = self.root / kind / day.isoformat()
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
+        return self.folder(kind, day.isoformat())
 
     def give_back(self, claimed: Path) -> Path:
         """Return a claimed file to the inbox untouched (e.g. credentials are wrong)."""

@@ -19,7 +19,7 @@ from typing import IO
 @contextmanager
 def file_lock(folder: Path, name: str) -> Iterator[bool]:
     """Try to take the lock for `name` without waiting; yields whether we hold it."""
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(exist_ok=True)  # its parent must be there: never re-creates a missing inbox
     path = folder / f"{name}.lock"
     handle = _locked_handle(path)
     if handle is None:

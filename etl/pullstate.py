@@ -69,6 +69,7 @@ class Window:
 def pull_lock(outbox: Path, status: str, wait_seconds: float) -> Iterator[None]:
     """Hold the pull lock of `outbox` (of its journal), waiting up to `wait_seconds`."""
     deadline = time.monotonic() + wait_seconds
+    (outbox / STATE_DIR).mkdir(parents=True, exist_ok=True)  # a pull makes its outbox
     while True:
         with file_lock(outbox / STATE_DIR / "locks", "orders-pull") as held:
             if held:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 import threading
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from runs import run
 
 from etl.inbox import Inbox, is_ignored, unique_name, wait_until_ready
@@ -120,3 +122,14 @@ def test_a_file_name_that_is_not_utf8_does_not_block_the_inbox(
     assert run(inbox, sandbox).exit_code == 0
     done = sorted(p.name for p in (inbox / "done").rglob("*.csv"))
     assert "stock_%E9t%E9.csv" in done and "price_%E9.csv" in done and "good.csv" in done
+
+
+def test_a_vanished_inbox_is_never_made_again_on_the_local_disk(tmp_path: Path) -> None:
+    """The share went away mid-file: creating done/<day>/ or a lock must fail (a host fault,
+    retried), not re-create the inbox under the empty mount point."""
+    inbox = Inbox(tmp_path / "mnt" / "inbox")
+    with pytest.raises(FileNotFoundError):
+        inbox.outcome_dir("done", date(2026, 11, 27))
+    with pytest.raises(FileNotFoundError), inbox.lock("stock.csv"):
+        pass
+    assert not (tmp_path / "mnt").exists()
