@@ -124,10 +124,13 @@ class Inbox:
         """`done/YYYY-MM-DD/` or `failed/YYYY-MM-DD/` (created)."""
         return self.folder(kind, day.isoformat())
 
-    def give_back(self, claimed: Path) -> Path:
-        """Return a claimed file to the inbox untouched (e.g. credentials are wrong)."""
+    def give_back(self, claimed: Path, trigger_suffix: str | None = None) -> Path:
+        """Return a claimed file to the inbox untouched (e.g. credentials are wrong); in
+        trigger mode with a new trigger file, or it would never be taken again."""
         target = self.root / unique_name(self.root, claimed.name)
         claimed.rename(target)
+        if trigger_suffix:
+            trigger_path(target, trigger_suffix).touch()
         return target
 
 

@@ -1,8 +1,9 @@
 """`konnect-etl release FILE`: let a held file through the destructive-update guards.
 
-The file goes back to the top of its inbox; its content is remembered as released, so the
-next `run` uploads it without the zero-stock and fewer-rows checks (`etl.guards`). Its held
-report stays in held/ as the record of why it was stopped.
+The file goes back to the top of its inbox (with a trigger file, in trigger mode); its
+content is remembered as released, so the next `run` uploads it without the zero-stock and
+fewer-rows checks (`etl.guards`). Its held report stays in held/ as the record of why it was
+stopped.
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from etl.config import STATE_DIR
+from etl.config import STATE_DIR, load_settings
 from etl.errors import ConfigError
-from etl.inbox import unique_name
+from etl.inbox import Inbox
 from etl.keystate import KeyState
 from etl.pipeline import content_hash
 
@@ -38,7 +39,6 @@ def release_file(file: Path) -> Path:
     inbox = held_inbox(file)
     with KeyState(inbox / STATE_DIR) as state:
         state.release(content_hash(file), file.name)
-    target = inbox / unique_name(inbox, file.name)
-    file.rename(target)
+    target = Inbox(inbox).give_back(file, load_settings(inbox=inbox).trigger_suffix)
     log.info("released %s: moved to %s, the next run uploads it", file.name, target)
     return target

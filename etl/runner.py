@@ -172,7 +172,7 @@ def process_claimed(
     try:
         result = process(claimed, job, destination)
     except CredentialsError:
-        back = inbox.give_back(claimed)
+        back = inbox.give_back(claimed, options.trigger_suffix if options else None)
         log.error("%s: stopped, Konnect refused the credentials; file left at %s", back.name, back)
         raise
     except KonnectDown as exc:

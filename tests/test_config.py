@@ -96,7 +96,7 @@ def test_a_blank_optional_setting_is_simply_not_set(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("url", ["fyndkonnect-uta", "127.0.0.1:28917", "ftp://k", "https://"])
 def test_a_base_url_that_could_never_work_stops_at_start(url: str) -> None:
-    with pytest.raises(ConfigError, match="neither a URL .* nor a named environment"):
+    with pytest.raises(ConfigError, match=r"neither a URL .* nor a named environment"):
         load_settings(environ={"KONNECT_BASE_URL": url, "KONNECT_TOKEN": "t"})
 
 

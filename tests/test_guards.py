@@ -126,3 +126,24 @@ def test_guard_settings_from_the_config_file(tmp_path: Path) -> None:
     config.write_text("guards:\n  zero_share:\n")  # the value deleted: not 'guard off'
     with pytest.raises(ConfigError, match=r"guards\.zero_share has no value"):
         load_settings(config_file=config, environ={})
+
+
+def test_in_trigger_mode_a_file_given_back_or_released_gets_a_trigger_again(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """The trigger file goes when the file is taken: a file given back (credentials refused)
+    or released from held/ without a new one would never be taken again."""
+    (tmp_path / "konnect-etl.yaml").write_text("trigger_suffix: .done\n", encoding="utf-8")
+    stock_file(tmp_path / "stock.csv", [5] * 12)
+    (tmp_path / "stock.csv.done").touch()
+    assert run(tmp_path, sandbox, token="wrong").exit_code == 2
+    assert (tmp_path / "stock.csv.done").is_file()  # given back, with its trigger
+    assert run(tmp_path, sandbox).exit_code == 0
+    stock_file(tmp_path / "stock.csv", [0] * 12)  # all zero: held
+    (tmp_path / "stock.csv.done").touch()
+    assert run(tmp_path, sandbox).exit_code == 1
+    held = tmp_path / "held" / TODAY / "stock.csv"
+    assert CliRunner().invoke(app, ["release", str(held)]).exit_code == 0
+    assert (tmp_path / "stock.csv.done").is_file()
+    assert run(tmp_path, sandbox).exit_code == 0
+    assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-S"] == 0
