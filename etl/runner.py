@@ -162,6 +162,7 @@ def process_claimed(
                 return set_aside(inbox, claimed, original, job.now())
     day = job.now().date()
     chosen: dict[str, Path] = {}
+    taken = _signature(claimed)
 
     def destination(kind: str) -> tuple[Path, str]:
         folder = inbox.outcome_dir(kind, day)
@@ -191,10 +192,34 @@ def process_claimed(
         if "path" in chosen:  # reports of this attempt may be half written: none is right
             remove_reports(chosen["path"].parent, chosen["path"].stem)
         result = internal_error(claimed, exc, job, destination)
+    if taken is not None and _signature(claimed) not in (taken, None):
+        return _still_written(inbox, claimed, result, options)
     try:
         claimed.rename(chosen["path"])
     except FileNotFoundError:  # someone deleted it while we worked; its report says so
         log.warning("%s: the file disappeared while it was being processed", claimed.name)
         return result
     result.final_path = chosen["path"]
+    return result
+
+
+def _signature(path: Path) -> tuple[int, int] | None:
+    try:
+        found = path.stat()
+    except OSError:
+        return None
+    return found.st_size, found.st_mtime_ns
+
+
+def _still_written(
+    inbox: Inbox, claimed: Path, result: FileResult, options: RunOptions | None
+) -> FileResult:
+    """The file changed while it was processed: its export was still writing (paused longer
+    than the settle time). What was read went through, as its reports say; the file goes back
+    to the inbox and is taken again, whole, once it stops changing (stock and price are
+    absolute; order rows already applied are recognised), so no row it gains is lost."""
+    back = inbox.give_back(claimed, options.trigger_suffix if options else None)
+    log.warning("%s: the file changed while it was processed (its export was still writing): "
+                "its rows read so far were processed; it is back in the inbox as %s and is "
+                "taken again, whole, once it stops changing", claimed.name, back.name)  # fmt: skip
     return result
