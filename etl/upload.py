@@ -26,6 +26,7 @@ from etl.errors import (
     EtlError,
     KonnectDown,
     RateLimited,
+    TransientError,
     Unreachable,
     UploadError,
 )
@@ -71,6 +72,7 @@ class _Run:
     rng: random.Random = field(default_factory=random.Random)
     records_done: int = 0
     halt: EtlError | None = None  # credentials refused, or Konnect unreachable: stop the file
+    answered: bool = False  # Konnect answered a request of this file with an envelope
     _unsaved: list[tuple[ChunkResult, int]] = field(default_factory=list)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _stopped: bool = False
@@ -222,7 +224,13 @@ async def _upload_one(run: _Run, chunk: ChunkLike) -> ChunkResult | None:
             # gone away: the file waits for the next run - unless an order action may already
             # have been applied, which only a look-up can settle (etl.reconcile)
             may_resend = run.policy.resend_unknown or not attempts.unknown
-            if delay is None and isinstance(exc, Unreachable) and may_resend:
+            # nothing of this file answered either (a maintenance 503, a gateway in front of a
+            # dead server): Konnect is down, not this request - unless a request that always
+            # breaks the server, where others go through, would hold its file back forever
+            down = isinstance(exc, Unreachable) or (
+                isinstance(exc, TransientError) and not run.answered
+            )
+            if delay is None and down and may_resend:
                 where = run.client.settings.base_url
                 run.halt = run.halt or KonnectDown(f"{exc} at {where}, {attempts.tries} tries")
                 break
@@ -234,6 +242,7 @@ async def _upload_one(run: _Run, chunk: ChunkLike) -> ChunkResult | None:
             await asyncio.sleep(delay)
         else:
             if answer is not None:
+                run.answered = True
                 result = acknowledged(chunk.index, answer, count, lambda: run.keys_of(chunk))
                 return run.finish(result, count)
     if run.marks and attempts.tries > 0 and not attempts.unknown:  # surely never applied

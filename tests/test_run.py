@@ -464,3 +464,21 @@ def test_rows_an_export_writes_after_the_file_was_taken_are_not_lost(
     assert run(inbox, sandbox).exit_code == 0
     stock = sandbox.state()["stock"]
     assert [stock["DEL-WH-01|TS-BLK-" + size] for size in "SML"] == [1, 2, 3]
+
+
+def test_a_konnect_answering_only_5xx_keeps_the_file_for_the_next_run(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Maintenance: every request answered 5xx. The file is not used up with every row
+    failed/unknown: it waits in processing/ (exit 2), and the next run sends it."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "konnect-etl.yaml").write_text("retries: 1\n")
+    (inbox / "stock.csv").write_text("location_id,sku,quantity\nDEL-WH-01,TS-BLK-S,4\n")
+    sandbox.faults(error_rate=1.0)
+    down = run(inbox, sandbox)
+    assert down.exit_code == 2 and (inbox / "processing" / "stock.csv").is_file()
+    assert "Nothing of stock.csv is lost" in down.output
+    sandbox.faults(error_rate=0.0)
+    assert run(inbox, sandbox).exit_code == 0
+    assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-S"] == 4

@@ -20,7 +20,13 @@ import pytest
 from etl.attribution import attribute
 from etl.client import ClientSettings, KonnectClient
 from etl.envelopes import Answer, RecordError
-from etl.errors import CredentialsError, RateLimited, RequestRejected, TransientError
+from etl.errors import (
+    CredentialsError,
+    KonnectDown,
+    RateLimited,
+    RequestRejected,
+    TransientError,
+)
 from etl.journal import Journal
 from etl.konnect import ENDPOINTS, error_entry, ims_envelope, record_key
 from etl.retry import AdaptiveLimit, Attempts, RetryPolicy, decide
@@ -179,10 +185,23 @@ def test_5xx_is_retried_to_success() -> None:
 
 
 def test_5xx_every_time_fails_after_the_retry_budget() -> None:
-    fake = FakeKonnect(*[status(503)] * 10)
-    [result] = upload(fake, [Chunk(0, stock("A"))], settings={"retries": 2})
-    assert result.state == "failed" and len(fake.requests) == 3
+    """Another chunk of the file went through: this request breaks the server, Konnect is
+    not down; its rows fail rather than hold the file back forever."""
+    fake = FakeKonnect(FakeKonnect.answer, *[status(503)] * 10)
+    chunks = [Chunk(0, stock("A")), Chunk(1, stock("B"))]
+    first, result = upload(fake, chunks, settings={"retries": 2, "concurrency": 1})
+    assert first.state == "acknowledged"
+    assert result.state == "failed" and len(fake.requests) == 4
     assert "503" in result.message and "3 tries" in result.message
+
+
+def test_5xx_for_every_request_of_a_file_is_konnect_down() -> None:
+    """A maintenance 503 from the first request on: the file waits (KonnectDown), it is
+    not used up with every row failed."""
+    fake = FakeKonnect(*[status(503)] * 10)
+    with pytest.raises(KonnectDown, match="503"):
+        upload(fake, [Chunk(0, stock("A"))], settings={"retries": 2})
+    assert len(fake.requests) == 3
 
 
 def test_a_dropped_answer_is_resent_for_stock() -> None:
@@ -199,8 +218,9 @@ def test_no_resend_after_a_dropped_answer_when_told_not_to() -> None:
 
 
 def test_a_drop_then_5xx_until_exhausted_is_unknown_not_failed() -> None:
-    fake = FakeKonnect(dropped, *[status(503)] * 10)
-    [result] = upload(fake, [Chunk(0, stock("A"))], settings={"retries": 2})
+    fake = FakeKonnect(FakeKonnect.answer, dropped, *[status(503)] * 10)
+    chunks = [Chunk(0, stock("A")), Chunk(1, stock("B"))]
+    _, result = upload(fake, chunks, settings={"retries": 2, "concurrency": 1})
     assert result.state == "unknown"
 
 
