@@ -56,7 +56,7 @@ def hold_reason(prepared: Prepared, job: Job, state: KeyState, sha256: str) -> s
     """Why this file must wait for `konnect-etl release` (None: upload it)."""
     if prepared.feed.name not in STOCK_FEEDS or state.is_released(sha256):
         return None
-    return _zero_share(prepared, job.guards) or _fewer_rows(prepared, job)
+    return _zero_share(prepared, job.guards) or _fewer_rows(prepared, job, state)
 
 
 def _zero_share(prepared: Prepared, guards: Guards) -> str | None:
@@ -73,18 +73,25 @@ def _zero_share(prepared: Prepared, guards: Guards) -> str | None:
     )
 
 
-def _fewer_rows(prepared: Prepared, job: Job) -> str | None:
+def _fewer_rows(prepared: Prepared, job: Job, state: KeyState) -> str | None:
+    """Far fewer rows than the last file for the same locations (`KeyState.previous_keys`:
+    a store that exports its own file is compared with its own last one, not with a bigger
+    store's; a multi-store export cut short with the last one)."""
     ratio = job.guards.fewer_rows
     if ratio is None or job.journal is None or own_columns(prepared.table.header):
         return None  # a corrected errors file is meant to be short
-    previous = previous_row_count(job.journal.path, prepared.mapping.name)
-    rows = len(prepared.mapped.positions)
+    locations = set(prepared.validated.frame["location_id"].astype("str").unique())
+    previous, recorded = state.previous_keys(prepared.mapping.name, locations)
+    rows, which = len(prepared.validated.frame), "the last file for these locations"
+    if not recorded:  # the out-of-order guard is off: the journal's last file, as it was
+        previous = previous_row_count(job.journal.path, prepared.mapping.name)
+        rows, which = len(prepared.mapped.positions), "the previous file"
     if previous is None or previous < job.guards.min_rows or rows >= ratio * previous:
         return None
     return (
-        f"this file has {rows} rows, far fewer than the {previous} rows of the previous file of"
-        f" mapping '{prepared.mapping.name}' (less than {_pct(ratio)}): the export may have"
-        " stopped half-way"
+        f"this file has {rows} rows, far fewer than the {previous} rows of {which} of mapping"
+        f" '{prepared.mapping.name}' (less than {_pct(ratio)}): the export may have stopped"
+        " half-way"
     )
 
 

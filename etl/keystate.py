@@ -28,6 +28,7 @@ from pathlib import Path
 
 STATE_FILE = "protection.sqlite3"
 KEEP_DAYS = 30
+SAME_LOCATIONS_LOOKBACK = 50  # exports searched for one with the same locations as a new file
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS exports (
@@ -110,6 +111,27 @@ class KeyState:
             found.update(dict.fromkeys(_unpack(blob), applied))
         found.pop("", None)
         return found
+
+    def previous_keys(self, mapping: str, locations: set[str]) -> tuple[int | None, bool]:
+        """How many keys the export to compare a new file for `locations` with set, and
+        whether `mapping` has any export recorded. That export is the newest for exactly
+        these locations (a store's own last file), else the newest if it shares a location
+        (a multi-store export cut short has fewer locations), else none (another store's)."""
+        rows = self._db.execute(
+            "SELECT keys FROM exports WHERE mapping = ? ORDER BY exported_at DESC LIMIT ?",
+            (mapping, SAME_LOCATIONS_LOOKBACK),
+        )
+        newest: int | None = None
+        recorded = False
+        for (blob,) in rows:
+            keys = [key for key in _unpack(blob) if key]
+            had = {key.partition("|")[0] for key in keys}
+            if had == locations:
+                return len(keys), True
+            if not recorded and had & locations:
+                newest = len(keys)
+            recorded = True
+        return newest, recorded
 
     def newest(self, mapping: str) -> Applied | None:
         row = self._db.execute(

@@ -147,3 +147,29 @@ def test_in_trigger_mode_a_file_given_back_or_released_gets_a_trigger_again(
     assert (tmp_path / "stock.csv.done").is_file()
     assert run(tmp_path, sandbox).exit_code == 0
     assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-S"] == 0
+
+
+def test_a_store_exporting_its_own_file_is_compared_with_its_own_last_one(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Per-store exports of one mapping: a small store's file after a big store's is not
+    'far fewer rows'; the small store's own file cut short still is."""
+    sandbox.faults(catalogue="open")
+
+    def store(location: str, rows: int) -> None:
+        lines = [f"{location},SKU-{location}-{i},3" for i in range(rows)]
+        body = "\n".join(["location_id,sku,quantity", *lines]) + "\n"
+        (tmp_path / f"stock_{location}.csv").write_text(body, encoding="utf-8")
+
+    store("MUM-ST-02", 100)
+    assert run(tmp_path, sandbox).exit_code == 0
+    store("BLR-ST-03", 30)
+    assert run(tmp_path, sandbox).exit_code == 0  # was held: 30 < 50% of 100
+    assert not (tmp_path / "held").exists()
+    store("BLR-ST-03", 12)
+    assert run(tmp_path, sandbox).exit_code == 1
+    found = summary(tmp_path / "held" / TODAY, "stock_BLR-ST-03")
+    assert (
+        "12 rows, far fewer than the 30 rows of the last file for these locations"
+        in (found["held"])
+    )
