@@ -119,6 +119,12 @@ def verdict(status: dict[str, Any], now: float, max_age: float | None = None) ->
     """Whether the watcher looks alive, and a one-line reason."""
     if status.get("state") == "stopped":
         return False, f"the watcher was stopped at {status.get('last_scan')}"
+    if _gone(status):
+        return False, (
+            f"the watcher (pid {status.get('pid')} on this host) is not running: it ended "
+            f"without a clean stop (killed, or the machine restarted); last scan "
+            f"{status.get('last_scan')}"
+        )
     age = now - float(status.get("last_scan_epoch", 0.0))
     limit = max_age if max_age is not None else float(status.get("stale_after_seconds", 120))
     if age > limit:
@@ -141,3 +147,20 @@ def verdict(status: dict[str, Any], now: float, max_age: float | None = None) ->
         said = (status.get("last_error") or {}).get("message", "see the log")
         return False, f"alive, but failing for {now - float(failing):.0f} s: {said}"
     return True, f"alive: last scan {age:.0f} s ago"
+
+
+def _gone(status: dict[str, Any]) -> bool:
+    """The watcher's process is not there: it ran on this host, and its pid is free (a pid
+    reused since is taken as alive: the heartbeat age still tells)."""
+    pid = status.get("pid")
+    if os.name == "nt":  # os.kill(pid, 0) would send Ctrl+C there (CTRL_C_EVENT is 0)
+        return False
+    if status.get("host") != socket.gethostname() or not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # PermissionError: it exists, under another user
+        return False
+    return False

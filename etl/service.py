@@ -122,6 +122,9 @@ def _job_factory(
 
 def status_command(inbox: Path, max_age: float | None, as_json: bool) -> int:
     """`status INBOX`: 0 when the watcher is alive, 1 when it looks dead, 2 never ran."""
+    if not inbox.is_dir():
+        console.print(f"the inbox folder {inbox} is not there (a share not mounted?)")
+        return 2
     status = read_status(inbox)
     if status is None:
         console.print(f"no status in {status_path(inbox)}: `konnect-etl watch` never ran here")

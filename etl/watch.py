@@ -33,6 +33,7 @@ from etl.stopping import StopRequest
 
 log = logging.getLogger(__name__)
 
+BUSY_BEAT_SECONDS = 5.0
 JobFactory = Callable[[], AbstractContextManager[Job]]
 # `watch --dry-run`: validates the given ready files, reports in .konnect-etl/dry-run/
 DryRunCheck = Callable[[list[Path]], object]
@@ -185,6 +186,9 @@ class Watcher:
 def watch_inbox(watcher: Watcher) -> None:
     """Scan until a stop is requested (SIGTERM, Ctrl+C); never raises for host faults."""
     events = _event_source(watcher)
+    done = threading.Event()
+    beating = threading.Thread(target=_beat_while_busy, args=(watcher, done), daemon=True)
+    beating.start()
     try:
         while not watcher.stop.requested:
             if events is not None:
@@ -198,11 +202,22 @@ def watch_inbox(watcher: Watcher) -> None:
             # the back-off short
             watcher.stop.sleep(delay, None if watcher.backoff.failures else watcher.wake)
     finally:
+        done.set()
+        beating.join(timeout=5)
         if events is not None:
             events.stop()
         watcher.heartbeat.state = "stopped"
         watcher.heartbeat.in_flight = []
         watcher.heartbeat.write(time.time())
+
+
+def _beat_while_busy(watcher: Watcher, done: threading.Event) -> None:
+    """While a file is in flight, the heartbeat every few seconds even when no chunk
+    finishes (a slow Konnect, retries with back-off): `status` must not call a working
+    watcher dead. The requests' timeouts bound how long the work itself can hang."""
+    while not done.wait(BUSY_BEAT_SECONDS):
+        if watcher.heartbeat.in_flight:
+            watcher.heartbeat.write_soon(time.time())
 
 
 def _one_pass(watcher: Watcher) -> float:

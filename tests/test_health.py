@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 from typer.testing import CliRunner
 
+from etl import watch
 from etl.cli import app
 from etl.events import mount_type
 from etl.health import Heartbeat
@@ -121,3 +127,39 @@ def test_network_shares_are_recognised_from_the_mount_table() -> None:
     assert mount_type(Path("/srv/nfs"), MOUNTS) == "nfs4"
     assert mount_type(Path("/mnt/share/local disk/inbox"), MOUNTS) == "ext4"
     assert mount_type(Path("/mnt/shared"), MOUNTS) == "ext4"  # not inside /mnt/share
+
+
+def test_status_says_dead_at_once_when_the_watcher_was_killed(tmp_path: Path) -> None:
+    """kill -9 leaves a fresh heartbeat behind: its pid, gone from this host, tells."""
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    beat = Heartbeat(tmp_path, poll_seconds=10, mode="polling", started=time.time())
+    beat.write(time.time())
+    status_file = tmp_path / ".konnect-etl" / "status.json"
+    document = json.loads(status_file.read_text())
+    assert document["pid"] == os.getpid()
+    status_file.write_text(json.dumps({**document, "pid": gone.pid}))
+    code, output = status(tmp_path)
+    assert code == 1 and "is not running" in output
+    assert status(tmp_path / "unmounted")[0] == 2
+    assert "is not there" in status(tmp_path / "unmounted")[1]
+
+
+def test_the_heartbeat_goes_on_while_a_file_is_in_flight_without_progress(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow Konnect: no chunk finishes for minutes, but the watcher is working."""
+    monkeypatch.setattr(watch, "BUSY_BEAT_SECONDS", 0.05)
+    beat = Heartbeat(tmp_path, poll_seconds=10, mode="polling", started=time.time())
+    beat.write(time.time() - 600)  # the last chunk finished ten minutes ago
+    beat.in_flight = ["stock.csv"]
+    done = threading.Event()
+    beating = threading.Thread(
+        target=watch._beat_while_busy, args=(SimpleNamespace(heartbeat=beat), done)
+    )
+    beating.start()
+    time.sleep(1.3)  # write_soon writes at most once a second
+    done.set()
+    beating.join()
+    code, output = status(tmp_path)
+    assert code == 0 and "alive" in output
