@@ -23,6 +23,7 @@ from etl.konnect import NAMED_ENVIRONMENTS, TOKEN_TTL_SECONDS
 from etl.limits import Limits
 
 CONFIG_NAME = "konnect-etl.yaml"
+CONFIG_NAMES = (CONFIG_NAME, "konnect-etl.yml")  # what an inbox's config file may be called
 STATE_DIR = ".konnect-etl"
 
 
@@ -140,8 +141,8 @@ def load_settings(
 ) -> Settings:
     """Merge defaults, the config file, the environment and command-line overrides."""
     environ = os.environ if environ is None else environ
-    if config_file is None and inbox is not None and (inbox / CONFIG_NAME).is_file():
-        config_file = inbox / CONFIG_NAME
+    if config_file is None and inbox is not None:
+        config_file = next((inbox / n for n in CONFIG_NAMES if (inbox / n).is_file()), None)
     values: dict[str, Any] = {}
     if config_file is not None:
         values.update(read_config_file(config_file))
@@ -163,7 +164,7 @@ def _typed(values: dict[str, Any]) -> Settings:
             converted[key] = None if value is None else convert(value)
         except (TypeError, ValueError) as exc:
             said = str(exc)  # our own converters' messages name the key and say what to write
-            if said.startswith(f"{key}.") or said.startswith(f"{key} "):
+            if said.startswith((f"{key}.", f"{key} ", f"{key}:")):
                 raise ConfigError(f"setting '{key}': {said}") from exc
             raise ConfigError(f"setting '{key}': {value!r} is not a valid value") from exc
     return replace(Settings(), **converted)

@@ -25,11 +25,13 @@ class Guards:
         if value is True:
             return cls()
         if not isinstance(value, Mapping):
-            raise ValueError("guards must be false or 'key: value' lines")
+            raise ValueError("guards must be false or 'key: value' lines")  # named by _typed
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(value) - known)
         if unknown:
-            raise ValueError(f"unknown guard(s) {unknown}; known: {', '.join(sorted(known))}")
+            raise ValueError(
+                f"guards.{unknown[0]} is not a guard; known: {', '.join(sorted(known))}"
+            )
         return replace(cls(), **{k: _guard_value(k, v) for k, v in value.items()})
 
 

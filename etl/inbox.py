@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from etl.config import CONFIG_NAME, STATE_DIR
+from etl.config import CONFIG_NAMES, STATE_DIR
 from etl.locks import file_lock
 
 # Files that are never data: office lock files, partial downloads, temp and hidden files, and
 # our own result/summary files (an errors file, on the other hand, is meant to be dropped back).
 IGNORED = (
-    "~$*", "*.tmp", "*.temp", "*.part", "*.crdownload", ".~lock*", ".*", CONFIG_NAME,
+    "~$*", "*.tmp", "*.temp", "*.part", "*.crdownload", ".~lock*", ".*", *CONFIG_NAMES,
     "*.result.csv", "*.result.xlsx", "*.summary.json",
 )  # fmt: skip
 TRIGGER_SUFFIXES = (".done", ".ok")

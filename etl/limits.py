@@ -55,12 +55,12 @@ class Limits:
         known = {f.name: f.type for f in fields(cls)}
         unknown = sorted(set(values) - set(known))
         if unknown:
-            raise ValueError(f"unknown limit(s) {unknown}; known: {', '.join(known)}")
+            raise ValueError(f"limits.{unknown[0]} is not a limit; known: {', '.join(known)}")
         typed: dict[str, Any] = {
             k: (int(v) if known[k] == "int" else float(v)) for k, v in values.items()
         }
         if any(v <= 0 for v in typed.values()):
-            raise ValueError("every limit must be above 0")
+            raise ValueError("limits: every limit must be above 0")
         return replace(cls(), **typed)
 
 

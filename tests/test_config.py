@@ -106,3 +106,21 @@ def test_an_env_file_with_windows_line_ends_still_works() -> None:
     )
     assert settings.resolved_base_url() == "http://127.0.0.1:8080"
     assert settings.token == "tok"
+
+
+def test_a_typo_inside_guards_or_limits_names_the_key(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("guards: {zero_shar: 0.9}\n")
+    with pytest.raises(ConfigError, match=r"guards\.zero_shar is not a guard; known: "):
+        load_settings(config_file=config, environ={})
+    config.write_text("limits: {max_rowz: 10}\n")
+    with pytest.raises(ConfigError, match=r"limits\.max_rowz is not a limit; known: "):
+        load_settings(config_file=config, environ={})
+
+
+def test_a_config_file_named_yml_is_read_and_never_taken_as_data(tmp_path: Path) -> None:
+    from etl.inbox import is_ignored
+
+    (tmp_path / "konnect-etl.yml").write_text("concurrency: 3\n")
+    assert load_settings(inbox=tmp_path, environ={}).concurrency == 3
+    assert is_ignored("konnect-etl.yml") and is_ignored("konnect-etl.yaml")
