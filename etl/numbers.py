@@ -141,5 +141,11 @@ def drop_float_noise(values: FloatArray, decimals: int) -> FloatArray:
     shows them; a real further decimal (1.299, 10.5 pieces) is kept for the checks to refuse."""
     nearest = np.round(values, decimals)
     gap = np.abs(values - nearest)
-    noise = (gap > 0) & (gap <= EXCEL_NOISE + 4 * np.spacing(np.abs(values)))
-    return np.where(noise, nearest, values) if noise.any() else values
+    widest = EXCEL_NOISE + 4 * np.spacing(np.nanmax(np.abs(values), initial=0.0))
+    near = np.flatnonzero((gap > 0) & (gap <= widest))  # usually none: spacing only for these
+    if not near.size:
+        return values
+    noise = near[gap[near] <= EXCEL_NOISE + 4 * np.spacing(np.abs(values[near]))]
+    rounded = values.copy()
+    rounded[noise] = nearest[noise]
+    return rounded
