@@ -6,8 +6,6 @@ import csv
 import json
 import shutil
 import socket
-import threading
-import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ import xlwt
 from runs import run
 from typer.testing import CliRunner
 
+from etl import pipeline
 from etl.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -437,30 +436,26 @@ def test_leading_zeros_kept_for_excel_with_equals_quotes_reach_konnect_as_shown(
 
 
 def test_rows_an_export_writes_after_the_file_was_taken_are_not_lost(
-    tmp_path: Path, sandbox: Any
+    tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The export paused longer than the settle time, the file was taken, then it wrote on
-    (through its open handle): the file goes back to the inbox and is taken again whole."""
+    """The export paused longer than the settle time, the file was taken and read, then it
+    wrote on (through its open handle): the file goes back to the inbox, taken again whole."""
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    sandbox.faults(latency_ms=1500)  # the upload of the first row is still going on
     writer = (inbox / "stock.csv").open("w", encoding="utf-8")
     writer.write("location_id,sku,quantity\nDEL-WH-01,TS-BLK-S,1\n")
     writer.flush()
+    upload = pipeline.upload
 
-    def write_on() -> None:
-        deadline = time.monotonic() + 10
-        while not (inbox / "processing" / "stock.csv").exists() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        writer.write("DEL-WH-01,TS-BLK-M,2\nDEL-WH-01,TS-BLK-L,3\n")
-        writer.close()
+    def write_on_while_uploading(*args: Any, **kwargs: Any) -> Any:
+        if not writer.closed:  # the rows were read; the export writes on
+            writer.write("DEL-WH-01,TS-BLK-M,2\nDEL-WH-01,TS-BLK-L,3\n")
+            writer.close()
+        return upload(*args, **kwargs)
 
-    later = threading.Thread(target=write_on)
-    later.start()
+    monkeypatch.setattr(pipeline, "upload", write_on_while_uploading)
     run(inbox, sandbox)
-    later.join()
     assert (inbox / "stock.csv").is_file()  # back in the inbox, not in done/ as "uploaded"
-    sandbox.faults(latency_ms=0)
     assert run(inbox, sandbox).exit_code == 0
     stock = sandbox.state()["stock"]
     assert [stock["DEL-WH-01|TS-BLK-" + size] for size in "SML"] == [1, 2, 3]
