@@ -12,6 +12,7 @@ from etl.config import Settings, state_dir
 from etl.console import console, print_summary, progress_bars
 from etl.errors import ConfigError, InputError
 from etl.feeds import get_feed
+from etl.inbox import Inbox
 from etl.journal import Journal
 from etl.mapping import Mapping, generic_mapping
 from etl.matching import choose_mapping, explain
@@ -57,8 +58,8 @@ def run_command(
             job = Job(mappings, client, journal, feed=feed, mapping_name=mapping, progress=bars,
                       guards=settings.guards)  # fmt: skip
             result = run_inbox(inbox, job, options)
-        except StopNow:  # asked twice: not uploaded yet, the next run resumes the file
-            return 1
+        except StopNow:  # asked twice: a file not finished waits for the next run (exit 1)
+            return 1 if Inbox(inbox).in_processing() else 0
         finally:
             journal.close()
     if show:
@@ -71,8 +72,6 @@ def dry_run_files(inbox: Path, settings: Settings, mappings: list[etl.mapping.Ma
              title: str = "konnect-etl run --dry-run") -> int:  # fmt: skip
     """Validate every waiting file (or `paths`, for `watch --dry-run`); reports go to
     .konnect-etl/dry-run/, inputs stay put."""
-    from etl.inbox import Inbox
-
     out = state_dir(inbox) / "dry-run"
     out.mkdir(exist_ok=True)
     job = Job(mappings, None, None, feed=feed, mapping_name=mapping)

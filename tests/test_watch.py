@@ -154,6 +154,29 @@ def test_run_stopped_twice_leaves_the_file_to_resume_and_does_not_exit_0(
     assert len({entry["key"] for entry in sandbox.ledger()}) == 6000
 
 
+def test_run_stopped_twice_while_waiting_for_a_file_to_settle_exits_0(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Nothing was taken yet: stopping the wait is a clean stop, the file stays put."""
+    inbox = make_inbox(tmp_path)
+    (inbox / "stock.csv").write_text(HEADER + "".join(stock_lines("WAIT", 3)))
+    env = {**os.environ, "KONNECT_BASE_URL": sandbox.url, "KONNECT_TOKEN": sandbox.token}
+    command = [sys.executable, "-m", "etl", "run", str(inbox), "--settle", "30"]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for(lambda: (inbox / ".konnect-etl").is_dir(), 30, "the run to start")
+        time.sleep(1.0)
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(60) == 0
+    finally:
+        stop(process)
+    assert (inbox / "stock.csv").is_file() and sandbox.ledger() == []
+
+
 def test_a_watcher_waits_out_a_konnect_outage_and_finishes_the_file(tmp_path: Path) -> None:
     """Konnect down when the file comes: it waits in processing/, the watcher says Konnect is
     unreachable (not the share), backs off, and uploads it once Konnect answers again."""
