@@ -177,7 +177,9 @@ class Watcher:
     def recovered(self) -> None:
         self.heartbeat.working()
         if self.backoff.failures:
-            log.warning("working again on the inbox %s", self.root)
+            log.warning("working again on the inbox %s after %d failed passes (the last: %s)",
+                        self.root, self.backoff.failures,
+                        (self.heartbeat.last_error or {}).get("message", "see above"))  # fmt: skip
             self.backoff.failures = 0
             if self.options.on_reachable_again is not None:
                 self.options.on_reachable_again()
