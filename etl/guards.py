@@ -81,9 +81,9 @@ def _fewer_rows(prepared: Prepared, job: Job, state: KeyState) -> str | None:
     if ratio is None or job.journal is None or own_columns(prepared.table.header):
         return None  # a corrected errors file is meant to be short
     locations = set(prepared.validated.frame["location_id"].astype("str").unique())
-    previous, recorded = state.previous_keys(prepared.mapping.name, locations)
+    previous = state.previous_keys(prepared.mapping.name, locations, _ERRORS_FILE)
     rows, which = len(prepared.validated.frame), "the last file for these locations"
-    if not recorded:  # the out-of-order guard is off: the journal's last file, as it was
+    if not job.guards.out_of_order:  # exports are not recorded: the journal's last file
         previous = previous_row_count(job.journal.path, prepared.mapping.name)
         rows, which = len(prepared.mapped.positions), "the previous file"
     if previous is None or previous < job.guards.min_rows or rows >= ratio * previous:

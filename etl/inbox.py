@@ -118,7 +118,7 @@ class Inbox:
         if not self.processing.is_dir():
             return []
         found = [p for p in self.processing.iterdir() if p.is_file() and not p.is_symlink()]
-        return sorted(_readable(p) for p in found)
+        return sorted(p for p in map(_readable, found) if p is not None)
 
     def outcome_dir(self, kind: str, day: date) -> Path:
         """`done/YYYY-MM-DD/` or `failed/YYYY-MM-DD/` (created)."""
@@ -149,13 +149,17 @@ def readable_name(name: str) -> str:
     return _UNDECODED.sub(lambda found: f"%{ord(found.group()) - 0xDC00:02X}", name)
 
 
-def _readable(path: Path) -> Path:
-    """A claimed file under its readable name (claimed before names were made readable)."""
+def _readable(path: Path) -> Path | None:
+    """A claimed file under its readable name (claimed before names were made readable);
+    None when another process renamed or finished it first."""
     name = readable_name(path.name)
     if name == path.name:
         return path
     target = path.with_name(unique_name(path.parent, name))
-    path.rename(target)
+    try:
+        path.rename(target)
+    except FileNotFoundError:
+        return None
     return target
 
 
@@ -223,7 +227,7 @@ class Settler:
         seen: dict[Path, tuple[tuple[int, float], float]] = {}
         ready, wait = [], float("inf")
         for path in paths:
-            signature = _signature(path)
+            signature = file_signature(path)
             if signature is None:
                 continue
             earlier = self._seen.get(path)
@@ -240,7 +244,8 @@ class Settler:
         return ready, wait
 
 
-def _signature(path: Path) -> tuple[int, float] | None:
+def file_signature(path: Path) -> tuple[int, float] | None:
+    """Size and modification time: what changes while a file is being written."""
     try:
         stat = path.stat()
     except OSError:

@@ -19,6 +19,7 @@ Kept in `INBOX/.konnect-etl/protection.sqlite3`, next to the journal:
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import zlib
 from collections.abc import Iterable
@@ -80,7 +81,7 @@ class KeyState:
     """The protection database of one inbox (one connection per use; WAL for sharing)."""
 
     def __init__(self, state_dir: Path) -> None:
-        state_dir.mkdir(parents=True, exist_ok=True)
+        state_dir.mkdir(exist_ok=True)  # never the inbox itself (a share gone mid-file)
         self.path = state_dir / STATE_FILE
         self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         self._db.execute("PRAGMA journal_mode = WAL")
@@ -112,26 +113,31 @@ class KeyState:
         found.pop("", None)
         return found
 
-    def previous_keys(self, mapping: str, locations: set[str]) -> tuple[int | None, bool]:
-        """How many keys the export to compare a new file for `locations` with set, and
-        whether `mapping` has any export recorded. That export is the newest for exactly
-        these locations (a store's own last file), else the newest if it shares a location
-        (a multi-store export cut short has fewer locations), else none (another store's)."""
+    def previous_keys(
+        self, mapping: str, locations: set[str], errors_file: re.Pattern[str]
+    ) -> int | None:
+        """How many keys the export to compare a new file for `locations` with set: the
+        newest for exactly these locations (a store's own last file), else the newest if it
+        shares a location (a multi-store export cut short has fewer locations), else none
+        (another store's). Our errors files dropped back in (`errors_file` names) are fixes,
+        not exports to compare with."""
         rows = self._db.execute(
-            "SELECT keys FROM exports WHERE mapping = ? ORDER BY exported_at DESC LIMIT ?",
+            "SELECT file, keys FROM exports WHERE mapping = ? ORDER BY exported_at DESC LIMIT ?",
             (mapping, SAME_LOCATIONS_LOOKBACK),
         )
         newest: int | None = None
-        recorded = False
-        for (blob,) in rows:
+        first = True
+        for file, blob in rows:
+            if errors_file.fullmatch(str(file)):
+                continue
             keys = [key for key in _unpack(blob) if key]
             had = {key.partition("|")[0] for key in keys}
             if had == locations:
-                return len(keys), True
-            if not recorded and had & locations:
+                return len(keys)
+            if first and had & locations:
                 newest = len(keys)
-            recorded = True
-        return newest, recorded
+            first = False
+        return newest
 
     def newest(self, mapping: str) -> Applied | None:
         row = self._db.execute(

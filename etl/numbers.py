@@ -140,7 +140,8 @@ def drop_float_noise(values: FloatArray, decimals: int) -> FloatArray:
     """Values within EXCEL_NOISE of one with `decimals` decimals rounded to it, as Excel
     shows them; a real further decimal (1.299, 10.5 pieces) is kept for the checks to refuse."""
     nearest = np.round(values, decimals)
-    gap = np.abs(values - nearest)
+    with np.errstate(invalid="ignore"):  # inf - inf: NaN, no noise
+        gap = np.abs(values - nearest)
     widest = EXCEL_NOISE + 4 * np.spacing(np.nanmax(np.abs(values), initial=0.0))
     near = np.flatnonzero((gap > 0) & (gap <= widest))  # usually none: spacing only for these
     if not near.size:

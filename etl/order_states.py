@@ -78,10 +78,18 @@ def _items_fit(record: Record, order: Order) -> bool:
         item = items.get(str(wanted.get("orderItemId")))
         if item is None:
             return False
-        has = item.get("quantity")
-        if has is not None and int(wanted.get("quantity") or 0) > int(has):
+        has = _number(item.get("quantity"))
+        if has is not None and (_number(wanted.get("quantity")) or 0) > has:
             return False
     return True
+
+
+def _number(value: Any) -> float | None:
+    """A quantity as Konnect may send it (2, 2.0, "2"); None when it is not a number."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _with_items(done: Callable[[Record, Order], bool]) -> Callable[[Record, Order], bool]:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from etl.konnect import explain
 from etl.model import Mapped, Problem, RowStatus, Table
 from etl.report import RowOutcomes, source_columns
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from etl.bodies import Chunk, Validated
@@ -136,3 +140,18 @@ def _cell_message(problem: Problem) -> str:
 
 def _join(first: str, second: str) -> str:
     return f"{first}; {second}" if first and second else first or second
+
+
+def log_outcome(path: Path, summary: dict[str, Any], errors_file: Path, sent: bool) -> None:
+    """INFO when every row is ok (or nothing was sent: validate); else a WARNING naming the
+    errors file, so even `run -q` under cron (which mails what a job prints) tells someone
+    that rows need a look."""
+    rows = summary["rows"]
+    if not sent or (rows["ok"] == rows["total"] and not summary["warnings"]):
+        log.info("%s: %s %s", path.name, summary["outcome"], rows)
+    elif rows["ok"] == rows["total"]:  # e.g. cancels not sent again: all ok, worth a look
+        log.warning("%s: %s %s; %s", path.name, summary["outcome"], rows,
+                    "; ".join(summary["warnings"]))  # fmt: skip
+    else:
+        log.warning("%s: %s %s; the rows to look at: %s", path.name, summary["outcome"], rows,
+                    errors_file)  # fmt: skip

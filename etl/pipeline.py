@@ -248,20 +248,8 @@ def process(path: Path, job: Job, destination: Destination) -> FileResult:
     if job.journal is not None and file_id is not None:
         job.journal.finish_file(file_id, "done", folder / f"{stem}.summary.json",
                                 row_count=summary["rows"]["total"])  # fmt: skip
-    _log_outcome(path, summary, folder / f"{stem}.errors.{kind}", job.client is not None)
+    outcomes.log_outcome(path, summary, folder / f"{stem}.errors.{kind}", job.client is not None)
     return FileResult(summary, reports)
-
-
-def _log_outcome(path: Path, summary: dict[str, Any], errors_file: Path, sent: bool) -> None:
-    """INFO when every row is ok (or nothing was sent: validate); else a WARNING naming the
-    errors file, so even `run -q` under cron (which mails what a job prints) tells someone
-    that rows need a look."""
-    rows = summary["rows"]
-    if rows["ok"] == rows["total"] or not sent:
-        log.info("%s: %s %s", path.name, summary["outcome"], rows)
-        return
-    log.warning("%s: %s %s; the rows to look at: %s", path.name, summary["outcome"], rows,
-                errors_file)  # fmt: skip
 
 
 def failed(

@@ -90,7 +90,7 @@ def write_reports(
     check_summary(summary)
     if kind not in ("csv", "xlsx"):
         raise ValueError(f"report kind must be 'csv' or 'xlsx', not {kind!r}")
-    dest_dir.mkdir(parents=True, exist_ok=True)
+    dest_dir.mkdir(exist_ok=True)  # its parent is there: never re-creates a gone inbox
     sheets: dict[str, ReportSheet] = {}
     if table is None or outcomes is None:
         sheets["errors"] = failure_sheet(summary)

@@ -7,8 +7,8 @@ In CSV a risky cell is written with a leading `'` (OWASP's advice: Excel then sh
 in XLSX it is stored as a string with Excel's "quote prefix" style, so its text is unchanged.
 A CSV another program imports (`audience="import"`: the pulled orders) keeps a phone number
 `+91 98123 45678` or an address line `- Near the temple` as it is (an ERP would import the
-`'`): there only what can be a formula attack is neutralised - a cell starting with `=`, `@`,
-a tab or a carriage return, or holding `(`, `|` or `!` (a function call, DDE, a reference).
+`'`): there only what can be a formula attack is neutralised (`FORMULA_ATTACK`: `=` or `@`
+first, a function call after `+`/`-`, a DDE link).
 
 Codes Excel would change when it opens a CSV - a leading zero (`00123` -> 123), more than 15
 digits (`12345678901234567890` -> 1.23457E+19, digits lost on save), a date or time look
@@ -38,6 +38,9 @@ from etl.model import IntArray, RowStatus
 Audience = Literal["fix", "read", "import"]
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What can run in a cell of an import file: = or @ first, a function call after + or -
+# (`+SUM(`, `-HYPERLINK(`), a DDE link (`cmd|' /C calc'!A0`). Not '+91 98123 45678 (home)'.
+FORMULA_ATTACK = r"^[=@\t\r]|^[+-].*[A-Za-z][A-Za-z0-9._]*\(|\|.*!"
 PLAIN_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]+)?|\.[0-9]+)"
 _PLAIN = re.compile(PLAIN_NUMBER)
 _START_BYTES = "".join(FORMULA_STARTS).encode()
@@ -153,7 +156,7 @@ def _csv_field(text: pa.Array, delimiter: str, *, alone: bool, audience: Audienc
     a line break."""
     risky = _risky(text)
     if risky.any() and audience == "import":  # it gets +91... and - Near... as they are
-        risky &= to_mask(pc.match_substring_regex(text, r"^[=@\t\r]|[(|!]"))
+        risky &= to_mask(pc.match_substring_regex(text, FORMULA_ATTACK))
     if risky.any():
         text = pc.if_else(risky, pc.binary_join_element_wise(_text("'"), text, _text("")), text)
     kept = _excel_would_change(text) if audience == "fix" else np.zeros(0, dtype=bool)

@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 
 from etl.errors import CredentialsError, EtlError, InputError, KonnectDown
-from etl.inbox import Inbox, trigger_path, unique_name, wait_until_ready
+from etl.inbox import Inbox, file_signature, trigger_path, unique_name, wait_until_ready
 from etl.matching import choose_mapping
 from etl.pipeline import FileResult, Job, content_hash, internal_error, process
 from etl.report import remove_reports
@@ -162,7 +162,7 @@ def process_claimed(
                 return set_aside(inbox, claimed, original, job.now())
     day = job.now().date()
     chosen: dict[str, Path] = {}
-    taken = _signature(claimed)
+    taken = file_signature(claimed)
 
     def destination(kind: str) -> tuple[Path, str]:
         folder = inbox.outcome_dir(kind, day)
@@ -192,8 +192,8 @@ def process_claimed(
         if "path" in chosen:  # reports of this attempt may be half written: none is right
             remove_reports(chosen["path"].parent, chosen["path"].stem)
         result = internal_error(claimed, exc, job, destination)
-    if taken is not None and _signature(claimed) not in (taken, None):
-        return _still_written(inbox, claimed, result, options)
+    if taken is not None and file_signature(claimed) not in (taken, None):
+        return _still_written(inbox, claimed, chosen["path"], result, options)
     try:
         claimed.rename(chosen["path"])
     except FileNotFoundError:  # someone deleted it while we worked; its report says so
@@ -203,21 +203,14 @@ def process_claimed(
     return result
 
 
-def _signature(path: Path) -> tuple[int, int] | None:
-    try:
-        found = path.stat()
-    except OSError:
-        return None
-    return found.st_size, found.st_mtime_ns
-
-
 def _still_written(
-    inbox: Inbox, claimed: Path, result: FileResult, options: RunOptions | None
+    inbox: Inbox, claimed: Path, target: Path, result: FileResult, options: RunOptions | None
 ) -> FileResult:
     """The file changed while it was processed: its export was still writing (paused longer
-    than the settle time). What was read went through, as its reports say; the file goes back
-    to the inbox and is taken again, whole, once it stops changing (stock and price are
-    absolute; order rows already applied are recognised), so no row it gains is lost."""
+    than the settle time). It goes back to the inbox and is taken again, whole, once it stops
+    changing (stock and price are absolute; order rows already applied are recognised), so no
+    row it gains is lost; this attempt's reports, of a file that is not there, are removed."""
+    remove_reports(target.parent, target.stem)
     back = inbox.give_back(claimed, options.trigger_suffix if options else None)
     log.warning("%s: the file changed while it was processed (its export was still writing): "
                 "its rows read so far were processed; it is back in the inbox as %s and is "

@@ -31,7 +31,7 @@ from etl.errors import (
     UploadError,
 )
 from etl.journal import ChunkResult, Journal
-from etl.konnect import Endpoint
+from etl.konnect import ORDERS_PATH, Endpoint
 from etl.retry import AdaptiveLimit, Attempts, RetryPolicy, decide
 
 T = TypeVar("T")
@@ -224,13 +224,7 @@ async def _upload_one(run: _Run, chunk: ChunkLike) -> ChunkResult | None:
             # gone away: the file waits for the next run - unless an order action may already
             # have been applied, which only a look-up can settle (etl.reconcile)
             may_resend = run.policy.resend_unknown or not attempts.unknown
-            # nothing of this file answered either (a maintenance 503, a gateway in front of a
-            # dead server): Konnect is down, not this request - unless a request that always
-            # breaks the server, where others go through, would hold its file back forever
-            down = isinstance(exc, Unreachable) or (
-                isinstance(exc, TransientError) and not run.answered
-            )
-            if delay is None and down and may_resend:
+            if delay is None and may_resend and await _konnect_down(run, exc):
                 where = run.client.settings.base_url
                 run.halt = run.halt or KonnectDown(f"{exc} at {where}, {attempts.tries} tries")
                 break
@@ -248,6 +242,26 @@ async def _upload_one(run: _Run, chunk: ChunkLike) -> ChunkResult | None:
     if run.marks and attempts.tries > 0 and not attempts.unknown:  # surely never applied
         await run.journal_write(lambda j, file_id: j.clear_inflight(file_id, chunk.index))
     return None
+
+
+async def _konnect_down(run: _Run, exc: UploadError) -> bool:
+    """Konnect itself is down, not just this request: unreachable; or 5xx through every
+    retry while nothing of this file was answered (a maintenance 503, a gateway before a
+    dead server) and a look-up is not answered either. A request that always breaks the
+    server, while Konnect answers others, fails its rows instead: it must not hold its file
+    (and every file after it) back forever."""
+    if isinstance(exc, Unreachable):
+        return True
+    if not isinstance(exc, TransientError) or isinstance(exc, RateLimited) or run.answered:
+        return False
+    try:
+        await run.client.get_json(ORDERS_PATH, {"orderId": "0", "pageSize": "1"})
+    except TransientError:
+        return True
+    except EtlError:  # refused (a company token wants a location...): Konnect answers
+        pass
+    run.answered = True
+    return False
 
 
 async def _send_once(run: _Run, chunk: ChunkLike) -> Answer | None:

@@ -116,7 +116,7 @@ def test_validate_json_logs(tmp_path: Path) -> None:
     target.write_text(BAD_STOCK)
     result = invoke("validate", "--json-logs", str(target))
     entries = [json.loads(line) for line in result.stderr.splitlines()]
-    assert any(e["logger"] == "etl.pipeline" and "validated" in e["message"] for e in entries)
+    assert any(e["logger"] == "etl.outcomes" and "validated" in e["message"] for e in entries)
 
 
 def test_template_and_mappings_quiet_and_verbose(tmp_path: Path) -> None:

@@ -403,9 +403,11 @@ def test_an_erp_import_file_keeps_phones_and_addresses_but_not_formula_attacks(
 ) -> None:
     """A customer's address comes from a marketplace: '=HYPERLINK(...)' or a DDE payload is
     neutralised even in a file for an ERP; '+91 98123 45678' and '- Near...' are data."""
-    values = ["+91 98123 45678", "- Near Hanuman Mandir", "-", "=HYPERLINK(\"x\")",
-              "+cmd|' /C calc'!A0", "@SUM(A1)", "-2+3+cmd|x"]  # fmt: skip
-    write_sheet(tmp_path / "orders.csv", ["address"], [[v] for v in values])
-    assert [row[0] for row in read_csv(tmp_path / "orders.csv")[1:]] == [
-        "+91 98123 45678", "- Near Hanuman Mandir", "-", "'=HYPERLINK(\"x\")",
-        "'+cmd|' /C calc'!A0", "'@SUM(A1)", "'-2+3+cmd|x"]  # fmt: skip
+    kept = ["+91 98123 45678", "+91 98123 45678 (home)", "- Near Hanuman Mandir", "-",
+            "- Opp. Bus Stand (Main Rd)", "-5 (returned)"]  # fmt: skip
+    attacks = ["=HYPERLINK(\"x\")", "+cmd|' /C calc'!A0", "@SUM(A1)", "+SUM(A1:A3)",
+               "-2+3+cmd|' /C calc'!A0", "-HYPERLINK(\"x\")"]  # fmt: skip
+    write_sheet(tmp_path / "orders.csv", ["address"], [[v] for v in kept + attacks])
+    assert [row[0] for row in read_csv(tmp_path / "orders.csv")[1:]] == kept + [
+        f"'{value}" for value in attacks
+    ]

@@ -456,6 +456,7 @@ def test_rows_an_export_writes_after_the_file_was_taken_are_not_lost(
     monkeypatch.setattr(pipeline, "upload", write_on_while_uploading)
     run(inbox, sandbox)
     assert (inbox / "stock.csv").is_file()  # back in the inbox, not in done/ as "uploaded"
+    assert not list(inbox.glob("done/*/stock*"))  # no report of a file that is not there
     assert run(inbox, sandbox).exit_code == 0
     stock = sandbox.state()["stock"]
     assert [stock["DEL-WH-01|TS-BLK-" + size] for size in "SML"] == [1, 2, 3]

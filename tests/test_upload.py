@@ -68,10 +68,15 @@ class FakeKonnect:
 
     def __init__(self, *script: Callable[[list[dict[str, Any]]], httpx.Response]) -> None:
         self.script = list(script)
+        self.lookup_answer = httpx.Response(503, json={"message": "down"})
+        self.lookups = 0
         self.requests: list[list[dict[str, Any]]] = []
         self.in_flight = self.most_in_flight = 0
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":  # a look-up: is Konnect there at all?
+            self.lookups += 1
+            return self.lookup_answer
         records = orjson.loads(request.content)
         self.requests.append(records)
         self.in_flight += 1
@@ -201,7 +206,16 @@ def test_5xx_for_every_request_of_a_file_is_konnect_down() -> None:
     fake = FakeKonnect(*[status(503)] * 10)
     with pytest.raises(KonnectDown, match="503"):
         upload(fake, [Chunk(0, stock("A"))], settings={"retries": 2})
-    assert len(fake.requests) == 3
+    assert len(fake.requests) == 3 and fake.lookups == 3  # the look-up failed too
+
+
+def test_a_file_whose_request_always_breaks_the_server_fails_its_rows() -> None:
+    """Its one chunk gets 503 every time, but Konnect answers a look-up: the request is the
+    problem, not Konnect; the file must not wait forever (and hold up every file after it)."""
+    fake = FakeKonnect(*[status(503)] * 10)
+    fake.lookup_answer = httpx.Response(200, json=[])
+    [result] = upload(fake, [Chunk(0, stock("A"))], settings={"retries": 2})
+    assert result.state == "failed" and "503" in result.message and fake.lookups == 1
 
 
 def test_a_dropped_answer_is_resent_for_stock() -> None:
