@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from etl.xlsxerrors import write_back
+
 _MARK = b'calcext:value-type="error"'
 _TABLE = re.compile(rb"<table:table(?=[\s>])([^>]*)>")
 _TABLE_END = b"</table:table>"
@@ -58,11 +60,14 @@ def restore_ods_errors(
     if _MARK not in xml:
         return
     rows, cols = cells.shape
-    for row, height, col, width, text in error_spans(xml, sheet_name):
-        for i in range(max(row - first_row, 0), min(row + height - first_row, rows)):
-            for j in range(max(col - first_col, 0), min(col + width - first_col, cols)):
-                if cells.iat[i, j] == "":
-                    cells.iat[i, j] = text
+    last_row, last_col = first_row + rows, first_col + cols  # repeats can be huge: clip them
+    found = (
+        (i, j, text)
+        for row, height, col, width, text in error_spans(xml, sheet_name)
+        for i in range(max(row, first_row), min(row + height, last_row))
+        for j in range(max(col, first_col), min(col + width, last_col))
+    )
+    write_back(cells, found, first_row, first_col)
 
 
 def error_spans(xml: bytes, sheet_name: str) -> Iterator[Span]:

@@ -17,6 +17,8 @@ import pandas as pd
 import xlrd
 from xlrd.compdoc import CompDoc
 
+from etl.xlsxerrors import write_back
+
 # BIFF5/8 records holding an error value, as bytes in the workbook stream. FORMULA (0x0006):
 # header, row/column/format (6 bytes), then a cached result whose first byte is 2 (error)
 # and last two bytes FF FF; BOOLERR (0x0205, 8 bytes): flag byte 1 = error. Two patterns,
@@ -41,11 +43,7 @@ def restore_xls_errors(
         found = _error_cells(sheet, first_row, first_row + len(cells))
     except Exception:  # xlrd raises assorted errors; calamine already read the sheet
         return
-    rows, cols = cells.shape
-    for row, col, text in found:
-        i, j = row - first_row, col - first_col
-        if 0 <= i < rows and 0 <= j < cols and cells.iat[i, j] == "":
-            cells.iat[i, j] = text
+    write_back(cells, found, first_row, first_col)
 
 
 def may_hold_errors(content: bytes) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import posixpath
 import re
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -37,8 +38,17 @@ def restore_xlsx_errors(
         return  # best effort: calamine already read the sheet, only error texts are missing
     if _ERROR_MARK not in xml:
         return
+    write_back(cells, _error_cells(xml), first_row, first_col)
+
+
+def write_back(
+    cells: pd.DataFrame, found: Iterable[tuple[int, int, str]], first_row: int, first_col: int
+) -> None:
+    """Each (sheet row, sheet column, error text) into `cells` (which start at `first_row`,
+    `first_col`, 0-based), where the cell is inside and empty; shared by the .xls and .ods
+    restorers."""
     rows, cols = cells.shape
-    for row, col, text in _error_cells(xml):
+    for row, col, text in found:
         i, j = row - first_row, col - first_col
         if 0 <= i < rows and 0 <= j < cols and cells.iat[i, j] == "":
             cells.iat[i, j] = text
