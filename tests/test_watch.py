@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -125,6 +126,27 @@ def test_a_watcher_survives_its_inbox_vanishing_and_stops_cleanly_on_sigterm(
     assert status["state"] == "stopped" and status["files_in_flight"] == []
 
 
+def run_stopped_twice(
+    inbox: Path, sandbox: Any, settle: str, started: Callable[[], bool], then: float = 0.0
+) -> tuple[int, list[str], dict[str, str]]:
+    """`run INBOX` in a process of its own, sent SIGTERM twice `then` seconds after
+    `started()`; its exit code, and the command and environment to run it again."""
+    env = {**os.environ, "KONNECT_BASE_URL": sandbox.url, "KONNECT_TOKEN": sandbox.token}
+    command = [sys.executable, "-m", "etl", "run", str(inbox), "--settle", settle]
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for(started, 30, "the run to get going")
+        time.sleep(then)
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        process.send_signal(signal.SIGTERM)
+        return process.wait(60), command, env
+    finally:
+        stop(process)
+
+
 def test_run_stopped_twice_leaves_the_file_to_resume_and_does_not_exit_0(
     tmp_path: Path, sandbox: Any
 ) -> None:
@@ -132,19 +154,8 @@ def test_run_stopped_twice_leaves_the_file_to_resume_and_does_not_exit_0(
     sandbox.faults(catalogue="open", latency_ms=300)
     inbox = make_inbox(tmp_path)
     (inbox / "stock.csv").write_text(HEADER + "".join(stock_lines("TERM", 6000)))
-    env = {**os.environ, "KONNECT_BASE_URL": sandbox.url, "KONNECT_TOKEN": sandbox.token}
-    command = [sys.executable, "-m", "etl", "run", str(inbox), "--settle", "0"]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        wait_for(lambda: len(sandbox.ledger()) > 4, 30, "the upload to start")
-        process.send_signal(signal.SIGTERM)
-        time.sleep(0.2)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(60) == 1
-    finally:
-        stop(process)
+    code, command, env = run_stopped_twice(inbox, sandbox, "0", lambda: len(sandbox.ledger()) > 4)
+    assert code == 1
     assert [p.name for p in (inbox / "processing").iterdir()] == ["stock.csv"]
     assert not done_dir(inbox).exists()  # no report, not even half of one
     sandbox.faults(latency_ms=0)
@@ -160,20 +171,8 @@ def test_run_stopped_twice_while_waiting_for_a_file_to_settle_exits_0(
     """Nothing was taken yet: stopping the wait is a clean stop, the file stays put."""
     inbox = make_inbox(tmp_path)
     (inbox / "stock.csv").write_text(HEADER + "".join(stock_lines("WAIT", 3)))
-    env = {**os.environ, "KONNECT_BASE_URL": sandbox.url, "KONNECT_TOKEN": sandbox.token}
-    command = [sys.executable, "-m", "etl", "run", str(inbox), "--settle", "30"]
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        wait_for(lambda: (inbox / ".konnect-etl").is_dir(), 30, "the run to start")
-        time.sleep(1.0)
-        process.send_signal(signal.SIGTERM)
-        time.sleep(0.2)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(60) == 0
-    finally:
-        stop(process)
+    started = (inbox / ".konnect-etl").is_dir  # then a second into the 30 s settle wait
+    assert run_stopped_twice(inbox, sandbox, "30", started, then=1.0)[0] == 0
     assert (inbox / "stock.csv").is_file() and sandbox.ledger() == []
 
 
