@@ -4,16 +4,23 @@ A claimed file is worked on while its lock, `INBOX/.konnect-etl/locks/<name>.loc
 (an OS lock: `flock` on POSIX, `msvcrt.locking` on Windows). The OS releases it when the
 process dies, even by kill -9, so a file left in processing/ by a crash can be resumed by the
 next process, while a file another live process is working on is left alone.
+
+`waiting_lock` is the same lock taken by waiting: for work two processes must do one after
+the other (sending cancel files, `etl.repeats`).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
+
+log = logging.getLogger(__name__)
 
 
 @contextmanager
@@ -27,6 +34,22 @@ def file_lock(folder: Path, name: str) -> Iterator[bool]:
         return
     try:
         yield True
+    finally:
+        _release(path, handle)
+
+
+@contextmanager
+def waiting_lock(folder: Path, name: str, poll: float = 0.2) -> Iterator[None]:
+    """Take the lock for `name`, waiting while another process holds it."""
+    path = folder / f"{name}.lock"
+    handle = _locked_handle(path)
+    if handle is None:
+        log.info("waiting for another process to release %s", path)
+    while handle is None:
+        time.sleep(poll)
+        handle = _locked_handle(path)
+    try:
+        yield
     finally:
         _release(path, handle)
 

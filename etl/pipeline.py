@@ -13,7 +13,7 @@ from typing import Any, Literal, cast
 
 import pyarrow as pa
 
-from etl import guards, outcomes
+from etl import guards, outcomes, repeats
 from etl.bodies import Chunk, Validated, build_chunks
 from etl.client import ClientSettings
 from etl.errors import InputError
@@ -230,17 +230,34 @@ def process(path: Path, job: Job, destination: Destination) -> FileResult:
     except InputError as exc:
         log.warning("%s: %s", path.name, exc)
         return failed(path, str(exc), started, job, destination)
-    sha256, file_id, results = "", None, None
-    if job.client is not None:
-        sha256 = content_hash(path)
+    if job.client is None:
+        return _report(
+            path, prepared, judge(prepared, None), None, None, started, job, destination("done")
+        )
+    sha256 = content_hash(path)
+    with repeats.one_at_a_time(prepared, job):
         reason = guards.before_upload(prepared, path, job, sha256)
         if reason is not None:
             return hold(path, prepared, reason, started, job, destination)
         file_id, results = upload(prepared, path, job, sha256)
-    out = judge(prepared, results)
-    folder, stem = destination("done")
-    if job.client is not None:
+        out = judge(prepared, results)
+        folder, stem = destination("done")
         guards.after_upload(prepared, out, path, job, stem + path.suffix, sha256)
+    return _report(path, prepared, out, results, file_id, started, job, (folder, stem))
+
+
+def _report(
+    path: Path,
+    prepared: Prepared,
+    out: RowOutcomes,
+    results: list[ChunkResult] | None,
+    file_id: int | None,
+    started: datetime,
+    job: Job,
+    where: tuple[Path, str],
+) -> FileResult:
+    """Write the reports of a file that reached validation to `where` (folder, stem)."""
+    folder, stem = where
     summary = build_summary(path, prepared, out, results, started, job, stem)
     delimiter = prepared.table.sheet.delimiter or ","
     kind = report_kind(path)

@@ -7,6 +7,10 @@ item -2 (2 pieces).
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -86,6 +90,27 @@ def test_an_hourly_export_repeats_rows_and_another_reason_is_another_cancel(
     drop(inbox, "cancel_damaged.csv", [HEADER, [*item, "9"]])  # the other piece, damaged
     assert run(inbox, sandbox).exit_code == 0
     assert cancelled(sandbox, oid(11, 8)) == {"1": 0, "2": 2}
+
+
+def test_two_processes_never_send_one_cancel_twice(tmp_path: Path, sandbox: Any) -> None:
+    """A cron `run` starts while another process is still sending a cancel file with the same
+    row (Konnect is slow): it waits until that file is recorded, then does not send it."""
+    sandbox.faults(latency_ms=3000)
+    inbox = tmp_path / "inbox"
+    row = [oid(30, 6), f"{oid(30, 6)}-2", "1", "6"]
+    drop(inbox, "cancel_a.csv", [HEADER, row])
+    env = {**os.environ, "KONNECT_BASE_URL": sandbox.url, "KONNECT_TOKEN": sandbox.token}
+    command = [sys.executable, "-m", "etl", "run", str(inbox), "--settle", "0"]
+    first = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not (inbox / "processing" / "cancel_a.csv").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    drop(inbox, "cancel_b.csv", [HEADER, row, [oid(30, 8), f"{oid(30, 8)}-1", "1", "6"]])
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert first.wait(60) == 0 and second.returncode == 0, second.stderr
+    assert cancelled(sandbox, oid(30, 6)) == {"1": 0, "2": 1}  # not 2 of 2
+    assert cancelled(sandbox, oid(30, 8)) == {"1": 1, "2": 0}
+    assert "already applied from cancel_a.csv (row 2" in results(inbox, "cancel_b")["2"]["message"]
 
 
 def test_the_guard_turned_off_sends_a_repeat(tmp_path: Path, sandbox: Any) -> None:
