@@ -24,9 +24,10 @@ import orjson
 import pytest
 
 from etl.client import ClientSettings, KonnectClient
+from etl.connpool import Connection, Pool
 from etl.errors import OutcomeUnknown, TransientError
 from etl.konnect import ENDPOINTS
-from etl.transport import LeanTransport, _Connection, _Pool
+from etl.transport import LeanTransport
 
 T = TypeVar("T")
 INVENTORY = ENDPOINTS["inventory"]
@@ -461,7 +462,7 @@ def test_a_cancelled_request_does_not_poison_the_pool() -> None:
 
 def test_a_waiter_cancelled_just_after_it_was_handed_a_slot_gives_it_back() -> None:
     async def main() -> None:
-        pool = _Pool(limit=1, expiry=4.0)
+        pool = Pool(limit=1, expiry=4.0)
         assert await pool.acquire(None) is None  # the one slot is taken
         waiter = asyncio.create_task(pool.acquire(None))
         await asyncio.sleep(0)
@@ -517,9 +518,9 @@ def test_a_connection_that_dies_while_handed_to_a_waiter_is_replaced() -> None:
     async def main() -> None:
         async with serving(answer_each) as server:
             _, connection = await asyncio.get_running_loop().create_connection(
-                _Connection, "127.0.0.1", int(server.url.rsplit(":", 1)[1])
+                Connection, "127.0.0.1", int(server.url.rsplit(":", 1)[1])
             )
-            pool = _Pool(limit=1, expiry=4.0)
+            pool = Pool(limit=1, expiry=4.0)
             assert await pool.acquire(None) is None
             pool.add(connection)
             waiter = asyncio.create_task(pool.acquire(None))
