@@ -14,7 +14,7 @@ import string
 from pathlib import Path
 from typing import Any, cast
 
-from etl.datestep import DateStep
+from etl.canonical import FEED_DUPLICATES, canonical_description, canonical_fields, generic_mapping
 from etl.errors import ConfigError, MappingError
 from etl.feeds import FEEDS, Feed, get_feed
 from etl.mapper import apply_mapping
@@ -23,7 +23,6 @@ from etl.mapping_yaml import Reader, YDict, YList, read_yaml
 from etl.mapspec import Duplicates, ExportTime, FieldSpec, Mapping, NegativeStock, SkipRule
 from etl.matching import choose_mapping, explain
 from etl.sheetpick import MatchReport
-from etl.transforms import Number, Split, Step, Strip, Upper
 
 __all__ = [
     "Mapping",
@@ -40,15 +39,6 @@ __all__ = [
 TOP = ("feed", "description", "match", "read", "skip", "fields", "policies", "export_time")
 FIELD_KEYS: tuple[str, ...] = ("column", "constant", "template", "default", "optional")
 FIELD_KEYS += ("transforms", "pattern", "length")
-DECIMAL_FIELDS = {"mrp", "esp", "packageLengthCm", "packageWidthCm", "packageHeightCm"}
-DECIMAL_FIELDS |= {"packageWeightGms"}
-# Typed dates in canonical files: day first as Indian ERPs write them, sent as IST wall time
-# (konnect-api.md leaves their format open; the same as mappings/erp/invoice.yaml).
-DATE_FIELDS: dict[str, DateStep] = {
-    "ackDate": DateStep(with_time=True, output="%Y-%m-%d %H:%M:%S", order="day"),
-    "promised_delivery_date": DateStep(order="day"),
-    "estimated_delivery_date": DateStep(order="day"),
-}
 
 
 def load_mappings(directory: Path) -> list[Mapping]:
@@ -100,7 +90,7 @@ def load_mapping(path: Path, root: Path | None = None) -> Mapping:
 
 def _default_description(doc: YDict, feed: Feed) -> str:
     """What `konnect-etl mappings` shows for a mapping without `description:`."""
-    return "" if "fields" in doc else _canonical_description(feed.name)
+    return "" if "fields" in doc else canonical_description(feed.name)
 
 
 def _feed(reader: Reader, doc: YDict) -> Feed:
@@ -260,52 +250,3 @@ def _policies(reader: Reader, doc: YDict, feed: Feed) -> dict[str, Any]:
         "duplicates": cast(Duplicates, duplicates),
         "negative_stock": cast(NegativeStock, negative),
     }
-
-
-# Feeds whose rows of one key are one action: an item-wise pack list has a row per item, and
-# the order is packed once (the first row sent, the others share its outcome).
-FEED_DUPLICATES: dict[str, Duplicates] = {"pack": "first"}
-
-
-def generic_mapping(feed: str) -> Mapping:
-    """The canonical-columns mapping for `feed` (same as mappings/generic/<feed>.yaml)."""
-    fields = canonical_fields(feed)
-    headers = tuple(f.column for f in fields if not f.optional and f.column)
-    globs = () if feed in ("stock", "price") else (f"*{feed.split('_')[0]}*",)
-    return Mapping(
-        name=f"generic/{feed}",
-        path=Path("generic") / f"{feed}.yaml",
-        feed=feed,
-        fields=fields,
-        description=_canonical_description(feed),
-        filename=globs,
-        headers=headers,
-        duplicates=FEED_DUPLICATES.get(feed, "error"),
-    )
-
-
-def canonical_fields(feed: str) -> tuple[FieldSpec, ...]:
-    """Every canonical column of `feed` read under its own name: a mapping without `fields:`."""
-    spec = get_feed(feed)
-    return tuple(_generic_field(spec, name) for name in spec.columns)
-
-
-def _canonical_description(feed: str) -> str:
-    return f"{feed} file with the canonical column names"
-
-
-def _generic_field(feed: Feed, name: str) -> FieldSpec:
-    steps: tuple[Step, ...] = (Strip(),)
-    if name == "quantity":
-        steps = (Number(whole=True),)
-    elif name in DECIMAL_FIELDS:
-        steps = (Number(),)
-    elif name == "imeiSerialNumber":
-        steps = (Split(),)
-    elif name in DATE_FIELDS:
-        steps = (DATE_FIELDS[name],)
-    elif name == "currency":
-        steps = (Strip(), Upper())
-    optional = name not in feed.required or name == "currency"
-    default = "INR" if name == "currency" else None
-    return FieldSpec(name, column=name, default=default, optional=optional, transforms=steps)
