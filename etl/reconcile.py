@@ -19,15 +19,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import numpy as np
 import orjson
 
 from etl.attribution import NO_ANSWER
 from etl.client import ClientSettings, KonnectClient
 from etl.errors import UploadError
 from etl.journal import ChunkResult, Journal
-from etl.konnect import CODE_FIELDS, ORDERS_PATH, REPLAY_CODES, Endpoint, explain, refusal_hint
+from etl.konnect import ORDERS_PATH, REPLAY_CODES, Endpoint
 from etl.order_states import REACHED, Order, Record, holds
+from etl.refusals import note_refused
 from etl.upload import ChunkLike, run_with_client, upload_chunks
 
 if TYPE_CHECKING:
@@ -273,58 +273,3 @@ def note_applied(
             if note and out.status[pos] == "ok":
                 out.message[pos] = note
     note_refused(out, validated, chunks, results)
-
-
-def note_refused(
-    out: RowOutcomes, validated: Validated, chunks: Sequence[Chunk], results: Sequence[ChunkResult]
-) -> None:
-    """Rows `failed` with a code that names a field (`etl.konnect.CODE_FIELDS`): the cell that
-    field was read from (`out.field_columns`) is highlighted with the explanation, as our own
-    problems are, also on rows merged into it.
-    Only refused rows are visited; their SKUs are taken in one go."""
-    rows, reasons = _refused_rows(chunks, results)
-    if not rows:
-        return
-    positions = validated.positions[rows].tolist()
-    frame = validated.frame
-    skus = frame["sku"].iloc[rows].tolist() if "sku" in frame.columns else [None] * len(rows)
-    merged: dict[int, list[int]] = {}
-    for position, into in validated.merged.items():
-        merged.setdefault(into, []).append(position)
-    columns = {
-        code: [out.field_columns[f] for f in fields if f in out.field_columns]
-        for code, fields in CODE_FIELDS.items()
-    }
-    for row, position, (code, message), sku in zip(rows, positions, reasons, skus, strict=True):
-        if out.status[position] == "failed":
-            note = _refusal_note(out, position, code, message, sku)
-            for where in (position, *merged.get(row, ())):
-                for column in columns[code]:
-                    out.cell_problems[(where, column)] = note
-
-
-def _refused_rows(
-    chunks: Sequence[Chunk], results: Sequence[ChunkResult]
-) -> tuple[list[int], list[tuple[str, str]]]:
-    """The frame rows of records refused with a code in `CODE_FIELDS`, and (code, message)."""
-    refused = {r.index: r.record_errors for r in results if r.state == "acknowledged"}
-    rows: list[int] = []
-    reasons: list[tuple[str, str]] = []
-    for chunk in chunks:
-        errors = refused.get(chunk.index) or {}
-        named = {i: error for i, error in errors.items() if error[0] in CODE_FIELDS}
-        if named:
-            records = chunk.record_of_row
-            hit = np.flatnonzero(np.isin(records, np.fromiter(named, dtype=np.int64)))
-            rows += chunk.rows[hit].tolist()
-            reasons += [named[record] for record in records[hit].tolist()]
-    return rows, reasons
-
-
-def _refusal_note(out: RowOutcomes, position: int, code: str, message: str, sku: object) -> str:
-    """Konnect's explanation of `code`; a likely cause is added to it and to the row's message."""
-    hint = refusal_hint(code, sku)
-    if not hint:
-        return explain(code, message)
-    out.message[position] = f"{out.message[position]}; {hint}"
-    return f"{explain(code, message)}; {hint}"

@@ -22,7 +22,7 @@ from etl.feeds import FEEDS
 from etl.journal import ChunkResult
 from etl.konnect import CODE_EXPLANATIONS, CODE_FIELDS, DATE_HINT, LOST_ZEROS_HINT, explain
 from etl.model import Sheet, Table
-from etl.reconcile import note_refused
+from etl.refusals import note_refused
 from etl.report import RowOutcomes, source_columns, write_reports
 from etl.validation import Validated
 
