@@ -51,3 +51,16 @@ def _bytes_at(text: pa.Array, position: int) -> npt.NDArray[np.uint8]:
     found: npt.NDArray[np.uint8] = np.take(data, starts, mode="clip")
     found *= offsets[1:] - offsets[:-1] > position  # a shorter cell has no such byte
     return found
+
+
+def contains_bytes(text: pa.Array, wanted: bytes) -> bool:
+    """Whether any cell holds one of the bytes `wanted` (ASCII), from one look at the data
+    buffer rather than a search per cell."""
+    _, offsets_buffer, data_buffer = text.buffers()
+    if data_buffer is None or len(text) == 0:
+        return False
+    wide = pa.types.is_large_string(text.type)
+    every = np.frombuffer(offsets_buffer, dtype=np.int64 if wide else np.int32)
+    start, end = int(every[text.offset]), int(every[text.offset + len(text)])
+    data = np.frombuffer(data_buffer, dtype=np.uint8)[start:end]
+    return any(bool((data == byte).any()) for byte in wanted)

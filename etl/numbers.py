@@ -3,7 +3,10 @@
 "1,25,000.50" (Indian grouping), "125,000.50" (western), "Rs. 1,25,000/-", "₹500", "500 INR",
 "12 Nos", Tally's negative "(-)5 Nos", and with `decimal_comma` "1.234,50". Grouping must be
 consistent: "1,2,3" or "12,5" is not a number, because guessing there would silently change a
-value.
+value. Money marks are read only in amounts and unit words only in counts of pieces: "Rs. 12"
+in a quantity column, or "499 pcs" in a price column, is a column mixed up, not a number.
+Scientific notation ("8.90123E+12") is never read: it is how Excel shortens a long number,
+and the digits it dropped are lost.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.cells import arrow_text, blank_cells, to_mask
+from etl.cells import arrow_text, blank_cells, contains_bytes, to_mask
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -27,8 +30,7 @@ EXCEL_NOISE = 1e-9
 CURRENCY = r"(?:₹|rs\.?|inr)"
 DEFAULT_UNITS: tuple[str, ...] = ("nos", "no", "pcs", "pc", "pieces", "piece", "units", "unit")
 DEFAULT_UNITS += ("ea", "each", "qty", "pairs", "pair", "sets", "set")
-EXPONENT = r"(?:[eE][+-]?\d+)?"
-PLAIN = rf"(?:\d+(?:\.\d*)?|\.\d+){EXPONENT}"
+PLAIN = r"(?:\d+(?:\.\d*)?|\.\d+)"
 WESTERN = r"\d{1,3}(?:,\d{3})+(?:\.\d*)?"  # 125,000.50
 INDIAN = r"\d{1,2}(?:,\d{2})*,\d{3}(?:\.\d*)?"  # 1,25,000.50
 DOT_DECIMAL = f"{PLAIN}|{WESTERN}|{INDIAN}"
@@ -40,16 +42,22 @@ COMMA_DECIMAL_LOOK = r"(?<![\d.,])(?:\d{1,3}(?:\.\d{3})+|\d+),\d{1,2}(?![\d.,])"
 DOT_GROUPED = r"[1-9]\d{0,2}(?:\.\d{3})+"
 
 
-def _shape(units: tuple[str, ...]) -> str:
-    words = "|".join(re.escape(u) for u in sorted({*DEFAULT_UNITS, *units}, key=len, reverse=True))
-    suffix = rf"(?:\s*(?:{CURRENCY}|/-|(?:{words})\.?))*"
-    return rf"^({SIGN}?)\s*(?:{CURRENCY}\s*)?({SIGN}?)\s*([\d.,]+{EXPONENT}){suffix}\s*$"
+def _shape(units: tuple[str, ...], money: bool) -> str:
+    marks = [rf"(?:{w})\.?" for w in sorted(map(re.escape, units), key=len, reverse=True)]
+    marks += [CURRENCY, "/-"] if money else []
+    suffix = rf"(?:\s*(?:{'|'.join(marks)}))*" if marks else ""
+    prefix = rf"(?:{CURRENCY}\s*)?" if money else ""
+    return rf"^({SIGN}?)\s*{prefix}({SIGN}?)\s*([\d.,]+){suffix}\s*$"
 
 
 def parse_numbers(
-    text: pd.Series, decimal_comma: bool = False, units: tuple[str, ...] = ()
+    text: pd.Series,
+    decimal_comma: bool = False,
+    units: tuple[str, ...] = DEFAULT_UNITS,
+    money: bool = True,
 ) -> tuple[FloatArray, BoolArray]:
-    """Numbers for a text column: (values with NaN for blank or bad cells, mask of bad cells)."""
+    """Numbers for a text column: (values with NaN for blank or bad cells, mask of bad cells).
+    `units`: the unit words a number may carry; `money`: whether currency marks may."""
     cells = arrow_text(text)
     blank = blank_cells(cells)
     values = np.full(len(text), np.nan)
@@ -58,7 +66,7 @@ def parse_numbers(
         todo = _plain(cells, todo, values)
     if todo.any():
         rest = np.flatnonzero(todo)
-        values[rest] = _dressed(text.iloc[rest].astype("str"), decimal_comma, units)
+        values[rest] = _dressed(text.iloc[rest].astype("str"), decimal_comma, units, money)
     bad = ~blank & ~np.isfinite(values)
     return np.where(bad, np.nan, values), bad
 
@@ -74,16 +82,28 @@ def _plain(cells: pa.Array, todo: BoolArray, values: FloatArray) -> BoolArray:
     except pa.ArrowInvalid:
         digits = todo & to_mask(pc.ascii_is_decimal(cells))
         values[digits] = _floats(cells.filter(pa.array(digits)))
+    values[scientific(cells)] = np.nan  # Arrow reads "1e3": left to `_dressed`, which does not
     return todo & ~np.isfinite(values)
+
+
+def scientific(cells: pa.Array) -> BoolArray:
+    """Cells with an 'e' or 'E' (as in "8.90123E+12"); a look at the column's bytes first,
+    so a column without any costs ~1 ms per million cells."""
+    if not contains_bytes(cells, b"eE"):
+        return np.zeros(len(cells), dtype=bool)
+    found = pc.or_(pc.match_substring(cells, "e"), pc.match_substring(cells, "E"))
+    return to_mask(found)
 
 
 def _floats(cells: pa.Array) -> FloatArray:
     return np.asarray(pc.cast(cells, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
 
 
-def _dressed(text: pd.Series, decimal_comma: bool, units: tuple[str, ...]) -> FloatArray:
+def _dressed(
+    text: pd.Series, decimal_comma: bool, units: tuple[str, ...], money: bool
+) -> FloatArray:
     """Numbers with grouping, currency marks or unit words; NaN where the cell is not one."""
-    parts = text.str.extract(_shape(units), flags=re.IGNORECASE, expand=True)
+    parts = text.str.extract(_shape(units, money), flags=re.IGNORECASE, expand=True)
     digits = parts[2].fillna("")
     grouping = COMMA_DECIMAL if decimal_comma else DOT_DECIMAL
     ok = digits.str.fullmatch(grouping).to_numpy(dtype=bool, na_value=False)
@@ -115,6 +135,37 @@ CURRENCY_MARKS: dict[str, str] = {
 def foreign_currency(text: pd.Series) -> BoolArray:
     """Cells marked with a currency other than the rupee ("$12", "€5", "12 USD")."""
     return currency_marks(text, "INR")[1]
+
+
+def scientific_look(text: pd.Series) -> BoolArray:
+    """Cells in scientific notation ("8.90123E+12", "1e3")."""
+    found = text.str.contains(r"\d\s*[eE]\s*[+-]?\d", regex=True)
+    return found.to_numpy(dtype=bool, na_value=False)
+
+
+def dash_look(text: pd.Series) -> BoolArray:
+    """A dash alone: Excel's Accounting and Comma styles show 0 as " -   "."""
+    return text.str.fullmatch(r"\s*[-–—]\s*").to_numpy(dtype=bool, na_value=False)
+
+
+def no_number_look(text: pd.Series) -> BoolArray:
+    """Words for "no value": NA, N/A, nil, none, null."""
+    found = text.str.fullmatch(r"\s*(?:n\.?\s*/?\s*a\.?|nil|none|null)\s*", case=False)
+    return found.to_numpy(dtype=bool, na_value=False)
+
+
+def money_look(text: pd.Series) -> BoolArray:
+    """Cells with a money mark ("Rs. 12", "₹12/-", "12 INR", "5 /-"), of any currency."""
+    marks = "|".join([CURRENCY, "/-", *CURRENCY_MARKS.values()])
+    found = text.str.contains(marks, case=False, regex=True)
+    return found.to_numpy(dtype=bool, na_value=False)
+
+
+def pieces_look(text: pd.Series) -> BoolArray:
+    """Cells with a unit word for pieces after the number ("499 pcs", "399 Nos")."""
+    words = "|".join(sorted(map(re.escape, DEFAULT_UNITS), key=len, reverse=True))
+    found = text.str.contains(rf"\d\s*(?:{words})\.?\s*$", case=False, regex=True)
+    return found.to_numpy(dtype=bool, na_value=False)
 
 
 def comma_decimal_look(text: pd.Series) -> BoolArray:

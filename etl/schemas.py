@@ -27,8 +27,11 @@ NUMBER_FIELDS = INTEGER_FIELDS | DECIMAL_FIELDS
 AMOUNT_FIELDS = frozenset({"mrp", "esp"})  # rupees and paise: at most 2 decimals
 BOOLEAN_FIELDS = frozenset({"autoDispatch"})
 LIST_FIELDS = frozenset({"imeiSerialNumber"})
-# Whole numbers above this lose precision as float64 and are not real stock levels anyway.
-LARGEST_WHOLE = 2.0**53
+# Konnect's quantity is an int: above this no 32-bit integer holds it, and no stock level or
+# order line is that big; it is a barcode (8901234567890) or an amount in the wrong column.
+LARGEST_QUANTITY = 2.0**31 - 1
+# An amount above Rs 10 crore is no retail price: a barcode or another number went there.
+LARGEST_AMOUNT = 1e8
 # A problem found by a dataframe-wide check is reported on this field's cell.
 WIDE_CHECK_FIELD = {"esp_above_mrp": "esp"}
 
@@ -57,7 +60,7 @@ def _one_of(code: str, allowed: tuple[str, ...]) -> pa.Check:
 def _quantity_checks(feed: Feed) -> list[pa.Check]:
     checks = [
         _check("not_integer", _whole),
-        _check("too_large", lambda s: s.abs() <= LARGEST_WHOLE),
+        _check("too_large", lambda s: s.abs() <= LARGEST_QUANTITY),
     ]
     # Stock 0 means out of stock; an order line of 0 pieces means nothing.
     checks.append(_check("negative", lambda s: s >= 0) if feed.name == "stock" else _positive())
@@ -69,7 +72,8 @@ def field_checks(feed: Feed, field: str) -> list[pa.Check]:
     if field == "quantity":
         return _quantity_checks(feed)
     if field in AMOUNT_FIELDS:
-        return [_check("too_many_decimals", _paise), _positive()]
+        too_large = _check("too_large", lambda s: s <= LARGEST_AMOUNT)
+        return [_check("too_many_decimals", _paise), _positive(), too_large]
     if field in DECIMAL_FIELDS:
         return [_positive()]
     if field == "currency":
@@ -98,9 +102,15 @@ def choices(feed: Feed, field: str) -> tuple[str, ...]:
 
 def _frame_checks(feed: Feed) -> list[pa.Check]:
     if feed.name == "price":
-        # NaN compares False, and a price that is not above 0 has its own problem.
-        return [_check("esp_above_mrp", lambda df: ~((df["esp"] > df["mrp"]) & (df["mrp"] > 0)))]
+        # NaN compares False; an MRP not above 0 or with a third decimal ("1.299": 1,299?)
+        # has its own problem, which is the one to fix first.
+        return [_check("esp_above_mrp", _esp_within_mrp)]
     return []
+
+
+def _esp_within_mrp(frame: pd.DataFrame) -> pd.Series:
+    mrp = frame["mrp"]
+    return ~((frame["esp"] > mrp) & (mrp > 0) & _paise(mrp))
 
 
 @cache

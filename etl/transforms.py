@@ -19,12 +19,18 @@ import pandas as pd
 
 from etl.cells import BoolArray, blank_cells
 from etl.numbers import (
+    DEFAULT_UNITS,
     comma_decimal_look,
     currency_marks,
+    dash_look,
     dot_grouped_look,
     drop_float_noise,
     foreign_currency,
+    money_look,
+    no_number_look,
     parse_numbers,
+    pieces_look,
+    scientific_look,
 )
 
 Kind = Literal["text", "number", "list"]
@@ -36,6 +42,27 @@ FOREIGN = "'{value}' has a currency sign other than ₹/Rs; amounts are in rupee
 COMMA = "'{value}' has a decimal comma: write decimals after a point (1999.50 or 1,999.50)"
 WHOLE_COMMA = "not a whole number: a comma only separates thousands, like 1,200"
 THOUSANDS_DOT = "not a whole number: if the '.' in '{value}' separates thousands, remove it"
+FRACTION = (
+    "not a whole number: pieces are counted whole (if Excel shows it without decimals, the cell"
+    " still holds them: correct the cell or round it with =ROUND(..., 0))"
+)
+DASH_ZERO = (
+    "'{value}' is how Excel shows 0 in the Accounting or Comma style: write 0 (out of stock)"
+    " or the real number"
+)
+NO_NUMBER = "'{value}' is not a number: write the number, or 0 if there is none"
+SCIENTIFIC = (
+    "'{value}' is in scientific notation: Excel shortened a long number and its last digits"
+    " are lost (a barcode in this column?); format the column as Number or Text in Excel,"
+    " check the value and save again"
+)
+MONEY_IN_PIECES = (
+    "'{value}' is an amount of money, not a number of pieces: does the mapping read a value"
+    " or price column here?"
+)
+PIECES_IN_MONEY = (
+    "'{value}' is a number of pieces, not an amount: does the mapping read a quantity column here?"
+)
 
 
 @dataclass(frozen=True)
@@ -136,7 +163,7 @@ class Number(Step):
             numbers, bad = values.astype("float64").to_numpy(), np.zeros(len(values), bool)
         else:
             text, other = self._currency(text_of(values))
-            numbers, bad = parse_numbers(text, self.decimal_comma, self.units)
+            numbers, bad = parse_numbers(text, self.decimal_comma, *self._allowed())
             numbers[other], bad = np.nan, bad & ~other
         failures = failures_of(
             other, "wrong_currency", f"{MARKED} {self.currency}; check the price"
@@ -150,19 +177,33 @@ class Number(Step):
         numbers = np.where(fraction | huge, np.nan, numbers)
         failures += _hinted(text, bad, self._hints(), "not_integer", "not a whole number")
         dots = [Hint(dot_grouped_look, "not_integer", THOUSANDS_DOT)]
-        failures += _hinted(text, fraction, dots, "not_integer", "not a whole number")
+        failures += _hinted(text, fraction, dots, "not_integer", FRACTION)
         failures += failures_of(huge, "not_integer", "too large a number")
         ints = pd.array(np.nan_to_num(numbers).astype("int64"), dtype="Int64")
         ints[np.isnan(numbers)] = pd.NA
         return pd.Series(ints, index=values.index), failures
 
+    def _allowed(self) -> tuple[tuple[str, ...], bool]:
+        """(unit words, whether money marks) a cell may carry: an `integer` counts pieces
+        ("12 Nos"), a `decimal` is an amount ("Rs. 499") or a measure; `units:` and
+        `currency:` allow more."""
+        if self.whole:
+            return (*DEFAULT_UNITS, *self.units), self.currency is not None
+        return self.units, True
+
     def _hints(self) -> list[Hint]:
         """Plain causes of an unreadable cell, tried in this order."""
-        hints: list[Hint] = []
+        code = "not_integer" if self.whole else "not_number"
+        hints = [Hint(scientific_look, code, SCIENTIFIC), Hint(dash_look, code, DASH_ZERO)]
+        hints.append(Hint(no_number_look, code, NO_NUMBER))
+        units, money = self._allowed()
+        if not money:
+            hints.append(Hint(money_look, code, MONEY_IN_PIECES))
+        if not units:
+            hints.append(Hint(pieces_look, code, PIECES_IN_MONEY))
         if self.currency is None and not self.whole:
             hints.append(Hint(foreign_currency, "wrong_currency", FOREIGN))
         if not self.decimal_comma:
-            code = "not_integer" if self.whole else "not_number"
             hints.append(Hint(comma_decimal_look, code, WHOLE_COMMA if self.whole else COMMA))
         return hints
 

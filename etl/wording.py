@@ -76,7 +76,7 @@ def _decimals(field: str, value: Any) -> str:
         grouped = text.replace(".", ",")
         return (
             f"{label(field)} has more than 2 decimals: if '{text}' means {grouped} (a thousands"
-            " separator), remove the '.'"
+            " separator), remove the '.'; if it is rupees and paise, keep 2 decimals"
         )
     return rounding_advice(field)
 
@@ -90,11 +90,22 @@ def rounding_advice(field: str) -> str:
     )
 
 
+def _too_large(field: str, value: Any) -> str:
+    if field in ("mrp", "esp"):
+        limit = "Rs 10,00,00,000 (10 crore), no retail price is that high"
+    else:
+        limit = "2,147,483,647, no quantity is that big"
+    return (
+        f"{label(field)} {number_text(value)} is more than {limit}: is a barcode or another"
+        " number in this column?"
+    )
+
+
 MESSAGES: dict[str, Wording] = {
     "missing": lambda f, r: f"{label(f)} is empty",
     "not_a_number": lambda f, r: f"{label(f)} must be a number",
     "not_integer": lambda f, r: f"{label(f)} must be a whole number",
-    "too_large": lambda f, r: f"{label(f)} is too large",
+    "too_large": lambda f, r: _too_large(f, r(f)),
     "negative": lambda f, r: f"{label(f)} cannot be negative",
     "not_positive": lambda f, r: f"{label(f)} must be more than 0",
     "esp_above_mrp": lambda f, r: (
@@ -115,7 +126,8 @@ STOCK_QUANTITY: dict[str, str] = {
     "not_a_number": "stock quantity must be a number",
     "not_integer": "stock must be a whole number",
     "negative": "stock cannot be negative",
-    "too_large": "stock quantity is too large",
+    "too_large": "stock quantity is more than 2,147,483,647, no stock level is that big: is a"
+    " barcode or an amount in this column?",
 }
 
 

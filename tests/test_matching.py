@@ -172,7 +172,7 @@ def test_cell_problems_keep_the_row_and_name_the_source_column() -> None:
         "12.5",
         "not_integer",
     )
-    assert problem.text() == "Row 2, column 'quantity': '12.5' - not a whole number"
+    assert problem.text().startswith("Row 2, column 'quantity': '12.5' - not a whole number: ")
 
 
 def test_missing_required_column_is_a_file_error() -> None:

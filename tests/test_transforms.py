@@ -10,6 +10,12 @@ from hypothesis import strategies as st
 from etl.datestep import DateStep
 from etl.numbers import parse_numbers
 from etl.transforms import (
+    DASH_ZERO,
+    FRACTION,
+    MONEY_IN_PIECES,
+    NO_NUMBER,
+    PIECES_IN_MONEY,
+    SCIENTIFIC,
     Extract,
     Failure,
     Lower,
@@ -53,7 +59,7 @@ def test_integer_refuses_fractions_and_words() -> None:
     values, failures = Number(whole=True).apply(col("12.5", "twelve", "7"))
     assert failed_rows(failures) == [0, 1]
     assert {f.code for f in failures} == {"not_integer"}
-    assert {f.message for f in failures} == {"not a whole number"}
+    assert messages_by_row(failures) == {0: FRACTION, 1: "not a whole number"}
     assert values.isna().tolist() == [True, True, False]
 
 
@@ -64,12 +70,41 @@ def test_decimal_reads_indian_and_western_grouping() -> None:
 
 
 def test_decimal_strips_currency_marks_and_units() -> None:
-    cells = col(
-        "₹1,499", "Rs. 1,25,000.00", "Rs.799", "Rs 50", "INR 10", "10 INR", "500/-", "3 pcs"
-    )
+    cells = col("₹1,499", "Rs. 1,25,000.00", "Rs.799", "Rs 50", "INR 10", "10 INR", "500/-")
     values, failures = Number().apply(cells)
-    assert values.tolist() == [1499, 125000, 799, 50, 10, 10, 500, 3]
+    assert values.tolist() == [1499, 125000, 799, 50, 10, 10, 500]
     assert failures == []
+
+
+def test_money_in_a_quantity_and_pieces_in_a_price_are_columns_mixed_up() -> None:
+    """A mapping reading Tally's "Value" column as stock, or shifted columns: refused."""
+    values, failures = Number(whole=True).apply(col("Rs. 12", "₹12/-", "12 INR", "5 /-", "12 Nos"))
+    assert values.isna().tolist() == [True, True, True, True, False]
+    assert messages_by_row(failures) == dict.fromkeys(range(4), MONEY_IN_PIECES)
+    values, failures = Number().apply(col("499 pcs", "399 Nos", "499.00 INR"))
+    assert values.isna().tolist() == [True, True, False]
+    assert messages_by_row(failures) == dict.fromkeys(range(2), PIECES_IN_MONEY)
+    # what a mapping says it takes is taken: `units:` on a decimal, `currency:` on an integer
+    assert Number(units=("box",)).apply(col("4 box"))[0].tolist() == [4.0]
+    assert Number(whole=True, currency="INR").apply(col("Rs. 12"))[0].tolist() == [12]
+
+
+def test_a_dash_for_zero_and_words_for_none_are_named() -> None:
+    """Excel's Accounting style writes 0 as ' -   ' to a CSV: refused, and said why."""
+    for step in (Number(), Number(whole=True)):
+        _, failures = step.apply(col(" -   ", "–", "NA", "n/a", "nil", "None", "-3-"))
+        said = messages_by_row(failures)
+        assert [said[i] for i in range(6)] == [DASH_ZERO] * 2 + [NO_NUMBER] * 4
+        assert "Excel" not in said[6]
+
+
+def test_scientific_notation_is_never_read_as_a_number() -> None:
+    """Excel writes a long number it shortened as 8.90123E+12: the dropped digits are lost."""
+    for step in (Number(), Number(whole=True), Number(decimal_comma=True)):
+        values, failures = step.apply(col("8.90123E+12", "1e3", "1.2E+03", "12", "Rs. 1 E3"))
+        assert values.isna().tolist() == [True, True, True, False, True]
+        said = messages_by_row(failures)
+        assert [said[i] for i in range(4) if i in said] == [SCIENTIFIC] * 3
 
 
 def test_decimal_refuses_inconsistent_grouping_rather_than_guess() -> None:
@@ -192,15 +227,16 @@ def test_replace_rewrites_with_a_pattern() -> None:
 
 
 def test_integer_refuses_numbers_too_large_to_hold_exactly() -> None:
-    values, failures = Number(whole=True).apply(col("1e30", "5"))
+    values, failures = Number(whole=True).apply(col("1" + "0" * 30, "5"))
     assert [f.message for f in failures] == ["too large a number"]
     assert values.isna().tolist() == [True, False]
 
 
 def test_tally_negative_quantities_read_as_negative() -> None:
-    values, failures = Number(whole=True).apply(col("(-)5 Nos", "(-) 12", "Rs. (-)3", "5"))
-    assert values.tolist() == [-5, -12, -3, 5]
+    values, failures = Number(whole=True).apply(col("(-)5 Nos", "(-) 12", "5"))
+    assert values.tolist() == [-5, -12, 5]
     assert failures == []
+    assert Number().apply(col("Rs. (-)3"))[0].tolist() == [-3.0]
     numbers, bad = parse_numbers(col("(-)1,200.50", "(-)"))
     assert numbers[0] == -1200.5 and bad.tolist() == [False, True]
 
@@ -243,7 +279,7 @@ def test_unreadable_quantities_name_the_likely_cause() -> None:
     assert messages_by_row(failures) == {
         0: "not a whole number: a comma only separates thousands, like 1,200",
         1: "not a whole number: if the '.' in '{value}' separates thousands, remove it",
-        2: "not a whole number",
+        2: FRACTION,
         3: "not a whole number",
     }
     assert {f.code for f in failures} == {"not_integer"}

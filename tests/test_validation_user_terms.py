@@ -68,12 +68,31 @@ def problems(v: Validated) -> list[tuple[int, str, str, str]]:
 
 def test_a_dot_as_thousands_separator_is_refused_and_named() -> None:
     v = price(["1.299", "1299"], ["1.099", "1099"])
-    hint = "has more than 2 decimals: if '{}' means {} (a thousands separator), remove the '.'"
+    hint = (
+        "has more than 2 decimals: if '{}' means {} (a thousands separator), remove the '.';"
+        " if it is rupees and paise, keep 2 decimals"
+    )
     assert problems(v) == [
         (2, "mrp", "too_many_decimals", "MRP " + hint.format("1.299", "1,299")),
         (2, "esp", "too_many_decimals", "selling price (esp) " + hint.format("1.099", "1,099")),
     ]
     assert v.frame["mrp"].tolist() == [1299.0]
+    # MRP 1.299 (1,299) with esp 999: the MRP is the one to fix, not "esp above MRP"
+    assert [p.code for p in price(["1.299"], ["999"]).problems] == ["too_many_decimals"]
+
+
+def test_a_barcode_in_an_amount_or_quantity_column_is_too_large() -> None:
+    v = price(["8901234567890", "100000000", "100000000.01"], ["1", "1", "1"])
+    assert problems(v) == [
+        (2, "mrp", "too_large", "MRP 8901234567890 is more than Rs 10,00,00,000 (10 crore), no"
+         " retail price is that high: is a barcode or another number in this column?"),
+        (4, "mrp", "too_large", "MRP 100000000.01 is more than Rs 10,00,00,000 (10 crore), no"
+         " retail price is that high: is a barcode or another number in this column?"),
+    ]  # fmt: skip
+    assert v.frame["mrp"].tolist() == [100000000.0]
+    v = stock(["A", "B", "C"], ["8901234567890", "2147483647", "9007199254740993"])
+    assert [(p.row, p.code) for p in v.problems] == [(2, "too_large"), (4, "too_large")]
+    assert v.problems[0].message.startswith("stock quantity is more than 2,147,483,647")
 
 
 def test_a_third_decimal_that_is_no_separator_is_refused_too() -> None:
@@ -131,7 +150,7 @@ def test_amounts_from_a_decimal_transform_are_checked_the_same_way() -> None:
 
 
 def test_two_decimals_pass_exactly_at_any_size() -> None:
-    cents = np.random.default_rng(7).integers(1, 10**11, size=2000)
+    cents = np.random.default_rng(7).integers(1, 10**10, size=2000)  # up to Rs 10 crore
     text = [f"{c // 100}.{c % 100:02d}" for c in cents]
     v = price(text, ["0.01"] * len(text))
     assert v.problems == []
