@@ -165,21 +165,32 @@ async def upload_chunks(
     results = _earlier_results(run, chunks)
     run.progress(sum(c.record_count for c in chunks if c.index in results))
     waiting = iter([c for c in chunks if c.index not in results])
-    async with asyncio.TaskGroup() as group:
-        if run.saves:
-            group.create_task(run.keep_saving())
-        # One worker per place, not one task per chunk: a freed place then wakes a handful
-        # of waiters instead of every remaining chunk (thousands, for a million rows).
-        workers = [group.create_task(_worker(run, waiting)) for _ in range(run.limit.ceiling)]
-        for worker in workers:
-            await worker
-        run.stop_saving()
+    try:
+        async with asyncio.TaskGroup() as group:
+            if run.saves:
+                group.create_task(run.keep_saving())
+            # One worker per place, not one task per chunk: a freed place then wakes a handful
+            # of waiters instead of every remaining chunk (thousands, for a million rows).
+            workers = [group.create_task(_worker(run, waiting)) for _ in range(run.limit.ceiling)]
+            for worker in workers:
+                await worker
+            run.stop_saving()
+    except ExceptionGroup as failed:
+        # A journal write failing (a full disk, a locked database) is raised as itself, so
+        # the caller sees an OSError / sqlite3.Error - a host fault that waits and resumes -
+        # and not a group it would take for a bug of ours (the file then went to failed/).
+        raise _first_leaf(failed) from None
     if run.halt is not None:
         raise run.halt
     results.update({r.index: r for w in workers for r in w.result()})
     if run.limit.lowest < run.limit.ceiling:
         log.info("Konnect rate-limited us: concurrency went down to %d", run.limit.lowest)
     return sorted(results.values(), key=lambda r: r.index)
+
+
+def _first_leaf(group: BaseExceptionGroup[Exception]) -> Exception:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 def _earlier_results(run: _Run, chunks: Sequence[ChunkLike]) -> dict[int, ChunkResult]:
