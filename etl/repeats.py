@@ -13,16 +13,13 @@ that applied it, and what to do when one more piece really must go. `guards:
 Another reason code is another cancel: the same item cancelled for 'out of stock' in the
 morning and 'damaged' in the evening is sent both times.
 
-Two processes on one inbox (a cron `run` while `watch` works, two overlapping runs) take
-cancel files one at a time (`one_at_a_time`): otherwise both could look before either had
-recorded, and send the same cancel twice.
+Two processes on one inbox take cancel files one at a time (`etl.guards.taking_turns`):
+otherwise both could look before either had recorded, and send the same cancel twice.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -31,12 +28,11 @@ import pandas as pd
 
 from etl.bodies import build_chunks
 from etl.keystate import AppliedRow, KeyState
-from etl.locks import waiting_lock
 from etl.model import Problem
 from etl.validation import drop_rows
 
 if TYPE_CHECKING:
-    from etl.pipeline import Job, Prepared
+    from etl.pipeline import Prepared
     from etl.report import RowOutcomes
 
 log = logging.getLogger(__name__)
@@ -48,17 +44,6 @@ def actions(frame: pd.DataFrame) -> list[str]:
     """`orderId|orderItemId|quantity|reasonCode` of every validated cancel row."""
     columns = (frame["orderId"], frame["orderItemId"], frame["quantity"], frame["reasonCode"])
     return [f"{o}|{i}|{int(q)}|{r}" for o, i, q, r in zip(*columns, strict=True)]
-
-
-@contextmanager
-def one_at_a_time(prepared: Prepared, job: Job) -> Iterator[None]:
-    """Hold the cancels lock, next to the key state, from the look at what was applied to
-    the record of what this file applied; other feeds go on at once."""
-    if prepared.feed.name != FEED or job.journal is None or not job.guards.repeated_cancels:
-        yield
-        return
-    with waiting_lock(job.journal.path.parent, "cancels"):
-        yield
 
 
 def skip_repeats(prepared: Prepared, state: KeyState, since: str | None) -> int:

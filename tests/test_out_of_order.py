@@ -241,3 +241,30 @@ def test_a_protection_database_from_before_errors_rows_were_kept_still_opens(
         assert state.exported_at_of("m", "stock", ["2"]) == 200.0
         state.record("m", ["L|S"], 300.0, "stock.csv", [2])
         assert state.exported_at_of("m", "stock", ["2"]) == 200.0  # as many: the oldest
+
+
+def test_two_processes_never_let_an_older_export_overwrite_a_newer_one(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """A cron `run` takes the 07:00 export while another process still uploads the 06:00 one
+    (slow Konnect, two requests at a time): the 07:00 values are what Konnect keeps. Without
+    turns, the 06:00 file's last chunks, sent after, overwrote them."""
+    sandbox.faults(catalogue="open", latency_ms=500)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "konnect-etl.yaml").write_text("concurrency: 2\nguards: {fewer_rows: false}\n")
+    old = [f"DEL-WH-01,T-{i:05d},6" for i in range(10_000)]  # 20 chunks: ~5 s
+    aged(write(inbox / "stock_0600.csv", old), 3600)
+    env = {**os.environ, "KONNECT_BASE_URL": sandbox.url, "KONNECT_TOKEN": sandbox.token}
+    command = [sys.executable, "-m", "etl", "run", str(inbox), "--settle", "0"]
+    first = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not (inbox / "processing" / "stock_0600.csv").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    new = [f"DEL-WH-01,T-{i:05d},7" for i in range(8_000, 10_000)]  # the 06:00 file's last rows
+    write(inbox / "stock_0700.csv", new)
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert first.wait(120) == 0 and second.returncode == 0, second.stderr
+    stock = sandbox.state()["stock"]
+    assert {stock[f"DEL-WH-01|T-{i:05d}"] for i in range(8_000, 10_000)} == {7}
+    assert {stock[f"DEL-WH-01|T-{i:05d}"] for i in range(8_000)} == {6}
