@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -36,3 +40,19 @@ def results(inbox: Path, stem: str) -> dict[str, dict[str, str]]:
     path = inbox / "done" / date.today().isoformat() / f"{stem}.result.csv"
     with path.open(encoding="utf-8-sig", newline="") as handle:
         return {r["row"]: r for r in csv.DictReader(handle)}
+
+
+def run_process(inbox: Path, sandbox: Any) -> tuple[list[str], dict[str, str]]:
+    """(command, env) of `konnect-etl run INBOX --settle 0` as its own process."""
+    env = {**os.environ, "KONNECT_BASE_URL": sandbox.url, "KONNECT_TOKEN": sandbox.token}
+    return [sys.executable, "-m", "etl", "run", str(inbox), "--settle", "0"], env
+
+
+def start_and_wait_for_claim(inbox: Path, sandbox: Any, name: str) -> subprocess.Popen[bytes]:
+    """Start a `run` process and return once it has claimed `name` into processing/."""
+    command, env = run_process(inbox, sandbox)
+    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while not (inbox / "processing" / name).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return process

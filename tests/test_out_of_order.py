@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-from runs import run
+from runs import run, run_process, start_and_wait_for_claim
 
 from etl.guards import export_time
 from etl.keystate import STATE_FILE, KeyState
@@ -255,14 +255,10 @@ def test_two_processes_never_let_an_older_export_overwrite_a_newer_one(
     (inbox / "konnect-etl.yaml").write_text("concurrency: 2\nguards: {fewer_rows: false}\n")
     old = [f"DEL-WH-01,T-{i:05d},6" for i in range(10_000)]  # 20 chunks: ~5 s
     aged(write(inbox / "stock_0600.csv", old), 3600)
-    env = {**os.environ, "KONNECT_BASE_URL": sandbox.url, "KONNECT_TOKEN": sandbox.token}
-    command = [sys.executable, "-m", "etl", "run", str(inbox), "--settle", "0"]
-    first = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while not (inbox / "processing" / "stock_0600.csv").exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    first = start_and_wait_for_claim(inbox, sandbox, "stock_0600.csv")
     new = [f"DEL-WH-01,T-{i:05d},7" for i in range(8_000, 10_000)]  # the 06:00 file's last rows
     write(inbox / "stock_0700.csv", new)
+    command, env = run_process(inbox, sandbox)
     second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
     assert first.wait(120) == 0 and second.returncode == 0, second.stderr
     stock = sandbox.state()["stock"]

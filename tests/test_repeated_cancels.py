@@ -7,15 +7,12 @@ item -2 (2 pieces).
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import time
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from runs import drop, oid, results, run
+from runs import drop, oid, results, run, run_process, start_and_wait_for_claim
 
 from etl.keystate import AppliedRow, KeyState
 
@@ -99,13 +96,9 @@ def test_two_processes_never_send_one_cancel_twice(tmp_path: Path, sandbox: Any)
     inbox = tmp_path / "inbox"
     row = [oid(30, 6), f"{oid(30, 6)}-2", "1", "6"]
     drop(inbox, "cancel_a.csv", [HEADER, row])
-    env = {**os.environ, "KONNECT_BASE_URL": sandbox.url, "KONNECT_TOKEN": sandbox.token}
-    command = [sys.executable, "-m", "etl", "run", str(inbox), "--settle", "0"]
-    first = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while not (inbox / "processing" / "cancel_a.csv").exists() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    first = start_and_wait_for_claim(inbox, sandbox, "cancel_a.csv")
     drop(inbox, "cancel_b.csv", [HEADER, row, [oid(30, 8), f"{oid(30, 8)}-1", "1", "6"]])
+    command, env = run_process(inbox, sandbox)
     second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
     assert first.wait(60) == 0 and second.returncode == 0, second.stderr
     assert cancelled(sandbox, oid(30, 6)) == {"1": 0, "2": 1}  # not 2 of 2
