@@ -36,8 +36,12 @@ INDIAN = r"\d{1,2}(?:,\d{2})*,\d{3}(?:\.\d*)?"  # 1,25,000.50
 DOT_DECIMAL = f"{PLAIN}|{WESTERN}|{INDIAN}"
 COMMA_DECIMAL = r"\d+(?:,\d*)?|,\d+|\d{1,3}(?:\.\d{3})+(?:,\d*)?"
 SIGN = r"(?:[+-]|\(-\))"  # Tally writes a negative quantity as "(-)5 Nos"
+# Numbers only a decimal comma explains ("499,50", "1.500,000"), and those it reads otherwise
+# than we do ("12,000": 12 or 12000; "1.500": 1.5 or 1500).
+DECIMAL_COMMA_ONLY = r"\d+,\d{1,2}|\d{1,3}(?:\.\d{3})+,\d+"
+EITHER_WAY = r"(?:\d{1,3},\d{3}|\d{1,3}\.\d{3})"
 # What a comma-decimal number looks like to a reader expecting "1,299.50": "12,5", "1.999,50".
-COMMA_DECIMAL_LOOK = r"(?<![\d.,])(?:\d{1,3}(?:\.\d{3})+|\d+),\d{1,2}(?![\d.,])"
+COMMA_DECIMAL_LOOK = rf"(?<![\d.,])(?:{DECIMAL_COMMA_ONLY})(?![\d.,])"
 # "1.299" or "1.299.000": dots where thousands separators would be.
 DOT_GROUPED = r"[1-9]\d{0,2}(?:\.\d{3})+"
 
@@ -135,6 +139,27 @@ CURRENCY_MARKS: dict[str, str] = {
 def foreign_currency(text: pd.Series) -> BoolArray:
     """Cells marked with a currency other than the rupee ("$12", "€5", "12 USD")."""
     return currency_marks(text, "INR")[1]
+
+
+def either_way(text: pd.Series, bad: BoolArray) -> tuple[BoolArray, str]:
+    """In a column that writes a decimal comma somewhere ("499,50", "1.500,000": no other
+    reading), the cells read as numbers that a decimal comma reads otherwise ("12,000" is
+    12000 or 12; "1.500" 1.5 or 1500), and the column's first such cell. Arrow's regular
+    expressions (no look-behind: an edge is a start, an end or a non-number character)."""
+    none = np.zeros(len(text), dtype=bool)
+    cells = arrow_text(text)
+    if not contains_bytes(cells, b","):
+        return none, ""
+    evidence = to_mask(pc.match_substring_regex(cells, _alone(DECIMAL_COMMA_ONLY)))
+    if not evidence.any():
+        return none, ""
+    either = to_mask(pc.match_substring_regex(cells, _alone(EITHER_WAY)))
+    return either & ~bad, str(text.iat[int(np.argmax(evidence))]).strip()
+
+
+def _alone(pattern: str) -> str:
+    """`pattern` not inside a longer number ("12,000" is not "2,00")."""
+    return rf"(?:^|[^\d.,])(?:{pattern})(?:[^\d.,]|$)"
 
 
 def scientific_look(text: pd.Series) -> BoolArray:

@@ -20,11 +20,13 @@ import pandas as pd
 from etl.cells import BoolArray, blank_cells
 from etl.numbers import (
     DEFAULT_UNITS,
+    FloatArray,
     comma_decimal_look,
     currency_marks,
     dash_look,
     dot_grouped_look,
     drop_float_noise,
+    either_way,
     foreign_currency,
     money_look,
     no_number_look,
@@ -39,8 +41,12 @@ Unmatched = Literal["error", "keep"]
 MAX_EXACT_INTEGER = 2**53  # beyond this a float no longer holds every whole number
 MARKED = "marked in another currency, but this column is in"
 FOREIGN = "'{value}' has a currency sign other than ₹/Rs; amounts are in rupees"
-COMMA = "'{value}' has a decimal comma: write decimals after a point (1999.50 or 1,999.50)"
-WHOLE_COMMA = "not a whole number: a comma only separates thousands, like 1,200"
+COMMA_SETTING = " (if the export always writes them so: decimal_comma: true in the mapping)"
+COMMA = (
+    "'{value}' has a decimal comma: write decimals after a point (1999.50 or 1,999.50)"
+    + COMMA_SETTING
+)
+WHOLE_COMMA = "not a whole number: a comma only separates thousands, like 1,200" + COMMA_SETTING
 THOUSANDS_DOT = "not a whole number: if the '.' in '{value}' separates thousands, remove it"
 FRACTION = (
     "not a whole number: pieces are counted whole (if Excel shows it without decimals, the cell"
@@ -51,6 +57,12 @@ DASH_ZERO = (
     " or the real number"
 )
 NO_NUMBER = "'{value}' is not a number: write the number, or 0 if there is none"
+EITHER_WAY_MESSAGE = (
+    "'{value}' can be read two ways: this column writes decimals with a comma elsewhere"
+    " ('{example}'), so it may not mean what it says with a point; write it without"
+    " separators (12 or 12000), or if the export always writes decimal commas, set"
+    " decimal_comma: true in the mapping"
+)
 SCIENTIFIC = (
     "'{value}' is in scientific notation: Excel shortened a long number and its last digits"
     " are lost (a barcode in this column?); format the column as Number or Text in Excel,"
@@ -158,16 +170,11 @@ class Number(Step):
     currency: str | None = None  # the column's currency: cells marked with another are refused
 
     def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
-        text, other = values, np.zeros(len(values), dtype=bool)
         if values.dtype.kind in "iufb" or isinstance(values.dtype, pd.Int64Dtype):
             numbers, bad = values.astype("float64").to_numpy(), np.zeros(len(values), bool)
+            text, failures = values, list[Failure]()
         else:
-            text, other = self._currency(text_of(values))
-            numbers, bad = parse_numbers(text, self.decimal_comma, *self._allowed())
-            numbers[other], bad = np.nan, bad & ~other
-        failures = failures_of(
-            other, "wrong_currency", f"{MARKED} {self.currency}; check the price"
-        )
+            text, numbers, bad, failures = self._read(text_of(values))
         if not self.whole:
             failures += _hinted(text, bad, self._hints(), "not_number", "not a number")
             return pd.Series(numbers, index=values.index), failures
@@ -182,6 +189,27 @@ class Number(Step):
         ints = pd.array(np.nan_to_num(numbers).astype("int64"), dtype="Int64")
         ints[np.isnan(numbers)] = pd.NA
         return pd.Series(ints, index=values.index), failures
+
+    def _read(self, cells: pd.Series) -> tuple[pd.Series, FloatArray, BoolArray, list[Failure]]:
+        """Text cells as numbers: (the text without the column currency's marks, numbers,
+        cells not read, failures already named)."""
+        text, other = self._currency(cells)
+        numbers, bad = parse_numbers(text, self.decimal_comma, *self._allowed())
+        numbers[other], bad = np.nan, bad & ~other
+        failures = failures_of(
+            other, "wrong_currency", f"{MARKED} {self.currency}; check the price"
+        )
+        if not self.decimal_comma:
+            failures += self._either_way(text, numbers, bad)
+        return text, numbers, bad, failures
+
+    def _either_way(self, text: pd.Series, numbers: FloatArray, bad: BoolArray) -> list[Failure]:
+        """Cells a decimal comma, written elsewhere in the column, reads otherwise: refused
+        (and blanked in `numbers`) rather than read one way."""
+        either, example = either_way(text, bad)
+        numbers[either] = np.nan
+        code = "not_integer" if self.whole else "not_number"
+        return failures_of(either, code, EITHER_WAY_MESSAGE.replace("{example}", example))
 
     def _allowed(self) -> tuple[tuple[str, ...], bool]:
         """(unit words, whether money marks) a cell may carry: an `integer` counts pieces

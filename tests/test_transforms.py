@@ -10,12 +10,15 @@ from hypothesis import strategies as st
 from etl.datestep import DateStep
 from etl.numbers import parse_numbers
 from etl.transforms import (
+    COMMA,
     DASH_ZERO,
+    EITHER_WAY_MESSAGE,
     FRACTION,
     MONEY_IN_PIECES,
     NO_NUMBER,
     PIECES_IN_MONEY,
     SCIENTIFIC,
+    WHOLE_COMMA,
     Extract,
     Failure,
     Lower,
@@ -254,7 +257,7 @@ def messages_by_row(failures: list[Failure]) -> dict[int, str]:
 def test_unreadable_amounts_name_the_likely_cause() -> None:
     values, failures = Number().apply(col("$12", "€5", "12 USD", "1.999,50", "12,5", "abc", "7"))
     foreign = "'{value}' has a currency sign other than ₹/Rs; amounts are in rupees"
-    comma = "'{value}' has a decimal comma: write decimals after a point (1999.50 or 1,999.50)"
+    comma = COMMA
     assert messages_by_row(failures) == {
         0: foreign,
         1: foreign,
@@ -277,13 +280,32 @@ def test_a_column_with_a_declared_currency_keeps_its_own_message() -> None:
 def test_unreadable_quantities_name_the_likely_cause() -> None:
     values, failures = Number(whole=True).apply(col("12,0", "1.200 Nos", "12.5", "twelve", "3"))
     assert messages_by_row(failures) == {
-        0: "not a whole number: a comma only separates thousands, like 1,200",
-        1: "not a whole number: if the '.' in '{value}' separates thousands, remove it",
+        0: WHOLE_COMMA,
+        1: EITHER_WAY_MESSAGE.replace("{example}", "12,0"),  # 1 or 1200, with 12,0 above
         2: FRACTION,
         3: "not a whole number",
     }
     assert {f.code for f in failures} == {"not_integer"}
     assert values.tolist()[4] == 3
+    _, failures = Number(whole=True).apply(col("1.200 Nos", "3"))
+    assert messages_by_row(failures) == {
+        0: "not a whole number: if the '.' in '{value}' separates thousands, remove it"
+    }
+
+
+def test_a_column_with_a_decimal_comma_refuses_what_it_would_read_otherwise() -> None:
+    """A German-format SAP export: "12,000" is 12 there, not 12000; "1.500" is 1500."""
+    cells = col("12,000", "1.500,000", "3,000", "7", "1.000", "1,23,456")
+    values, failures = Number(whole=True).apply(cells)
+    said = messages_by_row(failures)
+    either = EITHER_WAY_MESSAGE.replace("{example}", "1.500,000")
+    assert [said.get(i) for i in range(6)] == [either, WHOLE_COMMA, either, None, either, None]
+    assert values.tolist()[3] == 7 and values.tolist()[5] == 123456
+    prices, failures = Number().apply(col("499,50", "2,500", "1,999", "12.50"))
+    assert set(messages_by_row(failures)) == {0, 1, 2} and prices.tolist()[3] == 12.5
+    # without a decimal comma anywhere, grouping is read as ever
+    assert Number(whole=True).apply(col("12,000", "3,000", "1.000"))[0].tolist() == [12000, 3000, 1]
+    assert Number(decimal_comma=True).apply(col("499,50", "2.500"))[0].tolist() == [499.5, 2500]
 
 
 def test_decimal_comma_columns_get_no_decimal_comma_hint() -> None:
