@@ -26,6 +26,7 @@ from etl.errors import EtlError
 from etl.events import EventSource, network_filesystem
 from etl.health import Heartbeat
 from etl.inbox import Inbox, Settler, what_to_check
+from etl.inboxid import InboxIdentity, NotTheInbox
 from etl.pipeline import FileResult, Job
 from etl.retention import prune
 from etl.runner import RunOptions, RunResult, resume_leftovers, take_files
@@ -83,6 +84,7 @@ class Watcher:
     def __post_init__(self) -> None:
         self.settler = Settler(self.options.run.settle_seconds)
         self.inbox = Inbox(self.root)
+        self.identity = InboxIdentity(self.root, self.inbox.state)
         self.backoff = Backoff(self.options.max_backoff)
         self.pruned_on: date | None = None  # keep_days is applied once a day
         self.checked: dict[Path, tuple[int, float]] = {}  # --dry-run: size, mtime validated
@@ -91,7 +93,9 @@ class Watcher:
         """One pass: take the ready files (or, in a dry run, validate them); seconds until a
         rescan is due."""
         self.inbox.check_reachable()
+        self.identity.check()
         self.inbox.prepare()
+        self.identity.remember()
         candidates = self.inbox.candidates(self.options.run.trigger_suffix)
         ready, wait = self.settler.ready(candidates, time.time())
         if self.options.dry_run is not None:
@@ -158,14 +162,17 @@ class Watcher:
     def fault(self, exc: BaseException) -> float:
         """Log (less and less often), and the seconds to wait before trying again.
 
-        A missing inbox folder is looked for again at every poll, so the watcher carries on
-        as soon as the share is back; other faults (permission, disk full) back off.
+        A missing inbox folder (or one that is not the inbox, `etl.inboxid`) is looked at
+        again at every poll, so the watcher carries on as soon as the share is back; other
+        faults (permission, disk full) back off.
         """
         delay = self.backoff.next()
         failures = self.backoff.failures
-        if isinstance(exc, FileNotFoundError) and not self.root.is_dir():
+        if isinstance(exc, NotTheInbox) or (
+            isinstance(exc, FileNotFoundError) and not self.root.is_dir()
+        ):
             delay = min(delay, self.options.poll_seconds)
-        if isinstance(exc, EtlError):  # Konnect unreachable, credentials refused...: not the share
+        if isinstance(exc, EtlError | NotTheInbox):  # Konnect unreachable, credentials...
             message = str(exc)
         else:
             message = f"cannot work in the inbox {self.root}: {exc}{what_to_check(self.root, exc)}"

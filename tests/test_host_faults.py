@@ -269,3 +269,37 @@ def test_commands_that_write_next_to_a_file_in_a_read_only_folder_say_so_in_one_
             assert "Traceback" not in done.stderr
             assert f"cannot work in {inbox}: [Errno 1] Operation not permitted" in done.stderr
             assert "(permission denied: check that this user may" in done.stderr
+
+
+def test_a_watcher_takes_nothing_from_an_unmounted_shares_mount_point(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """The share (here a folder of its own tmpfs, bind-mounted on the inbox path) is
+    unmounted: the empty mount point left on the local disk is not the inbox. A file dropped
+    there is not taken, the watcher says why and counts as failing; mounted again, it goes on."""
+    sandbox.faults(catalogue="open")
+    with mounted(tmp_path / "backing", "tmpfs", "tmpfs", "-o", "size=16m") as backing:
+        share = backing / "share"
+        share.mkdir()
+        inbox = tmp_path / "inbox"
+        inbox.mkdir()
+        assert sh("mount", "--bind", str(share), str(inbox)).returncode == 0
+        process = start_watch(inbox, sandbox, settle=0.2)
+        try:
+            (inbox / "first.csv").write_text(stock_csv("ONE", 2))
+            wait_for(lambda: has_summary(inbox, "first"), 30, "first.csv in done/")
+            assert sh("umount", "-l", str(inbox)).returncode == 0
+            (inbox / "local.csv").write_text(stock_csv("LOCAL", 2))  # onto the local disk
+            wait_for(lambda: "is not the one the watcher started on" in logs(inbox), 30, "a log")
+            time.sleep(1.5)
+            assert sorted(p.name for p in inbox.iterdir()) == [".konnect-etl", "local.csv"]
+            status = json.loads((inbox / ".konnect-etl" / "status.json").read_text())
+            assert status["failing_since"] is not None
+            assert sh("mount", "--bind", str(share), str(inbox)).returncode == 0
+            (inbox / "second.csv").write_text(stock_csv("TWO", 2))
+            wait_for(lambda: has_summary(inbox, "second"), 30, "second.csv in done/")
+            assert "working again" in logs(inbox)
+        finally:
+            stop(process)
+            sh("umount", "-l", str(inbox))
+    assert (inbox / "local.csv").is_file() and not (inbox / "processing").exists()
