@@ -137,14 +137,20 @@ def exported_at(prepared: Prepared, path: Path, state: KeyState) -> float:
     """`export_time`, except for one of our errors files (`stock_0600.errors.csv`, fixed and
     dropped back in): its rows are the 06:00 export's, so it is as old as that export, and a
     07:00 export's values are not overwritten by a fix typed in later."""
+    return origin(prepared, path, state)[0]
+
+
+def origin(prepared: Prepared, path: Path, state: KeyState) -> tuple[float, str | None]:
+    """When the file was exported, and for one of our errors files the stem of the export
+    it comes from (None for an export)."""
     found = _ERRORS_FILE.fullmatch(path.name)
     table = prepared.table
     if found is not None and own_columns(table.header):
         rows = table.data.iloc[:, len(table.header) - 1].dropna().astype("str")  # `row`
         original = state.exported_at_of(prepared.mapping.name, found["stem"], rows)
         if original is not None:
-            return original
-    return export_time(prepared.mapping, path)
+            return original, found["stem"]
+    return export_time(prepared.mapping, path), None
 
 
 def frame_keys(frame: pd.DataFrame) -> pd.Series:
@@ -153,28 +159,49 @@ def frame_keys(frame: pd.DataFrame) -> pd.Series:
     return keys.reset_index(drop=True)
 
 
-def skip_superseded(prepared: Prepared, state: KeyState, exported_at: float) -> IntArray:
-    """Drop rows a newer export already set; they become problems. Returns their positions
-    in the validated frame (as it was before)."""
+def skip_superseded(prepared: Prepared, path: Path, state: KeyState) -> IntArray:
+    """Drop rows a newer export already set, and the rows of an errors file dropped back in
+    whose key its own export set (a fix typed onto another row's SKU); they become problems.
+    Returns their positions in the validated frame (as it was before)."""
     none = np.zeros(0, dtype=np.int64)
     if prepared.feed.name not in ORDERED_FEEDS:
         return none
-    newer = state.newer_than(prepared.mapping.name, exported_at)
-    newest = state.newest(prepared.mapping.name)
+    exported_at, stem = origin(prepared, path, state)
+    reasons = _reasons(prepared, state, exported_at)
+    if stem is not None:
+        own = state.keys_of(prepared.mapping.name, stem, exported_at)
+        reasons = dict.fromkeys(own, _set_by_own_export(stem)) | reasons
     keys = frame_keys(prepared.validated.frame)
-    if newest is not None and exported_at < newest.exported_at - KEEP_DAYS * 86400:
-        newer = dict.fromkeys(keys, newest)  # too old to compare key by key: none is sent
-    if not newer:
+    if not reasons:
         return none
-    hit = np.flatnonzero(keys.isin(newer.keys()).to_numpy(dtype=bool)).astype(np.int64)
+    hit = np.flatnonzero(keys.isin(reasons.keys()).to_numpy(dtype=bool)).astype(np.int64)
     if not hit.size:
         return none
-    messages = {int(i): _superseded(newer[str(keys.iat[int(i)])]) for i in hit}
+    messages = {int(i): reasons[str(keys.iat[int(i)])] for i in hit}
     prepared.validated = drop_rows(
         prepared.validated, messages, prepared.table.row_numbers, superseded_problem
     )
     prepared.chunks = build_chunks(prepared.feed, prepared.validated)
     return hit
+
+
+def _reasons(prepared: Prepared, state: KeyState, exported_at: float) -> dict[str, str]:
+    """Why each key a newer export set is not sent (every key, when the file is too old to
+    compare key by key)."""
+    newer = state.newer_than(prepared.mapping.name, exported_at)
+    newest = state.newest(prepared.mapping.name)
+    if newest is not None and exported_at < newest.exported_at - KEEP_DAYS * 86400:
+        keys = frame_keys(prepared.validated.frame)
+        newer = dict.fromkeys(keys, newest)  # too old to compare key by key: none is sent
+    return {key: _superseded(applied) for key, applied in newer.items()}
+
+
+def _set_by_own_export(stem: str) -> str:
+    return (
+        f"not sent: {stem}, the export this errors file comes from, already set this location"
+        " and SKU on another row, and one export sets a SKU once: check the SKU typed into"
+        " this row; to change that SKU's stock, send it in a new file"
+    )
 
 
 def _superseded(newer: Applied) -> str:
@@ -235,7 +262,7 @@ def before_upload(prepared: Prepared, path: Path, job: Job, sha256: str) -> str 
     with KeyState(job.journal.path.parent) as state:
         reason = hold_reason(prepared, job, state, sha256)
         if reason is None and job.guards.out_of_order:
-            skipped = skip_superseded(prepared, state, exported_at(prepared, path, state))
+            skipped = skip_superseded(prepared, path, state)
             if skipped.size:
                 log.warning(
                     "%s: %d rows not sent, a newer export set them", path.name, skipped.size

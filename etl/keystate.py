@@ -171,6 +171,16 @@ class KeyState:
             return candidates[0][0]
         return min(at for at, errors in candidates if len(wanted & errors) == most)
 
+    def keys_of(self, mapping: str, stem: str, exported_at: float) -> set[str]:
+        """The keys the export `stem`.<ext> of `exported_at` set (none once forgotten)."""
+        found = self._db.execute(
+            "SELECT file, keys FROM exports WHERE mapping = ? AND exported_at = ?",
+            (mapping, exported_at),
+        )
+        keys = {key for file, blob in found if Path(file).stem == stem for key in _unpack(blob)}
+        keys.discard("")
+        return keys
+
     def record(
         self,
         mapping: str,

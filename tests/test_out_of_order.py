@@ -81,6 +81,26 @@ def test_a_fixed_errors_file_is_as_old_as_its_export(tmp_path: Path, sandbox: An
     assert "a newer export (stock_0700.csv" in rows["2"]["message"]
 
 
+def test_a_fix_typed_onto_a_sku_its_own_export_set_is_not_sent(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """The export set BAG-TOTE to 0; a row without SKU was rejected. Fixing that row, the user
+    types BAG-TOTE (the row above): one export cannot set a SKU twice, so it is not sent; the
+    other fixed row goes through."""
+    rows = ["BLR-ST-03,BAG-TOTE,0", "BLR-ST-03,,4", "BLR-ST-03,CAP-RED,x"]
+    aged(write(tmp_path / "stock.csv", rows), 600)
+    assert run(tmp_path, sandbox).exit_code == 1
+    errors = (tmp_path / "done" / TODAY / "stock.errors.csv").read_text(encoding="utf-8-sig")
+    fixed = errors.replace("BLR-ST-03,,4", "BLR-ST-03,BAG-TOTE,4").replace("CAP-RED,x", "CAP-RED,5")
+    (tmp_path / "stock.errors.csv").write_text(fixed, encoding="utf-8")
+    assert run(tmp_path, sandbox).exit_code == 1
+    stock = sandbox.state()["stock"]
+    assert (stock["BLR-ST-03|BAG-TOTE"], stock["BLR-ST-03|CAP-RED"]) == (0, 5)
+    again = results(tmp_path / "done" / TODAY / "stock.errors-2.result.csv")
+    assert again["2"]["status"] == "rejected" and again["3"]["status"] == "ok"
+    assert again["2"]["message"].startswith("not sent: stock, the export this errors file comes")
+
+
 def test_an_errors_file_of_yesterday_is_as_old_as_yesterdays_export(
     tmp_path: Path, sandbox: Any
 ) -> None:
