@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import io
+import logging
 import re
 from collections import Counter
 from pathlib import Path
@@ -29,6 +30,8 @@ import pyarrow.csv as pacsv
 from etl.errors import InputError
 from etl.limits import active, check_cells, check_header_width, check_width
 from etl.model import Sheet
+
+log = logging.getLogger(__name__)
 
 DELIMITERS = (",", ";", "\t", "|")
 _SAMPLE_BYTES = 64 * 1024
@@ -50,6 +53,14 @@ def read_csv_sheet(path: Path, encoding: str | None = None, delimiter: str | Non
     """Read a delimited text file; `encoding`/`delimiter` override detection."""
     data = _read_bytes(path)
     used_encoding, payload = to_utf8(data, encoding)
+    if encoding is not None and used_encoding == "utf-8":
+        log.warning(
+            "%s: read as UTF-8, not as the %s its mapping names: the file is valid UTF-8 text"
+            " (read as %s its accented letters and ₹ would be garbled)",
+            path.name,
+            encoding,
+            encoding,
+        )
     if delimiter is not None and len(delimiter) != 1:
         raise InputError(f"the delimiter must be one character, not {delimiter!r}", "config")
     sep = delimiter or sniff_delimiter(_sample(payload))
@@ -134,10 +145,11 @@ def utf16_without_bom(data: bytes) -> str | None:
 
 
 def _refuse_mixed(data: bytes, bad_at: int) -> None:
-    """Invalid UTF-8 next to valid multi-byte UTF-8: two encodings were mixed in one file."""
-    if _UTF8_SEQUENCE.search(data) is None:
-        return
-    raise _mixed(data.count(b"\n", 0, bad_at) + 1)
+    """Invalid UTF-8 next to valid multi-byte UTF-8: two encodings were mixed in one file.
+    Windows-1252 pairs that are also UTF-8 ("NESCAFÉ®" holds C9 AE, IPA "ɮ") do not count."""
+    for found in _UTF8_SEQUENCE.finditer(data):
+        if not _NOT_REALLY_UTF8.match(found.group().decode("utf-8")):
+            raise _mixed(data.count(b"\n", 0, bad_at) + 1)
 
 
 def _mixed(line: int) -> InputError:
@@ -156,7 +168,22 @@ def _forced(data: bytes, encoding: str) -> tuple[str, bytes]:
         raise InputError(f"unknown text encoding {encoding!r}", code="config") from exc
     # "utf-8" as configured should still read files that start with a byte-order mark
     name = "utf-8-sig" if name == "utf-8" else name
+    if _plainly_utf8(data, name):
+        return "utf-8", data
     return name, _strict(data, name).encode("utf-8")
+
+
+def _plainly_utf8(data: bytes, named: str) -> bool:
+    """Valid UTF-8 beyond ASCII, without the C1 codes / IPA letters that Windows-1252 pairs
+    such as "É–" give: a system named `cp1252` in its mapping now exports UTF-8. Read the
+    mapping's way, "CAFÉ-01" would go to Konnect as "CAFÃ‰-01"."""
+    if named.startswith(("utf-8", "utf-16", "utf-32")) or data.isascii():
+        return False
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return _NOT_REALLY_UTF8.search(text) is None
 
 
 def _strict(data: bytes, encoding: str) -> str:

@@ -4,7 +4,9 @@ Excel keeps 15 significant digits, so a 20-digit shipment id typed as a number t
 another order's id; it shows long numbers as 7.80012E+11 and saves them that way to CSV; it
 drops the leading zeros of codes stored as numbers. Each check below finds one of those
 signatures in an identifier field (or breaks a `pattern:` / `length:` the mapping declares)
-and becomes a `Problem` that says what happened and how to export the file again.
+and becomes a `Problem` that says what happened and how to export the file again. Codes
+pasted from a web page or chat, with a character nobody can see, are refused too
+(etl.invisible).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from etl.invisible import invisible_cells, invisible_problem
 from etl.mapspec import FieldSpec, Mapping
 from etl.model import Mapped, Problem
 from etl.wording import label
@@ -68,6 +71,7 @@ def _field_problems(spec: FieldSpec, mapped: Mapped) -> list[Problem]:
         shapes = [_bad_shape(spec, str(u)) for u in uniques]
         suspect = np.array([*shapes, False], dtype=np.bool_)[codes]
         suspect |= _mask(texts.str.contains(SUSPECT, regex=True)) | numeric
+    suspect |= invisible_cells(texts)
     problems: list[Problem] = []
     for i in np.flatnonzero(suspect):
         text = str(texts.iat[int(i)])
@@ -112,6 +116,9 @@ def _cell_problem(spec: FieldSpec, items: list[str], numeric: bool) -> tuple[str
     """(code, message) for the first damage found in one cell's items, else None."""
     name = label(spec.name)
     for item in items:
+        hidden = invisible_problem(name, item)
+        if hidden is not None:
+            return hidden
         if numeric and re.fullmatch(DATE_CELL, item):
             return "id_date", (
                 f"{name} is a date or time in the workbook ({item}): Excel turns codes like"

@@ -168,6 +168,11 @@ def scientific_look(text: pd.Series) -> BoolArray:
     return found.to_numpy(dtype=bool, na_value=False)
 
 
+def lost_sign_look(text: pd.Series) -> BoolArray:
+    """A '?' before the number: the ₹ a cp1252 CSV could not hold ("?499")."""
+    return text.str.match(r"\s*\?+\s*[\d.,]").to_numpy(dtype=bool, na_value=False)
+
+
 def dash_look(text: pd.Series) -> BoolArray:
     """A dash alone: Excel's Accounting and Comma styles show 0 as " -   "."""
     return text.str.fullmatch(r"\s*[-–—]\s*").to_numpy(dtype=bool, na_value=False)

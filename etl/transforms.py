@@ -28,6 +28,7 @@ from etl.numbers import (
     drop_float_noise,
     either_way,
     foreign_currency,
+    lost_sign_look,
     money_look,
     no_number_look,
     parse_numbers,
@@ -62,6 +63,11 @@ EITHER_WAY_MESSAGE = (
     " ('{example}'), so it may not mean what it says with a point; write it without"
     " separators (12 or 12000), or if the export always writes decimal commas, set"
     " decimal_comma: true in the mapping"
+)
+LOST_SIGN = (
+    "'{value}' has a '?' where the ₹ sign was: the file was saved as Excel's \"CSV (Comma"
+    ' delimited)", which has no ₹; save it as "CSV UTF-8 (Comma delimited)" or export it'
+    " again"
 )
 SCIENTIFIC = (
     "'{value}' is in scientific notation: Excel shortened a long number and its last digits"
@@ -229,6 +235,8 @@ class Number(Step):
             hints.append(Hint(money_look, code, MONEY_IN_PIECES))
         if not units:
             hints.append(Hint(pieces_look, code, PIECES_IN_MONEY))
+        if money:
+            hints.append(Hint(lost_sign_look, code, LOST_SIGN))
         if self.currency is None and not self.whole:
             hints.append(Hint(foreign_currency, "wrong_currency", FOREIGN))
         if not self.decimal_comma:

@@ -88,7 +88,7 @@ def test_text_that_json_must_escape_matches_orjson() -> None:
         {
             "location_id": ["Pune ₹ Ω store"] * 6,
             "sku": skus,
-            "mrp": ["999", "12.5", "0.1", "100000000000", "1", "3"],
+            "mrp": ["999", "12.5", "0.1", "100000000", "1", "3"],
             "esp": ["999", "10", "0.05", "1", "1", "2.25"],
             "currency": ["INR"] * 6,
         },

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import re
 import shutil
 from pathlib import Path
@@ -14,7 +15,9 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from etl.cli import app
 from etl.errors import InputError
 from etl.excelread import format_floats
 from etl.model import Sheet
@@ -134,6 +137,14 @@ def test_utf8_and_cp1252_that_looks_like_utf8_in_one_file_is_refused(tmp_path: P
         read_sheet(path)
 
 
+def test_a_cp1252_pair_that_is_valid_utf8_does_not_make_a_file_mixed(tmp_path: Path) -> None:
+    """ "É®" in cp1252 is the UTF-8 of "ɮ" (IPA): no sign of real UTF-8 next to "Café"."""
+    path = tmp_path / "stock.csv"
+    path.write_bytes("sku,name\nNESCAFÉ®,Café\n".encode("cp1252"))
+    sheet = read_sheet(path)
+    assert sheet.encoding == "cp1252" and rows(sheet)[1] == ["NESCAFÉ®", "Café"]
+
+
 def test_explicit_encoding_and_delimiter_override_detection() -> None:
     sheet = read_sheet(DATA / "cp1252-semicolon.csv", encoding="latin-1", delimiter=",")
     assert sheet.encoding == "iso8859-1"
@@ -153,6 +164,57 @@ def test_wrong_explicit_encoding_is_an_input_error(options: dict[str, str], code
     with pytest.raises(InputError) as raised:
         read_sheet(DATA / "cp1252-semicolon.csv", **options)
     assert raised.value.code == code
+
+
+POS_HEADER = "Store;Item Code;Description;MRP;Selling Price"
+POS_ROW = "CP Delhi Warehouse;CAFÉ-01;Café mug – 300 ml;₹799.00;599.00"
+
+
+def test_utf8_without_bom_reads_as_utf8_though_the_mapping_names_cp1252(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A POS mapped as cp1252 that now exports UTF-8: read the mapping's way, SKU CAFÉ-01 went
+    to Konnect as CAFÃ‰-01 (status ok) and ₹799.00 became â‚¹799.00."""
+    path = tmp_path / "pos_price.csv"
+    path.write_bytes(f"{POS_HEADER}\r\n{POS_ROW}\r\n".encode())
+    with caplog.at_level(logging.WARNING, logger="etl.csvread"):
+        sheet = read_sheet(path, encoding="cp1252")
+    assert rows(sheet)[1] == POS_ROW.split(";")
+    assert sheet.encoding == "utf-8"
+    assert "pos_price.csv: read as UTF-8, not as the cp1252 its mapping names" in caplog.text
+
+
+@pytest.mark.parametrize("encoding", [None, "cp1252", "windows-1252"])
+def test_a_real_cp1252_file_still_reads_as_cp1252(tmp_path: Path, encoding: str | None) -> None:
+    """cp1252 has no ₹: Excel's "CSV (Comma delimited)" writes '?' in its place."""
+    with pytest.raises(UnicodeEncodeError):
+        "₹".encode("cp1252")
+    row = POS_ROW.replace("₹", "?") + ";€9"
+    path = tmp_path / "pos_price.csv"
+    path.write_bytes(f"{POS_HEADER};Offer\r\n{row}\r\n".encode("cp1252"))
+    sheet = read_sheet(path, encoding=encoding)
+    assert rows(sheet)[1] == row.split(";")
+    assert sheet.encoding == "cp1252"
+
+
+@pytest.mark.parametrize("text", ["CAFÉ–MUG", "NESCAFÉ®", "DÉ—CO"])  # each also valid UTF-8
+def test_cp1252_pairs_that_are_valid_utf8_keep_the_mappings_encoding(
+    tmp_path: Path, text: str
+) -> None:
+    path = tmp_path / "pos_price.csv"
+    path.write_bytes(f"sku;name\r\n{text};5\r\n".encode("cp1252"))
+    sheet = read_sheet(path, encoding="cp1252")
+    assert sheet.encoding == "cp1252" and rows(sheet)[1] == [text, "5"]
+
+
+def test_the_shipped_pos_mapping_sends_a_utf8_export_as_written(tmp_path: Path) -> None:
+    path = tmp_path / "pos_price.csv"
+    path.write_bytes(f"{POS_HEADER}\r\n{POS_ROW}\r\n".encode())
+    result = CliRunner().invoke(app, ["validate", str(path)], catch_exceptions=False)
+    assert "pos/price" in result.output
+    with (tmp_path / "pos_price.result.csv").open(encoding="utf-8-sig", newline="") as handle:
+        (row,) = csv.DictReader(handle, delimiter=";")
+    assert (row["Item Code"], row["MRP"], row["status"]) == ("CAFÉ-01", "₹799.00", "ok")
 
 
 # --- CSV: rows as the user sees them ------------------------------------------------------

@@ -14,6 +14,7 @@ from etl.transforms import (
     DASH_ZERO,
     EITHER_WAY_MESSAGE,
     FRACTION,
+    LOST_SIGN,
     MONEY_IN_PIECES,
     NO_NUMBER,
     PIECES_IN_MONEY,
@@ -99,6 +100,12 @@ def test_a_dash_for_zero_and_words_for_none_are_named() -> None:
         said = messages_by_row(failures)
         assert [said[i] for i in range(6)] == [DASH_ZERO] * 2 + [NO_NUMBER] * 4
         assert "Excel" not in said[6]
+
+
+def test_a_rupee_sign_lost_in_a_cp1252_csv_is_named() -> None:
+    _, failures = Number().apply(col("?499", "? 1,299.00", "499?"))
+    said = messages_by_row(failures)
+    assert said[0] == said[1] == LOST_SIGN and said[2] == "not a number"
 
 
 def test_scientific_notation_is_never_read_as_a_number() -> None:
