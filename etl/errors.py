@@ -37,7 +37,7 @@ class MappingError(ConfigError):
     def __init__(self, file: str, line: int | None, key: str, problem: str) -> None:
         self.file, self.line, self.key, self.problem = file, line, key, problem
         where = f"{file}, line {line}" if line else file
-        super().__init__(f"{where}, key '{key}': {problem}")
+        super().__init__(f"{where}, key '{key}': {problem}" if key else f"{where}: {problem}")
 
 
 class CredentialsError(ConfigError):

@@ -1,11 +1,14 @@
 """Applying a mapping to a table: skip non-data rows, compute each canonical field.
 
 Cell problems become `Problem` records (the row stays in the frame); only file-level defects
-(a required column missing or listed twice) raise `InputError`.
+(a required column, or a skip rule's column, missing; a column listed twice) raise
+`InputError`. What the user should hear of although nothing failed (rows skipped, a default
+filled in because its column is absent) goes in `table.notes`: the summary's `warnings`.
 """
 
 from __future__ import annotations
 
+import logging
 import string
 
 import numpy as np
@@ -16,15 +19,19 @@ from etl.damage import damage_problems, numeric_mask
 from etl.errors import InputError
 from etl.errorvalues import ErrorCells
 from etl.feeds import get_feed
-from etl.mapspec import FieldSpec, Mapping, SkipRule, norm_header
+from etl.mapspec import FieldSpec, Mapping, norm_header
 from etl.model import IntArray, Mapped, Problem, Table
+from etl.skiprules import rule_rows
 from etl.totals import log_skipped, total_rows
 from etl.transforms import Failure
+
+log = logging.getLogger(__name__)
 
 
 def apply_mapping(mapping: Mapping, table: Table) -> Mapped:
     """Canonical columns for every kept data row of `table`, plus the cells that failed."""
     columns = locate_columns(mapping, table)
+    _note_defaults(mapping, table, columns)
     keep = _keep_mask(mapping, table, columns)
     positions = np.flatnonzero(keep).astype(np.int64)
     data = table.data.iloc[positions].reset_index(drop=True)
@@ -86,11 +93,41 @@ def locate_columns(mapping: Mapping, table: Table) -> dict[str, int]:
             )
         if places:
             found[norm_header(header)] = places[0]
+    _check_present(mapping, table, found)
+    return found
+
+
+def _check_present(mapping: Mapping, table: Table, found: dict[str, int]) -> None:
+    """InputError for a required column, or a column a skip rule reads, the file lacks: a
+    rule that cannot see its column would skip nothing, and send the rows it was written
+    to keep out (CANCELED shipments)."""
+    has = ", ".join(h for h in table.header if h.strip()) or "no headers"
     missing = [h for h in mapping.required_headers if norm_header(h) not in found]
     if missing:
-        has = ", ".join(h for h in table.header if h.strip()) or "no headers"
         raise InputError(f"column '{missing[0]}' not found; the file has: {has}", "missing_column")
-    return found
+    for rule in mapping.skip_rows:
+        if norm_header(rule.column) not in found:
+            raise InputError(
+                f"the mapping's skip rule reads column '{rule.column}', which the file does not "
+                f"have; it has: {has}. Correct the column in skip.rows_where of mapping "
+                f"{mapping.name}, or export the file with that column",
+                "missing_column",
+            )
+
+
+def _note_defaults(mapping: Mapping, table: Table, columns: dict[str, int]) -> None:
+    """An optional field whose column the file lacks gets its `default` on every row: say so
+    (a misspelt `column: Plnt` would otherwise send every row to one location). Without a
+    default the field stays blank, which misleads no one; a field read from its own Konnect
+    name (`currency` in a canonical file) is the documented default, not a surprise."""
+    for spec in mapping.fields:
+        absent = [f"'{h}'" for h in spec.columns if norm_header(h) not in columns]
+        if spec.default is None or not absent or spec.column == spec.name:
+            continue
+        what = f"column {absent[0]} is" if len(absent) == 1 else f"columns {', '.join(absent)} are"
+        text = f"{what} not in the file: {spec.name} is '{spec.default}' (the mapping's default)"
+        table.notes.append(f"{text} on every row")
+        log.warning("%s: %s on every row", table.sheet.path.name, text)
 
 
 def _letter(position: int) -> str:
@@ -110,10 +147,7 @@ def _keep_mask(mapping: Mapping, table: Table, columns: dict[str, int]) -> BoolA
     if mapping.skip_blank and len(table.data.columns):
         filled = {label: _filled(table.data.iloc[:, label]) for label in range(table.data.shape[1])}
         keep &= np.logical_or.reduce(list(filled.values()))
-    for rule in mapping.skip_rows:
-        position = columns.get(norm_header(rule.column))
-        if position is not None:
-            keep &= ~_rule_mask(rule, table.data.iloc[:, position])
+    keep &= ~rule_rows(mapping, table, columns, keep)
     totals = total_rows(mapping, table, columns, filled) & keep
     log_skipped(table, totals)
     return keep & ~totals
@@ -121,19 +155,6 @@ def _keep_mask(mapping: Mapping, table: Table, columns: dict[str, int]) -> BoolA
 
 def _filled(cells: pd.Series) -> BoolArray:
     return ~blank_cells(cells)
-
-
-def _rule_mask(rule: SkipRule, cells: pd.Series) -> BoolArray:
-    text = cells.astype("str").fillna("")
-    hit = np.ones(len(text), dtype=bool)
-    if rule.matches is not None:
-        hit &= text.str.contains(rule.matches, regex=True).to_numpy(dtype=bool, na_value=False)
-    if rule.equals is not None:
-        normal = text.map(norm_header, na_action="ignore")
-        hit &= (normal == norm_header(rule.equals)).to_numpy(dtype=bool, na_value=False)
-    if rule.empty is not None:
-        hit &= ~_filled(text) if rule.empty else _filled(text)
-    return hit
 
 
 def _compute(

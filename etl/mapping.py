@@ -62,8 +62,9 @@ def load_mapping(path: Path, root: Path | None = None) -> Mapping:
     root = path.parent if root is None else root
     reader = Reader(str(path))
     doc = read_yaml(path, reader.shown)
-    reader.keys(doc, "", TOP)
     feed = _feed(reader, doc)
+    _stray_fields(reader, doc, feed)
+    reader.keys(doc, "", TOP)
     match, read, skip = (reader.dict(doc, k, "") for k in ("match", "read", "skip"))
     reader.keys(match, "match", ("filename", "headers"))
     reader.keys(read, "read", ("sheet", "header_row", "encoding", "delimiter"))
@@ -101,6 +102,14 @@ def _feed(reader: Reader, doc: YDict) -> Feed:
         return get_feed(name)
     except ConfigError as exc:
         raise reader.fail(doc, "feed", "feed", str(exc)) from None
+
+
+def _stray_fields(reader: Reader, doc: YDict, feed: Feed) -> None:
+    """A field written at the left margin, not indented under `fields:`, says so."""
+    for key in doc:
+        if key not in TOP and key in feed.columns:
+            problem = f"'{key}' is a field: indent it under 'fields:' (by two spaces)"
+            raise reader.fail(doc, key, key, problem)
 
 
 def _fields(reader: Reader, steps: StepParser, doc: YDict, feed: Feed) -> tuple[FieldSpec, ...]:

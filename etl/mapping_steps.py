@@ -133,7 +133,7 @@ class StepParser:
         table = opts.get("map")
         if not isinstance(table, YDict) or not table:
             raise self.reader.fail(opts, "map", path, "expected 'ERP value: Fynd value' entries")
-        entries = {map_key(k): self._map_value(table, k, path) for k in table}
+        entries = self._entries(table, path)
         shown = Path(self.reader.shown)
         name = (
             shown.relative_to(self.root).as_posix()
@@ -142,6 +142,24 @@ class StepParser:
         )
         where = f"the value map in {name}"  # the mapping file to add it to
         return ValueMap(table=entries, unmatched=self._unmatched(opts, path), source=where)
+
+    def _entries(self, table: YDict, path: str) -> dict[str, str]:
+        """{key as compared: value}. Keys equal but for case and spaces (`Delhi WH`, `delhi
+        wh`) are one key: with two values the last would silently win, so that is refused
+        (as in a lookup file)."""
+        entries: dict[str, str] = {}
+        written: dict[str, str] = {}
+        for key in table:
+            value, compared = self._map_value(table, key, path), map_key(key)
+            if entries.setdefault(compared, value) != value:
+                first = written[compared]
+                problem = (
+                    f"'{first}' (line {table.lines[first]}) and '{key}' are the same name (case "
+                    "and spaces are ignored) with different values: keep one"
+                )
+                raise self.reader.fail(table, key, f"{path}.{key}", problem)
+            written.setdefault(compared, key)
+        return entries
 
     def _map_value(self, table: YDict, key: str, path: str) -> str:
         value = self.reader.text(table, key, f"{path}.{key}")
@@ -226,7 +244,10 @@ def read_lookup(file: Path, shown: str, source: str | None, target: str | None) 
     try:
         with file.open(encoding="utf-8-sig", newline="") as handle:
             rows = list(csv.reader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+    except UnicodeDecodeError:
+        problem = "the lookup file is not UTF-8: save it as UTF-8 (Excel: 'CSV UTF-8')"
+        raise MappingError(shown, None, "", problem) from None
+    except (OSError, csv.Error) as exc:
         raise MappingError(shown, None, "", f"cannot read the lookup file: {exc}") from None
     header = [h.strip() for h in rows[0]] if rows else []
     src, dst = _lookup_columns(header, shown, source, target)

@@ -7,6 +7,7 @@ Every mapping key is kept as the text written in the file.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import re
 from collections.abc import Iterable
@@ -90,17 +91,64 @@ class _Duplicate(Exception):
 def read_yaml(path: Path, shown: str) -> YDict:
     """The document in `path` as a YDict; MappingError (named `shown`) when it is not one."""
     try:
-        document = yaml.load(path.read_text(encoding="utf-8"), Loader=_Loader)
+        document = yaml.load(_text(path, shown), Loader=_Loader)
     except _Duplicate as dup:
         raise MappingError(shown, dup.line, dup.key, "this key appears twice") from None
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise MappingError(shown, line, "", f"not valid YAML: {exc.problem}") from None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        problem = f"not valid YAML: {exc.problem}{_hint(str(exc.problem))}"
+        raise MappingError(shown, line, "", problem) from None
+    except yaml.YAMLError as exc:
         raise MappingError(shown, None, "", f"cannot read the file: {exc}") from None
     if not isinstance(document, YDict):
         raise MappingError(shown, 1, "", "a mapping file must be a set of 'key: value' lines")
     return document
+
+
+HINTS = (
+    (r"'\t' that cannot start", "the line holds a tab: indent with spaces, never tabs"),
+    (
+        "unknown escape character",
+        "a backslash inside double quotes: write the pattern in single quotes, as 'SKU-(\\d+)'",
+    ),
+    (
+        "mapping values are not allowed here",
+        "check this line's indentation (keys of one level start in the same column), and put "
+        "a value holding ': ' in quotes",
+    ),
+    ("expected <block end>", "check this line's indentation against the lines above it"),
+)  # PyYAML's words for the mistakes people make most, and what to do about them
+
+
+def _hint(problem: str) -> str:
+    return next((f" - {hint}" for words, hint in HINTS if words in problem), "")
+
+
+def _text(path: Path, shown: str) -> str:
+    """The file's text; a mapping saved as UTF-16 or Windows-1252 (Notepad) is refused with
+    what to do, never read as something else."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise MappingError(shown, None, "", f"cannot read the file: {exc}") from None
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        said = "the file is saved as UTF-16 (Notepad's 'Unicode')"
+        raise MappingError(shown, None, "", f"{said}: save the mapping as UTF-8")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        byte = data[exc.start : exc.start + 1]
+        said = f"byte 0x{byte.hex()} is not UTF-8{_cp1252(byte)}"
+        raise MappingError(shown, line, "", f"{said}: save the mapping as UTF-8") from None
+
+
+def _cp1252(byte: bytes) -> str:
+    """What the byte is in Windows-1252, Notepad's old default: the likely cause."""
+    try:
+        return f" (in Windows-1252 it is {byte.decode('cp1252')!r})"
+    except UnicodeDecodeError:
+        return ""
 
 
 class Reader:

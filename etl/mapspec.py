@@ -23,7 +23,8 @@ def norm_header(text: str) -> str:
 class FieldSpec:
     """How one canonical field is computed: from a column, a constant or a template.
 
-    `optional`: the column may be absent from the file (then every row gets `default`).
+    `optional`: the column may be absent from the file (then every row gets `default`, and
+    the summary's warnings say so: etl.mapper).
     `default` fills blank cells before the transforms run.
     """
 

@@ -17,6 +17,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 
 from etl import readers
+from etl.config import builtin_mappings_dir
 from etl.errors import InputError
 from etl.mapspec import Mapping
 from etl.model import Table
@@ -121,7 +122,8 @@ def _candidates(mappings: list[Mapping], feed: str | None, name: str | None) -> 
         chosen = [m for m in mappings if m.name == name]
         if not chosen:
             known = ", ".join(m.name for m in mappings) or "none"
-            raise InputError(f"no mapping named '{name}' (known: {known})", "no_mapping")
+            said = f"no mapping named '{name}' (known: {known})"
+            raise InputError(said + own_mappings_hint(mappings), "no_mapping")
         return chosen
     chosen = [m for m in mappings if feed is None or m.feed == feed]
     if not chosen:
@@ -134,7 +136,20 @@ def _no_fit_message(reports: list[MatchReport], path: Path) -> str:
     if named:
         return _name_message(named, path)
     closest = max(reports, key=lambda r: r.score)
-    return f"no mapping fits {path.name}; closest: {closest.text()}"
+    said = f"no mapping fits {path.name}; closest: {closest.text()}"
+    return said + own_mappings_hint([r.mapping for r in reports])
+
+
+def own_mappings_hint(mappings: list[Mapping]) -> str:
+    """Said when only the built-in mappings were looked at: `validate` and `mappings` read
+    no config file unless given --config, so a user's new mapping is easily not loaded."""
+    builtin = builtin_mappings_dir().resolve()
+    if any(not (m.is_generic or m.path.resolve().is_relative_to(builtin)) for m in mappings):
+        return ""
+    return (
+        ". Only the built-in mappings were looked at: your own mappings are loaded with "
+        "--config (a konnect-etl.yaml whose 'mappings:' names their folder)"
+    )
 
 
 def _name_message(named: list[MatchReport], path: Path) -> str:

@@ -74,11 +74,13 @@ def layout_for(mapping: Mapping) -> Layout:
 
 
 def source_columns(mapping: Mapping) -> tuple[str, ...]:
-    """Every header a field reads, in field order, then `match.headers` no field reads.
+    """Every header a field reads, in field order, then `match.headers` and the columns skip
+    rules read (a file without them is refused) that no field reads.
 
     Headers equal but for case and spaces are one header: the file must not hold it twice.
     """
     wanted = [c for spec in mapping.fields for c in spec.columns] + list(mapping.headers)
+    wanted += [rule.column for rule in mapping.skip_rows]
     seen: dict[str, str] = {}
     for header in wanted:
         seen.setdefault(norm_header(header), header)

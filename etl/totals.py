@@ -17,8 +17,6 @@ logged. A mapping turns the rule off with `skip: {totals: false}`.
 
 from __future__ import annotations
 
-import logging
-
 import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
@@ -27,8 +25,7 @@ from etl.cells import BoolArray, arrow_text, blank_cells, to_mask
 from etl.feeds import get_feed
 from etl.mapspec import Mapping, norm_header
 from etl.model import Table
-
-log = logging.getLogger(__name__)
+from etl.skiprules import note
 
 LABEL = (
     r"^[^0-9a-z]*(?:(?:grand\s*|sub[\s-]*|net\s+)?totals?"
@@ -96,11 +93,6 @@ def is_label(cells: pd.Series) -> BoolArray:
 def log_skipped(table: Table, rows: BoolArray) -> None:
     """Say which rows were taken for totals or footers, so none vanishes without a trace: in
     the log and in the summary's `warnings` (through `table.notes`)."""
-    numbers = [str(n) for n in table.row_numbers[rows]]
-    if not numbers:
-        return
-    shown = ", ".join(numbers[:10]) + (f" and {len(numbers) - 10} more" if numbers[10:] else "")
-    word = "row" if len(numbers) == 1 else "rows"
-    note = f"skipped as totals or report footers, not data: {word} {shown}"
-    table.notes.append(note)
-    log.warning("%s: %s", table.sheet.path.name, note)
+    numbers = table.row_numbers[rows]
+    if len(numbers):
+        note(table, "skipped as totals or report footers, not data", numbers)

@@ -167,6 +167,8 @@ match:
   filename: ["wms_*_bins.*"]
   headers: [Warehouse, Bin, Item, On Hand, Zone]
 read: {READ}
+skip:
+  rows_where: [{column: Status, equals: CLOSED}]  # a column no field reads
 fields:
   location_id: {template: "{Warehouse}-{Bin}"}
   sku: {column: Item}
@@ -197,7 +199,8 @@ def test_a_new_mappings_sheet_header_row_and_csv_options_are_honoured(
     fill(path, mapping, {"Warehouse": "DEL", "Bin": "A1", "Item": "CAP-RED", "On Hand": "3"})
     chosen, table = choose_mapping([*SHIPPED.values(), mapping], path)
     assert chosen.name == "wms/stock"
-    assert table.header == ["Warehouse", "Bin", "Item", "On Hand", "Zone"]  # Zone: match only
+    # Zone: match only; Status: a skip rule's (a file without it is refused)
+    assert table.header == ["Warehouse", "Bin", "Item", "On Hand", "Zone", "Status"]
     assert table.header_row == (mapping.header_row or 1)
     assert list(table.data.iloc[0][:4]) == ["DEL", "A1", "CAP-RED", "3"]
 

@@ -1,0 +1,300 @@
+"""Mistakes in a user's own mapping that used to send wrong data, or lose rows, without a word.
+
+A skip rule whose column the file lacks stops the file; a default filled in on every row
+because its column is absent is said in the summary's warnings; rows a skip rule drops are
+named rule by rule; a value map with one name twice is refused at start-up; YAML and
+encoding mistakes say what to do.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import textwrap
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from runs import oid, results, run
+from typer.testing import CliRunner
+
+from etl.cli import app
+from etl.errors import MappingError
+from etl.konnect import ENDPOINTS
+from etl.mapping import load_mapping
+
+TODAY = date.today().isoformat()
+SHIPMENTS = [
+    ["Channel Order ID", "AWB Code", "Courier Company", "Status"],
+    [oid(13, 1), "5012345678", "Blue Dart", "PICKUP SCHEDULED"],
+    [oid(13, 2), "5012345679", "Blue Dart", "CANCELED"],
+    [oid(13, 3), "5012345680", "Blue Dart", "PICKUP SCHEDULED"],
+    [oid(13, 4), "5012345681", "Blue Dart", "canceled "],
+]
+PORTAL = """
+feed: awb
+match:
+  filename: ["shipments_export*"]
+skip:
+  rows_where:
+    - {{column: {status}, equals: CANCELED}}
+fields:
+  orderId: Channel Order ID
+  awbNumber: AWB Code
+  courierName: Courier Company
+  autoDispatch: {{constant: No}}
+"""
+SAP_STOCK = """
+feed: stock
+match: {filename: ["sap_stock*"]}
+fields:
+  location_id: {column: Plnt, optional: true, default: DEL-WH-01}
+  sku: Material
+  quantity: {column: Unrestricted Stock, transforms: [integer]}
+"""
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding=encoding)
+    return path
+
+
+def drop(path: Path, rows: list[list[str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    return path
+
+
+def inbox_with(tmp_path: Path, name: str, mapping: str) -> Path:
+    """An inbox configured as the README shows, with one mapping of its own."""
+    inbox = tmp_path / "inbox"
+    write(inbox / "konnect-etl.yaml", "mappings: ./mappings\n")
+    write(inbox / "mappings" / name, mapping)
+    return inbox
+
+
+def summary(folder: Path, stem: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((folder / f"{stem}.summary.json").read_text())
+    return loaded
+
+
+def awb_sent(sandbox: Any) -> list[str]:
+    return [e["key"] for e in sandbox.ledger() if e["path"] == ENDPOINTS["awb"].path]
+
+
+def test_a_skip_rule_whose_column_the_file_lacks_stops_the_file(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    inbox = inbox_with(tmp_path, "portal/awb.yaml", PORTAL.format(status="Stauts"))
+    drop(inbox / "shipments_export_2711.csv", SHIPMENTS)
+    assert run(inbox, sandbox).exit_code == 1
+    [error] = summary(inbox / "failed" / TODAY, "shipments_export_2711")["file_errors"]
+    assert error.startswith(
+        "the mapping's skip rule reads column 'Stauts', which the file does not have; "
+        "it has: Channel Order ID, AWB Code, Courier Company, Status. "
+    )
+    assert "skip.rows_where of mapping portal/awb" in error
+    assert awb_sent(sandbox) == []  # the CANCELED shipments were sent before
+
+
+def test_rows_a_skip_rule_drops_are_named_in_the_warnings(tmp_path: Path, sandbox: Any) -> None:
+    inbox = inbox_with(tmp_path, "portal/awb.yaml", PORTAL.format(status="Status"))
+    drop(inbox / "shipments_export_2711.csv", SHIPMENTS)
+    assert run(inbox, sandbox).exit_code == 0
+    report = summary(inbox / "done" / TODAY, "shipments_export_2711")
+    assert report["warnings"] == [
+        "2 rows skipped by the mapping's rule (Status equals CANCELED): rows 3, 5"
+    ]
+    assert report["skipped_rows"] == 2
+    assert sorted(results(inbox, "shipments_export_2711")) == ["2", "4"]
+    assert awb_sent(sandbox) == [oid(13, 1), oid(13, 3)]
+
+
+def validate(config: Path, file: Path) -> dict[str, Any]:
+    done = CliRunner().invoke(app, ["validate", "--config", str(config), str(file)])
+    assert done.exit_code == 0, done.output
+    return summary(file.parent, file.stem)
+
+
+def test_a_default_filled_in_because_its_column_is_absent_is_a_warning(tmp_path: Path) -> None:
+    inbox = inbox_with(tmp_path, "sap/stock.yaml", SAP_STOCK)
+    file = drop(tmp_path / "sap_stock_0601.csv", [
+        ["Plant", "Material", "Unrestricted Stock"],
+        ["1000", "TS-BLK-S", "12"],
+        ["2000", "TS-BLK-M", "7"],
+        ["3000", "TS-BLK-L", "4"],
+    ])  # fmt: skip
+    report = validate(inbox / "konnect-etl.yaml", file)
+    assert report["warnings"] == [
+        "column 'Plnt' is not in the file: location_id is 'DEL-WH-01' (the mapping's default)"
+        " on every row"
+    ]
+
+
+def test_no_warning_where_a_blank_is_honest_or_the_default_is_the_documented_one(
+    tmp_path: Path,
+) -> None:
+    portal = PORTAL.format(status="Status").replace(
+        "{constant: No}", "{column: Auto Dispatch, optional: true}"
+    )
+    inbox = inbox_with(tmp_path, "portal/awb.yaml", portal)
+    file = drop(tmp_path / "shipments_export_2711.csv", SHIPMENTS[:2])
+    assert validate(inbox / "konnect-etl.yaml", file)["warnings"] == []
+    price = drop(tmp_path / "price.csv", [  # generic/price: currency INR when absent
+        ["location_id", "sku", "mrp", "esp"],
+        ["DEL-WH-01", "TS-BLK-S", "999", "799"],
+    ])  # fmt: skip
+    assert validate(inbox / "konnect-etl.yaml", price)["warnings"] == []
+
+
+def test_a_value_map_with_one_name_twice_is_refused_at_start_up(tmp_path: Path) -> None:
+    path = write(tmp_path / "sap" / "stock.yaml", """
+        feed: stock
+        fields:
+          location_id:
+            column: Plant
+            transforms:
+              - map:
+                  Delhi WH: DEL-WH-01
+                  Bandra: MUM-ST-02
+                  delhi  wh: MUM-ST-02
+          sku: Material
+          quantity: Qty
+        """)  # fmt: skip
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path, tmp_path)
+    assert (caught.value.line, caught.value.key) == (
+        9,
+        "fields.location_id.transforms[0].map.delhi  wh",
+    )
+    assert caught.value.problem == (
+        "'Delhi WH' (line 7) and 'delhi  wh' are the same name (case and spaces are ignored)"
+        " with different values: keep one"
+    )
+
+
+def test_a_value_map_may_repeat_a_name_with_the_same_value(tmp_path: Path) -> None:
+    path = write(tmp_path / "sap" / "stock.yaml", """
+        feed: stock
+        fields:
+          location_id:
+            column: Plant
+            transforms: [{map: {Delhi WH: DEL-WH-01, delhi wh: DEL-WH-01}}]
+          sku: Material
+          quantity: Qty
+        """)  # fmt: skip
+    [location, _, _] = load_mapping(path, tmp_path).fields
+    assert location.transforms[0].table == {"delhi wh": "DEL-WH-01"}  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "hint"),
+    [
+        ("feed: stock\nfields:\n\tsku: Material\n", 3, "the line holds a tab: indent with spaces"),
+        (
+            "feed: stock\nfields:\n  sku:\n    column: Material\n     transforms: [strip]\n",
+            5,
+            "check this line's indentation",
+        ),
+        (
+            "feed: stock\nfields:\n  sku: Material\n quantity: Qty\n",
+            4,
+            "check this line's indentation against the lines above it",
+        ),
+        (
+            'feed: stock\nfields:\n  sku: {column: Code, transforms: [{regex: "SKU-(\\d+)"}]}\n',
+            3,
+            "write the pattern in single quotes, as 'SKU-(\\d+)'",
+        ),
+    ],
+    ids=["tab", "indented-too-far", "indented-too-little", "backslash-in-double-quotes"],
+)
+def test_yaml_mistakes_say_what_to_do(tmp_path: Path, text: str, line: int, hint: str) -> None:
+    path = tmp_path / "sap" / "stock.yaml"
+    path.parent.mkdir()
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path, tmp_path)
+    assert caught.value.line == line
+    assert caught.value.problem.startswith("not valid YAML: ")
+    assert hint in caught.value.problem
+
+
+@pytest.mark.parametrize(
+    ("encoding", "line", "said"),
+    [
+        ("utf-16", None, "the file is saved as UTF-16 (Notepad's 'Unicode')"),
+        ("cp1252", 1, "byte 0x96 is not UTF-8 (in Windows-1252 it is '–')"),
+    ],
+)
+def test_a_mapping_not_saved_as_utf8_says_so(
+    tmp_path: Path, encoding: str, line: int | None, said: str
+) -> None:
+    path = write(
+        tmp_path / "sap" / "stock.yaml", "description: SAP – stock\nfeed: stock\n", encoding
+    )
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path, tmp_path)
+    assert str(caught.value).startswith(str(path))
+    assert caught.value.line == line
+    assert caught.value.problem == f"{said}: save the mapping as UTF-8"
+
+
+def test_a_lookup_file_not_saved_as_utf8_says_so(tmp_path: Path) -> None:
+    write(
+        tmp_path / "lookups" / "plants.csv",
+        "SAP plant,Fynd location\nMünchen,DEL-WH-01\n",
+        "cp1252",
+    )
+    path = write(tmp_path / "sap" / "stock.yaml", """
+        feed: stock
+        fields:
+          location_id: {column: Plant, transforms: [{lookup: lookups/plants.csv}]}
+          sku: Material
+          quantity: Qty
+        """)  # fmt: skip
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path, tmp_path)
+    assert (caught.value.file, caught.value.problem) == (
+        "lookups/plants.csv",
+        "the lookup file is not UTF-8: save it as UTF-8 (Excel: 'CSV UTF-8')",
+    )
+
+
+def test_validate_without_config_says_own_mappings_need_it(tmp_path: Path) -> None:
+    inbox = inbox_with(tmp_path, "sap/stock.yaml", SAP_STOCK.replace("Plnt", "Plant"))
+    file = drop(tmp_path / "sap_stock_0601.csv", [
+        ["Plant", "Material", "Unrestricted Stock"],
+        ["DEL-WH-01", "TS-BLK-S", "12"],
+    ])  # fmt: skip
+    done = CliRunner().invoke(app, ["validate", str(file)])
+    assert done.exit_code == 1, done.output
+    [error] = summary(file.parent, file.stem)["file_errors"]
+    assert error.startswith("no mapping fits sap_stock_0601.csv; closest: ")
+    assert error.endswith(
+        ". Only the built-in mappings were looked at: your own mappings are loaded with "
+        "--config (a konnect-etl.yaml whose 'mappings:' names their folder)"
+    )
+    assert validate(inbox / "konnect-etl.yaml", file)["mapping"] == "sap/stock"
+    named = CliRunner().invoke(app, ["mappings", "--explain", str(file)])
+    assert "Only the built-in mappings were looked at" in " ".join(named.output.split())
+
+
+def test_a_field_not_indented_under_fields_says_so(tmp_path: Path) -> None:
+    path = write(tmp_path / "sap" / "stock.yaml", """
+        feed: stock
+        fields:
+        location_id: Plant
+        sku: Material
+        quantity: Qty
+        """)  # fmt: skip
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path, tmp_path)
+    assert (caught.value.line, caught.value.key) == (3, "location_id")
+    assert (
+        caught.value.problem
+        == "'location_id' is a field: indent it under 'fields:' (by two spaces)"
+    )
