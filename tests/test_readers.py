@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import re
 import shutil
@@ -215,6 +216,10 @@ def test_the_shipped_pos_mapping_sends_a_utf8_export_as_written(tmp_path: Path) 
     with (tmp_path / "pos_price.result.csv").open(encoding="utf-8-sig", newline="") as handle:
         (row,) = csv.DictReader(handle, delimiter=";")
     assert (row["Item Code"], row["MRP"], row["status"]) == ("CAFÉ-01", "₹799.00", "ok")
+    summary = json.loads((tmp_path / "pos_price.summary.json").read_text(encoding="utf-8"))
+    assert summary["warnings"] == [
+        "read as UTF-8, not as the cp1252 its mapping names (it is UTF-8)"
+    ]
 
 
 # --- CSV: rows as the user sees them ------------------------------------------------------
