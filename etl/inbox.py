@@ -5,12 +5,18 @@ inbox/processing/         claimed by an atomic rename; resumed after a crash
 inbox/done/YYYY-MM-DD/    input + reports after the rows were checked (and the good ones sent)
 inbox/failed/YYYY-MM-DD/  input + report when the file as a whole could not be used
 inbox/.konnect-etl/       journal, logs, status
+
+A name in processing/ (and in done/..., `etl.runner`) is taken under a lock (`etl.locks`):
+two processes never pick the same one, where each would replace the other's file a moment
+later. A name is cut short where its reports' names would not fit (`etl.atomic.fit_name`).
 """
 
 from __future__ import annotations
 
 import errno
 import fnmatch
+import hashlib
+import logging
 import os
 import re
 import shutil
@@ -21,8 +27,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from etl.atomic import NAME_MAX, fit_name, link_unless_taken, name_size, numbered
+from etl.atomic import unique_name as unique_name  # where callers look for it
 from etl.config import CONFIG_NAMES, STATE_DIR
 from etl.locks import file_lock
+
+log = logging.getLogger(__name__)
 
 # Files that are never data: office lock files, partial downloads, temp and hidden files, and
 # our own result/summary files (an errors file, on the other hand, is meant to be dropped back).
@@ -60,6 +70,8 @@ class Inbox:
     def lock(self, name: str) -> AbstractContextManager[bool]:
         """Hold the lock for `processing/<name>` while working on it (False: someone has it)."""
         self.folder(STATE_DIR, "locks")
+        if name_size(name) > NAME_MAX - len(".lock"):  # claimed by an earlier version
+            name = hashlib.sha256(os.fsencode(name)).hexdigest()
         return file_lock(self.locks, name)
 
     def folder(self, *parts: str) -> Path:
@@ -106,19 +118,40 @@ class Inbox:
     def claim(self, path: Path) -> Path | None:
         """Move `path` into processing/ atomically; None if another process took it first."""
         self.folder("processing")
-        target = self.processing / unique_name(self.processing, readable_name(path.name))
-        try:
-            path.rename(target)
-        except FileNotFoundError:
-            return None
-        return target
+        name = fit_name(readable_name(path.name))
+        if name_size(name) < name_size(readable_name(path.name)):
+            log.warning("%s: the file name is too long for the names of its reports (a file "
+                        "name may have %d bytes); it is processed as %s", path.name, NAME_MAX,
+                        name)  # fmt: skip
+        return self._move_in(path, name)
+
+    def _move_in(self, path: Path, name: str) -> Path | None:
+        """Rename `path` into processing/ as `name` (`name-2`... if taken), under the lock of
+        that name: two processes never pick the same one, and a rename never replaces."""
+        for n in range(1, 10_000):
+            target = self.processing / numbered(name, n)
+            with self.lock(target.name) as mine:
+                if not mine or target.exists():
+                    continue
+                try:
+                    path.rename(target)
+                except FileNotFoundError:
+                    return None
+                return target
+        raise FileExistsError(f"no free name for {name} in {self.processing}")
 
     def in_processing(self) -> list[Path]:
         """Files a previous run claimed but did not finish (to resume)."""
         if not self.processing.is_dir():
             return []
         found = [p for p in self.processing.iterdir() if p.is_file() and not p.is_symlink()]
-        return sorted(p for p in map(_readable, found) if p is not None)
+        return sorted(p for p in map(self._readable, found) if p is not None)
+
+    def _readable(self, path: Path) -> Path | None:
+        """A claimed file under its readable name (claimed before names were made readable);
+        None when another process renamed or finished it first."""
+        name = readable_name(path.name)
+        return path if name == path.name else self._move_in(path, name)
 
     def outcome_dir(self, kind: str, day: date) -> Path:
         """`done/YYYY-MM-DD/` or `failed/YYYY-MM-DD/` (created)."""
@@ -126,9 +159,13 @@ class Inbox:
 
     def give_back(self, claimed: Path, trigger_suffix: str | None = None) -> Path:
         """Return a claimed file to the inbox untouched (e.g. credentials are wrong); in
-        trigger mode with a new trigger file, or it would never be taken again."""
-        target = self.root / unique_name(self.root, claimed.name)
-        claimed.rename(target)
+        trigger mode with a new trigger file, or it would never be taken again. A new file
+        of that name, dropped meanwhile, is never replaced: this one becomes `name-2`."""
+        n = 1
+        while not link_unless_taken(claimed, self.root / numbered(claimed.name, n)):
+            n += 1
+        claimed.unlink(missing_ok=True)  # gone already where the link was a rename
+        target = self.root / numbered(claimed.name, n)
         if trigger_suffix:
             trigger_path(target, trigger_suffix).touch()
         return target
@@ -149,34 +186,6 @@ def readable_name(name: str) -> str:
     return _UNDECODED.sub(lambda found: f"%{ord(found.group()) - 0xDC00:02X}", name)
 
 
-def _readable(path: Path) -> Path | None:
-    """A claimed file under its readable name (claimed before names were made readable);
-    None when another process renamed or finished it first."""
-    name = readable_name(path.name)
-    if name == path.name:
-        return path
-    target = path.with_name(unique_name(path.parent, name))
-    try:
-        path.rename(target)
-    except FileNotFoundError:
-        return None
-    return target
-
-
-def unique_name(folder: Path, name: str) -> str:
-    """`name`, or `stem-2.ext`, `stem-3.ext`... so nothing is ever overwritten."""
-    path = Path(name)
-    candidate, n = name, 1
-    while (folder / candidate).exists() or _reports_exist(folder, Path(candidate).stem):
-        n += 1
-        candidate = f"{path.stem}-{n}{path.suffix}"
-    return candidate
-
-
-def _reports_exist(folder: Path, stem: str) -> bool:
-    return (folder / f"{stem}.summary.json").exists()
-
-
 def _mtime_or_zero(path: Path) -> float:
     try:
         return path.stat().st_mtime
@@ -194,13 +203,19 @@ def _can_open(path: Path) -> bool:
 
 
 def wait_until_ready(
-    inbox: Inbox, trigger_suffix: str | None, settle_seconds: float, max_wait: float
+    inbox: Inbox,
+    trigger_suffix: str | None,
+    settle_seconds: float,
+    max_wait: float,
+    settler: Settler | None = None,
 ) -> list[Path]:
     """The ready files (the `Settler`'s rule, as in `watch`: unchanged in size and mtime for
     `settle_seconds` while we looked), waiting for the others up to `max_wait` — or the
     settle time, if longer. With files waiting, `run` takes the settle time: a copy that
-    keeps the source's old mtime is only seen to be unfinished by its growing size."""
-    settler = Settler(settle_seconds)
+    keeps the source's old mtime is only seen to be unfinished by its growing size.
+    `settler`: the caller's, to ask it later whether a file is still as it was when found
+    ready (`Settler.still_ready`)."""
+    settler = Settler(settle_seconds) if settler is None else settler
     deadline = time.time() + max(max_wait, settle_seconds + 1)
     while True:
         candidates = inbox.candidates(trigger_suffix)
@@ -221,6 +236,7 @@ class Settler:
     def __init__(self, settle_seconds: float) -> None:
         self.settle_seconds = settle_seconds
         self._seen: dict[Path, tuple[tuple[int, float], float]] = {}
+        self._ready: dict[Path, tuple[int, float]] = {}  # the size and mtime it was ready with
 
     def ready(self, paths: list[Path], now: float) -> tuple[list[Path], float]:
         """The ready files, and the seconds until the next unready one may be ready."""
@@ -241,7 +257,14 @@ class Settler:
             else:
                 wait = min(wait, max(left, 0.2))
         self._seen = seen
+        self._ready = {path: seen[path][0] for path in ready}
         return ready, wait
+
+    def still_ready(self, path: Path) -> bool:
+        """`path` has the size and mtime it had when `ready` last found it ready: a file
+        written again since (a new export over an old one) must settle again first."""
+        signature = self._ready.get(path)
+        return signature is not None and file_signature(path) == signature
 
 
 def file_signature(path: Path) -> tuple[int, float] | None:

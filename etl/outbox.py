@@ -13,8 +13,6 @@ that a spreadsheet would run as a formula are neutralised as in the reports
 
 from __future__ import annotations
 
-import errno
-import os
 import re
 import secrets
 from collections.abc import Sequence
@@ -25,14 +23,12 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from etl.atomic import atomic_write, fsync_dir
+from etl.atomic import atomic_write, fsync_dir, link_unless_taken
 from etl.reportsheet import PLAIN_NUMBER, ReportSheet, is_risky, write_csv
 from etl.xlsxreport import CellMaker
 
 SheetFormat = Literal["csv", "xlsx"]
 _NUMBER = re.compile(PLAIN_NUMBER)
-# a file system that cannot make hard links (SMB/CIFS without Unix extensions, some FUSE)
-_NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS, errno.EXDEV}
 
 
 def write_new_sheet(
@@ -49,40 +45,13 @@ def write_new_sheet(
     try:
         write_sheet(staged, header, rows, numeric, kind=suffix)
         path, n = folder / f"{stem}{suffix}", 1
-        while not _link_unless_taken(staged, path):
+        while not link_unless_taken(staged, path):
             n += 1
             path = folder / f"{stem}-{n}{suffix}"
     finally:
         staged.unlink(missing_ok=True)
     fsync_dir(folder)  # the new name, durable
     return path
-
-
-def _link_unless_taken(staged: Path, path: Path) -> bool:
-    """Give the staged file the name `path` unless a file has it (False): never replaces."""
-    try:
-        if os.name == "nt":  # pragma: no cover - Windows' rename refuses an existing name
-            staged.rename(path)
-        else:
-            os.link(staged, path)  # refuses an existing name, atomically
-    except FileExistsError:
-        return False
-    except OSError as exc:
-        if exc.errno not in _NO_HARD_LINKS:
-            raise
-        return _reserve_then_replace(staged, path)
-    return True
-
-
-def _reserve_then_replace(staged: Path, path: Path) -> bool:
-    """For shares without hard links: take the name with an empty file (O_EXCL), then put
-    the sheet in its place. An import job could see the empty file for an instant."""
-    try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    except FileExistsError:
-        return False
-    staged.replace(path)
-    return True
 
 
 def write_sheet(

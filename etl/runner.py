@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
+from datetime import date
 from functools import partial
 from pathlib import Path
 
+from etl.atomic import reserved_name
 from etl.errors import CredentialsError, EtlError, InputError, KonnectDown
-from etl.inbox import Inbox, file_signature, trigger_path, unique_name, wait_until_ready
+from etl.inbox import Inbox, Settler, file_signature, trigger_path, wait_until_ready
 from etl.matching import choose_mapping
 from etl.pipeline import FileResult, Job, content_hash, internal_error, process
 from etl.report import remove_reports
@@ -61,12 +65,20 @@ def run_inbox(root: Path, job: Job, options: RunOptions) -> RunResult:
     prune(inbox, job.journal, options.keep_days, job.now().date())
     result = RunResult()
     resume_leftovers(inbox, job, options, result)
-    if options.should_stop():
-        return result
-    ready = wait_until_ready(
-        inbox, options.trigger_suffix, options.settle_seconds, options.max_wait
-    )
-    take_files(inbox, ready, job, options, result)
+    settler = Settler(options.settle_seconds)
+    window_ends = time.time() + max(options.max_wait, options.settle_seconds + 1)
+    max_wait = options.max_wait
+    while not options.should_stop():
+        ready = wait_until_ready(
+            inbox, options.trigger_suffix, options.settle_seconds, max_wait, settler
+        )
+        changed = take_files(inbox, ready, job, options, result, settler)
+        max_wait = window_ends - time.time()
+        if not changed or max_wait <= 0:  # waiting for them again: while the window lasts
+            for path in changed:
+                log.info("%s: left in the inbox for the next run (it was still changing when "
+                         "this run's waiting time ended)", path.name)  # fmt: skip
+            break
     return result
 
 
@@ -75,29 +87,66 @@ def resume_leftovers(inbox: Inbox, job: Job, options: RunOptions, result: RunRes
     for leftover in inbox.in_processing():
         if options.should_stop():
             return
-        with inbox.lock(leftover.name) as held:
-            if not held or not leftover.is_file():
-                continue  # another live process is working on it, or has just finished it
-            log.info("resuming %s (left in processing/ by an earlier run)", leftover.name)
-            _record(result, process_claimed(inbox, leftover, job, options), options)
+        finished = _under_lock(inbox, leftover, job, options, resuming=True)
+        if finished is not None:  # the hook runs with the lock released (a new file of the
+            _record(result, finished, options)  # same name may be claimed meanwhile)
 
 
 def take_files(
-    inbox: Inbox, paths: list[Path], job: Job, options: RunOptions, result: RunResult
-) -> None:
-    """Claim each ready file (atomic rename) and process it under its lock."""
+    inbox: Inbox,
+    paths: list[Path],
+    job: Job,
+    options: RunOptions,
+    result: RunResult,
+    settler: Settler | None = None,
+) -> list[Path]:
+    """Claim each ready file (atomic rename) and process it under its lock. A file written
+    again since `settler` found it ready is left in the inbox (returned): it must settle
+    again. Without `settler`: a file modified within the settle time is left."""
+    changed = []
     for path in paths:
         if options.should_stop():
-            return
+            break
+        if _written_again(path, settler, options.settle_seconds):
+            changed.append(path)
+            continue
         claimed = _claim(inbox, path, result)
         if claimed is None:
             continue  # another konnect-etl process took it first, or it cannot be moved
         if options.trigger_suffix:
             trigger_path(path, options.trigger_suffix).unlink(missing_ok=True)
-        with inbox.lock(claimed.name) as held:
-            if not held or not claimed.is_file():
-                continue  # another process is resuming it as a leftover
-            _record(result, process_claimed(inbox, claimed, job, options), options)
+        finished = _under_lock(inbox, claimed, job, options)
+        if finished is not None:
+            _record(result, finished, options)
+    return changed
+
+
+def _under_lock(
+    inbox: Inbox, claimed: Path, job: Job, options: RunOptions, resuming: bool = False
+) -> FileResult | None:
+    """Process a claimed file while holding its lock; None when another live process has
+    it (resuming it as a leftover, or finishing it)."""
+    with inbox.lock(claimed.name) as held:
+        if not held or not claimed.is_file():
+            return None
+        if resuming:
+            log.info("resuming %s (left in processing/ by an earlier run)", claimed.name)
+        return process_claimed(inbox, claimed, job, options)
+
+
+def _written_again(path: Path, settler: Settler | None, settle_seconds: float) -> bool:
+    """`path` changed since it was found ready (a new export written over the old one)."""
+    signature = file_signature(path)
+    if signature is None or settle_seconds <= 0:
+        return False  # gone: another process took it (the claim finds out); or no settling
+    if settler is not None:
+        again = not settler.still_ready(path)
+    else:  # a future mtime is a share whose clock runs ahead: it says nothing
+        again = 0 <= time.time() - signature[1] < settle_seconds
+    if again:
+        log.info("%s: it changed after it was found ready (written again); it stays in the "
+                 "inbox until it has not changed for %g s", path.name, settle_seconds)  # fmt: skip
+    return again
 
 
 _complained: set[Path] = set()
@@ -143,35 +192,76 @@ def process_claimed(
 ) -> FileResult:
     """Process a file in processing/ and move it, with its reports, to done/ or failed/
     (or to duplicates/ when it repeats a finished order file)."""
-    reprocess = options.reprocess_duplicates if options is not None else True
-    if job.journal is not None and job.client is not None and claimed.is_file():
-        feed = partial(_feed_of, claimed, job)
-        original = earlier_copy(job.journal, content_hash(claimed), claimed.name, reprocess, feed)
-        if original is not None:
-            finished = finish_move(claimed, original)
-            if finished is not None:
-                log.info("%s: had been processed before the tool stopped; moved next to its "
-                         "reports", claimed.name)  # fmt: skip
-                return finished
-            if applied_nothing(original):  # every row refused before: nothing to repeat
-                log.info("%s: same content as %s, which applied no row; sending it again",
-                         claimed.name, original.name)  # fmt: skip
-            else:
-                log.warning("%s: same content as %s, processed at %s; set aside in duplicates/",
-                            claimed.name, original.name, original.finished_at)  # fmt: skip
-                return set_aside(inbox, claimed, original, job.now())
-    day = job.now().date()
-    chosen: dict[str, Path] = {}
-    taken = file_signature(claimed)
+    repeated = _repeat_of_earlier(inbox, claimed, job, options)
+    if repeated is not None:
+        return repeated
+    with ExitStack() as names:  # the names taken in done/... are ours until the file is there
+        where = _Destinations(inbox, claimed.name, job.now().date(), names)
+        taken = file_signature(claimed)
+        result = _process(inbox, claimed, job, options, where)
+        assert where.path is not None  # `process` always asks where its reports go
+        if taken is not None and file_signature(claimed) not in (taken, None):
+            return _still_written(inbox, claimed, where.path, result, options)
+        try:
+            claimed.rename(where.path)  # a name nobody else may take: it replaces nothing
+        except FileNotFoundError:  # someone deleted it while we worked; its report says so
+            log.warning("%s: the file disappeared while it was being processed", claimed.name)
+            return result
+        result.final_path = where.path
+        return result
 
-    def destination(kind: str) -> tuple[Path, str]:
-        folder = inbox.outcome_dir(kind, day)
-        name = unique_name(folder, claimed.name)
-        chosen["path"] = folder / name
+
+def _repeat_of_earlier(
+    inbox: Inbox, claimed: Path, job: Job, options: RunOptions | None
+) -> FileResult | None:
+    """What becomes of a file processed before (moved next to its reports, or set aside in
+    duplicates/); None when it is to be processed."""
+    reprocess = options.reprocess_duplicates if options is not None else True
+    if job.journal is None or job.client is None or not claimed.is_file():
+        return None
+    feed = partial(_feed_of, claimed, job)
+    original = earlier_copy(job.journal, content_hash(claimed), claimed.name, reprocess, feed)
+    if original is None:
+        return None
+    finished = finish_move(claimed, original)
+    if finished is not None:
+        log.info("%s: had been processed before the tool stopped; moved next to its reports",
+                 claimed.name)  # fmt: skip
+        return finished
+    if applied_nothing(original):  # every row refused before: nothing to repeat
+        log.info("%s: same content as %s, which applied no row; sending it again",
+                 claimed.name, original.name)  # fmt: skip
+        return None
+    log.warning("%s: same content as %s, processed at %s; set aside in duplicates/",
+                claimed.name, original.name, original.finished_at)  # fmt: skip
+    return set_aside(inbox, claimed, original, job.now())
+
+
+@dataclass
+class _Destinations:
+    """`process`'s `destination`: the folder and report stem for a finished file, under a
+    name reserved (`reserved_name`) while `names` is open; `path`: the last one given."""
+
+    inbox: Inbox
+    name: str
+    day: date
+    names: ExitStack
+    path: Path | None = None
+
+    def __call__(self, kind: str) -> tuple[Path, str]:
+        folder = self.inbox.outcome_dir(kind, self.day)
+        name = self.names.enter_context(reserved_name(folder, self.name, self.inbox.lock))
+        self.path = folder / name
         return folder, Path(name).stem
 
+
+def _process(
+    inbox: Inbox, claimed: Path, job: Job, options: RunOptions | None, where: _Destinations
+) -> FileResult:
+    """`process`, with what a failure means for the file: credentials refused (back to the
+    inbox), Konnect or the host down (it waits in processing/), a fault of ours (failed/)."""
     try:
-        result = process(claimed, job, destination)
+        return process(claimed, job, where)
     except CredentialsError:
         back = inbox.give_back(claimed, options.trigger_suffix if options else None)
         log.error("%s: stopped, Konnect refused the credentials; file left at %s", back.name, back)
@@ -189,18 +279,9 @@ def process_claimed(
         raise  # the disk, the share or the set-up: the caller backs off and tries again
     except Exception as exc:  # ours, on this file: set it aside and go on with the others
         log.exception("%s: internal error; the file goes to failed/", claimed.name)
-        if "path" in chosen:  # reports of this attempt may be half written: none is right
-            remove_reports(chosen["path"].parent, chosen["path"].stem)
-        result = internal_error(claimed, exc, job, destination)
-    if taken is not None and file_signature(claimed) not in (taken, None):
-        return _still_written(inbox, claimed, chosen["path"], result, options)
-    try:
-        claimed.rename(chosen["path"])
-    except FileNotFoundError:  # someone deleted it while we worked; its report says so
-        log.warning("%s: the file disappeared while it was being processed", claimed.name)
-        return result
-    result.final_path = chosen["path"]
-    return result
+        if where.path is not None:  # reports of this attempt may be half written: none is right
+            remove_reports(where.path.parent, where.path.stem)
+        return internal_error(claimed, exc, job, where)
 
 
 def _still_written(

@@ -133,7 +133,7 @@ class Watcher:
         run = self.options.run
         options = RunOptions(**{**run.__dict__, "on_file": self._finished})
         resume_leftovers(self.inbox, job, options, result)
-        take_files(self.inbox, ready, job, options, result)
+        take_files(self.inbox, ready, job, options, result, self.settler)
 
     def _progress_with_heartbeat(self, job: Job) -> Callable[[str, int], Callable[[int], None]]:
         inner = job.progress
