@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
-from etl.atomic import atomic_write_bytes
-from etl.inbox import Inbox, unique_name
+from etl.atomic import atomic_write_bytes, reserved_name
+from etl.inbox import Inbox
 from etl.journal import FileRecord, Journal
 from etl.pipeline import FileResult
 
@@ -42,6 +42,8 @@ def earlier_copy(
     for record in reversed(journal.find_finished(sha256)):
         if record.state != "done":
             continue
+        if _report_waits_for(record, name) is not None:
+            return record  # this very file, stopped before its move: `finish_move` it
         if record.feed in ABSOLUTE_FEEDS and reprocess_absolute:
             return None  # sent again anyway: no need to read the file for its feed
         if not feed:
@@ -66,26 +68,35 @@ def finish_move(claimed: Path, original: FileRecord) -> FileResult | None:
     """When `original` is this very file, stopped after its reports were written but before
     it was moved next to them (a crash or a kill in between), move it there now; None when
     it is a second copy (the original input is in place, or its report is gone)."""
-    if original.name != claimed.name or not original.summary_path:
+    target = _report_waits_for(original, claimed.name)
+    if target is None:
         return None
-    report = Path(original.summary_path)
-    target = report.with_name(report.name.removesuffix(".summary.json") + claimed.suffix)
-    if target.exists() or not report.is_file():
-        return None
+    report = Path(original.summary_path or "")
     summary: dict[str, Any] = orjson.loads(report.read_bytes())
     claimed.rename(target)
     return FileResult(summary, [report], target)
 
 
+def _report_waits_for(original: FileRecord, name: str) -> Path | None:
+    """Where the input named `name` belongs when `original` is that very file with its
+    reports written and the input not yet moved next to them; None otherwise."""
+    if original.name != name or not original.summary_path:
+        return None
+    report = Path(original.summary_path)
+    target = report.with_name(report.name.removesuffix(".summary.json") + Path(name).suffix)
+    if target.exists() or not report.is_file():
+        return None
+    return target
+
+
 def set_aside(inbox: Inbox, claimed: Path, original: FileRecord, now: datetime) -> FileResult:
     """Move `claimed` to duplicates/<day>/ with a summary naming the original."""
     folder = inbox.outcome_dir("duplicates", now.date())
-    name = unique_name(folder, claimed.name)
-    stem = Path(name).stem
-    summary = duplicate_summary(name, original, now) | {"received_as": claimed.name}
-    summary_path = folder / f"{stem}.summary.json"
-    atomic_write_bytes(summary_path, orjson.dumps(summary, option=orjson.OPT_INDENT_2))
-    claimed.rename(folder / name)
+    with reserved_name(folder, claimed.name, inbox.lock) as name:
+        summary = duplicate_summary(name, original, now) | {"received_as": claimed.name}
+        summary_path = folder / f"{Path(name).stem}.summary.json"
+        atomic_write_bytes(summary_path, orjson.dumps(summary, option=orjson.OPT_INDENT_2))
+        claimed.rename(folder / name)
     return FileResult(summary, [summary_path], folder / name)
 
 

@@ -74,6 +74,23 @@ def test_an_order_file_stopped_between_its_reports_and_its_move_is_moved_not_dup
     assert not list((inbox / "processing").iterdir())
 
 
+def test_a_stock_file_stopped_between_its_reports_and_its_move_is_moved_not_sent_again(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Stock files are sent again when dropped again; this very file, stopped by a kill after
+    the journal said done, is not: it only joins its reports."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "stock.csv").write_text("location_id,sku,quantity\nDEL-WH-01,TS-BLK-S,25\n")
+    assert run(inbox, sandbox) == 0
+    done = inbox / "done" / TODAY
+    (done / "stock.csv").rename(inbox / "processing" / "stock.csv")  # the crash window
+    assert run(inbox, sandbox) == 0
+    assert len(sandbox.ledger()) == 1  # not sent again
+    assert (done / "stock.csv").is_file() and not (done / "stock-2.summary.json").exists()
+    assert not list((inbox / "processing").iterdir())
+
+
 def test_a_stock_file_dropped_twice_is_processed_again_by_default(
     tmp_path: Path, sandbox: Any
 ) -> None:
