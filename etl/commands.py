@@ -8,6 +8,7 @@ from pathlib import Path
 from rich.markup import escape
 
 import etl
+from etl.atomic import fit_name
 from etl.config import Settings, state_dir
 from etl.console import console, print_summary, progress_bars
 from etl.errors import ConfigError, InputError
@@ -77,7 +78,7 @@ def dry_run_files(inbox: Path, settings: Settings, mappings: list[etl.mapping.Ma
     job = Job(mappings, None, None, feed=feed, mapping_name=mapping)
     if paths is None:
         paths = Inbox(inbox).candidates(settings.trigger_suffix)
-    results = [process(path, job, fixed_destination(out, path.stem)) for path in paths]
+    results = [process(path, job, fixed_destination(out, _stem(path))) for path in paths]
     print_summary(results, title)
     return _exit_code(results, "validated")
 
@@ -90,9 +91,15 @@ def validate_command(
     if missing:
         raise ConfigError(f"file(s) not found: {', '.join(missing)}")
     job = Job(all_mappings(settings), None, None, feed=feed, mapping_name=mapping)
-    results = [process(f, job, fixed_destination(f.parent, f.stem)) for f in files]
+    results = [process(f, job, fixed_destination(f.parent, _stem(f))) for f in files]
     print_summary(results, "konnect-etl validate")
     return _exit_code(results, "validated")
+
+
+def _stem(path: Path) -> str:
+    """The reports' stem: the file's, cut short where `<stem>.summary.json` would be a name
+    too long for the file system (`etl.atomic.fit_name`)."""
+    return Path(fit_name(path.name)).stem
 
 
 def fixed_destination(folder: Path, stem: str) -> Destination:

@@ -21,8 +21,10 @@ from typing import Any
 
 import pytest
 from runs import drop, run
+from typer.testing import CliRunner
 
 from etl import pipeline
+from etl.cli import app
 from etl.config import Settings
 from etl.inbox import Inbox
 from etl.journal import Journal
@@ -226,3 +228,16 @@ def test_a_second_run_takes_a_new_file_while_the_first_tells_about_the_old_one(
     assert not any((inbox / "processing").iterdir())
     assert (today(inbox) / "stock-2.summary.json").is_file()
     assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-S"] == 4
+
+
+def test_validate_writes_the_reports_of_a_252_byte_name_under_a_shorter_stem(
+    tmp_path: Path,
+) -> None:
+    """`validate` (and `watch --dry-run`) name the reports after the file: `<stem>.summary.json`
+    of a 252-byte name cannot exist, and the command failed with "file name too long"."""
+    name = long_name(252)
+    drop(tmp_path, name, [HEADER, ["DEL-WH-01", "TS-BLK-S", 7]])
+    result = CliRunner().invoke(app, ["validate", str(tmp_path / name)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    (found,) = tmp_path.glob("*.summary.json")
+    assert len(os.fsencode(found.name)) <= 255 and found.name.startswith(name[:40])
