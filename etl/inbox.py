@@ -247,7 +247,10 @@ class Settler:
             if signature is None:
                 continue
             earlier = self._seen.get(path)
-            since = earlier[1] if earlier and earlier[0] == signature else now
+            since = now
+            # unchanged since then; a clock stepped back (NTP) leaves it ahead: start again
+            if earlier is not None and earlier[0] == signature and earlier[1] <= now:
+                since = earlier[1]
             seen[path] = (signature, since)
             # an mtime in the future is a share whose clock runs ahead: trust what we saw
             mtime_age = now - signature[1] if signature[1] <= now else now - since

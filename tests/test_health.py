@@ -112,6 +112,23 @@ def test_a_growing_file_is_not_ready_even_with_an_old_mtime(tmp_path: Path) -> N
     assert settler.ready([path], now + 9.5)[0] == [path]
 
 
+def test_a_clock_stepped_back_costs_a_waiting_file_one_settle_time_not_the_step(
+    tmp_path: Path,
+) -> None:
+    """NTP steps the clock back an hour while a file settles: it is ready a settle time
+    later, not an hour later (a device without a clock, stepped back years: never)."""
+    path = tmp_path / "stock.csv"
+    path.write_text("location_id,sku,quantity\n")
+    now = time.time() + 3600  # the clock ran an hour ahead when the file was first seen
+    os.utime(path, (now - 60, now - 60))
+    settler = Settler(5.0)
+    assert settler.ready([path], now)[0] == []
+    stepped = now - 3600
+    ready, wait = settler.ready([path], stepped)
+    assert ready == [] and wait <= 5
+    assert settler.ready([path], stepped + 5.5)[0] == [path]
+
+
 def test_a_file_lock_is_held_by_one_holder_at_a_time(tmp_path: Path) -> None:
     with file_lock(tmp_path, "stock.csv") as first:
         with file_lock(tmp_path, "stock.csv") as second:
