@@ -10,9 +10,12 @@ The language itself is documented in docs/mappings.md.
 
 from __future__ import annotations
 
+import re
 import string
 from pathlib import Path
 from typing import Any, cast
+
+import pandas as pd
 
 from etl.canonical import FEED_DUPLICATES, canonical_description, canonical_fields, generic_mapping
 from etl.errors import ConfigError, MappingError
@@ -151,7 +154,28 @@ def _field(reader: Reader, steps: StepParser, fields: YDict, name: str) -> Field
     )
     if spec.template is not None:
         _check_template(reader, node, path, spec.template)
+    for key in ("constant", "default"):
+        _check_fixed(reader, node, path, spec, key)
     return spec
+
+
+def _check_fixed(reader: Reader, node: YDict, path: str, spec: FieldSpec, key: str) -> None:
+    """A `constant` or `default` goes through the field's transforms like a cell: one they
+    (or Konnect's currency rule) refuse would be refused on every row it fills, each time
+    blaming the file, so it is refused here, at start-up."""
+    value = getattr(spec, key)
+    if value is None:
+        return
+    values = pd.Series([value], dtype="str")
+    for step in spec.transforms:
+        values, failures = step.apply(values)
+        if failures:
+            said = failures[0].message.replace("{value}", value)
+            problem = f"'{value}' is refused by the field's transforms ({said})"
+            raise reader.fail(node, key, f"{path}.{key}", problem)
+    if spec.name == "currency" and not re.fullmatch(r"[A-Z]{3}", str(values.iat[0])):
+        problem = f"'{value}' is not a currency code of 3 capital letters, like INR"
+        raise reader.fail(node, key, f"{path}.{key}", problem)
 
 
 def _check_template(reader: Reader, node: YDict, path: str, template: str) -> None:

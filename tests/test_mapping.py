@@ -120,10 +120,10 @@ def test_scalars_stay_text_as_written(tmp_path: Path) -> None:
         feed: price
         fields:
           location_id: {column: Store, transforms: [{map: {0123: DEL-WH-01, No: "1.50"}}]}
-          sku: {column: SKU}
+          sku: {column: SKU, default: 007}
           mrp: {column: MRP}
           esp: {column: ESP}
-          currency: {constant: 001}
+          currency: {constant: INR}
         read: {delimiter: "\\t", encoding: cp1252}
         """,
     )
@@ -131,8 +131,48 @@ def test_scalars_stay_text_as_written(tmp_path: Path) -> None:
     fields = {f.name: f for f in mapping.fields}
     step = fields["location_id"].transforms[0]
     assert isinstance(step, ValueMap) and step.table == {"0123": "DEL-WH-01", "no": "1.50"}
-    assert fields["currency"].constant == "001"
+    assert fields["sku"].default == "007"
     assert (mapping.delimiter, mapping.encoding) == ("\t", "cp1252")
+
+
+@pytest.mark.parametrize(
+    ("field", "problem"),
+    [
+        ("quantity: {column: Qty, default: abc, transforms: [integer]}",
+         "'abc' is refused by the field's transforms (not a whole number)"),
+        ("quantity: {column: Qty, default: '1.5', transforms: [integer]}",
+         "'1.5' is refused by the field's transforms (not a whole number: pieces are counted"),
+        ("location_id: {column: Plant, default: '9999', transforms: [{map: {'1000': DEL-WH-01}}]}",
+         "'9999' is refused by the field's transforms ("),
+    ],
+)  # fmt: skip
+def test_a_default_its_own_transforms_refuse_is_refused_at_start_up(
+    tmp_path: Path, field: str, problem: str
+) -> None:
+    """It would be refused on every row it fills, each time blaming the file's empty cell."""
+    fields = {
+        "location_id": "location_id: Plant",
+        "sku": "sku: Material",
+        "quantity": "quantity: Qty",
+    }
+    fields[field.split(":")[0]] = field
+    body = "\n".join(f"  {line}" for line in fields.values())
+    path = write(tmp_path, f"feed: stock\nfields:\n{body}\n")
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path, tmp_path)
+    assert caught.value.problem.startswith(problem) and caught.value.key.endswith(".default")
+
+
+def test_a_currency_constant_that_is_no_currency_code_is_refused_at_start_up(
+    tmp_path: Path,
+) -> None:
+    body = "  location_id: Store\n  sku: SKU\n  mrp: MRP\n  esp: ESP\n  currency: {constant: inr}\n"
+    path = write(tmp_path, f"feed: price\nfields:\n{body}")
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path, tmp_path)
+    assert caught.value.problem == "'inr' is not a currency code of 3 capital letters, like INR"
+    fixed = body.replace("{constant: inr}", "{constant: inr, transforms: [upper]}")
+    assert load_mapping(write(tmp_path, f"feed: price\nfields:\n{fixed}"), tmp_path)
 
 
 def test_date_options(tmp_path: Path) -> None:
