@@ -15,6 +15,7 @@ from etl.errors import ConfigError, InputError
 from etl.feeds import get_feed
 from etl.inbox import Inbox
 from etl.journal import Journal
+from etl.mapper import locate_columns
 from etl.mapping import Mapping, generic_mapping
 from etl.matching import choose_mapping, explain
 from etl.pipeline import Destination, FileResult, Job, process
@@ -168,8 +169,9 @@ def mappings_command(explain_file: Path | None, settings: Settings) -> int:
     for report in reports[:5]:
         mark = "[green]matches[/]" if report.fits else "[red]does not match[/]"
         console.print(f"{mark}  {escape(report.text())}")
-    try:  # the verdict `run` would reach: a tie between two fitting mappings is no match
-        chosen, _ = choose_mapping(mappings, explain_file)
+    try:  # the verdict `run` would reach: a tie between two fitting mappings is no match,
+        chosen, table = choose_mapping(mappings, explain_file)
+        locate_columns(chosen, table)  # nor is a file without a column a skip rule reads
     except InputError as exc:
         console.print(f"[bold red]run would not take it:[/] {escape(str(exc))}")
         return 1

@@ -85,6 +85,9 @@ def awb_sent(sandbox: Any) -> list[str]:
     return [e["key"] for e in sandbox.ledger() if e["path"] == ENDPOINTS["awb"].path]
 
 
+SHIPMENTS_CSV = "shipments_export_2711.csv"
+
+
 def test_a_skip_rule_whose_column_the_file_lacks_stops_the_file(
     tmp_path: Path, sandbox: Any
 ) -> None:
@@ -98,6 +101,9 @@ def test_a_skip_rule_whose_column_the_file_lacks_stops_the_file(
     )
     assert "skip.rows_where of mapping portal/awb" in error
     assert awb_sent(sandbox) == []  # the CANCELED shipments were sent before
+    args = ["mappings", "--config", str(inbox / "konnect-etl.yaml"), "--explain"]
+    explained = CliRunner().invoke(app, [*args, str(inbox / "failed" / TODAY / SHIPMENTS_CSV)])
+    assert explained.exit_code == 1 and "run would not take it:" in explained.output
 
 
 def test_rows_a_skip_rule_drops_are_named_in_the_warnings(tmp_path: Path, sandbox: Any) -> None:
