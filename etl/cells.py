@@ -12,8 +12,10 @@ BoolArray = npt.NDArray[np.bool_]
 
 
 def arrow_text(cells: pd.Series) -> pa.Array:
-    """The column as an Arrow string array (missing values as "")."""
-    return pa.array(cells.astype("str").fillna(""), type=pa.large_string())
+    """The column as one Arrow string array (missing values as ""); a big file's column
+    arrives in several Arrow chunks, which are joined (the kernels here want one array)."""
+    text = pa.array(cells.astype("str").fillna(""), type=pa.large_string())
+    return text.combine_chunks() if isinstance(text, pa.ChunkedArray) else text
 
 
 def to_mask(array: pa.Array) -> BoolArray:

@@ -509,3 +509,15 @@ def test_excel_text_formulas_read_as_the_text_excel_shows(tmp_path: Path) -> Non
         ["DEL-WH-01", "TS-BLK-M", "7", '="A"&"B"'],  # a real formula stays as written
         ["DEL-WH-01", "", "=7", '="unclosed'],
     ]
+
+
+def test_a_csv_big_enough_to_be_read_in_arrow_chunks_validates(tmp_path: Path) -> None:
+    """Above ~50,000 rows the reader hands each column over in several Arrow chunks; the
+    number reading crashed on them (every such file went to failed/ as an internal error)."""
+    path = tmp_path / "stock.csv"
+    lines = [f"DEL-WH-01,SKU-{i:06d},\"{i % 5000 + 1000:,} Nos\"" for i in range(70_000)]
+    path.write_text("location_id,sku,quantity\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(path)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "stock.summary.json").read_text(encoding="utf-8"))
+    assert summary["rows"]["ok"] == 70_000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -106,6 +107,21 @@ def test_a_rupee_sign_lost_in_a_cp1252_csv_is_named() -> None:
     _, failures = Number().apply(col("?499", "? 1,299.00", "499?"))
     said = messages_by_row(failures)
     assert said[0] == said[1] == LOST_SIGN and said[2] == "not a number"
+
+
+def test_a_column_in_several_arrow_chunks_reads_as_one() -> None:
+    """A big file's column arrives in Arrow chunks: every step that looks at the raw text
+    (bytes, RE2 shapes, the decimal-comma rule) must take it as one column."""
+    cells = ["12", "1,200 Nos", "8.90123E+12", "Rs. 5", "", "(-)3 Nos", "1,23,456", "x"]
+    chunked = pd.Series(
+        pa.chunked_array([cells[:3], cells[3:]], type=pa.large_string()), dtype="str"
+    )
+    for step in (Number(whole=True), Number(), Number(decimal_comma=True)):
+        values, failures = step.apply(chunked)
+        plain_values, plain_failures = step.apply(col(*cells))
+        assert values.equals(plain_values) and messages_by_row(failures) == messages_by_row(
+            plain_failures
+        )
 
 
 def test_scientific_notation_is_never_read_as_a_number() -> None:
