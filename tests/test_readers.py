@@ -515,7 +515,7 @@ def test_a_csv_big_enough_to_be_read_in_arrow_chunks_validates(tmp_path: Path) -
     """Above ~50,000 rows the reader hands each column over in several Arrow chunks; the
     number reading crashed on them (every such file went to failed/ as an internal error)."""
     path = tmp_path / "stock.csv"
-    lines = [f"DEL-WH-01,SKU-{i:06d},\"{i % 5000 + 1000:,} Nos\"" for i in range(70_000)]
+    lines = [f'DEL-WH-01,SKU-{i:06d},"{i % 5000 + 1000:,} Nos"' for i in range(70_000)]
     path.write_text("location_id,sku,quantity\n" + "\n".join(lines) + "\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["validate", str(path)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
