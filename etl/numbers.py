@@ -38,7 +38,12 @@ COMMA_DECIMAL = r"\d+(?:,\d*)?|,\d+|\d{1,3}(?:\.\d{3})+(?:,\d*)?"
 SIGN = r"(?:[+-]|\(-\))"  # Tally writes a negative quantity as "(-)5 Nos"
 # Numbers only a decimal comma explains ("499,50", "1.500,000"), and those it reads otherwise
 # than we do ("12,000": 12 or 12000; "1.500": 1.5 or 1500).
-DECIMAL_COMMA_ONLY = r"\d+,\d{1,2}|\d{1,3}(?:\.\d{3})+,\d+"
+GROUPED_THEN_COMMA = r"\d{1,3}(?:\.\d{3})+,\d+"  # "1.500,000": no typo makes this
+FEW_AFTER_COMMA = r"\d+,\d{1,2}"  # "499,50", "12,5": a decimal comma, or a typo
+DECIMAL_COMMA_ONLY = f"{FEW_AFTER_COMMA}|{GROUPED_THEN_COMMA}"
+# A column is a decimal-comma one on a "1.500,000", or on "12,5"s in 1 cell of 100 or more:
+# one typed "12,5" among a million "1,200" must not refuse the million.
+TYPO_SHARE = 0.01
 EITHER_WAY = r"(?:\d{1,3},\d{3}|\d{1,3}\.\d{3})"
 # What a comma-decimal number looks like to a reader expecting "1,299.50": "12,5", "1.999,50".
 COMMA_DECIMAL_LOOK = rf"(?<![\d.,])(?:{DECIMAL_COMMA_ONLY})(?![\d.,])"
@@ -159,9 +164,11 @@ def either_way(text: pd.Series, bad: BoolArray) -> tuple[BoolArray, str]:
     cells = arrow_text(text)
     if not contains_bytes(cells, b","):
         return none, ""
-    evidence = to_mask(pc.match_substring_regex(cells, _alone(DECIMAL_COMMA_ONLY)))
+    evidence = to_mask(pc.match_substring_regex(cells, _alone(GROUPED_THEN_COMMA)))
     if not evidence.any():
-        return none, ""
+        evidence = to_mask(pc.match_substring_regex(cells, _alone(FEW_AFTER_COMMA)))
+        if evidence.sum() < max(1.0, TYPO_SHARE * len(text)):
+            return none, ""
     either = to_mask(pc.match_substring_regex(cells, _alone(EITHER_WAY)))
     return either & ~bad, str(text.iat[int(np.argmax(evidence))]).strip()
 

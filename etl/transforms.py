@@ -60,9 +60,9 @@ DASH_ZERO = (
 NO_NUMBER = "'{value}' is not a number: write the number, or 0 if there is none"
 EITHER_WAY_MESSAGE = (
     "'{value}' can be read two ways: this column writes decimals with a comma elsewhere"
-    " ('{example}'), so it may not mean what it says with a point; write it without"
-    " separators (12 or 12000), or if the export always writes decimal commas, set"
-    " decimal_comma: true in the mapping"
+    " ('{example}'), so its ',' or '.' may be a decimal mark or a thousands separator; write"
+    " the number without thousands separators, or if the export always writes decimal commas,"
+    " set decimal_comma: true in the mapping"
 )
 LOST_SIGN = (
     "'{value}' has a '?' where the ₹ sign was: the file was saved as Excel's \"CSV (Comma"

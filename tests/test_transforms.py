@@ -326,6 +326,9 @@ def test_a_column_with_a_decimal_comma_refuses_what_it_would_read_otherwise() ->
     assert values.tolist()[3] == 7 and values.tolist()[5] == 123456
     prices, failures = Number().apply(col("499,50", "2,500", "1,999", "12.50"))
     assert set(messages_by_row(failures)) == {0, 1, 2} and prices.tolist()[3] == 12.5
+    # one typed "12,5" among many "1,200": that cell is refused, not the column
+    values, failures = Number(whole=True).apply(col(*["1,200"] * 150, "12,5"))
+    assert list(messages_by_row(failures)) == [150] and values.tolist()[0] == 1200
     # without a decimal comma anywhere, grouping is read as ever
     assert Number(whole=True).apply(col("12,000", "3,000", "1.000"))[0].tolist() == [12000, 3000, 1]
     assert Number(decimal_comma=True).apply(col("499,50", "2.500"))[0].tolist() == [499.5, 2500]
