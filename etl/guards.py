@@ -22,6 +22,7 @@ what was applied while the other is between its look and its record.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -167,17 +168,19 @@ def skip_superseded(prepared: Prepared, path: Path, state: KeyState) -> IntArray
     if prepared.feed.name not in ORDERED_FEEDS:
         return none
     exported_at, stem = origin(prepared, path, state)
-    reasons = _reasons(prepared, state, exported_at)
-    if stem is not None:
-        own = state.keys_of(prepared.mapping.name, stem, exported_at)
-        reasons = dict.fromkeys(own, _set_by_own_export(stem)) | reasons
     keys = frame_keys(prepared.validated.frame)
-    if not reasons:
+    newer = _newer(prepared, state, exported_at, keys)
+    own = state.keys_of(prepared.mapping.name, stem, exported_at) if stem else set()
+    if not newer and not own:
         return none
-    hit = np.flatnonzero(keys.isin(reasons.keys()).to_numpy(dtype=bool)).astype(np.int64)
+    wanted = newer.keys() | own
+    hit = np.flatnonzero(keys.isin(wanted).to_numpy(dtype=bool)).astype(np.int64)
     if not hit.size:
         return none
-    messages = {int(i): reasons[str(keys.iat[int(i)])] for i in hit}
+    messages: dict[int, str] = {}
+    for i in hit.tolist():  # worded only for the rows dropped, each newer export once
+        key = str(keys.iat[i])
+        messages[i] = _superseded(newer[key]) if key in newer else _set_by_own_export(stem)
     prepared.validated = drop_rows(
         prepared.validated, messages, prepared.table.row_numbers, superseded_problem
     )
@@ -185,18 +188,19 @@ def skip_superseded(prepared: Prepared, path: Path, state: KeyState) -> IntArray
     return hit
 
 
-def _reasons(prepared: Prepared, state: KeyState, exported_at: float) -> dict[str, str]:
-    """Why each key a newer export set is not sent (every key, when the file is too old to
-    compare key by key)."""
+def _newer(
+    prepared: Prepared, state: KeyState, exported_at: float, keys: pd.Series
+) -> dict[str, Applied]:
+    """The newer export that set each key (every key of the file, when the file is too old
+    to compare key by key)."""
     newer = state.newer_than(prepared.mapping.name, exported_at)
     newest = state.newest(prepared.mapping.name)
     if newest is not None and exported_at < newest.exported_at - KEEP_DAYS * 86400:
-        keys = frame_keys(prepared.validated.frame)
         newer = dict.fromkeys(keys, newest)  # too old to compare key by key: none is sent
-    return {key: _superseded(applied) for key, applied in newer.items()}
+    return newer
 
 
-def _set_by_own_export(stem: str) -> str:
+def _set_by_own_export(stem: str | None) -> str:
     return (
         f"not sent: {stem}, the export this errors file comes from, already set this location"
         " and SKU on another row, and one export sets a SKU once: check the SKU typed into"
@@ -204,6 +208,7 @@ def _set_by_own_export(stem: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=256)  # per newer export, not per row
 def _superseded(newer: Applied) -> str:
     when = datetime.fromtimestamp(newer.exported_at).astimezone().strftime("%Y-%m-%d %H:%M")
     return (
