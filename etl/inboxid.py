@@ -31,7 +31,8 @@ class InboxIdentity:
     def check(self) -> None:
         """Raises NotTheInbox when the folder is on another device without our id."""
         device = self.root.stat().st_dev
-        if self.device not in (None, device) and self._read() != self.token:
+        moved = self.device not in (None, device)
+        if moved and (self.token is None or self._read() != self.token):
             raise NotTheInbox(
                 f"the inbox folder {self.root} is not the one the watcher started on: it is on"
                 f" another disk, without the inbox's {self.path.parent.name}/{ID_FILE}. A"
@@ -44,8 +45,12 @@ class InboxIdentity:
         """Once the state folder exists: note the inbox's id, made if it has none."""
         token = self._read()
         if token is None:
-            token = secrets.token_hex(8)
-            self.path.write_text(token + "\n", encoding="ascii")
+            try:  # made once: two watchers starting together must not each write their own
+                with self.path.open("x", encoding="ascii") as handle:
+                    handle.write(secrets.token_hex(8) + "\n")
+            except FileExistsError:
+                pass
+            token = self._read()
         self.token = token
 
     def _read(self) -> str | None:
