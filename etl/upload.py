@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
@@ -179,6 +180,9 @@ async def upload_chunks(
         # A journal write failing (a full disk, a locked database) is raised as itself, so
         # the caller sees an OSError / sqlite3.Error - a host fault that waits and resumes -
         # and not a group it would take for a bug of ours (the file then went to failed/).
+        # A bug among them stays a group: an internal error, never retried forever.
+        if failed.split((OSError, sqlite3.Error, EtlError))[1] is not None:
+            raise
         raise _first_leaf(failed) from None
     if run.halt is not None:
         raise run.halt
