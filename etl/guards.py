@@ -245,7 +245,9 @@ def taking_turns(prepared: Prepared, job: Job) -> Iterator[None]:
     if turn is None or job.journal is None:
         yield
         return
-    with waiting_lock(job.journal.path.parent, turn):
+    what = "a cancel file" if turn == "cancels" else f"a file of mapping {prepared.mapping.name}"
+    waits = f"{prepared.table.sheet.path.name} waits: another konnect-etl process is sending {what}"
+    with waiting_lock(job.journal.path.parent, turn, waits):
         yield
 
 

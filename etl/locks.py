@@ -6,7 +6,7 @@ process dies, even by kill -9, so a file left in processing/ by a crash can be r
 next process, while a file another live process is working on is left alone.
 
 `waiting_lock` is the same lock taken by waiting: for work two processes must do one after
-the other (sending cancel files, `etl.repeats`).
+the other (cancel files, and the stock/price files of one mapping: `etl.guards.taking_turns`).
 """
 
 from __future__ import annotations
@@ -39,12 +39,13 @@ def file_lock(folder: Path, name: str) -> Iterator[bool]:
 
 
 @contextmanager
-def waiting_lock(folder: Path, name: str, poll: float = 0.2) -> Iterator[None]:
-    """Take the lock for `name`, waiting while another process holds it."""
+def waiting_lock(folder: Path, name: str, waits: str, poll: float = 0.2) -> Iterator[None]:
+    """Take the lock for `name`, waiting while another process holds it (`waits`: what the
+    log says then). Not re-entrant: the same process taking it twice waits for itself."""
     path = folder / f"{name}.lock"
     handle = _locked_handle(path)
     if handle is None:
-        log.info("waiting for another process to release %s", path)
+        log.info("%s", waits)
     while handle is None:
         time.sleep(poll)
         handle = _locked_handle(path)
