@@ -96,8 +96,8 @@ def _too_large(field: str, value: Any) -> str:
     else:
         limit = "2,147,483,647, no quantity is that big"
     return (
-        f"{label(field)} {number_text(value)} is more than {limit}: is a barcode or another"
-        " number in this column?"
+        f"{label(field)} {number_text(value)} is more than {limit}: is there a barcode or"
+        " another number in this column?"
     )
 
 
@@ -126,8 +126,8 @@ STOCK_QUANTITY: dict[str, str] = {
     "not_a_number": "stock quantity must be a number",
     "not_integer": "stock must be a whole number",
     "negative": "stock cannot be negative",
-    "too_large": "stock quantity is more than 2,147,483,647, no stock level is that big: is a"
-    " barcode or an amount in this column?",
+    "too_large": "stock quantity is more than 2,147,483,647, no stock level is that big: is"
+    " there a barcode or an amount in this column?",
 }
 
 

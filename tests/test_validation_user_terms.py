@@ -85,9 +85,9 @@ def test_a_barcode_in_an_amount_or_quantity_column_is_too_large() -> None:
     v = price(["8901234567890", "100000000", "100000000.01"], ["1", "1", "1"])
     assert problems(v) == [
         (2, "mrp", "too_large", "MRP 8901234567890 is more than Rs 10,00,00,000 (10 crore), no"
-         " retail price is that high: is a barcode or another number in this column?"),
+         " retail price is that high: is there a barcode or another number in this column?"),
         (4, "mrp", "too_large", "MRP 100000000.01 is more than Rs 10,00,00,000 (10 crore), no"
-         " retail price is that high: is a barcode or another number in this column?"),
+         " retail price is that high: is there a barcode or another number in this column?"),
     ]  # fmt: skip
     assert v.frame["mrp"].tolist() == [100000000.0]
     v = stock(["A", "B", "C"], ["8901234567890", "2147483647", "9007199254740993"])
