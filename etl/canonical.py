@@ -14,7 +14,8 @@ from pathlib import Path
 from etl.datestep import DateStep
 from etl.feeds import Feed, get_feed
 from etl.mapspec import Duplicates, FieldSpec, Mapping
-from etl.transforms import Number, Split, Step, Strip, Upper
+from etl.numberstep import Number
+from etl.transforms import Split, Step, Strip, Upper
 
 DECIMAL_FIELDS = {"mrp", "esp", "packageLengthCm", "packageWidthCm", "packageHeightCm"}
 DECIMAL_FIELDS |= {"packageWeightGms"}

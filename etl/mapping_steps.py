@@ -18,11 +18,11 @@ from etl.dates import Declared
 from etl.datestep import DateStep
 from etl.errors import MappingError
 from etl.mapping_yaml import Reader, YDict, YList
+from etl.numberstep import Number
 from etl.transforms import (
     Extract,
     Kind,
     Lower,
-    Number,
     Replace,
     Split,
     Step,

@@ -238,7 +238,7 @@ def test_every_imei_of_a_list_is_checked(tmp_path: Path) -> None:
     ("cell", "whole"), [("12.0", 12), ("1,20,000", 120000), ("120,000", 120000), ("12.5", None)]
 )
 def test_quantities_must_be_whole_numbers(cell: str, whole: int | None) -> None:
-    from etl.transforms import Number
+    from etl.numberstep import Number
 
     values, failures = Number(whole=True).apply(pd.Series([cell], dtype="str"))
     if whole is None:

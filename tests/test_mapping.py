@@ -11,7 +11,8 @@ from etl.datestep import DateStep
 from etl.errors import ConfigError, MappingError
 from etl.feeds import FEEDS
 from etl.mapping import generic_mapping, load_mapping, load_mappings
-from etl.transforms import Extract, Number, Split, Strip, Upper, ValueMap, Zfill
+from etl.numberstep import Number
+from etl.transforms import Extract, Split, Strip, Upper, ValueMap, Zfill
 
 SHIPPED = Path(__file__).resolve().parents[1] / "mappings"
 

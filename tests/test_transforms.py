@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from etl.datestep import DateStep
 from etl.numbers import parse_numbers
-from etl.transforms import (
+from etl.numberstep import (
     COMMA,
     DASH_ZERO,
     EITHER_WAY_MESSAGE,
@@ -21,10 +21,12 @@ from etl.transforms import (
     PIECES_IN_MONEY,
     SCIENTIFIC,
     WHOLE_COMMA,
+    Number,
+)
+from etl.transforms import (
     Extract,
     Failure,
     Lower,
-    Number,
     Replace,
     Split,
     Strip,

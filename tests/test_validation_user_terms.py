@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from etl.cli import app
 from etl.feeds import FEEDS
 from etl.model import Mapped
-from etl.transforms import Number
+from etl.numberstep import Number
 from etl.validation import Validated, validate
 from etl.wording import message
 

@@ -1,0 +1,196 @@
+"""The `integer` and `decimal` transforms: text cells to numbers, and why a cell is not one.
+
+`etl.numbers` reads the numbers (grouping, currency marks, unit words); this step adds the
+rules of the column (whole pieces, the column's currency, a decimal comma elsewhere in it)
+and, for each cell it cannot read, the likely cause in the shop floor's words: a decimal
+comma, a dot separating thousands, a lost rupee sign, Excel's dash for 0, scientific
+notation, money in a count of pieces or pieces in an amount.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from etl.cells import BoolArray
+from etl.numbers import (
+    DEFAULT_UNITS,
+    FloatArray,
+    comma_decimal_look,
+    currency_marks,
+    dash_look,
+    dot_grouped_look,
+    drop_float_noise,
+    either_way,
+    foreign_currency,
+    lost_sign_look,
+    money_look,
+    no_number_look,
+    parse_numbers,
+    pieces_look,
+    scientific_look,
+)
+from etl.transforms import Failure, Kind, Step, failures_of, text_of
+
+MAX_EXACT_INTEGER = 2**53  # beyond this a float no longer holds every whole number
+MARKED = "marked in another currency, but this column is in"
+FOREIGN = "'{value}' has a currency sign other than ₹/Rs; amounts are in rupees"
+COMMA_SETTING = " (if the export always writes them so: decimal_comma: true in the mapping)"
+COMMA = (
+    "'{value}' has a decimal comma: write decimals after a point (1999.50 or 1,999.50)"
+    + COMMA_SETTING
+)
+WHOLE_COMMA = "not a whole number: a comma only separates thousands, like 1,200" + COMMA_SETTING
+THOUSANDS_DOT = "not a whole number: if the '.' in '{value}' separates thousands, remove it"
+FRACTION = (
+    "not a whole number: pieces are counted whole (if Excel shows it without decimals, the cell"
+    " still holds them: correct the cell or round it with =ROUND(..., 0))"
+)
+DASH_ZERO = (
+    "'{value}' is how Excel shows 0 in the Accounting or Comma style: write 0 (out of stock)"
+    " or the real number"
+)
+NO_NUMBER = "'{value}' is not a number: write the number, or 0 if there is none"
+EITHER_WAY_MESSAGE = (
+    "'{value}' can be read two ways: this column writes decimals with a comma elsewhere"
+    " ('{example}'), so its ',' or '.' may be a decimal mark or a thousands separator; write"
+    " the number without thousands separators, or if the export always writes decimal commas,"
+    " set decimal_comma: true in the mapping"
+)
+LOST_SIGN = (
+    "'{value}' has a '?' where the ₹ sign was: the file was saved as Excel's \"CSV (Comma"
+    ' delimited)", which has no ₹; save it as "CSV UTF-8 (Comma delimited)" or export it'
+    " again"
+)
+SCIENTIFIC = (
+    "'{value}' is in scientific notation: Excel shortened a long number and its last digits"
+    " are lost (a barcode in this column?); format the column as Number or Text in Excel,"
+    " check the value and save again"
+)
+MONEY_IN_PIECES = (
+    "'{value}' is an amount of money, not a number of pieces: does the mapping read a value"
+    " or price column here?"
+)
+PIECES_IN_MONEY = (
+    "'{value}' is a number of pieces, not an amount: does the mapping read a quantity column here?"
+)
+
+
+@dataclass(frozen=True)
+class Number(Step):
+    """`integer` and `decimal`: grouped numbers, currency marks and unit words allowed.
+
+    An unreadable cell's message names the likely cause where it is plain: a currency other
+    than the rupee, a decimal comma, a dot that separates thousands.
+    """
+
+    name = "decimal"
+    accepts: tuple[Kind, ...] = ("text", "number")
+    gives: Kind = "number"
+    whole: bool = False
+    decimal_comma: bool = False
+    units: tuple[str, ...] = ()
+    currency: str | None = None  # the column's currency: cells marked with another are refused
+
+    def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
+        if values.dtype.kind in "iufb" or isinstance(values.dtype, pd.Int64Dtype):
+            numbers, bad = values.astype("float64").to_numpy(), np.zeros(len(values), bool)
+            text, failures = values, list[Failure]()
+        else:
+            text, numbers, bad, failures = self._read(text_of(values))
+        if not self.whole:
+            failures += _hinted(text, bad, self._hints(), "not_number", "not a number")
+            return pd.Series(numbers, index=values.index), failures
+        numbers = drop_float_noise(np.asarray(numbers, dtype=np.float64), 0)
+        fraction = np.isfinite(numbers) & (np.mod(np.nan_to_num(numbers), 1) != 0)
+        huge = np.abs(np.nan_to_num(numbers)) > MAX_EXACT_INTEGER
+        numbers = np.where(fraction | huge, np.nan, numbers)
+        failures += _hinted(text, bad, self._hints(), "not_integer", "not a whole number")
+        dots = [Hint(dot_grouped_look, "not_integer", THOUSANDS_DOT)]
+        failures += _hinted(text, fraction, dots, "not_integer", FRACTION)
+        failures += failures_of(huge, "not_integer", "too large a number")
+        ints = pd.array(np.nan_to_num(numbers).astype("int64"), dtype="Int64")
+        ints[np.isnan(numbers)] = pd.NA
+        return pd.Series(ints, index=values.index), failures
+
+    def _read(self, cells: pd.Series) -> tuple[pd.Series, FloatArray, BoolArray, list[Failure]]:
+        """Text cells as numbers: (the text without the column currency's marks, numbers,
+        cells not read, failures already named)."""
+        text, other = self._currency(cells)
+        numbers, bad = parse_numbers(text, self.decimal_comma, *self._allowed())
+        numbers[other], bad = np.nan, bad & ~other
+        failures = failures_of(
+            other, "wrong_currency", f"{MARKED} {self.currency}; check the price"
+        )
+        if not self.decimal_comma:
+            failures += self._either_way(text, numbers, bad)
+        return text, numbers, bad, failures
+
+    def _either_way(self, text: pd.Series, numbers: FloatArray, bad: BoolArray) -> list[Failure]:
+        """Cells a decimal comma, written elsewhere in the column, reads otherwise: refused
+        (and blanked in `numbers`) rather than read one way."""
+        either, example = either_way(text, bad)
+        numbers[either] = np.nan
+        code = "not_integer" if self.whole else "not_number"
+        return failures_of(either, code, EITHER_WAY_MESSAGE.replace("{example}", example))
+
+    def _allowed(self) -> tuple[tuple[str, ...], bool]:
+        """(unit words, whether money marks) a cell may carry: an `integer` counts pieces
+        ("12 Nos"), a `decimal` is an amount ("Rs. 499") or a measure; `units:` and
+        `currency:` allow more."""
+        if self.whole:
+            return (*DEFAULT_UNITS, *self.units), self.currency is not None
+        return self.units, True
+
+    def _hints(self) -> list[Hint]:
+        """Plain causes of an unreadable cell, tried in this order."""
+        code = "not_integer" if self.whole else "not_number"
+        hints = [Hint(scientific_look, code, SCIENTIFIC), Hint(dash_look, code, DASH_ZERO)]
+        hints.append(Hint(no_number_look, code, NO_NUMBER))
+        units, money = self._allowed()
+        if not money:
+            hints.append(Hint(money_look, code, MONEY_IN_PIECES))
+        if not units:
+            hints.append(Hint(pieces_look, code, PIECES_IN_MONEY))
+        if money:
+            hints.append(Hint(lost_sign_look, code, LOST_SIGN))
+        if self.currency is None and not self.whole:
+            hints.append(Hint(foreign_currency, "wrong_currency", FOREIGN))
+        if not self.decimal_comma:
+            hints.append(Hint(comma_decimal_look, code, WHOLE_COMMA if self.whole else COMMA))
+        return hints
+
+    def _currency(self, text: pd.Series) -> tuple[pd.Series, BoolArray]:
+        """The text without the column currency's marks, and the cells marked otherwise."""
+        if self.currency is None:
+            return text, np.zeros(len(text), dtype=bool)
+        return currency_marks(text, self.currency)
+
+
+@dataclass(frozen=True)
+class Hint:
+    """A likely cause of a failure: the cells `looks` recognises get `message`."""
+
+    looks: Callable[[pd.Series], BoolArray]
+    code: str
+    message: str
+
+
+def _hinted(
+    cells: pd.Series, among: BoolArray, hints: list[Hint], code: str, plain: str
+) -> list[Failure]:
+    """Failures for the cells of `among`: a hint's message where it applies, else `plain`."""
+    left = among.copy()
+    failures: list[Failure] = []
+    for hint in hints:
+        rows = np.flatnonzero(left)
+        if not len(rows):
+            break
+        mask = np.zeros(len(cells), dtype=bool)
+        mask[rows[hint.looks(text_of(cells.iloc[rows]))]] = True
+        failures += failures_of(mask, hint.code, hint.message)
+        left &= ~mask
+    return failures + failures_of(left, code, plain)
