@@ -16,7 +16,7 @@ one of our errors files, fixed and dropped back in, is as old as the export it c
 
 Cancel rows an earlier file applied are not sent again (`etl.repeats`).
 
-Two processes on one inbox take turns with such files (`taking_turns`), so neither looks at
+Two processes on one inbox take turns with such files (`etl.turns`), so neither looks at
 what was applied while the other is between its look and its record.
 """
 
@@ -27,8 +27,7 @@ import hashlib
 import logging
 import re
 import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -40,7 +39,6 @@ from etl import repeats
 from etl.bodies import build_chunks
 from etl.guard_settings import Guards
 from etl.keystate import KEEP_DAYS, Applied, KeyState
-from etl.locks import waiting_lock
 from etl.mapspec import Mapping
 from etl.model import IntArray, Problem
 from etl.report import error_positions, own_columns
@@ -233,32 +231,6 @@ def record_applied(
 
 def superseded_problem(row: int, message: str) -> Problem:
     return Problem(row, "", "", "superseded", message)
-
-
-@contextmanager
-def taking_turns(prepared: Prepared, job: Job) -> Iterator[None]:
-    """Two processes on one inbox (a cron `run` while `watch` works, overlapping runs) take
-    turns with files whose guards look at what earlier files applied and record what they
-    apply, from the look to the record: otherwise both could look before either recorded,
-    and an older export overwrite a newer one, or a cancel go twice. Others go on at once."""
-    turn = _turn(prepared, job)
-    if turn is None or job.journal is None:
-        yield
-        return
-    what = "a cancel file" if turn == "cancels" else f"a file of mapping {prepared.mapping.name}"
-    waits = f"{prepared.table.sheet.path.name} waits: another konnect-etl process is sending {what}"
-    with waiting_lock(job.journal.path.parent, turn, waits):
-        yield
-
-
-def _turn(prepared: Prepared, job: Job) -> str | None:
-    """The lock a file waits for: one per mapping for stock/price, one for cancels."""
-    feed = prepared.feed.name
-    if feed in ORDERED_FEEDS and job.guards.out_of_order:
-        return "exports-" + re.sub(r"\W", "_", prepared.mapping.name)
-    if feed == repeats.FEED and job.guards.repeated_cancels:
-        return "cancels"
-    return None
 
 
 def before_upload(prepared: Prepared, path: Path, job: Job, sha256: str) -> str | None:

@@ -6,7 +6,7 @@ process dies, even by kill -9, so a file left in processing/ by a crash can be r
 next process, while a file another live process is working on is left alone.
 
 `waiting_lock` is the same lock taken by waiting: for work two processes must do one after
-the other (cancel files, and the stock/price files of one mapping: `etl.guards.taking_turns`).
+the other (cancel files, and the stock/price files of one mapping: `etl.turns`).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from typing import Any, Literal, cast
 
 import pyarrow as pa
 
-from etl import guards, outcomes
+from etl import guards, outcomes, turns
 from etl.bodies import Chunk, Validated, build_chunks
 from etl.client import ClientSettings
 from etl.errors import InputError
@@ -235,7 +235,7 @@ def process(path: Path, job: Job, destination: Destination) -> FileResult:
             path, prepared, judge(prepared, None), None, None, started, job, destination("done")
         )
     sha256 = content_hash(path)
-    with guards.taking_turns(prepared, job):
+    with turns.taking_turns(prepared, job):
         reason = guards.before_upload(prepared, path, job, sha256)
         if reason is not None:
             return hold(path, prepared, reason, started, job, destination)

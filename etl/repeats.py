@@ -13,7 +13,7 @@ that applied it, and what to do when one more piece really must go. `guards:
 Another reason code is another cancel: the same item cancelled for 'out of stock' in the
 morning and 'damaged' in the evening is sent both times.
 
-Two processes on one inbox take cancel files one at a time (`etl.guards.taking_turns`):
+Two processes on one inbox take cancel files one at a time (`etl.turns`):
 otherwise both could look before either had recorded, and send the same cancel twice.
 """
 

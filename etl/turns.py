@@ -1,0 +1,47 @@
+"""Two processes on one inbox take turns with the files whose guards share state.
+
+The out-of-order guard (`etl.guards`) and the repeated-cancel guard (`etl.repeats`) look at
+what earlier files applied before a file is sent, and record what it applied after. Two
+processes on one inbox (a cron `run` while `watch` works, overlapping runs) doing that at
+once could both look before either recorded: an older export's last chunks landing after a
+newer one's, a cancel sent twice. So such a file holds a lock, next to the key state, from
+the look to the record, and a second one waits: one lock per mapping for stock and price,
+one for cancels. Other files go on at once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from etl.guards import ORDERED_FEEDS
+from etl.locks import waiting_lock
+from etl.repeats import FEED as CANCEL_FEED
+
+if TYPE_CHECKING:
+    from etl.pipeline import Job, Prepared
+
+
+@contextmanager
+def taking_turns(prepared: Prepared, job: Job) -> Iterator[None]:
+    """Hold this file's turn from the guards' look to their record (no turn: at once)."""
+    turn = _turn(prepared, job)
+    if turn is None or job.journal is None:
+        yield
+        return
+    what = "a cancel file" if turn == "cancels" else f"a file of mapping {prepared.mapping.name}"
+    waits = f"{prepared.table.sheet.path.name} waits: another konnect-etl process is sending {what}"
+    with waiting_lock(job.journal.path.parent, turn, waits):
+        yield
+
+
+def _turn(prepared: Prepared, job: Job) -> str | None:
+    """The lock a file waits for: one per mapping for stock/price, one for cancels."""
+    feed = prepared.feed.name
+    if feed in ORDERED_FEEDS and job.guards.out_of_order:
+        return "exports-" + re.sub(r"\W", "_", prepared.mapping.name)
+    if feed == CANCEL_FEED and job.guards.repeated_cancels:
+        return "cancels"
+    return None
