@@ -1,12 +1,12 @@
 """Reading numbers the way Indian retail spreadsheets write them.
 
 "1,25,000.50" (Indian grouping), "125,000.50" (western), "Rs. 1,25,000/-", "₹500", "500 INR",
-"12 Nos", Tally's negative "(-)5 Nos", and with `decimal_comma` "1.234,50". Grouping must be
-consistent: "1,2,3" or "12,5" is not a number, because guessing there would silently change a
-value. Money marks are read only in amounts and unit words only in counts of pieces: "Rs. 12"
-in a quantity column, or "499 pcs" in a price column, is a column mixed up, not a number.
-Scientific notation ("8.90123E+12") is never read: it is how Excel shortens a long number,
-and the digits it dropped are lost.
+"12 Nos", Tally's negative "(-)5 Nos", SAP's "5.000-", and with `decimal_comma` "1.234,50".
+Grouping must be consistent: "1,2,3" or "12,5" is not a number, because guessing there would
+silently change a value. Money marks are read only in amounts and unit words only in counts
+of pieces: "Rs. 12" in a quantity column, or "499 pcs" in a price column, is a column mixed
+up, not a number. Scientific notation ("8.90123E+12") is never read: it is how Excel shortens
+a long number, and the digits it dropped are lost.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def _shape(units: tuple[str, ...], money: bool) -> str:
     sign = rf"(?:{SIGN})?"
     return (
         rf"(?i)^{space}(?P<sign>{sign}){space}{prefix}(?P<sign2>{sign}){space}"
-        rf"(?P<digits>[\d.,]+){suffix}{space}$"
+        rf"(?P<digits>[\d.,]+)(?P<sign3>-?){suffix}{space}$"  # SAP: "5.000-" is -5
     )
 
 
@@ -130,11 +130,14 @@ def _dressed(
         digits = pc.replace_substring(digits, ",", "")
     numbers = np.full(len(text), np.nan)
     numbers[ok] = _floats(digits.filter(pa.array(ok)))
-    negative = np.zeros(len(text), dtype=bool)
-    for field in ("sign", "sign2"):
-        signs = pc.fill_null(parts.field(field), "")
-        negative |= to_mask(pc.is_in(signs, pa.array(["-", "(-)"])))
-    return np.where(negative, -numbers, numbers)
+    minus = [_minus(parts.field(field)) for field in ("sign", "sign2", "sign3")]
+    before, after = minus[0] | minus[1], minus[2]
+    numbers[before & after] = np.nan  # "-3-": no way of writing a number
+    return np.where(before | after, -numbers, numbers)
+
+
+def _minus(signs: pa.Array) -> BoolArray:
+    return to_mask(pc.is_in(pc.fill_null(signs, ""), pa.array(["-", "(-)"])))
 
 
 # Marks that say which currency a price is in, by ISO code. A cell marked with another

@@ -265,6 +265,9 @@ def test_tally_negative_quantities_read_as_negative() -> None:
     assert values.tolist() == [-5, -12, 5]
     assert failures == []
     assert Number().apply(col("Rs. (-)3"))[0].tolist() == [-3.0]
+    # SAP writes the minus after the number: a negative stock, not "not a whole number"
+    sap = Number(whole=True).apply(col("5.000-", "12-", "1,200- Nos", "-3-"))[0]
+    assert sap.tolist()[:3] == [-5, -12, -1200] and sap.isna().tolist()[3]
     numbers, bad = parse_numbers(col("(-)1,200.50", "(-)"))
     assert numbers[0] == -1200.5 and bad.tolist() == [False, True]
 
