@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import sqlite3
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from typing import Protocol, TypeVar
 
 import httpx
@@ -34,15 +32,12 @@ from etl.errors import (
 from etl.journal import ChunkResult, Journal
 from etl.konnect import ORDERS_PATH, Endpoint
 from etl.retry import AdaptiveLimit, Attempts, RetryPolicy, decide
+from etl.uploadrun import UploadRun
 
 T = TypeVar("T")
 __all__ = ["ChunkLike", "ChunkResult", "run_upload", "run_with_client", "upload_chunks"]
 
 log = logging.getLogger(__name__)
-
-# Results that finish within this many seconds of each other share one journal commit: at
-# zero latency that is several per commit instead of one (each commit costs a thread hop).
-SAVE_WINDOW = 0.02
 
 
 class ChunkLike(Protocol):
@@ -56,80 +51,6 @@ class ChunkLike(Protocol):
 
     @property
     def record_count(self) -> int: ...
-
-
-@dataclass
-class _Run:
-    """Everything the chunk tasks of one upload share."""
-
-    client: KonnectClient
-    endpoint: Endpoint
-    keys_of: Callable[[ChunkLike], list[str]]
-    policy: RetryPolicy
-    limit: AdaptiveLimit
-    journal: Journal | None
-    file_id: int | None
-    on_progress: Callable[[int], None] | None
-    rng: random.Random = field(default_factory=random.Random)
-    records_done: int = 0
-    halt: EtlError | None = None  # credentials refused, or Konnect unreachable: stop the file
-    answered: bool = False  # Konnect answered a request of this file with an envelope
-    _unsaved: list[tuple[ChunkResult, int]] = field(default_factory=list)
-    _wake: asyncio.Event = field(default_factory=asyncio.Event)
-    _stopped: bool = False
-
-    @property
-    def marks(self) -> bool:
-        """Whether chunks are marked in flight before sending. Only runs that never resend
-        what may have been applied read the marks (`_earlier_results`); a run that resends
-        treats an unmarked unsettled chunk the same way, so it saves that disk commit."""
-        return not self.policy.resend_unknown
-
-    def progress(self, records: int) -> None:
-        self.records_done += records
-        if self.on_progress is not None and records:
-            self.on_progress(self.records_done)
-
-    async def journal_write(self, write: Callable[[Journal, int], None]) -> None:
-        """A journal commit waits for the disk: off the event loop, so other chunks go on."""
-        if self.journal is not None and self.file_id is not None:
-            await asyncio.to_thread(write, self.journal, self.file_id)
-
-    @property
-    def saves(self) -> bool:
-        return self.journal is not None and self.file_id is not None
-
-    def finish(self, result: ChunkResult, records: int) -> ChunkResult:
-        """A chunk is done: with a journal it counts as done once `keep_saving` commits it."""
-        if not self.saves:
-            self.progress(records)
-        else:
-            self._unsaved.append((result, records))
-            self._wake.set()
-        return result
-
-    async def keep_saving(self) -> None:
-        """Commit finished chunks' results until `stop_saving`. The workers go on sending
-        meanwhile, so results that finish within `SAVE_WINDOW` or during a commit share one
-        transaction. A result is reported (progress, return value) only after its commit; a
-        crash before it leaves the chunk unsettled, as a crash just before its answer would:
-        stock and price send it again, order actions find its in-flight mark and look up."""
-        while not self._stopped or self._unsaved:
-            await self._wake.wait()
-            if not self._stopped:
-                await asyncio.sleep(SAVE_WINDOW)
-            self._wake.clear()
-            while self._unsaved:
-                batch, self._unsaved = self._unsaved, []
-                await self._commit([result for result, _ in batch])
-                self.progress(sum(records for _, records in batch))
-
-    async def _commit(self, results: list[ChunkResult]) -> None:
-        await self.journal_write(lambda journal, id_: journal.record_chunks(id_, results))
-
-    def stop_saving(self) -> None:
-        self._stopped = True
-        self._wake.set()
 
 
 async def upload_chunks(
@@ -153,7 +74,7 @@ async def upload_chunks(
     A `CredentialsError`, or Konnect staying unreachable through every retry (`KonnectDown`),
     stops new requests, lets those in flight finish, then propagates: the file is not done.
     """
-    run = _Run(
+    run = UploadRun(
         client=client,
         endpoint=endpoint,
         keys_of=keys_of,
@@ -197,7 +118,7 @@ def _first_leaf(group: BaseExceptionGroup[Exception]) -> Exception:
     return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
-def _earlier_results(run: _Run, chunks: Sequence[ChunkLike]) -> dict[int, ChunkResult]:
+def _earlier_results(run: UploadRun, chunks: Sequence[ChunkLike]) -> dict[int, ChunkResult]:
     """Results a crashed earlier attempt already settled; those chunks are not resent."""
     if run.journal is None or run.file_id is None:
         return {}
@@ -213,7 +134,7 @@ def _earlier_results(run: _Run, chunks: Sequence[ChunkLike]) -> dict[int, ChunkR
     return {i: r for i, r in earlier.items() if i in wanted}
 
 
-async def _worker(run: _Run, waiting: Iterator[ChunkLike]) -> list[ChunkResult]:
+async def _worker(run: UploadRun, waiting: Iterator[ChunkLike]) -> list[ChunkResult]:
     """Upload chunks taken from `waiting` (shared by the workers) one after the other."""
     done = []
     for chunk in waiting:
@@ -223,7 +144,7 @@ async def _worker(run: _Run, waiting: Iterator[ChunkLike]) -> list[ChunkResult]:
     return done
 
 
-async def _upload_one(run: _Run, chunk: ChunkLike) -> ChunkResult | None:
+async def _upload_one(run: UploadRun, chunk: ChunkLike) -> ChunkResult | None:
     """Send one chunk until it is answered or given up; None if the run was stopped."""
     count = chunk.record_count
     attempts = Attempts()
@@ -259,7 +180,7 @@ async def _upload_one(run: _Run, chunk: ChunkLike) -> ChunkResult | None:
     return None
 
 
-async def _konnect_down(run: _Run, exc: UploadError) -> bool:
+async def _konnect_down(run: UploadRun, exc: UploadError) -> bool:
     """Konnect itself is down, not just this request: unreachable; or 5xx through every
     retry while nothing of this file was answered (a maintenance 503, a gateway before a
     dead server) and a look-up is not answered either. A request that always breaks the
@@ -279,7 +200,7 @@ async def _konnect_down(run: _Run, exc: UploadError) -> bool:
     return False
 
 
-async def _send_once(run: _Run, chunk: ChunkLike) -> Answer | None:
+async def _send_once(run: UploadRun, chunk: ChunkLike) -> Answer | None:
     """One request for `chunk` inside a concurrency slot; None if the run stopped meanwhile."""
     async with run.limit.slot():
         if run.halt is not None:
