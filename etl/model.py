@@ -86,6 +86,9 @@ class Table:
     # What the user should know about how the table was found (another sheet of the
     # workbook that nearly fits, a hidden sheet that fits): worded for the summary or log.
     notes: list[str] = field(default_factory=list)
+    # Which rows were skipped as not data (totals, a mapping's skip rules): in the summary's
+    # warnings too, but routine - they do not make an all-ok file one to look at.
+    skipped: list[str] = field(default_factory=list)
 
     @property
     def numeric(self) -> npt.NDArray[np.bool_] | None:

@@ -142,16 +142,19 @@ def _join(first: str, second: str) -> str:
     return f"{first}; {second}" if first and second else first or second
 
 
-def log_outcome(path: Path, summary: dict[str, Any], errors_file: Path, sent: bool) -> None:
-    """INFO when every row is ok (or nothing was sent: validate); else a WARNING naming the
-    errors file, so even `run -q` under cron (which mails what a job prints) tells someone
-    that rows need a look."""
+def log_outcome(
+    path: Path, summary: dict[str, Any], errors_file: Path, sent: bool, look: list[str]
+) -> None:
+    """INFO when every row is ok and nothing in `look` (warnings worth a look: not the
+    routine skipped rows), or nothing was sent (validate); else a WARNING naming the errors
+    file, so even `run -q` under cron (which mails what a job prints) tells someone that
+    rows need a look."""
     rows = summary["rows"]
-    if not sent or (rows["ok"] == rows["total"] and not summary["warnings"]):
+    if not sent or (rows["ok"] == rows["total"] and not look):
         log.info("%s: %s %s", path.name, summary["outcome"], rows)
     elif rows["ok"] == rows["total"]:  # e.g. cancels not sent again: all ok, worth a look
         log.warning("%s: %s %s; %s", path.name, summary["outcome"], rows,
-                    "; ".join(summary["warnings"]))  # fmt: skip
+                    "; ".join(look))  # fmt: skip
     else:
         log.warning("%s: %s %s; the rows to look at: %s", path.name, summary["outcome"], rows,
                     errors_file)  # fmt: skip

@@ -190,7 +190,7 @@ def build_summary(
         "file_errors": list(file_errors),
         "sheet": prepared.table.sheet.sheet_name if prepared else None,
         "header_row": prepared.table.header_row if prepared else None,
-        "warnings": list(prepared.table.notes) if prepared else [],
+        "warnings": [*prepared.table.notes, *prepared.table.skipped] if prepared else [],
         "skipped_rows": prepared.mapped.skipped_rows if prepared else 0,
     }
 
@@ -265,7 +265,8 @@ def _report(
     if job.journal is not None and file_id is not None:
         job.journal.finish_file(file_id, "done", folder / f"{stem}.summary.json",
                                 row_count=summary["rows"]["total"])  # fmt: skip
-    outcomes.log_outcome(path, summary, folder / f"{stem}.errors.{kind}", job.client is not None)
+    errors_file = folder / f"{stem}.errors.{kind}"
+    outcomes.log_outcome(path, summary, errors_file, job.client is not None, prepared.table.notes)
     return FileResult(summary, reports)
 
 

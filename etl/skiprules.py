@@ -1,7 +1,8 @@
 """A mapping's `skip.rows_where` rules: which rows each one drops, named rule by rule.
 
 Rows a rule drops are not uploaded and have no line in the result file, so each rule's rows
-are named in the summary's `warnings` and the log, as totals are (etl.totals): "3 rows
+are named in the summary's `warnings` and the log (routine: an all-ok file stays quiet under
+`run -q`), as totals are (etl.totals): "3 rows
 skipped by the mapping's rule (Status equals CANCELED): rows 7, 12, 15". A rule whose
 column the file lacks stops the file (etl.mapper): it would skip nothing without a word.
 """
@@ -25,7 +26,7 @@ SHOWN = 10  # row numbers named in a note; the rest are counted
 def rule_rows(
     mapping: Mapping, table: Table, columns: dict[str, int], keep: BoolArray
 ) -> BoolArray:
-    """Rows among `keep` that the mapping's rules drop; each rule's rows go in `table.notes`.
+    """Rows among `keep` that the mapping's rules drop; each rule's rows go in `table.skipped`.
     A row two rules match is named under the first."""
     dropped = np.zeros(len(keep), dtype=bool)
     for rule in mapping.skip_rows:
@@ -66,10 +67,10 @@ def described(rule: SkipRule) -> str:
 
 
 def note(table: Table, said: str, numbers: IntArray) -> None:
-    """'`said`: rows 7, 12, 15' in the summary's warnings (`table.notes`) and the log."""
+    """'`said`: rows 7, 12, 15' in the summary's warnings (`table.skipped`) and the log."""
     shown = ", ".join(str(n) for n in numbers[:SHOWN])
     if len(numbers) > SHOWN:
         shown += f" and {len(numbers) - SHOWN} more"
     text = f"{said}: {'row' if len(numbers) == 1 else 'rows'} {shown}"
-    table.notes.append(text)
-    log.warning("%s: %s", table.sheet.path.name, text)
+    table.skipped.append(text)
+    log.info("%s: %s", table.sheet.path.name, text)

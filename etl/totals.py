@@ -92,7 +92,7 @@ def is_label(cells: pd.Series) -> BoolArray:
 
 def log_skipped(table: Table, rows: BoolArray) -> None:
     """Say which rows were taken for totals or footers, so none vanishes without a trace: in
-    the log and in the summary's `warnings` (through `table.notes`)."""
+    the log and in the summary's `warnings` (through `table.skipped`: routine, not worth a look)."""
     numbers = table.row_numbers[rows]
     if len(numbers):
         note(table, "skipped as totals or report footers, not data", numbers)

@@ -111,6 +111,24 @@ def test_run_quiet_still_says_when_rows_need_a_look(tmp_path: Path, sandbox: Any
     assert "the rows to look at:" in quiet.stderr and "stock.errors.csv" in quiet.stderr
 
 
+def test_run_quiet_says_nothing_of_an_all_ok_file_with_a_totals_row(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Rows skipped as not data (a Tally Grand Total, a footer) are named in the summary's
+    warnings, but they are routine: cron must not mail every day for them."""
+    sandbox.faults(catalogue="open")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "stock.csv").write_text(
+        "location_id,sku,quantity\nDEL-WH-01,TS-BLK-S,3\nGrand Total,,3\n"
+    )
+    env = {"KONNECT_BASE_URL": sandbox.url, "KONNECT_TOKEN": sandbox.token}
+    quiet = CliRunner().invoke(app, ["run", str(inbox), "--settle", "0", "-q"], env=env)
+    assert quiet.exit_code == 0 and quiet.stdout == "" and quiet.stderr == ""
+    summary = json.loads(next(inbox.glob("done/*/stock.summary.json")).read_text())
+    assert summary["warnings"] == ["skipped as totals or report footers, not data: row 3"]
+
+
 def test_validate_json_logs(tmp_path: Path) -> None:
     target = tmp_path / "stock.csv"
     target.write_text(BAD_STOCK)
