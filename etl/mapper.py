@@ -21,6 +21,7 @@ from etl.errorvalues import ErrorCells
 from etl.feeds import get_feed
 from etl.mapspec import FieldSpec, Mapping, norm_header
 from etl.model import IntArray, Mapped, Problem, Table
+from etl.pricemarks import rupees_in_another_currency
 from etl.skiprules import rule_rows
 from etl.totals import log_skipped, total_rows
 from etl.transforms import Failure
@@ -59,6 +60,7 @@ def apply_mapping(mapping: Mapping, table: Table) -> Mapped:
         skipped_rows=int(len(keep) - keep.sum()),
         numeric=_numeric(mapping, table, columns, positions),
     )
+    problems += rupees_in_another_currency(mapping, data, columns, mapped)
     mapped.problems = sorted(problems + damage_problems(mapping, mapped), key=lambda p: p.row)
     return mapped
 

@@ -342,3 +342,26 @@ def test_what_konnect_receives(tmp_path: Path, sandbox: Any) -> None:
     reasons = [item["reasonCode"] for r in cancels for item in r["orderItems"]]
     assert reasons == ["6", "NA"]
     assert all(e["outcome"] == "applied" for e in ledger), json.dumps(ledger)
+
+
+def test_a_price_marked_in_rupees_on_a_row_in_another_currency_is_not_sent(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """`₹499` with currency USD was sent as 499 US dollars: the mark was read away."""
+    sandbox.faults(catalogue="open")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    _write(
+        inbox / "rates.csv",
+        "location_id,sku,mrp,esp,currency\n"
+        "DEL-WH-01,TS-BLK-S,₹499,₹399,USD\n"
+        "DEL-WH-01,TS-BLK-M,Rs. 499,399,AED\n"
+        "DEL-WH-01,TS-BLK-L,499,399,USD\n"  # unmarked: the row says dollars
+        "DEL-WH-01,CAP-RED,₹499,₹399,INR\n",
+    )
+    assert _run(inbox, sandbox).exit_code == 1
+    sent = {e["key"]: e["record"]["currency"] for e in sandbox.ledger()}
+    assert sent == {"DEL-WH-01|TS-BLK-L": "USD", "DEL-WH-01|CAP-RED": "INR"}
+    rows = _result_rows(inbox / "done" / TODAY / "rates.result.csv")
+    assert rows["2"]["message"].startswith("'mrp': '₹499' - marked in rupees, but the row's")
+    assert "currency is AED" in rows["3"]["message"]
