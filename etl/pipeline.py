@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -26,6 +26,7 @@ from etl.order_states import ORDER_FEEDS
 from etl.readers import file_kind
 from etl.reconcile import note_applied, run_order_upload
 from etl.report import RowOutcomes, write_reports
+from etl.summary import build_summary
 from etl.upload import ChunkResult, run_upload
 from etl.validation import validate
 
@@ -152,51 +153,6 @@ def judge(prepared: Prepared, results: list[ChunkResult] | None) -> RowOutcomes:
     outcomes.apply_problems(out, prepared.table, prepared.validated.problems)
     outcomes.mark_merged(out, prepared.validated)
     return out
-
-
-def build_summary(
-    path: Path,
-    prepared: Prepared | None,
-    out: RowOutcomes | None,
-    results: list[ChunkResult] | None,
-    started: datetime,
-    job: Job,
-    stem: str,
-    file_errors: Sequence[str] = (),
-) -> dict[str, Any]:
-    """The keys of SPEC section 4, which scheduled jobs and tests read. `input` is the name
-    the file has next to this summary (`stem`: `stock-2.csv` for a second `stock.csv` of the
-    day), `received_as` the name it came with."""
-    rows = outcomes.count_rows(out) if out is not None else _no_rows()
-    results = results or []
-    if prepared is None:
-        outcome = "failed"
-    else:
-        outcome = outcomes.decide_outcome(rows, uploaded=job.client is not None)
-    return {
-        "input": stem + path.suffix,
-        "received_as": path.name,
-        "feed": prepared.feed.name if prepared else None,
-        "mapping": prepared.mapping.name if prepared else None,
-        "outcome": outcome,
-        "rows": rows,
-        "chunks": {
-            "total": len(prepared.chunks) if prepared else 0,
-            "acknowledged": sum(r.state == "acknowledged" for r in results),
-        },
-        "ack_ids": [r.ack_id for r in results if r.ack_id],
-        "started_at": started.isoformat(timespec="seconds"),
-        "finished_at": job.now().isoformat(timespec="seconds"),
-        "file_errors": list(file_errors),
-        "sheet": prepared.table.sheet.sheet_name if prepared else None,
-        "header_row": prepared.table.header_row if prepared else None,
-        "warnings": [*prepared.table.notes, *prepared.table.skipped] if prepared else [],
-        "skipped_rows": prepared.mapped.skipped_rows if prepared else 0,
-    }
-
-
-def _no_rows() -> dict[str, int]:
-    return {"total": 0, "ok": 0, "rejected": 0, "failed": 0, "unknown": 0}
 
 
 def report_kind(path: Path) -> Literal["csv", "xlsx"]:

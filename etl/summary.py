@@ -1,0 +1,62 @@
+"""`<stem>.summary.json`: what became of a file, in the keys of SPEC section 4 (which
+scheduled jobs and tests read) and ours (`sheet`, `header_row`, `warnings`, `skipped_rows`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from etl import outcomes
+from etl.journal import ChunkResult
+
+if TYPE_CHECKING:
+    from etl.pipeline import Job, Prepared
+    from etl.report import RowOutcomes
+
+
+def build_summary(
+    path: Path,
+    prepared: Prepared | None,
+    out: RowOutcomes | None,
+    results: list[ChunkResult] | None,
+    started: datetime,
+    job: Job,
+    stem: str,
+    file_errors: Sequence[str] = (),
+) -> dict[str, Any]:
+    """The keys of SPEC section 4, which scheduled jobs and tests read. `input` is the name
+    the file has next to this summary (`stem`: `stock-2.csv` for a second `stock.csv` of the
+    day), `received_as` the name it came with."""
+    rows = outcomes.count_rows(out) if out is not None else _no_rows()
+    results = results or []
+    if prepared is None:
+        outcome = "failed"
+    else:
+        outcome = outcomes.decide_outcome(rows, uploaded=job.client is not None)
+    return {
+        "input": stem + path.suffix,
+        "received_as": path.name,
+        "feed": prepared.feed.name if prepared else None,
+        "mapping": prepared.mapping.name if prepared else None,
+        "outcome": outcome,
+        "rows": rows,
+        "chunks": {
+            "total": len(prepared.chunks) if prepared else 0,
+            "acknowledged": sum(r.state == "acknowledged" for r in results),
+        },
+        "ack_ids": [r.ack_id for r in results if r.ack_id],
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": job.now().isoformat(timespec="seconds"),
+        "file_errors": list(file_errors),
+        "sheet": prepared.table.sheet.sheet_name if prepared else None,
+        "header_row": prepared.table.header_row if prepared else None,
+        "warnings": [*prepared.table.notes, *prepared.table.skipped] if prepared else [],
+        "skipped_rows": prepared.mapped.skipped_rows if prepared else 0,
+    }
+
+
+def _no_rows() -> dict[str, int]:
+    return {"total": 0, "ok": 0, "rejected": 0, "failed": 0, "unknown": 0}
