@@ -157,6 +157,13 @@ def _cell_problem(spec: FieldSpec, items: list[str], numeric: bool) -> tuple[str
     return None
 
 
+def id_damage(field: str, text: str, numeric: bool) -> tuple[str, str] | None:
+    """(code, message) when one id cell of canonical `field` is damaged (scientific notation,
+    digits lost, a date, an invisible character): the mapped columns' check, for a command
+    that reads ids without a mapping (`documents`)."""
+    return _cell_problem(FieldSpec(field), _items(text), numeric)
+
+
 def _rounded(item: str, numeric: bool) -> bool:
     if numeric:
         return bool(re.fullmatch(rf"\d{{{EXCEL_DIGITS + 1},}}", item))

@@ -1,8 +1,9 @@
 """The orderIds a `documents` sheet lists: its `orderId` column, row by row.
 
 The header may sit below title rows (the first 20 rows are searched) and may be written
-`orderId`, `Order ID`, `order_id` or `Shipment ID`. An id that Excel stored as a number has
-lost its last digits (Excel keeps 15): such a row is refused with what to do, never sent.
+`orderId`, `Order ID`, `order_id` or `Shipment ID`. An id a spreadsheet damaged (stored as a
+number: Excel keeps 15 digits; scientific notation; an invisible character) is refused with
+what to do, never sent: the same check as `run`'s (`etl.damage`).
 """
 
 from __future__ import annotations
@@ -11,13 +12,13 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from etl.damage import id_damage
 from etl.errors import InputError
 from etl.model import Problem, Sheet
 from etl.readers import read_sheet
 
 HEADERS = {"orderid", "shipmentid", "fyndorderid"}
 SEARCH_ROWS = 20
-EXCEL_DIGITS = 15
 
 
 @dataclass
@@ -66,11 +67,8 @@ def _read_cell(sheet: Sheet, i: int, j: int, listing: OrderList) -> None:
         return
     row = int(sheet.row_numbers[i])
     numeric = sheet.numeric is not None and bool(sheet.numeric[i, j])
-    if numeric and ("e" in value.lower() or len(value) > EXCEL_DIGITS):
-        message = (
-            "Excel stored this order id as a number and dropped its last digits; format the "
-            "column as Text, type or paste the id again, and save"
-        )
-        listing.problems.append(Problem(row, listing.column, value, "excel_number", message))
+    damage = id_damage("orderId", value, numeric)  # as `run` checks it, CSV included
+    if damage is not None:
+        listing.problems.append(Problem(row, listing.column, value, *damage))
         return
     listing.rows.append((row, value))

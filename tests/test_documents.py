@@ -86,6 +86,21 @@ def test_invoice_pdf_for_one_order_from_an_excel_list(tmp_path: Path, sandbox: A
     assert rows[2][2] == "rejected" and "format the column as Text" in str(rows[2][4])
 
 
+def test_order_ids_a_spreadsheet_damaged_in_a_csv_are_rejected_not_sent(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Excel saved to CSV as shown (1.1E+19) or as rounded (15 digits, then zeros): the same
+    check as `run`'s; before, both went to Konnect and came back X404ORD."""
+    path = order_list(tmp_path / "invoices.csv", [PACKED[0], "1.1E+19", "12000000000000000000"])
+    result = documents(sandbox, path, "invoice")
+    assert result.exit_code == 1, result.output
+    with (tmp_path / "invoices.invoice.result.csv").open(encoding="utf-8-sig") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["status"] for r in rows] == ["ok", "rejected", "rejected"]
+    assert "scientific notation" in rows[1]["message"]
+    assert "ends in zeros after digit 15" in rows[2]["message"]
+
+
 def test_an_invoice_pdf_before_packing_says_so(tmp_path: Path, sandbox: Any) -> None:
     path = order_list(tmp_path / "invoices.csv", [NOT_PACKED])
     assert documents(sandbox, path, "invoice").exit_code == 1
