@@ -138,15 +138,6 @@ def reserved_name(
     raise FileExistsError(f"no free name for {name} in {folder}")
 
 
-def unique_name(folder: Path, name: str) -> str:
-    """`name`, or `stem-2.ext`, `stem-3.ext`... so nothing is ever overwritten
-    (`reserved_name` also keeps it from another process looking at the same moment)."""
-    n = 1
-    while not is_free(folder, numbered(name, n)):
-        n += 1
-    return numbered(name, n)
-
-
 def is_free(folder: Path, name: str) -> bool:
     """No file has `name`, and no reports have its stem."""
     summary = folder / f"{Path(name).stem}.summary.json"

@@ -28,7 +28,6 @@ from datetime import date
 from pathlib import Path
 
 from etl.atomic import NAME_MAX, fit_name, link_unless_taken, name_size, numbered
-from etl.atomic import unique_name as unique_name  # where callers look for it
 from etl.config import CONFIG_NAMES, STATE_DIR
 from etl.locks import file_lock
 

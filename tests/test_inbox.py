@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from runs import run
 
-from etl.inbox import Inbox, is_ignored, unique_name, wait_until_ready
+from etl.atomic import reserved_name
+from etl.inbox import Inbox, is_ignored, wait_until_ready
 
 
 def drop(folder: Path, name: str, text: str = "sku\n", age: float = 60.0) -> Path:
@@ -91,12 +92,21 @@ def test_claim_moves_the_file_and_a_second_claim_gets_nothing(tmp_path: Path) ->
     assert inbox.claim(path) is None
 
 
-def test_unique_name_never_overwrites_inputs_or_reports(tmp_path: Path) -> None:
-    assert unique_name(tmp_path, "stock.csv") == "stock.csv"
-    (tmp_path / "stock.csv").write_text("x")
-    assert unique_name(tmp_path, "stock.csv") == "stock-2.csv"
-    (tmp_path / "stock-2.summary.json").write_text("{}")
-    assert unique_name(tmp_path, "stock.csv") == "stock-3.csv"
+def test_a_reserved_name_never_overwrites_inputs_or_reports(tmp_path: Path) -> None:
+    inbox = Inbox(tmp_path)
+    done = inbox.outcome_dir("done", date(2026, 11, 27))
+
+    def reserve() -> str:
+        with reserved_name(done, "stock.csv", inbox.lock) as name:
+            return name
+
+    assert reserve() == "stock.csv"
+    (done / "stock.csv").write_text("x")
+    assert reserve() == "stock-2.csv"
+    (done / "stock-2.summary.json").write_text("{}")  # reports whose input went elsewhere
+    assert reserve() == "stock-3.csv"
+    with reserved_name(done, "stock.csv", inbox.lock) as held:  # another process holds it
+        assert held == "stock-3.csv" and reserve() == "stock-4.csv"
 
 
 def test_give_back_returns_a_claimed_file_to_the_inbox(tmp_path: Path) -> None:
