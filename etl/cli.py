@@ -90,6 +90,14 @@ def validate(
     config: FileConfigOpt = None,
     feed: FeedOpt = None,
     mapping: MappingOpt = None,
+    preview: Annotated[
+        bool,
+        typer.Option(
+            "--preview",
+            help="Also write <name>.preview.result.csv: each row as Konnect would receive it "
+            "(mapped and read), to check a new mapping.",
+        ),
+    ] = False,
     json_logs: JsonLogs = False,
     verbose: Verbose = 0,
     quiet: Quiet = False,
@@ -104,7 +112,7 @@ def validate(
     try:
         settings = settings_for(None, config)
         with quiet_stdout(quiet):
-            code = validate_command(files, settings, feed=feed, mapping=mapping)
+            code = validate_command(files, settings, feed=feed, mapping=mapping, preview=preview)
     except EtlError as exc:
         raise fail(str(exc)) from None
     raise typer.Exit(code)

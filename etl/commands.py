@@ -85,13 +85,20 @@ def dry_run_files(inbox: Path, settings: Settings, mappings: list[etl.mapping.Ma
 
 
 def validate_command(
-    files: list[Path], settings: Settings, *, feed: str | None = None, mapping: str | None = None
+    files: list[Path],
+    settings: Settings,
+    *,
+    feed: str | None = None,
+    mapping: str | None = None,
+    preview: bool = False,
 ) -> int:
-    """`validate FILE...`: reports next to each file, nothing uploaded."""
+    """`validate FILE...`: reports next to each file (with `preview`, the rows as they would
+    be sent too), nothing uploaded."""
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise ConfigError(f"file(s) not found: {', '.join(missing)}")
     job = Job(all_mappings(settings), None, None, feed=feed, mapping_name=mapping)
+    job.preview = preview
     results = [process(f, job, fixed_destination(f.parent, _stem(f))) for f in files]
     print_summary(results, "konnect-etl validate")
     return _exit_code(results, "validated")

@@ -23,6 +23,7 @@ from etl.journal import Journal
 from etl.mapping import Mapping, apply_mapping, choose_mapping
 from etl.model import Mapped, Table
 from etl.order_states import ORDER_FEEDS
+from etl.preview import write_preview
 from etl.readers import file_kind
 from etl.reconcile import note_applied, run_order_upload
 from etl.report import RowOutcomes, write_reports
@@ -56,6 +57,7 @@ class Job:
     progress: ProgressFactory | None = None
     now: Callable[[], datetime] = local_now
     guards: Guards = field(default_factory=Guards)  # etl.guards: held/, out-of-order files
+    preview: bool = False  # also <stem>.preview.result.csv: the rows as sent (etl.preview)
 
 
 @dataclass
@@ -218,6 +220,8 @@ def _report(
     delimiter = prepared.table.sheet.delimiter or ","
     kind = report_kind(path)
     reports = write_reports(folder, stem, kind, prepared.table, out, summary, delimiter=delimiter)
+    if job.preview:
+        reports.append(write_preview(folder, stem, prepared))
     if job.journal is not None and file_id is not None:
         job.journal.finish_file(file_id, "done", folder / f"{stem}.summary.json",
                                 row_count=summary["rows"]["total"])  # fmt: skip

@@ -54,6 +54,8 @@ fields:
   quantity: {column: Unrestricted Stock, transforms: [integer]}
 """
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -304,3 +306,28 @@ def test_a_field_not_indented_under_fields_says_so(tmp_path: Path) -> None:
         caught.value.problem
         == "'location_id' is a field: indent it under 'fields:' (by two spaces)"
     )
+
+
+def test_validate_preview_shows_each_row_as_konnect_would_receive_it(tmp_path: Path) -> None:
+    """The result file shows the cells as the file has them; a mapping's lookups and number
+    reading show only in what is sent, which `--preview` writes (nothing uploaded)."""
+    book = ROOT / "inbox_example" / "Stock Summary - Tally.xlsx"
+    path = tmp_path / book.name
+    path.write_bytes(book.read_bytes())
+    done = CliRunner().invoke(app, ["validate", "--preview", str(path)])
+    assert done.exit_code in (0, 1), done.output
+    preview = tmp_path / "Stock Summary - Tally.preview.result.csv"
+    with preview.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert list(rows[0]) == ["row", "location_id", "sku", "quantity"]
+    assert rows[1] == {
+        "row": "7",
+        "location_id": "DEL-WH-01",
+        "sku": "TS-BLK-M",
+        "quantity": "1200",
+    }
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    (plain / book.name).write_bytes(book.read_bytes())
+    CliRunner().invoke(app, ["validate", str(plain / book.name)])
+    assert list(plain.glob("*.result.*")) and not list(plain.glob("*.preview.*"))
