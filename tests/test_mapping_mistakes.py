@@ -121,6 +121,13 @@ def test_rows_a_skip_rule_drops_are_named_in_the_warnings(tmp_path: Path, sandbo
     assert awb_sent(sandbox) == [oid(13, 1), oid(13, 3)]
 
 
+def refused(path: Path, root: Path) -> MappingError:
+    """The MappingError loading the mapping at `path` raises (the test fails if none)."""
+    with pytest.raises(MappingError) as caught:
+        load_mapping(path, root)
+    return caught.value
+
+
 def validate(config: Path, file: Path) -> dict[str, Any]:
     done = CliRunner().invoke(app, ["validate", "--config", str(config), str(file)])
     assert done.exit_code == 0, done.output
@@ -172,13 +179,12 @@ def test_a_value_map_with_one_name_twice_is_refused_at_start_up(tmp_path: Path) 
           sku: Material
           quantity: Qty
         """)  # fmt: skip
-    with pytest.raises(MappingError) as caught:
-        load_mapping(path, tmp_path)
-    assert (caught.value.line, caught.value.key) == (
+    caught = refused(path, tmp_path)
+    assert (caught.line, caught.key) == (
         9,
         "fields.location_id.transforms[0].map.delhi  wh",
     )
-    assert caught.value.problem == (
+    assert caught.problem == (
         "'Delhi WH' (line 7) and 'delhi  wh' are the same name (case and spaces are ignored)"
         " with different values: keep one"
     )
@@ -224,11 +230,10 @@ def test_yaml_mistakes_say_what_to_do(tmp_path: Path, text: str, line: int, hint
     path = tmp_path / "sap" / "stock.yaml"
     path.parent.mkdir()
     path.write_text(text, encoding="utf-8")
-    with pytest.raises(MappingError) as caught:
-        load_mapping(path, tmp_path)
-    assert caught.value.line == line
-    assert caught.value.problem.startswith("not valid YAML: ")
-    assert hint in caught.value.problem
+    caught = refused(path, tmp_path)
+    assert caught.line == line
+    assert caught.problem.startswith("not valid YAML: ")
+    assert hint in caught.problem
 
 
 @pytest.mark.parametrize(
@@ -244,11 +249,10 @@ def test_a_mapping_not_saved_as_utf8_says_so(
     path = write(
         tmp_path / "sap" / "stock.yaml", "description: SAP – stock\nfeed: stock\n", encoding
     )
-    with pytest.raises(MappingError) as caught:
-        load_mapping(path, tmp_path)
-    assert str(caught.value).startswith(str(path))
-    assert caught.value.line == line
-    assert caught.value.problem == f"{said}: save the mapping as UTF-8"
+    caught = refused(path, tmp_path)
+    assert str(caught).startswith(str(path))
+    assert caught.line == line
+    assert caught.problem == f"{said}: save the mapping as UTF-8"
 
 
 def test_a_lookup_file_not_saved_as_utf8_says_so(tmp_path: Path) -> None:
@@ -264,9 +268,8 @@ def test_a_lookup_file_not_saved_as_utf8_says_so(tmp_path: Path) -> None:
           sku: Material
           quantity: Qty
         """)  # fmt: skip
-    with pytest.raises(MappingError) as caught:
-        load_mapping(path, tmp_path)
-    assert (caught.value.file, caught.value.problem) == (
+    caught = refused(path, tmp_path)
+    assert (caught.file, caught.problem) == (
         "lookups/plants.csv",
         "the lookup file is not UTF-8: save it as UTF-8 (Excel: 'CSV UTF-8')",
     )
@@ -299,13 +302,9 @@ def test_a_field_not_indented_under_fields_says_so(tmp_path: Path) -> None:
         sku: Material
         quantity: Qty
         """)  # fmt: skip
-    with pytest.raises(MappingError) as caught:
-        load_mapping(path, tmp_path)
-    assert (caught.value.line, caught.value.key) == (3, "location_id")
-    assert (
-        caught.value.problem
-        == "'location_id' is a field: indent it under 'fields:' (by two spaces)"
-    )
+    caught = refused(path, tmp_path)
+    assert (caught.line, caught.key) == (3, "location_id")
+    assert caught.problem == "'location_id' is a field: indent it under 'fields:' (by two spaces)"
 
 
 def test_validate_preview_shows_each_row_as_konnect_would_receive_it(tmp_path: Path) -> None:
