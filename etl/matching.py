@@ -150,8 +150,9 @@ def own_mappings_hint(mappings: list[Mapping]) -> str:
     if any(not (m.is_generic or m.path.resolve().is_relative_to(builtin)) for m in mappings):
         return ""
     return (
-        ". Only the built-in mappings were looked at: your own mappings are loaded with "
-        "--config (a konnect-etl.yaml whose 'mappings:' names their folder)"
+        ". Only the built-in mappings were looked at: your own are loaded from the folder "
+        "a konnect-etl.yaml names in 'mappings:' (validate and mappings read one only with "
+        "--config)"
     )
 
 

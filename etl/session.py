@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -11,6 +12,8 @@ from etl.client import ClientSettings
 from etl.config import Settings, builtin_mappings_dir
 from etl.errors import ConfigError, CredentialsError
 from etl.mapping import Mapping, load_mappings
+
+log = logging.getLogger(__name__)
 
 NO_CREDENTIALS = (
     "No Konnect connection is configured. Set KONNECT_BASE_URL (a URL or fyndkonnect-uat, "
@@ -40,7 +43,10 @@ def all_mappings(settings: Settings) -> list[Mapping]:
         if not custom.is_dir():
             raise ConfigError(f"mappings folder {custom} does not exist")
         if custom.resolve() != builtin.resolve():
-            found.update({m.name: m for m in load_mappings(custom)})
+            own = load_mappings(custom)
+            if not own:
+                log.warning("mappings folder %s has no mapping (.yaml) files", custom)
+            found.update({m.name: m for m in own})
     return list(found.values())
 
 

@@ -286,12 +286,24 @@ def test_validate_without_config_says_own_mappings_need_it(tmp_path: Path) -> No
     [error] = summary(file.parent, file.stem)["file_errors"]
     assert error.startswith("no mapping fits sap_stock_0601.csv; closest: ")
     assert error.endswith(
-        ". Only the built-in mappings were looked at: your own mappings are loaded with "
-        "--config (a konnect-etl.yaml whose 'mappings:' names their folder)"
+        ". Only the built-in mappings were looked at: your own are loaded from the folder "
+        "a konnect-etl.yaml names in 'mappings:' (validate and mappings read one only with "
+        "--config)"
     )
     assert validate(inbox / "konnect-etl.yaml", file)["mapping"] == "sap/stock"
     named = CliRunner().invoke(app, ["mappings", "--explain", str(file)])
     assert "Only the built-in mappings were looked at" in " ".join(named.output.split())
+
+
+def test_a_configured_mappings_folder_without_mappings_is_warned_about(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    inbox = tmp_path / "inbox"
+    write(inbox / "konnect-etl.yaml", "mappings: ./mappings\n")
+    write(inbox / "mappings" / "sap" / "stock.txt", SAP_STOCK)  # saved with the wrong suffix
+    file = drop(tmp_path / "sap_stock_0601.csv", [["Plant", "Material"], ["DEL-WH-01", "A-1"]])
+    CliRunner().invoke(app, ["validate", "--config", str(inbox / "konnect-etl.yaml"), str(file)])
+    assert f"mappings folder {inbox / 'mappings'} has no mapping (.yaml) files" in caplog.text
 
 
 def test_a_field_not_indented_under_fields_says_so(tmp_path: Path) -> None:
