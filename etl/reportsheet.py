@@ -10,8 +10,9 @@ A CSV another program imports (`audience="import"`: the pulled orders) keeps a p
 `'`): there only what can be a formula attack is neutralised (`FORMULA_ATTACK`: `=` or `@`
 first, a function call after `+`/`-`, a DDE link).
 
-Codes Excel would change when it opens a CSV - a leading zero (`00123` -> 123), more than 15
-digits (`12345678901234567890` -> 1.23457E+19, digits lost on save), a date or time look
+Codes Excel would change when it opens a CSV - a leading zero (`00123` -> 123), 12 digits or
+more (General format shows `356938035643809` as 3.56939E+14 and saves it so to CSV; past 15
+digits the digits themselves are lost), a date or time look
 (`MAR-01` -> 01-Mar, `1-2` -> 02-Jan, `10:30`), an exponent (`12E3` -> 12000) - are written as
 `="00123"` in the errors file, the way ERPs keep them: Excel shows and saves the text as it
 is, and our readers read `="00123"` as `00123`, so an errors file fixed in Excel comes back
@@ -53,7 +54,7 @@ _MONTH = (
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH_CODES = [a * 65536 + b * 256 + c for a, b, c in (m.encode() for m in _MONTHS)]
 _EXCEL_CHANGES = "^(" + "|".join([
-    r"0[0-9]+|[0-9]{16,}",  # 00123 -> 123; 20 digits -> 1.23457E+19
+    r"0[0-9]+|[0-9]{12,}",  # 00123 -> 123; 15 digits -> 3.56939E+14 (saved so to CSV)
     r"[0-9]{1,4}[-/][0-9]{1,2}([-/][0-9]{1,4})?",  # 1-2, 12/10, 2026-01-05: dates
     rf"[0-9]{{1,2}}[- /]?{_MONTH}([- /]?[0-9]{{1,4}})?",  # 1-Mar, 01 March 2026
     rf"{_MONTH}[- /]?[0-9]{{1,4}}",  # MAR-01, Sept2, March 2026
@@ -188,11 +189,11 @@ def _risky(text: pa.Array) -> BoolArray:
 
 def _excel_would_change(text: pa.Array) -> BoolArray:
     """Cells Excel turns into another value when it opens a CSV (module docstring): digits
-    with a leading zero or more than 15 of them, dates, times, exponents."""
+    with a leading zero or 12 and more of them, dates, times, exponents."""
     starts, lengths = _offsets(text)
     data = _data(text)
     b0, b1, b2 = (_byte_at(data, starts, i) for i in range(3))
-    digits = ((b0 == ord("0")) & (lengths > 1)) | (lengths > 15)
+    digits = ((b0 == ord("0")) & (lengths > 1)) | (lengths >= 12)
     # dates, times, exponents: start with a digit but are not a plain number like 12 or 4.5;
     # or start with a month's name
     digit_first = (b0 >= ord("0")) & (b0 <= ord("9"))
