@@ -130,20 +130,47 @@ def _cancelled(record: Record, order: Order) -> bool | None:
 
 
 def _qc_done(record: Record, order: Order) -> bool:
-    return _at_least(order, "return_bag_accepted", RETURN_STATES) or _states(order) == {
+    accepted = _at_least(order, "return_bag_accepted", RETURN_STATES) or _states(order) == {
         "rto_bag_accepted"
     }
+    return accepted and not _other_reasons(record, order)
+
+
+def _other_reasons(record: Record, order: Order) -> list[str]:
+    """'item X: reason 'A'' for each item we name whose return QC Konnect keeps with another
+    reason (no reason = good condition): a corrected reason sent after the QC was taken is
+    refused, not 'already applied' - Konnect still holds the first one."""
+    items = {str(i.get("orderItemId")): i for i in order.get("items") or [] if isinstance(i, dict)}
+    held = []
+    for wanted in record.get("orderItems") or []:
+        item = items.get(str(wanted.get("orderItemId")) if isinstance(wanted, dict) else "")
+        if item is None or "returnReasonCode" not in item:
+            continue
+        kept = str(item["returnReasonCode"] or "")
+        if kept != str(wanted.get("reasonCode") or ""):
+            shown = f"reason '{kept}'" if kept else "no reason (good condition)"
+            held.append(f"item {wanted.get('orderItemId')}: {shown}")
+    return held
 
 
 def holds(feed: str, record: Record, order: Order) -> str:
     """What Konnect holds instead of what a refused row asked for, in words ("" if nothing
     to say): 'Konnect holds invoice number INV-9 for this order'."""
+    if feed == "return_qc":
+        held = _other_reasons(record, order)
+        return f"Konnect holds the return QC with {'; '.join(held)}" if held else ""
     if feed != "invoice":
         return ""
     document = order.get("creditNote" if record.get("invoiceType") == "return" else "invoice")
     held = document.get("invoiceNumber") if isinstance(document, dict) else None
-    if held is None or str(held) == str(record.get("invoiceNumber")):
+    if held is None:
         return ""
+    if str(held) == str(record.get("invoiceNumber")):
+        return (
+            f"Konnect took invoice {held} for this order earlier, and an order is invoiced once:"
+            " items or serial numbers left out then cannot be added - put every item of an"
+            " order in the same invoice file"
+        )
     return f"Konnect holds invoice number {held} for this order"
 
 

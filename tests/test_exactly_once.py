@@ -288,6 +288,16 @@ def test_a_run_killed_mid_request_is_resumed_without_packing_twice(
           "items": [{"orderItemId": "i-2", "quantity": 1}]}, False),
         ("return_qc", {"orderItems": [{"orderItemId": "i-7", "quantity": 1}]},
          {"state": "return_bag_accepted", "items": [{"orderItemId": "i-1"}]}, False),
+        # QC taken in good condition; a corrected reason is not 'already applied'
+        ("return_qc", {"orderItems": [{"orderItemId": "i-1", "quantity": 1, "reasonCode": "9"}]},
+         {"state": "return_bag_accepted",
+          "items": [{"orderItemId": "i-1", "quantity": 1, "returnReasonCode": None}]}, False),
+        ("return_qc", {"orderItems": [{"orderItemId": "i-1", "quantity": 1}]},
+         {"state": "return_bag_accepted",
+          "items": [{"orderItemId": "i-1", "quantity": 1, "returnReasonCode": None}]}, True),
+        ("return_qc", {"orderItems": [{"orderItemId": "i-1", "quantity": 1, "reasonCode": "9"}]},
+         {"state": "return_bag_accepted",
+          "items": [{"orderItemId": "i-1", "quantity": 1, "returnReasonCode": "9"}]}, True),
     ],
 )  # fmt: skip
 def test_when_an_order_action_counts_as_already_applied(

@@ -190,6 +190,29 @@ def test_awb_status_pack_dispatch_cancel_return_qc(tmp_path: Path, sandbox: Any)
     assert states(sandbox, oid(18, 1), oid(19, 1)) == ["return_bag_accepted", "rto_bag_accepted"]
 
 
+def test_a_corrected_return_reason_sent_after_the_qc_is_refused_not_already_applied(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """QC taken in good condition (no reason); the next day a file says 'damaged' for the
+    same item. Konnect keeps the first QC (X409): the row must not read 'already applied'."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    item = f"{oid(18, 6)}-1"
+    drop(first, "return_qc.csv", [["orderId", "orderItemId", "quantity", "reasonCode"],
+                                  [oid(18, 6), item, "1", ""]])  # fmt: skip
+    drop(second, "return_qc.csv", [["orderId", "orderItemId", "quantity", "reasonCode"],
+                                   [oid(18, 6), item, "1", "9"]])  # fmt: skip
+    assert run(first, sandbox).exit_code == 0
+    assert run(second, sandbox).exit_code == 1
+    row = results(second, "return_qc")["2"]
+    assert row["status"] == "failed"
+    assert row["message"] == (
+        "X409 - the order is not in a state that allows this action: Konnect holds the return"
+        f" QC with item {item}: no reason (good condition)"
+    )
+    kept = sandbox.state()["orders"][oid(18, 6)]["items"]
+    assert [i["returnReasonCode"] for i in kept if i["orderItemId"] == item] == [None]
+
+
 def test_a_replayed_action_konnect_refuses_as_done_is_ok_not_failed(
     tmp_path: Path, sandbox: Any
 ) -> None:
@@ -275,6 +298,26 @@ def test_an_order_invoiced_with_another_number_names_it(tmp_path: Path, sandbox:
     assert results(second, "invoice")["2"]["message"] == (
         "IN453 - this order is already invoiced: Konnect holds invoice number INV/26/0107 for"
         " this order"
+    )
+
+
+def test_an_invoice_split_over_two_files_says_an_order_is_invoiced_once(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    header = ["orderId", "invoiceNumber", "invoiceType", "orderItemId", "quantity"]
+    header += ["imeiSerialNumber"]
+    order = oid(12, 8)
+    drop(first, "invoice.csv", [header, [order, "INV-708", "sale", f"{order}-1", "1", "3561"]])
+    drop(second, "invoice.csv", [header, [order, "INV-708", "sale", f"{order}-2", "1", "3562"]])
+    assert run(first, sandbox).exit_code == 0
+    assert run(second, sandbox).exit_code == 1
+    row = results(second, "invoice")["2"]
+    assert row["status"] == "failed"
+    assert row["message"] == (
+        "IN453 - this order is already invoiced: Konnect took invoice INV-708 for this order"
+        " earlier, and an order is invoiced once: items or serial numbers left out then cannot"
+        " be added - put every item of an order in the same invoice file"
     )
 
 
