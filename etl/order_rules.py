@@ -2,11 +2,16 @@
 
 An order is sent whole or not at all: order-level fields (invoice number, type...) must agree
 on all its rows, package sizes must agree on all rows of one package, an invoice number
-belongs to one order, and when any row of an order has a problem the order's other rows are
-rejected too (a partial invoice or cancellation would be silently wrong).
+belongs to one order, an invoice's item and package cells come with the ID that says whose
+they are (and an item with its quantity), and when any row of an order has a problem the
+order's other rows are rejected too (a partial invoice or cancellation would be silently
+wrong).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -29,6 +34,7 @@ def order_findings(feed: Feed, work: pd.DataFrame, bad: BoolArray, rows: IntArra
     found = _conflicts(work, ("orderId",), ORDER_FIELDS.get(feed.name, ()), rows)
     if feed.name == "invoice":
         found += _numbers_on_two_orders(work, rows)
+        found += _partnerless_cells(work, ~bad)
     if "packageId" in feed.columns:
         found += _conflicts(work, ("orderId", "packageId"), PACKAGE_FIELDS, rows)
     broken = bad.copy()
@@ -77,6 +83,73 @@ def _numbers_on_two_orders(work: pd.DataFrame, rows: IntArray) -> list[Finding]:
         text = f"{number} is on {len(firsts)} orders: {shown}; an invoice number is one order's"
         found += [Finding(int(i), "invoiceNumber", "invoice_shared", text) for i in members]
     return found
+
+
+@dataclass(frozen=True)
+class _Partner:
+    """On a row where any of `cells` is filled, `needed` must be filled too."""
+
+    needed: str
+    cells: tuple[str, ...]
+    code: str
+    advice: Callable[[str, int], str]  # (order ID, how many cells are filled) -> what to do
+
+
+def _which_item(order: str, count: int) -> str:
+    they, cells = ("is it", "that cell") if count == 1 else ("are they", "those cells")
+    return f"which item of order {order} {they} for? Fill in the item ID, or clear {cells}"
+
+
+# An invoice's optional cells that mean nothing alone: sent as they are, the record would drop
+# an item or package without its ID silently (etl.records.invoice_record), and Konnect refuses
+# an item without its quantity with a puzzling IN400 ("unknown order item ... got None").
+PARTNERS = (
+    _Partner("orderItemId", ("quantity", "imeiSerialNumber"), "item_id_missing", _which_item),
+    _Partner(
+        "packageId",
+        PACKAGE_FIELDS,
+        "package_id_missing",
+        lambda order, count: "fill in the package ID, or clear the sizes",
+    ),
+    _Partner(
+        "quantity",
+        ("orderItemId",),
+        "item_quantity_missing",
+        lambda order, count: "fill in how many pieces of this item the invoice covers",
+    ),
+)
+
+
+def _partnerless_cells(work: pd.DataFrame, sound: BoolArray) -> list[Finding]:
+    """Cells filled without their partner (`PARTNERS`), on rows without another problem:
+    those rows are the ones that would go to Konnect. An order-level row, its item and package
+    cells all empty, needs no partner."""
+    found: list[Finding] = []
+    for partner in PARTNERS:
+        filled = work[list(partner.cells)].notna().to_numpy(dtype=bool)
+        alone = sound & filled.any(axis=1) & work[partner.needed].isna().to_numpy(dtype=bool)
+        found += [_alone(work, i, partner, filled[i]) for i in np.flatnonzero(alone).tolist()]
+    return found
+
+
+def _alone(work: pd.DataFrame, i: int, partner: _Partner, filled: BoolArray) -> Finding:
+    names = [_named(work, i, field) for field, on in zip(partner.cells, filled, strict=True) if on]
+    verb = "is" if len(names) == 1 else "are"
+    text = (
+        f"{_and(names)} {verb} filled but {label(partner.needed)} is empty: "
+        f"{partner.advice(str(work['orderId'].iat[i]), len(names))}"
+    )
+    return Finding(i, partner.needed, partner.code, text)
+
+
+def _named(work: pd.DataFrame, i: int, field: str) -> str:
+    """A cell's plain name and value, "quantity '2'" (a list of serials: the name only)."""
+    value = work[field].iat[i]
+    return label(field) if isinstance(value, list) else f"{label(field)} '{cell_text(value)}'"
+
+
+def _and(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
 def _rest_of_order(work: pd.DataFrame, broken: BoolArray, rows: IntArray) -> list[Finding]:
