@@ -14,7 +14,8 @@ Kept in `INBOX/.konnect-etl/protection.sqlite3`, next to the journal:
 - `released`: content hashes of held files that `konnect-etl release` let through.
 - `cancels`: every cancel row applied (order, item, quantity, reason) with the file, row and
   time (UTC) that applied it, kept `KEEP_DAYS`: a later file repeating one is not sent
-  (`etl.repeats`).
+  (`etl.repeats`). Rows whose answer was lost (`unknown`: maybe applied) are kept too, with
+  `settled` 0, until a file applies the same cancel.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from __future__ import annotations
 import re
 import sqlite3
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -55,9 +57,16 @@ CREATE TABLE IF NOT EXISTS cancels (
     action TEXT PRIMARY KEY,
     file TEXT NOT NULL,
     row INTEGER NOT NULL,
-    applied_at TEXT NOT NULL
+    applied_at TEXT NOT NULL,
+    settled INTEGER NOT NULL DEFAULT 1
 );
 """
+# Columns added since a table was first made: (table, column, declaration). A database made
+# before is given them when opened; the defaults say what its rows were.
+_ADDED_COLUMNS = (
+    ("exports", "error_rows", "BLOB"),  # errors files matched to their export
+    ("cancels", "settled", "INTEGER NOT NULL DEFAULT 1"),  # 0: answer lost; before, all applied
+)
 
 
 @dataclass(frozen=True)
@@ -70,11 +79,13 @@ class Applied:
 
 @dataclass(frozen=True)
 class AppliedRow:
-    """The row of an earlier file that applied an action, and when (UTC, ISO)."""
+    """The row of an earlier file that applied an action, and when (UTC, ISO); `settled`
+    False: Konnect's answer to that row was lost, so the action may or may not be applied."""
 
     file: str
     row: int
     applied_at: str
+    settled: bool = True
 
 
 class KeyState:
@@ -86,12 +97,33 @@ class KeyState:
         self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.executescript(_SCHEMA)
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(exports)")}
-        if "error_rows" not in columns:  # a database from before errors files were matched
-            self._db.execute("ALTER TABLE exports ADD COLUMN error_rows BLOB")
+        if self._missing_columns():
+            with self._writing():  # another process may be adding them too: look again
+                for table, column, declaration in self._missing_columns():
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
 
     def close(self) -> None:
         self._db.close()
+
+    def _missing_columns(self) -> list[tuple[str, str, str]]:
+        """The `_ADDED_COLUMNS` a database made by an older version lacks."""
+        missing = []
+        for table, column, declaration in _ADDED_COLUMNS:
+            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in columns:
+                missing.append((table, column, declaration))
+        return missing
+
+    @contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction, its lock taken at once (another process's waits)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def __enter__(self) -> KeyState:
         return self
@@ -195,8 +227,7 @@ class KeyState:
         errors = zlib.compress("\n".join(map(str, error_rows)).encode(), 1)
         newest = self.newest(mapping)
         horizon = max(exported_at, newest.exported_at if newest else exported_at)
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._writing():
             self._db.execute(
                 "INSERT INTO exports (mapping, exported_at, file, keys, error_rows) "
                 "VALUES (?, ?, ?, ?, ?)",
@@ -206,10 +237,6 @@ class KeyState:
                 "DELETE FROM exports WHERE mapping = ? AND exported_at < ?",
                 (mapping, horizon - KEEP_DAYS * 86400),
             )
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
 
     def skip_digest(self, sha256: str, name: str) -> str | None:
         """Which rows the guard dropped from this file when its upload began (a digest)."""
@@ -240,34 +267,41 @@ class KeyState:
         return found.fetchone() is not None
 
     def cancels_applied(self, actions: list[str], before: str | None) -> dict[str, AppliedRow]:
-        """Which of `actions` an earlier file applied (before `before`, when given)."""
+        """Which of `actions` an earlier file applied, or sent and lost the answer to
+        (`settled` False); before `before`, when given."""
         found: dict[str, AppliedRow] = {}
         for start in range(0, len(actions), 500):
             batch = actions[start : start + 500]
             rows = self._db.execute(
-                "SELECT action, file, row, applied_at FROM cancels "
+                "SELECT action, file, row, applied_at, settled FROM cancels "
                 f"WHERE action IN ({','.join('?' * len(batch))}) AND applied_at < ?",
                 (*batch, before or "9999"),
             )
-            found.update({a: AppliedRow(f, int(r), at) for a, f, r, at in rows})
+            found.update({a: AppliedRow(f, int(r), at, bool(s)) for a, f, r, at, s in rows})
         return found
 
-    def record_cancels(self, applied: Iterable[tuple[str, int]], file: str, at: str) -> None:
-        """Remember the actions `file` applied (action, row); the first file to apply one
-        keeps it. Entries older than KEEP_DAYS are forgotten."""
+    def record_cancels(
+        self,
+        applied: Iterable[tuple[str, int]],
+        file: str,
+        at: str,
+        lost: Iterable[tuple[str, int]] = (),
+    ) -> None:
+        """Remember the actions `file` applied and those whose answer was `lost` (action,
+        row). The first file to apply one keeps it; a lost one is kept until a file applies
+        it, and never replaces an applied one. Entries older than KEEP_DAYS are forgotten."""
         horizon = (datetime.fromisoformat(at) - timedelta(days=KEEP_DAYS)).isoformat()
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
+        rows = [(a, file, row, at, 1) for a, row in applied]
+        rows += [(a, file, row, at, 0) for a, row in lost]
+        with self._writing():
             self._db.execute("DELETE FROM cancels WHERE applied_at < ?", (horizon,))
             self._db.executemany(
-                "INSERT INTO cancels (action, file, row, applied_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (action) DO NOTHING",
-                [(action, file, row, at) for action, row in applied],
+                "INSERT INTO cancels (action, file, row, applied_at, settled) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (action) DO UPDATE SET file = excluded.file, "
+                "row = excluded.row, applied_at = excluded.applied_at, settled = 1 "
+                "WHERE cancels.settled = 0 AND excluded.settled = 1",
+                rows,
             )
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
 
 
 def _unpack(blob: bytes | None) -> list[str]:

@@ -10,6 +10,13 @@ file that repeats one exactly is not sent: it is `ok`, and its message names the
 that applied it, and what to do when one more piece really must go. `guards:
 {repeated_cancels: false}` sends such rows again (an ERP whose every row is a new cancel).
 
+A row whose answer was lost and that the order look-up could not settle (`unknown`: an item
+with 1 of 2 pieces cancelled may show this row or an earlier one) is remembered too, as
+"answer lost": the errors file invites dropping it back, and sent again it would cancel a
+second piece when the first try was applied. A later row repeating it is not sent either; it
+stays `unknown` and says to check the item in Konnect. A file that does apply the same cancel
+(the guard off) settles it: from then on it is an applied one.
+
 Another reason code is another cancel: the same item cancelled for 'out of stock' in the
 morning and 'damaged' in the evening is sent both times.
 
@@ -21,14 +28,15 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from etl.bodies import build_chunks
 from etl.keystate import AppliedRow, KeyState
-from etl.model import Problem
+from etl.model import Problem, RowStatus
 from etl.validation import drop_rows
 
 if TYPE_CHECKING:
@@ -38,6 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FEED = "cancel"
+APPLIED: Final = "already applied from"  # how an `ok` repeat's message begins
 
 
 def actions(frame: pd.DataFrame) -> list[str]:
@@ -47,51 +56,90 @@ def actions(frame: pd.DataFrame) -> list[str]:
 
 
 def skip_repeats(prepared: Prepared, state: KeyState, since: str | None) -> int:
-    """Drop cancel rows an earlier file applied; they become `ok` rows saying so. `since`:
-    when a resumed file's first attempt began; only what was applied before then counts, so
-    its rows are cut into the same chunks as the first time. The number of rows dropped."""
+    """Drop cancel rows an earlier file applied (they become `ok` rows saying so) or sent
+    and lost the answer to (`unknown` rows). `since`: when a resumed file's first attempt
+    began; only what was recorded before then counts, so its rows are cut into the same
+    chunks as the first time. The number of rows dropped."""
     if prepared.feed.name != FEED or prepared.validated.frame.empty:
         return 0
     keys = actions(prepared.validated.frame)
-    applied = state.cancels_applied(sorted(set(keys)), since)
-    messages = {i: _message(applied[key]) for i, key in enumerate(keys) if key in applied}
-    if not messages:
+    recorded = state.cancels_applied(sorted(set(keys)), since)
+    earlier = {i: recorded[key] for i, key in enumerate(keys) if key in recorded}
+    if not earlier:
         return 0
+    messages = {i: _message(row) for i, row in earlier.items()}
     prepared.validated = drop_rows(
-        prepared.validated, messages, prepared.table.row_numbers, _already_applied
+        prepared.validated, messages, prepared.table.row_numbers, _repeated
     )
     prepared.chunks = build_chunks(prepared.feed, prepared.validated)
-    files = sorted({applied[keys[i]].file for i in messages})
-    note = (
-        f"{len(messages)} cancel row(s) not sent: an earlier file applied the same cancel "
-        f"({', '.join(files[:3])}{' ...' if len(files) > 3 else ''})"
-    )
-    prepared.table.notes.append(note)
-    log.warning("%s", note)
-    return len(messages)
+    for note in _notes(list(earlier.values())):
+        prepared.table.notes.append(note)
+        log.warning("%s", note)
+    return len(earlier)
 
 
 def record_applied(prepared: Prepared, out: RowOutcomes, state: KeyState, name: str) -> None:
-    """Remember the cancel rows this file (`name`, as in done/) applied."""
+    """Remember the cancel rows this file (`name`, as in done/) applied, and those left
+    `unknown` (sent, the answer lost: maybe applied)."""
     validated = prepared.validated
     if prepared.feed.name != FEED or validated.frame.empty:
         return
-    ok = np.asarray(out.status)[validated.positions] == "ok"
-    rows = validated.row_numbers[ok].tolist()
-    keys = actions(validated.frame[ok])
-    state.record_cancels(
-        zip(keys, rows, strict=True), name, datetime.now(UTC).isoformat(timespec="milliseconds")
-    )
+    status = np.asarray(out.status)[validated.positions]
+    at = datetime.now(UTC).isoformat(timespec="milliseconds")
+    lost = _rows(prepared, status == "unknown")
+    state.record_cancels(_rows(prepared, status == "ok"), name, at, lost=lost)
+
+
+def _rows(prepared: Prepared, chosen: npt.NDArray[np.bool_]) -> list[tuple[str, int]]:
+    """(action, row number) of the validated rows `chosen` (a mask)."""
+    validated = prepared.validated
+    keys = actions(validated.frame[chosen])
+    return list(zip(keys, validated.row_numbers[chosen].tolist(), strict=True))
+
+
+def _notes(earlier: list[AppliedRow]) -> list[str]:
+    """The summary's warnings: how many rows were not sent, of each kind, and from which
+    earlier files."""
+    applied = [row.file for row in earlier if row.settled]
+    lost = [row.file for row in earlier if not row.settled]
+    notes = []
+    if applied:
+        notes.append(
+            f"{len(applied)} cancel row(s) not sent: an earlier file applied the same cancel"
+            f" ({_files(applied)})"
+        )
+    if lost:
+        notes.append(
+            f"{len(lost)} cancel row(s) not sent and left unknown: the answer to the same"
+            f" cancel from an earlier file was lost ({_files(lost)}); check those items in"
+            " Konnect"
+        )
+    return notes
+
+
+def _files(names: list[str]) -> str:
+    files = sorted(set(names))
+    return f"{', '.join(files[:3])}{' ...' if len(files) > 3 else ''}"
 
 
 def _message(earlier: AppliedRow) -> str:
     when = datetime.fromisoformat(earlier.applied_at).astimezone().strftime("%Y-%m-%d %H:%M")
+    if not earlier.settled:
+        return (
+            f"not sent: the answer to the same cancel from {earlier.file} (row {earlier.row},"
+            f" {when}) was lost, so it may have been applied; check this item in Konnect: if"
+            " the piece is still not cancelled, cancel it there (sending this row again could"
+            " cancel one more piece)"
+        )
     return (
-        f"already applied from {earlier.file} (row {earlier.row}, {when}): not sent again, so"
+        f"{APPLIED} {earlier.file} (row {earlier.row}, {when}): not sent again, so"
         " no more pieces are cancelled than asked; to cancel one more piece of this item,"
         " do it in Konnect"
     )
 
 
-def _already_applied(row: int, message: str) -> Problem:
-    return Problem(row, "", "", "repeated_cancel", message, status="ok")
+def _repeated(row: int, message: str) -> Problem:
+    """`ok` when the earlier cancel was applied; `unknown` when its answer was lost (the
+    message tells them apart: rows a duplicates policy folded in share their row's)."""
+    status: RowStatus = "ok" if message.startswith(APPLIED) else "unknown"
+    return Problem(row, "", "", "repeated_cancel", message, status=status)
