@@ -157,8 +157,8 @@ def holds(feed: str, record: Record, order: Order) -> str:
     """What Konnect holds instead of what a refused row asked for, in words ("" if nothing
     to say): 'Konnect holds invoice number INV-9 for this order'."""
     if feed == "return_qc":
-        held = _other_reasons(record, order)
-        return f"Konnect holds the return QC with {'; '.join(held)}" if held else ""
+        reasons = _other_reasons(record, order)
+        return f"Konnect holds the return QC with {'; '.join(reasons)}" if reasons else ""
     if feed != "invoice":
         return ""
     document = order.get("creditNote" if record.get("invoiceType") == "return" else "invoice")

@@ -259,6 +259,43 @@ def test_a_long_id_with_excels_trailing_zeros_is_rejected_even_from_csv(tmp_path
     assert [(p.row, p.code) for p in mapped.problems] == [(2, "id_rounded")]
 
 
+def test_codes_written_as_numbers_are_rejected_not_sent(tmp_path: Path, sandbox: Any) -> None:
+    """A CSV from a script or another office program: the AWB as a float, with thousands
+    separators, with Excel's text apostrophe. The digits are probably the code; not guessed."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    rows = [["orderId", "awbNumber", "courierName"]]
+    awbs = ["2345678901231.0", "2,345,678,901,233", "'2345678901234", "23,45,67,890", "5012345"]
+    rows += [[f"13{n:018d}", awb, "Blue Dart"] for n, awb in enumerate(awbs, start=1)]
+    with (inbox / "awb.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
+    result = CliRunner().invoke(app, ["run", str(inbox), "--settle", "0"], env=env)
+    assert result.exit_code == 1, result.output
+    path = inbox / "done" / TODAY / "awb.result.csv"
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        found = [(r["status"], r["message"]) for r in csv.DictReader(handle)]
+    assert found[:4] == [
+        ("rejected", "'awbNumber': '2345678901231.0' - AWB number ends in '.0': a"
+         " program saved this code as a number with decimals; write it without them (probably"
+         " 2345678901231), or export the file again from your system without saving it in"
+         " Excel, or format the column as Text before saving"),
+        ("rejected", "'awbNumber': '2,345,678,901,233' - AWB number has thousands"
+         " separators: it was saved as a formatted number; write it without commas (probably"
+         " 2345678901233), or export the file again from your system without saving it in"
+         " Excel, or format the column as Text before saving"),
+        ("rejected", "'awbNumber': ''2345678901234' - AWB number starts with an"
+         " apostrophe, Excel's mark for text that was written into the file: remove the ' (the"
+         " code is probably 2345678901234)"),
+        ("rejected", "'awbNumber': '23,45,67,890' - AWB number has thousands"
+         " separators: it was saved as a formatted number; write it without commas (probably"
+         " 234567890), or export the file again from your system without saving it in Excel,"
+         " or format the column as Text before saving"),
+    ]  # fmt: skip
+    assert found[4][0] == "ok"
+    assert [e["record"]["awbNumber"] for e in sandbox.ledger()] == ["5012345"]
+
+
 def test_codes_excel_turned_into_dates_are_rejected_not_sent(tmp_path: Path) -> None:
     """SKUs MAR-01 and 12:30 typed into a General column are a date and a time in the
     workbook: sent, they became SKUs '2001-03-01' and '12:30:00'."""
