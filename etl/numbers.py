@@ -62,7 +62,8 @@ def _shape(units: tuple[str, ...], money: bool) -> str:
     sign = rf"(?:{SIGN})?"
     return (
         rf"(?i)^{space}(?P<sign>{sign}){space}{prefix}(?P<sign2>{sign}){space}"
-        rf"(?P<digits>[\d.,]+)(?P<sign3>-?){suffix}{space}$"  # SAP: "5.000-" is -5
+        rf"(?P<open>\(?){space}(?P<digits>[\d.,]+)(?P<sign3>-?)"  # SAP: "5.000-" is -5
+        rf"{space}(?P<close>\)?){suffix}{space}$"  # Accounting style: "(5)" is -5
     )
 
 
@@ -131,8 +132,10 @@ def _dressed(
     numbers = np.full(len(text), np.nan)
     numbers[ok] = _floats(digits.filter(pa.array(ok)))
     minus = [_minus(parts.field(field)) for field in ("sign", "sign2", "sign3")]
-    before, after = minus[0] | minus[1], minus[2]
-    numbers[before & after] = np.nan  # "-3-": no way of writing a number
+    opened = to_mask(pc.equal(parts.field("open"), "("))
+    closed = to_mask(pc.equal(parts.field("close"), ")"))
+    before, after = minus[0] | minus[1], minus[2] | (opened & closed)
+    numbers[(before & after) | (opened != closed)] = np.nan  # "-3-", "-(3)", "(3": no numbers
     return np.where(before | after, -numbers, numbers)
 
 

@@ -53,6 +53,9 @@ DASH_ZERO = (
     "'{value}' is how Excel shows 0 in the Accounting or Comma style: write 0 (out of stock)"
     " or the real number"
 )
+DASH_AMOUNT = (
+    "'{value}' is how Excel shows 0 in the Accounting or Comma style: write the real amount"
+)
 NO_NUMBER = "'{value}' is not a number: write the number, or 0 if there is none"
 EITHER_WAY_MESSAGE = (
     "'{value}' can be read two ways: this column writes decimals with a comma elsewhere"
@@ -61,9 +64,9 @@ EITHER_WAY_MESSAGE = (
     " set decimal_comma: true in the mapping"
 )
 LOST_SIGN = (
-    "'{value}' has a '?' where the ₹ sign was: the file was saved as Excel's \"CSV (Comma"
-    ' delimited)", which has no ₹; save it as "CSV UTF-8 (Comma delimited)" or export it'
-    " again"
+    "'{value}' has a '?' where the ₹ sign was: the file was saved in a character set without"
+    ' ₹ (Excel\'s "CSV (Comma delimited)", or Windows/ANSI in other programs); save it as "CSV'
+    ' UTF-8 (Comma delimited)" (LibreOffice: character set Unicode UTF-8) or export it again'
 )
 SCIENTIFIC = (
     "'{value}' is in scientific notation: Excel shortened a long number and its last digits"
@@ -148,7 +151,8 @@ class Number(Step):
     def _hints(self) -> list[Hint]:
         """Plain causes of an unreadable cell, tried in this order."""
         code = "not_integer" if self.whole else "not_number"
-        hints = [Hint(scientific_look, code, SCIENTIFIC), Hint(dash_look, code, DASH_ZERO)]
+        dash = DASH_ZERO if self.whole else DASH_AMOUNT
+        hints = [Hint(scientific_look, code, SCIENTIFIC), Hint(dash_look, code, dash)]
         hints.append(Hint(no_number_look, code, NO_NUMBER))
         units, money = self._allowed()
         if not money:

@@ -12,6 +12,7 @@ from etl.datestep import DateStep
 from etl.numbers import parse_numbers
 from etl.numberstep import (
     COMMA,
+    DASH_AMOUNT,
     DASH_ZERO,
     EITHER_WAY_MESSAGE,
     FRACTION,
@@ -98,10 +99,10 @@ def test_money_in_a_quantity_and_pieces_in_a_price_are_columns_mixed_up() -> Non
 
 def test_a_dash_for_zero_and_words_for_none_are_named() -> None:
     """Excel's Accounting style writes 0 as ' -   ' to a CSV: refused, and said why."""
-    for step in (Number(), Number(whole=True)):
+    for step, dash in ((Number(), DASH_AMOUNT), (Number(whole=True), DASH_ZERO)):
         _, failures = step.apply(col(" -   ", "–", "NA", "n/a", "nil", "None", "-3-"))
         said = messages_by_row(failures)
-        assert [said[i] for i in range(6)] == [DASH_ZERO] * 2 + [NO_NUMBER] * 4
+        assert [said[i] for i in range(6)] == [dash] * 2 + [NO_NUMBER] * 4
         assert "Excel" not in said[6]
 
 
@@ -270,6 +271,9 @@ def test_tally_negative_quantities_read_as_negative() -> None:
     assert sap.tolist()[:3] == [-5, -12, -1200] and sap.isna().tolist()[3]
     numbers, bad = parse_numbers(col("(-)1,200.50", "(-)"))
     assert numbers[0] == -1200.5 and bad.tolist() == [False, True]
+    # Excel's Accounting style writes a negative in brackets: (5) is -5, half a bracket nothing
+    numbers, bad = parse_numbers(col("(5)", "( 1,200.50 )", "Rs. (12)", "(5", "5)", "-(5)"))
+    assert numbers[:3].tolist() == [-5, -1200.5, -12] and bad.tolist() == [False] * 3 + [True] * 3
 
 
 def messages_by_row(failures: list[Failure]) -> dict[int, str]:
