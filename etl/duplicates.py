@@ -26,11 +26,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from etl.feeds import Feed
-from etl.findings import Finding
+from etl.findings import Finding, cell_text
 from etl.model import IntArray
-from etl.wording import row_list
+from etl.wording import label, row_list
 
 POLICIES = ("error", "first", "last", "sum")
+# The value shown when one key is on several rows, to say which row is right.
+VALUE_FIELDS = {"stock": "quantity", "price": "esp", "awb": "awbNumber", "status": "orderStatus"}
 BoolArray = npt.NDArray[np.bool_]
 
 
@@ -109,7 +111,7 @@ def resolve(
     for group in duplicate_groups(key_codes(work, fields)):
         members = group.tolist()
         if policy == "error":
-            _reject_all(feed, members, rows, out)
+            _reject_all(feed, work, members, rows, out)
         elif policy == "sum":
             _sum(feed, work, members, bad, rows, out)
         else:
@@ -118,12 +120,34 @@ def resolve(
     return out
 
 
-def _reject_all(feed: Feed, members: list[int], rows: IntArray, out: Resolution) -> None:
+def _reject_all(
+    feed: Feed, work: pd.DataFrame, members: list[int], rows: IntArray, out: Resolution
+) -> None:
     column = key_fields(feed)[-1]
     for i in members:
-        others = [int(rows[j]) for j in members if j != i]
-        text = f"{_same_key(feed)} as {row_list(others)}"
+        others = [j for j in members if j != i]
+        text = f"{_same_key(feed)} as {row_list([int(rows[j]) for j in others])}"
+        text += _which_to_keep(feed, work, i, others, rows)
         out.findings.append(Finding(i, column, "duplicate", text))
+
+
+def _which_to_keep(
+    feed: Feed, work: pd.DataFrame, i: int, others: list[int], rows: IntArray
+) -> str:
+    """What the rows say, so the person fixing them can choose: the same value twice is a
+    row to delete; different ones, the right one to keep (a status: one per file)."""
+    field = "quantity" if feed.grouped else VALUE_FIELDS.get(feed.name)
+    if field is None or field not in work:
+        return ""
+    here = cell_text(work[field].iat[i])
+    there = [(cell_text(work[field].iat[j]), int(rows[j])) for j in others]
+    if all(value == here for value, _ in there):
+        return f", with the same {label(field)} ({here}): delete the extra row"
+    shown = ", ".join(f"{value or 'empty'} in row {row}" for value, row in there)
+    said = f" ({label(field)} {here or 'empty'} here, {shown})"
+    if feed.name == "status":
+        return f"{said}: one status per order in a file; send the next status in a later file"
+    return f"{said}: keep the right row and delete the other{'s' if len(there) > 1 else ''}"
 
 
 def _keep_one(

@@ -141,7 +141,9 @@ class StepParser:
             else shown.name
         )
         where = f"the value map in {name}"  # the mapping file to add it to
-        return ValueMap(table=entries, unmatched=self._unmatched(opts, path), source=where)
+        choices = tuple(str(k) for k in table)
+        unmatched = self._unmatched(opts, path)
+        return ValueMap(table=entries, unmatched=unmatched, source=where, choices=choices)
 
     def _entries(self, table: YDict, path: str) -> dict[str, str]:
         """{key as compared: value}. Keys equal but for case and spaces (`Delhi WH`, `delhi

@@ -102,6 +102,9 @@ def failures_of(mask: BoolArray, code: str, message: str) -> list[Failure]:
     return [Failure(mask, code, message)] if mask.any() else []
 
 
+SHOWN_VALUES = 8  # a value map this short is listed in its message
+
+
 @dataclass(frozen=True)
 class ValueMap(Step):
     """`map` and `lookup`: replace each value by its entry in a table (ERP name -> Fynd code).
@@ -114,6 +117,7 @@ class ValueMap(Step):
     table: AbcMapping[str, str] = field(default_factory=dict)
     unmatched: Unmatched = "error"
     source: str = ""
+    choices: tuple[str, ...] = ()  # the keys as the mapping writes them, to list (not lookups)
 
     def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
         text = text_of(values)
@@ -128,11 +132,18 @@ class ValueMap(Step):
         if self.unmatched == "keep" or not missing.any():
             return pd.Series(out, index=text.index, dtype="str"), []
         out[missing] = ""
-        where = self.source or "the mapping's value map"
-        message = f"'{{value}}' is not in {where} — add it there"
         return pd.Series(out, index=text.index, dtype="str"), [
-            Failure(missing, "unmapped", message)
+            Failure(missing, "unmapped", self._unknown())
         ]
+
+    def _unknown(self) -> str:
+        """'... is not in X': a short table's values are named, for the person fixing the
+        cell; the mapping's author can add the new one."""
+        where = self.source or "the mapping's value map"
+        if not self.choices or len(self.choices) > SHOWN_VALUES:
+            return f"'{{value}}' is not in {where} — add it there"
+        listed = ", ".join(f"'{k}'" for k in self.choices)
+        return f"'{{value}}' is not in {where}: write one of {listed}, or add it there"
 
 
 def map_key(value: str) -> str:

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from etl.konnect import INVOICE_TYPES, REASON_CODES, SELF_SHIP_STATUSES
+from etl.konnect import INVOICE_TYPES, ORDER_STATUSES, REASON_CODES, SELF_SHIP_STATUSES
 
 # The plain name of each canonical field, as a store or warehouse team would say it.
 LABELS: dict[str, str] = {
@@ -90,6 +90,18 @@ def rounding_advice(field: str) -> str:
     )
 
 
+def _order_status(value: Any) -> str:
+    """The allowed targets; for a Konnect status name (`DELIVERED`, what `orders pull`
+    writes), the Fynd state it stands for."""
+    said = f"order status must be {_allowed(SELF_SHIP_STATUSES)}"
+    name = "_".join(str(value).upper().split())
+    meant = [s for s in ORDER_STATUSES.get(name, ()) if s in SELF_SHIP_STATUSES]
+    if not meant:
+        return said
+    write = f"write {meant[0]}" if len(meant) == 1 else "write the one meant"
+    return f"{said}: '{value}' is Konnect's name for {_allowed(meant)}; {write}"
+
+
 def _too_large(field: str, value: Any) -> str:
     if field in ("mrp", "esp"):
         limit = "Rs 10,00,00,000 (10 crore), no retail price is that high"
@@ -115,7 +127,7 @@ MESSAGES: dict[str, Wording] = {
     "bad_invoice_type": lambda f, r: f"invoice type must be {_allowed(INVOICE_TYPES)}",
     "bad_reason_code": lambda f, r: _reason_codes(),
     "too_many_decimals": lambda f, r: _decimals(f, r(f)),
-    "bad_order_status": lambda f, r: f"order status must be {_allowed(SELF_SHIP_STATUSES)}",
+    "bad_order_status": lambda f, r: _order_status(r(f)),
     "not_yes_no": lambda f, r: f"{label(f)} must be Yes or No",
 }
 

@@ -255,7 +255,10 @@ def test_a_store_missing_from_an_inline_map_names_the_mapping_file(tmp_path: Pat
     mapping, table = choose_mapping(load_mappings(SHIPPED), tmp_path / "pos_price_list.csv")
     [problem] = apply_mapping(mapping, table).problems
     assert problem.message.startswith("'CP Thane Warehouse'")
-    assert problem.message.endswith("is not in the value map in pos/price.yaml — add it there")
+    assert problem.message.endswith(
+        "is not in the value map in pos/price.yaml: write one of 'CP Delhi Warehouse',"
+        " 'Bandra West', 'Indiranagar', or add it there"
+    )
 
 
 def test_pos_price_profile_end_to_end() -> None:

@@ -187,14 +187,24 @@ def test_duplicates_error_rejects_every_row_of_the_key() -> None:
         (2, "Item Code", "duplicate"),
         (5, "Item Code", "duplicate"),
     ]
-    assert v.problems[0].message == "same location and SKU as row 5"
-    assert v.problems[1].message == "same location and SKU as row 2"
+    assert v.problems[0].message == (
+        "same location and SKU as row 5 (quantity 1 here, 4 in row 5): keep the right row and"
+        " delete the other"
+    )
+    assert v.problems[1].message.startswith("same location and SKU as row 2 (quantity 4 here")
     assert v.row_numbers.tolist() == [3, 4]
 
 
 def test_duplicates_error_names_all_other_rows() -> None:
     v = stock(["L1"] * 3, ["A"] * 3, ["1", "2", "3"])
-    assert v.problems[0].message == "same location and SKU as rows 3 and 4"
+    assert v.problems[0].message == (
+        "same location and SKU as rows 3 and 4 (quantity 1 here, 2 in row 3, 3 in row 4): keep"
+        " the right row and delete the others"
+    )
+    same = stock(["L1"] * 2, ["A"] * 2, ["7", "7"])
+    assert same.problems[0].message == (
+        "same location and SKU as row 3, with the same quantity (7): delete the extra row"
+    )
 
 
 @pytest.mark.parametrize(("policy", "kept"), [("first", 1), ("last", 3)])
@@ -305,6 +315,16 @@ def test_order_feed_values() -> None:
     assert only(v).message == "auto dispatch must be Yes or No"
     status = orders("status", {"orderId": ["O1", "O2"], "orderStatus": ["bag_picked", "lost"]})
     assert only(status).code == "bad_order_status"
+    allowed = "order status must be bag_picked, delivery_done, return_bag_in_transit, "
+    allowed += "return_bag_delivered or rto_bag_delivered"
+    assert only(status).message == allowed
+    # Konnect's status names, as `orders pull` writes them, say which state they stand for
+    named = {"orderId": ["O1", "O2"], "orderStatus": ["Delivered", "RETURN_DELIVERED"]}
+    assert [p.message for p in orders("status", named).problems] == [
+        f"{allowed}: 'Delivered' is Konnect's name for delivery_done; write delivery_done",
+        f"{allowed}: 'RETURN_DELIVERED' is Konnect's name for return_bag_delivered or"
+        " rto_bag_delivered; write the one meant",
+    ]
     item = orders("confirm", {"orderId": ["O1"], "orderItemId": ["a"], "quantity": ["0"]})
     assert only(item).message == "quantity must be more than 0"
 
@@ -313,7 +333,15 @@ def test_duplicates_in_order_feeds() -> None:
     awb = orders(
         "awb", {"orderId": ["O1", "O1"], "awbNumber": ["A", "B"], "courierName": ["C", "C"]}
     )
-    assert awb.problems[0].message == "same order ID as row 3"
+    assert awb.problems[0].message == (
+        "same order ID as row 3 (AWB number A here, B in row 3): keep the right row and delete"
+        " the other"
+    )
+    history = {"orderId": ["O1", "O1"], "orderStatus": ["bag_picked", "delivery_done"]}
+    assert orders("status", history).problems[0].message == (
+        "same order ID as row 3 (order status bag_picked here, delivery_done in row 3): one"
+        " status per order in a file; send the next status in a later file"
+    )
     items = orders(
         "confirm",
         {"orderId": ["O1", "O1", "O1"], "orderItemId": ["a", "b", "a"], "quantity": ["1"] * 3},
@@ -323,4 +351,6 @@ def test_duplicates_in_order_feeds() -> None:
         (3, "order_incomplete"),
         (4, "duplicate"),
     ]
-    assert items.problems[0].message == "same order and order item as row 4"
+    assert items.problems[0].message == (
+        "same order and order item as row 4, with the same quantity (1): delete the extra row"
+    )
