@@ -57,8 +57,17 @@ class ExportColumn:
             value = getattr(value, name)()
         value = self.value_map.get(value, value)
         if self.date_format and value:
-            value = datetime.strptime(value, IST_FORMAT).strftime(self.date_format)
+            value = _reformat_date(value, self.date_format)
         return value or self.default
+
+
+def _reformat_date(value: str, date_format: str) -> str:
+    """A pulled date (`YYYY-MM-DD HH:MM:SS`, IST) in the mapping's format. One Konnect sent
+    in a form not read stays as it came (the pull warned, naming the order): never a crash."""
+    try:
+        return datetime.strptime(value, IST_FORMAT).strftime(date_format)
+    except ValueError:
+        return value
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,27 @@
 """Orders as GET /oms/v3/shipment returns them -> one row of text cells per order item.
 
 Dates are shown in IST (`YYYY-MM-DD HH:MM:SS`), whatever zone Konnect sends; a date
-without a zone is taken as IST. An order without items still gets one row (item cells
-empty), so no order is ever dropped from a sheet.
+without a zone is taken as IST. Konnect's notes allow ISO dates, `dd-mm-yyyy` and IST
+datetimes (`27-11-2026 00:30`, `27-11-2026 12:30:00 PM IST`): all are read (day first, as
+documented). Anything else is written as it came (`etl.pull` warns, naming the order). An
+order without items still gets one row (item cells empty), so no order is ever dropped.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 IST_FORMAT = "%Y-%m-%d %H:%M:%S"
+DATE_FIELDS = ("orderDate", "updatedDate")
+_DAY_FIRST = re.compile(
+    r"(?P<d>\d{1,2})[-/.](?P<m>\d{1,2})[-/.](?P<y>\d{4})"
+    r"(?:[ T]+(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?\s*(?P<p>[AaPp][Mm])?)?"
+)
+_IST_SUFFIX = re.compile(r"\s*(?:IST|\(IST\))$", re.IGNORECASE)
 
 ORDER_COLUMNS = (
     *("orderId", "orderItemId", "orderStatus", "state", "orderingChannel", "locationCode"),
@@ -100,12 +109,38 @@ def text(value: Any) -> str:
 
 
 def ist(value: Any) -> str:
-    """An ISO date/time from Konnect shown in IST; text that is not a date stays as it is."""
-    if not value:
+    """A date/time from Konnect shown in IST; text that is not a date stays as it is."""
+    if value is None or value == "":
         return ""
+    when = read_date(value)
+    return when.strftime(IST_FORMAT) if when is not None else text(value)
+
+
+def read_date(value: Any) -> datetime | None:
+    """A date/time as Konnect sends it, in IST: ISO (a zone, or none: IST), `dd-mm-yyyy`
+    with an optional `HH:MM[:SS]` (and AM/PM), an `IST` at the end. None: none of those."""
+    if isinstance(value, bool) or not isinstance(value, str):
+        return None
+    written = _IST_SUFFIX.sub("", value.strip())
     try:
-        when = datetime.fromisoformat(str(value))
+        when: datetime | None = datetime.fromisoformat(written)
     except ValueError:
-        return str(value)
-    when = when.replace(tzinfo=IST) if when.tzinfo is None else when.astimezone(IST)
-    return when.strftime(IST_FORMAT)
+        when = _day_first(written)
+    if when is None:
+        return None
+    return when.replace(tzinfo=IST) if when.tzinfo is None else when.astimezone(IST)
+
+
+def _day_first(written: str) -> datetime | None:
+    found = _DAY_FIRST.fullmatch(written)
+    if found is None:
+        return None
+    hour, noon = int(found["H"] or 0), (found["p"] or "").upper()
+    if noon and not 1 <= hour <= 12:
+        return None
+    hour = hour % 12 + (12 if noon == "PM" else 0) if noon else hour
+    try:
+        return datetime(int(found["y"]), int(found["m"]), int(found["d"]), hour,
+                        int(found["M"] or 0), int(found["S"] or 0))  # fmt: skip
+    except ValueError:  # 31-02-2026, 25:00
+        return None

@@ -8,6 +8,10 @@ with only `feed:`); any other two mappings fitting equally well is an error, not
 
 In a workbook, a mapping that names no sheet is tried on the first rows of every worksheet
 (`etl.sheetpick`): rows are never left behind unseen on another sheet.
+
+A sheet `orders pull` wrote (its own columns: orderId with orderStatus, state and
+orderingChannel) is refused whatever fits: it lists orders, it tells Konnect nothing, and
+a RETURN_DELIVERED sheet would otherwise be taken as a return QC file (`*return*`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from pathlib import Path
 from etl import readers
 from etl.config import builtin_mappings_dir
 from etl.errors import InputError
-from etl.mapspec import Mapping
+from etl.mapspec import Mapping, norm_header
 from etl.model import Table
 from etl.readers import SheetCache
 from etl.report import own_columns
@@ -29,6 +33,16 @@ from etl.sheetpick import MatchReport, header_fit, scan_sheets, sheet_conflict
 log = logging.getLogger(__name__)
 
 _WORKBOOK_KINDS = ("xlsx", "xls", "xml")
+# Columns only a pulled sheet has together (`etl.flatten.ORDER_COLUMNS`); no feed takes
+# `state` or `orderingChannel`, and the status feed's orderStatus never comes with them.
+PULLED_HEADERS = frozenset(
+    norm_header(h) for h in ("orderId", "orderStatus", "state", "orderingChannel")
+)
+PULLED_SHEET = (
+    "this is a sheet konnect-etl pulled from Konnect (orders pull): it lists orders, it is not "
+    "an instruction to Konnect; keep the outbox apart from the inbox (to act on those orders, "
+    "make a file with the feed's own columns: konnect-etl template FEED)"
+)
 
 
 def explain(mappings: list[Mapping], path: Path) -> list[MatchReport]:
@@ -79,7 +93,9 @@ def choose_mapping(
     fitting = [r for r in _ranked([score(m, path, cache, relaxed) for m in hopeful]) if r.fits]
     if not fitting:
         reports = [score(m, path, cache, relaxed) for m in candidates]
+        refuse_pulled_sheet(reports)
         raise cache.unreadable() or InputError(_no_fit_message(reports, path), "no_mapping")
+    refuse_pulled_sheet(fitting)
     conflict = sheet_conflict(fitting, cache)
     if conflict is not None:
         raise InputError(conflict, "several_sheets")
@@ -88,6 +104,19 @@ def choose_mapping(
     if table.sheet.kind == "csv" and own_columns(table.header):  # our errors file, fixed
         table.data = restore_neutralised(table.data)
     return best.mapping, table
+
+
+def refuse_pulled_sheet(reports: list[MatchReport]) -> None:
+    """InputError "pulled_sheet" when a header row the reports found is a pulled sheet's."""
+    looked: set[tuple[int, int]] = set()
+    for report in reports:
+        sheet, index = report.sheet, report.header_index
+        if sheet is None or index is None or (id(sheet), index) in looked:
+            continue
+        looked.add((id(sheet), index))
+        header = {norm_header(c) for c in sheet.cells.iloc[index].astype("str")}
+        if header >= PULLED_HEADERS:
+            raise InputError(PULLED_SHEET, "pulled_sheet")
 
 
 def _table(best: MatchReport, cache: SheetCache) -> Table:

@@ -9,12 +9,20 @@ Cells are text (20-digit ids and leading zeros survive), except the columns name
 which are stored as numbers in XLSX so an import reads quantities and prices as such. Cells
 that a spreadsheet would run as a formula are neutralised as in the reports
 (`etl.reportsheet`).
+
+An outbox is never an inbox (`check_outbox`): a pulled sheet lists orders, and an inbox
+would take it as an instruction to Konnect (a RETURN_DELIVERED sheet, named `*return*`, as
+a return QC file accepting every return). The inbox refuses such a sheet too
+(`etl.matching`), but a pull should not put it there in the first place.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
 import secrets
+import sqlite3
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -24,11 +32,63 @@ from openpyxl import Workbook
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from etl.atomic import atomic_write, fsync_dir, link_unless_taken
+from etl.config import STATE_DIR
+from etl.errors import ConfigError
+from etl.inboxid import ID_FILE
 from etl.reportsheet import PLAIN_NUMBER, ReportSheet, is_risky, write_csv
 from etl.xlsxreport import CellMaker
 
 SheetFormat = Literal["csv", "xlsx"]
 _NUMBER = re.compile(PLAIN_NUMBER)
+_PROTECTION = "protection.sqlite3"  # etl.keystate.STATE_FILE: the inbox's, never an outbox's
+
+
+def check_outbox(outbox: Path, inbox: Path | None = None, option: str = "--out") -> None:
+    """ConfigError when `outbox` is `inbox` or visibly an inbox (`inbox_mark`)."""
+    same = inbox is not None and same_folder(outbox, inbox)
+    why = "it is the inbox this watcher takes files from" if same else inbox_mark(outbox)
+    if why:
+        raise ConfigError(
+            f"{option} {outbox} is an inbox ({why}): a sheet pulled there would be taken as "
+            "an instruction to Konnect (a RETURN_DELIVERED sheet as a return QC file that "
+            "accepts every return). Keep the outbox apart from the inbox: pull into another "
+            "folder"
+        )
+
+
+def inbox_mark(folder: Path) -> str | None:
+    """What shows that `folder` is an inbox `run`/`watch` works in; None if nothing does."""
+    state = folder / STATE_DIR
+    if (state / ID_FILE).is_file():
+        return f"a watcher keeps its inbox id there, {STATE_DIR}/{ID_FILE}"
+    if (state / _PROTECTION).is_file():
+        return f"it holds the inbox's {STATE_DIR}/{_PROTECTION}"
+    if _journal_lists_files(state / "journal.sqlite3"):
+        return f"its {STATE_DIR}/journal.sqlite3 lists files konnect-etl took from it"
+    if (folder / "processing").is_dir() and any((folder / d).is_dir() for d in ("done", "failed")):
+        return "it has the inbox's processing/ and done/ or failed/ folders"
+    return None
+
+
+def _journal_lists_files(path: Path) -> bool:
+    """True when the journal there has the inbox's `files` table (`etl.journal`); read only."""
+    if not path.is_file():
+        return False
+    try:
+        uri = f"{path.absolute().as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5)) as db:
+            sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'files'"
+            return db.execute(sql).fetchone() is not None
+    except sqlite3.Error:
+        return False
+
+
+def same_folder(one: Path, other: Path) -> bool:
+    """One folder under two names (a symlink, `..`, letter case on Windows)?"""
+    try:
+        return one.samefile(other)
+    except OSError:  # one of them is not there (yet)
+        return os.path.normcase(one.resolve()) == os.path.normcase(other.resolve())
 
 
 def write_new_sheet(

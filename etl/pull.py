@@ -1,11 +1,14 @@
 """`orders pull`: every page of GET /oms/v3/shipment -> one sheet of new order rows.
 
+    check     the outbox is not an inbox (`outbox.check_outbox`)
     lock      one pull into an outbox at a time (`pullstate.pull_lock`)
     window    per location: the last `pull_lookback_days` up to now (or --from/--to)
-    fetch     every page of every location (a short page is the last)
-    new       drop orders an earlier pull of the same status already wrote (journal)
+    fetch     every page of every location (`etl.orderpages`)
+    new       drop orders an earlier pull of the same status already wrote for the same
+              location (journal): an order moved to another store is new there
     write     one row per order item, in our columns or an export mapping's, atomically
-    record    the windows and the orders written, only after the sheet exists
+    record    the windows and the orders written, only after the sheet exists; if that
+              fails, the sheet is removed again (the next pull writes it, never twice)
 
 Every automatic window is the whole look-back, whatever the status: Konnect filters on the
 order's *date*, so a return of an old order, an order that arrives late, or one a paging
@@ -19,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -28,9 +32,19 @@ from etl.client import ClientSettings, KonnectClient
 from etl.config import Settings
 from etl.errors import ConfigError, RequestRejected
 from etl.exportmap import ExportMapping
-from etl.flatten import IST, IST_FORMAT, ORDER_COLUMNS, flatten_orders, ist
-from etl.konnect import ORDER_STATUSES, ORDERS_PAGE_SIZE_MAX, ORDERS_PATH
-from etl.outbox import SheetFormat, write_new_sheet
+from etl.flatten import (
+    DATE_FIELDS,
+    IST,
+    IST_FORMAT,
+    ORDER_COLUMNS,
+    flatten_orders,
+    ist,
+    read_date,
+    text,
+)
+from etl.konnect import ORDER_STATUSES, ORDERS_PAGE_SIZE_MAX
+from etl.orderpages import fetch_all_pages, page_of_orders
+from etl.outbox import SheetFormat, check_outbox, write_new_sheet
 from etl.pullstate import PullState, Window, pull_lock, scope_key
 from etl.session import journal_path
 
@@ -87,6 +101,7 @@ def pull_once(
     if settings.pull_overlap_minutes is not None:
         _overlap_is_gone()
     now = (now or datetime.now(IST)).astimezone(IST)
+    check_outbox(request.outbox)
     request.outbox.mkdir(parents=True, exist_ok=True)
     with pull_lock(request.outbox, status, LOCK_WAIT_SECONDS):
         state = PullState(journal_path(request.outbox))
@@ -142,10 +157,12 @@ def _pull(
     result.windows = {scope_key(status, loc, request.channel): window for loc in result.locations}
     orders = asyncio.run(_fetch_everything(settings, connection, request, result, now))
     result.fetched = len(orders)
-    seen = set() if request.again else state.already_pulled(status, orders)
+    places = {oid: text(order.get("locationCode")) for oid, order in orders.items()}
+    seen = set() if request.again else state.already_pulled(status, places)
     new = [order for oid, order in orders.items() if oid not in seen]
     result.new_orders = len(new)
     rows = flatten_orders(new)
+    warn_unreadable_dates(new)
     result.rows = len(rows)
     if rows:
         result.file = _write(request, status, rows, now)
@@ -156,15 +173,63 @@ def _pull(
 def _remember(
     settings: Settings, state: PullState, result: PullResult, new: list[Order], now: datetime
 ) -> None:
-    """Record the windows and the orders written; forget those written long ago."""
+    """Record the windows and the orders written; forget those written long ago. A sheet
+    whose orders cannot be recorded (disk full, journal locked) is removed again."""
     for warning in result.warnings:
         log.warning("%s", warning)
     if not result.warnings:  # the only warning is a filter Konnect knows nothing of
-        dated = {str(o["orderId"]): o.get("orderDate") for o in new if o.get("orderId")}
-        dates = {oid: _ist_text(when, now) for oid, when in dated.items()}
-        state.record(result.windows, result.status, dates, result.file, now)
+        ids = {str(o["orderId"]): o for o in new if o.get("orderId")}
+        dates = {oid: _ist_text(o.get("orderDate"), now) for oid, o in ids.items()}
+        places = {oid: text(o.get("locationCode")) for oid, o in ids.items()}
+        try:
+            state.record(result.windows, result.status, dates, result.file, now, places)
+        except (OSError, sqlite3.Error) as exc:
+            _withdraw(result, exc)
+            raise
     remember = max(REMEMBER_DAYS, settings.pull_lookback_days + 2)
-    state.forget_pulled_before(now - timedelta(days=remember))
+    try:
+        state.forget_pulled_before(now - timedelta(days=remember))
+    except (OSError, sqlite3.Error) as exc:  # the sheet and its record stand: no harm done
+        log.warning("could not forget orders pulled long ago in the outbox's journal: %s "
+                    "(tried again at the next pull)", exc)  # fmt: skip
+
+
+def _withdraw(result: PullResult, exc: Exception) -> None:
+    """The sheet just written lists orders the journal could not record: left there, the
+    next pull would write them again and the ERP import them twice. So it goes; the note
+    says so (`cliopts.host_fault`, the watcher's log)."""
+    if result.file is None:
+        exc.add_note("No sheet was written (no new orders); nothing is lost")
+        return
+    name = result.file.name
+    try:
+        result.file.unlink()
+    except OSError as gone:
+        exc.add_note(
+            f"The sheet {name} was written, but its orders could not be recorded in the "
+            f"outbox's journal and it could not be removed either ({gone}): delete "
+            f"{result.file} before the ERP imports it, as the next pull writes those orders again"
+        )
+        return
+    exc.add_note(
+        f"The sheet {name} was written, but its {result.new_orders} orders could not be "
+        "recorded in the outbox's journal, so it was removed again: the next pull writes them "
+        "(none missed, none twice)"
+    )
+    result.file = None
+
+
+def warn_unreadable_dates(orders: list[Order]) -> None:
+    """An order date Konnect sent in a form not read is written as it came: say which."""
+    for order in orders:
+        for name in DATE_FIELDS:
+            value = order.get(name)
+            if value not in (None, "") and read_date(value) is None:
+                log.warning(
+                    "order %s: %s '%s' is not a date konnect-etl can read (YYYY-MM-DD HH:MM:SS, "
+                    "dd-mm-yyyy HH:MM, ISO with a zone): written as Konnect sent it",
+                    text(order.get("orderId")) or "(no orderId)", name, value,
+                )  # fmt: skip
 
 
 def plan_window(settings: Settings, request: PullRequest, now: datetime) -> Window:
@@ -212,7 +277,7 @@ async def unknown_filters(
     for location in locations:
         params = query(None, request.channel, location, window)
         try:
-            if await _page(client, {**params, "pageNumber": "1", "pageSize": "1"}):
+            if await page_of_orders(client, {**params, "pageNumber": "1", "pageSize": "1"}):
                 return []
         except RequestRejected as exc:
             log.debug("could not check the --location/--channel filter: %s", exc)
@@ -238,45 +303,6 @@ def query(
     params["orderDateFrom"] = window.start.astimezone(IST).date().isoformat()
     params["orderDateTo"] = window.end.astimezone(IST).date().isoformat()
     return params
-
-
-async def fetch_all_pages(
-    client: KonnectClient, params: dict[str, str], page_size: int
-) -> list[dict[str, Any]]:
-    """Page 1, 2, ... until a page is shorter than `page_size` (Konnect gives no total)."""
-    found: list[dict[str, Any]] = []
-    previous: list[str] | None = None
-    for number in range(1, 1_000_000):
-        page = await _page(
-            client, {**params, "pageNumber": str(number), "pageSize": str(page_size)}
-        )
-        ids = [str(o.get("orderId")) for o in page]
-        if ids and ids == previous:
-            raise RequestRejected(
-                f"Konnect sent page {number} of the orders again: it seems to ignore pageNumber, "
-                "so the pull stops rather than loop",
-                200,
-            )
-        found.extend(page)
-        if len(page) < page_size:
-            break
-        previous = ids
-    return found
-
-
-async def _page(client: KonnectClient, params: dict[str, str]) -> list[dict[str, Any]]:
-    try:
-        page = await client.get_json(ORDERS_PATH, params)
-    except RequestRejected as exc:
-        if "locationcode" in str(exc).lower() and "locationCode" not in params:
-            raise ConfigError(
-                "Konnect needs a location for this token (a company-level token): set "
-                "token_scope: company and locations: [...] in the config file, or give --location"
-            ) from exc
-        raise
-    if not isinstance(page, list) or not all(isinstance(o, dict) for o in page):
-        raise RequestRejected("Konnect's order list is not a JSON array of orders", 200)
-    return page
 
 
 def _write(request: PullRequest, status: str, rows: list[dict[str, str]], now: datetime) -> Path:

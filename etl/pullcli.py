@@ -96,6 +96,7 @@ def pull(
     Example: [bold]konnect-etl orders pull --status CREATED --out /srv/erp/import[/]
     """
     from etl.errors import PullBusy
+    from etl.outbox import check_outbox
     from etl.pull import PullRequest
 
     if fmt not in (None, "xlsx", "csv"):
@@ -106,6 +107,7 @@ def pull(
     if again and start is None:
         raise fail("--again writes orders pulled before once more: say which days with --from")
     try:
+        check_outbox(out)  # before anything is made there: an inbox must not get sheets
         out.mkdir(parents=True, exist_ok=True)
         start_logging(verbose, quiet, json_logs, state_dir(out) / "logs")
         settings = settings_for(out, config, base_url=base_url)
@@ -118,7 +120,7 @@ def pull(
     except EtlError as exc:
         raise fail(str(exc)) from None
     except (OSError, sqlite3.Error) as exc:
-        raise host_fault(exc) from None  # names the folder it could not write
+        raise host_fault(exc, outbox=out) from None  # names the outbox, says what became of it
 
 
 def _export_mapping(name: str | None, settings: Settings) -> ExportMapping | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from pathlib import Path
 from etl.client import ClientSettings
 from etl.config import Settings
 from etl.errors import ConfigError, EtlError, PullBusy
+from etl.outbox import check_outbox
 from etl.pull import PullRequest, PullResult, check_status, pull_once
 
 log = logging.getLogger(__name__)
@@ -50,12 +52,16 @@ class PullPlan:
         return PullSchedule(settings, connection, requests, max(every, MIN_INTERVAL_SECONDS))
 
 
-def pull_plan(out: Path | None, every: str | None, statuses: list[str] | None) -> PullPlan | None:
-    """The plan from `watch`'s options; None when no --pull-out was given."""
+def pull_plan(
+    out: Path | None, every: str | None, statuses: list[str] | None, inbox: Path | None = None
+) -> PullPlan | None:
+    """The plan from `watch`'s options; None when no --pull-out was given. ConfigError when
+    the outbox is `inbox` (the watched one) or visibly another inbox."""
     if out is None:
         if every is not None or statuses:
             raise ConfigError("--pull-every and --pull-status need --pull-out OUTBOX")
         return None
+    check_outbox(out, inbox, "--pull-out")
     names = tuple(check_status(s) for s in statuses or ["CREATED"])
     return PullPlan(out, names, parse_interval(every) if every else None)
 
@@ -88,6 +94,11 @@ class PullSchedule:
             return None
         except EtlError as exc:
             log.error("pull of %s orders failed: %s; trying again next round", request.status, exc)
+            return None
+        except (OSError, sqlite3.Error) as exc:  # the outbox's disk, share or permissions
+            notes = "".join(f". {note}" for note in getattr(exc, "__notes__", ()))
+            log.error("pull of %s orders failed: cannot work in the outbox %s: %s%s; trying "
+                      "again next round", request.status, request.outbox, exc, notes)  # fmt: skip
             return None
         except Exception:  # unattended: log it and keep watching
             log.exception("pull of %s orders failed unexpectedly", request.status)

@@ -3,7 +3,10 @@
 Two tables of their own in the outbox's journal file (`OUTBOX/.konnect-etl/journal.sqlite3`):
 
     pull_windows   per scope (status | location | channel): the last successful window
-    pulled_orders  per (orderId, status): already written to a sheet, with its order date
+    pulled_orders  per (orderId, status, location): already written to a sheet, with its
+                   order date. An order Konnect moves to another store (same id and status,
+                   a new locationCode) is new there. Rows from before locations were kept
+                   (location '') count for every location, as they did.
 
 A pull reads both, writes its sheet, and only then records its window and orders in one
 transaction. A crash in between can at worst repeat orders in the next sheet; it never
@@ -18,7 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,14 +39,27 @@ CREATE TABLE IF NOT EXISTS pull_windows (
     pulled_at TEXT NOT NULL,
     file TEXT
 );
+"""
+_PULLED_ORDERS = """
 CREATE TABLE IF NOT EXISTS pulled_orders (
     order_id TEXT NOT NULL,
     status TEXT NOT NULL,
     order_date TEXT NOT NULL,
     pulled_at TEXT NOT NULL,
-    PRIMARY KEY (order_id, status)
+    location TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (order_id, status, location)
 );
 """
+# A journal from before locations were kept: its key (order_id, status) cannot take an
+# order's second location, so the table is rebuilt once; its rows get location ''.
+_ADD_LOCATION = f"""
+ALTER TABLE pulled_orders RENAME TO pulled_orders_before_locations;
+{_PULLED_ORDERS}
+INSERT INTO pulled_orders (order_id, status, order_date, pulled_at)
+    SELECT order_id, status, order_date, pulled_at FROM pulled_orders_before_locations;
+DROP TABLE pulled_orders_before_locations;
+"""
+BUSY_SECONDS = 30.0  # how long a write waits for another connection's (tests shorten it)
 
 
 # A pull of an older span (--from/--to in the past) never moves the remembered end back.
@@ -93,12 +109,25 @@ class PullState:
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, isolation_level=None)
+        self._db = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(_SCHEMA + _PULLED_ORDERS)
+        if not self._has_locations():
+            self._add_locations()
 
     def close(self) -> None:
         self._db.close()
+
+    def _has_locations(self) -> bool:
+        return any(r[1] == "location" for r in self._db.execute("PRAGMA table_info(pulled_orders)"))
+
+    def _add_locations(self) -> None:
+        """Rebuild a journal's table from before locations were kept (once, all or nothing)."""
+        with self._transaction():
+            if self._has_locations():  # another process did it meanwhile
+                return
+            for statement in filter(str.strip, _ADD_LOCATION.split(";")):
+                self._db.execute(statement)
 
     def last_window(self, scope: str) -> Window | None:
         row = self._db.execute(
@@ -108,15 +137,21 @@ class PullState:
             return None
         return Window(datetime.fromisoformat(row[0]), datetime.fromisoformat(row[1]))
 
-    def already_pulled(self, status: str, order_ids: Iterable[str]) -> set[str]:
-        """The ids among `order_ids` that an earlier pull of `status` already wrote."""
+    def already_pulled(self, status: str, order_ids: Iterable[str] | Mapping[str, str]) -> set[str]:
+        """The ids among `order_ids` that an earlier pull of `status` already wrote. Given
+        as {orderId: locationCode}, only what was written for that location counts (and
+        rows without one); an order without a location counts wherever it was written."""
+        where = order_ids if isinstance(order_ids, Mapping) else None
         found: set[str] = set()
         ids = list(order_ids)
         for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
             batch = ids[start : start + 500]
             marks = ",".join("?" * len(batch))
-            sql = f"SELECT order_id FROM pulled_orders WHERE status = ? AND order_id IN ({marks})"
-            found.update(r[0] for r in self._db.execute(sql, (status, *batch)))
+            sql = "SELECT order_id, location FROM pulled_orders WHERE status = ? AND "
+            sql += f"order_id IN ({marks})"
+            for oid, location in self._db.execute(sql, (status, *batch)):
+                if where is None or not location or not where[oid] or location == where[oid]:
+                    found.add(oid)
         return found
 
     def record(
@@ -126,9 +161,12 @@ class PullState:
         orders: dict[str, str],
         file: Path | None,
         now: datetime,
+        locations: Mapping[str, str] | None = None,
     ) -> None:
-        """Remember the windows and the (orderId -> IST order date) written, all at once."""
+        """Remember the windows and the (orderId -> IST order date) written, all at once,
+        each order under its location (`locations`: orderId -> locationCode)."""
         stamp = now.isoformat()
+        places = locations or {}
         with self._transaction():
             for scope, window in windows.items():
                 self._db.execute(
@@ -137,8 +175,9 @@ class PullState:
                      str(file) if file else None),
                 )  # fmt: skip
             self._db.executemany(
-                "INSERT OR IGNORE INTO pulled_orders VALUES (?, ?, ?, ?)",
-                [(oid, status, date, stamp) for oid, date in orders.items()],
+                "INSERT OR IGNORE INTO pulled_orders (order_id, status, order_date, pulled_at, "
+                "location) VALUES (?, ?, ?, ?, ?)",
+                [(oid, status, date, stamp, places.get(oid, "")) for oid, date in orders.items()],
             )
 
     def forget_pulled_before(self, when: datetime) -> None:

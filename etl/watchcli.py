@@ -95,7 +95,7 @@ def watch(
                 inbox, settings, poll_seconds=poll, sandbox=sandbox,
                 events=None if events else False, feed=feed, mapping=mapping,
                 on_reachable_again=reopen_logs, dry_run=dry_run,
-                pulls=pull_plan(pull_out, pull_every, pull_status),
+                pulls=pull_plan(pull_out, pull_every, pull_status, inbox),
             )  # fmt: skip
     except EtlError as exc:
         raise fail(str(exc)) from None

@@ -21,7 +21,7 @@ from etl.client import ClientSettings, KonnectClient
 from etl.errors import MappingError, RequestRejected
 from etl.exportmap import load_export_mapping
 from etl.flatten import IST, ORDER_COLUMNS, flatten_order, ist
-from etl.pull import fetch_all_pages
+from etl.orderpages import fetch_all_pages
 from etl.sandbox import SandboxSettings, serve_in_thread
 
 EARLY = "2026-01-01"  # before every demo order

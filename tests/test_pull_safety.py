@@ -15,7 +15,7 @@ import httpx
 import pytest
 from test_pull import EARLY, config, pull, rows_of, sheets
 
-from etl import outbox
+from etl import orderpages, outbox
 from etl import pull as pulling
 from etl.client import ClientSettings
 from etl.config import Settings
@@ -138,7 +138,8 @@ def test_an_order_a_paging_shift_hid_is_pulled_next_time(
     block = {"first_id": "53000000000000000001", "count": 25, "state": "placed",
              "location": "DEL-WH-01", "start": start.isoformat()}  # fmt: skip
     added = sandbox.add_orders(order_blocks=[block])
-    real, confirmed = pulling._page, []
+    real = orderpages.page_of_orders
+    confirmed: list[str] = []
 
     async def shifting(client: Any, params: dict[str, str]) -> list[dict[str, Any]]:
         page = await real(client, params)
@@ -146,7 +147,7 @@ def test_an_order_a_paging_shift_hid_is_pulled_next_time(
             confirmed.extend(confirm(sandbox, page))
         return page
 
-    monkeypatch.setattr(pulling, "_page", shifting)
+    monkeypatch.setattr(orderpages, "page_of_orders", shifting)
     assert pull(sandbox, out, "--status", "CREATED").exit_code == 0
     assert len(confirmed) == 10 and len(ids_in(out)) == 15  # ten were skipped
     again = pull(sandbox, out, "--status", "CREATED")

@@ -1,0 +1,386 @@
+"""`orders pull` after the pull-side review: an outbox that is an inbox, a pulled sheet dropped
+into an inbox, a journal that cannot be written after the sheet was, order dates in Konnect's
+other formats, pages shorter than asked for, and an order moved to another store.
+
+Against the real emulator where it can show it; for pages capped below `pageSize` and for
+odd order dates, which it never sends, a tiny Konnect of our own on loopback (`FakeKonnect`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import sqlite3
+import subprocess
+import threading
+from contextlib import closing, suppress
+from datetime import date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import openpyxl
+import pytest
+from runs import run
+from test_host_faults import mounted
+from test_pull import EARLY, config, pull, rows_of, sheets
+from test_pull_safety import connection, ids_in
+from watchproc import start_watch, stop
+
+from etl import pull as pulling
+from etl import pullstate
+from etl.config import Settings
+from etl.flatten import IST
+from etl.pull import PullRequest
+from etl.pullschedule import PullSchedule
+from etl.pullstate import PullState
+from etl.session import journal_path
+
+RETURNED = {"return_bag_delivered", "rto_bag_delivered"}  # RETURN_DELIVERED in the emulator
+
+
+def states(sandbox: Any) -> dict[str, str]:
+    return {oid: order["state"] for oid, order in sandbox.state()["orders"].items()}
+
+
+def failed_summaries(inbox: Path) -> list[dict[str, Any]]:
+    folder = inbox / "failed" / date.today().isoformat()
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.summary.json"))]
+
+
+# -- 1a: an outbox that is an inbox ------------------------------------------------------
+
+
+def test_a_pull_into_an_inbox_is_refused(tmp_path: Path, sandbox: Any) -> None:
+    """The reviewer's `orders pull --status RETURN_DELIVERED --out IN` then `run IN`."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    assert run(inbox, sandbox).exit_code == 0  # an inbox `run` has worked in
+    before = states(sandbox)
+    refused = pull(sandbox, inbox, "--status", "RETURN_DELIVERED", "--from", EARLY, fmt="xlsx")
+    assert refused.exit_code == 2, refused.output
+    assert f"--out {inbox} is an inbox" in refused.output
+    assert "Keep the outbox apart from the inbox" in refused.output
+    assert sheets(inbox) == []
+    run(inbox, sandbox)
+    assert states(sandbox) == before  # no return accepted at QC
+    # a folder that only shows the inbox's folders is refused too; a plain folder is fine
+    other = tmp_path / "other"
+    (other / "processing").mkdir(parents=True)
+    (other / "done").mkdir()
+    assert pull(sandbox, other, "--status", "RETURN_DELIVERED", "--from", EARLY).exit_code == 2
+    fine = pull(sandbox, tmp_path / "erp", "--status", "RETURN_DELIVERED", "--from", EARLY)
+    assert fine.exit_code == 0, fine.output
+    assert len(sheets(tmp_path / "erp")) == 1
+
+
+def test_watch_refuses_its_own_inbox_as_the_pull_outbox(tmp_path: Path, sandbox: Any) -> None:
+    """`watch IN --pull-out IN`: stops at start with exit 2 (before, it pulled the returns
+    into IN and accepted each of them at QC a moment later)."""
+    inbox = tmp_path / "inbox"
+    config(inbox, "pull_lookback_days: 3650\n")
+    before = states(sandbox)
+    same = tmp_path / "inbox" / ".." / "inbox"  # the inbox under another name
+    process = start_watch(inbox, sandbox, "--pull-out", str(same), "--pull-status",
+                          "RETURN_DELIVERED")  # fmt: skip
+    try:
+        code = process.wait(30)
+    except subprocess.TimeoutExpired:
+        code = None
+    finally:
+        stop(process)
+    output = "\n".join(p.read_text() for p in tmp_path.glob("watch-*.log"))
+    assert code == 2, output
+    assert "--pull-out" in output and "is the inbox this watcher takes files from" in output
+    assert sheets(inbox) == [] and states(sandbox) == before
+
+
+# -- 1b: the inbox never acts on a sheet konnect-etl pulled --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "fmt", "name"),
+    [
+        ("RETURN_DELIVERED", "xlsx", None),  # `*return*`: taken as a return QC file before
+        ("CREATED", "csv", "confirm-today.csv"),  # renamed: taken as a confirm file before
+    ],
+)
+def test_a_pulled_sheet_dropped_into_an_inbox_fails_as_a_whole(
+    tmp_path: Path, sandbox: Any, status: str, fmt: str, name: str | None
+) -> None:
+    out, inbox = tmp_path / "erp", tmp_path / "inbox"
+    assert pull(sandbox, out, "--status", status, "--from", EARLY, fmt=fmt).exit_code == 0
+    [sheet] = sheets(out)
+    inbox.mkdir()
+    shutil.copy(sheet, inbox / (name or sheet.name))
+    before = states(sandbox)
+    result = run(inbox, sandbox)
+    assert result.exit_code == 1, result.output
+    assert states(sandbox) == before  # nothing confirmed, no return accepted
+    [summary] = failed_summaries(inbox)
+    assert summary["outcome"] == "failed" and summary["mapping"] is None
+    message = " ".join(summary["file_errors"])
+    assert "this is a sheet konnect-etl pulled from Konnect (orders pull)" in message
+    assert "keep the outbox apart from the inbox" in message
+
+
+# -- 2: the journal cannot be written after the sheet was ---------------------------------
+
+
+def hold_journal(out: Path) -> sqlite3.Connection:
+    """Another connection holding the outbox journal's write lock: a real "database is
+    locked" for the pull's record of its orders (reads still work, as in WAL they do)."""
+    holder = sqlite3.connect(journal_path(out), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+def test_a_sheet_whose_orders_cannot_be_recorded_is_removed_again(
+    tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    monkeypatch.setattr(pullstate, "BUSY_SECONDS", 0.5, raising=False)
+    out = tmp_path / "out"
+    days = ("--from", "2026-01-10", "--to", "2026-01-10")
+    assert pull(sandbox, out, "--status", "CREATED", *days).exit_code == 0  # the journal exists
+    [first] = sheets(out)
+    with closing(hold_journal(out)):
+        failed = pull(sandbox, out, "--status", "CREATED", "--from", EARLY)
+        # the watcher's pulls: logged, with the same words
+        request = PullRequest("CREATED", out, date_from=date(2026, 1, 1), format="csv")
+        schedule = PullSchedule(Settings(), connection(sandbox), [request], 600)
+        with caplog.at_level(logging.ERROR):
+            schedule.run_due()
+    assert failed.exit_code == 2, failed.output
+    said = " ".join(failed.output.split())
+    assert f"cannot work in {out}: database is locked" in said
+    assert "could not be recorded in the outbox's journal, so it was removed again" in said
+    assert "waiting files" not in said and "inbox" not in said.replace("outbox", "")
+    assert sheets(out) == [first]  # no sheet left whose orders the journal does not know
+    logged = " ".join(caplog.text.split())
+    assert f"cannot work in the outbox {out}" in logged and "removed again" in logged
+    again = pull(sandbox, out, "--status", "CREATED", "--from", EARLY)
+    assert again.exit_code == 0, again.output
+    last = pull(sandbox, out, "--status", "CREATED", "--from", EARLY)
+    assert "no new CREATED orders" in last.output
+    assert len(ids_in(out)) == 310 and set(ids_in(out).values()) == {1}  # none twice
+
+
+def test_a_full_disk_after_the_sheet_leaves_no_sheet_behind(
+    tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reviewer's case on a real full disk (a small tmpfs; needs root to mount)."""
+    with mounted(tmp_path / "disk", "tmpfs", "tmpfs", "-o", "size=8m") as disk:
+        out, filler = disk / "out", disk / "filler"
+        real = pulling._write
+
+        def write_then_fill(*args: Any) -> Path:
+            written = real(*args)
+            with filler.open("wb", buffering=0) as handle, suppress(OSError):
+                for _ in range(1 << 12):  # 256 MB at most: the disk is full long before
+                    handle.write(bytes(65536))
+            assert shutil.disk_usage(disk).free < 65536
+            return written
+
+        monkeypatch.setattr(pulling, "_write", write_then_fill)
+        full = pull(sandbox, out, "--status", "CREATED", "--from", EARLY)
+        assert full.exit_code == 2, full.output
+        said = " ".join(full.output.split())
+        assert f"cannot work in {out}: database or disk is full" in said
+        assert "(the disk is full: free some space there)" in said
+        assert "so it was removed again: the next pull writes them" in said
+        assert sheets(out) == []
+        monkeypatch.setattr(pulling, "_write", real)
+        filler.unlink()  # space freed
+        assert pull(sandbox, out, "--status", "CREATED", "--from", EARLY).exit_code == 0
+        last = pull(sandbox, out, "--status", "CREATED", "--from", EARLY)
+        assert "no new CREATED orders" in last.output
+        assert len(ids_in(out)) == 310 and set(ids_in(out).values()) == {1}
+
+
+# -- a tiny Konnect for shapes the emulator never sends ------------------------------------
+
+
+class FakeKonnect:
+    """GET /oms/v3/shipment over `orders` (orderStatus filter, paging), nothing else.
+
+    `cap`: at most this many orders a page, whatever pageSize asks. `beyond`: what a page
+    after the last is: "empty" ([]), "400" (a refusal), "repeat" (the last page again)."""
+
+    def __init__(self, orders: list[dict[str, Any]], cap: int = 1000, beyond: str = "empty"):
+        self.orders, self.cap, self.beyond = orders, cap, beyond
+        self.pages: list[int] = []
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def answer(self, query: dict[str, str]) -> tuple[int, Any]:
+        number, size = int(query["pageNumber"]), min(int(query["pageSize"]), self.cap)
+        self.pages.append(number)
+        wanted = [o for o in self.orders if o["orderStatus"] == query.get("orderStatus")]
+        last = max(1, -(-len(wanted) // size))
+        if number > last and self.beyond == "400":
+            return 400, {"code": "X400", "message": f"pageNumber {number} is beyond the last"}
+        if number > last and self.beyond == "repeat":
+            number = last
+        return 200, wanted[(number - 1) * size : number * size]
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                url = urlparse(self.path)
+                query = {k: v[0] for k, v in parse_qs(url.query).items()}
+                code, body = fake.answer(query) if url.path == "/oms/v3/shipment" else (404, {})
+                data = json.dumps(body).encode()
+                self.send_response(code)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        return Handler
+
+    def __enter__(self) -> FakeKonnect:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def order(n: int, **more: Any) -> dict[str, Any]:
+    oid = f"61{n:018d}"
+    return {
+        "orderId": oid, "orderStatus": "CREATED", "state": "placed", "orderingChannel": "FYND",
+        "locationCode": "DEL-WH-01", "orderDate": "2026-11-26T10:00:00+05:30",
+        "items": [{"orderItemId": f"{oid}-1", "sku": "TS-BLK-S", "quantity": 1, "mrp": 999,
+                   "esp": 899, "currency": "INR"}],
+        **more,
+    }  # fmt: skip
+
+
+def pull_from(fake: FakeKonnect, out: Path, *args: str, fmt: str = "csv") -> Any:
+    from typer.testing import CliRunner
+
+    from etl.cli import app
+
+    env = {"KONNECT_TOKEN": "fake-token", "KONNECT_BASE_URL": fake.url}
+    argv = ["orders", "pull", "--out", str(out), "--format", fmt, "--status", "CREATED", *args]
+    return CliRunner().invoke(app, argv, env=env, catch_exceptions=False)
+
+
+# -- 3: order dates in Konnect's other formats ---------------------------------------------
+
+
+ODD_DATES = [
+    order(1, orderDate="27-11-2026 00:30"),  # dd-mm-yyyy, IST (konnect-api.md)
+    order(2, orderDate="2026-11-26T19:00:00Z"),  # the same moment, in UTC
+    order(3, orderDate="27-11-2026", updatedDate="27-11-2026 02:15:00 PM IST"),
+    order(4, orderDate="last Tuesday"),  # not a date: written as it came, with a warning
+]
+
+
+def test_order_dates_in_konnects_other_formats_are_written_in_one(tmp_path: Path) -> None:
+    with FakeKonnect(ODD_DATES) as fake:
+        plain = pull_from(fake, tmp_path / "plain", "--from", "2026-11-01")
+        mapped = pull_from(fake, tmp_path / "erp", "--from", "2026-11-01",
+                           "--mapping", "erp_orders", fmt="xlsx")  # fmt: skip
+    assert plain.exit_code == 0, plain.output
+    rows = {r["orderId"][-1]: r for r in rows_of(sheets(tmp_path / "plain")[0])}
+    assert rows["1"]["orderDate"] == rows["2"]["orderDate"] == "2026-11-27 00:30:00"
+    assert rows["3"]["orderDate"] == "2026-11-27 00:00:00"
+    assert rows["3"]["updatedDate"] == "2026-11-27 14:15:00"
+    assert rows["4"]["orderDate"] == "last Tuesday"
+    warned = " ".join(plain.output.split())
+    assert "order 61000000000000000004: orderDate 'last Tuesday' is not a date" in warned
+    assert "written as Konnect sent it" in warned
+    assert mapped.exit_code == 0, mapped.output
+    [sheet] = sheets(tmp_path / "erp")
+    table = list(openpyxl.load_workbook(sheet).active.iter_rows(values_only=True))
+    dates = {str(r[0])[-1]: r[table[0].index("Order Date")] for r in table[1:]}
+    assert dates == {"1": "27/11/2026 00:30", "2": "27/11/2026 00:30",
+                     "3": "27/11/2026 00:00", "4": "last Tuesday"}  # fmt: skip
+
+
+# -- 4: pages shorter than asked for ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("beyond", ["empty", "400", "repeat"])
+def test_a_konnect_that_sends_fewer_orders_a_page_is_read_to_the_end(
+    tmp_path: Path, beyond: str
+) -> None:
+    """120 orders, 50 a page at most though 100 are asked for: before, page 1 was taken as
+    the last and the other 70 never fetched ("already pulled" ever after)."""
+    out = tmp_path / "out"
+    with FakeKonnect([order(n) for n in range(1, 121)], cap=50, beyond=beyond) as fake:
+        first = pull_from(fake, out, "--from", "2026-11-01")
+        assert first.exit_code == 0, first.output
+        assert fake.pages == [1, 2, 3, 4]  # the end: an empty page, a refusal, or nothing new
+        assert "Konnect sent 50 orders on page 1 though 100 were asked for" in first.output
+        assert len(ids_in(out)) == 120
+        fake.pages.clear()
+        second = pull_from(fake, out, "--from", "2026-11-01")
+    assert "no new CREATED orders (all locations; 120 already pulled)" in second.output
+
+
+def test_a_short_last_page_costs_one_request_more_and_no_more(tmp_path: Path) -> None:
+    """Konnect's own paging (no cap): 130 orders in pages of 100 and 30, then the one check;
+    a Konnect that pages past the end with the last page again stops there too."""
+    for beyond in ("empty", "repeat"):
+        with FakeKonnect([order(n) for n in range(1, 131)], beyond=beyond) as fake:
+            result = pull_from(fake, tmp_path / beyond, "--from", "2026-11-01")
+            assert result.exit_code == 0, result.output
+            assert fake.pages == [1, 2, 3] and len(ids_in(tmp_path / beyond)) == 130
+    # the 70 a capped Konnect hid from the old pull arrive now, once
+    with FakeKonnect([order(n) for n in range(1, 121)], cap=50) as fake:
+        assert pull_from(fake, tmp_path / "capped", "--from", "2026-11-01").exit_code == 0
+    assert len(ids_in(tmp_path / "capped")) == 120
+
+
+# -- 5: an order moved to another store ------------------------------------------------------
+
+
+def test_an_order_moved_to_another_store_is_pulled_for_it(tmp_path: Path, sandbox: Any) -> None:
+    out = tmp_path / "out"
+    when = datetime.now(IST).replace(microsecond=0) - timedelta(hours=2)
+    spec = {"orderId": "62000000000000000001", "orderDate": when.isoformat()}
+    sandbox.add_orders(orders=[{**spec, "state": "placed", "location": "DEL-WH-01"}])
+    since = ("--from", (when - timedelta(days=1)).date().isoformat())
+    assert pull(sandbox, out, "--status", "CREATED", *since).exit_code == 0
+    sandbox.reset()  # the emulator cannot move an order: the same id again, at Mumbai
+    sandbox.add_orders(orders=[{**spec, "state": "store_reassigned", "location": "MUM-ST-02"}])
+    moved = pull(sandbox, out, "--status", "CREATED", *since)
+    assert moved.exit_code == 0, moved.output
+    first, second = (rows_of(s) for s in sheets(out))
+    assert [(r["orderId"], r["locationCode"]) for r in first] == [(spec["orderId"], "DEL-WH-01")]
+    assert [(r["orderId"], r["locationCode"]) for r in second] == [(spec["orderId"], "MUM-ST-02")]
+    assert "no new CREATED orders" in pull(sandbox, out, "--status", "CREATED", *since).output
+
+
+def test_a_journal_from_before_locations_keeps_its_orders_pulled(tmp_path: Path) -> None:
+    """The old table (key orderId, status) is rebuilt once: its rows count for every
+    location, as they did; new rows count for their own."""
+    path = tmp_path / "journal.sqlite3"
+    with closing(sqlite3.connect(path)) as old, old:
+        old.execute("CREATE TABLE pulled_orders (order_id TEXT NOT NULL, status TEXT NOT NULL, "
+                    "order_date TEXT NOT NULL, pulled_at TEXT NOT NULL, "
+                    "PRIMARY KEY (order_id, status))")  # fmt: skip
+        old.execute("INSERT INTO pulled_orders VALUES ('1', 'CREATED', '2026-11-20', "
+                    "'2026-11-20T10:00:00+05:30')")  # fmt: skip
+    now = datetime(2026, 11, 27, 10, 0, tzinfo=IST)
+    state = PullState(path)
+    assert state.already_pulled("CREATED", {"1": "MUM-ST-02", "2": "DEL-WH-01"}) == {"1"}
+    state.record({}, "CREATED", {"2": "2026-11-27 09:00:00"}, None, now, {"2": "DEL-WH-01"})
+    assert state.already_pulled("CREATED", {"2": "DEL-WH-01"}) == {"2"}
+    assert state.already_pulled("CREATED", {"2": "MUM-ST-02"}) == set()
+    assert state.already_pulled("CREATED", ["1", "2", "3"]) == {"1", "2"}  # any location
+    state.close()
+    state = PullState(path)  # opened again: nothing rebuilt twice, nothing lost
+    assert state.already_pulled("CREATED", {"1": "BLR-ST-03", "2": "DEL-WH-01"}) == {"1", "2"}
+    state.close()
