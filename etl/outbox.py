@@ -5,8 +5,10 @@ final name by a hard link (a rename on Windows), which fails when the name exist
 another pull wrote under the same name a moment earlier is never replaced; this one takes
 the next name (`-2`, `-3`...). Checking the name first and renaming over it would lose it.
 
-Cells are text (20-digit ids and leading zeros survive), except the columns named numeric,
-which are stored as numbers in XLSX so an import reads quantities and prices as such. Cells
+Cells are text (20-digit ids and leading zeros survive), except the columns given a kind:
+in XLSX quantities are numbers, amounts numbers shown `1,299.00`, and dates real date-times
+shown `2026-11-27 00:30:00`, so an import reads them as such and Excel can sum and filter
+them (a cell that does not read as its kind stays text). Cells
 that a spreadsheet would run as a formula are neutralised as in the reports
 (`etl.reportsheet`).
 
@@ -24,6 +26,7 @@ import re
 import secrets
 import sqlite3
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -39,6 +42,9 @@ from etl.reportsheet import PLAIN_NUMBER, ReportSheet, is_risky, write_csv
 from etl.xlsxreport import CellMaker
 
 SheetFormat = Literal["csv", "xlsx"]
+ColumnKind = Literal["text", "number", "amount", "datetime"]
+AMOUNT_FORMAT = "#,##0.00"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"  # as the CSV writes them (etl.flatten.IST_FORMAT)
 _NUMBER = re.compile(PLAIN_NUMBER)
 _PROTECTION = "protection.sqlite3"  # etl.keystate.STATE_FILE: the inbox's, never an outbox's
 
@@ -97,13 +103,13 @@ def write_new_sheet(
     suffix: str,
     header: Sequence[str],
     rows: Sequence[Sequence[str]],
-    numeric: Sequence[bool] = (),
+    kinds: Sequence[ColumnKind] = (),
 ) -> Path:
     """Write a sheet as `folder/stem.suffix`, or `stem-2.suffix`... if that name is taken,
     even by a file another process creates meanwhile; returns the name it got."""
     staged = folder / f".{stem}.{secrets.token_hex(4)}{suffix}.tmp"  # skipped by scanners
     try:
-        write_sheet(staged, header, rows, numeric, kind=suffix)
+        write_sheet(staged, header, rows, kinds, kind=suffix)
         path, n = folder / f"{stem}{suffix}", 1
         while not link_unless_taken(staged, path):
             n += 1
@@ -118,7 +124,7 @@ def write_sheet(
     path: Path,
     header: Sequence[str],
     rows: Sequence[Sequence[str]],
-    numeric: Sequence[bool] = (),
+    kinds: Sequence[ColumnKind] = (),
     *,
     kind: str | None = None,
 ) -> None:
@@ -130,12 +136,12 @@ def write_sheet(
         # an ERP imports it: 00123 stays plain (not ="00123" as in the reports for Excel)
         atomic_write(path, lambda temp: write_csv(temp, sheet, ",", audience="import"))
         return
-    numbers = [bool(numeric[j]) if j < len(numeric) else False for j in range(len(header))]
-    atomic_write(path, lambda temp: _write_xlsx(temp, header, rows, numbers))
+    every: list[ColumnKind] = [kinds[j] if j < len(kinds) else "text" for j in range(len(header))]
+    atomic_write(path, lambda temp: _write_xlsx(temp, header, rows, every))
 
 
 def _write_xlsx(
-    path: Path, header: Sequence[str], rows: Sequence[Sequence[str]], numeric: list[bool]
+    path: Path, header: Sequence[str], rows: Sequence[Sequence[str]], kinds: list[ColumnKind]
 ) -> None:
     workbook = Workbook(write_only=True)
     ws: WriteOnlyWorksheet = workbook.create_sheet("Orders")
@@ -143,15 +149,19 @@ def _write_xlsx(
     cell = CellMaker(ws)
     ws.append([cell(name, bold=True, risky=is_risky(name)) for name in header])
     for row in rows:
-        ws.append([_cell(cell, value, numeric[j]) for j, value in enumerate(row)])
+        ws.append([_cell(cell, value, kinds[j]) for j, value in enumerate(row)])
     workbook.save(path)
 
 
-def _cell(cell: CellMaker, value: str, numeric: bool) -> object:
+def _cell(cell: CellMaker, value: str, kind: ColumnKind) -> object:
     if value == "":
         return None
-    if numeric and _is_number(value):
-        return float(value) if "." in value else int(value)
+    if kind in ("number", "amount") and _is_number(value):
+        number = float(value) if "." in value else int(value)
+        return cell(number, shown=AMOUNT_FORMAT) if kind == "amount" else number
+    if kind == "datetime":
+        with contextlib.suppress(ValueError):
+            return cell(datetime.strptime(value, "%Y-%m-%d %H:%M:%S"), shown=DATETIME_FORMAT)
     return cell(value, risky=is_risky(value))
 
 

@@ -44,13 +44,21 @@ from etl.flatten import (
 )
 from etl.konnect import ORDER_STATUSES, ORDERS_PAGE_SIZE_MAX
 from etl.orderpages import fetch_all_pages, page_of_orders
-from etl.outbox import SheetFormat, check_outbox, write_new_sheet
+from etl.outbox import ColumnKind, SheetFormat, check_outbox, write_new_sheet
 from etl.pullstate import PullState, Window, pull_lock, scope_key
 from etl.session import journal_path
 
 log = logging.getLogger(__name__)
 Order = dict[str, Any]  # one order as Konnect's listing sends it
-NUMERIC_FIELDS = ("quantity", "cancelledQuantity", "mrp", "esp")
+# Columns written as what they are in XLSX (`etl.outbox`); the rest are text
+FIELD_KINDS: dict[str, ColumnKind] = {
+    "quantity": "number",
+    "cancelledQuantity": "number",
+    "mrp": "amount",
+    "esp": "amount",
+    "orderDate": "datetime",
+    "updatedDate": "datetime",
+}
 # Orders written more than this long ago are forgotten: automatic windows never reach back
 # that far (only an explicit --from could bring such an order into a sheet again).
 REMEMBER_DAYS = 180
@@ -310,14 +318,18 @@ def _write(request: PullRequest, status: str, rows: list[dict[str, str]], now: d
     fmt = request.format or (request.mapping and request.mapping.format) or "xlsx"
     if request.mapping is not None:
         header, cells = request.mapping.header, request.mapping.apply(rows)
-        numeric = [c.field in NUMERIC_FIELDS and not c.transforms for c in request.mapping.columns]
+        kinds = [_kind(c.field) if not c.transforms else "text" for c in request.mapping.columns]
     else:
         header = list(ORDER_COLUMNS)
         cells = [[row[c] for c in ORDER_COLUMNS] for row in rows]
-        numeric = [c in NUMERIC_FIELDS for c in ORDER_COLUMNS]
+        kinds = [_kind(c) for c in ORDER_COLUMNS]
     parts = ["orders", status, request.location or "", now.strftime("%Y%m%d-%H%M%S")]
     stem = "-".join(p for p in parts if p)
-    return write_new_sheet(request.outbox, stem, f".{fmt}", header, cells, numeric)
+    return write_new_sheet(request.outbox, stem, f".{fmt}", header, cells, kinds)
+
+
+def _kind(field: str | None) -> ColumnKind:
+    return FIELD_KINDS.get(field or "", "text")
 
 
 def _ist_text(value: Any, fallback: datetime) -> str:

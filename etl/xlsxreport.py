@@ -144,7 +144,7 @@ class CellMaker:
 
     def __init__(self, ws: WriteOnlyWorksheet) -> None:
         self.ws = ws
-        self.styles: dict[tuple[str, bool, bool], Any] = {}
+        self.styles: dict[tuple[str, bool, bool, str], Any] = {}
 
     def __call__(
         self,
@@ -154,11 +154,13 @@ class CellMaker:
         risky: bool = False,
         bold: bool = False,
         note: str | None = None,
+        shown: str = "",
     ) -> WriteOnlyCell:
+        """`shown`: an Excel number format (`#,##0.00`) for a number or date value."""
         cell = WriteOnlyCell(self.ws, value)
         if isinstance(value, str):
             cell.data_type = "s"  # text, even when it starts with "=" or reads "#N/A"
-        key = (look, risky and isinstance(value, str), bold)
+        key = (look, risky and isinstance(value, str), bold, shown)
         if any(key):
             if key not in self.styles:
                 self.styles[key] = self._style(*key)
@@ -169,8 +171,10 @@ class CellMaker:
             cell.comment = Comment(note, AUTHOR, height=110, width=300)
         return cell
 
-    def _style(self, look: str, risky: bool, bold: bool) -> Any:
+    def _style(self, look: str, risky: bool, bold: bool, shown: str) -> Any:
         template = WriteOnlyCell(self.ws)
+        if shown:
+            template.number_format = shown
         if look:
             fill, font = LOOKS[look]
             template.fill = PatternFill("solid", fgColor=fill)

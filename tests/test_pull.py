@@ -198,6 +198,22 @@ def test_export_mapping_writes_the_erp_layout_in_xlsx(tmp_path: Path, sandbox: A
     assert first["AWB"] == "-" and first["Source"] == "Fynd Konnect"
 
 
+def test_the_xlsx_sheet_has_real_dates_amounts_and_quantities(tmp_path: Path, sandbox: Any) -> None:
+    """Excel can filter the dates, sum the amounts; ids stay text."""
+    out = tmp_path / "out"
+    args = ("--status", "CREATED", "--from", "2026-01-05", "--to", "2026-01-05")
+    assert pull(sandbox, out, *args, fmt="xlsx").exit_code == 0
+    [sheet] = sheets(out)
+    ws = openpyxl.load_workbook(sheet).active
+    header = [c.value for c in ws[1]]
+    cells = dict(zip(header, ws[2], strict=True))
+    assert cells["orderId"].value == "11000000000000000001"
+    assert cells["orderDate"].value == datetime(2026, 1, 5, 9, 0)
+    assert cells["orderDate"].number_format == "yyyy-mm-dd hh:mm:ss"
+    assert cells["esp"].value == 599 and cells["esp"].number_format == "#,##0.00"
+    assert cells["quantity"].value == 1 and cells["quantity"].number_format == "General"
+
+
 def test_export_mapping_mistakes_name_file_line_and_key(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(
