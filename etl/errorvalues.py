@@ -7,6 +7,14 @@ mapping step (etl.mapper) turns every mapped cell holding one into a row problem
 no default in. Only a whole cell is an error value ('Order #N/A 12' is text); spaces around
 it and letter case do not matter. LibreOffice shows the errors Excel has no name for as
 `Err:502` and the like: those count too.
+
+A formula whose result was never calculated is no value either. Programs that write .xlsx
+(XlsxWriter, openpyxl...) store the formula without a result, or with 0 in its place, and
+let Excel calculate on opening: read as it is stored, such a cell would be empty (and take a
+default) or 0 (a stock wiped). etl.xlsxerrors puts `uncalculated_text` in the cell instead:
+the formula as Excel's formula bar shows it, and NOT_CALCULATED after it. The mapping step
+rejects a mapped cell holding that, like an error value; elsewhere it is just text (the row
+is not blank, so it is reported, never lost). In the errors file the cell shows the formula.
 """
 
 from __future__ import annotations
@@ -31,6 +39,14 @@ MESSAGE = (
     "Excel could not compute this cell (its formula failed): fix the formula or type the"
     " value, then save and drop the file again"
 )
+FORMULA_CODE = "formula_not_calculated"
+FORMULA_MESSAGE = (
+    "this cell holds a formula whose result was never calculated (the file was written by a"
+    " program, not saved by Excel): open the file in Excel and save it, or export values"
+    " instead of formulas"
+)
+NOT_CALCULATED = " (formula never calculated)"
+_UNKNOWN_FORMULA = "\u2026"  # a shared formula's copy: its text is stored with the first cell
 _KNOWN = pa.array(EXCEL_ERRORS, type=pa.large_string())
 _SPACES = b" \t\n\r\v\f"
 
@@ -59,7 +75,10 @@ def error_cells(cells: pd.Series) -> BoolArray:
     """True where a cell holds an Excel error value. Vectorised: the first byte of each cell
     is looked at (then the second, if any cell passed), and only cells that can start an
     error value are compared with the list."""
-    text = arrow_text(cells)
+    return _error_mask(arrow_text(cells))
+
+
+def _error_mask(text: pa.Array) -> BoolArray:
     first = bytes_at(text)
     found: BoolArray = np.take(_FIRST, first)
     if found.any():
@@ -77,34 +96,74 @@ def _is_error(text: pa.Array) -> BoolArray:
     return to_mask(pc.or_(known, pc.match_substring_regex(normal, LIBREOFFICE_ERROR)))
 
 
+def uncalculated_text(formula: str | None) -> str:
+    """The cell text for a formula never calculated (`formula` without its `=`; None when
+    the file does not say it: a shared formula's copy)."""
+    return f"={formula or _UNKNOWN_FORMULA}{NOT_CALCULATED}"
+
+
+def formula_cells(cells: pd.Series) -> BoolArray:
+    """True where a cell holds `uncalculated_text` (spaces around it aside). Only cells
+    starting with `=` (or a space) are looked at closely."""
+    return _formula_mask(arrow_text(cells))
+
+
+def _formula_mask(text: pa.Array) -> BoolArray:
+    first = bytes_at(text)
+    found: BoolArray = np.take(_FORMULA_FIRST, first)
+    if found.any():
+        candidates = np.flatnonzero(found)
+        trimmed = pc.utf8_trim_whitespace(text.take(pa.array(candidates)))
+        marked = pc.and_(pc.starts_with(trimmed, "="), pc.ends_with(trimmed, NOT_CALCULATED))
+        found[candidates] = to_mask(marked)
+    return found
+
+
+_FORMULA_FIRST = np.zeros(256, dtype=np.bool_)  # bytes a marked formula (or a space) starts with
+_FORMULA_FIRST[[ord("="), *_SPACES]] = True
+_CUT = -len(NOT_CALCULATED)  # what is left of a marked cell is its formula
+
+
 class ErrorCells:
-    """The error values in the source columns a mapping reads: each column is checked once,
-    and each cell reported once, however many fields read it."""
+    """The error values, and the formulas never calculated, in the source columns a mapping
+    reads: each column is checked once, and each cell reported once, however many fields
+    read it."""
 
     def __init__(self, data: pd.DataFrame, columns: dict[str, int], rows: IntArray) -> None:
         self.data, self.columns, self.rows = data, columns, rows
-        self.found: dict[int, tuple[str, BoolArray]] = {}  # by column position
+        # by column position: its header, error values, formulas never calculated
+        self.found: dict[int, tuple[str, BoolArray, BoolArray]] = {}
 
     def mask(self, spec: FieldSpec) -> BoolArray:
-        """Rows where a cell the field reads holds an error value (constants: none)."""
+        """Rows where a cell the field reads holds an error value or a formula never
+        calculated (constants: none)."""
         hit = np.zeros(len(self.data), dtype=np.bool_)
         for header in spec.columns:
             position = self.columns.get(norm_header(header))
             if position is not None:
-                hit |= self._column(header, position)
+                _, errors, formulas = self._column(header, position)
+                hit |= errors | formulas
         return hit
 
     def problems(self) -> list[Problem]:
-        """One problem per error cell, in the words of the mapping's column names."""
+        """One problem per such cell, in the words of the mapping's column names."""
         found = []
-        for position, (header, hit) in self.found.items():
-            cells = self.data.iloc[:, position]
-            for i in np.flatnonzero(hit).tolist():
-                row = int(self.rows[i])
-                found.append(Problem(row, header, str(cells.iat[i]).strip(), CODE, MESSAGE))
+        for position, (header, errors, formulas) in self.found.items():
+            hits = np.flatnonzero(errors | formulas)
+            if not len(hits):
+                continue
+            texts = self.data.iloc[hits, position].astype("str").tolist()
+            rows, formula = self.rows[hits].tolist(), formulas[hits].tolist()
+            for row, text, uncalculated in zip(rows, texts, formula, strict=True):
+                if uncalculated:  # the formula alone: `=A1+B1`
+                    shown = text.strip()[:_CUT]
+                    found.append(Problem(row, header, shown, FORMULA_CODE, FORMULA_MESSAGE))
+                else:
+                    found.append(Problem(row, header, text.strip(), CODE, MESSAGE))
         return found
 
-    def _column(self, header: str, position: int) -> BoolArray:
+    def _column(self, header: str, position: int) -> tuple[str, BoolArray, BoolArray]:
         if position not in self.found:
-            self.found[position] = (header, error_cells(self.data.iloc[:, position]))
-        return self.found[position][1]
+            text = arrow_text(self.data.iloc[:, position])
+            self.found[position] = (header, _error_mask(text), _formula_mask(text))
+        return self.found[position]

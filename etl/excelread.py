@@ -4,7 +4,11 @@ Every cell becomes the text a user would type to get that value back: `12` not `
 `0.1` not `0.1000000000000000055`, dates as ISO text. Conversion runs per column with numpy
 so large sheets stay fast; only the rare dates, times and booleans are formatted one by one.
 Error cells (#N/A...), which calamine reads as empty, get their text back from the file
-(etl.xlsxerrors, etl.xlserrors, etl.odserrors).
+(etl.xlsxerrors, etl.xlserrors, etl.odserrors). In an XLSX, a formula whose result was never
+calculated (written by a program, not saved by Excel) is read neither as empty nor as the 0
+stored in its place: etl.xlsxerrors gives its cell the formula, marked, and the mapping
+rejects the row (etl.errorvalues). calamine leaves rows at the end holding only such
+formulas out of the sheet: they are put back, so such a row is reported, never lost.
 """
 
 from __future__ import annotations
@@ -19,11 +23,11 @@ import pandas as pd
 import python_calamine as calamine
 
 from etl.errors import InputError
-from etl.limits import active, check_cells
+from etl.limits import active, check_cells, check_grid
 from etl.model import Sheet, SheetInfo
 from etl.odserrors import is_ods, restore_ods_errors
 from etl.xlserrors import restore_xls_errors
-from etl.xlsxerrors import restore_xlsx_errors
+from etl.xlsxerrors import SheetScan, scan_xlsx
 
 ObjArray = npt.NDArray[np.object_]
 BoolArray = npt.NDArray[np.bool_]
@@ -90,12 +94,18 @@ class Workbook:
     def _sheet(
         self, name: str, rows: list[list[Any]], start: tuple[int, int], whole: bool
     ) -> Sheet:
-        cells, numeric = text_frame(rows)
-        check_cells(cells, active())
+        columns, numeric = text_columns(rows)
         first_row, first_col = start
-        if whole:
+        xlsx = whole and self.kind == "xlsx" and not is_ods(self.path)
+        if xlsx:  # before the frame is built: a formula may need a row calamine left out
+            grid = _Grid(columns, numeric, first_row, first_col)
+            grid.restore(scan_xlsx(self.path, name))
+            columns, numeric = grid.columns, grid.numeric
+        cells = pd.DataFrame(columns, dtype="str")
+        check_cells(cells, active())
+        if whole and not xlsx:
             self._restore_errors(name, cells, first_row, first_col)
-        row_numbers = np.arange(first_row + 1, first_row + 1 + len(rows), dtype=np.int64)
+        row_numbers = np.arange(first_row + 1, first_row + 1 + len(cells), dtype=np.int64)
         return Sheet(cells, row_numbers, self.path, self.kind, sheet_name=name, numeric=numeric)
 
     def _restore_errors(
@@ -104,10 +114,78 @@ class Workbook:
         """calamine reads error cells (#N/A...) as empty: their text comes back from the file."""
         if self.kind == "xls":
             restore_xls_errors(self.path, name, cells, first_row, first_col)
-        elif is_ods(self.path):
-            restore_ods_errors(self.path, name, cells, first_row, first_col)
         else:
-            restore_xlsx_errors(self.path, name, cells, first_row, first_col)
+            restore_ods_errors(self.path, name, cells, first_row, first_col)
+
+
+class _Grid:
+    """A sheet's text columns (0-based `first_row`, `first_col` at the top left), into
+    which what etl.xlsxerrors found is written: an error's text where calamine read an empty
+    cell; a formula never calculated over whatever calamine read.
+
+    calamine's range ends at the last row with a stored value: rows below it holding only
+    formulas never calculated are added, so they are read as rows. Above and beside the
+    range nothing is added: the header is typed, so every column a mapping can read, and
+    every row under the header, is in it (and the row a header was found on keeps its
+    place)."""
+
+    def __init__(
+        self, columns: dict[int, ObjArray], numeric: BoolArray, first_row: int, first_col: int
+    ) -> None:
+        self.columns, self.numeric = columns, numeric
+        self.first_row, self.first_col = first_row, first_col
+
+    def restore(self, scan: SheetScan) -> None:
+        start, end = self.first_col, self.first_col + self.numeric.shape[1]
+        below = [row for row, col, _ in scan.formulas if start <= col < end]
+        if below:
+            self._grow(max(below) + 1)
+        for row, col, text in scan.errors:
+            i, j = self._inside(row, col)
+            if i >= 0 and self.columns[j][i] == "":
+                self.columns[j][i] = text
+        self._overwrite(scan.formulas)
+        height, width = self.numeric.shape
+        for top, left, bottom, right, text in scan.areas:  # clipped to the frame
+            i0, i1 = max(top - self.first_row, 0), min(bottom - self.first_row + 1, height)
+            for j in range(max(left - self.first_col, 0), min(right - self.first_col + 1, width)):
+                if i0 < i1:
+                    self.columns[j][i0:i1] = text
+                    self.numeric[i0:i1, j] = False
+
+    def _overwrite(self, found: list[tuple[int, int, str]]) -> None:
+        """Each (sheet row, sheet column, text) inside the frame written over its cell, a
+        column at a time (a sheet written by a program may hold a formula in every row)."""
+        if not found:
+            return
+        height, width = self.numeric.shape
+        rows = np.fromiter((row for row, _, _ in found), np.int64, len(found)) - self.first_row
+        cols = np.fromiter((col for _, col, _ in found), np.int64, len(found)) - self.first_col
+        texts: ObjArray = np.empty(len(found), dtype=object)
+        texts[:] = [text for _, _, text in found]
+        inside = (rows >= 0) & (rows < height) & (cols >= 0) & (cols < width)
+        for j in np.unique(cols[inside]).tolist():
+            pick = inside & (cols == j)
+            self.columns[j][rows[pick]] = texts[pick]
+            self.numeric[rows[pick], j] = False
+
+    def _inside(self, row: int, col: int) -> tuple[int, int]:
+        """(row, column) positions in the frame; (-1, -1) outside."""
+        height, width = self.numeric.shape
+        i, j = row - self.first_row, col - self.first_col
+        return (i, j) if 0 <= i < height and 0 <= j < width else (-1, -1)
+
+    def _grow(self, end_row: int) -> None:
+        """Empty rows added below, for the frame to reach sheet row `end_row` (0-based, not
+        included)."""
+        height, width = self.numeric.shape
+        extra = end_row - self.first_row - height
+        if extra <= 0:
+            return
+        check_grid(end_row, self.first_col + width, active())
+        self.numeric = np.vstack([self.numeric, np.zeros((extra, width), dtype=np.bool_)])
+        blank: ObjArray = np.full(extra, "", dtype=object)
+        self.columns = {j: np.concatenate([c, blank]) for j, c in self.columns.items()}
 
 
 def _open_workbook(path: Path) -> calamine.CalamineWorkbook:
@@ -168,13 +246,19 @@ def _choose_sheet(workbook: calamine.CalamineWorkbook, sheet: str | int | None) 
 def text_frame(rows: list[list[Any]]) -> tuple[pd.DataFrame, BoolArray]:
     """Rows of cell values (str, float, int, bool, dates...) as text cells, and where the
     cell was a number or a date rather than text."""
+    columns, numeric = text_columns(rows)
+    return pd.DataFrame(columns, dtype="str"), numeric
+
+
+def text_columns(rows: list[list[Any]]) -> tuple[dict[int, ObjArray], BoolArray]:
+    """`text_frame`'s cells, column by column, before they become a frame."""
     grid: ObjArray = np.empty((len(rows), len(rows[0])), dtype=object)
     grid[:] = rows  # assigning into an object array keeps each cell as the Python value
     numeric = np.zeros(grid.shape, dtype=np.bool_)
     columns: dict[int, ObjArray] = {}
     for j in range(grid.shape[1]):
         columns[j], numeric[:, j] = _column_text(grid[:, j])
-    return pd.DataFrame(columns, dtype="str"), numeric
+    return columns, numeric
 
 
 def _column_text(column: ObjArray) -> tuple[ObjArray, BoolArray]:

@@ -17,7 +17,7 @@ import pandas as pd
 from etl.cells import BoolArray, blank_cells
 from etl.damage import damage_problems, numeric_mask
 from etl.errors import InputError
-from etl.errorvalues import ErrorCells
+from etl.errorvalues import ErrorCells, formula_cells
 from etl.feeds import get_feed
 from etl.mapspec import FieldSpec, Mapping, norm_header
 from etl.model import IntArray, Mapped, Problem, Table
@@ -147,7 +147,9 @@ def _keep_mask(mapping: Mapping, table: Table, columns: dict[str, int]) -> BoolA
     keep = np.ones(len(table.data), dtype=bool)
     filled: dict[int, BoolArray] = {}  # by column position; reused by the totals rule
     if mapping.skip_blank and len(table.data.columns):
-        filled = {label: _filled(table.data.iloc[:, label]) for label in range(table.data.shape[1])}
+        read = {columns.get(norm_header(h)) for spec in mapping.fields for h in spec.columns}
+        for label in range(table.data.shape[1]):
+            filled[label] = _filled(table.data.iloc[:, label], helper=label not in read)
         keep &= np.logical_or.reduce(list(filled.values()))
     keep &= ~rule_rows(mapping, table, columns, keep)
     totals = total_rows(mapping, table, columns, filled) & keep
@@ -155,8 +157,14 @@ def _keep_mask(mapping: Mapping, table: Table, columns: dict[str, int]) -> BoolA
     return keep & ~totals
 
 
-def _filled(cells: pd.Series) -> BoolArray:
-    return ~blank_cells(cells)
+def _filled(cells: pd.Series, *, helper: bool) -> BoolArray:
+    """Cells with something in them. In a column no field reads (`helper`), a formula never
+    calculated does not count: a script fills helper formulas down past the data, and those
+    rows are as blank as they look (in a column a field reads, it rejects its row)."""
+    found = ~blank_cells(cells)
+    if helper and found.any():
+        found &= ~formula_cells(cells)
+    return found
 
 
 def _compute(
@@ -217,7 +225,7 @@ def _template(template: str, data: pd.DataFrame, columns: dict[str, int]) -> pd.
         cells = repeat("", len(data))
         if position is not None:
             cells = data.iloc[:, position].astype("str").fillna("").str.strip()
-        incomplete |= ~_filled(cells)
+        incomplete |= blank_cells(cells)
         out = out + cells
     return out.where(~incomplete, "")
 
