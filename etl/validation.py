@@ -14,17 +14,18 @@ again. Valid rows always go on, whatever happens to the others.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pandera.errors as pa_errors
 
+from etl.cells import blank_cells
 from etl.duplicates import POLICIES, Resolution, key_fields, resolve
 from etl.errors import ConfigError
 from etl.feeds import Feed
-from etl.findings import Finding, column_name, to_problems
+from etl.findings import Finding, cell_text, column_name, to_problems
 from etl.model import IntArray, Mapped, Problem
 from etl.order_rules import order_findings
 from etl.preparation import BoolArray, prepare, zero_negative_stock
@@ -87,6 +88,7 @@ def validate(
         said = work["quantity"].to_numpy(dtype="float64", copy=True)
         zeroed = zero_negative_stock(work)
     findings = _new_cells(findings + schema_findings(feed, work), mapped)
+    findings = _merged_hints(findings, work, mapped.row_numbers)
     bad = _rejected(len(work), findings, mapped)
     resolution = resolve(feed, work, bad, mapped.row_numbers, duplicates)
     findings += resolution.findings
@@ -108,6 +110,33 @@ def schema_findings(feed: Feed, work: pd.DataFrame) -> list[Finding]:
     except pa_errors.SchemaErrors as exc:
         return _translate(exc.failure_cases)
     return []
+
+
+def _merged_hints(findings: list[Finding], work: pd.DataFrame, rows: IntArray) -> list[Finding]:
+    """An empty location under rows that have one, with no row between them: a store name
+    merged over its rows in the export (merged cells keep the value in the first row only)."""
+    empty = [f for f in findings if f.field == "location_id" and f.code == "missing"]
+    if not empty:
+        return findings
+    at = np.arange(len(work))
+    filled = np.flatnonzero(~blank_cells(work["location_id"]))
+    last = np.full(len(work), -1)
+    last[filled] = filled
+    last = np.maximum.accumulate(last)  # the nearest row above (or this one) with a location
+    breaks = np.r_[True, np.diff(rows) != 1]
+    run_start = np.maximum.accumulate(np.where(breaks, at, 0))
+    hinted = {}
+    for found in empty:
+        above = int(last[found.index])
+        if above >= run_start[found.index]:
+            name = cell_text(work["location_id"].iat[above])
+            hinted[id(found)] = replace(found, message=MERGED.format(name=name))
+    return [hinted.get(id(f), f) for f in findings]
+
+
+MERGED = (
+    "location is empty; the rows above have '{name}': merged cells? write the location on every row"
+)
 
 
 def _translate(cases: pd.DataFrame) -> list[Finding]:

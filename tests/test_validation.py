@@ -103,10 +103,10 @@ def test_unusable_quantities(cell: str, code: str, message: str) -> None:
 
 
 def test_empty_sku_and_location() -> None:
-    v = stock(["L1", "  "], ["", "B"], ["1", "2"])
+    v = stock(["  ", "L1"], ["B", ""], ["1", "2"])
     assert [(p.row, p.column, p.code, p.message) for p in v.problems] == [
-        (2, "Item Code", "missing", "SKU is empty"),
-        (3, "Store", "missing", "location is empty"),
+        (2, "Store", "missing", "location is empty"),
+        (3, "Item Code", "missing", "SKU is empty"),
     ]
     assert len(v.frame) == 0
 
@@ -193,6 +193,25 @@ def test_duplicates_error_rejects_every_row_of_the_key() -> None:
     )
     assert v.problems[1].message.startswith("same location and SKU as row 2 (quantity 4 here")
     assert v.row_numbers.tolist() == [3, 4]
+
+
+def test_an_empty_location_under_merged_cells_says_so() -> None:
+    """A store name merged over its rows: only the first row holds it."""
+    v = stock(["DEL-WH-01", "", "", "MUM-ST-02", ""], list("ABCDE"), ["1"] * 5)
+    merged = (
+        "location is empty; the rows above have '{}': merged cells? write the location on every row"
+    )
+    assert [(p.row, p.message) for p in v.problems] == [
+        (3, merged.format("DEL-WH-01")),
+        (4, merged.format("DEL-WH-01")),
+        (6, merged.format("MUM-ST-02")),
+    ]
+    first = stock(["", "L1"], ["A", "B"], ["1", "1"])  # nothing above: only empty
+    assert only(first).message == "location is empty"
+    cells = {"location_id": ["L1", ""], "sku": ["A", "B"], "quantity": ["1", "1"]}
+    apart = mapped(cells, STOCK_SOURCES)
+    apart.row_numbers = np.array([2, 4], dtype=np.int64)  # a blank row 3 between: no merge
+    assert only(validate(FEEDS["stock"], apart)).message == "location is empty"
 
 
 def test_duplicates_error_names_all_other_rows() -> None:
