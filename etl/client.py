@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import logging
 import math
+import re
 import ssl
 import time
 import urllib.request
@@ -295,10 +297,18 @@ def _translate(exc: httpx.TransportError, what: str) -> TransientError:
     return TransientError(f"{what}: could not reach Konnect ({type(exc).__name__})")
 
 
+# A number of 17+ digits outside a string: an id sent as a number. orjson reads integers
+# past 64 bits as floats (41000000000000000011 -> 4.1e19, another order's id), so such a body
+# is read by the standard library, which keeps every digit.
+_LONG_NUMBER = re.compile(rb"[:\[,]\s*-?\d{17}")
+
+
 def _json(response: httpx.Response) -> Any:
     try:
+        if _LONG_NUMBER.search(response.content):
+            return json.loads(response.content)
         return orjson.loads(response.content)
-    except orjson.JSONDecodeError:
+    except (orjson.JSONDecodeError, json.JSONDecodeError):
         # 2xx but unreadable: we cannot tell what was applied
         raise OutcomeUnknown(
             f"Konnect answered HTTP {response.status_code} with a body that is not JSON"

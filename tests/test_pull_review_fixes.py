@@ -384,3 +384,18 @@ def test_a_journal_from_before_locations_keeps_its_orders_pulled(tmp_path: Path)
     state = PullState(path)  # opened again: nothing rebuilt twice, nothing lost
     assert state.already_pulled("CREATED", {"1": "BLR-ST-03", "2": "DEL-WH-01"}) == {"1", "2"}
     state.close()
+
+
+# -- ids Konnect sends as JSON numbers ------------------------------------------------------
+
+
+def test_order_ids_sent_as_json_numbers_keep_every_digit(tmp_path: Path) -> None:
+    """orjson reads integers past 64 bits as floats: two 20-digit ids became one
+    41000000000000000000 and an order was lost."""
+    numeric = [order(n) for n in (11, 12)]
+    for o in numeric:
+        o["orderId"] = int("41" + o["orderId"][2:])
+    with FakeKonnect(numeric) as fake:
+        result = pull_from(fake, tmp_path / "out", "--from", "2026-11-01")
+    assert result.exit_code == 0, result.output
+    assert sorted(ids_in(tmp_path / "out")) == ["41000000000000000011", "41000000000000000012"]
