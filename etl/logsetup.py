@@ -1,4 +1,5 @@
-"""Logging: plain or JSON lines on stderr, a rotating file in the inbox, secrets masked."""
+"""Logging: plain or JSON lines on stderr, a rotating file in the inbox (or the outbox, for
+`orders pull`), secrets masked."""
 
 from __future__ import annotations
 
@@ -11,6 +12,17 @@ import orjson
 
 MASK = "***"
 _secrets: set[str] = set()
+# `log.info(..., extra=FILE_ONLY)`: a line the command also prints on stdout/stderr itself
+# (`orders pull`'s "wrote ..." and its failure line), so it goes to the log file, not twice
+# to the terminal
+FILE_ONLY = {"konnect_etl_file_only": True}
+
+
+class NotFileOnly(logging.Filter):
+    """The console's filter: leaves out the lines logged with `extra=FILE_ONLY`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not getattr(record, "konnect_etl_file_only", False)
 
 
 class RedactSecrets(logging.Filter):
@@ -53,6 +65,7 @@ def setup_logging(verbosity: int = 0, json_logs: bool = False, log_dir: Path | N
     plain = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     console = logging.StreamHandler()
     console.setLevel(level)
+    console.addFilter(NotFileOnly())
     _attach(root, console, JsonLines() if json_logs else plain)
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)

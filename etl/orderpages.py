@@ -9,14 +9,16 @@ listing already had, or a 400 refusing the page number.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from etl.client import KonnectClient
-from etl.errors import ConfigError, RequestRejected
+from etl.errors import ConfigError, EtlError, RequestRejected
 from etl.konnect import ORDERS_PATH
 
 log = logging.getLogger(__name__)
+ASKED = "order listing asked for: "  # the note a failed listing carries (`failed_query`)
 
 
 async def fetch_all_pages(
@@ -80,7 +82,20 @@ async def page_of_orders(client: KonnectClient, params: dict[str, str]) -> list[
                 "Konnect needs a location for this token (a company-level token): set "
                 "token_scope: company and locations: [...] in the config file, or give --location"
             ) from exc
+        exc.add_note(ASKED + json.dumps(params))
+        raise
+    except EtlError as exc:
+        exc.add_note(ASKED + json.dumps(params))
         raise
     if not isinstance(page, list) or not all(isinstance(o, dict) for o in page):
         raise RequestRejected("Konnect's order list is not a JSON array of orders", 200)
     return page
+
+
+def failed_query(exc: BaseException) -> dict[str, str] | None:
+    """The query of the order listing that failed (page, location, status), as
+    `page_of_orders` noted it on the error; None when the failure was not one."""
+    for note in getattr(exc, "__notes__", ()):
+        if note.startswith(ASKED):
+            return {str(k): str(v) for k, v in json.loads(note[len(ASKED) :]).items()}
+    return None

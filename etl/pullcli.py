@@ -1,7 +1,14 @@
-"""The pull-side commands: `orders pull` and `documents` (registered by `etl.cli`)."""
+"""The pull-side commands: `orders pull` and `documents` (registered by `etl.cli`).
+
+`orders pull` logs to OUTBOX/.konnect-etl/logs/konnect-etl.log, as `run` logs to its
+inbox's: the sheet written (or that nothing was new), and a failure with its context (status,
+location, page, what was written). Lines also printed on stdout/stderr go to the file only,
+so a terminal does not show them twice.
+"""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from datetime import date, datetime
 from pathlib import Path
@@ -23,10 +30,13 @@ from etl.cliopts import (
 )
 from etl.config import Settings, state_dir
 from etl.errors import EtlError
+from etl.logsetup import FILE_ONLY
 
 if TYPE_CHECKING:
     from etl.exportmap import ExportMapping
     from etl.pull import PullRequest
+
+log = logging.getLogger(__name__)
 
 orders_app = typer.Typer(
     no_args_is_help=True,
@@ -98,6 +108,7 @@ def pull(
     from etl.errors import PullBusy
     from etl.outbox import check_outbox
     from etl.pull import PullRequest
+    from etl.pullschedule import pull_failure
 
     if fmt not in (None, "xlsx", "csv"):
         raise fail("--format must be xlsx or csv")
@@ -106,20 +117,31 @@ def pull(
         raise fail(f"--from {start} is after --to {end}")
     if again and start is None:
         raise fail("--again writes orders pulled before once more: say which days with --from")
+    logging_here = False  # the outbox's log file, once it is known not to be an inbox
+    request: PullRequest | None = None
     try:
         check_outbox(out)  # before anything is made there: an inbox must not get sheets
         out.mkdir(parents=True, exist_ok=True)
         start_logging(verbose, quiet, json_logs, state_dir(out) / "logs")
+        logging_here = True
         settings = settings_for(out, config, base_url=base_url)
         request = PullRequest(status, out, channel, location, start, end,
                               "csv" if fmt == "csv" else "xlsx" if fmt else None,
                               _export_mapping(mapping, settings), again)  # fmt: skip
         _run_pull(settings, request, sandbox, quiet)
     except PullBusy as exc:  # nothing wrong to fix: exit 1, not 2 ("could not run")
+        if logging_here:
+            log.warning("%s", exc, extra=FILE_ONLY)
         raise fail(str(exc), 1) from None
     except EtlError as exc:
-        raise fail(str(exc)) from None
+        said = pull_failure(request, exc) if request is not None else str(exc)
+        if logging_here:
+            log.error("%s", said, extra=FILE_ONLY)
+        raise fail(said) from None
     except (OSError, sqlite3.Error) as exc:
+        if logging_here:  # the line on stderr (host_fault) names the folder and the hint
+            said = pull_failure(request, exc) if request is not None else str(exc)
+            log.error("%s", said, extra=FILE_ONLY)
         raise host_fault(exc, outbox=out) from None  # names the outbox, says what became of it
 
 
@@ -142,17 +164,19 @@ def _run_pull(settings: Settings, request: PullRequest, sandbox: bool, quiet: bo
     with connection(settings, sandbox=sandbox, dry_run=False) as client:
         assert client is not None
         result = pull_once(settings, client, request)
-    if quiet:
-        return
     where = ", ".join(loc or "all locations" for loc in result.locations)
     old = result.fetched - result.new_orders
     if result.file is None:
-        typer.echo(f"no new {result.status} orders ({where}; {old} already pulled)")
+        said = f"no new {result.status} orders ({where}; {old} already pulled)"
+        log.info("%s: nothing written to %s", said, request.outbox, extra=FILE_ONLY)
     else:
-        typer.echo(
+        said = (
             f"wrote {result.file}: {result.new_orders} new {result.status} orders, "
             f"{result.rows} rows ({where}; {old} already pulled)"
         )
+        log.info("%s", said, extra=FILE_ONLY)
+    if not quiet:
+        typer.echo(said)
 
 
 def documents(

@@ -1,7 +1,11 @@
 """Pulls on an interval, for `watch --pull-every`: due now? then pull every status once.
 
 A failed pull is logged and tried again at the next interval; it never stops the watcher
-(the journal keeps the last *successful* window, so nothing is missed meanwhile).
+(the journal keeps the last *successful* window, so nothing is missed meanwhile). Each round
+is reported to the watcher's `PullHealth` (status.json): a round fails when any of its pulls
+fails, a busy outbox (another pull kept the lock) included. `pull_failure` words a failure
+with its context — status, location, the page being read, what was written — for the
+watcher's log and for `orders pull`.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from pathlib import Path
 from etl.client import ClientSettings
 from etl.config import Settings
 from etl.errors import ConfigError, EtlError, PullBusy
+from etl.health import PullHealth
+from etl.orderpages import failed_query
 from etl.outbox import check_outbox
 from etl.pull import PullRequest, PullResult, check_status, pull_once
 
@@ -77,12 +83,19 @@ class PullSchedule:
     clock: Callable[[], float] = time.monotonic
     next_due: float | None = None  # None: the first round is due at once
     results: list[PullResult] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # the last round's, one line each
 
-    def run_due(self) -> float:
-        """Pull every request if a round is due; seconds until the next round."""
+    def run_due(self, health: PullHealth | None = None) -> float:
+        """Pull every request if a round is due; seconds until the next round. The round's
+        outcome goes to `health` (the watcher's status.json) and `failures`."""
         now = self.clock()
         if self.next_due is None or now >= self.next_due:
+            if health is not None:
+                health.round_started(self.requests[0].outbox, self.every_seconds, time.time())
+            self.failures = []
             self.results = [r for r in map(self._pull, self.requests) if r is not None]
+            if health is not None:
+                health.round_ended(self.failures, time.time())
             self.next_due = now + self.every_seconds
         return max(0.0, self.next_due - self.clock())
 
@@ -91,18 +104,38 @@ class PullSchedule:
             result = pull_once(self.settings, self.connection, request)
         except PullBusy as exc:  # a cron or manual pull into the same outbox is running
             log.warning("%s; trying again next round", exc)
+            self.failures.append(str(exc))
             return None
-        except EtlError as exc:
-            log.error("pull of %s orders failed: %s; trying again next round", request.status, exc)
+        except (EtlError, OSError, sqlite3.Error) as exc:  # Konnect; the outbox's disk, share
+            said = pull_failure(request, exc)
+            log.error("%s; trying again next round", said)
+            self.failures.append(said)
             return None
-        except (OSError, sqlite3.Error) as exc:  # the outbox's disk, share or permissions
-            notes = "".join(f". {note}" for note in getattr(exc, "__notes__", ()))
-            log.error("pull of %s orders failed: cannot work in the outbox %s: %s%s; trying "
-                      "again next round", request.status, request.outbox, exc, notes)  # fmt: skip
-            return None
-        except Exception:  # unattended: log it and keep watching
+        except Exception as exc:  # unattended: log it and keep watching
             log.exception("pull of %s orders failed unexpectedly", request.status)
+            self.failures.append(f"pull of {request.status} orders failed unexpectedly: {exc!r}")
             return None
         where = result.file or "no new orders"
         log.info("pulled %s orders: %d new -> %s", result.status, result.new_orders, where)
         return result
+
+
+def pull_failure(request: PullRequest, exc: BaseException) -> str:
+    """One line for a failed pull: which one (status, location, channel), at which request
+    to Konnect (the page being read), why, and what became of the outbox."""
+    asked = failed_query(exc)
+    where = []
+    location = (asked or {}).get("locationCode") or request.location
+    where.append(f"location {location}" if location else "all locations")
+    if request.channel:
+        where.append(f"channel {request.channel}")
+    if asked is not None and "orderStatus" not in asked:
+        where.append("checking whether Konnect has any order for the --location/--channel")
+    elif asked is not None and "pageNumber" in asked:
+        where.append(f"page {asked['pageNumber']}")
+    said = f"pull of {request.status.strip().upper()} orders ({', '.join(where)}) failed: "
+    if isinstance(exc, EtlError):
+        return f"{said}{exc}; nothing was written to {request.outbox}"
+    notes = list(getattr(exc, "__notes__", ()))  # what became of a sheet already written
+    outcome = ". ".join(notes) if notes else f"nothing was written to {request.outbox}"
+    return f"{said}cannot work in the outbox {request.outbox}: {exc}; {outcome}"

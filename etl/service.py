@@ -16,7 +16,7 @@ from etl.console import console
 from etl.errors import ConfigError
 from etl.events import network_filesystem
 from etl.guard_settings import Guards
-from etl.health import Heartbeat, read_status, status_path, verdict
+from etl.health import Heartbeat, pull_lines, read_status, status_path, verdict
 from etl.journal import Journal
 from etl.mapping import Mapping
 from etl.notify import Notifier
@@ -143,3 +143,5 @@ def _print_status(status: dict[str, object], alive: bool, reason: str) -> None:
     for key in ("inbox", "state", "mode", "version", "pid", "host", "started_at", "last_scan",
                 "files_in_flight", "files_processed", "last_error", "files_not_taken"):  # fmt: skip
         console.print(f"  {key}: {status.get(key)}", highlight=False, markup=False)
+    for line in pull_lines(status):
+        console.print(f"  {line}", highlight=False, markup=False)

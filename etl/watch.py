@@ -7,11 +7,20 @@ Faults of the host (share gone, permission denied, disk full) are logged, backed
 retried; the watcher keeps running and recovers when the folder returns. With --dry-run a
 ready file is only validated (as by `run --dry-run`), once per size and mtime, and left where
 it is.
+
+With --pull-out each round of pulls runs in a thread of its own (`Pulling`), one round at a
+time, so a slow or failing Konnect never holds up the loop: files are taken and status.json
+is rewritten meanwhile. The round touches nothing the loop uses: the pull opens, uses and
+closes the outbox's own journal and lock in that thread (`etl.pull`), with its own HTTP
+client; what the loop learns of it goes through `PullHealth`, under its lock. A stop lets
+the round in progress finish (its sheet and journal stay whole); a second stop request
+leaves it, as it leaves a file (nothing is lost: the next pull covers the look-back).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sqlite3
 import threading
@@ -24,7 +33,7 @@ from pathlib import Path
 
 from etl.errors import EtlError
 from etl.events import EventSource, network_filesystem
-from etl.health import Heartbeat
+from etl.health import Heartbeat, PullHealth
 from etl.inbox import Inbox, Settler, what_to_check
 from etl.inboxid import InboxIdentity, NotTheInbox
 from etl.pipeline import FileResult, Job
@@ -35,6 +44,8 @@ from etl.stopping import StopRequest
 log = logging.getLogger(__name__)
 
 BUSY_BEAT_SECONDS = 5.0
+# after a round of pulls that itself broke (a bug of ours): the next one after this long
+PULL_RETRY_SECONDS = 60.0
 JobFactory = Callable[[], AbstractContextManager[Job]]
 # `watch --dry-run`: validates the given ready files, reports in .konnect-etl/dry-run/
 DryRunCheck = Callable[[list[Path]], object]
@@ -47,8 +58,9 @@ class WatchOptions:
     events: bool | None = None  # None: on, unless the inbox is on a network file system
     max_backoff: float = 60.0
     on_reachable_again: Callable[[], None] | None = None  # e.g. reopen the log file
-    # `watch --pull-out`: runs the pulls that are due; seconds until the next are due
-    pulls: Callable[[], float] | None = None
+    # `watch --pull-out`: runs the pulls that are due, reporting to the PullHealth; seconds
+    # until the next are due. Called in a thread of its own (`Pulling`).
+    pulls: Callable[[PullHealth], float] | None = None
     # `watch --dry-run`: ready files are only validated (once per size+mtime), never taken
     dry_run: DryRunCheck | None = None
 
@@ -192,9 +204,58 @@ class Watcher:
                 self.options.on_reachable_again()
 
 
+class Pulling:
+    """The rounds of pulls of `watch --pull-out`, each in a thread of its own (module
+    docstring): started by the loop when one is due and none is running."""
+
+    def __init__(self, pulls: Callable[[PullHealth], float], health: PullHealth,
+                 wake: threading.Event) -> None:  # fmt: skip
+        self.pulls, self.health, self.wake = pulls, health, wake
+        self.thread: threading.Thread | None = None
+        self.due_at = 0.0  # time.monotonic(); the first round at once
+
+    def start_if_due(self) -> float:
+        """Start a round if one is due and none runs; seconds until the loop should ask
+        again (infinity while a round runs: its end wakes the loop)."""
+        if self.thread is not None and not self.thread.is_alive():
+            self.thread = None
+        if self.thread is None and time.monotonic() >= self.due_at:
+            self.thread = threading.Thread(target=self._round, name="konnect-etl-pulls",
+                                           daemon=True)  # fmt: skip
+            self.thread.start()
+        if self.thread is not None:
+            return math.inf
+        return max(0.0, self.due_at - time.monotonic())
+
+    def _round(self) -> None:
+        try:
+            delay = self.pulls(self.health)  # logs and records its own failures
+        except Exception:  # a bug of ours: keep watching, and pulling later
+            log.exception("the round of pulls failed unexpectedly; trying again in %.0f s",
+                          PULL_RETRY_SECONDS)  # fmt: skip
+            self.health.round_ended(["the round of pulls failed unexpectedly (see the log)"],
+                                    time.time())  # fmt: skip
+            delay = PULL_RETRY_SECONDS
+        self.due_at = time.monotonic() + delay
+        self.wake.set()  # the loop works out when the next round is due
+
+    def finish(self, heartbeat: Heartbeat) -> None:
+        """At a stop: let the round in progress end, beating meanwhile. A second stop
+        request raises StopNow out of the wait (signal handlers run here, in the main
+        thread) and leaves it."""
+        if self.thread is None or not self.thread.is_alive():
+            return
+        log.warning("waiting for the pull in progress to end before stopping (stop again to "
+                    "stop at once: the next pull catches up)")  # fmt: skip
+        while self.thread.is_alive():
+            self.thread.join(0.2)
+            heartbeat.write_soon(time.time())
+
+
 def watch_inbox(watcher: Watcher) -> None:
     """Scan until a stop is requested (SIGTERM, Ctrl+C); never raises for host faults."""
     events = _event_source(watcher)
+    pulling = _pulling(watcher)
     done = threading.Event()
     beating = threading.Thread(target=_beat_while_busy, args=(watcher, done), daemon=True)
     beating.start()
@@ -203,21 +264,32 @@ def watch_inbox(watcher: Watcher) -> None:
             if events is not None:
                 events.ensure_running()
             watcher.wake.clear()
-            delay = _one_pass(watcher)
-            if watcher.options.pulls is not None:  # catches and logs its own failures
-                delay = min(delay, watcher.options.pulls())
+            pulls_due = pulling.start_if_due() if pulling is not None else math.inf
+            delay = min(_one_pass(watcher), pulls_due)
             watcher.heartbeat.write(time.time())
             # while faulting, file events (our own failed writes among them) must not cut
             # the back-off short
             watcher.stop.sleep(delay, None if watcher.backoff.failures else watcher.wake)
     finally:
         done.set()
-        beating.join(timeout=5)
-        if events is not None:
-            events.stop()
-        watcher.heartbeat.state = "stopped"
-        watcher.heartbeat.in_flight = []
-        watcher.heartbeat.write(time.time())
+        try:
+            if pulling is not None:
+                pulling.finish(watcher.heartbeat)
+        finally:
+            beating.join(timeout=5)
+            if events is not None:
+                events.stop()
+            watcher.heartbeat.state = "stopped"
+            watcher.heartbeat.in_flight = []
+            watcher.heartbeat.write(time.time())
+
+
+def _pulling(watcher: Watcher) -> Pulling | None:
+    if watcher.options.pulls is None:
+        return None
+    if watcher.heartbeat.pulls is None:
+        watcher.heartbeat.pulls = PullHealth()
+    return Pulling(watcher.options.pulls, watcher.heartbeat.pulls, watcher.wake)
 
 
 def _beat_while_busy(watcher: Watcher, done: threading.Event) -> None:

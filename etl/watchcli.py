@@ -116,7 +116,8 @@ def status(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
 ) -> None:
-    """Print the health of the watcher on INBOX; exit 1 when it looks dead, 2 if it never ran.
+    """Print the health of the watcher on INBOX; exit 1 when it looks dead or needs a look
+    (with --pull-out: pulls failing 3 rounds in a row or for an hour), 2 if it never ran.
 
     Example: [bold]konnect-etl status /srv/konnect/inbox || send-alert[/]
     """
