@@ -165,14 +165,17 @@ def _run_pull(settings: Settings, request: PullRequest, sandbox: bool, quiet: bo
         assert client is not None
         result = pull_once(settings, client, request)
     where = ", ".join(loc or "all locations" for loc in result.locations)
-    old = result.fetched - result.new_orders
+    old = f"{result.fetched - result.new_orders} already pulled"
+    new = "new "
+    if request.again:  # every order of the days, pulled before or not
+        old, new = "--again: pulled before or not", ""
     if result.file is None:
-        said = f"no new {result.status} orders ({where}; {old} already pulled)"
+        said = f"no {new}{result.status} orders ({where}; {old})"
         log.info("%s: nothing written to %s", said, request.outbox, extra=FILE_ONLY)
     else:
         said = (
-            f"wrote {result.file}: {result.new_orders} new {result.status} orders, "
-            f"{result.rows} rows ({where}; {old} already pulled)"
+            f"wrote {result.file}: {result.new_orders} {new}{result.status} orders, "
+            f"{result.rows} rows ({where}; {old})"
         )
         log.info("%s", said, extra=FILE_ONLY)
     if not quiet:

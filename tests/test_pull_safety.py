@@ -185,6 +185,9 @@ def test_again_writes_orders_pulled_before_once_more(tmp_path: Path, sandbox: An
     assert "no new CREATED orders" in pull(sandbox, out, *days).output
     again = pull(sandbox, out, *days, "--again")
     assert again.exit_code == 0, again.output
+    said = " ".join(again.output.split())
+    assert " CREATED orders, " in said and "(all locations; --again: pulled before or not)" in said
+    assert "new CREATED" not in said and "already pulled" not in said
     first, second = sheets(out)
     assert {r["orderId"] for r in rows_of(first)} == {r["orderId"] for r in rows_of(second)}
     assert "no new CREATED orders" in pull(sandbox, out, *days).output
