@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import logging
 import math
-import re
 import ssl
 import time
 import urllib.request
@@ -34,7 +32,7 @@ import httpx
 import orjson
 
 import etl
-from etl.envelopes import Answer, parse_answer
+from etl.envelopes import Answer, parse_answer, read_json
 from etl.errors import (
     CredentialsError,
     OutcomeUnknown,
@@ -177,7 +175,7 @@ class KonnectClient:
         response = await self._request(
             endpoint.method, endpoint.path, content=body, headers=_JSON_BODY
         )
-        return parse_answer(endpoint, _json(response))
+        return parse_answer(endpoint, read_json(response.content, response.status_code))
 
     def _url(self, path: str) -> httpx.URL:
         """The absolute URL of `path`, parsed once: httpx would parse and merge it with the
@@ -193,7 +191,8 @@ class KonnectClient:
         since a GET is safe to repeat."""
 
         async def once() -> Any:
-            return _json(await self._request("GET", path, params=params))
+            response = await self._request("GET", path, params=params)
+            return read_json(response.content, response.status_code)
 
         return await with_retries(once, self.settings.retry_policy())
 
@@ -295,21 +294,3 @@ def _translate(exc: httpx.TransportError, what: str) -> TransientError:
     if isinstance(exc, httpx.WriteError):
         return TransientError(f"{what}: the connection broke before the whole request was sent")
     return TransientError(f"{what}: could not reach Konnect ({type(exc).__name__})")
-
-
-# A number of 17+ digits outside a string: an id sent as a number. orjson reads integers
-# past 64 bits as floats (41000000000000000011 -> 4.1e19, another order's id), so such a body
-# is read by the standard library, which keeps every digit.
-_LONG_NUMBER = re.compile(rb"[:\[,]\s*-?\d{17}")
-
-
-def _json(response: httpx.Response) -> Any:
-    try:
-        if _LONG_NUMBER.search(response.content):
-            return json.loads(response.content)
-        return orjson.loads(response.content)
-    except (orjson.JSONDecodeError, json.JSONDecodeError):
-        # 2xx but unreadable: we cannot tell what was applied
-        raise OutcomeUnknown(
-            f"Konnect answered HTTP {response.status_code} with a body that is not JSON"
-        ) from None

@@ -4,11 +4,13 @@ Two families (konnect-api.md): IMS (`{"data": {payload_count, success_count, fai
 errors}, "meta": {ack_id | trace_id}}`) and OMS (`{payloadCount, successCount, failedCount,
 errors}`). Success is decided from the counts; an `errors` entry that does not name its
 record (a plain string, missing key fields) is kept as text for the caller to mark the
-chunk's rows `unknown`.
+chunk's rows `unknown`. `read_json` reads an answer's body, ids sent as long numbers exactly.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,3 +83,22 @@ def _read_entry(endpoint: Endpoint, entry: Any, answer: Answer) -> None:
             message=str(entry.get("message") or ""),
         )
     )
+
+
+# A number of 17+ digits outside a string: an id sent as a number. orjson reads integers
+# past 64 bits as floats (41000000000000000011 -> 4.1e19, another order's id), so such a body
+# is read by the standard library, which keeps every digit.
+_LONG_NUMBER = re.compile(rb"[:\[,]\s*-?\d{17}")
+
+
+def read_json(content: bytes, status: int) -> Any:
+    """An answer's JSON body; OutcomeUnknown when it is not JSON (a 2xx that cannot be read:
+    what was applied cannot be told)."""
+    try:
+        if _LONG_NUMBER.search(content):
+            return json.loads(content)
+        return orjson.loads(content)
+    except (orjson.JSONDecodeError, json.JSONDecodeError):
+        raise OutcomeUnknown(
+            f"Konnect answered HTTP {status} with a body that is not JSON"
+        ) from None

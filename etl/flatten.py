@@ -9,11 +9,13 @@ order without items still gets one row (item cells empty), so no order is ever d
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+log = logging.getLogger(__name__)
 IST = timezone(timedelta(hours=5, minutes=30), "IST")
 IST_FORMAT = "%Y-%m-%d %H:%M:%S"
 DATE_FIELDS = ("orderDate", "updatedDate")
@@ -144,3 +146,16 @@ def _day_first(written: str) -> datetime | None:
                         int(found["M"] or 0), int(found["S"] or 0))  # fmt: skip
     except ValueError:  # 31-02-2026, 25:00
         return None
+
+
+def warn_unreadable_dates(orders: Iterable[dict[str, Any]]) -> None:
+    """An order date Konnect sent in a form not read is written as it came: say which."""
+    for order in orders:
+        for name in DATE_FIELDS:
+            value = order.get(name)
+            if value not in (None, "") and read_date(value) is None:
+                log.warning(
+                    "order %s: %s '%s' is not a date konnect-etl can read (YYYY-MM-DD HH:MM:SS, "
+                    "dd-mm-yyyy HH:MM, ISO with a zone): written as Konnect sent it",
+                    text(order.get("orderId")) or "(no orderId)", name, value,
+                )  # fmt: skip

@@ -5,6 +5,9 @@ caps its pages below the size asked for sends short pages all along, and taking 
 the last would hide the rest for good: so after the first short page the next is asked for
 too (one request more per listing), and the list ends at an empty page, a page of orders this
 listing already had, or a 400 refusing the page number.
+
+Also here: the listing's filters (`query`), and the check that a --location/--channel which
+found nothing is one Konnect has any order for at all (`unknown_filters`).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from typing import Any
 
 from etl.client import KonnectClient
 from etl.errors import ConfigError, EtlError, RequestRejected
+from etl.flatten import IST
 from etl.konnect import ORDERS_PATH
+from etl.pullstate import Window
 
 log = logging.getLogger(__name__)
 ASKED = "order listing asked for: "  # the note a failed listing carries (`failed_query`)
@@ -99,3 +104,44 @@ def failed_query(exc: BaseException) -> dict[str, str] | None:
         if note.startswith(ASKED):
             return {str(k): str(v) for k, v in json.loads(note[len(ASKED) :]).items()}
     return None
+
+
+async def unknown_filters(
+    client: KonnectClient,
+    location: str | None,
+    channel: str | None,
+    locations: list[str | None],
+    window: Window,
+) -> list[str]:
+    """A --location/--channel that found nothing: has Konnect any order at all for it (any
+    status) in `window` (the look-back up to now)? None anywhere is most likely a typo.
+    One short page per location; if Konnect refuses a listing without a status, no check."""
+    for place in locations:
+        params = query(None, channel, place, window)
+        try:
+            if await page_of_orders(client, {**params, "pageNumber": "1", "pageSize": "1"}):
+                return []
+        except RequestRejected as exc:
+            log.debug("could not check the --location/--channel filter: %s", exc)
+            return []
+    named = [f"{key} '{value}'" for key, value in
+             (("location", location), ("channel", channel)) if value]  # fmt: skip
+    return [
+        f"Konnect has no orders at all for {' and '.join(named)} (of any status, dated "
+        f"{window.start:%Y-%m-%d} or later): is the code spelt right?"
+    ]
+
+
+def query(
+    status: str | None, channel: str | None, location: str | None, window: Window
+) -> dict[str, str]:
+    """Filters of GET /oms/v3/shipment (no status: every status); dates as YYYY-MM-DD in
+    IST ([ours], whole days)."""
+    params = {"orderStatus": status} if status else {}
+    if channel:
+        params["orderingChannel"] = channel
+    if location:
+        params["locationCode"] = location
+    params["orderDateFrom"] = window.start.astimezone(IST).date().isoformat()
+    params["orderDateTo"] = window.end.astimezone(IST).date().isoformat()
+    return params

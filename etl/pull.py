@@ -30,20 +30,19 @@ from typing import Any
 
 from etl.client import ClientSettings, KonnectClient
 from etl.config import Settings
-from etl.errors import ConfigError, RequestRejected
+from etl.errors import ConfigError
 from etl.exportmap import ExportMapping
 from etl.flatten import (
-    DATE_FIELDS,
     IST,
     IST_FORMAT,
     ORDER_COLUMNS,
     flatten_orders,
     ist,
-    read_date,
     text,
+    warn_unreadable_dates,
 )
 from etl.konnect import ORDER_STATUSES, ORDERS_PAGE_SIZE_MAX
-from etl.orderpages import fetch_all_pages, page_of_orders
+from etl.orderpages import fetch_all_pages, query, unknown_filters
 from etl.outbox import ColumnKind, SheetFormat, check_outbox, write_new_sheet
 from etl.pullstate import PullState, Window, pull_lock, scope_key
 from etl.session import journal_path
@@ -227,19 +226,6 @@ def _withdraw(result: PullResult, exc: Exception) -> None:
     result.file = None
 
 
-def warn_unreadable_dates(orders: list[Order]) -> None:
-    """An order date Konnect sent in a form not read is written as it came: say which."""
-    for order in orders:
-        for name in DATE_FIELDS:
-            value = order.get(name)
-            if value not in (None, "") and read_date(value) is None:
-                log.warning(
-                    "order %s: %s '%s' is not a date konnect-etl can read (YYYY-MM-DD HH:MM:SS, "
-                    "dd-mm-yyyy HH:MM, ISO with a zone): written as Konnect sent it",
-                    text(order.get("orderId")) or "(no orderId)", name, value,
-                )  # fmt: skip
-
-
 def plan_window(settings: Settings, request: PullRequest, now: datetime) -> Window:
     """From the start of --from's day, else `pull_lookback_days` ago whatever the status
     (see the module docstring); to the end of --to's day, else now."""
@@ -272,45 +258,10 @@ async def _fetch_everything(
             window = next(iter(result.windows.values()))  # every location has the same one
             since = now - timedelta(days=settings.pull_lookback_days)
             probe = Window(min(window.start, since), max(window.end, now))
-            result.warnings += await unknown_filters(client, request, result.locations, probe)
+            found = await unknown_filters(client, request.location, request.channel,
+                                          result.locations, probe)  # fmt: skip
+            result.warnings += found
     return orders
-
-
-async def unknown_filters(
-    client: KonnectClient, request: PullRequest, locations: list[str | None], window: Window
-) -> list[str]:
-    """A --location/--channel that found nothing: has Konnect any order at all for it (any
-    status) in `window` (the look-back up to now)? None anywhere is most likely a typo.
-    One short page per location; if Konnect refuses a listing without a status, no check."""
-    for location in locations:
-        params = query(None, request.channel, location, window)
-        try:
-            if await page_of_orders(client, {**params, "pageNumber": "1", "pageSize": "1"}):
-                return []
-        except RequestRejected as exc:
-            log.debug("could not check the --location/--channel filter: %s", exc)
-            return []
-    named = [f"{key} '{value}'" for key, value in
-             (("location", request.location), ("channel", request.channel)) if value]  # fmt: skip
-    return [
-        f"Konnect has no orders at all for {' and '.join(named)} (of any status, dated "
-        f"{window.start:%Y-%m-%d} or later): is the code spelt right?"
-    ]
-
-
-def query(
-    status: str | None, channel: str | None, location: str | None, window: Window
-) -> dict[str, str]:
-    """Filters of GET /oms/v3/shipment (no status: every status); dates as YYYY-MM-DD in
-    IST ([ours], whole days)."""
-    params = {"orderStatus": status} if status else {}
-    if channel:
-        params["orderingChannel"] = channel
-    if location:
-        params["locationCode"] = location
-    params["orderDateFrom"] = window.start.astimezone(IST).date().isoformat()
-    params["orderDateTo"] = window.end.astimezone(IST).date().isoformat()
-    return params
 
 
 def _write(request: PullRequest, status: str, rows: list[dict[str, str]], now: datetime) -> Path:

@@ -5,14 +5,17 @@ A failed pull is logged and tried again at the next interval; it never stops the
 is reported to the watcher's `PullHealth` (status.json): a round fails when any of its pulls
 fails, a busy outbox (another pull kept the lock) included. `pull_failure` words a failure
 with its context — status, location, the page being read, what was written — for the
-watcher's log and for `orders pull`.
+watcher's log and for `orders pull`. `Pulling` runs the rounds for the watcher, each in a
+thread of its own (etl.watch's docstring says why that is safe).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +24,7 @@ from pathlib import Path
 from etl.client import ClientSettings
 from etl.config import Settings
 from etl.errors import ConfigError, EtlError, PullBusy
-from etl.health import PullHealth
+from etl.health import Heartbeat, PullHealth
 from etl.orderpages import failed_query
 from etl.outbox import check_outbox
 from etl.pull import PullRequest, PullResult, check_status, pull_once
@@ -139,3 +142,55 @@ def pull_failure(request: PullRequest, exc: BaseException) -> str:
     notes = list(getattr(exc, "__notes__", ()))  # what became of a sheet already written
     outcome = ". ".join(notes) if notes else f"nothing was written to {request.outbox}"
     return f"{said}cannot work in the outbox {request.outbox}: {exc}; {outcome}"
+
+
+# after a round of pulls that itself broke (a bug of ours): the next one after this long
+PULL_RETRY_SECONDS = 60.0
+
+
+class Pulling:
+    """The rounds of pulls of `watch --pull-out`, each in a thread of its own (module
+    docstring): started by the loop when one is due and none is running."""
+
+    def __init__(self, pulls: Callable[[PullHealth], float], health: PullHealth,
+                 wake: threading.Event) -> None:  # fmt: skip
+        self.pulls, self.health, self.wake = pulls, health, wake
+        self.thread: threading.Thread | None = None
+        self.due_at = 0.0  # time.monotonic(); the first round at once
+
+    def start_if_due(self) -> float:
+        """Start a round if one is due and none runs; seconds until the loop should ask
+        again (infinity while a round runs: its end wakes the loop)."""
+        if self.thread is not None and not self.thread.is_alive():
+            self.thread = None
+        if self.thread is None and time.monotonic() >= self.due_at:
+            self.thread = threading.Thread(target=self._round, name="konnect-etl-pulls",
+                                           daemon=True)  # fmt: skip
+            self.thread.start()
+        if self.thread is not None:
+            return math.inf
+        return max(0.0, self.due_at - time.monotonic())
+
+    def _round(self) -> None:
+        try:
+            delay = self.pulls(self.health)  # logs and records its own failures
+        except Exception:  # a bug of ours: keep watching, and pulling later
+            log.exception("the round of pulls failed unexpectedly; trying again in %.0f s",
+                          PULL_RETRY_SECONDS)  # fmt: skip
+            self.health.round_ended(["the round of pulls failed unexpectedly (see the log)"],
+                                    time.time())  # fmt: skip
+            delay = PULL_RETRY_SECONDS
+        self.due_at = time.monotonic() + delay
+        self.wake.set()  # the loop works out when the next round is due
+
+    def finish(self, heartbeat: Heartbeat) -> None:
+        """At a stop: let the round in progress end, beating meanwhile. A second stop
+        request raises StopNow out of the wait (signal handlers run here, in the main
+        thread) and leaves it."""
+        if self.thread is None or not self.thread.is_alive():
+            return
+        log.warning("waiting for the pull in progress to end before stopping (stop again to "
+                    "stop at once: the next pull catches up)")  # fmt: skip
+        while self.thread.is_alive():
+            self.thread.join(0.2)
+            heartbeat.write_soon(time.time())

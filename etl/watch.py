@@ -37,6 +37,7 @@ from etl.health import Heartbeat, PullHealth
 from etl.inbox import Inbox, Settler, what_to_check
 from etl.inboxid import InboxIdentity, NotTheInbox
 from etl.pipeline import FileResult, Job
+from etl.pullschedule import Pulling
 from etl.retention import prune
 from etl.runner import RunOptions, RunResult, resume_leftovers, take_files
 from etl.stopping import StopRequest
@@ -44,8 +45,6 @@ from etl.stopping import StopRequest
 log = logging.getLogger(__name__)
 
 BUSY_BEAT_SECONDS = 5.0
-# after a round of pulls that itself broke (a bug of ours): the next one after this long
-PULL_RETRY_SECONDS = 60.0
 JobFactory = Callable[[], AbstractContextManager[Job]]
 # `watch --dry-run`: validates the given ready files, reports in .konnect-etl/dry-run/
 DryRunCheck = Callable[[list[Path]], object]
@@ -202,54 +201,6 @@ class Watcher:
             self.backoff.failures = 0
             if self.options.on_reachable_again is not None:
                 self.options.on_reachable_again()
-
-
-class Pulling:
-    """The rounds of pulls of `watch --pull-out`, each in a thread of its own (module
-    docstring): started by the loop when one is due and none is running."""
-
-    def __init__(self, pulls: Callable[[PullHealth], float], health: PullHealth,
-                 wake: threading.Event) -> None:  # fmt: skip
-        self.pulls, self.health, self.wake = pulls, health, wake
-        self.thread: threading.Thread | None = None
-        self.due_at = 0.0  # time.monotonic(); the first round at once
-
-    def start_if_due(self) -> float:
-        """Start a round if one is due and none runs; seconds until the loop should ask
-        again (infinity while a round runs: its end wakes the loop)."""
-        if self.thread is not None and not self.thread.is_alive():
-            self.thread = None
-        if self.thread is None and time.monotonic() >= self.due_at:
-            self.thread = threading.Thread(target=self._round, name="konnect-etl-pulls",
-                                           daemon=True)  # fmt: skip
-            self.thread.start()
-        if self.thread is not None:
-            return math.inf
-        return max(0.0, self.due_at - time.monotonic())
-
-    def _round(self) -> None:
-        try:
-            delay = self.pulls(self.health)  # logs and records its own failures
-        except Exception:  # a bug of ours: keep watching, and pulling later
-            log.exception("the round of pulls failed unexpectedly; trying again in %.0f s",
-                          PULL_RETRY_SECONDS)  # fmt: skip
-            self.health.round_ended(["the round of pulls failed unexpectedly (see the log)"],
-                                    time.time())  # fmt: skip
-            delay = PULL_RETRY_SECONDS
-        self.due_at = time.monotonic() + delay
-        self.wake.set()  # the loop works out when the next round is due
-
-    def finish(self, heartbeat: Heartbeat) -> None:
-        """At a stop: let the round in progress end, beating meanwhile. A second stop
-        request raises StopNow out of the wait (signal handlers run here, in the main
-        thread) and leaves it."""
-        if self.thread is None or not self.thread.is_alive():
-            return
-        log.warning("waiting for the pull in progress to end before stopping (stop again to "
-                    "stop at once: the next pull catches up)")  # fmt: skip
-        while self.thread.is_alive():
-            self.thread.join(0.2)
-            heartbeat.write_soon(time.time())
 
 
 def watch_inbox(watcher: Watcher) -> None:
