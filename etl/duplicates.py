@@ -33,6 +33,7 @@ from etl.wording import label, row_list
 POLICIES = ("error", "first", "last", "sum")
 # The value shown when one key is on several rows, to say which row is right.
 VALUE_FIELDS = {"stock": "quantity", "price": "esp", "awb": "awbNumber", "status": "orderStatus"}
+SHOWN = 5  # other rows named in a duplicate's message
 BoolArray = npt.NDArray[np.bool_]
 
 
@@ -123,31 +124,42 @@ def resolve(
 def _reject_all(
     feed: Feed, work: pd.DataFrame, members: list[int], rows: IntArray, out: Resolution
 ) -> None:
+    """Every row of the key rejected, naming the others (the first few: a placeholder SKU on
+    thousands of rows must not make thousands of thousand-row messages)."""
     column = key_fields(feed)[-1]
-    for i in members:
-        others = [j for j in members if j != i]
-        text = f"{_same_key(feed)} as {row_list([int(rows[j]) for j in others])}"
-        text += _which_to_keep(feed, work, i, others, rows)
+    numbers = [int(rows[j]) for j in members]
+    field = "quantity" if feed.grouped else VALUE_FIELDS.get(feed.name)
+    values = [cell_text(v) for v in work[field].iloc[members]] if field in work else []
+    same = len(set(values)) == 1
+    for k, i in enumerate(members):
+        others = [j for j in range(min(len(members), SHOWN + 1)) if j != k][:SHOWN]
+        named = row_list([numbers[j] for j in others], SHOWN, len(members) - 1)
+        text = f"{_same_key(feed)} as {named}"
+        if values:
+            text += _which_to_keep(feed, str(field), values, numbers, k, others, same)
         out.findings.append(Finding(i, column, "duplicate", text))
 
 
 def _which_to_keep(
-    feed: Feed, work: pd.DataFrame, i: int, others: list[int], rows: IntArray
+    feed: Feed,
+    field: str,
+    values: list[str],
+    numbers: list[int],
+    k: int,
+    others: list[int],
+    same: bool,
 ) -> str:
     """What the rows say, so the person fixing them can choose: the same value twice is a
     row to delete; different ones, the right one to keep (a status: one per file)."""
-    field = "quantity" if feed.grouped else VALUE_FIELDS.get(feed.name)
-    if field is None or field not in work:
-        return ""
-    here = cell_text(work[field].iat[i])
-    there = [(cell_text(work[field].iat[j]), int(rows[j])) for j in others]
-    if all(value == here for value, _ in there):
-        return f", with the same {label(field)} ({here}): delete the extra row"
-    shown = ", ".join(f"{value or 'empty'} in row {row}" for value, row in there)
-    said = f" ({label(field)} {here or 'empty'} here, {shown})"
+    if same:
+        return f", with the same {label(field)} ({values[k]}): delete the extra row"
+    shown = ", ".join(f"{values[j] or 'empty'} in row {numbers[j]}" for j in others)
+    more = len(values) - 1 - len(others)
+    shown += f" and {more} more" if more > 0 else ""
+    said = f" ({label(field)} {values[k] or 'empty'} here, {shown})"
     if feed.name == "status":
         return f"{said}: one status per order in a file; send the next status in a later file"
-    return f"{said}: keep the right row and delete the other{'s' if len(there) > 1 else ''}"
+    return f"{said}: keep the right row and delete the other{'s' if len(values) > 2 else ''}"
 
 
 def _keep_one(

@@ -153,11 +153,13 @@ def message(code: str, field: str, row: Row, feed: str = "") -> str:
     return wording(field, row) if wording else f"{label(field)} is not valid"
 
 
-def row_list(rows: Sequence[int], limit: int = 5) -> str:
-    """'row 7', 'rows 7 and 9', 'rows 7, 9, 11 and 4 more'."""
+def row_list(rows: Sequence[int], limit: int = 5, total: int | None = None) -> str:
+    """'row 7', 'rows 7 and 9', 'rows 7, 9, 11 and 4 more'. `total`: how many rows there
+    are when `rows` holds only the first of them."""
     shown = [str(r) for r in rows[:limit]]
-    if len(rows) == 1:
+    count = len(rows) if total is None else total
+    if count == 1:
         return f"row {shown[0]}"
-    if len(rows) > limit:
-        return f"rows {', '.join(shown)} and {len(rows) - limit} more"
+    if count > limit:
+        return f"rows {', '.join(shown)} and {count - limit} more"
     return f"rows {', '.join(shown[:-1])} and {shown[-1]}"
