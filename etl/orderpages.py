@@ -17,7 +17,7 @@ import logging
 from typing import Any
 
 from etl.client import KonnectClient
-from etl.errors import ConfigError, EtlError, RequestRejected
+from etl.errors import ConfigError, EtlError, RequestRejected, UploadError
 from etl.flatten import IST
 from etl.konnect import ORDERS_PATH
 from etl.pullstate import Window
@@ -68,13 +68,14 @@ def _say_pages_are_capped(number: int, asked: int, sent: int) -> None:
 
 
 async def _page_after_short(client: KonnectClient, params: dict[str, str]) -> list[dict[str, Any]]:
-    """A page after a short one; [] when Konnect refuses its number (400: no such page)."""
+    """A page after a short one, asked only in case Konnect caps its pages; [] when it cannot
+    be had (a 400 or 404 for no such page, or a failure through every retry): the short page
+    was the last, as it almost always is, and the orders already read are kept."""
     try:
         return await page_of_orders(client, params)
-    except RequestRejected as exc:
-        if exc.status != 400:
-            raise
-        log.info("Konnect refused page %s (%s): the list ends there", params["pageNumber"], exc)
+    except UploadError as exc:  # refused, or no answer through every retry; not a 401
+        log.info("page %s of the orders could not be read (%s): the list ends at the short "
+                 "page before it", params["pageNumber"], exc)  # fmt: skip
         return []
 
 

@@ -38,6 +38,7 @@ from etl.atomic import atomic_write, fsync_dir, link_unless_taken
 from etl.config import STATE_DIR
 from etl.errors import ConfigError
 from etl.inboxid import ID_FILE
+from etl.keystate import STATE_FILE
 from etl.reportsheet import PLAIN_NUMBER, ReportSheet, is_risky, write_csv
 from etl.xlsxreport import CellMaker
 
@@ -46,7 +47,6 @@ ColumnKind = Literal["text", "number", "amount", "datetime"]
 AMOUNT_FORMAT = "#,##0.00"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"  # as the CSV writes them (etl.flatten.IST_FORMAT)
 _NUMBER = re.compile(PLAIN_NUMBER)
-_PROTECTION = "protection.sqlite3"  # etl.keystate.STATE_FILE: the inbox's, never an outbox's
 
 
 def check_outbox(outbox: Path, inbox: Path | None = None, option: str = "--out") -> None:
@@ -67,13 +67,11 @@ def inbox_mark(folder: Path) -> str | None:
     state = folder / STATE_DIR
     if (state / ID_FILE).is_file():
         return f"a watcher keeps its inbox id there, {STATE_DIR}/{ID_FILE}"
-    if (state / _PROTECTION).is_file():
-        return f"it holds the inbox's {STATE_DIR}/{_PROTECTION}"
+    if (state / STATE_FILE).is_file():
+        return f"it holds the inbox's {STATE_DIR}/{STATE_FILE}"
     if _journal_lists_files(state / "journal.sqlite3"):
         return f"its {STATE_DIR}/journal.sqlite3 lists files konnect-etl took from it"
-    if (folder / "processing").is_dir() and any((folder / d).is_dir() for d in ("done", "failed")):
-        return "it has the inbox's processing/ and done/ or failed/ folders"
-    return None
+    return None  # processing/ and done/ alone prove nothing: ERP import folders have them too
 
 
 def _journal_lists_files(path: Path) -> bool:
