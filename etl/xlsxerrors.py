@@ -146,6 +146,7 @@ class _Patterns:
     fast: re.Pattern[bytes]  # a cell holding a formula, `r` its first attribute (all writers)
     cell: re.Pattern[bytes]  # the same, attributes in any order
     no_value: bytes  # `<v></v>`
+    unvalued: re.Pattern[bytes]  # a sign of a formula stored without its value
 
 
 @functools.cache
@@ -163,22 +164,42 @@ def _patterns(prefix: bytes) -> _Patterns:
         fast=re.compile(rb"<" + p + rb'c r="([A-Z]+)([0-9]+)"([^>]*)>' + formula),
         cell=re.compile(rb"<" + p + rb"c\b([^>]*)>" + formula),
         no_value=b"<" + prefix + b"v></" + prefix + b"v>",
+        unvalued=re.compile(
+            rb"</"
+            + p
+            + rb"f>\s*</"
+            + p
+            + rb"c>|/>\s*</"
+            + p
+            + rb"c>|<"
+            + p
+            + rb"v\s*/>|<"
+            + p
+            + rb"v></"
+            + p
+            + rb"v>"
+        ),
     )
 
 
 def _uncalculated_cells(xml: bytes, prefix: bytes, full_calc: bool, sheet_name: str) -> SheetScan:
     """The formula cells whose value was never calculated: no value stored (an empty one is
-    only a text result's), or any formula when the workbook is to be calculated on opening;
-    with the ranges of array formulas among them (their other cells hold values that came
-    with the formula). A regular-expression search finds the first formula, or none; the
-    cells are then read with one that leans on the `r` attribute coming first, as every
-    writer puts it (the general one runs when it missed some)."""
+    only a text result's); in a workbook to be calculated on opening, also an empty value
+    or 0 (XlsxWriter's placeholder; Apache POI sets the flag too but stores real results,
+    which are kept); with the ranges of array formulas among them (their other cells hold
+    values that came with the formula). A sheet with neither that flag nor any sign of a
+    formula without its value is not looked at cell by cell (Excel's own files). A
+    regular-expression search finds the first formula, or none; the cells are then read with
+    one that leans on the `r` attribute coming first, as every writer puts it (the general
+    one runs when it missed some)."""
     scan = SheetScan()
+    if not full_calc and not _patterns(prefix).unvalued.search(xml):
+        return scan
     found = _formula_cells(xml, _patterns(prefix))
     columns: dict[bytes, int] = {}
     no_value = _patterns(prefix).no_value
     for letters, digits, attributes, attrs, formula, value in found:
-        if not full_calc and _stored(value, attributes, no_value):
+        if _stored(value, attributes, no_value) and not (full_calc and _placeholder(value)):
             continue
         if not letters:  # rare writers leave the place out (the cells follow in order)
             raise InputError(_UNPLACED.format(sheet=sheet_name), code="unreadable")
@@ -191,6 +212,12 @@ def _uncalculated_cells(xml: bytes, prefix: bytes, full_calc: bool, sheet_name: 
         if b"ref=" in attrs:
             _add_area(scan, attrs, text)
     return scan
+
+
+def _placeholder(value: bytes) -> bool:
+    """A value element a program writes in place of a result: `<v>0</v>`, `<v></v>`."""
+    inner = value[value.find(b">") + 1 : value.rfind(b"<")] if b"</" in value else b""
+    return inner.strip() in (b"", b"0")
 
 
 def _stored(value: bytes, attributes: bytes, no_value: bytes) -> bool:
