@@ -94,9 +94,8 @@ def _suspect(texts: pd.Series) -> BoolArray:
     runs on those alone (~5 ms per million ordinary codes instead of ~75)."""
     cells = arrow_text(texts)
     maybe = to_mask(pc.greater_equal(pc.utf8_length(cells), 16))
-    for byte in "eE'.,":
-        if contains_bytes(cells, byte.encode()):
-            maybe |= to_mask(pc.match_substring(cells, byte))
+    if contains_bytes(cells, b"eE'.,"):
+        maybe |= to_mask(pc.match_substring_regex(cells, "[eE'.,]"))
     found = np.zeros(len(cells), dtype=np.bool_)
     if maybe.any():
         found[maybe] = to_mask(pc.match_substring_regex(cells.filter(pa.array(maybe)), SUSPECT))

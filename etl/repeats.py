@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FEED = "cancel"
-APPLIED: Final = "already applied from"  # how an `ok` repeat's message begins
 
 
 def actions(frame: pd.DataFrame) -> list[str]:
@@ -68,8 +67,16 @@ def skip_repeats(prepared: Prepared, state: KeyState, since: str | None) -> int:
     if not earlier:
         return 0
     messages = {i: _message(row) for i, row in earlier.items()}
+    lost = {messages[i] for i, row in earlier.items() if not row.settled}
+
+    def repeated(row: int, message: str) -> Problem:
+        """`ok` when the earlier cancel was applied, `unknown` when its answer was lost (by
+        message: rows a duplicates policy folded in share their row's)."""
+        status: RowStatus = "unknown" if message in lost else "ok"
+        return Problem(row, "", "", "repeated_cancel", message, status=status)
+
     prepared.validated = drop_rows(
-        prepared.validated, messages, prepared.table.row_numbers, _repeated
+        prepared.validated, messages, prepared.table.row_numbers, repeated
     )
     prepared.chunks = build_chunks(prepared.feed, prepared.validated)
     for note in _notes(list(earlier.values())):
@@ -132,14 +139,7 @@ def _message(earlier: AppliedRow) -> str:
             " cancel one more piece)"
         )
     return (
-        f"{APPLIED} {earlier.file} (row {earlier.row}, {when}): not sent again, so"
+        f"already applied from {earlier.file} (row {earlier.row}, {when}): not sent again, so"
         " no more pieces are cancelled than asked; to cancel one more piece of this item,"
         " do it in Konnect"
     )
-
-
-def _repeated(row: int, message: str) -> Problem:
-    """`ok` when the earlier cancel was applied; `unknown` when its answer was lost (the
-    message tells them apart: rows a duplicates policy folded in share their row's)."""
-    status: RowStatus = "ok" if message.startswith(APPLIED) else "unknown"
-    return Problem(row, "", "", "repeated_cancel", message, status=status)
