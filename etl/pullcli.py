@@ -108,15 +108,8 @@ def pull(
     from etl.errors import PullBusy
     from etl.outbox import check_outbox
     from etl.pull import PullRequest
-    from etl.pullschedule import pull_failure
 
-    if fmt not in (None, "xlsx", "csv"):
-        raise fail("--format must be xlsx or csv")
-    start, end = _day(date_from, "--from"), _day(date_to, "--to")
-    if start and end and start > end:
-        raise fail(f"--from {start} is after --to {end}")
-    if again and start is None:
-        raise fail("--again writes orders pulled before once more: say which days with --from")
+    start, end = _checked_options(fmt, date_from, date_to, again)
     logging_here = False  # the outbox's log file, once it is known not to be an inbox
     request: PullRequest | None = None
     try:
@@ -130,19 +123,40 @@ def pull(
                               _export_mapping(mapping, settings), again)  # fmt: skip
         _run_pull(settings, request, sandbox, quiet)
     except PullBusy as exc:  # nothing wrong to fix: exit 1, not 2 ("could not run")
-        if logging_here:
-            log.warning("%s", exc, extra=FILE_ONLY)
+        _log_failure(logging_here, None, exc, logging.WARNING)
         raise fail(str(exc), 1) from None
     except EtlError as exc:
-        said = pull_failure(request, exc) if request is not None else str(exc)
-        if logging_here:
-            log.error("%s", said, extra=FILE_ONLY)
-        raise fail(said) from None
-    except (OSError, sqlite3.Error) as exc:
-        if logging_here:  # the line on stderr (host_fault) names the folder and the hint
-            said = pull_failure(request, exc) if request is not None else str(exc)
-            log.error("%s", said, extra=FILE_ONLY)
+        raise fail(_log_failure(logging_here, request, exc)) from None
+    except (OSError, sqlite3.Error) as exc:  # on stderr host_fault names the folder, the hint
+        _log_failure(logging_here, request, exc)
         raise host_fault(exc, outbox=out) from None  # names the outbox, says what became of it
+
+
+def _checked_options(
+    fmt: str | None, date_from: str | None, date_to: str | None, again: bool
+) -> tuple[date | None, date | None]:
+    """The --from/--to days; `fail` for options that do not go together."""
+    if fmt not in (None, "xlsx", "csv"):
+        raise fail("--format must be xlsx or csv")
+    start, end = _day(date_from, "--from"), _day(date_to, "--to")
+    if start and end and start > end:
+        raise fail(f"--from {start} is after --to {end}")
+    if again and start is None:
+        raise fail("--again writes orders pulled before once more: say which days with --from")
+    return start, end
+
+
+def _log_failure(
+    logging_here: bool, request: PullRequest | None, exc: Exception, level: int = logging.ERROR
+) -> str:
+    """A failed pull in one line (status, location, page...), also in the outbox's log once
+    that is set up (never doubled on the terminal)."""
+    from etl.pullschedule import pull_failure
+
+    said = pull_failure(request, exc) if request is not None else str(exc)
+    if logging_here:
+        log.log(level, "%s", said, extra=FILE_ONLY)
+    return said
 
 
 def _export_mapping(name: str | None, settings: Settings) -> ExportMapping | None:
