@@ -20,6 +20,7 @@ Kept in `INBOX/.konnect-etl/protection.sqlite3`, next to the journal:
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 import zlib
@@ -116,14 +117,16 @@ class KeyState:
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
-        """One write transaction, its lock taken at once (another process's waits)."""
+        """One write transaction, its lock taken at once (another process's waits); rolled
+        back when anything fails, the COMMIT itself included (a full disk)."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield
+            self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
+                self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
 
     def __enter__(self) -> KeyState:
         return self
