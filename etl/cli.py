@@ -68,10 +68,12 @@ def run(
     Example: [bold]konnect-etl run /srv/konnect/inbox[/]   (or with --sandbox to try it)
     """
     from etl.commands import run_command
+    from etl.outbox import check_inbox
 
     if not inbox.is_dir():
         raise fail(f"inbox folder {inbox} does not exist")
     try:
+        check_inbox(inbox)  # an outbox's pulled sheets are the ERP's
         start_logging(verbose, quiet, json_logs, state_dir(inbox) / "logs")
         settings = settings_for(inbox, config, base_url=base_url, settle_seconds=settle)
         with quiet_stdout(quiet):

@@ -153,6 +153,21 @@ def _other_reasons(record: Record, order: Order) -> list[str]:
     return held
 
 
+def applied_note(feed: str, record: Record, order: Order) -> str:
+    """More to say of an action found already applied ("" if nothing): an invoice row with
+    items is told that the order's invoice was taken once, for all its items - a row of an
+    invoice split over two files is not on it as such."""
+    if feed != "invoice" or not record.get("orderItems"):
+        return ""
+    document = order.get("creditNote" if record.get("invoiceType") == "return" else "invoice")
+    number = document.get("invoiceNumber") if isinstance(document, dict) else None
+    shown = f" {number}" if number else ""
+    return (
+        f", invoiced{shown} (an order is invoiced once, with all its items: put every item"
+        " of an order in the same invoice file)"
+    )
+
+
 def holds(feed: str, record: Record, order: Order) -> str:
     """What Konnect holds instead of what a refused row asked for, in words ("" if nothing
     to say): 'Konnect holds invoice number INV-9 for this order'."""

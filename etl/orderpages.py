@@ -4,7 +4,8 @@ A full page is followed by the next. A shorter one is most often the last, but a
 caps its pages below the size asked for sends short pages all along, and taking the first for
 the last would hide the rest for good: so after the first short page the next is asked for
 too (one request more per listing), and the list ends at an empty page, a page of orders this
-listing already had, or a 400 refusing the page number.
+listing already had, or a page that cannot be had. If that page has more orders, the listing
+is read again from page 1 in the size Konnect sent.
 
 Also here: the listing's filters (`query`), and the check that a --location/--channel which
 found nothing is one Konnect has any order for at all (`unknown_filters`).
@@ -29,41 +30,55 @@ ASKED = "order listing asked for: "  # the note a failed listing carries (`faile
 async def fetch_all_pages(
     client: KonnectClient, params: dict[str, str], page_size: int
 ) -> list[dict[str, Any]]:
-    """Page 1, 2, ... until the list ends (module docstring)."""
+    """Page 1, 2, ... until the list ends (module docstring). A Konnect found to send fewer
+    a page than asked is read again from page 1 in its own page size: whether its page N
+    starts at (N-1) x the size asked or x the size sent, pages of the size sent meet both."""
+    listing = await _read_pages(client, params, page_size)
+    if isinstance(listing, list):
+        return listing
+    _say_pages_are_capped(listing, page_size)
+    again = await _read_pages(client, params, listing)
+    return again if isinstance(again, list) else []
+
+
+async def _read_pages(
+    client: KonnectClient, params: dict[str, str], page_size: int
+) -> list[dict[str, Any]] | int:
+    """Every order of the listing; or, when a short page is followed by more orders, the
+    short page's size (Konnect's own page size, the listing to be read again in it)."""
     found: list[dict[str, Any]] = []
     seen: set[str] = set()
     previous: list[str] | None = None
-    short_at = 0  # the first page shorter than asked for (0: none yet)
+    short = 0  # the size of the first page shorter than asked for (0: none yet)
     for number in range(1, 1_000_000):
         ask = {**params, "pageNumber": str(number), "pageSize": str(page_size)}
-        page = await (_page_after_short(client, ask) if short_at else page_of_orders(client, ask))
+        page = await (_page_after_short(client, ask) if short else page_of_orders(client, ask))
         ids = [str(o.get("orderId")) for o in page]
-        if short_at and seen.issuperset(ids):  # empty (or refused), or nothing new
-            log.debug("page %d of the orders ends the list (%d orders)", number, len(page))
-            break
+        if short and seen.issuperset(ids):  # empty (or refused), or nothing new: the end
+            return found
+        if short:
+            return short
         if ids and ids == previous:
             raise RequestRejected(
                 f"Konnect sent page {number} of the orders again: it seems to ignore pageNumber, "
                 "so the pull stops rather than loop",
                 200,
             )
-        if short_at == number - 1 > 0:
-            _say_pages_are_capped(short_at, page_size, len(previous or []))
         found.extend(page)
         seen.update(ids)
         if not page:
-            break
-        short_at = short_at or (number if len(page) < page_size else 0)
+            return found
+        short = len(page) if len(page) < page_size else 0
         previous = ids
     return found
 
 
-def _say_pages_are_capped(number: int, asked: int, sent: int) -> None:
+def _say_pages_are_capped(sent: int, asked: int) -> None:
     log.warning(
-        "Konnect sent %d orders on page %d though %d were asked for, yet the next page has "
-        "more: it seems to send fewer a page, so the pull reads on to an empty page "
-        "(pull_page_size: %d in the config file saves that request)",
-        sent, number, asked, sent,
+        "Konnect sent %d orders on a page though %d were asked for, yet the next page has more:"
+        " it sends %d a page, so the listing is read again in pages of %d (pull_page_size: %d"
+        " in the config file saves those requests)",
+        sent, asked, sent, sent, sent,
     )  # fmt: skip
 
 

@@ -74,17 +74,35 @@ def inbox_mark(folder: Path) -> str | None:
     return None  # processing/ and done/ alone prove nothing: ERP import folders have them too
 
 
+def check_inbox(inbox: Path) -> None:
+    """ConfigError when `inbox` is an outbox `orders pull` writes in (its journal records
+    pulled orders and no file taken from it): `run`/`watch` there would take the pulled
+    sheets (into failed/, where the ERP never finds them)."""
+    tables = _journal_tables(inbox / STATE_DIR / "journal.sqlite3")
+    if "pulled_orders" in tables and "files" not in tables:
+        raise ConfigError(
+            f"{inbox} is an outbox of `orders pull` (its {STATE_DIR}/journal.sqlite3 records"
+            " pulled orders): run and watch would take its sheets away from the ERP. Point"
+            " them at the inbox the ERP's exports are dropped in"
+        )
+
+
 def _journal_lists_files(path: Path) -> bool:
-    """True when the journal there has the inbox's `files` table (`etl.journal`); read only."""
+    """True when the journal there has the inbox's `files` table (`etl.journal`)."""
+    return "files" in _journal_tables(path)
+
+
+def _journal_tables(path: Path) -> set[str]:
+    """The tables of the journal at `path` (none if there is none), read only."""
     if not path.is_file():
-        return False
+        return set()
     try:
         uri = f"{path.absolute().as_uri()}?mode=ro"
         with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=5)) as db:
-            sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'files'"
-            return db.execute(sql).fetchone() is not None
+            rows = db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            return {str(name) for (name,) in rows}
     except sqlite3.Error:
-        return False
+        return set()
 
 
 def same_folder(one: Path, other: Path) -> bool:

@@ -26,7 +26,7 @@ from etl.client import ClientSettings, KonnectClient
 from etl.errors import UploadError
 from etl.journal import ChunkResult, Journal
 from etl.konnect import ORDERS_PATH, REPLAY_CODES, Endpoint
-from etl.order_states import REACHED, Order, Record, holds
+from etl.order_states import REACHED, Order, Record, applied_note, holds
 from etl.refusals import note_refused
 from etl.upload import ChunkLike, run_with_client, upload_chunks
 
@@ -76,9 +76,9 @@ class _Verdicts:
         refused = {i for i, (code, _) in self.errors.items() if code in replay}
         return sorted((self.unknown | refused) - self.final)
 
-    def applied(self, i: int, order: Order) -> None:
+    def applied(self, i: int, order: Order, more: str = "") -> None:
         state = order.get("state") or order.get("orderStatus") or "done"
-        self.notes[i] = f"already applied: Konnect shows this order as {state}"
+        self.notes[i] = f"already applied: Konnect shows this order as {state}{more}"
         self.errors.pop(i, None)
         self.unknown.discard(i)
 
@@ -179,7 +179,7 @@ def _decide(feed: str, v: _Verdicts, i: int, fetched: dict[str, Order | None], l
     order = fetched[key]
     reached = REACHED[feed](v.records[i], order) if order is not None else False
     if reached and order is not None:
-        v.applied(i, order)
+        v.applied(i, order, applied_note(feed, v.records[i], order))
         return False
     if reached is None or i in v.errors or last:  # cannot tell, a real refusal, or out of tries
         v.final.add(i)

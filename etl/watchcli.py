@@ -78,6 +78,7 @@ def watch(
 
     Example: [bold]konnect-etl watch /srv/konnect/inbox --poll 30[/]
     """
+    from etl.outbox import check_inbox
     from etl.pullschedule import pull_plan
     from etl.service import watch_command
 
@@ -88,6 +89,7 @@ def watch(
         start_logging(verbose, quiet, json_logs, state_dir(inbox) / "logs")
 
     try:
+        check_inbox(inbox)  # an outbox's pulled sheets are the ERP's
         reopen_logs()
         settings = settings_for(inbox, config, base_url=base_url, settle_seconds=settle)
         with quiet_stdout(quiet):  # the tables of --dry-run

@@ -321,6 +321,27 @@ def test_an_invoice_split_over_two_files_says_an_order_is_invoiced_once(
     )
 
 
+def test_the_second_half_of_a_split_invoice_without_serials_says_so(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """No serials to compare: Konnect's order is invoiced with this number, so the row is
+    `ok`, but it says the order was invoiced once (this file's item was not sent as such)."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    header = ["orderId", "invoiceNumber", "invoiceType", "orderItemId", "quantity"]
+    order = oid(12, 4)
+    drop(first, "invoice.csv", [header, [order, "INV-704", "sale", f"{order}-1", "1"]])
+    drop(second, "invoice.csv", [header, [order, "INV-704", "sale", f"{order}-2", "1"]])
+    assert run(first, sandbox).exit_code == 0
+    assert run(second, sandbox).exit_code == 0
+    row = results(second, "invoice")["2"]
+    assert row["status"] == "ok"
+    assert row["message"] == (
+        "already applied: Konnect shows this order as dp_assigned, invoiced INV-704 (an order is"
+        " invoiced once, with all its items: put every item of an order in the same invoice"
+        " file)"
+    )
+
+
 def test_no_answer_and_no_way_to_look_it_up_leaves_rows_unknown_never_resent(
     tmp_path: Path, sandbox: Any
 ) -> None:

@@ -75,6 +75,20 @@ def test_a_pull_into_an_inbox_is_refused(tmp_path: Path, sandbox: Any) -> None:
     assert len(sheets(erp)) == 1
 
 
+def test_run_on_an_outbox_is_refused_and_its_sheet_stays_for_the_erp(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """The other way round: `run OUTBOX` took the pulled sheet into failed/, where the ERP
+    never looks, and its orders counted as pulled."""
+    out = tmp_path / "out"
+    assert pull(sandbox, out, "--status", "CREATED", "--from", EARLY).exit_code == 0
+    [sheet] = sheets(out)
+    refused = run(out, sandbox)
+    assert refused.exit_code == 2, refused.output
+    assert "is an outbox of `orders pull`" in " ".join(refused.output.split())
+    assert sheets(out) == [sheet] and not (out / "failed").exists()
+
+
 def test_watch_refuses_its_own_inbox_as_the_pull_outbox(tmp_path: Path, sandbox: Any) -> None:
     """`watch IN --pull-out IN`: stops at start with exit 2 (before, it pulled the returns
     into IN and accepted each of them at QC a moment later)."""
@@ -204,26 +218,34 @@ def test_a_full_disk_after_the_sheet_leaves_no_sheet_behind(
 class FakeKonnect:
     """GET /oms/v3/shipment over `orders` (orderStatus filter, paging), nothing else.
 
-    `cap`: at most this many orders a page, whatever pageSize asks. `beyond`: what a page
-    after the last is: "empty" ([]), "400" / "404" (a refusal), "repeat" (the last page
-    again)."""
+    `cap`: at most this many orders a page, whatever pageSize asks; `counted`: page N starts
+    at (N-1) x the size "sent" (the cap) or x the size "asked". `beyond`: what a page after
+    the last is: "empty" ([]), "400" / "404" (a refusal), "repeat" (the last page again)."""
 
-    def __init__(self, orders: list[dict[str, Any]], cap: int = 1000, beyond: str = "empty"):
-        self.orders, self.cap, self.beyond = orders, cap, beyond
+    def __init__(
+        self,
+        orders: list[dict[str, Any]],
+        cap: int = 1000,
+        beyond: str = "empty",
+        counted: str = "sent",
+    ) -> None:
+        self.orders, self.cap, self.beyond, self.counted = orders, cap, beyond, counted
         self.pages: list[int] = []
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def answer(self, query: dict[str, str]) -> tuple[int, Any]:
-        number, size = int(query["pageNumber"]), min(int(query["pageSize"]), self.cap)
+        number, asked = int(query["pageNumber"]), int(query["pageSize"])
+        size = min(asked, self.cap)
+        step = size if self.counted == "sent" else asked
         self.pages.append(number)
         wanted = [o for o in self.orders if o["orderStatus"] == query.get("orderStatus")]
-        last = max(1, -(-len(wanted) // size))
+        last = max(1, -(-len(wanted) // step))
         if number > last and self.beyond in ("400", "404"):
             return int(self.beyond), {"code": "X400", "message": f"no page {number}"}
         if number > last and self.beyond == "repeat":
             number = last
-        return 200, wanted[(number - 1) * size : number * size]
+        return 200, wanted[(number - 1) * step : (number - 1) * step + size]
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -321,12 +343,26 @@ def test_a_konnect_that_sends_fewer_orders_a_page_is_read_to_the_end(
     with FakeKonnect([order(n) for n in range(1, 121)], cap=50, beyond=beyond) as fake:
         first = pull_from(fake, out, "--from", "2026-11-01")
         assert first.exit_code == 0, first.output
-        assert fake.pages == [1, 2, 3, 4]  # the end: an empty page, a refusal, or nothing new
-        assert "Konnect sent 50 orders on page 1 though 100 were asked for" in first.output
+        # pages 1-2 in 100s find the cap; then read again in 50s to the end (page 4: empty,
+        # a refusal, or nothing new)
+        assert fake.pages == [1, 2, 1, 2, 3, 4]
+        said = " ".join(first.output.split())
+        assert "Konnect sent 50 orders on a page though 100 were asked for" in said
         assert len(ids_in(out)) == 120
         fake.pages.clear()
         second = pull_from(fake, out, "--from", "2026-11-01")
     assert "no new CREATED orders (all locations; 120 already pulled)" in second.output
+
+
+def test_a_konnect_that_counts_pages_in_the_size_asked_loses_no_order(tmp_path: Path) -> None:
+    """Capped at 50, but page 2 starting at order 101 (the size asked): reading on in 100s
+    skipped orders 51-100 for good; read again in 50s, every order arrives."""
+    out = tmp_path / "out"
+    orders = [order(n) for n in range(1, 251)]
+    with FakeKonnect(orders, cap=50, counted="asked") as fake:
+        result = pull_from(fake, out, "--from", "2026-11-01")
+    assert result.exit_code == 0, result.output
+    assert len(ids_in(out)) == 250
 
 
 def test_a_short_last_page_costs_one_request_more_and_no_more(tmp_path: Path) -> None:
