@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from etl.konnect import FORWARD_STATES, ORDER_STATUSES, RETURN_STATES
+from etl.konnect import FORWARD_STATES, ORDER_STATUSES, REASON_CODES, RETURN_STATES
 
 Record = dict[str, Any]
 Order = dict[str, Any]
@@ -148,7 +148,8 @@ def _other_reasons(record: Record, order: Order) -> list[str]:
             continue
         kept = str(item["returnReasonCode"] or "")
         if kept != str(wanted.get("reasonCode") or ""):
-            shown = f"reason '{kept}'" if kept else "no reason (good condition)"
+            meaning = f" ({REASON_CODES[kept]})" if kept in REASON_CODES else ""
+            shown = f"reason {kept}{meaning}" if kept else "no reason (good condition)"
             held.append(f"item {wanted.get('orderItemId')}: {shown}")
     return held
 

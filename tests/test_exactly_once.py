@@ -231,6 +231,19 @@ def test_a_run_killed_mid_request_is_resumed_without_packing_twice(
     assert applied == orders  # once, by the request before the crash
 
 
+def test_a_return_qc_refused_names_the_reason_konnect_keeps_with_its_meaning() -> None:
+    from etl.order_states import holds
+
+    record = {"orderItems": [{"orderItemId": "i-1", "quantity": 1}]}
+    order = {
+        "state": "return_bag_accepted",
+        "items": [{"orderItemId": "i-1", "returnReasonCode": "9"}],
+    }
+    assert holds("return_qc", record, order) == (
+        "Konnect holds the return QC with item i-1: reason 9 (damaged)"
+    )
+
+
 @pytest.mark.parametrize(
     ("feed", "record", "order", "done"),
     [
