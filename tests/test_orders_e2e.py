@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from openpyxl import Workbook, load_workbook
 from runs import drop, oid, results, run
 from typer.testing import CliRunner
@@ -301,45 +302,40 @@ def test_an_order_invoiced_with_another_number_names_it(tmp_path: Path, sandbox:
     )
 
 
+SPLIT_WITH_SERIALS = (
+    "failed",
+    "IN453 - this order is already invoiced: Konnect took invoice INV-7 for this order"
+    " earlier, and an order is invoiced once: items or serial numbers left out then cannot be"
+    " added - put every item of an order in the same invoice file",
+)
+SPLIT_WITHOUT_SERIALS = (
+    "ok",
+    "already applied: Konnect shows this order as dp_assigned, invoiced INV-7 (an order is"
+    " invoiced once, with all its items: put every item of an order in the same invoice file)",
+)
+
+
+@pytest.mark.parametrize(
+    ("serials", "said"), [(["3561", "3562"], SPLIT_WITH_SERIALS), (["", ""], SPLIT_WITHOUT_SERIALS)]
+)
 def test_an_invoice_split_over_two_files_says_an_order_is_invoiced_once(
-    tmp_path: Path, sandbox: Any
+    tmp_path: Path, sandbox: Any, serials: list[str], said: tuple[str, str]
 ) -> None:
-    first, second = tmp_path / "first", tmp_path / "second"
+    """The second file's item was never on the invoice Konnect took: with serials to compare
+    it is refused; without, the order is invoiced with this number (ok), and the row says the
+    order was invoiced once."""
     header = ["orderId", "invoiceNumber", "invoiceType", "orderItemId", "quantity"]
     header += ["imeiSerialNumber"]
     order = oid(12, 8)
-    drop(first, "invoice.csv", [header, [order, "INV-708", "sale", f"{order}-1", "1", "3561"]])
-    drop(second, "invoice.csv", [header, [order, "INV-708", "sale", f"{order}-2", "1", "3562"]])
-    assert run(first, sandbox).exit_code == 0
-    assert run(second, sandbox).exit_code == 1
-    row = results(second, "invoice")["2"]
-    assert row["status"] == "failed"
-    assert row["message"] == (
-        "IN453 - this order is already invoiced: Konnect took invoice INV-708 for this order"
-        " earlier, and an order is invoiced once: items or serial numbers left out then cannot"
-        " be added - put every item of an order in the same invoice file"
-    )
-
-
-def test_the_second_half_of_a_split_invoice_without_serials_says_so(
-    tmp_path: Path, sandbox: Any
-) -> None:
-    """No serials to compare: Konnect's order is invoiced with this number, so the row is
-    `ok`, but it says the order was invoiced once (this file's item was not sent as such)."""
-    first, second = tmp_path / "first", tmp_path / "second"
-    header = ["orderId", "invoiceNumber", "invoiceType", "orderItemId", "quantity"]
-    order = oid(12, 4)
-    drop(first, "invoice.csv", [header, [order, "INV-704", "sale", f"{order}-1", "1"]])
-    drop(second, "invoice.csv", [header, [order, "INV-704", "sale", f"{order}-2", "1"]])
-    assert run(first, sandbox).exit_code == 0
-    assert run(second, sandbox).exit_code == 0
-    row = results(second, "invoice")["2"]
-    assert row["status"] == "ok"
-    assert row["message"] == (
-        "already applied: Konnect shows this order as dp_assigned, invoiced INV-704 (an order is"
-        " invoiced once, with all its items: put every item of an order in the same invoice"
-        " file)"
-    )
+    for part, serial in enumerate(serials, start=1):
+        inbox = tmp_path / str(part)
+        drop(
+            inbox, "invoice.csv", [header, [order, "INV-7", "sale", f"{order}-{part}", "1", serial]]
+        )
+        run(inbox, sandbox)
+    row = results(tmp_path / "2", "invoice")["2"]
+    assert (row["status"], row["message"]) == said
+    assert results(tmp_path / "1", "invoice")["2"]["status"] == "ok"
 
 
 def test_no_answer_and_no_way_to_look_it_up_leaves_rows_unknown_never_resent(
