@@ -81,9 +81,9 @@ def check_inbox(inbox: Path) -> None:
     tables = _journal_tables(inbox / STATE_DIR / "journal.sqlite3")
     if "pulled_orders" in tables and "files" not in tables:
         raise ConfigError(
-            f"{inbox} is an outbox of `orders pull` (its {STATE_DIR}/journal.sqlite3 records"
-            " pulled orders): run and watch would take its sheets away from the ERP. Point"
-            " them at the inbox the ERP's exports are dropped in"
+            f"{inbox} is an outbox of konnect-etl orders pull (its {STATE_DIR}/journal.sqlite3"
+            " records pulled orders): run and watch would take its sheets away from the ERP."
+            " Point them at the inbox the ERP's exports are dropped in"
         )
 
 

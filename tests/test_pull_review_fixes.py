@@ -85,7 +85,7 @@ def test_run_on_an_outbox_is_refused_and_its_sheet_stays_for_the_erp(
     [sheet] = sheets(out)
     refused = run(out, sandbox)
     assert refused.exit_code == 2, refused.output
-    assert "is an outbox of `orders pull`" in " ".join(refused.output.split())
+    assert "is an outbox of konnect-etl orders pull" in " ".join(refused.output.split())
     assert sheets(out) == [sheet] and not (out / "failed").exists()
 
 
