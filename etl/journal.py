@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 import orjson
 
+from etl.sqlitetx import immediate
+
 ChunkState = Literal["acknowledged", "failed", "unknown"]
 # A file's state: "processing" until `finish_file` sets e.g. "done", "failed", "held".
 FileState = str
@@ -139,15 +141,9 @@ class Journal:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taken up front so two processes never deadlock."""
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        """One write transaction (`etl.sqlitetx`), one thread at a time."""
+        with self._lock, immediate(self._db) as db:
+            yield db
 
     def _read(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         with self._lock:

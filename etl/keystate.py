@@ -24,11 +24,12 @@ import contextlib
 import re
 import sqlite3
 import zlib
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from etl.sqlitetx import immediate
 
 STATE_FILE = "protection.sqlite3"
 KEEP_DAYS = 30
@@ -115,18 +116,8 @@ class KeyState:
                 missing.append((table, column, declaration))
         return missing
 
-    @contextmanager
-    def _writing(self) -> Iterator[None]:
-        """One write transaction, its lock taken at once (another process's waits); rolled
-        back when anything fails, the COMMIT itself included (a full disk)."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-            self._db.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
-                self._db.execute("ROLLBACK")
-            raise
+    def _writing(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._db)
 
     def __enter__(self) -> KeyState:
         return self

@@ -22,7 +22,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +30,7 @@ from pathlib import Path
 from etl.config import STATE_DIR
 from etl.errors import PullBusy
 from etl.locks import file_lock
+from etl.sqlitetx import immediate
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS pull_windows (
@@ -185,18 +186,5 @@ class PullState:
         with self._transaction():
             self._db.execute("DELETE FROM pulled_orders WHERE pulled_at < ?", (when.isoformat(),))
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT (ROLLBACK on error): two pulls never interleave writes."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, kind: object, exc: object, tb: object) -> None:
-        self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+    def _transaction(self) -> AbstractContextManager[sqlite3.Connection]:
+        return immediate(self._db)
