@@ -11,6 +11,8 @@ first cell of the row with words in it is such a label (LABEL; numbers may come 
 A row whose key has a value is never skipped, whatever it says, so the rule only drops rows
 that could never have been uploaded; and a product name ("Colgate Total 120", "Total-Care
 Shampoo") is no label, so such a row without its SKU stays a rejected row the user can fix.
+In a SKU cell only a leading label counts ("Total", "Grand Total: 1264"): "Colgate Total" is
+a product code when the SKU is the file's only key column (its location a constant).
 Skipped rows are counted in the summary (`skipped_rows`), named in its `warnings` and
 logged. A mapping turns the rule off with `skip: {totals: false}`.
 """
@@ -27,15 +29,18 @@ from etl.mapspec import Mapping, norm_header
 from etl.model import Table
 from etl.skiprules import note
 
-LABEL = (
+LEADING = (
     r"^[^0-9a-z]*(?:(?:grand\s*|sub[\s-]*|net\s+)?totals?"
     r"(?:\s*$|\s*[:=#(*\d]|\s+(?:for|of)\b|(?:\s+[a-z.]+){1,3}\s*:)"
     r"|report\s+(?:generated|printed|run)|(?:generated|printed|run)\s+(?:on|at|by)\b"
     r"|page\s+\d+\s+of\s+\d+|end\s+of\s+report)"
-    r"|\btotals?[\s:*=-]*$"
-)  # "Total", "Grand Total:", "Total for DEL-WH-01", "Total Shipments: 25", "Site Total",
-# "Report generated on 05-01-2026", "Printed on ...", "Page 1 of 3"; not "Total care shampoo",
-# "Total-Care Shampoo" or "Colgate Total 120"
+)  # "Total", "Grand Total:", "Total for DEL-WH-01", "Total Shipments: 25", "Report generated
+# on 05-01-2026", "Printed on ...", "Page 1 of 3"; not "Total care shampoo", "Total-Care
+# Shampoo" or "Colgate Total 120"
+TRAILING = r"\btotals?[\s:*=-]*$"  # "Site Total", "Main Godown - Delhi Total"
+# ... but never in a SKU cell: "Colgate Total" is a product (the row of a file whose only key
+# column is the SKU, its location a constant, would be dropped unseen)
+LABEL = f"{LEADING}|{TRAILING}"
 
 
 def total_rows(
@@ -59,8 +64,12 @@ def total_rows(
     keyed = np.asarray(filled[candidates].any(axis=1), dtype=bool)
     if keyed.any():
         rows = cells.iloc[candidates[keyed]]
+        codes = set(key_positions(mapping, columns, ("sku",)))
         key_label = np.column_stack(
-            [is_label(rows.iloc[:, k]) | ~filled[candidates[keyed], i] for i, k in enumerate(keys)]
+            [
+                is_label(rows.iloc[:, k], trailing=k not in codes) | ~filled[candidates[keyed], i]
+                for i, k in enumerate(keys)
+            ]
         ).all(axis=1)
         keyed[keyed] = key_label
         candidates = candidates[~filled[candidates].any(axis=1) | keyed]
@@ -77,17 +86,21 @@ def _has_letters(cells: pd.Series) -> BoolArray:
     return to_mask(pc.match_substring_regex(arrow_text(cells), r"[^\W\d_]"))
 
 
-def key_positions(mapping: Mapping, columns: dict[str, int]) -> list[int]:
-    """Positions in the table of the cells the feed's key fields are read from."""
-    key = get_feed(mapping.feed).key
+def key_positions(
+    mapping: Mapping, columns: dict[str, int], fields: tuple[str, ...] | None = None
+) -> list[int]:
+    """Positions in the table of the cells the feed's key fields (or `fields`) are read from."""
+    key = get_feed(mapping.feed).key if fields is None else fields
     headers = [h for spec in mapping.fields if spec.name in key for h in spec.columns]
     positions = (columns.get(norm_header(h)) for h in headers)
     return sorted({p for p in positions if p is not None})
 
 
-def is_label(cells: pd.Series) -> BoolArray:
-    """True where a cell is a total or footer label ("Grand Total", "Printed on ...")."""
-    return to_mask(pc.match_substring_regex(arrow_text(cells), LABEL, ignore_case=True))
+def is_label(cells: pd.Series, trailing: bool = True) -> BoolArray:
+    """True where a cell is a total or footer label ("Grand Total", "Printed on ...");
+    `trailing=False`: not for "... Total" (a SKU cell)."""
+    pattern = LABEL if trailing else LEADING
+    return to_mask(pc.match_substring_regex(arrow_text(cells), pattern, ignore_case=True))
 
 
 def log_skipped(table: Table, rows: BoolArray) -> None:

@@ -183,6 +183,24 @@ def test_a_product_name_is_no_label_further_along_a_row_without_its_key() -> Non
     assert mapped.skipped_rows == 1 and len(mapped.frame) == 2
 
 
+def test_a_sku_ending_in_total_is_a_product_when_the_location_is_a_constant(
+    tmp_path: Path,
+) -> None:
+    """A single-store file: the SKU is its only key column. "Colgate Total" is a product
+    (sent); a leading label in the SKU column is still a totals line."""
+    path = tmp_path / "stock.yaml"
+    path.write_text(
+        "feed: stock\nfields:\n  location_id: {constant: MUM-ST-02}\n"
+        "  sku: {column: Code}\n  quantity: {column: Qty}\n",
+        encoding="utf-8",
+    )
+    rows = [["Code", "Qty"], ["Colgate Total", "5"], ["HIMALAYA TOTAL", "4"], ["TS-BLK-S", "9"]]
+    rows += [["Grand Total", "18"]]
+    mapped = apply_mapping(load_mapping(path), table(rows))
+    assert mapped.frame["sku"].tolist() == ["Colgate Total", "HIMALAYA TOTAL", "TS-BLK-S"]
+    assert mapped.skipped_rows == 1
+
+
 def test_a_mapping_can_turn_the_rule_off(tmp_path: Path) -> None:
     path = tmp_path / "stock.yaml"
     path.write_text("feed: stock\nskip: {totals: false}\n", encoding="utf-8")
