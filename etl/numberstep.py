@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from etl.cells import BoolArray
@@ -45,6 +47,10 @@ COMMA = (
 )
 WHOLE_COMMA = "not a whole number: a comma only separates thousands, like 1,200" + COMMA_SETTING
 THOUSANDS_DOT = "not a whole number: if the '.' in '{value}' separates thousands, remove it"
+DOT_EITHER_WAY = (
+    "'{value}' is unclear: other cells of this column (like '{example}') use '.' to separate"
+    " thousands, so it may mean thousands; write the number without the dot"
+)
 FRACTION = (
     "not a whole number: pieces are counted whole (if Excel shows it without decimals, the cell"
     " still holds them: correct the cell or round it with =ROUND(..., 0))"
@@ -114,6 +120,7 @@ class Number(Step):
         failures += _hinted(text, bad, self._hints(), "not_integer", "not a whole number")
         dots = [Hint(dot_grouped_look, "not_integer", THOUSANDS_DOT)]
         failures += _hinted(text, fraction, dots, "not_integer", FRACTION)
+        failures += _dot_either_way(text, numbers, fraction)
         failures += failures_of(huge, "not_integer", "too large a number")
         ints = pd.array(np.nan_to_num(numbers).astype("int64"), dtype="Int64")
         ints[np.isnan(numbers)] = pd.NA
@@ -172,6 +179,31 @@ class Number(Step):
         if self.currency is None:
             return text, np.zeros(len(text), dtype=bool)
         return currency_marks(text, self.currency)
+
+
+def _dot_either_way(
+    text: pd.Series, numbers: npt.NDArray[np.floating[Any]], fraction: BoolArray
+) -> list[Failure]:
+    """In a whole-number column whose dots separate thousands ("1.200" beside "45", as a
+    European-locale export writes 1200), a "3.000" is 3 or 3000: refused (and blanked in
+    `numbers`), not read as 3. Columns that write three decimals on every cell ("12.000 Nos",
+    SAP, Tally) have no cell without a dot, and read as before."""
+    if not fraction.any():
+        return []
+    text = text_of(text)  # cells read as numbers (XLSX) are text here; with no dots
+    looks = dot_grouped_look(text)
+    grouped, shown = looks & np.isfinite(numbers), looks & fraction
+    if not shown.any() or not grouped.any():
+        return []
+    undotted = np.isfinite(numbers) & ~text.str.contains(".", regex=False).to_numpy(
+        dtype=bool, na_value=False
+    )
+    if not undotted.any():
+        return []
+    numbers[grouped] = np.nan
+    example = str(text.iat[int(np.argmax(shown))]).strip()
+    message = DOT_EITHER_WAY.replace("{example}", example)
+    return failures_of(grouped, "not_integer", message)
 
 
 @dataclass(frozen=True)

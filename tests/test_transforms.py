@@ -14,6 +14,7 @@ from etl.numberstep import (
     COMMA,
     DASH_AMOUNT,
     DASH_ZERO,
+    DOT_EITHER_WAY,
     EITHER_WAY_MESSAGE,
     FRACTION,
     LOST_SIGN,
@@ -329,6 +330,19 @@ def test_unreadable_quantities_name_the_likely_cause() -> None:
     assert messages_by_row(failures) == {
         0: "not a whole number: if the '.' in '{value}' separates thousands, remove it"
     }
+
+
+def test_a_column_whose_dots_separate_thousands_refuses_its_whole_looking_dotted_cells() -> None:
+    """A European-locale export writes 1200 as "1.200" and 3000 as "3.000" beside a plain
+    "45": "3.000" is not read as 3 pieces. A column with three decimals on every cell (SAP,
+    Tally "12.000 Nos") still reads "3.000" as 3."""
+    values, failures = Number(whole=True).apply(col("1.200", "3.000", "45", "2.500"))
+    said = messages_by_row(failures)
+    assert said[1] == DOT_EITHER_WAY.replace("{example}", "1.200")
+    assert set(said) == {0, 1, 3} and values.tolist()[2] == 45
+    values, failures = Number(whole=True).apply(col("12.000 Nos", "3.000", "1.500", "2.000"))
+    assert set(messages_by_row(failures)) == {2}
+    assert [values.tolist()[i] for i in (0, 1, 3)] == [12, 3, 2]
 
 
 def test_a_column_with_a_decimal_comma_refuses_what_it_would_read_otherwise() -> None:
