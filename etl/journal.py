@@ -10,6 +10,7 @@ busy timeout let two processes share one inbox's journal.
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -61,7 +62,8 @@ class ChunkResult:
     `acknowledged`: Konnect answered with an envelope; records not in `record_errors` or
     `unknown_records` were applied. `failed`: nothing was applied; every record is in
     `record_errors` with the reason. `unknown`: no usable answer; every record is in
-    `unknown_records` and `message` says why.
+    `unknown_records` and `message` says why. `digest`: the `chunk_digest` of the body sent,
+    so that a resumed file reuses the result only for a chunk cut the same way.
     """
 
     index: int
@@ -70,6 +72,7 @@ class ChunkResult:
     record_errors: dict[int, tuple[str, str]] = field(default_factory=dict)
     unknown_records: list[int] = field(default_factory=list)
     message: str = ""
+    digest: str = ""
 
     def to_json(self) -> bytes:
         # orjson writes a dataclass as the dict `asdict` would give, without copying it first
@@ -86,7 +89,13 @@ class ChunkResult:
             record_errors=errors,
             unknown_records=list(doc["unknown_records"]),
             message=doc["message"],
+            digest=str(doc.get("digest") or ""),  # none in journals before 2026-11-27
         )
+
+
+def chunk_digest(body: bytes) -> str:
+    """What identifies a request body across attempts at a file (SHA-256, 128 bits)."""
+    return hashlib.sha256(body).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -205,6 +214,16 @@ class Journal:
         )
         return str(rows[0][0]) if rows else None
 
+    def partly_sent(self, sha256: str, name: str) -> bool:
+        """Konnect answered a chunk of the unfinished attempt at this file, or one was in
+        flight: something of it may be applied."""
+        rows = self._read(
+            "SELECT 1 FROM chunks JOIN files ON files.id = chunks.file_id WHERE "
+            "files.sha256 = ? AND files.name = ? AND files.state = 'processing' LIMIT 1",
+            (sha256, name),
+        )
+        return bool(rows)
+
     def forget_unfinished_chunks(self, sha256: str, name: str) -> None:
         """Drop the chunk results of an unfinished attempt at this file: it is sent again."""
         with self._write() as db:
@@ -214,14 +233,17 @@ class Journal:
                 (sha256, name),
             )
 
-    def mark_inflight(self, file_id: int, index: int) -> None:
-        """Just before a chunk is sent: from now on its outcome is in doubt until recorded."""
+    def mark_inflight(self, file_id: int, index: int, digest: str = "") -> None:
+        """Just before a chunk is sent: from now on its outcome is in doubt until recorded.
+        `digest`: the body's `chunk_digest`, kept with the mark (see `inflight`)."""
+        mark = ChunkResult(index, "unknown", digest=digest).to_json().decode()
         with self._write() as db:
             db.execute(
-                "INSERT INTO chunks (file_id, chunk_index, state, updated_at) "
-                "VALUES (?, ?, 'inflight', ?) ON CONFLICT (file_id, chunk_index) DO UPDATE "
-                "SET state = 'inflight', updated_at = excluded.updated_at",
-                (file_id, index, self._clock()),
+                "INSERT INTO chunks (file_id, chunk_index, state, result, updated_at) "
+                "VALUES (?, ?, 'inflight', ?, ?) ON CONFLICT (file_id, chunk_index) DO UPDATE "
+                "SET state = 'inflight', result = excluded.result, "
+                "updated_at = excluded.updated_at",
+                (file_id, index, mark, self._clock()),
             )
 
     def clear_inflight(self, file_id: int, index: int) -> None:
@@ -276,11 +298,12 @@ class Journal:
             )
             return cursor.rowcount
 
-    def inflight(self, file_id: int) -> list[int]:
-        """Chunks that were sent but whose answer never got recorded (a crash mid-request)."""
+    def inflight(self, file_id: int) -> dict[int, str]:
+        """Chunks that were sent but whose answer never got recorded (a crash mid-request):
+        index -> the digest of the body sent ("" for marks from before digests were kept)."""
         rows = self._read(
-            "SELECT chunk_index FROM chunks WHERE file_id = ? AND state = 'inflight' "
+            "SELECT chunk_index, result FROM chunks WHERE file_id = ? AND state = 'inflight' "
             "ORDER BY chunk_index",
             (file_id,),
         )
-        return [int(row[0]) for row in rows]
+        return {int(i): ChunkResult.from_json(r).digest if r else "" for i, r in rows}

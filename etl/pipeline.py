@@ -183,6 +183,9 @@ def process(path: Path, job: Job, destination: Destination) -> FileResult:
     file as a whole could not be used; `destination` answers (folder, report stem).
     """
     started = job.now()
+    # hashed before it is read: rows an export adds meanwhile are then not in the content
+    # the journal records as done (`etl.runner` gives such a file back, to be taken whole)
+    sha256 = content_hash(path) if job.client is not None else ""
     try:
         prepared = _prepare_within_memory(path, job)
     except InputError as exc:
@@ -192,7 +195,6 @@ def process(path: Path, job: Job, destination: Destination) -> FileResult:
         return _report(
             path, prepared, judge(prepared, None), None, None, started, job, destination("done")
         )
-    sha256 = content_hash(path)
     with turns.taking_turns(prepared, job):
         reason = guards.before_upload(prepared, path, job, sha256)
         if reason is not None:

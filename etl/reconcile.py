@@ -99,11 +99,20 @@ class _Verdicts:
             return self.first
         first, unknown = self.first, sorted(self.unknown)
         if len(unknown) == len(self.keys) and first.state == "unknown":
-            return Reconciled(first.index, "unknown", None, {}, unknown, UNSETTLED, self.notes)
+            return Reconciled(
+                first.index, "unknown", None, {}, unknown, UNSETTLED, first.digest, self.notes
+            )
         message = UNSETTLED if unknown else ""
         errors = dict(sorted(self.errors.items()))
         return Reconciled(
-            first.index, "acknowledged", self.ack_id, errors, unknown, message, self.notes
+            first.index,
+            "acknowledged",
+            self.ack_id,
+            errors,
+            unknown,
+            message,
+            first.digest,
+            self.notes,
         )
 
 

@@ -259,10 +259,16 @@ def _process(
     inbox: Inbox, claimed: Path, job: Job, options: RunOptions | None, where: _Destinations
 ) -> FileResult:
     """`process`, with what a failure means for the file: credentials refused (back to the
-    inbox), Konnect or the host down (it waits in processing/), a fault of ours (failed/)."""
+    inbox if nothing was sent), Konnect or the host down (it waits in processing/), a fault
+    of ours (failed/)."""
     try:
         return process(claimed, job, where)
     except CredentialsError:
+        if job.journal is not None and job.journal.partly_sent(content_hash(claimed), claimed.name):
+            log.error("%s: stopped part-way, Konnect refused the credentials; it waits in "
+                      "processing/ and the next run continues where this one stopped",
+                      claimed.name)  # fmt: skip
+            raise
         back = inbox.give_back(claimed, options.trigger_suffix if options else None)
         log.error("%s: stopped, Konnect refused the credentials; file left at %s", back.name, back)
         raise

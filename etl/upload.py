@@ -29,12 +29,16 @@ from etl.errors import (
     Unreachable,
     UploadError,
 )
-from etl.journal import ChunkResult, Journal
+from etl.journal import SETTLED, ChunkResult, Journal, chunk_digest
 from etl.konnect import ORDERS_PATH, Endpoint
 from etl.retry import AdaptiveLimit, Attempts, RetryPolicy, decide
 from etl.uploadrun import UploadRun
 
 T = TypeVar("T")
+RECUT = (
+    "the file stopped part-way and, taken again, its rows went into requests differently "
+    f"(its mapping or checks changed); {NO_ANSWER}"
+)
 __all__ = ["ChunkLike", "ChunkResult", "run_upload", "run_with_client", "upload_chunks"]
 
 log = logging.getLogger(__name__)
@@ -119,19 +123,40 @@ def _first_leaf(group: BaseExceptionGroup[Exception]) -> Exception:
 
 
 def _earlier_results(run: UploadRun, chunks: Sequence[ChunkLike]) -> dict[int, ChunkResult]:
-    """Results a crashed earlier attempt already settled; those chunks are not resent."""
+    """Results a stopped earlier attempt already settled; those chunks are not resent.
+
+    A result counts only for a chunk with the same body (`chunk_digest`): when the rows that
+    pass the checks changed meanwhile (a lookup or mapping fixed, an upgrade), the chunks are
+    cut differently, and chunk 3 is no longer the chunk 3 Konnect answered. Stock and price
+    then send such chunks again (absolute values). An order action never resends blindly: if
+    anything was cut differently, every chunk not settled as it is now is in doubt and its
+    orders are looked up first (`etl.reconcile`), as after a crash mid-request.
+    """
     if run.journal is None or run.file_id is None:
         return {}
-    wanted = {c.index: c for c in chunks}
-    earlier = run.journal.chunk_results(run.file_id)
-    if not run.policy.resend_unknown:
-        earlier |= run.journal.chunk_results(run.file_id, ("unknown",))
-        for index in run.journal.inflight(run.file_id):
-            if index in wanted:
-                records = list(range(wanted[index].record_count))
-                message = f"sent before the tool stopped; {NO_ANSWER}"
-                earlier[index] = ChunkResult(index, "unknown", None, {}, records, message)
-    return {i: r for i, r in earlier.items() if i in wanted}
+    now = {c.index: c for c in chunks}
+    digests: dict[int, str] = {}
+
+    def same(index: int, digest: str) -> bool:
+        if index not in now:
+            return False
+        if index not in digests:
+            digests[index] = chunk_digest(now[index].body)
+        return digest == digests[index]
+
+    if run.policy.resend_unknown:
+        earlier = run.journal.chunk_results(run.file_id)
+        return {i: r for i, r in earlier.items() if same(i, r.digest)}
+    earlier = run.journal.chunk_results(run.file_id, (*SETTLED, "unknown"))
+    kept = {i: r for i, r in earlier.items() if same(i, r.digest)}
+    inflight = run.journal.inflight(run.file_id)
+    recut = len(kept) < len(earlier) or not all(same(i, d) for i, d in inflight.items())
+    doubtful = [i for i in now if i not in kept] if recut else list(inflight)
+    why = RECUT if recut else f"sent before the tool stopped; {NO_ANSWER}"
+    for index in doubtful:
+        records = list(range(now[index].record_count))
+        kept[index] = ChunkResult(index, "unknown", None, {}, records, why, digests.get(index, ""))
+    return kept
 
 
 async def _worker(run: UploadRun, waiting: Iterator[ChunkLike]) -> list[ChunkResult]:
@@ -147,10 +172,12 @@ async def _worker(run: UploadRun, waiting: Iterator[ChunkLike]) -> list[ChunkRes
 async def _upload_one(run: UploadRun, chunk: ChunkLike) -> ChunkResult | None:
     """Send one chunk until it is answered or given up; None if the run was stopped."""
     count = chunk.record_count
+    body = chunk.body
+    digest = chunk_digest(body) if run.journal is not None else ""
     attempts = Attempts()
     while run.halt is None:
         try:
-            answer = await _send_once(run, chunk)
+            answer = await _send_once(run, chunk.index, body, digest)
         except CredentialsError as exc:
             run.halt = run.halt or exc
             attempts.tries += 1
@@ -165,7 +192,7 @@ async def _upload_one(run: UploadRun, chunk: ChunkLike) -> ChunkResult | None:
                 run.halt = run.halt or KonnectDown(f"{exc} at {where}, {attempts.tries} tries")
                 break
             if delay is None:
-                return run.finish(given_up(chunk.index, count, attempts), count)
+                return run.finish(_of_body(given_up(chunk.index, count, attempts), digest), count)
             if isinstance(exc, RateLimited):
                 run.limit.rate_limited(delay)
             log.info("chunk %d: %s; trying again in %.2f s", chunk.index, exc, delay)
@@ -174,10 +201,15 @@ async def _upload_one(run: UploadRun, chunk: ChunkLike) -> ChunkResult | None:
             if answer is not None:
                 run.answered = True
                 result = acknowledged(chunk.index, answer, count, lambda: run.keys_of(chunk))
-                return run.finish(result, count)
+                return run.finish(_of_body(result, digest), count)
     if run.marks and attempts.tries > 0 and not attempts.unknown:  # surely never applied
         await run.journal_write(lambda j, file_id: j.clear_inflight(file_id, chunk.index))
     return None
+
+
+def _of_body(result: ChunkResult, digest: str) -> ChunkResult:
+    result.digest = digest
+    return result
 
 
 async def _konnect_down(run: UploadRun, exc: UploadError) -> bool:
@@ -200,14 +232,14 @@ async def _konnect_down(run: UploadRun, exc: UploadError) -> bool:
     return False
 
 
-async def _send_once(run: UploadRun, chunk: ChunkLike) -> Answer | None:
-    """One request for `chunk` inside a concurrency slot; None if the run stopped meanwhile."""
+async def _send_once(run: UploadRun, index: int, body: bytes, digest: str) -> Answer | None:
+    """One request for chunk `index` inside a concurrency slot; None if the run stopped."""
     async with run.limit.slot():
         if run.halt is not None:
             return None
         if run.marks:
-            await run.journal_write(lambda j, file_id: j.mark_inflight(file_id, chunk.index))
-        answer = await run.client.send(run.endpoint, chunk.body)
+            await run.journal_write(lambda j, file_id: j.mark_inflight(file_id, index, digest))
+        answer = await run.client.send(run.endpoint, body)
     await run.limit.succeeded()
     return answer
 

@@ -46,9 +46,9 @@ def test_chunk_results_round_trip_and_only_settled_ones_are_returned(tmp_path: P
         journal.mark_inflight(file_id, 3)
         assert journal.chunk_results(file_id) == {0: ok, 1: refused}
         assert journal.chunk_results(file_id, ("unknown",)) == {2: doubt}
-        assert journal.inflight(file_id) == [3]
+        assert journal.inflight(file_id) == {3: ""}
         journal.clear_inflight(file_id, 3)
-        assert journal.inflight(file_id) == []
+        assert journal.inflight(file_id) == {}
 
 
 def test_results_are_committed_at_once(tmp_path: Path) -> None:
@@ -73,7 +73,7 @@ def test_a_batch_of_results_is_committed_together_and_replaces_marks(tmp_path: P
         rows = db.execute("SELECT chunk_index, state FROM chunks ORDER BY chunk_index")
         assert rows.fetchall() == [(0, "acknowledged"), (1, "acknowledged"), (2, "acknowledged")]
         db.close()
-        assert journal.inflight(file_id) == []
+        assert journal.inflight(file_id) == {}
         assert journal.chunk_results(file_id) == dict(enumerate(batch))
 
 

@@ -462,6 +462,35 @@ def test_rows_an_export_writes_after_the_file_was_taken_are_not_lost(
     assert [stock["DEL-WH-01|TS-BLK-" + size] for size in "SML"] == [1, 2, 3]
 
 
+def test_order_rows_an_export_adds_while_the_file_is_read_are_sent_when_it_is_taken_again(
+    tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows appended just after the file was read: the journal must not record the whole
+    file as done, or the file, taken again whole, is set aside as a duplicate and its late
+    orders never reach Konnect."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    orders = [f"11{n:018d}" for n in (1, 3, 5, 7)]
+    lines = [f"{o},{o}-1,1\n" for o in orders]
+    (inbox / "confirm.csv").write_text("orderId,orderItemId,quantity\n" + "".join(lines[:2]))
+    prepare = pipeline.prepare
+
+    def export_writes_on(path: Path, job: Any) -> Any:
+        prepared = prepare(path, job)
+        if len(prepared.table.data) == 2:  # read; the export writes its last rows
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write("".join(lines[2:]))
+        return prepared
+
+    monkeypatch.setattr(pipeline, "prepare", export_writes_on)
+    run(inbox, sandbox)
+    assert (inbox / "confirm.csv").is_file()  # given back, to be taken again whole
+    assert run(inbox, sandbox).exit_code == 0
+    assert not (inbox / "duplicates").exists()
+    found = sandbox.state()["orders"]
+    assert [found[o]["state"] for o in orders] == ["bag_confirmed"] * 4
+
+
 def test_a_konnect_answering_only_5xx_keeps_the_file_for_the_next_run(
     tmp_path: Path, sandbox: Any
 ) -> None:

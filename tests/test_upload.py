@@ -27,7 +27,7 @@ from etl.errors import (
     RequestRejected,
     TransientError,
 )
-from etl.journal import Journal
+from etl.journal import Journal, chunk_digest
 from etl.konnect import ENDPOINTS, error_entry, ims_envelope, record_key
 from etl.retry import AdaptiveLimit, Attempts, RetryPolicy, decide
 from etl.upload import ChunkLike, ChunkResult, run_upload, upload_chunks
@@ -273,7 +273,7 @@ def test_a_credentials_stop_keeps_earlier_in_doubt_marks(tmp_path: Path) -> None
                 file_id=file_id,
                 concurrency=1,
             )
-        assert journal.inflight(file_id) == [5]  # chunk 0 was refused, so not in doubt
+        assert list(journal.inflight(file_id)) == [5]  # chunk 0 was refused, so not in doubt
 
 
 # --- the retry decision and the adaptive limit -----------------------------------------
@@ -358,11 +358,25 @@ def test_resume_without_resend_reports_in_doubt_chunks_unknown(tmp_path: Path) -
     chunks = chunks_of(3)
     with Journal(tmp_path / "journal.sqlite3") as journal:
         file_id = journal.begin_file("abc", "orders.csv", "confirm", "generic")
-        journal.mark_inflight(file_id, 1)
+        journal.mark_inflight(file_id, 1, chunk_digest(chunks[1].body))
         fake = FakeKonnect()
         results = upload(fake, chunks, journal=journal, file_id=file_id, resend_unknown=False)
     assert sorted(fake.sent_indices()) == ["SKU-0-0", "SKU-2-0"]
     assert results[1].state == "unknown" and results[1].unknown_records == [0, 1]
+
+
+def test_resume_of_orders_cut_differently_sends_nothing_blindly(tmp_path: Path) -> None:
+    """The request in flight held other rows than chunk 1 now does (a mapping fixed between
+    the attempts): any of the chunks may hold its orders, so none is sent before a look-up."""
+    chunks = chunks_of(3)
+    with Journal(tmp_path / "journal.sqlite3") as journal:
+        file_id = journal.begin_file("abc", "orders.csv", "confirm", "generic")
+        journal.mark_inflight(file_id, 1, chunk_digest(b"[another body]"))
+        fake = FakeKonnect()
+        results = upload(fake, chunks, journal=journal, file_id=file_id, resend_unknown=False)
+    assert fake.sent_indices() == []
+    assert [r.state for r in results] == ["unknown"] * 3
+    assert "went into requests differently" in results[0].message
 
 
 def test_run_upload_is_a_synchronous_wrapper() -> None:
