@@ -220,6 +220,12 @@ def pieces_look(text: pd.Series) -> BoolArray:
     return found.to_numpy(dtype=bool, na_value=False)
 
 
+def unit_look(text: pd.Series) -> BoolArray:
+    """A number with a word after it ("4 Box", "12 Dozen", "12.000 Kgs"): a unit."""
+    found = text.str.fullmatch(r"\s*[-+(]*[\d.,]+\)?\s*[^\W\d_][^\W\d_.]*\.?\s*", case=False)
+    return found.to_numpy(dtype=bool, na_value=False)
+
+
 def comma_decimal_look(text: pd.Series) -> BoolArray:
     """Cells written with a decimal comma ("12,0", "1.999,50") - unreadable as "1,299.50"."""
     return text.str.contains(COMMA_DECIMAL_LOOK, regex=True).to_numpy(dtype=bool, na_value=False)

@@ -34,6 +34,7 @@ from etl.numbers import (
     parse_numbers,
     pieces_look,
     scientific_look,
+    unit_look,
 )
 from etl.transforms import Failure, Kind, Step, failures_of, text_of
 
@@ -63,6 +64,11 @@ DASH_AMOUNT = (
     "'{value}' is how Excel shows 0 in the Accounting or Comma style: write the real amount"
 )
 NO_NUMBER = "'{value}' is not a number: write the number, or 0 if there is none"
+OTHER_UNIT = (
+    "'{value}' has a unit konnect-etl does not count as pieces (it knows Nos, Pcs, units...):"
+    " write the number of pieces (a box or a dozen holds several), or, if one of this unit is"
+    " one piece, add it to the mapping: integer: {units: [box]}"
+)
 EITHER_WAY_MESSAGE = (
     "'{value}' can be read two ways: this column writes decimals with a comma elsewhere"
     " ('{example}'), so its ',' or '.' may be a decimal mark or a thousands separator; write"
@@ -164,6 +170,8 @@ class Number(Step):
         units, money = self._allowed()
         if not money:
             hints.append(Hint(money_look, code, MONEY_IN_PIECES))
+        if self.whole:
+            hints.append(Hint(unit_look, code, OTHER_UNIT))
         if not units:
             hints.append(Hint(pieces_look, code, PIECES_IN_MONEY))
         if money:

@@ -25,7 +25,7 @@ from etl.cells import blank_cells
 from etl.duplicates import POLICIES, Resolution, key_fields, resolve
 from etl.errors import ConfigError
 from etl.feeds import Feed
-from etl.findings import Finding, cell_text, column_name, to_problems
+from etl.findings import Finding, column_name, to_problems
 from etl.model import IntArray, Mapped, Problem
 from etl.order_rules import order_findings
 from etl.preparation import BoolArray, prepare, zero_negative_stock
@@ -129,13 +129,15 @@ def _merged_hints(findings: list[Finding], work: pd.DataFrame, rows: IntArray) -
     for found in empty:
         above = int(last[found.index])
         if above >= run_start[found.index]:
-            name = cell_text(work["location_id"].iat[above])
-            hinted[id(found)] = replace(found, message=MERGED.format(name=name))
+            # the row, not the value: a value map or lookup has made it a Konnect code
+            message = MERGED.format(row=int(rows[above]))
+            hinted[id(found)] = replace(found, message=message)
     return [hinted.get(id(f), f) for f in findings]
 
 
 MERGED = (
-    "location is empty; the rows above have '{name}': merged cells? write the location on every row"
+    "location is empty, and row {row} above has one: merged cells? write the location on every"
+    " row, as in row {row}"
 )
 
 

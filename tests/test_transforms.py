@@ -20,6 +20,7 @@ from etl.numberstep import (
     LOST_SIGN,
     MONEY_IN_PIECES,
     NO_NUMBER,
+    OTHER_UNIT,
     PIECES_IN_MONEY,
     SCIENTIFIC,
     WHOLE_COMMA,
@@ -330,6 +331,15 @@ def test_unreadable_quantities_name_the_likely_cause() -> None:
     assert messages_by_row(failures) == {
         0: "not a whole number: if the '.' in '{value}' separates thousands, remove it"
     }
+
+
+def test_a_quantity_in_a_unit_that_is_not_pieces_says_so() -> None:
+    """'4 Box' is 4 of something: "not a whole number" would puzzle; the unit is the issue."""
+    values, failures = Number(whole=True).apply(col("4 Box", "12 Dozen", "5 Nos", "twelve"))
+    assert messages_by_row(failures) == {0: OTHER_UNIT, 1: OTHER_UNIT, 3: "not a whole number"}
+    assert values.tolist()[2] == 5
+    values, failures = Number(whole=True, units=("box",)).apply(col("4 Box"))
+    assert failures == [] and values.tolist() == [4]
 
 
 def test_a_column_whose_dots_separate_thousands_refuses_its_whole_looking_dotted_cells() -> None:

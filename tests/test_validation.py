@@ -214,12 +214,13 @@ def test_an_empty_location_under_merged_cells_says_so() -> None:
     """A store name merged over its rows: only the first row holds it."""
     v = stock(["DEL-WH-01", "", "", "MUM-ST-02", ""], list("ABCDE"), ["1"] * 5)
     merged = (
-        "location is empty; the rows above have '{}': merged cells? write the location on every row"
+        "location is empty, and row {0} above has one: merged cells? write the location on"
+        " every row, as in row {0}"
     )
     assert [(p.row, p.message) for p in v.problems] == [
-        (3, merged.format("DEL-WH-01")),
-        (4, merged.format("DEL-WH-01")),
-        (6, merged.format("MUM-ST-02")),
+        (3, merged.format(2)),
+        (4, merged.format(2)),
+        (6, merged.format(5)),
     ]
     first = stock(["", "L1"], ["A", "B"], ["1", "1"])  # nothing above: only empty
     assert only(first).message == "location is empty"
