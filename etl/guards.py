@@ -85,17 +85,23 @@ def _fewer_rows(prepared: Prepared, job: Job, state: KeyState) -> str | None:
     if ratio is None or job.journal is None or own_columns(prepared.table.header):
         return None  # a corrected errors file is meant to be short
     locations = set(prepared.validated.frame["location_id"].astype("str").unique())
-    previous = state.previous_keys(prepared.mapping.name, locations, _ERRORS_FILE)
-    rows, which = len(prepared.validated.frame), "the last file for these locations"
+    previous, which, tail = None, "the last file for these locations", ""
+    if compared := state.previous_keys(prepared.mapping.name, locations, _ERRORS_FILE):
+        previous, had = compared
+        if had > len(locations):  # an all-store export, then one store's own file?
+            others = had - len(locations)
+            which += f" and {others} other{'s' if others > 1 else ''}"
+            tail = "; if this file is meant for fewer locations, release it"
+    rows = len(prepared.validated.frame)
     if not job.guards.out_of_order:  # exports are not recorded: the journal's last file
         previous = previous_row_count(job.journal.path, prepared.mapping.name)
-        rows, which = len(prepared.mapped.positions), "the previous file"
+        rows, which, tail = len(prepared.mapped.positions), "the previous file", ""
     if previous is None or previous < job.guards.min_rows or rows >= ratio * previous:
         return None
     return (
         f"this file has {rows} rows, far fewer than the {previous} rows of {which} of mapping"
         f" '{prepared.mapping.name}' (less than {_pct(ratio)}): the export may have stopped"
-        " half-way"
+        f" half-way{tail}"
     )
 
 

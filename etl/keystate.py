@@ -141,8 +141,8 @@ class KeyState:
 
     def previous_keys(
         self, mapping: str, locations: set[str], errors_file: re.Pattern[str]
-    ) -> int | None:
-        """How many keys the export to compare a new file for `locations` with set: the
+    ) -> tuple[int, int] | None:
+        """(keys, locations) of the export to compare a new file for `locations` with: the
         newest for exactly these locations (a store's own last file), else the newest if it
         shares a location (a multi-store export cut short has fewer locations), else none
         (another store's). Our errors files dropped back in (`errors_file` names) are fixes,
@@ -151,7 +151,7 @@ class KeyState:
             "SELECT file, keys FROM exports WHERE mapping = ? ORDER BY exported_at DESC LIMIT ?",
             (mapping, SAME_LOCATIONS_LOOKBACK),
         )
-        newest: int | None = None
+        newest: tuple[int, int] | None = None
         first = True
         for file, blob in rows:
             if errors_file.fullmatch(str(file)):
@@ -159,9 +159,9 @@ class KeyState:
             keys = [key for key in _unpack(blob) if key]
             had = {key.partition("|")[0] for key in keys}
             if had == locations:
-                return len(keys)
+                return len(keys), len(had)
             if first and had & locations:
-                newest = len(keys)
+                newest = len(keys), len(had)
             first = False
         return newest
 
