@@ -98,7 +98,7 @@ def test_far_fewer_rows_than_the_previous_file_is_held(tmp_path: Path, sandbox: 
     found = summary(tmp_path / "held" / TODAY, "stock")
     assert (
         "8 rows, far fewer than the 18 rows of the last file for these locations and 1"
-        " others of mapping" in found["held"]
+        " other of mapping" in found["held"]
     )  # the first store's 8 of its 12: cut short?
     assert "if this file is meant for fewer locations, release it" in found["held"]
     assert "generic/stock" in found["held"]
