@@ -254,8 +254,8 @@ def before_upload(prepared: Prepared, path: Path, job: Job, sha256: str) -> str 
                 )
             _same_chunks_on_resume(skipped, path.name, job.journal, state, sha256)
         if reason is None and job.guards.repeated_cancels:
-            since = job.journal.unfinished_since(sha256, path.name)
-            repeats.skip_repeats(prepared, state, since)
+            earlier = job.journal.unfinished(sha256, path.name)
+            repeats.skip_repeats(prepared, state, earlier.started_at if earlier else None)
     return reason
 
 

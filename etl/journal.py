@@ -114,6 +114,11 @@ class FileRecord:
     row_count: int | None
 
 
+_RECORD = (  # FileRecord's columns
+    "id, sha256, name, feed, mapping, state, started_at, finished_at, summary_path, row_count"
+)
+
+
 def _utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -191,28 +196,32 @@ class Journal:
                 (state, self._clock(), summary, row_count, file_id),
             )
 
+    def note_reports(self, file_id: int, summary_path: Path) -> None:
+        """Where an attempt is about to write its reports: a stop before `finish_file` then
+        leaves them known (`unfinished`), not an orphan set beside the next one."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE files SET summary_path = ? WHERE id = ? AND state = 'processing'",
+                (str(summary_path), file_id),
+            )
+
     def find_finished(self, sha256: str) -> list[FileRecord]:
         """Earlier finished attempts at a file with this content, oldest first."""
         rows = self._read(
-            "SELECT id, sha256, name, feed, mapping, state, started_at, finished_at, "
-            "summary_path, row_count FROM files WHERE sha256 = ? AND state != 'processing' "
-            "ORDER BY id",
+            f"SELECT {_RECORD} FROM files WHERE sha256 = ? AND state != 'processing' ORDER BY id",
             (sha256,),
         )
         return [FileRecord(*row) for row in rows]
 
-    def has_unfinished(self, sha256: str, name: str) -> bool:
-        """An attempt at this file (content and name) began and never finished: a resume."""
-        return self.unfinished_since(sha256, name) is not None
-
-    def unfinished_since(self, sha256: str, name: str) -> str | None:
-        """When the unfinished attempt at this file (content and name) began (UTC, ISO)."""
+    def unfinished(self, sha256: str, name: str) -> FileRecord | None:
+        """The attempt at this file (content and name) that began and never finished (a
+        resume): when it began (UTC, ISO) and, once `note_reports`, its summary's path."""
         rows = self._read(
-            "SELECT started_at FROM files WHERE sha256 = ? AND name = ? "
+            f"SELECT {_RECORD} FROM files WHERE sha256 = ? AND name = ? "
             "AND state = 'processing' ORDER BY id DESC LIMIT 1",
             (sha256, name),
         )
-        return str(rows[0][0]) if rows else None
+        return FileRecord(*rows[0]) if rows else None
 
     def partly_sent(self, sha256: str, name: str) -> bool:
         """Konnect answered a chunk of the unfinished attempt at this file, or one was in

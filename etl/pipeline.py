@@ -221,6 +221,8 @@ def _report(
     summary = build_summary(path, prepared, out, results, started, job, stem)
     delimiter = prepared.table.sheet.delimiter or ","
     kind = report_kind(path)
+    if job.journal is not None and file_id is not None:
+        job.journal.note_reports(file_id, folder / f"{stem}.summary.json")
     reports = write_reports(folder, stem, kind, prepared.table, out, summary, delimiter=delimiter)
     if job.preview:
         reports.append(write_preview(folder, stem, prepared))

@@ -24,7 +24,13 @@ from etl.matching import choose_mapping
 from etl.pipeline import FileResult, Job, content_hash, internal_error, process
 from etl.report import remove_reports
 from etl.retention import prune
-from etl.seen_before import applied_nothing, earlier_copy, finish_move, set_aside
+from etl.seen_before import (
+    applied_nothing,
+    drop_unfinished_reports,
+    earlier_copy,
+    finish_move,
+    set_aside,
+)
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +137,7 @@ def _under_lock(
             return None
         if resuming:
             log.info("resuming %s (left in processing/ by an earlier run)", claimed.name)
+            drop_unfinished_reports(job.journal, claimed)
         return process_claimed(inbox, claimed, job, options)
 
 

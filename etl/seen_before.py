@@ -19,7 +19,8 @@ import orjson
 from etl.atomic import atomic_write_bytes, reserved_name
 from etl.inbox import Inbox
 from etl.journal import FileRecord, Journal
-from etl.pipeline import FileResult
+from etl.pipeline import FileResult, content_hash
+from etl.report import remove_reports
 
 ABSOLUTE_FEEDS = frozenset({"stock", "price"})
 
@@ -36,7 +37,7 @@ def earlier_copy(
     Only a copy for the same feed repeats it: the same pick list confirmed in the morning and
     dispatched in the afternoon is two actions. `feed_of_this` (which reads the file's header)
     is asked only when the content was seen before; None (no mapping fits) is no repeat."""
-    if journal.has_unfinished(sha256, name):
+    if journal.unfinished(sha256, name) is not None:
         return None  # our own attempt that a crash interrupted: resume it
     feed: list[str | None] = []
     for record in reversed(journal.find_finished(sha256)):
@@ -123,3 +124,16 @@ def duplicate_summary(name: str, original: FileRecord, now: datetime) -> dict[st
         "file_errors": [message],
         "duplicate_of": {"input": original.name, "processed_at": when, "summary": where},
     }
+
+
+def drop_unfinished_reports(journal: Journal | None, claimed: Path) -> None:
+    """Reports an attempt wrote before it was stopped, never moving the file next to them
+    (`Journal.note_reports`): the resumed attempt writes a whole set again, under the name
+    it picks then - not a second set beside an orphan one."""
+    earlier = journal.unfinished(content_hash(claimed), claimed.name) if journal else None
+    if earlier is None or not earlier.summary_path:
+        return
+    summary = Path(earlier.summary_path)
+    stem = summary.name.removesuffix(".summary.json")
+    if not summary.with_name(stem + claimed.suffix).exists():
+        remove_reports(summary.parent, stem)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -89,6 +92,34 @@ def test_a_stock_file_stopped_between_its_reports_and_its_move_is_moved_not_sent
     assert len(sandbox.ledger()) == 1  # not sent again
     assert (done / "stock.csv").is_file() and not (done / "stock-2.summary.json").exists()
     assert not list((inbox / "processing").iterdir())
+
+
+KILLED_BEFORE_FINISH = """
+import os, sys
+import etl.journal
+etl.journal.Journal.finish_file = lambda *args, **kwargs: os._exit(9)  # kill -9 right there
+from etl.cli import app
+sys.argv = ["konnect-etl", "run", sys.argv[1], "--settle", "0"]
+app()
+"""
+
+
+def test_a_file_killed_after_its_reports_but_before_the_journal_knew_leaves_one_report_set(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """The reports were written, the journal still says processing: the resumed attempt
+    writes its reports again under the same name, not a second set beside an orphan one."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "stock.csv").write_text("location_id,sku,quantity\nDEL-WH-01,TS-BLK-S,25\n")
+    env = {**os.environ, "KONNECT_BASE_URL": sandbox.url, "KONNECT_TOKEN": sandbox.token}
+    killed = subprocess.run([sys.executable, "-c", KILLED_BEFORE_FINISH, str(inbox)], env=env)
+    assert killed.returncode == 9
+    done = inbox / "done" / TODAY
+    assert (done / "stock.summary.json").is_file() and not (done / "stock.csv").exists()
+    assert run(inbox, sandbox) == 0
+    assert sorted(p.name for p in done.iterdir()) == [
+        "stock.csv", "stock.result.csv", "stock.summary.json"]  # fmt: skip
 
 
 def test_a_stock_file_dropped_twice_is_processed_again_by_default(
