@@ -37,7 +37,10 @@ def given_up(index: int, count: int, attempts: Attempts) -> ChunkResult:
     records = list(range(count))
     tries = f"{attempts.tries} {'try' if attempts.tries == 1 else 'tries'}"
     if attempts.unknown:
-        return ChunkResult(index, "unknown", None, {}, records, f"{NO_ANSWER} (after {tries})")
+        last = f", the last: {attempts.last}" if attempts.last else ""
+        return ChunkResult(
+            index, "unknown", None, {}, records, f"{NO_ANSWER} (after {tries}{last})"
+        )
     last = attempts.last
     if isinstance(last, RequestRejected):
         code, message = last.code or f"HTTP{last.status}", str(last)

@@ -189,6 +189,17 @@ def test_5xx_is_retried_to_success() -> None:
     assert result.state == "acknowledged" and len(fake.requests) == 4
 
 
+def test_a_chunk_given_up_in_doubt_names_the_last_answer() -> None:
+    """A 502 may have been applied: unknown; its message says what Konnect last answered."""
+    fake = FakeKonnect(FakeKonnect.answer, status(502), *[status(500)] * 10)
+    chunks = [Chunk(0, stock("A")), Chunk(1, stock("B"))]
+    _, result = upload(fake, chunks, settings={"retries": 2, "concurrency": 1})
+    assert result.state == "unknown"
+    assert result.message.endswith(
+        "(after 3 tries, the last: Konnect answered HTTP 500 Internal Server Error)"
+    )
+
+
 def test_5xx_every_time_fails_after_the_retry_budget() -> None:
     """Another chunk of the file went through: this request breaks the server, Konnect is
     not down; its rows fail rather than hold the file back forever."""
