@@ -37,9 +37,9 @@ def given_up(index: int, count: int, attempts: Attempts) -> ChunkResult:
     records = list(range(count))
     tries = f"{attempts.tries} {'try' if attempts.tries == 1 else 'tries'}"
     if attempts.unknown:
-        last = f", the last: {attempts.last}" if attempts.last else ""
+        said = f", the last: {attempts.last}" if attempts.last else ""
         return ChunkResult(
-            index, "unknown", None, {}, records, f"{NO_ANSWER} (after {tries}{last})"
+            index, "unknown", None, {}, records, f"{NO_ANSWER} (after {tries}{said})"
         )
     last = attempts.last
     if isinstance(last, RequestRejected):

@@ -17,6 +17,7 @@ from datetime import date
 from functools import partial
 from pathlib import Path
 
+from etl import latewrites
 from etl.atomic import reserved_name
 from etl.errors import CredentialsError, EtlError, InputError, KonnectDown
 from etl.inbox import Inbox, Settler, file_signature, trigger_path, wait_until_ready
@@ -71,6 +72,8 @@ def run_inbox(root: Path, job: Job, options: RunOptions) -> RunResult:
     prune(inbox, job.journal, options.keep_days, job.now().date())
     result = RunResult()
     resume_leftovers(inbox, job, options, result)
+    journal = job.journal.path if job.journal is not None else None
+    latewrites.requeue_grown(inbox, journal, options.settle_seconds, options.trigger_suffix)
     settler = Settler(options.settle_seconds)
     window_ends = time.time() + max(options.max_wait, options.settle_seconds + 1)
     max_wait = options.max_wait
@@ -215,6 +218,7 @@ def process_claimed(
             log.warning("%s: the file disappeared while it was being processed", claimed.name)
             return result
         result.final_path = where.path
+        latewrites.remember(job.journal, where.path, claimed.name, taken)
         return result
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from etl import latewrites
 from etl.errors import EtlError
 from etl.events import EventSource, network_filesystem
 from etl.health import Heartbeat, PullHealth
@@ -40,6 +41,7 @@ from etl.pipeline import FileResult, Job
 from etl.pullschedule import Pulling
 from etl.retention import prune
 from etl.runner import RunOptions, RunResult, resume_leftovers, take_files
+from etl.session import journal_path
 from etl.stopping import StopRequest
 
 log = logging.getLogger(__name__)
@@ -133,6 +135,8 @@ class Watcher:
             with self.open_job() as job:
                 prune(self.inbox, job.journal, run.keep_days, job.now().date())
             self.pruned_on = date.today()
+        journal = journal_path(self.inbox.root)
+        latewrites.requeue_grown(self.inbox, journal, run.settle_seconds, run.trigger_suffix)
         result = RunResult()
         if ready or self.inbox.in_processing():
             with self.open_job() as job:
