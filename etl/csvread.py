@@ -10,7 +10,8 @@ A cell written as `="00123"` (how many ERPs keep leading zeros for Excel) reads 
 the text Excel shows.
 Delimiter: whichever of `,` `;` tab `|` appears the same number of times on the most lines,
 counted outside quoted text. Parsing uses pyarrow's multi-threaded reader, with every column
-forced to text; files it refuses (rows of uneven length) go through pandas' C parser.
+forced to text; files it refuses (rows of uneven length) go through pandas' C parser, and
+each line's own number of fields is kept for `etl.ragged` (a row with more than its header).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ import pyarrow.csv as pacsv
 
 from etl.errors import InputError
 from etl.limits import active, check_cells, check_header_width, check_width
-from etl.model import Sheet
+from etl.model import IntArray, Sheet
+from etl.ragged import field_counts
 
 log = logging.getLogger(__name__)
 
@@ -65,12 +67,14 @@ def read_csv_sheet(path: Path, encoding: str | None = None, delimiter: str | Non
         raise InputError(f"the delimiter must be one character, not {delimiter!r}", "config")
     sep = delimiter or sniff_delimiter(_sample(payload))
     check_header_width(payload, sep, active())
-    cells = _parse(payload, sep)
+    cells, counts = _parse(payload, sep)
     if b'="' in payload:
         _unwrap_text_formulas(cells)
     check_cells(cells, active())
     row_numbers = np.arange(1, len(cells) + 1, dtype=np.int64)
-    return Sheet(cells, row_numbers, path, "csv", encoding=used_encoding, delimiter=sep)
+    return Sheet(
+        cells, row_numbers, path, "csv", encoding=used_encoding, delimiter=sep, field_counts=counts
+    )
 
 
 def _unwrap_text_formulas(cells: pd.DataFrame) -> None:
@@ -217,7 +221,8 @@ def sniff_delimiter(sample: str) -> str:
     return best
 
 
-def _parse(payload: bytes, sep: str) -> pd.DataFrame:
+def _parse(payload: bytes, sep: str) -> tuple[pd.DataFrame, IntArray | None]:
+    """The cells, and each record's number of fields when they differ (None: all alike)."""
     uneven: list[int] = []
     try:
         table: pa.Table | None = _read_arrow(payload, sep, uneven)
@@ -225,12 +230,14 @@ def _parse(payload: bytes, sep: str) -> pd.DataFrame:
         table = None
     if table is not None and not uneven and all(pa.types.is_string(c.type) for c in table.columns):
         frame: pd.DataFrame = table.to_pandas()
+        counts = None
     else:  # uneven rows, or more columns than the sample showed: the slower exact path
         width = max([*uneven, table.num_columns if table is not None else 0])
         check_width(width, active())
         frame = _parse_uneven(payload, sep, width)
+        counts = field_counts(payload, sep, len(frame))
     frame.columns = pd.RangeIndex(frame.shape[1])
-    return frame
+    return frame, counts
 
 
 def _read_arrow(payload: bytes, sep: str, uneven: list[int]) -> pa.Table:

@@ -1,9 +1,10 @@
 """Applying a mapping to a table: skip non-data rows, compute each canonical field.
 
-Cell problems become `Problem` records (the row stays in the frame); only file-level defects
-(a required column, or a skip rule's column, missing; a column listed twice) raise
-`InputError`. What the user should hear of although nothing failed (rows skipped, a default
-filled in because its column is absent) goes in `table.notes`: the summary's `warnings`.
+Cell problems, and rows with more cells than the header line (etl.ragged), become `Problem`
+records (the row stays in the frame); only file-level defects (a required column, or a skip
+rule's column, missing; a column listed twice) raise `InputError`. What the user should hear
+of although nothing failed (rows skipped, a default filled in because its column is absent)
+goes in `table.notes`: the summary's `warnings`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from etl.feeds import get_feed
 from etl.mapspec import FieldSpec, Mapping, norm_header
 from etl.model import IntArray, Mapped, Problem, Table
 from etl.pricemarks import rupees_in_another_currency
+from etl.ragged import extra_cell_problems
 from etl.skiprules import rule_rows
 from etl.totals import log_skipped, total_rows
 from etl.transforms import Failure
@@ -40,7 +42,7 @@ def apply_mapping(mapping: Mapping, table: Table) -> Mapped:
     frame: dict[str, pd.Series] = {}
     sources: dict[str, str] = {}
     errors = ErrorCells(data, columns, rows)
-    problems: list[Problem] = []
+    problems = extra_cell_problems(table, positions)  # first: it explains the row's others
     for spec in mapping.fields:
         frame[spec.name], found = _compute(spec, data, columns, rows, errors.mask(spec))
         sources[spec.name] = spec.source

@@ -60,6 +60,9 @@ class Sheet:
     # For workbooks: True where the cell was a number or date in the workbook, not text
     # (shape of `cells`). Damage guards use it (a 20-digit id typed as a number). None for CSV.
     numeric: npt.NDArray[np.bool_] | None = None
+    # For a CSV whose lines are not all the same length: each record's own number of fields,
+    # before the parser padded it (etl.ragged). None when they are all alike, and for workbooks.
+    field_counts: IntArray | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,8 @@ class Table:
     # Which rows were skipped as not data (totals, a mapping's skip rules): in the summary's
     # warnings too, but routine - they do not make an all-ok file one to look at.
     skipped: list[str] = field(default_factory=list)
+    # `Sheet.field_counts` from the header row on: the header line's, then each data row's.
+    fields: IntArray | None = None
 
     @property
     def numeric(self) -> npt.NDArray[np.bool_] | None:

@@ -128,7 +128,10 @@ def to_table(sheet: Sheet, header_index: int) -> Table:
     data = data.iloc[:, :width]
     data.columns = pd.RangeIndex(width)
     row_numbers = np.asarray(sheet.row_numbers[header_index + 1 :], dtype=np.int64)
-    return Table(header[:width], data, row_numbers, int(sheet.row_numbers[header_index]), sheet)
+    counts = sheet.field_counts
+    fields = None if counts is None else counts[header_index:]
+    header_row = int(sheet.row_numbers[header_index])
+    return Table(header[:width], data, row_numbers, header_row, sheet, fields=fields)
 
 
 class SheetCache:

@@ -75,7 +75,7 @@ FAILS = {
 # file -> row counts its summary must show (it ends in done/, bad rows rejected or failed)
 ROWS = {
     "utf16-without-bom.csv": {"total": 1, "ok": 1},
-    "ragged-rows.csv": {"total": 3, "ok": 2, "rejected": 1},
+    "ragged-rows.csv": {"total": 3, "ok": 1, "rejected": 2},  # 1,extra: a shifted row
     "control-characters.csv": {"total": 2, "ok": 0, "rejected": 1, "failed": 1},  # U+202E
     "exponent-and-words.csv": {"total": 2, "ok": 0, "rejected": 2},  # 1e5: no quantity
     "formula-cells.csv": {"total": 5, "ok": 0},
