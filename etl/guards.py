@@ -25,7 +25,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import re
 import sqlite3
 from contextlib import closing
 from datetime import datetime
@@ -41,7 +40,7 @@ from etl.guard_settings import Guards
 from etl.keystate import KEEP_DAYS, Applied, KeyState
 from etl.mapspec import Mapping
 from etl.model import IntArray, Problem
-from etl.report import error_positions, own_columns
+from etl.report import ERRORS_NAME, error_positions, own_columns
 from etl.validation import drop_rows
 
 if TYPE_CHECKING:
@@ -53,7 +52,6 @@ log = logging.getLogger(__name__)
 
 STOCK_FEEDS = ("stock",)
 ORDERED_FEEDS = ("stock", "price")  # absolute values: the newest export must win
-_ERRORS_FILE = re.compile(r"(?P<stem>.+)\.errors(?:-\d+)?\.[^.]+")  # stock.errors-2.csv
 
 
 def hold_reason(prepared: Prepared, job: Job, state: KeyState, sha256: str) -> str | None:
@@ -86,7 +84,7 @@ def _fewer_rows(prepared: Prepared, job: Job, state: KeyState) -> str | None:
         return None  # a corrected errors file is meant to be short
     locations = set(prepared.validated.frame["location_id"].astype("str").unique())
     previous, which, tail = None, "the last file for these locations", ""
-    if compared := state.previous_keys(prepared.mapping.name, locations, _ERRORS_FILE):
+    if compared := state.previous_keys(prepared.mapping.name, locations, ERRORS_NAME):
         previous, had = compared
         if had > len(locations):  # an all-store export, then one store's own file?
             others = had - len(locations)
@@ -148,7 +146,7 @@ def exported_at(prepared: Prepared, path: Path, state: KeyState) -> float:
 def origin(prepared: Prepared, path: Path, state: KeyState) -> tuple[float, str | None]:
     """When the file was exported, and for one of our errors files the stem of the export
     it comes from (None for an export)."""
-    found = _ERRORS_FILE.fullmatch(path.name)
+    found = ERRORS_NAME.fullmatch(path.name)
     table = prepared.table
     if found is not None and own_columns(table.header):
         rows = table.data.iloc[:, len(table.header) - 1].dropna().astype("str")  # `row`

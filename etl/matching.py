@@ -6,6 +6,11 @@ first, then the most required headers (the most specific mapping). A built-in ge
 mapping gives way to another mapping of its feed that fits as well (the user's own, e.g. one
 with only `feed:`); any other two mappings fitting equally well is an error, not a guess.
 
+Our errors file (`del_stock.errors.csv`), fixed and dropped back in, is matched as the export
+it lists the errors of: the globs are tried on the export's name (`del_stock.csv`; its
+extension is not compared, as Excel's Save As may change it) and the header is row 1, when
+the file is laid out as ours (`etl.sheetpick.own_layout`): a file merely named so is not.
+
 In a workbook, a mapping that names no sheet is tried on the first rows of every worksheet
 (`etl.sheetpick`): rows are never left behind unseen on another sheet.
 
@@ -17,6 +22,7 @@ a RETURN_DELIVERED sheet would otherwise be taken as a return QC file (`*return*
 from __future__ import annotations
 
 import logging
+import re
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -24,11 +30,11 @@ from etl import readers
 from etl.config import builtin_mappings_dir
 from etl.errors import InputError
 from etl.mapspec import Mapping, norm_header
-from etl.model import Table
+from etl.model import Sheet, Table
 from etl.readers import SheetCache
-from etl.report import own_columns
+from etl.report import ERRORS_NAME, own_columns
 from etl.reportsheet import restore_neutralised
-from etl.sheetpick import MatchReport, header_fit, scan_sheets, sheet_conflict
+from etl.sheetpick import MatchReport, header_fit, own_layout, scan_sheets, sheet_conflict
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +44,8 @@ _WORKBOOK_KINDS = ("xlsx", "xls", "xml")
 PULLED_HEADERS = frozenset(
     norm_header(h) for h in ("orderId", "orderStatus", "state", "orderingChannel")
 )
+_TAKEN = re.compile(r"-\d+$")  # the inbox's `stock-2.csv` for a name done/ has that day
+_GLOB_SUFFIX = re.compile(r"\.[^.*?\[\]]+$")  # the extension a glob names: `*_stock.csv`
 PULLED_SHEET = (
     "this is a sheet konnect-etl pulled from Konnect (orders pull): it lists orders, it is not "
     "an instruction to Konnect; keep the outbox apart from the inbox (to act on those orders, "
@@ -76,6 +84,28 @@ def name_fits(mapping: Mapping, name: str) -> bool:
     return not mapping.filename or any(fnmatchcase(folded, g.casefold()) for g in mapping.filename)
 
 
+def export_names(name: str, glob: str) -> dict[str, int]:
+    """For our errors file `name`, the names its export may have had, to try `glob` on, and
+    how much a match counts: 2 with the errors file's extension, 1 with the one the glob
+    names (Excel's Save As turns `del_stock.errors.csv` into .xlsx; a .txt export gets a
+    .csv errors file). The inbox's `-2` (`del_stock-2.errors.csv`) is tried without too."""
+    found = ERRORS_NAME.fullmatch(name)
+    if found is None:
+        return {}
+    named = _GLOB_SUFFIX.search(glob)
+    names: dict[str, int] = {}
+    for stem in dict.fromkeys([found["stem"], _TAKEN.sub("", found["stem"])]):
+        names.setdefault(stem + found["suffix"], 2)
+        if named is not None:
+            names.setdefault(stem + named.group(0), 1)
+    return names
+
+
+def _may_fit(mapping: Mapping, name: str) -> bool:
+    """`name_fits`, or would if the file is our errors file (its layout is not read yet)."""
+    return not mapping.filename or bool(_name_hits(mapping, name, errors_file=True))
+
+
 def choose_mapping(
     mappings: list[Mapping], path: Path, *, feed: str | None = None, name: str | None = None
 ) -> tuple[Mapping, Table]:
@@ -89,7 +119,7 @@ def choose_mapping(
     relaxed = feed is not None or name is not None
     # Mappings whose file name globs rule the file out are read (with their own options)
     # only to explain a failure: a big CSV is then read once, not once per option set.
-    hopeful = [m for m in candidates if relaxed or name_fits(m, path.name)]
+    hopeful = [m for m in candidates if relaxed or _may_fit(m, path.name)]
     fitting = [r for r in _ranked([score(m, path, cache, relaxed) for m in hopeful]) if r.fits]
     if not fitting:
         reports = [score(m, path, cache, relaxed) for m in candidates]
@@ -167,7 +197,7 @@ def _no_fit_message(reports: list[MatchReport], path: Path) -> str:
     named = [r for r in reports if r.headers_ok and r.mapping.filename]
     if named:
         return _name_message(named, path)
-    closest = max(reports, key=lambda r: r.score)
+    closest = max(reports, key=lambda r: (r.name_level, r.score))  # a glob match says most
     said = f"no mapping fits {path.name}; closest: {closest.text()}"
     return said + own_mappings_hint([r.mapping for r in reports])
 
@@ -219,12 +249,13 @@ def _tie_message(first: MatchReport, second: MatchReport) -> str:
 def score(mapping: Mapping, path: Path, cache: SheetCache, relaxed: bool = False) -> MatchReport:
     """How well `mapping` fits the file at `path`."""
     report = MatchReport(mapping, fits=False, score=0.0)
-    name_ok = _filename(mapping, path, report)
+    errors_name = ERRORS_NAME.fullmatch(path.name) is not None
     sheets = cache.worksheets() if mapping.sheet is None else []
     if len(sheets) > 1:
-        found = scan_sheets(mapping, cache, sheets, report)
+        found = scan_sheets(mapping, cache, sheets, report, errors_name)
     else:
-        found = _whole(mapping, cache, report)
+        found = _whole(mapping, cache, report, errors_name)
+    name_ok = _filename(mapping, path.name, report)
     if found is None:
         return report
     wanted = len(mapping.required_headers)
@@ -233,30 +264,58 @@ def score(mapping: Mapping, path: Path, cache: SheetCache, relaxed: bool = False
     report.score = met / conditions if conditions else 1.0
     report.headers_ok = found == wanted and not report.hidden
     report.fits = report.headers_ok and (name_ok or relaxed or not mapping.filename)
-    report.rank = (int(report.fits), int(name_ok and bool(mapping.filename)), wanted)
+    report.rank = (int(report.fits), report.name_level, wanted)
     return report
 
 
-def _whole(mapping: Mapping, cache: SheetCache, report: MatchReport) -> int | None:
+def _whole(
+    mapping: Mapping, cache: SheetCache, report: MatchReport, errors_name: bool
+) -> int | None:
     """The file read as the mapping says; how many headers it has (None: unreadable)."""
     got = cache.read(*mapping.read_options)
+    if isinstance(got, InputError) and errors_name and mapping.sheet is not None:
+        got = _own_sheet(mapping, cache) or got
     if isinstance(got, InputError):
         report.missing.append(str(got))
         return None
     report.sheet = got
     if got.kind in _WORKBOOK_KINDS:
         report.sheet_name = got.sheet_name
-    return header_fit(mapping, got, report)
+    return header_fit(mapping, got, report, errors_name)
 
 
-def _filename(mapping: Mapping, path: Path, report: MatchReport) -> bool:
+def _own_sheet(mapping: Mapping, cache: SheetCache) -> Sheet | None:
+    """The one sheet of our errors file, when the export's `read.sheet` is not in it (`sheet:
+    1`, or `Stock` after Excel's Save As of a CSV errors file); None if it is not ours."""
+    got = cache.read(None, mapping.encoding, mapping.delimiter)
+    return got if not isinstance(got, InputError) and own_layout(got) else None
+
+
+def _filename(mapping: Mapping, name: str, report: MatchReport) -> bool:
+    """Whether a glob matches (`report.name_level`), said first in the report's reasons or
+    missing."""
     if not mapping.filename:
         return False
-    name = path.name.casefold()
-    hits = [g for g in mapping.filename if fnmatchcase(name, g.casefold())]
+    hits = _name_hits(mapping, name, report.errors_file)
     if hits:
-        report.reasons.append(f"file name matches '{hits[0]}'")
+        report.name_level, glob, matched = hits[0]
+        said = "" if matched == name else f" (taken as {matched}: this is its errors file)"
+        report.reasons.insert(0, f"file name matches '{glob}'{said}")
     else:
         globs = ", ".join(f"'{g}'" for g in mapping.filename)
-        report.missing.append(f"file name does not match {globs}")
+        report.missing.insert(0, f"file name does not match {globs}")
     return bool(hits)
+
+
+def _name_hits(mapping: Mapping, name: str, errors_file: bool) -> list[tuple[int, str, str]]:
+    """(level, glob, the name it matched) for each glob that matches, best first: level 2
+    for `name` itself; for our errors file, its export's names (`export_names`)."""
+    hits = []
+    for glob in mapping.filename:
+        names = {name: 2, **(export_names(name, glob) if errors_file else {})}
+        folded = glob.casefold()
+        matched = [
+            (level, glob, n) for n, level in names.items() if fnmatchcase(n.casefold(), folded)
+        ]
+        hits += sorted(matched, reverse=True)[:1]
+    return sorted(hits, key=lambda hit: -hit[0])

@@ -204,6 +204,15 @@ def extra_names(header: Sequence[str], bases: Sequence[str]) -> list[str]:
     return names
 
 
+# Our errors file as it comes back: `stock.errors.csv`, renamed by the inbox when the name
+# is taken (`stock.errors-2.csv`), a copy from a browser or Windows (`stock.errors (1).csv`,
+# `stock.errors - Copy.csv`), the errors file of a fixed errors file (`.errors.errors.csv`).
+ERRORS_NAME = re.compile(
+    r"(?P<stem>.+?)(?:\.errors(?:-\d+| ?\(\d+\)| - copy(?: \(\d+\))?)?)+(?P<suffix>\.[^.]+)",
+    re.IGNORECASE,
+)
+
+
 def own_columns(header: Sequence[str]) -> int:
     """How many trailing columns are ours from an earlier errors file (`error`, `row`): 0 or 2."""
     if len(header) <= 2:

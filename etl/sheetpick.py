@@ -5,6 +5,10 @@ no sheet is tried on the first rows of every worksheet (`scan_sheets`) and reads
 header fits; `sheet_conflict` refuses a file whose rows are on more than one sheet, as one
 sheet is read per file; a hidden sheet that fits, or a sheet with rows whose header nearly
 fits, becomes a note for the log.
+
+Our own errors file, fixed and dropped back in, has its header on row 1 whatever the
+export's layout was (`read.header_row: 4` below three title rows): `header_fit(...,
+errors_name=True)` takes row 1 when that row ends in our `error` and `row` columns.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from etl.errors import InputError
 from etl.mapspec import Mapping, norm_header
 from etl.model import Sheet, SheetInfo
 from etl.readers import SheetCache
+from etl.report import own_columns
 
 HEADER_SEARCH_ROWS = 50
 
@@ -38,6 +43,8 @@ class MatchReport:
     row_sheets: list[str] = field(default_factory=list)  # visible sheets that fit, with rows
     hidden: bool = False  # the header fits only on a hidden sheet, which is never read
     notes: list[str] = field(default_factory=list)  # other sheets the user should hear of
+    errors_file: bool = False  # our errors file (its name and row 1 say so): header on row 1
+    name_level: int = 0  # 2: a file name glob matches; 1: only with the export's extension
 
     def text(self) -> str:
         """'tally/stock (mappings/tally/stock.yaml), sheet 'Stock': file name matches, but
@@ -82,13 +89,17 @@ def _listed(names: list[str]) -> str:
 
 
 def scan_sheets(
-    mapping: Mapping, cache: SheetCache, sheets: list[SheetInfo], report: MatchReport
+    mapping: Mapping,
+    cache: SheetCache,
+    sheets: list[SheetInfo],
+    report: MatchReport,
+    errors_name: bool = False,
 ) -> int | None:
     """Try the first rows of every worksheet; take the visible one whose header fits and has
     rows (else one whose header fits, else a hidden one that fits, else the closest)."""
     nrows = max(HEADER_SEARCH_ROWS, mapping.header_row or 0) + 1
     shown = {i.name for i in sheets if not i.hidden} or {i.name for i in sheets}
-    looks = [_look(mapping, cache.head(i.name, nrows), i, nrows) for i in sheets]
+    looks = [_look(mapping, cache.head(i.name, nrows), i, nrows, errors_name) for i in sheets]
     wanted = len(mapping.required_headers)
     fit = [k for k in looks if k.found == wanted and k.name in shown]
     with_rows = [k for k in fit if k.rows]
@@ -123,11 +134,13 @@ class _Look:
     error: InputError | None = None
 
 
-def _look(mapping: Mapping, got: Sheet | InputError, info: SheetInfo, nrows: int) -> _Look:
+def _look(
+    mapping: Mapping, got: Sheet | InputError, info: SheetInfo, nrows: int, errors_name: bool
+) -> _Look:
     trial = MatchReport(mapping, fits=False, score=0.0)
     if isinstance(got, InputError):
         return _Look(info.name, None, trial, error=got)
-    found = header_fit(mapping, got, trial)
+    found = header_fit(mapping, got, trial, errors_name)
     index = trial.header_index
     below = got.cells.iloc[index + 1 :] if index is not None else got.cells.iloc[:0]
     rows = len(got.cells) >= nrows or bool((below != "").to_numpy().any())
@@ -140,6 +153,7 @@ def _take(report: MatchReport, look: _Look) -> None:
     report.missing += look.trial.missing
     report.sheet, report.sheet_name, report.head_only = look.sheet, look.name, True
     report.header_index, report.header_row = look.trial.header_index, look.trial.header_row
+    report.errors_file = look.trial.errors_file
 
 
 def _notes(others: list[_Look], shown: set[str], wanted: int, fits: bool) -> list[str]:
@@ -158,10 +172,16 @@ def _notes(others: list[_Look], shown: set[str], wanted: int, fits: bool) -> lis
     return notes
 
 
-def header_fit(mapping: Mapping, sheet: Sheet, report: MatchReport) -> int:
-    """Choose the header row; note what it has and lacks; return how many headers it has."""
+def header_fit(
+    mapping: Mapping, sheet: Sheet, report: MatchReport, errors_name: bool = False
+) -> int:
+    """Choose the header row; note what it has and lacks; return how many headers it has.
+
+    `errors_name`: the file is named as our errors file is; if it is laid out as ours too,
+    its header is row 1 (`report.errors_file`), not the export's `read.header_row`."""
     wanted = mapping.required_headers
-    index = find_header(mapping, sheet)
+    report.errors_file = errors_name and own_layout(sheet)
+    index = 0 if report.errors_file else find_header(mapping, sheet)
     if index is None:
         report.missing.append("the sheet is empty")
         return 0
@@ -174,6 +194,17 @@ def header_fit(mapping: Mapping, sheet: Sheet, report: MatchReport) -> int:
     if lacking:
         report.missing.append(f"header lacks {_quoted(lacking, set(), False)}")
     return has
+
+
+def own_layout(sheet: Sheet) -> bool:
+    """True when row 1 is a header ending in the `error` and `row` columns of our errors
+    file (`etl.report`); a user's file merely named like ours has no such row."""
+    if not len(sheet.cells) or int(sheet.row_numbers[0]) != 1:
+        return False
+    first = [str(c) for c in sheet.cells.iloc[0]]
+    while first and not first[-1].strip():  # a note typed right of `row` widens the sheet
+        first.pop()
+    return own_columns(first) == 2
 
 
 def _quoted(headers: tuple[str, ...] | list[str], present: set[str], keep: bool) -> str:
