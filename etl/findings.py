@@ -40,9 +40,12 @@ def column_name(mapped: Mapped, field: str) -> str:
 
 
 def _original(mapped: Mapped, found: Finding) -> Any:
+    """The cell as the file has it ("(-)3 Pcs"); else the value as read."""
     if found.field not in mapped.frame.columns:
         return ""
-    return mapped.frame[found.field].iat[found.index]
+    return (
+        mapped.source_text(found.field, found.index) or mapped.frame[found.field].iat[found.index]
+    )
 
 
 def to_problems(

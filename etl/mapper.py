@@ -61,6 +61,12 @@ def apply_mapping(mapping: Mapping, table: Table) -> Mapped:
         problems=problems,
         skipped_rows=int(len(keep) - keep.sum()),
         numeric=_numeric(mapping, table, columns, positions),
+        table=table,
+        columns={
+            spec.name: columns[norm_header(spec.column)]
+            for spec in mapping.fields
+            if spec.column is not None and norm_header(spec.column) in columns
+        },
     )
     problems += rupees_in_another_currency(mapping, data, columns, mapped)
     mapped.problems = sorted(problems + damage_problems(mapping, mapped), key=lambda p: p.row)

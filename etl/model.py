@@ -128,6 +128,17 @@ class Mapped:
     # numeric[field][i]: frame row i of `field` came from a number cell of a workbook (a
     # 20-digit id typed as a number has lost digits). Only fields read from one column.
     numeric: dict[str, npt.NDArray[np.bool_]] = field(default_factory=dict)
+    # The table and, per field read from one column, that column's position in `table.data`:
+    # a message quotes the cell as the file has it ("(-)3 Pcs"), not as it was read (-3).
+    table: Table | None = None
+    columns: dict[str, int] = field(default_factory=dict)
+
+    def source_text(self, name: str, index: int) -> str:
+        """The cell field `name` of frame row `index` was read from ("" if none or blank)."""
+        position = self.columns.get(name)
+        if self.table is None or position is None:
+            return ""
+        return str(self.table.data.iat[int(self.positions[index]), position]).strip()
 
     def drop_frame(self) -> None:
         """Free `frame` once validation holds its typed copy (tens of MB for a million rows);

@@ -201,6 +201,16 @@ def test_tally_negative_is_negative_stock() -> None:
     assert zeroed.notes == {0: f"sent as 0: the file says -5 {ZERO_WHY}"}
 
 
+def test_a_refused_row_quotes_its_cell_as_the_file_has_it(tmp_path: Path) -> None:
+    """Not as it was read: "(-)3 Pcs" and "(5)" are what the person sees in the sheet."""
+    path = tmp_path / "stock.csv"
+    _write(path, "location_id,sku,quantity\nL1,A,(-)3 Pcs\nL1,B,(5)\nL1,C,2\n")
+    CliRunner().invoke(app, ["validate", str(path)], catch_exceptions=False)
+    rows = _result_rows(tmp_path / "stock.result.csv")
+    assert rows["2"]["message"] == "'quantity': '(-)3 Pcs' - stock cannot be negative"
+    assert rows["3"]["message"] == "'quantity': '(5)' - stock cannot be negative"
+
+
 # 4. Enumerations: any case, Konnect's spelling out; reason codes listed with meanings.
 
 
