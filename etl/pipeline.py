@@ -131,6 +131,11 @@ def upload(
     feed, validated = prepared.feed, prepared.validated
     file_id = None
     if job.journal is not None:
+        if earlier := job.journal.unfinished(sha256, path.name):  # the summary's warnings
+            prepared.table.notes.append(
+                f"resumed: an attempt begun at {earlier.started_at} (UTC) stopped part-way;"
+                " what Konnect had acknowledged then was not sent again"
+            )
         file_id = job.journal.begin_file(sha256, path.name, feed.name, prepared.mapping.name)
     on_progress = job.progress(path.name, len(validated.frame)) if job.progress else None
     # Order actions are not idempotent: what is in doubt is looked up, never resent blindly.

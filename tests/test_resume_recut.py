@@ -6,6 +6,7 @@ action is looked up rather than sent twice."""
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,9 @@ def test_stock_rows_a_fixed_lookup_lets_through_are_sent_on_resume(
     )
     assert sum(k.startswith("LOC-MAIN|") for k in stock) == 990
     assert {r["status"] for r in results(inbox, "shopstock").values()} == {"ok"}
+    [summary] = inbox.glob("done/*/shopstock.summary.json")
+    [resumed] = [w for w in json.loads(summary.read_text())["warnings"] if "resumed" in w]
+    assert "stopped part-way; what Konnect had acknowledged then was not sent again" in resumed
 
 
 def test_an_order_file_cut_differently_on_resume_is_looked_up_not_skipped_or_resent(
