@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
+import os
+import time
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -50,6 +52,36 @@ class JsonLines(logging.Formatter):
         return orjson.dumps(entry).decode()
 
 
+class FollowingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log file that follows its path: when the file there is no longer the one
+    open (the inbox folder swapped for another, a share mounted again over a stand-in), the
+    next line goes to the file at the path, if its folder is there. Looked at every
+    `CHECK_SECONDS` at most."""
+
+    CHECK_SECONDS = 10.0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        now = time.monotonic()
+        if now - getattr(self, "_checked", 0.0) >= self.CHECK_SECONDS:
+            self._checked = now
+            self._follow()
+        super().emit(record)
+
+    def _follow(self) -> None:
+        if self.stream is None:
+            return
+        path = Path(self.baseFilename)
+        try:
+            same = os.path.samestat(path.stat(), os.fstat(self.stream.fileno()))
+        except FileNotFoundError:  # its folder is still there: start the file again
+            same = not path.parent.is_dir()
+        except OSError:
+            return  # the share is away: keep writing where we were
+        if not same:
+            self.stream.close()
+            self.stream = self._open()
+
+
 def add_secrets(values: Iterable[str | None]) -> None:
     _secrets.update(v for v in values if v and len(v) >= 4)
 
@@ -69,7 +101,7 @@ def setup_logging(verbosity: int = 0, json_logs: bool = False, log_dir: Path | N
     _attach(root, console, JsonLines() if json_logs else plain)
     if log_dir is not None:
         log_dir.mkdir(parents=True, exist_ok=True)
-        file = logging.handlers.RotatingFileHandler(
+        file = FollowingFileHandler(
             log_dir / "konnect-etl.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8"
         )
         file.setLevel(logging.INFO)
