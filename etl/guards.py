@@ -23,7 +23,6 @@ what was applied while the other is between its look and its record.
 from __future__ import annotations
 
 import functools
-import hashlib
 import logging
 import sqlite3
 from contextlib import closing
@@ -44,7 +43,6 @@ from etl.report import ERRORS_NAME, error_positions, own_columns
 from etl.validation import drop_rows
 
 if TYPE_CHECKING:
-    from etl.journal import Journal
     from etl.pipeline import Job, Prepared
     from etl.report import RowOutcomes
 
@@ -250,29 +248,10 @@ def before_upload(prepared: Prepared, path: Path, job: Job, sha256: str) -> str 
                 log.warning(
                     "%s: %d rows not sent, a newer export set them", path.name, skipped.size
                 )
-            _same_chunks_on_resume(skipped, path.name, job.journal, state, sha256)
         if reason is None and job.guards.repeated_cancels:
             earlier = job.journal.unfinished(sha256, path.name)
             repeats.skip_repeats(prepared, state, earlier.started_at if earlier else None)
     return reason
-
-
-def _same_chunks_on_resume(
-    skipped: IntArray, name: str, journal: Journal, state: KeyState, sha256: str
-) -> None:
-    """A file resumed after a newer export was applied meanwhile loses more rows to it than
-    the first time, so its chunks are cut differently and a chunk Konnect acknowledged may
-    now hold other rows: the journal's results, matched by chunk number, would call rows
-    sent that never were. Then its results are forgotten and the rows sent again (absolute
-    values: harmless), all but those the newer export set."""
-    digest = hashlib.blake2b(skipped.tobytes(), digest_size=16).hexdigest()
-    before = state.skip_digest(sha256, name)
-    if before is not None and before != digest:
-        journal.forget_unfinished_chunks(sha256, name)
-        log.warning("%s: a newer export was applied while this file was stopped; its rows are"
-                    " sent again, all but those the newer export set", name)  # fmt: skip
-    if before != digest:
-        state.set_skip_digest(sha256, name, digest)
 
 
 def after_upload(
@@ -286,4 +265,3 @@ def after_upload(
         repeats.record_applied(prepared, out, state, name)
         if job.guards.out_of_order:
             record_applied(prepared, out, state, exported_at(prepared, path, state), name)
-            state.set_skip_digest(sha256, path.name, None)  # finished: nothing left to resume

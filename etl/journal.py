@@ -223,24 +223,31 @@ class Journal:
         )
         return FileRecord(*rows[0]) if rows else None
 
-    def partly_sent(self, sha256: str, name: str) -> bool:
-        """Konnect answered a chunk of the unfinished attempt at this file, or one was in
-        flight: something of it may be applied."""
+    def adopt_unfinished(self, name: str, sha256: str) -> FileRecord | None:
+        """The latest unfinished attempt at a file of this name, now known by `sha256`: a
+        file resumed from processing/ whose export wrote on into it meanwhile is still that
+        attempt (its requests are matched by body, `etl.upload`), not a new file."""
+        with self._write() as db:
+            row = db.execute(
+                f"SELECT {_RECORD} FROM files WHERE name = ? AND state = 'processing' "
+                "ORDER BY id DESC LIMIT 1",
+                (name,),
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE files SET sha256 = ? WHERE id = ?", (sha256, row[0]))
+        return FileRecord(row[0], sha256, *row[2:])
+
+    def partly_sent(self, name: str) -> bool:
+        """Konnect answered a chunk of the latest unfinished attempt at a file of this name,
+        or one was in flight: something of it may be applied. By name, not content: an
+        export that wrote on into processing/ has another hash than the one sent."""
         rows = self._read(
-            "SELECT 1 FROM chunks JOIN files ON files.id = chunks.file_id WHERE "
-            "files.sha256 = ? AND files.name = ? AND files.state = 'processing' LIMIT 1",
-            (sha256, name),
+            "SELECT 1 FROM chunks WHERE file_id = (SELECT id FROM files WHERE name = ? AND "
+            "state = 'processing' ORDER BY id DESC LIMIT 1) LIMIT 1",
+            (name,),
         )
         return bool(rows)
-
-    def forget_unfinished_chunks(self, sha256: str, name: str) -> None:
-        """Drop the chunk results of an unfinished attempt at this file: it is sent again."""
-        with self._write() as db:
-            db.execute(
-                "DELETE FROM chunks WHERE file_id IN (SELECT id FROM files WHERE sha256 = ? "
-                "AND name = ? AND state = 'processing')",
-                (sha256, name),
-            )
 
     def mark_inflight(self, file_id: int, index: int, digest: str = "") -> None:
         """Just before a chunk is sent: from now on its outcome is in doubt until recorded.

@@ -9,8 +9,6 @@ Kept in `INBOX/.konnect-etl/protection.sqlite3`, next to the journal:
   keys a newer export set are skipped (`etl.guards.skip_superseded`). The usual in-order
   case costs one indexed lookup. Exports more than `KEEP_DAYS` older than the newest one of
   their mapping are forgotten; `newest()` still says when that newest one was.
-- `skips`: per file being uploaded, which rows the guard dropped when it began, so a resumed
-  file whose rows a newer export took meanwhile is not matched to the old chunk results.
 - `released`: content hashes of held files that `konnect-etl release` let through.
 - `cancels`: every cancel row applied (order, item, quantity, reason) with the file, row and
   time (UTC) that applied it, kept `KEEP_DAYS`: a later file repeating one is not sent
@@ -45,12 +43,6 @@ CREATE TABLE IF NOT EXISTS exports (
     error_rows BLOB
 );
 CREATE INDEX IF NOT EXISTS exports_time ON exports (mapping, exported_at);
-CREATE TABLE IF NOT EXISTS skips (
-    sha256 TEXT NOT NULL,
-    name TEXT NOT NULL,
-    digest TEXT NOT NULL,
-    PRIMARY KEY (sha256, name)
-);
 CREATE TABLE IF NOT EXISTS released (
     sha256 TEXT PRIMARY KEY,
     name TEXT NOT NULL
@@ -230,24 +222,6 @@ class KeyState:
             self._db.execute(
                 "DELETE FROM exports WHERE mapping = ? AND exported_at < ?",
                 (mapping, horizon - KEEP_DAYS * 86400),
-            )
-
-    def skip_digest(self, sha256: str, name: str) -> str | None:
-        """Which rows the guard dropped from this file when its upload began (a digest)."""
-        found = self._db.execute(
-            "SELECT digest FROM skips WHERE sha256 = ? AND name = ?", (sha256, name)
-        ).fetchone()
-        return None if found is None else str(found[0])
-
-    def set_skip_digest(self, sha256: str, name: str, digest: str | None) -> None:
-        """Remember (None: forget, once the file is finished) which rows were dropped."""
-        if digest is None:
-            self._db.execute("DELETE FROM skips WHERE sha256 = ? AND name = ?", (sha256, name))
-        else:
-            self._db.execute(
-                "INSERT INTO skips (sha256, name, digest) VALUES (?, ?, ?) "
-                "ON CONFLICT (sha256, name) DO UPDATE SET digest = excluded.digest",
-                (sha256, name, digest),
             )
 
     def release(self, sha256: str, name: str) -> None:

@@ -46,17 +46,19 @@ def remember(
     journal: Journal | None, filed: Path, name: str, taken: tuple[int, float] | None
 ) -> None:
     """`filed`, received as `name`, was processed as its first `taken` (size, time) bytes:
-    when it is in `done/`, look at it again for an hour."""
-    if journal is None or taken is None or filed.parent.parent.name != "done":
+    when it is in `done/` or `failed/` (an export that had written only its header), look at
+    it again for an hour. Best effort: a failure is logged, never stops the run."""
+    if journal is None or taken is None or filed.parent.parent.name not in ("done", "failed"):
         return
-    digest = _prefix_digest(filed, taken[0])
-    if digest is None:
-        return
-    with _state(journal.path) as db, immediate(db):
-        db.execute(
-            "INSERT OR REPLACE INTO late_writes VALUES (?, ?, ?, ?, ?)",
-            (str(filed), name, taken[0], digest, time.time()),
-        )
+    try:
+        digest = _prefix_digest(filed, taken[0])
+        with _state(journal.path) as db, immediate(db):
+            db.execute(
+                "INSERT OR REPLACE INTO late_writes VALUES (?, ?, ?, ?, ?)",
+                (str(filed), name, taken[0], digest, time.time()),
+            )
+    except (OSError, sqlite3.Error, Shorter) as exc:
+        log.warning("%s: cannot watch it for rows written late (%s)", filed.name, exc)
 
 
 def requeue_grown(
@@ -64,27 +66,54 @@ def requeue_grown(
 ) -> list[Path]:
     """Copy the remembered files that grew, and have not changed for `settle_seconds` since
     (a copy must not end in a half-written line), back into the inbox; the copies' paths.
-    `journal`: the journal file's path (None, or no such file yet: nothing remembered)."""
+    `journal`: the journal file's path (None, or no such file yet: nothing remembered).
+    Best effort: a share or database failure is logged and tried again next pass."""
     if journal is None or not journal.is_file():
         return []
-    copies = []
-    with _state(journal) as db:
-        with immediate(db):
-            cutoff = time.time() - WATCHED_SECONDS
-            db.execute("DELETE FROM late_writes WHERE filed_at < ?", (cutoff,))
-        for path, name, size, digest in db.execute(
-            "SELECT path, name, bytes, sha256 FROM late_writes"
-        ).fetchall():
-            filed = Path(path)
-            try:
-                now = filed.stat()
-            except OSError:  # moved or removed by a person: nothing to look at any more
-                _forget(db, filed)
-                continue
-            if now.st_size > size and time.time() - now.st_mtime >= settle_seconds:
-                copy = _grown(inbox, filed, name, size, digest, db, trigger)
+    copies: list[Path] = []
+    try:
+        with _state(journal) as db:
+            for path, name, size, digest in db.execute(
+                "SELECT path, name, bytes, sha256 FROM late_writes"
+            ).fetchall():
+                copy = _look_at(inbox, Path(path), name, size, digest, db, settle_seconds, trigger)
                 copies += [copy] if copy else []
+            with immediate(db):  # after a last look: a file that grew at minute 59 is sent
+                cutoff = time.time() - WATCHED_SECONDS
+                db.execute("DELETE FROM late_writes WHERE filed_at < ?", (cutoff,))
+    except (OSError, sqlite3.Error) as exc:
+        log.warning("files filed in done/ could not be looked at for rows written late: %s", exc)
     return copies
+
+
+def _look_at(
+    inbox: Inbox,
+    filed: Path,
+    name: str,
+    size: int,
+    digest: str,
+    db: sqlite3.Connection,
+    settle_seconds: float,
+    trigger: str | None,
+) -> Path | None:
+    """The copy of `filed` given back to the inbox, if it grew (None: not, not yet, or not
+    to be sent); only a file that is gone or was changed is no longer looked at."""
+    try:
+        now = filed.stat()
+    except FileNotFoundError:  # moved or removed by a person: nothing to look at any more
+        _forget(db, filed)
+        return None
+    if now.st_size <= size or time.time() - now.st_mtime < settle_seconds:
+        return None
+    try:
+        if _prefix_digest(filed, size) != digest:
+            raise Shorter
+    except Shorter:
+        log.info("%s was changed in %s after it was processed (edited?): not sent again",
+                 filed.name, filed.parent)  # fmt: skip
+        _forget(db, filed)
+        return None
+    return _copy_back(inbox, filed, name, size, db, trigger)
 
 
 def _forget(db: sqlite3.Connection, filed: Path) -> None:
@@ -92,26 +121,28 @@ def _forget(db: sqlite3.Connection, filed: Path) -> None:
         db.execute("DELETE FROM late_writes WHERE path = ?", (str(filed),))
 
 
-def _grown(
-    inbox: Inbox,
-    filed: Path,
-    name: str,
-    size: int,
-    digest: str,
-    db: sqlite3.Connection,
-    trigger_suffix: str | None,
+def _copy_back(
+    inbox: Inbox, filed: Path, name: str, size: int, db: sqlite3.Connection, trigger: str | None
 ) -> Path | None:
-    if _prefix_digest(filed, size) != digest:
-        log.info("%s was changed in %s after it was processed (edited?): not sent again",
-                 filed.name, filed.parent)  # fmt: skip
-        _forget(db, filed)
-        return None
-    copy, copied, copied_digest = _copy_into(inbox, filed, name, trigger_suffix)
-    with immediate(db):
-        db.execute(
-            "UPDATE late_writes SET bytes = ?, sha256 = ? WHERE path = ?",
-            (copied, copied_digest, str(filed)),
-        )
+    """Copy `filed` into a folder of this process's own, then, in one transaction that
+    first checks no other process did so (its recorded size still `size`), give the copy
+    to the inbox and record the size and digest it has."""
+    staging = inbox.root / ".konnect-etl" / "late" / str(os.getpid())
+    staging.mkdir(parents=True, exist_ok=True)
+    temp = staging / name
+    try:
+        copied, copied_digest = _copy(filed, temp)
+        with immediate(db):
+            row = db.execute("SELECT bytes FROM late_writes WHERE path = ?", (str(filed),))
+            if row.fetchone() != (size,):
+                return None  # another process on this inbox copied it back already
+            copy = inbox.give_back(temp, trigger)
+            db.execute(
+                "UPDATE late_writes SET bytes = ?, sha256 = ? WHERE path = ?",
+                (copied, copied_digest, str(filed)),
+            )
+    finally:
+        temp.unlink(missing_ok=True)
     log.warning(
         "%s grew after it was processed (%d bytes more: its export wrote on after a pause"
         " longer than the settle time): the whole file goes through again as %s",
@@ -120,40 +151,36 @@ def _grown(
     return copy
 
 
-def _copy_into(
-    inbox: Inbox, filed: Path, name: str, trigger_suffix: str | None
-) -> tuple[Path, int, str]:
-    """A copy of `filed` as it is now, given back to the inbox under `name` (or `name-2`),
-    dated like the export; (its path, its size, its SHA-256)."""
+def _copy(filed: Path, temp: Path) -> tuple[int, str]:
+    """`filed` as it is now, into `temp` dated like the export: (its size, its SHA-256)."""
     mtime = filed.stat().st_mtime
-    staging = inbox.root / ".konnect-etl" / "late"
-    staging.mkdir(parents=True, exist_ok=True)
-    temp = staging / name
-    digest = hashlib.sha256()
+    digest, size = hashlib.sha256(), 0
     with filed.open("rb") as source, temp.open("wb") as target:
         for block in iter(lambda: source.read(1 << 20), b""):
             digest.update(block)
             target.write(block)
+            size += len(block)
         target.flush()
         os.fsync(target.fileno())
     os.utime(temp, (mtime, mtime))  # the export's time, for the out-of-order guard
-    size = temp.stat().st_size
-    return inbox.give_back(temp, trigger_suffix), size, digest.hexdigest()
+    return size, digest.hexdigest()
 
 
-def _prefix_digest(path: Path, size: int) -> str | None:
-    """SHA-256 of the first `size` bytes of `path` (None: unreadable or shorter)."""
+class Shorter(Exception):
+    """The file is shorter than what was processed: it was changed, not written on."""
+
+
+def _prefix_digest(path: Path, size: int) -> str:
+    """SHA-256 of the first `size` bytes of `path`; OSError when it cannot be read (a
+    share away: try again), `Shorter` when it has fewer bytes."""
     digest, left = hashlib.sha256(), size
-    try:
-        with path.open("rb") as handle:
-            while left > 0:
-                block = handle.read(min(left, 1 << 20))
-                if not block:
-                    return None
-                digest.update(block)
-                left -= len(block)
-    except OSError:
-        return None
+    with path.open("rb") as handle:
+        while left > 0:
+            block = handle.read(min(left, 1 << 20))
+            if not block:
+                raise Shorter(f"{path.name} has fewer than the {size} bytes processed")
+            digest.update(block)
+            left -= len(block)
     return digest.hexdigest()
 
 

@@ -27,9 +27,9 @@ from etl.report import remove_reports
 from etl.retention import prune
 from etl.seen_before import (
     applied_nothing,
-    drop_unfinished_reports,
     earlier_copy,
     finish_move,
+    resume_unfinished,
     set_aside,
 )
 
@@ -140,7 +140,7 @@ def _under_lock(
             return None
         if resuming:
             log.info("resuming %s (left in processing/ by an earlier run)", claimed.name)
-            drop_unfinished_reports(job.journal, claimed)
+            resume_unfinished(job.journal, claimed)
         return process_claimed(inbox, claimed, job, options)
 
 
@@ -275,7 +275,7 @@ def _process(
     try:
         return process(claimed, job, where)
     except CredentialsError:
-        if job.journal is not None and job.journal.partly_sent(content_hash(claimed), claimed.name):
+        if job.journal is not None and job.journal.partly_sent(claimed.name):
             log.error("%s: stopped part-way, Konnect refused the credentials; it waits in "
                       "processing/ and the next run continues where this one stopped",
                       claimed.name)  # fmt: skip

@@ -152,7 +152,9 @@ def _earlier_results(run: UploadRun, chunks: Sequence[ChunkLike]) -> dict[int, C
     inflight = run.journal.inflight(run.file_id)
     recut = len(kept) < len(earlier) or not all(same(i, d) for i, d in inflight.items())
     doubtful = [i for i in now if i not in kept] if recut else list(inflight)
-    why = RECUT if recut else f"sent before the tool stopped; {NO_ANSWER}"
+    # results from before digests were kept (an upgrade) are all "different": no re-cut to tell of
+    legacy = not any(r.digest for r in earlier.values()) and not any(inflight.values())
+    why = RECUT if recut and not legacy else f"sent before the tool stopped; {NO_ANSWER}"
     for index in doubtful:
         records = list(range(now[index].record_count))
         kept[index] = ChunkResult(index, "unknown", None, {}, records, why, digests.get(index, ""))

@@ -17,7 +17,7 @@ import httpx
 import orjson
 import pytest
 
-from etl.attribution import attribute
+from etl.attribution import NO_ANSWER, attribute
 from etl.client import ClientSettings, KonnectClient
 from etl.envelopes import Answer, RecordError
 from etl.errors import (
@@ -388,6 +388,21 @@ def test_resume_of_orders_cut_differently_sends_nothing_blindly(tmp_path: Path) 
     assert fake.sent_indices() == []
     assert [r.state for r in results] == ["unknown"] * 3
     assert "went into requests differently" in results[0].message
+
+
+def test_a_mark_from_before_digests_were_kept_puts_all_in_doubt_without_blaming_a_recut(
+    tmp_path: Path,
+) -> None:
+    """After an upgrade the earlier attempt's marks have no digest: nothing can be matched,
+    every chunk is looked up first, and the message does not speak of a changed mapping."""
+    chunks = chunks_of(3)
+    with Journal(tmp_path / "journal.sqlite3") as journal:
+        file_id = journal.begin_file("abc", "orders.csv", "confirm", "generic")
+        journal.mark_inflight(file_id, 1)  # as the version before wrote it: no digest
+        fake = FakeKonnect()
+        results = upload(fake, chunks, journal=journal, file_id=file_id, resend_unknown=False)
+    assert fake.sent_indices() == []
+    assert {r.message for r in results} == {f"sent before the tool stopped; {NO_ANSWER}"}
 
 
 def test_run_upload_is_a_synchronous_wrapper() -> None:
