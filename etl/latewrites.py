@@ -3,8 +3,9 @@
 A file is taken once it has not changed for the settle time, and given back if it changes
 while it is processed (`etl.runner`). An export that pauses longer than both - a slow query
 between pages - and then writes on, through the handle it kept open, writes into the file
-where it now lies: `done/`, next to reports that cover only its first rows. So each file
-filed in `done/` is remembered for an hour, with the size and SHA-256 of what was processed
+where it now lies: `done/`, next to reports that cover only its first rows (or `failed/`,
+when it had written only its header). So each file filed there is remembered for an hour,
+with the size and SHA-256 of what was processed
 (a table of its own in the inbox's journal file, `late_writes`), and every pass looks again:
 a file that grew, whose first bytes are still the ones processed, is copied back into the
 inbox (as `name.csv`, or `name-2.csv` beside a newer drop) and taken again whole - stock and
