@@ -223,21 +223,6 @@ class Journal:
         )
         return FileRecord(*rows[0]) if rows else None
 
-    def adopt_unfinished(self, name: str, sha256: str) -> FileRecord | None:
-        """The latest unfinished attempt at a file of this name, now known by `sha256`: a
-        file resumed from processing/ whose export wrote on into it meanwhile is still that
-        attempt (its requests are matched by body, `etl.upload`), not a new file."""
-        with self._write() as db:
-            row = db.execute(
-                f"SELECT {_RECORD} FROM files WHERE name = ? AND state = 'processing' "
-                "ORDER BY id DESC LIMIT 1",
-                (name,),
-            ).fetchone()
-            if row is None:
-                return None
-            db.execute("UPDATE files SET sha256 = ? WHERE id = ?", (sha256, row[0]))
-        return FileRecord(row[0], sha256, *row[2:])
-
     def partly_sent(self, name: str) -> bool:
         """Konnect answered a chunk of the latest unfinished attempt at a file of this name,
         or one was in flight: something of it may be applied. By name, not content: an

@@ -71,20 +71,44 @@ def requeue_grown(
     Best effort: a share or database failure is logged and tried again next pass."""
     if journal is None or not journal.is_file():
         return []
-    copies: list[Path] = []
     try:
         with _state(journal) as db:
-            for path, name, size, digest in db.execute(
-                "SELECT path, name, bytes, sha256 FROM late_writes"
-            ).fetchall():
-                copy = _look_at(inbox, Path(path), name, size, digest, db, settle_seconds, trigger)
-                copies += [copy] if copy else []
+            copies, waiting = _look_at_all(inbox, db, settle_seconds, trigger)
             with immediate(db):  # after a last look: a file that grew at minute 59 is sent
-                cutoff = time.time() - WATCHED_SECONDS
-                db.execute("DELETE FROM late_writes WHERE filed_at < ?", (cutoff,))
+                cutoff, marks = time.time() - WATCHED_SECONDS, ",".join("?" * len(waiting))
+                db.execute(
+                    f"DELETE FROM late_writes WHERE filed_at < ? AND path NOT IN ({marks})",
+                    (cutoff, *waiting),
+                )
+                db.execute("DELETE FROM late_writes WHERE filed_at < ?", (cutoff - 86400,))
     except (OSError, sqlite3.Error) as exc:
         log.warning("files filed in done/ could not be looked at for rows written late: %s", exc)
+        return []
     return copies
+
+
+def _look_at_all(
+    inbox: Inbox, db: sqlite3.Connection, settle_seconds: float, trigger: str | None
+) -> tuple[list[Path], list[str]]:
+    """(the copies given back, the paths to look at again even past their hour: grown and
+    still being written, or not readable this time)."""
+    copies: list[Path] = []
+    waiting: list[str] = []
+    rows = db.execute(
+        "SELECT path, name, bytes, sha256 FROM late_writes ORDER BY filed_at"
+    ).fetchall()
+    for path, name, size, digest in rows:
+        try:
+            found = _look_at(inbox, Path(path), name, size, digest, db, settle_seconds, trigger)
+        except OSError as exc:  # this file's share or disk: the others go on
+            log.warning("%s could not be looked at for rows written late: %s", path, exc)
+            found = WAIT
+        waiting += [path] if found is WAIT else []
+        copies += [found] if isinstance(found, Path) else []
+    return copies, waiting
+
+
+WAIT = object()  # `_look_at`: the file grew and is still being written
 
 
 def _look_at(
@@ -96,16 +120,19 @@ def _look_at(
     db: sqlite3.Connection,
     settle_seconds: float,
     trigger: str | None,
-) -> Path | None:
-    """The copy of `filed` given back to the inbox, if it grew (None: not, not yet, or not
-    to be sent); only a file that is gone or was changed is no longer looked at."""
+) -> Path | object | None:
+    """The copy of `filed` given back to the inbox, if it grew; `WAIT` if it grew and is
+    still being written; None if not, or not to be sent. Only a file that is gone or was
+    changed is no longer looked at."""
     try:
         now = filed.stat()
     except FileNotFoundError:  # moved or removed by a person: nothing to look at any more
         _forget(db, filed)
         return None
-    if now.st_size <= size or time.time() - now.st_mtime < settle_seconds:
+    if now.st_size <= size:
         return None
+    if time.time() - now.st_mtime < settle_seconds:
+        return WAIT
     try:
         if _prefix_digest(filed, size) != digest:
             raise Shorter
@@ -132,7 +159,11 @@ def _copy_back(
     staging.mkdir(parents=True, exist_ok=True)
     temp = staging / name
     try:
+        before = filed.stat()
         copied, copied_digest = _copy(filed, temp)
+        after = filed.stat()
+        if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+            return None  # written to while copied: the copy may end mid-line; next pass
         with immediate(db):
             row = db.execute("SELECT bytes FROM late_writes WHERE path = ?", (str(filed),))
             if row.fetchone() != (size,):

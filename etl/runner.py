@@ -27,9 +27,9 @@ from etl.report import remove_reports
 from etl.retention import prune
 from etl.seen_before import (
     applied_nothing,
+    drop_unfinished_reports,
     earlier_copy,
     finish_move,
-    resume_unfinished,
     set_aside,
 )
 
@@ -140,7 +140,7 @@ def _under_lock(
             return None
         if resuming:
             log.info("resuming %s (left in processing/ by an earlier run)", claimed.name)
-            resume_unfinished(job.journal, claimed)
+            drop_unfinished_reports(job.journal, claimed)
         return process_claimed(inbox, claimed, job, options)
 
 

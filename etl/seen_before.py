@@ -126,12 +126,11 @@ def duplicate_summary(name: str, original: FileRecord, now: datetime) -> dict[st
     }
 
 
-def resume_unfinished(journal: Journal | None, claimed: Path) -> None:
-    """Take up the unfinished attempt at a file resumed from processing/ (under its content
-    now: `Journal.adopt_unfinished`), and remove the reports it wrote before it was stopped,
-    never moving the file next to them (`Journal.note_reports`): the resumed attempt writes
-    a whole set again, under the name it picks then - not a second set beside an orphan."""
-    earlier = journal.adopt_unfinished(claimed.name, content_hash(claimed)) if journal else None
+def drop_unfinished_reports(journal: Journal | None, claimed: Path) -> None:
+    """Reports an attempt wrote before it was stopped, never moving the file next to them
+    (`Journal.note_reports`): the resumed attempt writes a whole set again, under the name
+    it picks then - not a second set beside an orphan one."""
+    earlier = journal.unfinished(content_hash(claimed), claimed.name) if journal else None
     if earlier is None or not earlier.summary_path:
         return
     summary = Path(earlier.summary_path)

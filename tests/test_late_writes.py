@@ -164,3 +164,57 @@ def test_a_header_only_file_in_failed_gets_its_rows_sent_when_they_come(
     assert taken == 1  # an empty export: failed/
     assert run(inbox, sandbox).exit_code == 0
     assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-S"] == 7
+
+
+def test_a_file_still_being_written_when_its_hour_ends_is_looked_at_until_it_settles(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    inbox, journal = _filed_and_grown(tmp_path, sandbox)
+    with sqlite3.connect(journal) as db:
+        db.execute("UPDATE late_writes SET filed_at = filed_at - 3660")
+    assert latewrites.requeue_grown(Inbox(inbox), journal, settle_seconds=60) == []
+    [copy] = latewrites.requeue_grown(Inbox(inbox), journal, settle_seconds=0)
+    assert copy == inbox / "stock.csv"
+
+
+def test_one_unreadable_file_does_not_keep_the_others_from_being_sent(
+    tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox, journal = _filed_and_grown(tmp_path, sandbox)
+    other = inbox / "done" / date.today().isoformat() / "aaa_stock.csv"
+    other.write_text(HEADER + "DEL-WH-01,TS-BLK-S,1\nDEL-WH-01,TS-BLK-L,3\n", encoding="utf-8")
+    with sqlite3.connect(journal) as db:  # the other file is looked at first
+        [mine] = db.execute("SELECT * FROM late_writes").fetchall()
+        db.execute("DELETE FROM late_writes")
+        db.execute(
+            "INSERT INTO late_writes VALUES (?, 'aaa_stock.csv', 10, 'x', ?)", (str(other), 0)
+        )
+        db.execute("INSERT INTO late_writes VALUES (?, ?, ?, ?, ?)", mine)
+    digest = latewrites._prefix_digest
+
+    def denied(path: Path, size: int) -> str:
+        if path == other:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return digest(path, size)
+
+    monkeypatch.setattr(latewrites, "_prefix_digest", denied)
+    [copy] = latewrites.requeue_grown(Inbox(inbox), journal, settle_seconds=0)
+    assert copy == inbox / "stock.csv"
+
+
+def test_a_copy_taken_while_the_export_wrote_is_not_given_back(
+    tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It may end in half a line ("TS-BLK-L,12" of 125): the next pass copies it whole."""
+    inbox, journal = _filed_and_grown(tmp_path, sandbox)
+    copy = latewrites._copy
+
+    def export_writes_meanwhile(filed: Path, temp: Path) -> tuple[int, str]:
+        copied = copy(filed, temp)
+        with filed.open("a", encoding="utf-8") as export:
+            export.write("DEL-WH-01,TS-BLK-L,125\n")
+        return copied
+
+    monkeypatch.setattr(latewrites, "_copy", export_writes_meanwhile)
+    assert latewrites.requeue_grown(Inbox(inbox), journal, settle_seconds=0) == []
+    assert not (inbox / "stock.csv").exists()
