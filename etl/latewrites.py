@@ -26,7 +26,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from etl.inbox import Inbox
-from etl.journal import Journal
 from etl.sqlitetx import immediate
 
 log = logging.getLogger(__name__)
@@ -43,17 +42,16 @@ CREATE TABLE IF NOT EXISTS late_writes (
 """
 
 
-def remember(
-    journal: Journal | None, filed: Path, name: str, taken: tuple[int, float] | None
-) -> None:
+def remember(journal: Path | None, filed: Path, name: str, taken: tuple[int, float] | None) -> None:
     """`filed`, received as `name`, was processed as its first `taken` (size, time) bytes:
     when it is in `done/` or `failed/` (an export that had written only its header), look at
-    it again for an hour. Best effort: a failure is logged, never stops the run."""
+    it again for an hour (`journal`: the journal file's path). Best effort: a failure is
+    logged, never stops the run."""
     if journal is None or taken is None or filed.parent.parent.name not in ("done", "failed"):
         return
     try:
         digest = _prefix_digest(filed, taken[0])
-        with _state(journal.path) as db, immediate(db):
+        with _state(journal) as db, immediate(db):
             db.execute(
                 "INSERT OR REPLACE INTO late_writes VALUES (?, ?, ?, ?, ?)",
                 (str(filed), name, taken[0], digest, time.time()),

@@ -84,7 +84,7 @@ def name_fits(mapping: Mapping, name: str) -> bool:
     return not mapping.filename or any(fnmatchcase(folded, g.casefold()) for g in mapping.filename)
 
 
-def export_names(name: str, glob: str) -> dict[str, int]:
+def _export_names(name: str, glob: str) -> dict[str, int]:
     """For our errors file `name`, the names its export may have had, to try `glob` on, and
     how much a match counts: 2 with the errors file's extension, 1 with the one the glob
     names (Excel's Save As turns `del_stock.errors.csv` into .xlsx; a .txt export gets a
@@ -309,10 +309,10 @@ def _filename(mapping: Mapping, name: str, report: MatchReport) -> bool:
 
 def _name_hits(mapping: Mapping, name: str, errors_file: bool) -> list[tuple[int, str, str]]:
     """(level, glob, the name it matched) for each glob that matches, best first: level 2
-    for `name` itself; for our errors file, its export's names (`export_names`)."""
+    for `name` itself; for our errors file, its export's names (`_export_names`)."""
     hits = []
     for glob in mapping.filename:
-        names = {name: 2, **(export_names(name, glob) if errors_file else {})}
+        names = {name: 2, **(_export_names(name, glob) if errors_file else {})}
         folded = glob.casefold()
         matched = [
             (level, glob, n) for n, level in names.items() if fnmatchcase(n.casefold(), folded)

@@ -40,6 +40,10 @@ def _never() -> bool:
     return False
 
 
+def _journal_path(job: Job) -> Path | None:
+    return job.journal.path if job.journal is not None else None
+
+
 @dataclass
 class RunOptions:
     settle_seconds: float = 5.0
@@ -72,8 +76,9 @@ def run_inbox(root: Path, job: Job, options: RunOptions) -> RunResult:
     prune(inbox, job.journal, options.keep_days, job.now().date())
     result = RunResult()
     resume_leftovers(inbox, job, options, result)
-    journal = job.journal.path if job.journal is not None else None
-    latewrites.requeue_grown(inbox, journal, options.settle_seconds, options.trigger_suffix)
+    latewrites.requeue_grown(
+        inbox, _journal_path(job), options.settle_seconds, options.trigger_suffix
+    )
     settler = Settler(options.settle_seconds)
     window_ends = time.time() + max(options.max_wait, options.settle_seconds + 1)
     max_wait = options.max_wait
@@ -218,7 +223,7 @@ def process_claimed(
             log.warning("%s: the file disappeared while it was being processed", claimed.name)
             return result
         result.final_path = where.path
-        latewrites.remember(job.journal, where.path, claimed.name, taken)
+        latewrites.remember(_journal_path(job), where.path, claimed.name, taken)
         return result
 
 
