@@ -90,6 +90,7 @@ class ClientSettings:
     password: str | None = None
     timeout: float = 30.0
     retries: int = 5
+    retry_failed_minutes: float = 30.0  # etl.holdover
     backoff_base: float = 0.5
     backoff_max: float = 30.0
     concurrency: int = 4

@@ -39,6 +39,7 @@ class Settings:
     concurrency: int = 4
     timeout_seconds: float = 30.0
     retries: int = 5
+    retry_failed_minutes: float = 30.0  # etl/holdover.py
     token_ttl_seconds: float = TOKEN_TTL_SECONDS  # a fetched token is used this long at most
     settle_seconds: float = 5.0
     trigger_suffix: str | None = None
@@ -80,6 +81,7 @@ _FILE_KEYS = {
     "concurrency": "concurrency",
     "timeout_seconds": "timeout_seconds",
     "retries": "retries",
+    "retry_failed_minutes": "retry_failed_minutes",
     "token_ttl_seconds": "token_ttl_seconds",
     "settle_seconds": "settle_seconds",
     "trigger_suffix": "trigger_suffix",
@@ -208,6 +210,14 @@ def _days(value: Any) -> int:
     return int(value)
 
 
+def _minutes(value: Any) -> float:
+    """Minutes, 0 or more (`bool` is a number to Python, not to us)."""
+    minutes = float(value)
+    if isinstance(value, bool) or not math.isfinite(minutes) or minutes < 0:
+        raise ValueError(value)
+    return minutes
+
+
 def _token_ttl(value: Any) -> float:
     """Seconds, above 0: said in the user's terms, as the generic message would not."""
     try:
@@ -246,6 +256,7 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "token": lambda value: str(value).strip(),
     "concurrency": int,
     "retries": int,
+    "retry_failed_minutes": _minutes,
     "timeout_seconds": float,
     "token_ttl_seconds": _token_ttl,
     "settle_seconds": float,

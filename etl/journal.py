@@ -223,6 +223,11 @@ class Journal:
         )
         return FileRecord(*rows[0]) if rows else None
 
+    def attempt(self, file_id: int) -> FileRecord:
+        """The attempt `begin_file` gave this id."""
+        [row] = self._read(f"SELECT {_RECORD} FROM files WHERE id = ?", (file_id,))
+        return FileRecord(*row)
+
     def partly_sent(self, name: str) -> bool:
         """Konnect answered a chunk of the latest unfinished attempt at a file of this name,
         or one was in flight: something of it may be applied. By name, not content: an

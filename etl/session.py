@@ -70,6 +70,7 @@ def client_settings(
         password=settings.password if has_login else None,
         timeout=settings.timeout_seconds,
         retries=settings.retries,
+        retry_failed_minutes=settings.retry_failed_minutes,
         concurrency=settings.concurrency,
         token_ttl=settings.token_ttl_seconds,
         lookup_locations=settings.locations if settings.token_scope == "company" else (),

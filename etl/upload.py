@@ -29,6 +29,7 @@ from etl.errors import (
     Unreachable,
     UploadError,
 )
+from etl.holdover import hold_if_not_taken, not_taken
 from etl.journal import SETTLED, ChunkResult, Journal, chunk_digest
 from etl.konnect import ORDERS_PATH, Endpoint
 from etl.retry import AdaptiveLimit, Attempts, RetryPolicy, decide
@@ -77,6 +78,8 @@ async def upload_chunks(
     may have been applied, and does not resend chunks a crashed run left in doubt.
     A `CredentialsError`, or Konnect staying unreachable through every retry (`KonnectDown`),
     stops new requests, lets those in flight finish, then propagates: the file is not done.
+    Stock and price also stop with `KonnectDown` when Konnect answered some requests but not
+    others, for a while (`etl.holdover`).
     """
     run = UploadRun(
         client=client,
@@ -114,7 +117,11 @@ async def upload_chunks(
     results.update({r.index: r for w in workers for r in w.result()})
     if run.limit.lowest < run.limit.ceiling:
         log.info("Konnect rate-limited us: concurrency went down to %d", run.limit.lowest)
-    return sorted(results.values(), key=lambda r: r.index)
+    ordered = sorted(results.values(), key=lambda r: r.index)
+    if run.policy.resend_unknown and run.journal is not None and run.file_id is not None:
+        minutes = client.settings.retry_failed_minutes
+        hold_if_not_taken(run.journal, run.file_id, ordered, minutes)
+    return ordered
 
 
 def _first_leaf(group: BaseExceptionGroup[Exception]) -> Exception:
@@ -144,9 +151,9 @@ def _earlier_results(run: UploadRun, chunks: Sequence[ChunkLike]) -> dict[int, C
             digests[index] = chunk_digest(now[index].body)
         return digest == digests[index]
 
-    if run.policy.resend_unknown:
+    if run.policy.resend_unknown:  # what Konnect never took is sent again (etl.holdover)
         earlier = run.journal.chunk_results(run.file_id)
-        return {i: r for i, r in earlier.items() if same(i, r.digest)}
+        return {i: r for i, r in earlier.items() if same(i, r.digest) and not not_taken(r)}
     earlier = run.journal.chunk_results(run.file_id, (*SETTLED, "unknown"))
     kept = {i: r for i, r in earlier.items() if same(i, r.digest)}
     inflight = run.journal.inflight(run.file_id)
