@@ -1,17 +1,17 @@
-"""A stock/price file Konnect answered only in part: it waits for another run, for a while.
+"""A file Konnect answered only in part: it waits for another run, for a while.
 
 Konnect that is down altogether stops the run and the file waits in processing/ however long
 it takes (`etl.upload`). A flaky Konnect, which takes most requests but answers some only
 with 5xx, timeouts or 429s through every retry, used to end those requests' rows `failed`
 (or `unknown`) and file the input in done/: after a short outage someone had to drop the
-errors file in again. Now such a file waits in processing/ too, and the next runs send the
-requests not taken, for up to `retry_failed_minutes` from its first attempt; after that its
-rows are reported as before, so a request that always breaks the server holds the inbox up
-for that long at most. The run stops meanwhile, so no newer stock or price file overtakes
-the waiting one (absolute values: the older would overwrite the newer when it got through).
-
-Order actions are not held: a request that may have been applied is looked up instead
-(`etl.reconcile`), and their errors file is the way back.
+errors file in again, or check orders in Konnect one by one. Now such a file waits in
+processing/ too, and the next runs send the requests not taken (stock/price: resent, absolute
+values; order actions: only those surely not applied, `refused_for_now`) and look up again
+the orders whose answer was lost and whose look-up failed (`etl.reconcile`), for up to
+`retry_failed_minutes` from the file's first attempt. After that its rows are reported as
+before, so a request that always breaks the server holds the inbox up for that long at most.
+The run stops meanwhile, so no newer file overtakes the waiting one (stock and price are
+absolute: the older would land on top of the newer; order actions build on each other).
 """
 
 from __future__ import annotations
@@ -26,35 +26,76 @@ from etl.journal import ChunkResult, Journal
 NOT_TAKEN = ("UNAVAILABLE", "HTTP429")
 
 
-def not_taken(result: ChunkResult) -> bool:
-    """A request Konnect never answered with an envelope through every retry: its rows are
-    not wrong, and sending it again later may well go through (stock and price only: an
-    `unknown` order action is looked up, never resent blindly)."""
-    if result.state == "unknown":
-        return result.ack_id is None
+def refused_for_now(result: ChunkResult) -> bool:
+    """Konnect refused the whole request through every retry in a way that applied nothing
+    (500, 503, 429, a connection that could not be made): sending it later is safe, even for
+    an order action."""
     if result.state != "failed" or not result.record_errors:
         return False
     code, _ = next(iter(result.record_errors.values()))  # every row has the request's reason
     return code in NOT_TAKEN
 
 
-def hold_if_not_taken(
-    journal: Journal, file_id: int, results: Sequence[ChunkResult], minutes: float
-) -> None:
-    """KonnectDown (the file waits in processing/) when Konnect did not take some requests and
-    the file's first attempt began less than `minutes` ago; else nothing."""
-    missed = [r for r in results if not_taken(r)]
-    if not missed or minutes <= 0:
+def not_taken(result: ChunkResult) -> bool:
+    """A stock/price request Konnect never answered with an envelope through every retry:
+    its rows are not wrong, and sending it again (absolute values) may well go through."""
+    return (result.state == "unknown" and result.ack_id is None) or refused_for_now(result)
+
+
+def hold(journal: Journal, file_id: int, minutes: float, what: str) -> None:
+    """KonnectDown (the file waits in processing/) when the file's first attempt began less
+    than `minutes` ago; `what` says what Konnect did not take. Else nothing: the rows are
+    reported as they stand."""
+    if minutes <= 0:
         return
     begun = datetime.fromisoformat(journal.attempt(file_id).started_at)
     until = begun + timedelta(minutes=minutes)
     if datetime.now(UTC) >= until:
         return
-    rows = sum(len(r.record_errors) + len(r.unknown_records) for r in missed)
     local = until.astimezone().strftime("%H:%M")
     raise KonnectDown(
-        f"Konnect took {len(results) - len(missed)} of this file's {len(results)} requests "
-        f"but not the other {len(missed)} ({rows:,} rows; the last: {missed[-1].message}). "
-        f"The next runs send those again until {local} (retry_failed_minutes: {minutes:g} "
-        "from the first attempt); after that their rows are reported failed in the errors file"
+        f"{what}. The next runs try them again until {local} (retry_failed_minutes: "
+        f"{minutes:g} from the first attempt); after that their rows are reported in the "
+        "errors file"
     )
+
+
+def hold_if_not_taken(
+    journal: Journal, file_id: int, results: Sequence[ChunkResult], minutes: float
+) -> None:
+    """`hold` a stock/price file when Konnect did not take some of its requests."""
+    missed = [r for r in results if not_taken(r)]
+    if missed:
+        rows = sum(len(r.record_errors) + len(r.unknown_records) for r in missed)
+        hold(journal, file_id, minutes, _not_taken(results, missed, rows))
+
+
+def _not_taken(results: Sequence[ChunkResult], missed: Sequence[ChunkResult], rows: int) -> str:
+    return (
+        f"Konnect took {len(results) - len(missed)} of this file's {len(results)} requests "
+        f"but not the other {len(missed)} ({_rows(rows)}; the last: {missed[-1].message})"
+    )
+
+
+def hold_orders(
+    journal: Journal,
+    file_id: int,
+    results: Sequence[ChunkResult],
+    unasked: int,
+    minutes: float,
+) -> None:
+    """`hold` an order file when Konnect refused some requests for now, or `unasked` orders
+    in doubt could not be looked up."""
+    missed = [r for r in results if refused_for_now(r)]
+    parts = []
+    if missed:
+        parts.append(_not_taken(results, missed, sum(len(r.record_errors) for r in missed)))
+    if unasked:
+        doubt = "an answer lost, or a refusal that may be our own replay"
+        parts.append(f"{_rows(unasked)} in doubt ({doubt}) could not be looked up in Konnect")
+    if parts:
+        hold(journal, file_id, minutes, "; ".join(parts))
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row{'' if count == 1 else 's'}"

@@ -24,6 +24,7 @@ import orjson
 from etl.attribution import NO_ANSWER
 from etl.client import ClientSettings, KonnectClient
 from etl.errors import UploadError
+from etl.holdover import hold_orders
 from etl.journal import ChunkResult, Journal
 from etl.konnect import ORDERS_PATH, REPLAY_CODES, Endpoint
 from etl.order_states import REACHED, Order, Record, applied_note, holds
@@ -62,6 +63,7 @@ class _Verdicts:
     ack_id: str | None
     notes: dict[int, str] = field(default_factory=dict)
     final: set[int] = field(default_factory=set)  # looked up; not to be looked at again
+    unasked: set[int] = field(default_factory=set)  # in doubt, and every look-up failed
     touched: bool = False
 
     @classmethod
@@ -141,7 +143,9 @@ async def upload_orders(
     file_id: int | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> list[ChunkResult]:
-    """Upload order-action chunks exactly once: one result per chunk, in chunk order."""
+    """Upload order-action chunks exactly once: one result per chunk, in chunk order.
+    KonnectDown (`etl.holdover`) when Konnect refused some requests for now, or orders in
+    doubt could not be looked up: the file waits for the next run, for a while."""
     first = await upload_chunks(
         client, endpoint, chunks, keys_of=keys_of, journal=journal, file_id=file_id,
         concurrency=client.settings.concurrency, on_progress=on_progress, resend_unknown=False,
@@ -154,10 +158,13 @@ async def upload_orders(
     ]
     await _settle(client, feed, endpoint, book)
     settled = {v.first.index: v.result() for v in book if v.touched}
+    results = [settled.get(r.index, r) for r in first]
     if journal is not None and file_id is not None:
         for result in settled.values():
             journal.record_chunk(file_id, result)
-    return [settled.get(r.index, r) for r in first]
+        unasked = sum(len(v.unasked) for v in book)
+        hold_orders(journal, file_id, results, unasked, client.settings.retry_failed_minutes)
+    return results
 
 
 async def _settle(
@@ -184,6 +191,7 @@ def _decide(feed: str, v: _Verdicts, i: int, fetched: dict[str, Order | None], l
     if key not in fetched:  # could not be looked up: never resend blindly; look again later
         if last:
             v.final.add(i)
+            v.unasked.add(i)  # the next run asks again (etl.holdover)
         return False
     order = fetched[key]
     reached = REACHED[feed](v.records[i], order) if order is not None else False

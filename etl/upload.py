@@ -29,7 +29,7 @@ from etl.errors import (
     Unreachable,
     UploadError,
 )
-from etl.holdover import hold_if_not_taken, not_taken
+from etl.holdover import hold_if_not_taken, not_taken, refused_for_now
 from etl.journal import SETTLED, ChunkResult, Journal, chunk_digest
 from etl.konnect import ORDERS_PATH, Endpoint
 from etl.retry import AdaptiveLimit, Attempts, RetryPolicy, decide
@@ -154,7 +154,11 @@ def _earlier_results(run: UploadRun, chunks: Sequence[ChunkLike]) -> dict[int, C
     if run.policy.resend_unknown:  # what Konnect never took is sent again (etl.holdover)
         earlier = run.journal.chunk_results(run.file_id)
         return {i: r for i, r in earlier.items() if same(i, r.digest) and not not_taken(r)}
-    earlier = run.journal.chunk_results(run.file_id, (*SETTLED, "unknown"))
+    earlier = {  # a request refused for now applied nothing: it is sent again
+        i: r
+        for i, r in run.journal.chunk_results(run.file_id, (*SETTLED, "unknown")).items()
+        if not refused_for_now(r)
+    }
     kept = {i: r for i, r in earlier.items() if same(i, r.digest)}
     inflight = run.journal.inflight(run.file_id)
     recut = len(kept) < len(earlier) or not all(same(i, d) for i, d in inflight.items())

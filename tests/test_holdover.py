@@ -1,9 +1,11 @@
-"""A flaky Konnect: some requests of a stock file answered only 5xx through every retry.
+"""A flaky Konnect: some requests of a file answered only 5xx through every retry, or orders
+in doubt that cannot be looked up.
 
-The file waits in processing/ (exit 2) and the next runs send what Konnect did not take, for
-`retry_failed_minutes` from the first attempt; newer files wait behind it. Against the real
-emulator: `error_rate` 0.6 with `fault_seed` 15 takes the first and last of four requests
-(one try each) and answers the middle two 5xx twice in a row (`retries: 1`, one at a time).
+The file waits in processing/ (exit 2) and the next runs send what Konnect did not take (or
+look the orders up again), for `retry_failed_minutes` from the first attempt; newer files
+wait behind it. Against the real emulator, one request at a time (`concurrency: 1`), two
+tries each (`retries: 1`): `error_rate` 0.6 with `fault_seed` 15 takes the first and last of
+four requests and answers the middle two 5xx twice in a row.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runs import drop, results, run
+from runs import drop, oid, results, run
 
 from etl.config import ConfigError, load_settings
 from etl.holdover import not_taken
 from etl.journal import ChunkResult
+from etl.konnect import ENDPOINTS
 
 ROWS = 2000  # four requests of 500
 
@@ -116,3 +119,49 @@ def test_retry_failed_minutes_must_be_minutes(tmp_path: Path, value: Any) -> Non
     (tmp_path / "konnect-etl.yaml").write_text(f"retry_failed_minutes: {value}\n")
     with pytest.raises(ConfigError, match="retry_failed_minutes"):
         load_settings(inbox=tmp_path, environ={})
+
+
+def confirmed(sandbox: Any) -> list[str]:
+    path = ENDPOINTS["confirm"].path
+    return [e["key"] for e in sandbox.ledger() if e["path"] == path and e["outcome"] == "applied"]
+
+
+def confirm_file(inbox: Path, orders: list[str]) -> None:
+    drop(inbox, "confirm.csv", [["orderId", "orderItemId", "quantity"]]
+         + [[o, f"{o}-1", "1"] for o in orders])  # fmt: skip
+
+
+def test_an_order_request_refused_for_now_is_sent_by_the_next_run_and_no_other(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """500/503 apply nothing: that request alone is sent again; each order confirmed once."""
+    inbox = inbox_with(tmp_path)
+    orders = [oid(30, n) for n in range(1, 120, 2)]  # one item each; three requests of 20
+    confirm_file(inbox, orders)
+    sandbox.faults(error_rate=0.5, fault_seed=29)  # taken, 503, 503, taken
+    held = run(inbox, sandbox)
+    assert held.exit_code == 2, held.output
+    assert "but not the other 1 (20 rows" in held.output
+    assert (inbox / "processing" / "confirm.csv").is_file()
+    assert len(confirmed(sandbox)) == 40
+    sandbox.faults(error_rate=0.0)
+    assert run(inbox, sandbox).exit_code == 0
+    assert sorted(confirmed(sandbox)) == sorted(orders)  # every order once
+    assert {r["status"] for r in results(inbox, "confirm").values()} == {"ok"}
+
+
+def test_an_order_whose_answer_and_look_ups_were_lost_is_settled_by_the_next_run(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Applied, but every answer lost, the look-ups' too: not `unknown` for a person to check
+    in Konnect; the next run looks it up and finds it applied. Never sent twice."""
+    inbox = inbox_with(tmp_path)
+    confirm_file(inbox, [oid(11, 7)])
+    sandbox.faults(drop_rate=1.0, fault_seed=1)
+    held = run(inbox, sandbox)
+    assert held.exit_code == 2 and "1 row in doubt" in held.output, held.output
+    sandbox.faults(drop_rate=0.0)
+    assert run(inbox, sandbox).exit_code == 0
+    row = results(inbox, "confirm")["2"]
+    assert row["status"] == "ok" and "already applied" in row["message"]
+    assert confirmed(sandbox) == [oid(11, 7)]  # sent once, never blindly again
