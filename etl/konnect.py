@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from etl.lookalike import look_alike_hint
+
 Envelope = Literal["ims", "oms"]
 
 TOKEN_PATH = "/aggregator/v1/token"
@@ -263,10 +265,13 @@ def explain(code: str, message: str = "", *, document: bool = False) -> str:
 
 def refusal_hint(code: str, sku: object) -> str:
     """What may have caused a refusal, when the value says so ("" otherwise): a SKU that
-    Konnect does not know has often lost its leading zeros in Excel (all digits), or been
-    turned into a date (`MAR-01` saved as `1-Mar`)."""
-    if code != "X404SKU" or not isinstance(sku, str) or not sku.isascii():
+    Konnect does not know has often lost its leading zeros in Excel (all digits), been
+    turned into a date (`MAR-01` saved as `1-Mar`), or got a dash or quote that only looks
+    like the usual one (`etl.lookalike`)."""
+    if code != "X404SKU" or not isinstance(sku, str):
         return ""
+    if not sku.isascii():
+        return look_alike_hint(sku)
     if sku.isdigit():
         return LOST_ZEROS_HINT
     return DATE_HINT if re.fullmatch(DATE_LOOK, sku) else ""

@@ -21,6 +21,7 @@ from etl.bodies import Chunk
 from etl.feeds import FEEDS
 from etl.journal import ChunkResult
 from etl.konnect import CODE_EXPLANATIONS, CODE_FIELDS, DATE_HINT, LOST_ZEROS_HINT, explain
+from etl.lookalike import look_alike_hint
 from etl.model import Sheet, Table
 from etl.refusals import note_refused
 from etl.report import RowOutcomes, source_columns, write_reports
@@ -161,6 +162,47 @@ def test_a_csv_errors_file_names_the_cause_in_its_error_column(
         ("12345", f"{UNKNOWN_SKU}; {LOST_ZEROS_HINT}"),
         ("TS-BLK-S", UNKNOWN_LOCATION),
     ]
+
+
+def test_an_unknown_sku_with_a_look_alike_dash_names_it_and_the_usual_spelling(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """AutoCorrect's en dash: sent as it is (a catalogue may hold it), and when Konnect does
+    not know it the row says which character it is and how the SKU reads with the usual one."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "stock.csv").write_text(
+        "location_id,sku,quantity\nDEL-WH-01,TS\u2013BLK\u2013S,1\nDEL-WH-01,TS-BLK-S,2\n",
+        encoding="utf-8",
+    )
+    assert run(inbox, sandbox).exit_code == 1
+    path = inbox / "done" / TODAY / "stock.errors.csv"
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        [row] = list(csv.DictReader(handle))
+    assert row["sku"] == "TS\u2013BLK\u2013S"
+    assert row["error"] == f"{UNKNOWN_SKU}; {look_alike_hint(row['sku'])}"
+    assert "an en dash (\u2013) instead of '-'" in row["error"]
+    assert row["error"].endswith("if the SKU is TS-BLK-S, type it so")
+
+
+@pytest.mark.parametrize(
+    ("code", "said"),
+    [
+        ("TS\u2010BLK\u2014S", "a Unicode hyphen (\u2010) instead of '-' and an em dash"),
+        ("Levi\u2019s-501", 'a curly quote (\u2019) instead of "\'"'),
+        ("\uff34\uff33\uff0d\uff11", "full-width letters or digits"),
+    ],
+)
+def test_look_alikes_are_named(code: str, said: str) -> None:
+    hint = look_alike_hint(code)
+    assert said in hint and hint.endswith("type it so")
+
+
+@pytest.mark.parametrize("code", ["TS-BLK-S", "Caf\u00e9\u20131", "\u0422S-1", "12345"])
+def test_no_look_alike_hint_for_usual_or_other_codes(code: str) -> None:
+    """Plain ASCII, or a code with other non-ASCII letters besides (an accent, Cyrillic): no
+    guess at what was meant."""
+    assert look_alike_hint(code) == ""
 
 
 def test_refused_orders_highlight_the_order_item_or_invoice_cell(
