@@ -28,6 +28,7 @@ from etl.bodies import Chunk, build_chunks
 from etl.client import ClientSettings
 from etl.config import Settings
 from etl.feeds import get_feed
+from etl.filehash import file_digest
 from etl.journal import Journal
 from etl.mapping import apply_mapping, choose_mapping
 from etl.report import write_reports
@@ -83,8 +84,8 @@ def process(path: Path, job: pipeline.Job, clock: Clock) -> dict[str, Any]:
     prepared = pipeline.Prepared(feed, mapping, table, mapped, valid, chunks)
     results = None
     if job.client is not None:
-        digest = pipeline.content_hash(path)
-        _, results = clock.run("upload", lambda: pipeline.upload(prepared, path, job, digest))
+        digest, size = file_digest(path)
+        _, results = clock.run("upload", lambda: pipeline.upload(prepared, path, job, digest, size))
 
     def reports() -> dict[str, Any]:
         out = pipeline.judge(prepared, results)

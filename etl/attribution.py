@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Container
 
+from etl.chunkresult import ChunkResult
 from etl.envelopes import Answer, RecordError
 from etl.errors import RateLimited, RequestRejected
-from etl.journal import ChunkResult
 from etl.retry import Attempts
 
 NO_ANSWER = "no answer from Konnect; the update may or may not have been applied"

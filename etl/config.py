@@ -210,11 +210,22 @@ def _days(value: Any) -> int:
     return int(value)
 
 
-def _minutes(value: Any) -> float:
-    """Minutes, 0 or more (`bool` is a number to Python, not to us)."""
-    minutes = float(value)
-    if isinstance(value, bool) or not math.isfinite(minutes) or minutes < 0:
-        raise ValueError(value)
+MAX_HOLD_MINUTES = 7 * 24 * 60
+
+
+def _hold_minutes(value: Any) -> float:
+    """`retry_failed_minutes`: 0 to a week (a file held longer holds every newer one up)."""
+    try:
+        minutes = float(value)
+    except (TypeError, ValueError):
+        minutes = math.nan
+    if isinstance(value, bool) or not 0 <= minutes <= MAX_HOLD_MINUTES:
+        raise ConfigError(
+            f"setting 'retry_failed_minutes': {value!r} is not a number of minutes from 0 to "
+            f"{MAX_HOLD_MINUTES} (a week). It is how long the next runs try again the requests "
+            "Konnect did not take of a file, while newer files wait (default 30; 0: report "
+            "their rows at once)"
+        )
     return minutes
 
 
@@ -256,7 +267,7 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "token": lambda value: str(value).strip(),
     "concurrency": int,
     "retries": int,
-    "retry_failed_minutes": _minutes,
+    "retry_failed_minutes": _hold_minutes,
     "timeout_seconds": float,
     "token_ttl_seconds": _token_ttl,
     "settle_seconds": float,

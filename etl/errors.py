@@ -6,7 +6,9 @@
     │   └── CredentialsError      no/invalid token: stop the run, leave files untouched
     ├── InputError                this file as a whole cannot be used -> failed/ with a report
     ├── KonnectDown               Konnect unreachable through every retry: the run stops
-    │                             (exit 2), the file waits in processing/ for the next one
+    │   │                         (exit 2), the file waits in processing/ for the next one
+    │   └── PartlyTaken           Konnect answered part of a file only: the same, for a
+    │                             while (etl.holdover)
     ├── PullBusy                  another pull into the outbox kept running: this one writes
     │                             nothing (exit 1); the next pull catches up
     └── UploadError               a request did not succeed
@@ -67,6 +69,11 @@ class Unreachable(TransientError):
 class KonnectDown(EtlError):
     """Konnect stayed unreachable through every retry: the run stops, the file waits for the
     next one (like refused credentials), instead of its rows being marked failed."""
+
+
+class PartlyTaken(KonnectDown):
+    """Konnect answered some requests of a file but not others (or its orders in doubt could
+    not be looked up): the file waits for the next runs, for `retry_failed_minutes`."""
 
 
 class PullBusy(EtlError):

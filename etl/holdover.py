@@ -17,10 +17,11 @@ absolute: the older would land on top of the newer; order actions build on each 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-from etl.errors import KonnectDown
-from etl.journal import ChunkResult, Journal
+from etl.chunkresult import ChunkResult
+from etl.errors import PartlyTaken
+from etl.journal import Journal
 
 # the codes `etl.attribution.given_up` gives the rows of a request Konnect never took
 NOT_TAKEN = ("UNAVAILABLE", "HTTP429")
@@ -42,21 +43,21 @@ def not_taken(result: ChunkResult) -> bool:
     return (result.state == "unknown" and result.ack_id is None) or refused_for_now(result)
 
 
-def hold(journal: Journal, file_id: int, minutes: float, what: str) -> None:
-    """KonnectDown (the file waits in processing/) when the file's first attempt began less
-    than `minutes` ago; `what` says what Konnect did not take. Else nothing: the rows are
-    reported as they stand."""
+def hold(journal: Journal, file_id: int, minutes: float, what: str, again: str) -> None:
+    """PartlyTaken (the file waits in processing/) until `minutes` after Konnect first took
+    only part of this attempt; `what` says what it did not take, `again` what the next runs
+    do about it. After that, nothing: the rows are reported as they stand."""
     if minutes <= 0:
         return
-    begun = datetime.fromisoformat(journal.attempt(file_id).started_at)
-    until = begun + timedelta(minutes=minutes)
-    if datetime.now(UTC) >= until:
+    since, now = journal.held_since(file_id)
+    until = since + timedelta(minutes=minutes)
+    if now >= until:
         return
-    local = until.astimezone().strftime("%H:%M")
-    raise KonnectDown(
-        f"{what}. The next runs try them again until {local} (retry_failed_minutes: "
-        f"{minutes:g} from the first attempt); after that their rows are reported in the "
-        "errors file"
+    local = until.astimezone().strftime("%d %b %H:%M")
+    raise PartlyTaken(
+        f"{what}. It waits in processing/ (newer files wait behind it), and the next runs "
+        f"{again} until {local} (retry_failed_minutes: {minutes:g}); after that the rows "
+        "left are reported in its errors file"
     )
 
 
@@ -67,13 +68,13 @@ def hold_if_not_taken(
     missed = [r for r in results if not_taken(r)]
     if missed:
         rows = sum(len(r.record_errors) + len(r.unknown_records) for r in missed)
-        hold(journal, file_id, minutes, _not_taken(results, missed, rows))
+        hold(journal, file_id, minutes, _unanswered(results, missed, rows), "send them again")
 
 
-def _not_taken(results: Sequence[ChunkResult], missed: Sequence[ChunkResult], rows: int) -> str:
+def _unanswered(results: Sequence[ChunkResult], missed: Sequence[ChunkResult], rows: int) -> str:
     return (
-        f"Konnect took {len(results) - len(missed)} of this file's {len(results)} requests "
-        f"but not the other {len(missed)} ({_rows(rows)}; the last: {missed[-1].message})"
+        f"Konnect gave no usable answer to {len(missed)} of this file's {len(results)} "
+        f"requests through every retry ({_rows(rows)}; the last: {missed[-1].message})"
     )
 
 
@@ -81,20 +82,24 @@ def hold_orders(
     journal: Journal,
     file_id: int,
     results: Sequence[ChunkResult],
-    unasked: int,
+    unsettled: int,
     minutes: float,
 ) -> None:
-    """`hold` an order file when Konnect refused some requests for now, or `unasked` orders
-    in doubt could not be looked up."""
+    """`hold` an order file when Konnect refused some requests for now, or `unsettled`
+    orders in doubt could not be looked up (or resent) for now."""
     missed = [r for r in results if refused_for_now(r)]
     parts = []
     if missed:
-        parts.append(_not_taken(results, missed, sum(len(r.record_errors) for r in missed)))
-    if unasked:
-        doubt = "an answer lost, or a refusal that may be our own replay"
-        parts.append(f"{_rows(unasked)} in doubt ({doubt}) could not be looked up in Konnect")
+        rows = sum(len(r.record_errors) for r in missed)
+        parts.append(_unanswered(results, missed, rows) + ", none of them applied")
+    if unsettled:
+        parts.append(
+            f"{_rows(unsettled)} in doubt (an answer lost, or a refusal that may be our own "
+            "replay) could not be looked up in Konnect, or sent again, for now"
+        )
     if parts:
-        hold(journal, file_id, minutes, "; ".join(parts))
+        again = "send them again, looking the orders in doubt up first"
+        hold(journal, file_id, minutes, "; ".join(parts), again)
 
 
 def _rows(count: int) -> str:

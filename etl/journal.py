@@ -10,24 +10,20 @@ busy timeout let two processes share one inbox's journal.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import orjson
-
+from etl.chunkresult import SETTLED, ChunkResult, ChunkState
 from etl.sqlitetx import immediate
 
-ChunkState = Literal["acknowledged", "failed", "unknown"]
 # A file's state: "processing" until `finish_file` sets e.g. "done", "failed", "held".
 FileState = str
-SETTLED: tuple[ChunkState, ...] = ("acknowledged", "failed")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
@@ -52,50 +48,16 @@ CREATE TABLE IF NOT EXISTS chunks (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (file_id, chunk_index)
 );
+CREATE TABLE IF NOT EXISTS attempts (
+    file_id INTEGER PRIMARY KEY REFERENCES files (id),
+    size INTEGER,
+    held_since TEXT
+);
 """
-
-
-@dataclass
-class ChunkResult:
-    """What became of one chunk (one request body).
-
-    `acknowledged`: Konnect answered with an envelope; records not in `record_errors` or
-    `unknown_records` were applied. `failed`: nothing was applied; every record is in
-    `record_errors` with the reason. `unknown`: no usable answer; every record is in
-    `unknown_records` and `message` says why. `digest`: the `chunk_digest` of the body sent,
-    so that a resumed file reuses the result only for a chunk cut the same way.
-    """
-
-    index: int
-    state: ChunkState
-    ack_id: str | None = None
-    record_errors: dict[int, tuple[str, str]] = field(default_factory=dict)
-    unknown_records: list[int] = field(default_factory=list)
-    message: str = ""
-    digest: str = ""
-
-    def to_json(self) -> bytes:
-        # orjson writes a dataclass as the dict `asdict` would give, without copying it first
-        return orjson.dumps(self, option=orjson.OPT_NON_STR_KEYS)
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> ChunkResult:
-        doc: dict[str, Any] = orjson.loads(text)
-        errors = {int(i): (str(c), str(m)) for i, (c, m) in doc["record_errors"].items()}
-        return cls(
-            index=doc["index"],
-            state=doc["state"],
-            ack_id=doc["ack_id"],
-            record_errors=errors,
-            unknown_records=list(doc["unknown_records"]),
-            message=doc["message"],
-            digest=str(doc.get("digest") or ""),  # none in journals before 2026-11-27
-        )
-
-
-def chunk_digest(body: bytes) -> str:
-    """What identifies a request body across attempts at a file (SHA-256, 128 bits)."""
-    return hashlib.sha256(body).hexdigest()[:32]
+# `attempts` (2026-11-27): more about an attempt, in a table of its own so that an older
+# journal needs no ALTER: `size`, the bytes its `sha256` covers (a leftover its export wrote
+# on into is the same file grown, `continue_grown`); `held_since`, when Konnect first took
+# only part of it (`etl.holdover`).
 
 
 @dataclass(frozen=True)
@@ -121,6 +83,12 @@ _RECORD = (  # FileRecord's columns
 
 def _utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _utc(stamp: str) -> datetime:
+    """A journal stamp as an aware datetime (one without an offset is UTC)."""
+    when = datetime.fromisoformat(stamp)
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 class Journal:
@@ -163,9 +131,11 @@ class Journal:
         with self._lock:
             return self._db.execute(sql, args).fetchall()
 
-    def begin_file(self, sha256: str, name: str, feed: str, mapping: str) -> int:
+    def begin_file(
+        self, sha256: str, name: str, feed: str, mapping: str, *, size: int | None = None
+    ) -> int:
         """The id for processing this file: an unfinished earlier attempt's (crash resume),
-        or a new one."""
+        or a new one. `size`: the bytes `sha256` covers."""
         with self._write() as db:
             row = db.execute(
                 "SELECT id FROM files WHERE sha256 = ? AND name = ? AND state = 'processing' "
@@ -178,7 +148,9 @@ class Journal:
                 "INSERT INTO files (sha256, name, feed, mapping, started_at) VALUES (?,?,?,?,?)",
                 (sha256, name, feed, mapping, self._clock()),
             )
-            return int(cursor.lastrowid or 0)
+            file_id = int(cursor.lastrowid or 0)
+            db.execute("INSERT INTO attempts (file_id, size) VALUES (?, ?)", (file_id, size))
+            return file_id
 
     def finish_file(
         self,
@@ -223,10 +195,42 @@ class Journal:
         )
         return FileRecord(*rows[0]) if rows else None
 
-    def attempt(self, file_id: int) -> FileRecord:
-        """The attempt `begin_file` gave this id."""
-        [row] = self._read(f"SELECT {_RECORD} FROM files WHERE id = ?", (file_id,))
-        return FileRecord(*row)
+    def held_since(self, file_id: int) -> tuple[datetime, datetime]:
+        """(when Konnect first took only part of this attempt, now), by the journal's clock;
+        the first call sets it. A stamp ahead of now (a clock set back since) counts as now."""
+        now = self._clock()
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO attempts (file_id, held_since) VALUES (?, ?) ON CONFLICT (file_id) "
+                "DO UPDATE SET held_since = COALESCE(held_since, excluded.held_since)",
+                (file_id, now),
+            )
+            [since] = db.execute(
+                "SELECT held_since FROM attempts WHERE file_id = ?", (file_id,)
+            ).fetchone()
+        current = _utc(now)
+        return min(_utc(since), current), current
+
+    def latest_unfinished(self, name: str) -> tuple[FileRecord, int] | None:
+        """The latest unfinished attempt at a file of this name that sent something, and the
+        bytes its content hash covers; None if there is none or its size is unknown."""
+        rows = self._read(
+            f"SELECT {', '.join('f.' + c for c in _RECORD.split(', '))}, a.size FROM files f "
+            "JOIN attempts a ON a.file_id = f.id WHERE f.name = ? AND f.state = 'processing' "
+            "AND a.size IS NOT NULL AND EXISTS (SELECT 1 FROM chunks c WHERE c.file_id = f.id) "
+            "ORDER BY f.id DESC LIMIT 1",
+            (name,),
+        )
+        return (FileRecord(*rows[0][:-1]), int(rows[0][-1])) if rows else None
+
+    def continue_attempt(self, file_id: int, sha256: str, size: int) -> None:
+        """The unfinished attempt `file_id` goes on with this content (`continue_grown`)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE files SET sha256 = ? WHERE id = ? AND state = 'processing'",
+                (sha256, file_id),
+            )
+            db.execute("UPDATE attempts SET size = ? WHERE file_id = ?", (size, file_id))
 
     def partly_sent(self, name: str) -> bool:
         """Konnect answered a chunk of the latest unfinished attempt at a file of this name,

@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from etl.filehash import Shorter, prefix_digest
 from etl.inbox import Inbox
 from etl.sqlitetx import immediate
 
@@ -50,7 +51,7 @@ def remember(journal: Path | None, filed: Path, name: str, taken: tuple[int, flo
     if journal is None or taken is None or filed.parent.parent.name not in ("done", "failed"):
         return
     try:
-        digest = _prefix_digest(filed, taken[0])
+        digest = prefix_digest(filed, taken[0])
         with _state(journal) as db, immediate(db):
             db.execute(
                 "INSERT OR REPLACE INTO late_writes VALUES (?, ?, ?, ?, ?)",
@@ -132,7 +133,7 @@ def _look_at(
     if time.time() - now.st_mtime < settle_seconds:
         return WAIT
     try:
-        if _prefix_digest(filed, size) != digest:
+        if prefix_digest(filed, size) != digest:
             raise Shorter
     except Shorter:
         log.info("%s was changed in %s after it was processed (edited?): not sent again",
@@ -194,24 +195,6 @@ def _copy(filed: Path, temp: Path) -> tuple[int, str]:
         os.fsync(target.fileno())
     os.utime(temp, (mtime, mtime))  # the export's time, for the out-of-order guard
     return size, digest.hexdigest()
-
-
-class Shorter(Exception):
-    """The file is shorter than what was processed: it was changed, not written on."""
-
-
-def _prefix_digest(path: Path, size: int) -> str:
-    """SHA-256 of the first `size` bytes of `path`; OSError when it cannot be read (a
-    share away: try again), `Shorter` when it has fewer bytes."""
-    digest, left = hashlib.sha256(), size
-    with path.open("rb") as handle:
-        while left > 0:
-            block = handle.read(min(left, 1 << 20))
-            if not block:
-                raise Shorter(f"{path.name} has fewer than the {size} bytes processed")
-            digest.update(block)
-            left -= len(block)
-    return digest.hexdigest()
 
 
 @contextlib.contextmanager

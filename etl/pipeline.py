@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from etl.bodies import Chunk, Validated, build_chunks
 from etl.client import ClientSettings
 from etl.errors import InputError
 from etl.feeds import Feed, get_feed
+from etl.filehash import Shorter, file_digest, prefix_digest
 from etl.guard_settings import Guards
 from etl.journal import Journal
 from etl.mapping import Mapping, apply_mapping, choose_mapping
@@ -123,20 +123,23 @@ def prepare(path: Path, job: Job) -> Prepared:
 
 
 def upload(
-    prepared: Prepared, path: Path, job: Job, sha256: str
+    prepared: Prepared, path: Path, job: Job, sha256: str, size: int | None = None
 ) -> tuple[int | None, list[ChunkResult]]:
     """Send the chunks; the journal makes a resumed file skip what Konnect acknowledged.
-    `sha256`: the file's `content_hash`, which the journal knows it by."""
+    `sha256`, `size`: the file's `file_digest`, which the journal knows it by."""
     assert job.client is not None
     feed, validated = prepared.feed, prepared.validated
     file_id = None
     if job.journal is not None:
+        _continue_grown(job.journal, path, sha256, size)
         if earlier := job.journal.unfinished(sha256, path.name):  # the summary's warnings
             prepared.table.notes.append(
                 f"resumed: an attempt begun at {earlier.started_at} (UTC) stopped part-way;"
                 " what Konnect had acknowledged then was not sent again"
             )
-        file_id = job.journal.begin_file(sha256, path.name, feed.name, prepared.mapping.name)
+        file_id = job.journal.begin_file(
+            sha256, path.name, feed.name, prepared.mapping.name, size=size
+        )
     on_progress = job.progress(path.name, len(validated.frame)) if job.progress else None
     # Order actions are not idempotent: what is in doubt is looked up, never resent blindly.
     send = partial(run_order_upload, feed=feed.name) if feed.name in ORDER_FEEDS else run_upload
@@ -149,6 +152,31 @@ def upload(
         file_id=file_id,
         on_progress=on_progress,
     )
+
+
+def _continue_grown(journal: Journal, path: Path, sha256: str, size: int | None) -> None:
+    """A file that grew after part of it was sent (its export kept writing into it while it
+    waited in processing/, Konnect down or partly taken): the unfinished attempt at a file
+    of this name whose content is exactly the start of this one goes on, rather than a new
+    one starting over - what it sent stays known (answers reused by request content, an
+    order file cut differently looked up first), so no partial cancel is sent twice. An
+    attempt whose bytes are not this file's start (edited, or another file) is left alone."""
+    latest = journal.latest_unfinished(path.name)
+    if latest is None or size is None:
+        return
+    record, sent_size = latest
+    if record.sha256 == sha256 or sent_size >= size:
+        return
+    try:
+        if prefix_digest(path, sent_size) != record.sha256:
+            return
+    except Shorter:
+        return
+    journal.continue_attempt(record.id, sha256, size)
+    log.warning(
+        "%s: it grew after part of it was sent (its export wrote on); the attempt begun at %s "
+        "(UTC) goes on with the rows added", path.name, record.started_at,
+    )  # fmt: skip
 
 
 def judge(prepared: Prepared, results: list[ChunkResult] | None) -> RowOutcomes:
@@ -170,14 +198,6 @@ def report_kind(path: Path) -> Literal["csv", "xlsx"]:
         return "csv"
 
 
-def content_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 Destination = Callable[[str], tuple[Path, str]]
 
 
@@ -190,7 +210,7 @@ def process(path: Path, job: Job, destination: Destination) -> FileResult:
     started = job.now()
     # hashed before it is read: rows an export adds meanwhile are then not in the content
     # the journal records as done (`etl.runner` gives such a file back, to be taken whole)
-    sha256 = content_hash(path) if job.client is not None else ""
+    sha256, size = file_digest(path) if job.client is not None else ("", None)
     try:
         prepared = _prepare_within_memory(path, job)
     except InputError as exc:
@@ -204,7 +224,7 @@ def process(path: Path, job: Job, destination: Destination) -> FileResult:
         reason = guards.before_upload(prepared, path, job, sha256)
         if reason is not None:
             return hold(path, prepared, reason, started, job, destination)
-        file_id, results = upload(prepared, path, job, sha256)
+        file_id, results = upload(prepared, path, job, sha256, size)
         out = judge(prepared, results)
         folder, stem = destination("done")
         guards.after_upload(prepared, out, path, job, stem + path.suffix, sha256)

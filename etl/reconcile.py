@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING
 import orjson
 
 from etl.attribution import NO_ANSWER
+from etl.chunkresult import ChunkResult
 from etl.client import ClientSettings, KonnectClient
-from etl.errors import UploadError
-from etl.holdover import hold_orders
-from etl.journal import ChunkResult, Journal
+from etl.errors import TransientError, UploadError
+from etl.holdover import NOT_TAKEN, hold_orders, refused_for_now
+from etl.journal import Journal
 from etl.konnect import ORDERS_PATH, REPLAY_CODES, Endpoint
 from etl.order_states import REACHED, Order, Record, applied_note, holds
 from etl.refusals import note_refused
@@ -63,7 +64,8 @@ class _Verdicts:
     ack_id: str | None
     notes: dict[int, str] = field(default_factory=dict)
     final: set[int] = field(default_factory=set)  # looked up; not to be looked at again
-    unasked: set[int] = field(default_factory=set)  # in doubt, and every look-up failed
+    # in doubt, and the last look-up (or resend) failed for now: the next run tries again
+    for_now: set[int] = field(default_factory=set)
     touched: bool = False
 
     @classmethod
@@ -72,7 +74,16 @@ class _Verdicts:
         unknown |= set(result.unknown_records)
         records: list[Record] = orjson.loads(body)
         errors = dict(result.record_errors)
+        # a resend refused for now by an earlier attempt (etl.holdover) applied nothing, but
+        # the request before it may have: in doubt, looked up before it is sent again
+        for i in [i for i, (code, _) in errors.items() if code in NOT_TAKEN]:
+            del errors[i]
+            unknown.add(i)
         return cls(result, records, keys, errors, unknown, result.ack_id)
+
+    def unsettled(self) -> int:
+        """Records still in doubt or refused for now whose last try failed for now."""
+        return len(self.for_now & (self.unknown | set(self.errors)))
 
     def doubts(self, replay: frozenset[str]) -> list[int]:
         refused = {i for i, (code, _) in self.errors.items() if code in replay}
@@ -95,6 +106,8 @@ class _Verdicts:
             self.errors[i] = result.record_errors[j]
             if result.state == "failed":  # refused as a whole: nothing applied
                 self.final.add(i)
+                if refused_for_now(result):  # the next run tries again (etl.holdover)
+                    self.for_now.add(i)
 
     def result(self) -> ChunkResult:
         if not self.touched:
@@ -162,8 +175,8 @@ async def upload_orders(
     if journal is not None and file_id is not None:
         for result in settled.values():
             journal.record_chunk(file_id, result)
-        unasked = sum(len(v.unasked) for v in book)
-        hold_orders(journal, file_id, results, unasked, client.settings.retry_failed_minutes)
+        unsettled = sum(v.unsettled() for v in book)
+        hold_orders(journal, file_id, results, unsettled, client.settings.retry_failed_minutes)
     return results
 
 
@@ -176,22 +189,31 @@ async def _settle(
         doubts = [(v, i) for v in book for i in v.doubts(REPLAY_CODES[feed])]
         if not doubts:
             return
-        fetched = await _fetch(client, {v.keys[i] for v, i in doubts})
+        fetched, for_now = await _fetch(client, {v.keys[i] for v, i in doubts})
         last = round_number == rounds
-        again = [(v, i) for v, i in doubts if _decide(feed, v, i, fetched, last)]
+        again = [(v, i) for v, i in doubts if _decide(feed, v, i, fetched, last, for_now)]
         log.info("%s: looked up %d orders in doubt; %d sent again", feed, len(doubts), len(again))
         if again:
             await _resend(client, endpoint, again)
 
 
-def _decide(feed: str, v: _Verdicts, i: int, fetched: dict[str, Order | None], last: bool) -> bool:
-    """Settle record `i` from its order as Konnect shows it; True when it must be resent."""
+def _decide(
+    feed: str,
+    v: _Verdicts,
+    i: int,
+    fetched: dict[str, Order | None],
+    last: bool,
+    for_now: set[str],
+) -> bool:
+    """Settle record `i` from its order as Konnect shows it; True when it must be resent.
+    `for_now`: orders whose look-up failed in a way a later run may get through."""
     v.touched = True
     key = v.keys[i]
     if key not in fetched:  # could not be looked up: never resend blindly; look again later
         if last:
             v.final.add(i)
-            v.unasked.add(i)  # the next run asks again (etl.holdover)
+            if key in for_now:  # the next run asks again (etl.holdover)
+                v.for_now.add(i)
         return False
     order = fetched[key]
     reached = REACHED[feed](v.records[i], order) if order is not None else False
@@ -206,9 +228,12 @@ def _decide(feed: str, v: _Verdicts, i: int, fetched: dict[str, Order | None], l
     return True
 
 
-async def _fetch(client: KonnectClient, keys: set[str]) -> dict[str, Order | None]:
-    """Each order as GET /oms/v3/shipment shows it (None: not listed); failures left out."""
+async def _fetch(client: KonnectClient, keys: set[str]) -> tuple[dict[str, Order | None], set[str]]:
+    """Each order as GET /oms/v3/shipment shows it (None: not listed), failures left out;
+    and the orders whose look-up failed for now (5xx, no answer, 429: not a 4xx refusal,
+    which a later run would get too)."""
     slots = asyncio.Semaphore(max(client.settings.concurrency, 1))
+    for_now: set[str] = set()
 
     # a company-level token must name a location: the order is looked for at each in turn
     scopes = [{"locationCode": code} for code in client.settings.lookup_locations] or [{}]
@@ -220,6 +245,8 @@ async def _fetch(client: KonnectClient, keys: set[str]) -> dict[str, Order | Non
                     found = await client.get_json(ORDERS_PATH, {"orderId": key, **scope})
                 except UploadError as exc:
                     log.warning("order %s could not be looked up: %s", key, exc)
+                    if isinstance(exc, TransientError):
+                        for_now.add(key)
                     return None
             orders = found if isinstance(found, list) else []
             match = [o for o in orders if isinstance(o, dict) and str(o.get("orderId")) == key]
@@ -228,7 +255,7 @@ async def _fetch(client: KonnectClient, keys: set[str]) -> dict[str, Order | Non
         return key, None
 
     answers = await asyncio.gather(*(one(k) for k in sorted(keys)))
-    return dict(a for a in answers if a is not None)
+    return dict(a for a in answers if a is not None), for_now
 
 
 async def _resend(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from etl.journal import ChunkResult
+from etl.chunkresult import ChunkResult
 from etl.konnect import CODE_FIELDS, explain, refusal_hint
 
 if TYPE_CHECKING:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from etl.config import STATE_DIR, load_settings
 from etl.errors import ConfigError
+from etl.filehash import content_hash
 from etl.inbox import Inbox
 from etl.keystate import KeyState
-from etl.pipeline import content_hash
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,11 @@ from pathlib import Path
 
 from etl import latewrites
 from etl.atomic import reserved_name
-from etl.errors import CredentialsError, EtlError, InputError, KonnectDown
+from etl.errors import CredentialsError, EtlError, InputError, KonnectDown, PartlyTaken
+from etl.filehash import content_hash
 from etl.inbox import Inbox, Settler, file_signature, trigger_path, wait_until_ready
 from etl.matching import choose_mapping
-from etl.pipeline import FileResult, Job, content_hash, internal_error, process
+from etl.pipeline import FileResult, Job, internal_error, process
 from etl.report import remove_reports
 from etl.retention import prune
 from etl.seen_before import (
@@ -288,6 +289,8 @@ def _process(
         back = inbox.give_back(claimed, options.trigger_suffix if options else None)
         log.error("%s: stopped, Konnect refused the credentials; file left at %s", back.name, back)
         raise
+    except PartlyTaken as exc:  # its message says it all (etl.holdover)
+        raise PartlyTaken(f"{claimed.name}: {exc}") from None
     except KonnectDown as exc:
         # It stays in processing/, as after a crash: the next run (watch: its next pass, after
         # a pause) resumes it from the journal, under the same name and free of the drop

@@ -17,9 +17,10 @@ from typing import Any
 import orjson
 
 from etl.atomic import atomic_write_bytes, reserved_name
+from etl.filehash import content_hash
 from etl.inbox import Inbox
 from etl.journal import FileRecord, Journal
-from etl.pipeline import FileResult, content_hash
+from etl.pipeline import FileResult
 from etl.report import remove_reports
 
 ABSOLUTE_FEEDS = frozenset({"stock", "price"})

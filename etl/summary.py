@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from etl import outcomes
-from etl.journal import ChunkResult
+from etl.chunkresult import ChunkResult
 
 if TYPE_CHECKING:
     from etl.pipeline import Job, Prepared

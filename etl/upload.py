@@ -18,6 +18,7 @@ from typing import Protocol, TypeVar
 import httpx
 
 from etl.attribution import NO_ANSWER, acknowledged, given_up
+from etl.chunkresult import SETTLED, ChunkResult, chunk_digest
 from etl.client import ClientSettings, KonnectClient
 from etl.envelopes import Answer
 from etl.errors import (
@@ -30,7 +31,7 @@ from etl.errors import (
     UploadError,
 )
 from etl.holdover import hold_if_not_taken, not_taken, refused_for_now
-from etl.journal import SETTLED, ChunkResult, Journal, chunk_digest
+from etl.journal import Journal
 from etl.konnect import ORDERS_PATH, Endpoint
 from etl.retry import AdaptiveLimit, Attempts, RetryPolicy, decide
 from etl.uploadrun import UploadRun

@@ -13,9 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from etl.chunkresult import ChunkResult
 from etl.client import KonnectClient
 from etl.errors import EtlError
-from etl.journal import ChunkResult, Journal
+from etl.journal import Journal
 from etl.konnect import Endpoint
 from etl.retry import AdaptiveLimit, RetryPolicy
 

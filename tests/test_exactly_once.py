@@ -26,10 +26,10 @@ from typer.testing import CliRunner
 from etl.cli import app
 from etl.client import ClientSettings, KonnectClient
 from etl.config import state_dir
+from etl.filehash import content_hash
 from etl.journal import Journal
 from etl.konnect import ENDPOINTS
 from etl.order_states import REACHED
-from etl.pipeline import content_hash
 from etl.reconcile import upload_orders
 from etl.sandbox import SandboxSettings, serve_in_thread
 

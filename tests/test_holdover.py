@@ -10,19 +10,26 @@ four requests and answers the middle two 5xx twice in a row.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from runs import drop, oid, results, run
+from test_exactly_once import Body, LoseFirstRequest
 
+from etl.chunkresult import ChunkResult
+from etl.client import ClientSettings, KonnectClient
 from etl.config import ConfigError, load_settings
 from etl.holdover import not_taken
-from etl.journal import ChunkResult
+from etl.journal import Journal
 from etl.konnect import ENDPOINTS
+from etl.reconcile import upload_orders
+from etl.sandbox import SandboxSettings, serve_in_thread
 
 ROWS = 2000  # four requests of 500
 
@@ -59,8 +66,10 @@ def test_requests_konnect_did_not_take_are_sent_by_the_next_run_before_newer_fil
     held = run(inbox, sandbox)
     assert held.exit_code == 2, held.output
     assert (inbox / "processing" / "stock.csv").is_file() and not (inbox / "done").exists()
-    assert "but not the other 2 (1,000 rows" in held.output, held.output
-    assert "retry_failed_minutes: 30" in held.output
+    said = " ".join(held.output.split())
+    assert "stock.csv: Konnect gave no usable answer to 2 of this file's 4 requests" in said
+    assert "(1,000 rows; the last: Konnect answered HTTP 50" in said
+    assert "the next runs send them again until" in said and "(retry_failed_minutes: 30)" in said
     assert (inbox / "stock-later.csv").is_file()  # the newer file was not sent before it
     taken = applied(sandbox)
     assert taken == 1000
@@ -74,6 +83,14 @@ def test_requests_konnect_did_not_take_are_sent_by_the_next_run_before_newer_fil
     assert {r["status"] for r in rows.values()} == {"ok"} and len(rows) == ROWS
 
 
+def age(inbox: Path, column: str, minutes: float) -> None:
+    """The journal's `column` stamps (`files.started_at`, `attempts.held_since`), so long ago."""
+    table = "files" if column == "started_at" else "attempts"
+    stamp = (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat()
+    with sqlite3.connect(inbox / ".konnect-etl" / "journal.sqlite3") as db:
+        db.execute(f"UPDATE {table} SET {column} = ?", (stamp,))
+
+
 def test_after_retry_failed_minutes_the_rows_are_reported_failed(
     tmp_path: Path, sandbox: Any
 ) -> None:
@@ -82,9 +99,7 @@ def test_after_retry_failed_minutes_the_rows_are_reported_failed(
     stock_file(inbox, "stock.csv", 5)
     flaky(sandbox)
     assert run(inbox, sandbox).exit_code == 2
-    begun = datetime.now(UTC) - timedelta(minutes=31)
-    with sqlite3.connect(inbox / ".konnect-etl" / "journal.sqlite3") as db:
-        db.execute("UPDATE files SET started_at = ?", (begun.isoformat(),))
+    age(inbox, "held_since", 31)
     # both requests fail twice again, while a look-up is answered: Konnect is there
     sandbox.faults(error_rate=0.6, fault_seed=32)
     done = run(inbox, sandbox)
@@ -94,6 +109,20 @@ def test_after_retry_failed_minutes_the_rows_are_reported_failed(
     failed = [r["message"] for r in rows.values() if r["status"] != "ok"]
     assert len(failed) == 1000
     assert all("nothing was applied" in m or "may or may not" in m for m in failed)
+
+
+def test_a_file_that_waited_out_an_outage_still_gets_its_time(tmp_path: Path, sandbox: Any) -> None:
+    """Konnect down for 40 minutes (the file waits however long it takes), then back but
+    flaky, as outages end: the time counts from the first partial answer, not the first try."""
+    inbox = inbox_with(tmp_path)
+    stock_file(inbox, "stock.csv", 5)
+    sandbox.faults(error_rate=1.0)
+    assert run(inbox, sandbox).exit_code == 2 and sandbox.ledger() == []
+    age(inbox, "started_at", 40)
+    flaky(sandbox)
+    back = run(inbox, sandbox)
+    assert back.exit_code == 2, back.output
+    assert (inbox / "processing" / "stock.csv").is_file()
 
 
 def test_retry_failed_minutes_0_reports_them_failed_at_once(tmp_path: Path, sandbox: Any) -> None:
@@ -114,7 +143,7 @@ def test_only_requests_konnect_never_answered_count_as_not_taken() -> None:
     assert not not_taken(ChunkResult(0, "acknowledged", "ack-1", {}, [1], "counts differ"))
 
 
-@pytest.mark.parametrize("value", [-1, "soon", True])
+@pytest.mark.parametrize("value", [-1, "soon", True, 5_000_000_000])
 def test_retry_failed_minutes_must_be_minutes(tmp_path: Path, value: Any) -> None:
     (tmp_path / "konnect-etl.yaml").write_text(f"retry_failed_minutes: {value}\n")
     with pytest.raises(ConfigError, match="retry_failed_minutes"):
@@ -141,7 +170,11 @@ def test_an_order_request_refused_for_now_is_sent_by_the_next_run_and_no_other(
     sandbox.faults(error_rate=0.5, fault_seed=29)  # taken, 503, 503, taken
     held = run(inbox, sandbox)
     assert held.exit_code == 2, held.output
-    assert "but not the other 1 (20 rows" in held.output
+    said = " ".join(held.output.split())
+    assert "no usable answer to 1 of this file's 3 requests" in said
+    assert (
+        "(20 rows; the last: Konnect answered HTTP 503" in said and "none of them applied" in said
+    )
     assert (inbox / "processing" / "confirm.csv").is_file()
     assert len(confirmed(sandbox)) == 40
     sandbox.faults(error_rate=0.0)
@@ -165,3 +198,90 @@ def test_an_order_whose_answer_and_look_ups_were_lost_is_settled_by_the_next_run
     row = results(inbox, "confirm")["2"]
     assert row["status"] == "ok" and "already applied" in row["message"]
     assert confirmed(sandbox) == [oid(11, 7)]  # sent once, never blindly again
+
+
+def test_an_order_resent_after_a_look_up_and_refused_for_now_waits_too(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """`error_rate` 0.6, `fault_seed` 49: the confirm is answered 502 (in doubt), the look-up
+    says `placed`, the resend is answered 503 then 500 (nothing applied). The file waits; the
+    next run looks the order up again and sends it once."""
+    inbox = inbox_with(tmp_path)
+    confirm_file(inbox, [oid(11, 7)])
+    sandbox.faults(error_rate=0.6, fault_seed=49)
+    held = run(inbox, sandbox)
+    assert held.exit_code == 2 and "1 row in doubt" in held.output, held.output
+    assert confirmed(sandbox) == []
+    sandbox.faults(error_rate=0.0)
+    assert run(inbox, sandbox).exit_code == 0
+    assert confirmed(sandbox) == [oid(11, 7)]
+    assert results(inbox, "confirm")["2"]["status"] == "ok"
+
+
+def test_look_ups_refused_with_a_4xx_do_not_hold_the_file(tmp_path: Path) -> None:
+    """A company-level token without `locations:`: every look-up is refused 400 ("locationCode
+    is required"), and would be on every later run. The row is `unknown` at once, as before;
+    the inbox is not held up for nothing."""
+    with serve_in_thread(SandboxSettings(port=0, token_scope="company")) as konnect:
+        settings = ClientSettings(konnect.url, token=konnect.token, retries=1)  # no locations
+        records = [{"orderId": oid(11, 1), "orderItems": [{"orderItemId": f"{oid(11, 1)}-1",
+                                                           "quantity": 1}]}]  # fmt: skip
+        chunk = Body(0, orjson.dumps(records), 1)
+        with Journal(tmp_path / "journal.sqlite3") as journal:
+            file_id = journal.begin_file("sha", "confirm.csv", "confirm", "generic/confirm")
+
+            async def upload() -> list[ChunkResult]:
+                async with KonnectClient(settings, transport=LoseFirstRequest()) as client:
+                    return await upload_orders(
+                        client, "confirm", ENDPOINTS["confirm"], [chunk],
+                        keys_of=lambda c: [r["orderId"] for r in orjson.loads(c.body)],
+                        journal=journal, file_id=file_id,
+                    )  # fmt: skip
+
+            [result] = asyncio.run(upload())  # PartlyTaken, if held
+    assert result.unknown_records == [0]
+
+
+CANCEL = ["orderId", "orderItemId", "quantity", "reasonCode"]
+
+
+def test_a_held_cancel_file_its_export_wrote_on_into_cancels_no_piece_twice(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """40 partial cancels (1 of 2 pieces) in two requests: the first taken, the second 503
+    twice (`error_rate` 0.5, `fault_seed` 15): held. The export, its handle still open,
+    writes one more row into processing/cancel.csv. The next run continues the attempt (its
+    content is the start of the file now) instead of starting over: the first request's
+    cancels are not sent again (Konnect would cancel the second piece of each)."""
+    inbox = inbox_with(tmp_path)
+    orders = [oid(30, 2 * k) for k in range(1, 41)]
+    drop(inbox, "cancel.csv", [CANCEL] + [[o, f"{o}-2", "1", "6"] for o in orders])
+    sandbox.faults(error_rate=0.5, fault_seed=15)
+    assert run(inbox, sandbox).exit_code == 2
+    with (inbox / "processing" / "cancel.csv").open("a", encoding="utf-8") as handle:
+        handle.write(f"{oid(30, 90)},{oid(30, 90)}-2,1,6\r\n")
+    sandbox.faults(error_rate=0.0)
+    again = run(inbox, sandbox)
+    assert again.exit_code == 0, again.output
+    assert "grew after part of it was sent" in again.output
+    state = sandbox.state()["orders"]
+    for order in [*orders, oid(30, 90)]:
+        items = {i["orderItemId"]: i["cancelledQuantity"] for i in state[order]["items"]}
+        assert items[f"{order}-2"] == 1, order
+    rows = results(inbox, "cancel")
+    assert len(rows) == 41 and {r["status"] for r in rows.values()} == {"ok"}
+
+
+def test_a_held_file_edited_in_processing_is_not_continued(tmp_path: Path, sandbox: Any) -> None:
+    """Only a file whose start is the content sent is continued: one edited (a quantity
+    changed) starts over, as before (stock: absolute values, sent again)."""
+    inbox = inbox_with(tmp_path)
+    stock_file(inbox, "stock.csv", 5)
+    flaky(sandbox)
+    assert run(inbox, sandbox).exit_code == 2
+    stock_file(inbox / "processing", "stock.csv", 6)
+    sandbox.faults(error_rate=0.0)
+    again = run(inbox, sandbox)
+    assert again.exit_code == 0 and "grew after part of it was sent" not in again.output
+    assert applied(sandbox) == 1000 + ROWS  # the edited file, whole
+    assert {v for k, v in sandbox.state()["stock"].items() if "FLAKY" in k} == {6}

@@ -8,7 +8,8 @@ import sys
 import threading
 from pathlib import Path
 
-from etl.journal import ChunkResult, Journal
+from etl.chunkresult import ChunkResult
+from etl.journal import Journal
 
 
 def journal_at(tmp_path: Path) -> Journal:
@@ -102,7 +103,7 @@ def test_two_journals_write_the_same_file_at_once(tmp_path: Path) -> None:
 def test_another_process_sees_and_shares_the_journal(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite3"
     script = (
-        "import sys; from etl.journal import Journal, ChunkResult\n"
+        "import sys; from etl.journal import Journal; from etl.chunkresult import ChunkResult\n"
         "j = Journal(sys.argv[1]); f = j.begin_file('sha', 'x.csv', 'stock', 'm')\n"
         "[j.record_chunk(f, ChunkResult(i, 'acknowledged', str(i))) for i in range(30)]\n"
         "print(f)\n"

@@ -18,8 +18,8 @@ from runs import oid, run
 
 from etl import xlsxreport
 from etl.bodies import Chunk
+from etl.chunkresult import ChunkResult
 from etl.feeds import FEEDS
-from etl.journal import ChunkResult
 from etl.konnect import CODE_EXPLANATIONS, CODE_FIELDS, DATE_HINT, LOST_ZEROS_HINT, explain
 from etl.lookalike import look_alike_hint
 from etl.model import Sheet, Table

@@ -100,7 +100,7 @@ def test_a_share_error_while_looking_keeps_the_file_watched(
     tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     inbox, journal = _filed_and_grown(tmp_path, sandbox)
-    digest = latewrites._prefix_digest
+    digest = latewrites.prefix_digest
     failures = [OSError(errno.EIO, "Input/output error")]
 
     def flaky(path: Path, size: int) -> str:
@@ -108,7 +108,7 @@ def test_a_share_error_while_looking_keeps_the_file_watched(
             raise failures.pop()
         return digest(path, size)
 
-    monkeypatch.setattr(latewrites, "_prefix_digest", flaky)
+    monkeypatch.setattr(latewrites, "prefix_digest", flaky)
     assert latewrites.requeue_grown(Inbox(inbox), journal, settle_seconds=0) == []
     [copy] = latewrites.requeue_grown(Inbox(inbox), journal, settle_seconds=0)
     assert copy == inbox / "stock.csv"
@@ -190,14 +190,14 @@ def test_one_unreadable_file_does_not_keep_the_others_from_being_sent(
             "INSERT INTO late_writes VALUES (?, 'aaa_stock.csv', 10, 'x', ?)", (str(other), 0)
         )
         db.execute("INSERT INTO late_writes VALUES (?, ?, ?, ?, ?)", mine)
-    digest = latewrites._prefix_digest
+    digest = latewrites.prefix_digest
 
     def denied(path: Path, size: int) -> str:
         if path == other:
             raise PermissionError(errno.EACCES, "Permission denied")
         return digest(path, size)
 
-    monkeypatch.setattr(latewrites, "_prefix_digest", denied)
+    monkeypatch.setattr(latewrites, "prefix_digest", denied)
     [copy] = latewrites.requeue_grown(Inbox(inbox), journal, settle_seconds=0)
     assert copy == inbox / "stock.csv"
 

@@ -15,10 +15,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from etl.chunkresult import ChunkResult
 from etl.cli import app
 from etl.config import ConfigError, load_settings
 from etl.inbox import Inbox
-from etl.journal import ChunkResult, Journal
+from etl.journal import Journal
 from etl.retention import prune
 
 TODAY = date.today()

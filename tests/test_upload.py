@@ -18,6 +18,7 @@ import orjson
 import pytest
 
 from etl.attribution import NO_ANSWER, attribute
+from etl.chunkresult import chunk_digest
 from etl.client import ClientSettings, KonnectClient
 from etl.envelopes import Answer, RecordError
 from etl.errors import (
@@ -27,7 +28,7 @@ from etl.errors import (
     RequestRejected,
     TransientError,
 )
-from etl.journal import Journal, chunk_digest
+from etl.journal import Journal
 from etl.konnect import ENDPOINTS, error_entry, ims_envelope, record_key
 from etl.retry import AdaptiveLimit, Attempts, RetryPolicy, decide
 from etl.upload import ChunkLike, ChunkResult, run_upload, upload_chunks
