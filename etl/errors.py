@@ -24,6 +24,9 @@ Row-level problems are never exceptions: they are `etl.model.Problem` records.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 
 class EtlError(Exception):
     """Root of every error the tool raises on purpose."""
@@ -73,7 +76,12 @@ class KonnectDown(EtlError):
 
 class PartlyTaken(KonnectDown):
     """Konnect answered some requests of a file but not others (or its orders in doubt could
-    not be looked up): the file waits for the next runs, for `retry_failed_minutes`."""
+    not be looked up): the file waits for the next runs, for `retry_failed_minutes`.
+    `results`: the chunks' results so far (`etl.chunkresult.ChunkResult`)."""
+
+    def __init__(self, message: str, results: Sequence[Any] = ()) -> None:
+        super().__init__(message)
+        self.results = list(results)
 
 
 class PullBusy(EtlError):

@@ -254,6 +254,15 @@ def before_upload(prepared: Prepared, path: Path, job: Job, sha256: str) -> str 
     return reason
 
 
+def partly_applied(prepared: Prepared, out: RowOutcomes, job: Job, name: str) -> None:
+    """A file that waits for another run (`etl.holdover`): the cancels it applied so far are
+    remembered now, so that a copy of it edited meanwhile does not send them again (its own
+    resume does: `skip_repeats` counts only what was recorded before its first attempt)."""
+    if job.journal is not None:
+        with KeyState(job.journal.path.parent) as state:
+            repeats.record_applied(prepared, out, state, name)
+
+
 def after_upload(
     prepared: Prepared, out: RowOutcomes, path: Path, job: Job, name: str, sha256: str
 ) -> None:

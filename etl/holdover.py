@@ -43,7 +43,14 @@ def not_taken(result: ChunkResult) -> bool:
     return (result.state == "unknown" and result.ack_id is None) or refused_for_now(result)
 
 
-def hold(journal: Journal, file_id: int, minutes: float, what: str, again: str) -> None:
+def hold(
+    journal: Journal,
+    file_id: int,
+    minutes: float,
+    results: Sequence[ChunkResult],
+    what: str,
+    again: str,
+) -> None:
     """PartlyTaken (the file waits in processing/) until `minutes` after Konnect first took
     only part of this attempt; `what` says what it did not take, `again` what the next runs
     do about it. After that, nothing: the rows are reported as they stand."""
@@ -57,7 +64,8 @@ def hold(journal: Journal, file_id: int, minutes: float, what: str, again: str) 
     raise PartlyTaken(
         f"{what}. It waits in processing/ (newer files wait behind it), and the next runs "
         f"{again} until {local} (retry_failed_minutes: {minutes:g}); after that the rows "
-        "left are reported in its errors file"
+        "left are reported in its errors file",
+        results,
     )
 
 
@@ -68,7 +76,8 @@ def hold_if_not_taken(
     missed = [r for r in results if not_taken(r)]
     if missed:
         rows = sum(len(r.record_errors) + len(r.unknown_records) for r in missed)
-        hold(journal, file_id, minutes, _unanswered(results, missed, rows), "send them again")
+        what = _unanswered(results, missed, rows)
+        hold(journal, file_id, minutes, results, what, "send them again")
 
 
 def _unanswered(results: Sequence[ChunkResult], missed: Sequence[ChunkResult], rows: int) -> str:
@@ -99,7 +108,7 @@ def hold_orders(
         )
     if parts:
         again = "send them again, looking the orders in doubt up first"
-        hold(journal, file_id, minutes, "; ".join(parts), again)
+        hold(journal, file_id, minutes, results, "; ".join(parts), again)
 
 
 def _rows(count: int) -> str:

@@ -15,7 +15,7 @@ import pyarrow as pa
 from etl import guards, outcomes, turns
 from etl.bodies import Chunk, Validated, build_chunks
 from etl.client import ClientSettings
-from etl.errors import InputError
+from etl.errors import InputError, PartlyTaken
 from etl.feeds import Feed, get_feed
 from etl.filehash import Shorter, file_digest, prefix_digest
 from etl.guard_settings import Guards
@@ -224,7 +224,11 @@ def process(path: Path, job: Job, destination: Destination) -> FileResult:
         reason = guards.before_upload(prepared, path, job, sha256)
         if reason is not None:
             return hold(path, prepared, reason, started, job, destination)
-        file_id, results = upload(prepared, path, job, sha256, size)
+        try:
+            file_id, results = upload(prepared, path, job, sha256, size)
+        except PartlyTaken as held:
+            guards.partly_applied(prepared, judge(prepared, held.results), job, path.name)
+            raise
         out = judge(prepared, results)
         folder, stem = destination("done")
         guards.after_upload(prepared, out, path, job, stem + path.suffix, sha256)

@@ -285,3 +285,28 @@ def test_a_held_file_edited_in_processing_is_not_continued(tmp_path: Path, sandb
     assert again.exit_code == 0 and "grew after part of it was sent" not in again.output
     assert applied(sandbox) == 1000 + ROWS  # the edited file, whole
     assert {v for k, v in sandbox.state()["stock"].items() if "FLAKY" in k} == {6}
+
+
+def test_a_held_cancel_file_edited_meanwhile_does_not_send_its_applied_cancels_again(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Someone fixes a row of the waiting file in processing/: its start differs, so it is a
+    new attempt; the cancels the held attempt applied were remembered when it was held, so
+    they are not sent again (the repeated-cancel guard), and the others go once."""
+    inbox = inbox_with(tmp_path)
+    orders = [oid(30, 2 * k) for k in range(1, 41)]
+    rows = [CANCEL] + [[o, f"{o}-2", "1", "6"] for o in orders]
+    drop(inbox, "cancel.csv", rows)
+    sandbox.faults(error_rate=0.5, fault_seed=15)
+    assert run(inbox, sandbox).exit_code == 2
+    fixed = [*rows[:-1], [orders[-1], f"{orders[-1]}-2", "1", "9"]]  # another reason
+    drop(inbox / "processing", "cancel.csv", fixed)
+    sandbox.faults(error_rate=0.0)
+    again = run(inbox, sandbox)
+    assert again.exit_code == 0, again.output
+    state = sandbox.state()["orders"]
+    for order in orders:
+        items = {i["orderItemId"]: i["cancelledQuantity"] for i in state[order]["items"]}
+        assert items[f"{order}-2"] == 1, order
+    said = [r["message"] for r in results(inbox, "cancel").values()]
+    assert sum("already applied from cancel.csv" in m for m in said) == 20
