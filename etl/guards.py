@@ -249,18 +249,24 @@ def before_upload(prepared: Prepared, path: Path, job: Job, sha256: str) -> str 
                     "%s: %d rows not sent, a newer export set them", path.name, skipped.size
                 )
         if reason is None and job.guards.repeated_cancels:
-            earlier = job.journal.unfinished(sha256, path.name)
-            repeats.skip_repeats(prepared, state, earlier.started_at if earlier else None)
+            repeats.skip_repeats(prepared, state, _attempt(job, path, sha256))
     return reason
 
 
-def partly_applied(prepared: Prepared, out: RowOutcomes, job: Job, name: str) -> None:
-    """A file that waits for another run (`etl.holdover`): the cancels it applied so far are
-    remembered now, so that a copy of it edited meanwhile does not send them again (its own
-    resume does: `skip_repeats` counts only what was recorded before its first attempt)."""
+def partly_applied(prepared: Prepared, out: RowOutcomes, path: Path, job: Job, sha256: str) -> None:
+    """A file stopped part-way that waits in processing/ (Konnect down or partly answering,
+    credentials refused): the cancels it applied so far are remembered now, so that a copy
+    of it edited meanwhile does not send them again (its own resume does not skip them:
+    `skip_repeats` leaves out what its own attempt recorded)."""
     if job.journal is not None:
         with KeyState(job.journal.path.parent) as state:
-            repeats.record_applied(prepared, out, state, name)
+            repeats.record_applied(prepared, out, state, path.name, _attempt(job, path, sha256))
+
+
+def _attempt(job: Job, path: Path, sha256: str) -> int | None:
+    """The journal's id of the unfinished attempt at this file, if any."""
+    earlier = job.journal.unfinished(sha256, path.name) if job.journal is not None else None
+    return earlier.id if earlier is not None else None
 
 
 def after_upload(
@@ -271,6 +277,6 @@ def after_upload(
     if job.journal is None:
         return
     with KeyState(job.journal.path.parent) as state:
-        repeats.record_applied(prepared, out, state, name)
+        repeats.record_applied(prepared, out, state, name, _attempt(job, path, sha256))
         if job.guards.out_of_order:
             record_applied(prepared, out, state, exported_at(prepared, path, state), name)

@@ -197,7 +197,8 @@ class Journal:
 
     def held_since(self, file_id: int) -> tuple[datetime, datetime]:
         """(when Konnect first took only part of this attempt, now), by the journal's clock;
-        the first call sets it. A stamp ahead of now (a clock set back since) counts as now."""
+        the first call sets it. A stamp ahead of now (the clock was set back since) is set to
+        now: the time then runs from this run, not from a moment still to come."""
         now = self._clock()
         with self._write() as db:
             db.execute(
@@ -208,23 +209,28 @@ class Journal:
             [since] = db.execute(
                 "SELECT held_since FROM attempts WHERE file_id = ?", (file_id,)
             ).fetchone()
-        current = _utc(now)
-        return min(_utc(since), current), current
+            if _utc(since) > _utc(now):
+                db.execute("UPDATE attempts SET held_since = ? WHERE file_id = ?", (now, file_id))
+                since = now
+        return _utc(since), _utc(now)
 
     def latest_unfinished(self, name: str) -> tuple[FileRecord, int] | None:
-        """The latest unfinished attempt at a file of this name that sent something, and the
-        bytes its content hash covers; None if there is none or its size is unknown."""
+        """The latest unfinished attempt at a file of this name and the bytes its content
+        hash covers, when it sent something; None if not (or its size is unknown: an
+        attempt of an older version). Never an older attempt behind the latest one."""
         rows = self._read(
-            f"SELECT {', '.join('f.' + c for c in _RECORD.split(', '))}, a.size FROM files f "
-            "JOIN attempts a ON a.file_id = f.id WHERE f.name = ? AND f.state = 'processing' "
-            "AND a.size IS NOT NULL AND EXISTS (SELECT 1 FROM chunks c WHERE c.file_id = f.id) "
-            "ORDER BY f.id DESC LIMIT 1",
+            f"SELECT {', '.join('f.' + c for c in _RECORD.split(', '))}, a.size, "
+            "EXISTS (SELECT 1 FROM chunks c WHERE c.file_id = f.id) FROM files f "
+            "LEFT JOIN attempts a ON a.file_id = f.id "
+            "WHERE f.name = ? AND f.state = 'processing' ORDER BY f.id DESC LIMIT 1",
             (name,),
         )
-        return (FileRecord(*rows[0][:-1]), int(rows[0][-1])) if rows else None
+        if not rows or rows[0][-2] is None or not rows[0][-1]:
+            return None
+        return FileRecord(*rows[0][:-2]), int(rows[0][-2])
 
     def continue_attempt(self, file_id: int, sha256: str, size: int) -> None:
-        """The unfinished attempt `file_id` goes on with this content (`continue_grown`)."""
+        """The unfinished attempt `file_id` goes on with this content (`etl.grown`)."""
         with self._write() as db:
             db.execute(
                 "UPDATE files SET sha256 = ? WHERE id = ? AND state = 'processing'",

@@ -13,7 +13,8 @@ Kept in `INBOX/.konnect-etl/protection.sqlite3`, next to the journal:
 - `cancels`: every cancel row applied (order, item, quantity, reason) with the file, row and
   time (UTC) that applied it, kept `KEEP_DAYS`: a later file repeating one is not sent
   (`etl.repeats`). Rows whose answer was lost (`unknown`: maybe applied) are kept too, with
-  `settled` 0, until a file applies the same cancel.
+  `settled` 0, until a file applies the same cancel. `attempt`: the journal's id of the
+  attempt that recorded the row (a file resumed does not count its own records).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ CREATE TABLE IF NOT EXISTS cancels (
 _ADDED_COLUMNS = (
     ("exports", "error_rows", "BLOB"),  # errors files matched to their export
     ("cancels", "settled", "INTEGER NOT NULL DEFAULT 1"),  # 0: answer lost; before, all applied
+    ("cancels", "attempt", "INTEGER"),  # the journal's id of the attempt that recorded it
 )
 
 
@@ -234,16 +236,18 @@ class KeyState:
         found = self._db.execute("SELECT 1 FROM released WHERE sha256 = ?", (sha256,))
         return found.fetchone() is not None
 
-    def cancels_applied(self, actions: list[str], before: str | None) -> dict[str, AppliedRow]:
-        """Which of `actions` an earlier file applied, or sent and lost the answer to
-        (`settled` False); before `before`, when given."""
+    def cancels_applied(self, actions: list[str], attempt: int | None) -> dict[str, AppliedRow]:
+        """Which of `actions` another file applied, or sent and lost the answer to (`settled`
+        False): what `attempt` (the journal's id of the attempt asking) recorded itself does
+        not count."""
         found: dict[str, AppliedRow] = {}
         for start in range(0, len(actions), 500):
             batch = actions[start : start + 500]
             rows = self._db.execute(
                 "SELECT action, file, row, applied_at, settled FROM cancels "
-                f"WHERE action IN ({','.join('?' * len(batch))}) AND applied_at < ?",
-                (*batch, before or "9999"),
+                f"WHERE action IN ({','.join('?' * len(batch))}) "
+                "AND (attempt IS NULL OR attempt != ?)",
+                (*batch, -1 if attempt is None else attempt),
             )
             found.update({a: AppliedRow(f, int(r), at, bool(s)) for a, f, r, at, s in rows})
         return found
@@ -254,19 +258,22 @@ class KeyState:
         file: str,
         at: str,
         lost: Iterable[tuple[str, int]] = (),
+        attempt: int | None = None,
     ) -> None:
-        """Remember the actions `file` applied and those whose answer was `lost` (action,
-        row). The first file to apply one keeps it; a lost one is kept until a file applies
-        it, and never replaces an applied one. Entries older than KEEP_DAYS are forgotten."""
+        """Remember the actions `file` (the journal's `attempt`) applied and those whose answer
+        was `lost` (action, row). The first file to apply one keeps it; a lost one is kept
+        until a file applies it, and never replaces an applied one. Entries older than
+        KEEP_DAYS are forgotten."""
         horizon = (datetime.fromisoformat(at) - timedelta(days=KEEP_DAYS)).isoformat()
-        rows = [(a, file, row, at, 1) for a, row in applied]
-        rows += [(a, file, row, at, 0) for a, row in lost]
+        rows = [(a, file, row, at, 1, attempt) for a, row in applied]
+        rows += [(a, file, row, at, 0, attempt) for a, row in lost]
         with self._writing():
             self._db.execute("DELETE FROM cancels WHERE applied_at < ?", (horizon,))
             self._db.executemany(
-                "INSERT INTO cancels (action, file, row, applied_at, settled) "
-                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (action) DO UPDATE SET file = excluded.file, "
-                "row = excluded.row, applied_at = excluded.applied_at, settled = 1 "
+                "INSERT INTO cancels (action, file, row, applied_at, settled, attempt) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (action) DO UPDATE SET "
+                "file = excluded.file, row = excluded.row, applied_at = excluded.applied_at, "
+                "settled = 1, attempt = excluded.attempt "
                 "WHERE cancels.settled = 0 AND excluded.settled = 1",
                 rows,
             )

@@ -12,17 +12,19 @@ from typing import Any, Literal, cast
 
 import pyarrow as pa
 
-from etl import guards, outcomes, turns
+from etl import guards, outcomes, repeats, turns
 from etl.bodies import Chunk, Validated, build_chunks
 from etl.client import ClientSettings
-from etl.errors import InputError, PartlyTaken
+from etl.errors import CredentialsError, InputError, KonnectDown, PartlyTaken
 from etl.feeds import Feed, get_feed
-from etl.filehash import Shorter, file_digest, prefix_digest
+from etl.filehash import file_digest
+from etl.grown import continue_grown
 from etl.guard_settings import Guards
 from etl.journal import Journal
 from etl.mapping import Mapping, apply_mapping, choose_mapping
 from etl.model import Mapped, Table
 from etl.order_states import ORDER_FEEDS
+from etl.partway import results_so_far
 from etl.preview import write_preview
 from etl.readers import file_kind
 from etl.reconcile import note_applied, run_order_upload
@@ -131,7 +133,6 @@ def upload(
     feed, validated = prepared.feed, prepared.validated
     file_id = None
     if job.journal is not None:
-        _continue_grown(job.journal, path, sha256, size)
         if earlier := job.journal.unfinished(sha256, path.name):  # the summary's warnings
             prepared.table.notes.append(
                 f"resumed: an attempt begun at {earlier.started_at} (UTC) stopped part-way;"
@@ -154,29 +155,26 @@ def upload(
     )
 
 
-def _continue_grown(journal: Journal, path: Path, sha256: str, size: int | None) -> None:
-    """A file that grew after part of it was sent (its export kept writing into it while it
-    waited in processing/, Konnect down or partly taken): the unfinished attempt at a file
-    of this name whose content is exactly the start of this one goes on, rather than a new
-    one starting over - what it sent stays known (answers reused by request content, an
-    order file cut differently looked up first), so no partial cancel is sent twice. An
-    attempt whose bytes are not this file's start (edited, or another file) is left alone."""
-    latest = journal.latest_unfinished(path.name)
-    if latest is None or size is None:
+def _stopped_part_way(
+    prepared: Prepared,
+    path: Path,
+    job: Job,
+    sha256: str,
+    results: list[ChunkResult] | None,
+) -> None:
+    """A cancel file that waits in processing/ after part of it was sent: the cancels applied
+    so far are remembered (`guards.partly_applied`), so that a copy edited meanwhile does not
+    send them again. `results`: every chunk's, or None to take them from the journal, where
+    a chunk in flight counts as maybe applied and one never sent (or cut otherwise since) is
+    left out."""
+    if job.journal is None or prepared.feed.name != repeats.FEED:
         return
-    record, sent_size = latest
-    if record.sha256 == sha256 or sent_size >= size:
-        return
-    try:
-        if prefix_digest(path, sent_size) != record.sha256:
+    if results is None:
+        attempt = job.journal.unfinished(sha256, path.name)
+        if attempt is None:
             return
-    except Shorter:
-        return
-    journal.continue_attempt(record.id, sha256, size)
-    log.warning(
-        "%s: it grew after part of it was sent (its export wrote on); the attempt begun at %s "
-        "(UTC) goes on with the rows added", path.name, record.started_at,
-    )  # fmt: skip
+        results = results_so_far(job.journal, attempt.id, prepared.chunks)
+    guards.partly_applied(prepared, judge(prepared, results), path, job, sha256)
 
 
 def judge(prepared: Prepared, results: list[ChunkResult] | None) -> RowOutcomes:
@@ -201,11 +199,14 @@ def report_kind(path: Path) -> Literal["csv", "xlsx"]:
 Destination = Callable[[str], tuple[Path, str]]
 
 
-def process(path: Path, job: Job, destination: Destination) -> FileResult:
+def process(
+    path: Path, job: Job, destination: Destination, *, resuming: bool = False
+) -> FileResult:
     """Process one file and write its reports where `destination(kind)` says.
 
     `kind` is "done" when the file reached the validation/upload stage and "failed" when the
     file as a whole could not be used; `destination` answers (folder, report stem).
+    `resuming`: a leftover in processing/ (it may continue a grown attempt, `etl.grown`).
     """
     started = job.now()
     # hashed before it is read: rows an export adds meanwhile are then not in the content
@@ -221,13 +222,18 @@ def process(path: Path, job: Job, destination: Destination) -> FileResult:
             path, prepared, judge(prepared, None), None, None, started, job, destination("done")
         )
     with turns.taking_turns(prepared, job):
+        if resuming and job.journal is not None:
+            continue_grown(job.journal, path, sha256, size)
         reason = guards.before_upload(prepared, path, job, sha256)
         if reason is not None:
             return hold(path, prepared, reason, started, job, destination)
         try:
             file_id, results = upload(prepared, path, job, sha256, size)
         except PartlyTaken as held:
-            guards.partly_applied(prepared, judge(prepared, held.results), job, path.name)
+            _stopped_part_way(prepared, path, job, sha256, list(held.results))
+            raise
+        except (KonnectDown, CredentialsError):  # it waits in processing/ too (etl.runner)
+            _stopped_part_way(prepared, path, job, sha256, None)
             raise
         out = judge(prepared, results)
         folder, stem = destination("done")

@@ -54,15 +54,16 @@ def actions(frame: pd.DataFrame) -> list[str]:
     return [f"{o}|{i}|{int(q)}|{r}" for o, i, q, r in zip(*columns, strict=True)]
 
 
-def skip_repeats(prepared: Prepared, state: KeyState, since: str | None) -> int:
-    """Drop cancel rows an earlier file applied (they become `ok` rows saying so) or sent
-    and lost the answer to (`unknown` rows). `since`: when a resumed file's first attempt
-    began; only what was recorded before then counts, so its rows are cut into the same
-    chunks as the first time. The number of rows dropped."""
+def skip_repeats(prepared: Prepared, state: KeyState, attempt: int | None) -> int:
+    """Drop cancel rows another file applied (they become `ok` rows saying so) or sent and
+    lost the answer to (`unknown` rows). `attempt`: the journal's id of the unfinished
+    attempt a resumed file continues; what it recorded itself (`etl.guards.partly_applied`)
+    does not count, so its rows are cut as before - but what other files applied meanwhile
+    does (a copy fixed and dropped while it waited). The number of rows dropped."""
     if prepared.feed.name != FEED or prepared.validated.frame.empty:
         return 0
     keys = actions(prepared.validated.frame)
-    recorded = state.cancels_applied(sorted(set(keys)), since)
+    recorded = state.cancels_applied(sorted(set(keys)), attempt)
     earlier = {i: recorded[key] for i, key in enumerate(keys) if key in recorded}
     if not earlier:
         return 0
@@ -85,16 +86,18 @@ def skip_repeats(prepared: Prepared, state: KeyState, since: str | None) -> int:
     return len(earlier)
 
 
-def record_applied(prepared: Prepared, out: RowOutcomes, state: KeyState, name: str) -> None:
-    """Remember the cancel rows this file (`name`, as in done/) applied, and those left
-    `unknown` (sent, the answer lost: maybe applied)."""
+def record_applied(
+    prepared: Prepared, out: RowOutcomes, state: KeyState, name: str, attempt: int | None
+) -> None:
+    """Remember the cancel rows this file (`name`, as in done/; the journal's `attempt`)
+    applied, and those left `unknown` (sent, the answer lost: maybe applied)."""
     validated = prepared.validated
     if prepared.feed.name != FEED or validated.frame.empty:
         return
     status = np.asarray(out.status)[validated.positions]
     at = datetime.now(UTC).isoformat(timespec="milliseconds")
     lost = _rows(prepared, status == "unknown")
-    state.record_cancels(_rows(prepared, status == "ok"), name, at, lost=lost)
+    state.record_cancels(_rows(prepared, status == "ok"), name, at, lost=lost, attempt=attempt)
 
 
 def _rows(prepared: Prepared, chosen: npt.NDArray[np.bool_]) -> list[tuple[str, int]]:

@@ -147,7 +147,7 @@ def _under_lock(
         if resuming:
             log.info("resuming %s (left in processing/ by an earlier run)", claimed.name)
             drop_unfinished_reports(job.journal, claimed)
-        return process_claimed(inbox, claimed, job, options)
+        return process_claimed(inbox, claimed, job, options, resuming=resuming)
 
 
 def _written_again(path: Path, settler: Settler | None, settle_seconds: float) -> bool:
@@ -204,17 +204,22 @@ def _feed_of(path: Path, job: Job) -> str | None:
 
 
 def process_claimed(
-    inbox: Inbox, claimed: Path, job: Job, options: RunOptions | None = None
+    inbox: Inbox,
+    claimed: Path,
+    job: Job,
+    options: RunOptions | None = None,
+    *,
+    resuming: bool = False,
 ) -> FileResult:
     """Process a file in processing/ and move it, with its reports, to done/ or failed/
-    (or to duplicates/ when it repeats a finished order file)."""
+    (or to duplicates/ when it repeats a finished order file). `resuming`: a leftover."""
     repeated = _repeat_of_earlier(inbox, claimed, job, options)
     if repeated is not None:
         return repeated
     with ExitStack() as names:  # the names taken in done/... are ours until the file is there
         where = _Destinations(inbox, claimed.name, job.now().date(), names)
         taken = file_signature(claimed)
-        result = _process(inbox, claimed, job, options, where)
+        result = _process(inbox, claimed, job, options, where, resuming)
         assert where.path is not None  # `process` always asks where its reports go
         if taken is not None and file_signature(claimed) not in (taken, None):
             return _still_written(inbox, claimed, where.path, result, options)
@@ -273,13 +278,18 @@ class _Destinations:
 
 
 def _process(
-    inbox: Inbox, claimed: Path, job: Job, options: RunOptions | None, where: _Destinations
+    inbox: Inbox,
+    claimed: Path,
+    job: Job,
+    options: RunOptions | None,
+    where: _Destinations,
+    resuming: bool,
 ) -> FileResult:
     """`process`, with what a failure means for the file: credentials refused (back to the
     inbox if nothing was sent), Konnect or the host down (it waits in processing/), a fault
     of ours (failed/)."""
     try:
-        return process(claimed, job, where)
+        return process(claimed, job, where, resuming=resuming)
     except CredentialsError:
         if job.journal is not None and job.journal.partly_sent(claimed.name):
             log.error("%s: stopped part-way, Konnect refused the credentials; it waits in "

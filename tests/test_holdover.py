@@ -245,6 +245,14 @@ def test_look_ups_refused_with_a_4xx_do_not_hold_the_file(tmp_path: Path) -> Non
 CANCEL = ["orderId", "orderItemId", "quantity", "reasonCode"]
 
 
+def forty_partial_cancels(inbox: Path) -> tuple[list[str], list[list[str]]]:
+    """cancel.csv: one of two pieces of 40 orders (two requests); (orders, its rows)."""
+    orders = [oid(30, 2 * k) for k in range(1, 41)]
+    rows = [CANCEL] + [[o, f"{o}-2", "1", "6"] for o in orders]
+    drop(inbox, "cancel.csv", rows)
+    return orders, rows
+
+
 def test_a_held_cancel_file_its_export_wrote_on_into_cancels_no_piece_twice(
     tmp_path: Path, sandbox: Any
 ) -> None:
@@ -294,12 +302,10 @@ def test_a_held_cancel_file_edited_meanwhile_does_not_send_its_applied_cancels_a
     new attempt; the cancels the held attempt applied were remembered when it was held, so
     they are not sent again (the repeated-cancel guard), and the others go once."""
     inbox = inbox_with(tmp_path)
-    orders = [oid(30, 2 * k) for k in range(1, 41)]
-    rows = [CANCEL] + [[o, f"{o}-2", "1", "6"] for o in orders]
-    drop(inbox, "cancel.csv", rows)
+    orders, rows = forty_partial_cancels(inbox)
     sandbox.faults(error_rate=0.5, fault_seed=15)
     assert run(inbox, sandbox).exit_code == 2
-    fixed = [*rows[:-1], [orders[-1], f"{orders[-1]}-2", "1", "9"]]  # another reason
+    fixed = [*rows[:-1], [orders[-1], f"{orders[-1]}-2", "1", "9"]]  # another reason: fixed
     drop(inbox / "processing", "cancel.csv", fixed)
     sandbox.faults(error_rate=0.0)
     again = run(inbox, sandbox)

@@ -118,8 +118,9 @@ def test_the_guard_turned_off_sends_a_repeat(tmp_path: Path, sandbox: Any) -> No
 
 
 def test_what_a_resumed_file_counts_and_what_is_forgotten(tmp_path: Path) -> None:
-    """A file resumed after a stop counts only cancels applied before its first attempt
-    began (its rows must be cut into the same chunks again); entries older than 30 days go."""
+    """A file resumed after a stop does not count what its own attempt recorded (its rows
+    must be cut into the same chunks again), but does count every other file's, whenever
+    recorded; entries older than 30 days go."""
     with KeyState(tmp_path) as state:
         state.record_cancels([("o|i|1|6", 2)], "a.csv", "2026-10-20T08:00:00.000+00:00")
         state.record_cancels(
@@ -132,4 +133,6 @@ def test_what_a_resumed_file_counts_and_what_is_forgotten(tmp_path: Path) -> Non
         }
         state.record_cancels([("o|j|1|6", 9)], "c.csv", b)
         assert state.cancels_applied(["o|j|1|6"], None)["o|j|1|6"].file == "b.csv"  # the first
-        assert state.cancels_applied(["o|j|1|6"], "2026-11-27T07:59:00.000+00:00") == {}
+        state.record_cancels([("o|k|1|6", 4)], "d.csv", b, attempt=7)
+        assert state.cancels_applied(["o|k|1|6"], 7) == {}  # its own
+        assert state.cancels_applied(["o|j|1|6", "o|k|1|6"], 8).keys() == {"o|j|1|6", "o|k|1|6"}

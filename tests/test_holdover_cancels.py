@@ -1,0 +1,168 @@
+"""Cancels of a file that waits in processing/ (Konnect down or partly answering, credentials
+refused) are never sent twice: not by its own resume, not by a copy fixed meanwhile, not by a
+continuation after its export wrote on into it. Against the real emulator."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from runs import drop, oid, results, run
+from test_holdover import CANCEL, forty_partial_cancels, inbox_with
+
+import etl.client
+from etl.errors import CredentialsError
+from etl.inbox import Inbox
+from etl.journal import Journal
+
+
+def cancelled(sandbox: Any, order: str, item: str) -> int:
+    items = sandbox.state()["orders"][order]["items"]
+    return {i["orderItemId"]: i["cancelledQuantity"] for i in items}[item]
+
+
+def token_refused_on_the_second_request(patch: pytest.MonkeyPatch) -> None:
+    real_send = etl.client.KonnectClient.send
+    calls: list[Any] = []
+
+    async def send(self: Any, endpoint: Any, body: bytes) -> Any:
+        calls.append(endpoint)
+        if len(calls) == 2:
+            raise CredentialsError("Konnect refused the access token (HTTP 401)")
+        return await real_send(self, endpoint, body)
+
+    patch.setattr(etl.client.KonnectClient, "send", send)
+
+
+def test_a_held_cancel_in_doubt_is_looked_up_by_the_next_run(tmp_path: Path, sandbox: Any) -> None:
+    """Applied, the answer and the look-ups lost: held; the next run finds it applied."""
+    inbox = inbox_with(tmp_path)
+    o = oid(30, 2)
+    drop(inbox, "cancel.csv", [CANCEL, [o, f"{o}-1", "1", "6"]])
+    sandbox.faults(drop_rate=1.0, fault_seed=1)
+    held = run(inbox, sandbox)
+    assert held.exit_code == 2 and "1 row in doubt" in held.output, held.output
+    sandbox.faults(drop_rate=0.0)
+    again = run(inbox, sandbox)
+    assert again.exit_code == 0, again.output
+    row = results(inbox, "cancel")["2"]
+    assert row["status"] == "ok" and "already applied" in row["message"], row
+
+
+def test_a_grown_held_cancel_in_doubt_is_looked_up_too(tmp_path: Path, sandbox: Any) -> None:
+    """Same, but the export writes one more row into processing/cancel.csv while it waits:
+    the attempt is continued before the repeated-cancel guard looks, so the file's own record
+    of the row in doubt does not count, and the row is looked up (not left `unknown`)."""
+    inbox = inbox_with(tmp_path)
+    o, o2 = oid(30, 2), oid(30, 4)
+    drop(inbox, "cancel.csv", [CANCEL, [o, f"{o}-1", "1", "6"]])
+    sandbox.faults(drop_rate=1.0, fault_seed=1)
+    held = run(inbox, sandbox)
+    assert held.exit_code == 2 and "1 row in doubt" in held.output, held.output
+    with (inbox / "processing" / "cancel.csv").open("a", encoding="utf-8") as handle:
+        handle.write(f"{o2},{o2}-1,1,6\r\n")
+    sandbox.faults(drop_rate=0.0)
+    again = run(inbox, sandbox)
+    assert again.exit_code == 0, again.output
+    rows = results(inbox, "cancel")
+    assert rows["3"]["status"] == "ok"
+    assert rows["2"]["status"] == "ok" and "already applied" in rows["2"]["message"], rows["2"]
+
+
+def test_a_held_cancel_file_does_not_resend_what_a_fixed_copy_applied_meanwhile(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Two processes on one inbox (watch + a cron run). cancel.csv is held: its first request
+    (20 partial cancels) taken, the second refused 503 twice. While one process has
+    processing/cancel.csv, the other takes a fixed copy from the inbox: the 20 cancel.csv
+    applied are skipped, the other 20 sent. The resume of cancel.csv then counts the copy's
+    cancels (another file's, whenever recorded) and sends none of them again."""
+    inbox = inbox_with(tmp_path)
+    orders, rows = forty_partial_cancels(inbox)
+    sandbox.faults(error_rate=0.5, fault_seed=15)
+    assert run(inbox, sandbox).exit_code == 2
+    sandbox.faults(error_rate=0.0)
+    fixed = [*rows[:-1], [orders[-1], f"{orders[-1]}-2", "1", "9"]]  # another reason: fixed
+    drop(inbox, "cancel_fixed.csv", fixed)
+    with Inbox(inbox).lock("cancel.csv") as mine:  # the other process works on cancel.csv
+        assert mine
+        other = run(inbox, sandbox)
+    assert other.exit_code == 0, other.output
+    assert (inbox / "processing" / "cancel.csv").is_file()
+    again = run(inbox, sandbox)  # cancel.csv resumed
+    assert again.exit_code == 0, again.output
+    # (the last order's fixed copy has another reason: another cancel, by design)
+    twice = [o for o in orders[:-1] if cancelled(sandbox, o, f"{o}-2") > 1]
+    assert twice == [], f"{len(twice)} items had a second piece cancelled"
+
+
+def test_a_cancel_file_stopped_by_refused_credentials_then_edited_cancels_nothing_twice(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Stopped part-way by a token refused on its second request (it waits in processing/):
+    the 20 cancels applied are remembered from the journal, so the file edited there (a new
+    attempt: its start differs) does not send them again."""
+    inbox = inbox_with(tmp_path)
+    orders, rows = forty_partial_cancels(inbox)
+    with pytest.MonkeyPatch.context() as patch:
+        token_refused_on_the_second_request(patch)
+        assert run(inbox, sandbox).exit_code == 2
+    assert (inbox / "processing" / "cancel.csv").is_file()
+    fixed = [*rows[:-1], [orders[-1], f"{orders[-1]}-2", "1", "9"]]  # another reason: fixed
+    drop(inbox / "processing", "cancel.csv", fixed)
+    again = run(inbox, sandbox)
+    assert again.exit_code == 0, again.output
+    twice = [o for o in orders if cancelled(sandbox, o, f"{o}-2") > 1]
+    assert twice == [], f"{len(twice)} items had a second piece cancelled"
+
+
+def test_a_later_export_of_the_same_name_is_not_handed_a_stale_attempt(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """09:00 cancel.csv (21 partial cancels) stops part-way (token refused on its second
+    request: 20 applied) and someone removes it from processing/; 10:00 the 21st cancel goes
+    in a file of its own; 11:00 the ERP's cumulative export cancel.csv (the 09:00 rows and
+    one more) is a new file, not the 09:00 attempt continued (only leftovers are), and the
+    cancels both earlier files applied are not sent again, before or after a Konnect outage."""
+    inbox = inbox_with(tmp_path)
+    orders = [oid(30, 2 * k) for k in range(1, 23)]
+    row = {o: [o, f"{o}-2", "1", "6"] for o in orders}
+    drop(inbox, "cancel.csv", [CANCEL] + [row[o] for o in orders[:21]])
+    with pytest.MonkeyPatch.context() as patch:
+        token_refused_on_the_second_request(patch)
+        assert run(inbox, sandbox).exit_code == 2
+    (inbox / "processing" / "cancel.csv").unlink()  # taken out by hand
+
+    drop(inbox, "cancel_21.csv", [CANCEL, row[orders[20]]])
+    assert run(inbox, sandbox).exit_code == 0
+    assert cancelled(sandbox, orders[20], f"{orders[20]}-2") == 1
+
+    drop(inbox, "cancel.csv", [CANCEL] + [row[o] for o in orders])  # cumulative export
+    sandbox.faults(error_rate=1.0)
+    down = run(inbox, sandbox)
+    assert down.exit_code == 2, down.output
+    assert "grew after part of it was sent" not in down.output
+    sandbox.faults(error_rate=0.0)
+    assert run(inbox, sandbox).exit_code == 0
+    assert [cancelled(sandbox, o, f"{o}-2") for o in orders] == [1] * 22
+    said = [r["message"] for r in results(inbox, "cancel").values()]
+    assert sum("already applied from" in m for m in said) == 21
+
+
+def test_a_hold_stamped_by_a_clock_that_ran_ahead_runs_from_when_it_is_seen(
+    tmp_path: Path,
+) -> None:
+    """The clock ran a day ahead when Konnect first took part of the file, then was put
+    right: the stamp is set to now when seen, so the time runs out 30 minutes later, not a
+    day later."""
+    now = [datetime(2026, 11, 28, 10, 0, tzinfo=UTC)]  # a day ahead
+    with Journal(tmp_path / "j.sqlite3", clock=lambda: now[0].isoformat()) as journal:
+        file_id = journal.begin_file("sha", "stock.csv", "stock", "generic/stock", size=1)
+        journal.held_since(file_id)  # the first partial answer, stamped tomorrow
+        now[0] = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # the clock put right
+        assert journal.held_since(file_id) == (now[0], now[0])
+        now[0] += timedelta(hours=2)  # two hours of holding later
+        since, current = journal.held_since(file_id)
+    assert current - since == timedelta(hours=2)
