@@ -214,6 +214,12 @@ class Journal:
                 since = now
         return _utc(since), _utc(now)
 
+    def restart_hold(self, file_id: int) -> None:
+        """Konnect answered nothing at all this time: the next partial answer starts the
+        hold's time afresh (`held_since`)."""
+        with self._write() as db:
+            db.execute("UPDATE attempts SET held_since = NULL WHERE file_id = ?", (file_id,))
+
     def latest_unfinished(self, name: str) -> tuple[FileRecord, int] | None:
         """The latest unfinished attempt at a file of this name and the bytes its content
         hash covers, when it sent something; None if not (or its size is unknown: an

@@ -15,7 +15,7 @@ import pyarrow as pa
 from etl import guards, outcomes, repeats, turns
 from etl.bodies import Chunk, Validated, build_chunks
 from etl.client import ClientSettings
-from etl.errors import CredentialsError, InputError, KonnectDown, PartlyTaken
+from etl.errors import CredentialsError, EtlError, InputError, KonnectDown, PartlyTaken
 from etl.feeds import Feed, get_feed
 from etl.filehash import file_digest
 from etl.grown import continue_grown
@@ -156,24 +156,26 @@ def upload(
 
 
 def _stopped_part_way(
-    prepared: Prepared,
-    path: Path,
-    job: Job,
-    sha256: str,
-    results: list[ChunkResult] | None,
+    prepared: Prepared, path: Path, job: Job, sha256: str, stopped: EtlError
 ) -> None:
-    """A cancel file that waits in processing/ after part of it was sent: the cancels applied
-    so far are remembered (`guards.partly_applied`), so that a copy edited meanwhile does not
-    send them again. `results`: every chunk's, or None to take them from the journal, where
-    a chunk in flight counts as maybe applied and one never sent (or cut otherwise since) is
-    left out."""
-    if job.journal is None or prepared.feed.name != repeats.FEED:
+    """A file that waits in processing/ after part of it was sent (`PartlyTaken`, Konnect
+    down, credentials refused). Konnect answering nothing at all does not use up a hold's
+    time (`etl.holdover`). A cancel file's cancels applied so far are remembered
+    (`guards.partly_applied`), so that a copy edited meanwhile does not send them again:
+    from the results `PartlyTaken` carries, or else from the journal (a chunk in flight
+    counts as maybe applied, one never sent or cut otherwise since is left out)."""
+    journal = job.journal
+    attempt = journal.unfinished(sha256, path.name) if journal is not None else None
+    if journal is None or attempt is None:
         return
-    if results is None:
-        attempt = job.journal.unfinished(sha256, path.name)
-        if attempt is None:
-            return
-        results = results_so_far(job.journal, attempt.id, prepared.chunks)
+    if not isinstance(stopped, (PartlyTaken, CredentialsError)):
+        journal.restart_hold(attempt.id)
+    if prepared.feed.name != repeats.FEED:
+        return
+    if isinstance(stopped, PartlyTaken):
+        results = list(stopped.results)
+    else:
+        results = results_so_far(journal, attempt.id, prepared.chunks)
     guards.partly_applied(prepared, judge(prepared, results), path, job, sha256)
 
 
@@ -229,11 +231,8 @@ def process(
             return hold(path, prepared, reason, started, job, destination)
         try:
             file_id, results = upload(prepared, path, job, sha256, size)
-        except PartlyTaken as held:
-            _stopped_part_way(prepared, path, job, sha256, list(held.results))
-            raise
-        except (KonnectDown, CredentialsError):  # it waits in processing/ too (etl.runner)
-            _stopped_part_way(prepared, path, job, sha256, None)
+        except (KonnectDown, CredentialsError) as stopped:  # it waits in processing/
+            _stopped_part_way(prepared, path, job, sha256, stopped)
             raise
         out = judge(prepared, results)
         folder, stem = destination("done")

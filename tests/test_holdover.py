@@ -316,3 +316,20 @@ def test_a_held_cancel_file_edited_meanwhile_does_not_send_its_applied_cancels_a
         assert items[f"{order}-2"] == 1, order
     said = [r["message"] for r in results(inbox, "cancel").values()]
     assert sum("already applied from cancel.csv" in m for m in said) == 20
+
+
+def test_konnect_answering_nothing_at_all_does_not_use_up_the_time(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Partly answered (the time starts), then down altogether past the 30 minutes, then back
+    but flaky: the time starts again, the file waits rather than failing its rows."""
+    inbox = inbox_with(tmp_path)
+    stock_file(inbox, "stock.csv", 5)
+    flaky(sandbox)
+    assert run(inbox, sandbox).exit_code == 2
+    age(inbox, "held_since", 31)
+    sandbox.faults(error_rate=1.0)  # the look-up fails too: down
+    assert run(inbox, sandbox).exit_code == 2
+    sandbox.faults(error_rate=0.6, fault_seed=32)  # both requests fail, a look-up answered
+    back = run(inbox, sandbox)
+    assert back.exit_code == 2 and "no usable answer to 2" in back.output, back.output
