@@ -8,8 +8,10 @@ errors file in again, or check orders in Konnect one by one. Now such a file wai
 processing/ too, and the next runs send the requests not taken (stock/price: resent, absolute
 values; order actions: only those surely not applied, `refused_for_now`) and look up again
 the orders whose answer was lost and whose look-up failed (`etl.reconcile`), for up to
-`retry_failed_minutes` from the file's first attempt. After that its rows are reported as
-before, so a request that always breaks the server holds the inbox up for that long at most.
+`retry_failed_minutes` from the first run that got only part of an answer (a run in which
+Konnect answered nothing at all starts that time afresh: `etl.pipeline`). After that its rows
+are reported as before, so a request that always breaks the server holds the inbox up for
+that long at most.
 The run stops meanwhile, so no newer file overtakes the waiting one (stock and price are
 absolute: the older would land on top of the newer; order actions build on each other).
 """
