@@ -21,7 +21,8 @@ class ChunkResult:
     `unknown_records` were applied. `failed`: nothing was applied; every record is in
     `record_errors` with the reason. `unknown`: no usable answer; every record is in
     `unknown_records` and `message` says why. `digest`: the `chunk_digest` of the body sent,
-    so that a resumed file reuses the result only for a chunk cut the same way.
+    so that a resumed file reuses the result only for a chunk cut the same way. `notes`: why
+    records a look-up found already applied are ok (`etl.reconcile`; kept across a resume).
     """
 
     index: int
@@ -31,6 +32,7 @@ class ChunkResult:
     unknown_records: list[int] = field(default_factory=list)
     message: str = ""
     digest: str = ""
+    notes: dict[int, str] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
         # orjson writes a dataclass as the dict `asdict` would give, without copying it first
@@ -48,6 +50,7 @@ class ChunkResult:
             unknown_records=list(doc["unknown_records"]),
             message=doc["message"],
             digest=str(doc.get("digest") or ""),  # none in journals before 2026-11-27
+            notes={int(i): str(n) for i, n in (doc.get("notes") or {}).items()},
         )
 
 

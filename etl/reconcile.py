@@ -48,13 +48,6 @@ UNSETTLED = (
 
 
 @dataclass
-class Reconciled(ChunkResult):
-    """A chunk's result after reconciliation; `notes` explain records that are ok."""
-
-    notes: dict[int, str] = field(default_factory=dict)
-
-
-@dataclass
 class _Verdicts:
     first: ChunkResult
     records: list[Record]
@@ -79,7 +72,7 @@ class _Verdicts:
         for i in [i for i, (code, _) in errors.items() if code in NOT_TAKEN]:
             del errors[i]
             unknown.add(i)
-        return cls(result, records, keys, errors, unknown, result.ack_id)
+        return cls(result, records, keys, errors, unknown, result.ack_id, dict(result.notes))
 
     def unsettled(self) -> int:
         """Records still in doubt or refused for now whose last try failed for now."""
@@ -114,12 +107,12 @@ class _Verdicts:
             return self.first
         first, unknown = self.first, sorted(self.unknown)
         if len(unknown) == len(self.keys) and first.state == "unknown":
-            return Reconciled(
+            return ChunkResult(
                 first.index, "unknown", None, {}, unknown, UNSETTLED, first.digest, self.notes
             )
         message = UNSETTLED if unknown else ""
         errors = dict(sorted(self.errors.items()))
-        return Reconciled(
+        return ChunkResult(
             first.index,
             "acknowledged",
             self.ack_id,
@@ -307,7 +300,7 @@ def note_applied(
 ) -> None:
     """Rows of orders found already applied say so in the result file (they stay ok); rows
     Konnect refused get the cell at fault marked (`note_refused`), whatever the feed."""
-    notes = {r.index: r.notes for r in results if isinstance(r, Reconciled) and r.notes}
+    notes = {r.index: r.notes for r in results if r.notes}
     for chunk in chunks:
         if chunk.index not in notes:
             continue

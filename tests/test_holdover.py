@@ -333,3 +333,22 @@ def test_konnect_answering_nothing_at_all_does_not_use_up_the_time(
     sandbox.faults(error_rate=0.6, fault_seed=32)  # both requests fail, a look-up answered
     back = run(inbox, sandbox)
     assert back.exit_code == 2 and "no usable answer to 2" in back.output, back.output
+
+
+def test_orders_found_applied_while_the_file_waited_say_so_in_the_end(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """`error_rate` 0.3, `drop_rate` 0.3, `fault_seed` 0: answers lost (the confirms applied)
+    are looked up and found applied, while another request is refused for now: held. The
+    next run's result file still says "already applied" on those rows (the journal keeps the
+    look-up's notes), and every order is confirmed once."""
+    inbox = inbox_with(tmp_path)
+    orders = [oid(30, n) for n in range(1, 80, 2)]  # one item each; two requests of 20
+    confirm_file(inbox, orders)
+    sandbox.faults(error_rate=0.3, drop_rate=0.3, fault_seed=0)
+    assert run(inbox, sandbox).exit_code == 2
+    sandbox.faults(error_rate=0.0, drop_rate=0.0)
+    assert run(inbox, sandbox).exit_code == 0
+    said = [r["message"] for r in results(inbox, "confirm").values()]
+    assert sum(m.startswith("already applied: Konnect shows this order as") for m in said) == 20
+    assert sorted(confirmed(sandbox)) == sorted(orders)
