@@ -71,7 +71,12 @@ class Unreachable(TransientError):
 
 class KonnectDown(EtlError):
     """Konnect stayed unreachable through every retry: the run stops, the file waits for the
-    next one (like refused credentials), instead of its rows being marked failed."""
+    next one (like refused credentials), instead of its rows being marked failed.
+    `answered`: Konnect answered something of the file in this run before it went away."""
+
+    def __init__(self, message: str, answered: bool = False) -> None:
+        super().__init__(message)
+        self.answered = answered
 
 
 class PartlyTaken(KonnectDown):
@@ -80,7 +85,7 @@ class PartlyTaken(KonnectDown):
     `results`: the chunks' results so far (`etl.chunkresult.ChunkResult`)."""
 
     def __init__(self, message: str, results: Sequence[Any] = ()) -> None:
-        super().__init__(message)
+        super().__init__(message, answered=True)
         self.results = list(results)
 
 

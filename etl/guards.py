@@ -263,10 +263,11 @@ def partly_applied(prepared: Prepared, out: RowOutcomes, path: Path, job: Job, s
             repeats.record_applied(prepared, out, state, path.name, _attempt(job, path, sha256))
 
 
-def _attempt(job: Job, path: Path, sha256: str) -> int | None:
-    """The journal's id of the unfinished attempt at this file, if any."""
+def _attempt(job: Job, path: Path, sha256: str) -> str | None:
+    """The unfinished attempt at this file, if any, as the protection state names it: its
+    journal id and start (a journal made anew would number from 1 again)."""
     earlier = job.journal.unfinished(sha256, path.name) if job.journal is not None else None
-    return earlier.id if earlier is not None else None
+    return f"{earlier.id}/{earlier.started_at}" if earlier is not None else None
 
 
 def after_upload(

@@ -13,8 +13,9 @@ Kept in `INBOX/.konnect-etl/protection.sqlite3`, next to the journal:
 - `cancels`: every cancel row applied (order, item, quantity, reason) with the file, row and
   time (UTC) that applied it, kept `KEEP_DAYS`: a later file repeating one is not sent
   (`etl.repeats`). Rows whose answer was lost (`unknown`: maybe applied) are kept too, with
-  `settled` 0, until a file applies the same cancel. `attempt`: the journal's id of the
-  attempt that recorded the row (a file resumed does not count its own records).
+  `settled` 0, until a file applies the same cancel. `attempt`: the journal attempt that
+  recorded the row, as "id/started_at" (its start too: a journal made anew numbers from 1
+  again); a file resumed does not count its own records.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ CREATE TABLE IF NOT EXISTS cancels (
 _ADDED_COLUMNS = (
     ("exports", "error_rows", "BLOB"),  # errors files matched to their export
     ("cancels", "settled", "INTEGER NOT NULL DEFAULT 1"),  # 0: answer lost; before, all applied
-    ("cancels", "attempt", "INTEGER"),  # the journal's id of the attempt that recorded it
+    ("cancels", "attempt", "TEXT"),  # the journal attempt that recorded it: "id/started_at"
 )
 
 
@@ -236,7 +237,7 @@ class KeyState:
         found = self._db.execute("SELECT 1 FROM released WHERE sha256 = ?", (sha256,))
         return found.fetchone() is not None
 
-    def cancels_applied(self, actions: list[str], attempt: int | None) -> dict[str, AppliedRow]:
+    def cancels_applied(self, actions: list[str], attempt: str | None) -> dict[str, AppliedRow]:
         """Which of `actions` another file applied, or sent and lost the answer to (`settled`
         False): what `attempt` (the journal's id of the attempt asking) recorded itself does
         not count."""
@@ -247,7 +248,7 @@ class KeyState:
                 "SELECT action, file, row, applied_at, settled FROM cancels "
                 f"WHERE action IN ({','.join('?' * len(batch))}) "
                 "AND (attempt IS NULL OR attempt != ?)",
-                (*batch, -1 if attempt is None else attempt),
+                (*batch, attempt or ""),
             )
             found.update({a: AppliedRow(f, int(r), at, bool(s)) for a, f, r, at, s in rows})
         return found
@@ -258,7 +259,7 @@ class KeyState:
         file: str,
         at: str,
         lost: Iterable[tuple[str, int]] = (),
-        attempt: int | None = None,
+        attempt: str | None = None,
     ) -> None:
         """Remember the actions `file` (the journal's `attempt`) applied and those whose answer
         was `lost` (action, row). The first file to apply one keeps it; a lost one is kept

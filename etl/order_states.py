@@ -111,9 +111,11 @@ def _status_reached(record: Record, order: Order) -> bool:
 
 
 def _cancelled(record: Record, order: Order) -> bool | None:
-    """Done when the order, or every item asked for, is wholly cancelled; not done when an
-    item has fewer cancelled than we asked; else (cancelled enough, but not wholly) Konnect's
-    order cannot tell: an earlier partial cancel of the same item looks just the same."""
+    """Done when the order, or every item asked for, is wholly cancelled; not done when every
+    item has fewer cancelled than we asked; else Konnect's order cannot tell: an item
+    cancelled enough, but not wholly, looks just the same after an earlier partial cancel of
+    it, and when only some items are short the record cannot be sent again either (it would
+    cancel one more piece of the others: a row added to an order already sent, say)."""
     states = _states(order)
     if states and states <= set(ORDER_STATUSES["CANCELLED"]):
         return True
@@ -123,8 +125,11 @@ def _cancelled(record: Record, order: Order) -> bool | None:
         return False
     found = [items.get(str(w.get("orderItemId")), {}) for w in wanted]
     cancelled = [int(i.get("cancelledQuantity") or 0) for i in found]
-    if any(c < int(w.get("quantity") or 0) for c, w in zip(cancelled, wanted, strict=True)):
+    short = [c < int(w.get("quantity") or 0) for c, w in zip(cancelled, wanted, strict=True)]
+    if all(short):
         return False
+    if any(short):
+        return None
     whole = all(c >= int(i.get("quantity") or 0) for c, i in zip(cancelled, found, strict=True))
     return True if whole else None
 

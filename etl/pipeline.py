@@ -168,7 +168,7 @@ def _stopped_part_way(
     attempt = journal.unfinished(sha256, path.name) if journal is not None else None
     if journal is None or attempt is None:
         return
-    if not isinstance(stopped, (PartlyTaken, CredentialsError)):
+    if isinstance(stopped, KonnectDown) and not stopped.answered:
         journal.restart_hold(attempt.id)
     if prepared.feed.name != repeats.FEED:
         return

@@ -24,7 +24,7 @@ import orjson
 from etl.attribution import NO_ANSWER
 from etl.chunkresult import ChunkResult
 from etl.client import ClientSettings, KonnectClient
-from etl.errors import TransientError, UploadError
+from etl.errors import KonnectDown, TransientError, UploadError
 from etl.holdover import NOT_TAKEN, hold_orders, refused_for_now
 from etl.journal import Journal
 from etl.konnect import ORDERS_PATH, REPLAY_CODES, Endpoint
@@ -87,6 +87,12 @@ class _Verdicts:
         self.notes[i] = f"already applied: Konnect shows this order as {state}{more}"
         self.errors.pop(i, None)
         self.unknown.discard(i)
+
+    def in_doubt(self, i: int) -> None:
+        """Record `i` is about to be sent again: maybe applied until it is answered."""
+        self.touched = True
+        self.errors.pop(i, None)
+        self.unknown.add(i)
 
     def answered(self, i: int, result: ChunkResult, j: int) -> None:
         """Record `i` was resent as record `j` of a request that ended with `result`."""
@@ -162,21 +168,35 @@ async def upload_orders(
         for r in first
         if r.state != "failed"
     ]
-    await _settle(client, feed, endpoint, book)
+
+    def save(verdicts: list[_Verdicts]) -> None:
+        if journal is not None and file_id is not None:
+            journal.record_chunks(file_id, [v.result() for v in verdicts])
+
+    try:
+        await _settle(client, feed, endpoint, book, save)
+    except KonnectDown as stopped:  # during a resend: a look-up was answered before it
+        stopped.answered = True
+        raise
+    save([v for v in book if v.touched])
     settled = {v.first.index: v.result() for v in book if v.touched}
     results = [settled.get(r.index, r) for r in first]
     if journal is not None and file_id is not None:
-        for result in settled.values():
-            journal.record_chunk(file_id, result)
         unsettled = sum(v.unsettled() for v in book)
         hold_orders(journal, file_id, results, unsettled, client.settings.retry_failed_minutes)
     return results
 
 
 async def _settle(
-    client: KonnectClient, feed: str, endpoint: Endpoint, book: list[_Verdicts]
+    client: KonnectClient,
+    feed: str,
+    endpoint: Endpoint,
+    book: list[_Verdicts],
+    save: Callable[[list[_Verdicts]], None],
 ) -> None:
-    """Look up the orders in doubt; resend only those Konnect has not applied; repeat."""
+    """Look up the orders in doubt; resend only those Konnect has not applied; repeat.
+    Before a resend, its records are saved as in doubt (`save`), so that a stop while it is
+    under way (a token refused, Konnect gone) leaves them `unknown`, not "not applied"."""
     rounds = max(client.settings.retries, 0) + 1  # the last round only looks up
     for round_number in range(1, rounds + 1):
         doubts = [(v, i) for v in book for i in v.doubts(REPLAY_CODES[feed])]
@@ -187,6 +207,9 @@ async def _settle(
         again = [(v, i) for v, i in doubts if _decide(feed, v, i, fetched, last, for_now)]
         log.info("%s: looked up %d orders in doubt; %d sent again", feed, len(doubts), len(again))
         if again:
+            for v, i in again:
+                v.in_doubt(i)
+            save(list({id(v): v for v, _ in again}.values()))
             await _resend(client, endpoint, again)
 
 

@@ -54,7 +54,7 @@ def actions(frame: pd.DataFrame) -> list[str]:
     return [f"{o}|{i}|{int(q)}|{r}" for o, i, q, r in zip(*columns, strict=True)]
 
 
-def skip_repeats(prepared: Prepared, state: KeyState, attempt: int | None) -> int:
+def skip_repeats(prepared: Prepared, state: KeyState, attempt: str | None) -> int:
     """Drop cancel rows another file applied (they become `ok` rows saying so) or sent and
     lost the answer to (`unknown` rows). `attempt`: the journal's id of the unfinished
     attempt a resumed file continues; what it recorded itself (`etl.guards.partly_applied`)
@@ -87,7 +87,7 @@ def skip_repeats(prepared: Prepared, state: KeyState, attempt: int | None) -> in
 
 
 def record_applied(
-    prepared: Prepared, out: RowOutcomes, state: KeyState, name: str, attempt: int | None
+    prepared: Prepared, out: RowOutcomes, state: KeyState, name: str, attempt: str | None
 ) -> None:
     """Remember the cancel rows this file (`name`, as in done/; the journal's `attempt`)
     applied, and those left `unknown` (sent, the answer lost: maybe applied)."""

@@ -203,7 +203,8 @@ async def _upload_one(run: UploadRun, chunk: ChunkLike) -> ChunkResult | None:
             may_resend = run.policy.resend_unknown or not attempts.unknown
             if delay is None and may_resend and await _konnect_down(run, exc):
                 where = run.client.settings.base_url
-                run.halt = run.halt or KonnectDown(f"{exc} at {where}, {attempts.tries} tries")
+                down = KonnectDown(f"{exc} at {where}, {attempts.tries} tries", run.answered)
+                run.halt = run.halt or down
                 break
             if delay is None:
                 return run.finish(_of_body(given_up(chunk.index, count, attempts), digest), count)

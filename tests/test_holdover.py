@@ -22,9 +22,11 @@ import pytest
 from runs import drop, oid, results, run
 from test_exactly_once import Body, LoseFirstRequest
 
+import etl.client
 from etl.chunkresult import ChunkResult
 from etl.client import ClientSettings, KonnectClient
 from etl.config import ConfigError, load_settings
+from etl.errors import Unreachable
 from etl.holdover import not_taken
 from etl.journal import Journal
 from etl.konnect import ENDPOINTS
@@ -352,3 +354,30 @@ def test_orders_found_applied_while_the_file_waited_say_so_in_the_end(
     said = [r["message"] for r in results(inbox, "confirm").values()]
     assert sum(m.startswith("already applied: Konnect shows this order as") for m in said) == 20
     assert sorted(confirmed(sandbox)) == sorted(orders)
+
+
+def test_a_run_in_which_konnect_answered_then_went_away_keeps_the_time(
+    tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only a run in which Konnect answered nothing at all starts the time afresh: one that
+    got an answer before the connection was refused does not."""
+    inbox = inbox_with(tmp_path)
+    stock_file(inbox, "stock.csv", 5)
+    flaky(sandbox)
+    assert run(inbox, sandbox).exit_code == 2
+    sandbox.faults(error_rate=0.0)
+    age(inbox, "held_since", 31)
+    real_send = etl.client.KonnectClient.send
+    calls: list[int] = []
+
+    async def send(self: Any, endpoint: Any, body: bytes) -> Any:
+        calls.append(1)
+        if len(calls) >= 2:
+            raise Unreachable("connection refused")
+        return await real_send(self, endpoint, body)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(etl.client.KonnectClient, "send", send)
+        assert run(inbox, sandbox).exit_code == 2  # the first request taken, then gone
+    sandbox.faults(error_rate=0.6, fault_seed=32)  # both requests fail, a look-up answered
+    assert run(inbox, sandbox).exit_code == 1  # 31 minutes since the first partial answer

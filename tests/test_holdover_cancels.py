@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from runs import drop, oid, results, run
 from test_holdover import CANCEL, forty_partial_cancels, inbox_with
 
 import etl.client
-from etl.errors import CredentialsError
+from etl.errors import CredentialsError, OutcomeUnknown, TransientError
 from etl.inbox import Inbox
 from etl.journal import Journal
 
@@ -166,3 +167,127 @@ def test_a_hold_stamped_by_a_clock_that_ran_ahead_runs_from_when_it_is_seen(
         now[0] += timedelta(hours=2)  # two hours of holding later
         since, current = journal.held_since(file_id)
     assert current - since == timedelta(hours=2)
+
+
+def orders_of(body: bytes) -> set[str]:
+    return {str(r.get("orderId")) for r in orjson.loads(body) if isinstance(r, dict)}
+
+
+def scripted_send(patch: pytest.MonkeyPatch, script: Any) -> list[set[str]]:
+    """`KonnectClient.send` asks `script(call_number, orders_in_body)`: None sends it to the
+    emulator, an exception is raised instead (nothing reaches the emulator)."""
+    real_send = etl.client.KonnectClient.send
+    calls: list[set[str]] = []
+
+    async def send(self: Any, endpoint: Any, body: bytes) -> Any:
+        orders = orders_of(body)
+        calls.append(orders)
+        fault = script(len(calls), orders)
+        if fault is not None:
+            raise fault
+        return await real_send(self, endpoint, body)
+
+    patch.setattr(etl.client.KonnectClient, "send", send)
+    return calls
+
+
+def unavailable() -> TransientError:
+    return TransientError("Konnect answered HTTP 503")
+
+
+def piece(o: str, reason: str = "6") -> list[str]:
+    return [o, f"{o}-2", "1", reason]  # 1 of the 2 pieces of item -2
+
+
+def test_a_row_added_to_an_order_already_sent_never_cancels_a_piece_twice(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """A grown leftover whose added row is for an order of a request Konnect took: one
+    record per order, so that record changed, the file counts as cut differently and is
+    looked up. The order shows one item cancelled as asked and the new one not: sending the
+    record again would cancel a second piece of the first, so it cannot tell: `unknown`."""
+    inbox = inbox_with(tmp_path)
+    a = [oid(30, 2 * k) for k in range(1, 21)]
+    b = [oid(30, 2 * k) for k in range(21, 41)]
+    drop(inbox, "cancel.csv", [CANCEL] + [piece(o) for o in a + b])
+    with pytest.MonkeyPatch.context() as patch:
+        scripted_send(patch, lambda n, orders: unavailable() if orders & set(b) else None)
+        assert run(inbox, sandbox).exit_code == 2
+    with (inbox / "processing" / "cancel.csv").open("a", encoding="utf-8") as handle:
+        handle.write(f"{a[0]},{a[0]}-1,1,6\r\n")  # the export wrote on: item -1 of a[0]
+    again = run(inbox, sandbox)
+    assert "grew after part of it was sent" in again.output, again.output
+    assert cancelled(sandbox, a[0], f"{a[0]}-2") == 1  # not twice
+    assert cancelled(sandbox, a[0], f"{a[0]}-1") == 0  # not sent: cannot tell
+    rows = results(inbox, "cancel")
+    assert rows["2"]["status"] == rows["42"]["status"] == "unknown"
+    assert all(cancelled(sandbox, o, f"{o}-2") == 1 for o in a[1:] + b)
+
+
+def test_cancels_resent_just_before_a_refused_token_are_remembered(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """60 partial cancels, three requests (A, B, C). Run 1: A's and B's answers lost
+    (nothing applied), C applied; looked up, not cancelled; their resends refused 503 twice:
+    held. Run 2: A resent and applied, then the token is refused on B's. A resend is saved as
+    maybe applied before it goes, so A's cancels are remembered: the file edited in
+    processing/ (a new attempt) does not cancel A's second pieces."""
+    inbox = inbox_with(tmp_path)
+    a = [oid(30, 2 * k) for k in range(1, 21)]
+    b = [oid(30, 2 * k) for k in range(21, 41)]
+    c = [oid(30, 2 * k) for k in range(41, 61)]
+    rows = [CANCEL] + [piece(o) for o in a + b + c]
+    drop(inbox, "cancel.csv", rows)
+
+    def first_run(n: int, orders: set[str]) -> Exception | None:
+        if n <= 2:
+            return OutcomeUnknown("no answer from Konnect (connection dropped)")
+        return None if n == 3 else unavailable()
+
+    with pytest.MonkeyPatch.context() as patch:
+        scripted_send(patch, first_run)
+        held = run(inbox, sandbox)
+    assert held.exit_code == 2 and "40 rows in doubt" in held.output, held.output
+
+    def second_run(n: int, orders: set[str]) -> Exception | None:
+        return CredentialsError("Konnect refused the access token (HTTP 401)") if n == 2 else None
+
+    with pytest.MonkeyPatch.context() as patch:
+        calls = scripted_send(patch, second_run)
+        assert run(inbox, sandbox).exit_code == 2
+    assert calls[0] == set(a) and (inbox / "processing" / "cancel.csv").is_file()
+    assert [cancelled(sandbox, o, f"{o}-2") for o in a] == [1] * 20  # A applied now
+    fixed = [*rows[:-1], [c[-1], f"{c[-1]}-2", "1", "9"]]  # a row fixed in processing/
+    drop(inbox / "processing", "cancel.csv", fixed)
+    assert run(inbox, sandbox).exit_code == 1
+    assert [cancelled(sandbox, o, f"{o}-2") for o in a] == [1] * 20  # not twice
+    # B's resend was in the same round, saved as maybe applied before it went: its rows are
+    # `unknown` ("check this item in Konnect"), never sent blindly (cautious, not wrong)
+    assert [cancelled(sandbox, o, f"{o}-2") for o in b] == [0] * 20
+    assert {results(inbox, "cancel")[str(22 + i)]["status"] for i in range(20)} == {"unknown"}
+
+
+def test_other_files_cancels_while_it_waited_are_never_sent_twice(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """cancel.csv: request A refused 503 twice, request B applied: held. While it waits, an
+    hourly file applies A[0]'s cancel. The resume skips A[0] (another file's record), which
+    cuts its requests differently: what is not settled is looked up, never sent blindly, so
+    no piece is cancelled twice (rows whose order cannot tell are `unknown`: README)."""
+    inbox = inbox_with(tmp_path)
+    a = [oid(30, 2 * k) for k in range(1, 21)]
+    b = [oid(30, 2 * k) for k in range(21, 41)]
+    drop(inbox, "cancel.csv", [CANCEL] + [piece(o) for o in a + b])
+    with pytest.MonkeyPatch.context() as patch:
+        scripted_send(patch, lambda n, orders: unavailable() if orders & set(a) else None)
+        assert run(inbox, sandbox).exit_code == 2
+    drop(inbox, "cancel_hourly.csv", [CANCEL, piece(a[0])])
+    with Inbox(inbox).lock("cancel.csv") as mine:  # another process works on cancel.csv
+        assert mine
+        assert run(inbox, sandbox).exit_code == 0
+    run(inbox, sandbox)  # cancel.csv resumed
+    assert [cancelled(sandbox, o, f"{o}-2") for o in a + b] == [1] * 40
+    rows = results(inbox, "cancel")
+    assert (
+        rows["2"]["status"] == "ok" and "already applied from cancel_hourly" in rows["2"]["message"]
+    )

@@ -126,13 +126,14 @@ def test_what_a_resumed_file_counts_and_what_is_forgotten(tmp_path: Path) -> Non
         state.record_cancels(
             [("o|i|1|6", 5), ("o|j|1|6", 3)], "b.csv", "2026-11-27T08:00:00.000+00:00"
         )
-        b = "2026-11-27T08:00:00.000+00:00"
+        a, b = "2026-10-20T08:00:00.000+00:00", "2026-11-27T08:00:00.000+00:00"
         assert state.cancels_applied(["o|i|1|6", "o|j|1|6", "x"], None) == {
             "o|i|1|6": AppliedRow("b.csv", 5, b),  # a.csv's, 38 days older: forgotten
             "o|j|1|6": AppliedRow("b.csv", 3, b),
         }
         state.record_cancels([("o|j|1|6", 9)], "c.csv", b)
         assert state.cancels_applied(["o|j|1|6"], None)["o|j|1|6"].file == "b.csv"  # the first
-        state.record_cancels([("o|k|1|6", 4)], "d.csv", b, attempt=7)
-        assert state.cancels_applied(["o|k|1|6"], 7) == {}  # its own
-        assert state.cancels_applied(["o|j|1|6", "o|k|1|6"], 8).keys() == {"o|j|1|6", "o|k|1|6"}
+        state.record_cancels([("o|k|1|6", 4)], "d.csv", b, attempt=f"7/{b}")
+        assert state.cancels_applied(["o|k|1|6"], f"7/{b}") == {}  # its own
+        others = state.cancels_applied(["o|j|1|6", "o|k|1|6"], f"7/{a}")  # a journal made anew
+        assert others.keys() == {"o|j|1|6", "o|k|1|6"}
