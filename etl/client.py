@@ -159,6 +159,9 @@ class KonnectClient:
         self._token_ttl = settings.token_ttl
         self._token_lock = asyncio.Lock()
         self._urls: dict[str, httpx.URL] = {}
+        # requests Konnect answered other than with 5xx/429 (an answer, or a refusal): did
+        # Konnect answer anything at all (etl.holdover)
+        self.answered = 0
 
     async def __aenter__(self) -> KonnectClient:
         return self
@@ -207,6 +210,8 @@ class KonnectClient:
         error = error_for_status(
             response.status_code, response.headers.get("retry-after"), response.content
         )
+        if error is None or not isinstance(error, TransientError):
+            self.answered += 1
         if error is not None:
             raise error
         return response

@@ -84,8 +84,8 @@ class PartlyTaken(KonnectDown):
     not be looked up): the file waits for the next runs, for `retry_failed_minutes`.
     `results`: the chunks' results so far (`etl.chunkresult.ChunkResult`)."""
 
-    def __init__(self, message: str, results: Sequence[Any] = ()) -> None:
-        super().__init__(message, answered=True)
+    def __init__(self, message: str, results: Sequence[Any] = (), answered: bool = True) -> None:
+        super().__init__(message, answered)
         self.results = list(results)
 
 

@@ -52,14 +52,17 @@ def hold(
     results: Sequence[ChunkResult],
     what: str,
     again: str,
+    answered: bool = True,
 ) -> None:
     """PartlyTaken (the file waits in processing/) until `minutes` after Konnect first took
     only part of this attempt; `what` says what it did not take, `again` what the next runs
-    do about it. After that, nothing: the rows are reported as they stand."""
+    do about it. After that, nothing: the rows are reported as they stand. `answered` False:
+    Konnect answered nothing at all this time - the file waits whatever the time, which
+    starts afresh (`etl.pipeline`), as for a Konnect that is down."""
     if minutes <= 0:
         return
     since, now = journal.held_since(file_id)
-    until = since + timedelta(minutes=minutes)
+    until = since + timedelta(minutes=minutes) if answered else now + timedelta(minutes=minutes)
     if now >= until:
         return
     local = until.astimezone().strftime("%d %b %H:%M")
@@ -68,6 +71,7 @@ def hold(
         f"{again} until {local} (retry_failed_minutes: {minutes:g}); after that the rows "
         "left are reported in its errors file",
         results,
+        answered,
     )
 
 
@@ -95,9 +99,11 @@ def hold_orders(
     results: Sequence[ChunkResult],
     unsettled: int,
     minutes: float,
+    answered: bool,
 ) -> None:
     """`hold` an order file when Konnect refused some requests for now, or `unsettled`
-    orders in doubt could not be looked up (or resent) for now."""
+    orders in doubt could not be looked up (or resent) for now; `answered`: Konnect
+    answered anything at all this time."""
     missed = [r for r in results if refused_for_now(r)]
     parts = []
     if missed:
@@ -110,7 +116,7 @@ def hold_orders(
         )
     if parts:
         again = "send them again, looking the orders in doubt up first"
-        hold(journal, file_id, minutes, results, "; ".join(parts), again)
+        hold(journal, file_id, minutes, results, "; ".join(parts), again, answered)
 
 
 def _rows(count: int) -> str:

@@ -183,7 +183,8 @@ async def upload_orders(
     results = [settled.get(r.index, r) for r in first]
     if journal is not None and file_id is not None:
         unsettled = sum(v.unsettled() for v in book)
-        hold_orders(journal, file_id, results, unsettled, client.settings.retry_failed_minutes)
+        minutes = client.settings.retry_failed_minutes
+        hold_orders(journal, file_id, results, unsettled, minutes, client.answered > 0)
     return results
 
 

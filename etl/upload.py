@@ -114,6 +114,8 @@ async def upload_chunks(
             raise
         raise _first_leaf(failed) from None
     if run.halt is not None:
+        if isinstance(run.halt, KonnectDown):  # requests in flight may have been answered since
+            run.halt.answered = run.halt.answered or run.answered
         raise run.halt
     results.update({r.index: r for w in workers for r in w.result()})
     if run.limit.lowest < run.limit.ceiling:
@@ -145,12 +147,13 @@ def _earlier_results(run: UploadRun, chunks: Sequence[ChunkLike]) -> dict[int, C
     now = {c.index: c for c in chunks}
     digests: dict[int, str] = {}
 
-    def same(index: int, digest: str) -> bool:
-        if index not in now:
-            return False
+    def digest_of(index: int) -> str:
         if index not in digests:
             digests[index] = chunk_digest(now[index].body)
-        return digest == digests[index]
+        return digests[index]
+
+    def same(index: int, digest: str) -> bool:
+        return index in now and digest == digest_of(index)
 
     if run.policy.resend_unknown:  # what Konnect never took is sent again (etl.holdover)
         earlier = run.journal.chunk_results(run.file_id)
@@ -167,9 +170,9 @@ def _earlier_results(run: UploadRun, chunks: Sequence[ChunkLike]) -> dict[int, C
     # results from before digests were kept (an upgrade) are all "different": no re-cut to tell of
     legacy = not any(r.digest for r in earlier.values()) and not any(inflight.values())
     why = RECUT if recut and not legacy else f"sent before the tool stopped; {NO_ANSWER}"
-    for index in doubtful:
+    for index in doubtful:  # with the digest of its body now: a resend of it may be saved
         records = list(range(now[index].record_count))
-        kept[index] = ChunkResult(index, "unknown", None, {}, records, why, digests.get(index, ""))
+        kept[index] = ChunkResult(index, "unknown", None, {}, records, why, digest_of(index))
     return kept
 
 

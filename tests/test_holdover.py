@@ -381,3 +381,59 @@ def test_a_run_in_which_konnect_answered_then_went_away_keeps_the_time(
         assert run(inbox, sandbox).exit_code == 2  # the first request taken, then gone
     sandbox.faults(error_rate=0.6, fault_seed=32)  # both requests fail, a look-up answered
     assert run(inbox, sandbox).exit_code == 1  # 31 minutes since the first partial answer
+
+
+def test_an_outage_while_an_order_file_waits_for_look_ups_does_not_use_up_its_time(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """An order file held only for look-ups (the answer and the look-ups lost) meets
+    Konnect down altogether after retry_failed_minutes: Konnect answered nothing in that
+    run, so the file waits (the time starts afresh), as a stock file does, and is settled
+    once Konnect is back."""
+    inbox = inbox_with(tmp_path)
+    confirm_file(inbox, [oid(11, 7)])
+    sandbox.faults(drop_rate=1.0, fault_seed=1)
+    held = run(inbox, sandbox)
+    assert held.exit_code == 2 and "1 row in doubt" in held.output, held.output
+    age(inbox, "held_since", 31)
+    sandbox.faults(drop_rate=0.0, error_rate=1.0)  # down: every request and look-up 5xx
+    down = run(inbox, sandbox)
+    assert down.exit_code == 2, down.output  # waits, as a stock file would
+    sandbox.faults(error_rate=0.0)
+    assert run(inbox, sandbox).exit_code == 0
+    assert results(inbox, "confirm")["2"]["status"] == "ok"
+
+
+def test_konnect_answering_a_request_in_flight_when_another_gives_up_keeps_the_time(
+    tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`concurrency: 2`: one request finds Konnect unreachable through every retry while
+    the other, in flight, is answered afterwards: Konnect answered part of the file in this
+    run, so the hold's time goes on (it is not started afresh)."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "konnect-etl.yaml").write_text("retries: 1\nconcurrency: 1\n")
+    stock_file(inbox, "stock.csv", 5)
+    flaky(sandbox)
+    assert run(inbox, sandbox).exit_code == 2
+    sandbox.faults(error_rate=0.0)
+    age(inbox, "held_since", 31)
+    (inbox / "konnect-etl.yaml").write_text("retries: 1\nconcurrency: 2\n")
+    real_send = etl.client.KonnectClient.send
+    calls: list[int] = []
+
+    async def send(self: Any, endpoint: Any, body: bytes) -> Any:
+        calls.append(1)
+        if len(calls) == 1:
+            await asyncio.sleep(2.0)  # slow, answered after the other gave up
+            return await real_send(self, endpoint, body)
+        raise Unreachable("connection refused")
+
+    before = applied(sandbox)
+    with monkeypatch.context() as patch:
+        patch.setattr(etl.client.KonnectClient, "send", send)
+        assert run(inbox, sandbox).exit_code == 2
+    assert applied(sandbox) == before + 500  # Konnect answered one request of this run
+    with sqlite3.connect(inbox / ".konnect-etl" / "journal.sqlite3") as db:
+        (since,) = db.execute("SELECT held_since FROM attempts").fetchone()
+    assert since is not None, "the hold's time was restarted though Konnect answered"

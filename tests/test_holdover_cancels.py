@@ -291,3 +291,34 @@ def test_other_files_cancels_while_it_waited_are_never_sent_twice(
     assert (
         rows["2"]["status"] == "ok" and "already applied from cancel_hourly" in rows["2"]["message"]
     )
+
+
+def test_a_resend_of_a_resume_cut_differently_stopped_by_a_refused_token_is_remembered(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """A recut resume (another file applied A[0] while it waited) resends A[1..39] after a
+    look-up; the first resend request is applied, the token is refused on the second. The
+    write-ahead save must leave A[1..20] remembered as maybe applied, so a copy fixed in
+    processing/ (a new attempt) does not cancel their second pieces."""
+    inbox = inbox_with(tmp_path)
+    a = [oid(30, 2 * k) for k in range(1, 41)]
+    b = [oid(30, 2 * k) for k in range(41, 61)]
+    rows = [CANCEL] + [piece(o) for o in a + b]
+    drop(inbox, "cancel.csv", rows)
+    with pytest.MonkeyPatch.context() as patch:
+        scripted_send(patch, lambda n, orders: unavailable() if orders & set(a) else None)
+        assert run(inbox, sandbox).exit_code == 2
+    drop(inbox, "cancel_hourly.csv", [CANCEL, piece(a[0])])
+    with Inbox(inbox).lock("cancel.csv") as mine:
+        assert mine
+        assert run(inbox, sandbox).exit_code == 0
+    token = CredentialsError("Konnect refused the access token (HTTP 401)")
+    with pytest.MonkeyPatch.context() as patch:
+        calls = scripted_send(patch, lambda n, orders: token if n == 2 else None)
+        assert run(inbox, sandbox).exit_code == 2
+    assert calls[0] == set(a[1:21]), calls
+    assert [cancelled(sandbox, o, f"{o}-2") for o in a[1:21]] == [1] * 20  # applied now
+    fixed = [*rows[:-1], [b[-1], f"{b[-1]}-2", "1", "9"]]  # a row fixed in processing/
+    drop(inbox / "processing", "cancel.csv", fixed)
+    run(inbox, sandbox)
+    assert [cancelled(sandbox, o, f"{o}-2") for o in a[1:21]] == [1] * 20  # not twice
