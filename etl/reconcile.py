@@ -184,7 +184,8 @@ async def upload_orders(
     if journal is not None and file_id is not None:
         unsettled = sum(v.unsettled() for v in book)
         minutes = client.settings.retry_failed_minutes
-        hold_orders(journal, file_id, results, unsettled, minutes, client.answered > 0)
+        answered = client.answered > 0 or (unsettled > 0 and await _konnect_answers(client))
+        hold_orders(journal, file_id, results, unsettled, minutes, answered)
     return results
 
 
@@ -242,6 +243,18 @@ def _decide(
         if i in v.errors and order is not None and (held := holds(feed, v.records[i], order)):
             v.errors[i] = (v.errors[i][0], held)  # Konnect's own words say less
         return False
+    return True
+
+
+async def _konnect_answers(client: KonnectClient) -> bool:
+    """Whether Konnect answers at all (a look-up of no order), when nothing of this file was
+    answered: only some orders' look-ups break the server, or Konnect is down."""
+    try:
+        await client.get_json(ORDERS_PATH, {"orderId": "0", "pageSize": "1"})
+    except TransientError:
+        return False
+    except UploadError:  # refused: Konnect answers
+        return True
     return True
 
 

@@ -173,6 +173,10 @@ def _earlier_results(run: UploadRun, chunks: Sequence[ChunkLike]) -> dict[int, C
     for index in doubtful:  # with the digest of its body now: a resend of it may be saved
         records = list(range(now[index].record_count))
         kept[index] = ChunkResult(index, "unknown", None, {}, records, why, digest_of(index))
+    # saved at once, as cut now: a stop before they are settled leaves them in doubt (the next
+    # resume would see no re-cut any more, and could send a chunk that holds applied rows)
+    if recut and doubtful:
+        run.journal.record_chunks(run.file_id, [kept[i] for i in doubtful])
     return kept
 
 

@@ -322,3 +322,77 @@ def test_a_resend_of_a_resume_cut_differently_stopped_by_a_refused_token_is_reme
     drop(inbox / "processing", "cancel.csv", fixed)
     run(inbox, sandbox)
     assert [cancelled(sandbox, o, f"{o}-2") for o in a[1:21]] == [1] * 20  # not twice
+
+
+def test_a_resume_cut_differently_and_stopped_mid_resend_never_resends_an_applied_cancel(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Run 1: requests 1 and 3 refused for now, 2 applied; another file cancels a[0], so the
+    resume is cut differently; run 2 cannot look a[1..19] up and is stopped by a refused
+    token on its resend. Every chunk in doubt was saved as such when the re-cut was seen, so
+    run 3 looks them up instead of sending the one that holds a cancel run 1 applied."""
+    inbox = inbox_with(tmp_path)
+    a = [oid(30, 2 * k) for k in range(1, 61)]  # three requests of 20
+    rows = [CANCEL] + [piece(o) for o in a]
+    drop(inbox, "cancel.csv", rows)
+    first, last = set(a[:20]), set(a[40:])
+    # run 1: requests 1 and 3 refused 503 (nothing applied), request 2 (a[20..39]) applied
+    with pytest.MonkeyPatch.context() as patch:
+        scripted_send(patch, lambda n, o: unavailable() if o & (first | last) else None)
+        assert run(inbox, sandbox).exit_code == 2
+    assert cancelled(sandbox, a[20], f"{a[20]}-2") == 1
+    # another file cancels a[0] meanwhile: cancel.csv is cut differently (shifted by one)
+    drop(inbox, "cancel_hourly.csv", [CANCEL, piece(a[0])])
+    with Inbox(inbox).lock("cancel.csv") as mine:
+        assert mine
+        assert run(inbox, sandbox).exit_code == 0
+    # run 2 (recut): a[1..19] cannot be looked up for now; the resend (a[40..59]) meets a
+    # refused token -> stop
+    real_get = etl.client.KonnectClient.get_json
+    blind = set(a[1:20])
+
+    async def get_json(self: Any, path: str, params: Any = None, *args: Any, **kw: Any) -> Any:
+        if params and params.get("orderId") in blind:
+            raise TransientError("Konnect answered HTTP 503")
+        return await real_get(self, path, params, *args, **kw)
+
+    token = CredentialsError("Konnect refused the access token (HTTP 401)")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(etl.client.KonnectClient, "get_json", get_json)
+        calls = scripted_send(patch, lambda n, o: token)
+        assert run(inbox, sandbox).exit_code == 2
+    assert calls  # the resend was tried
+    assert cancelled(sandbox, a[20], f"{a[20]}-2") == 1
+    # run 3: everything answers
+    run(inbox, sandbox)
+    assert cancelled(sandbox, a[20], f"{a[20]}-2") == 1, "a[20]'s second piece cancelled"
+
+
+def test_an_order_whose_look_up_always_breaks_the_server_holds_its_file_for_a_while_only(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """holdover's promise: a request that always breaks the server holds the inbox up for
+    retry_failed_minutes at most. Konnect is up; only this order's look-up answers 5xx."""
+    from test_holdover import age, confirm_file
+
+    inbox = inbox_with(tmp_path)
+    o = oid(11, 7)
+    confirm_file(inbox, [o])
+    sandbox.faults(drop_rate=1.0, fault_seed=1)
+    held = run(inbox, sandbox)
+    assert held.exit_code == 2 and "1 row in doubt" in held.output, held.output
+    sandbox.faults(drop_rate=0.0)
+    real_get = etl.client.KonnectClient.get_json
+
+    async def get_json(self: Any, path: str, params: Any = None, *args: Any, **kw: Any) -> Any:
+        if params and params.get("orderId") == o:
+            raise TransientError("Konnect answered HTTP 500")  # this order breaks the server
+        return await real_get(self, path, params, *args, **kw)
+
+    codes = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(etl.client.KonnectClient, "get_json", get_json)
+        for _ in range(3):
+            age(inbox, "held_since", 31)  # ever more than retry_failed_minutes since
+            codes.append(run(inbox, sandbox).exit_code)
+    assert codes[0] == 1, f"held past retry_failed_minutes, run after run: {codes}"
