@@ -67,8 +67,8 @@ def hold(
         return
     local = until.astimezone().strftime("%d %b %H:%M")
     raise PartlyTaken(
-        f"{what}. It waits in processing/ (newer files wait behind it), and the next runs "
-        f"{again} until {local} (retry_failed_minutes: {minutes:g}); after that the rows "
+        f"{what}. It waits in processing/ (newer files wait behind it). Until {local} "
+        f"(retry_failed_minutes: {minutes:g}) the next runs {again}; after that the rows "
         "left are reported in its errors file",
         results,
         answered,

@@ -30,7 +30,7 @@ from etl.journal import Journal
 from etl.konnect import ORDERS_PATH, REPLAY_CODES, Endpoint
 from etl.order_states import REACHED, Order, Record, applied_note, holds
 from etl.refusals import note_refused
-from etl.upload import ChunkLike, run_with_client, upload_chunks
+from etl.upload import ChunkLike, konnect_answers, run_with_client, upload_chunks
 
 if TYPE_CHECKING:
     from etl.bodies import Chunk, Validated
@@ -184,7 +184,7 @@ async def upload_orders(
     if journal is not None and file_id is not None:
         unsettled = sum(v.unsettled() for v in book)
         minutes = client.settings.retry_failed_minutes
-        answered = client.answered > 0 or (unsettled > 0 and await _konnect_answers(client))
+        answered = client.answered > 0 or (unsettled > 0 and await konnect_answers(client))
         hold_orders(journal, file_id, results, unsettled, minutes, answered)
     return results
 
@@ -243,18 +243,6 @@ def _decide(
         if i in v.errors and order is not None and (held := holds(feed, v.records[i], order)):
             v.errors[i] = (v.errors[i][0], held)  # Konnect's own words say less
         return False
-    return True
-
-
-async def _konnect_answers(client: KonnectClient) -> bool:
-    """Whether Konnect answers at all (a look-up of no order), when nothing of this file was
-    answered: only some orders' look-ups break the server, or Konnect is down."""
-    try:
-        await client.get_json(ORDERS_PATH, {"orderId": "0", "pageSize": "1"})
-    except TransientError:
-        return False
-    except UploadError:  # refused: Konnect answers
-        return True
     return True
 
 

@@ -244,14 +244,22 @@ async def _konnect_down(run: UploadRun, exc: UploadError) -> bool:
         return True
     if not isinstance(exc, TransientError) or isinstance(exc, RateLimited) or run.answered:
         return False
-    try:
-        await run.client.get_json(ORDERS_PATH, {"orderId": "0", "pageSize": "1"})
-    except TransientError:
+    if not await konnect_answers(run.client):
         return True
-    except EtlError:  # refused (a company token wants a location...): Konnect answers
-        pass
     run.answered = True
     return False
+
+
+async def konnect_answers(client: KonnectClient) -> bool:
+    """Whether Konnect answers at all: a look-up of no order, answered or refused (a company
+    token wants a location...); False when it gets only 5xx, 429s or no answer."""
+    try:
+        await client.get_json(ORDERS_PATH, {"orderId": "0", "pageSize": "1"})
+    except TransientError:
+        return False
+    except EtlError:
+        pass
+    return True
 
 
 async def _send_once(run: UploadRun, index: int, body: bytes, digest: str) -> Answer | None:

@@ -71,7 +71,8 @@ def test_requests_konnect_did_not_take_are_sent_by_the_next_run_before_newer_fil
     said = " ".join(held.output.split())
     assert "stock.csv: Konnect gave no usable answer to 2 of this file's 4 requests" in said
     assert "(1,000 rows; the last: Konnect answered HTTP 50" in said
-    assert "the next runs send them again until" in said and "(retry_failed_minutes: 30)" in said
+    assert "It waits in processing/ (newer files wait behind it). Until " in said
+    assert "(retry_failed_minutes: 30) the next runs send them again;" in said
     assert (inbox / "stock-later.csv").is_file()  # the newer file was not sent before it
     taken = applied(sandbox)
     assert taken == 1000

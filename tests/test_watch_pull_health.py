@@ -263,13 +263,13 @@ def test_pulls_failing_three_rounds_in_a_row_need_a_look_until_one_succeeds(
         loop = threading.Thread(target=watch_inbox, args=(watcher,))
         loop.start()
         try:
-            wait_for(lambda: pulls_of(inbox).get("failed_rounds", 0) >= 3, 8, "3 failed rounds")
+            wait_for(lambda: pulls_of(inbox).get("failed_rounds", 0) >= 3, 30, "3 failed rounds")
             code, said = status_cli(inbox)
             assert code == 1, said
             assert f"the pulls into {out} have failed" in said and "round(s) in a row" in said
             assert "HTTP 503" in said and "last success: never" in said
             konnect.orders = lambda query: (200, [])  # Konnect is back
-            wait_for(lambda: pulls_of(inbox).get("failed_rounds") == 0, 8, "a good round")
+            wait_for(lambda: pulls_of(inbox).get("failed_rounds") == 0, 30, "a good round")
             code, said = status_cli(inbox)
             assert code == 0, said
             assert "last_pull_success: 20" in said and "pull_failed_rounds_in_a_row: 0" in said
