@@ -5,6 +5,9 @@ Text copied from a web page, a chat or a PDF brings along characters that show a
 space). In a SKU or an order id they make another code that looks identical on screen, and
 Konnect answers only "X404SKU". Stripping them would change an identifier silently, so the
 cell is refused with the character named and where it sits; the user types the code again.
+A line break, a tab or another control character inside a code (Alt+Enter in an Excel cell,
+a few lines pasted into one cell, a program's stray byte) is refused the same way; around the
+code such characters are trimmed like spaces.
 """
 
 from __future__ import annotations
@@ -38,6 +41,15 @@ NAMES = {
 }
 ORIGIN = "it usually comes with text copied from a web page, chat or PDF"
 RETYPE = "type the {name} again rather than pasting it"
+# ASCII control characters (escapes, for RE2 and Python's re alike)
+CONTROL = r"[\x00-\x1f\x7f]"
+LINES = "Alt+Enter in an Excel cell, or several lines pasted into one cell, put it there"
+CONTROL_NAMES = {  # character -> (name, how it got there)
+    "\n": ("a line break", LINES),
+    "\r": ("a line break", LINES),
+    "\t": ("a tab", "it comes with cells copied from a table on a web page or in a document"),
+}
+STRAY = "the program that wrote the file put it there"
 
 
 def invisible_cells(texts: pd.Series) -> BoolArray:
@@ -45,36 +57,48 @@ def invisible_cells(texts: pd.Series) -> BoolArray:
     searched, and a column without a single non-ASCII byte costs one look at its bytes."""
     cells = arrow_text(texts)
     found = np.zeros(len(cells), dtype=np.bool_)
-    if not _any_wide_byte(cells):
-        return found
-    wide = ~to_mask(pc.string_is_ascii(cells))
-    picked = cells.filter(pa.array(wide))
-    found[wide] = to_mask(pc.match_substring_regex(picked, INVISIBLE))
+    wide_bytes, control_bytes = _unusual_bytes(cells)
+    if wide_bytes:
+        wide = ~to_mask(pc.string_is_ascii(cells))
+        picked = cells.filter(pa.array(wide))
+        found[wide] = to_mask(pc.match_substring_regex(picked, INVISIBLE))
+    if control_bytes:
+        found |= to_mask(pc.match_substring_regex(cells, CONTROL))
     return found
 
 
-def _any_wide_byte(cells: pa.Array | pa.ChunkedArray) -> bool:
-    """Whether the text buffers hold a byte above 0x7F (a buffer shared with other rows may
-    say yes for nothing: the caller then looks cell by cell)."""
+def _unusual_bytes(cells: pa.Array | pa.ChunkedArray) -> tuple[bool, bool]:
+    """Whether the text buffers hold a byte above 0x7F, and one below 0x20 or 0x7F (a buffer
+    shared with other rows may say yes for nothing: the caller then looks cell by cell)."""
+    wide = control = False
     chunks = cells.chunks if isinstance(cells, pa.ChunkedArray) else [cells]
     for chunk in chunks:
         data = chunk.buffers()[2]
-        if data is not None and data.size and np.frombuffer(data, dtype=np.uint8).max() > 0x7F:
-            return True
-    return False
+        if data is not None and data.size:
+            raw = np.frombuffer(data, dtype=np.uint8)
+            top = int(raw.max())  # min and max: ~1 ms each per million codes
+            wide = wide or top > 0x7F
+            control = control or int(raw.min()) < 0x20 or (top >= 0x7F and 0x7F in raw)
+    return wide, control
 
 
 def invisible_problem(name: str, item: str) -> tuple[str, str] | None:
     """(code, message) naming the first invisible character of `item` and where it is."""
-    hits = [m.start() for m in re.finditer(INVISIBLE, item)]
+    hits = [m.start() for m in re.finditer(f"{INVISIBLE}|{CONTROL}", item)]
     if not hits:
         return None
     char, where = item[hits[0]], _where(item, hits[0])
+    more = f", and {len(hits) - 1} more further on" if len(hits) > 1 else ""
+    if re.fullmatch(CONTROL, char):
+        what, origin = CONTROL_NAMES.get(char, (f"a control character (U+{ord(char):04X})", STRAY))
+        return (
+            "id_invisible",
+            f"{name} contains {what} {where}{more}: {origin}; type the {name} again",
+        )
     if unicodedata.category(char).startswith("Z"):
         what = f"{char_name(char)} {where}, not an ordinary space"
     else:
         what = f"an invisible character ({char_name(char)}, {where})"
-    more = f", and {len(hits) - 1} more further on" if len(hits) > 1 else ""
     return "id_invisible", f"{name} contains {what}{more}: {ORIGIN}; {RETYPE.format(name=name)}"
 
 

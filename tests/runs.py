@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from etl.cli import app
@@ -35,11 +36,23 @@ def drop(inbox: Path, name: str, rows: list[list[Any]]) -> None:
         csv.writer(handle).writerows(rows)
 
 
-def results(inbox: Path, stem: str) -> dict[str, dict[str, str]]:
-    """Today's result file of `stem` in done/, by its `row` column."""
+def results(inbox: Path, stem: str) -> dict[str, dict[str, Any]]:
+    """Today's result file of `stem` in done/ (CSV, or XLSX for a workbook), by its `row`."""
     path = inbox / "done" / date.today().isoformat() / f"{stem}.result.csv"
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return {r["row"]: r for r in csv.DictReader(handle)}
+    return result_rows(path if path.exists() else path.with_suffix(".xlsx"))
+
+
+def result_rows(path: Path) -> dict[str, dict[str, Any]]:
+    """A result file's rows by their `row` column (empty XLSX cells as "")."""
+    if path.suffix == ".csv":
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            return {row["row"]: row for row in csv.DictReader(handle)}
+    sheet = load_workbook(path).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    header = [str(h) for h in rows[0]]
+    found = [dict(zip(header, row, strict=True)) for row in rows[1:]]
+    return {str(row["row"]): {k: v or "" for k, v in row.items()} for row in found}
 
 
 def run_process(inbox: Path, sandbox: Any) -> tuple[list[str], dict[str, str]]:

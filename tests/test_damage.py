@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
+from runs import result_rows
 from typer.testing import CliRunner
 
 from etl.cli import app
@@ -86,18 +87,6 @@ def validate(inbox: Path, name: str) -> dict[str, dict[str, Any]]:
 
 def _ext(name: str) -> str:
     return "csv" if name.endswith(".csv") else "xlsx"
-
-
-def result_rows(path: Path) -> dict[str, dict[str, Any]]:
-    if path.suffix == ".csv":
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            return {row["row"]: row for row in csv.DictReader(handle)}
-    sheet = load_workbook(path).active
-    assert sheet is not None
-    rows = list(sheet.iter_rows(values_only=True))
-    header = [str(h) for h in rows[0]]
-    found = [dict(zip(header, row, strict=True)) for row in rows[1:]]
-    return {str(row["row"]): {k: v or "" for k, v in row.items()} for row in found}
 
 
 def test_twenty_digit_order_id_typed_as_a_number_is_rejected(tmp_path: Path) -> None:

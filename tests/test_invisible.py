@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 from runs import drop, results, run
@@ -65,6 +66,31 @@ def test_an_invisible_character_inside_a_sku_is_named(
 
 
 @pytest.mark.parametrize(
+    ("char", "named"),
+    [
+        ("\n", "a line break after 'TS-BLK': Alt+Enter in an Excel cell"),
+        ("\r\n", "a line break after 'TS-BLK', and 1 more further on: Alt+Enter"),
+        ("\t", "a tab after 'TS-BLK': it comes with cells copied from a table"),
+        ("\x01", "a control character (U+0001) after 'TS-BLK': the program that wrote"),
+        ("\x7f", "a control character (U+007F) after 'TS-BLK': the program that wrote"),
+    ],
+)
+def test_a_line_break_tab_or_control_character_inside_a_sku_is_named(
+    tmp_path: Path, char: str, named: str
+) -> None:
+    (problem,) = problems(tmp_path, [f"TS-BLK{char}-S"])
+    assert (problem.row, problem.column, problem.code) == (2, "SKU", "id_invisible")
+    assert problem.message.startswith(f"SKU contains {named}"), problem.message
+    assert problem.message.endswith("; type the SKU again"), problem.message
+
+
+def test_line_breaks_and_tabs_around_a_code_are_trimmed_like_spaces(tmp_path: Path) -> None:
+    assert problems(tmp_path, ["TS-BLK-S\n", "\tTS-BLK-M", "TS-BLK-L\r\n"]) == []
+    (problem,) = problems(tmp_path, ["TS-BLK-S\x01"])  # not whitespace: kept, so refused
+    assert "(U+0001) at the end" in problem.message
+
+
+@pytest.mark.parametrize(
     ("sku", "where"),
     [
         ("\u200bTS-BLK-S", "(a zero-width space, at the start)"),
@@ -111,7 +137,7 @@ def test_the_row_is_not_sent_and_the_retyped_errors_file_is(tmp_path: Path, sand
         ["DEL-WH-01", "\u00a0TS-BLK-L\u00a0", "6"],  # spaces around a code: trimmed
     ])  # fmt: skip
     assert run(tmp_path, sandbox).exit_code == 1
-    assert "\u200b" not in str(sandbox.ledger())
+    assert [e["record"]["sku"] for e in sandbox.ledger()] == ["TS-BLK-M", "TS-BLK-L"]
     assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-L"] == 6
     rows = results(tmp_path, "stock")
     assert [rows[n]["status"] for n in ("2", "3", "4")] == ["rejected", "ok", "ok"]
@@ -125,3 +151,22 @@ def test_the_row_is_not_sent_and_the_retyped_errors_file_is(tmp_path: Path, sand
     (tmp_path / "stock.errors.csv").write_text(fixed, encoding="utf-8-sig")  # retyped in Excel
     assert run(tmp_path, sandbox).exit_code == 0
     assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-S"] == 4
+
+
+def test_an_alt_enter_sku_in_a_workbook_is_refused_and_not_sent(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """A real .xlsx whose SKU cell was typed with Alt+Enter: the row is refused before
+    sending (Konnect would answer only "X404SKU"), the other rows go."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in (["location_id", "sku", "quantity"], ["DEL-WH-01", "TS-BLK\n-S", 4]):
+        sheet.append(row)
+    sheet.append(["DEL-WH-01", "TS-BLK-M", 5])
+    book.save(tmp_path / "stock.xlsx")
+    assert run(tmp_path, sandbox).exit_code == 1
+    assert [e["record"]["sku"] for e in sandbox.ledger()] == ["TS-BLK-M"]
+    rows = results(tmp_path, "stock")
+    assert [rows[n]["status"] for n in ("2", "3")] == ["rejected", "ok"]
+    assert "a line break after 'TS-BLK'" in rows["2"]["message"]
