@@ -98,16 +98,20 @@ class Workbook:
         columns, numeric = text_columns(rows)
         first_row, first_col = start
         xlsx = whole and self.kind == "xlsx" and not is_ods(self.path)
+        hidden = None
         if xlsx:  # before the frame is built: a formula may need a row calamine left out
-            grid = Grid(columns, numeric, first_row, first_col)
-            grid.restore(scan_xlsx(self.path, name))
+            grid, scan = Grid(columns, numeric, first_row, first_col), scan_xlsx(self.path, name)
+            grid.restore(scan)
             columns, numeric = grid.columns, grid.numeric
+            hidden = np.array(scan.hidden, dtype=np.int64)
         cells = pd.DataFrame(columns, dtype="str")
         check_cells(cells, active())
         if whole and not xlsx:
             self._restore_errors(name, cells, first_row, first_col)
         row_numbers = np.arange(first_row + 1, first_row + 1 + len(cells), dtype=np.int64)
-        return Sheet(cells, row_numbers, self.path, self.kind, sheet_name=name, numeric=numeric)
+        return Sheet(
+            cells, row_numbers, self.path, self.kind, name, numeric=numeric, hidden_rows=hidden
+        )
 
     def _restore_errors(
         self, name: str, cells: pd.DataFrame, first_row: int, first_col: int

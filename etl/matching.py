@@ -160,7 +160,7 @@ def _table(best: MatchReport, cache: SheetCache) -> Table:
         log.info("%s: reading sheet '%s'", cache.path.name, best.sheet_name)
     assert sheet is not None and best.header_index is not None
     table = readers.to_table(sheet, best.header_index)
-    table.notes = list(best.notes)
+    table.notes = [*best.notes, *table.notes]
     named = best.mapping.encoding
     if named and sheet.encoding == "utf-8" and named.replace("_", "-").lower() != "utf-8":
         table.notes.append(f"read as UTF-8, not as the {named} its mapping names (it is UTF-8)")

@@ -48,6 +48,10 @@ _TYPE = re.compile(rb'\bt="(\w+)"')
 _ROOT = re.compile(rb"<(?:(\w+):)?worksheet\b")
 _AREA = re.compile(rb'\bref="([A-Z]+)([0-9]+):([A-Z]+)([0-9]+)"')
 _TRUE = ("1", "true")
+# a row Excel does not show, with its number (`r` is optional: rows without it are not found)
+_HIDDEN_ROW = re.compile(
+    rb'<(?:\w+:)?row\b(?=[^>]*\bhidden="(?:1|true)")[^>]*?\br="([0-9]+)"', re.DOTALL
+)
 _UNPLACED = (
     "sheet '{sheet}' has cells with a formula whose result was never calculated (the file"
     " was written by a program, not saved by Excel), and does not say which cells they are:"
@@ -68,6 +72,8 @@ class SheetScan:
     # an array formula's range (first row, first column, last row, last column, formula):
     # its other cells hold values that came with the formula
     areas: list[tuple[int, int, int, int, str]] = field(default_factory=list)
+    # rows Excel hides (Hide, a filter, a collapsed group): their 1-based row numbers
+    hidden: list[int] = field(default_factory=list)
 
 
 def scan_xlsx(path: Path, sheet_name: str) -> SheetScan:
@@ -82,6 +88,8 @@ def scan_xlsx(path: Path, sheet_name: str) -> SheetScan:
         scan.errors = _error_cells(xml)
     found = _uncalculated_cells(xml, _prefix(xml), full_calc, sheet_name)
     scan.formulas, scan.areas = found.formulas, found.areas
+    if b'hidden="1"' in xml or b'hidden="true"' in xml:
+        scan.hidden = [int(row) for row in _HIDDEN_ROW.findall(xml)]
     return scan
 
 

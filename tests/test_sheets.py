@@ -17,6 +17,7 @@ from typing import Any
 import openpyxl
 import pytest
 import xlwt
+from runs import run
 from typer.testing import CliRunner
 
 from etl.cli import app
@@ -123,6 +124,7 @@ def xml_2003(path: Path, sheets: dict[str, Rows], hidden: tuple[str, ...] = ()) 
 READ_ME = [["How to fill this file"], ["One row per store and SKU; quantity in pieces"]]
 DATA_ON_ROW_4 = [["Stock as on 1 Dec"], [], [], HEADER, ["DEL-WH-01", "TS-BLK-S", 5]]
 DELHI = [HEADER, ["DEL-WH-01", "TS-BLK-S", 5]]
+SKUS = ["TS-BLK-S", "TS-BLK-M", "TS-BLK-L", "CAP-RED"]
 MUMBAI = [HEADER, ["MUM-ST-02", "TS-WHT-M", 3], ["MUM-ST-02", "TS-BLK-S", 4]]
 
 
@@ -229,6 +231,40 @@ def test_a_mapping_that_names_a_hidden_sheet_reads_it(tmp_path: Path) -> None:
     path = xlsx(tmp_path / "stock.xlsx", {"Read me": READ_ME, "Data": DELHI}, hidden=("Data",))
     mapping = _mapping(tmp_path, "feed: stock\nread: {sheet: Data}\n")
     assert choose_mapping([mapping], path)[1].sheet.sheet_name == "Data"
+
+
+# --- hidden rows ----------------------------------------------------------------------------
+
+
+def test_hidden_and_filtered_out_rows_are_read_and_named(tmp_path: Path, sandbox: Any) -> None:
+    """Rows hidden or filtered out in Excel are the file's data: sent like the others (as
+    Excel's own "Save as CSV" keeps them), and the summary names them, so someone who hid
+    rows to leave them out learns they went too. Hidden blank rows and a hidden title row
+    above the header are not named."""
+    data = [["DEL-WH-01", sku, 5] for sku in SKUS]
+    rows = [["Stock as on 1 Dec"], HEADER, *data[:2], [], *data[2:]]
+    path = xlsx(tmp_path / "stock.xlsx", {"Stock": rows})
+    book = openpyxl.load_workbook(path)
+    sheet = book["Stock"]
+    sheet.auto_filter.ref = "A2:C7"
+    for row in (1, 4, 5, 7):  # the title, two data rows, the blank row between them
+        sheet.row_dimensions[row].hidden = True
+    book.save(path)
+    result = run(tmp_path, sandbox)
+    assert result.exit_code == 0, result.output
+    assert sorted(e["record"]["sku"] for e in sandbox.ledger()) == sorted(SKUS)
+    summary = json.loads((tmp_path / "done" / TODAY / "stock.summary.json").read_text())
+    assert summary["warnings"] == [
+        "rows 4 and 7 are hidden in the workbook (hidden or filtered out in Excel) and read"
+        " like every other row: hidden rows are still the file's data; to leave rows out,"
+        " delete them rather than hiding them"
+    ]
+
+
+def test_a_workbook_without_hidden_rows_has_no_such_note(tmp_path: Path) -> None:
+    _, table = choose_mapping(SHIPPED, xlsx(tmp_path / "stock.xlsx", {"Stock": DELHI}))
+    assert table.notes == [] and table.sheet.hidden_rows is not None
+    assert len(table.sheet.hidden_rows) == 0
 
 
 # --- other workbook formats -----------------------------------------------------------------
