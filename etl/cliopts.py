@@ -16,6 +16,23 @@ from etl.inbox import what_to_check
 from etl.limits import configure as configure_limits
 from etl.logsetup import add_secrets, setup_logging
 
+
+def _flags_without_a_type() -> None:
+    """typer 0.29's rich help prints a type after every flag (`--dry-run  <bool>`, `--help
+    <bool>`), as if it took a value; its plain help, and typer before, show flags bare. A flag
+    gets no type column here (a no-op where typer's options have no such method)."""
+    option = getattr(typer.core, "TyperOption", None)
+    shown = getattr(option, "display_type_rich", None)
+    if option is None or shown is None:
+        return
+
+    def display_type_rich(self: typer.core.TyperOption, ctx: object) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    option.display_type_rich = display_type_rich
+
+
+_flags_without_a_type()
 InboxArg = Annotated[Path, typer.Argument(help="The inbox folder files are dropped into.")]
 BaseUrl = Annotated[
     str | None,
