@@ -30,6 +30,7 @@ from etl.cliopts import (
     Verbose,
     fail,
     host_fault,
+    printable_streams,
     quiet_stdout,
     settings_for,
     start_logging,
@@ -72,15 +73,17 @@ def run(
 
     if not inbox.is_dir():
         raise fail(f"inbox folder {inbox} does not exist")
+    logging_here = False
     try:
         check_inbox(inbox)  # an outbox's pulled sheets are the ERP's
         start_logging(verbose, quiet, json_logs, state_dir(inbox) / "logs")
+        logging_here = True
         settings = settings_for(inbox, config, base_url=base_url, settle_seconds=settle)
         with quiet_stdout(quiet):
             code = run_command(inbox, settings, sandbox=sandbox, dry_run=dry_run, feed=feed,
                                mapping=mapping, show=not quiet)  # fmt: skip
     except EtlError as exc:
-        raise fail(str(exc)) from None
+        raise fail(str(exc), logged=logging_here) from None
     except (OSError, sqlite3.Error) as exc:
         raise host_fault(exc, inbox) from None
     raise typer.Exit(code)
@@ -279,6 +282,7 @@ app.command("status")(status)
 
 
 def main() -> None:
+    printable_streams()
     try:
         app()
     except KeyboardInterrupt:

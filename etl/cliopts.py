@@ -3,7 +3,10 @@ loading settings with secrets masked, and the error exit."""
 
 from __future__ import annotations
 
+import io
+import logging
 import sqlite3
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,7 +17,9 @@ import typer
 from etl.config import Settings, load_settings
 from etl.inbox import what_to_check
 from etl.limits import configure as configure_limits
-from etl.logsetup import add_secrets, setup_logging
+from etl.logsetup import FILE_ONLY, add_secrets, setup_logging
+
+log = logging.getLogger("etl.cli")
 
 
 def _flags_without_a_type() -> None:
@@ -124,10 +129,23 @@ def settings_for(inbox: Path | None, config: Path | None, **overrides: object) -
     return settings
 
 
-def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print `message` in red on stderr; the caller raises the returned Exit."""
+def fail(message: str, code: int = 2, *, logged: bool = False) -> typer.Exit:
+    """Print `message` in red on stderr; the caller raises the returned Exit. `logged`: also
+    in the log file (at ERROR), where cron and Task Scheduler, which lose stderr, leave the
+    only account of why a run stopped."""
+    if logged:
+        log.error("stopped (exit %d): %s", code, message, extra=FILE_ONLY)
     typer.secho(f"konnect-etl: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(code)
+
+
+def printable_streams() -> None:
+    """A character the terminal's code page cannot show (`₹` in a file name, under Windows
+    Task Scheduler's cp1252) is printed as `?`: the table after a finished run, or a log
+    line, never stops the command with a traceback."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(errors="replace")
 
 
 def host_fault(

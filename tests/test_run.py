@@ -6,13 +6,14 @@ import csv
 import json
 import shutil
 import socket
+import subprocess
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 import xlwt
-from runs import run
+from runs import run, run_process
 from typer.testing import CliRunner
 
 from etl import pipeline
@@ -358,6 +359,10 @@ def test_konnect_unreachable_stops_the_run_and_the_file_waits_for_the_next(
     assert down.exit_code == 2
     assert "could not reach Konnect" in down.output and "waits in processing/" in down.output
     assert (inbox / "processing" / "stock.csv").is_file() and not (inbox / "done").exists()
+    # stderr is lost under cron and Task Scheduler: the log says why the run stopped too
+    logged = (inbox / ".konnect-etl" / "logs" / "konnect-etl.log").read_text(encoding="utf-8")
+    (stop,) = [line for line in logged.splitlines() if "stopped (exit 2)" in line]
+    assert "ERROR" in stop and "could not reach Konnect" in stop and "waits in processing/" in stop
     assert run(inbox, sandbox).exit_code == 0
     assert summary(inbox, "stock")["rows"]["ok"] == 1
     assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-M"] == 6
@@ -507,3 +512,21 @@ def test_a_konnect_answering_only_5xx_keeps_the_file_for_the_next_run(
     sandbox.faults(error_rate=0.0)
     assert run(inbox, sandbox).exit_code == 0
     assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-S"] == 4
+
+
+def test_a_name_the_console_cannot_print_does_not_break_a_finished_run(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Task Scheduler redirects stdout in the Windows code page (cp1252): a `₹` in a file
+    name printed in the table is shown as `?`, and the run's exit code stays the files'."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    write_csv(inbox / "stock ₹ list.csv", [["location_id", "sku", "quantity"],
+              ["DEL-WH-01", "TS-BLK-M", "6"]])  # fmt: skip
+    command, env = run_process(inbox, sandbox)
+    done_run = subprocess.run(
+        command, env={**env, "PYTHONIOENCODING": "cp1252"}, capture_output=True, timeout=120
+    )
+    assert done_run.returncode == 0, done_run.stderr.decode("cp1252", "replace")
+    assert b"stock ? list.csv" in done_run.stdout and b"Traceback" not in done_run.stderr
+    assert summary(inbox, "stock ₹ list")["outcome"] == "uploaded"
