@@ -15,7 +15,13 @@ from etl.pipeline import FileResult, ProgressFactory
 
 # Not a terminal (cron, logs): a fixed width so the table never wraps into unreadable cells.
 console = Console(width=None if sys.stdout.isatty() else 120)
-_STYLE = {"uploaded": "green", "validated": "green", "partial": "yellow", "rejected": "red"}
+_STYLE = {
+    "uploaded": "green",
+    "validated": "green",
+    "partial": "yellow",
+    "rejected": "red",
+    "held": "yellow",
+}
 
 
 @contextmanager
@@ -45,10 +51,11 @@ def summary_table(results: Sequence[FileResult], title: str) -> Table:
         table.add_column(name, justify="right")
     for result in results:
         s, rows = result.summary, result.rows
-        style = _STYLE.get(result.outcome, "red")
+        outcome = "held" if s.get("held") else result.outcome  # the summary's is "failed"
+        style = _STYLE.get(outcome, "red")
         table.add_row(
-            s["input"], s["mapping"] or "-", f"[{style}]{result.outcome}[/]",
-            *(str(rows[k]) for k in _COUNTS),
+            s["input"], s["mapping"] or "-", f"[{style}]{outcome}[/]",
+            *("-" if outcome == "held" else str(rows[k]) for k in _COUNTS),
         )  # fmt: skip
     return table
 
@@ -66,6 +73,11 @@ def print_summary(
         console.print(summary_table(results, title))
     for folder in sorted({str(r.final_path.parent) for r in results if r.final_path}):
         console.print(f"Files and their reports: {escape(folder)}")
+    for result in results:
+        if result.summary.get("held"):  # nothing was sent: what to look at, how to let it go
+            s = result.summary
+            said = f"{s['held']}; {s['file_errors'][-1]}"  # the reason; `release` to let it go
+            console.print(f"[yellow]Held[/] {escape(s['input'])}, nothing sent: {escape(said)}")
     if not_taken:
         names = ", ".join(not_taken)
         console.print(f"[red]Not taken[/] (may not be moved into processing/, see the log): "

@@ -60,7 +60,12 @@ def test_empty_file_fails_as_a_whole(tmp_path: Path, sandbox: Any) -> None:
 
 def test_mostly_zero_stock_file_is_held_until_released(tmp_path: Path, sandbox: Any) -> None:
     stock_file(tmp_path / "stock.csv", [0] * 7 + [5] * 5)
-    assert run(tmp_path, sandbox).exit_code == 1
+    first = run(tmp_path, sandbox)
+    assert first.exit_code == 1
+    # the table says "held" (not "failed" with 0 rows), and under it why and how to release
+    assert "│ held " in first.stdout and "│ failed" not in first.stdout
+    assert "Held stock.csv, nothing sent: this stock file would set 7 of its 12" in first.stdout
+    assert "konnect-etl release" in first.stdout
     held = tmp_path / "held" / TODAY
     found = summary(held, "stock")
     assert found["outcome"] == "failed" and found["feed"] == "stock"
