@@ -34,10 +34,11 @@ from etl.locks import file_lock
 log = logging.getLogger(__name__)
 
 # Files that are never data: office lock files, partial downloads, temp and hidden files, and
-# our own result/summary files (an errors file, on the other hand, is meant to be dropped back).
+# our own summaries and `validate --preview` files. A result report dropped back is taken, to
+# fail saying to drop its errors file instead (etl.matching), rather than wait unseen.
 IGNORED = (
     "~$*", "*.tmp", "*.temp", "*.part", "*.crdownload", ".~lock*", ".*", *CONFIG_NAMES,
-    "*.result.csv", "*.result.xlsx", "*.summary.json",
+    "*.summary.json", "*.preview.result.csv",
 )  # fmt: skip
 TRIGGER_SUFFIXES = (".done", ".ok")
 # how Python hands over the bytes of a file name that are not valid UTF-8 (surrogateescape)

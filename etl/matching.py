@@ -32,7 +32,7 @@ from etl.errors import InputError
 from etl.mapspec import Mapping, norm_header
 from etl.model import Sheet, Table
 from etl.readers import SheetCache
-from etl.report import ERRORS_NAME, own_columns
+from etl.report import ERRORS_NAME, is_result_header, own_columns
 from etl.reportsheet import restore_neutralised
 from etl.sheetpick import MatchReport, header_fit, own_layout, scan_sheets, sheet_conflict
 
@@ -50,6 +50,12 @@ PULLED_SHEET = (
     "this is a sheet konnect-etl pulled from Konnect (orders pull): it lists orders, it is not "
     "an instruction to Konnect; keep the outbox apart from the inbox (to act on those orders, "
     "make a file with the feed's own columns: konnect-etl template FEED)"
+)
+RESULT_REPORT = (
+    "this is a result report of konnect-etl (every row of a file, with its status): its ok rows"
+    " were sent already, so it is not uploaded. Fix the rows in the errors file next to it in"
+    " done/ (the name ending in .errors.csv or .errors.xlsx: only the rows that need fixing)"
+    " and drop that file in, or drop the original file again"
 )
 
 
@@ -123,9 +129,9 @@ def choose_mapping(
     fitting = [r for r in _ranked([score(m, path, cache, relaxed) for m in hopeful]) if r.fits]
     if not fitting:
         reports = [score(m, path, cache, relaxed) for m in candidates]
-        refuse_pulled_sheet(reports)
+        refuse_own_sheet(reports)
         raise cache.unreadable() or InputError(_no_fit_message(reports, path), "no_mapping")
-    refuse_pulled_sheet(fitting)
+    refuse_own_sheet(fitting)
     conflict = sheet_conflict(fitting, cache)
     if conflict is not None:
         raise InputError(conflict, "several_sheets")
@@ -136,17 +142,20 @@ def choose_mapping(
     return best.mapping, table
 
 
-def refuse_pulled_sheet(reports: list[MatchReport]) -> None:
-    """InputError "pulled_sheet" when a header row the reports found is a pulled sheet's."""
+def refuse_own_sheet(reports: list[MatchReport]) -> None:
+    """InputError when a header row the reports found is a sheet konnect-etl wrote: a pulled
+    sheet ("pulled_sheet") or a result report dropped back ("result_report")."""
     looked: set[tuple[int, int]] = set()
     for report in reports:
         sheet, index = report.sheet, report.header_index
         if sheet is None or index is None or (id(sheet), index) in looked:
             continue
         looked.add((id(sheet), index))
-        header = {norm_header(c) for c in sheet.cells.iloc[index].astype("str")}
-        if header >= PULLED_HEADERS:
+        cells = [str(c).strip() for c in sheet.cells.iloc[index].astype("str")]
+        if {norm_header(c) for c in cells} >= PULLED_HEADERS:
             raise InputError(PULLED_SHEET, "pulled_sheet")
+        if is_result_header(cells):
+            raise InputError(RESULT_REPORT, "result_report")
 
 
 def _table(best: MatchReport, cache: SheetCache) -> Table:

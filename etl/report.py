@@ -224,6 +224,18 @@ def own_columns(header: Sequence[str]) -> int:
     return 2 if mine else 0
 
 
+def is_result_header(header: Sequence[str]) -> bool:
+    """Whether `header` (trailing blanks aside) ends with a result report's own columns:
+    `row`, `status`, `message` after at least one of the file's."""
+    cells = list(header)
+    while cells and cells[-1] == "":
+        cells.pop()
+    if len(cells) <= 3:
+        return False
+    ours = zip(("row", "status", "message"), cells[-3:], strict=True)
+    return all(re.fullmatch(OWN_COLUMN.format(name), cell) for name, cell in ours)
+
+
 def _original_columns(table: Table, keep: IntArray) -> tuple[list[str], list[pd.Series]]:
     """The file's header and cells for the kept rows, by position (duplicates stay)."""
     width = max(len(table.header), table.data.shape[1])

@@ -26,11 +26,13 @@ def drop(folder: Path, name: str, text: str = "sku\n", age: float = 60.0) -> Pat
 
 def test_lock_temp_and_hidden_files_are_never_candidates(tmp_path: Path) -> None:
     for name in ("~$stock.xlsx", "stock.tmp", "stock.csv.part", ".~lock.stock.csv#", ".hidden",
-                 "konnect-etl.yaml", "old.result.csv", "old.summary.json"):  # fmt: skip
+                 "konnect-etl.yaml", "old.preview.result.csv", "old.summary.json"):  # fmt: skip
         drop(tmp_path, name)
     keep = drop(tmp_path, "stock.csv")
     errors_file = drop(tmp_path, "stock.errors.csv")
-    assert Inbox(tmp_path).candidates() == sorted([keep, errors_file], key=os.path.getmtime)
+    result = drop(tmp_path, "stock.result.csv")  # taken, to fail saying what to drop instead
+    expected = sorted([keep, errors_file, result], key=os.path.getmtime)
+    assert Inbox(tmp_path).candidates() == expected
     assert is_ignored("~$Book1.xlsx") and not is_ignored("price.xlsx")
 
 

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 import xlwt
 from runs import run, run_process
@@ -530,3 +531,36 @@ def test_a_name_the_console_cannot_print_does_not_break_a_finished_run(
     assert done_run.returncode == 0, done_run.stderr.decode("cp1252", "replace")
     assert b"stock ? list.csv" in done_run.stdout and b"Traceback" not in done_run.stderr
     assert summary(inbox, "stock ₹ list")["outcome"] == "uploaded"
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_result_report_dropped_back_fails_saying_to_drop_the_errors_file(
+    tmp_path: Path, sandbox: Any, kind: str
+) -> None:
+    """Someone fixes the result report (every row) instead of the errors file and drops it
+    back, renamed by a download or not: it is not left waiting unseen, nor are its ok rows
+    sent again - it fails, saying which file to drop instead."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    rows = [["location_id", "sku", "quantity"], ["DEL-WH-01", "TS-BLK-S", "zz"],
+            ["DEL-WH-01", "TS-BLK-M", "4"]]  # fmt: skip
+    if kind == "csv":
+        write_csv(inbox / "stock.csv", rows)
+    else:
+        book = openpyxl.Workbook()
+        for row in rows:
+            book.active.append(row)  # type: ignore[union-attr]
+        book.save(inbox / "stock.xlsx")
+    assert run(inbox, sandbox).exit_code == 1
+    sent = len(sandbox.ledger())
+    report = done(inbox, f"stock.result.{kind}")
+    shutil.copy(report, inbox / report.name)
+    shutil.copy(report, inbox / f"stock.result (1).{kind}")
+    again = run(inbox, sandbox)
+    assert again.exit_code == 1 and len(sandbox.ledger()) == sent
+    for stem in ("stock.result", "stock.result (1)"):
+        found = summary(inbox, stem, "failed")
+        assert found["outcome"] == "failed"
+        assert found["file_errors"][0].startswith("this is a result report of konnect-etl")
+        assert "errors file next to it in done/" in found["file_errors"][0]
+    assert sorted(p.name for p in inbox.iterdir() if p.is_file()) == []
