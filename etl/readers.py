@@ -11,6 +11,7 @@ while `etl.matching` looks for the sheet whose header fits).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, Protocol
@@ -33,6 +34,7 @@ FileKind = Literal["csv", "xlsx", "xls", "html", "xml"]
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _SUFFIX_KINDS: dict[str, FileKind] = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls"}
+_CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x19\x1b-\x1f\x7f]")  # not in text (\x1a: DOS end)
 
 ReadKey = tuple[str | int | None, str | None, str | None]
 
@@ -55,7 +57,8 @@ class Book(Protocol):
 
 def file_kind(path: Path) -> FileKind:
     """'xlsx' for a zip, 'xls' for an OLE2 container, 'html' / 'xml' for a web page or XML
-    Spreadsheet 2003 (whatever the name), else by suffix; other text files are 'csv'."""
+    Spreadsheet 2003 (whatever the name); 'csv' for other text, whatever the name; else (a
+    damaged workbook) by suffix."""
     try:
         with path.open("rb") as handle:
             head = handle.read(SNIFF_BYTES)
@@ -65,7 +68,30 @@ def file_kind(path: Path) -> FileKind:
         return "xlsx"
     if head.startswith(_OLE2_MAGIC):
         return "xls"
-    return markup_kind(head) or _SUFFIX_KINDS.get(path.suffix.lower(), "csv")
+    kind = markup_kind(head) or _SUFFIX_KINDS.get(path.suffix.lower(), "csv")
+    if kind in ("xlsx", "xls") and _is_text(head):
+        return "csv"  # a portal's tab-separated "Excel" export, a CSV renamed .xlsx
+    return kind
+
+
+def _is_text(head: bytes) -> bool:
+    """Delimited text rather than a workbook, whatever the name: the file's start reads as
+    UTF-16 (after its byte order mark) or as 8-bit text without a NUL byte, and holds no
+    control character but tab and line breaks (a workbook, even a damaged one, is binary)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        even = len(head) // 2 * 2
+        try:  # the sniffed bytes may end inside a character made of two
+            text = head[:even].decode("utf-16")
+        except UnicodeDecodeError:
+            try:
+                text = head[: even - 2].decode("utf-16")
+            except UnicodeDecodeError:
+                return False
+    elif head and b"\x00" not in head:
+        text = head.decode("latin-1")
+    else:
+        return False
+    return _CONTROL.search(text) is None
 
 
 def read_sheet(

@@ -49,7 +49,8 @@ def assert_all_text(sheet: Sheet) -> None:
         ("pipe.csv", "stock.txt", "csv"),
         ("pipe.csv", "stock.tsv", "csv"),
         ("pipe.csv", "stock.dat", "csv"),
-        ("not-excel.xlsx", "stock.xlsx", "xlsx"),  # no magic: the suffix decides
+        ("not-excel.xlsx", "stock.xlsx", "csv"),  # text is text, whatever the name
+        ("binary-junk.csv", "stock.xlsx", "xlsx"),  # binary, no magic: a damaged workbook
     ],
 )
 def test_file_kind_sniffs_content_then_suffix(
@@ -397,7 +398,6 @@ def test_empty_sheet_is_an_input_error(tmp_path: Path) -> None:
         ("empty.csv", "empty", "the file is empty"),
         ("binary-junk.csv", "binary", "not a text (CSV) file"),
         ("truncated.xlsx", "unreadable", "this is not a readable Excel workbook"),
-        ("not-excel.xlsx", "unreadable", "this is not a readable Excel workbook"),
         ("encrypted.xlsx", "password", "password-protected workbooks cannot be read"),
         ("missing.csv", "unreadable", "cannot be opened"),
     ],
@@ -521,3 +521,13 @@ def test_a_csv_big_enough_to_be_read_in_arrow_chunks_validates(tmp_path: Path) -
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "stock.summary.json").read_text(encoding="utf-8"))
     assert summary["rows"]["ok"] == 70_000
+
+
+def test_a_tab_separated_export_named_xls_is_read_as_text(tmp_path: Path) -> None:
+    """Web portals save tab-separated text as `.xls` (UTF-8 or Excel's "Unicode Text"):
+    read as the delimited text it is, not refused as a damaged workbook."""
+    text = "location_id\tsku\tquantity\r\nDEL-WH-01\tTS-BLK-S\t5\r\n"
+    for name, data in (("portal.xls", text.encode()), ("unicode.xls", text.encode("utf-16"))):
+        (tmp_path / name).write_bytes(data)
+        sheet = read_sheet(tmp_path / name)
+        assert sheet.kind == "csv" and rows(sheet)[1] == ["DEL-WH-01", "TS-BLK-S", "5"], name
