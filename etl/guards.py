@@ -41,6 +41,7 @@ from etl.mapspec import Mapping
 from etl.model import IntArray, Problem
 from etl.report import ERRORS_NAME, error_positions, own_columns
 from etl.validation import drop_rows
+from etl.wording import count
 
 if TYPE_CHECKING:
     from etl.pipeline import Job, Prepared
@@ -185,6 +186,13 @@ def skip_superseded(prepared: Prepared, path: Path, state: KeyState) -> IntArray
         prepared.validated, messages, prepared.table.row_numbers, superseded_problem
     )
     prepared.chunks = build_chunks(prepared.feed, prepared.validated)
+    by_newer = int(keys.iloc[hit].isin(newer.keys()).sum())
+    if by_newer:
+        log.warning("%s: %s not sent, a newer export set them", path.name, count(by_newer, "row"))
+    if hit.size > by_newer:
+        own_rows = count(int(hit.size) - by_newer, "row")
+        log.warning("%s: %s not sent, %s (the export this errors file comes from) set them"
+                    " on other rows", path.name, own_rows, stem)  # fmt: skip
     return hit
 
 
@@ -243,11 +251,7 @@ def before_upload(prepared: Prepared, path: Path, job: Job, sha256: str) -> str 
     with KeyState(job.journal.path.parent) as state:
         reason = hold_reason(prepared, job, state, sha256)
         if reason is None and job.guards.out_of_order:
-            skipped = skip_superseded(prepared, path, state)
-            if skipped.size:
-                log.warning(
-                    "%s: %d rows not sent, a newer export set them", path.name, skipped.size
-                )
+            skip_superseded(prepared, path, state)
         if reason is None and job.guards.repeated_cancels:
             repeats.skip_repeats(prepared, state, _attempt(job, path, sha256))
     return reason

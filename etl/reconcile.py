@@ -31,6 +31,7 @@ from etl.konnect import ORDERS_PATH, REPLAY_CODES, Endpoint
 from etl.order_states import REACHED, Order, Record, applied_note, holds
 from etl.refusals import note_refused
 from etl.upload import ChunkLike, konnect_answers, run_with_client, upload_chunks
+from etl.wording import count
 
 if TYPE_CHECKING:
     from etl.bodies import Chunk, Validated
@@ -207,7 +208,9 @@ async def _settle(
         fetched, for_now = await _fetch(client, {v.keys[i] for v, i in doubts})
         last = round_number == rounds
         again = [(v, i) for v, i in doubts if _decide(feed, v, i, fetched, last, for_now)]
-        log.info("%s: looked up %d orders in doubt; %d sent again", feed, len(doubts), len(again))
+        orders = count(len(doubts), "order")
+        log.info("%s: looked up %s whose answer needs checking (lost, or a refusal that may"
+                 " mean done already); %d sent again", feed, orders, len(again))  # fmt: skip
         if again:
             for v, i in again:
                 v.in_doubt(i)

@@ -38,6 +38,7 @@ from etl.bodies import build_chunks
 from etl.keystate import AppliedRow, KeyState
 from etl.model import Problem, RowStatus
 from etl.validation import drop_rows
+from etl.wording import count
 
 if TYPE_CHECKING:
     from etl.pipeline import Prepared
@@ -82,7 +83,7 @@ def skip_repeats(prepared: Prepared, state: KeyState, attempt: str | None) -> in
     prepared.chunks = build_chunks(prepared.feed, prepared.validated)
     for note in _notes(list(earlier.values())):
         prepared.table.notes.append(note)
-        log.warning("%s", note)
+        log.warning("%s: %s", prepared.table.sheet.path.name, note)
     return len(earlier)
 
 
@@ -115,12 +116,12 @@ def _notes(earlier: list[AppliedRow]) -> list[str]:
     notes = []
     if applied:
         notes.append(
-            f"{len(applied)} cancel row(s) not sent: an earlier file applied the same cancel"
+            f"{count(len(applied), 'cancel row')} not sent: an earlier file applied the same cancel"
             f" ({_files(applied)})"
         )
     if lost:
         notes.append(
-            f"{len(lost)} cancel row(s) not sent and left unknown: the answer to the same"
+            f"{count(len(lost), 'cancel row')} not sent and left unknown: the answer to the same"
             f" cancel from an earlier file was lost ({_files(lost)}); check those items in"
             " Konnect"
         )

@@ -153,6 +153,11 @@ def message(code: str, field: str, row: Row, feed: str = "") -> str:
     return wording(field, row) if wording else f"{label(field)} is not valid"
 
 
+def count(n: int, noun: str) -> str:
+    """'1 row', '2 rows' (`noun` singular; "order(s)" style never reaches a log line)."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def row_list(rows: Sequence[int], limit: int = 5, total: int | None = None) -> str:
     """'row 7', 'rows 7 and 9', 'rows 7, 9, 11 and 4 more'. `total`: how many rows there
     are when `rows` holds only the first of them."""

@@ -68,7 +68,7 @@ def test_the_errors_file_dropped_back_cancels_no_second_piece(tmp_path: Path, sa
     for n in range(1, 41):  # every cancel applied once: no second piece anywhere
         assert cancelled(sandbox, oid(30, n)) == ({"1": 0, "2": 1} if n % 2 == 0 else {"1": 1})
     assert summary(inbox, "cancel_bulk.errors-2")["warnings"] == [
-        f"{len(lost)} cancel row(s) not sent and left unknown: the answer to the same cancel"
+        f"{len(lost)} cancel rows not sent and left unknown: the answer to the same cancel"
         " from an earlier file was lost (cancel_bulk.csv); check those items in Konnect"
     ]
 

@@ -50,7 +50,9 @@ def test_older_stock_file_after_a_newer_one_keeps_the_newer_values(
     assert run(tmp_path, sandbox).exit_code == 0
     old = ["DEL-WH-01,TS-BLK-S,3", "DEL-WH-01,TS-BLK-L,3", "DEL-WH-01,TS-BLK-M,3"]
     aged(write(tmp_path / "stock-old.csv", old), 3600)  # exported an hour earlier
-    assert run(tmp_path, sandbox).exit_code == 1
+    older = run(tmp_path, sandbox)
+    assert older.exit_code == 1
+    assert "stock-old.csv: 2 rows not sent, a newer export set them" in older.output
 
     stock = sandbox.state()["stock"]
     assert stock["DEL-WH-01|TS-BLK-S"] == 9 and stock["DEL-WH-01|TS-BLK-M"] == 9
@@ -93,7 +95,10 @@ def test_a_fix_typed_onto_a_sku_its_own_export_set_is_not_sent(
     errors = (tmp_path / "done" / TODAY / "stock.errors.csv").read_text(encoding="utf-8-sig")
     fixed = errors.replace("BLR-ST-03,,4", "BLR-ST-03,BAG-TOTE,4").replace("CAP-RED,x", "CAP-RED,5")
     (tmp_path / "stock.errors.csv").write_text(fixed, encoding="utf-8")
-    assert run(tmp_path, sandbox).exit_code == 1
+    fixed_run = run(tmp_path, sandbox)
+    assert fixed_run.exit_code == 1
+    said = "1 row not sent, stock (the export this errors file comes from) set them on other rows"
+    assert said in fixed_run.output and "a newer export set them" not in fixed_run.output
     stock = sandbox.state()["stock"]
     assert (stock["BLR-ST-03|BAG-TOTE"], stock["BLR-ST-03|CAP-RED"]) == (0, 5)
     again = results(tmp_path / "done" / TODAY / "stock.errors-2.result.csv")

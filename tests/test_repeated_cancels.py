@@ -74,7 +74,7 @@ def test_an_hourly_export_repeats_rows_and_another_reason_is_another_cancel(
         [HEADER, [*item, "6"], [oid(30, 2), f"{oid(30, 2)}-2", "1", "7"]],
     )
     quiet = run(inbox, sandbox, "-q")  # under cron: the one row not sent is still said
-    assert quiet.exit_code == 0 and "1 cancel row(s) not sent" in quiet.stderr
+    assert quiet.exit_code == 0 and "cancel_0900.csv: 1 cancel row not sent" in quiet.stderr
     assert cancelled(sandbox, oid(11, 8)) == {"1": 0, "2": 1}
     assert cancelled(sandbox, oid(30, 2)) == {"1": 0, "2": 1}
     rows = results(inbox, "cancel_0900")
@@ -82,7 +82,7 @@ def test_an_hourly_export_repeats_rows_and_another_reason_is_another_cancel(
     assert rows["3"]["message"] == ""
     warnings = summary(inbox, "cancel_0900")["warnings"]
     assert warnings == [
-        "1 cancel row(s) not sent: an earlier file applied the same cancel (cancel_0800.csv)"
+        "1 cancel row not sent: an earlier file applied the same cancel (cancel_0800.csv)"
     ]
     drop(inbox, "cancel_damaged.csv", [HEADER, [*item, "9"]])  # the other piece, damaged
     assert run(inbox, sandbox).exit_code == 0
