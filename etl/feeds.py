@@ -30,6 +30,9 @@ class Feed:
         return self.endpoint.limit
 
 
+# Feeds that set absolute values (not actions): sending one again is harmless, and the
+# newest export must win (etl.guards, etl.turns, etl.seen_before).
+ABSOLUTE_FEEDS = frozenset({"stock", "price"})
 _ITEM = ("orderItemId", "quantity")
 # Invoice fields that belong to the order (same on every row of it) and to a package.
 INVOICE_FIELDS = (

@@ -35,6 +35,7 @@ import pandas as pd
 
 from etl import repeats
 from etl.bodies import build_chunks
+from etl.feeds import ABSOLUTE_FEEDS
 from etl.guard_settings import Guards
 from etl.keystate import KEEP_DAYS, Applied, KeyState
 from etl.mapspec import Mapping
@@ -50,7 +51,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STOCK_FEEDS = ("stock",)
-ORDERED_FEEDS = ("stock", "price")  # absolute values: the newest export must win
 
 
 def hold_reason(prepared: Prepared, job: Job, state: KeyState, sha256: str) -> str | None:
@@ -166,7 +166,7 @@ def skip_superseded(prepared: Prepared, path: Path, state: KeyState) -> IntArray
     whose key its own export set (a fix typed onto another row's SKU); they become problems.
     Returns their positions in the validated frame (as it was before)."""
     none = np.zeros(0, dtype=np.int64)
-    if prepared.feed.name not in ORDERED_FEEDS:
+    if prepared.feed.name not in ABSOLUTE_FEEDS:
         return none
     exported_at, stem = origin(prepared, path, state)
     keys = frame_keys(prepared.validated.frame)
@@ -229,7 +229,7 @@ def record_applied(
     prepared: Prepared, out: RowOutcomes, state: KeyState, exported_at: float, name: str
 ) -> None:
     """Remember the keys this file set, so an older export cannot overwrite them later."""
-    if prepared.feed.name not in ORDERED_FEEDS:
+    if prepared.feed.name not in ABSOLUTE_FEEDS:
         return
     validated = prepared.validated
     ok = np.asarray(out.status)[validated.positions] == "ok"

@@ -235,6 +235,24 @@ class Journal:
             return None
         return FileRecord(*rows[0][:-2]), int(rows[0][-2])
 
+    def abandon(self, sha256: str, name: str) -> str | None:
+        """Close the unfinished attempt at this file (content and name), if any, so that the
+        file starts over; when that attempt began (UTC, ISO), or None."""
+        with self._write() as db:
+            row = db.execute(
+                "SELECT id, started_at FROM files WHERE sha256 = ? AND name = ? AND "
+                "state = 'processing' ORDER BY id DESC LIMIT 1",
+                (sha256, name),
+            ).fetchone()
+            if row is None:
+                return None
+            db.execute(
+                "UPDATE files SET state = 'abandoned', finished_at = ? WHERE sha256 = ? AND "
+                "name = ? AND state = 'processing'",
+                (self._clock(), sha256, name),
+            )
+            return str(row[1])
+
     def continue_attempt(self, file_id: int, sha256: str, size: int) -> None:
         """The unfinished attempt `file_id` goes on with this content (`etl.grown`)."""
         with self._write() as db:

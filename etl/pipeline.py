@@ -16,7 +16,7 @@ from etl import guards, outcomes, repeats, turns
 from etl.bodies import Chunk, Validated, build_chunks
 from etl.client import ClientSettings
 from etl.errors import CredentialsError, EtlError, InputError, KonnectDown, PartlyTaken
-from etl.feeds import Feed, get_feed
+from etl.feeds import ABSOLUTE_FEEDS, Feed, get_feed
 from etl.filehash import file_digest
 from etl.grown import continue_grown
 from etl.guard_settings import Guards
@@ -226,6 +226,8 @@ def process(
     with turns.taking_turns(prepared, job):
         if resuming and job.journal is not None:
             continue_grown(job.journal, path, sha256, size)
+        elif job.journal is not None and prepared.feed.name in ABSOLUTE_FEEDS:
+            _start_over(job.journal, path, sha256)
         reason = guards.before_upload(prepared, path, job, sha256)
         if reason is not None:
             return hold(path, prepared, reason, started, job, destination)
@@ -238,6 +240,16 @@ def process(
         folder, stem = destination("done")
         guards.after_upload(prepared, out, path, job, stem + path.suffix, sha256)
     return _report(path, prepared, out, results, file_id, started, job, (folder, stem))
+
+
+def _start_over(journal: Journal, path: Path, sha256: str) -> None:
+    """A stock or price file taken from the inbox never takes up an attempt that stopped
+    part-way (its file deleted from processing/, or failed and dropped again): a newer export
+    may have set some of its keys since, so what was acknowledged then is sent again."""
+    begun = journal.abandon(sha256, path.name)
+    if begun is not None:
+        log.warning("%s: an attempt at this file begun at %s (UTC) stopped part-way; dropped"
+                    " in again, it is sent whole", path.name, begun)  # fmt: skip
 
 
 def _report(
@@ -288,7 +300,8 @@ def internal_error(path: Path, exc: Exception, job: Job, destination: Destinatio
     reason = (
         f"konnect-etl stopped on this file because {cause}. Nothing is lost: what was already "
         "sent is recorded, and dropping the file in again under the same name continues from "
-        "there. If it happens again, send the log to whoever looks after konnect-etl."
+        "there (a stock or price file is sent whole again). If it happens again, send the log "
+        "to whoever looks after konnect-etl."
     )
     return failed(path, reason, job.now(), job, destination)
 

@@ -17,13 +17,12 @@ from typing import Any
 import orjson
 
 from etl.atomic import atomic_write_bytes, reserved_name
+from etl.feeds import ABSOLUTE_FEEDS
 from etl.filehash import content_hash
 from etl.inbox import Inbox
 from etl.journal import FileRecord, Journal
 from etl.pipeline import FileResult
 from etl.report import remove_reports
-
-ABSOLUTE_FEEDS = frozenset({"stock", "price"})
 
 
 def earlier_copy(

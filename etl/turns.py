@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from etl.guards import ORDERED_FEEDS
+from etl.feeds import ABSOLUTE_FEEDS
 from etl.locks import waiting_lock
 from etl.repeats import FEED as CANCEL_FEED
 
@@ -40,7 +40,7 @@ def taking_turns(prepared: Prepared, job: Job) -> Iterator[None]:
 def _turn(prepared: Prepared, job: Job) -> str | None:
     """The lock a file waits for: one per mapping for stock/price, one for cancels."""
     feed = prepared.feed.name
-    if feed in ORDERED_FEEDS and job.guards.out_of_order:
+    if feed in ABSOLUTE_FEEDS and job.guards.out_of_order:
         return "exports-" + re.sub(r"\W", "_", prepared.mapping.name)
     if feed == CANCEL_FEED and job.guards.repeated_cancels:
         return "cancels"

@@ -438,3 +438,29 @@ def test_konnect_answering_a_request_in_flight_when_another_gives_up_keeps_the_t
     with sqlite3.connect(inbox / ".konnect-etl" / "journal.sqlite3") as db:
         (since,) = db.execute("SELECT held_since FROM attempts").fetchone()
     assert since is not None, "the hold's time was restarted though Konnect answered"
+
+
+def test_a_stock_file_dropped_again_after_its_attempt_was_cleared_is_sent_whole(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """A stock file stopped part-way (Konnect took 2 of its 4 requests) is deleted from
+    processing/ by hand; a newer export sets every SKU to 99; the first file is dropped again
+    (a new copy, so its own export time). Taking up the stopped attempt would skip the two
+    requests taken then and report their rows ok while Konnect holds the newer 99s; a stock
+    file from the inbox starts over, so every row is sent and holds what the file says."""
+    inbox = inbox_with(tmp_path)
+    stock_file(inbox, "stock.csv", 5)
+    original = (inbox / "stock.csv").read_bytes()
+    flaky(sandbox)
+    assert run(inbox, sandbox).exit_code == 2 and applied(sandbox) == 1000
+    (inbox / "processing" / "stock.csv").unlink()  # "stuck": cleared by the engineer
+    sandbox.faults(error_rate=0.0)
+    stock_file(inbox, "stock-newer.csv", 99)
+    assert run(inbox, sandbox).exit_code == 0
+    (inbox / "stock.csv").write_bytes(original)
+    again = run(inbox, sandbox)
+    assert again.exit_code == 0, again.output
+    assert "an attempt at this file begun at" in again.output and "it is sent whole" in again.output
+    stock = sandbox.state()["stock"]
+    assert {stock[f"DEL-WH-01|FLAKY-{i:04d}"] for i in range(ROWS)} == {5}
+    assert {r["status"] for r in results(inbox, "stock").values()} == {"ok"}

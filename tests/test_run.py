@@ -421,7 +421,7 @@ def test_a_damaged_workbook_fails_with_the_readers_reason_not_no_mapping(
 ) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    (inbox / "stock.xlsx").write_bytes(b"location_id,sku,quantity\n")  # a CSV saved as .xlsx
+    (inbox / "stock.xlsx").write_bytes(b"PK\x03\x04\x14\x00" + bytes(200))  # cut short
     assert run(inbox, sandbox).exit_code == 1
     errors = summary(inbox, "stock", "failed")["file_errors"]
     assert "not a readable Excel workbook" in errors[0] and "no mapping" not in errors[0]
