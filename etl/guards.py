@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import logging
 import sqlite3
+import time
 from contextlib import closing
 from datetime import datetime
 from pathlib import Path
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from etl.report import RowOutcomes
 
 log = logging.getLogger(__name__)
+FUTURE_SLACK = 300  # seconds a share's clock may run ahead of ours unremarked
 
 STOCK_FEEDS = ("stock",)
 
@@ -122,17 +124,33 @@ def release_hint(held_file: Path) -> str:
 
 
 def export_time(mapping: Mapping, path: Path) -> float:
-    """When the file was exported: from its name (`export_time:`), else its mtime."""
+    """When the file was exported: from its name (`export_time:`), else its mtime; never
+    later than now (see `_not_ahead`)."""
     spec = mapping.export_time
     if spec is not None:
         found = spec.pattern.search(path.name)
         if found is not None:
             text = found.group(1) if spec.pattern.groups else found.group(0)
             try:
-                return datetime.strptime(text, spec.format).astimezone().timestamp()
+                stamp = datetime.strptime(text, spec.format).astimezone().timestamp()
+                return _not_ahead(stamp, path, "the time in its name")
             except ValueError:
                 log.warning("%s: '%s' is not a time like %s", path.name, text, spec.format)
-    return path.stat().st_mtime
+    return _not_ahead(path.stat().st_mtime, path, "its modification time")
+
+
+def _not_ahead(stamp: float, path: Path, what: str) -> float:
+    """An export time ahead of now is taken as now: kept, a file stamped 2031 (a clock set
+    wrong on the machine that wrote it, a time zone misread) would make every real export
+    after it "older" and be refused until 2031."""
+    now = time.time()
+    if stamp <= now:
+        return stamp
+    if stamp > now + FUTURE_SLACK:
+        ahead = datetime.fromtimestamp(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+        log.warning("%s: %s (%s) is ahead of this machine's clock; taken as now (check the"
+                    " clock of the machine that wrote it)", path.name, what, ahead)  # fmt: skip
+    return now
 
 
 def exported_at(prepared: Prepared, path: Path, state: KeyState) -> float:
@@ -251,6 +269,9 @@ def before_upload(prepared: Prepared, path: Path, job: Job, sha256: str) -> str 
     with KeyState(job.journal.path.parent) as state:
         reason = hold_reason(prepared, job, state, sha256)
         if reason is None and job.guards.out_of_order:
+            if forgot := state.no_future_exports(time.time() + FUTURE_SLACK):
+                log.warning("forgot %s dated ahead of this machine's clock (recorded by an"
+                            " older version)", count(forgot, "export"))  # fmt: skip
             skip_superseded(prepared, path, state)
         if reason is None and job.guards.repeated_cancels:
             repeats.skip_repeats(prepared, state, _attempt(job, path, sha256))

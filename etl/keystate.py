@@ -227,6 +227,16 @@ class KeyState:
                 (mapping, horizon - KEEP_DAYS * 86400),
             )
 
+    def no_future_exports(self, now: float) -> int:
+        """Forget exports recorded with a time ahead of `now` (an older version kept them as
+        they were; see `guards._not_ahead`); how many. When such an export was applied is not
+        known, so it cannot be dated: kept, it would refuse every real export until then."""
+        ahead = "SELECT 1 FROM exports WHERE exported_at > ? LIMIT 1"
+        if not self._db.execute(ahead, (now,)).fetchone():
+            return 0
+        with self._writing():
+            return self._db.execute("DELETE FROM exports WHERE exported_at > ?", (now,)).rowcount
+
     def release(self, sha256: str, name: str) -> None:
         self._db.execute(
             "INSERT INTO released (sha256, name) VALUES (?, ?) ON CONFLICT DO NOTHING",

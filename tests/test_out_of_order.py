@@ -289,3 +289,33 @@ def test_two_processes_never_let_an_older_export_overwrite_a_newer_one(
     stock = sandbox.state()["stock"]
     assert {stock[f"DEL-WH-01|T-{i:05d}"] for i in range(8_000, 10_000)} == {7}
     assert {stock[f"DEL-WH-01|T-{i:05d}"] for i in range(8_000)} == {6}
+
+
+def test_a_file_stamped_in_the_future_does_not_lock_out_the_real_exports(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """A file whose modification time is 2031 (the clock of the machine that wrote it set
+    wrong) is taken as exported now, with a warning: kept as 2031, every real export after it
+    would be "older" and refused until then."""
+    aged(write(tmp_path / "stock-2031.csv", ["DEL-WH-01,TS-BLK-S,7"]), -5 * 365 * 86400)
+    first = run(tmp_path, sandbox)
+    assert first.exit_code == 0, first.output
+    assert "is ahead of this machine's clock; taken as now" in first.output
+    write(tmp_path / "stock.csv", ["DEL-WH-01,TS-BLK-S,8"])
+    assert run(tmp_path, sandbox).exit_code == 0
+    assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-S"] == 8
+
+
+def test_a_future_export_an_older_version_recorded_is_forgotten(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Protection state written before that check may hold a 2031 export: when it was
+    applied is not known, so it is forgotten at the next stock file (with a warning)."""
+    state_dir = tmp_path / ".konnect-etl"
+    with KeyState(state_dir) as state:  # as an older version recorded it
+        state.record("generic/stock", ["DEL-WH-01|TS-BLK-S"], time.time() + 5 * 365 * 86400, "x")
+    write(tmp_path / "stock.csv", ["DEL-WH-01,TS-BLK-S,8"])
+    result = run(tmp_path, sandbox)
+    assert result.exit_code == 0, result.output
+    assert "forgot 1 export dated ahead of this machine's clock" in result.output
+    assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-S"] == 8
