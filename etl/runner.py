@@ -17,7 +17,7 @@ from datetime import date
 from functools import partial
 from pathlib import Path
 
-from etl import latewrites
+from etl import deaths, latewrites
 from etl.atomic import reserved_name
 from etl.errors import CredentialsError, EtlError, InputError, KonnectDown, PartlyTaken
 from etl.filehash import content_hash
@@ -287,7 +287,21 @@ def _process(
 ) -> FileResult:
     """`process`, with what a failure means for the file: credentials refused (back to the
     inbox if nothing was sent), Konnect or the host down (it waits in processing/), a fault
-    of ours (failed/)."""
+    of ours (failed/), the process dying on it again and again (failed/, `etl.deaths`)."""
+    with deaths.working_on(inbox, claimed.name, resuming) as died:
+        if died >= deaths.MAX_DEATHS:
+            return deaths.set_aside(claimed, died, job, where)
+        return _process_once(inbox, claimed, job, options, where, resuming)
+
+
+def _process_once(
+    inbox: Inbox,
+    claimed: Path,
+    job: Job,
+    options: RunOptions | None,
+    where: _Destinations,
+    resuming: bool,
+) -> FileResult:
     try:
         return process(claimed, job, where, resuming=resuming)
     except CredentialsError:

@@ -75,6 +75,8 @@ def test_a_stock_upload_killed_midway_resumes_without_resending_acknowledged_chu
     acknowledged = kill_mid_upload(inbox, sandbox, least=8, most=ROWS // CHUNK)
     assert (inbox / "processing" / "stock.csv").is_file()
     assert not done_dir(inbox).exists()  # no half report
+    (marker,) = (inbox / ".konnect-etl" / "working").iterdir()  # etl.deaths: one death so far
+    assert marker.read_text() == "1"
     sandbox.faults(latency_ms=0)
     summary = restart_until_done(inbox, sandbox, "stock")
 
@@ -89,7 +91,7 @@ def test_a_stock_upload_killed_midway_resumes_without_resending_acknowledged_chu
         rows = range(chunk * CHUNK, (chunk + 1) * CHUNK)
         assert all(sent[f"LOC-{i % 7}|SKU-{i:06d}"] == 1 for i in rows), chunk
     assert sum(sent.values()) - ROWS <= 4 * CHUNK  # only the chunks in flight were resent
-    assert not (inbox / "processing" / "stock.csv").exists()
+    assert not (inbox / "processing" / "stock.csv").exists() and not marker.exists()
 
 
 @pytest.fixture
