@@ -219,7 +219,11 @@ def process_claimed(
     with ExitStack() as names:  # the names taken in done/... are ours until the file is there
         where = _Destinations(inbox, claimed.name, job.now().date(), names)
         taken = file_signature(claimed)
-        result = _process(inbox, claimed, job, options, where, resuming)
+        with deaths.working_on(inbox, claimed.name, resuming) as died:
+            if died >= deaths.MAX_DEATHS:  # it would only kill this process too
+                result = deaths.set_aside(claimed, died, job, where)
+            else:
+                result = _process(inbox, claimed, job, options, where, resuming)
         assert where.path is not None  # `process` always asks where its reports go
         if taken is not None and file_signature(claimed) not in (taken, None):
             return _still_written(inbox, claimed, where.path, result, options)
@@ -287,21 +291,7 @@ def _process(
 ) -> FileResult:
     """`process`, with what a failure means for the file: credentials refused (back to the
     inbox if nothing was sent), Konnect or the host down (it waits in processing/), a fault
-    of ours (failed/), the process dying on it again and again (failed/, `etl.deaths`)."""
-    with deaths.working_on(inbox, claimed.name, resuming) as died:
-        if died >= deaths.MAX_DEATHS:
-            return deaths.set_aside(claimed, died, job, where)
-        return _process_once(inbox, claimed, job, options, where, resuming)
-
-
-def _process_once(
-    inbox: Inbox,
-    claimed: Path,
-    job: Job,
-    options: RunOptions | None,
-    where: _Destinations,
-    resuming: bool,
-) -> FileResult:
+    of ours (failed/)."""
     try:
         return process(claimed, job, where, resuming=resuming)
     except CredentialsError:
