@@ -40,15 +40,21 @@ class RedactSecrets(logging.Filter):
 
 
 class JsonLines(logging.Formatter):
-    """One JSON object per line, for log shippers."""
+    """One JSON object per line, for log shippers: the time to the millisecond, the process
+    (a `watch` and a cron `run` may write one log), and an exception's traceback."""
 
     def format(self, record: logging.LogRecord) -> str:
+        stamp = self.formatTime(record, "%Y-%m-%dT%H:%M:%S")
+        zone = self.formatTime(record, "%z")
         entry = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "time": f"{stamp}.{int(record.msecs):03d}{zone}",
             "level": record.levelname.lower(),
             "logger": record.name,
+            "pid": record.process,
             "message": record.getMessage(),
         }
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
         return orjson.dumps(entry).decode()
 
 
@@ -95,6 +101,8 @@ def setup_logging(verbosity: int = 0, json_logs: bool = False, log_dir: Path | N
     level = logging.WARNING if verbosity < 0 else logging.DEBUG if verbosity > 0 else logging.INFO
     root.setLevel(logging.DEBUG)
     plain = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # the file: which process wrote a line (a `watch` and a cron `run` may share it)
+    with_pid = logging.Formatter("%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")
     console = logging.StreamHandler()
     console.setLevel(level)
     console.addFilter(NotFileOnly())
@@ -105,7 +113,7 @@ def setup_logging(verbosity: int = 0, json_logs: bool = False, log_dir: Path | N
             log_dir / "konnect-etl.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8"
         )
         file.setLevel(logging.INFO)
-        _attach(root, file, JsonLines() if json_logs else plain)
+        _attach(root, file, JsonLines() if json_logs else with_pid)
     # httpx logs every request URL at INFO; the token endpoint carries credentials in it.
     for noisy in ("httpx", "httpcore", "uvicorn", "uvicorn.access", "uvicorn.error"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 
 from etl.logsetup import FollowingFileHandler, setup_logging
@@ -41,3 +44,25 @@ def test_a_share_gone_away_keeps_the_open_file(logs_at: Path, tmp_path: Path) ->
         "while away"
         in (tmp_path / "away" / ".konnect-etl" / "logs" / "konnect-etl.log").read_text()
     )
+
+
+def test_log_file_lines_say_which_process_wrote_them_and_keep_tracebacks(tmp_path: Path) -> None:
+    """A `watch` and a cron `run` may write one log: each line names its process; a JSON line
+    has the time to the millisecond and, for an exception, its traceback (the README's
+    internal-error advice is to send the log)."""
+    for json_logs in (False, True):
+        folder = tmp_path / str(json_logs)
+        setup_logging(json_logs=json_logs, log_dir=folder)
+        try:
+            raise KeyError("surprise")
+        except KeyError:
+            logging.getLogger("etl.runner").exception("stock.csv: internal error")
+        setup_logging()
+        line = (folder / "konnect-etl.log").read_text(encoding="utf-8")
+        if json_logs:
+            entry = orjson.loads(line.splitlines()[0])
+            assert entry["pid"] == os.getpid() and "KeyError: 'surprise'" in entry["traceback"]
+            assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d{4}", entry["time"])
+        else:
+            assert f"[{os.getpid()}] ERROR etl.runner: stock.csv: internal error" in line
+            assert "KeyError: 'surprise'" in line
