@@ -181,6 +181,7 @@ class Watcher:
         again at every poll, so the watcher carries on as soon as the share is back; other
         faults (permission, disk full) back off.
         """
+        self.heartbeat.in_flight = []  # a file that waits in processing/ is not in flight
         delay = self.backoff.next()
         failures = self.backoff.failures
         if isinstance(exc, NotTheInbox) or (

@@ -189,6 +189,10 @@ def test_a_watcher_waits_out_a_konnect_outage_and_finishes_the_file(tmp_path: Pa
         (inbox / "stock.csv").write_text(HEADER + "".join(stock_lines("OUT", 3)))
         wait_for(lambda: "could not reach Konnect" in logs(inbox), 30, "the outage noticed")
         assert (inbox / "processing" / "stock.csv").is_file()
+        status_file = inbox / ".konnect-etl" / "status.json"
+        wait_for(lambda: json.loads(status_file.read_text())["last_error"] is not None, 30, "")
+        waiting = json.loads(status_file.read_text())  # it waits: in processing/, not in flight
+        assert waiting["files_in_flight"] == [] and waiting["failing_since"] is not None
         with serve_in_thread(SandboxSettings(port=port, catalogue="open")) as back:
             wait_for(lambda: has_summary(inbox, "stock"), 90, "the file finished")
             assert len({e["key"] for e in back.ledger()}) == 3
