@@ -22,7 +22,7 @@ import re
 import shutil
 import sqlite3
 import time
-from contextlib import AbstractContextManager, suppress
+from contextlib import AbstractContextManager, closing, suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -290,4 +290,29 @@ def what_to_check(root: Path, exc: BaseException) -> str:
         return " (the disk is full: free some space there; waiting files are kept)"
     if isinstance(exc, PermissionError) or code in (sqlite3.SQLITE_PERM, sqlite3.SQLITE_READONLY):
         return " (permission denied: check that this user may create and rename files there)"
+    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+        return _damaged(root)
     return ""
+
+
+def _damaged(root: Path) -> str:
+    """Which state database under `root` is damaged, and what moving it aside costs."""
+    state = root / STATE_DIR
+    damaged = [p for p in sorted(state.glob("*.sqlite3")) if not _intact(p)] or [
+        state / "journal.sqlite3"
+    ]
+    names = " and ".join(str(p) for p in damaged)
+    return (
+        f" ({names} is damaged - a share that went away during a write can do that. Move it"
+        " aside (with its -wal and -shm files) and the next run starts a new one; then files"
+        " already processed are no longer recognised as repeats, and an order file left in"
+        " processing/ is sent as new: check its orders in Konnect first)"
+    )
+
+
+def _intact(path: Path) -> bool:
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as db:
+            return bool(db.execute("PRAGMA quick_check").fetchone() == ("ok",))
+    except sqlite3.Error:
+        return False
