@@ -15,7 +15,8 @@ from etl.envelopes import Answer, RecordError
 from etl.errors import RateLimited, RequestRejected
 from etl.retry import Attempts
 
-NO_ANSWER = "no answer from Konnect; the update may or may not have been applied"
+MAYBE_APPLIED = "the update may or may not have been applied"
+NO_ANSWER = f"no answer from Konnect; {MAYBE_APPLIED}"
 
 
 def acknowledged(
@@ -36,11 +37,10 @@ def given_up(index: int, count: int, attempts: Attempts) -> ChunkResult:
     applied, else `failed` with every record refused for the last reason."""
     records = list(range(count))
     tries = f"{attempts.tries} {'try' if attempts.tries == 1 else 'tries'}"
-    if attempts.unknown:
-        said = f", the last: {attempts.last}" if attempts.last else ""
-        return ChunkResult(
-            index, "unknown", None, {}, records, f"{NO_ANSWER} (after {tries}{said})"
-        )
+    if attempts.unknown:  # a try whose answer was lost, though the last may have had one
+        said = f"; the last: {attempts.last}" if attempts.last else ""
+        why = f"Konnect's answer to a try was lost (of {tries}{said}): {MAYBE_APPLIED}"
+        return ChunkResult(index, "unknown", None, {}, records, why)
     last = attempts.last
     if isinstance(last, RequestRejected):
         code, message = last.code or f"HTTP{last.status}", str(last)

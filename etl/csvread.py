@@ -55,8 +55,8 @@ def read_csv_sheet(path: Path, encoding: str | None = None, delimiter: str | Non
     """Read a delimited text file; `encoding`/`delimiter` override detection."""
     data = _read_bytes(path)
     used_encoding, payload = to_utf8(data, encoding)
-    if encoding is not None and used_encoding == "utf-8":  # the summary warns (etl.matching)
-        log.info(
+    if encoding is not None and used_encoding == "utf-8":  # the chosen mapping's: etl.matching
+        log.debug(  # here a mapping may only be being tried
             "%s: read as UTF-8, not as the %s its mapping names: the file is valid UTF-8 text"
             " (read as %s its accented letters and ₹ would be garbled)",
             path.name,

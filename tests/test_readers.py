@@ -179,7 +179,7 @@ def test_utf8_without_bom_reads_as_utf8_though_the_mapping_names_cp1252(
     to Konnect as CAFÃ‰-01 (status ok) and ₹799.00 became â‚¹799.00."""
     path = tmp_path / "pos_price.csv"
     path.write_bytes(f"{POS_HEADER}\r\n{POS_ROW}\r\n".encode())
-    with caplog.at_level(logging.INFO, logger="etl.csvread"):
+    with caplog.at_level(logging.DEBUG, logger="etl.csvread"):
         sheet = read_sheet(path, encoding="cp1252")
     assert rows(sheet)[1] == POS_ROW.split(";")
     assert sheet.encoding == "utf-8"

@@ -196,8 +196,9 @@ def test_a_chunk_given_up_in_doubt_names_the_last_answer() -> None:
     chunks = [Chunk(0, stock("A")), Chunk(1, stock("B"))]
     _, result = upload(fake, chunks, settings={"retries": 2, "concurrency": 1})
     assert result.state == "unknown"
-    assert result.message.endswith(
-        "(after 3 tries, the last: Konnect answered HTTP 500 Internal Server Error)"
+    assert result.message == (
+        "Konnect's answer to a try was lost (of 3 tries; the last: Konnect answered HTTP 500"
+        " Internal Server Error): the update may or may not have been applied"
     )
 
 
