@@ -150,11 +150,13 @@ def log_outcome(
     file, so even `run -q` under cron (which mails what a job prints) tells someone that
     rows need a look."""
     rows = summary["rows"]
+    name = path.name  # and the name it is filed under, as the run's table shows it
+    if summary.get("input", name) != name:
+        name = f"{name} (filed as {summary['input']})"
     if not sent or (rows["ok"] == rows["total"] and not look):
-        log.info("%s: %s %s", path.name, summary["outcome"], rows)
+        log.info("%s: %s %s", name, summary["outcome"], rows)
     elif rows["ok"] == rows["total"]:  # e.g. cancels not sent again: all ok, worth a look
-        log.warning("%s: %s %s; %s", path.name, summary["outcome"], rows,
-                    "; ".join(look))  # fmt: skip
+        log.warning("%s: %s %s; %s", name, summary["outcome"], rows, "; ".join(look))
     else:
-        log.warning("%s: %s %s; the rows to look at: %s", path.name, summary["outcome"], rows,
+        log.warning("%s: %s %s; the rows to look at: %s", name, summary["outcome"], rows,
                     errors_file)  # fmt: skip

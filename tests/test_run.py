@@ -98,7 +98,10 @@ def test_a_second_file_of_the_same_name_has_a_summary_naming_it(
             inbox / "stock.csv",
             [["location_id", "sku", "quantity"], ["DEL-WH-01", "TS-BLK-M", quantity]],
         )
-        assert run(inbox, sandbox).exit_code == 0
+        result = run(inbox, sandbox)
+        assert result.exit_code == 0
+    # the log names it as the table does, so a grep for the name in done/ finds it
+    assert "stock.csv (filed as stock-2.csv): uploaded" in result.output
     second = summary(inbox, "stock-2")
     assert (second["input"], second["received_as"]) == ("stock-2.csv", "stock.csv")
     assert done(inbox, "stock-2.csv").read_text().endswith(",5\n")
