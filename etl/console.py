@@ -73,6 +73,11 @@ def print_summary(
         console.print(summary_table(results, title))
     for folder in sorted({str(r.final_path.parent) for r in results if r.final_path}):
         console.print(f"Files and their reports: {escape(folder)}")
+    # files not moved (validate, --dry-run): where their reports were written
+    for folder in sorted(
+        {str(r.reports[0].parent) for r in results if r.reports and not r.final_path}
+    ):
+        console.print(f"Reports: {escape(folder)}")
     for result in results:
         if result.summary.get("held"):  # nothing was sent: what to look at, how to let it go
             s = result.summary

@@ -33,11 +33,13 @@ from etl.locks import file_lock
 
 log = logging.getLogger(__name__)
 
-# Files that are never data: office lock files, partial downloads, temp and hidden files, and
-# our own summaries and `validate --preview` files. A result report dropped back is taken, to
-# fail saying to drop its errors file instead (etl.matching), rather than wait unseen.
+# Files that are never data: office lock files, partial downloads, temp and hidden files,
+# backup copies (an old export under a new time: the out-of-order guard would take it for the
+# newest), and our own summaries and `validate --preview` files. A result report dropped back
+# is taken, to fail saying to drop its errors file instead (etl.matching), not wait unseen.
 IGNORED = (
     "~$*", "*.tmp", "*.temp", "*.part", "*.crdownload", ".~lock*", ".*", *CONFIG_NAMES,
+    "*.bak", "*.old", "*.orig", "*.xlk", "Backup of *",
     "*.summary.json", "*.preview.result.csv",
 )  # fmt: skip
 TRIGGER_SUFFIXES = (".done", ".ok")

@@ -25,8 +25,10 @@ def drop(folder: Path, name: str, text: str = "sku\n", age: float = 60.0) -> Pat
 
 
 def test_lock_temp_and_hidden_files_are_never_candidates(tmp_path: Path) -> None:
-    for name in ("~$stock.xlsx", "stock.tmp", "stock.csv.part", ".~lock.stock.csv#", ".hidden",
-                 "konnect-etl.yaml", "old.preview.result.csv", "old.summary.json"):  # fmt: skip
+    never = ["~$stock.xlsx", "stock.tmp", "stock.csv.part", ".~lock.stock.csv#", ".hidden",
+             "konnect-etl.yaml", "old.preview.result.csv", "old.summary.json", "stock.csv.bak",
+             "stock.csv.old", "stock.csv.orig", "Backup of stock.xlk"]  # fmt: skip
+    for name in never:
         drop(tmp_path, name)
     keep = drop(tmp_path, "stock.csv")
     errors_file = drop(tmp_path, "stock.errors.csv")

@@ -411,6 +411,7 @@ def test_dry_run_uploads_nothing_and_moves_nothing(tmp_path: Path, sandbox: Any)
     assert sorted(p.name for p in inbox.iterdir() if p.name != ".konnect-etl") == before
     assert sandbox.ledger() == []
     assert (inbox / ".konnect-etl" / "dry-run" / "stock.result.csv").is_file()
+    assert f"Reports: {inbox / '.konnect-etl' / 'dry-run'}" in " ".join(result.stdout.split())
 
 
 @pytest.mark.parametrize("command", ["run", "validate", "sandbox", "template", "mappings", "demo"])
