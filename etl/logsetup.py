@@ -117,6 +117,7 @@ def setup_logging(verbosity: int = 0, json_logs: bool = False, log_dir: Path | N
     # httpx logs every request URL at INFO; the token endpoint carries credentials in it.
     for noisy in ("httpx", "httpcore", "uvicorn", "uvicorn.access", "uvicorn.error"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("asyncio").setLevel(logging.INFO)  # -v: not "Using selector: ..."
 
 
 def _attach(root: logging.Logger, handler: logging.Handler, formatter: logging.Formatter) -> None:

@@ -142,6 +142,19 @@ def _print_status(status: dict[str, object], alive: bool, reason: str) -> None:
     console.print(f"{mark}  {reason}", highlight=False)
     for key in ("inbox", "state", "mode", "version", "pid", "host", "started_at", "last_scan",
                 "files_in_flight", "files_processed", "last_error", "files_not_taken"):  # fmt: skip
-        console.print(f"  {key}: {status.get(key)}", highlight=False, markup=False)
+        console.print(f"  {key}: {_shown(status.get(key))}", highlight=False, markup=False)
     for line in pull_lines(status):
         console.print(f"  {line}", highlight=False, markup=False)
+
+
+def _shown(value: object) -> str:
+    """A status value as a person reads it: "none" for nothing, lists and errors as text."""
+    if value in (None, [], {}):
+        return "none"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, dict):
+        if set(value) <= {"at", "message"}:  # last_error
+            return f"{value.get('message')} (at {value.get('at')})"
+        return ", ".join(f"{k} (since {v})" for k, v in value.items())  # files_not_taken
+    return str(value)

@@ -40,7 +40,8 @@ def test_status_says_alive_dead_or_never_ran(tmp_path: Path) -> None:
     beat.in_flight = ["stock.csv"]
     beat.write(time.time())
     code, output = status(tmp_path)
-    assert code == 0 and "alive" in output and "stock.csv" in output
+    assert code == 0 and "alive" in output and "files_in_flight: stock.csv\n" in output
+    assert "last_error: none" in output and "None" not in output and "{}" not in output
     beat.write(time.time() - 600)  # the heartbeat stopped ten minutes ago
     code, output = status(tmp_path)
     assert code == 1 and "looks dead" in output

@@ -66,3 +66,13 @@ def test_log_file_lines_say_which_process_wrote_them_and_keep_tracebacks(tmp_pat
         else:
             assert f"[{os.getpid()}] ERROR etl.runner: stock.csv: internal error" in line
             assert "KeyError: 'surprise'" in line
+
+
+def test_verbose_logging_leaves_out_asyncios_debug_lines() -> None:
+    """`-v` is for our detail, not "Using selector: EpollSelector" at every start."""
+    setup_logging(verbosity=1)
+    try:
+        assert logging.getLogger("etl.upload").isEnabledFor(logging.DEBUG)
+        assert not logging.getLogger("asyncio").isEnabledFor(logging.DEBUG)
+    finally:
+        setup_logging()
