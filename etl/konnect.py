@@ -266,12 +266,19 @@ def explain(code: str, message: str = "", *, document: bool = False) -> str:
 def refusal_hint(code: str, sku: object) -> str:
     """What may have caused a refusal, when the value says so ("" otherwise): a SKU that
     Konnect does not know has often lost its leading zeros in Excel (all digits), been
-    turned into a date (`MAR-01` saved as `1-Mar`), or got a dash or quote that only looks
-    like the usual one (`etl.lookalike`)."""
+    turned into a date (`MAR-01` saved as `1-Mar`), got a dash or quote that only looks
+    like the usual one (`etl.lookalike`), or was typed in small letters."""
     if code != "X404SKU" or not isinstance(sku, str):
         return ""
     if not sku.isascii():
         return look_alike_hint(sku)
     if sku.isdigit():
         return LOST_ZEROS_HINT
-    return DATE_HINT if re.fullmatch(DATE_LOOK, sku) else ""
+    if re.fullmatch(DATE_LOOK, sku):
+        return DATE_HINT
+    if sku != sku.upper():  # `cap-red` typed for CAP-RED
+        return (
+            f"Konnect tells codes apart by case and this SKU has small letters; if the SKU is"
+            f" {sku.upper()}, type it so"
+        )
+    return ""

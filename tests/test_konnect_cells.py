@@ -164,6 +164,28 @@ def test_a_csv_errors_file_names_the_cause_in_its_error_column(
     ]
 
 
+def test_an_unknown_sku_in_small_letters_says_how_it_would_read_in_capitals(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Konnect tells codes apart by case: `cap-red` is not CAP-RED. Sent as it is; when
+    Konnect does not know it the row says so, and a code in capitals gets no such hint."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "stock.csv").write_text(
+        "location_id,sku,quantity\nDEL-WH-01,cap-red,1\nDEL-WH-01,NO-SUCH-SKU,2\n",
+        encoding="utf-8",
+    )
+    assert run(inbox, sandbox).exit_code == 1
+    path = inbox / "done" / TODAY / "stock.errors.csv"
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        small, capitals = list(csv.DictReader(handle))
+    assert small["error"] == (
+        f"{UNKNOWN_SKU}; Konnect tells codes apart by case and this SKU has small letters;"
+        " if the SKU is CAP-RED, type it so"
+    )
+    assert capitals["error"] == UNKNOWN_SKU
+
+
 def test_an_unknown_sku_with_a_look_alike_dash_names_it_and_the_usual_spelling(
     tmp_path: Path, sandbox: Any
 ) -> None:
