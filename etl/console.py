@@ -61,6 +61,7 @@ def summary_table(results: Sequence[FileResult], title: str) -> Table:
 
 
 _COUNTS = ("total", "ok", "rejected", "failed", "unknown")
+NOTES_SHOWN = 3  # per file, under the table
 
 
 def print_summary(
@@ -78,6 +79,12 @@ def print_summary(
         {str(r.reports[0].parent) for r in results if r.reports and not r.final_path}
     ):
         console.print(f"Reports: {escape(folder)}")
+    for result in results:  # what the table cannot say: rows not sent though ok, hidden rows
+        notes = result.summary.get("warnings") or []
+        for note in notes[:NOTES_SHOWN]:
+            console.print(f"[yellow]Note[/] {escape(result.summary['input'])}: {escape(note)}")
+        if len(notes) > NOTES_SHOWN:
+            console.print(f"     and {len(notes) - NOTES_SHOWN} more in its summary's warnings")
     for result in results:
         if result.summary.get("held"):  # nothing was sent: what to look at, how to let it go
             s = result.summary

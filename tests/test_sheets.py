@@ -252,6 +252,7 @@ def test_hidden_and_filtered_out_rows_are_read_and_named(tmp_path: Path, sandbox
     book.save(path)
     result = run(tmp_path, sandbox)
     assert result.exit_code == 0, result.output
+    assert "Note stock.xlsx: rows 4 and 7 are hidden in the workbook" in result.stdout  # table
     assert sorted(e["record"]["sku"] for e in sandbox.ledger()) == sorted(SKUS)
     summary = json.loads((tmp_path / "done" / TODAY / "stock.summary.json").read_text())
     assert summary["warnings"] == [
