@@ -13,6 +13,7 @@ from pathlib import Path
 
 from etl.filehash import Shorter, prefix_digest
 from etl.journal import Journal
+from etl.wording import local_time
 
 log = logging.getLogger(__name__)
 
@@ -39,5 +40,5 @@ def continue_grown(journal: Journal, path: Path, sha256: str, size: int | None) 
     journal.continue_attempt(record.id, sha256, size)
     log.warning(
         "%s: it grew after part of it was sent (its export wrote on); the attempt begun at %s "
-        "(UTC) goes on with the rows added", path.name, record.started_at,
+        "goes on with the rows added", path.name, local_time(record.started_at),
     )  # fmt: skip

@@ -32,6 +32,7 @@ from etl.report import RowOutcomes, write_reports
 from etl.summary import build_summary
 from etl.upload import ChunkResult, run_upload
 from etl.validation import validate
+from etl.wording import local_time
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ def upload(
     if job.journal is not None:
         if earlier := job.journal.unfinished(sha256, path.name):  # the summary's warnings
             prepared.table.notes.append(
-                f"resumed: an attempt begun at {earlier.started_at} (UTC) stopped part-way;"
+                f"resumed: an attempt begun at {local_time(earlier.started_at)} stopped part-way;"
                 " what Konnect had acknowledged then was not sent again"
             )
         file_id = job.journal.begin_file(
@@ -248,8 +249,8 @@ def _start_over(journal: Journal, path: Path, sha256: str) -> None:
     may have set some of its keys since, so what was acknowledged then is sent again."""
     begun = journal.abandon(sha256, path.name)
     if begun is not None:
-        log.warning("%s: an attempt at this file begun at %s (UTC) stopped part-way; dropped"
-                    " in again, it is sent whole", path.name, begun)  # fmt: skip
+        log.warning("%s: an attempt at this file begun at %s stopped part-way; dropped in"
+                    " again, it is sent whole", path.name, local_time(begun))  # fmt: skip
 
 
 def _report(

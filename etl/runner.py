@@ -33,6 +33,7 @@ from etl.seen_before import (
     finish_move,
     set_aside,
 )
+from etl.wording import local_time
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +260,7 @@ def _repeat_of_earlier(
                  claimed.name, original.name)  # fmt: skip
         return None
     log.warning("%s: same content as %s, processed at %s; set aside in duplicates/",
-                claimed.name, original.name, original.finished_at)  # fmt: skip
+                claimed.name, original.name, local_time(original.finished_at))  # fmt: skip
     return set_aside(inbox, claimed, original, job.now())
 
 

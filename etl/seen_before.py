@@ -23,6 +23,7 @@ from etl.inbox import Inbox
 from etl.journal import FileRecord, Journal
 from etl.pipeline import FileResult
 from etl.report import remove_reports
+from etl.wording import local_time
 
 
 def earlier_copy(
@@ -106,9 +107,9 @@ def duplicate_summary(name: str, original: FileRecord, now: datetime) -> dict[st
     where = original.summary_path or "(report not recorded)"
     message = (
         f"This file has exactly the same content as '{original.name}', which was processed "
-        f"at {when} (its report: {where}). It is a file of {original.feed} actions, which are "
-        "never sent twice, so nothing was sent. If you do mean to send it, change the file "
-        "(remove the rows already done) and drop it again."
+        f"at {local_time(when)} (its report: {where}). It is a file of {original.feed} actions,"
+        " which are never sent twice, so nothing was sent. If you do mean to send it, change the"
+        " file (remove the rows already done) and drop it again."
     )
     stamp = now.isoformat(timespec="seconds")
     return {

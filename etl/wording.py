@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from etl.konnect import INVOICE_TYPES, ORDER_STATUSES, REASON_CODES, SELF_SHIP_STATUSES
@@ -151,6 +152,17 @@ def message(code: str, field: str, row: Row, feed: str = "") -> str:
         return f"{_reason_codes()}, or empty for an item in good condition"
     wording = MESSAGES.get(code)
     return wording(field, row) if wording else f"{label(field)} is not valid"
+
+
+def local_time(stamp: str | None) -> str:
+    """A journal stamp (ISO, UTC) as the people at this machine read a time: its local time,
+    `27 Nov 2026 07:00`; the stamp as it is when it is not one."""
+    if not stamp:
+        return "an unknown time"
+    try:
+        return datetime.fromisoformat(stamp).astimezone().strftime("%d %b %Y %H:%M")
+    except ValueError:
+        return stamp
 
 
 def count(n: int, noun: str) -> str:

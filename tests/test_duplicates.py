@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,9 @@ def test_an_order_file_dropped_twice_goes_to_duplicates_and_is_not_sent(
     assert original["input"] == "pack_list.csv"
     assert original["summary"].endswith(f"done/{TODAY}/pack_list.summary.json")
     assert "same content as 'pack_list.csv'" in summary["file_errors"][0]
+    # the time as people here read it (27 Nov 2026 07:00), not the journal's UTC stamp
+    local = datetime.fromisoformat(original["processed_at"]).astimezone()
+    assert f"processed at {local:%d %b %Y %H:%M} (its report" in summary["file_errors"][0]
     assert not (inbox / "done" / TODAY / "pack_list-2.csv").exists()
 
 
