@@ -190,6 +190,13 @@ def scientific_look(text: pd.Series) -> BoolArray:
     return found.to_numpy(dtype=bool, na_value=False)
 
 
+def space_grouped_look(text: pd.Series) -> BoolArray:
+    """Digits grouped with spaces ("1 200", "12 50 000"): a thousands separator some
+    programs write, or two numbers in one cell - not guessed."""
+    found = text.str.fullmatch(r"\s*[+-]?\d{1,3}(?:[ \u00a0\u202f]\d{2,3})+(?:[.,]\d+)?\s*")
+    return found.to_numpy(dtype=bool, na_value=False)
+
+
 def lost_sign_look(text: pd.Series) -> BoolArray:
     """A '?' before the number: the ₹ a cp1252 CSV could not hold ("?499")."""
     return text.str.match(r"\s*\?+\s*[\d.,]").to_numpy(dtype=bool, na_value=False)

@@ -34,6 +34,7 @@ from etl.numbers import (
     parse_numbers,
     pieces_look,
     scientific_look,
+    space_grouped_look,
     unit_look,
 )
 from etl.transforms import Failure, Kind, Step, failures_of, text_of
@@ -64,6 +65,10 @@ DASH_AMOUNT = (
     "'{value}' is how Excel shows 0 in the Accounting or Comma style: write the real amount"
 )
 NO_NUMBER = "'{value}' is not a number: write the number, or 0 if there is none"
+SPACED = (
+    "'{value}' has spaces between its digits: write it without them if they separate"
+    " thousands (1200 for '1 200'), or put each number in its own cell"
+)
 OTHER_UNIT = (
     "'{value}' has a unit konnect-etl does not count as pieces (it knows Nos, Pcs, units...):"
     " write the number of pieces (a box or a dozen holds several), or, if one of this unit is"
@@ -167,6 +172,7 @@ class Number(Step):
         dash = DASH_ZERO if self.whole else DASH_AMOUNT
         hints = [Hint(scientific_look, code, SCIENTIFIC), Hint(dash_look, code, dash)]
         hints.append(Hint(no_number_look, code, NO_NUMBER))
+        hints.append(Hint(space_grouped_look, code, SPACED))
         units, money = self._allowed()
         if not money:
             hints.append(Hint(money_look, code, MONEY_IN_PIECES))

@@ -23,6 +23,7 @@ from etl.numberstep import (
     OTHER_UNIT,
     PIECES_IN_MONEY,
     SCIENTIFIC,
+    SPACED,
     WHOLE_COMMA,
     Number,
 )
@@ -106,6 +107,16 @@ def test_a_dash_for_zero_and_words_for_none_are_named() -> None:
         said = messages_by_row(failures)
         assert [said[i] for i in range(6)] == [dash] * 2 + [NO_NUMBER] * 4
         assert "Excel" not in said[6]
+
+
+def test_digits_grouped_with_spaces_are_named_not_guessed() -> None:
+    """`1 200` (a space as thousands separator) is refused as before, now saying why; a space
+    that groups nothing (`1 2`) is just not a number."""
+    for step in (Number(), Number(whole=True)):
+        values, failures = step.apply(col("1 200", "12 50 000", "1\u00a0999.50", "1 2", "7"))
+        assert values.isna().tolist() == [True, True, True, True, False]
+        said = messages_by_row(failures)
+        assert [said[i] for i in range(3)] == [SPACED] * 3 and said[3] != SPACED
 
 
 def test_a_rupee_sign_lost_in_a_cp1252_csv_is_named() -> None:
