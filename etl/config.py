@@ -204,9 +204,18 @@ def _address_list(value: Any) -> str:
 
 
 def _days(value: Any) -> int:
-    """A whole number of days, at least 1 (`bool` is an int to Python, not to us)."""
-    if isinstance(value, bool) or int(value) != float(value) or int(value) < 1:
-        raise ValueError(value)
+    """`keep_days`: a whole number of days, at least 1 (`bool` is an int to Python, not to
+    us). 0 is refused rather than read as "off": it would remove yesterday's reports."""
+    try:
+        whole = not isinstance(value, bool) and int(value) == float(value) and int(value) >= 1
+    except (TypeError, ValueError):
+        whole = False
+    if not whole:
+        raise ConfigError(
+            f"setting 'keep_days': {value!r} is not a whole number of days, 1 or more (how many"
+            " days of done/, failed/ and duplicates/ folders to keep; leave it out to keep"
+            " them all)"
+        )
     return int(value)
 
 

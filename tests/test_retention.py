@@ -183,3 +183,12 @@ def test_read_only_files_and_folders_in_an_old_day_folder_are_removed_too(tmp_pa
     assert (done.returncode, done.stdout.strip()) == (0, "1"), done.stderr
     assert not old.exists()
     assert kept.exists()
+
+
+@pytest.mark.parametrize("value", [0, -3, 2.5, "a week", True])
+def test_keep_days_must_be_whole_days_and_says_what_it_means(tmp_path: Path, value: Any) -> None:
+    """0 is refused (it would remove yesterday's reports), and the message says what to write."""
+    (tmp_path / "konnect-etl.yaml").write_text(f"keep_days: {value}\n")
+    with pytest.raises(ConfigError, match="is not a whole number of days, 1 or more") as raised:
+        load_settings(inbox=tmp_path, environ={})
+    assert "leave it out to keep them all" in str(raised.value)
