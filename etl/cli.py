@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -68,12 +69,13 @@ def run(
 
     Example: [bold]konnect-etl run /srv/konnect/inbox[/]   (or with --sandbox to try it)
     """
+    from etl import lastrun
     from etl.commands import run_command
     from etl.outbox import check_inbox
 
     if not inbox.is_dir():
         raise fail(f"inbox folder {inbox} does not exist")
-    logging_here = False
+    logging_here, started = False, time.time()
     try:
         check_inbox(inbox)  # an outbox's pulled sheets are the ERP's
         start_logging(verbose, quiet, json_logs, state_dir(inbox) / "logs")
@@ -83,9 +85,16 @@ def run(
             code = run_command(inbox, settings, sandbox=sandbox, dry_run=dry_run, feed=feed,
                                mapping=mapping, show=not quiet)  # fmt: skip
     except EtlError as exc:
+        if logging_here and not dry_run:  # `status` reads how the last run ended
+            lastrun.record(inbox, started, 2, str(exc))
         raise fail(str(exc), logged=logging_here) from None
     except (OSError, sqlite3.Error) as exc:
-        raise host_fault(exc, inbox) from None
+        stop = host_fault(exc, inbox)
+        if logging_here and not dry_run:
+            lastrun.record(inbox, started, 2, f"cannot work in {inbox}: {exc}")
+        raise stop from None
+    if not dry_run:
+        lastrun.record(inbox, started, code)
     raise typer.Exit(code)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import orjson
 
+from etl import lastrun
 from etl.client import ClientSettings
 from etl.config import Settings
 from etl.console import console
@@ -125,15 +126,29 @@ def status_command(inbox: Path, max_age: float | None, as_json: bool) -> int:
     if not inbox.is_dir():
         console.print(f"the inbox folder {inbox} is not there (a share not mounted?)")
         return 2
-    status = read_status(inbox)
-    if status is None:
-        console.print(f"no status in {status_path(inbox)}: `konnect-etl watch` never ran here")
+    status, last_run = read_status(inbox), lastrun.read(inbox)
+    if status is None and last_run is None:
+        console.print(f"no status in {status_path(inbox)}: neither `konnect-etl watch` nor"
+                      " `konnect-etl run` ran here")  # fmt: skip
         return 2
+    if status is None:  # a cron / scheduled `run` deployment: how its last run ended
+        assert last_run is not None
+        alive, reason = lastrun.verdict(last_run, time.time(), max_age)
+        shown = {**last_run, "alive": alive, "verdict": reason}
+        if as_json:
+            print(orjson.dumps(shown).decode())
+        else:
+            mark = "[green]OK[/]" if alive else "[red]PROBLEM[/]"
+            console.print(f"{mark}  {reason}", highlight=False)
+        return 0 if alive else 1
     alive, reason = verdict(status, time.time(), max_age)
     if as_json:
         print(orjson.dumps({**status, "alive": alive, "verdict": reason}).decode())
     else:
         _print_status(status, alive, reason)
+        if last_run is not None:  # a scheduled `run` beside the watcher
+            console.print(f"  last run: {lastrun.verdict(last_run, time.time(), None)[1]}",
+                          highlight=False, markup=False)  # fmt: skip
     return 0 if alive else 1
 
 

@@ -210,7 +210,8 @@ async def _upload_one(run: UploadRun, chunk: ChunkLike) -> ChunkResult | None:
             may_resend = run.policy.resend_unknown or not attempts.unknown
             if delay is None and may_resend and await _konnect_down(run, exc):
                 where = run.client.settings.base_url
-                down = KonnectDown(f"{exc} at {where}, {attempts.tries} tries", run.answered)
+                tries = f"{attempts.tries} {'try' if attempts.tries == 1 else 'tries'}"
+                down = KonnectDown(f"{exc} at {where}, {tries}", run.answered)
                 run.halt = run.halt or down
                 break
             if delay is None:

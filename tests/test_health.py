@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
+from runs import drop, run
 from typer.testing import CliRunner
 
 from etl import watch
@@ -181,3 +184,45 @@ def test_the_heartbeat_goes_on_while_a_file_is_in_flight_without_progress(
     beating.join()
     code, output = status(tmp_path)
     assert code == 0 and "alive" in output
+
+
+def test_status_judges_a_scheduled_run_by_how_its_last_run_ended(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """A cron / Task Scheduler deployment has no watcher: `status` reads last-run.json. OK
+    after a run that finished; a problem after one that could not run (Konnect unreachable,
+    the reason given), and when no run came for an hour (a crontab gone)."""
+    assert status(tmp_path)[0] == 2  # nothing ever ran here
+    drop(
+        tmp_path, "stock.csv", [["location_id", "sku", "quantity"], ["DEL-WH-01", "TS-BLK-M", "4"]]
+    )
+    assert run(tmp_path, sandbox, "--dry-run").exit_code == 0
+    assert status(tmp_path)[0] == 2  # a dry run is not the job
+    assert run(tmp_path, sandbox).exit_code == 0
+    code, output = status(tmp_path)
+    assert code == 0 and "exit 0, every row of every file uploaded" in output, output
+
+    (tmp_path / "konnect-etl.yaml").write_text("retries: 0\n")
+    drop(
+        tmp_path, "later.csv", [["location_id", "sku", "quantity"], ["DEL-WH-01", "TS-BLK-M", "5"]]
+    )
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        down = SimpleNamespace(url=f"http://127.0.0.1:{closed.getsockname()[1]}", token="t")
+        assert run(tmp_path, down).exit_code == 2
+    code, output = status(tmp_path)
+    said = " ".join(output.split())
+    assert (
+        code == 1 and "PROBLEM" in said and "exit 2, PUT /ims/v3/inventory: could not reach" in said
+    )
+    last = json.loads((tmp_path / ".konnect-etl" / "last-run.json").read_text())
+    assert last["files_waiting"] == ["later.csv"] and last["exit_code"] == 2
+
+    assert run(tmp_path, sandbox).exit_code == 0  # Konnect back: the file waiting goes
+    assert status(tmp_path)[0] == 0
+    last = json.loads((tmp_path / ".konnect-etl" / "last-run.json").read_text())
+    last["finished_epoch"] -= 2 * 3600
+    (tmp_path / ".konnect-etl" / "last-run.json").write_text(json.dumps(last))
+    code, output = status(tmp_path)
+    assert code == 1 and "no run for 120 min (limit 60 min)" in " ".join(output.split())
+    assert status(tmp_path, "--max-age", str(3 * 3600))[0] == 0

@@ -1,0 +1,88 @@
+"""`INBOX/.konnect-etl/last-run.json`: how the last `run` ended, for `konnect-etl status`.
+
+A cron, Task Scheduler or systemd-timer deployment has no watcher and so no heartbeat: a
+crontab that stopped, a venv gone or a share refused would show nowhere but in mail nobody
+gets. Each `run` (not `--dry-run`) writes when it finished, its exit code, why it stopped
+(exit 2) and which files wait in processing/; `status` judges it: a problem when the last
+run could not run, or when there has been no run for `RUN_MAX_AGE` seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from contextlib import suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from etl import __version__
+from etl.atomic import atomic_write_bytes
+from etl.config import STATE_DIR
+
+NAME = "last-run.json"
+RUN_MAX_AGE = 3600.0  # seconds without a run that count as a problem (cron every 5 minutes)
+MEANING = {
+    0: "every row of every file uploaded",
+    1: "finished; some rows or files need a look (see their reports)",
+    2: "could not run",
+}
+
+
+def record(inbox: Path, started: float, code: int, reason: str | None = None) -> None:
+    """Write how this run ended; a folder that cannot be written is left (the exit code and
+    stderr say why this run stopped)."""
+    now = time.time()
+    try:
+        waiting = sorted(p.name for p in (inbox / "processing").iterdir() if p.is_file())
+    except OSError:
+        waiting = []
+    entry = {
+        "started_at": _stamp(started),
+        "finished_at": _stamp(now),
+        "finished_epoch": now,
+        "exit_code": code,
+        "meaning": MEANING.get(code, "stopped"),
+        "reason": reason,
+        "files_waiting": waiting,
+        "pid": os.getpid(),
+        "version": __version__,
+    }
+    with suppress(OSError):
+        atomic_write_bytes(path(inbox), orjson.dumps(entry, option=orjson.OPT_INDENT_2))
+
+
+def path(inbox: Path) -> Path:
+    return inbox / STATE_DIR / NAME
+
+
+def read(inbox: Path) -> dict[str, Any] | None:
+    try:
+        loaded: dict[str, Any] = orjson.loads(path(inbox).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return loaded
+
+
+def verdict(entry: dict[str, Any], now: float, max_age: float | None) -> tuple[bool, str]:
+    """(healthy, one line): the last run stopped without running (exit 2), or too long ago."""
+    age = now - float(entry.get("finished_epoch", 0.0))
+    limit = max_age if max_age is not None else RUN_MAX_AGE
+    code = entry.get("exit_code")
+    said = f"last run {age / 60:.0f} min ago ({entry.get('finished_at')}): exit {code}"
+    if age > limit:
+        return False, (
+            f"no run for {age / 60:.0f} min (limit {limit / 60:.0f} min): is the cron job,"
+            f" scheduled task or timer still running it? ({said})"
+        )
+    if code == 2:
+        return False, f"{said}, {entry.get('reason') or MEANING[2]}"
+    waiting = entry.get("files_waiting") or []
+    also = f"; waiting in processing/: {', '.join(waiting)}" if waiting else ""
+    return True, f"{said}, {entry.get('meaning')}{also}"
+
+
+def _stamp(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="seconds")
