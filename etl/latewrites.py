@@ -174,6 +174,8 @@ def _copy_back(
             )
     finally:
         temp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # this process's folder, empty again: not one per pid
+            staging.rmdir()
     log.warning(
         "%s grew after it was processed (%d bytes more: its export wrote on after a pause"
         " longer than the settle time): the whole file goes through again as %s",

@@ -49,6 +49,7 @@ def test_rows_written_after_the_file_was_filed_in_done_are_sent_by_the_next_run(
     assert (done / "stock-2.csv").read_text() == (done / "stock.csv").read_text()
     assert run(inbox, sandbox).exit_code == 0  # once: nothing more is copied back
     assert not (done / "stock-3.csv").exists()
+    assert list((inbox / ".konnect-etl" / "late").iterdir()) == []  # no folder left per process
 
 
 def test_a_filed_file_edited_by_a_person_or_still_being_written_is_not_copied_back(
