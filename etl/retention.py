@@ -18,6 +18,7 @@ import re
 import shutil
 import sqlite3
 import stat
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -55,6 +56,7 @@ def prune(inbox: Inbox, journal: Journal | None, keep_days: int | None, today: d
                         "next time", folder, keep_days, problem)  # fmt: skip
             continue
         pruned.folders.append(folder)
+    _old_dry_run_reports(inbox, datetime.combine(cutoff, time()).timestamp())
     if journal is not None:
         try:
             pruned.journal_chunks = journal.forget_chunks(datetime.combine(cutoff, time()))
@@ -65,6 +67,19 @@ def prune(inbox: Inbox, journal: Journal | None, keep_days: int | None, today: d
         log.info("removed %d day folder(s) older than %d days (keep_days): %s",
                  len(pruned.folders), keep_days, names)  # fmt: skip
     return pruned
+
+
+def _old_dry_run_reports(inbox: Inbox, before: float) -> None:
+    """`run --dry-run`'s reports (INBOX/.konnect-etl/dry-run/) last written before `before`:
+    one set per file name ever tried, otherwise kept for good."""
+    try:
+        reports = [p for p in (inbox.state / "dry-run").iterdir() if p.is_file()]
+    except OSError:
+        return
+    for report in reports:
+        with suppress(OSError):
+            if report.stat().st_mtime < before:
+                report.unlink()
 
 
 def _remove(folder: Path) -> OSError | None:
