@@ -35,6 +35,7 @@ import pandas as pd
 
 from etl.errors import InputError
 from etl.errorvalues import uncalculated_text
+from etl.xlsxpadded import padded_cells, padding_styles
 
 _MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -74,16 +75,19 @@ class SheetScan:
     areas: list[tuple[int, int, int, int, str]] = field(default_factory=list)
     # rows Excel hides (Hide, a filter, a collapsed group): their 1-based row numbers
     hidden: list[int] = field(default_factory=list)
+    # number cells under a zero-padding format, as Excel shows them (etl.xlsxpadded)
+    padded: Found = field(default_factory=list)
 
 
 def scan_xlsx(path: Path, sheet_name: str) -> SheetScan:
     """The error cells and formulas never calculated of sheet `sheet_name`. InputError when
     a formula never calculated sits in a cell the XML gives no place (no `r="C4"`)."""
     try:
-        xml, full_calc = _sheet_xml(path, sheet_name)
+        xml, full_calc, styles = _sheet_xml(path, sheet_name)
+        padding = padding_styles(styles)
     except (OSError, KeyError, zipfile.BadZipFile, ElementTree.ParseError):
         return SheetScan()  # best effort: calamine already read the sheet
-    scan = SheetScan()
+    scan = SheetScan(padded=padded_cells(xml, padding))
     if _ERROR_MARK in xml:
         scan.errors = _error_cells(xml)
     found = _uncalculated_cells(xml, _prefix(xml), full_calc, sheet_name)
@@ -106,8 +110,9 @@ def write_back(
             cells.iat[i, j] = text
 
 
-def _sheet_xml(path: Path, sheet_name: str) -> tuple[bytes, bool]:
-    """The sheet's XML, and whether the workbook asks to be calculated on opening."""
+def _sheet_xml(path: Path, sheet_name: str) -> tuple[bytes, bool, bytes | None]:
+    """The sheet's XML, whether the workbook asks to be calculated on opening, and the
+    workbook's styles part (None when it has none)."""
     with zipfile.ZipFile(path) as archive:
         book_part = _workbook_part(archive)
         folder, name = posixpath.split(book_part)
@@ -118,13 +123,20 @@ def _sheet_xml(path: Path, sheet_name: str) -> tuple[bytes, bool]:
         }
         calc = workbook.find(f"{_MAIN_NS}calcPr")
         full_calc = calc is not None and calc.get("fullCalcOnLoad", "").lower() in _TRUE
+
+        def read(target: str) -> bytes:
+            part = target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
+            return archive.read(posixpath.normpath(part))
+
+        styles = [
+            rel.get("Target", "")
+            for rel in rels.iter(f"{_PKG_REL_NS}Relationship")
+            if rel.get("Type", "").endswith("/styles")
+        ]
         for sheet in workbook.iter(f"{_MAIN_NS}sheet"):
             if sheet.get("name") == sheet_name:
-                target = targets[sheet.get(f"{_REL_NS}id")]
-                part = (
-                    target.lstrip("/") if target.startswith("/") else posixpath.join(folder, target)
-                )
-                return archive.read(posixpath.normpath(part)), full_calc
+                xml = read(targets[sheet.get(f"{_REL_NS}id")])
+                return xml, full_calc, read(styles[0]) if styles else None
     raise KeyError(sheet_name)
 
 

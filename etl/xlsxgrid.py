@@ -39,6 +39,7 @@ class Grid:
             if i >= 0 and self.columns[j][i] == "":
                 self.columns[j][i] = text
         self._overwrite(scan.formulas)
+        self._overwrite(scan.padded)  # `00012345` as Excel shows it, text from now on
         height, width = self.numeric.shape
         for top, left, bottom, right, text in scan.areas:  # clipped to the frame
             i0, i1 = max(top - self.first_row, 0), min(bottom - self.first_row + 1, height)

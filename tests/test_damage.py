@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from openpyxl import Workbook
-from runs import result_rows
+from runs import result_rows, run
 from typer.testing import CliRunner
 
 from etl.cli import app
@@ -303,3 +303,21 @@ def test_codes_excel_turned_into_dates_are_rejected_not_sent(tmp_path: Path) -> 
         rows["2"]["message"]
     )
     assert "(12:30:00)" in str(rows["3"]["message"])
+
+
+def test_a_sku_shown_with_leading_zeros_by_its_number_format_is_sent_as_shown(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Item codes kept as numbers under the format 00000000: Excel shows 00012345, so that is
+    what Konnect gets (the number 12345 would be another SKU, or an unknown one whose hint
+    blames Excel for zeros the user can see)."""
+    sandbox.faults(catalogue="open")
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["location_id", "sku", "quantity"])
+    sheet.append(["DEL-WH-01", 12345, 4])
+    sheet["B2"].number_format = "00000000"
+    book.save(tmp_path / "stock.xlsx")
+    assert run(tmp_path, sandbox).exit_code == 0
+    assert [e["record"]["sku"] for e in sandbox.ledger()] == ["00012345"]

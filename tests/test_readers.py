@@ -531,3 +531,23 @@ def test_a_tab_separated_export_named_xls_is_read_as_text(tmp_path: Path) -> Non
         (tmp_path / name).write_bytes(data)
         sheet = read_sheet(tmp_path / name)
         assert sheet.kind == "csv" and rows(sheet)[1] == ["DEL-WH-01", "TS-BLK-S", "5"], name
+
+
+def test_codes_kept_as_numbers_under_a_zero_padding_format_read_as_excel_shows_them(
+    tmp_path: Path,
+) -> None:
+    """An item code column formatted 00000000 shows 00012345 while the cell holds 12345:
+    read as shown (sent as 12345 it is another SKU). A quantity under `000` reads 007, which
+    is still 7; a number with decimals under such a format is left as read."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in (["location_id", "sku", "quantity"], ["DEL-WH-01", 12345, 7], ["X", 12.5, -3]):
+        sheet.append(row)
+    for cell, code in (("B2", "00000000"), ("C2", "000"), ("B3", "0000"), ("C3", "000")):
+        sheet[cell].number_format = code
+    sheet["A3"].number_format = "0.00"  # not zeros alone: nothing to do
+    book.save(tmp_path / "padded.xlsx")
+    read = read_sheet(tmp_path / "padded.xlsx")
+    assert rows(read)[1:] == [["DEL-WH-01", "00012345", "007"], ["X", "12.5", "-003"]]
+    assert read.numeric is not None and not read.numeric[1, 1]  # text now, as Excel shows it
