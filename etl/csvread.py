@@ -40,6 +40,7 @@ _SAMPLE_BYTES = 64 * 1024
 _SAMPLE_LINES = 200
 _QUOTED = re.compile(r'"(?:[^"]|"")*"')
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_ANY_BOM = (codecs.BOM_UTF8, *_UTF16_BOMS)
 _UTF8_SEQUENCE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
@@ -49,6 +50,10 @@ _NOT_REALLY_UTF8 = re.compile("[\u0080-\u009f\u0240-\u02ff]")
 # ...and what real UTF-8 text has: Latin-1 letters (é, ü...) or characters of 3 or 4 bytes (₹)
 _REALLY_UTF8 = re.compile("[\u00a0-\u00ff\u0800-\U0010ffff]")
 _TEXT_FORMULA = r'^="(?:[^"]|"")*"$'  # ="00123": text for Excel, leading zeros kept
+# Excel's delimiter hint, `sep=;`, as a file's first line: Excel reads the rows with that
+# delimiter and does not show the line - unless the file starts with a byte order mark, when
+# it shows `sep=;` as the first row, and so do we (the row numbers stay Excel's).
+_SEP_LINE = re.compile(rb"sep=([^\r\n])\r?\n", re.IGNORECASE)
 
 
 def read_csv_sheet(path: Path, encoding: str | None = None, delimiter: str | None = None) -> Sheet:
@@ -65,13 +70,16 @@ def read_csv_sheet(path: Path, encoding: str | None = None, delimiter: str | Non
         )
     if delimiter is not None and len(delimiter) != 1:
         raise InputError(f"the delimiter must be one character, not {delimiter!r}", "config")
-    sep = delimiter or sniff_delimiter(_sample(payload))
+    hinted = _SEP_LINE.match(payload) if not data.startswith(_ANY_BOM) else None
+    if hinted is not None:  # Excel takes the delimiter from it and does not show the line
+        payload = payload[hinted.end() :]
+    sep = delimiter or (hinted.group(1).decode() if hinted else sniff_delimiter(_sample(payload)))
     check_header_width(payload, sep, active())
     cells, counts = _parse(payload, sep)
     if b'="' in payload:
         _unwrap_text_formulas(cells)
     check_cells(cells, active())
-    row_numbers = np.arange(1, len(cells) + 1, dtype=np.int64)
+    row_numbers = np.arange(1, len(cells) + 1, dtype=np.int64)  # as Excel numbers the rows
     return Sheet(
         cells, row_numbers, path, "csv", encoding=used_encoding, delimiter=sep, field_counts=counts
     )

@@ -551,3 +551,17 @@ def test_codes_kept_as_numbers_under_a_zero_padding_format_read_as_excel_shows_t
     read = read_sheet(tmp_path / "padded.xlsx")
     assert rows(read)[1:] == [["DEL-WH-01", "00012345", "007"], ["X", "12.5", "-003"]]
     assert read.numeric is not None and not read.numeric[1, 1]  # text now, as Excel shows it
+
+
+def test_excels_sep_line_is_read_as_excel_reads_it(tmp_path: Path) -> None:
+    """`sep=;` as a first line: Excel takes the delimiter from it and does not show it, so
+    the header is row 1 and the rows keep the numbers Excel shows. With a byte order mark
+    Excel ignores the hint and shows the line: so do we."""
+    body = "location_id;sku;quantity\r\nDEL-WH-01;TS-BLK-S;5\r\n"
+    (tmp_path / "hinted.csv").write_text("sep=;\r\n" + body, encoding="utf-8")
+    sheet = read_sheet(tmp_path / "hinted.csv")
+    assert sheet.delimiter == ";" and rows(sheet)[0] == ["location_id", "sku", "quantity"]
+    assert sheet.row_numbers.tolist() == [1, 2]
+    (tmp_path / "bom.csv").write_text("sep=;\r\n" + body, encoding="utf-8-sig")
+    shown = read_sheet(tmp_path / "bom.csv")
+    assert rows(shown)[0][0] == "sep=" and shown.row_numbers.tolist() == [1, 2, 3]
