@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from etl.config import Settings, load_settings
-from etl.inbox import what_to_check
+from etl.hostfaults import what_to_check
 from etl.limits import configure as configure_limits
 from etl.logsetup import FILE_ONLY, add_secrets, setup_logging
 

@@ -13,16 +13,13 @@ later. A name is cut short where its reports' names would not fit (`etl.atomic.f
 
 from __future__ import annotations
 
-import errno
 import fnmatch
 import hashlib
 import logging
 import os
 import re
-import shutil
-import sqlite3
 import time
-from contextlib import AbstractContextManager, closing, suppress
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -279,42 +276,3 @@ def file_signature(path: Path) -> tuple[int, float] | None:
     except OSError:
         return None
     return stat.st_size, stat.st_mtime
-
-
-def what_to_check(root: Path, exc: BaseException) -> str:
-    """A hint for the operator when the fault is a full disk or a refused permission."""
-    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # SQLite says "disk I/O error" too
-    full = getattr(exc, "errno", None) == errno.ENOSPC or code == sqlite3.SQLITE_FULL
-    if not full and (isinstance(exc, OSError) or code == sqlite3.SQLITE_IOERR):
-        with suppress(OSError):
-            full = shutil.disk_usage(root).free < 1 << 20
-    if full:
-        return " (the disk is full: free some space there; waiting files are kept)"
-    if isinstance(exc, PermissionError) or code in (sqlite3.SQLITE_PERM, sqlite3.SQLITE_READONLY):
-        return " (permission denied: check that this user may create and rename files there)"
-    if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
-        return _damaged(root)
-    return ""
-
-
-def _damaged(root: Path) -> str:
-    """Which state database under `root` is damaged, and what moving it aside costs."""
-    state = root / STATE_DIR
-    damaged = [p for p in sorted(state.glob("*.sqlite3")) if not _intact(p)] or [
-        state / "journal.sqlite3"
-    ]
-    names = " and ".join(str(p) for p in damaged)
-    return (
-        f" ({names} is damaged - a share that went away during a write can do that. Move it"
-        " aside (with its -wal and -shm files) and the next run starts a new one; then files"
-        " already processed are no longer recognised as repeats, and an order file left in"
-        " processing/ is sent as new: check its orders in Konnect first)"
-    )
-
-
-def _intact(path: Path) -> bool:
-    try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as db:
-            return bool(db.execute("PRAGMA quick_check").fetchone() == ("ok",))
-    except sqlite3.Error:
-        return False

@@ -35,7 +35,8 @@ from etl import latewrites
 from etl.errors import EtlError
 from etl.events import EventSource, network_filesystem
 from etl.health import Heartbeat, PullHealth
-from etl.inbox import Inbox, Settler, what_to_check
+from etl.hostfaults import what_to_check
+from etl.inbox import Inbox, Settler
 from etl.inboxid import InboxIdentity, NotTheInbox
 from etl.pipeline import FileResult, Job
 from etl.pullschedule import Pulling

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from watchproc import done_dir, logs, start_watch, stop, wait_for, watching
 
-from etl.inbox import what_to_check
+from etl.hostfaults import what_to_check
 
 HEADER = "location_id,sku,quantity\n"
 
