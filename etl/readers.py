@@ -34,6 +34,14 @@ FileKind = Literal["csv", "xlsx", "xls", "html", "xml"]
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _SUFFIX_KINDS: dict[str, FileKind] = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls"}
+# documents people drop by mistake, by their first bytes: named for what they are
+_NOT_SHEETS = {
+    b"%PDF": "a PDF document",
+    b"\x89PNG": "a picture (PNG)",
+    b"\xff\xd8\xff": "a picture (JPEG)",
+    b"GIF8": "a picture (GIF)",
+    b"{\\rtf": "a Word/RTF document",
+}
 _CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x19\x1b-\x1f\x7f]")  # not in text (\x1a: DOS end)
 
 ReadKey = tuple[str | int | None, str | None, str | None]
@@ -68,6 +76,13 @@ def file_kind(path: Path) -> FileKind:
         return "xlsx"
     if head.startswith(_OLE2_MAGIC):
         return "xls"
+    for magic, what in _NOT_SHEETS.items():
+        if head.startswith(magic):
+            raise InputError(
+                f"this is {what}, not a spreadsheet: konnect-etl reads CSV and Excel files;"
+                " export the data from your system as CSV or Excel (not as a report to print)",
+                "not_a_sheet",
+            )
     kind = markup_kind(head) or _SUFFIX_KINDS.get(path.suffix.lower(), "csv")
     if kind in ("xlsx", "xls") and _is_text(head):
         return "csv"  # a portal's tab-separated "Excel" export, a CSV renamed .xlsx

@@ -565,3 +565,22 @@ def test_excels_sep_line_is_read_as_excel_reads_it(tmp_path: Path) -> None:
     (tmp_path / "bom.csv").write_text("sep=;\r\n" + body, encoding="utf-8-sig")
     shown = read_sheet(tmp_path / "bom.csv")
     assert rows(shown)[0][0] == "sep=" and shown.row_numbers.tolist() == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("start", "what"),
+    [
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "a PDF document"),
+        (b"\x89PNG\r\n\x1a\n", "a picture (PNG)"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "a picture (JPEG)"),
+    ],
+)
+def test_a_pdf_or_picture_dropped_by_mistake_is_named_for_what_it_is(
+    tmp_path: Path, start: bytes, what: str
+) -> None:
+    """A PDF of the order list, a photo of the stock sheet: not "no mapping fits" against
+    the closest courier mapping, but what the file is and what to export instead."""
+    for name in ("orders.pdf", "orders.csv"):  # whatever the name
+        (tmp_path / name).write_bytes(start + bytes(range(1, 200)))
+        with pytest.raises(InputError, match=f"this is {re.escape(what)}, not a spreadsheet"):
+            read_sheet(tmp_path / name)
