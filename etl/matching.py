@@ -219,8 +219,8 @@ def own_mappings_hint(mappings: list[Mapping]) -> str:
         return ""
     return (
         ". Only the built-in mappings were looked at: your own are loaded from the folder "
-        "a konnect-etl.yaml names in 'mappings:' (validate and mappings read one only with "
-        "--config)"
+        "a konnect-etl.yaml names in 'mappings:' (run and watch read the inbox's; validate "
+        "and mappings one given with --config)"
     )
 
 

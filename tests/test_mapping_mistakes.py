@@ -287,8 +287,8 @@ def test_validate_without_config_says_own_mappings_need_it(tmp_path: Path) -> No
     assert error.startswith("no mapping fits sap_stock_0601.csv; closest: ")
     assert error.endswith(
         ". Only the built-in mappings were looked at: your own are loaded from the folder "
-        "a konnect-etl.yaml names in 'mappings:' (validate and mappings read one only with "
-        "--config)"
+        "a konnect-etl.yaml names in 'mappings:' (run and watch read the inbox's; validate "
+        "and mappings one given with --config)"
     )
     assert validate(inbox / "konnect-etl.yaml", file)["mapping"] == "sap/stock"
     named = CliRunner().invoke(app, ["mappings", "--explain", str(file)])
