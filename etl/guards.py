@@ -26,6 +26,7 @@ import functools
 import logging
 import sqlite3
 import time
+from collections.abc import Callable
 from contextlib import closing
 from datetime import datetime
 from pathlib import Path
@@ -286,6 +287,25 @@ def partly_applied(prepared: Prepared, out: RowOutcomes, path: Path, job: Job, s
     if job.journal is not None:
         with KeyState(job.journal.path.parent) as state:
             repeats.record_applied(prepared, out, state, path.name, _attempt(job, path, sha256))
+
+
+def expecting_cancels(
+    prepared: Prepared, path: Path, job: Job, sha256: str
+) -> Callable[[int], None] | None:
+    """For a cancel file, what to call with a chunk's index just before it is first sent:
+    its cancels are written ahead as maybe applied (`repeats.expect`); None otherwise."""
+    attempt = _attempt(job, path, sha256)
+    if prepared.feed.name != repeats.FEED or not job.guards.repeated_cancels or attempt is None:
+        return None
+    folder = job.journal.path.parent if job.journal is not None else None
+    rows = {chunk.index: chunk.rows for chunk in prepared.chunks}
+
+    def expect(index: int) -> None:
+        if folder is not None and index in rows:
+            with KeyState(folder) as state:
+                repeats.expect(prepared, np.asarray(rows[index]), state, path.name, attempt)
+
+    return expect
 
 
 def _attempt(job: Job, path: Path, sha256: str) -> str | None:

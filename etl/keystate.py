@@ -289,6 +289,15 @@ class KeyState:
                 rows,
             )
 
+    def forget_cancels(self, actions: Iterable[str], attempt: str) -> None:
+        """Forget the cancels attempt `attempt` wrote ahead as maybe applied and that Konnect
+        turned out not to apply (refused): another file may send them."""
+        with self._writing():
+            self._db.executemany(
+                "DELETE FROM cancels WHERE action = ? AND attempt = ? AND settled = 0",
+                [(action, attempt) for action in actions],
+            )
+
 
 def _unpack(blob: bytes | None) -> list[str]:
     return zlib.decompress(blob).decode().split("\n") if blob else []

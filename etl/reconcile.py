@@ -155,6 +155,7 @@ async def upload_orders(
     journal: Journal | None = None,
     file_id: int | None = None,
     on_progress: Callable[[int], None] | None = None,
+    before_send: Callable[[int], None] | None = None,
 ) -> list[ChunkResult]:
     """Upload order-action chunks exactly once: one result per chunk, in chunk order.
     KonnectDown (`etl.holdover`) when Konnect refused some requests for now, or orders in
@@ -162,6 +163,7 @@ async def upload_orders(
     first = await upload_chunks(
         client, endpoint, chunks, keys_of=keys_of, journal=journal, file_id=file_id,
         concurrency=client.settings.concurrency, on_progress=on_progress, resend_unknown=False,
+        before_send=before_send,
     )  # fmt: skip
     bodies = {c.index: c for c in chunks}
     book = [
@@ -312,13 +314,14 @@ def run_order_upload(
     journal: Journal | None = None,
     file_id: int | None = None,
     on_progress: Callable[[int], None] | None = None,
+    before_send: Callable[[int], None] | None = None,
 ) -> list[ChunkResult]:
     """`upload_orders` for synchronous callers."""
     return run_with_client(
         settings,
         lambda client: upload_orders(
             client, feed, endpoint, chunks, keys_of=keys_of, journal=journal,
-            file_id=file_id, on_progress=on_progress,
+            file_id=file_id, on_progress=on_progress, before_send=before_send,
         ),
     )  # fmt: skip
 

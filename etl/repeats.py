@@ -99,6 +99,23 @@ def record_applied(
     at = datetime.now(UTC).isoformat(timespec="milliseconds")
     lost = _rows(prepared, status == "unknown")
     state.record_cancels(_rows(prepared, status == "ok"), name, at, lost=lost, attempt=attempt)
+    if attempt is not None:  # what `expect` wrote ahead and Konnect did not apply
+        refused = ~np.isin(status, ["ok", "unknown"])
+        state.forget_cancels([action for action, _ in _rows(prepared, refused)], attempt)
+
+
+def expect(
+    prepared: Prepared, rows: npt.NDArray[np.int64], state: KeyState, name: str, attempt: str
+) -> None:
+    """Write ahead: the cancel rows `rows` (positions in the validated frame) of a request
+    about to be sent, as maybe applied by `attempt`. A process killed while the request is
+    out records nothing after it, and a copy of the file edited or taken meanwhile must not
+    send them again (its rows are `unknown` until this attempt settles them)."""
+    validated = prepared.validated
+    keys = actions(validated.frame.iloc[rows])
+    numbers = validated.row_numbers[rows].tolist()
+    at = datetime.now(UTC).isoformat(timespec="milliseconds")
+    state.record_cancels([], name, at, lost=list(zip(keys, numbers, strict=True)), attempt=attempt)
 
 
 def _rows(prepared: Prepared, chosen: npt.NDArray[np.bool_]) -> list[tuple[str, int]]:

@@ -71,6 +71,7 @@ async def upload_chunks(
     on_progress: Callable[[int], None] | None = None,
     resend_unknown: bool = True,
     policy: RetryPolicy | None = None,
+    before_send: Callable[[int], None] | None = None,
 ) -> list[ChunkResult]:
     """Upload `chunks` and return one result per chunk, in chunk index order.
 
@@ -91,6 +92,7 @@ async def upload_chunks(
         journal=journal,
         file_id=file_id,
         on_progress=on_progress,
+        before_send=before_send,
     )
     results = _earlier_results(run, chunks)
     run.progress(sum(c.record_count for c in chunks if c.index in results))
@@ -270,6 +272,7 @@ async def _send_once(run: UploadRun, index: int, body: bytes, digest: str) -> An
             return None
         if run.marks:
             await run.journal_write(lambda j, file_id: j.mark_inflight(file_id, index, digest))
+        await run.announce(index)
         answer = await run.client.send(run.endpoint, body)
     await run.limit.succeeded()
     return answer

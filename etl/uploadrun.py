@@ -40,6 +40,9 @@ class UploadRun:
     journal: Journal | None
     file_id: int | None
     on_progress: Callable[[int], None] | None
+    # called (off the event loop) with a chunk's index before its first request: a cancel
+    # file's write-ahead (`etl.repeats.expect`)
+    before_send: Callable[[int], None] | None = None
     rng: random.Random = field(default_factory=random.Random)
     records_done: int = 0
     halt: EtlError | None = None  # credentials refused, or Konnect unreachable: stop the file
@@ -47,6 +50,13 @@ class UploadRun:
     _unsaved: list[tuple[ChunkResult, int]] = field(default_factory=list)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _stopped: bool = False
+    _announced: set[int] = field(default_factory=set)
+
+    async def announce(self, index: int) -> None:
+        """`before_send` for chunk `index`, once."""
+        if self.before_send is not None and index not in self._announced:
+            self._announced.add(index)
+            await asyncio.to_thread(self.before_send, index)
 
     @property
     def marks(self) -> bool:
