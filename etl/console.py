@@ -82,14 +82,16 @@ def print_summary(
     for result in results:  # what the table cannot say: rows not sent though ok, hidden rows
         notes = result.summary.get("warnings") or []
         for note in notes[:NOTES_SHOWN]:
-            console.print(f"[yellow]Note[/] {escape(result.summary['input'])}: {escape(note)}")
+            said = f"[yellow]Note[/] {escape(result.summary['input'])}: {escape(note)}"
+            console.print(said, soft_wrap=True)  # one line each, as a log line: greppable
         if len(notes) > NOTES_SHOWN:
             console.print(f"     and {len(notes) - NOTES_SHOWN} more in its summary's warnings")
     for result in results:
         if result.summary.get("held"):  # nothing was sent: what to look at, how to let it go
             s = result.summary
             said = f"{s['held']}; {s['file_errors'][-1]}"  # the reason; `release` to let it go
-            console.print(f"[yellow]Held[/] {escape(s['input'])}, nothing sent: {escape(said)}")
+            line = f"[yellow]Held[/] {escape(s['input'])}, nothing sent: {escape(said)}"
+            console.print(line, soft_wrap=True)
     if not_taken:
         names = ", ".join(not_taken)
         console.print(f"[red]Not taken[/] (may not be moved into processing/, see the log): "

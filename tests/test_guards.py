@@ -64,8 +64,9 @@ def test_mostly_zero_stock_file_is_held_until_released(tmp_path: Path, sandbox: 
     assert first.exit_code == 1
     # the table says "held" (not "failed" with 0 rows), and under it why and how to release
     assert "│ held " in first.stdout and "│ failed" not in first.stdout
-    assert "Held stock.csv, nothing sent: this stock file would set 7 of its 12" in first.stdout
-    assert "konnect-etl release" in first.stdout
+    (held_line,) = [line for line in first.stdout.splitlines() if line.startswith("Held ")]
+    assert held_line.startswith("Held stock.csv, nothing sent: this stock file would set 7 of")
+    assert "konnect-etl release" in held_line  # one line, however long: a log reader greps it
     held = tmp_path / "held" / TODAY
     found = summary(held, "stock")
     assert found["outcome"] == "failed" and found["feed"] == "stock"
