@@ -294,16 +294,16 @@ def expecting_cancels(
 ) -> Callable[[int], None] | None:
     """For a cancel file, what to call with a chunk's index just before it is first sent:
     its cancels are written ahead as maybe applied (`repeats.expect`); None otherwise."""
-    attempt = _attempt(job, path, sha256)
+    attempt = _attempt(job, path, sha256)  # None without a journal
     if prepared.feed.name != repeats.FEED or not job.guards.repeated_cancels or attempt is None:
         return None
-    folder = job.journal.path.parent if job.journal is not None else None
+    assert job.journal is not None
+    folder = job.journal.path.parent
     rows = {chunk.index: chunk.rows for chunk in prepared.chunks}
 
     def expect(index: int) -> None:
-        if folder is not None and index in rows:
-            with KeyState(folder) as state:
-                repeats.expect(prepared, np.asarray(rows[index]), state, path.name, attempt)
+        with KeyState(folder) as state:
+            repeats.expect(prepared, np.asarray(rows[index]), state, path.name, attempt)
 
     return expect
 

@@ -177,8 +177,13 @@ class Heartbeat:
 
 
 def read_status(inbox: Path) -> dict[str, Any] | None:
+    return read_json(status_path(inbox))
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A state file as written (status.json, last-run.json); None when missing or torn."""
     try:
-        loaded: dict[str, Any] = orjson.loads(status_path(inbox).read_bytes())
+        loaded: dict[str, Any] = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError):
         return None
     return loaded

@@ -21,6 +21,7 @@ import orjson
 from etl import __version__
 from etl.atomic import atomic_write_bytes
 from etl.config import STATE_DIR
+from etl.health import read_json
 
 NAME = "last-run.json"
 RUN_MAX_AGE = 3600.0  # seconds without a run that count as a problem (cron every 5 minutes)
@@ -59,11 +60,7 @@ def path(inbox: Path) -> Path:
 
 
 def read(inbox: Path) -> dict[str, Any] | None:
-    try:
-        loaded: dict[str, Any] = orjson.loads(path(inbox).read_bytes())
-    except (OSError, orjson.JSONDecodeError):
-        return None
-    return loaded
+    return read_json(path(inbox))
 
 
 def verdict(entry: dict[str, Any], now: float, max_age: float | None) -> tuple[bool, str]:
