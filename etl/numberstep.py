@@ -17,9 +17,10 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from etl.cells import BoolArray
+from etl.cells import BoolArray, arrow_text, contains_bytes
 from etl.numbers import (
     DEFAULT_UNITS,
+    TYPO_SHARE,
     FloatArray,
     comma_decimal_look,
     currency_marks,
@@ -52,6 +53,10 @@ THOUSANDS_DOT = "not a whole number: if the '.' in '{value}' separates thousands
 DOT_EITHER_WAY = (
     "'{value}' is unclear: other cells of this column (like '{example}') use '.' to separate"
     " thousands, so it may mean thousands; write the number without the dot"
+)
+DOT_OR_DECIMALS = (
+    "'{value}' is unclear: other cells of this column (like '{example}') have neither"
+    " decimals nor a '.', so its '.' may separate thousands; write the number without the dot"
 )
 FRACTION = (
     "not a whole number: pieces are counted whole (if Excel shows it without decimals, the cell"
@@ -198,26 +203,40 @@ class Number(Step):
 def _dot_either_way(
     text: pd.Series, numbers: npt.NDArray[np.floating[Any]], fraction: BoolArray
 ) -> list[Failure]:
-    """In a whole-number column whose dots separate thousands ("1.200" beside "45", as a
-    European-locale export writes 1200), a "3.000" is 3 or 3000: refused (and blanked in
-    `numbers`), not read as 3. Columns that write three decimals on every cell ("12.000 Nos",
-    SAP, Tally) have no cell without a dot, and read as before."""
-    if not fraction.any():
-        return []
+    """In a whole-number column whose dots may separate thousands, a "3.000" is 3 or 3000:
+    refused (and blanked in `numbers`), not read as 3. The dots separate thousands when
+    "1.200" stands beside "45" (no count is 1.2 pieces), and may when "3.000" stands beside
+    cells written with neither decimals nor grouping, all below 1000 (a European "#.##0"
+    export: "3.000", "12.000", "250"). Columns that write three decimals on every cell
+    ("12.000 Nos", SAP, Tally) read as before, as do their zeros written "0", a hand-typed
+    cell in 100 or more (TYPO_SHARE), and columns with a "1500" or a "1,200" (no dots there)."""
     text = text_of(text)  # cells read as numbers (XLSX) are text here; with no dots
+    if not contains_bytes(arrow_text(text), b"."):  # most columns: ~1 ms per million cells
+        return []
+    dotted = text.str.contains(".", regex=False).to_numpy(dtype=bool, na_value=False)
     looks = dot_grouped_look(text)
-    grouped, shown = looks & np.isfinite(numbers), looks & fraction
-    if not shown.any() or not grouped.any():
+    grouped = looks & np.isfinite(numbers)
+    if not grouped.any():
         return []
-    undotted = np.isfinite(numbers) & ~text.str.contains(".", regex=False).to_numpy(
-        dtype=bool, na_value=False
-    )
-    if not undotted.any():
-        return []
+    undotted = np.isfinite(numbers) & ~dotted
+    shown = looks & fraction
+    if shown.any():
+        if not undotted.any():
+            return []
+        message = DOT_EITHER_WAY
+    else:
+        commas = text.str.contains(",", regex=False).to_numpy(dtype=bool, na_value=False)
+        plain, counted = undotted & (numbers != 0), np.isfinite(numbers) & (numbers != 0)
+        if (
+            (commas & counted).any()
+            or plain.sum() < TYPO_SHARE * counted.sum()
+            or (np.abs(numbers[plain]) >= 1000).any()
+        ):
+            return []
+        shown, message = plain, DOT_OR_DECIMALS
     numbers[grouped] = np.nan
     example = str(text.iat[int(np.argmax(shown))]).strip()
-    message = DOT_EITHER_WAY.replace("{example}", example)
-    return failures_of(grouped, "not_integer", message)
+    return failures_of(grouped, "not_integer", message.replace("{example}", example))
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from etl.numberstep import (
     DASH_AMOUNT,
     DASH_ZERO,
     DOT_EITHER_WAY,
+    DOT_OR_DECIMALS,
     EITHER_WAY_MESSAGE,
     FRACTION,
     LOST_SIGN,
@@ -364,6 +365,26 @@ def test_a_column_whose_dots_separate_thousands_refuses_its_whole_looking_dotted
     values, failures = Number(whole=True).apply(col("12.000 Nos", "3.000", "1.500", "2.000"))
     assert set(messages_by_row(failures)) == {2}
     assert [values.tolist()[i] for i in (0, 1, 3)] == [12, 3, 2]
+
+
+def test_dotted_counts_beside_small_plain_ones_are_refused_as_3_or_3000() -> None:
+    """A European "#.##0" export writes 3000 as "3.000" and 250 as "250": with no "1.200" to
+    give it away, "3.000" is still not read as 3 pieces. Evidence that the dots are decimals
+    keeps the old reading: a "1500" or a "1,200" in the column, three decimals on every cell
+    but a zero or a hand-typed cell in 100 or more, a file with one cell."""
+    values, failures = Number(whole=True).apply(col("3.000", "12.000", "250", ""))
+    said = messages_by_row(failures)
+    assert said == {0: DOT_OR_DECIMALS.replace("{example}", "250"), 1: said[0]}
+    assert values.tolist()[2] == 250 and values.isna().tolist() == [True, True, False, True]
+    for cells in [
+        ("3.000", "250", "1500"),
+        ("3.000", "250", "1,200"),
+        ("12.000 Nos", "3.000", "0", "2.000"),
+        (*["12.000 Nos"] * 150, "5"),
+        ("3.000",),
+    ]:
+        values, failures = Number(whole=True).apply(col(*cells))
+        assert failures == [] and values.tolist()[0] == float(cells[0].split()[0])
 
 
 def test_a_column_with_a_decimal_comma_refuses_what_it_would_read_otherwise() -> None:
