@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 BoolArray = npt.NDArray[np.bool_]
+EXCEL_DIGITS = 15  # significant digits a spreadsheet number keeps (and Excel shows)
 
 
 def arrow_text(cells: pd.Series) -> pa.Array:

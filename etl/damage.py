@@ -19,7 +19,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from etl.cells import arrow_text, contains_bytes, to_mask
+from etl.cells import EXCEL_DIGITS, arrow_text, contains_bytes, to_mask
 from etl.invisible import invisible_cells, invisible_problem
 from etl.mapspec import FieldSpec, Mapping
 from etl.model import Mapped, Problem
@@ -30,14 +30,13 @@ BoolArray = npt.NDArray[np.bool_]
 ID_FIELDS = frozenset(
     {"location_id", "sku", "orderId", "orderItemId", "awbNumber", "invoiceNumber", "packageId"}
 ) | {"imeiSerialNumber", "ackNumber"}  # ackNumber: the e-invoice's 15-digit acknowledgement
-EXCEL_DIGITS = 15  # significant digits a spreadsheet number keeps
 SCIENTIFIC = r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+"
 # Text cells (CSV): 19+ digits that are all zeros after the 15th is how Excel saves a long id
 # it rounded. Shorter numbers ending in zeros are too often real to reject.
 ROUNDED_TEXT = rf"\d{{{EXCEL_DIGITS}}}0{{4,}}"
 ITEM_SEPARATORS = re.compile(r"[;,|\s]+")
 # A workbook cell that holds a date or time where a code belongs: as etl.excelread writes them
-DATE_CELL = r"\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}:\d{2}(?:\.\d+)?)?|-?\d+:\d{2}:\d{2}(?:\.\d+)?"
+DATE_CELL = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?)?|-?\d+:\d{2}:\d{2}(?:\.\d+)?"
 # A code saved as a formatted number, or with Excel's text mark: `2345678901231.0` (a program
 # wrote the number as a float), `2,345,678,901,233` / `23,45,67,890` (thousands separators),
 # `'2345678901234` (the apostrophe that keeps digits as text in Excel, written into the file).

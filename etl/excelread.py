@@ -1,8 +1,9 @@
 """Excel workbooks (XLSX, XLS and ODS) into a `Sheet` of text cells, through python-calamine.
 
 Every cell becomes the text a user would type to get that value back: `12` not `12.0`,
-`0.1` not `0.1000000000000000055`, dates as ISO text. Conversion runs per column with numpy
-so large sheets stay fast; only the rare dates, times and booleans are formatted one by one.
+`942.82` not `942.8199999999999`, dates as ISO text (`2026-01-05 12:40:00`). Conversion runs
+per column with numpy so large sheets stay fast; only the rare dates, times and booleans are
+formatted one by one.
 Error cells (#N/A...), which calamine reads as empty, get their text back from the file
 (etl.xlsxerrors, etl.xlserrors, etl.odserrors). In an XLSX, a formula whose result was never
 calculated (written by a program, not saved by Excel) is read neither as empty nor as the 0
@@ -22,6 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 import python_calamine as calamine
 
+from etl.cells import EXCEL_DIGITS
 from etl.errors import InputError
 from etl.limits import active, check_cells
 from etl.model import Sheet, SheetInfo
@@ -218,12 +220,14 @@ def _of_type(kinds: ObjArray, wanted: type) -> BoolArray:
 
 
 def format_floats(values: npt.NDArray[np.float64]) -> ObjArray:
-    """Shortest text that reads back as the same float, never in scientific notation."""
+    """The number as Excel shows it in its formula bar: at most 15 significant digits, so a
+    formula's `942.8199999999999` (=799*1.18) is `942.82` and `0.1` is not
+    `0.1000000000000000055`; never in scientific notation."""
     out: ObjArray = np.empty(len(values), dtype=object)
     whole = (values == np.floor(values)) & (np.abs(values) < _EXACT_INT_LIMIT)
     # Python's int/float printing beats numpy's per-element formatting several times over
     out[whole] = _objects([str(v) for v in values[whole].astype(np.int64).tolist()])
-    texts = [repr(v) for v in values[~whole].tolist()]
+    texts = [f"{v:.{EXCEL_DIGITS}g}" for v in values[~whole].tolist()]
     for i, text in enumerate(texts):
         if "e" in text:
             texts[i] = _positional(float(text))
@@ -250,7 +254,7 @@ def format_value(value: object) -> str:
     if isinstance(value, float):
         return str(format_floats(np.array([value]))[0])
     if isinstance(value, dt.datetime):
-        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, dt.timedelta):

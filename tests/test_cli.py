@@ -6,11 +6,11 @@ import csv
 import json
 import subprocess
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
 from etl.cli import app
@@ -118,6 +118,25 @@ def test_validate_writes_reports_next_to_the_file_and_uploads_nothing(tmp_path: 
     summary = json.loads((tmp_path / "stock.summary.json").read_text())
     assert summary["outcome"] == "validated" and summary["rows"]["rejected"] == 1
     assert (tmp_path / "stock.errors.csv").is_file() and target.is_file()
+
+
+def test_an_xlsx_errors_file_shows_numbers_and_dates_as_excel_showed_them(tmp_path: Path) -> None:
+    """A formula's 942.8199999999999 (=799*1.18) is the 942.82 Excel showed, a date cell is
+    not ISO text with a 'T'; the errors file is read back the same."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["location_id", "sku", "mrp", "esp", "updated"])
+    sheet.append(["DEL-WH-01", "CAP-RED", 799 * 1.18, 999, datetime(2026, 1, 5, 12, 40)])
+    target = tmp_path / "price.xlsx"
+    book.save(target)
+    result = CliRunner().invoke(app, ["validate", str(target)])
+    assert result.exit_code == 1, result.output
+    errors = load_workbook(tmp_path / "price.errors.xlsx").active
+    assert errors is not None
+    row = [cell.value for cell in errors[2]]
+    assert row[:5] == ["DEL-WH-01", "CAP-RED", "942.82", "999", "2026-01-05 12:40:00"]
+    assert "942.82" in str(row[5])  # the error column quotes it as shown, too
 
 
 @pytest.mark.parametrize("command", COMMANDS)
