@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+import zlib
 from contextlib import closing
 from datetime import date, timedelta
 from pathlib import Path
@@ -319,3 +321,34 @@ def test_a_future_export_an_older_version_recorded_is_forgotten(
     assert result.exit_code == 0, result.output
     assert "forgot 1 export dated ahead of this machine's clock" in result.output
     assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-S"] == 8
+
+
+def test_exports_of_the_same_keys_keep_only_the_newest_ones_keys(tmp_path: Path) -> None:
+    """An ERP sending its full stock every hour: each export's keys would be kept 30 days
+    (~9 MB per million keys each). An older export that set exactly the keys of a newer one
+    tells nothing the newer one does not, so only the newest keeps them: the database stops
+    growing, and what it answers is what it answered with all of them kept."""
+    keys = [f"L{i % 7}|SKU-{i}" for i in range(50_000)]
+    other = [*keys[:10], "L0|NEW"]
+    with KeyState(tmp_path) as state:
+        for hour in range(1, 25):
+            order = keys[hour:] + keys[:hour]  # the same keys, in another order
+            state.record("m", order, hour * 3600.0, f"stock-{hour}.csv", [hour + 1])
+        state.record("m", other, 12.5 * 3600, "delta.csv", [])
+        state.record("m", keys[:-1], 25 * 3600.0, "stock-25.csv", [])  # one SKU fewer
+        newer = state.newer_than("m", 0.0)
+        assert newer[keys[0]].file == newer[keys[-2]].file == "stock-25.csv"
+        assert newer[keys[-1]].file == "stock-24.csv" and newer["L0|NEW"].file == "delta.csv"
+        assert state.newer_than("m", 24.5 * 3600).keys() == set(keys[:-1])
+        assert state.keys_of("m", "delta", 12.5 * 3600) == set(other)
+        assert state.exported_at_of("m", "stock-3", ["4"]) == 3 * 3600.0  # its errors rows stay
+        assert state.previous_keys("m", {f"L{i}" for i in range(7)}, re.compile("x")) == (
+            len(keys) - 1,
+            7,
+        )
+        one = len(zlib.compress("\n".join(keys).encode(), 1))
+    with closing(sqlite3.connect(tmp_path / STATE_FILE)) as db:
+        kept = db.execute("SELECT file FROM exports WHERE length(keys) > 0").fetchall()
+        assert sorted(f for (f,) in kept) == ["delta.csv", "stock-24.csv", "stock-25.csv"]
+        assert db.execute("SELECT count(*) FROM exports").fetchone() == (26,)
+    assert (tmp_path / STATE_FILE).stat().st_size < 4 * one  # 26 exports kept: 26 * one
