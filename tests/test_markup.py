@@ -176,7 +176,7 @@ def test_an_xml_2003_workbook_reads_like_the_same_workbook_in_xlsx(tmp_path: Pat
         ["location_id", "sku", "esp", "mrp", "currency", "from"],
         ["DEL-WH-01", "00123", "449.5", "499", "INR", "2026-12-01"],
         ["DEL-WH-01", "TS-BLK-M", "0.1", "", "INR", ""],  # ss:Index="5" skips a cell
-        ["MUM-ST-02", "TS-RED-L", "0.015", "12345678901234567000", "#N/A", "TRUE"],
+        ["MUM-ST-02", "TS-RED-L", "0.015", "12345678901234600000", "#N/A", "TRUE"],  # 15 digits
     ]
     assert rows(sheet) == expected
     assert sheet.row_numbers.tolist() == [1, 2, 3, 4, 5, 6]
@@ -193,10 +193,7 @@ def test_an_xml_2003_workbook_reads_like_the_same_workbook_in_xlsx(tmp_path: Pat
     ws.append(["DEL-WH-01", "TS-BLK-M", 0.1, None, "INR"])
     ws.append(["MUM-ST-02", "TS-RED-L", 0.015, 12345678901234567890.0, "#N/A", True])
     book.save(tmp_path / "same.xlsx")
-    as_xlsx = rows(read_sheet(tmp_path / "same.xlsx"))
-    assert as_xlsx[5][3] == "12345678901234570000"  # openpyxl keeps 16 digits of the float
-    as_xlsx[5][3] = expected[5][3]
-    assert as_xlsx == expected
+    assert rows(read_sheet(tmp_path / "same.xlsx")) == expected
 
 
 def test_an_xml_2003_sheet_by_name_or_number(tmp_path: Path) -> None:
