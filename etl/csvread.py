@@ -73,7 +73,7 @@ def read_csv_sheet(path: Path, encoding: str | None = None, delimiter: str | Non
     hinted = _SEP_LINE.match(payload) if not data.startswith(_ANY_BOM) else None
     if hinted is not None:  # Excel takes the delimiter from it and does not show the line
         payload = payload[hinted.end() :]
-    sep = delimiter or (hinted.group(1).decode() if hinted else sniff_delimiter(_sample(payload)))
+    sep = hinted.group(1).decode() if hinted else _delimiter(path, payload, delimiter)
     check_header_width(payload, sep, active())
     cells, counts = _parse(payload, sep)
     if b'="' in payload:
@@ -83,6 +83,26 @@ def read_csv_sheet(path: Path, encoding: str | None = None, delimiter: str | Non
     return Sheet(
         cells, row_numbers, path, "csv", encoding=used_encoding, delimiter=sep, field_counts=counts
     )
+
+
+def _delimiter(path: Path, payload: bytes, pinned: str | None) -> str:
+    """The mapping's delimiter (`pinned`), or the one the file's lines show. A pinned one
+    missing from most lines of the sample, where another is on most, is not this file's: a
+    `;` file opened in an Excel whose list separator is `,` (India, UK, US) and saved again is
+    a `,` file - an errors file fixed and dropped back in, say."""
+    sample = _sample(payload)
+    if pinned is None:
+        return sniff_delimiter(sample)
+    lines = [line for line in _QUOTED.sub('""', sample).splitlines() if line.strip()]
+    found = sniff_delimiter(sample)
+    if found == pinned or not lines:
+        return pinned
+    holding = {sep: sum(sep in line for line in lines) / len(lines) for sep in (pinned, found)}
+    if holding[pinned] >= 0.5 or holding[found] < 0.5:
+        return pinned
+    log.debug("%s: no %r between its cells, as its mapping says: read with %r", path.name,
+              pinned, found)  # fmt: skip
+    return found
 
 
 def _unwrap_text_formulas(cells: pd.DataFrame) -> None:

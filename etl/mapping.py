@@ -39,7 +39,8 @@ __all__ = [
     "load_mappings",
 ]
 
-TOP = ("feed", "description", "match", "read", "skip", "fields", "policies", "export_time")
+TOP: tuple[str, ...] = ("feed", "description", "match", "read", "skip", "fields", "policies")
+TOP += ("export_time", "reports")
 FIELD_KEYS: tuple[str, ...] = ("column", "constant", "template", "default", "optional")
 FIELD_KEYS += ("transforms", "pattern", "length")
 
@@ -68,9 +69,12 @@ def load_mapping(path: Path, root: Path | None = None) -> Mapping:
     feed = _feed(reader, doc)
     _stray_fields(reader, doc, feed)
     reader.keys(doc, "", TOP)
-    match, read, skip = (reader.dict(doc, k, "") for k in ("match", "read", "skip"))
+    match, read, skip, reports = (
+        reader.dict(doc, k, "") for k in ("match", "read", "skip", "reports")
+    )
     reader.keys(match, "match", ("filename", "headers"))
     reader.keys(read, "read", ("sheet", "header_row", "encoding", "delimiter"))
+    reader.keys(reports, "reports", ("delimiter",))
     reader.keys(skip, "skip", ("blank", "totals", "rows_where"))
     return Mapping(
         name=path.relative_to(root).with_suffix("").as_posix(),
@@ -83,7 +87,8 @@ def load_mapping(path: Path, root: Path | None = None) -> Mapping:
         sheet=_sheet(reader, read),
         header_row=_header_row(reader, read),
         encoding=check_encoding(reader, read, "read"),
-        delimiter=_delimiter(reader, read),
+        delimiter=_delimiter(reader, read, "read"),
+        report_delimiter=_delimiter(reader, reports, "reports"),
         skip_blank=reader.flag(skip, "blank", "skip", True),
         skip_totals=reader.flag(skip, "totals", "skip", True),
         skip_rows=_skip_rules(reader, skip),
@@ -237,10 +242,11 @@ def _header_row(reader: Reader, read: YDict) -> int | None:
     raise reader.fail(read, "header_row", "read.header_row", problem)
 
 
-def _delimiter(reader: Reader, read: YDict) -> str | None:
-    value = reader.text(read, "delimiter", "read")
-    if value is not None and len(value) != 1:
-        raise reader.fail(read, "delimiter", "read.delimiter", "expected one character")
+def _delimiter(reader: Reader, node: YDict, where: str) -> str | None:
+    value = reader.text(node, "delimiter", where)
+    if value is not None and (len(value) != 1 or value in '"\r\n'):
+        problem = "expected one character (not a quote or a line break)"
+        raise reader.fail(node, "delimiter", f"{where}.delimiter", problem)
     return value
 
 

@@ -87,6 +87,7 @@ class Mapping:
     header_row: int | None = None  # 1-based row number as the user sees it; None = auto
     encoding: str | None = None
     delimiter: str | None = None
+    report_delimiter: str | None = None  # CSV reports' (None: the input's own)
     skip_blank: bool = True
     skip_totals: bool = True  # total / report-footer rows without a key (etl.totals)
     skip_rows: tuple[SkipRule, ...] = ()

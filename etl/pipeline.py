@@ -269,7 +269,7 @@ def _report(
     """Write the reports of a file that reached validation to `where` (folder, stem)."""
     folder, stem = where
     summary = build_summary(path, prepared, out, results, started, job, stem)
-    delimiter = prepared.table.sheet.delimiter or ","
+    delimiter = prepared.mapping.report_delimiter or prepared.table.sheet.delimiter or ","
     kind = report_kind(path)
     if job.journal is not None and file_id is not None:
         job.journal.note_reports(file_id, folder / f"{stem}.summary.json")

@@ -126,6 +126,7 @@ def test_scalars_stay_text_as_written(tmp_path: Path) -> None:
           esp: {column: ESP}
           currency: {constant: INR}
         read: {delimiter: "\\t", encoding: cp1252}
+        reports: {delimiter: ";"}
         """,
     )
     mapping = load_mapping(path, tmp_path)
@@ -133,7 +134,11 @@ def test_scalars_stay_text_as_written(tmp_path: Path) -> None:
     step = fields["location_id"].transforms[0]
     assert isinstance(step, ValueMap) and step.table == {"0123": "DEL-WH-01", "no": "1.50"}
     assert fields["sku"].default == "007"
-    assert (mapping.delimiter, mapping.encoding) == ("\t", "cp1252")
+    assert (mapping.delimiter, mapping.encoding, mapping.report_delimiter) == ("\t", "cp1252", ";")
+    bad = path.read_text().replace('reports: {delimiter: ";"}', "reports: {delimiter: '\"'}")
+    path.write_text(bad)
+    with pytest.raises(MappingError, match=r"reports\.delimiter.*not a quote or a line break"):
+        load_mapping(path, tmp_path)
 
 
 @pytest.mark.parametrize(

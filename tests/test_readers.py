@@ -154,6 +154,23 @@ def test_explicit_encoding_and_delimiter_override_detection() -> None:
     assert rows(sheet)[2] == ["\x80uro;3;2", "00"]  # latin-1 has no euro sign at 0x80
 
 
+def test_a_pinned_delimiter_missing_from_most_lines_gives_way_to_the_files_own(
+    tmp_path: Path,
+) -> None:
+    """A `;` mapping's errors file, fixed in an Excel whose list separator is `,` and saved
+    again, is a `,` file: read with `,`, not as one column. A pinned delimiter on most lines
+    stays (`Rs. 1,25,000` in a `;` file puts `,` on most lines, too)."""
+    resaved = tmp_path / "resaved.csv"
+    resaved.write_text('Store,Item Code,MRP\nIndiranagar,W-01,"Rs. 1,25,000.00"\nX;Y,W-02,5\n')
+    sheet = read_sheet(resaved, delimiter=";")
+    assert sheet.delimiter == "," and rows(sheet)[1] == ["Indiranagar", "W-01", "Rs. 1,25,000.00"]
+    semicolons = tmp_path / "pos.csv"
+    semicolons.write_text("Store;MRP\nIndiranagar;Rs. 1,25,000.00\nBandra;Rs. 1,999\nX,Y,Z\n")
+    sheet = read_sheet(semicolons, delimiter=";")
+    assert sheet.delimiter == ";" and rows(sheet)[1] == ["Indiranagar", "Rs. 1,25,000.00"]
+    assert read_sheet(semicolons, delimiter=",").delimiter == ","  # on most lines, too
+
+
 def test_explicit_utf8_still_reads_a_bom_file() -> None:
     assert read_sheet(DATA / "utf8-bom.csv", encoding="utf-8").cells.iat[0, 0] == "sku"
 
@@ -215,7 +232,7 @@ def test_the_shipped_pos_mapping_sends_a_utf8_export_as_written(tmp_path: Path) 
     result = CliRunner().invoke(app, ["validate", str(path)], catch_exceptions=False)
     assert "pos/price" in result.output
     with (tmp_path / "pos_price.result.csv").open(encoding="utf-8-sig", newline="") as handle:
-        (row,) = csv.DictReader(handle, delimiter=";")
+        (row,) = csv.DictReader(handle)  # the mapping's reports: {delimiter: ","}
     assert (row["Item Code"], row["MRP"], row["status"]) == ("CAFÉ-01", "₹799.00", "ok")
     summary = json.loads((tmp_path / "pos_price.summary.json").read_text(encoding="utf-8"))
     assert summary["warnings"] == [

@@ -168,6 +168,32 @@ def test_every_example_errors_file_dropped_back_as_it_is_is_read_by_its_mapping(
         assert summary(again, Path(name).stem)["mapping"] == mapping, name
 
 
+def test_a_semicolon_pos_files_errors_file_opens_in_columns_and_comes_back_saved_by_excel(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """The POS writes `;`; the shop's Excel (English, India) splits a CSV at `,`: the errors
+    file is written with `,` (the mapping's `reports: {delimiter: ","}`), and once fixed and
+    saved by that Excel (cp1252, `,`) it is read by the `;` mapping all the same."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(ROOT / "inbox_example" / "pos_price_list.csv", inbox)
+    run(inbox, sandbox)
+    errors = done(inbox, "pos_price_list.errors.csv").read_text(encoding="utf-8-sig")
+    assert errors.startswith("Store,Item Code,Description,MRP,Selling Price,error,row\n")
+    fixed = [
+        {**row, "Store": "Bandra West"} if row["Store"] == "Juhu Kiosk" else row
+        for row in csv.DictReader(errors.splitlines())
+    ]
+    assert len(fixed) == 3
+    with (inbox / "pos_price_list.errors.csv").open("w", encoding="cp1252", newline="") as out:
+        writer = csv.writer(out)  # as Excel saves "CSV (Comma delimited)": no BOM, no `;`
+        writer.writerows([list(fixed[0]), *(list(row.values()) for row in fixed)])
+    run(inbox, sandbox)
+    again = summary(inbox, "pos_price_list.errors-2")  # filed beside the first errors file
+    assert again["mapping"] == "pos/price" and again["rows"]["ok"] == 1
+    assert sandbox.state()["prices"]["MUM-ST-02|CAP-RED"]["esp"] == 299
+
+
 def test_cells_kept_from_formulas_in_a_csv_errors_file_come_back_as_they_were(
     tmp_path: Path, sandbox: Any
 ) -> None:
