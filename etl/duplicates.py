@@ -195,7 +195,11 @@ def _sum(
 ) -> None:
     broken = [int(rows[i]) for i in members if bad[i]]
     if broken:
-        text = f"not added up: {_same_key(feed)} as {row_list(broken)}, which has a problem"
+        text = (
+            f"not added up: {_same_key(feed)} as {row_list(broken)}, which has a problem; keep"
+            " this row (its quantity is part of the total): with the problem fixed, the rows"
+            " are added up and sent together"
+        )
         column = key_fields(feed)[-1]
         out.findings.extend(Finding(i, column, "duplicate", text) for i in members if not bad[i])
         return

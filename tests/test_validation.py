@@ -279,6 +279,7 @@ def test_duplicates_sum_sends_no_total_when_a_row_is_bad() -> None:
     v = stock(["L1", "L1"], ["A", "A"], ["5", "x"], duplicates="sum")
     assert [(p.row, p.code) for p in v.problems] == [(2, "duplicate"), (3, "not_a_number")]
     assert v.problems[0].message.startswith("not added up")
+    assert "keep this row" in v.problems[0].message  # not deleted as a mere duplicate
     assert len(v.frame) == 0
 
 
