@@ -35,6 +35,7 @@ from etl.journal import Journal
 from etl.konnect import ORDERS_PATH, Endpoint
 from etl.retry import AdaptiveLimit, Attempts, RetryPolicy, decide
 from etl.uploadrun import UploadRun
+from etl.wording import count
 
 T = TypeVar("T")
 RECUT = (
@@ -115,6 +116,9 @@ async def upload_chunks(
         if failed.split((OSError, sqlite3.Error, EtlError))[1] is not None:
             raise
         raise _first_leaf(failed) from None
+    if run.retries > 1:
+        tried = count(run.retries, "request")
+        log.info("%s tried again after a failure (each logged at DEBUG)", tried)
     if run.halt is not None:
         if isinstance(run.halt, KonnectDown):  # requests in flight may have been answered since
             run.halt.answered = run.halt.answered or run.answered
@@ -220,7 +224,11 @@ async def _upload_one(run: UploadRun, chunk: ChunkLike) -> ChunkResult | None:
                 return run.finish(_of_body(given_up(chunk.index, count, attempts), digest), count)
             if isinstance(exc, RateLimited):
                 run.limit.rate_limited(delay)
-            log.info("chunk %d: %s; trying again in %.2f s", chunk.index, exc, delay)
+            # the first retry of an upload at INFO, the others at DEBUG and counted at its end:
+            # a long outage in `watch` must not push days of the log out of its rotation
+            level = logging.INFO if not run.retries else logging.DEBUG
+            run.retries += 1
+            log.log(level, "chunk %d: %s; trying again in %.2f s", chunk.index, exc, delay)
             await asyncio.sleep(delay)
         else:
             if answer is not None:

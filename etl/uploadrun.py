@@ -47,6 +47,7 @@ class UploadRun:
     records_done: int = 0
     halt: EtlError | None = None  # credentials refused, or Konnect unreachable: stop the file
     answered: bool = False  # Konnect answered a request of this file with an envelope
+    retries: int = 0  # requests tried again after a failure
     _unsaved: list[tuple[ChunkResult, int]] = field(default_factory=list)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _stopped: bool = False

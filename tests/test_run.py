@@ -291,6 +291,11 @@ def test_injected_500s_are_retried_to_success(tmp_path: Path, sandbox: Any) -> N
     assert result.exit_code == 0, result.output
     assert summary(inbox, "stock")["rows"]["ok"] == 18
     assert len(sandbox.ledger()) == 18  # refused attempts applied nothing
+    # the log: the first retry at INFO, the next at DEBUG, and how many at the end (a long
+    # outage in `watch` would otherwise fill the log's rotation with retries)
+    log = (inbox / ".konnect-etl" / "logs" / "konnect-etl.log").read_text()
+    assert sum("trying again in" in line for line in log.splitlines()) == 1
+    assert "INFO etl.upload: 2 requests tried again after a failure (each logged at DEBUG)" in log
 
 
 def test_429_is_honoured_until_everything_is_applied(tmp_path: Path, sandbox: Any) -> None:
