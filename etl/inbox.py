@@ -106,7 +106,7 @@ class Inbox:
         for entry in os.scandir(self.root):
             if entry.is_symlink() or not entry.is_file() or is_ignored(entry.name):
                 continue
-            if _is_trigger(entry.name, trigger_suffix):
+            if is_trigger(entry.name, trigger_suffix):
                 continue
             path = Path(entry.path)
             if trigger_suffix and not trigger_path(path, trigger_suffix).exists():
@@ -174,7 +174,7 @@ def trigger_path(path: Path, suffix: str) -> Path:
     return path.with_name(path.name + suffix)
 
 
-def _is_trigger(name: str, trigger_suffix: str | None) -> bool:
+def is_trigger(name: str, trigger_suffix: str | None) -> bool:
     suffixes = (trigger_suffix,) if trigger_suffix else TRIGGER_SUFFIXES
     return any(name.lower().endswith(s.lower()) for s in suffixes)
 

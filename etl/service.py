@@ -18,6 +18,7 @@ from etl.errors import ConfigError
 from etl.events import network_filesystem
 from etl.guard_settings import Guards
 from etl.health import Heartbeat, pull_lines, read_status, status_path, verdict
+from etl.inboxwait import WAITING_MAX, waiting_files, waiting_problem
 from etl.journal import Journal
 from etl.mapping import Mapping
 from etl.notify import Notifier
@@ -131,25 +132,38 @@ def status_command(inbox: Path, max_age: float | None, as_json: bool) -> int:
         console.print(f"no status in {status_path(inbox)}: neither `konnect-etl watch` nor"
                       " `konnect-etl run` ran here")  # fmt: skip
         return 2
+    now = time.time()
+    limit = max(WAITING_MAX, max_age or 0.0)
+    waiting = waiting_files(inbox, now, limit)
     if status is None:  # a cron / scheduled `run` deployment: how its last run ended
         assert last_run is not None
-        alive, reason = lastrun.verdict(last_run, time.time(), max_age)
+        alive, reason = _waiting(lastrun.verdict(last_run, now, max_age), waiting, limit)
         shown = {**last_run, "alive": alive, "verdict": reason}
         if as_json:
-            print(orjson.dumps(shown).decode())
+            print(orjson.dumps({**shown, "files_waiting_in_inbox": waiting}).decode())
         else:
             mark = "[green]OK[/]" if alive else "[red]PROBLEM[/]"
             console.print(f"{mark}  {reason}", highlight=False)
         return 0 if alive else 1
-    alive, reason = verdict(status, time.time(), max_age)
+    alive, reason = _waiting(verdict(status, now, max_age), waiting, limit)
     if as_json:
-        print(orjson.dumps({**status, "alive": alive, "verdict": reason}).decode())
+        shown = {**status, "alive": alive, "verdict": reason, "files_waiting_in_inbox": waiting}
+        print(orjson.dumps(shown).decode())
     else:
         _print_status(status, alive, reason)
         if last_run is not None:  # a scheduled `run` beside the watcher
             console.print(f"  last run: {lastrun.verdict(last_run, time.time(), None)[1]}",
                           highlight=False, markup=False)  # fmt: skip
     return 0 if alive else 1
+
+
+def _waiting(judged: tuple[bool, str], waiting: dict[str, float], limit: float) -> tuple[bool, str]:
+    """The verdict, made a problem by files that have waited in the inbox too long (a
+    problem already found is said first)."""
+    alive, reason = judged
+    if not waiting or not alive:
+        return judged
+    return False, f"{reason}; but {waiting_problem(waiting, limit)}"
 
 
 def _print_status(status: dict[str, object], alive: bool, reason: str) -> None:

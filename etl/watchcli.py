@@ -113,13 +113,14 @@ def status(
         typer.Option(
             "--max-age",
             help="Seconds without a heartbeat (or with a file that cannot be taken) that count "
-            "as a problem.",
+            "as a problem; past an hour, also how long a file may wait in the inbox.",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON.")] = False,
 ) -> None:
     """Print the health of the watcher on INBOX; exit 1 when it looks dead or needs a look
-    (with --pull-out: pulls failing 3 rounds in a row or for an hour), 2 if it never ran.
+    (with --pull-out: pulls failing 3 rounds in a row or for an hour; a file waiting in the
+    inbox for over an hour), 2 if it never ran.
 
     Example: [bold]konnect-etl status /srv/konnect/inbox || send-alert[/]
     """

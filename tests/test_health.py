@@ -17,7 +17,7 @@ import pytest
 from runs import drop, run
 from typer.testing import CliRunner
 
-from etl import watch
+from etl import service, watch
 from etl.cli import app
 from etl.events import mount_type
 from etl.health import Heartbeat
@@ -88,6 +88,33 @@ def test_status_flags_a_watcher_that_keeps_failing(tmp_path: Path) -> None:
     beat.write(now)
     code, output = status(tmp_path)
     assert code == 0, output
+
+
+def test_status_flags_a_file_left_in_the_inbox_for_over_an_hour(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trigger file never written, a name nothing takes: the watcher is alive and the file
+    waits for good; without a look at the inbox nobody would know. Trigger files, office lock
+    files and folders are not files waiting. (The clock is moved on: a file's arrival time,
+    its ctime, cannot be set back.)"""
+    beat = Heartbeat(tmp_path, poll_seconds=10, mode="polling", started=time.time())
+    (tmp_path / "stock.csv").write_text("location_id,sku,quantity\n")
+    (tmp_path / "orders.csv.done").write_text("")
+    (tmp_path / "~$prices.xlsx").write_text("")
+    (tmp_path / "done").mkdir()
+    beat.write(time.time())
+    assert status(tmp_path)[0] == 0  # just dropped
+    later = time.time() + 90 * 60 + 20
+    monkeypatch.setattr(service, "time", SimpleNamespace(time=lambda: later))
+    beat.write(later)
+    code, output = status(tmp_path)
+    said = " ".join(output.split())
+    assert code == 1, said
+    assert "alive: last scan 0 s ago; but 1 file waited in the inbox over 60 min" in said
+    assert "without being taken: stock.csv (90 min). A file is taken once it stops" in said
+    loaded = json.loads(status(tmp_path, "--json")[1])
+    assert list(loaded["files_waiting_in_inbox"]) == ["stock.csv"] and not loaded["alive"]
+    assert status(tmp_path, "--max-age", str(2 * 3600))[0] == 0  # a daily run waits longer
 
 
 def test_status_json_is_machine_readable(tmp_path: Path) -> None:
