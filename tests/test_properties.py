@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from etl.bodies import build_chunks
 from etl.feeds import get_feed
+from etl.keystate import KeyState
 from etl.reportsheet import FORMULA_STARTS, ReportSheet, write_csv
 from etl.validation import Validated
 
@@ -133,3 +134,44 @@ def test_the_known_formula_starts_are_neutralised(tmp_path: Path, text: str) -> 
     write_csv(tmp_path / "r.csv", sheet, ",")
     with (tmp_path / "r.csv").open(encoding="utf-8-sig", newline="") as handle:
         assert list(csv.reader(handle))[1] == ["'" + text]
+
+
+# --- the out-of-order guard's memory: dropping an older export's keys changes no answer ---
+
+KEY_SETS = [frozenset({"L1|A", "L1|B"}), frozenset({"L1|A"}), frozenset({"L1|B", "L2|C"})]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    exports=st.lists(
+        st.tuples(st.integers(min_value=1, max_value=30), st.integers(0, len(KEY_SETS) - 1)),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_the_key_memory_answers_as_if_every_export_kept_its_keys(
+    tmp_path: Path, exports: list[tuple[int, int]]
+) -> None:
+    """Exports of the same keys recorded in any order (out of order too, some at the same
+    time): every question the guards ask is answered as by a memory that kept every export's
+    keys (the newest export of a key wins)."""
+    state_dir = tmp_path / f"s{len(list(tmp_path.iterdir()))}"
+    kept: list[tuple[float, str, frozenset[str]]] = []
+    with KeyState(state_dir) as state:
+        for n, (hour, which) in enumerate(exports):
+            at, name = hour * 3600.0, f"stock-{n}.csv"
+            state.record("m", sorted(KEY_SETS[which], reverse=n % 2 == 1), at, name, [n + 2])
+            kept.append((at, name, KEY_SETS[which]))
+            for since in [0.0, *(t for t, _, _ in kept)]:
+                expected: dict[str, tuple[float, str]] = {}
+                for t, file, keys in sorted(kept, key=lambda e: e[0]):  # stable: as recorded
+                    if t > since:
+                        expected.update(dict.fromkeys(keys, (t, file)))
+                got = state.newer_than("m", since)
+                assert {k: (a.exported_at, a.file) for k, a in got.items()} == expected
+            for t, file, keys in kept:  # an errors file of each: its export, what it set
+                assert state.exported_at_of("m", Path(file).stem, [str(len(kept) + 1)]) == t
+                newer = set(state.newer_than("m", t))
+                assert keys <= state.keys_of("m", Path(file).stem, t) | newer
