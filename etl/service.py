@@ -18,7 +18,13 @@ from etl.errors import ConfigError
 from etl.events import network_filesystem
 from etl.guard_settings import Guards
 from etl.health import Heartbeat, pull_lines, read_status, status_path, verdict
-from etl.inboxwait import WAITING_MAX, waiting_files, waiting_problem
+from etl.inboxlook import (
+    WAITING_MAX,
+    nothing_through,
+    nothing_through_problem,
+    waiting_files,
+    waiting_problem,
+)
 from etl.journal import Journal
 from etl.mapping import Mapping
 from etl.notify import Notifier
@@ -133,21 +139,20 @@ def status_command(inbox: Path, max_age: float | None, as_json: bool) -> int:
                       " `konnect-etl run` ran here")  # fmt: skip
         return 2
     now = time.time()
-    limit = max(WAITING_MAX, max_age or 0.0)
-    waiting = waiting_files(inbox, now, limit)
+    looked = _Looked(inbox, now, max_age)
     if status is None:  # a cron / scheduled `run` deployment: how its last run ended
         assert last_run is not None
-        alive, reason = _waiting(lastrun.verdict(last_run, now, max_age), waiting, limit)
-        shown = {**last_run, "alive": alive, "verdict": reason}
+        alive, reason = looked.judge(lastrun.verdict(last_run, now, max_age))
+        shown = {**last_run, **looked.document(), "alive": alive, "verdict": reason}
         if as_json:
-            print(orjson.dumps({**shown, "files_waiting_in_inbox": waiting}).decode())
+            print(orjson.dumps(shown).decode())
         else:
             mark = "[green]OK[/]" if alive else "[red]PROBLEM[/]"
             console.print(f"{mark}  {reason}", highlight=False)
         return 0 if alive else 1
-    alive, reason = _waiting(verdict(status, now, max_age), waiting, limit)
+    alive, reason = looked.judge(verdict(status, now, max_age))
     if as_json:
-        shown = {**status, "alive": alive, "verdict": reason, "files_waiting_in_inbox": waiting}
+        shown = {**status, **looked.document(), "alive": alive, "verdict": reason}
         print(orjson.dumps(shown).decode())
     else:
         _print_status(status, alive, reason)
@@ -157,13 +162,25 @@ def status_command(inbox: Path, max_age: float | None, as_json: bool) -> int:
     return 0 if alive else 1
 
 
-def _waiting(judged: tuple[bool, str], waiting: dict[str, float], limit: float) -> tuple[bool, str]:
-    """The verdict, made a problem by files that have waited in the inbox too long (a
-    problem already found is said first)."""
-    alive, reason = judged
-    if not waiting or not alive:
-        return judged
-    return False, f"{reason}; but {waiting_problem(waiting, limit)}"
+class _Looked:
+    """What a look at the inbox's folders adds to the verdict (`etl.inboxlook`)."""
+
+    def __init__(self, inbox: Path, now: float, max_age: float | None) -> None:
+        self.limit = max(WAITING_MAX, max_age or 0.0)
+        self.waiting = waiting_files(inbox, now, self.limit)
+        self.nothing = nothing_through(inbox)
+
+    def judge(self, judged: tuple[bool, str]) -> tuple[bool, str]:
+        """The verdict, made a problem by what the look found (after what it already says)."""
+        alive, reason = judged
+        found = [waiting_problem(self.waiting, self.limit)] if self.waiting else []
+        found += [nothing_through_problem(self.nothing)] if self.nothing else []
+        if not alive or not found:
+            return judged
+        return False, f"{reason}; but {'; and '.join(found)}"
+
+    def document(self) -> dict[str, object]:
+        return {"files_waiting_in_inbox": self.waiting, "files_nothing_through": self.nothing}
 
 
 def _print_status(status: dict[str, object], alive: bool, reason: str) -> None:

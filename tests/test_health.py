@@ -117,6 +117,28 @@ def test_status_flags_a_file_left_in_the_inbox_for_over_an_hour(
     assert status(tmp_path, "--max-age", str(2 * 3600))[0] == 0  # a daily run waits longer
 
 
+def test_status_flags_files_that_got_no_row_through_three_times_in_a_row(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """The ERP changed its export, a store code was renamed: every file is finished, and
+    rejected whole. The tool runs on; only unread reports say so - `status` says it too,
+    until a file gets a row through."""
+    header = ["location_id", "sku", "quantity"]
+    for n in range(3):
+        drop(tmp_path, f"stock{n}.csv", [header, ["GONE-01", "TS-BLK-M", "-4"]])
+        assert run(tmp_path, sandbox).exit_code == 1
+        code, output = status(tmp_path)
+        assert code == (1 if n == 2 else 0), output
+    said = " ".join(output.split())
+    assert "need a look (see their reports); but none of" in said
+    assert "the last 3 files got a row through: stock2.csv (rejected, 1 row), stock1.csv" in said
+    loaded = json.loads(status(tmp_path, "--json")[1])
+    assert len(loaded["files_nothing_through"]) == 3 and loaded["alive"] is False
+    drop(tmp_path, "stock3.csv", [header, ["DEL-WH-01", "TS-BLK-M", "4"]])
+    assert run(tmp_path, sandbox).exit_code == 0
+    assert status(tmp_path)[0] == 0
+
+
 def test_status_json_is_machine_readable(tmp_path: Path) -> None:
     beat = Heartbeat(tmp_path, poll_seconds=5, mode="polling", started=time.time())
     beat.error("cannot work in the inbox: gone", time.time())
