@@ -131,13 +131,50 @@ def _reject_all(
     field = "quantity" if feed.grouped else VALUE_FIELDS.get(feed.name)
     values = [cell_text(v) for v in work[field].iloc[members]] if field in work else []
     same = len(set(values)) == 1
+    pieces = _pieces(work, members, numbers) if feed.grouped and field == "quantity" else None
     for k, i in enumerate(members):
         others = [j for j in range(min(len(members), SHOWN + 1)) if j != k][:SHOWN]
         named = row_list([numbers[j] for j in others], SHOWN, len(members) - 1)
         text = f"{_same_key(feed)} as {named}"
-        if values:
+        if pieces is not None:
+            text += pieces
+        elif values:
             text += _which_to_keep(feed, str(field), values, numbers, k, others, same)
         out.findings.append(Finding(i, column, "duplicate", text))
+
+
+def _pieces(work: pd.DataFrame, members: list[int], numbers: list[int]) -> str | None:
+    """For an order item on several rows: they may be one row written twice, or its pieces
+    one row each (an invoice register with a row per IMEI, a pack list scanned piece by
+    piece) - the fix is then one row with all of them, never a row deleted (its serial
+    number would be lost for good: an order is invoiced once). None: a quantity that is not
+    a number, said the usual way."""
+    quantities = pd.to_numeric(work["quantity"].iloc[members], errors="coerce")
+    if quantities.isna().any():
+        return None
+    total = int(quantities.sum())
+    serials: list[str] = []
+    if "imeiSerialNumber" in work:
+        for cell in work["imeiSerialNumber"].iloc[members]:
+            serials += [str(s) for s in cell] if isinstance(cell, list) else []
+    if len(set(serials)) > 1:
+        shown = "; ".join(dict.fromkeys(serials))
+        return (
+            f", with other serial numbers: an item is one row - if these are its pieces,"
+            f" write one row with quantity {total} and all their serial numbers ({shown})"
+        )
+    if quantities.nunique() == 1:
+        said = f"the same quantity ({cell_text(quantities.iloc[0])})"
+        other = "if the row is written twice, delete the extra one"
+    else:
+        pairs = list(zip(quantities, numbers, strict=True))
+        said = ", ".join(f"{cell_text(q)} in row {n}" for q, n in pairs[:SHOWN])
+        said = f"quantities {said}{' ...' if len(pairs) > SHOWN else ''}"
+        other = "if not, keep the right row and delete the others"
+    return (
+        f", with {said}: an item is one row - if these are its pieces, write one row with"
+        f" quantity {total}; {other}"
+    )
 
 
 def _which_to_keep(

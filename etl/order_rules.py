@@ -29,12 +29,15 @@ ORDER_FIELDS: dict[str, tuple[str, ...]] = {"invoice": INVOICE_FIELDS}
 
 def order_findings(feed: Feed, work: pd.DataFrame, bad: BoolArray, rows: IntArray) -> list[Finding]:
     """Conflicting order/package fields, then the rows of orders that cannot be sent whole."""
+    if feed.name == "awb":  # one row per order (etl.duplicates), each its own shipment
+        return _numbers_on_two_orders(work, rows, "awbNumber", AWB_SHARED)
     if not feed.grouped:
         return []
     found = _conflicts(work, ("orderId",), ORDER_FIELDS.get(feed.name, ()), rows)
     if feed.name == "invoice":
-        found += _numbers_on_two_orders(work, rows)
+        found += _numbers_on_two_orders(work, rows, "invoiceNumber", INVOICE_SHARED)
         found += _partnerless_cells(work, ~bad)
+        found += _serials_per_piece(work, ~bad)
     if "packageId" in feed.columns:
         found += _conflicts(work, ("orderId", "packageId"), PACKAGE_FIELDS, rows)
     broken = bad.copy()
@@ -69,19 +72,35 @@ def _disagree(work: pd.DataFrame, members: IntArray, field: str, rows: IntArray)
     return [Finding(int(i), field, "order_conflict", text) for i in members]
 
 
-def _numbers_on_two_orders(work: pd.DataFrame, rows: IntArray) -> list[Finding]:
-    """An invoice number on rows of two orders (a copy-paste slip): Konnect would give it to
-    whichever order it got first and refuse the other, so neither is sent."""
-    numbers, orders = work["invoiceNumber"], work["orderId"]
+@dataclass(frozen=True)
+class _Shared:
+    """A number that belongs to one order: its problem code and why."""
+
+    code: str
+    why: str
+
+
+# Konnect would give an invoice number to whichever order it got first and refuse the other;
+# an AWB number on two orders is a fill-down or paste slip: one shipment's label on another.
+INVOICE_SHARED = _Shared("invoice_shared", "an invoice number is one order's")
+AWB_SHARED = _Shared("awb_shared", "an AWB number is one shipment's: check which is right")
+
+
+def _numbers_on_two_orders(
+    work: pd.DataFrame, rows: IntArray, field: str, shared: _Shared
+) -> list[Finding]:
+    """A `field` number (invoice, AWB) on rows of two orders (a copy-paste slip): neither is
+    sent."""
+    numbers, orders = work[field], work["orderId"]
     present = (numbers.notna() & orders.notna()).to_numpy(dtype=bool)
-    counts = work[present].groupby("invoiceNumber")["orderId"].nunique()
+    counts = work[present].groupby(field)["orderId"].nunique()
     found: list[Finding] = []
     for number in counts[counts > 1].index:
         members = np.flatnonzero(present & (numbers == number).to_numpy(dtype=bool, na_value=False))
         firsts = pd.Series(members).groupby(orders.iloc[members].to_numpy()).first()
         shown = ", ".join(f"row {rows[i]} (order {order})" for order, i in firsts.items())
-        text = f"{number} is on {len(firsts)} orders: {shown}; an invoice number is one order's"
-        found += [Finding(int(i), "invoiceNumber", "invoice_shared", text) for i in members]
+        text = f"{number} is on {len(firsts)} orders: {shown}; {shared.why}"
+        found += [Finding(int(i), field, shared.code, text) for i in members]
     return found
 
 
@@ -129,6 +148,30 @@ def _partnerless_cells(work: pd.DataFrame, sound: BoolArray) -> list[Finding]:
         filled = work[list(partner.cells)].notna().to_numpy(dtype=bool)
         alone = sound & filled.any(axis=1) & work[partner.needed].isna().to_numpy(dtype=bool)
         found += [_alone(work, i, partner, filled[i]) for i in np.flatnonzero(alone).tolist()]
+    return found
+
+
+def _serials_per_piece(work: pd.DataFrame, sound: BoolArray) -> list[Finding]:
+    """An item's serial numbers are one per piece, or two (a dual-SIM phone's two IMEIs):
+    one for a quantity of two is a piece without its serial, three a piece left out of the
+    quantity or a serial of another item - and an order is invoiced once, so nothing could
+    be added later."""
+    if "imeiSerialNumber" not in work or "quantity" not in work:
+        return []
+    quantities = pd.to_numeric(work["quantity"], errors="coerce").to_numpy()
+    found: list[Finding] = []
+    for i in np.flatnonzero(sound).tolist():
+        serials = work["imeiSerialNumber"].iat[i]
+        pieces = quantities[i]
+        if not isinstance(serials, list) or not serials or not np.isfinite(pieces):
+            continue
+        if len(serials) not in (int(pieces), 2 * int(pieces)):
+            text = (
+                f"{len(serials)} serial number{'s' if len(serials) > 1 else ''} for quantity"
+                f" {int(pieces)}: an item has one IMEI/serial number per piece (a dual-SIM"
+                " phone two)"
+            )
+            found.append(Finding(i, "imeiSerialNumber", "serial_count", text))
     return found
 
 

@@ -151,6 +151,15 @@ def map_key(value: str) -> str:
     return " ".join(value.split()).casefold()
 
 
+# Two serial numbers in one part: a space inside (no IMEI or serial number has one) or a '/'
+# between two long runs of digits ("356938035643809 / 356938035643817").
+JOINED = re.compile(r"\S\s+\S|\d{8}\s*/\s*\d{8}")
+SERIALS_JOINED = (
+    "'{value}' holds serial numbers joined by a space or '/': separate them with ';' (no"
+    " serial number has a space in it)"
+)
+
+
 @dataclass(frozen=True)
 class Split(Step):
     """Split one cell into a list (IMEI / serial numbers), trimming and dropping empty parts."""
@@ -162,7 +171,9 @@ class Split(Step):
     def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
         parts = text_of(values).str.split(self.pattern, regex=True)
         lists = [[p.strip() for p in cell if p.strip()] for cell in parts]
-        return pd.Series(lists, index=values.index, dtype=object), []
+        joined = np.array([any(JOINED.search(p) for p in cell) for cell in lists], dtype=bool)
+        failures = failures_of(joined, "serials_joined", SERIALS_JOINED)
+        return pd.Series(lists, index=values.index, dtype=object), failures
 
 
 @dataclass(frozen=True)

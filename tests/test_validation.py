@@ -319,6 +319,25 @@ def test_invoice_order_fields_must_agree() -> None:
     assert v.frame["orderId"].tolist() == ["O2"]
 
 
+def test_one_awb_number_on_two_orders_sends_neither() -> None:
+    """A fill-down or paste slip in a courier manifest: one shipment's label on another order;
+    Konnect would take it for both."""
+    v = orders(
+        "awb",
+        {
+            "orderId": ["O1", "O2", "O3"],
+            "awbNumber": ["69012345681", "69012345681", "69012345682"],
+            "courierName": ["Blue Dart"] * 3,
+        },
+    )
+    assert [(p.row, p.code) for p in v.problems] == [(2, "awb_shared"), (3, "awb_shared")]
+    assert v.problems[0].message == (
+        "69012345681 is on 2 orders: row 2 (order O1), row 3 (order O2); an AWB number is one"
+        " shipment's: check which is right"
+    )
+    assert v.frame["orderId"].tolist() == ["O3"]
+
+
 def test_an_order_with_a_bad_row_is_not_sent_at_all() -> None:
     v = orders(
         "cancel",
@@ -388,5 +407,7 @@ def test_duplicates_in_order_feeds() -> None:
         (4, "duplicate"),
     ]
     assert items.problems[0].message == (
-        "same order and order item as row 4, with the same quantity (1): delete the extra row"
+        "same order and order item as row 4, with the same quantity (1): an item is one row -"
+        " if these are its pieces, write one row with quantity 2; if the row is written twice,"
+        " delete the extra one"
     )

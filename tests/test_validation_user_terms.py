@@ -211,6 +211,64 @@ def test_a_refused_row_quotes_its_cell_as_the_file_has_it(tmp_path: Path) -> Non
     assert rows["3"]["message"] == "'quantity': '(5)' - stock cannot be negative"
 
 
+def test_an_item_on_a_row_per_piece_is_never_told_to_delete_a_serial(tmp_path: Path) -> None:
+    """An invoice register with a row per IMEI (quantity 1 each) names the same item twice.
+    Deleting a row, as for a row written twice, would invoice one piece and lose its IMEI for
+    good (an order is invoiced once): the message says to write one row with both."""
+    path = tmp_path / "invoice.csv"
+    _write(
+        path,
+        "orderId,invoiceNumber,invoiceType,orderItemId,quantity,imeiSerialNumber\n"
+        "O46,INV-46,sale,O46-2,1,356938035640002\n"
+        "O46,INV-46,sale,O46-2,1,356938035640003\n"
+        "O47,INV-47,sale,O47-1,1,\n"
+        "O47,INV-47,sale,O47-1,2,\n",
+    )
+    CliRunner().invoke(app, ["validate", str(path)], catch_exceptions=False)
+    rows = _result_rows(tmp_path / "invoice.result.csv")
+    assert rows["2"]["message"] == (
+        "'orderItemId': 'O46-2' - same order and order item as row 3, with other serial numbers:"
+        " an item is one row - if these are its pieces, write one row with quantity 2 and all"
+        " their serial numbers (356938035640002; 356938035640003)"
+    )
+    assert "delete" not in rows["3"]["message"] and rows["3"]["status"] == "rejected"
+    assert rows["4"]["message"].endswith(
+        "with quantities 1 in row 4, 2 in row 5: an item is one row - if these are its pieces,"
+        " write one row with quantity 3; if not, keep the right row and delete the others"
+    )
+
+
+def test_serial_numbers_are_one_per_piece_and_never_two_in_one(tmp_path: Path) -> None:
+    """'…809 …817' or '…809/…817' was sent as one serial number, and nothing compared the
+    serials with the quantity: a piece without its IMEI, for good (an order is invoiced once).
+    Two per piece are a dual-SIM phone's IMEIs."""
+    path = tmp_path / "invoice.csv"
+    _write(
+        path,
+        "orderId,invoiceNumber,invoiceType,orderItemId,quantity,imeiSerialNumber\n"
+        "O1,INV-1,sale,O1-1,2,356938035643809 356938035643817\n"
+        "O2,INV-2,sale,O2-1,2,356938035643825/356938035643833\n"
+        "O3,INV-3,sale,O3-1,2,356938035643841\n"
+        "O4,INV-4,sale,O4-1,2,356938035643858; 356938035643866; 356938035643890\n"
+        "O5,INV-5,sale,O5-1,2,356938035643874; 356938035643882\n"
+        "O6,INV-6,sale,O6-1,1,356938035643908; 356938035643916\n",  # a dual-SIM phone
+    )
+    CliRunner().invoke(app, ["validate", str(path)], catch_exceptions=False)
+    rows = _result_rows(tmp_path / "invoice.result.csv")
+    joined = "holds serial numbers joined by a space or '/': separate them with ';'"
+    assert joined in rows["2"]["message"] and joined in rows["3"]["message"]
+    assert rows["4"]["message"].endswith(
+        "1 serial number for quantity 2: an item has one IMEI/serial number per piece (a"
+        " dual-SIM phone two)"
+    )
+    assert rows["5"]["message"].endswith(
+        "3 serial numbers for quantity 2: an item has one IMEI/serial number per piece (a"
+        " dual-SIM phone two)"
+    )
+    assert rows["6"]["status"] == rows["7"]["status"] == "ok"
+    assert [r["status"] for r in rows.values()][:4] == ["rejected"] * 4
+
+
 # 4. Enumerations: any case, Konnect's spelling out; reason codes listed with meanings.
 
 
