@@ -86,6 +86,11 @@ def print_summary(
             console.print(said, soft_wrap=True)  # one line each, as a log line: greppable
         if len(notes) > NOTES_SHOWN:
             console.print(f"     and {len(notes) - NOTES_SHOWN} more in its summary's warnings")
+    for result in results:  # a file not used at all: why, without opening its summary
+        s = result.summary
+        if result.outcome in ("failed", "duplicate") and s.get("file_errors") and not s.get("held"):
+            said = f"{escape(s['input'])}: {escape(str(s['file_errors'][0]))}"
+            console.print(f"[red]{result.outcome.capitalize()}[/] {said}", soft_wrap=True)
     for result in results:
         if result.summary.get("held"):  # nothing was sent: what to look at, how to let it go
             s = result.summary

@@ -55,7 +55,8 @@ RESULT_REPORT = (
     "this is a result report of konnect-etl (every row of a file, with its status): its ok rows"
     " were sent already, so it is not uploaded. Fix the rows in the errors file next to it in"
     " done/ (the name ending in .errors.csv or .errors.xlsx: only the rows that need fixing)"
-    " and drop that file in, or drop the original file again"
+    " and drop that file in (the original file dropped again is set aside as seen before, if"
+    " it holds order actions)"
 )
 
 

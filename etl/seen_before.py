@@ -108,8 +108,9 @@ def duplicate_summary(name: str, original: FileRecord, now: datetime) -> dict[st
     message = (
         f"This file has exactly the same content as '{original.name}', which was processed "
         f"at {local_time(when)} (its report: {where}). It is a file of {original.feed} actions,"
-        " which are never sent twice, so nothing was sent. If you do mean to send it, change the"
-        " file (remove the rows already done) and drop it again."
+        " which are never sent twice, so nothing was sent. To send its rows that were refused"
+        " then (an invoice missing, say), drop its errors file from next to that report; to"
+        " send it anyway, change the file (remove the rows already done) and drop it again."
     )
     stamp = now.isoformat(timespec="seconds")
     return {

@@ -194,6 +194,24 @@ def test_a_semicolon_pos_files_errors_file_opens_in_columns_and_comes_back_saved
     assert sandbox.state()["prices"]["MUM-ST-02|CAP-RED"]["esp"] == 299
 
 
+def test_the_table_says_why_a_file_was_not_used_at_all(tmp_path: Path, sandbox: Any) -> None:
+    """With cron or -q nobody reads the log: a file failed as a whole, or set aside as seen
+    before, gets its reason under the table, not only `failed` and dashes."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(ROOT / "inbox_example" / "pack_list.csv", inbox)
+    write_csv(inbox / "shiprocket_export.csv", [["Channel", "Weight"], ["web", "0.5"]])
+    first = " ".join(run(inbox, sandbox).output.split())
+    assert "Failed shiprocket_export.csv: no mapping fits shiprocket_export.csv" in first
+    shutil.copy(ROOT / "inbox_example" / "pack_list.csv", inbox)  # the same file again
+    again = " ".join(run(inbox, sandbox).output.split())
+    assert (
+        "Duplicate pack_list.csv: This file has exactly the same content as 'pack_list.csv'"
+        in again
+    )
+    assert "drop its errors file from next to that report" in again
+
+
 def test_cells_kept_from_formulas_in_a_csv_errors_file_come_back_as_they_were(
     tmp_path: Path, sandbox: Any
 ) -> None:
