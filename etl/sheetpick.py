@@ -13,6 +13,7 @@ errors_name=True)` takes row 1 when that row ends in our `error` and `row` colum
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from etl.errors import InputError
@@ -186,14 +187,30 @@ def header_fit(
         report.missing.append("the sheet is empty")
         return 0
     report.header_index, report.header_row = index, int(sheet.row_numbers[index])
-    present = {norm_header(c) for c in sheet.cells.iloc[index].astype("str")}
+    header = [str(c) for c in sheet.cells.iloc[index].astype("str")]
+    present = {norm_header(c) for c in header}
     lacking = [h for h in wanted if norm_header(h) not in present]
     has = len(wanted) - len(lacking)
     if wanted and has:
         report.reasons.append(f"row {report.header_row} has {_quoted(wanted, present, True)}")
     if lacking:
-        report.missing.append(f"header lacks {_quoted(lacking, set(), False)}")
+        lacks = _quoted(lacking, set(), False)
+        report.missing.append(f"header lacks {lacks}{_near(lacking, header)}")
     return has
+
+
+def _near(lacking: list[str], header: list[str]) -> str:
+    """The file's own spelling of headers it lacks only by spaces, '_', '-' or '.' ('Order Id'
+    for 'orderId'): said, as the person sees those columns and is puzzled."""
+    squashed = {_squash(c): c.strip() for c in header if c.strip()}
+    near = [f"'{squashed[_squash(h)]}' for '{h}'" for h in lacking if _squash(h) in squashed]
+    if not near:
+        return ""
+    return f" (the file has {', '.join(near)}: write the header as the mapping names it)"
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"[\s_.\-]+", "", text).casefold()
 
 
 def own_layout(sheet: Sheet) -> bool:

@@ -107,6 +107,17 @@ def test_a_missing_canonical_column_is_reported_as_for_any_mapping(tmp_path: Pat
     assert not report.fits and report.missing == ["header lacks 'quantity'"]
 
 
+def test_a_header_written_with_spaces_is_named_beside_the_one_it_lacks(tmp_path: Path) -> None:
+    """'Order Id' is orderId to the person who wrote it: the message names their column."""
+    shop = mapping(tmp_path / "mappings", "feed: stock\n")
+    path = drop(tmp_path / "stock.csv", [["Location Id", "SKU", "quantity"], ["A", "B", "1"]])
+    [report] = explain([shop], path)
+    assert report.missing == [
+        "header lacks 'location_id' (the file has 'Location Id' for 'location_id': write the"
+        " header as the mapping names it)"
+    ]
+
+
 def test_the_generic_mapping_gives_way_to_one_of_its_own_feed_only(tmp_path: Path) -> None:
     path = drop(tmp_path / "stock.csv", STOCK_ROWS)
     shop = mapping(tmp_path / "mappings", "feed: stock\n")
