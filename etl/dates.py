@@ -8,7 +8,8 @@ cannot tell: those cells are rejected, with a hint to set the format in the mapp
 A mapping may declare the order instead (`order: day-first`, `parse_in_order`): then a column
 that cannot tell is read that way, and a column holding a date that exists only the other way
 round (`01/13/2026` when read day first) has all its numeric dates refused as swapped.
-Dates with a month name (`7-Jan-26`, `Jan 7, 2026`) are never ambiguous and always read.
+Dates with a month name (`7-Jan-26`, `Jan 7, 2026`) are never ambiguous and always read. A
+time may follow, on the 24-hour clock or with AM/PM (`2:30 PM`).
 
 Konnect works in Indian Standard Time: times without a zone are taken as IST, and times with
 one (`2026-01-05T04:30:00Z`) are converted to IST.
@@ -29,7 +30,8 @@ Declared = Literal["day", "month"]
 IST = "Asia/Kolkata"
 _OTHER: dict[Declared, Declared] = {"day": "month", "month": "day"}
 Refusal = tuple[BoolArray, str, str]  # (cells, code, message)
-TIME = r"(?:[ T](?P<t>\d{1,2}:\d{2}(?::\d{2})?))?$"
+# a time after the date, 24-hour or with AM/PM (`27-Nov-2026 2:30 PM`, as many exports write)
+TIME = r"(?:[ T](?P<t>\d{1,2}:\d{2}(?::\d{2})?)(?:\s*(?P<p>[AaPp]\.?[Mm]\.?))?)?$"
 NUMERIC_DATE = r"^(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<y>\d{4}|\d{2})" + TIME
 DAY_NAME = r"^(?P<d>\d{1,2})[-/ .]?(?P<m>[A-Za-z]{3,9})\.?[-/ .,]*(?P<y>\d{4}|\d{2})" + TIME
 NAME_DAY = r"^(?P<m>[A-Za-z]{3,9})\.?[-/ .]?(?P<d>\d{1,2})(?:st|nd|rd|th)?[-/ .,]+(?P<y>\d{4})"
@@ -126,7 +128,7 @@ def parse_month_names(text: pd.Series, todo: BoolArray, parsed: pd.Series) -> Bo
         month = parts["m"].str.casefold().map(MONTHS)
         parts = parts[month.notna()].assign(m=month.dropna().astype(int).astype(str))
         if not parts.empty:
-            got = _stamps(parts["y"], parts["m"], parts["d"], parts["t"])
+            got = _stamps(parts["y"], parts["m"], parts["d"], _clock(parts["t"], parts["p"]))
             parsed[got.index] = got
             todo = todo & parsed.isna().to_numpy()
     return todo
@@ -135,7 +137,21 @@ def parse_month_names(text: pd.Series, todo: BoolArray, parsed: pd.Series) -> Bo
 def _read_parts(parts: pd.DataFrame, order: Declared) -> pd.Series:
     """Datetimes of NUMERIC_DATE parts read day first or month first (NaT: no such date)."""
     day, month = (parts["a"], parts["b"]) if order == "day" else (parts["b"], parts["a"])
-    return _stamps(parts["y"], month, day, parts["t"])
+    return _stamps(parts["y"], month, day, _clock(parts["t"], parts["p"]))
+
+
+def _clock(time: pd.Series, marks: pd.Series) -> pd.Series:
+    """24-hour times: `2:30` with `PM` is 14:30, `12:05 AM` 00:05; an hour above 12 with
+    AM/PM is no time (left unreadable)."""
+    marked = marks.notna()
+    if not marked.any():
+        return time
+    hours = pd.to_numeric(time.str.extract(r"^(\d{1,2})")[0], errors="coerce")
+    pm = marks.fillna("").str.lower().str.startswith("p")
+    fixed = (hours % 12 + pm * 12).astype("Int64").astype(str).str.zfill(2)
+    fixed = fixed + time.str.replace(r"^\d{1,2}", "", regex=True)
+    fixed = fixed.where(~(hours > 12) & (hours >= 1), "99:99")  # 13:30 PM, 0:30 AM: no time
+    return time.where(~marked, fixed)
 
 
 def _stamps(year: pd.Series, month: pd.Series, day: pd.Series, time: pd.Series) -> pd.Series:

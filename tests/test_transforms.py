@@ -201,6 +201,19 @@ def test_datetime_keeps_the_time_of_an_excel_serial() -> None:
     assert values.tolist() == ["2025-01-21T12:00:00"]
 
 
+def test_a_time_with_am_or_pm_is_read_on_the_24_hour_clock() -> None:
+    """Many exports write `27-Nov-2026 2:30 PM`; an hour above 12 with AM/PM is no time."""
+    step = DateStep(with_time=True, output="%Y-%m-%d %H:%M:%S", order="day")
+    cells = col("27-Nov-2026 2:30 PM", "27/11/2026 12:05 AM", "27-11-2026 12:30 pm",
+                "Nov 27, 2026 9:15 a.m.", "27/11/2026 13:30 PM", "05-01-2026 14:30")  # fmt: skip
+    values, failures = step.apply(cells)
+    assert values.tolist() == [
+        "2026-11-27 14:30:00", "2026-11-27 00:05:00", "2026-11-27 12:30:00",
+        "2026-11-27 09:15:00", "", "2026-01-05 14:30:00",
+    ]  # fmt: skip
+    assert [f.mask.nonzero()[0].tolist() for f in failures] == [[4]]
+
+
 def test_unreadable_date_names_the_expected_format() -> None:
     values, failures = DateStep(formats=("%d-%m-%Y",)).apply(col("31-02-2025", "soon"))
     assert failed_rows(failures) == [0, 1]
