@@ -250,13 +250,17 @@ def release(
     typer.echo(f"released: {target} is back in the inbox; the next run uploads it")
 
 
+DEMO_MARK = ".konnect-etl-demo"  # in a folder `demo` made: the next demo may replace it
+
+
 @app.command()
 def demo(
     inbox: Annotated[Path, typer.Option("--inbox", help="Where to copy inbox_example/ to.")] = Path(
         "demo-inbox"
     ),
 ) -> None:
-    """Copy inbox_example/ to a fresh folder and `run` it against the built-in sandbox.
+    """Copy inbox_example/ to a fresh folder and `run` it against the built-in sandbox. A
+    folder a demo made before is made anew; any other folder that exists is left alone.
 
     Example: [bold]konnect-etl demo[/]  (then open demo-inbox/done/)
     """
@@ -267,8 +271,12 @@ def demo(
     except ConfigError as exc:
         raise fail(str(exc)) from None
     if inbox.exists():
+        ours = (inbox / DEMO_MARK).is_file() or inbox.resolve() == Path("demo-inbox").resolve()
+        if not ours:  # a real inbox, the current folder: never wiped
+            raise fail(f"{inbox} exists and is not a demo inbox: give --inbox a new folder")
         shutil.rmtree(inbox)
     shutil.copytree(source, inbox)
+    (inbox / DEMO_MARK).write_text("made by konnect-etl demo; the next demo replaces it\n")
     typer.echo(f"copied {source} to {inbox}; running it against the built-in sandbox")
     run(inbox, sandbox=True, settle=0.0)
 

@@ -37,6 +37,20 @@ def test_readme_demo_command_runs_the_example_inbox_twice_the_same(tmp_path: Pat
     assert outcomes[0] == outcomes[1] and len(outcomes[0]) >= 4
 
 
+def test_demo_never_wipes_a_folder_it_did_not_make(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`demo --inbox .` or a real inbox: refused, every file kept (it used to be deleted)."""
+    inbox = tmp_path / "inbox"
+    (inbox / "held").mkdir(parents=True)
+    (inbox / "held" / "stock.csv").write_text("location_id,sku,quantity\n")
+    monkeypatch.chdir(inbox)  # "." is the inbox
+    for target in (str(inbox), "."):
+        result = CliRunner().invoke(app, ["demo", "--inbox", target])
+        assert result.exit_code == 2 and "is not a demo inbox" in result.output
+    assert (inbox / "held" / "stock.csv").is_file()
+
+
 def test_explain_names_the_matching_mapping_and_why() -> None:
     result = CliRunner().invoke(
         app, ["mappings", "--explain", str(ROOT / "inbox_example" / "Stock Summary - Tally.xlsx")]
