@@ -271,19 +271,51 @@ _NEVER_BLANK = frozenset(
     for f in fields(Settings)
     if f.default is not None and f.default is not MISSING and not isinstance(f.default, tuple)
 )
+
+
+def _number(
+    key: str, low: float, what: str, *, whole: bool = False, above: bool = False
+) -> Callable[[Any], Any]:
+    """A converter for a number setting from `low` on (or `above` it): `timeout_seconds: 0`
+    timed every request out at once and sent the user to check the network; a negative
+    `pull_lookback_days` pulled nothing, for good, without a word."""
+
+    def convert(value: Any) -> float | int:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        fits = not isinstance(value, bool) and math.isfinite(number)
+        fits = fits and (number > low if above else number >= low)
+        if not fits or (whole and number != int(number)):
+            kind = "a whole number" if whole else "a number"
+            bound = f"above {low:g}" if above else f"{low:g} or more"
+            default = getattr(Settings(), key)
+            raise ConfigError(
+                f"setting '{key}': {value!r} is not {kind} {bound}: {what} (default {default})"
+            )
+        return int(number) if whole else number
+
+    return convert
+
+
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "base_url": _base_url,
     "token": lambda value: str(value).strip(),
-    "concurrency": int,
-    "retries": int,
+    "concurrency": _number("concurrency", 1, "requests sent at once", whole=True),
+    "retries": _number("retries", 0, "tries again of a failed request", whole=True),
     "retry_failed_minutes": _hold_minutes,
-    "timeout_seconds": float,
+    "timeout_seconds": _number(
+        "timeout_seconds", 0, "seconds to wait for Konnect's answer", above=True
+    ),
     "token_ttl_seconds": _token_ttl,
-    "settle_seconds": float,
+    "settle_seconds": _number(
+        "settle_seconds", 0, "seconds a file must stay unchanged before it is taken"
+    ),
     "reprocess_duplicates": _boolean,
     "keep_days": _days,
     "notify_email": _address_list,
-    "smtp_port": int,
+    "smtp_port": _number("smtp_port", 1, "the mail server's port", whole=True),
     "smtp_starttls": _boolean,
     "mappings_dir": Path,
     "limits": Limits.from_mapping,
@@ -291,9 +323,13 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "token_scope": _token_scope,
     "locations": _texts,
     "pull_overlap_minutes": float,
-    "pull_lookback_days": int,
-    "pull_page_size": int,
-    "pull_every_minutes": float,
+    "pull_lookback_days": _number(
+        "pull_lookback_days", 1, "days each automatic pull looks back", whole=True
+    ),
+    "pull_page_size": _number("pull_page_size", 1, "orders asked for per page", whole=True),
+    "pull_every_minutes": _number(
+        "pull_every_minutes", 0, "minutes between the watcher's pulls", above=True
+    ),
 }
 
 

@@ -78,6 +78,36 @@ def test_token_ttl_seconds_must_be_seconds_above_zero(tmp_path: Path, value: str
         load_settings(config_file=config, environ={})
 
 
+@pytest.mark.parametrize(
+    ("setting", "said"),
+    [
+        ("timeout_seconds: 0", "'timeout_seconds': 0 is not a number above 0: seconds to wait"),
+        ("timeout_seconds: -1", "'timeout_seconds': -1 is not a number above 0"),
+        ("concurrency: 0", "'concurrency': 0 is not a whole number 1 or more"),
+        ("retries: -1", "'retries': -1 is not a whole number 0 or more"),
+        ("retries: 1.5", "'retries': 1.5 is not a whole number 0 or more"),
+        ("settle_seconds: -1", "'settle_seconds': -1 is not a number 0 or more"),
+        ("pull_lookback_days: -5", "'pull_lookback_days': -5 is not a whole number 1 or more"),
+        ("pull_page_size: 0", "'pull_page_size': 0 is not a whole number 1 or more"),
+        ("pull_every_minutes: 0", "'pull_every_minutes': 0 is not a number above 0"),
+        ("smtp_port: true", "'smtp_port': True is not a whole number 1 or more"),
+    ],
+)
+def test_a_number_out_of_range_is_refused_saying_what_it_is(
+    tmp_path: Path, setting: str, said: str
+) -> None:
+    """`timeout_seconds: 0` timed every request out and blamed the network; a negative
+    look-back pulled nothing for good. Refused at start, with what the number is for."""
+    config = tmp_path / "c.yaml"
+    config.write_text(setting + "\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file=config, environ={})
+    assert said in str(caught.value) and "(default " in str(caught.value)
+    config.write_text("concurrency: 8\nretries: 0\ntimeout_seconds: 0.5\nsettle_seconds: 0\n")
+    loaded = load_settings(config_file=config, environ={})
+    assert (loaded.concurrency, loaded.retries, loaded.timeout_seconds) == (8, 0, 0.5)
+
+
 @pytest.mark.parametrize("key", ["timeout_seconds", "retries", "concurrency", "token_ttl_seconds"])
 def test_a_setting_left_blank_is_refused_not_taken_as_none(tmp_path: Path, key: str) -> None:
     """`timeout_seconds:` with the value deleted used to mean no timeout at all."""
