@@ -116,7 +116,9 @@ def validate(
     verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
-    """Read, map and validate FILES; write the reports next to each file; upload nothing.
+    """Read, map and validate FILES; write the reports next to each file (for a file in an
+    inbox, in its .konnect-etl/dry-run/, where the next run does not take them); upload
+    nothing.
 
     Example: [bold]konnect-etl validate stock_2026-11-26.xlsx[/]
     """

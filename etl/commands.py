@@ -9,7 +9,7 @@ from rich.markup import escape
 
 import etl
 from etl.atomic import fit_name
-from etl.config import Settings, state_dir
+from etl.config import CONFIG_NAMES, STATE_DIR, Settings, state_dir
 from etl.console import console, print_summary, progress_bars
 from etl.errors import ConfigError, InputError
 from etl.feeds import get_feed
@@ -92,16 +92,27 @@ def validate_command(
     mapping: str | None = None,
     preview: bool = False,
 ) -> int:
-    """`validate FILE...`: reports next to each file (with `preview`, the rows as they would
-    be sent too), nothing uploaded."""
+    """`validate FILE...`: reports next to each file, or for a file in an inbox in its
+    .konnect-etl/dry-run/ (with `preview`, the rows as they would be sent too); nothing
+    uploaded."""
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise ConfigError(f"file(s) not found: {', '.join(missing)}")
     job = Job(all_mappings(settings), None, None, feed=feed, mapping_name=mapping)
     job.preview = preview
-    results = [process(f, job, fixed_destination(f.parent, _stem(f))) for f in files]
+    results = [process(f, job, fixed_destination(_reports_folder(f), _stem(f))) for f in files]
     print_summary(results, "konnect-etl validate")
     return _exit_code(results, "validated")
+
+
+def _reports_folder(path: Path) -> Path:
+    """Next to the file - unless it waits in an inbox (its folder has our state folder or a
+    config file): there the next run would take the reports, failing the result report as
+    "sent already" and uploading the errors file as a fix. Then `run --dry-run`'s folder."""
+    folder = path.parent
+    if (folder / STATE_DIR).is_dir() or any((folder / n).is_file() for n in CONFIG_NAMES):
+        return state_dir(folder) / "dry-run"
+    return folder
 
 
 def _stem(path: Path) -> str:

@@ -153,6 +153,28 @@ def test_an_xlsx_errors_file_shows_numbers_and_dates_as_excel_showed_them(tmp_pa
     assert "942.82" in str(row[5])  # the error column quotes it as shown, too
 
 
+def test_validate_on_a_file_in_an_inbox_keeps_its_reports_out_of_the_next_run(
+    tmp_path: Path,
+) -> None:
+    """Reports next to a file in the inbox were taken by the next run: the result report
+    failed as 'its ok rows were sent already', the errors file was uploaded as a fix."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "konnect-etl.yaml").write_text("settle_seconds: 0\n")
+    target = inbox / "stock.csv"
+    target.write_text("location_id,sku,quantity\nDEL-WH-01,CAP-RED,-1\n")
+    result = CliRunner().invoke(app, ["validate", "--preview", str(target)])
+    assert result.exit_code == 1, result.output
+    assert sorted(p.name for p in inbox.iterdir()) == [
+        ".konnect-etl",
+        "konnect-etl.yaml",
+        "stock.csv",
+    ]
+    reports = inbox / ".konnect-etl" / "dry-run"
+    assert (reports / "stock.errors.csv").is_file() and (reports / "stock.summary.json").is_file()
+    assert "Reports: " in result.output and "dry-run" in result.output
+
+
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_is_in_the_readme(command: str) -> None:
     assert f"konnect-etl {command}" in README
