@@ -25,6 +25,7 @@ from etl.health import read_json
 
 NAME = "last-run.json"
 RUN_MAX_AGE = 3600.0  # seconds without a run that count as a problem (cron every 5 minutes)
+NO_FILE = "no file was ready in the inbox"  # exit 0 with nothing done: not "every row uploaded"
 MEANING = {
     0: "every row of every file uploaded",
     1: "finished; some rows or files need a look (see their reports)",
@@ -32,9 +33,11 @@ MEANING = {
 }
 
 
-def record(inbox: Path, started: float, code: int, reason: str | None = None) -> None:
-    """Write how this run ended; a folder that cannot be written is left (the exit code and
-    stderr say why this run stopped)."""
+def record(
+    inbox: Path, started: float, code: int, reason: str | None = None, files: int | None = None
+) -> None:
+    """Write how this run ended (`files`: how many it finished); a folder that cannot be
+    written is left (the exit code and stderr say why this run stopped)."""
     now = time.time()
     try:
         waiting = sorted(p.name for p in (inbox / "processing").iterdir() if p.is_file())
@@ -45,7 +48,8 @@ def record(inbox: Path, started: float, code: int, reason: str | None = None) ->
         "finished_at": _stamp(now),
         "finished_epoch": now,
         "exit_code": code,
-        "meaning": MEANING.get(code, "stopped"),
+        "meaning": NO_FILE if code == 0 and files == 0 else MEANING.get(code, "stopped"),
+        "files_finished": files,
         "reason": reason,
         "files_waiting": waiting,
         "pid": os.getpid(),

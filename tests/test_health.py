@@ -139,6 +139,19 @@ def test_status_flags_files_that_got_no_row_through_three_times_in_a_row(
     assert status(tmp_path)[0] == 0
 
 
+def test_status_after_a_run_that_found_no_file_does_not_say_every_row_uploaded(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """A file waiting for its trigger: the run takes nothing, exits 0 - not 'uploaded'."""
+    (tmp_path / "konnect-etl.yaml").write_text("trigger_suffix: .done\n")
+    drop(tmp_path, "stock.csv", [["location_id", "sku", "quantity"], ["DEL-WH-01", "CAP-RED", "4"]])
+    assert run(tmp_path, sandbox).exit_code == 0
+    code, output = status(tmp_path)
+    said = " ".join(output.split())
+    assert code == 0 and "exit 0, no file was ready in the inbox" in said, said
+    assert json.loads(status(tmp_path, "--json")[1])["files_finished"] == 0
+
+
 def test_status_json_is_machine_readable(tmp_path: Path) -> None:
     beat = Heartbeat(tmp_path, poll_seconds=5, mode="polling", started=time.time())
     beat.error("cannot work in the inbox: gone", time.time())
