@@ -121,7 +121,10 @@ def previous_row_count(journal_path: Path, mapping: str) -> int | None:
 
 
 def release_hint(held_file: Path) -> str:
-    return f'if the file is right, upload it with: konnect-etl release "{held_file.absolute()}"'
+    return (
+        f'if the file is right, let it through with: konnect-etl release "{held_file.absolute()}"'
+        " (back to the inbox: the next run uploads it)"
+    )
 
 
 def export_time(mapping: Mapping, path: Path) -> float:
