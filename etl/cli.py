@@ -237,7 +237,7 @@ def mappings(
 def release(
     file: Annotated[Path, typer.Argument(help="A held file, in INBOX/held/YYYY-MM-DD/.")],
 ) -> None:
-    """Upload a file the guards held (many zero stocks, far fewer rows than last time).
+    """Let a file the guards held go through (many zero stocks, far fewer rows than last time).
 
     Moves it back to the inbox; the next run uploads it without those two checks.
     Example: [bold]konnect-etl release inbox/held/2026-11-26/stock.csv[/]

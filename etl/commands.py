@@ -12,6 +12,7 @@ from etl.atomic import fit_name
 from etl.config import CONFIG_NAMES, STATE_DIR, Settings, state_dir
 from etl.console import console, print_summary, progress_bars
 from etl.errors import ConfigError, InputError
+from etl.exportmap import all_export_mappings, export_folders
 from etl.feeds import get_feed
 from etl.inbox import Inbox
 from etl.journal import Journal
@@ -181,6 +182,9 @@ def mappings_command(explain_file: Path | None, settings: Settings) -> int:
     if explain_file is None:
         for m in sorted(mappings, key=lambda m: m.name):
             console.print(f"[bold]{m.name}[/]  ({m.feed})  {m.description}  [dim]{m.path}[/]")
+        for e in all_export_mappings(export_folders(settings.mappings_dir)):
+            what = f"(orders pull --mapping {e.name})"
+            console.print(f"[bold]{e.name}[/]  {what}  {e.description}  [dim]{e.path}[/]")
         return 0
     if not explain_file.is_file():
         raise ConfigError(f"file not found: {explain_file}")

@@ -86,6 +86,19 @@ class ExportMapping:
         return [[c.cell(row) for c in self.columns] for row in rows]
 
 
+def export_folders(mappings_dir: Path | None) -> list[Path]:
+    """Where export mappings are looked for: the built-in ones, then the config's folder."""
+    from etl.config import builtin_mappings_dir
+
+    return [builtin_mappings_dir(), *([mappings_dir] if mappings_dir is not None else [])]
+
+
+def all_export_mappings(folders: list[Path]) -> list[ExportMapping]:
+    """Every export mapping of `folders`, by name (a later folder's wins), for `mappings`."""
+    paths = {p.stem: p for f in folders for p in sorted((f / EXPORT_DIR).glob("*.y*ml"))}
+    return [load_export_mapping(paths[stem], f"{EXPORT_DIR}/{stem}") for stem in sorted(paths)]
+
+
 def find_export_mapping(name: str, folders: list[Path]) -> ExportMapping:
     """`NAME` or `export/NAME` from the first folder that has it (later folders win)."""
     stem = name.removeprefix(f"{EXPORT_DIR}/")

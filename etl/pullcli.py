@@ -162,13 +162,9 @@ def _log_failure(
 def _export_mapping(name: str | None, settings: Settings) -> ExportMapping | None:
     if name is None:
         return None
-    from etl.config import builtin_mappings_dir
-    from etl.exportmap import find_export_mapping
+    from etl.exportmap import export_folders, find_export_mapping
 
-    folders = [builtin_mappings_dir()]
-    if settings.mappings_dir is not None:
-        folders.append(settings.mappings_dir)
-    return find_export_mapping(name, folders)
+    return find_export_mapping(name, export_folders(settings.mappings_dir))
 
 
 def _run_pull(settings: Settings, request: PullRequest, sandbox: bool, quiet: bool) -> None:

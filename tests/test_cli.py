@@ -92,6 +92,7 @@ def test_mappings_lists_the_shipped_profiles() -> None:
     assert result.exit_code == 0
     for name in ("generic/stock", "generic/price", "tally/stock", "pos/price", "ginesys/stock"):
         assert name in result.output
+    assert "export/erp_orders  (orders pull --mapping export/erp_orders)" in result.output
 
 
 @pytest.mark.parametrize("feed", ["stock", "price"])
