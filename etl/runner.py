@@ -301,6 +301,8 @@ def _process(
                       "processing/ and the next run continues where this one stopped",
                       claimed.name)  # fmt: skip
             raise
+        if job.journal is not None:  # nothing of it went out: the next run is a first attempt,
+            job.journal.abandon(content_hash(claimed), claimed.name)  # not "stopped part-way"
         back = inbox.give_back(claimed, options.trigger_suffix if options else None)
         log.error("%s: stopped, Konnect refused the credentials; file left at %s", back.name, back)
         raise

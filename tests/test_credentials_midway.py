@@ -60,5 +60,11 @@ def test_a_token_refused_before_anything_was_sent_gives_the_file_back(
 ) -> None:
     inbox = tmp_path / "inbox"
     drop(inbox, "cancel.csv", _rows())
+    drop(inbox, "stock.csv", [["location_id", "sku", "quantity"], ["DEL-WH-01", "CAP-RED", "4"]])
     assert run(inbox, sandbox, token="not-the-token").exit_code == 2
     assert (inbox / "cancel.csv").is_file() and not any((inbox / "processing").iterdir())
+    # the next run is a first attempt: no "stopped part-way" warning mailed by cron
+    again = run(inbox, sandbox)
+    assert again.exit_code in (0, 1) and (inbox / "processing").is_dir()
+    log = (inbox / ".konnect-etl" / "logs" / "konnect-etl.log").read_text()
+    assert "stopped part-way" not in log and "Konnect refused the access token" in log
