@@ -74,14 +74,30 @@ def canonical_words(
 ) -> pd.Series:
     """Konnect's spelling of each word of `allowed`, whatever the case or separator used
     ("Delivery Done", "BAG-PICKED"), numeric codes without leading zeros or a decimal zero
-    ("06", "6.0" -> "6"), and the allowed value an alias stands for ("Out of stock" -> "6").
-    Other words are left as they are, for the schema to refuse."""
+    ("06", "6.0" -> "6"), the allowed value an alias stands for ("Out of stock" -> "6"), and
+    an ERP drop-down's code with its meaning when both say the same ("6 - Out of stock").
+    Other words are left as they are, for the schema to refuse ("6 - Damaged": 6 or 9?)."""
     spelling = {word_key(word): word for word in allowed}
     spelling |= {word_key(alias): value for alias, value in (aliases or {}).items()}
+
+    def spell(word: str) -> str:
+        if (found := spelling.get(word_key(word))) is not None:
+            return found
+        both = CODE_AND_MEANING.fullmatch(word.strip())
+        if both is not None:
+            code, meaning = (spelling.get(word_key(part)) for part in both.groups())
+            if code is not None and code == meaning:
+                return code
+        return word
+
     # A column holds a handful of distinct words: spell each once, not once per row.
     codes, uniques = pd.factorize(words)
-    spelt = np.array([spelling.get(word_key(u), u) for u in uniques] + [pd.NA], dtype=object)
+    spelt = np.array([spell(u) for u in uniques] + [pd.NA], dtype=object)
     return pd.Series(spelt[codes], index=words.index, dtype="str")
+
+
+# "6 - Out of stock", "6: out of stock", "06) Out Of Stock": a code, then what it means
+CODE_AND_MEANING = re.compile(r"(\w+)\s*[-–:)]\s*(\S.*)")
 
 
 def word_key(word: str) -> str:
