@@ -132,10 +132,15 @@ def _norm(name: str) -> str:
 
 
 def _cell_message(problem: Problem) -> str:
+    """ "'column': 'value' - message", the value left out where the message already says it
+    (quoted, or first); a word that merely occurs in it is not saying it ('good' in "empty
+    for an item in good condition")."""
     where = f"'{problem.column}': " if problem.column else ""
-    said = problem.value == "" or problem.value in problem.message
-    value = "" if said else f"'{problem.value}' - "
-    return f"{where}{value}{problem.message}"
+    value, message = problem.value, problem.message
+    said = value == "" or f"'{value}'" in message or message.startswith(value)
+    said = said or (value in message and not value.replace(" ", "").isalpha())
+    shown = "" if said else f"'{value}' - "
+    return f"{where}{shown}{message}"
 
 
 def _join(first: str, second: str) -> str:

@@ -322,6 +322,16 @@ def test_reason_codes_any_case_and_leading_zeros(feed: str) -> None:
     ]
 
 
+def test_a_refused_word_is_quoted_even_when_the_message_uses_it(tmp_path: Path) -> None:
+    """'good' occurs in "... for an item in good condition": the value was left out, as if
+    the message had quoted it."""
+    path = tmp_path / "return_qc.csv"
+    _write(path, "orderId,orderItemId,quantity,reasonCode\nO1,O1-1,1,good\n")
+    CliRunner().invoke(app, ["validate", str(path)], catch_exceptions=False)
+    message = _result_rows(tmp_path / "return_qc.result.csv")["2"]["message"]
+    assert message.startswith("'reasonCode': 'good' - reason code must be one of 6")
+
+
 # What Konnect receives.
 
 TODAY = date.today().isoformat()
