@@ -51,7 +51,7 @@ def key_fields(feed: Feed) -> tuple[str, ...]:
     return feed.key
 
 
-def _same_key(feed: Feed) -> str:
+def same_key(feed: Feed) -> str:
     fields = key_fields(feed)
     if fields == ("location_id", "sku"):
         return "same location and SKU"
@@ -135,7 +135,7 @@ def _reject_all(
     for k, i in enumerate(members):
         others = [j for j in range(min(len(members), SHOWN + 1)) if j != k][:SHOWN]
         named = row_list([numbers[j] for j in others], SHOWN, len(members) - 1)
-        text = f"{_same_key(feed)} as {named}"
+        text = f"{same_key(feed)} as {named}"
         if pieces is not None:
             text += pieces
         elif values:
@@ -214,7 +214,7 @@ def _keep_one(
             continue
         if bad[kept]:
             text = (
-                f"not sent: {_same_key(feed)} as row {rows[kept]}, the row used "
+                f"not sent: {same_key(feed)} as row {rows[kept]}, the row used "
                 f"(duplicates: {policy}), which has a problem"
             )
             out.findings.append(Finding(i, column, "duplicate", text))
@@ -233,7 +233,7 @@ def _sum(
     broken = [int(rows[i]) for i in members if bad[i]]
     if broken:
         text = (
-            f"not added up: {_same_key(feed)} as {row_list(broken)}, which has a problem; keep"
+            f"not added up: {same_key(feed)} as {row_list(broken)}, which has a problem; keep"
             " this row (its quantity is part of the total): with the problem fixed, the rows"
             " are added up and sent together"
         )

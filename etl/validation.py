@@ -22,7 +22,7 @@ import pandas as pd
 import pandera.errors as pa_errors
 
 from etl.cells import blank_cells
-from etl.duplicates import POLICIES, Resolution, key_fields, resolve
+from etl.duplicates import POLICIES, Resolution, key_fields, resolve, same_key
 from etl.errors import ConfigError
 from etl.feeds import Feed
 from etl.findings import Finding, column_name, to_problems
@@ -58,13 +58,17 @@ class Validated:
     merged: dict[int, int] = field(default_factory=dict)
     duplicates: str = "error"
     notes: dict[int, str] = field(default_factory=dict)
+    same: str = "same record"  # what a duplicate shares with its kept row ("same order ID")
 
     def merge_message(self, position: int) -> str:
-        """'added to row 7' (sum) or 'same key as row 7, which was sent instead (...)'."""
+        """'added to row 7' (sum) or 'same order ID as row 7, sent once with that row (...)'."""
         row = int(self.row_numbers[self.merged[position]])
         if self.duplicates == "sum":
             return f"added to row {row}"
-        return f"duplicate of row {row}, which was sent instead (duplicates: {self.duplicates})"
+        return (
+            f"{self.same} as row {row}, sent once with that row (the mapping sends the"
+            f" {self.duplicates} of such rows: duplicates: {self.duplicates})"
+        )
 
 
 def check_policies(feed: Feed, duplicates: str, negative_stock: str) -> None:
@@ -235,6 +239,7 @@ def _result(
         problems=problems,
         merged=merged,
         duplicates=duplicates,
+        same=same_key(feed),
     )
 
 
@@ -281,4 +286,5 @@ def drop_rows(
         merged=merged,
         duplicates=validated.duplicates,
         notes={p: note for p, note in validated.notes.items() if p not in dropped},
+        same=validated.same,
     )

@@ -250,7 +250,10 @@ def test_duplicates_first_and_last_merge_the_others(policy: str, kept: int) -> N
     assert sorted(v.merged) == sorted({0, 1, 2} - {kept - 1})
     assert set(v.merged.values()) == {0}
     some = next(iter(v.merged))
-    assert v.merge_message(some).startswith(f"duplicate of row {kept + 1}, which was sent instead")
+    assert v.merge_message(some) == (
+        f"same location and SKU as row {kept + 1}, sent once with that row (the mapping sends"
+        f" the {policy} of such rows: duplicates: {policy})"
+    )
 
 
 def test_duplicates_first_when_the_kept_row_is_bad() -> None:
