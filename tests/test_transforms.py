@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -9,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from etl.datestep import DateStep
+from etl.excelread import format_value
 from etl.numbers import parse_numbers
 from etl.numberstep import (
     COMMA,
@@ -199,6 +202,16 @@ def test_date_with_explicit_formats_and_iso_and_excel_serials() -> None:
 def test_datetime_keeps_the_time_of_an_excel_serial() -> None:
     values, _ = DateStep(with_time=True, output="%Y-%m-%dT%H:%M:%S").apply(col("45678.5"))
     assert values.tolist() == ["2025-01-21T12:00:00"]
+
+
+def test_a_workbook_time_with_a_fraction_of_a_second_is_a_date_and_time() -> None:
+    """A date cell holding 12:40:00.25 (=NOW(), an ERP's milliseconds) reads as
+    '2026-01-05 12:40:00.250000' (etl.excelread): a date and time, not refused."""
+    cell = format_value(datetime(2026, 1, 5, 12, 40, 0, 250000))
+    assert cell == "2026-01-05 12:40:00.250000"
+    step = DateStep(with_time=True, output="%Y-%m-%d %H:%M:%S")
+    values, failures = step.apply(col(cell))
+    assert values.tolist() == ["2026-01-05 12:40:00"] and failures == []
 
 
 def test_a_time_with_am_or_pm_is_read_on_the_24_hour_clock() -> None:
