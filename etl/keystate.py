@@ -250,6 +250,20 @@ class KeyState:
         if not self._db.execute(ahead, (now,)).fetchone():
             return 0
         with self._writing():
+            # an older export of the same keys gave them up to this one (`record`): they go
+            # back to the newest such export, so forgetting this one forgets no key
+            found = self._db.execute(
+                "SELECT mapping, digest, keys FROM exports WHERE exported_at > ? AND "
+                "keys != x'' AND digest IS NOT NULL ORDER BY exported_at",
+                (now,),
+            ).fetchall()
+            for mapping, digest, keys in found:
+                self._db.execute(
+                    "UPDATE exports SET keys = ? WHERE id = (SELECT id FROM exports WHERE "
+                    "mapping = ? AND digest = ? AND exported_at <= ? "
+                    "ORDER BY exported_at DESC, id DESC LIMIT 1)",
+                    (keys, mapping, digest, now),
+                )
             return self._db.execute("DELETE FROM exports WHERE exported_at > ?", (now,)).rowcount
 
     def release(self, sha256: str, name: str) -> None:

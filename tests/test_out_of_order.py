@@ -352,3 +352,16 @@ def test_exports_of_the_same_keys_keep_only_the_newest_ones_keys(tmp_path: Path)
         assert sorted(f for (f,) in kept) == ["delta.csv", "stock-24.csv", "stock-25.csv"]
         assert db.execute("SELECT count(*) FROM exports").fetchone() == (26,)
     assert (tmp_path / STATE_FILE).stat().st_size < 4 * one  # 26 exports kept: 26 * one
+
+
+def test_an_export_forgotten_as_future_gives_back_the_keys_it_took(tmp_path: Path) -> None:
+    """The older export of the same keys gave them up to the newer one; a newer one stamped
+    ahead of the clock (another machine's) is forgotten: its keys go back, never lost."""
+    keys = ["L1|A", "L1|B", "L2|C"]
+    now = time.time()
+    with KeyState(tmp_path) as state:
+        state.record("m", keys, now - 3600, "stock-0600.csv", [])
+        state.record("m", keys[::-1], now + 3600, "stock-ahead.csv", [])
+        assert state.no_future_exports(now) == 1
+        older = state.newer_than("m", now - 7200)
+        assert set(older) == set(keys) and {a.file for a in older.values()} == {"stock-0600.csv"}

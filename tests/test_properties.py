@@ -155,8 +155,8 @@ def test_the_key_memory_answers_as_if_every_export_kept_its_keys(
     tmp_path: Path, exports: list[tuple[int, int]]
 ) -> None:
     """Exports of the same keys recorded in any order (out of order too, some at the same
-    time): every question the guards ask is answered as by a memory that kept every export's
-    keys (the newest export of a key wins)."""
+    time), and those ahead of the clock forgotten: every question the guards ask is answered
+    as by a memory that kept every export's keys (the newest export of a key wins)."""
     state_dir = tmp_path / f"s{len(list(tmp_path.iterdir()))}"
     kept: list[tuple[float, str, frozenset[str]]] = []
     with KeyState(state_dir) as state:
@@ -175,3 +175,12 @@ def test_the_key_memory_answers_as_if_every_export_kept_its_keys(
                 assert state.exported_at_of("m", Path(file).stem, [str(len(kept) + 1)]) == t
                 newer = set(state.newer_than("m", t))
                 assert keys <= state.keys_of("m", Path(file).stem, t) | newer
+        # exports stamped ahead of the clock (another machine's) forgotten: as if never kept
+        now = exports[0][0] * 3600.0
+        state.no_future_exports(now)
+        left = [(t, file, keys) for t, file, keys in kept if t <= now]
+        expected = {}
+        for t, file, keys in sorted(left, key=lambda e: e[0]):
+            expected.update(dict.fromkeys(keys, (t, file)))
+        got = state.newer_than("m", 0.0)
+        assert {k: (a.exported_at, a.file) for k, a in got.items()} == expected
