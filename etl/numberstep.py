@@ -209,20 +209,22 @@ def _dot_either_way(
     cells written with neither decimals nor grouping, all below 1000 (a European "#.##0"
     export: "3.000", "12.000", "250"). Columns that write three decimals on every cell
     ("12.000 Nos", SAP, Tally) read as before, as do their zeros written "0", a hand-typed
-    cell in 100 or more (TYPO_SHARE), and columns with a "1500" or a "1,200" (no dots there)."""
+    cell in 100 or more (TYPO_SHARE), three decimals with a unit word ("12.000 Nos" beside a
+    typed "5"), and columns with a "1500" or a "1,200" (no dots there). Three decimals
+    beside a typed "5" and nothing else to tell ("12.000", "4.000", "5") stay refused."""
     text = text_of(text)  # cells read as numbers (XLSX) are text here; with no dots
     if not contains_bytes(arrow_text(text), b"."):  # most columns: ~1 ms per million cells
         return []
     dotted = text.str.contains(".", regex=False).to_numpy(dtype=bool, na_value=False)
+    undotted = np.isfinite(numbers) & ~dotted
+    if not undotted.any():  # a dot on every count (SAP, Tally): before the slower look below
+        return []
     looks = dot_grouped_look(text)
     grouped = looks & np.isfinite(numbers)
     if not grouped.any():
         return []
-    undotted = np.isfinite(numbers) & ~dotted
     shown = looks & fraction
     if shown.any():
-        if not undotted.any():
-            return []
         message = DOT_EITHER_WAY
     else:
         commas = text.str.contains(",", regex=False).to_numpy(dtype=bool, na_value=False)
@@ -231,6 +233,7 @@ def _dot_either_way(
             (commas & counted).any()
             or plain.sum() < TYPO_SHARE * counted.sum()
             or (np.abs(numbers[plain]) >= 1000).any()
+            or text[grouped].str.contains(r"[^\W\d_]", regex=True).any()  # "12.000 Nos": Tally
         ):
             return []
         shown, message = plain, DOT_OR_DECIMALS

@@ -397,7 +397,8 @@ def test_dotted_counts_beside_small_plain_ones_are_refused_as_3_or_3000() -> Non
     """A European "#.##0" export writes 3000 as "3.000" and 250 as "250": with no "1.200" to
     give it away, "3.000" is still not read as 3 pieces. Evidence that the dots are decimals
     keeps the old reading: a "1500" or a "1,200" in the column, three decimals on every cell
-    but a zero or a hand-typed cell in 100 or more, a file with one cell."""
+    but a zero or a hand-typed cell in 100 or more, or with a unit word, a file with one
+    cell."""
     values, failures = Number(whole=True).apply(col("3.000", "12.000", "250", ""))
     said = messages_by_row(failures)
     assert said == {0: DOT_OR_DECIMALS.replace("{example}", "250"), 1: said[0]}
@@ -407,6 +408,7 @@ def test_dotted_counts_beside_small_plain_ones_are_refused_as_3_or_3000() -> Non
         ("3.000", "250", "1,200"),
         ("12.000 Nos", "3.000", "0", "2.000"),
         (*["12.000 Nos"] * 150, "5"),
+        ("12.000 Nos", "4.000 Nos", "5"),  # three decimals with a unit word: Tally's
         ("3.000",),
     ]:
         values, failures = Number(whole=True).apply(col(*cells))
