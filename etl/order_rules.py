@@ -29,8 +29,6 @@ ORDER_FIELDS: dict[str, tuple[str, ...]] = {"invoice": INVOICE_FIELDS}
 
 def order_findings(feed: Feed, work: pd.DataFrame, bad: BoolArray, rows: IntArray) -> list[Finding]:
     """Conflicting order/package fields, then the rows of orders that cannot be sent whole."""
-    if feed.name == "awb":  # one row per order (etl.duplicates), each its own shipment
-        return _numbers_on_two_orders(work, rows, "awbNumber", AWB_SHARED)
     if not feed.grouped:
         return []
     found = _conflicts(work, ("orderId",), ORDER_FIELDS.get(feed.name, ()), rows)
@@ -80,27 +78,46 @@ class _Shared:
     why: str
 
 
-# Konnect would give an invoice number to whichever order it got first and refuse the other;
-# an AWB number on two orders is a fill-down or paste slip: one shipment's label on another.
+# Konnect would give an invoice number to whichever order it got first and refuse the other.
 INVOICE_SHARED = _Shared("invoice_shared", "an invoice number is one order's")
-AWB_SHARED = _Shared("awb_shared", "an AWB number is one shipment's: check which is right")
 
 
 def _numbers_on_two_orders(
     work: pd.DataFrame, rows: IntArray, field: str, shared: _Shared
 ) -> list[Finding]:
-    """A `field` number (invoice, AWB) on rows of two orders (a copy-paste slip): neither is
-    sent."""
+    """A `field` number on rows of two orders (a copy-paste slip): neither is sent."""
+    return [
+        Finding(i, field, shared.code, f"{text}; {shared.why}")
+        for i, text in _on_two_orders(work, rows, field).items()
+    ]
+
+
+def shared_awb_notes(work: pd.DataFrame, sound: BoolArray, rows: IntArray) -> dict[int, str]:
+    """An AWB number on two orders of one file: a fill-down or paste slip, or two orders a
+    courier carries as one consignment - said on each row, which is sent (Konnect does not
+    say an AWB is one order's)."""
+    found = _on_two_orders(work, rows, "awbNumber")
+    check = "check that these orders really travel as one consignment"
+    return {i: f"note: AWB {text}: {check}" for i, text in found.items() if sound[i]}
+
+
+def _on_two_orders(work: pd.DataFrame, rows: IntArray, field: str) -> dict[int, str]:
+    """Row index -> "N is on 2 orders: row 4 (order O1), row 9 (order O2)" for each row of a
+    `field` number found with two or more orders (one pass: a big file's numbers each on one
+    order cost no look at the others)."""
     numbers, orders = work[field], work["orderId"]
     present = (numbers.notna() & orders.notna()).to_numpy(dtype=bool)
-    counts = work[present].groupby(field)["orderId"].nunique()
-    found: list[Finding] = []
-    for number in counts[counts > 1].index:
-        members = np.flatnonzero(present & (numbers == number).to_numpy(dtype=bool, na_value=False))
-        firsts = pd.Series(members).groupby(orders.iloc[members].to_numpy()).first()
+    frame = pd.DataFrame(
+        {"n": numbers[present].to_numpy(), "o": orders[present].to_numpy(),
+         "i": np.flatnonzero(present)}
+    )  # fmt: skip
+    frame = frame[frame.groupby("n")["o"].transform("nunique") > 1]
+    found: dict[int, str] = {}
+    for number, group in frame.groupby("n", sort=False):
+        firsts = group.groupby("o", sort=False)["i"].first()
         shown = ", ".join(f"row {rows[i]} (order {order})" for order, i in firsts.items())
-        text = f"{number} is on {len(firsts)} orders: {shown}; {shared.why}"
-        found += [Finding(int(i), field, shared.code, text) for i in members]
+        text = f"{number} is on {len(firsts)} orders: {shown}"
+        found.update(dict.fromkeys(group["i"].tolist(), text))
     return found
 
 

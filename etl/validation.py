@@ -27,7 +27,7 @@ from etl.errors import ConfigError
 from etl.feeds import Feed
 from etl.findings import Finding, column_name, to_problems
 from etl.model import IntArray, Mapped, Problem
-from etl.order_rules import order_findings
+from etl.order_rules import order_findings, shared_awb_notes
 from etl.preparation import BoolArray, prepare, zero_negative_stock
 from etl.schemas import BOOLEAN_FIELDS, DECIMAL_FIELDS, LIST_FIELDS, WIDE_CHECK_FIELD, schema_for
 from etl.wording import number_text
@@ -104,6 +104,9 @@ def validate(
     if zeroed.any():
         notes = _zero_notes(zeroed & ~bad, said, mapped.positions, resolution, duplicates)
         validated.notes = notes
+    if feed.name == "awb":
+        shared = shared_awb_notes(work, ~bad, mapped.row_numbers)
+        validated.notes = {int(mapped.positions[i]): note for i, note in shared.items()}
     return validated
 
 
