@@ -117,8 +117,8 @@ def validate(
     quiet: Quiet = False,
 ) -> None:
     """Read, map and validate FILES; write the reports next to each file (for a file in an
-    inbox run or watch has worked in, in its .konnect-etl/dry-run/, where the next run does
-    not take them); upload nothing.
+    inbox - a folder with .konnect-etl/ or a konnect-etl.yaml - in its .konnect-etl/dry-run/,
+    where the next run does not take them); upload nothing.
 
     Example: [bold]konnect-etl validate stock_2026-11-26.xlsx[/]
     """

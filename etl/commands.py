@@ -9,7 +9,7 @@ from rich.markup import escape
 
 import etl
 from etl.atomic import fit_name
-from etl.config import STATE_DIR, Settings, state_dir
+from etl.config import CONFIG_NAMES, STATE_DIR, Settings, state_dir
 from etl.console import console, print_summary, progress_bars
 from etl.errors import ConfigError, InputError
 from etl.exportmap import all_export_mappings, export_folders
@@ -108,12 +108,13 @@ def validate_command(
 
 
 def _reports_folder(path: Path) -> Path:
-    """Next to the file - unless it waits in an inbox (a folder `run` or `watch` has worked
-    in: it has our state folder): there the next run would take the reports, failing the
-    result report as "sent already" and uploading the errors file as a fix. Then
-    `run --dry-run`'s folder."""
+    """Next to the file - unless it waits in an inbox (a folder with our state folder, or
+    with a config file: a new inbox before its first run): there the next run would take the
+    reports, failing the result report as "sent already" and uploading the errors file as a
+    fix. Then `run --dry-run`'s folder."""
     folder = path.parent
-    return state_dir(folder) / "dry-run" if (folder / STATE_DIR).is_dir() else folder
+    inbox = (folder / STATE_DIR).is_dir() or any((folder / n).is_file() for n in CONFIG_NAMES)
+    return state_dir(folder) / "dry-run" if inbox else folder
 
 
 def _stem(path: Path) -> str:

@@ -160,8 +160,8 @@ def test_validate_on_a_file_in_an_inbox_keeps_its_reports_out_of_the_next_run(
     """Reports next to a file in the inbox were taken by the next run: the result report
     failed as 'its ok rows were sent already', the errors file was uploaded as a fix."""
     inbox = tmp_path / "inbox"
-    (inbox / ".konnect-etl").mkdir(parents=True)  # run or watch has worked here
-    (inbox / "konnect-etl.yaml").write_text("settle_seconds: 0\n")
+    inbox.mkdir()
+    (inbox / "konnect-etl.yaml").write_text("settle_seconds: 0\n")  # an inbox, not run yet
     target = inbox / "stock.csv"
     target.write_text("location_id,sku,quantity\nDEL-WH-01,CAP-RED,-1\n")
     result = CliRunner().invoke(app, ["validate", "--preview", str(target)])

@@ -82,7 +82,8 @@ def validate(inbox: Path, name: str) -> dict[str, dict[str, Any]]:
     """`konnect-etl validate` one file; its result rows by row number."""
     args = ["validate", str(inbox / name), "--config", str(inbox / "konnect-etl.yaml")]
     CliRunner().invoke(app, args, catch_exceptions=False)
-    return result_rows(inbox / f"{Path(name).stem}.result.{_ext(name)}")
+    reports = inbox / ".konnect-etl" / "dry-run"  # a file in an inbox: not beside it
+    return result_rows(reports / f"{Path(name).stem}.result.{_ext(name)}")
 
 
 def _ext(name: str) -> str:

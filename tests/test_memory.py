@@ -30,6 +30,6 @@ def test_a_file_too_big_for_memory_fails_with_a_report(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
-    summary = json.loads((tmp_path / "stock.summary.json").read_text())
+    summary = json.loads((tmp_path / ".konnect-etl" / "dry-run" / "stock.summary.json").read_text())
     assert summary["outcome"] == "failed"
     assert "too big to read with the memory" in summary["file_errors"][0]
