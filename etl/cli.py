@@ -157,6 +157,9 @@ def sandbox_command(
     token_scope: Annotated[
         str, typer.Option(help="location, or company (order fetches then need locationCode).")
     ] = "location",
+    faults_on: Annotated[
+        str, typer.Option(help="all, or writes: --error-rate/--drop-rate spare GET look-ups.")
+    ] = "all",
 ) -> None:
     """Start the built-in Konnect emulator in the foreground (Ctrl+C stops it).
 
@@ -169,7 +172,7 @@ def sandbox_command(
             host=host, port=port, token=token, seed=seed, latency_ms=latency_ms,
             error_rate=error_rate, drop_rate=drop_rate, rate_limit=rate_limit,
             max_concurrency=max_concurrency, catalogue=catalogue,  # type: ignore[arg-type]
-            token_scope=token_scope,  # type: ignore[arg-type]
+            token_scope=token_scope, faults_on=faults_on,  # type: ignore[arg-type]
         )  # fmt: skip
     except ValueError as exc:  # the flags follow the rules of POST /_sandbox/faults
         raise fail(f"--{str(exc).replace('_', '-')}") from None

@@ -227,6 +227,21 @@ def test_error_rate_answers_5xx_and_applies_nothing(api: httpx.Client, sandbox: 
     assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-S"] == before
 
 
+def test_faults_on_writes_spare_look_ups(api: httpx.Client, sandbox: Any) -> None:
+    """`faults_on: writes`: every PUT/POST gets the 5xx, an order look-up (GET) always answers
+    and takes no draw of the fault sequence - a test's seeded scenario stays the same when the
+    tool adds look-ups."""
+    sandbox.faults(error_rate=1.0, faults_on="writes")
+    assert api.get("/oms/v3/shipment", params={"orderStatus": "CREATED"}).status_code == 200
+    put = api.put(INVENTORY, json=[stock("DEL-WH-01", "TS-BLK-S", 1)])
+    assert put.status_code in (500, 502, 503) and sandbox.ledger() == []
+    sandbox.faults(error_rate=1.0, faults_on="all")
+    assert api.get("/oms/v3/shipment", params={"orderStatus": "CREATED"}).status_code >= 500
+    with pytest.raises(httpx.HTTPStatusError) as refused:
+        sandbox.faults(faults_on="reads")
+    assert "faults_on must be 'all' or 'writes'" in refused.value.response.text
+
+
 def test_drop_rate_applies_then_closes_without_a_response(api: httpx.Client, sandbox: Any) -> None:
     sandbox.faults(drop_rate=1.0)
     with pytest.raises(httpx.RemoteProtocolError):

@@ -68,7 +68,7 @@ def _guarded(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             response = _refusal(request, sandbox)
             if response is None:
                 response = await handler(request, sandbox)
-                if faults.drop():
+                if faults.drop(request.method):
                     response = DropConnection()
             await faults.wait_until(due)
             return response
@@ -83,6 +83,6 @@ def _refusal(request: Request, sandbox: Sandbox) -> Response | None:
         return denied
     if (wait := faults.retry_after()) is not None:
         return refusal(429, "X429", "too many requests", **{"Retry-After": str(wait)})
-    if (status := faults.server_error()) is not None:
+    if (status := faults.server_error(request.method)) is not None:
         return refusal(status, f"X{status}", "injected server error: nothing applied")
     return None

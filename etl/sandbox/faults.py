@@ -125,14 +125,18 @@ class Faults:
         wait = self.bucket.take()
         return None if wait is None else max(1, math.ceil(wait))
 
-    def server_error(self) -> int | None:
+    def hits(self, method: str) -> bool:
+        """Whether `error_rate` / `drop_rate` apply to a request of `method` (`faults_on`)."""
+        return self.settings.faults_on == "all" or method not in ("GET", "HEAD")
+
+    def server_error(self, method: str = "POST") -> int | None:
         """The 5xx status to answer instead of applying the request, or None."""
         rate = self.settings.error_rate
-        if rate > 0 and self.rng.random() < rate:
+        if rate > 0 and self.hits(method) and self.rng.random() < rate:
             return self.rng.choice(SERVER_ERRORS)
         return None
 
-    def drop(self) -> bool:
+    def drop(self, method: str = "POST") -> bool:
         """True when this (already applied) request gets no response at all."""
         rate = self.settings.drop_rate
-        return rate > 0 and self.rng.random() < rate
+        return rate > 0 and self.hits(method) and self.rng.random() < rate

@@ -8,6 +8,10 @@ from typing import Any, Literal
 
 Catalogue = Literal["strict", "open"]
 CATALOGUES: tuple[Catalogue, ...] = ("strict", "open")
+# which requests `error_rate` / `drop_rate` may hit: every one, or only those that change
+# something (POST/PUT: not order look-ups), so a look-up does not take a draw of the sequence
+FaultsOn = Literal["all", "writes"]
+FAULTS_ON: tuple[FaultsOn, ...] = ("all", "writes")
 # location: the token is one store's (here: it covers the seed's `locations`);
 # company: it covers every location, and GET /oms/v3/shipment then needs `locationCode`.
 TokenScope = Literal["location", "company"]
@@ -37,6 +41,7 @@ class SandboxSettings:
     username: str = "sandbox"
     password: str = "sandbox"
     fault_seed: int | None = None
+    faults_on: FaultsOn = "all"
     token_scope: TokenScope = "location"
     token_ttl_seconds: float | None = None
 
@@ -61,6 +66,7 @@ class FaultSettings:
     max_concurrency: int | None = None
     catalogue: Catalogue = "strict"
     fault_seed: int | None = None
+    faults_on: FaultsOn = "all"
 
     @classmethod
     def from_settings(cls, settings: SandboxSettings) -> FaultSettings:
@@ -85,6 +91,10 @@ def _check(key: str, value: Any) -> None:
     if key == "catalogue":
         if value not in CATALOGUES:
             raise ValueError("catalogue must be 'strict' or 'open'")
+        return
+    if key == "faults_on":
+        if value not in FAULTS_ON:
+            raise ValueError("faults_on must be 'all' or 'writes'")
         return
     if value is None and key in ("rate_limit", "max_concurrency", "fault_seed"):
         return
