@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from etl.inbox import is_ignored, is_trigger
-from etl.wording import count
+from etl.wording import count, duration
 
 # a file in the inbox this long without being taken is a problem (or --max-age, if longer)
 WAITING_MAX = 3600.0
@@ -54,18 +54,12 @@ def waiting_files(inbox: Path, now: float, limit: float = WAITING_MAX) -> dict[s
 
 def waiting_problem(waiting: dict[str, float], limit: float) -> str:
     """What `status` says of the files `waiting_files` found."""
-    shown = ", ".join(f"{name} ({minutes(seconds)})" for name, seconds in waiting.items())
+    shown = ", ".join(f"{name} ({duration(seconds)})" for name, seconds in waiting.items())
     return (
-        f"{count(len(waiting), 'file')} waited in the inbox over {minutes(limit)} without being"
+        f"{count(len(waiting), 'file')} waited in the inbox over {duration(limit)} without being"
         f" taken: {shown}. A file is taken once it stops changing (with trigger_suffix, once"
         " its trigger file is there too): see the log"
     )
-
-
-def minutes(seconds: float) -> str:
-    """'75 min', '3 h 10 min'."""
-    whole = int(seconds // 60)
-    return f"{whole} min" if whole < 120 else f"{whole // 60} h {whole % 60} min"
 
 
 def nothing_through(inbox: Path, files: int = NOTHING_THROUGH) -> list[str]:

@@ -22,6 +22,7 @@ from etl import __version__
 from etl.atomic import atomic_write_bytes
 from etl.config import STATE_DIR
 from etl.health import read_json
+from etl.wording import duration
 
 NAME = "last-run.json"
 RUN_MAX_AGE = 3600.0  # seconds without a run that count as a problem (cron every 5 minutes)
@@ -72,10 +73,10 @@ def verdict(entry: dict[str, Any], now: float, max_age: float | None) -> tuple[b
     age = now - float(entry.get("finished_epoch", 0.0))
     limit = max_age if max_age is not None else RUN_MAX_AGE
     code = entry.get("exit_code")
-    said = f"last run {_ago(age)} ago ({entry.get('finished_at')}): exit {code}"
+    said = f"last run {duration(age)} ago ({entry.get('finished_at')}): exit {code}"
     if age > limit:
         return False, (
-            f"no run for {_ago(age)} (limit {_ago(limit)}): is the cron job,"
+            f"no run for {duration(age)} (limit {duration(limit)}): is the cron job,"
             f" scheduled task or timer still running it? ({said})"
         )
     if code == 2:
@@ -83,11 +84,6 @@ def verdict(entry: dict[str, Any], now: float, max_age: float | None) -> tuple[b
     waiting = entry.get("files_waiting") or []
     also = f"; waiting in processing/: {', '.join(waiting)}" if waiting else ""
     return True, f"{said}, {entry.get('meaning')}{also}"
-
-
-def _ago(seconds: float) -> str:
-    """'45 s' under two minutes (a --max-age of 5 was 'limit 0 min'), else '12 min'."""
-    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
 def _stamp(epoch: float) -> str:

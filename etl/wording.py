@@ -165,6 +165,15 @@ def local_time(stamp: str | None) -> str:
         return stamp
 
 
+def duration(seconds: float) -> str:
+    """How long, as a person says it: '45 s' under two minutes, '75 min' under two hours,
+    else '3 h 10 min'."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    whole = int(seconds // 60)
+    return f"{whole} min" if whole < 120 else f"{whole // 60} h {whole % 60} min"
+
+
 def count(n: int, noun: str) -> str:
     """'1 row', '2 rows' (`noun` singular; "order(s)" style never reaches a log line)."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

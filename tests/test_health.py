@@ -286,7 +286,7 @@ def test_status_judges_a_scheduled_run_by_how_its_last_run_ended(
     last["finished_epoch"] -= 2 * 3600
     (tmp_path / ".konnect-etl" / "last-run.json").write_text(json.dumps(last))
     code, output = status(tmp_path)
-    assert code == 1 and "no run for 120 min (limit 60 min)" in " ".join(output.split())
+    assert code == 1 and "no run for 2 h 0 min (limit 60 min)" in " ".join(output.split())
     said = " ".join(status(tmp_path, "--max-age", "5")[1].split())
     assert "(limit 5 s)" in said  # not "limit 0 min"
     assert status(tmp_path, "--max-age", str(3 * 3600))[0] == 0
