@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TextIO
 
 import orjson
 
@@ -88,6 +90,17 @@ class FollowingFileHandler(logging.handlers.RotatingFileHandler):
             self.stream = self._open()
 
 
+class ConsoleHandler(logging.StreamHandler[TextIO]):
+    """stderr. A console that went away (a closed terminal or pipe, a test runner's captured
+    stream) costs its lines, never the work that logged them: logging reports its own error
+    to that same dead stderr, which raised out of the caller's `log.error` (a watcher's pull
+    round then "failed unexpectedly" and waited a minute). The log file keeps the line."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            super().handleError(record)
+
+
 def add_secrets(values: Iterable[str | None]) -> None:
     _secrets.update(v for v in values if v and len(v) >= 4)
 
@@ -103,7 +116,7 @@ def setup_logging(verbosity: int = 0, json_logs: bool = False, log_dir: Path | N
     plain = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     # the file: which process wrote a line (a `watch` and a cron `run` may share it)
     with_pid = logging.Formatter("%(asctime)s [%(process)d] %(levelname)s %(name)s: %(message)s")
-    console = logging.StreamHandler()
+    console = ConsoleHandler()
     console.setLevel(level)
     console.addFilter(NotFileOnly())
     _attach(root, console, JsonLines() if json_logs else plain)

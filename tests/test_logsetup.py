@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,3 +78,20 @@ def test_verbose_logging_leaves_out_asyncios_debug_lines() -> None:
         assert not logging.getLogger("asyncio").isEnabledFor(logging.DEBUG)
     finally:
         setup_logging()
+
+
+def test_a_console_that_went_away_never_stops_the_work_that_logs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """stderr closed (a terminal or pipe gone, a test runner's captured stream): logging's
+    own error report went to that same dead stderr and raised out of `log.error`, so a
+    watcher's pull round "failed unexpectedly". The line is lost to the console, nothing more."""
+    gone = io.StringIO()
+    setup_logging()
+    console = next(h for h in logging.getLogger().handlers if getattr(h, "_konnect_etl", False))
+    assert isinstance(console, logging.StreamHandler)
+    console.setStream(gone)
+    gone.close()
+    monkeypatch.setattr(sys, "stderr", gone)  # where logging reports its own errors
+    logging.getLogger("etl.pullschedule").error("pull failed; trying again next round")
+    setup_logging()
