@@ -115,15 +115,15 @@ def _cancelled(record: Record, order: Order) -> bool | None:
     item has fewer cancelled than we asked; else Konnect's order cannot tell: an item
     cancelled enough, but not wholly, looks just the same after an earlier partial cancel of
     it, and when only some items are short the record cannot be sent again either (it would
-    cancel one more piece of the others: a row added to an order already sent, say)."""
+    cancel one more piece of the others: a row added to an order already sent, say).
+    `cancel_moved` tells them apart when the order was looked at just before the send."""
     states = _states(order)
     if states and states <= set(ORDER_STATUSES["CANCELLED"]):
         return True
-    items = {str(i.get("orderItemId")): i for i in order.get("items") or [] if isinstance(i, dict)}
-    wanted = [w for w in record.get("orderItems") or [] if isinstance(w, dict)]
+    wanted = _wanted(record)
     if not wanted:
         return False
-    found = [items.get(str(w.get("orderItemId")), {}) for w in wanted]
+    found = [_item(order, w) for w in wanted]
     cancelled = [int(i.get("cancelledQuantity") or 0) for i in found]
     short = [c < int(w.get("quantity") or 0) for c, w in zip(cancelled, wanted, strict=True)]
     if all(short):
@@ -132,6 +132,36 @@ def _cancelled(record: Record, order: Order) -> bool | None:
         return None
     whole = all(c >= int(i.get("quantity") or 0) for c, i in zip(cancelled, found, strict=True))
     return True if whole else None
+
+
+def _wanted(record: Record) -> list[dict[str, Any]]:
+    return [w for w in record.get("orderItems") or [] if isinstance(w, dict)]
+
+
+def _item(order: Order, wanted: dict[str, Any]) -> dict[str, Any]:
+    """The order's item that `wanted` names ({} if it has none)."""
+    key = str(wanted.get("orderItemId"))
+    items = (i for i in order.get("items") or [] if isinstance(i, dict))
+    return next((i for i in items if str(i.get("orderItemId")) == key), {})
+
+
+def cancel_moved(record: Record, before: Order, after: Order) -> bool | None:
+    """`_cancelled`, knowing the order as Konnect showed it just before the cancel was sent
+    (`before`): what it cannot tell is told by how far each item's cancelled pieces moved
+    since - every item by at least what we asked: done; none at all: not done (safe to send
+    again); anything else: still None. (Another cancel of the same item in those seconds,
+    from a person or a marketplace, would be taken for ours.)"""
+    reached = _cancelled(record, after)
+    if reached is not None:
+        return reached
+    moved, asked = [], []
+    for wanted in _wanted(record):
+        counts = [int(_item(o, wanted).get("cancelledQuantity") or 0) for o in (before, after)]
+        moved.append(counts[1] - counts[0])
+        asked.append(int(wanted.get("quantity") or 0))
+    if all(m >= a for m, a in zip(moved, asked, strict=True)):
+        return True
+    return False if not any(moved) else None
 
 
 def _qc_done(record: Record, order: Order) -> bool:

@@ -9,6 +9,10 @@ also get (`etl.konnect.REPLAY_CODES`: IN453, CR400, D400, X409) - it fetches the
 place? Those orders are ok ("already applied"); a refusal of an order that is not there keeps
 its code; only unanswered orders are sent again, at most `settings.retries` times. An order
 that cannot be fetched is never resent: its rows stay `unknown`, never `ok`.
+
+A partial cancel cannot be told from the order alone (1 of 2 pieces cancelled: this request,
+or an earlier one?), so a cancel chunk's orders are looked up just before it is sent
+(`_Before`) and the pieces cancelled since are compared (`order_states.cancel_moved`).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from etl.errors import KonnectDown, TransientError, UploadError
 from etl.holdover import NOT_TAKEN, hold_orders, refused_for_now
 from etl.journal import Journal
 from etl.konnect import ORDERS_PATH, REPLAY_CODES, Endpoint
-from etl.order_states import REACHED, Order, Record, applied_note, holds
+from etl.order_states import REACHED, Order, Record, applied_note, cancel_moved, holds
 from etl.refusals import note_refused
 from etl.upload import ChunkLike, konnect_answers, run_with_client, upload_chunks
 from etl.wording import count
@@ -142,6 +146,33 @@ class _Resend:
         return len(self.origins)
 
 
+@dataclass
+class _Before:
+    """The orders of each cancel chunk as Konnect showed them just before the chunk was
+    sent, by (chunk index, order ID): what a lost answer is later compared with. An order
+    that could not be looked up then has none, and is judged as without (`REACHED`)."""
+
+    client: KonnectClient
+    chunks: dict[int, ChunkLike]
+    keys_of: Callable[[ChunkLike], list[str]]
+    orders: dict[tuple[int, str], Order] = field(default_factory=dict)
+
+    async def look(self, index: int) -> None:
+        keys = set(self.keys_of(self.chunks[index]))
+        fetched, _ = await _fetch(self.client, keys, quiet=True)
+        self.orders.update({(index, k): o for k, o in fetched.items() if o is not None})
+        if missed := len(keys - fetched.keys()):
+            log.info("cancel: %s not looked up just before sending (Konnect's look-ups"
+                     " failed): should an answer be lost, their partial cancels stay unknown",
+                     count(missed, "order"))  # fmt: skip
+
+    def reached(self, feed: str, v: _Verdicts, i: int, order: Order) -> bool | None:
+        before = self.orders.get((v.first.index, v.keys[i]))
+        if before is None:
+            return REACHED[feed](v.records[i], order)
+        return cancel_moved(v.records[i], before, order)
+
+
 # --- the rounds ---
 
 
@@ -160,10 +191,18 @@ async def upload_orders(
     """Upload order-action chunks exactly once: one result per chunk, in chunk order.
     KonnectDown (`etl.holdover`) when Konnect refused some requests for now, or orders in
     doubt could not be looked up: the file waits for the next run, for a while."""
+    before = _Before(client, {c.index: c for c in chunks}, keys_of)
+
+    async def announce(index: int) -> None:
+        if feed == "cancel":
+            await before.look(index)
+        if before_send is not None:
+            await asyncio.to_thread(before_send, index)
+
     first = await upload_chunks(
         client, endpoint, chunks, keys_of=keys_of, journal=journal, file_id=file_id,
         concurrency=client.settings.concurrency, on_progress=on_progress, resend_unknown=False,
-        before_send=before_send,
+        before_send=announce,
     )  # fmt: skip
     bodies = {c.index: c for c in chunks}
     book = [
@@ -177,7 +216,7 @@ async def upload_orders(
             journal.record_chunks(file_id, [v.result() for v in verdicts])
 
     try:
-        await _settle(client, feed, endpoint, book, save)
+        await _settle(client, feed, endpoint, book, save, before)
     except KonnectDown as stopped:  # during a resend: a look-up was answered before it
         stopped.answered = True
         raise
@@ -198,6 +237,7 @@ async def _settle(
     endpoint: Endpoint,
     book: list[_Verdicts],
     save: Callable[[list[_Verdicts]], None],
+    before: _Before,
 ) -> None:
     """Look up the orders in doubt; resend only those Konnect has not applied; repeat.
     Before a resend, its records are saved as in doubt (`save`), so that a stop while it is
@@ -209,7 +249,7 @@ async def _settle(
             return
         fetched, for_now = await _fetch(client, {v.keys[i] for v, i in doubts})
         last = round_number == rounds
-        again = [(v, i) for v, i in doubts if _decide(feed, v, i, fetched, last, for_now)]
+        again = [(v, i) for v, i in doubts if _decide(feed, v, i, fetched, last, for_now, before)]
         orders = count(len(doubts), "order")
         log.info("%s: looked up %s whose answer needs checking (lost, or a refusal that may"
                  " mean done already); %d sent again", feed, orders, len(again))  # fmt: skip
@@ -227,6 +267,7 @@ def _decide(
     fetched: dict[str, Order | None],
     last: bool,
     for_now: set[str],
+    before: _Before,
 ) -> bool:
     """Settle record `i` from its order as Konnect shows it; True when it must be resent.
     `for_now`: orders whose look-up failed in a way a later run may get through."""
@@ -239,7 +280,7 @@ def _decide(
                 v.for_now.add(i)
         return False
     order = fetched[key]
-    reached = REACHED[feed](v.records[i], order) if order is not None else False
+    reached = before.reached(feed, v, i, order) if order is not None else False
     if reached and order is not None:
         v.applied(i, order, applied_note(feed, v.records[i], order))
         return False
@@ -251,10 +292,12 @@ def _decide(
     return True
 
 
-async def _fetch(client: KonnectClient, keys: set[str]) -> tuple[dict[str, Order | None], set[str]]:
-    """Each order as GET /oms/v3/shipment shows it (None: not listed), failures left out;
-    and the orders whose look-up failed for now (5xx, no answer, 429: not a 4xx refusal,
-    which a later run would get too)."""
+async def _fetch(
+    client: KonnectClient, keys: set[str], *, quiet: bool = False
+) -> tuple[dict[str, Order | None], set[str]]:
+    """Each order as GET /oms/v3/shipment shows it (None: not listed), failures left out
+    (each logged, unless `quiet`); and the orders whose look-up failed for now (5xx, no
+    answer, 429: not a 4xx refusal, which a later run would get too)."""
     slots = asyncio.Semaphore(max(client.settings.concurrency, 1))
     for_now: set[str] = set()
 
@@ -267,7 +310,9 @@ async def _fetch(client: KonnectClient, keys: set[str]) -> tuple[dict[str, Order
                 try:
                     found = await client.get_json(ORDERS_PATH, {"orderId": key, **scope})
                 except UploadError as exc:
-                    log.warning("order %s could not be looked up: %s", key, exc)
+                    (log.debug if quiet else log.warning)(
+                        "order %s could not be looked up: %s", key, exc
+                    )
                     if isinstance(exc, TransientError):
                         for_now.add(key)
                     return None

@@ -72,7 +72,7 @@ async def upload_chunks(
     on_progress: Callable[[int], None] | None = None,
     resend_unknown: bool = True,
     policy: RetryPolicy | None = None,
-    before_send: Callable[[int], None] | None = None,
+    before_send: Callable[[int], Awaitable[None]] | None = None,
 ) -> list[ChunkResult]:
     """Upload `chunks` and return one result per chunk, in chunk index order.
 

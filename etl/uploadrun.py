@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -40,9 +40,9 @@ class UploadRun:
     journal: Journal | None
     file_id: int | None
     on_progress: Callable[[int], None] | None
-    # called (off the event loop) with a chunk's index before its first request: a cancel
-    # file's write-ahead (`etl.repeats.expect`)
-    before_send: Callable[[int], None] | None = None
+    # awaited with a chunk's index before its first request: a cancel file's look at its
+    # orders and write-ahead (`etl.reconcile`, `etl.repeats.expect`)
+    before_send: Callable[[int], Awaitable[None]] | None = None
     rng: random.Random = field(default_factory=random.Random)
     records_done: int = 0
     halt: EtlError | None = None  # credentials refused, or Konnect unreachable: stop the file
@@ -57,7 +57,7 @@ class UploadRun:
         """`before_send` for chunk `index`, once."""
         if self.before_send is not None and index not in self._announced:
             self._announced.add(index)
-            await asyncio.to_thread(self.before_send, index)
+            await self.before_send(index)
 
     @property
     def marks(self) -> bool:

@@ -1,13 +1,15 @@
 """A cancel row whose answer was lost is not sent again from a later file (etl/repeats.py).
 
 Konnect's answer to a partial cancel gets lost, and the order look-up cannot tell whether it
-was applied (1 of 2 pieces cancelled may be this request or an earlier one): the row ends
+was applied (1 of 2 pieces cancelled may be this request or an earlier one) - the look at the
+order just before the send, which tells it otherwise (`etl.reconcile`), failed: the row ends
 `unknown` and lands in the errors file, which is made to be dropped back in. Sent again, it
 would cancel a second piece. So such rows are remembered as "answer lost", and a later row
 repeating one is not sent: it stays `unknown` and says to check the item in Konnect.
 
-Faults (docs/sandbox.md): `drop_rate` 0.5 with `fault_seed` 3 drops the answer to the first
-request after the faults are set and answers the second (the order look-up).
+Faults (docs/sandbox.md): `drop_rate` 0.5 with `fault_seed` 3, on writes only, drops the
+answer to the first cancel request after the faults are set and answers the second; the order
+look-ups fail (503, injected at `KonnectClient`) until the order's cancel was sent.
 Demo seed: 11... and 30... placed; even-numbered orders have item -1 (1 piece) and item -2
 (2 pieces), odd-numbered ones item -1 only.
 """
@@ -20,16 +22,41 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
+import pytest
 from runs import drop, oid, results, run
 from test_repeated_cancels import HEADER, cancelled, summary
 
+from etl.client import KonnectClient
+from etl.errors import TransientError
 from etl.keystate import AppliedRow, KeyState
 
 LOST = "not sent: the answer to the same cancel from {} (row {}, "
 
 
-def lose_the_next_answer(sandbox: Any) -> None:
-    sandbox.faults(drop_rate=0.5, fault_seed=3)
+def run_losing_answers(inbox: Path, sandbox: Any) -> Any:
+    """A run that loses the answer to its first cancel request, and whose look-ups of each
+    order fail until the order's cancel was sent (the look just before the send, too)."""
+    sent: set[str] = set()
+    real_send, real_get = KonnectClient.send, KonnectClient.get_json
+
+    async def send(self: KonnectClient, endpoint: Any, body: bytes) -> Any:
+        sent.update(str(record.get("orderId")) for record in orjson.loads(body))
+        return await real_send(self, endpoint, body)
+
+    async def get_json(self: KonnectClient, path: str, params: dict[str, str]) -> Any:
+        if params.get("orderId") not in sent:
+            raise TransientError("Konnect answered HTTP 503")
+        return await real_get(self, path, params)
+
+    sandbox.faults(drop_rate=0.5, fault_seed=3, faults_on="writes")
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(KonnectClient, "send", send)
+            patch.setattr(KonnectClient, "get_json", get_json)
+            return run(inbox, sandbox)
+    finally:
+        sandbox.faults(drop_rate=0)
 
 
 def drop_errors_file_back(inbox: Path, stem: str) -> None:
@@ -50,12 +77,10 @@ def test_the_errors_file_dropped_back_cancels_no_second_piece(tmp_path: Path, sa
     inbox = tmp_path / "inbox"
     items = {n: f"{oid(30, n)}-{2 if n % 2 == 0 else 1}" for n in range(1, 41)}
     drop(inbox, "cancel_bulk.csv", [HEADER] + [[oid(30, n), i, "1", "6"] for n, i in items.items()])
-    lose_the_next_answer(sandbox)
-    assert run(inbox, sandbox).exit_code == 1
+    assert run_losing_answers(inbox, sandbox).exit_code == 1
     first = results(inbox, "cancel_bulk")
     lost = {row: r["orderItemId"] for row, r in first.items() if r["status"] == "unknown"}
     assert lost and all(item.endswith("-2") for item in lost.values())
-    sandbox.faults(drop_rate=0)
     drop_errors_file_back(inbox, "cancel_bulk")
     assert run(inbox, sandbox).exit_code == 1
     again = results(inbox, "cancel_bulk.errors-2")
@@ -107,15 +132,13 @@ def test_an_old_protection_database_is_migrated(tmp_path: Path, sandbox: Any) ->
     inbox = tmp_path / "inbox"
     path = old_state(inbox, partial(2))
     drop(inbox, "cancel_tue.csv", [HEADER, partial(2), partial(4)])
-    lose_the_next_answer(sandbox)
-    assert run(inbox, sandbox).exit_code == 1
+    assert run_losing_answers(inbox, sandbox).exit_code == 1
     tuesday = results(inbox, "cancel_tue")
     assert tuesday["2"]["message"].startswith("already applied from cancel_monday.csv (row 2, ")
     assert [tuesday[r]["status"] for r in ("2", "3")] == ["ok", "unknown"]
     with sqlite3.connect(path) as db:
         assert "settled" in {row[1] for row in db.execute("PRAGMA table_info(cancels)")}
     db.close()
-    sandbox.faults(drop_rate=0)
     drop_errors_file_back(inbox, "cancel_tue")
     assert run(inbox, sandbox).exit_code == 1
     [again] = results(inbox, "cancel_tue.errors-2").values()
@@ -133,10 +156,8 @@ def test_a_lost_answer_settled_by_a_file_that_applied_it_counts_as_applied(
     is an applied one, named after that file, and a repeat of it is `ok`."""
     inbox = tmp_path / "inbox"
     drop(inbox, "cancel_a.csv", [HEADER, partial(6)])
-    lose_the_next_answer(sandbox)
-    assert run(inbox, sandbox).exit_code == 1
+    assert run_losing_answers(inbox, sandbox).exit_code == 1
     assert results(inbox, "cancel_a")["2"]["status"] == "unknown"
-    sandbox.faults(drop_rate=0)
     drop(inbox, "cancel_b.csv", [HEADER, partial(6), partial(8)])  # another file: not a copy
     assert run(inbox, sandbox).exit_code == 1
     assert results(inbox, "cancel_b")["2"]["message"].startswith(LOST.format("cancel_a.csv", 2))

@@ -29,7 +29,7 @@ from etl.config import state_dir
 from etl.filehash import content_hash
 from etl.journal import Journal
 from etl.konnect import ENDPOINTS
-from etl.order_states import REACHED
+from etl.order_states import REACHED, cancel_moved
 from etl.reconcile import upload_orders
 from etl.sandbox import SandboxSettings, serve_in_thread
 
@@ -319,24 +319,70 @@ def test_when_an_order_action_counts_as_already_applied(
     assert REACHED[feed](record, order) is done
 
 
-def test_a_second_partial_cancel_in_doubt_is_unknown_not_ok(tmp_path: Path, sandbox: Any) -> None:
-    """Morning: cancel 1 of 2 pieces. Evening: the other one, but the answer is a 502. The
-    look-up shows 1 of 2 cancelled - the morning's; the evening's row must not read 'ok'."""
+def _items(*counts: tuple[int, int], state: str = "placed") -> dict[str, Any]:
+    """An order whose item i-1, i-2... has (pieces, cancelled)."""
+    items = [{"orderItemId": f"i-{n}", "quantity": q, "cancelledQuantity": c}
+             for n, (q, c) in enumerate(counts, 1)]  # fmt: skip
+    return {"state": state, "items": items}
+
+
+def _asking(*quantities: int) -> dict[str, Any]:
+    items = [{"orderItemId": f"i-{n}", "quantity": q} for n, q in enumerate(quantities, 1)]
+    return {"orderItems": items}
+
+
+@pytest.mark.parametrize(
+    ("record", "before", "after", "done"),
+    [
+        (_asking(1), _items((3, 1)), _items((3, 2)), True),  # moved by what we asked
+        (_asking(1), _items((3, 1)), _items((3, 1)), False),  # did not move: send again
+        (_asking(2), _items((3, 0)), _items((3, 1)), False),  # fewer than asked: not ours
+        (_asking(1), _items((5, 1)), _items((5, 3)), True),  # more: ours and another's
+        (_asking(1, 1), _items((3, 0), (3, 0)), _items((3, 1), (3, 0)), None),  # one item
+        (_asking(1, 1), _items((3, 1), (3, 1)), _items((3, 2), (3, 2)), True),
+        # wholly cancelled before the send already: as without a look (a file sent twice)
+        (_asking(1), _items((2, 2)), _items((2, 2)), True),
+        (_asking(1), _items((3, 1)), _items((3, 1), state="cancelled_customer"), True),
+    ],
+)
+def test_how_far_a_cancels_items_moved_since_the_look_before_it_tells_it(
+    record: dict[str, Any], before: dict[str, Any], after: dict[str, Any], done: bool | None
+) -> None:
+    assert cancel_moved(record, before, after) is done
+
+
+@pytest.mark.parametrize(
+    ("fault", "applied_first"),
+    [
+        ({"error_rate": 0.5, "fault_seed": 47}, False),  # a 502 first (nothing applied)
+        ({"drop_rate": 0.5, "fault_seed": 3}, True),  # applied, then the answer lost
+    ],
+)
+def test_a_second_partial_cancel_in_doubt_is_told_by_the_look_before_it(
+    tmp_path: Path, sandbox: Any, fault: dict[str, Any], applied_first: bool
+) -> None:
+    """Morning: cancel 1 of 3 pieces. Evening: 1 more, and its answer is a 502 or lost. The
+    look-up afterwards shows 2 of 3 cancelled (evening's applied) or 1 (not): alone it cannot
+    tell, the morning's cancel looks the same. The look at the order just before the evening's
+    request (1 of 3) tells it: applied - ok, not sent again; not applied - sent again, ok."""
     order = "59000000000000000001"
     sandbox.add_orders(orders=[{"orderId": order, "state": "placed", "location": "DEL-WH-01",
-                                "items": [{"sku": "TS-BLK-S", "quantity": 2}]}])  # fmt: skip
+                                "items": [{"sku": "TS-BLK-S", "quantity": 3}]}])  # fmt: skip
     item = f"{order}-1"
     env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
     header = "orderId,orderItemId,quantity,reasonCode\n"
     for name, reason in (("cancel_morning.csv", "6"), ("cancel_evening.csv", "7")):
         (tmp_path / name).write_text(f"{header}{order},{item},1,{reason}\n")
-        if name == "cancel_evening.csv":
-            sandbox.faults(error_rate=0.5, fault_seed=47)  # a 502 first, then answers
+        if name == "cancel_evening.csv":  # the dice for writes only: the first cancel meets it
+            sandbox.faults(**fault, faults_on="writes")
         CliRunner().invoke(app, ["run", str(tmp_path), "--settle", "0"], env=env)
     done = tmp_path / "done" / date.today().isoformat()
     with (done / "cancel_evening.result.csv").open(encoding="utf-8-sig") as handle:
         [row] = list(csv.DictReader(handle))
-    sandbox.faults(error_rate=0.0)
-    assert sandbox.state()["orders"][order]["items"][0]["cancelledQuantity"] == 1  # morning's
-    assert row["status"] == "unknown"  # it may have been applied; the look-up cannot tell
-    assert "check the order in Konnect" in row["message"]
+    sandbox.faults(error_rate=0.0, drop_rate=0.0)
+    assert sandbox.state()["orders"][order]["items"][0]["cancelledQuantity"] == 2  # never 3
+    assert row["status"] == "ok", row
+    assert row["message"].startswith("already applied") is applied_first, row
+    evening = [e for e in sandbox.ledger() if e["record"].get("orderItems", [{}])[0].get(
+        "reasonCode") == "7"]  # fmt: skip
+    assert len(evening) == 1

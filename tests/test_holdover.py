@@ -246,6 +246,9 @@ def test_look_ups_refused_with_a_4xx_do_not_hold_the_file(tmp_path: Path) -> Non
 
 
 CANCEL = ["orderId", "orderItemId", "quantity", "reasonCode"]
+# with `inbox_with`'s `retries: 1, concurrency: 1`: the first cancel request taken, the second
+# refused 503 twice (the dice for writes only: the order look-ups take none)
+SECOND_REFUSED = {"error_rate": 0.5, "fault_seed": 15, "faults_on": "writes"}
 
 
 def forty_partial_cancels(inbox: Path) -> tuple[list[str], list[list[str]]]:
@@ -260,14 +263,14 @@ def test_a_held_cancel_file_its_export_wrote_on_into_cancels_no_piece_twice(
     tmp_path: Path, sandbox: Any
 ) -> None:
     """40 partial cancels (1 of 2 pieces) in two requests: the first taken, the second 503
-    twice (`error_rate` 0.5, `fault_seed` 15): held. The export, its handle still open,
+    twice (`SECOND_REFUSED`): held. The export, its handle still open,
     writes one more row into processing/cancel.csv. The next run continues the attempt (its
     content is the start of the file now) instead of starting over: the first request's
     cancels are not sent again (Konnect would cancel the second piece of each)."""
     inbox = inbox_with(tmp_path)
     orders = [oid(30, 2 * k) for k in range(1, 41)]
     drop(inbox, "cancel.csv", [CANCEL] + [[o, f"{o}-2", "1", "6"] for o in orders])
-    sandbox.faults(error_rate=0.5, fault_seed=15)
+    sandbox.faults(**SECOND_REFUSED)
     assert run(inbox, sandbox).exit_code == 2
     with (inbox / "processing" / "cancel.csv").open("a", encoding="utf-8") as handle:
         handle.write(f"{oid(30, 90)},{oid(30, 90)}-2,1,6\r\n")
@@ -306,7 +309,7 @@ def test_a_held_cancel_file_edited_meanwhile_does_not_send_its_applied_cancels_a
     they are not sent again (the repeated-cancel guard), and the others go once."""
     inbox = inbox_with(tmp_path)
     orders, rows = forty_partial_cancels(inbox)
-    sandbox.faults(error_rate=0.5, fault_seed=15)
+    sandbox.faults(**SECOND_REFUSED)
     assert run(inbox, sandbox).exit_code == 2
     fixed = [*rows[:-1], [orders[-1], f"{orders[-1]}-2", "1", "9"]]  # another reason: fixed
     drop(inbox / "processing", "cancel.csv", fixed)

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 from runs import drop, oid, results, run
-from test_holdover import CANCEL, forty_partial_cancels, inbox_with
+from test_holdover import CANCEL, SECOND_REFUSED, forty_partial_cancels, inbox_with
 
 import etl.client
 from etl.errors import CredentialsError, OutcomeUnknown, TransientError
@@ -82,7 +82,7 @@ def test_a_held_cancel_file_does_not_resend_what_a_fixed_copy_applied_meanwhile(
     cancels (another file's, whenever recorded) and sends none of them again."""
     inbox = inbox_with(tmp_path)
     orders, rows = forty_partial_cancels(inbox)
-    sandbox.faults(error_rate=0.5, fault_seed=15)
+    sandbox.faults(**SECOND_REFUSED)
     assert run(inbox, sandbox).exit_code == 2
     sandbox.faults(error_rate=0.0)
     fixed = [*rows[:-1], [orders[-1], f"{orders[-1]}-2", "1", "9"]]  # another reason: fixed
