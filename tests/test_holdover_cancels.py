@@ -52,6 +52,45 @@ def test_a_held_cancel_in_doubt_is_looked_up_by_the_next_run(tmp_path: Path, san
     assert row["status"] == "ok" and "already applied" in row["message"], row
 
 
+def test_a_held_partial_cancel_is_not_settled_by_another_files_cancel_meanwhile(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """cancel.csv asks for 1 of the 2 pieces of an item (reason 6); its request gets no
+    answer (it never arrived) and the look-ups fail: held. While it waits, another process
+    takes cancel_b.csv: 1 piece of the same item for reason 9, another cancel, applied. The
+    resume finds 1 piece more than cancel.csv's look just before its request showed - but
+    cancel_b's: the row stays `unknown` (the look is not kept for a later run), never `ok`."""
+    inbox = inbox_with(tmp_path)
+    o = oid(30, 2)
+    drop(inbox, "cancel.csv", [CANCEL, [o, f"{o}-2", "1", "6"]])
+    real_get = etl.client.KonnectClient.get_json
+    sent: list[bytes] = []
+
+    async def lost(self: Any, endpoint: Any, body: bytes) -> Any:
+        sent.append(body)
+        raise OutcomeUnknown("no answer from Konnect (connection dropped)")
+
+    async def get_json(self: Any, path: str, params: dict[str, str]) -> Any:
+        if sent and params.get("orderId") == o:
+            raise TransientError("Konnect answered HTTP 503")
+        return await real_get(self, path, params)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(etl.client.KonnectClient, "send", lost)
+        patch.setattr(etl.client.KonnectClient, "get_json", get_json)
+        held = run(inbox, sandbox)
+    assert held.exit_code == 2 and "1 row in doubt" in held.output, held.output
+    drop(inbox, "cancel_b.csv", [CANCEL, [o, f"{o}-2", "1", "9"]])
+    with Inbox(inbox).lock("cancel.csv") as mine:  # the other process works on cancel.csv
+        assert mine
+        assert run(inbox, sandbox).exit_code == 0
+    assert cancelled(sandbox, o, f"{o}-2") == 1  # cancel_b's
+    assert run(inbox, sandbox).exit_code == 1  # cancel.csv resumed
+    row = results(inbox, "cancel")["2"]
+    assert row["status"] == "unknown", row
+    assert cancelled(sandbox, o, f"{o}-2") == 1
+
+
 def test_a_grown_held_cancel_in_doubt_is_looked_up_too(tmp_path: Path, sandbox: Any) -> None:
     """Same, but the export writes one more row into processing/cancel.csv while it waits:
     the attempt is continued before the repeated-cancel guard looks, so the file's own record
