@@ -76,7 +76,7 @@ def print_summary(
         console.print(f"Files and their reports: {escape(folder)}")
     # files not moved (validate, --dry-run): where their reports were written
     for folder in sorted(
-        {str(r.reports[0].parent) for r in results if r.reports and not r.final_path}
+        {str(r.reports[0].parent.absolute()) for r in results if r.reports and not r.final_path}
     ):
         console.print(f"Reports: {escape(folder)}")
     for result in results:  # what the table cannot say: rows not sent though ok, hidden rows

@@ -131,7 +131,8 @@ def choose_mapping(
     if not fitting:
         reports = [score(m, path, cache, relaxed) for m in candidates]
         refuse_own_sheet(reports)
-        raise cache.unreadable() or InputError(_no_fit_message(reports, path), "no_mapping")
+        said = _no_fit_message(reports, path, mappings, forced=name is not None)
+        raise cache.unreadable() or InputError(said, "no_mapping")
     refuse_own_sheet(fitting)
     conflict = sheet_conflict(fitting, cache)
     if conflict is not None:
@@ -203,13 +204,18 @@ def _candidates(mappings: list[Mapping], feed: str | None, name: str | None) -> 
     return chosen
 
 
-def _no_fit_message(reports: list[MatchReport], path: Path) -> str:
+def _no_fit_message(
+    reports: list[MatchReport], path: Path, loaded: list[Mapping], *, forced: bool
+) -> str:
+    """Why no mapping fits; `loaded`: every mapping loaded, `forced`: --mapping chose one."""
+    closest = max(reports, key=lambda r: (r.name_level, r.score))  # a glob match says most
+    if forced:  # the user's own choice: what it lacks, no "your own mappings" hint
+        return f"{path.name} does not fit the mapping asked for, {closest.text()}"
     named = [r for r in reports if r.headers_ok and r.mapping.filename]
     if named:
         return _name_message(named, path)
-    closest = max(reports, key=lambda r: (r.name_level, r.score))  # a glob match says most
     said = f"no mapping fits {path.name}; closest: {closest.text()}"
-    return said + own_mappings_hint([r.mapping for r in reports])
+    return said + own_mappings_hint(loaded)
 
 
 def own_mappings_hint(mappings: list[Mapping]) -> str:

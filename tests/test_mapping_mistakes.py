@@ -295,6 +295,22 @@ def test_validate_without_config_says_own_mappings_need_it(tmp_path: Path) -> No
     assert "Only the built-in mappings were looked at" in " ".join(named.output.split())
 
 
+def test_a_mapping_asked_for_that_does_not_fit_says_what_it_lacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--mapping chose it: the message names it and what the file lacks - no hint that the
+    user's own mappings were not loaded (they chose a built-in one), no "closest"."""
+    file = drop(tmp_path / "stock.csv", [["Plant", "Material"], ["DEL-WH-01", "TS-BLK-S"]])
+    monkeypatch.chdir(tmp_path)
+    done = CliRunner().invoke(app, ["validate", "stock.csv", "--mapping", "generic/stock"])
+    assert done.exit_code == 1, done.output
+    [error] = summary(file.parent, file.stem)["file_errors"]
+    assert error.startswith("stock.csv does not fit the mapping asked for, generic/stock (")
+    assert "header lacks 'location_id', 'sku', 'quantity'" in error
+    assert "Only the built-in" not in error and "closest" not in error
+    assert f"Reports: {tmp_path}" in " ".join(done.output.split())  # not "Reports: ."
+
+
 def test_a_configured_mappings_folder_without_mappings_is_warned_about(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
