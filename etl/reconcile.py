@@ -157,9 +157,13 @@ class _Before:
     keys_of: Callable[[ChunkLike], list[str]]
     orders: dict[tuple[int, str], Order] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # shared by the looks of all chunks: `concurrency` look-ups at a time in all
+        self.slots = asyncio.Semaphore(max(self.client.settings.concurrency, 1))
+
     async def look(self, index: int) -> None:
         keys = set(self.keys_of(self.chunks[index]))
-        fetched, _ = await _fetch(self.client, keys, quiet=True)
+        fetched, _ = await _fetch(self.client, keys, quiet=True, slots=self.slots)
         self.orders.update({(index, k): o for k, o in fetched.items() if o is not None})
         if missed := len(keys - fetched.keys()):
             log.info("cancel: %s not looked up just before sending (Konnect's look-ups"
@@ -293,12 +297,17 @@ def _decide(
 
 
 async def _fetch(
-    client: KonnectClient, keys: set[str], *, quiet: bool = False
+    client: KonnectClient,
+    keys: set[str],
+    *,
+    quiet: bool = False,
+    slots: asyncio.Semaphore | None = None,
 ) -> tuple[dict[str, Order | None], set[str]]:
     """Each order as GET /oms/v3/shipment shows it (None: not listed), failures left out
     (each logged, unless `quiet`); and the orders whose look-up failed for now (5xx, no
-    answer, 429: not a 4xx refusal, which a later run would get too)."""
-    slots = asyncio.Semaphore(max(client.settings.concurrency, 1))
+    answer, 429: not a 4xx refusal, which a later run would get too). `slots`: how many at
+    a time (default: `concurrency`, for these keys alone)."""
+    slots = slots or asyncio.Semaphore(max(client.settings.concurrency, 1))
     for_now: set[str] = set()
 
     # a company-level token must name a location: the order is looked for at each in turn

@@ -319,6 +319,36 @@ def test_when_an_order_action_counts_as_already_applied(
     assert REACHED[feed](record, order) is done
 
 
+def test_the_looks_before_cancel_requests_keep_to_the_concurrency(
+    tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """60 cancels, three requests, `concurrency: 2`: the looks at their orders just before
+    each request share that limit - two look-ups at a time in all, not two per request."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "konnect-etl.yaml").write_text("concurrency: 2\n")
+    orders = [f"30{n:018d}" for n in range(1, 61)]
+    rows = "".join(f"{o},{o}-1,1,6\n" for o in orders)
+    (inbox / "cancel.csv").write_text("orderId,orderItemId,quantity,reasonCode\n" + rows)
+    sandbox.faults(latency_ms=20)
+    real_get = KonnectClient.get_json
+    now, most = [0], [0]
+
+    async def get_json(self: KonnectClient, path: str, params: dict[str, str]) -> Any:
+        now[0] += 1
+        most[0] = max(most[0], now[0])
+        try:
+            return await real_get(self, path, params)
+        finally:
+            now[0] -= 1
+
+    monkeypatch.setattr(KonnectClient, "get_json", get_json)
+    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
+    done = CliRunner().invoke(app, ["run", str(inbox), "--settle", "0"], env=env)
+    assert done.exit_code == 0, done.output
+    assert 1 < most[0] <= 2
+
+
 def _items(*counts: tuple[int, int], state: str = "placed") -> dict[str, Any]:
     """An order whose item i-1, i-2... has (pieces, cancelled)."""
     items = [{"orderItemId": f"i-{n}", "quantity": q, "cancelledQuantity": c}
