@@ -39,8 +39,8 @@ def build_summary(
     return {
         "input": stem + path.suffix,
         "received_as": path.name,
-        "feed": prepared.feed.name if prepared else None,
-        "mapping": prepared.mapping.name if prepared else None,
+        "feed": prepared.feed.name if prepared else _asked_feed(job),
+        "mapping": prepared.mapping.name if prepared else job.mapping_name,
         "outcome": outcome,
         "rows": rows,
         "chunks": {
@@ -60,3 +60,10 @@ def build_summary(
 
 def _no_rows() -> dict[str, int]:
     return {"total": 0, "ok": 0, "rejected": 0, "failed": 0, "unknown": 0}
+
+
+def _asked_feed(job: Job) -> str | None:
+    """The feed of a file that failed before a mapping was chosen: the one --feed or
+    --mapping asked for, if any (the run table then shows what the user chose, not '-')."""
+    named = [m.feed for m in job.mappings if m.name == job.mapping_name]
+    return job.feed or (named[0] if named else None)

@@ -304,7 +304,9 @@ def test_a_mapping_asked_for_that_does_not_fit_says_what_it_lacks(
     monkeypatch.chdir(tmp_path)
     done = CliRunner().invoke(app, ["validate", "stock.csv", "--mapping", "generic/stock"])
     assert done.exit_code == 1, done.output
-    [error] = summary(file.parent, file.stem)["file_errors"]
+    said = summary(file.parent, file.stem)
+    assert (said["feed"], said["mapping"]) == ("stock", "generic/stock")  # not '-' in the table
+    [error] = said["file_errors"]
     assert error.startswith("stock.csv does not fit the mapping asked for, generic/stock (")
     assert "header lacks 'location_id', 'sku', 'quantity'" in error
     assert "Only the built-in" not in error and "closest" not in error
