@@ -190,15 +190,15 @@ class KonnectClient:
             self._urls[path] = base.copy_with(raw_path=raw_path)
         return self._urls[path]
 
-    async def get_json(self, path: str, params: dict[str, str]) -> Any:
+    async def get_json(self, path: str, params: dict[str, str], *, retry: bool = True) -> Any:
         """GET `path` and return the decoded JSON; timeouts, 5xx and 429 are retried here,
-        since a GET is safe to repeat."""
+        since a GET is safe to repeat (`retry=False`: one try, for a look that may fail)."""
 
         async def once() -> Any:
             response = await self._request("GET", path, params=params)
             return read_json(response.content, response.status_code)
 
-        return await with_retries(once, self.settings.retry_policy())
+        return await (with_retries(once, self.settings.retry_policy()) if retry else once())
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         token = await self._current_token()

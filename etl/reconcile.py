@@ -163,18 +163,25 @@ class _Before:
 
     async def look(self, index: int) -> None:
         keys = set(self.keys_of(self.chunks[index]))
-        fetched, _ = await _fetch(self.client, keys, quiet=True, slots=self.slots)
+        fetched, _ = await _fetch(self.client, keys, quiet=True, slots=self.slots, once=True)
         self.orders.update({(index, k): o for k, o in fetched.items() if o is not None})
         if missed := len(keys - fetched.keys()):
             log.info("cancel: %s not looked up just before sending (Konnect's look-ups"
                      " failed): should an answer be lost, their partial cancels stay unknown",
                      count(missed, "order"))  # fmt: skip
 
-    def reached(self, feed: str, v: _Verdicts, i: int, order: Order) -> bool | None:
+    def reached(self, feed: str, v: _Verdicts, i: int, order: Order) -> tuple[bool | None, str]:
+        """`REACHED[feed]`, told by the look where the order alone cannot; and what an
+        "already applied" message then adds."""
+        alone = REACHED[feed](v.records[i], order)
         before = self.orders.get((v.first.index, v.keys[i]))
-        if before is None:
-            return REACHED[feed](v.records[i], order)
-        return cancel_moved(v.records[i], before, order)
+        if alone is not None or before is None:
+            return alone, ""
+        moved = cancel_moved(v.records[i], before, order)
+        return moved, MOVED if moved else ""
+
+
+MOVED = ", with the pieces asked for cancelled since just before this request went"
 
 
 # --- the rounds ---
@@ -196,17 +203,10 @@ async def upload_orders(
     KonnectDown (`etl.holdover`) when Konnect refused some requests for now, or orders in
     doubt could not be looked up: the file waits for the next run, for a while."""
     before = _Before(client, {c.index: c for c in chunks}, keys_of)
-
-    async def announce(index: int) -> None:
-        if feed == "cancel":
-            await before.look(index)
-        if before_send is not None:
-            await asyncio.to_thread(before_send, index)
-
     first = await upload_chunks(
         client, endpoint, chunks, keys_of=keys_of, journal=journal, file_id=file_id,
         concurrency=client.settings.concurrency, on_progress=on_progress, resend_unknown=False,
-        before_send=announce,
+        before_send=before_send, look=before.look if feed == "cancel" else None,
     )  # fmt: skip
     bodies = {c.index: c for c in chunks}
     book = [
@@ -284,9 +284,9 @@ def _decide(
                 v.for_now.add(i)
         return False
     order = fetched[key]
-    reached = before.reached(feed, v, i, order) if order is not None else False
+    reached, more = before.reached(feed, v, i, order) if order is not None else (False, "")
     if reached and order is not None:
-        v.applied(i, order, applied_note(feed, v.records[i], order))
+        v.applied(i, order, more or applied_note(feed, v.records[i], order))
         return False
     if reached is None or i in v.errors or last:  # cannot tell, a real refusal, or out of tries
         v.final.add(i)
@@ -302,11 +302,12 @@ async def _fetch(
     *,
     quiet: bool = False,
     slots: asyncio.Semaphore | None = None,
+    once: bool = False,
 ) -> tuple[dict[str, Order | None], set[str]]:
     """Each order as GET /oms/v3/shipment shows it (None: not listed), failures left out
     (each logged, unless `quiet`); and the orders whose look-up failed for now (5xx, no
     answer, 429: not a 4xx refusal, which a later run would get too). `slots`: how many at
-    a time (default: `concurrency`, for these keys alone)."""
+    a time (default: `concurrency`, for these keys alone); `once`: one try each, no retry."""
     slots = slots or asyncio.Semaphore(max(client.settings.concurrency, 1))
     for_now: set[str] = set()
 
@@ -317,7 +318,9 @@ async def _fetch(
         for scope in scopes:
             async with slots:
                 try:
-                    found = await client.get_json(ORDERS_PATH, {"orderId": key, **scope})
+                    found = await client.get_json(
+                        ORDERS_PATH, {"orderId": key, **scope}, retry=not once
+                    )
                 except UploadError as exc:
                     (log.debug if quiet else log.warning)(
                         "order %s could not be looked up: %s", key, exc

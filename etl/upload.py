@@ -72,7 +72,8 @@ async def upload_chunks(
     on_progress: Callable[[int], None] | None = None,
     resend_unknown: bool = True,
     policy: RetryPolicy | None = None,
-    before_send: Callable[[int], Awaitable[None]] | None = None,
+    before_send: Callable[[int], None] | None = None,
+    look: Callable[[int], Awaitable[None]] | None = None,
 ) -> list[ChunkResult]:
     """Upload `chunks` and return one result per chunk, in chunk index order.
 
@@ -94,6 +95,7 @@ async def upload_chunks(
         file_id=file_id,
         on_progress=on_progress,
         before_send=before_send,
+        look=look,
     )
     results = _earlier_results(run, chunks)
     run.progress(sum(c.record_count for c in chunks if c.index in results))
@@ -275,6 +277,7 @@ async def konnect_answers(client: KonnectClient) -> bool:
 
 async def _send_once(run: UploadRun, index: int, body: bytes, digest: str) -> Answer | None:
     """One request for chunk `index` inside a concurrency slot; None if the run stopped."""
+    await run.look_first(index)
     async with run.limit.slot():
         if run.halt is not None:
             return None

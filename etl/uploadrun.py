@@ -40,9 +40,12 @@ class UploadRun:
     journal: Journal | None
     file_id: int | None
     on_progress: Callable[[int], None] | None
-    # awaited with a chunk's index before its first request: a cancel file's look at its
-    # orders and write-ahead (`etl.reconcile`, `etl.repeats.expect`)
-    before_send: Callable[[int], Awaitable[None]] | None = None
+    # called (off the event loop) with a chunk's index before its first request: a cancel
+    # file's write-ahead (`etl.repeats.expect`)
+    before_send: Callable[[int], None] | None = None
+    # awaited with a chunk's index before its first request, before it is marked in flight
+    # and before it waits for a place: a cancel file's look at its orders (`etl.reconcile`)
+    look: Callable[[int], Awaitable[None]] | None = None
     rng: random.Random = field(default_factory=random.Random)
     records_done: int = 0
     halt: EtlError | None = None  # credentials refused, or Konnect unreachable: stop the file
@@ -52,12 +55,19 @@ class UploadRun:
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _stopped: bool = False
     _announced: set[int] = field(default_factory=set)
+    _looked: set[int] = field(default_factory=set)
+
+    async def look_first(self, index: int) -> None:
+        """`look` for chunk `index`, once."""
+        if self.look is not None and index not in self._looked:
+            self._looked.add(index)
+            await self.look(index)
 
     async def announce(self, index: int) -> None:
         """`before_send` for chunk `index`, once."""
         if self.before_send is not None and index not in self._announced:
             self._announced.add(index)
-            await self.before_send(index)
+            await asyncio.to_thread(self.before_send, index)
 
     @property
     def marks(self) -> bool:

@@ -44,10 +44,10 @@ def run_losing_answers(inbox: Path, sandbox: Any) -> Any:
         sent.update(str(record.get("orderId")) for record in orjson.loads(body))
         return await real_send(self, endpoint, body)
 
-    async def get_json(self: KonnectClient, path: str, params: dict[str, str]) -> Any:
+    async def get_json(self: KonnectClient, path: str, params: dict[str, str], **kw: Any) -> Any:
         if params.get("orderId") not in sent:
             raise TransientError("Konnect answered HTTP 503")
-        return await real_get(self, path, params)
+        return await real_get(self, path, params, **kw)
 
     sandbox.faults(drop_rate=0.5, fault_seed=3, faults_on="writes")
     try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from typer.testing import CliRunner
 from etl.cli import app
 from etl.client import ClientSettings, KonnectClient
 from etl.config import state_dir
+from etl.errors import TransientError
 from etl.filehash import content_hash
 from etl.journal import Journal
 from etl.konnect import ENDPOINTS
@@ -334,11 +336,11 @@ def test_the_looks_before_cancel_requests_keep_to_the_concurrency(
     real_get = KonnectClient.get_json
     now, most = [0], [0]
 
-    async def get_json(self: KonnectClient, path: str, params: dict[str, str]) -> Any:
+    async def get_json(self: KonnectClient, path: str, params: dict[str, str], **kw: Any) -> Any:
         now[0] += 1
         most[0] = max(most[0], now[0])
         try:
-            return await real_get(self, path, params)
+            return await real_get(self, path, params, **kw)
         finally:
             now[0] -= 1
 
@@ -347,6 +349,40 @@ def test_the_looks_before_cancel_requests_keep_to_the_concurrency(
     done = CliRunner().invoke(app, ["run", str(inbox), "--settle", "0"], env=env)
     assert done.exit_code == 0, done.output
     assert 1 < most[0] <= 2
+
+
+def test_failing_looks_neither_hold_requests_back_nor_mark_them_sent(
+    tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Konnect's order look-ups fail (503) while cancels are taken: each order is looked at
+    once, not through the retries a look-up after a lost answer gets (seconds per request),
+    and while it is looked at its request is not yet marked in flight in the journal (a kill
+    then leaves it unsent, not "maybe applied")."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    orders = [f"30{n:018d}" for n in range(1, 41)]
+    rows = "".join(f"{o},{o}-1,1,6\n" for o in orders)
+    (inbox / "cancel.csv").write_text("orderId,orderItemId,quantity,reasonCode\n" + rows)
+    journal = inbox / ".konnect-etl" / "journal.sqlite3"
+    real_request = KonnectClient._request
+    looks, marked = [], []
+
+    async def request(self: KonnectClient, method: str, path: str, **kw: Any) -> Any:
+        if method != "GET":
+            return await real_request(self, method, path, **kw)
+        looks.append(kw["params"]["orderId"])
+        with sqlite3.connect(journal) as db:
+            marked.extend(db.execute("SELECT chunk_index FROM chunks WHERE state = 'inflight'"))
+        db.close()
+        raise TransientError("Konnect answered HTTP 503")
+
+    monkeypatch.setattr(KonnectClient, "_request", request)
+    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
+    done = CliRunner().invoke(app, ["run", str(inbox), "--settle", "0"], env=env)
+    assert done.exit_code == 0, done.output
+    assert sorted(looks) == orders  # once each
+    assert marked == []
+    assert done.output.count("20 orders not looked up just before sending") == 2
 
 
 def _items(*counts: tuple[int, int], state: str = "placed") -> dict[str, Any]:
@@ -413,6 +449,8 @@ def test_a_second_partial_cancel_in_doubt_is_told_by_the_look_before_it(
     assert sandbox.state()["orders"][order]["items"][0]["cancelledQuantity"] == 2  # never 3
     assert row["status"] == "ok", row
     assert row["message"].startswith("already applied") is applied_first, row
+    moved = "with the pieces asked for cancelled since just before this request went"
+    assert (moved in row["message"]) is applied_first, row
     evening = [e for e in sandbox.ledger() if e["record"].get("orderItems", [{}])[0].get(
         "reasonCode") == "7"]  # fmt: skip
     assert len(evening) == 1

@@ -70,10 +70,10 @@ def test_a_held_partial_cancel_is_not_settled_by_another_files_cancel_meanwhile(
         sent.append(body)
         raise OutcomeUnknown("no answer from Konnect (connection dropped)")
 
-    async def get_json(self: Any, path: str, params: dict[str, str]) -> Any:
+    async def get_json(self: Any, path: str, params: dict[str, str], **kw: Any) -> Any:
         if sent and params.get("orderId") == o:
             raise TransientError("Konnect answered HTTP 503")
-        return await real_get(self, path, params)
+        return await real_get(self, path, params, **kw)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(etl.client.KonnectClient, "send", lost)
