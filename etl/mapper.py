@@ -22,7 +22,7 @@ from etl.errorvalues import ErrorCells, formula_cells
 from etl.feeds import get_feed
 from etl.mapspec import FieldSpec, Mapping, norm_header
 from etl.model import IntArray, Mapped, Problem, Table
-from etl.pricemarks import rupees_in_another_currency
+from etl.pricemarks import rupees_in_another_currency, thousands_read_as_decimals
 from etl.ragged import extra_cell_problems
 from etl.skiprules import rule_rows
 from etl.totals import log_skipped, total_rows
@@ -69,6 +69,7 @@ def apply_mapping(mapping: Mapping, table: Table) -> Mapped:
         },
     )
     problems += rupees_in_another_currency(mapping, data, columns, mapped)
+    problems += thousands_read_as_decimals(mapping, data, columns, mapped)
     mapped.problems = sorted(problems + damage_problems(mapping, mapped), key=lambda p: p.row)
     return mapped
 

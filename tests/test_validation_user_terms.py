@@ -445,3 +445,53 @@ def test_a_price_marked_in_rupees_on_a_row_in_another_currency_is_not_sent(
     rows = _result_rows(inbox / "done" / TODAY / "rates.result.csv")
     assert rows["2"]["message"].startswith("'mrp': '₹499' - marked in rupees, but the row's")
     assert "currency is AED" in rows["3"]["message"]
+
+
+def test_a_price_whose_dot_or_comma_may_separate_thousands_is_not_sent_1000_times_smaller(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """`2.000` (a European `#.##0` export) was sent as 2 rupees, and `12,000` in a
+    `decimal_comma` column as 12: prices have 2 decimals, so three after the mark are refused
+    as maybe thousands - unless the column writes three decimals (`1299.000`). The message
+    quotes the cell as typed (`2,499`, not the `2.499` it was read as)."""
+    sandbox.faults(catalogue="open")
+    inbox = tmp_path / "inbox"
+    (inbox / "mappings").mkdir(parents=True)
+    (inbox / "konnect-etl.yaml").write_text("mappings: ./mappings\n")
+    (inbox / "mappings" / "busy.yaml").write_text(
+        "feed: price\n"
+        "match: {filename: ['busy_*'], headers: [Item, MRP, Rate]}\n"
+        "read: {delimiter: ';'}\n"
+        "fields:\n"
+        "  location_id: {constant: DEL-WH-01}\n"
+        "  sku: {column: Item, transforms: [strip]}\n"
+        "  mrp: {column: MRP, transforms: [{decimal: {decimal_comma: true}}]}\n"
+        "  esp: {column: Rate, transforms: [{decimal: {decimal_comma: true}}]}\n"
+        "  currency: {constant: INR}\n"
+    )
+    header = "location_id,sku,mrp,esp,currency\n"
+    _write(inbox / "rates_eu.csv", header + "DEL-WH-01,TS-BLK-S,2.000,1.500,INR\n"
+           "DEL-WH-01,TS-BLK-M,999.00,899.00,INR\n")  # fmt: skip
+    _write(inbox / "rates_sap.csv", header + "DEL-WH-01,TS-BLK-L,1299.000,999.000,INR\n"
+           "DEL-WH-01,TS-BLK-XL,2.000,1.500,INR\n")  # fmt: skip
+    _write(inbox / "busy_price_0105.csv", "Item;MRP;Rate\nCAP-RED;999,50;899,50\n"
+           "CAP-BLUE;12,000;9,000\nCAP-GRN;2,499;1,999\n")  # fmt: skip
+    assert _run(inbox, sandbox).exit_code == 1
+    sent = {e["key"]: (e["record"]["mrp"], e["record"]["esp"]) for e in sandbox.ledger()}
+    assert sent == {
+        "DEL-WH-01|TS-BLK-M": (999, 899),
+        "DEL-WH-01|TS-BLK-L": (1299, 999),
+        "DEL-WH-01|TS-BLK-XL": (2, 1.5),  # the column writes three decimals: 2 rupees
+        "DEL-WH-01|CAP-RED": (999.5, 899.5),
+    }
+    done = inbox / "done" / TODAY
+    eu = _result_rows(done / "rates_eu.result.csv")["2"]["message"]
+    assert eu.startswith(
+        "'mrp': '2.000' has 3 decimals, and prices have 2: if the '.' separates thousands,"
+        " write 2000; if it is rupees and paise, keep 2 decimals; 'esp': '1.500' has"
+    ), eu
+    busy = _result_rows(done / "busy_price_0105.result.csv")
+    assert "'MRP': '12,000' has 3 decimals" in busy["3"]["message"]
+    assert "if the ',' separates thousands, write 12000" in busy["3"]["message"]
+    assert "'MRP': '2,499' has 3 decimals" in busy["4"]["message"], busy["4"]
+    assert "2.499" not in busy["4"]["message"]
