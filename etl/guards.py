@@ -157,14 +157,38 @@ def _not_ahead(stamp: float, path: Path, what: str) -> float:
     return now
 
 
-def exported_at(prepared: Prepared, path: Path, state: KeyState) -> float:
+def exported_at(prepared: Prepared, path: Path, state: KeyState, copy: Copy = None) -> float:
     """`export_time`, except for one of our errors files (`stock_0600.errors.csv`, fixed and
     dropped back in): its rows are the 06:00 export's, so it is as old as that export, and a
-    07:00 export's values are not overwritten by a fix typed in later."""
-    return origin(prepared, path, state)[0]
+    07:00 export's values are not overwritten by a fix typed in later; and for a copy of a
+    file processed before (`copy_of`), that file's."""
+    return origin(prepared, path, state, copy)[0]
 
 
-def origin(prepared: Prepared, path: Path, state: KeyState) -> tuple[float, str | None]:
+# A file with the content of one processed before: (that one's export time, its name in done/)
+Copy = tuple[float, str] | None
+
+
+def copy_of(prepared: Prepared, job: Job, state: KeyState, sha256: str) -> Copy:
+    """The earliest file processed before with this content (the morning's full list dropped
+    again at noon: its new mtime would make it newer than the day's changes), as the
+    protection state still remembers its export; None if none."""
+    if job.journal is None:
+        return None
+    for record in job.journal.find_finished(sha256):
+        if record.summary_path is None:
+            continue
+        name = Path(record.summary_path).name.removesuffix(".summary.json")
+        name += Path(record.name).suffix
+        at = state.export_time_of_file(prepared.mapping.name, name)
+        if at is not None:
+            return at, name
+    return None
+
+
+def origin(
+    prepared: Prepared, path: Path, state: KeyState, copy: Copy = None
+) -> tuple[float, str | None]:
     """When the file was exported, and for one of our errors files the stem of the export
     it comes from (None for an export)."""
     found = ERRORS_NAME.fullmatch(path.name)
@@ -174,6 +198,8 @@ def origin(prepared: Prepared, path: Path, state: KeyState) -> tuple[float, str 
         original = state.exported_at_of(prepared.mapping.name, found["stem"], rows)
         if original is not None:
             return original, found["stem"]
+    if copy is not None:
+        return copy[0], None
     return export_time(prepared.mapping, path), None
 
 
@@ -183,14 +209,19 @@ def frame_keys(frame: pd.DataFrame) -> pd.Series:
     return keys.reset_index(drop=True)
 
 
-def skip_superseded(prepared: Prepared, path: Path, state: KeyState) -> IntArray:
+def skip_superseded(prepared: Prepared, path: Path, state: KeyState, copy: Copy = None) -> IntArray:
     """Drop rows a newer export already set, and the rows of an errors file dropped back in
     whose key its own export set (a fix typed onto another row's SKU); they become problems.
     Returns their positions in the validated frame (as it was before)."""
     none = np.zeros(0, dtype=np.int64)
     if prepared.feed.name not in ABSOLUTE_FEEDS:
         return none
-    exported_at, stem = origin(prepared, path, state)
+    exported_at, stem = origin(prepared, path, state, copy)
+    if copy is not None and stem is None:
+        prepared.table.notes.append(
+            f"same content as {copy[1]}, processed before: taken as exported when it was"
+            f" ({_when(copy[0])}), so values newer exports set since are not overwritten"
+        )
     keys = frame_keys(prepared.validated.frame)
     newer = _newer(prepared, state, exported_at, keys)
     own = state.keys_of(prepared.mapping.name, stem, exported_at) if stem else set()
@@ -240,11 +271,15 @@ def _set_by_own_export(stem: str | None) -> str:
 
 @functools.lru_cache(maxsize=256)  # per newer export, not per row
 def _superseded(newer: Applied) -> str:
-    when = datetime.fromtimestamp(newer.exported_at).astimezone().strftime("%Y-%m-%d %H:%M")
     return (
-        f"not sent: a newer export ({newer.file}, from {when}) already set this location and"
-        " SKU, and this file is older"
+        f"not sent: a newer export ({newer.file}, from {_when(newer.exported_at)}) already set"
+        " this location and SKU, and this file's rows are older; nothing to do if that value"
+        " is right - to change it, send the new value in a new file"
     )
+
+
+def _when(stamp: float) -> str:
+    return datetime.fromtimestamp(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def record_applied(
@@ -276,7 +311,7 @@ def before_upload(prepared: Prepared, path: Path, job: Job, sha256: str) -> str 
             if forgot := state.no_future_exports(time.time() + FUTURE_SLACK):
                 log.warning("forgot %s dated ahead of this machine's clock (recorded by an"
                             " older version)", count(forgot, "export"))  # fmt: skip
-            skip_superseded(prepared, path, state)
+            skip_superseded(prepared, path, state, copy_of(prepared, job, state, sha256))
         if reason is None and job.guards.repeated_cancels:
             repeats.skip_repeats(prepared, state, _attempt(job, path, sha256))
     return reason
@@ -328,4 +363,5 @@ def after_upload(
     with KeyState(job.journal.path.parent) as state:
         repeats.record_applied(prepared, out, state, name, _attempt(job, path, sha256))
         if job.guards.out_of_order:
-            record_applied(prepared, out, state, exported_at(prepared, path, state), name)
+            at = exported_at(prepared, path, state, copy_of(prepared, job, state, sha256))
+            record_applied(prepared, out, state, at, name)

@@ -173,6 +173,15 @@ class KeyState:
         ).fetchone()
         return None if row is None else Applied(float(row[0]), str(row[1]))
 
+    def export_time_of_file(self, mapping: str, file: str) -> float | None:
+        """The export time recorded for the file of `mapping` named `file` in done/ (the
+        latest such record), if still remembered."""
+        row = self._db.execute(
+            "SELECT exported_at FROM exports WHERE mapping = ? AND file = ? ORDER BY id DESC",
+            (mapping, file),
+        ).fetchone()
+        return float(row[0]) if row is not None else None
+
     def exported_at_of(self, mapping: str, stem: str, rows: Iterable[str]) -> float | None:
         """The export time of the file of `mapping` named `stem`.<ext> whose errors file
         holds `rows` (the `row` column of an errors file dropped back in). An ERP that names

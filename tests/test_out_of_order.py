@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 import signal
@@ -64,6 +65,35 @@ def test_older_stock_file_after_a_newer_one_keeps_the_newer_values(
     assert rows["2"]["status"] == "rejected"
     assert "a newer export (stock-new.csv" in rows["2"]["message"]
     assert rows["3"]["status"] == "ok" and rows["4"]["status"] == "rejected"
+
+
+def test_the_mornings_full_list_dropped_again_does_not_undo_the_days_changes(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """06:00 full list, 07:00 a change file; at noon someone copies the 06:00 file from done/
+    into the inbox again (a new mtime: by it, the newest export). Its content is the 06:00
+    file's, so it is as old as that: the 07:00 change stays, the rest is sent as before."""
+    full = ["DEL-WH-01,TS-BLK-S,5", "DEL-WH-01,TS-BLK-M,5"]
+    aged(write(tmp_path / "stock_full.csv", full), 7200)
+    assert run(tmp_path, sandbox).exit_code == 0
+    aged(write(tmp_path / "stock_change.csv", ["DEL-WH-01,TS-BLK-S,9"]), 3600)
+    assert run(tmp_path, sandbox).exit_code == 0
+    done = tmp_path / "done" / TODAY
+    (tmp_path / "stock_full.csv").write_bytes((done / "stock_full.csv").read_bytes())  # now
+    again = run(tmp_path, sandbox)
+    assert again.exit_code == 1, again.output
+    stock = sandbox.state()["stock"]
+    assert stock["DEL-WH-01|TS-BLK-S"] == 9 and stock["DEL-WH-01|TS-BLK-M"] == 5
+    assert sent(sandbox, "DEL-WH-01|TS-BLK-S") == [5, 9]  # the 06:00 value not sent again
+    rows = results(done / "stock_full-2.result.csv")
+    assert rows["2"]["status"] == "rejected" and "(stock_change.csv" in rows["2"]["message"]
+    assert rows["3"]["status"] == "ok"
+    [note] = json.loads((done / "stock_full-2.summary.json").read_text())["warnings"]
+    assert note.startswith("same content as stock_full.csv, processed before: taken as")
+    # and recorded so: a file exported between the two is still newer than the copy
+    aged(write(tmp_path / "stock_mid.csv", ["DEL-WH-01,TS-BLK-M,7"]), 5400)
+    assert run(tmp_path, sandbox).exit_code == 0
+    assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-M"] == 7
 
 
 def test_a_fixed_errors_file_is_as_old_as_its_export(tmp_path: Path, sandbox: Any) -> None:
