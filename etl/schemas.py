@@ -9,7 +9,7 @@ user. All checks are vectorised: one call per column, not per row.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,7 @@ LARGEST_QUANTITY = 2.0**31 - 1
 # An amount above Rs 10 crore is no retail price: a barcode or another number went there.
 LARGEST_AMOUNT = 1e8
 # A problem found by a dataframe-wide check is reported on this field's cell.
-WIDE_CHECK_FIELD = {"esp_above_mrp": "esp"}
+WIDE_CHECK_FIELD = {"esp_above_mrp": "esp", "mrp_below_a_rupee": "mrp", "esp_below_a_rupee": "esp"}
 
 
 def _check(code: str, test: Callable[[Any], Any]) -> pa.Check:
@@ -104,8 +104,16 @@ def _frame_checks(feed: Feed) -> list[pa.Check]:
     if feed.name == "price":
         # NaN compares False; an MRP not above 0 or with a third decimal ("1.299": 1,299?)
         # has its own problem, which is the one to fix first.
-        return [_check("esp_above_mrp", _esp_within_mrp)]
+        below = [_check(f"{f}_below_a_rupee", partial(_a_rupee_or_more, f)) for f in ("mrp", "esp")]
+        return [_check("esp_above_mrp", _esp_within_mrp), *below]
     return []
+
+
+def _a_rupee_or_more(field: str, frame: pd.DataFrame) -> pd.Series:
+    """No price in rupees is below Rs 1 (0.85: a cell formatted as a percentage, 85%)."""
+    value, currency = frame[field], frame["currency"].astype("str").str.upper()
+    rupees = (currency == "INR") | frame["currency"].isna()
+    return ~(rupees & (value > 0) & (value < 1))
 
 
 def _esp_within_mrp(frame: pd.DataFrame) -> pd.Series:

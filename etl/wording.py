@@ -82,6 +82,14 @@ def _decimals(field: str, value: Any) -> str:
     return rounding_advice(field)
 
 
+def _below_a_rupee(field: str, value: Any) -> str:
+    return (
+        f"{label(field)} {number_text(value)} is less than Rs 1: is the cell formatted as a"
+        f" percentage (Excel shows {number_text(value)} as {value * 100:g}%), or is this a"
+        " discount column? Write the price in rupees"
+    )
+
+
 def rounding_advice(field: str) -> str:
     """An amount with a third decimal that is no typing slip (a formula's result)."""
     return (
@@ -124,6 +132,8 @@ MESSAGES: dict[str, Wording] = {
     "esp_above_mrp": lambda f, r: (
         f"selling price (esp) {number_text(r('esp'))} is above MRP {number_text(r('mrp'))}"
     ),
+    "mrp_below_a_rupee": lambda f, r: _below_a_rupee(f, r(f)),
+    "esp_below_a_rupee": lambda f, r: _below_a_rupee(f, r(f)),
     "bad_currency": lambda f, r: CURRENCY,
     "bad_invoice_type": lambda f, r: f"invoice type must be {_allowed(INVOICE_TYPES)}",
     "bad_reason_code": lambda f, r: _reason_codes(),

@@ -150,9 +150,9 @@ def test_amounts_from_a_decimal_transform_are_checked_the_same_way() -> None:
 
 
 def test_two_decimals_pass_exactly_at_any_size() -> None:
-    cents = np.random.default_rng(7).integers(1, 10**10, size=2000)  # up to Rs 10 crore
+    cents = np.random.default_rng(7).integers(100, 10**10, size=2000)  # Rs 1 to 10 crore
     text = [f"{c // 100}.{c % 100:02d}" for c in cents]
-    v = price(text, ["0.01"] * len(text))
+    v = price(text, ["1.00"] * len(text))
     assert v.problems == []
 
 
@@ -495,3 +495,31 @@ def test_a_price_whose_dot_or_comma_may_separate_thousands_is_not_sent_1000_time
     assert "if the ',' separates thousands, write 12000" in busy["3"]["message"]
     assert "'MRP': '2,499' has 3 decimals" in busy["4"]["message"], busy["4"]
     assert "2.499" not in busy["4"]["message"]
+
+
+def test_a_price_cell_formatted_as_a_percentage_is_not_sent_as_rupees(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Excel shows 0.85 formatted `0%` as 85%; the cell holds 0.85, which was sent as Rs 0.85.
+    No rupee price is below Rs 1: refused, saying why. A dollar price of 0.99 is one."""
+    sandbox.faults(catalogue="open")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["location_id", "sku", "mrp", "esp", "currency"])
+    sheet.append(["DEL-WH-01", "TS-BLK-S", 999, 0.85, "INR"])
+    sheet["D2"].number_format = "0%"
+    sheet.append(["DEL-WH-01", "TS-BLK-M", 1.5, 0.99, "USD"])
+    sheet.append(["DEL-WH-01", "TS-BLK-L", 499, 399, "INR"])
+    book.save(inbox / "rates.xlsx")
+    assert _run(inbox, sandbox).exit_code == 1
+    sent = {e["key"]: e["record"]["esp"] for e in sandbox.ledger()}
+    assert sent == {"DEL-WH-01|TS-BLK-M": 0.99, "DEL-WH-01|TS-BLK-L": 399}
+    row = _result_rows(inbox / "done" / TODAY / "rates.result.xlsx")["2"]
+    assert row["message"] == (
+        "'esp': selling price (esp) 0.85 is less than Rs 1: is the cell formatted as a"
+        " percentage (Excel shows 0.85 as 85%), or is this a discount column? Write the price"
+        " in rupees"
+    ), row
