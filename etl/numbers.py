@@ -27,7 +27,7 @@ BoolArray = npt.NDArray[np.bool_]
 # Excel stores 799 as 799.0000000001 at times, and =(1-0.9)*100 as 9.999999999999998 (it
 # shows 10): a gap this small is never data.
 EXCEL_NOISE = 1e-9
-CURRENCY = r"(?:₹|rs\.?|inr)"
+CURRENCY = r"(?:₹|₨|rs\.?|inr)"  # ₨: the older rupee sign (U+20A8)
 DEFAULT_UNITS: tuple[str, ...] = ("nos", "no", "pcs", "pc", "pieces", "piece", "units", "unit")
 DEFAULT_UNITS += ("ea", "each", "qty", "pairs", "pair", "sets", "set")
 PLAIN = r"(?:\d+(?:\.\d*)?|\.\d+)"
@@ -146,7 +146,7 @@ def _minus(signs: pa.Array) -> BoolArray:
 # Marks that say which currency a price is in, by ISO code. A cell marked with another
 # currency than the column's (`decimal: {currency: INR}`) is refused, never converted.
 CURRENCY_MARKS: dict[str, str] = {
-    "INR": r"₹|\brs\b\.?|\binr\b",
+    "INR": r"₹|₨|\brs\b\.?|\binr\b",
     "USD": r"us\$|\$|\busd\b",
     "EUR": r"€|\beur\b",
     "GBP": r"£|\bgbp\b",

@@ -70,6 +70,7 @@ DASH_AMOUNT = (
     "'{value}' is how Excel shows 0 in the Accounting or Comma style: write the real amount"
 )
 NO_NUMBER = "'{value}' is not a number: write the number, or 0 if there is none"
+NO_AMOUNT = "'{value}' is not a number: write the amount"  # 0 is no price either
 SPACED = (
     "'{value}' has spaces between its digits: write it without them if they separate"
     " thousands (1200 for '1 200'), or put each number in its own cell"
@@ -176,7 +177,7 @@ class Number(Step):
         code = "not_integer" if self.whole else "not_number"
         dash = DASH_ZERO if self.whole else DASH_AMOUNT
         hints = [Hint(scientific_look, code, SCIENTIFIC), Hint(dash_look, code, dash)]
-        hints.append(Hint(no_number_look, code, NO_NUMBER))
+        hints.append(Hint(no_number_look, code, NO_NUMBER if self.whole else NO_AMOUNT))
         hints.append(Hint(space_grouped_look, code, SPACED))
         units, money = self._allowed()
         if not money:

@@ -523,3 +523,16 @@ def test_a_price_cell_formatted_as_a_percentage_is_not_sent_as_rupees(
         " percentage (Excel shows 0.85 as 85%), or is this a discount column? Write the price"
         " in rupees"
     ), row
+
+
+def test_the_older_rupee_sign_is_read_and_a_missing_price_is_not_told_to_be_0(
+    tmp_path: Path,
+) -> None:
+    """`₨ 1299` (U+20A8, still on some POS exports) is 1299 rupees; `NA` in MRP is told to
+    write the amount - not "or 0", which the MRP check refuses next."""
+    path = tmp_path / "rates.csv"
+    _write(path, "location_id,sku,mrp,esp,currency\nL1,A,₨ 1299,₨ 999,INR\nL1,B,NA,5,INR\n")
+    CliRunner().invoke(app, ["validate", str(path)], catch_exceptions=False)
+    rows = _result_rows(tmp_path / "rates.result.csv")
+    assert rows["2"]["status"] == "ok", rows["2"]
+    assert rows["3"]["message"] == "'mrp': 'NA' is not a number: write the amount"
