@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -156,6 +158,7 @@ class _Before:
     chunks: dict[int, ChunkLike]
     keys_of: Callable[[ChunkLike], list[str]]
     orders: dict[tuple[int, str], Order] = field(default_factory=dict)
+    taken: dict[int, float] = field(default_factory=dict)  # chunk -> when looked (monotonic)
 
     def __post_init__(self) -> None:
         # shared by the looks of all chunks: `concurrency` look-ups at a time in all
@@ -165,6 +168,7 @@ class _Before:
         keys = set(self.keys_of(self.chunks[index]))
         fetched, _ = await _fetch(self.client, keys, quiet=True, slots=self.slots, once=True)
         self.orders.update({(index, k): o for k, o in fetched.items() if o is not None})
+        self.taken[index] = time.monotonic()
         if missed := len(keys - fetched.keys()):
             log.info("cancel: %s not looked up just before sending (Konnect's look-ups"
                      " failed): should an answer be lost, their partial cancels stay unknown",
@@ -175,13 +179,17 @@ class _Before:
         "already applied" message then adds."""
         alone = REACHED[feed](v.records[i], order)
         before = self.orders.get((v.first.index, v.keys[i]))
-        if alone is not None or before is None:
+        age = time.monotonic() - self.taken.get(v.first.index, -math.inf)
+        if alone is not None or before is None or age > FRESH_SECONDS:
             return alone, ""
         moved = cancel_moved(v.records[i], before, order)
         return moved, MOVED if moved else ""
 
 
 MOVED = ", with the pieces asked for cancelled since just before this request went"
+# A look older than this settles nothing: the longer since, the likelier another cancel of
+# the same item (a person, a marketplace) moved it - a big or slowed file's first requests
+FRESH_SECONDS = 120.0
 
 
 # --- the rounds ---

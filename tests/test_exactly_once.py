@@ -24,6 +24,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
+import etl.reconcile
 from etl.cli import app
 from etl.client import ClientSettings, KonnectClient
 from etl.config import state_dir
@@ -417,6 +418,40 @@ def test_how_far_a_cancels_items_moved_since_the_look_before_it_tells_it(
     assert cancel_moved(record, before, after) is done
 
 
+EVENING = "59000000000000000001"
+
+
+def _evening_cancel(tmp_path: Path, sandbox: Any, fault: dict[str, Any]) -> dict[str, str]:
+    """Morning: cancel 1 of the 3 pieces of an order's item; evening: 1 more, meeting
+    `fault` (emulator dice for writes only: the evening's cancel meets it first). The
+    evening's result row."""
+    sandbox.add_orders(orders=[{"orderId": EVENING, "state": "placed", "location": "DEL-WH-01",
+                                "items": [{"sku": "TS-BLK-S", "quantity": 3}]}])  # fmt: skip
+    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
+    header = "orderId,orderItemId,quantity,reasonCode\n"
+    for name, reason in (("cancel_morning.csv", "6"), ("cancel_evening.csv", "7")):
+        (tmp_path / name).write_text(f"{header}{EVENING},{EVENING}-1,1,{reason}\n")
+        if name == "cancel_evening.csv":
+            sandbox.faults(**fault, faults_on="writes")
+        CliRunner().invoke(app, ["run", str(tmp_path), "--settle", "0"], env=env)
+    done = tmp_path / "done" / date.today().isoformat()
+    with (done / "cancel_evening.result.csv").open(encoding="utf-8-sig") as handle:
+        [row] = list(csv.DictReader(handle))
+    sandbox.faults(error_rate=0.0, drop_rate=0.0)
+    return row
+
+
+def test_a_look_too_long_before_the_look_up_settles_nothing(
+    tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The longer since the look, the likelier another cancel of the item moved it: a look
+    older than `FRESH_SECONDS` at the look-up (0 here) leaves the lost answer `unknown`."""
+    monkeypatch.setattr(etl.reconcile, "FRESH_SECONDS", -1.0)
+    row = _evening_cancel(tmp_path, sandbox, {"drop_rate": 0.5, "fault_seed": 3})
+    assert row["status"] == "unknown", row
+    assert sandbox.state()["orders"][EVENING]["items"][0]["cancelledQuantity"] == 2
+
+
 @pytest.mark.parametrize(
     ("fault", "applied_first"),
     [
@@ -431,22 +466,8 @@ def test_a_second_partial_cancel_in_doubt_is_told_by_the_look_before_it(
     look-up afterwards shows 2 of 3 cancelled (evening's applied) or 1 (not): alone it cannot
     tell, the morning's cancel looks the same. The look at the order just before the evening's
     request (1 of 3) tells it: applied - ok, not sent again; not applied - sent again, ok."""
-    order = "59000000000000000001"
-    sandbox.add_orders(orders=[{"orderId": order, "state": "placed", "location": "DEL-WH-01",
-                                "items": [{"sku": "TS-BLK-S", "quantity": 3}]}])  # fmt: skip
-    item = f"{order}-1"
-    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
-    header = "orderId,orderItemId,quantity,reasonCode\n"
-    for name, reason in (("cancel_morning.csv", "6"), ("cancel_evening.csv", "7")):
-        (tmp_path / name).write_text(f"{header}{order},{item},1,{reason}\n")
-        if name == "cancel_evening.csv":  # the dice for writes only: the first cancel meets it
-            sandbox.faults(**fault, faults_on="writes")
-        CliRunner().invoke(app, ["run", str(tmp_path), "--settle", "0"], env=env)
-    done = tmp_path / "done" / date.today().isoformat()
-    with (done / "cancel_evening.result.csv").open(encoding="utf-8-sig") as handle:
-        [row] = list(csv.DictReader(handle))
-    sandbox.faults(error_rate=0.0, drop_rate=0.0)
-    assert sandbox.state()["orders"][order]["items"][0]["cancelledQuantity"] == 2  # never 3
+    row = _evening_cancel(tmp_path, sandbox, fault)
+    assert sandbox.state()["orders"][EVENING]["items"][0]["cancelledQuantity"] == 2  # never 3
     assert row["status"] == "ok", row
     assert row["message"].startswith("already applied") is applied_first, row
     moved = "with the pieces asked for cancelled since just before this request went"
