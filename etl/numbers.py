@@ -190,6 +190,12 @@ def scientific_look(text: pd.Series) -> BoolArray:
     return found.to_numpy(dtype=bool, na_value=False)
 
 
+def date_look(text: pd.Series) -> BoolArray:
+    """Dates as a workbook's date cells are read ("1901-08-21", "2026-01-05 10:30:00")."""
+    found = text.str.fullmatch(r"\s*\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}(?::\d{2})?)?\s*")
+    return found.to_numpy(dtype=bool, na_value=False)
+
+
 def space_grouped_look(text: pd.Series) -> BoolArray:
     """Digits grouped with spaces ("1 200", "12 50 000"): a thousands separator some
     programs write, or two numbers in one cell - not guessed."""

@@ -25,6 +25,7 @@ from etl.numbers import (
     comma_decimal_look,
     currency_marks,
     dash_look,
+    date_look,
     dot_grouped_look,
     drop_float_noise,
     either_way,
@@ -68,6 +69,10 @@ DASH_ZERO = (
 )
 DASH_AMOUNT = (
     "'{value}' is how Excel shows 0 in the Accounting or Comma style: write the real amount"
+)
+DATE_CELL = (
+    "'{value}' is a date: the cell is formatted as a date in Excel, which shows a number as"
+    " the day that many days after 1900; format the column as Number and check the value"
 )
 NO_NUMBER = "'{value}' is not a number: write the number, or 0 if there is none"
 NO_AMOUNT = "'{value}' is not a number: write the amount"  # 0 is no price either
@@ -177,6 +182,7 @@ class Number(Step):
         code = "not_integer" if self.whole else "not_number"
         dash = DASH_ZERO if self.whole else DASH_AMOUNT
         hints = [Hint(scientific_look, code, SCIENTIFIC), Hint(dash_look, code, dash)]
+        hints.append(Hint(date_look, code, DATE_CELL))
         hints.append(Hint(no_number_look, code, NO_NUMBER if self.whole else NO_AMOUNT))
         hints.append(Hint(space_grouped_look, code, SPACED))
         units, money = self._allowed()

@@ -23,6 +23,7 @@ from etl.numberstep import (
     FRACTION,
     LOST_SIGN,
     MONEY_IN_PIECES,
+    NO_AMOUNT,
     NO_NUMBER,
     OTHER_UNIT,
     PIECES_IN_MONEY,
@@ -106,10 +107,13 @@ def test_money_in_a_quantity_and_pieces_in_a_price_are_columns_mixed_up() -> Non
 
 def test_a_dash_for_zero_and_words_for_none_are_named() -> None:
     """Excel's Accounting style writes 0 as ' -   ' to a CSV: refused, and said why."""
-    for step, dash in ((Number(), DASH_AMOUNT), (Number(whole=True), DASH_ZERO)):
+    for step, dash, none in (
+        (Number(), DASH_AMOUNT, NO_AMOUNT),  # an amount: 0 is no price either
+        (Number(whole=True), DASH_ZERO, NO_NUMBER),
+    ):
         _, failures = step.apply(col(" -   ", "–", "NA", "n/a", "nil", "None", "-3-"))
         said = messages_by_row(failures)
-        assert [said[i] for i in range(6)] == [dash] * 2 + [NO_NUMBER] * 4
+        assert [said[i] for i in range(6)] == [dash] * 2 + [none] * 4
         assert "Excel" not in said[6]
 
 

@@ -536,3 +536,22 @@ def test_the_older_rupee_sign_is_read_and_a_missing_price_is_not_told_to_be_0(
     rows = _result_rows(tmp_path / "rates.result.csv")
     assert rows["2"]["status"] == "ok", rows["2"]
     assert rows["3"]["message"] == "'mrp': 'NA' is not a number: write the amount"
+
+
+def test_a_number_cell_formatted_as_a_date_says_so(tmp_path: Path) -> None:
+    """599 formatted dd-mm-yyyy shows 21-08-1901 and is read as that date: the message says
+    the cell is formatted as a date, not just 'not a number'."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["location_id", "sku", "mrp", "esp", "currency"])
+    sheet.append(["L1", "A", 799, 599, "INR"])
+    sheet["D2"].number_format = "dd-mm-yyyy"
+    book.save(tmp_path / "rates.xlsx")
+    CliRunner().invoke(app, ["validate", str(tmp_path / "rates.xlsx")], catch_exceptions=False)
+    row = _result_rows(tmp_path / "rates.result.xlsx")["2"]
+    assert row["message"] == (
+        "'esp': '1901-08-21' is a date: the cell is formatted as a date in Excel, which shows a"
+        " number as the day that many days after 1900; format the column as Number and check"
+        " the value"
+    ), row
