@@ -497,6 +497,18 @@ def test_a_price_whose_dot_or_comma_may_separate_thousands_is_not_sent_1000_time
     assert "2.499" not in busy["4"]["message"]
 
 
+def _rates_book(path: Path, rows: list[list[Any]], esp_format: str) -> None:
+    """A price workbook whose first row's esp cell has Excel number format `esp_format`."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["location_id", "sku", "mrp", "esp", "currency"])
+    for row in rows:
+        sheet.append(row)
+    sheet["D2"].number_format = esp_format
+    book.save(path)
+
+
 def test_a_price_cell_formatted_as_a_percentage_is_not_sent_as_rupees(
     tmp_path: Path, sandbox: Any
 ) -> None:
@@ -505,15 +517,12 @@ def test_a_price_cell_formatted_as_a_percentage_is_not_sent_as_rupees(
     sandbox.faults(catalogue="open")
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    book = openpyxl.Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(["location_id", "sku", "mrp", "esp", "currency"])
-    sheet.append(["DEL-WH-01", "TS-BLK-S", 999, 0.85, "INR"])
-    sheet["D2"].number_format = "0%"
-    sheet.append(["DEL-WH-01", "TS-BLK-M", 1.5, 0.99, "USD"])
-    sheet.append(["DEL-WH-01", "TS-BLK-L", 499, 399, "INR"])
-    book.save(inbox / "rates.xlsx")
+    rows = [
+        ["DEL-WH-01", "TS-BLK-S", 999, 0.85, "INR"],
+        ["DEL-WH-01", "TS-BLK-M", 1.5, 0.99, "USD"],
+        ["DEL-WH-01", "TS-BLK-L", 499, 399, "INR"],
+    ]
+    _rates_book(inbox / "rates.xlsx", rows, esp_format="0%")
     assert _run(inbox, sandbox).exit_code == 1
     sent = {e["key"]: e["record"]["esp"] for e in sandbox.ledger()}
     assert sent == {"DEL-WH-01|TS-BLK-M": 0.99, "DEL-WH-01|TS-BLK-L": 399}
@@ -541,13 +550,7 @@ def test_the_older_rupee_sign_is_read_and_a_missing_price_is_not_told_to_be_0(
 def test_a_number_cell_formatted_as_a_date_says_so(tmp_path: Path) -> None:
     """599 formatted dd-mm-yyyy shows 21-08-1901 and is read as that date: the message says
     the cell is formatted as a date, not just 'not a number'."""
-    book = openpyxl.Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.append(["location_id", "sku", "mrp", "esp", "currency"])
-    sheet.append(["L1", "A", 799, 599, "INR"])
-    sheet["D2"].number_format = "dd-mm-yyyy"
-    book.save(tmp_path / "rates.xlsx")
+    _rates_book(tmp_path / "rates.xlsx", [["L1", "A", 799, 599, "INR"]], esp_format="dd-mm-yyyy")
     CliRunner().invoke(app, ["validate", str(tmp_path / "rates.xlsx")], catch_exceptions=False)
     row = _result_rows(tmp_path / "rates.result.xlsx")["2"]
     assert row["message"] == (
