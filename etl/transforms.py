@@ -138,12 +138,15 @@ class ValueMap(Step):
 
     def _unknown(self) -> str:
         """'... is not in X': a short table's values are named, for the person fixing the
-        cell; the mapping's author can add the new one."""
+        cell; a new one is for whoever keeps the mappings to add (not the shop's staff)."""
         where = self.source or "the mapping's value map"
         if not self.choices or len(self.choices) > SHOWN_VALUES:
-            return f"'{{value}}' is not in {where} — add it there"
+            return f"'{{value}}' is not in {where} — if it is a new one, have it added there"
         listed = ", ".join(f"'{k}'" for k in self.choices)
-        return f"'{{value}}' is not in {where}: write one of {listed}, or add it there"
+        return (
+            f"'{{value}}' is not in {where}: write one of {listed}, or, if it is a new one,"
+            " have it added there"
+        )
 
 
 def map_key(value: str) -> str:

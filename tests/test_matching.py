@@ -226,7 +226,10 @@ def test_unmapped_store_problem_names_the_lookup_file() -> None:
     mapped = apply_mapping(mapping, table_of(rows))
     [problem] = mapped.problems
     assert problem.column == "Godown"
-    assert problem.message == "'Andheri Store' is not in lookups/tally_godowns.csv — add it there"
+    assert problem.message == (
+        "'Andheri Store' is not in lookups/tally_godowns.csv — if it is a new one, have it"
+        " added there"
+    )
 
 
 def test_tally_profile_end_to_end() -> None:
@@ -257,7 +260,7 @@ def test_a_store_missing_from_an_inline_map_names_the_mapping_file(tmp_path: Pat
     assert problem.message.startswith("'CP Thane Warehouse'")
     assert problem.message.endswith(
         "is not in the value map in pos/price.yaml: write one of 'CP Delhi Warehouse',"
-        " 'Bandra West', 'Indiranagar', or add it there"
+        " 'Bandra West', 'Indiranagar', or, if it is a new one, have it added there"
     )
 
 

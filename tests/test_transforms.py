@@ -257,13 +257,16 @@ def test_value_map_unmatched_is_an_error_naming_where_to_add_it() -> None:
     assert failed_rows(failures) == [0]
     assert failures[0].code == "unmapped"
     message = failures[0].message.replace("{value}", "Bandra Store")
-    assert message == "'Bandra Store' is not in lookups/tally_godowns.csv — add it there"
+    assert message == (
+        "'Bandra Store' is not in lookups/tally_godowns.csv — if it is a new one, have it added"
+        " there"
+    )
     assert values.tolist() == ["", "DEL-WH-01"]
     table = {"tax invoice": "sale", "credit note": "return"}
     short = ValueMap(table=table, choices=("Tax Invoice", "Credit Note")).apply(col("Bill"))
     assert short[1][0].message.replace("{value}", "Bill") == (
         "'Bill' is not in the mapping's value map: write one of 'Tax Invoice', 'Credit Note',"
-        " or add it there"
+        " or, if it is a new one, have it added there"
     )
 
 
