@@ -66,8 +66,8 @@ def _problems(
 
 
 # one decimal mark with exactly three digits after it, and one to three before: 2.000, 12,000
-_GROUP_SHAPE = r"^\D*?(-?)(\d{1,3})([.,])(\d{3})\D*$"
-_SHAPED = r"^\D*?-?\d{1,3}[.,]\d{3}\D*$"  # the same, without groups: ~15x faster to test
+_GROUP_SHAPE = r"^\D*?(-?)([1-9]\d{0,2})([.,])(\d{3})\D*$"
+_SHAPED = r"^\D*?-?[1-9]\d{0,2}[.,]\d{3}\D*$"  # the same, without groups: ~15x faster to test
 _WRITES_THREE = r"\d{4,}[.,]\d{3}(?:\D|$)"  # 1299.000: unambiguous three decimals
 
 
