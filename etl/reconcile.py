@@ -12,15 +12,13 @@ that cannot be fetched is never resent: its rows stay `unknown`, never `ok`.
 
 A partial cancel cannot be told from the order alone (1 of 2 pieces cancelled: this request,
 or an earlier one?), so a cancel chunk's orders are looked up just before it is sent
-(`_Before`) and the pieces cancelled since are compared (`order_states.cancel_moved`).
+(`etl.orderlookup.CancelLook`) and the pieces cancelled since are compared
+(`order_states.cancel_moved`).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -30,11 +28,12 @@ import orjson
 from etl.attribution import NO_ANSWER
 from etl.chunkresult import ChunkResult
 from etl.client import ClientSettings, KonnectClient
-from etl.errors import KonnectDown, TransientError, UploadError
+from etl.errors import KonnectDown
 from etl.holdover import NOT_TAKEN, hold_orders, refused_for_now
 from etl.journal import Journal
-from etl.konnect import ORDERS_PATH, REPLAY_CODES, Endpoint
-from etl.order_states import REACHED, Order, Record, applied_note, cancel_moved, holds
+from etl.konnect import REPLAY_CODES, Endpoint
+from etl.order_states import Order, Record, applied_note, holds
+from etl.orderlookup import CancelLook, fetch_orders
 from etl.refusals import note_refused
 from etl.upload import ChunkLike, konnect_answers, run_with_client, upload_chunks
 from etl.wording import count
@@ -148,50 +147,6 @@ class _Resend:
         return len(self.origins)
 
 
-@dataclass
-class _Before:
-    """The orders of each cancel chunk as Konnect showed them just before the chunk was
-    sent, by (chunk index, order ID): what a lost answer is later compared with. An order
-    that could not be looked up then has none, and is judged as without (`REACHED`)."""
-
-    client: KonnectClient
-    chunks: dict[int, ChunkLike]
-    keys_of: Callable[[ChunkLike], list[str]]
-    orders: dict[tuple[int, str], Order] = field(default_factory=dict)
-    taken: dict[int, float] = field(default_factory=dict)  # chunk -> when looked (monotonic)
-
-    def __post_init__(self) -> None:
-        # shared by the looks of all chunks: `concurrency` look-ups at a time in all
-        self.slots = asyncio.Semaphore(max(self.client.settings.concurrency, 1))
-
-    async def look(self, index: int) -> None:
-        keys = set(self.keys_of(self.chunks[index]))
-        fetched, _ = await _fetch(self.client, keys, quiet=True, slots=self.slots, once=True)
-        self.orders.update({(index, k): o for k, o in fetched.items() if o is not None})
-        self.taken[index] = time.monotonic()
-        if missed := len(keys - fetched.keys()):
-            log.info("cancel: %s not looked up just before sending (Konnect's look-ups"
-                     " failed): should an answer be lost, their partial cancels stay unknown",
-                     count(missed, "order"))  # fmt: skip
-
-    def reached(self, feed: str, v: _Verdicts, i: int, order: Order) -> tuple[bool | None, str]:
-        """`REACHED[feed]`, told by the look where the order alone cannot; and what an
-        "already applied" message then adds."""
-        alone = REACHED[feed](v.records[i], order)
-        before = self.orders.get((v.first.index, v.keys[i]))
-        age = time.monotonic() - self.taken.get(v.first.index, -math.inf)
-        if alone is not None or before is None or age > FRESH_SECONDS:
-            return alone, ""
-        moved = cancel_moved(v.records[i], before, order)
-        return moved, MOVED if moved else ""
-
-
-MOVED = ", with the pieces asked for cancelled since just before this request went"
-# A look older than this settles nothing: the longer since, the likelier another cancel of
-# the same item (a person, a marketplace) moved it - a big or slowed file's first requests
-FRESH_SECONDS = 120.0
-
-
 # --- the rounds ---
 
 
@@ -210,7 +165,7 @@ async def upload_orders(
     """Upload order-action chunks exactly once: one result per chunk, in chunk order.
     KonnectDown (`etl.holdover`) when Konnect refused some requests for now, or orders in
     doubt could not be looked up: the file waits for the next run, for a while."""
-    before = _Before(client, {c.index: c for c in chunks}, keys_of)
+    before = CancelLook(client, {c.index: c for c in chunks}, keys_of)
     first = await upload_chunks(
         client, endpoint, chunks, keys_of=keys_of, journal=journal, file_id=file_id,
         concurrency=client.settings.concurrency, on_progress=on_progress, resend_unknown=False,
@@ -249,7 +204,7 @@ async def _settle(
     endpoint: Endpoint,
     book: list[_Verdicts],
     save: Callable[[list[_Verdicts]], None],
-    before: _Before,
+    before: CancelLook,
 ) -> None:
     """Look up the orders in doubt; resend only those Konnect has not applied; repeat.
     Before a resend, its records are saved as in doubt (`save`), so that a stop while it is
@@ -259,7 +214,7 @@ async def _settle(
         doubts = [(v, i) for v in book for i in v.doubts(REPLAY_CODES[feed])]
         if not doubts:
             return
-        fetched, for_now = await _fetch(client, {v.keys[i] for v, i in doubts})
+        fetched, for_now = await fetch_orders(client, {v.keys[i] for v, i in doubts})
         last = round_number == rounds
         again = [(v, i) for v, i in doubts if _decide(feed, v, i, fetched, last, for_now, before)]
         orders = count(len(doubts), "order")
@@ -279,7 +234,7 @@ def _decide(
     fetched: dict[str, Order | None],
     last: bool,
     for_now: set[str],
-    before: _Before,
+    before: CancelLook,
 ) -> bool:
     """Settle record `i` from its order as Konnect shows it; True when it must be resent.
     `for_now`: orders whose look-up failed in a way a later run may get through."""
@@ -292,7 +247,10 @@ def _decide(
                 v.for_now.add(i)
         return False
     order = fetched[key]
-    reached, more = before.reached(feed, v, i, order) if order is not None else (False, "")
+    reached: bool | None = False
+    more = ""
+    if order is not None:
+        reached, more = before.reached(feed, v.first.index, v.keys[i], v.records[i], order)
     if reached and order is not None:
         v.applied(i, order, more or applied_note(feed, v.records[i], order))
         return False
@@ -302,48 +260,6 @@ def _decide(
             v.errors[i] = (v.errors[i][0], held)  # Konnect's own words say less
         return False
     return True
-
-
-async def _fetch(
-    client: KonnectClient,
-    keys: set[str],
-    *,
-    quiet: bool = False,
-    slots: asyncio.Semaphore | None = None,
-    once: bool = False,
-) -> tuple[dict[str, Order | None], set[str]]:
-    """Each order as GET /oms/v3/shipment shows it (None: not listed), failures left out
-    (each logged, unless `quiet`); and the orders whose look-up failed for now (5xx, no
-    answer, 429: not a 4xx refusal, which a later run would get too). `slots`: how many at
-    a time (default: `concurrency`, for these keys alone); `once`: one try each, no retry."""
-    slots = slots or asyncio.Semaphore(max(client.settings.concurrency, 1))
-    for_now: set[str] = set()
-
-    # a company-level token must name a location: the order is looked for at each in turn
-    scopes = [{"locationCode": code} for code in client.settings.lookup_locations] or [{}]
-
-    async def one(key: str) -> tuple[str, Order | None] | None:
-        for scope in scopes:
-            async with slots:
-                try:
-                    found = await client.get_json(
-                        ORDERS_PATH, {"orderId": key, **scope}, retry=not once
-                    )
-                except UploadError as exc:
-                    (log.debug if quiet else log.warning)(
-                        "order %s could not be looked up: %s", key, exc
-                    )
-                    if isinstance(exc, TransientError):
-                        for_now.add(key)
-                    return None
-            orders = found if isinstance(found, list) else []
-            match = [o for o in orders if isinstance(o, dict) and str(o.get("orderId")) == key]
-            if match:
-                return key, match[0]
-        return key, None
-
-    answers = await asyncio.gather(*(one(k) for k in sorted(keys)))
-    return dict(a for a in answers if a is not None), for_now
 
 
 async def _resend(

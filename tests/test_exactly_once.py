@@ -24,7 +24,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-import etl.reconcile
+import etl.orderlookup
 from etl.cli import app
 from etl.client import ClientSettings, KonnectClient
 from etl.config import state_dir
@@ -446,7 +446,7 @@ def test_a_look_too_long_before_the_look_up_settles_nothing(
 ) -> None:
     """The longer since the look, the likelier another cancel of the item moved it: a look
     older than `FRESH_SECONDS` at the look-up (0 here) leaves the lost answer `unknown`."""
-    monkeypatch.setattr(etl.reconcile, "FRESH_SECONDS", -1.0)
+    monkeypatch.setattr(etl.orderlookup, "FRESH_SECONDS", -1.0)
     row = _evening_cancel(tmp_path, sandbox, {"drop_rate": 0.5, "fault_seed": 3})
     assert row["status"] == "unknown", row
     assert sandbox.state()["orders"][EVENING]["items"][0]["cancelledQuantity"] == 2

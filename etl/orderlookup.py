@@ -1,0 +1,115 @@
+"""Looking orders up in Konnect (GET /oms/v3/shipment?orderId=...): after a lost answer
+(`etl.reconcile`), and just before a cancel request goes (`CancelLook`).
+
+A partial cancel cannot be told from the order alone (1 of 2 pieces cancelled: this
+request, or an earlier one?), so each request of a cancel file first looks its orders up,
+and a lost answer is settled by how far each item's cancelled pieces moved since
+(`order_states.cancel_moved`). The look is this run's only: kept for a later run, it would
+count another file's cancel of the item, applied meanwhile, as this one's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from etl.client import KonnectClient
+from etl.errors import TransientError, UploadError
+from etl.konnect import ORDERS_PATH
+from etl.order_states import REACHED, Order, Record, cancel_moved
+from etl.upload import ChunkLike
+from etl.wording import count
+
+log = logging.getLogger(__name__)
+
+
+async def fetch_orders(
+    client: KonnectClient,
+    keys: set[str],
+    *,
+    quiet: bool = False,
+    slots: asyncio.Semaphore | None = None,
+    once: bool = False,
+) -> tuple[dict[str, Order | None], set[str]]:
+    """Each order as GET /oms/v3/shipment shows it (None: not listed), failures left out
+    (each logged, unless `quiet`); and the orders whose look-up failed for now (5xx, no
+    answer, 429: not a 4xx refusal, which a later run would get too). `slots`: how many at
+    a time (default: `concurrency`, for these keys alone); `once`: one try each, no retry."""
+    slots = slots or asyncio.Semaphore(max(client.settings.concurrency, 1))
+    for_now: set[str] = set()
+
+    # a company-level token must name a location: the order is looked for at each in turn
+    scopes = [{"locationCode": code} for code in client.settings.lookup_locations] or [{}]
+
+    async def one(key: str) -> tuple[str, Order | None] | None:
+        for scope in scopes:
+            async with slots:
+                try:
+                    found = await client.get_json(
+                        ORDERS_PATH, {"orderId": key, **scope}, retry=not once
+                    )
+                except UploadError as exc:
+                    (log.debug if quiet else log.warning)(
+                        "order %s could not be looked up: %s", key, exc
+                    )
+                    if isinstance(exc, TransientError):
+                        for_now.add(key)
+                    return None
+            orders = found if isinstance(found, list) else []
+            match = [o for o in orders if isinstance(o, dict) and str(o.get("orderId")) == key]
+            if match:
+                return key, match[0]
+        return key, None
+
+    answers = await asyncio.gather(*(one(k) for k in sorted(keys)))
+    return dict(a for a in answers if a is not None), for_now
+
+
+@dataclass
+class CancelLook:
+    """The orders of each cancel chunk as Konnect showed them just before the chunk was
+    sent, by (chunk index, order ID): what a lost answer is later compared with. An order
+    that could not be looked up then has none, and is judged as without (`REACHED`)."""
+
+    client: KonnectClient
+    chunks: dict[int, ChunkLike]
+    keys_of: Callable[[ChunkLike], list[str]]
+    orders: dict[tuple[int, str], Order] = field(default_factory=dict)
+    taken: dict[int, float] = field(default_factory=dict)  # chunk -> when looked (monotonic)
+
+    def __post_init__(self) -> None:
+        # shared by the looks of all chunks: `concurrency` look-ups at a time in all
+        self.slots = asyncio.Semaphore(max(self.client.settings.concurrency, 1))
+
+    async def look(self, index: int) -> None:
+        keys = set(self.keys_of(self.chunks[index]))
+        fetched, _ = await fetch_orders(self.client, keys, quiet=True, slots=self.slots, once=True)
+        self.orders.update({(index, k): o for k, o in fetched.items() if o is not None})
+        self.taken[index] = time.monotonic()
+        if missed := len(keys - fetched.keys()):
+            log.info("cancel: %s not looked up just before sending (Konnect's look-ups"
+                     " failed): should an answer be lost, their partial cancels stay unknown",
+                     count(missed, "order"))  # fmt: skip
+
+    def reached(
+        self, feed: str, index: int, key: str, record: Record, order: Order
+    ) -> tuple[bool | None, str]:
+        """`REACHED[feed]` for `record` (order `key`, of chunk `index`), told by the look
+        where the order alone cannot; and what an "already applied" message then adds."""
+        alone = REACHED[feed](record, order)
+        before = self.orders.get((index, key))
+        age = time.monotonic() - self.taken.get(index, -math.inf)
+        if alone is not None or before is None or age > FRESH_SECONDS:
+            return alone, ""
+        moved = cancel_moved(record, before, order)
+        return moved, MOVED if moved else ""
+
+
+MOVED = ", with the pieces asked for cancelled since just before this request went"
+# A look older than this settles nothing: the longer since, the likelier another cancel of
+# the same item (a person, a marketplace) moved it - a big or slowed file's first requests
+FRESH_SECONDS = 120.0
