@@ -25,8 +25,7 @@ from etl.mapspec import Mapping, norm_header
 from etl.model import IntArray, Mapped, Problem
 from etl.numbers import CURRENCY_MARKS
 from etl.preparation import to_number
-
-AMOUNTS = ("mrp", "esp")
+from etl.schemas import AMOUNT_FIELDS
 
 
 def rupees_in_another_currency(
@@ -43,7 +42,7 @@ def rupees_in_another_currency(
     problems: list[Problem] = []
     for spec in mapping.fields:
         position = columns.get(norm_header(spec.column or ""))
-        if spec.name in AMOUNTS and position is not None:
+        if spec.name in AMOUNT_FIELDS and position is not None:
             cells = data.iloc[:, position].astype("str")
             marked = cells.str.contains(CURRENCY_MARKS["INR"], case=False, regex=True)
             read = mapped.frame[spec.name].notna().to_numpy()  # else refused already
@@ -80,7 +79,7 @@ def thousands_read_as_decimals(
     amounts = {
         spec: data.iloc[:, position].astype("str")
         for spec in mapping.fields
-        if spec.name in AMOUNTS
+        if spec.name in AMOUNT_FIELDS
         and (position := columns.get(norm_header(spec.column or ""))) is not None
     }
     shaped = {

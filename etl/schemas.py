@@ -33,7 +33,7 @@ LARGEST_QUANTITY = 2.0**31 - 1
 # An amount above Rs 10 crore is no retail price: a barcode or another number went there.
 LARGEST_AMOUNT = 1e8
 # A problem found by a dataframe-wide check is reported on this field's cell.
-WIDE_CHECK_FIELD = {"esp_above_mrp": "esp", "mrp_below_a_rupee": "mrp", "esp_below_a_rupee": "esp"}
+WIDE_CHECK_FIELD = {"esp_above_mrp": "esp"} | {f"{f}_below_a_rupee": f for f in AMOUNT_FIELDS}
 
 
 def _check(code: str, test: Callable[[Any], Any]) -> pa.Check:
@@ -104,7 +104,10 @@ def _frame_checks(feed: Feed) -> list[pa.Check]:
     if feed.name == "price":
         # NaN compares False; an MRP not above 0 or with a third decimal ("1.299": 1,299?)
         # has its own problem, which is the one to fix first.
-        below = [_check(f"{f}_below_a_rupee", partial(_a_rupee_or_more, f)) for f in ("mrp", "esp")]
+        below = [
+            _check(f"{f}_below_a_rupee", partial(_a_rupee_or_more, f))
+            for f in sorted(AMOUNT_FIELDS)
+        ]
         return [_check("esp_above_mrp", _esp_within_mrp), *below]
     return []
 
