@@ -16,12 +16,19 @@ class Guards:
     min_rows: int = 10
     out_of_order: bool = True
     repeated_cancels: bool = True
+    price_jump: float | None = 10.0
 
     @classmethod
     def from_config(cls, value: Any) -> Guards:
         """`guards: false` (all off) or `guards: {zero_share: 0.8, fewer_rows: false, ...}`."""
         if value is False:
-            return cls(zero_share=None, fewer_rows=None, out_of_order=False, repeated_cancels=False)
+            return cls(
+                zero_share=None,
+                fewer_rows=None,
+                out_of_order=False,
+                repeated_cancels=False,
+                price_jump=None,
+            )
         if value is True:
             return cls()
         if not isinstance(value, Mapping):
@@ -43,9 +50,15 @@ def _guard_value(key: str, value: Any) -> Any:
     if key == "min_rows":
         return int(value)
     if value is None:  # a blank must not quietly turn off what stops a file of zeros
-        raise ValueError(f"guards.{key} has no value: give a share (0.5 = 50%), or false")
+        what = "a factor (10 = ten times)" if key == "price_jump" else "a share (0.5 = 50%)"
+        raise ValueError(f"guards.{key} has no value: give {what}, or false")
     if value is False:
         return None
+    if key == "price_jump":
+        factor = float(value)
+        if factor <= 1:
+            raise ValueError(f"guards.{key} must be a factor above 1 (10 = ten times), or false")
+        return factor
     share = float(value)
     if not 0 < share <= 1:
         raise ValueError(f"guards.{key} must be a share between 0 and 1 (0.5 = 50%), or false")

@@ -7,7 +7,8 @@ catalogue's stock. Before a stock file is uploaded:
 - fewer than `fewer_rows` x the rows of the previous file of the same mapping (journal)
 
 holds it: it moves to `held/YYYY-MM-DD/` with a report saying why, and is uploaded only after
-`konnect-etl release FILE` (or with the guard turned off in the config, `guards:`).
+`konnect-etl release FILE` (or with the guard turned off in the config, `guards:`). So does a
+price file whose prices moved by one big factor from those last sent (`etl.pricejump`).
 
 Stock and price files processed out of order (an older export after a newer one) do not
 overwrite newer values: rows whose location and SKU a newer export already set are skipped.
@@ -35,11 +36,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from etl import repeats
+from etl import pricejump, repeats
 from etl.bodies import build_chunks
 from etl.feeds import ABSOLUTE_FEEDS
 from etl.guard_settings import Guards
-from etl.keystate import KEEP_DAYS, Applied, KeyState
+from etl.keystate import KEEP_DAYS, Applied, KeyState, frame_keys
 from etl.mapspec import Mapping
 from etl.model import IntArray, Problem
 from etl.report import ERRORS_NAME, error_positions, own_columns
@@ -58,9 +59,11 @@ STOCK_FEEDS = ("stock",)
 
 def hold_reason(prepared: Prepared, job: Job, state: KeyState, sha256: str) -> str | None:
     """Why this file must wait for `konnect-etl release` (None: upload it)."""
-    if prepared.feed.name not in STOCK_FEEDS or state.is_released(sha256):
+    if state.is_released(sha256):
         return None
-    return _zero_share(prepared, job.guards) or _fewer_rows(prepared, job, state)
+    if prepared.feed.name in STOCK_FEEDS:
+        return _zero_share(prepared, job.guards) or _fewer_rows(prepared, job, state)
+    return pricejump.hold_reason(prepared, job.guards, state)
 
 
 def _zero_share(prepared: Prepared, guards: Guards) -> str | None:
@@ -201,12 +204,6 @@ def origin(
     if copy is not None:
         return copy[0], None
     return export_time(prepared.mapping, path), None
-
-
-def frame_keys(frame: pd.DataFrame) -> pd.Series:
-    """`location|sku` of every row (the sandbox ledger's key, too)."""
-    keys: pd.Series = frame["location_id"].astype("str") + "|" + frame["sku"].astype("str")
-    return keys.reset_index(drop=True)
 
 
 def skip_superseded(prepared: Prepared, path: Path, state: KeyState, copy: Copy = None) -> IntArray:
@@ -362,6 +359,8 @@ def after_upload(
         return
     with KeyState(job.journal.path.parent) as state:
         repeats.record_applied(prepared, out, state, name, _attempt(job, path, sha256))
+        if job.guards.price_jump is not None:
+            pricejump.record(prepared, out, state, name)
         if job.guards.out_of_order:
             at = exported_at(prepared, path, state, copy_of(prepared, job, state, sha256))
             record_applied(prepared, out, state, at, name)

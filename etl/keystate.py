@@ -10,6 +10,8 @@ Kept in `INBOX/.konnect-etl/protection.sqlite3`, next to the journal:
   case costs one indexed lookup. Exports more than `KEEP_DAYS` older than the newest one of
   their mapping are forgotten; `newest()` still says when that newest one was. An export
   that set exactly the keys of a newer one (`digest`) keeps no keys of its own.
+- `price_book`: the last MRP and selling price Konnect accepted for each key, one blob
+  (`etl.pricejump`).
 - `released`: content hashes of held files that `konnect-etl release` let through.
 - `cancels`: every cancel row applied (order, item, quantity, reason) with the file, row and
   time (UTC) that applied it, kept `KEEP_DAYS`: a later file repeating one is not sent
@@ -25,7 +27,7 @@ import contextlib
 import re
 import sqlite3
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -49,6 +51,10 @@ CREATE TABLE IF NOT EXISTS exports (
     error_rows BLOB
 );
 CREATE INDEX IF NOT EXISTS exports_time ON exports (mapping, exported_at);
+CREATE TABLE IF NOT EXISTS price_book (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    book BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS released (
     sha256 TEXT PRIMARY KEY,
     name TEXT NOT NULL
@@ -251,6 +257,17 @@ class KeyState:
                 (mapping, horizon - KEEP_DAYS * 86400),
             )
 
+    def update_price_book(self, update: Callable[[bytes | None], bytes]) -> None:
+        """Replace the price book with `update(the book as it is)`, in one transaction."""
+        with self._writing():
+            found = self._db.execute("SELECT book FROM price_book").fetchone()
+            book = update(None if found is None else bytes(found[0]))
+            self._db.execute("INSERT OR REPLACE INTO price_book (id, book) VALUES (1, ?)", (book,))
+
+    def price_book(self) -> bytes | None:
+        found = self._db.execute("SELECT book FROM price_book").fetchone()
+        return None if found is None else bytes(found[0])
+
     def no_future_exports(self, now: float) -> int:
         """Forget exports recorded with a time ahead of `now` (an older version kept them as
         they were; see `guards._not_ahead`); how many. When such an export was applied is not
@@ -335,6 +352,12 @@ class KeyState:
                 "DELETE FROM cancels WHERE action = ? AND attempt = ? AND settled = 0",
                 [(action, attempt) for action in actions],
             )
+
+
+def frame_keys(frame: pd.DataFrame) -> pd.Series:
+    """`location|sku` of every row (the sandbox ledger's key, too)."""
+    keys: pd.Series = frame["location_id"].astype("str") + "|" + frame["sku"].astype("str")
+    return keys.reset_index(drop=True)
 
 
 def _digest(keys: list[str]) -> str:

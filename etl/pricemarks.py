@@ -26,6 +26,7 @@ from etl.model import IntArray, Mapped, Problem
 from etl.numbers import CURRENCY_MARKS
 from etl.preparation import to_number
 from etl.schemas import AMOUNT_FIELDS
+from etl.wording import thousands_hint
 
 
 def rupees_in_another_currency(
@@ -116,7 +117,5 @@ def _group_problem(column: str, cell: Any, parts: pd.Series, row: int) -> Proble
     cell = str(cell).strip()
     thousands = f"{sign}{int(whole) * 1000 + int(decimals)}"
     return Problem(
-        int(row), column, cell, "too_many_decimals",
-        f"'{cell}' has 3 decimals, and prices have 2: if the '{mark}' separates thousands,"
-        f" write {thousands}; if it is rupees and paise, keep 2 decimals",
-    )  # fmt: skip
+        int(row), column, cell, "too_many_decimals", thousands_hint(cell, mark, thousands)
+    )

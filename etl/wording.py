@@ -73,13 +73,17 @@ def _reason_codes() -> str:
 def _decimals(field: str, value: Any) -> str:
     """An amount typed with a third decimal: most often a '.' as a thousands separator."""
     text = number_text(value)
-    if re.fullmatch(r"-?[1-9]\d{0,2}(?:\.\d{3})+", text):
-        grouped = text.replace(".", ",")
-        return (
-            f"{label(field)} has more than 2 decimals: if '{text}' means {grouped} (a thousands"
-            " separator), remove the '.'; if it is rupees and paise, keep 2 decimals"
-        )
+    if re.fullmatch(r"-?[1-9]\d{0,2}\.\d{3}", text):
+        return f"{label(field)} {thousands_hint(text, '.', text.replace('.', ''))}"
     return rounding_advice(field)
+
+
+def thousands_hint(cell: str, mark: str, thousands: str) -> str:
+    """`2.000`: 2 rupees, or 2000 with a thousands separator? The one wording for both."""
+    return (
+        f"'{cell}' has 3 decimals, and prices have 2: if the '{mark}' separates thousands,"
+        f" write {thousands}; if it is rupees and paise, keep 2 decimals"
+    )
 
 
 def _below_a_rupee(field: str, value: Any) -> str:

@@ -69,12 +69,12 @@ def problems(v: Validated) -> list[tuple[int, str, str, str]]:
 def test_a_dot_as_thousands_separator_is_refused_and_named() -> None:
     v = price(["1.299", "1299"], ["1.099", "1099"])
     hint = (
-        "has more than 2 decimals: if '{}' means {} (a thousands separator), remove the '.';"
+        "'{}' has 3 decimals, and prices have 2: if the '.' separates thousands, write {};"
         " if it is rupees and paise, keep 2 decimals"
     )
     assert problems(v) == [
-        (2, "mrp", "too_many_decimals", "MRP " + hint.format("1.299", "1,299")),
-        (2, "esp", "too_many_decimals", "selling price (esp) " + hint.format("1.099", "1,099")),
+        (2, "mrp", "too_many_decimals", "MRP " + hint.format("1.299", "1299")),
+        (2, "esp", "too_many_decimals", "selling price (esp) " + hint.format("1.099", "1099")),
     ]
     assert v.frame["mrp"].tolist() == [1299.0]
     # MRP 1.299 (1,299) with esp 999: the MRP is the one to fix, not "esp above MRP"
@@ -111,8 +111,8 @@ def test_the_separator_hint_is_given_only_where_it_could_be_one() -> None:
     def said(value: float) -> str:
         return message("too_many_decimals", "mrp", lambda field: value, "price")
 
-    assert "if '12.345' means 12,345" in said(12.345)
-    assert "(rupees and paise)" in said(0.005) and "means" not in said(0.005)
+    assert "if the '.' separates thousands, write 12345;" in said(12.345)
+    assert "(rupees and paise)" in said(0.005) and "separates" not in said(0.005)
     assert "(rupees and paise)" in said(1234.567)
 
 
@@ -138,8 +138,8 @@ def test_a_number_cell_with_a_third_decimal_is_a_formula_to_round_not_a_separato
     cells = mapped(columns)
     cells.numeric = {"esp": np.array([False, True])}
     said = [p.message for p in validate(FEEDS["price"], cells).problems]
-    assert "if '532.933' means 532,933" in said[0]
-    assert "=ROUND(..., 2)" in said[1] and "means" not in said[1]
+    assert "if the '.' separates thousands, write 532933;" in said[0]
+    assert "=ROUND(..., 2)" in said[1] and "separates" not in said[1]
 
 
 def test_amounts_from_a_decimal_transform_are_checked_the_same_way() -> None:

@@ -1,0 +1,125 @@
+"""A price file whose prices moved by one big factor from those last sent is held.
+
+An ERP that starts writing paise instead of rupees, or an export whose price column now
+holds another number, passes every check of a single row: 49900 is a fine MRP. Against what
+was sent for the same location and SKU before, the whole file moved by one factor. So a
+price file is held (like a stock file of zeros, `etl.guards`) when the median of its MRPs,
+or of its selling prices, divided by the last ones Konnect accepted for the same keys (in
+the same currency) is `price_jump` (10) or more, or 1/`price_jump` or less, over at least
+`min_rows` keys. A sale (-70%) or a correction of a few prices moves no median that far.
+
+The last prices are kept in the protection database as one Arrow table, zstd-compressed
+(`KeyState.price_book`), and updated from each price file's rows Konnect accepted. A key is
+kept as the 64-bit hash of its `location|sku` (about 25 bytes a key in all, and a million
+keys looked up in well under a second); two keys sharing a hash would only compare one's
+price with the other's.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+
+from etl.guard_settings import Guards
+from etl.keystate import KeyState, frame_keys
+from etl.wording import count, label, number_text
+
+if TYPE_CHECKING:
+    from etl.pipeline import Prepared
+    from etl.report import RowOutcomes
+
+FEED = "price"
+FIELDS = ("mrp", "esp")
+_BOOK = ("mrp", "esp", "currency", "file")  # indexed by the `location|sku` key
+
+
+def hold_reason(prepared: Prepared, guards: Guards, state: KeyState) -> str | None:
+    """Why this price file must wait for `konnect-etl release` (None: it may go)."""
+    factor = guards.price_jump
+    if factor is None or prepared.feed.name != FEED:
+        return None
+    book = _load(state.price_book())
+    if book is None:
+        return None
+    frame = prepared.validated.frame
+    keys = frame_keys(frame)
+    before = book.reindex(_hashes(keys))
+    same = (before["currency"].to_numpy() == _currency(frame)) & before["file"].notna().to_numpy()
+    for field in FIELDS:
+        new = frame[field].to_numpy(dtype="float64")
+        old = before[field].to_numpy(dtype="float64")
+        known = np.flatnonzero(same & (new > 0) & (old > 0))
+        if known.size < guards.min_rows:
+            return None  # too few keys sent before to tell
+        ratio = float(np.median(new[known] / old[known]))
+        if ratio >= factor or ratio <= 1 / factor:
+            at = int(known[np.argmin(np.abs(new[known] / old[known] - ratio))])
+            example = (str(keys.iat[at]), new[at], old[at], str(before["file"].iat[at]))
+            return _reason(field, ratio, known.size, len(frame), example)
+    return None
+
+
+def _reason(
+    field: str, ratio: float, compared: int, rows: int, example: tuple[str, float, float, str]
+) -> str:
+    key, new, old, file = example
+    location, sku = key.split("|", 1)
+    times = f"{ratio:,.0f} times" if ratio >= 1 else f"1/{1 / ratio:,.0f} of"
+    return (
+        f"this price file's {label(field)} values are about {times} those last sent for the"
+        f" same locations and SKUs ({count(compared, 'row')} of its {rows} compared; e.g."
+        f" {sku} at {location}: {number_text(new)}, last sent {number_text(old)} by {file}):"
+        " has the export's unit changed (paise instead of rupees), or does the column hold"
+        " another number? Sent, every channel would show these prices"
+    )
+
+
+def record(prepared: Prepared, out: RowOutcomes, state: KeyState, name: str) -> None:
+    """Remember the prices Konnect accepted from this file (`name`: its name in done/)."""
+    validated = prepared.validated
+    ok = np.asarray(out.status)[validated.positions] == "ok"
+    if prepared.feed.name != FEED or not ok.any():
+        return
+    frame = validated.frame[ok]
+    sent = frame[list(FIELDS)].astype("float64")
+    sent["currency"] = pd.Categorical(_currency(frame))
+    sent["file"] = pd.Categorical.from_codes(np.zeros(len(frame), dtype=np.int8), pd.Index([name]))
+    sent.index = pd.Index(_hashes(frame_keys(frame)), name="key")
+    sent = sent[~sent.index.duplicated(keep="last")]
+
+    def merged(blob: bytes | None) -> bytes:
+        book = _load(blob)
+        kept = [] if book is None else [book[~book.index.isin(sent.index)]]
+        return _dump(pd.concat([*kept, sent]))
+
+    state.update_price_book(merged)
+
+
+def _hashes(keys: pd.Series) -> npt.NDArray[np.uint64]:
+    return pd.util.hash_array(keys.to_numpy(dtype=object), categorize=False)
+
+
+def _currency(frame: pd.DataFrame) -> npt.NDArray[np.object_]:
+    """Each row's currency, `INR` for a blank one (Konnect's default)."""
+    return frame["currency"].astype("str").str.upper().fillna("INR").to_numpy(dtype=object)
+
+
+def _dump(book: pd.DataFrame) -> bytes:
+    book = book.astype({"currency": "category", "file": "category"})  # a few names each
+    table = pa.Table.from_pandas(book.reset_index(), preserve_index=False)
+    sink = pa.BufferOutputStream()
+    options = pa.ipc.IpcWriteOptions(compression="zstd")
+    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue())
+
+
+def _load(blob: bytes | None) -> pd.DataFrame | None:
+    if not blob:
+        return None
+    book: pd.DataFrame = pa.ipc.open_stream(blob).read_all().to_pandas().set_index("key")
+    return book[list(_BOOK)]
