@@ -65,9 +65,12 @@ NOTES_SHOWN = 3  # per file, under the table
 
 
 def print_summary(
-    results: Sequence[FileResult], title: str = "konnect-etl run", not_taken: Sequence[str] = ()
+    results: Sequence[FileResult],
+    title: str = "konnect-etl run",
+    not_taken: Sequence[str] = (),
+    left: Sequence[str] = (),
 ) -> None:
-    if not results and not not_taken:
+    if not results and not not_taken and not left:
         console.print("No files were ready in the inbox.")
         return
     if results:
@@ -97,6 +100,9 @@ def print_summary(
             said = f"{s['held']}; {s['file_errors'][-1]}"  # the reason; `release` to let it go
             line = f"[yellow]Held[/] {escape(s['input'])}, nothing sent: {escape(said)}"
             console.print(line, soft_wrap=True)
+    if left:
+        console.print(f"[yellow]Left[/] for a run without --feed/--mapping (named for another"
+                      f" feed, see the log): {escape(', '.join(left))}")  # fmt: skip
     if not_taken:
         names = ", ".join(not_taken)
         console.print(f"[red]Not taken[/] (may not be moved into processing/, see the log): "

@@ -40,11 +40,21 @@ DATE_CELL = r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?)?|-?\d+:\d{2}:
 # A code saved as a formatted number, or with Excel's text mark: `2345678901231.0` (a program
 # wrote the number as a float), `2,345,678,901,233` / `23,45,67,890` (thousands separators),
 # `'2345678901234` (the apostrophe that keeps digits as text in Excel, written into the file).
-AS_FLOAT = r"(\d{6,})\.0+"
+AS_FLOAT = r"(\d{4,})\.0+"  # 1001.0, 10234.0: from a float column; 42.0 may be a size
 APOSTROPHE = r"'(\d+)"
 GROUPED = r"\d{1,3}(?:,\d{3}){2,}|\d{1,2}(?:,\d{2})+,\d{3}"
+# More of a number's formats: grouped with decimal zeros (`1,23,45,67,89,012.00`), a
+# European locale's (`123.456.789.012`, `123456789012,00`), groups split by spaces
+# (`123 456 789 017`, also no-break spaces). Dots and spaces count only in ids that are
+# digits by nature (`DIGIT_IDS`): `101.002.003` may well be a SKU. `, ` joins an IMEI list.
+LOCALE_GROUPED = "|".join(
+    rf"\d{{1,3}}(?:{sep}\d{{3}}){{2,}}" for sep in ("\\.", " ", "\u00a0", "\u202f")
+)
+COMMA_DECIMAL = r"(\d{6,}), ?0+"
+FORMATTED = rf"(?:{GROUPED})\.0+|(?:{LOCALE_GROUPED})(?:,0+)?|{COMMA_DECIMAL}"
+DIGIT_IDS = frozenset({"orderId", "orderItemId", "awbNumber", "imeiSerialNumber", "ackNumber"})
 # Cells worth a closer look: an exponent, 16+ digits in a row, or one of the forms above.
-SUSPECT = rf"\d[eE][+-]?\d|\d{{16}}|^(?:{APOSTROPHE}|{AS_FLOAT}|{GROUPED})$"
+SUSPECT = rf"\d[eE][+-]?\d|\d{{16}}|^(?:{APOSTROPHE}|{AS_FLOAT}|{GROUPED}|{FORMATTED})$"
 AS_TEXT = (
     "export the file again from your system without saving it in Excel, or format the column"
     " as Text before saving"
@@ -93,8 +103,8 @@ def _suspect(texts: pd.Series) -> BoolArray:
     runs on those alone (~5 ms per million ordinary codes instead of ~75)."""
     cells = arrow_text(texts)
     maybe = to_mask(pc.greater_equal(pc.utf8_length(cells), 16))
-    if contains_bytes(cells, b"eE'.,"):
-        maybe |= to_mask(pc.match_substring_regex(cells, "[eE'.,]"))
+    if contains_bytes(cells, b"eE'., \xa0\xaf"):  # the last two: in no-break spaces
+        maybe |= to_mask(pc.match_substring_regex(cells, "[eE'., \u00a0\u202f]"))
     found = np.zeros(len(cells), dtype=np.bool_)
     if maybe.any():
         found[maybe] = to_mask(pc.match_substring_regex(cells.filter(pa.array(maybe)), SUSPECT))
@@ -135,7 +145,7 @@ def _items(text: str) -> list[str]:
 def _cell_problem(spec: FieldSpec, text: str, numeric: bool) -> tuple[str, str] | None:
     """(code, message) for the first damage found in one cell's items, else None."""
     name = label(spec.name)
-    dressed = None if numeric else _dressed_number(name, text.strip())
+    dressed = None if numeric else _dressed_number(spec.name, text.strip())
     if dressed is not None:
         return dressed
     for item in _items(text):
@@ -172,9 +182,11 @@ def id_damage(field: str, text: str, numeric: bool) -> tuple[str, str] | None:
     return _cell_problem(FieldSpec(field), text, numeric)
 
 
-def _dressed_number(name: str, text: str) -> tuple[str, str] | None:
-    """A text cell holding a code the way a number is written (`AS_FLOAT`, `GROUPED`) or
-    with Excel's leading apostrophe: the code is probably the digits, but it is not guessed."""
+def _dressed_number(field: str, text: str) -> tuple[str, str] | None:
+    """A text cell holding a code the way a number is written (`AS_FLOAT`, `GROUPED`,
+    `FORMATTED`) or with Excel's leading apostrophe: the code is probably the digits, but it
+    is not guessed."""
+    name = label(field)
     if found := re.fullmatch(APOSTROPHE, text):
         return "id_apostrophe", (
             f"{name} starts with an apostrophe, Excel's mark for text that was written into the"
@@ -190,7 +202,29 @@ def _dressed_number(name: str, text: str) -> tuple[str, str] | None:
             f"{name} has thousands separators: it was saved as a formatted number; write it"
             f" without commas (probably {text.replace(',', '')}), or {AS_TEXT}"
         )
-    return None
+    return _formatted(field, text)
+
+
+def _formatted(field: str, text: str) -> tuple[str, str] | None:
+    """`FORMATTED`: the code is the digits before any decimal zeros."""
+    if field not in DIGIT_IDS and not re.fullmatch(rf"(?:{GROUPED})\.0+", text):
+        return None
+    if found := re.fullmatch(COMMA_DECIMAL, text):
+        digits, how = found.group(1), "a decimal comma and zeros after it"
+    elif re.fullmatch(FORMATTED, text):
+        digits = re.sub(r"\D", "", re.sub(r"[.,]0+$", "", text) if _has_tail(text) else text)
+        how = "digits in groups" + (" and decimal zeros" if _has_tail(text) else "")
+    else:
+        return None
+    return "id_grouped", (
+        f"{label(field)} is written as a formatted number ({how}): it was saved from a number"
+        f" cell; write it as plain digits (probably {digits}), or {AS_TEXT}"
+    )
+
+
+def _has_tail(text: str) -> bool:
+    """`123,456,789,012.00` or `123.456.789.012,00`: a decimal mark other than the groups'."""
+    return bool(re.search(r"(?:,\d{3}\.|\.\d{3},)0+$", text))
 
 
 def _rounded(item: str, numeric: bool) -> bool:

@@ -247,6 +247,17 @@ def _positional(value: float) -> str:
     return repr(value)  # astronomically small or large: positional text would mislead
 
 
+def _whole_second(value: dt.datetime) -> dt.datetime:
+    """A date-time a millisecond or less from a whole second is that second: a serial like
+    46353.99999999 (a program's float) is midnight of the 28th, as Excel shows it, not
+    23:59:59 of the 27th once the fraction is dropped."""
+    micro = value.microsecond  # the reader gives whole milliseconds: 999 ms is the hair
+    if micro and (micro <= 1000 or micro >= 999_000):
+        rounded = value.replace(microsecond=0)
+        return rounded + dt.timedelta(seconds=1) if micro >= 999_000 else rounded
+    return value
+
+
 def format_value(value: object) -> str:
     """Text for the rarer cell types: booleans, ints (XLS), dates, times, durations."""
     if isinstance(value, bool):
@@ -254,6 +265,7 @@ def format_value(value: object) -> str:
     if isinstance(value, float):
         return str(format_floats(np.array([value]))[0])
     if isinstance(value, dt.datetime):
+        value = _whole_second(value)
         return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
     if isinstance(value, dt.date | dt.time):
         return value.isoformat()

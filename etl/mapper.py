@@ -20,6 +20,7 @@ from etl.damage import damage_problems, numeric_mask
 from etl.errors import InputError
 from etl.errorvalues import ErrorCells, formula_cells
 from etl.feeds import get_feed
+from etl.hiddenrows import hidden_row_problems
 from etl.mapspec import FieldSpec, Mapping, norm_header
 from etl.model import IntArray, Mapped, Problem, Table
 from etl.pricemarks import rupees_in_another_currency, thousands_read_as_decimals
@@ -43,6 +44,7 @@ def apply_mapping(mapping: Mapping, table: Table) -> Mapped:
     sources: dict[str, str] = {}
     errors = ErrorCells(data, columns, rows)
     problems = extra_cell_problems(table, positions)  # first: it explains the row's others
+    problems += hidden_row_problems(mapping.feed, table, positions)
     for spec in mapping.fields:
         frame[spec.name], found = _compute(spec, data, columns, rows, errors.mask(spec))
         sources[spec.name] = spec.source

@@ -22,8 +22,6 @@ a RETURN_DELIVERED sheet would otherwise be taken as a return QC file (`*return*
 from __future__ import annotations
 
 import logging
-import re
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 from etl import readers
@@ -31,6 +29,7 @@ from etl.config import builtin_mappings_dir
 from etl.errors import InputError
 from etl.mapspec import Mapping, norm_header
 from etl.model import Sheet, Table
+from etl.nameglobs import may_fit, name_hits, named_for_another_feed, two_actions
 from etl.readers import SheetCache
 from etl.report import ERRORS_NAME, is_result_header, own_columns
 from etl.reportsheet import restore_neutralised
@@ -44,8 +43,6 @@ _WORKBOOK_KINDS = ("xlsx", "xls", "xml")
 PULLED_HEADERS = frozenset(
     norm_header(h) for h in ("orderId", "orderStatus", "state", "orderingChannel")
 )
-_TAKEN = re.compile(r"-\d+$")  # the inbox's `stock-2.csv` for a name done/ has that day
-_GLOB_SUFFIX = re.compile(r"\.[^.*?\[\]]+$")  # the extension a glob names: `*_stock.csv`
 PULLED_SHEET = (
     "this is a sheet konnect-etl pulled from Konnect (orders pull): it lists orders, it is not "
     "an instruction to Konnect; keep the outbox apart from the inbox (to act on those orders, "
@@ -85,34 +82,6 @@ def _order(r: MatchReport) -> tuple[bool, tuple[int, int, int], bool, float]:
     return (False, (0, 0, 0), r.headers_ok, r.score)
 
 
-def name_fits(mapping: Mapping, name: str) -> bool:
-    """True when the mapping has no file name globs or one of them matches `name`."""
-    folded = name.casefold()
-    return not mapping.filename or any(fnmatchcase(folded, g.casefold()) for g in mapping.filename)
-
-
-def _export_names(name: str, glob: str) -> dict[str, int]:
-    """For our errors file `name`, the names its export may have had, to try `glob` on, and
-    how much a match counts: 2 with the errors file's extension, 1 with the one the glob
-    names (Excel's Save As turns `del_stock.errors.csv` into .xlsx; a .txt export gets a
-    .csv errors file). The inbox's `-2` (`del_stock-2.errors.csv`) is tried without too."""
-    found = ERRORS_NAME.fullmatch(name)
-    if found is None:
-        return {}
-    named = _GLOB_SUFFIX.search(glob)
-    names: dict[str, int] = {}
-    for stem in dict.fromkeys([found["stem"], _TAKEN.sub("", found["stem"])]):
-        names.setdefault(stem + found["suffix"], 2)
-        if named is not None:
-            names.setdefault(stem + named.group(0), 1)
-    return names
-
-
-def _may_fit(mapping: Mapping, name: str) -> bool:
-    """`name_fits`, or would if the file is our errors file (its layout is not read yet)."""
-    return not mapping.filename or bool(_name_hits(mapping, name, errors_file=True))
-
-
 def choose_mapping(
     mappings: list[Mapping], path: Path, *, feed: str | None = None, name: str | None = None
 ) -> tuple[Mapping, Table]:
@@ -124,9 +93,11 @@ def choose_mapping(
     candidates = _candidates(mappings, feed, name)
     cache = SheetCache(path)
     relaxed = feed is not None or name is not None
+    if relaxed and (why := named_for_another_feed(candidates, mappings, path.name)):
+        raise InputError(f"not read: {why}; run it without --feed/--mapping", "named_otherwise")
     # Mappings whose file name globs rule the file out are read (with their own options)
     # only to explain a failure: a big CSV is then read once, not once per option set.
-    hopeful = [m for m in candidates if relaxed or _may_fit(m, path.name)]
+    hopeful = [m for m in candidates if relaxed or may_fit(m, path.name)]
     fitting = [r for r in _ranked([score(m, path, cache, relaxed) for m in hopeful]) if r.fits]
     if not fitting:
         reports = [score(m, path, cache, relaxed) for m in candidates]
@@ -134,6 +105,8 @@ def choose_mapping(
         said = _no_fit_message(reports, path, mappings, forced=name is not None)
         raise cache.unreadable() or InputError(said, "no_mapping")
     refuse_own_sheet(fitting)
+    if not relaxed and (why := two_actions([r.mapping for r in fitting], path.name)):
+        raise InputError(why, "ambiguous_mapping")
     conflict = sheet_conflict(fitting, cache)
     if conflict is not None:
         raise InputError(conflict, "several_sheets")
@@ -188,6 +161,20 @@ def _best(fitting: list[MatchReport]) -> MatchReport:
     if len(contenders) > 1:
         raise InputError(_tie_message(contenders[0], contenders[1]), "ambiguous_mapping")
     return contenders[0]
+
+
+def left_for_another_run(
+    mappings: list[Mapping], name: str, feed: str | None, mapping: str | None
+) -> str | None:
+    """Why a run with `--feed`/`--mapping` leaves the file `name` where it is: it is named
+    for another feed (`nameglobs.named_for_another_feed`); None to take it."""
+    if feed is None and mapping is None:
+        return None
+    try:
+        chosen = _candidates(mappings, feed, mapping)
+    except InputError:
+        return None  # an unknown --mapping: each file's report says so
+    return named_for_another_feed(chosen, mappings, name)
 
 
 def _candidates(mappings: list[Mapping], feed: str | None, name: str | None) -> list[Mapping]:
@@ -312,7 +299,7 @@ def _filename(mapping: Mapping, name: str, report: MatchReport) -> bool:
     missing."""
     if not mapping.filename:
         return False
-    hits = _name_hits(mapping, name, report.errors_file)
+    hits = name_hits(mapping, name, report.errors_file)
     if hits:
         report.name_level, glob, matched = hits[0]
         said = "" if matched == name else f" (taken as {matched}: this is its errors file)"
@@ -321,17 +308,3 @@ def _filename(mapping: Mapping, name: str, report: MatchReport) -> bool:
         globs = ", ".join(f"'{g}'" for g in mapping.filename)
         report.missing.insert(0, f"file name does not match {globs}")
     return bool(hits)
-
-
-def _name_hits(mapping: Mapping, name: str, errors_file: bool) -> list[tuple[int, str, str]]:
-    """(level, glob, the name it matched) for each glob that matches, best first: level 2
-    for `name` itself; for our errors file, its export's names (`_export_names`)."""
-    hits = []
-    for glob in mapping.filename:
-        names = {name: 2, **(_export_names(name, glob) if errors_file else {})}
-        folded = glob.casefold()
-        matched = [
-            (level, glob, n) for n, level in names.items() if fnmatchcase(n.casefold(), folded)
-        ]
-        hits += sorted(matched, reverse=True)[:1]
-    return sorted(hits, key=lambda hit: -hit[0])

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
-import numpy.typing as npt
 import pandas as pd
 
 from etl.csvread import read_csv_sheet
@@ -26,7 +25,6 @@ from etl.excelread import Workbook, read_workbook_sheet, workbook_sheet_names
 from etl.limits import active, check_file_size, check_xlsx
 from etl.markupread import SNIFF_BYTES, markup_kind, markup_sheet_names, read_markup_sheet
 from etl.model import Sheet, SheetInfo, Table
-from etl.wording import row_list
 from etl.xmlssread import XmlWorkbook
 
 FileKind = Literal["csv", "xlsx", "xls", "html", "xml"]
@@ -174,27 +172,7 @@ def to_table(sheet: Sheet, header_index: int) -> Table:
     counts = sheet.field_counts
     fields = None if counts is None else counts[header_index:]
     header_row = int(sheet.row_numbers[header_index])
-    notes = _hidden_rows_note(sheet, data, row_numbers)
-    return Table(header[:width], data, row_numbers, header_row, sheet, notes, fields=fields)
-
-
-def _hidden_rows_note(
-    sheet: Sheet, data: pd.DataFrame, row_numbers: npt.NDArray[np.int64]
-) -> list[str]:
-    """A note naming the filled data rows Excel hides: a workbook's hidden rows are still
-    its data, and are read like the others; the user should know they went too."""
-    if sheet.hidden_rows is None or not len(sheet.hidden_rows):
-        return []
-    at = np.flatnonzero(np.isin(row_numbers, sheet.hidden_rows))
-    filled = (data.iloc[at] != "").any(axis=1).to_numpy(dtype=np.bool_)
-    rows = row_numbers[at[filled]].tolist()
-    if not rows:
-        return []
-    return [
-        f"{row_list(rows)} {'is' if len(rows) == 1 else 'are'} hidden in the workbook (hidden"
-        " or filtered out in Excel) and read like every other row: hidden rows are still the"
-        " file's data; to leave rows out, delete them rather than hiding them"
-    ]
+    return Table(header[:width], data, row_numbers, header_row, sheet, [], fields=fields)
 
 
 class SheetCache:

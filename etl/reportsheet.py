@@ -53,12 +53,14 @@ _MONTH = (
 )
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 _MONTH_CODES = [a * 65536 + b * 256 + c for a, b, c in (m.encode() for m in _MONTHS)]
+_TIME = r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?( ?[ap]m?)?"
+_AT = f"([ T]{_TIME})?"  # a date's time: 2026-11-06 10:00:00 opens as 11/6/2026 10:00
 _EXCEL_CHANGES = "^(" + "|".join([
     r"0[0-9]+|[0-9]{12,}",  # 00123 -> 123; 15 digits -> 3.56939E+14 (saved so to CSV)
-    r"[0-9]{1,4}[-/][0-9]{1,2}([-/][0-9]{1,4})?",  # 1-2, 12/10, 2026-01-05: dates
-    rf"[0-9]{{1,2}}[- /]?{_MONTH}([- /]?[0-9]{{1,4}})?",  # 1-Mar, 01 March 2026
-    rf"{_MONTH}[- /]?[0-9]{{1,4}}",  # MAR-01, Sept2, March 2026
-    r"[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?( ?[ap]m?)?",  # 10:30, 9:05 pm: times
+    rf"[0-9]{{1,4}}[-/][0-9]{{1,2}}([-/][0-9]{{1,4}})?{_AT}",  # 1-2, 12/10, 2026-01-05: dates
+    rf"[0-9]{{1,2}}[- /]?{_MONTH}([- /]?[0-9]{{1,4}})?{_AT}",  # 1-Mar, 01 March 2026
+    rf"{_MONTH}[- /]?[0-9]{{1,4}}{_AT}",  # MAR-01, Sept2, March 2026
+    _TIME,  # 10:30, 9:05 pm: times
     r"[0-9]+(\.[0-9]+)?e[+-]?[0-9]+",  # 12E3 -> 12000
 ]) + ")$"  # fmt: skip
 
@@ -200,7 +202,7 @@ def _excel_would_change(text: pa.Array) -> BoolArray:
     if digit_first.any():
         digit_first &= ~_plain_numbers(data, starts, lengths)
     month_first = np.isin((b0 | 32) * 65536 + (b1 | 32) * 256 + (b2 | 32), _MONTH_CODES)
-    looks = (lengths >= 3) & (lengths <= 20) & (digit_first | month_first)
+    looks = (lengths >= 3) & (lengths <= 30) & (digit_first | month_first)
     candidates = np.flatnonzero(digits | looks)
     kept = np.zeros(len(text), dtype=bool)
     if len(candidates):

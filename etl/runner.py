@@ -22,7 +22,7 @@ from etl.atomic import reserved_name
 from etl.errors import CredentialsError, EtlError, InputError, KonnectDown, PartlyTaken
 from etl.filehash import content_hash
 from etl.inbox import Inbox, Settler, file_signature, trigger_path, wait_until_ready
-from etl.matching import choose_mapping
+from etl.matching import choose_mapping, left_for_another_run
 from etl.pipeline import FileResult, Job, internal_error, process
 from etl.report import remove_reports
 from etl.retention import prune
@@ -64,10 +64,13 @@ class RunResult:
     files: list[FileResult] = field(default_factory=list)
     # files left in the inbox because they may not be moved into processing/ (permissions)
     not_taken: list[str] = field(default_factory=list)
+    # files left where they are for a run without --feed/--mapping (named for another feed)
+    left: list[str] = field(default_factory=list)
 
     @property
     def all_ok(self) -> bool:
-        return not self.not_taken and all(f.outcome == "uploaded" for f in self.files)
+        done = all(f.outcome == "uploaded" for f in self.files)
+        return not self.not_taken and not self.left and done
 
 
 def run_inbox(root: Path, job: Job, options: RunOptions) -> RunResult:
@@ -103,6 +106,8 @@ def resume_leftovers(inbox: Inbox, job: Job, options: RunOptions, result: RunRes
     for leftover in inbox.in_processing():
         if options.should_stop():
             return
+        if _left(leftover, job, result):
+            continue
         finished = _under_lock(inbox, leftover, job, options, resuming=True)
         if finished is not None:  # the hook runs with the lock released (a new file of the
             _record(result, finished, options)  # same name may be claimed meanwhile)
@@ -126,6 +131,8 @@ def take_files(
         if _written_again(path, settler, options.settle_seconds):
             changed.append(path)
             continue
+        if _left(path, job, result):
+            continue
         claimed = _claim(inbox, path, result)
         if claimed is None:
             continue  # another konnect-etl process took it first, or it cannot be moved
@@ -135,6 +142,24 @@ def take_files(
         if finished is not None:
             _record(result, finished, options)
     return changed
+
+
+def _left(path: Path, job: Job, result: RunResult) -> bool:
+    """With --feed/--mapping, a file named for another feed stays where it is (the inbox, or
+    processing/ for one to resume): read as `--feed confirm`, `cancel_28-11.csv` would
+    confirm its orders. Said once per process (`watch` sees it at every scan)."""
+    why = left_for_another_run(job.mappings, path.name, job.feed, job.mapping_name)
+    if why is None:
+        return False
+    result.left.append(path.name)
+    if path not in _left_said:
+        _left_said.add(path)
+        log.warning("%s: left in %s/ for a run without --feed/--mapping: %s",
+                    path.name, path.parent.name, why)  # fmt: skip
+    return True
+
+
+_left_said: set[Path] = set()
 
 
 def _under_lock(

@@ -29,7 +29,8 @@ from etl.atomic import atomic_write, atomic_write_bytes
 from etl.errors import ConfigError, InputError
 from etl.feeds import Feed
 from etl.mapspec import Mapping, norm_header
-from etl.matching import choose_mapping, name_fits
+from etl.matching import choose_mapping
+from etl.nameglobs import name_fits
 
 TEXT_SUFFIXES = (".csv", ".txt", ".tsv")  # read as delimited text (etl.readers.file_kind)
 WRITABLE = (".xlsx", *TEXT_SUFFIXES)

@@ -21,6 +21,7 @@ from runs import result_rows, run
 from typer.testing import CliRunner
 
 from etl.cli import app
+from etl.damage import id_damage
 from etl.errors import MappingError
 from etl.mapping import apply_mapping, load_mapping
 from etl.model import Sheet
@@ -284,6 +285,43 @@ def test_codes_written_as_numbers_are_rejected_not_sent(tmp_path: Path, sandbox:
     ]  # fmt: skip
     assert found[4][0] == "ok"
     assert [e["record"]["awbNumber"] for e in sandbox.ledger()] == ["5012345"]
+
+
+def test_codes_in_a_number_format_with_groups_or_decimals_are_rejected(tmp_path: Path) -> None:
+    """Excel's Number format with separators and decimals, a European locale's dots and
+    decimal comma, groups split by spaces: each is a number's dress on a code."""
+    awbs = {
+        "1,23,45,67,89,012.00": "123456789012",
+        "123,456,789,012.00": "123456789012",
+        "123456789012,00": "123456789012",
+        "123.456.789.012": "123456789012",
+        "123.456.789.012,00": "123456789012",
+        "123 456 789 017": "123456789017",
+        "123\u00a0456\u00a0789\u00a0018": "123456789018",
+    }
+    rows = [["orderId", "awbNumber", "courierName"]]
+    rows += [[f"13{n:018d}", awb, "Blue Dart"] for n, awb in enumerate([*awbs, "AB 123 456"])]
+    path = tmp_path / "awb.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    CliRunner().invoke(app, ["validate", str(path)], catch_exceptions=False)
+    with (tmp_path / "awb.result.csv").open(encoding="utf-8-sig", newline="") as handle:
+        found = [(r["status"], r["message"]) for r in csv.DictReader(handle)]
+    for (status, message), digits in zip(found, awbs.values(), strict=False):
+        assert status == "rejected" and f"write it as plain digits (probably {digits})" in message
+    assert "is written as a formatted number (digits in groups and decimal zeros)" in found[0][1]
+    assert found[-1] == ("ok", "")  # letters and spaces: a code, not a number
+    # an IMEI list split at a decimal comma; a dotted SKU is a SKU, a grouped one with .00 not
+    imei = id_damage("imeiSerialNumber", "356938035643809, 00", numeric=False)
+    assert imei is not None and "(probably 356938035643809)" in imei[1]
+    assert id_damage("sku", "101.002.003", numeric=False) is None
+    assert id_damage("sku", "123 456 789", numeric=False) is None
+    assert id_damage("sku", "123,456,789.00", numeric=False) is not None
+    # a short code from a float column: Excel shows 10234 and 1001
+    for short, digits in (("10234.0", "10234"), ("1001.0", "1001")):
+        found = id_damage("location_id", short, numeric=False)
+        assert found is not None and f"(probably {digits})" in found[1]
+    assert id_damage("sku", "42.0", numeric=False) is None
 
 
 def test_codes_excel_turned_into_dates_are_rejected_not_sent(tmp_path: Path) -> None:

@@ -252,3 +252,67 @@ def test_mappings_lists_and_explains_a_feed_only_mapping(tmp_path: Path) -> None
     words = " ".join(explained.output.split())
     assert words.startswith("matches shop/stock (")
     assert "stock.yaml): row 1 has 'location_id', 'sku', 'quantity' matches generic/stock" in words
+
+
+def test_a_name_of_two_order_actions_is_refused_unless_your_own_mapping_says(
+    tmp_path: Path,
+) -> None:
+    """`pack_list_for_dispatch.csv` fits pack and dispatch by name and columns: dispatch
+    needing more columns does not make it a dispatch file."""
+    shipped = load_mappings(SHIPPED)
+    path = drop(tmp_path / "pack_list_for_dispatch_28-11.csv", ORDER_ROWS)
+    with pytest.raises(InputError) as caught:
+        choose_mapping(shipped, path)
+    assert caught.value.code == "ambiguous_mapping"
+    assert str(caught.value) == (
+        "pack_list_for_dispatch_28-11.csv is named like two order actions, dispatch"
+        " ('*dispatch*') and pack ('*pack*'), and has the columns of both: an order action"
+        " cannot be undone, so it is not guessed; rename the file to name one, or pass"
+        " --feed (dispatch or pack)"
+    )
+    assert choose_mapping(shipped, path, feed="pack")[0].name == "generic/pack"
+    own = mapping(tmp_path, "feed: dispatch\nmatch:\n  filename: pack_list*\n", "wms/d.yaml")
+    assert choose_mapping([*shipped, own], path)[0].name == "wms/d"
+    # an invoice number proves an invoice file, whatever '*pack*' matched in its name
+    invoice = [["orderId", "invoiceNumber", "invoiceType"], ["1", "INV-1", "sale"]]
+    packages = drop(tmp_path / "invoice_packages.csv", invoice)
+    assert choose_mapping(shipped, packages)[0].name == "generic/invoice"
+    # a stock file named like a price list too is no order action: headers decide, as before
+    stock = drop(tmp_path / "stock_price_list.csv", STOCK_ROWS)
+    assert choose_mapping(shipped, stock)[0].feed == "stock"
+
+
+def test_feed_option_leaves_a_file_named_for_another_feed_where_it_is(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """`run --feed confirm` for a WMS export whose name says no feed must not read the cancel
+    file waiting beside it as confirms: it stays in the inbox for a run without --feed."""
+    inbox = tmp_path / "inbox"
+    confirmed, cancelled = f"11{1:018d}", f"11{3:018d}"
+    drop(inbox / "WMS_export_281126.csv", [ORDER_ROWS[0], [confirmed, f"{confirmed}-1", "1"]])
+    cancel_header = [*ORDER_ROWS[0], "reasonCode"]
+    drop(inbox / "cancel_28-11.csv", [cancel_header, [cancelled, f"{cancelled}-1", "1", "6"]])
+    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
+    args = ["run", str(inbox), "--settle", "0", "--feed", "confirm"]
+    result = CliRunner().invoke(app, args, env=env, catch_exceptions=False)
+    assert result.exit_code == 1, result.output  # not everything waiting was done
+    assert "Left for a run without --feed/--mapping" in result.output
+    assert "cancel_28-11.csv" in result.output
+    orders = sandbox.state()["orders"]
+    assert orders[confirmed]["state"] == "bag_confirmed"
+    assert orders[cancelled]["state"] == "placed"  # neither confirmed nor cancelled
+    assert (inbox / "cancel_28-11.csv").is_file()
+    assert _run(inbox, sandbox).exit_code == 0  # the next plain run cancels it
+    assert sandbox.state()["orders"][cancelled]["state"] == "cancelled_fynd"
+    # validate with --feed says the same of such a file, and reads the errors file of an
+    # export that was read with --feed (its name says no other feed)
+    other = drop(tmp_path / "cancel_29-11.csv", [cancel_header, ["1", "1-1", "1", "6"]])
+    with pytest.raises(InputError) as caught:
+        choose_mapping(load_mappings(SHIPPED), other, feed="confirm")
+    assert caught.value.code == "named_otherwise"
+    assert str(caught.value) == (
+        "not read: its name matches '*cancel*' of generic/cancel: it is a cancel file, and this"
+        " run reads files as confirm; run it without --feed/--mapping"
+    )
+    fixed = drop(tmp_path / "WMS_export_281126.errors.csv", ORDER_ROWS)
+    assert choose_mapping(load_mappings(SHIPPED), fixed, feed="confirm")[0].feed == "confirm"

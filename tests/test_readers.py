@@ -608,3 +608,18 @@ def test_a_pdf_or_picture_dropped_by_mistake_is_named_for_what_it_is(
         (tmp_path / name).write_bytes(start + bytes(range(1, 200)))
         with pytest.raises(InputError, match=f"this is {re.escape(what)}, not a spreadsheet"):
             read_sheet(tmp_path / name)
+
+
+def test_a_date_time_a_hair_before_a_whole_second_is_that_second(tmp_path: Path) -> None:
+    """46353.99999999, written by a program: Excel shows 28/11/2026 00:00; dropping the
+    fraction would make it 23:59:59 on the 27th. Real milliseconds stay."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["ackDate"])
+    for serial in (46353.99999999, 46353.5 + 0.25 / 86400, 46353.5 + 0.0000001 / 86400):
+        sheet.append([serial])
+        sheet.cell(sheet.max_row, 1).number_format = "dd/mm/yyyy hh:mm:ss"
+    book.save(tmp_path / "dates.xlsx")
+    cells = read_sheet(tmp_path / "dates.xlsx").cells.iloc[1:, 0].tolist()
+    assert cells == ["2026-11-28", "2026-11-27 12:00:00.250000", "2026-11-27 12:00:00"]

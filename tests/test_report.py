@@ -141,7 +141,8 @@ def test_formula_cells_are_neutralised_in_csv_but_plain_numbers_are_kept(tmp_pat
 @pytest.mark.parametrize(
     "code",
     ["00123", "12345678901234567890", "356938035643809", "123456789012", "MAR-01", "Sept2",
-     "1-Mar", "01 March 2026", "1-2", "12/10", "2026-01-05", "10:30", "9:05 pm", "12E3", "1.5e-3"],
+     "1-Mar", "01 March 2026", "1-2", "12/10", "2026-01-05", "10:30", "9:05 pm", "12E3", "1.5e-3",
+     "2026-11-06 10:00:00", "06/11/2026 10:00", "6-Nov-2026 9:05 pm", "2026-11-06T10:00:00.250"],
 )  # fmt: skip
 def test_codes_excel_would_change_are_kept_in_csv_and_read_back_as_they_were(
     tmp_path: Path, code: str

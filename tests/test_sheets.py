@@ -262,6 +262,33 @@ def test_hidden_and_filtered_out_rows_are_read_and_named(tmp_path: Path, sandbox
     ]
 
 
+def test_rows_filtered_out_of_a_cancel_workbook_are_rejected_not_cancelled(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """A manager filters the cancel list down to the orders to cancel and saves it: the rows
+    filtered out were not meant to go, and a cancel cannot be undone."""
+    go, keep = f"11{3:018d}", f"11{4:018d}"
+    header = ["orderId", "orderItemId", "quantity", "reasonCode", "Cancel?"]
+    rows = [header, [go, f"{go}-1", 1, 6, "YES"], [keep, f"{keep}-1", 1, 6, "NO - keep"]]
+    path = xlsx(tmp_path / "cancel_28-11.xlsx", {"Cancel": rows})
+    book = openpyxl.load_workbook(path)
+    book["Cancel"].auto_filter.ref = "A1:E3"
+    book["Cancel"].row_dimensions[3].hidden = True
+    book.save(path)
+    assert run(tmp_path, sandbox).exit_code == 1
+    orders = sandbox.state()["orders"]
+    assert orders[go]["state"] == "cancelled_fynd" and orders[keep]["state"] == "placed"
+    result = openpyxl.load_workbook(tmp_path / "done" / TODAY / "cancel_28-11.result.xlsx")
+    found = {r[5]: (r[6], r[7]) for r in result.active.iter_rows(min_row=2, values_only=True)}
+    assert found[3] == (
+        "rejected",
+        "this row is hidden in the workbook (hidden or filtered out in Excel), and an order"
+        " action is not sent from a row nobody sees: to send it, unhide the row (or clear the"
+        " filter) and drop the file in again; to leave it out, delete the row",
+    )
+    assert found[2][0] == "ok"
+
+
 def test_a_workbook_without_hidden_rows_has_no_such_note(tmp_path: Path) -> None:
     _, table = choose_mapping(SHIPPED, xlsx(tmp_path / "stock.xlsx", {"Stock": DELHI}))
     assert table.notes == [] and table.sheet.hidden_rows is not None
