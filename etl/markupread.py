@@ -213,7 +213,8 @@ def _choose_table(
         raise InputError("the file is a web page (HTML) without any table of data", code="empty")
     if sheet is None:
         index = max(range(len(tables)), key=lambda i: (len(tables[i]), -i))
-    elif isinstance(sheet, int) and 0 <= sheet < len(tables):
+        return _with_same_header(tables, index)
+    if isinstance(sheet, int) and 0 <= sheet < len(tables):
         index = sheet
     else:
         raise InputError(
@@ -222,3 +223,22 @@ def _choose_table(
             code="sheet",
         )
     return f"table {index + 1}", tables[index]
+
+
+def _with_same_header(tables: list[list[list[str]]], index: int) -> tuple[str, list[list[str]]]:
+    """The longest table, followed by the rows of every other table with its header (a POS
+    page with a table per store, which Excel shows one below the other): none is left out.
+    The header is its first row with two cells or more; another table's rows above it
+    (`Store: MUM-ST-02`) are titles."""
+    chosen = tables[index]
+    header = next((row for row in chosen if sum(1 for c in row if c.strip()) >= 2), None)
+    rows, taken = list(chosen), [index]
+    for i, table in enumerate(tables):
+        at = next((k for k, row in enumerate(table[:10]) if row == header), None)
+        if i != index and header is not None and at is not None:
+            rows += table[at + 1 :]
+            taken.append(i)
+    if len(taken) == 1:
+        return f"table {index + 1}", rows
+    names = [str(i + 1) for i in sorted(taken)]
+    return f"tables {', '.join(names[:-1])} and {names[-1]}", rows

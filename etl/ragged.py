@@ -6,9 +6,11 @@ quantity or price, so the mapping step (etl.mapper) rejects it, whatever its cel
 Only a cell that holds something past the header line's own cells counts: Excel writes
 every row of a CSV with the same number of fields, so empty fields at the end of a line
 (`a,b,c,,`) are padding, and a note typed to the right of a sheet's table gives the header
-line empty fields of its own. Lines that are not data rows (titles above the header, totals
-and rows a skip rule drops) are not looked at. Workbooks are never ragged: a cell there
-cannot move.
+line empty fields of its own - but in a row longer than the header line, a cell under such
+an empty field is the shifted one (an ERP that ends every line with the delimiter,
+`location,sku,qty,`, gives the header that field). Lines that are not data rows (titles
+above the header, totals and rows a skip rule drops) are not looked at. Workbooks are never
+ragged: a cell there cannot move.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ import io
 import logging
 
 import numpy as np
+import pyarrow.compute as pc
 
-from etl.cells import blank_cells
+from etl.cells import arrow_text, blank_cells, contains_bytes, to_mask
 from etl.model import IntArray, Problem, Table
 from etl.report import own_columns
+from etl.wording import count
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +39,11 @@ UNDER_NO_HEADER = (
     "a cell with no column header holds '{value}': the cells of this row were shifted (a value"
     " with a comma in it, written without quotes); move each value back under its column and"
     " empty the cell with no header"
+)
+RUN_ON = (
+    "a cell of this row holds {lines} of the file after a line break ('{first}'): a quote (\")"
+    " that opens a cell and is never closed takes in the lines after it, so those rows were"
+    " not read either; remove that quote (or close it) and send the file again"
 )
 SEPARATORS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "vertical bar"}
 _SHOWN = 40  # characters of the stray cell quoted in the message
@@ -64,12 +73,20 @@ def extra_cell_problems(table: Table, positions: IntArray) -> list[Problem]:
     with no header: there the rejected row's stray cell sits, under the blank column the
     report gave it, and the row must not be sent shifted because it now reads evenly."""
     if own_columns(table.header):
-        return _under_no_header(table, positions)
-    if table.fields is None or table.data.shape[1] <= table.fields[0]:
+        return _under_no_header(table, positions) + _run_on(table, positions)
+    return _past_the_header(table, positions) + _run_on(table, positions)
+
+
+def _past_the_header(table: Table, positions: IntArray) -> list[Problem]:
+    if table.fields is None or table.data.shape[1] <= _named_width(table):
         return []
-    header = int(table.fields[0])
-    past = table.data.iloc[positions, header:]
+    header, start = int(table.fields[0]), _named_width(table)
+    past = table.data.iloc[positions, start:]
     filled = np.column_stack([~blank_cells(past.iloc[:, j]) for j in range(past.shape[1])])
+    # a row no longer than the header line: its cells under the header's empty trailing
+    # fields are a note typed to the right of the table, not a shift
+    even = table.fields[1 + positions] <= header
+    filled[even, : header - start] = False
     problems = []
     for i in np.flatnonzero(filled.any(axis=1)).tolist():
         position = int(positions[i])
@@ -77,6 +94,38 @@ def extra_cell_problems(table: Table, positions: IntArray) -> list[Problem]:
         message = _message(table, int(table.fields[1 + position]), stray)
         problems.append(Problem(int(table.row_numbers[position]), "", "", CODE, message))
     return problems
+
+
+def _run_on(table: Table, positions: IntArray) -> list[Problem]:
+    """Rows with a cell that holds whole lines of the file after a line break: a lone `"` at
+    the start of a cell (a ditto mark, inches) read as an opening quote. A line counts when
+    it has the header line's number of fields, so an address over two lines does not."""
+    sep, width = table.sheet.delimiter, sum(1 for name in table.header if name)
+    if table.sheet.kind != "csv" or not sep or width < 3:
+        return []
+    problems = []
+    for j in range(table.data.shape[1]):
+        if not contains_bytes(arrow_text(table.data.iloc[:, j]), b"\n\r"):
+            continue  # ~5 ms a million cells: most columns stop here
+        cells = arrow_text(table.data.iloc[positions, j])
+        for i in np.flatnonzero(to_mask(pc.match_substring_regex(cells, "[\r\n]"))).tolist():
+            text = str(cells[i])
+            rows = [line for line in text.splitlines()[1:] if line.count(sep) + 1 >= width]
+            if rows:
+                lines = count(len(rows), "line")
+                message = RUN_ON.format(lines=lines, first=_shown(rows[0]))
+                problems.append(
+                    Problem(int(table.row_numbers[positions[i]]), "", "", CODE, message)
+                )
+    return problems
+
+
+def _named_width(table: Table) -> int:
+    """The header line's fields up to its last named one: a line that ends with the delimiter
+    (`location,sku,qty,`) has an empty field of its own, where a shifted row's cell lands."""
+    assert table.fields is not None
+    named = [j for j, name in enumerate(table.header[: int(table.fields[0])]) if name]
+    return named[-1] + 1 if named else int(table.fields[0])
 
 
 def _under_no_header(table: Table, positions: IntArray) -> list[Problem]:

@@ -115,6 +115,7 @@ def scan_sheets(
     report.hidden = pick[0].name not in shown
     others = [k for k in looks if k.name != pick[0].name and k.sheet is not None]
     report.notes = _notes(others, shown, wanted, fits=bool(fit))
+    report.notes += _continued(pick[0], [k for k in others if k.name in shown and not k.found])
     if report.hidden:
         report.missing.append(
             f"sheet '{pick[0].name}' is hidden, and hidden sheets are not read: unhide it, "
@@ -170,6 +171,29 @@ def _notes(others: list[_Look], shown: set[str], wanted: int, fits: bool) -> lis
         elif look.name in shown and look.rows and 0 < look.found < wanted <= 2 * look.found:
             lacks = "; ".join(look.trial.missing)
             notes.append(f"sheet '{look.name}' was not read: it has rows, but its {lacks}")
+    return notes
+
+
+def _continued(pick: _Look, headless: list[_Look]) -> list[str]:
+    """Visible sheets without a header whose first row has as many cells as the header of
+    the sheet read: the table may go on there (rows pasted past a sheet's end), and those
+    rows would be left unread without a word."""
+    if pick.sheet is None or pick.trial.header_index is None:
+        return []
+    width = int((pick.sheet.cells.iloc[pick.trial.header_index] != "").sum())
+    notes = []
+    for look in headless:
+        assert look.sheet is not None
+        filled = (look.sheet.cells != "").to_numpy()
+        first = next((i for i in range(len(filled)) if filled[i].any()), None)
+        if first is not None and width >= 2 and int(filled[first].sum()) == width:
+            cells = ", ".join(c for c in look.sheet.cells.iloc[first] if c)
+            notes.append(
+                f"sheet '{look.name}' was not read: it has no header row, and its first row"
+                f" ({cells}) has as many cells as the header of sheet '{pick.name}' - if its"
+                f" rows continue that table, move them under that header and send the file"
+                " again (one sheet is read per file)"
+            )
     return notes
 
 

@@ -29,14 +29,23 @@ from etl.mapspec import Mapping, norm_header
 from etl.model import Table
 from etl.skiprules import note
 
-LEADING = (
-    r"^[^0-9a-z]*(?:(?:grand\s*|sub[\s-]*|net\s+)?totals?"
-    r"(?:\s*$|\s*[:=#(*\d]|\s+(?:for|of)\b|(?:\s+[a-z.]+){1,3}\s*:)"
+_TOTAL = r"(?:grand\s*|sub[\s-]*|net\s+)?totals?"
+_WORDS_THEN = r"|\s+(?:for|of)\b|(?:\s+[a-z.]+){1,3}\s*:)"  # "Total for", "Total Shipments:"
+_FOOTER = (
     r"|report\s+(?:generated|printed|run)|(?:generated|printed|run)\s+(?:on|at|by)\b"
     r"|page\s+\d+\s+of\s+\d+|end\s+of\s+report)"
-)  # "Total", "Grand Total:", "Total for DEL-WH-01", "Total Shipments: 25", "Report generated
+)
+LEADING = rf"^[^0-9a-z]*(?:{_TOTAL}(?:\s*$|\s*[:=#(*\d]{_WORDS_THEN}{_FOOTER}"
+# "Total", "Grand Total:", "Total for DEL-WH-01", "Total Shipments: 25", "Report generated
 # on 05-01-2026", "Printed on ...", "Page 1 of 3"; not "Total care shampoo", "Total-Care
-# Shampoo" or "Colgate Total 120"
+# Shampoo" or "Colgate Total 120".
+# In a SKU cell a code may start with the brand (TotalEnergies' TOTAL5W30-1L, TOTAL 20W40
+# 5L, TOTAL(4L)-QUARTZ): there the label is followed by nothing, a colon, an amount or a
+# bracket's note alone ("Total 1264", "Total (3 items)").
+CODE_LEADING = (
+    rf"^[^0-9a-z]*(?:{_TOTAL}(?:\s*$|\s*[:=#*]|\s+[\d,.]+\s*$|\s*\([^)]*\)\s*$"
+    rf"{_WORDS_THEN}{_FOOTER}"
+)
 TRAILING = r"\btotals?[\s:*=-]*$"  # "Site Total", "Main Godown - Delhi Total"
 # ... but never in a SKU cell: "Colgate Total" is a product (the row of a file whose only key
 # column is the SKU, its location a constant, would be dropped unseen)
@@ -98,8 +107,9 @@ def key_positions(
 
 def is_label(cells: pd.Series, trailing: bool = True) -> BoolArray:
     """True where a cell is a total or footer label ("Grand Total", "Printed on ...");
-    `trailing=False`: not for "... Total" (a SKU cell)."""
-    pattern = LABEL if trailing else LEADING
+    `trailing=False`: a SKU cell, where "... Total" and "TOTAL5W30" are products
+    (`CODE_LEADING`)."""
+    pattern = LABEL if trailing else CODE_LEADING
     return to_mask(pc.match_substring_regex(arrow_text(cells), pattern, ignore_case=True))
 
 

@@ -98,6 +98,31 @@ def test_the_biggest_table_is_read_and_a_mapping_may_pick_another(tmp_path: Path
         read_sheet(path, sheet="Stock")
 
 
+def test_tables_with_the_same_header_are_all_read(tmp_path: Path) -> None:
+    """A POS page with one table per store: Excel shows them one below the other, and
+    reading only the longest would leave a store's stock unsent without a word."""
+    header = "<tr><td>location_id</td><td>sku</td><td>quantity</td></tr>"
+    path = tmp_path / "stock.xls"
+    path.write_bytes(
+        page(
+            f"<table><tr><td>Store: DEL-WH-01</td></tr>{header}"
+            "<tr><td>DEL-WH-01</td><td>A</td><td>5</td></tr>"
+            "<tr><td>DEL-WH-01</td><td>B</td><td>6</td></tr></table>"
+            "<table><tr><td>Printed by POS</td><td>27-11-2026</td></tr></table>"
+            f"<table><tr><td>Store: MUM-ST-02</td></tr>{header}"
+            "<tr><td>MUM-ST-02</td><td>C</td><td>7</td></tr></table>"
+        )
+    )
+    sheet = read_sheet(path)
+    assert sheet.sheet_name == "tables 1 and 3"
+    assert rows(sheet)[1:] == [
+        ["location_id", "sku", "quantity"],
+        ["DEL-WH-01", "A", "5"],
+        ["DEL-WH-01", "B", "6"],
+        ["MUM-ST-02", "C", "7"],
+    ]
+
+
 def test_a_web_page_without_a_table_says_so(tmp_path: Path) -> None:
     path = tmp_path / "export.xls"
     path.write_bytes(page("<p>No data for the selected period</p><table></table>"))

@@ -147,6 +147,69 @@ def test_empty_fields_at_the_end_and_a_note_under_an_empty_header_field_are_not_
     assert rows["6"]["message"].startswith("this row has 6 cells but the header has 4 ('Jeans 32'")
 
 
+def test_a_shift_into_the_empty_field_of_lines_that_end_with_the_delimiter_is_caught(
+    tmp_path: Path,
+) -> None:
+    """Many ERPs end every line with the delimiter, the header's too: a shifted row's cell
+    lands in that empty field, and its own last one is the one past the header."""
+    path = write(tmp_path / "stock.csv", (
+        "location_id,sku,name,quantity,\n"
+        "DEL-WH-01,TS-BLK-S,Jeans 32, 34,5,\n"  # read shifted: quantity 34
+        "DEL-WH-01,TS-BLK-L,Jeans,7,\n"
+    ))  # fmt: skip
+    rows = validated(path)
+    assert {n: r["status"] for n, r in rows.items()} == {"2": "rejected", "3": "ok"}
+    assert rows["2"]["message"] == shifted(6, 5, "5", "quantity")
+    short = write(tmp_path / "stock_short.csv", (
+        "location_id,sku,quantity,\n"
+        "DEL-WH-01,TS-BLK-M,1,200,\n"  # an unquoted 1,200 in the last column: quantity 1
+        "DEL-WH-01,TS-BLK-L,7,\n"
+    ))  # fmt: skip
+    rows = validated(short)
+    assert {n: r["status"] for n, r in rows.items()} == {"2": "rejected", "3": "ok"}
+    assert rows["2"]["message"] == shifted(5, 4, "200", "quantity")
+    price = write(tmp_path / "price.csv", (
+        "location_id,sku,mrp,esp,\n"
+        "DEL-WH-01,TS-BLK-S,1499.00,1,299.00,\n"  # read shifted: esp 1, mrp 1499
+        "DEL-WH-01,TS-BLK-M,1499.00,1299.00,\n"
+    ))  # fmt: skip
+    rows = validated(price)
+    assert {n: r["status"] for n, r in rows.items()} == {"2": "rejected", "3": "ok"}
+    assert rows["2"]["message"] == shifted(6, 5, "299.00", "esp")
+
+
+def test_a_quote_never_closed_that_takes_in_the_rows_after_it_is_rejected(
+    tmp_path: Path,
+) -> None:
+    """A lone `"` opening a cell (a ditto mark, inches) runs on to the next quote: the lines
+    between become one cell, and their rows were neither sent nor reported."""
+    path = write(tmp_path / "stock.csv", (
+        "location_id,sku,quantity,brand\n"
+        "DEL-WH-01,A1,5,Nike\n"
+        'DEL-WH-01,A2,7,"\n'  # ditto mark: the same brand as above
+        'DEL-WH-01,A3,9,"\n'
+        "DEL-WH-01,A4,2,Adidas\n"
+        'DEL-WH-01,A5,4,"12 inch\n'  # never closed: takes in the rest of the file
+        "DEL-WH-01,A6,6,Puma\n"
+        "DEL-WH-01,A7,8,Puma\n"
+    ))  # fmt: skip
+    rows = validated(path)
+    assert {n: r["status"] for n, r in rows.items()} == {
+        "2": "ok", "3": "rejected", "4": "ok", "5": "rejected"}  # fmt: skip
+    assert rows["5"]["message"] == (
+        "a cell of this row holds 2 lines of the file after a line break ('DEL-WH-01,A6,6,Puma'):"
+        ' a quote (") that opens a cell and is never closed takes in the lines after it, so'
+        " those rows were not read either; remove that quote (or close it) and send the file"
+        " again"
+    )
+    assert "holds 1 line of the file after a line break ('DEL-WH-01,A3,9,')" in rows["3"]["message"]
+    fine = write(tmp_path / "stock_2.csv", (
+        "location_id,sku,quantity,brand\n"
+        'DEL-WH-01,A8,1,"Flat 2,\nMG Road, Bengaluru"\n'  # a cell over two lines: fine
+    ))  # fmt: skip
+    assert {n: r["status"] for n, r in validated(fine).items()} == {"2": "ok"}
+
+
 def test_semicolon_files_are_checked_the_same_way(tmp_path: Path) -> None:
     path = write(tmp_path / "stock.csv", (
         "location_id;sku;name;quantity\n"

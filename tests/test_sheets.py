@@ -196,6 +196,22 @@ def test_a_sheet_with_rows_whose_header_lacks_a_column_is_noted(
     assert f"stock.xlsx: {note}" in caplog.messages
 
 
+def test_a_sheet_that_goes_on_without_a_header_is_noted(tmp_path: Path) -> None:
+    """Rows pasted onto Sheet2 when Sheet1 was "full": no header there, so nothing fits, and
+    they would be left unread without a word. A notes sheet of another shape is no table."""
+    more = [["MUM-ST-02", "TS-WHT-M", 3], ["MUM-ST-02", "CAP-RED", 4]]
+    readme = [["Exported by ERP"], ["Call IT for help"]]
+    path = xlsx(tmp_path / "stock.xlsx", {"Delhi": DELHI, "Sheet2": more, "Read me": readme})
+    _, table = choose_mapping(SHIPPED, path)
+    assert table.sheet.sheet_name == "Delhi"
+    assert table.notes == [
+        "sheet 'Sheet2' was not read: it has no header row, and its first row (MUM-ST-02,"
+        " TS-WHT-M, 3) has as many cells as the header of sheet 'Delhi' - if its rows continue"
+        " that table, move them under that header and send the file again (one sheet is read"
+        " per file)"
+    ]
+
+
 def test_notes_sheets_that_share_a_word_with_the_header_are_not_noted(tmp_path: Path) -> None:
     glossary = [["Column", "Meaning"], ["sku", "the item code"], ["quantity", "pieces"]]
     path = xlsx(tmp_path / "stock.xlsx", {"Glossary": glossary, "Delhi": DELHI})
