@@ -72,7 +72,10 @@ class DateStep(Step):
         serial = todo & text.str.fullmatch(SERIAL.pattern).to_numpy(dtype=bool, na_value=False)
         days = pd.to_numeric(text[serial], errors="coerce")
         days = days[(days >= 1) & (days <= MAX_EXCEL_SERIAL)]
-        parsed[days.index] = pd.to_datetime(days, unit="D", origin=EXCEL_EPOCH)
+        stamps = pd.to_datetime(days, unit="D", origin=EXCEL_EPOCH)
+        whole = stamps.dt.round("s")  # 46353.99999999: midnight, as Excel shows it
+        near = (stamps - whole).abs() <= pd.Timedelta(milliseconds=1)
+        parsed[days.index] = stamps.where(~near, whole)
         return todo & parsed.isna().to_numpy()
 
 

@@ -226,19 +226,25 @@ def _choose_table(
 
 
 def _with_same_header(tables: list[list[list[str]]], index: int) -> tuple[str, list[list[str]]]:
-    """The longest table, followed by the rows of every other table with its header (a POS
-    page with a table per store, which Excel shows one below the other): none is left out.
-    The header is its first row with two cells or more; another table's rows above it
-    (`Store: MUM-ST-02`) are titles."""
+    """The longest table, with the rows of every other table under the same header, in page
+    order (a POS page with a table per store, which Excel shows one below the other): none
+    is left out. The header is the longest table's first row with two cells or more; the
+    rows above it in the first table are kept (titles), in the others they are dropped."""
     chosen = tables[index]
-    header = next((row for row in chosen if sum(1 for c in row if c.strip()) >= 2), None)
-    rows, taken = list(chosen), [index]
-    for i, table in enumerate(tables):
-        at = next((k for k, row in enumerate(table[:10]) if row == header), None)
-        if i != index and header is not None and at is not None:
-            rows += table[at + 1 :]
-            taken.append(i)
-    if len(taken) == 1:
-        return f"table {index + 1}", rows
-    names = [str(i + 1) for i in sorted(taken)]
+    at = next((k for k, row in enumerate(chosen) if sum(1 for c in row if c.strip()) >= 2), None)
+    if at is None:
+        return f"table {index + 1}", chosen
+    header = chosen[at]
+    found = (
+        (i, next((k for k, row in enumerate(t[:10]) if row == header), -1))
+        for i, t in enumerate(tables)
+    )
+    starts = {i: k for i, k in found if k >= 0}  # table -> where its header is
+    if len(starts) == 1:
+        return f"table {index + 1}", chosen
+    first = min(starts)
+    rows = tables[first][: starts[first] + 1]
+    for i, k in starts.items():
+        rows += tables[i][k + 1 :]
+    names = [str(i + 1) for i in starts]
     return f"tables {', '.join(names[:-1])} and {names[-1]}", rows

@@ -20,6 +20,7 @@ from etl.report import ERRORS_NAME
 # The columns that confirm, dispatch, return QC, cancel and pack files share: having them
 # says which order action a file is no more than its name does.
 ITEM_COLUMNS = frozenset({"orderId", "orderItemId", "quantity", "reasonCode"})
+WORD_GLOB = re.compile(r"\*([a-z]+)\*")  # the built-in order mappings' `*pack*`
 _TAKEN = re.compile(r"-\d+$")  # the inbox's `stock-2.csv` for a name done/ has that day
 _GLOB_SUFFIX = re.compile(r"\.[^.*?\[\]]+$")  # the extension a glob names: `*_stock.csv`
 
@@ -66,9 +67,25 @@ def name_hits(mapping: Mapping, name: str, errors_file: bool) -> list[tuple[int,
     return sorted(hits, key=lambda hit: -hit[0])
 
 
-def _named(mappings: list[Mapping], name: str) -> list[Mapping]:
-    """The mappings whose globs match `name` (or the export's name, for our errors file)."""
-    return [m for m in mappings if m.filename and may_fit(m, name)]
+def _named(mappings: list[Mapping], name: str, words: bool = False) -> list[Mapping]:
+    """The order-action mappings whose globs match `name` (for our errors file: the export's
+    name); `words`: a built-in `*pack*` only as a word (`pack_list.csv`, not `backpacks.csv`
+    or `packed.csv`). Stock and price globs (`tally*`, `pos_*.csv`) say which ERP wrote a
+    file, not which action it is."""
+    return [
+        m
+        for m in mappings
+        if m.feed not in ABSOLUTE_FEEDS and m.filename and _names(m, name.casefold(), words)
+    ]
+
+
+def _names(mapping: Mapping, folded: str, words: bool) -> bool:
+    if not may_fit(mapping, folded):
+        return False
+    found = [WORD_GLOB.fullmatch(g.casefold()) for g in mapping.filename]
+    if not words or not mapping.is_generic or not all(found):
+        return True
+    return any(re.search(rf"(?<![a-z]){w.group(1)}(?![a-z])", folded) for w in found if w)
 
 
 def _globs(mapping: Mapping, name: str) -> str:
@@ -82,9 +99,9 @@ def two_actions(fitting: list[Mapping], name: str) -> str | None:
     invoice number says invoice, whatever `*pack*` matched in `invoice_packages.csv`. A
     mapping of your own matching the name outranks the built-in ones (a `*pack_list*` of
     yours for dispatch, with generic/pack's `*pack*`)."""
-    named = _named(fitting, name)
+    named = _named(fitting, name, words=True)
     named = [m for m in named if not m.is_generic] or named  # your own mapping says it
-    actions = {m.feed: m for m in named if m.feed not in ABSOLUTE_FEEDS}
+    actions = {m.feed: m for m in named}
     proven = {f: m for f, m in actions.items() if set(get_feed(f).required) - ITEM_COLUMNS}
     if len(proven) == 1:
         return None  # `invoice_packages.csv` with invoice numbers: an invoice file
@@ -101,11 +118,12 @@ def two_actions(fitting: list[Mapping], name: str) -> str | None:
 
 
 def named_for_another_feed(chosen: list[Mapping], loaded: list[Mapping], name: str) -> str | None:
-    """With --feed or --mapping (`chosen`: the mappings they leave): why a file named for
-    another feed's mapping, and for none of the chosen ones, is not read with them."""
-    if _named(chosen, name):
-        return None
+    """With --feed or --mapping for an order action (`chosen`: the mappings they leave): why
+    a file whose name names another order action, and not the chosen one (by any mapping of
+    its feed), is not read with them. A stock or price run reads what it is given."""
     feeds = {m.feed for m in chosen}
+    if feeds & ABSOLUTE_FEEDS or _named([m for m in loaded if m.feed in feeds], name):
+        return None
     other = next((m for m in _named(loaded, name) if m.feed not in feeds), None)
     if other is None:
         return None

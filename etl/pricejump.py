@@ -71,8 +71,9 @@ def _reason(
     times = f"{ratio:,.0f} times" if ratio >= 1 else f"1/{1 / ratio:,.0f} of"
     return (
         f"this price file's {label(field)} values are about {times} those last sent for the"
-        f" same locations and SKUs ({count(compared, 'row')} of its {rows} compared; e.g."
-        f" {sku} at {location}: {number_text(new)}, last sent {number_text(old)} by {file}):"
+        f" same locations and SKUs ({count(compared, 'row')} compared, of the {rows} that"
+        f" passed the checks; e.g. {sku} at {location}: {number_text(new)}, last sent"
+        f" {number_text(old)} by {file}):"
         " has the export's unit changed (paise instead of rupees), or does the column hold"
         " another number? Sent, every channel would show these prices"
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 
 import numpy as np
 import pyarrow.compute as pc
@@ -99,25 +100,43 @@ def _past_the_header(table: Table, positions: IntArray) -> list[Problem]:
 def _run_on(table: Table, positions: IntArray) -> list[Problem]:
     """Rows with a cell that holds whole lines of the file after a line break: a lone `"` at
     the start of a cell (a ditto mark, inches) read as an opening quote. A line counts when
-    it has the header line's number of fields, so an address over two lines does not."""
+    it reads as a row of the file: the header line's number of fields, the first of them
+    shaped like the first column's cells (`DEL-WH-01`, a 20-digit order id). An address or
+    a description over two lines, commas and all, does not."""
     sep, width = table.sheet.delimiter, sum(1 for name in table.header if name)
     if table.sheet.kind != "csv" or not sep or width < 3:
         return []
     problems = []
+    shapes: set[str] | None = None
     for j in range(table.data.shape[1]):
         if not contains_bytes(arrow_text(table.data.iloc[:, j]), b"\n\r"):
             continue  # ~5 ms a million cells: most columns stop here
         cells = arrow_text(table.data.iloc[positions, j])
         for i in np.flatnonzero(to_mask(pc.match_substring_regex(cells, "[\r\n]"))).tolist():
-            text = str(cells[i])
-            rows = [line for line in text.splitlines()[1:] if line.count(sep) + 1 >= width]
+            shapes = _first_column_shapes(table) if shapes is None else shapes
+            rows = [
+                line for line in str(cells[i]).splitlines()[1:] if _a_row(line, sep, width, shapes)
+            ]
             if rows:
-                lines = count(len(rows), "line")
-                message = RUN_ON.format(lines=lines, first=_shown(rows[0]))
+                message = RUN_ON.format(lines=count(len(rows), "line"), first=_shown(rows[0]))
                 problems.append(
                     Problem(int(table.row_numbers[positions[i]]), "", "", CODE, message)
                 )
     return problems
+
+
+def _a_row(line: str, sep: str, width: int, shapes: set[str]) -> bool:
+    fields = line.split(sep)
+    return len(fields) in (width, width + 1) and _shape(fields[0]) in shapes
+
+
+def _first_column_shapes(table: Table) -> set[str]:
+    """The shapes of the first column's cells: letters as A, digits as 9 (`AAA-AA-99`)."""
+    return {_shape(str(c)) for c in table.data.iloc[:, 0].dropna().unique() if str(c).strip()}
+
+
+def _shape(text: str) -> str:
+    return re.sub(r"[0-9]", "9", re.sub(r"[^\W\d_]", "A", text.strip()))
 
 
 def _named_width(table: Table) -> int:

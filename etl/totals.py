@@ -40,10 +40,12 @@ LEADING = rf"^[^0-9a-z]*(?:{_TOTAL}(?:\s*$|\s*[:=#(*\d]{_WORDS_THEN}{_FOOTER}"
 # on 05-01-2026", "Printed on ...", "Page 1 of 3"; not "Total care shampoo", "Total-Care
 # Shampoo" or "Colgate Total 120".
 # In a SKU cell a code may start with the brand (TotalEnergies' TOTAL5W30-1L, TOTAL 20W40
-# 5L, TOTAL(4L)-QUARTZ): there the label is followed by nothing, a colon, an amount or a
-# bracket's note alone ("Total 1264", "Total (3 items)").
+# 5L, TOTAL(4L)-QUARTZ): there the label is followed by nothing, a colon, an amount (and a
+# unit word or two) or a bracket's note ("Total 1264", "Grand Total 12 items", "Total (3
+# items) 1264").
+_AMOUNT = r"(?:\s+[\d,.]+(?:\s+[a-z.]+){0,2})?\s*$"  # " 1,264", " 12 items", " 45 Nos"
 CODE_LEADING = (
-    rf"^[^0-9a-z]*(?:{_TOTAL}(?:\s*$|\s*[:=#*]|\s+[\d,.]+\s*$|\s*\([^)]*\)\s*$"
+    rf"^[^0-9a-z]*(?:{_TOTAL}(?:\s*[:=#*]|{_AMOUNT}|\s*\([^)]*\){_AMOUNT}"
     rf"{_WORDS_THEN}{_FOOTER}"
 )
 TRAILING = r"\btotals?[\s:*=-]*$"  # "Site Total", "Main Godown - Delhi Total"

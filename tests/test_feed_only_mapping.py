@@ -24,6 +24,7 @@ from etl.mapping import (
     load_mapping,
     load_mappings,
 )
+from etl.matching import left_for_another_run
 
 SHIPPED = Path(__file__).resolve().parents[1] / "mappings"
 TODAY = date.today().isoformat()
@@ -316,3 +317,26 @@ def test_feed_option_leaves_a_file_named_for_another_feed_where_it_is(
     )
     fixed = drop(tmp_path / "WMS_export_281126.errors.csv", ORDER_ROWS)
     assert choose_mapping(load_mappings(SHIPPED), fixed, feed="confirm")[0].feed == "confirm"
+
+
+@pytest.mark.parametrize(
+    ("name", "rows", "feed"),
+    [
+        ("stock_status_2811.csv", STOCK_ROWS, "stock"),  # '*status*': a word, not a feed here
+        ("pos_stock_2811.csv", STOCK_ROWS, "stock"),  # 'pos_*.csv' of pos/price: the ERP
+        ("dispatch_backpacks_2811.csv", ORDER_ROWS, "dispatch"),  # 'pack' inside a word
+        ("dispatch_packed_orders.csv", ORDER_ROWS, "dispatch"),
+    ],
+)
+def test_names_that_only_contain_another_feeds_word_are_read_as_asked(
+    tmp_path: Path, name: str, rows: list[list[str]], feed: str
+) -> None:
+    """A stock or price run reads what it is given (vendor globs and words such as 'status'
+    in a stock file's name say nothing of order actions), and a built-in `*pack*` names a
+    file only as a word: `backpacks` and `packed` are no pack files."""
+    shipped = load_mappings(SHIPPED)
+    path = drop(tmp_path / name, rows)
+    assert left_for_another_run(shipped, name, feed, None) is None
+    assert choose_mapping(shipped, path, feed=feed)[0].feed == feed
+    if feed == "dispatch":  # and without --feed: no "two order actions"
+        assert choose_mapping(shipped, path)[0].name == "generic/dispatch"

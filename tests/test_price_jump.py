@@ -54,7 +54,7 @@ def test_a_price_file_in_paise_is_held_until_released(tmp_path: Path, sandbox: A
     reason = held_reason(tmp_path, "price")
     assert reason.startswith(
         "this price file's MRP values are about 100 times those last sent for the same"
-        " locations and SKUs (12 rows of its 12 compared; e.g. TS-"
+        " locations and SKUs (12 rows compared, of the 12 that passed the checks; e.g. TS-"
     ), reason
     assert "has the export's unit changed (paise instead of rupees)" in reason
     assert "last sent" in reason and "by price.csv" in reason

@@ -206,8 +206,12 @@ def test_a_quote_never_closed_that_takes_in_the_rows_after_it_is_rejected(
     fine = write(tmp_path / "stock_2.csv", (
         "location_id,sku,quantity,brand\n"
         'DEL-WH-01,A8,1,"Flat 2,\nMG Road, Bengaluru"\n'  # a cell over two lines: fine
+        # commas enough for a row on its second line, but no row of this file starts so
+        'DEL-WH-01,A9,1,"Black tee\r\n100% cotton, regular fit, round neck, short sleeves"\n'
+        'DEL-WH-01,B1,2,"Flat 4B, Sunshine Apts\r\nMG Road, Bandra West, Mumbai, MH"\n'
     ))  # fmt: skip
-    assert {n: r["status"] for n, r in validated(fine).items()} == {"2": "ok"}
+    assert {n: r["status"] for n, r in validated(fine).items()} == {
+        "2": "ok", "3": "ok", "4": "ok"}  # fmt: skip
 
 
 def test_semicolon_files_are_checked_the_same_way(tmp_path: Path) -> None:

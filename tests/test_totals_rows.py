@@ -198,11 +198,12 @@ def test_a_sku_ending_in_total_is_a_product_when_the_location_is_a_constant(
     # TotalEnergies' lubricants: a code that starts with the brand is no label either
     rows += [["TOTAL5W30-1L", "2"], ["TOTAL 20W40 5L", "3"], ["TOTAL(4L)-QUARTZ", "1"]]
     rows += [["Grand Total", "18"], ["Total 1,264", ""], ["Total (3 items)", "6"]]
+    rows += [["Grand Total 12 items", ""], ["Sub Total 45 Nos", ""], ["Total (3 items) 1264", ""]]
     mapped = apply_mapping(load_mapping(path), table(rows))
     assert mapped.frame["sku"].tolist() == [
         "Colgate Total", "HIMALAYA TOTAL", "TS-BLK-S", "TOTAL5W30-1L", "TOTAL 20W40 5L",
         "TOTAL(4L)-QUARTZ"]  # fmt: skip
-    assert mapped.skipped_rows == 3
+    assert mapped.skipped_rows == 6
 
 
 def test_a_mapping_can_turn_the_rule_off(tmp_path: Path) -> None:

@@ -444,3 +444,12 @@ def test_decimal_comma_columns_get_no_decimal_comma_hint() -> None:
     values, failures = Number(decimal_comma=True).apply(col("1.299", "1,2,3"))
     assert values.tolist()[0] == 1299.0
     assert messages_by_row(failures) == {1: "not a number"}
+
+
+def test_a_serial_a_hair_before_a_whole_second_is_that_second() -> None:
+    """46353.99999999 in a CSV or a General cell, written by a program: Excel shows midnight
+    of the 28th; dropping the fraction would make it 23:59:59 on the 27th."""
+    cells = pd.Series(["46353.99999999", "46353.5", "46353.5000029"], dtype="str")
+    out, failures = DateStep(with_time=True, output="%Y-%m-%dT%H:%M:%S").apply(cells)
+    assert failures == []
+    assert out.tolist() == ["2026-11-28T00:00:00", "2026-11-27T12:00:00", "2026-11-27T12:00:00"]
