@@ -116,10 +116,38 @@ def builtin_mappings_dir() -> Path:
     raise ConfigError("the built-in mappings folder is missing: reinstall konnect-etl")
 
 
+class _UniqueKeys(yaml.SafeLoader):
+    """YAML as `safe_load` reads it, but a key written twice is an error: pasted from the
+    README onto an existing file, the second `retries:` would silently win."""
+
+
+class _Twice(Exception):
+    def __init__(self, key: object, line: int) -> None:
+        self.key, self.line = key, line
+
+
+def _unique_mapping(loader: _UniqueKeys, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise _Twice(key, key_node.start_mark.line + 1)
+        seen.add(key)
+    return loader.construct_mapping(node, deep=True)
+
+
+_UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
 def read_config_file(path: Path) -> dict[str, Any]:
     """The config file's settings as Settings field names; unknown keys are errors."""
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeys) or {}
+    except _Twice as twice:
+        raise ConfigError(
+            f"config file {path}, line {twice.line}: '{twice.key}' is written twice (the"
+            " second would quietly win): keep one"
+        ) from None
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
     if not isinstance(loaded, dict):

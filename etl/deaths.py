@@ -12,6 +12,7 @@ file goes to failed/ with a report saying so; the files behind it go on.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -20,9 +21,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from etl.atomic import atomic_write_bytes
+from etl.chunkresult import ChunkResult
 from etl.config import STATE_DIR
 from etl.inbox import Inbox
 from etl.pipeline import Destination, FileResult, Job, failed
+from etl.stopping import when_stop_requested
+from etl.wording import count
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,10 @@ GAVE_UP = (
 )
 
 
+# The markers of the files in progress, with the deaths counted before this start
+_working: dict[Path, int] = {}
+
+
 @contextmanager
 def working_on(inbox: Inbox, name: str, resuming: bool) -> Iterator[int]:
     """Mark `name` as being worked on while the block runs; yields how many processes died
@@ -44,10 +52,24 @@ def working_on(inbox: Inbox, name: str, resuming: bool) -> Iterator[int]:
     marker = inbox.folder(STATE_DIR, "working") / hashlib.sha256(os.fsencode(name)).hexdigest()
     deaths = _deaths(marker) if resuming else 0
     atomic_write_bytes(marker, str(deaths + 1).encode())  # what the next start reads if we die
+    _working[marker] = deaths
     try:
         yield deaths
     finally:
+        _working.pop(marker, None)
         marker.unlink(missing_ok=True)
+
+
+def _stop_asked() -> None:
+    """A stop was asked for (SIGTERM, Ctrl+C): a kill that follows it - systemd's SIGKILL
+    after `TimeoutStopSec`, a second Ctrl+C - is no death of the file's making, so the
+    markers go back to the count before this start."""
+    for marker, before in list(_working.items()):
+        with contextlib.suppress(OSError):
+            atomic_write_bytes(marker, str(before).encode())
+
+
+when_stop_requested(_stop_asked)
 
 
 def _deaths(marker: Path) -> int:
@@ -58,7 +80,26 @@ def _deaths(marker: Path) -> int:
 
 
 def set_aside(claimed: Path, deaths: int, job: Job, where: Destination) -> FileResult:
-    """`claimed` to failed/, with a report saying the process died on it `deaths` times."""
+    """`claimed` to failed/, with a report saying the process died on it `deaths` times, and
+    what Konnect acknowledged of it before (its summary's `chunks` and `ack_ids`: `partial`
+    when that is anything, as part of the file is applied)."""
     reason = GAVE_UP.format(deaths=deaths)
+    results = _acknowledged(claimed, job)
+    if results:
+        reason += (
+            f". Konnect acknowledged {count(len(results), 'request')} of this file before"
+            " (its ack_ids are in the summary): those rows are applied, and dropping the file"
+            " in again under the same name continues from there (a stock or price file is"
+            " sent whole again)"
+        )
     log.error("%s: %s", claimed.name, reason)
-    return failed(claimed, reason, job.now(), job, where)
+    return failed(claimed, reason, job.now(), job, where, results)
+
+
+def _acknowledged(claimed: Path, job: Job) -> list[ChunkResult]:
+    """The chunks of the unfinished attempt at `claimed` that Konnect acknowledged."""
+    found = job.journal.latest_unfinished(claimed.name) if job.journal is not None else None
+    if found is None or job.journal is None:
+        return []
+    done = job.journal.chunk_results(found[0].id).values()
+    return [r for r in done if r.state == "acknowledged"]

@@ -176,6 +176,14 @@ class Heartbeat:
         self.not_taken = {name: self.not_taken.get(name, now) for name in names}
 
 
+def could_not_start(inbox: Path, poll_seconds: float, reason: str, now: float) -> None:
+    """The status a watcher leaves that stopped at start (a config or mapping mistake):
+    `status` then says why, not "stopped" as if someone had stopped it."""
+    beat = Heartbeat(inbox, poll_seconds, "", now, state="could not start")
+    beat.error(reason, now)
+    beat.write(now)
+
+
 def read_status(inbox: Path) -> dict[str, Any] | None:
     return read_json(status_path(inbox))
 
@@ -193,6 +201,9 @@ def verdict(status: dict[str, Any], now: float, max_age: float | None = None) ->
     """Whether the watcher looks alive, and a one-line reason."""
     if status.get("state") == "stopped":
         return False, f"the watcher was stopped at {status.get('last_scan')}"
+    if status.get("state") == "could not start":
+        said = (status.get("last_error") or {}).get("message", "see the log")
+        return False, f"the watcher could not start at {status.get('last_scan')}: {said}"
     if _gone(status):
         return False, (
             f"the watcher (pid {status.get('pid')} on this host) is not running: it ended "

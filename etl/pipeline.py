@@ -285,11 +285,17 @@ def _report(
 
 
 def failed(
-    path: Path, reason: str, started: datetime, job: Job, destination: Destination
+    path: Path,
+    reason: str,
+    started: datetime,
+    job: Job,
+    destination: Destination,
+    results: list[ChunkResult] | None = None,
 ) -> FileResult:
-    """The file as a whole was not used: failed/ gets its summary and a report saying why."""
+    """The file as a whole was not used: failed/ gets its summary and a report saying why;
+    `results`: what Konnect acknowledged of it in an earlier attempt (`etl.deaths`)."""
     folder, stem = destination("failed")
-    summary = build_summary(path, None, None, None, started, job, stem, [reason])
+    summary = build_summary(path, None, None, results, started, job, stem, [reason])
     return FileResult(summary, write_reports(folder, stem, report_kind(path), None, None, summary))
 
 

@@ -214,10 +214,16 @@ async def _settle(
         doubts = [(v, i) for v in book for i in v.doubts(REPLAY_CODES[feed])]
         if not doubts:
             return
-        fetched, for_now = await fetch_orders(client, {v.keys[i] for v, i in doubts})
-        last = round_number == rounds
+        keys = {v.keys[i] for v, i in doubts}
+        fetched, for_now = await fetch_orders(client, keys)
+        down = not fetched and for_now >= keys  # none answered: more rounds would not be
+        last = round_number == rounds or down
         again = [(v, i) for v, i in doubts if _decide(feed, v, i, fetched, last, for_now, before)]
         orders = count(len(doubts), "order")
+        if down:
+            log.warning("%s: Konnect answered none of the look-ups of %s whose answer needs"
+                        " checking; they stay in doubt for a later run", feed, orders)  # fmt: skip
+            return
         log.info("%s: looked up %s whose answer needs checking (lost, or a refusal that may"
                  " mean done already); %d sent again", feed, orders, len(again))  # fmt: skip
         if again:

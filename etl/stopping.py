@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
 from typing import Any
@@ -26,6 +26,15 @@ class StopNow(KeyboardInterrupt):
 
     A KeyboardInterrupt, because asyncio's TaskGroup passes those through as they are.
     """
+
+
+_HOOKS: list[Callable[[], None]] = []
+
+
+def when_stop_requested(hook: Callable[[], None]) -> None:
+    """Call `hook` at the first stop request of any `StopRequest` (e.g. `etl.deaths`: a kill
+    after it is expected, not a crash); a hook that fails is logged, never raised."""
+    _HOOKS.append(hook)
 
 
 class StopRequest:
@@ -46,6 +55,11 @@ class StopRequest:
         self.requested = True
         self.wake.set()
         log.warning("%s: finishing the file in progress, then stopping", reason)
+        for hook in _HOOKS:
+            try:
+                hook()
+            except Exception:  # in a signal handler: nothing may escape
+                log.exception("after the stop request: a hook failed")
 
     def sleep(self, seconds: float, wake: threading.Event | None = None) -> None:
         """Wait up to `seconds`, returning early on a stop request or when `wake` is set."""

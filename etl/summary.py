@@ -32,8 +32,8 @@ def build_summary(
     day), `received_as` the name it came with."""
     rows = outcomes.count_rows(out) if out is not None else _no_rows()
     results = results or []
-    if prepared is None:
-        outcome = "failed"
+    if prepared is None:  # a file not read; `partial` when an earlier attempt's part is in
+        outcome = "partial" if any(r.state == "acknowledged" for r in results) else "failed"
     else:
         outcome = outcomes.decide_outcome(rows, uploaded=job.client is not None)
     return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -78,6 +79,7 @@ def watch(
 
     Example: [bold]konnect-etl watch /srv/konnect/inbox --poll 30[/]
     """
+    from etl.health import could_not_start
     from etl.outbox import check_inbox
     from etl.pullschedule import pull_plan
     from etl.service import watch_command
@@ -88,9 +90,11 @@ def watch(
     def reopen_logs() -> None:
         start_logging(verbose, quiet, json_logs, state_dir(inbox) / "logs")
 
+    logs_open = False
     try:
         check_inbox(inbox)  # an outbox's pulled sheets are the ERP's
         reopen_logs()
+        logs_open = True
         settings = settings_for(inbox, config, base_url=base_url, settle_seconds=settle)
         with quiet_stdout(quiet):  # the tables of --dry-run
             code = watch_command(
@@ -99,8 +103,10 @@ def watch(
                 on_reachable_again=reopen_logs, dry_run=dry_run,
                 pulls=pull_plan(pull_out, pull_every, pull_status, inbox),
             )  # fmt: skip
-    except EtlError as exc:
-        raise fail(str(exc)) from None
+    except EtlError as exc:  # a service that cannot start says why in the log and `status`
+        if logs_open:
+            could_not_start(inbox, poll, str(exc), time.time())
+        raise fail(str(exc), logged=logs_open) from None
     except (OSError, sqlite3.Error) as exc:  # at start; once watching it backs off instead
         raise host_fault(exc, inbox) from None
     raise typer.Exit(code)

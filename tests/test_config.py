@@ -154,3 +154,17 @@ def test_a_config_file_named_yml_is_read_and_never_taken_as_data(tmp_path: Path)
     (tmp_path / "konnect-etl.yml").write_text("concurrency: 3\n")
     assert load_settings(inbox=tmp_path, environ={}).concurrency == 3
     assert is_ignored("konnect-etl.yml") and is_ignored("konnect-etl.yaml")
+
+
+def test_a_key_written_twice_is_refused_not_the_last_one_taken(tmp_path: Path) -> None:
+    """A README snippet pasted onto a file that had the key: `retries: 0` must not quietly
+    win over `retries: 5`, at the top level or inside a block."""
+    config = tmp_path / "konnect-etl.yaml"
+    config.write_text("retries: 5\nconcurrency: 2\nretries: 0\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"line 3: 'retries' is written twice"):
+        load_settings(config_file=config, environ={})
+    config.write_text("guards:\n  zero_share: 0.5\n  zero_share: 0.9\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"line 3: 'zero_share' is written twice"):
+        load_settings(config_file=config, environ={})
+    config.write_text("retries: 5\nguards: {zero_share: 0.8}\n", encoding="utf-8")
+    assert load_settings(config_file=config, environ={}).retries == 5

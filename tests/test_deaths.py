@@ -15,6 +15,14 @@ from typing import Any
 import pytest
 from runs import drop, run
 
+from etl import deaths
+from etl.chunkresult import ChunkResult
+from etl.filehash import content_hash
+from etl.inbox import Inbox
+from etl.journal import Journal
+from etl.session import journal_path
+from etl.stopping import StopRequest
+
 TODAY = date.today().isoformat()
 HEADER = ["location_id", "sku", "quantity"]
 
@@ -62,3 +70,36 @@ def test_a_new_file_of_that_name_starts_its_count_afresh(tmp_path: Path, sandbox
     drop(tmp_path, "big.csv", [HEADER, ["DEL-WH-01", "TS-BLK-M", "4"]])
     assert run(tmp_path, sandbox).exit_code == 0
     assert (tmp_path / "done" / TODAY / "big.csv").is_file() and not marker.exists()
+
+
+def test_a_kill_after_a_stop_request_is_no_death(tmp_path: Path) -> None:
+    """`systemctl stop` sends SIGTERM and, after TimeoutStopSec, SIGKILL: that kill is the
+    stop asked for, not the file killing the process, so it does not count towards setting
+    the file aside (three restarts in an outage sent a good order file to failed/)."""
+    marker = killed_on(tmp_path, "confirm.csv", 1)
+    with deaths.working_on(Inbox(tmp_path), "confirm.csv", resuming=True) as before:
+        assert before == 1 and marker.read_text() == "2"  # what a kill now would leave
+        StopRequest().request("SIGTERM")
+        assert marker.read_text() == "1"  # a kill after the stop request counts nothing
+    assert not marker.exists()
+
+
+def test_a_file_set_aside_says_what_konnect_acknowledged_of_it(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Killed three times after Konnect had acknowledged part of it: the summary says so
+    (`partial`, the acknowledged requests and their ids), not "nothing applied"."""
+    killed_on(tmp_path, "confirm.csv", 3)
+    claimed = tmp_path / "processing" / "confirm.csv"
+    with Journal(journal_path(tmp_path)) as journal:
+        file_id = journal.begin_file(
+            content_hash(claimed), "confirm.csv", "confirm", "generic/confirm",
+            size=claimed.stat().st_size,
+        )  # fmt: skip
+        for index in (0, 1):
+            journal.record_chunk(file_id, ChunkResult(index, "acknowledged", f"ack-{index}"))
+    assert run(tmp_path, sandbox).exit_code == 1
+    summary = json.loads((tmp_path / "failed" / TODAY / "confirm.summary.json").read_text())
+    assert summary["outcome"] == "partial"
+    assert summary["chunks"]["acknowledged"] == 2 and summary["ack_ids"] == ["ack-0", "ack-1"]
+    assert "Konnect acknowledged 2 requests of this file before" in summary["file_errors"][0]

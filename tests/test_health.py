@@ -54,6 +54,18 @@ def test_status_says_alive_dead_or_never_ran(tmp_path: Path) -> None:
     assert status(tmp_path)[0] == 1
 
 
+def test_a_watcher_that_cannot_start_says_why_in_the_log_and_in_status(tmp_path: Path) -> None:
+    """A config mistake under systemd, NSSM or Task Scheduler, which keep no stderr: the
+    reason is in the inbox's log file and `status`, not "stopped" as if asked to stop."""
+    (tmp_path / "konnect-etl.yaml").write_text("retries: five\n", encoding="utf-8")
+    started = CliRunner().invoke(app, ["watch", str(tmp_path), "--sandbox", "--poll", "1"])
+    assert started.exit_code == 2
+    logged = (tmp_path / ".konnect-etl" / "logs" / "konnect-etl.log").read_text()
+    assert "stopped (exit 2): " in logged and "retries" in logged
+    code, output = status(tmp_path)
+    assert code == 1 and "the watcher could not start at " in output and "retries" in output
+
+
 def test_status_flags_a_file_that_could_not_be_taken_for_too_long(tmp_path: Path) -> None:
     beat = Heartbeat(tmp_path, poll_seconds=10, mode="polling", started=time.time())
     now = time.time()

@@ -467,3 +467,32 @@ def test_a_stock_file_dropped_again_after_its_attempt_was_cleared_is_sent_whole(
     stock = sandbox.state()["stock"]
     assert {stock[f"DEL-WH-01|FLAKY-{i:04d}"] for i in range(ROWS)} == {5}
     assert {r["status"] for r in results(inbox, "stock").values()} == {"ok"}
+
+
+def test_a_maintenance_window_ends_the_run_after_one_round_of_quick_look_ups(
+    tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Konnect answering 5xx only: the orders in doubt are looked up once, and once one
+    look-up has failed through its retries the others try once - not every order through a
+    full backoff, round after round (a 60-order file held a run 12 minutes). The file waits
+    for the next run (exit 2), nothing applied."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "konnect-etl.yaml").write_text("retries: 3\nconcurrency: 2\n")
+    orders = [oid(30, n) for n in range(1, 80, 2)]  # 40 orders, two requests
+    confirm_file(inbox, orders)
+    sandbox.faults(error_rate=1.0, faults_on="all")
+    looks: list[bool] = []
+    real_get = etl.client.KonnectClient.get_json
+
+    async def get_json(self: Any, path: str, params: Any, *, retry: bool = True) -> Any:
+        looks.append(retry)
+        return await real_get(self, path, params, retry=retry)
+
+    monkeypatch.setattr(etl.client.KonnectClient, "get_json", get_json)
+    assert run(inbox, sandbox).exit_code == 2
+    assert applied(sandbox) == 0 and (inbox / "processing" / "confirm.csv").is_file()
+    # one round of order look-ups (the check whether Konnect answers at all may add a GET),
+    # not retries + 1 rounds; only the look-ups in flight when the first gave up retried
+    assert len(looks) <= len(orders) + 1, len(looks)
+    assert sum(looks) <= 3, looks
