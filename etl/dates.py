@@ -51,6 +51,10 @@ SWAPPED = (
     "format in the mapping"
 )
 NO_SUCH_DATE = "not a date when read {order} first ({shape})"
+NO_SUCH_TIME = (
+    "the date is right but the time is no time of day: hours run from 00 to 23 and minutes"
+    " from 00 to 59 (24:00 is 00:00 of the next day)"
+)
 SHAPES = {"day": "dd/mm/yyyy", "month": "mm/dd/yyyy"}
 
 
@@ -114,9 +118,15 @@ def parse_in_order(text: pd.Series, order: Declared) -> tuple[pd.Series, list[Re
         parsed[sure] = wanted[sure]
         return parsed, [(_mask(text, suspect), "ambiguous_date", why)]
     parsed[wanted.index] = wanted
-    missing = _mask(text, wanted.index[wanted.isna()])
+    missing = wanted.index[wanted.isna()]
+    dated = _read_parts(parts.loc[missing].assign(t=None, p=None), order)  # the date alone
+    no_time = dated.index[dated.notna()]  # `28/11/2026 24:00`: a good day, no time of day
     why = NO_SUCH_DATE.format(order=order, shape=SHAPES[order])
-    return parsed, [(missing, "not_date", why)] if missing.any() else []
+    found = [
+        (_mask(text, no_time), "not_date", NO_SUCH_TIME),
+        (_mask(text, missing.difference(no_time)), "not_date", why),
+    ]
+    return parsed, [f for f in found if f[0].any()]
 
 
 def parse_month_names(text: pd.Series, todo: BoolArray, parsed: pd.Series) -> BoolArray:

@@ -453,3 +453,15 @@ def test_a_serial_a_hair_before_a_whole_second_is_that_second() -> None:
     out, failures = DateStep(with_time=True, output="%Y-%m-%dT%H:%M:%S").apply(cells)
     assert failures == []
     assert out.tolist() == ["2026-11-28T00:00:00", "2026-11-27T12:00:00", "2026-11-27T12:00:00"]
+
+
+def test_a_good_date_with_no_time_of_day_says_the_time_is_wrong() -> None:
+    """`28/11/2026 24:00` is no "not a date": the day is right, 24:00 is the next day's 00:00."""
+    cells = pd.Series(["28/11/2026 24:00", "31/02/2026", "28/11/2026 10:00"], dtype="str")
+    _, failures = DateStep(with_time=True, order="day").apply(cells)
+    said = {f.message: f.mask.tolist() for f in failures}
+    assert said == {
+        "the date is right but the time is no time of day: hours run from 00 to 23 and minutes"
+        " from 00 to 59 (24:00 is 00:00 of the next day)": [True, False, False],
+        "not a date when read day first (dd/mm/yyyy)": [False, True, False],
+    }
