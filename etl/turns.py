@@ -5,8 +5,10 @@ what earlier files applied before a file is sent, and record what it applied aft
 processes on one inbox (a cron `run` while `watch` works, overlapping runs) doing that at
 once could both look before either recorded: an older export's last chunks landing after a
 newer one's, a cancel sent twice. So such a file holds a lock, next to the key state, from
-the look to the record, and a second one waits: one lock per mapping for stock and price,
-one for cancels. Other files go on at once.
+the look to the record, and a second one waits: one lock per mapping for stock and price.
+Order files take one turn between them all: a pack file taken by a second run while the
+first still confirms those orders (Konnect slow, or down) must not overtake it, as it
+cannot within one process. Other files go on at once.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from typing import TYPE_CHECKING
 
 from etl.feeds import ABSOLUTE_FEEDS
 from etl.locks import waiting_lock
-from etl.repeats import FEED as CANCEL_FEED
 
 if TYPE_CHECKING:
     from etl.pipeline import Job, Prepared
@@ -31,17 +32,17 @@ def taking_turns(prepared: Prepared, job: Job) -> Iterator[None]:
     if turn is None or job.journal is None:
         yield
         return
-    what = "a cancel file" if turn == "cancels" else f"a file of mapping {prepared.mapping.name}"
+    what = "an order file" if turn == "orders" else f"a file of mapping {prepared.mapping.name}"
     waits = f"{prepared.table.sheet.path.name} waits: another konnect-etl process is sending {what}"
     with waiting_lock(job.journal.path.parent, turn, waits):
         yield
 
 
 def _turn(prepared: Prepared, job: Job) -> str | None:
-    """The lock a file waits for: one per mapping for stock/price, one for cancels."""
+    """The lock a file waits for: one per mapping for stock/price, one for order files."""
     feed = prepared.feed.name
-    if feed in ABSOLUTE_FEEDS and job.guards.out_of_order:
+    if feed not in ABSOLUTE_FEEDS:
+        return "orders"
+    if job.guards.out_of_order:
         return "exports-" + re.sub(r"\W", "_", prepared.mapping.name)
-    if feed == CANCEL_FEED and job.guards.repeated_cancels:
-        return "cancels"
     return None

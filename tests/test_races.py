@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runs import drop, run
+from runs import drop, run, run_process, start_and_wait_for_claim
 from typer.testing import CliRunner
 
 from etl import pipeline
@@ -241,3 +241,26 @@ def test_validate_writes_the_reports_of_a_252_byte_name_under_a_shorter_stem(
     assert result.exit_code == 0, result.output
     (found,) = tmp_path.glob("*.summary.json")
     assert len(os.fsencode(found.name)) <= 255 and found.name.startswith(name[:40])
+
+
+def test_a_second_run_does_not_send_an_order_file_while_the_first_sends_another(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Overlapping cron runs, Konnect slow: the first confirms two orders, the second finds
+    the invoice file for them. It waits for its turn, so the invoices are sent after the
+    confirms (sent at once they were refused: the orders were not confirmed yet)."""
+    sandbox.faults(latency_ms=3000, catalogue="open")
+    inbox = tmp_path / "inbox"
+    orders = [f"30{n:018d}" for n in (10, 12)]
+    drop(inbox, "confirm.csv", [["orderId", "orderItemId", "quantity"]]
+         + [[o, f"{o}-1", "1"] for o in orders])  # fmt: skip
+    first = start_and_wait_for_claim(inbox, sandbox, "confirm.csv")
+    invoices = [[o, f"INV-R{n}", "sale"] for n, o in enumerate(orders)]
+    drop(inbox, "invoice.csv", [["orderId", "invoiceNumber", "invoiceType"], *invoices])
+    command, env = run_process(inbox, sandbox)
+    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=90)
+    assert first.wait(60) == 0 and second.returncode == 0, second.stderr
+    ledger = [e for e in sandbox.ledger() if e["key"] in orders]
+    assert [e["path"].rsplit("/", 1)[-1] for e in ledger] == ["confirm"] * 2 + ["invoiceUpdate"] * 2
+    assert all(e["outcome"] == "applied" for e in ledger), ledger
+    assert "waits: another konnect-etl process is sending an order file" in second.stderr
