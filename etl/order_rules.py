@@ -186,10 +186,23 @@ def _serials_per_piece(work: pd.DataFrame, sound: BoolArray) -> list[Finding]:
             text = (
                 f"{len(serials)} serial number{'s' if len(serials) > 1 else ''} for quantity"
                 f" {int(pieces)}: an item has one IMEI/serial number per piece (a dual-SIM"
-                " phone two)"
+                " phone two)" + _grouped(serials)
             )
             found.append(Finding(i, "imeiSerialNumber", "serial_count", text))
     return found
+
+
+def _grouped(serials: list[str]) -> str:
+    """`356,938,035,643,833` split at its commas: one IMEI a number format grouped."""
+    head, *rest = [str(s) for s in serials]
+    if len(rest) < 2 or not (head.isdigit() and len(head) <= 3):
+        return ""
+    if not all(s.isdigit() and len(s) == 3 for s in rest):
+        return ""
+    return (
+        f"; if '{','.join(serials)}' is one number written with thousands separators, write it"
+        f" without them ({''.join(serials)})"
+    )
 
 
 def _alone(work: pd.DataFrame, i: int, partner: _Partner, filled: BoolArray) -> Finding:

@@ -251,7 +251,8 @@ def test_serial_numbers_are_one_per_piece_and_never_two_in_one(tmp_path: Path) -
         "O3,INV-3,sale,O3-1,2,356938035643841\n"
         "O4,INV-4,sale,O4-1,2,356938035643858; 356938035643866; 356938035643890\n"
         "O5,INV-5,sale,O5-1,2,356938035643874; 356938035643882\n"
-        "O6,INV-6,sale,O6-1,1,356938035643908; 356938035643916\n",  # a dual-SIM phone
+        "O6,INV-6,sale,O6-1,1,356938035643908; 356938035643916\n"  # a dual-SIM phone
+        'O7,INV-7,sale,O7-1,1,"356,938,035,643,924"\n',  # one IMEI in a number format
     )
     CliRunner().invoke(app, ["validate", str(path)], catch_exceptions=False)
     rows = _result_rows(tmp_path / "invoice.result.csv")
@@ -266,6 +267,11 @@ def test_serial_numbers_are_one_per_piece_and_never_two_in_one(tmp_path: Path) -
         " dual-SIM phone two)"
     )
     assert rows["6"]["status"] == rows["7"]["status"] == "ok"
+    assert rows["8"]["message"].endswith(
+        "5 serial numbers for quantity 1: an item has one IMEI/serial number per piece (a"
+        " dual-SIM phone two); if '356,938,035,643,924' is one number written with thousands"
+        " separators, write it without them (356938035643924)"
+    )
     assert [r["status"] for r in rows.values()][:4] == ["rejected"] * 4
 
 
