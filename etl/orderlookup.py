@@ -39,30 +39,37 @@ async def fetch_orders(
     (each logged, unless `quiet`); and the orders whose look-up failed for now (5xx, no
     answer, 429: not a 4xx refusal, which a later run would get too). `slots`: how many at
     a time (default: `concurrency`, for these keys alone); `once`: one try each, no retry.
-    Once a look-up has failed through all its retries (Konnect down, or answering 5xx only),
-    the others try once: a maintenance window must not cost every order a full backoff."""
+    Once a look-up has failed through all its retries and none has been answered (Konnect
+    down, or answering 5xx only), the others try once: a maintenance window must not cost
+    every order a full backoff."""
     slots = slots or asyncio.Semaphore(max(client.settings.concurrency, 1))
     for_now: set[str] = set()
-    outage = False  # a look-up failed through all its retries (not a 429): the rest try once
+    # a look-up failed through all its retries (not a 429) and none was answered: the rest
+    # try once (a Konnect that answers some look-ups is flaky, not down: they keep retrying)
+    outage, answered = False, 0
 
     # a company-level token must name a location: the order is looked for at each in turn
     scopes = [{"locationCode": code} for code in client.settings.lookup_locations] or [{}]
 
     async def one(key: str) -> tuple[str, Order | None] | None:
-        nonlocal outage
+        nonlocal outage, answered
         for scope in scopes:
             async with slots:
                 try:
+                    down = outage and not answered
                     found = await client.get_json(
-                        ORDERS_PATH, {"orderId": key, **scope}, retry=not (once or outage)
+                        ORDERS_PATH, {"orderId": key, **scope}, retry=not (once or down)
                     )
+                    answered += 1
                 except UploadError as exc:
-                    (log.debug if quiet or outage else log.warning)(
+                    (log.debug if quiet or (outage and not answered) else log.warning)(
                         "order %s could not be looked up: %s", key, exc
                     )
                     if isinstance(exc, TransientError):
                         for_now.add(key)
                         outage = outage or not isinstance(exc, RateLimited)
+                    else:
+                        answered += 1  # a refusal: Konnect is there
                     return None
             orders = found if isinstance(found, list) else []
             match = [o for o in orders if isinstance(o, dict) and str(o.get("orderId")) == key]

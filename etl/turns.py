@@ -25,6 +25,12 @@ if TYPE_CHECKING:
     from etl.pipeline import Job, Prepared
 
 
+# The order files' lock keeps the name it had when it was the cancel files' alone: a process
+# of the previous version still running during an upgrade must exclude the new one, or both
+# send a repeated cancel at once.
+ORDERS = "cancels"
+
+
 @contextmanager
 def taking_turns(prepared: Prepared, job: Job) -> Iterator[None]:
     """Hold this file's turn from the guards' look to their record (no turn: at once)."""
@@ -32,7 +38,7 @@ def taking_turns(prepared: Prepared, job: Job) -> Iterator[None]:
     if turn is None or job.journal is None:
         yield
         return
-    what = "an order file" if turn == "orders" else f"a file of mapping {prepared.mapping.name}"
+    what = "an order file" if turn == ORDERS else f"a file of mapping {prepared.mapping.name}"
     waits = f"{prepared.table.sheet.path.name} waits: another konnect-etl process is sending {what}"
     with waiting_lock(job.journal.path.parent, turn, waits):
         yield
@@ -42,7 +48,7 @@ def _turn(prepared: Prepared, job: Job) -> str | None:
     """The lock a file waits for: one per mapping for stock/price, one for order files."""
     feed = prepared.feed.name
     if feed not in ABSOLUTE_FEEDS:
-        return "orders"
+        return ORDERS
     if job.guards.out_of_order:
         return "exports-" + re.sub(r"\W", "_", prepared.mapping.name)
     return None

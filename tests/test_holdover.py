@@ -496,3 +496,36 @@ def test_a_maintenance_window_ends_the_run_after_one_round_of_quick_look_ups(
     # not retries + 1 rounds; only the look-ups in flight when the first gave up retried
     assert len(looks) <= len(orders) + 1, len(looks)
     assert sum(looks) <= 3, looks
+
+
+def test_look_ups_keep_retrying_while_konnect_answers_some(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A flaky Konnect (80% 5xx) is no outage: one look-up failing through its retries must
+    not make the others try once while others are answered - that left 40 of 60 orders in
+    doubt where retrying settled all but a few."""
+    from etl.orderlookup import fetch_orders
+
+    sandbox.faults(error_rate=0.8, fault_seed=1, faults_on="all")
+    looks: list[bool] = []
+    real_get = etl.client.KonnectClient.get_json
+
+    async def get_json(self: Any, path: str, params: Any, *, retry: bool = True) -> Any:
+        looks.append(retry)
+        return await real_get(self, path, params, retry=retry)
+
+    monkeypatch.setattr(etl.client.KonnectClient, "get_json", get_json)
+    settings = ClientSettings(
+        sandbox.url, token=sandbox.token, retries=3, backoff_base=0.01, concurrency=2
+    )
+
+    async def look() -> tuple[dict[str, Any], set[str]]:
+        async with KonnectClient(settings) as client:
+            return await fetch_orders(client, {oid(11, n) for n in range(1, 21)})
+
+    fetched, _ = asyncio.run(look())
+    assert fetched and all(looks)  # some answered: every look-up kept its retries
+    sandbox.faults(error_rate=1.0)  # down: after the first gave up, the rest try once
+    looks.clear()
+    fetched, for_now = asyncio.run(look())
+    assert not fetched and len(for_now) == 20 and sum(looks) <= 2, looks
