@@ -55,6 +55,9 @@ class RunOptions:
     keep_days: int | None = None  # remove older day folders of done/... (etl.retention)
     # called with every finished file (notifications, health); never stops the run
     on_file: Callable[[FileResult], None] | None = None
+    # called with the name of each file as work on it begins (the watcher's heartbeat: a
+    # file waiting for its turn behind another process's is work in progress too)
+    on_start: Callable[[str], None] | None = None
     # asked between files: a stop request (SIGTERM, Ctrl+C) lets the current file finish
     should_stop: Callable[[], bool] = _never
 
@@ -173,6 +176,8 @@ def _under_lock(
         if resuming:
             log.info("resuming %s (left in processing/ by an earlier run)", claimed.name)
             drop_unfinished_reports(job.journal, claimed)
+        if options.on_start is not None:
+            options.on_start(claimed.name)
         return process_claimed(inbox, claimed, job, options, resuming=resuming)
 
 

@@ -147,7 +147,8 @@ class Watcher:
     def _process(self, job: Job, ready: list[Path], result: RunResult) -> None:
         job.progress = self._progress_with_heartbeat(job)
         run = self.options.run
-        options = RunOptions(**{**run.__dict__, "on_file": self._finished})
+        hooks = {"on_file": self._finished, "on_start": self._started}
+        options = RunOptions(**{**run.__dict__, **hooks})
         resume_leftovers(self.inbox, job, options, result)
         take_files(self.inbox, ready, job, options, result, self.settler)
 
@@ -167,6 +168,12 @@ class Watcher:
             return on_progress
 
         return factory
+
+    def _started(self, name: str) -> None:
+        """From now until it is finished the file is in flight: the heartbeat goes on while
+        it waits for its turn or for a slow Konnect (`_beat_while_busy`)."""
+        self.heartbeat.in_flight = [name]
+        self.heartbeat.write(time.time())
 
     def _finished(self, file: FileResult) -> None:
         self.heartbeat.in_flight = []

@@ -23,11 +23,12 @@ import pytest
 from runs import drop, run, run_process, start_and_wait_for_claim
 from typer.testing import CliRunner
 
-from etl import pipeline
+from etl import pipeline, turns
 from etl.cli import app
 from etl.config import Settings
 from etl.inbox import Inbox
 from etl.journal import Journal
+from etl.locks import waiting_lock
 from etl.pipeline import FileResult, Job
 from etl.runner import RunOptions, RunResult, process_claimed, run_inbox, take_files
 from etl.session import all_mappings, client_settings, journal_path
@@ -264,3 +265,26 @@ def test_a_second_run_does_not_send_an_order_file_while_the_first_sends_another(
     assert [e["path"].rsplit("/", 1)[-1] for e in ledger] == ["confirm"] * 2 + ["invoiceUpdate"] * 2
     assert all(e["outcome"] == "applied" for e in ledger), ledger
     assert "waits: another konnect-etl process is sending an order file" in second.stderr
+
+
+def test_a_file_waiting_for_its_turn_counts_as_work_in_progress(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Another process sends an order file: this one's waits for its turn. The watcher must
+    say it is working on it (`on_start`, its heartbeat), or `status` calls it dead."""
+    inbox = tmp_path / "inbox"
+    order = f"11{5:018d}"
+    drop(inbox, "confirm.csv", [["orderId", "orderItemId", "quantity"], [order, f"{order}-1", "1"]])
+    started: list[str] = []
+    options = RunOptions(settle_seconds=0, on_start=started.append)
+    with konnect_job(inbox, sandbox) as job:
+        with waiting_lock(journal_path(inbox).parent, turns.ORDERS, "test holds the turn"):
+            worker = threading.Thread(target=run_inbox, args=(inbox, job, options))
+            worker.start()
+            deadline = time.monotonic() + 30
+            while not started and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert started == ["confirm.csv"] and worker.is_alive()  # started, and waiting
+            assert sandbox.ledger() == []
+        worker.join(60)
+    assert sandbox.state()["orders"][order]["state"] == "bag_confirmed"
