@@ -129,6 +129,18 @@ def parse_in_order(text: pd.Series, order: Declared) -> tuple[pd.Series, list[Re
     return parsed, [f for f in found if f[0].any()]
 
 
+def no_time_of_day(text: pd.Series) -> BoolArray:
+    """Cells whose date reads (either order) but whose time is no time of day (`24:00`)."""
+    parts = text.str.extract(NUMERIC_DATE)
+    parts = parts[parts["a"].notna() & parts["t"].notna()]
+    if parts.empty:
+        return np.zeros(len(text), dtype=bool)
+    dated = parts.assign(t=None, p=None)
+    alone = _read_parts(dated, "day").notna() | _read_parts(dated, "month").notna()
+    timed = _read_parts(parts, "day").notna() | _read_parts(parts, "month").notna()
+    return _mask(text, parts.index[alone & ~timed])
+
+
 def parse_month_names(text: pd.Series, todo: BoolArray, parsed: pd.Series) -> BoolArray:
     """`7-Jan-26`, `07 January 2026 14:30`, `Jan 7, 2026`: a month name is never swapped."""
     for pattern in (DAY_NAME, NAME_DAY):

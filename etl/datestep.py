@@ -14,7 +14,15 @@ import numpy as np
 import pandas as pd
 
 from etl.cells import BoolArray, blank_cells
-from etl.dates import Declared, format_dates, parse_in_order, parse_numeric_dates, parse_zoned
+from etl.dates import (
+    NO_SUCH_TIME,
+    Declared,
+    format_dates,
+    no_time_of_day,
+    parse_in_order,
+    parse_numeric_dates,
+    parse_zoned,
+)
 from etl.transforms import Failure, Step, failures_of, text_of
 
 ISO_FORMATS: tuple[str, ...] = (
@@ -63,7 +71,9 @@ class DateStep(Step):
         what = "date and time" if self.with_time else "date"
         shown = " or ".join(_readable(f) for f in self.formats)
         hint = f" (expected {shown})" if self.formats else ""
-        failures = failures_of(todo, "not_date", f"not a {what}{hint}")
+        no_time = todo & no_time_of_day(text) if todo.any() else todo
+        failures = failures_of(no_time, "not_date", NO_SUCH_TIME)
+        failures += failures_of(todo & ~no_time, "not_date", f"not a {what}{hint}")
         failures += failures_of(refused, "ambiguous_date", why) + refusals
         return out.where(~(todo | refused), ""), failures
 

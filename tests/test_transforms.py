@@ -458,10 +458,16 @@ def test_a_serial_a_hair_before_a_whole_second_is_that_second() -> None:
 def test_a_good_date_with_no_time_of_day_says_the_time_is_wrong() -> None:
     """`28/11/2026 24:00` is no "not a date": the day is right, 24:00 is the next day's 00:00."""
     cells = pd.Series(["28/11/2026 24:00", "31/02/2026", "28/11/2026 10:00"], dtype="str")
-    _, failures = DateStep(with_time=True, order="day").apply(cells)
-    said = {f.message: f.mask.tolist() for f in failures}
-    assert said == {
+    wrong_time = (
         "the date is right but the time is no time of day: hours run from 00 to 23 and minutes"
-        " from 00 to 59 (24:00 is 00:00 of the next day)": [True, False, False],
-        "not a date when read day first (dd/mm/yyyy)": [False, True, False],
-    }
+        " from 00 to 59 (24:00 is 00:00 of the next day)"
+    )
+    # the column's order declared, decided by the column, or an explicit format: the same
+    for step, other in (
+        (DateStep(with_time=True, order="day"), "not a date when read day first (dd/mm/yyyy)"),
+        (DateStep(with_time=True), "not a date and time"),
+        (DateStep(formats=("%d/%m/%Y %H:%M",), with_time=True), "not a date and time (expected"
+         " dd/mm/yyyy hh:mm)"),
+    ):  # fmt: skip
+        said = {f.message: f.mask.tolist() for f in step.apply(cells)[1]}
+        assert said == {wrong_time: [True, False, False], other: [False, True, False]}
