@@ -18,6 +18,7 @@ import logging
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from etl.atomic import atomic_write_bytes
@@ -41,65 +42,104 @@ GAVE_UP = (
 )
 
 
+@dataclass(frozen=True)
+class Deaths:
+    """How the processes that worked on a file before ended without finishing it: `hard`
+    killed outright, `after_stop` killed after a stop request (SIGTERM, Ctrl+C). The latter
+    is systemd's SIGKILL after `TimeoutStopSec` as often as a memory watchdog that asks
+    first (earlyoom): it counts half."""
+
+    hard: int = 0
+    after_stop: int = 0
+
+    @property
+    def too_many(self) -> bool:
+        return 2 * self.hard + self.after_stop >= 2 * MAX_DEATHS
+
+    def text(self) -> str:
+        """The marker's content: `hard after_stop`."""
+        return f"{self.hard} {self.after_stop}"
+
+
 # The markers of the files in progress, with the deaths counted before this start
-_working: dict[Path, int] = {}
+_working: dict[Path, Deaths] = {}
 
 
 @contextmanager
-def working_on(inbox: Inbox, name: str, resuming: bool) -> Iterator[int]:
-    """Mark `name` as being worked on while the block runs; yields how many processes died
-    on it in a row before (0 for a file newly taken from the inbox)."""
+def working_on(inbox: Inbox, name: str, resuming: bool) -> Iterator[Deaths]:
+    """Mark `name` as being worked on while the block runs; yields how processes died on it
+    in a row before (none for a file newly taken from the inbox)."""
     marker = inbox.folder(STATE_DIR, "working") / hashlib.sha256(os.fsencode(name)).hexdigest()
-    deaths = _deaths(marker) if resuming else 0
-    atomic_write_bytes(marker, str(deaths + 1).encode())  # what the next start reads if we die
-    _working[marker] = deaths
+    before = _deaths(marker) if resuming else Deaths()
+    killed = Deaths(before.hard + 1, before.after_stop)  # what the next start reads if we die
+    atomic_write_bytes(marker, killed.text().encode())
+    _working[marker] = before
     try:
-        yield deaths
+        yield before
     finally:
         _working.pop(marker, None)
         marker.unlink(missing_ok=True)
 
 
 def _stop_asked() -> None:
-    """A stop was asked for (SIGTERM, Ctrl+C): a kill that follows it - systemd's SIGKILL
-    after `TimeoutStopSec`, a second Ctrl+C - is no death of the file's making, so the
-    markers go back to the count before this start."""
+    """A stop was asked for (SIGTERM, Ctrl+C): a kill that follows it counts half."""
     for marker, before in list(_working.items()):
+        stopped = Deaths(before.hard, before.after_stop + 1)
         with contextlib.suppress(OSError):
-            atomic_write_bytes(marker, str(before).encode())
+            atomic_write_bytes(marker, stopped.text().encode())
 
 
 when_stop_requested(_stop_asked)
 
 
-def _deaths(marker: Path) -> int:
+def _deaths(marker: Path) -> Deaths:
+    """The marker's count: `hard after_stop`, or `hard` alone (an older version's)."""
     try:
-        return int(marker.read_text(encoding="ascii"))
+        numbers = [int(n) for n in marker.read_text(encoding="ascii").split()]
     except (FileNotFoundError, ValueError):
-        return 0
+        return Deaths()
+    return Deaths(*numbers[:2]) if numbers else Deaths()
 
 
-def set_aside(claimed: Path, deaths: int, job: Job, where: Destination) -> FileResult:
-    """`claimed` to failed/, with a report saying the process died on it `deaths` times, and
-    what Konnect acknowledged of it before (its summary's `chunks` and `ack_ids`: `partial`
-    when that is anything, as part of the file is applied)."""
-    reason = GAVE_UP.format(deaths=deaths)
-    results = _acknowledged(claimed, job)
-    if results:
+def set_aside(claimed: Path, deaths: Deaths, job: Job, where: Destination) -> FileResult:
+    """`claimed` to failed/, with a report saying how the process died on it, and what of it
+    Konnect acknowledged before (its summary's `chunks`, `ack_ids`; `partial` when that is
+    anything) or was sent without an answer."""
+    reason = GAVE_UP.format(deaths=deaths.hard + deaths.after_stop)
+    if deaths.after_stop:
         reason += (
-            f". Konnect acknowledged {count(len(results), 'request')} of this file before"
-            " (its ack_ids are in the summary): those rows are applied, and dropping the file"
-            " in again under the same name continues from there (a stock or price file is"
-            " sent whole again)"
+            f" ({deaths.after_stop} of those times it was killed after being asked to stop: a"
+            " service's stop timeout, or a memory watchdog that asks first)"
         )
+    results, unanswered = _sent_before(claimed, job)
+    reason += _what_went(results, unanswered)
     log.error("%s: %s", claimed.name, reason)
     return failed(claimed, reason, job.now(), job, where, results)
 
 
-def _acknowledged(claimed: Path, job: Job) -> list[ChunkResult]:
-    """The chunks of the unfinished attempt at `claimed` that Konnect acknowledged."""
+def _sent_before(claimed: Path, job: Job) -> tuple[list[ChunkResult], int]:
+    """The recorded chunks of the unfinished attempt at `claimed`, and how many more were
+    sent without their answer recorded (a process killed meanwhile)."""
     found = job.journal.latest_unfinished(claimed.name) if job.journal is not None else None
     if found is None or job.journal is None:
-        return []
-    done = job.journal.chunk_results(found[0].id).values()
-    return [r for r in done if r.state == "acknowledged"]
+        return [], 0
+    file_id = found[0].id
+    recorded = job.journal.chunk_results(file_id, ("acknowledged", "failed", "unknown"))
+    return list(recorded.values()), len(job.journal.inflight(file_id))
+
+
+def _what_went(results: list[ChunkResult], unanswered: int) -> str:
+    acknowledged = sum(r.state == "acknowledged" for r in results)
+    doubtful = unanswered + sum(r.state == "unknown" for r in results)
+    said = ""
+    if acknowledged:
+        ids = " (their ack_ids are in the summary)" if any(r.ack_id for r in results) else ""
+        said += f". Konnect acknowledged {count(acknowledged, 'request')} of it before{ids}"
+    if doubtful:
+        said += f". {count(doubtful, 'request')} of it went without an answer: maybe applied"
+    if said:
+        said += (
+            ". Dropping the file in again under the same name continues from there and looks"
+            " up what is in doubt (a stock or price file is sent whole again)"
+        )
+    return said

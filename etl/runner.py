@@ -251,7 +251,7 @@ def process_claimed(
         where = _Destinations(inbox, claimed.name, job.now().date(), names)
         taken = file_signature(claimed)
         with deaths.working_on(inbox, claimed.name, resuming) as died:
-            if died >= deaths.MAX_DEATHS:  # it would only kill this process too
+            if died.too_many:  # it would only kill this process too
                 result = deaths.set_aside(claimed, died, job, where)
             else:
                 result = _process(inbox, claimed, job, options, where, resuming)

@@ -44,7 +44,7 @@ def build_summary(
         "outcome": outcome,
         "rows": rows,
         "chunks": {
-            "total": len(prepared.chunks) if prepared else 0,
+            "total": len(prepared.chunks) if prepared else len(results),  # recorded ones
             "acknowledged": sum(r.state == "acknowledged" for r in results),
         },
         "ack_ids": [r.ack_id for r in results if r.ack_id],

@@ -76,7 +76,7 @@ def test_a_stock_upload_killed_midway_resumes_without_resending_acknowledged_chu
     assert (inbox / "processing" / "stock.csv").is_file()
     assert not done_dir(inbox).exists()  # no half report
     (marker,) = (inbox / ".konnect-etl" / "working").iterdir()  # etl.deaths: one death so far
-    assert marker.read_text() == "1"
+    assert marker.read_text() == "1 0"  # one death, none after a stop request
     sandbox.faults(latency_ms=0)
     summary = restart_until_done(inbox, sandbox, "stock")
 
