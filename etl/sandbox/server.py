@@ -29,8 +29,12 @@ class RunningSandbox:
         self.url = url
         self.token = settings.token
         self.settings = settings
-        # One client for the handle's lifetime: building an httpx client costs ~0.1 s.
-        self._client = httpx.Client(base_url=url, trust_env=False, timeout=10)
+        # One client for the handle's lifetime: building an httpx client costs ~0.1 s. An
+        # idle connection is kept 1 s, well inside uvicorn's 5 s keep-alive: reused at the
+        # moment the server closed it, a control call failed with "connection reset" (a
+        # test's `reset()` after a 5 s wait, in CI).
+        limits = httpx.Limits(keepalive_expiry=1.0)
+        self._client = httpx.Client(base_url=url, trust_env=False, timeout=10, limits=limits)
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         response = self._client.request(method, path, json=body)
