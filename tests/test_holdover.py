@@ -469,6 +469,19 @@ def test_a_stock_file_dropped_again_after_its_attempt_was_cleared_is_sent_whole(
     assert {r["status"] for r in results(inbox, "stock").values()} == {"ok"}
 
 
+def counted_look_ups(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Every GET look-up from now on, as whether it was allowed its retries."""
+    looks: list[bool] = []
+    real_get = etl.client.KonnectClient.get_json
+
+    async def get_json(self: Any, path: str, params: Any, *, retry: bool = True) -> Any:
+        looks.append(retry)
+        return await real_get(self, path, params, retry=retry)
+
+    monkeypatch.setattr(etl.client.KonnectClient, "get_json", get_json)
+    return looks
+
+
 def test_a_maintenance_window_ends_the_run_after_one_round_of_quick_look_ups(
     tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -482,14 +495,7 @@ def test_a_maintenance_window_ends_the_run_after_one_round_of_quick_look_ups(
     orders = [oid(30, n) for n in range(1, 80, 2)]  # 40 orders, two requests
     confirm_file(inbox, orders)
     sandbox.faults(error_rate=1.0, faults_on="all")
-    looks: list[bool] = []
-    real_get = etl.client.KonnectClient.get_json
-
-    async def get_json(self: Any, path: str, params: Any, *, retry: bool = True) -> Any:
-        looks.append(retry)
-        return await real_get(self, path, params, retry=retry)
-
-    monkeypatch.setattr(etl.client.KonnectClient, "get_json", get_json)
+    looks = counted_look_ups(monkeypatch)
     assert run(inbox, sandbox).exit_code == 2
     assert applied(sandbox) == 0 and (inbox / "processing" / "confirm.csv").is_file()
     # one round of order look-ups (the check whether Konnect answers at all may add a GET),
@@ -507,14 +513,7 @@ def test_look_ups_keep_retrying_while_konnect_answers_some(
     from etl.orderlookup import fetch_orders
 
     sandbox.faults(error_rate=0.8, fault_seed=1, faults_on="all")
-    looks: list[bool] = []
-    real_get = etl.client.KonnectClient.get_json
-
-    async def get_json(self: Any, path: str, params: Any, *, retry: bool = True) -> Any:
-        looks.append(retry)
-        return await real_get(self, path, params, retry=retry)
-
-    monkeypatch.setattr(etl.client.KonnectClient, "get_json", get_json)
+    looks = counted_look_ups(monkeypatch)
     settings = ClientSettings(
         sandbox.url, token=sandbox.token, retries=3, backoff_base=0.01, concurrency=2
     )
