@@ -71,7 +71,8 @@ class DateStep(Step):
         what = "date and time" if self.with_time else "date"
         shown = " or ".join(_readable(f) for f in self.formats)
         hint = f" (expected {shown})" if self.formats else ""
-        no_time = todo & no_time_of_day(text) if todo.any() else todo
+        no_time = todo.copy()  # looked for in the cells left unread only, not the column
+        no_time[todo] = no_time_of_day(text[todo]) if todo.any() else []
         failures = failures_of(no_time, "not_date", NO_SUCH_TIME)
         failures += failures_of(todo & ~no_time, "not_date", f"not a {what}{hint}")
         failures += failures_of(refused, "ambiguous_date", why) + refusals

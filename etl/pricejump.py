@@ -81,9 +81,11 @@ def _reason(
 
 def record(prepared: Prepared, out: RowOutcomes, state: KeyState, name: str) -> None:
     """Remember the prices Konnect accepted from this file (`name`: its name in done/)."""
+    if prepared.feed.name != FEED:
+        return
     validated = prepared.validated
     ok = np.asarray(out.status)[validated.positions] == "ok"
-    if prepared.feed.name != FEED or not ok.any():
+    if not ok.any():
         return
     frame = validated.frame[ok]
     sent = frame[list(FIELDS)].astype("float64")
