@@ -89,6 +89,12 @@ class PartlyTaken(KonnectDown):
         self.results = list(results)
 
 
+class WaitsBehind(EtlError):
+    """An order file that stopped part-way waits in processing/ to be continued first: one
+    claimed meanwhile by another process is not sent before it (the run stops, as it does
+    within one process)."""
+
+
 class PullBusy(EtlError):
     """Another pull into the same outbox held the lock all the while we waited: this one
     writes nothing (the next pull catches up: automatic windows cover the look-back)."""

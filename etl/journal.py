@@ -195,6 +195,12 @@ class Journal:
         )
         return FileRecord(*rows[0]) if rows else None
 
+    def unfinished_by_name(self) -> dict[str, FileRecord]:
+        """The latest unfinished attempt at each file name (the one a leftover of that name
+        continues)."""
+        rows = self._read(f"SELECT {_RECORD} FROM files WHERE state = 'processing' ORDER BY id", ())
+        return {record.name: record for record in (FileRecord(*row) for row in rows)}
+
     def held_since(self, file_id: int) -> tuple[datetime, datetime]:
         """(when Konnect first took only part of this attempt, now), by the journal's clock;
         the first call sets it. A stamp ahead of now (the clock was set back since) is set to

@@ -243,7 +243,9 @@ def process(
         out = judge(prepared, results)
         folder, stem = destination("done")
         guards.after_upload(prepared, out, path, job, stem + path.suffix, sha256)
-    return _report(path, prepared, out, results, file_id, started, job, (folder, stem))
+        # the journal records the file finished before the turn passes: an order file
+        # unfinished in processing/ then is one given up on (`etl.turns`)
+        return _report(path, prepared, out, results, file_id, started, job, (folder, stem))
 
 
 def _start_over(journal: Journal, path: Path, sha256: str) -> None:

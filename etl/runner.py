@@ -105,8 +105,14 @@ def run_inbox(root: Path, job: Job, options: RunOptions) -> RunResult:
 
 
 def resume_leftovers(inbox: Inbox, job: Job, options: RunOptions, result: RunResult) -> None:
-    """Finish the files a crashed (or killed) process left in processing/."""
-    for leftover in inbox.in_processing():
+    """Finish the files a crashed (or killed) process left in processing/: those an attempt
+    began on first, in the order they began (an order file that stopped part-way goes before
+    one another process claimed while it waited for its turn), then the others by name."""
+    leftovers = inbox.in_processing()
+    if job.journal is not None:
+        begun = {name: attempt.id for name, attempt in job.journal.unfinished_by_name().items()}
+        leftovers.sort(key=lambda path: (path.name not in begun, begun.get(path.name, 0)))
+    for leftover in leftovers:
         if options.should_stop():
             return
         if _left(leftover, job, result):

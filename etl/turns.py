@@ -5,10 +5,13 @@ what earlier files applied before a file is sent, and record what it applied aft
 processes on one inbox (a cron `run` while `watch` works, overlapping runs) doing that at
 once could both look before either recorded: an older export's last chunks landing after a
 newer one's, a cancel sent twice. So such a file holds a lock, next to the key state, from
-the look to the record, and a second one waits: one lock per mapping for stock and price.
+the look to the record (and its reports: the journal has it finished), and a second one
+waits: one lock per mapping for stock and price.
 Order files take one turn between them all: a pack file taken by a second run while the
 first still confirms those orders (Konnect slow, or down) must not overtake it, as it
-cannot within one process. Other files go on at once.
+cannot within one process. Nor may it overtake an order file the first run gave up on
+meanwhile (Konnect down): that one waits in processing/ to be continued first, and the run
+stops (`WaitsBehind`), as one process alone stops at it. Other files go on at once.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+from etl.errors import WaitsBehind
 from etl.feeds import ABSOLUTE_FEEDS
 from etl.locks import waiting_lock
 
 if TYPE_CHECKING:
+    from etl.journal import Journal
     from etl.pipeline import Job, Prepared
 
 
@@ -41,7 +47,26 @@ def taking_turns(prepared: Prepared, job: Job) -> Iterator[None]:
     what = "an order file" if turn == ORDERS else f"a file of mapping {prepared.mapping.name}"
     waits = f"{prepared.table.sheet.path.name} waits: another konnect-etl process is sending {what}"
     with waiting_lock(job.journal.path.parent, turn, waits):
+        if turn == ORDERS:
+            _none_waiting_before(prepared.table.sheet.path, job.journal)
         yield
+
+
+def _none_waiting_before(path: Path, journal: Journal) -> None:
+    """WaitsBehind when an order file begun before `path` stopped part-way and waits in
+    processing/ (its process gave up, Konnect down, while this one waited for its turn)."""
+    attempts = journal.unfinished_by_name()
+    own = attempts.get(path.name)
+    for name, attempt in attempts.items():
+        if name == path.name or attempt.feed in ABSOLUTE_FEEDS:
+            continue
+        if (own is None or attempt.id < own.id) and (path.parent / name).is_file():
+            raise WaitsBehind(
+                f"{path.name}: not sent; it waits in processing/ behind {name}, an order file "
+                "begun earlier that stopped part-way and is to be continued first (order "
+                "actions build on each other: an invoice sent before its confirm is refused). "
+                f"The run stops here; the next run continues {name}, then sends {path.name}"
+            )
 
 
 def _turn(prepared: Prepared, job: Job) -> str | None:

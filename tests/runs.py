@@ -7,13 +7,17 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
+import etl.turns
 from etl.cli import app
 
 
@@ -22,6 +26,16 @@ def run(inbox: Path, sandbox: Any, *extra: str, token: str | None = None) -> Any
     env = {"KONNECT_TOKEN": token or sandbox.token, "KONNECT_BASE_URL": sandbox.url}
     args = ["run", str(inbox), "--settle", "0", *extra]
     return CliRunner().invoke(app, args, env=env, catch_exceptions=False)
+
+
+@contextmanager
+def as_the_previous_version() -> Iterator[None]:
+    """Runs in the block go as the previous version did (a process of it still running during
+    an upgrade): a newer order file is sent though an earlier one waits part-sent in
+    processing/, where `etl.turns` now stops; so a resume meets another file's cancels."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(etl.turns, "_none_waiting_before", lambda path, journal: None)
+        yield
 
 
 def oid(block: int, n: int) -> str:

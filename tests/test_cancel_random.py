@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from runs import drop, oid, run
+from runs import as_the_previous_version, drop, oid, run
 from test_holdover import CANCEL, forty_partial_cancels, inbox_with
 
 import etl.client
@@ -459,12 +459,17 @@ def step_crash(w: World) -> None:
 
 def step_other_process(w: World) -> None:
     """A cron `run` while a watcher has the files waiting in processing/ (their locks held):
-    it takes the newer files from the inbox."""
+    it takes the newer files from the inbox; as this version (it stops behind a file that
+    waits part-sent) or, as during an upgrade, as the previous one (it sends them)."""
     files = waiting(w)
+    older = w.rng.random() < 0.5
     with ExitStack() as held:
         for path in files:
             assert held.enter_context(Inbox(w.inbox).lock(path.name))
-        step_run(w, random_faults(w.rng), f"by another process ({len(files)} locked)")
+        if older:
+            held.enter_context(as_the_previous_version())
+        who = f"by another process{' of the previous version' if older else ''}"
+        step_run(w, random_faults(w.rng), f"{who} ({len(files)} locked)")
 
 
 def step_copy_of_waiting(w: World) -> None:
@@ -676,14 +681,15 @@ def test_a_killed_cancel_file_edited_in_processing_cancels_no_piece_twice(
 def test_a_copy_taken_while_a_killed_cancel_file_waits_cancels_no_piece_twice(
     tmp_path: Path, sandbox: Any
 ) -> None:
-    """The same kill; a fixed copy is dropped, and a cron `run` takes it while the watcher
-    that resumes processing/cancel.csv holds it (as in test_holdover_cancels). A file that
-    stops part-way for any other reason has its cancels remembered when it stops."""
+    """The same kill; a fixed copy is dropped, and a cron `run` of the previous version takes
+    it while the watcher that resumes processing/cancel.csv holds it (as in
+    test_holdover_cancels; this version's run waits behind it). A file that stops part-way
+    for any other reason has its cancels remembered when it stops."""
     inbox = inbox_with(tmp_path)
     orders, rows = forty_partial_cancels(inbox)
     killed_after_the_first_request(inbox, sandbox)
     drop(inbox, "cancel_fixed.csv", [*rows[:-1], [orders[-1], f"{orders[-1]}-2", "1", "9"]])
-    with Inbox(inbox).lock("cancel.csv") as mine:
+    with Inbox(inbox).lock("cancel.csv") as mine, as_the_previous_version():
         assert mine
         run(inbox, sandbox)
     run(inbox, sandbox)  # the leftover resumed

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
-from runs import drop, oid, results, run
+from runs import as_the_previous_version, drop, oid, results, run
 from test_holdover import CANCEL, SECOND_REFUSED, forty_partial_cancels, inbox_with
 
 import etl.client
@@ -56,8 +56,9 @@ def test_a_held_partial_cancel_is_not_settled_by_another_files_cancel_meanwhile(
     tmp_path: Path, sandbox: Any
 ) -> None:
     """cancel.csv asks for 1 of the 2 pieces of an item (reason 6); its request gets no
-    answer (it never arrived) and the look-ups fail: held. While it waits, another process
-    takes cancel_b.csv: 1 piece of the same item for reason 9, another cancel, applied. The
+    answer (it never arrived) and the look-ups fail: held. While it waits, cancel_b.csv, 1
+    piece of the same item for reason 9, is sent from another inbox (a second ERP, or a store
+    tool: in this inbox an order file waits behind the held one), applied. The
     resume finds 1 piece more than cancel.csv's look just before its request showed - but
     cancel_b's: the row stays `unknown` (the look is not kept for a later run), never `ok`."""
     inbox = inbox_with(tmp_path)
@@ -80,10 +81,10 @@ def test_a_held_partial_cancel_is_not_settled_by_another_files_cancel_meanwhile(
         patch.setattr(etl.client.KonnectClient, "get_json", get_json)
         held = run(inbox, sandbox)
     assert held.exit_code == 2 and "1 row in doubt" in held.output, held.output
-    drop(inbox, "cancel_b.csv", [CANCEL, [o, f"{o}-2", "1", "9"]])
-    with Inbox(inbox).lock("cancel.csv") as mine:  # the other process works on cancel.csv
-        assert mine
-        assert run(inbox, sandbox).exit_code == 0
+    (tmp_path / "other").mkdir()
+    other = inbox_with(tmp_path / "other")
+    drop(other, "cancel_b.csv", [CANCEL, [o, f"{o}-2", "1", "9"]])
+    assert run(other, sandbox).exit_code == 0
     assert cancelled(sandbox, o, f"{o}-2") == 1  # cancel_b's
     assert run(inbox, sandbox).exit_code == 1  # cancel.csv resumed
     row = results(inbox, "cancel")["2"]
@@ -114,8 +115,9 @@ def test_a_grown_held_cancel_in_doubt_is_looked_up_too(tmp_path: Path, sandbox: 
 def test_a_held_cancel_file_does_not_resend_what_a_fixed_copy_applied_meanwhile(
     tmp_path: Path, sandbox: Any
 ) -> None:
-    """Two processes on one inbox (watch + a cron run). cancel.csv is held: its first request
-    (20 partial cancels) taken, the second refused 503 twice. While one process has
+    """Two processes on one inbox: a watcher, and a cron run of the previous version (an
+    upgrade under way; this version's waits behind the held file). cancel.csv is held: its
+    first request (20 partial cancels) taken, the second refused 503 twice. While one has
     processing/cancel.csv, the other takes a fixed copy from the inbox: the 20 cancel.csv
     applied are skipped, the other 20 sent. The resume of cancel.csv then counts the copy's
     cancels (another file's, whenever recorded) and sends none of them again."""
@@ -126,7 +128,8 @@ def test_a_held_cancel_file_does_not_resend_what_a_fixed_copy_applied_meanwhile(
     sandbox.faults(error_rate=0.0)
     fixed = [*rows[:-1], [orders[-1], f"{orders[-1]}-2", "1", "9"]]  # another reason: fixed
     drop(inbox, "cancel_fixed.csv", fixed)
-    with Inbox(inbox).lock("cancel.csv") as mine:  # the other process works on cancel.csv
+    # the other process works on cancel.csv
+    with Inbox(inbox).lock("cancel.csv") as mine, as_the_previous_version():
         assert mine
         other = run(inbox, sandbox)
     assert other.exit_code == 0, other.output
@@ -311,7 +314,8 @@ def test_other_files_cancels_while_it_waited_are_never_sent_twice(
 ) -> None:
     """cancel.csv: request A refused 503 twice, request B applied: held. While it waits, an
     hourly file applies A[0]'s cancel. The resume skips A[0] (another file's record), which
-    cuts its requests differently: what is not settled is looked up, never sent blindly, so
+    cuts its requests differently (an hourly file sent by a run of the previous version: this
+    version's waits): what is not settled is looked up, never sent blindly, so
     no piece is cancelled twice (rows whose order cannot tell are `unknown`: README)."""
     inbox = inbox_with(tmp_path)
     a = [oid(30, 2 * k) for k in range(1, 21)]
@@ -321,7 +325,8 @@ def test_other_files_cancels_while_it_waited_are_never_sent_twice(
         scripted_send(patch, lambda n, orders: unavailable() if orders & set(a) else None)
         assert run(inbox, sandbox).exit_code == 2
     drop(inbox, "cancel_hourly.csv", [CANCEL, piece(a[0])])
-    with Inbox(inbox).lock("cancel.csv") as mine:  # another process works on cancel.csv
+    # another process works on cancel.csv
+    with Inbox(inbox).lock("cancel.csv") as mine, as_the_previous_version():
         assert mine
         assert run(inbox, sandbox).exit_code == 0
     run(inbox, sandbox)  # cancel.csv resumed
@@ -336,9 +341,10 @@ def test_a_resend_of_a_resume_cut_differently_stopped_by_a_refused_token_is_reme
     tmp_path: Path, sandbox: Any
 ) -> None:
     """A recut resume (another file applied A[0] while it waited) resends A[1..39] after a
-    look-up; the first resend request is applied, the token is refused on the second. The
-    write-ahead save must leave A[1..20] remembered as maybe applied, so a copy fixed in
-    processing/ (a new attempt) does not cancel their second pieces."""
+    look-up (A[0]: by a run of the previous version); the first resend request is applied,
+    the token is refused on the second. The write-ahead save must leave A[1..20] remembered
+    as maybe applied, so a copy fixed in processing/ (a new attempt) does not cancel their
+    second pieces."""
     inbox = inbox_with(tmp_path)
     a = [oid(30, 2 * k) for k in range(1, 41)]
     b = [oid(30, 2 * k) for k in range(41, 61)]
@@ -348,7 +354,7 @@ def test_a_resend_of_a_resume_cut_differently_stopped_by_a_refused_token_is_reme
         scripted_send(patch, lambda n, orders: unavailable() if orders & set(a) else None)
         assert run(inbox, sandbox).exit_code == 2
     drop(inbox, "cancel_hourly.csv", [CANCEL, piece(a[0])])
-    with Inbox(inbox).lock("cancel.csv") as mine:
+    with Inbox(inbox).lock("cancel.csv") as mine, as_the_previous_version():
         assert mine
         assert run(inbox, sandbox).exit_code == 0
     token = CredentialsError("Konnect refused the access token (HTTP 401)")
@@ -380,9 +386,10 @@ def test_a_resume_cut_differently_and_stopped_mid_resend_never_resends_an_applie
         scripted_send(patch, lambda n, o: unavailable() if o & (first | last) else None)
         assert run(inbox, sandbox).exit_code == 2
     assert cancelled(sandbox, a[20], f"{a[20]}-2") == 1
-    # another file cancels a[0] meanwhile: cancel.csv is cut differently (shifted by one)
+    # another file cancels a[0] meanwhile (a run of the previous version: this one's waits):
+    # cancel.csv is cut differently (shifted by one)
     drop(inbox, "cancel_hourly.csv", [CANCEL, piece(a[0])])
-    with Inbox(inbox).lock("cancel.csv") as mine:
+    with Inbox(inbox).lock("cancel.csv") as mine, as_the_previous_version():
         assert mine
         assert run(inbox, sandbox).exit_code == 0
     # run 2 (recut): a[1..19] cannot be looked up for now; the resend (a[40..59]) meets a

@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 from etl import pipeline, turns
 from etl.cli import app
 from etl.config import Settings
+from etl.errors import WaitsBehind
 from etl.inbox import Inbox
 from etl.journal import Journal
 from etl.locks import waiting_lock
@@ -265,6 +266,44 @@ def test_a_second_run_does_not_send_an_order_file_while_the_first_sends_another(
     assert [e["path"].rsplit("/", 1)[-1] for e in ledger] == ["confirm"] * 2 + ["invoiceUpdate"] * 2
     assert all(e["outcome"] == "applied" for e in ledger), ledger
     assert "waits: another konnect-etl process is sending an order file" in second.stderr
+
+
+def test_an_order_file_claimed_meanwhile_does_not_overtake_one_given_up_on(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Two processes: the first gives up on a confirm file (Konnect down) while the second,
+    holding the invoice file for those orders, waits for its turn. Given the turn then, the
+    invoices went out before the confirms and were refused (IN403). Now the second run stops
+    with the invoice file in processing/, nothing of it sent, and the next run continues the
+    confirm file first, though `invoice.csv` sorts before it."""
+    sandbox.faults(catalogue="open")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "konnect-etl.yaml").write_text("retries: 1\n")
+    orders = [f"30{n:018d}" for n in (14, 16)]
+    drop(inbox, "orders_confirm.csv", [["orderId", "orderItemId", "quantity"]]
+         + [[o, f"{o}-1", "1"] for o in orders])  # fmt: skip
+    sandbox.faults(error_rate=1.0)
+    assert run(inbox, sandbox).exit_code == 2
+    waiting = inbox / "processing" / "orders_confirm.csv"
+    assert waiting.is_file()
+    sandbox.faults(error_rate=0.0)
+    drop(inbox, "invoice.csv", [["orderId", "invoiceNumber", "invoiceType"]]
+         + [[o, f"INV-W{n}", "sale"] for n, o in enumerate(orders)])  # fmt: skip
+    claimed = Inbox(inbox).claim(inbox / "invoice.csv")  # by the second run, before the give-up
+    with konnect_job(inbox, sandbox) as job, pytest.raises(WaitsBehind) as stopped:
+        process_claimed(Inbox(inbox), claimed, job)
+    assert str(stopped.value).startswith(
+        "invoice.csv: not sent; it waits in processing/ behind orders_confirm.csv, an order file "
+        "begun earlier that stopped part-way and is to be continued first"
+    )
+    assert [e for e in sandbox.ledger() if e["outcome"] == "applied"] == []
+    assert claimed.is_file() and waiting.is_file()
+
+    assert run(inbox, sandbox).exit_code == 0
+    ledger = [e for e in sandbox.ledger() if e["key"] in orders and e["outcome"] == "applied"]
+    assert [e["path"].rsplit("/", 1)[-1] for e in ledger] == ["confirm"] * 2 + ["invoiceUpdate"] * 2
+    assert {p.name for p in today(inbox).iterdir()} >= {"orders_confirm.csv", "invoice.csv"}
 
 
 def test_a_file_waiting_for_its_turn_counts_as_work_in_progress(
