@@ -241,7 +241,7 @@ def release(
     file: Annotated[Path, typer.Argument(help="A held file, in INBOX/held/YYYY-MM-DD/.")],
 ) -> None:
     """Let a file the guards held go through (many zero stocks, far fewer rows than last time,
-    prices about 100 times the last ones).
+    prices 10 times or more, or a tenth or less, of the last ones).
 
     Moves it back to the inbox; the next run uploads it without those checks.
     Example: [bold]konnect-etl release inbox/held/2026-11-26/stock.csv[/]

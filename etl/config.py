@@ -158,6 +158,10 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file {path}: unknown key(s) {unknown}; known keys: {known}")
     values = {_FILE_KEYS[k]: v for k, v in loaded.items()}
     if "mappings_dir" in values:
+        if values["mappings_dir"] is None:
+            raise ConfigError(f"config file {path}: 'mappings' has no value: name your mappings "
+                              "folder (relative to this file), or remove the line to use the "
+                              "built-in mappings alone")  # fmt: skip
         values["mappings_dir"] = (path.parent / str(values["mappings_dir"])).resolve()
     return values
 

@@ -42,16 +42,26 @@ class Guards:
         return replace(cls(), **{k: _guard_value(k, v) for k, v in value.items()})
 
 
+# what to write for each guard, said when its value is left blank
+_WHAT = {
+    "zero_share": "a share (0.5 = 50%), or false",
+    "fewer_rows": "a share (0.5 = 50%), or false",
+    "min_rows": "a number of rows (default 10)",
+    "out_of_order": "true or false",
+    "repeated_cancels": "true or false",
+    "price_jump": "a factor (10 = ten times), or false",
+}
+
+
 def _guard_value(key: str, value: Any) -> Any:
+    if value is None:  # a blank must not quietly turn off what stops a file of zeros
+        raise ValueError(f"guards.{key} has no value: give {_WHAT[key]}")
     if key in ("out_of_order", "repeated_cancels"):
         if not isinstance(value, bool):
             raise ValueError(f"guards.{key} must be true or false")
         return value
     if key == "min_rows":
         return int(value)
-    if value is None:  # a blank must not quietly turn off what stops a file of zeros
-        what = "a factor (10 = ten times)" if key == "price_jump" else "a share (0.5 = 50%)"
-        raise ValueError(f"guards.{key} has no value: give {what}, or false")
     if value is False:
         return None
     if key == "price_jump":

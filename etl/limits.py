@@ -56,6 +56,11 @@ class Limits:
         unknown = sorted(set(values) - set(known))
         if unknown:
             raise ValueError(f"limits.{unknown[0]} is not a limit; known: {', '.join(known)}")
+        blank = [k for k, v in values.items() if v is None]
+        if blank:  # a value deleted by mistake: not "no limit", not "0"
+            default = getattr(cls(), blank[0])
+            shown = f"{default:,}" if isinstance(default, int) else f"{default:g}"
+            raise ValueError(f"limits.{blank[0]} has no value: give one (default: {shown})")
         typed: dict[str, Any] = {
             k: (int(v) if known[k] == "int" else float(v)) for k, v in values.items()
         }

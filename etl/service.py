@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -140,15 +141,22 @@ def status_command(inbox: Path, max_age: float | None, as_json: bool) -> int:
         return 2
     now = time.time()
     looked = _Looked(inbox, now, max_age)
+    if status is not None and _runs_since_stopped(status, last_run):
+        stopped, status = f"the watcher was stopped at {status.get('last_scan')}", None
+    else:
+        stopped = None
     if status is None:  # a cron / scheduled `run` deployment: how its last run ended
         assert last_run is not None
         alive, reason = looked.judge(lastrun.verdict(last_run, now, max_age))
         shown = {**last_run, **looked.document(), "alive": alive, "verdict": reason}
         if as_json:
-            print(orjson.dumps(shown).decode())
+            print(orjson.dumps({**shown, "watcher": stopped}).decode())
         else:
             mark = "[green]OK[/]" if alive else "[red]PROBLEM[/]"
             console.print(f"{mark}  {reason}", highlight=False)
+            if stopped is not None:
+                console.print(f"  ({stopped}; the scheduled runs since are judged)",
+                              highlight=False, markup=False)  # fmt: skip
         return 0 if alive else 1
     alive, reason = looked.judge(verdict(status, now, max_age))
     if as_json:
@@ -160,6 +168,16 @@ def status_command(inbox: Path, max_age: float | None, as_json: bool) -> int:
             console.print(f"  last run: {lastrun.verdict(last_run, time.time(), None)[1]}",
                           highlight=False, markup=False)  # fmt: skip
     return 0 if alive else 1
+
+
+def _runs_since_stopped(status: dict[str, Any], last_run: dict[str, Any] | None) -> bool:
+    """A watcher stopped on purpose (SIGTERM, Ctrl+C), and `run` came after it: the inbox is
+    worked by scheduled runs now (switched from the watch service to a timer), which are
+    judged; a watcher that died or could not start stays a problem."""
+    if last_run is None or status.get("state") != "stopped":
+        return False
+    finished = float(last_run.get("finished_epoch", 0.0))
+    return finished > float(status.get("last_scan_epoch", 0.0))
 
 
 class _Looked:

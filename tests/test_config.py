@@ -117,6 +117,27 @@ def test_a_setting_left_blank_is_refused_not_taken_as_none(tmp_path: Path, key: 
         load_settings(config_file=config, environ={})
 
 
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("mappings:\n", "'mappings' has no value: name your mappings folder"),
+        ("guards:\n  min_rows:\n", "guards.min_rows has no value: give a number of rows"),
+        ("guards:\n  out_of_order:\n", "guards.out_of_order has no value: give true or false"),
+        ("limits:\n  max_rows:\n", "limits.max_rows has no value: give one (default: 2,000,000)"),
+    ],
+)
+def test_a_blank_path_guard_or_limit_is_refused_saying_what_to_write(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    """`mappings:` blank read as a folder named "None"; a blank guard or limit said only that
+    `{'min_rows': None}` was not a valid value."""
+    config = tmp_path / "c.yaml"
+    config.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file=config, environ={})
+    assert said in str(caught.value) and "None" not in str(caught.value)
+
+
 def test_a_blank_optional_setting_is_simply_not_set(tmp_path: Path) -> None:
     config = tmp_path / "c.yaml"
     config.write_text("keep_days:\ntrigger_suffix:\n")

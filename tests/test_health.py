@@ -260,6 +260,36 @@ def test_the_heartbeat_goes_on_while_a_file_is_in_flight_without_progress(
     assert code == 0 and "alive" in output
 
 
+def test_status_judges_the_scheduled_runs_after_a_watcher_was_stopped_for_good(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Moved from the watch service to a timer: the stopped watcher's status.json stays, and
+    `status` judged it, PROBLEM after every good run. Runs after a watcher's clean stop are
+    judged now; a watcher stopped after the last run, or one that died, is still a problem."""
+    beat = Heartbeat(tmp_path, poll_seconds=10, mode="events+polling", started=time.time() - 90)
+    beat.state = "stopped"
+    beat.write(time.time() - 60)
+    drop(
+        tmp_path, "stock.csv", [["location_id", "sku", "quantity"], ["DEL-WH-01", "TS-BLK-M", "4"]]
+    )
+    assert run(tmp_path, sandbox).exit_code == 0
+    code, output = status(tmp_path)
+    said = " ".join(output.split())
+    assert code == 0 and "exit 0, every row of every file uploaded" in said, said
+    assert "(the watcher was stopped at " in said and "the scheduled runs since are judged" in said
+    shown = json.loads(status(tmp_path, "--json")[1])
+    assert shown["alive"] and shown["watcher"].startswith("the watcher was stopped at ")
+
+    beat.write(time.time())  # stopped again, after that run: the watcher is what is judged
+    code, output = status(tmp_path)
+    assert code == 1 and "the watcher was stopped at" in output
+    beat.state = "running"  # a watcher that died (no heartbeat for 10 minutes), then a run
+    beat.write(time.time() - 600)
+    assert run(tmp_path, sandbox).exit_code == 0
+    code, output = status(tmp_path)
+    assert code == 1 and "looks dead" in output
+
+
 def test_status_judges_a_scheduled_run_by_how_its_last_run_ended(
     tmp_path: Path, sandbox: Any
 ) -> None:
