@@ -6,7 +6,7 @@ inbox/done/YYYY-MM-DD/    input + reports after the rows were checked (and the g
 inbox/failed/YYYY-MM-DD/  input + report when the file as a whole could not be used
 inbox/.konnect-etl/       journal, logs, status
 
-A name in processing/ (and in done/..., `etl.runner`) is taken under a lock (`etl.locks`):
+A name in processing/ (and in done/..., `etl.claimed`) is taken under a lock (`etl.locks`):
 two processes never pick the same one, where each would replace the other's file a moment
 later. A name is cut short where its reports' names would not fit (`etl.atomic.fit_name`).
 """

@@ -1,7 +1,7 @@
 """Rows an export wrote after its file was taken: sent after all, never lost.
 
 A file is taken once it has not changed for the settle time, and given back if it changes
-while it is processed (`etl.runner`). An export that pauses longer than both - a slow query
+while it is processed (`etl.claimed`). An export that pauses longer than both - a slow query
 between pages - and then writes on, through the handle it kept open, writes into the file
 where it now lies: `done/`, next to reports that cover only its first rows (or `failed/`,
 when it had written only its header). So each file filed there is remembered for an hour,

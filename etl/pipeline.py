@@ -216,7 +216,7 @@ def process(
     """
     started = job.now()
     # hashed before it is read: rows an export adds meanwhile are then not in the content
-    # the journal records as done (`etl.runner` gives such a file back, to be taken whole)
+    # the journal records as done (`etl.claimed` gives such a file back, to be taken whole)
     sha256, size = file_digest(path) if job.client is not None else ("", None)
     try:
         prepared = _prepare_within_memory(path, job)

@@ -252,7 +252,7 @@ def test_a_file_that_vanishes_while_being_read_gets_a_report(tmp_path: Path) -> 
 
 
 def test_a_run_survives_a_file_that_vanishes_after_it_was_claimed(tmp_path: Path) -> None:
-    from etl.runner import process_claimed
+    from etl.claimed import process_claimed
 
     inbox = Inbox(tmp_path)
     inbox.prepare()

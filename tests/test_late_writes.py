@@ -79,7 +79,7 @@ def test_a_watcher_sends_the_rows_an_export_wrote_into_done(tmp_path: Path, sand
             export.write(HEADER + "DEL-WH-01,TS-BLK-S,1\n")
             export.flush()
             # the file itself, not its reports: they are written before it is moved, and a
-            # row written in between sends the file back to the inbox (etl.runner), not late
+            # row written in between sends the file back to the inbox (etl.claimed), not late
             wait_for((done_dir(inbox) / "stock.csv").is_file, 60, "the first part filed")
             export.write("DEL-WH-01,TS-BLK-M,2\n")
         wait_for((done_dir(inbox) / "stock-2.summary.json").is_file, 60, "the whole file")

@@ -24,6 +24,7 @@ from runs import drop, run, run_process, start_and_wait_for_claim
 from typer.testing import CliRunner
 
 from etl import pipeline, turns
+from etl.claimed import process_claimed
 from etl.cli import app
 from etl.config import Settings
 from etl.errors import WaitsBehind
@@ -31,7 +32,7 @@ from etl.inbox import Inbox
 from etl.journal import Journal
 from etl.locks import waiting_lock
 from etl.pipeline import FileResult, Job
-from etl.runner import RunOptions, RunResult, process_claimed, run_inbox, take_files
+from etl.runner import RunOptions, RunResult, run_inbox, take_files
 from etl.session import all_mappings, client_settings, journal_path
 
 HEADER = ["location_id", "sku", "quantity"]
@@ -250,8 +251,10 @@ def test_a_second_run_does_not_send_an_order_file_while_the_first_sends_another(
 ) -> None:
     """Overlapping cron runs, Konnect slow: the first confirms two orders, the second finds
     the invoice file for them. It waits for its turn, so the invoices are sent after the
-    confirms (sent at once they were refused: the orders were not confirmed yet)."""
-    sandbox.faults(latency_ms=3000, catalogue="open")
+    confirms (sent at once they were refused: the orders were not confirmed yet). Konnect
+    answers in 10 s, long enough for the second process to start on a loaded machine (3 s
+    was not), and at once from when the second says it waits."""
+    sandbox.faults(latency_ms=10_000, catalogue="open")
     inbox = tmp_path / "inbox"
     orders = [f"30{n:018d}" for n in (10, 12)]
     drop(inbox, "confirm.csv", [["orderId", "orderItemId", "quantity"]]
@@ -260,12 +263,19 @@ def test_a_second_run_does_not_send_an_order_file_while_the_first_sends_another(
     invoices = [[o, f"INV-R{n}", "sale"] for n, o in enumerate(orders)]
     drop(inbox, "invoice.csv", [["orderId", "invoiceNumber", "invoiceType"], *invoices])
     command, env = run_process(inbox, sandbox)
-    second = subprocess.run(command, env=env, capture_output=True, text=True, timeout=90)
-    assert first.wait(60) == 0 and second.returncode == 0, second.stderr
+    said = tmp_path / "second.log"
+    with said.open("w") as log:
+        second = subprocess.Popen(command, env=env, stderr=log, text=True)
+        deadline = time.monotonic() + 60
+        while "waits:" not in said.read_text() and second.poll() is None:
+            assert time.monotonic() < deadline, said.read_text()
+            time.sleep(0.05)
+        sandbox.faults(latency_ms=0)
+        assert first.wait(60) == 0 and second.wait(60) == 0, said.read_text()
     ledger = [e for e in sandbox.ledger() if e["key"] in orders]
     assert [e["path"].rsplit("/", 1)[-1] for e in ledger] == ["confirm"] * 2 + ["invoiceUpdate"] * 2
     assert all(e["outcome"] == "applied" for e in ledger), ledger
-    assert "waits: another konnect-etl process is sending an order file" in second.stderr
+    assert "waits: another konnect-etl process is sending an order file" in said.read_text()
 
 
 def test_an_order_file_claimed_meanwhile_does_not_overtake_one_given_up_on(
