@@ -164,11 +164,7 @@ def _cell_problem(spec: FieldSpec, text: str, numeric: bool) -> tuple[str, str] 
                 f"its real digits are lost; {AS_TEXT}"
             )
         if _rounded(item, numeric):
-            how = "was stored" if numeric else "ends in zeros after digit 15: it was probably saved"
-            return "id_rounded", (
-                f"{name} {how} as a number, which keeps only {EXCEL_DIGITS} digits: the last "
-                f"digits of this {len(item)}-digit value were changed; {AS_TEXT}"
-            )
+            return "id_rounded", _rounded_message(name, item, numeric)
         shape = _shape_problem(spec, name, item)
         if shape is not None:
             return shape
@@ -225,6 +221,19 @@ def _formatted(field: str, text: str) -> tuple[str, str] | None:
 def _has_tail(text: str) -> bool:
     """`123,456,789,012.00` or `123.456.789.012,00`: a decimal mark other than the groups'."""
     return bool(re.search(r"(?:,\d{3}\.|\.\d{3},)0+$", text))
+
+
+def _rounded_message(name: str, item: str, numeric: bool) -> str:
+    """Digits past the 15th of a number: zeros are Excel's (changed); others are not Excel's
+    doing yet, but the next save in Excel sets them to 0, and past 2^53 they are a float's."""
+    how = "was stored" if numeric else "ends in zeros after digit 15: it was probably saved"
+    changed = "were changed"
+    if item[EXCEL_DIGITS:].strip("0"):
+        changed = "cannot be trusted (Excel sets them to 0 when it saves the file)"
+    return (
+        f"{name} {how} as a number, which keeps only {EXCEL_DIGITS} digits: the last digits of "
+        f"this {len(item)}-digit value {changed}; {AS_TEXT}"
+    )
 
 
 def _rounded(item: str, numeric: bool) -> bool:

@@ -250,6 +250,23 @@ def test_a_long_id_with_excels_trailing_zeros_is_rejected_even_from_csv(tmp_path
     assert [(p.row, p.code) for p in mapped.problems] == [(2, "id_rounded")]
 
 
+def test_a_long_id_in_a_number_cell_says_whether_its_digits_were_changed(tmp_path: Path) -> None:
+    """A 16-digit SKU in a number cell: ending in 0 after digit 15, Excel changed it; other
+    digits are intact in this file (not saved by Excel) but not to be trusted: both are refused,
+    and the message does not claim a change the file does not show."""
+    workbook = Workbook()
+    workbook.active.append(["location_id", "sku", "quantity"])
+    workbook.active.append(["DEL-WH-01", 8901234567890120, 4])
+    workbook.active.append(["DEL-WH-01", 8901234567890123, 4])
+    workbook.save(tmp_path / "stock.xlsx")
+    result = CliRunner().invoke(app, ["validate", str(tmp_path / "stock.xlsx")])
+    assert result.exit_code == 1, result.output
+    rows = result_rows(tmp_path / "stock.result.xlsx")
+    assert "value were changed;" in rows["2"]["message"]
+    assert "value cannot be trusted (Excel sets them to 0" in rows["3"]["message"]
+    assert {rows[r]["status"] for r in ("2", "3")} == {"rejected"}
+
+
 def test_codes_written_as_numbers_are_rejected_not_sent(tmp_path: Path, sandbox: Any) -> None:
     """A CSV from a script or another office program: the AWB as a float, with thousands
     separators, with Excel's text apostrophe. The digits are probably the code; not guessed."""
