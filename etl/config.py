@@ -14,9 +14,8 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 import etl
+from etl.config_file import read_config_file
 from etl.errors import ConfigError
 from etl.guard_settings import Guards
 from etl.konnect import NAMED_ENVIRONMENTS, TOKEN_TTL_SECONDS
@@ -71,33 +70,6 @@ class Settings:
         return NAMED_ENVIRONMENTS.get(self.base_url, self.base_url)
 
 
-# config-file key -> Settings field (the file uses readable, unit-bearing names)
-_FILE_KEYS = {
-    "base_url": "base_url",
-    "token": "token",
-    "username": "username",
-    "password": "password",
-    "mappings": "mappings_dir",
-    "concurrency": "concurrency",
-    "timeout_seconds": "timeout_seconds",
-    "retries": "retries",
-    "retry_failed_minutes": "retry_failed_minutes",
-    "token_ttl_seconds": "token_ttl_seconds",
-    "settle_seconds": "settle_seconds",
-    "trigger_suffix": "trigger_suffix",
-    "reprocess_duplicates": "reprocess_duplicates",
-    "keep_days": "keep_days",
-    **{k: k for k in ("notify_webhook", "notify_email", "smtp_host", "smtp_port", "smtp_from")},
-    **{k: k for k in ("smtp_username", "smtp_password", "smtp_starttls")},
-    "limits": "limits",
-    "guards": "guards",
-    "token_scope": "token_scope",
-    "locations": "locations",
-    "pull_overlap_minutes": "pull_overlap_minutes",
-    "pull_lookback_days": "pull_lookback_days",
-    "pull_page_size": "pull_page_size",
-    "pull_every_minutes": "pull_every_minutes",
-}
 _ENV_KEYS = {
     "KONNECT_BASE_URL": "base_url",
     "KONNECT_TOKEN": "token",
@@ -114,56 +86,6 @@ def builtin_mappings_dir() -> Path:
         if candidate.is_dir():
             return candidate
     raise ConfigError("the built-in mappings folder is missing: reinstall konnect-etl")
-
-
-class _UniqueKeys(yaml.SafeLoader):
-    """YAML as `safe_load` reads it, but a key written twice is an error: pasted from the
-    README onto an existing file, the second `retries:` would silently win."""
-
-
-class _Twice(Exception):
-    def __init__(self, key: object, line: int) -> None:
-        self.key, self.line = key, line
-
-
-def _unique_mapping(loader: _UniqueKeys, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
-            raise _Twice(key, key_node.start_mark.line + 1)
-        seen.add(key)
-    return loader.construct_mapping(node, deep=True)
-
-
-_UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
-
-
-def read_config_file(path: Path) -> dict[str, Any]:
-    """The config file's settings as Settings field names; unknown keys are errors."""
-    try:
-        loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeys) or {}
-    except _Twice as twice:
-        raise ConfigError(
-            f"config file {path}, line {twice.line}: '{twice.key}' is written twice (the"
-            " second would quietly win): keep one"
-        ) from None
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from exc
-    if not isinstance(loaded, dict):
-        raise ConfigError(f"config file {path}: expected 'key: value' lines at the top level")
-    unknown = sorted(set(loaded) - set(_FILE_KEYS))
-    if unknown:
-        known = ", ".join(_FILE_KEYS)
-        raise ConfigError(f"config file {path}: unknown key(s) {unknown}; known keys: {known}")
-    values = {_FILE_KEYS[k]: v for k, v in loaded.items()}
-    if "mappings_dir" in values:
-        if values["mappings_dir"] is None:
-            raise ConfigError(f"config file {path}: 'mappings' has no value: name your mappings "
-                              "folder (relative to this file), or remove the line to use the "
-                              "built-in mappings alone")  # fmt: skip
-        values["mappings_dir"] = (path.parent / str(values["mappings_dir"])).resolve()
-    return values
 
 
 def load_settings(

@@ -21,7 +21,8 @@ from typing import Any
 import httpx
 import pytest
 
-from etl.config import Settings, read_config_file
+from etl.config import Settings
+from etl.config_file import read_config_file
 from etl.errors import ConfigError, MappingError
 from etl.mapping import load_mappings
 from etl.sandbox import SandboxSettings, create_app, serve_in_thread
