@@ -54,7 +54,7 @@ class Settings:
     smtp_password: str | None = field(default=None, repr=False)
     smtp_starttls: bool = False
     limits: Limits = field(default_factory=Limits)  # etl/limits.py: file size, rows, cells...
-    guards: Guards = field(default_factory=Guards)  # etl/guards.py: held/, out-of-order files
+    guards: Guards = field(default_factory=Guards)  # etl.guards: held/, out-of-order files
     # pull side (etl.pull): see README "Pulling orders, returns and documents"
     token_scope: str = "location"
     locations: tuple[str, ...] = ()

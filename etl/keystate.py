@@ -6,7 +6,7 @@ Kept in `INBOX/.konnect-etl/protection.sqlite3`, next to the journal:
   keys it set and the row numbers in its errors file, which tell whose errors file one
   dropped back in is (compressed blobs: recording a 1M-row file costs one row, not a
   million). An older export processed later must not overwrite newer values, so its rows for
-  keys a newer export set are skipped (`etl.guards.skip_superseded`). The usual in-order
+  keys a newer export set are skipped (`etl.outoforder.skip_superseded`). The usual in-order
   case costs one indexed lookup. Exports more than `KEEP_DAYS` older than the newest one of
   their mapping are forgotten; `newest()` still says when that newest one was. An export
   that set exactly the keys of a newer one (`digest`) keeps no keys of its own.
@@ -270,7 +270,7 @@ class KeyState:
 
     def no_future_exports(self, now: float) -> int:
         """Forget exports recorded with a time ahead of `now` (an older version kept them as
-        they were; see `guards._not_ahead`); how many. When such an export was applied is not
+        they were; see `outoforder._not_ahead`); how many. When such an export was applied is not
         known, so it cannot be dated: kept, it would refuse every real export until then."""
         ahead = "SELECT 1 FROM exports WHERE exported_at > ? LIMIT 1"
         if not self._db.execute(ahead, (now,)).fetchone():

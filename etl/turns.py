@@ -1,6 +1,6 @@
 """Two processes on one inbox take turns with the files whose guards share state.
 
-The out-of-order guard (`etl.guards`) and the repeated-cancel guard (`etl.repeats`) look at
+The out-of-order guard (`etl.outoforder`) and the repeated-cancel guard (`etl.repeats`) look at
 what earlier files applied before a file is sent, and record what it applied after. Two
 processes on one inbox (a cron `run` while `watch` works, overlapping runs) doing that at
 once could both look before either recorded: an older export's last chunks landing after a

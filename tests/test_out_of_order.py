@@ -19,9 +19,9 @@ from typing import Any
 
 from runs import run, run_process, start_and_wait_for_claim
 
-from etl.guards import export_time
 from etl.keystate import STATE_FILE, KeyState
 from etl.mapping import load_mapping
+from etl.outoforder import export_time
 
 TODAY = date.today().isoformat()
 
