@@ -35,7 +35,7 @@ from etl import pricejump, repeats
 from etl.guard_settings import Guards
 from etl.keystate import KeyState
 from etl.outoforder import FUTURE_SLACK, copy_of, exported_at, record_applied, skip_superseded
-from etl.report import ERRORS_NAME, own_columns
+from etl.report import ERRORS_NAME, errors_layout
 from etl.wording import count
 
 if TYPE_CHECKING:
@@ -75,7 +75,8 @@ def _fewer_rows(prepared: Prepared, job: Job, state: KeyState) -> str | None:
     a store that exports its own file is compared with its own last one, not with a bigger
     store's; a multi-store export cut short with the last one)."""
     ratio = job.guards.fewer_rows
-    if ratio is None or job.journal is None or own_columns(prepared.table.header):
+    table = prepared.table
+    if ratio is None or job.journal is None or errors_layout(table.sheet.path.name, table.header):
         return None  # a corrected errors file is meant to be short
     locations = set(prepared.validated.frame["location_id"].astype("str").unique())
     previous, which, tail = None, "the last file for these locations", ""

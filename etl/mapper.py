@@ -25,6 +25,7 @@ from etl.mapspec import FieldSpec, Mapping, norm_header
 from etl.model import IntArray, Mapped, Problem, Table
 from etl.pricemarks import rupees_in_another_currency, thousands_read_as_decimals
 from etl.ragged import extra_cell_problems
+from etl.report import own_positions
 from etl.skiprules import rule_rows
 from etl.totals import log_skipped, total_rows
 from etl.transforms import Failure
@@ -153,15 +154,18 @@ def _letter(position: int) -> str:
 
 
 def _keep_mask(mapping: Mapping, table: Table, columns: dict[str, int]) -> BoolArray:
-    """True for data rows; False for blank rows, rows a `skip.rows_where` rule matches, and
-    totals / report footers (etl.totals)."""
+    """True for data rows; False for blank rows (in our errors file come back, also rows
+    with only our `error` and `row` cells left: cleared by the user), rows a
+    `skip.rows_where` rule matches, and totals / report footers (etl.totals)."""
     keep = np.ones(len(table.data), dtype=bool)
     filled: dict[int, BoolArray] = {}  # by column position; reused by the totals rule
     if mapping.skip_blank and len(table.data.columns):
         read = {columns.get(norm_header(h)) for spec in mapping.fields for h in spec.columns}
         for label in range(table.data.shape[1]):
             filled[label] = _filled(table.data.iloc[:, label], helper=label not in read)
-        keep &= np.logical_or.reduce(list(filled.values()))
+        ours = set(own_positions(table.sheet.path.name, table.header))
+        theirs = [cells for label, cells in filled.items() if label not in ours]
+        keep &= np.logical_or.reduce(theirs) if theirs else False
     keep &= ~rule_rows(mapping, table, columns, keep)
     totals = total_rows(mapping, table, columns, filled) & keep
     log_skipped(table, totals)

@@ -31,7 +31,7 @@ from etl.mapspec import Mapping, norm_header
 from etl.model import Sheet, Table
 from etl.nameglobs import may_fit, name_hits, named_for_another_feed, two_actions
 from etl.readers import SheetCache
-from etl.report import ERRORS_NAME, is_result_header, own_columns
+from etl.report import ERRORS_NAME, errors_layout, is_result_header
 from etl.reportsheet import restore_neutralised
 from etl.sheetpick import MatchReport, header_fit, own_layout, scan_sheets, sheet_conflict
 
@@ -112,7 +112,7 @@ def choose_mapping(
         raise InputError(conflict, "several_sheets")
     best = _best(fitting)
     table = _table(best, cache)
-    if table.sheet.kind == "csv" and own_columns(table.header):  # our errors file, fixed
+    if table.sheet.kind == "csv" and errors_layout(path.name, table.header):  # ours, fixed
         table.data = restore_neutralised(table.data)
     return best.mapping, table
 

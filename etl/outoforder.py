@@ -24,7 +24,7 @@ from etl.feeds import ABSOLUTE_FEEDS
 from etl.keystate import KEEP_DAYS, Applied, KeyState, frame_keys
 from etl.mapspec import Mapping
 from etl.model import IntArray, Problem
-from etl.report import ERRORS_NAME, error_positions, own_columns
+from etl.report import ERRORS_NAME, error_positions, row_column
 from etl.validation import drop_rows
 from etl.wording import count
 
@@ -102,9 +102,11 @@ def origin(
     it comes from (None for an export)."""
     found = ERRORS_NAME.fullmatch(path.name)
     table = prepared.table
-    if found is not None and own_columns(table.header):
-        rows = table.data.iloc[:, len(table.header) - 1].dropna().astype("str")  # `row`
-        original = state.exported_at_of(prepared.mapping.name, found["stem"], rows)
+    if found is not None:  # by its name: its columns may have been moved, deleted, added to
+        at = row_column(table.header)
+        rows = () if at is None or at >= table.data.shape[1] else table.data.iloc[:, at]
+        wanted = [str(row) for row in rows if isinstance(row, str)]
+        original = state.exported_at_of(prepared.mapping.name, found["stem"], wanted)
         if original is not None:
             return original, found["stem"]
     if copy is not None:

@@ -206,9 +206,11 @@ def extra_names(header: Sequence[str], bases: Sequence[str]) -> list[str]:
 
 # Our errors file as it comes back: `stock.errors.csv`, renamed by the inbox when the name
 # is taken (`stock.errors-2.csv`), a copy from a browser or Windows (`stock.errors (1).csv`,
-# `stock.errors - Copy.csv`), the errors file of a fixed errors file (`.errors.errors.csv`).
+# `stock.errors - Copy.csv`), Google Drive or Outlook (`Copy of stock.errors.csv`) or a Mac's
+# Finder (`stock.errors copy 2.csv`), the errors file of a fixed errors file.
 ERRORS_NAME = re.compile(
-    r"(?P<stem>.+?)(?:\.errors(?:-\d+| ?\(\d+\)| - copy(?: \(\d+\))?)?)+(?P<suffix>\.[^.]+)",
+    r"(?:copy of )?(?P<stem>.+?)"
+    r"(?:\.errors(?:-\d+| ?\(\d+\)| - copy(?: \(\d+\))?| copy(?: \d+)?)?)+(?P<suffix>\.[^.]+)",
     re.IGNORECASE,
 )
 
@@ -222,6 +224,37 @@ def own_columns(header: Sequence[str]) -> int:
         OWN_COLUMN.format("row"), row
     )
     return 2 if mine else 0
+
+
+def row_column(header: Sequence[str]) -> int | None:
+    """Where our `row` column is in an errors file come back: last of our two columns, or
+    the one column of that name after the user moved it or deleted `error` (None)."""
+    if own_columns(header):
+        return len(header) - 1
+    found = [j for j, name in enumerate(header) if re.fullmatch(OWN_COLUMN.format("row"), name)]
+    return found[0] if len(found) == 1 else None
+
+
+def errors_layout(name: str, header: Sequence[str]) -> bool:
+    """Whether a file is our errors file come back, fixed: our `error` and `row` columns
+    last, or named like one with either column anywhere (moved to the front, the other
+    deleted, a column added after them)."""
+    if own_columns(header):
+        return True
+    ours = (OWN_COLUMN.format("error"), OWN_COLUMN.format("row"))
+    named = ERRORS_NAME.fullmatch(name) is not None
+    return named and any(re.fullmatch(own, cell.strip()) for cell in header for own in ours)
+
+
+def own_positions(name: str, header: Sequence[str]) -> list[int]:
+    """Where our `error` and `row` columns are in an errors file come back (`errors_layout`;
+    none in any other file): a row with only those filled was cleared by the user."""
+    if own_columns(header):
+        return [len(header) - 2, len(header) - 1]
+    if not errors_layout(name, header):
+        return []
+    ours = (OWN_COLUMN.format("error"), OWN_COLUMN.format("row"))
+    return [j for j, cell in enumerate(header) if any(re.fullmatch(o, cell.strip()) for o in ours)]
 
 
 def is_result_header(header: Sequence[str]) -> bool:

@@ -20,7 +20,7 @@ from etl.errors import InputError
 from etl.mapspec import Mapping, norm_header
 from etl.model import Sheet, SheetInfo
 from etl.readers import SheetCache
-from etl.report import own_columns
+from etl.report import errors_layout
 
 HEADER_SEARCH_ROWS = 50
 
@@ -238,14 +238,14 @@ def _squash(text: str) -> str:
 
 
 def own_layout(sheet: Sheet) -> bool:
-    """True when row 1 is a header ending in the `error` and `row` columns of our errors
-    file (`etl.report`); a user's file merely named like ours has no such row."""
+    """True when row 1 is the header of our errors file (`etl.report.errors_layout`: its
+    `error` and `row` columns, which a user's file merely named like ours does not have)."""
     if not len(sheet.cells) or int(sheet.row_numbers[0]) != 1:
         return False
     first = [str(c) for c in sheet.cells.iloc[0]]
     while first and not first[-1].strip():  # a note typed right of `row` widens the sheet
         first.pop()
-    return own_columns(first) == 2
+    return errors_layout(sheet.path.name, first)
 
 
 def _quoted(headers: tuple[str, ...] | list[str], present: set[str], keep: bool) -> str:

@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from runs import run, run_process, start_and_wait_for_claim
 
 from etl.keystate import STATE_FILE, KeyState
@@ -96,10 +97,40 @@ def test_the_mornings_full_list_dropped_again_does_not_undo_the_days_changes(
     assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-M"] == 7
 
 
-def test_a_fixed_errors_file_is_as_old_as_its_export(tmp_path: Path, sandbox: Any) -> None:
+def _edited(text: str, edit: str) -> str:
+    """An errors file as people leave it: `error` read and deleted, moved to the front, both
+    of our columns deleted, a column of their own added after ours."""
+    rows = list(csv.reader(text.splitlines()))
+    if edit == "no error column":
+        rows = [r[:3] + r[4:] for r in rows]
+    elif edit == "error first":
+        rows = [[r[3], *r[:3], r[4]] for r in rows]
+    elif edit == "no own columns":
+        rows = [r[:3] for r in rows]
+    elif edit == "a column added":
+        rows = [[*r, "checked by" if n == 0 else "Asha"] for n, r in enumerate(rows)]
+    return "".join(",".join(r) + "\n" for r in rows)
+
+
+@pytest.mark.parametrize(
+    ("name", "edit"),
+    [
+        ("stock_0600.errors.csv", ""),
+        ("stock_0600.errors.csv", "no error column"),
+        ("stock_0600.errors.csv", "error first"),
+        ("stock_0600.errors.csv", "no own columns"),
+        ("stock_0600.errors.csv", "a column added"),
+        ("Copy of stock_0600.errors.csv", ""),
+        ("stock_0600.errors copy.csv", ""),
+    ],
+)
+def test_a_fixed_errors_file_is_as_old_as_its_export(
+    tmp_path: Path, sandbox: Any, name: str, edit: str
+) -> None:
     """06:00 export: M is 'x' (rejected). 07:00 export: M is 9. The 06:00 errors file, fixed
     at 08:00 (M = 1) is still the 06:00 stock: the 07:00 value stays, S (no newer export set
-    it) goes through."""
+    it) goes through. Also with its columns changed or under a copy's name: such a file was
+    taken as exported now, and its 06:00 value overwrote 07:00's without a word."""
     aged(write(tmp_path / "stock_0600.csv", ["DEL-WH-01,TS-BLK-M,x", "DEL-WH-01,TS-BLK-S,y"]),
          7200)  # fmt: skip
     assert run(tmp_path, sandbox).exit_code == 1
@@ -107,12 +138,14 @@ def test_a_fixed_errors_file_is_as_old_as_its_export(tmp_path: Path, sandbox: An
     assert run(tmp_path, sandbox).exit_code == 0
     errors = (tmp_path / "done" / TODAY / "stock_0600.errors.csv").read_text(encoding="utf-8-sig")
     fixed = errors.replace("TS-BLK-M,x", "TS-BLK-M,1").replace("TS-BLK-S,y", "TS-BLK-S,2")
-    (tmp_path / "stock_0600.errors.csv").write_text(fixed, encoding="utf-8")  # mtime: now
-    assert run(tmp_path, sandbox).exit_code == 1
+    (tmp_path / name).write_text(_edited(fixed, edit), encoding="utf-8")  # mtime: now
+    done = run(tmp_path, sandbox)
+    assert done.exit_code == 1, done.output
     stock = sandbox.state()["stock"]
     assert (stock["DEL-WH-01|TS-BLK-M"], stock["DEL-WH-01|TS-BLK-S"]) == (9, 2)
-    rows = results(tmp_path / "done" / TODAY / "stock_0600.errors-2.result.csv")
-    assert "a newer export (stock_0700.csv" in rows["2"]["message"]
+    assert sent(sandbox, "DEL-WH-01|TS-BLK-M") == [9]
+    (fixed_result,) = (tmp_path / "done" / TODAY).glob(f"{Path(name).stem}*.result.csv")
+    assert "a newer export (stock_0700.csv" in results(fixed_result)["2"]["message"]
 
 
 def test_a_fix_typed_onto_a_sku_its_own_export_set_is_not_sent(
