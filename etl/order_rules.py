@@ -255,4 +255,7 @@ def _held_back(culprits: IntArray, codes: IntArray, rows: IntArray) -> str:
             f"not sent: {row_list(numbers)} below {verb} no order ID and may be items of this"
             " order (merged cells?): write the order ID on every row"
         )
-    return text + " (an order is sent whole or not at all)"
+    return text + (
+        " (an order is sent whole or not at all: keep this row in the file you drop back, or"
+        " the order goes without it)"
+    )

@@ -27,7 +27,8 @@ def held_back(order: str, row: str) -> str:
     """The result file's message on a sound row of an order another row holds back."""
     return (
         f"'orderId': '{order}' - not sent: {row} of the same order has a problem (an order is"
-        " sent whole or not at all)"
+        " sent whole or not at all: keep this row in the file you drop back, or the order goes"
+        " without it)"
     )
 
 
