@@ -25,6 +25,7 @@ import orjson
 import pandas as pd
 
 from etl.atomic import atomic_write, atomic_write_bytes
+from etl.damage import ID_FIELDS
 from etl.model import IntArray, RowStatus, Table
 from etl.reportsheet import Audience, ReportSheet, write_csv
 from etl.xlsxreport import write_xlsx
@@ -178,7 +179,9 @@ def errors_sheet(table: Table, outcomes: RowOutcomes) -> ReportSheet:
     ]
     notes = _notes(outcomes.cell_problems, keep, len(header))
     name = table.sheet.sheet_name or "Errors"
-    return ReportSheet(header + names, columns, status[keep].tolist(), len(header), notes, name)
+    codes = frozenset(j for f, j in outcomes.field_columns.items() if f in ID_FIELDS)
+    statuses = status[keep].tolist()
+    return ReportSheet(header + names, columns, statuses, len(header), notes, name, codes)
 
 
 def failure_sheet(summary: dict[str, Any]) -> ReportSheet:

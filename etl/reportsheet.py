@@ -64,6 +64,8 @@ _EXCEL_CHANGES = "^(" + "|".join([
     _TIME,  # 10:30, 9:05 pm: times
     r"[0-9]+(\.[0-9]+)?e[+-]?[0-9]+",  # 12E3 -> 12000
 ]) + ")$"  # fmt: skip
+# and in a column of codes (a SKU, an order id): what Excel reads as a number it shortens
+_CODE_CHANGES = r"^([0-9]*\.[0-9]*0|\([0-9][0-9.,]*\))$"  # 4711.10 -> 4711.1; (123) -> -123
 
 
 @dataclass
@@ -80,6 +82,7 @@ class ReportSheet:
     status_column: int
     notes: dict[tuple[int, int], str] = field(default_factory=dict)
     name: str = "Report"
+    code_columns: frozenset[int] = frozenset()  # columns of codes (`_CODE_CHANGES`)
 
     def __len__(self) -> int:
         return len(self.statuses)
@@ -142,28 +145,39 @@ def write_csv(
         _write_lines(handle, header, delimiter, audience)
         for start in range(0, len(sheet), CSV_BATCH):
             rows = [_arrow_text(col.iloc[start : start + CSV_BATCH]) for col in sheet.columns]
-            _write_lines(handle, rows, delimiter, audience)
+            _write_lines(handle, rows, delimiter, audience, sheet.code_columns)
 
 
 def _write_lines(
-    handle: BinaryIO, columns: list[pa.Array], delimiter: str, audience: Audience
+    handle: BinaryIO,
+    columns: list[pa.Array],
+    delimiter: str,
+    audience: Audience,
+    codes: frozenset[int] = frozenset(),
 ) -> None:
     alone = len(columns) == 1
-    fields = [_csv_field(column, delimiter, alone=alone, audience=audience) for column in columns]
+    fields = [
+        _csv_field(column, delimiter, alone=alone, audience=audience, code=j in codes)
+        for j, column in enumerate(columns)
+    ]
     record = pc.binary_join_element_wise(*fields, _text(delimiter))
     lines = pc.binary_join_element_wise(record, _text("\r\n"), _text(""))
     handle.write(_data(lines).tobytes())  # Arrow holds the lines back to back
 
 
-def _csv_field(text: pa.Array, delimiter: str, *, alone: bool, audience: Audience) -> pa.Array:
+def _csv_field(
+    text: pa.Array, delimiter: str, *, alone: bool, audience: Audience, code: bool = False
+) -> pa.Array:
     """Neutralised (and kept from Excel), then quoted when it holds the delimiter, a quote or
-    a line break."""
+    a line break. `code`: a column of codes, where `4711.10` is kept from Excel too."""
     risky = _risky(text)
     if risky.any() and audience == "import":  # it gets +91... and - Near... as they are
         risky &= to_mask(pc.match_substring_regex(text, FORMULA_ATTACK))
     if risky.any():
         text = pc.if_else(risky, pc.binary_join_element_wise(_text("'"), text, _text("")), text)
     kept = _excel_would_change(text) if audience == "fix" else np.zeros(0, dtype=bool)
+    if audience == "fix" and code:
+        kept |= to_mask(pc.match_substring_regex(text, _CODE_CHANGES))
     if kept.any():
         wrapped = pc.binary_join_element_wise(_text('="'), text, _text('"'), _text(""))
         text = pc.if_else(kept, wrapped, text)

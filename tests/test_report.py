@@ -161,6 +161,19 @@ def test_codes_excel_would_change_are_kept_in_csv_and_read_back_as_they_were(
     assert result[1].startswith(f"DEL-WH-01,{as_was},5,")
 
 
+def test_decimal_looking_codes_are_kept_in_a_column_of_codes_only(tmp_path: Path) -> None:
+    """SKU `4711.10` would open in Excel as 4711.1 and `(123)` as -123, and go back so: in
+    a column a code field reads they are written ="..."; a quantity `10.50` is not a code."""
+    table = make_table([["DEL-WH-01", "4711.10", "10.50"], ["DEL-WH-01", "(123)", "5"]])
+    out = RowOutcomes(["rejected"] * 2, ["x", "y"], field_columns={"sku": 1, "quantity": 2})
+    write_reports(tmp_path, "f", "csv", table, out, make_summary())
+    raw = (tmp_path / "f.errors.csv").read_bytes().decode("utf-8-sig").splitlines()
+    assert raw[1].startswith('DEL-WH-01,"=""4711.10""",10.50,')
+    assert raw[2].startswith('DEL-WH-01,"=""(123)""",5,')
+    back = read_sheet(tmp_path / "f.errors.csv")
+    assert [row[1] for row in back.cells.to_numpy().tolist()[1:]] == ["4711.10", "(123)"]
+
+
 def test_codes_excel_leaves_alone_are_written_plain(tmp_path: Path) -> None:
     cells = [["0", "0.50", "123"], ["98765432101", "MARKET-1", "SKU-0001"], ["4.5", "DEC", "ab"]]
     table = make_table(cells)
