@@ -112,6 +112,8 @@ def _typed(values: dict[str, Any]) -> Settings:
     """Build Settings, turning wrongly typed values into a ConfigError that names the key."""
     converted: dict[str, Any] = {}
     for key, value in values.items():
+        if value is None and key in _BLOCKS:  # every line of the block commented out
+            continue
         convert = _CONVERTERS.get(key, str)
         if value is None and key in _NEVER_BLANK:
             raise ConfigError(f"setting '{key}' has no value: give one (default: "
@@ -124,6 +126,9 @@ def _typed(values: dict[str, Any]) -> Settings:
                 raise ConfigError(f"setting '{key}': {said}") from exc
             raise ConfigError(f"setting '{key}': {value!r} is not a valid value") from exc
     return replace(Settings(), **converted)
+
+
+_BLOCKS = ("guards", "limits")  # `key:` with its lines below; none left: the defaults
 
 
 def _base_url(value: Any) -> str:

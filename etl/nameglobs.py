@@ -15,7 +15,7 @@ from fnmatch import fnmatchcase
 
 from etl.feeds import ABSOLUTE_FEEDS, get_feed
 from etl.mapspec import Mapping
-from etl.report import ERRORS_NAME
+from etl.report import ERRORS_NAME, export_stems
 
 # The columns that confirm, dispatch, return QC, cancel and pack files share: having them
 # says which order action a file is no more than its name does.
@@ -41,7 +41,8 @@ def export_names(name: str, glob: str) -> dict[str, int]:
         return {}
     named = _GLOB_SUFFIX.search(glob)
     names: dict[str, int] = {}
-    for stem in dict.fromkeys([found["stem"], _TAKEN.sub("", found["stem"])]):
+    stems = export_stems(found)
+    for stem in dict.fromkeys([*stems, *(_TAKEN.sub("", stem) for stem in stems)]):
         names.setdefault(stem + found["suffix"], 2)
         if named is not None:
             names.setdefault(stem + named.group(0), 1)

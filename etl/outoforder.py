@@ -24,7 +24,7 @@ from etl.feeds import ABSOLUTE_FEEDS
 from etl.keystate import KEEP_DAYS, Applied, KeyState, frame_keys
 from etl.mapspec import Mapping
 from etl.model import IntArray, Problem
-from etl.report import ERRORS_NAME, error_positions, row_column
+from etl.report import ERRORS_NAME, error_positions, export_stems, row_column
 from etl.validation import drop_rows
 from etl.wording import count
 
@@ -106,9 +106,10 @@ def origin(
         at = row_column(table.header)
         rows = () if at is None or at >= table.data.shape[1] else table.data.iloc[:, at]
         wanted = [str(row) for row in rows if isinstance(row, str)]
-        original = state.exported_at_of(prepared.mapping.name, found["stem"], wanted)
-        if original is not None:
-            return original, found["stem"]
+        for stem in export_stems(found):
+            original = state.exported_at_of(prepared.mapping.name, stem, wanted)
+            if original is not None:
+                return original, stem
     if copy is not None:
         return copy[0], None
     return export_time(prepared.mapping, path), None

@@ -227,7 +227,7 @@ def process(
         return _report(
             path, prepared, judge(prepared, None), None, None, started, job, destination("done")
         )
-    with turns.taking_turns(prepared, job):
+    with turns.taking_turns(prepared, job, sha256):
         if resuming and job.journal is not None:
             continue_grown(job.journal, path, sha256, size)
         elif job.journal is not None and prepared.feed.name in ABSOLUTE_FEEDS:

@@ -211,8 +211,15 @@ def extra_names(header: Sequence[str], bases: Sequence[str]) -> list[str]:
 # is taken (`stock.errors-2.csv`), a copy from a browser or Windows (`stock.errors (1).csv`,
 # `stock.errors - Copy.csv`), Google Drive or Outlook (`Copy of stock.errors.csv`) or a Mac's
 # Finder (`stock.errors copy 2.csv`), the errors file of a fixed errors file.
+def export_stems(found: re.Match[str]) -> list[str]:
+    """The names (without extension) the export of an errors file `ERRORS_NAME` matched may
+    have had: `Copy of stock` is an export of that name, or a copy of `stock`'s errors file."""
+    stem = found["stem"]
+    return [found["copy"] + stem, stem] if found["copy"] else [stem]
+
+
 ERRORS_NAME = re.compile(
-    r"(?:copy of )?(?P<stem>.+?)"
+    r"(?P<copy>copy of )?(?P<stem>.+?)"
     r"(?:\.errors(?:-\d+| ?\(\d+\)| - copy(?: \(\d+\))?| copy(?: \d+)?)?)+(?P<suffix>\.[^.]+)",
     re.IGNORECASE,
 )
@@ -229,12 +236,23 @@ def own_columns(header: Sequence[str]) -> int:
     return 2 if mine else 0
 
 
+def _own(header: Sequence[str], base: str) -> list[int]:
+    """Where our column `base` is: `base (konnect-etl)` where the export had a `base` of its
+    own (the bare one is then the user's), else `base`; spaces around a name aside."""
+    cells = [cell.strip() for cell in header]
+    suffixed = [j for j, cell in enumerate(cells) if re.fullmatch(_SUFFIXED.format(base), cell)]
+    return suffixed or [j for j, cell in enumerate(cells) if cell == base]
+
+
+_SUFFIXED = r"{} \(konnect-etl(?: \d+)?\)"
+
+
 def row_column(header: Sequence[str]) -> int | None:
     """Where our `row` column is in an errors file come back: last of our two columns, or
-    the one column of that name after the user moved it or deleted `error` (None)."""
+    the column of that name after the user moved it or deleted `error` (None: not one)."""
     if own_columns(header):
         return len(header) - 1
-    found = [j for j, name in enumerate(header) if re.fullmatch(OWN_COLUMN.format("row"), name)]
+    found = _own(header, "row")
     return found[0] if len(found) == 1 else None
 
 
@@ -244,9 +262,8 @@ def errors_layout(name: str, header: Sequence[str]) -> bool:
     deleted, a column added after them)."""
     if own_columns(header):
         return True
-    ours = (OWN_COLUMN.format("error"), OWN_COLUMN.format("row"))
     named = ERRORS_NAME.fullmatch(name) is not None
-    return named and any(re.fullmatch(own, cell.strip()) for cell in header for own in ours)
+    return named and bool(_own(header, "error") or _own(header, "row"))
 
 
 def own_positions(name: str, header: Sequence[str]) -> list[int]:
@@ -256,8 +273,7 @@ def own_positions(name: str, header: Sequence[str]) -> list[int]:
         return [len(header) - 2, len(header) - 1]
     if not errors_layout(name, header):
         return []
-    ours = (OWN_COLUMN.format("error"), OWN_COLUMN.format("row"))
-    return [j for j, cell in enumerate(header) if any(re.fullmatch(o, cell.strip()) for o in ours)]
+    return _own(header, "error") + _own(header, "row")
 
 
 def is_result_header(header: Sequence[str]) -> bool:

@@ -21,6 +21,7 @@ from etl.matching import left_for_another_run
 from etl.pipeline import FileResult, Job
 from etl.retention import prune
 from etl.seen_before import drop_unfinished_reports
+from etl.turns import waiting_order_files
 
 log = logging.getLogger(__name__)
 
@@ -88,12 +89,13 @@ def run_inbox(root: Path, job: Job, options: RunOptions) -> RunResult:
 
 
 def resume_leftovers(inbox: Inbox, job: Job, options: RunOptions, result: RunResult) -> None:
-    """Finish the files a crashed (or killed) process left in processing/: those an attempt
-    began on first, in the order they began (an order file that stopped part-way goes before
+    """Finish the files a crashed (or killed) process left in processing/: the order files an
+    attempt began on first, in the order they began (one that stopped part-way goes before
     one another process claimed while it waited for its turn), then the others by name."""
     leftovers = inbox.in_processing()
-    if job.journal is not None:
-        begun = {name: attempt.id for name, attempt in job.journal.unfinished_by_name().items()}
+    if job.journal is not None and leftovers:
+        waiting = waiting_order_files(inbox.processing, job.journal)
+        begun = {name: attempt.id for name, attempt in waiting.items()}
         leftovers.sort(key=lambda path: (path.name not in begun, begun.get(path.name, 0)))
     for leftover in leftovers:
         if options.should_stop():

@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING
 
 from etl.errors import WaitsBehind
 from etl.feeds import ABSOLUTE_FEEDS
+from etl.filehash import content_hash
 from etl.locks import waiting_lock
 
 if TYPE_CHECKING:
-    from etl.journal import Journal
+    from etl.journal import FileRecord, Journal
     from etl.pipeline import Job, Prepared
 
 
@@ -38,8 +39,9 @@ ORDERS = "cancels"
 
 
 @contextmanager
-def taking_turns(prepared: Prepared, job: Job) -> Iterator[None]:
-    """Hold this file's turn from the guards' look to their record (no turn: at once)."""
+def taking_turns(prepared: Prepared, job: Job, sha256: str = "") -> Iterator[None]:
+    """Hold this file's turn from the guards' look to their record (no turn: at once).
+    `sha256`: the file's content, by which its own unfinished attempt is known."""
     turn = _turn(prepared, job)
     if turn is None or job.journal is None:
         yield
@@ -48,24 +50,40 @@ def taking_turns(prepared: Prepared, job: Job) -> Iterator[None]:
     waits = f"{prepared.table.sheet.path.name} waits: another konnect-etl process is sending {what}"
     with waiting_lock(job.journal.path.parent, turn, waits):
         if turn == ORDERS:
-            _none_waiting_before(prepared.table.sheet.path, job.journal)
+            _none_waiting_before(prepared.table.sheet.path, sha256, job.journal)
         yield
 
 
-def _none_waiting_before(path: Path, journal: Journal) -> None:
+def waiting_order_files(folder: Path, journal: Journal) -> dict[str, FileRecord]:
+    """The order files in `folder` (processing/) that an unfinished attempt began on, by
+    name: only where the file is that attempt's content. An attempt a file never finished
+    (an internal error, set aside after deaths, deleted by hand) says nothing of a new file
+    of the same name; nor does one that grew since (it is continued when resumed)."""
+    found = {}
+    for name, attempt in journal.unfinished_by_name().items():
+        path = folder / name
+        if attempt.feed in ABSOLUTE_FEEDS or not path.is_file():
+            continue
+        try:
+            if content_hash(path) == attempt.sha256:
+                found[name] = attempt
+        except OSError:  # gone meanwhile (finished by another process)
+            continue
+    return found
+
+
+def _none_waiting_before(path: Path, sha256: str, journal: Journal) -> None:
     """WaitsBehind when an order file begun before `path` stopped part-way and waits in
     processing/ (its process gave up, Konnect down, while this one waited for its turn)."""
-    attempts = journal.unfinished_by_name()
-    own = attempts.get(path.name)
-    for name, attempt in attempts.items():
-        if name == path.name or attempt.feed in ABSOLUTE_FEEDS:
-            continue
-        if (own is None or attempt.id < own.id) and (path.parent / name).is_file():
+    own = journal.unfinished(sha256, path.name) if sha256 else None
+    for name, attempt in waiting_order_files(path.parent, journal).items():
+        if name != path.name and (own is None or attempt.id < own.id):
             raise WaitsBehind(
                 f"{path.name}: not sent; it waits in processing/ behind {name}, an order file "
                 "begun earlier that stopped part-way and is to be continued first (order "
                 "actions build on each other: an invoice sent before its confirm is refused). "
-                f"The run stops here; the next run continues {name}, then sends {path.name}"
+                f"The run stops here; a run that takes {name} continues it, then sends "
+                f"{path.name}"
             )
 
 

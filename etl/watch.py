@@ -243,7 +243,9 @@ def watch_inbox(watcher: Watcher) -> None:
             beating.join(timeout=5)
             if events is not None:
                 events.stop()
-            watcher.heartbeat.state = "stopped"
+            # "stopped" is a stop asked for (`status` may then judge the scheduled runs since);
+            # an exception that ends the loop leaves a watcher that `status` finds gone
+            watcher.heartbeat.state = "stopped" if watcher.stop.requested else "ended"
             watcher.heartbeat.in_flight = []
             watcher.heartbeat.write(time.time())
 

@@ -641,7 +641,8 @@ def test_cancels_under_random_faults_are_never_applied_twice(
     assert sum(statuses.values()) > 0  # rows were reported
 
 
-# --- the defect the random runs found (seeds 20, 32, 40, 53 and 59 of 0-59 broke invariant 1:
+# --- the defect the random runs found (seeds 20, 32, 40, 53 and 59 of 0-59, as steps were then
+# drawn, broke invariant 1:
 # a kill right after an applied request, then the leftover edited, or a copy taken by another
 # process, cancelled second pieces); fixed by writing each request's cancels ahead as maybe
 # applied (etl.repeats.expect). Minimal reproductions: ---

@@ -8,6 +8,8 @@ import pytest
 
 from etl.config import load_settings
 from etl.errors import ConfigError
+from etl.guard_settings import Guards
+from etl.limits import Limits
 
 
 def test_precedence_file_then_environment_then_options(tmp_path: Path) -> None:
@@ -136,6 +138,15 @@ def test_a_blank_path_guard_or_limit_is_refused_saying_what_to_write(
     with pytest.raises(ConfigError) as caught:
         load_settings(config_file=config, environ={})
     assert said in str(caught.value) and "None" not in str(caught.value)
+
+
+def test_a_block_with_every_line_commented_out_is_the_defaults(tmp_path: Path) -> None:
+    """`guards:` with its only line commented out read as None, and every file then failed as
+    an internal error (AttributeError)."""
+    config = tmp_path / "c.yaml"
+    config.write_text("guards:\n  # zero_share: 0.8\nlimits:\n  # max_rows: 10\n")
+    settings = load_settings(config_file=config, environ={})
+    assert settings.guards == Guards() and settings.limits == Limits()
 
 
 def test_a_blank_optional_setting_is_simply_not_set(tmp_path: Path) -> None:

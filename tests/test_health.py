@@ -290,6 +290,26 @@ def test_status_judges_the_scheduled_runs_after_a_watcher_was_stopped_for_good(
     assert code == 1 and "looks dead" in output
 
 
+def test_a_watcher_ended_by_an_exception_is_not_stopped_on_purpose(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only an asked-for stop writes "stopped" (which lets later runs be judged instead);
+    a loop ended by an exception leaves "ended", a watcher `status` finds gone."""
+    from etl.health import read_status
+    from etl.stopping import StopRequest
+
+    def broken(watcher: Any) -> float:
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr(watch, "_one_pass", broken)
+    beat = Heartbeat(tmp_path, poll_seconds=0.2, mode="polling", started=time.time())
+    options = watch.WatchOptions(poll_seconds=0.2, events=False)
+    watcher = watch.Watcher(tmp_path, lambda: None, options, StopRequest(), beat)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError):
+        watch.watch_inbox(watcher)
+    assert (read_status(tmp_path) or {})["state"] == "ended"
+
+
 def test_status_judges_a_scheduled_run_by_how_its_last_run_ended(
     tmp_path: Path, sandbox: Any
 ) -> None:

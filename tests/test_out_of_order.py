@@ -148,6 +148,23 @@ def test_a_fixed_errors_file_is_as_old_as_its_export(
     assert "a newer export (stock_0700.csv" in results(fixed_result)["2"]["message"]
 
 
+def test_the_errors_file_of_an_export_named_copy_of_is_that_exports(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """An export really named `Copy of stock.csv` (a Drive copy dropped in): its errors file
+    `Copy of stock.errors.csv` is its own, not a copy of the older `stock.csv`'s, whose
+    rows would then have turned the fix away as set by its own export."""
+    aged(write(tmp_path / "stock.csv", ["DEL-WH-01,TS-BLK-M,5", "DEL-WH-01,TS-BLK-S,5"]), 7200)
+    assert run(tmp_path, sandbox).exit_code == 0
+    copy = aged(write(tmp_path / "Copy of stock.csv", ["DEL-WH-01,TS-BLK-M,x"]), 600)
+    assert run(tmp_path, sandbox).exit_code == 1
+    errors = (tmp_path / "done" / TODAY / f"{copy.stem}.errors.csv").read_text(encoding="utf-8-sig")
+    fixed = tmp_path / f"{copy.stem}.errors.csv"
+    fixed.write_text(errors.replace("TS-BLK-M,x", "TS-BLK-M,7"), encoding="utf-8")
+    assert run(tmp_path, sandbox).exit_code == 0
+    assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-M"] == 7
+
+
 def test_a_fix_typed_onto_a_sku_its_own_export_set_is_not_sent(
     tmp_path: Path, sandbox: Any
 ) -> None:

@@ -36,6 +36,8 @@ from etl.runner import RunOptions, RunResult, run_inbox, take_files
 from etl.session import all_mappings, client_settings, journal_path
 
 HEADER = ["location_id", "sku", "quantity"]
+CONFIRM = ["orderId", "orderItemId", "quantity"]
+INVOICE = ["orderId", "invoiceNumber", "invoiceType"]
 SIZES = ("S", "M", "L")
 
 
@@ -314,6 +316,54 @@ def test_an_order_file_claimed_meanwhile_does_not_overtake_one_given_up_on(
     ledger = [e for e in sandbox.ledger() if e["key"] in orders and e["outcome"] == "applied"]
     assert [e["path"].rsplit("/", 1)[-1] for e in ledger] == ["confirm"] * 2 + ["invoiceUpdate"] * 2
     assert {p.name for p in today(inbox).iterdir()} >= {"orders_confirm.csv", "invoice.csv"}
+
+
+def _deleted_while_it_waited(inbox: Path, sandbox: Any, name: str, rows: list[list[str]]) -> None:
+    """An order file that stopped part-way (Konnect down) and was then deleted from
+    processing/ by hand: its journal attempt stays unfinished, under that name, for good."""
+    drop(inbox, name, rows)
+    sandbox.faults(error_rate=1.0)
+    assert run(inbox, sandbox).exit_code == 2
+    sandbox.faults(error_rate=0.0)
+    (inbox / "processing" / name).unlink()
+
+
+def test_a_stale_attempt_of_the_same_name_neither_lets_a_file_overtake_nor_stops_another(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Yesterday's invoice.csv and confirm.csv stopped part-way and were deleted by hand.
+    Today's invoice.csv must still wait behind today's confirm file given up on (by name it
+    passed for the earlier attempt), and today's confirm.csv, claimed by another process, must
+    not stop an invoice file of other orders (by name it passed for one that stopped)."""
+    sandbox.faults(catalogue="open")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "konnect-etl.yaml").write_text("retries: 1\n")
+    old = f"30{40:018d}"
+    _deleted_while_it_waited(inbox, sandbox, "invoice.csv", [INVOICE, [old, "INV-OLD", "sale"]])
+    orders = [f"30{n:018d}" for n in (14, 16)]
+    drop(inbox, "orders_confirm.csv", [CONFIRM] + [[o, f"{o}-1", "1"] for o in orders])
+    sandbox.faults(error_rate=1.0)
+    assert run(inbox, sandbox).exit_code == 2
+    sandbox.faults(error_rate=0.0)
+    drop(inbox, "invoice.csv", [INVOICE] + [[o, f"INV-W{n}", "sale"] for n, o in enumerate(orders)])
+    claimed = Inbox(inbox).claim(inbox / "invoice.csv")
+    with konnect_job(inbox, sandbox) as job, pytest.raises(WaitsBehind):
+        process_claimed(Inbox(inbox), claimed, job)
+    assert run(inbox, sandbox).exit_code == 0  # confirms first, then the invoices
+    ledger = [e for e in sandbox.ledger() if e["key"] in orders]
+    assert [e["path"].rsplit("/", 1)[-1] for e in ledger] == ["confirm"] * 2 + ["invoiceUpdate"] * 2
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "konnect-etl.yaml").write_text("retries: 1\n")
+    _deleted_while_it_waited(other, sandbox, "confirm.csv", [CONFIRM, [old, f"{old}-1", "1"]])
+    drop(other, "confirm.csv", [CONFIRM, [f"30{18:018d}", f"30{18:018d}-1", "1"]])
+    taken = Inbox(other).claim(other / "confirm.csv")
+    drop(other, "invoice.csv", [INVOICE, [f"30{20:018d}", "INV-Z1", "sale"]])
+    with Inbox(other).lock(taken.name) as mine:  # another process has it, before its turn
+        assert mine
+        assert run(other, sandbox).exit_code != 2
 
 
 def test_a_file_waiting_for_its_turn_counts_as_work_in_progress(

@@ -17,7 +17,7 @@ from etl.atomic import atomic_write, atomic_write_bytes
 from etl.model import Sheet, Table
 from etl.outbox import write_sheet
 from etl.readers import read_sheet
-from etl.report import RowOutcomes, extra_names, write_reports
+from etl.report import RowOutcomes, extra_names, own_positions, row_column, write_reports
 from etl.reportsheet import is_risky
 
 HEADER = ["Site", "Item Code", "Closing Qty"]
@@ -172,6 +172,25 @@ def test_decimal_looking_codes_are_kept_in_a_column_of_codes_only(tmp_path: Path
     assert raw[2].startswith('DEL-WH-01,"=""(123)""",5,')
     back = read_sheet(tmp_path / "f.errors.csv")
     assert [row[1] for row in back.cells.to_numpy().tolist()[1:]] == ["4711.10", "(123)"]
+
+
+@pytest.mark.parametrize(
+    ("header", "row", "ours"),
+    [
+        (["location_id", "sku", "quantity", "error", "row"], 4, [3, 4]),
+        (["error", "location_id", "sku", "quantity", "row"], 4, [0, 4]),
+        (["location_id", "sku", "quantity", " row"], 3, [3]),
+        # the export had a `row` of its own: ours is `row (konnect-etl)`, `error` deleted
+        (["location_id", "sku", "row", "quantity", "row (konnect-etl)"], 4, [4]),
+        (["location_id", "sku", "quantity"], None, []),
+    ],
+)
+def test_our_columns_are_found_in_an_errors_file_as_the_user_left_it(
+    header: list[str], row: int | None, ours: list[int]
+) -> None:
+    assert row_column(header) == row
+    assert own_positions("stock.errors.csv", header) == ours
+    assert own_positions("stock.csv", header) == (ours if header[-2:] == ["error", "row"] else [])
 
 
 def test_codes_excel_leaves_alone_are_written_plain(tmp_path: Path) -> None:
