@@ -4,6 +4,7 @@ continuation after its export wrote on into it. Against the real emulator."""
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -112,15 +113,17 @@ def test_a_grown_held_cancel_in_doubt_is_looked_up_too(tmp_path: Path, sandbox: 
     assert rows["2"]["status"] == "ok" and "already applied" in rows["2"]["message"], rows["2"]
 
 
+@pytest.mark.parametrize("previous_version", [True, False])
 def test_a_held_cancel_file_does_not_resend_what_a_fixed_copy_applied_meanwhile(
-    tmp_path: Path, sandbox: Any
+    tmp_path: Path, sandbox: Any, previous_version: bool
 ) -> None:
-    """Two processes on one inbox: a watcher, and a cron run of the previous version (an
-    upgrade under way; this version's waits behind the held file). cancel.csv is held: its
-    first request (20 partial cancels) taken, the second refused 503 twice. While one has
-    processing/cancel.csv, the other takes a fixed copy from the inbox: the 20 cancel.csv
-    applied are skipped, the other 20 sent. The resume of cancel.csv then counts the copy's
-    cancels (another file's, whenever recorded) and sends none of them again."""
+    """Two processes on one inbox: a watcher, and a cron run. cancel.csv is held: its first
+    request (20 partial cancels) taken, the second refused 503 twice. While one has
+    processing/cancel.csv, the other takes a fixed copy from the inbox. Of the previous
+    version (an upgrade under way), it sends it: the 20 cancel.csv applied are skipped, the
+    other 20 sent, and the resume of cancel.csv then counts the copy's cancels (another
+    file's, whenever recorded) and sends none of them again. Of this version, it stops with
+    nothing sent; the next run continues cancel.csv, then the copy, skipping what it applied."""
     inbox = inbox_with(tmp_path)
     orders, rows = forty_partial_cancels(inbox)
     sandbox.faults(**SECOND_REFUSED)
@@ -128,14 +131,22 @@ def test_a_held_cancel_file_does_not_resend_what_a_fixed_copy_applied_meanwhile(
     sandbox.faults(error_rate=0.0)
     fixed = [*rows[:-1], [orders[-1], f"{orders[-1]}-2", "1", "9"]]  # another reason: fixed
     drop(inbox, "cancel_fixed.csv", fixed)
-    # the other process works on cancel.csv
-    with Inbox(inbox).lock("cancel.csv") as mine, as_the_previous_version():
-        assert mine
+    before = len(sandbox.ledger())
+    with ExitStack() as stack:  # the other process works on cancel.csv
+        assert stack.enter_context(Inbox(inbox).lock("cancel.csv"))
+        if previous_version:
+            stack.enter_context(as_the_previous_version())
         other = run(inbox, sandbox)
-    assert other.exit_code == 0, other.output
+    if previous_version:
+        assert other.exit_code == 0, other.output
+    else:
+        assert other.exit_code == 2 and "waits in processing/ behind cancel.csv" in other.output
+        assert len(sandbox.ledger()) == before
+        assert (inbox / "processing" / "cancel_fixed.csv").is_file()
     assert (inbox / "processing" / "cancel.csv").is_file()
-    again = run(inbox, sandbox)  # cancel.csv resumed
+    again = run(inbox, sandbox)  # cancel.csv resumed (and this version's copy after it)
     assert again.exit_code == 0, again.output
+    assert not list((inbox / "processing").iterdir())
     # (the last order's fixed copy has another reason: another cancel, by design)
     twice = [o for o in orders[:-1] if cancelled(sandbox, o, f"{o}-2") > 1]
     assert twice == [], f"{len(twice)} items had a second piece cancelled"
