@@ -24,7 +24,7 @@ from etl.feeds import ABSOLUTE_FEEDS
 from etl.keystate import KEEP_DAYS, Applied, KeyState, frame_keys
 from etl.mapspec import Mapping
 from etl.model import IntArray, Problem
-from etl.report import ERRORS_NAME, error_positions, export_stems, row_column
+from etl.report import ERRORS_NAME, error_positions, export_stems, fixed_before, row_column
 from etl.validation import drop_rows
 from etl.wording import count
 
@@ -106,6 +106,10 @@ def origin(
         at = row_column(table.header)
         rows = () if at is None or at >= table.data.shape[1] else table.data.iloc[:, at]
         wanted = [str(row) for row in rows if isinstance(row, str)]
+        inner = fixed_before(path.name)  # fixed twice: its rows are the fixed file's
+        fixed = state.exported_at_of(prepared.mapping.name, inner, wanted) if inner else None
+        if fixed is not None:  # as old as the export that file came from
+            return fixed, found["stem"]
         for stem in export_stems(found):
             original = state.exported_at_of(prepared.mapping.name, stem, wanted)
             if original is not None:

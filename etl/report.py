@@ -218,11 +218,21 @@ def export_stems(found: re.Match[str]) -> list[str]:
     return [found["copy"] + stem, stem] if found["copy"] else [stem]
 
 
+_ERRORS_PART = r"\.errors(?:-\d+| ?\(\d+\)| - copy(?: \(\d+\))?| copy(?: \d+)?)?"
 ERRORS_NAME = re.compile(
-    r"(?P<copy>copy of )?(?P<stem>.+?)"
-    r"(?:\.errors(?:-\d+| ?\(\d+\)| - copy(?: \(\d+\))?| copy(?: \d+)?)?)+(?P<suffix>\.[^.]+)",
-    re.IGNORECASE,
+    rf"(?P<copy>copy of )?(?P<stem>.+?)(?:{_ERRORS_PART})+(?P<suffix>\.[^.]+)", re.IGNORECASE
 )
+_LAST_ERRORS_PART = re.compile(rf"(?P<inner>.+){_ERRORS_PART}\.[^.]+", re.IGNORECASE)
+
+
+def fixed_before(name: str) -> str | None:
+    """For the errors file of a fixed errors file (`stock.errors-2.errors.csv`), the name
+    the fixed file was filed under, without extension (`stock.errors-2`): its `row` column
+    numbers that file's rows, not the export's. None for an export's errors file."""
+    found = _LAST_ERRORS_PART.fullmatch(name)
+    if found is None or ERRORS_NAME.fullmatch(found["inner"] + ".x") is None:
+        return None
+    return found["inner"]
 
 
 def own_columns(header: Sequence[str]) -> int:

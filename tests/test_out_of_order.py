@@ -218,6 +218,39 @@ def test_an_errors_file_of_yesterday_is_as_old_as_yesterdays_export(
     assert "a newer export (stock.csv" in rows["2"]["message"]
 
 
+def test_an_errors_file_fixed_twice_is_as_old_as_the_first_export(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """The full export is stock.csv every day. Yesterday's had M and S wrong (rows 5, 6); a
+    delta file set S 8 this morning; today's stock.csv had rows 2 and 3 wrong and set M 7.
+    Yesterday's errors file fixed today (M only) comes back with S still wrong, in
+    `stock.errors-2.errors.csv`, whose `row` says 3: a row of the fixed file, not of an
+    export. Fixed again, it is still yesterday's stock: S stays 8 (by the export's rows it
+    passed for today's stock.csv, whose rows 2 and 3 were wrong too, and overwrote it)."""
+    sandbox.faults(catalogue="open")
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    good = ["DEL-WH-01,TS-BLK-A,1", "DEL-WH-01,TS-BLK-B,1", "DEL-WH-01,TS-BLK-C,1"]
+    aged(write(tmp_path / "stock.csv", [*good, "DEL-WH-01,TS-BLK-M,x", "DEL-WH-01,TS-BLK-S,y"]),
+         86400)  # fmt: skip
+    assert run(tmp_path, sandbox).exit_code == 1
+    (tmp_path / "done" / TODAY).rename(tmp_path / "done" / yesterday)
+    aged(write(tmp_path / "delta.csv", ["DEL-WH-01,TS-BLK-S,8"]), 7200)
+    assert run(tmp_path, sandbox).exit_code == 0
+    today = ["DEL-WH-01,TS-BLK-L,z", "DEL-WH-01,TS-BLK-XL,w", "DEL-WH-01,TS-BLK-M,7"]
+    aged(write(tmp_path / "stock.csv", today), 3600)
+    assert run(tmp_path, sandbox).exit_code == 1
+    first = (tmp_path / "done" / yesterday / "stock.errors.csv").read_text(encoding="utf-8-sig")
+    (tmp_path / "stock.errors.csv").write_text(first.replace("M,x", "M,1"), encoding="utf-8")
+    assert run(tmp_path, sandbox).exit_code == 1
+    second = (tmp_path / "done" / TODAY / "stock.errors-2.errors.csv").read_text("utf-8-sig")
+    assert "TS-BLK-S,y," in second and second.rstrip().endswith(",3")
+    fixed = tmp_path / "stock.errors-2.errors.csv"
+    fixed.write_text(second.replace("S,y", "S,1"), encoding="utf-8")
+    assert run(tmp_path, sandbox).exit_code == 1
+    stock = sandbox.state()["stock"]
+    assert (stock["DEL-WH-01|TS-BLK-M"], stock["DEL-WH-01|TS-BLK-S"]) == (7, 8)
+
+
 def test_rows_kept_from_an_older_file_keep_their_notes(tmp_path: Path, sandbox: Any) -> None:
     """Out-of-order rows are dropped; a kept row's 'sent as 0' note must not go with them."""
     (tmp_path / "m").mkdir()
