@@ -12,6 +12,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
+import pytest
 from runs import results, run
 from typer.testing import CliRunner
 
@@ -147,35 +148,34 @@ def test_empty_fields_at_the_end_and_a_note_under_an_empty_header_field_are_not_
     assert rows["6"]["message"].startswith("this row has 6 cells but the header has 4 ('Jeans 32'")
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("stock.csv", (
+            "location_id,sku,name,quantity,\n"
+            "DEL-WH-01,TS-BLK-S,Jeans 32, 34,5,\n"  # read shifted: quantity 34
+            "DEL-WH-01,TS-BLK-L,Jeans,7,\n"
+        ), shifted(6, 5, "5", "quantity")),
+        ("stock_short.csv", (
+            "location_id,sku,quantity,\n"
+            "DEL-WH-01,TS-BLK-M,1,200,\n"  # an unquoted 1,200 in the last column: quantity 1
+            "DEL-WH-01,TS-BLK-L,7,\n"
+        ), shifted(5, 4, "200", "quantity")),
+        ("price.csv", (
+            "location_id,sku,mrp,esp,\n"
+            "DEL-WH-01,TS-BLK-S,1499.00,1,299.00,\n"  # read shifted: esp 1, mrp 1499
+            "DEL-WH-01,TS-BLK-M,1499.00,1299.00,\n"
+        ), shifted(6, 5, "299.00", "esp")),
+    ],
+)  # fmt: skip
 def test_a_shift_into_the_empty_field_of_lines_that_end_with_the_delimiter_is_caught(
-    tmp_path: Path,
+    tmp_path: Path, name: str, text: str, message: str
 ) -> None:
     """Many ERPs end every line with the delimiter, the header's too: a shifted row's cell
     lands in that empty field, and its own last one is the one past the header."""
-    path = write(tmp_path / "stock.csv", (
-        "location_id,sku,name,quantity,\n"
-        "DEL-WH-01,TS-BLK-S,Jeans 32, 34,5,\n"  # read shifted: quantity 34
-        "DEL-WH-01,TS-BLK-L,Jeans,7,\n"
-    ))  # fmt: skip
-    rows = validated(path)
+    rows = validated(write(tmp_path / name, text))
     assert {n: r["status"] for n, r in rows.items()} == {"2": "rejected", "3": "ok"}
-    assert rows["2"]["message"] == shifted(6, 5, "5", "quantity")
-    short = write(tmp_path / "stock_short.csv", (
-        "location_id,sku,quantity,\n"
-        "DEL-WH-01,TS-BLK-M,1,200,\n"  # an unquoted 1,200 in the last column: quantity 1
-        "DEL-WH-01,TS-BLK-L,7,\n"
-    ))  # fmt: skip
-    rows = validated(short)
-    assert {n: r["status"] for n, r in rows.items()} == {"2": "rejected", "3": "ok"}
-    assert rows["2"]["message"] == shifted(5, 4, "200", "quantity")
-    price = write(tmp_path / "price.csv", (
-        "location_id,sku,mrp,esp,\n"
-        "DEL-WH-01,TS-BLK-S,1499.00,1,299.00,\n"  # read shifted: esp 1, mrp 1499
-        "DEL-WH-01,TS-BLK-M,1499.00,1299.00,\n"
-    ))  # fmt: skip
-    rows = validated(price)
-    assert {n: r["status"] for n, r in rows.items()} == {"2": "rejected", "3": "ok"}
-    assert rows["2"]["message"] == shifted(6, 5, "299.00", "esp")
+    assert rows["2"]["message"] == message
 
 
 def test_a_quote_never_closed_that_takes_in_the_rows_after_it_is_rejected(
