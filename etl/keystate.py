@@ -13,12 +13,7 @@ Kept in `INBOX/.konnect-etl/protection.sqlite3`, next to the journal:
 - `price_book`: the last MRP and selling price Konnect accepted for each key, one blob
   (`etl.pricejump`).
 - `released`: content hashes of held files that `konnect-etl release` let through.
-- `cancels`: every cancel row applied (order, item, quantity, reason) with the file, row and
-  time (UTC) that applied it, kept `KEEP_DAYS`: a later file repeating one is not sent
-  (`etl.repeats`). Rows whose answer was lost (`unknown`: maybe applied) are kept too, with
-  `settled` 0, until a file applies the same cancel. `attempt`: the journal attempt that
-  recorded the row, as "id/started_at" (its start too: a journal made anew numbers from 1
-  again); a file resumed does not count its own records.
+- `cancels`: the cancel rows applied (`etl.cancelbook`).
 """
 
 from __future__ import annotations
@@ -29,12 +24,12 @@ import sqlite3
 import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from etl.cancelbook import CancelBook
 from etl.sqlitetx import immediate
 
 STATE_FILE = "protection.sqlite3"
@@ -85,17 +80,6 @@ class Applied:
     file: str
 
 
-@dataclass(frozen=True)
-class AppliedRow:
-    """The row of an earlier file that applied an action, and when (UTC, ISO); `settled`
-    False: Konnect's answer to that row was lost, so the action may or may not be applied."""
-
-    file: str
-    row: int
-    applied_at: str
-    settled: bool = True
-
-
 class KeyState:
     """The protection database of one inbox (one connection per use; WAL for sharing)."""
 
@@ -109,6 +93,7 @@ class KeyState:
             with self._writing():  # another process may be adding them too: look again
                 for table, column, declaration in self._missing_columns():
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+        self.cancels = CancelBook(self._db, KEEP_DAYS)
 
     def close(self) -> None:
         self._db.close()
@@ -301,57 +286,6 @@ class KeyState:
     def is_released(self, sha256: str) -> bool:
         found = self._db.execute("SELECT 1 FROM released WHERE sha256 = ?", (sha256,))
         return found.fetchone() is not None
-
-    def cancels_applied(self, actions: list[str], attempt: str | None) -> dict[str, AppliedRow]:
-        """Which of `actions` another file applied, or sent and lost the answer to (`settled`
-        False): what `attempt` (the journal's id of the attempt asking) recorded itself does
-        not count."""
-        found: dict[str, AppliedRow] = {}
-        for start in range(0, len(actions), 500):
-            batch = actions[start : start + 500]
-            rows = self._db.execute(
-                "SELECT action, file, row, applied_at, settled FROM cancels "
-                f"WHERE action IN ({','.join('?' * len(batch))}) "
-                "AND (attempt IS NULL OR attempt != ?)",
-                (*batch, attempt or ""),
-            )
-            found.update({a: AppliedRow(f, int(r), at, bool(s)) for a, f, r, at, s in rows})
-        return found
-
-    def record_cancels(
-        self,
-        applied: Iterable[tuple[str, int]],
-        file: str,
-        at: str,
-        lost: Iterable[tuple[str, int]] = (),
-        attempt: str | None = None,
-    ) -> None:
-        """Remember the actions `file` (the journal's `attempt`) applied and those whose answer
-        was `lost` (action, row). The first file to apply one keeps it; a lost one is kept
-        until a file applies it, and never replaces an applied one. Entries older than
-        KEEP_DAYS are forgotten."""
-        horizon = (datetime.fromisoformat(at) - timedelta(days=KEEP_DAYS)).isoformat()
-        rows = [(a, file, row, at, 1, attempt) for a, row in applied]
-        rows += [(a, file, row, at, 0, attempt) for a, row in lost]
-        with self._writing():
-            self._db.execute("DELETE FROM cancels WHERE applied_at < ?", (horizon,))
-            self._db.executemany(
-                "INSERT INTO cancels (action, file, row, applied_at, settled, attempt) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (action) DO UPDATE SET "
-                "file = excluded.file, row = excluded.row, applied_at = excluded.applied_at, "
-                "settled = 1, attempt = excluded.attempt "
-                "WHERE cancels.settled = 0 AND excluded.settled = 1",
-                rows,
-            )
-
-    def forget_cancels(self, actions: Iterable[str], attempt: str) -> None:
-        """Forget the cancels attempt `attempt` wrote ahead as maybe applied and that Konnect
-        turned out not to apply (refused): another file may send them."""
-        with self._writing():
-            self._db.executemany(
-                "DELETE FROM cancels WHERE action = ? AND attempt = ? AND settled = 0",
-                [(action, attempt) for action in actions],
-            )
 
 
 def frame_keys(frame: pd.DataFrame) -> pd.Series:

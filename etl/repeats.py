@@ -35,7 +35,8 @@ import numpy.typing as npt
 import pandas as pd
 
 from etl.bodies import build_chunks
-from etl.keystate import AppliedRow, KeyState
+from etl.cancelbook import AppliedRow
+from etl.keystate import KeyState
 from etl.model import Problem, RowStatus
 from etl.validation import drop_rows
 from etl.wording import count
@@ -64,7 +65,7 @@ def skip_repeats(prepared: Prepared, state: KeyState, attempt: str | None) -> in
     if prepared.feed.name != FEED or prepared.validated.frame.empty:
         return 0
     keys = actions(prepared.validated.frame)
-    recorded = state.cancels_applied(sorted(set(keys)), attempt)
+    recorded = state.cancels.applied(sorted(set(keys)), attempt)
     earlier = {i: recorded[key] for i, key in enumerate(keys) if key in recorded}
     if not earlier:
         return 0
@@ -98,10 +99,10 @@ def record_applied(
     status = np.asarray(out.status)[validated.positions]
     at = datetime.now(UTC).isoformat(timespec="milliseconds")
     lost = _rows(prepared, status == "unknown")
-    state.record_cancels(_rows(prepared, status == "ok"), name, at, lost=lost, attempt=attempt)
+    state.cancels.record(_rows(prepared, status == "ok"), name, at, lost=lost, attempt=attempt)
     if attempt is not None:  # what `expect` wrote ahead and Konnect did not apply
         refused = ~np.isin(status, ["ok", "unknown"])
-        state.forget_cancels([action for action, _ in _rows(prepared, refused)], attempt)
+        state.cancels.forget([action for action, _ in _rows(prepared, refused)], attempt)
 
 
 def expect(
@@ -115,7 +116,7 @@ def expect(
     keys = actions(validated.frame.iloc[rows])
     numbers = validated.row_numbers[rows].tolist()
     at = datetime.now(UTC).isoformat(timespec="milliseconds")
-    state.record_cancels([], name, at, lost=list(zip(keys, numbers, strict=True)), attempt=attempt)
+    state.cancels.record([], name, at, lost=list(zip(keys, numbers, strict=True)), attempt=attempt)
 
 
 def _rows(prepared: Prepared, chosen: npt.NDArray[np.bool_]) -> list[tuple[str, int]]:

@@ -27,9 +27,10 @@ import pytest
 from runs import drop, oid, results, run
 from test_repeated_cancels import HEADER, cancelled, summary
 
+from etl.cancelbook import AppliedRow
 from etl.client import KonnectClient
 from etl.errors import TransientError
-from etl.keystate import AppliedRow, KeyState
+from etl.keystate import KeyState
 
 LOST = "not sent: the answer to the same cancel from {} (row {}, "
 
@@ -178,14 +179,14 @@ def test_what_settles_a_lost_answer_and_what_does_not(tmp_path: Path) -> None:
     named from then on: neither a lost answer nor another file applying it replaces it."""
     at = [f"2026-11-27T0{h}:00:00.000+00:00" for h in range(5)]
     with KeyState(tmp_path) as state:
-        state.record_cancels([], "a.csv", at[0], lost=[("o|i|1|6", 2)])
-        state.record_cancels([], "b.csv", at[1], lost=[("o|i|1|6", 5)])
-        assert state.cancels_applied(["o|i|1|6"], None) == {
+        state.cancels.record([], "a.csv", at[0], lost=[("o|i|1|6", 2)])
+        state.cancels.record([], "b.csv", at[1], lost=[("o|i|1|6", 5)])
+        assert state.cancels.applied(["o|i|1|6"], None) == {
             "o|i|1|6": AppliedRow("a.csv", 2, at[0], settled=False)
         }
-        state.record_cancels([("o|i|1|6", 4)], "c.csv", at[2])
-        state.record_cancels([], "d.csv", at[3], lost=[("o|i|1|6", 7)])
-        state.record_cancels([("o|i|1|6", 8)], "e.csv", at[4])
-        assert state.cancels_applied(["o|i|1|6"], None) == {
+        state.cancels.record([("o|i|1|6", 4)], "c.csv", at[2])
+        state.cancels.record([], "d.csv", at[3], lost=[("o|i|1|6", 7)])
+        state.cancels.record([("o|i|1|6", 8)], "e.csv", at[4])
+        assert state.cancels.applied(["o|i|1|6"], None) == {
             "o|i|1|6": AppliedRow("c.csv", 4, at[2], settled=True)
         }

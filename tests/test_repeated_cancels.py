@@ -14,7 +14,8 @@ from typing import Any
 
 from runs import drop, oid, results, run, run_process, start_and_wait_for_claim
 
-from etl.keystate import AppliedRow, KeyState
+from etl.cancelbook import AppliedRow
+from etl.keystate import KeyState
 
 HEADER = ["orderId", "orderItemId", "quantity", "reasonCode"]
 
@@ -122,18 +123,18 @@ def test_what_a_resumed_file_counts_and_what_is_forgotten(tmp_path: Path) -> Non
     must be cut into the same chunks again), but does count every other file's, whenever
     recorded; entries older than 30 days go."""
     with KeyState(tmp_path) as state:
-        state.record_cancels([("o|i|1|6", 2)], "a.csv", "2026-10-20T08:00:00.000+00:00")
-        state.record_cancels(
+        state.cancels.record([("o|i|1|6", 2)], "a.csv", "2026-10-20T08:00:00.000+00:00")
+        state.cancels.record(
             [("o|i|1|6", 5), ("o|j|1|6", 3)], "b.csv", "2026-11-27T08:00:00.000+00:00"
         )
         a, b = "2026-10-20T08:00:00.000+00:00", "2026-11-27T08:00:00.000+00:00"
-        assert state.cancels_applied(["o|i|1|6", "o|j|1|6", "x"], None) == {
+        assert state.cancels.applied(["o|i|1|6", "o|j|1|6", "x"], None) == {
             "o|i|1|6": AppliedRow("b.csv", 5, b),  # a.csv's, 38 days older: forgotten
             "o|j|1|6": AppliedRow("b.csv", 3, b),
         }
-        state.record_cancels([("o|j|1|6", 9)], "c.csv", b)
-        assert state.cancels_applied(["o|j|1|6"], None)["o|j|1|6"].file == "b.csv"  # the first
-        state.record_cancels([("o|k|1|6", 4)], "d.csv", b, attempt=f"7/{b}")
-        assert state.cancels_applied(["o|k|1|6"], f"7/{b}") == {}  # its own
-        others = state.cancels_applied(["o|j|1|6", "o|k|1|6"], f"7/{a}")  # a journal made anew
+        state.cancels.record([("o|j|1|6", 9)], "c.csv", b)
+        assert state.cancels.applied(["o|j|1|6"], None)["o|j|1|6"].file == "b.csv"  # the first
+        state.cancels.record([("o|k|1|6", 4)], "d.csv", b, attempt=f"7/{b}")
+        assert state.cancels.applied(["o|k|1|6"], f"7/{b}") == {}  # its own
+        others = state.cancels.applied(["o|j|1|6", "o|k|1|6"], f"7/{a}")  # a journal made anew
         assert others.keys() == {"o|j|1|6", "o|k|1|6"}
