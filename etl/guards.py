@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from etl import pricejump, repeats
+from etl.droppedback import ERRORS_NAME, errors_layout
 from etl.guard_settings import Guards
 from etl.keystate import KeyState
 from etl.outoforder import FUTURE_SLACK, copy_of, exported_at, record_applied, skip_superseded
-from etl.report import ERRORS_NAME, errors_layout
 from etl.wording import count
 
 if TYPE_CHECKING:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from etl.cells import BoolArray, blank_cells
 from etl.damage import damage_problems, numeric_mask
+from etl.droppedback import own_positions
 from etl.errors import InputError
 from etl.errorvalues import ErrorCells, formula_cells
 from etl.feeds import get_feed
@@ -25,7 +26,6 @@ from etl.mapspec import FieldSpec, Mapping, norm_header
 from etl.model import IntArray, Mapped, Problem, Table
 from etl.pricemarks import rupees_in_another_currency, thousands_read_as_decimals
 from etl.ragged import extra_cell_problems
-from etl.report import own_positions
 from etl.skiprules import rule_rows
 from etl.totals import log_skipped, total_rows
 from etl.transforms import Failure

@@ -26,12 +26,12 @@ from pathlib import Path
 
 from etl import readers
 from etl.config import builtin_mappings_dir
+from etl.droppedback import ERRORS_NAME, errors_layout, is_result_header
 from etl.errors import InputError
 from etl.mapspec import Mapping, norm_header
 from etl.model import Sheet, Table
 from etl.nameglobs import may_fit, name_hits, named_for_another_feed, two_actions
 from etl.readers import SheetCache
-from etl.report import ERRORS_NAME, errors_layout, is_result_header
 from etl.reportsheet import restore_neutralised
 from etl.sheetpick import MatchReport, header_fit, own_layout, scan_sheets, sheet_conflict
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import re
 from fnmatch import fnmatchcase
 
+from etl.droppedback import ERRORS_NAME, export_stems
 from etl.feeds import ABSOLUTE_FEEDS, get_feed
 from etl.mapspec import Mapping
-from etl.report import ERRORS_NAME, export_stems
 
 # The columns that confirm, dispatch, return QC, cancel and pack files share: having them
 # says which order action a file is no more than its name does.

@@ -20,11 +20,12 @@ import numpy as np
 import pandas as pd
 
 from etl.bodies import build_chunks
+from etl.droppedback import ERRORS_NAME, export_stems, fixed_before, row_column
 from etl.feeds import ABSOLUTE_FEEDS
 from etl.keystate import KEEP_DAYS, Applied, KeyState, frame_keys
 from etl.mapspec import Mapping
 from etl.model import IntArray, Problem
-from etl.report import ERRORS_NAME, error_positions, export_stems, fixed_before, row_column
+from etl.report import error_positions
 from etl.validation import drop_rows
 from etl.wording import count
 

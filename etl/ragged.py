@@ -24,8 +24,8 @@ import numpy as np
 import pyarrow.compute as pc
 
 from etl.cells import arrow_text, blank_cells, contains_bytes, to_mask
+from etl.droppedback import own_columns
 from etl.model import IntArray, Problem, Table
-from etl.report import own_columns
 from etl.wording import count
 
 log = logging.getLogger(__name__)

@@ -16,11 +16,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from etl.droppedback import errors_layout
 from etl.errors import InputError
 from etl.mapspec import Mapping, norm_header
 from etl.model import Sheet, SheetInfo
 from etl.readers import SheetCache
-from etl.report import errors_layout
 
 HEADER_SEARCH_ROWS = 50
 
@@ -238,7 +238,7 @@ def _squash(text: str) -> str:
 
 
 def own_layout(sheet: Sheet) -> bool:
-    """True when row 1 is the header of our errors file (`etl.report.errors_layout`: its
+    """True when row 1 is the header of our errors file (`etl.droppedback.errors_layout`: its
     `error` and `row` columns, which a user's file merely named like ours does not have)."""
     if not len(sheet.cells) or int(sheet.row_numbers[0]) != 1:
         return False

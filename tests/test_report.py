@@ -14,10 +14,11 @@ import pytest
 from openpyxl import load_workbook
 
 from etl.atomic import atomic_write, atomic_write_bytes
+from etl.droppedback import own_positions, row_column
 from etl.model import Sheet, Table
 from etl.outbox import write_sheet
 from etl.readers import read_sheet
-from etl.report import RowOutcomes, extra_names, own_positions, row_column, write_reports
+from etl.report import RowOutcomes, extra_names, write_reports
 from etl.reportsheet import is_risky
 
 HEADER = ["Site", "Item Code", "Closing Qty"]
