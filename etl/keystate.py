@@ -69,6 +69,7 @@ _ADDED_COLUMNS = (
     ("cancels", "settled", "INTEGER NOT NULL DEFAULT 1"),  # 0: answer lost; before, all applied
     ("cancels", "attempt", "TEXT"),  # the journal attempt that recorded it: "id/started_at"
     ("exports", "digest", "TEXT"),  # which keys, in short: exports of the same keys share it
+    ("exports", "feed", "TEXT"),  # newer exports are looked for in every mapping of the feed
 )
 
 
@@ -116,12 +117,14 @@ class KeyState:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def newer_than(self, mapping: str, exported_at: float) -> dict[str, Applied]:
-        """Keys of `mapping` already set by an export newer than `exported_at`."""
+    def newer_than(self, feed: str, mapping: str, exported_at: float) -> dict[str, Applied]:
+        """Keys already set by an export of `feed` newer than `exported_at`, whichever mapping
+        read it (a location and SKU has one price in Konnect, whichever file set it); exports
+        recorded before the feed was (an older version) count for their own mapping."""
         rows = self._db.execute(
-            "SELECT exported_at, file, keys FROM exports WHERE mapping = ? AND exported_at > ? "
-            "ORDER BY exported_at",
-            (mapping, exported_at),
+            "SELECT exported_at, file, keys FROM exports WHERE exported_at > ? "
+            "AND (feed = ? OR (feed IS NULL AND mapping = ?)) ORDER BY exported_at",
+            (exported_at, feed, mapping),
         ).fetchall()
         found: dict[str, Applied] = {}
         for at, file, blob in rows:  # oldest first: the newest export of a key wins
@@ -209,6 +212,7 @@ class KeyState:
 
     def record(
         self,
+        feed: str,
         mapping: str,
         keys: Iterable[str],
         exported_at: float,
@@ -228,9 +232,9 @@ class KeyState:
         horizon = max(exported_at, newest.exported_at if newest else exported_at)
         with self._writing():
             self._db.execute(
-                "INSERT INTO exports (mapping, exported_at, file, keys, error_rows, digest) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (mapping, exported_at, file, blob, errors, digest),
+                "INSERT INTO exports (feed, mapping, exported_at, file, keys, error_rows, digest) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (feed, mapping, exported_at, file, blob, errors, digest),
             )
             self._db.execute(
                 "UPDATE exports SET keys = x'' "

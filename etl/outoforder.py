@@ -165,7 +165,7 @@ def _newer(
 ) -> dict[str, Applied]:
     """The newer export that set each key (every key of the file, when the file is too old
     to compare key by key)."""
-    newer = state.newer_than(prepared.mapping.name, exported_at)
+    newer = state.newer_than(prepared.feed.name, prepared.mapping.name, exported_at)
     newest = state.newest(prepared.mapping.name)
     if newest is not None and exported_at < newest.exported_at - KEEP_DAYS * 86400:
         newer = dict.fromkeys(keys, newest)  # too old to compare key by key: none is sent
@@ -204,7 +204,7 @@ def record_applied(
     keys = frame_keys(validated.frame[ok]).tolist()
     table = prepared.table
     rows = table.row_numbers[error_positions(table, out)].tolist()
-    state.record(prepared.mapping.name, keys, exported_at, name, rows)
+    state.record(prepared.feed.name, prepared.mapping.name, keys, exported_at, name, rows)
 
 
 def superseded_problem(row: int, message: str) -> Problem:

@@ -365,6 +365,40 @@ def test_a_file_resumed_after_a_newer_export_sends_every_row_it_should(
     assert sum(r["status"] == "ok" for r in rows.values()) == 2960
 
 
+def test_an_older_export_read_by_another_mapping_does_not_overwrite_newer_prices(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """07:00 the POS price list (mapping pos/price) sets a price; the merchandiser's 06:00
+    file in Konnect's own columns (generic/price) is dropped after it: one location and SKU
+    has one price in Konnect, whichever mapping read the file that set it."""
+    pos = tmp_path / "pos_price_0700.csv"
+    pos.write_bytes(b"Store;Item Code;MRP;Selling Price\r\nCP Delhi Warehouse;TS-BLK-S;999;777\r\n")
+    aged(pos, 3600)
+    assert run(tmp_path, sandbox).exit_code == 0
+    header = "location_id,sku,mrp,esp"
+    old = ["DEL-WH-01,TS-BLK-S,999,600", "DEL-WH-01,TS-BLK-M,999,600"]
+    aged(write(tmp_path / "markdown.csv", old, header), 7200)
+    older = run(tmp_path, sandbox)
+    assert older.exit_code == 1
+    assert sandbox.state()["prices"]["DEL-WH-01|TS-BLK-S"]["esp"] == 777
+    assert sandbox.state()["prices"]["DEL-WH-01|TS-BLK-M"]["esp"] == 600
+    rows = results(tmp_path / "done" / TODAY / "markdown.result.csv")
+    assert rows["2"]["status"] == "rejected"
+    assert "a newer export (pos_price_0700.csv" in rows["2"]["message"]
+
+
+def test_exports_recorded_before_the_feed_was_count_for_their_own_mapping(
+    tmp_path: Path,
+) -> None:
+    with KeyState(tmp_path) as state:
+        state.record("stock", "m", ["L|S"], 100.0, "stock.csv")
+        state._db.execute("UPDATE exports SET feed = NULL")  # as an older version wrote it
+        state.record("stock", "n", ["L|T"], 200.0, "other.csv")
+        assert state.newer_than("stock", "m", 50.0).keys() == {"L|S", "L|T"}
+        assert state.newer_than("stock", "n", 50.0).keys() == {"L|T"}
+        assert state.newer_than("price", "n", 50.0) == {}
+
+
 def test_a_protection_database_from_before_errors_rows_were_kept_still_opens(
     tmp_path: Path,
 ) -> None:
@@ -376,10 +410,10 @@ def test_a_protection_database_from_before_errors_rows_were_kept_still_opens(
         db.execute("INSERT INTO exports VALUES (1, 'm', 100.0, 'stock.csv', x'')")
         db.commit()
     with KeyState(tmp_path) as state:
-        state.record("m", ["L|S"], 200.0, "stock.csv", [2])
+        state.record("stock", "m", ["L|S"], 200.0, "stock.csv", [2])
         assert state.exported_at_of("m", "stock", ["7"]) == 200.0  # nothing tells: the latest
         assert state.exported_at_of("m", "stock", ["2"]) == 200.0
-        state.record("m", ["L|S"], 300.0, "stock.csv", [2])
+        state.record("stock", "m", ["L|S"], 300.0, "stock.csv", [2])
         assert state.exported_at_of("m", "stock", ["2"]) == 200.0  # as many: the oldest
 
 
@@ -428,7 +462,9 @@ def test_a_future_export_an_older_version_recorded_is_forgotten(
     applied is not known, so it is forgotten at the next stock file (with a warning)."""
     state_dir = tmp_path / ".konnect-etl"
     with KeyState(state_dir) as state:  # as an older version recorded it
-        state.record("generic/stock", ["DEL-WH-01|TS-BLK-S"], time.time() + 5 * 365 * 86400, "x")
+        state.record(
+            "stock", "generic/stock", ["DEL-WH-01|TS-BLK-S"], time.time() + 5 * 365 * 86400, "x"
+        )
     write(tmp_path / "stock.csv", ["DEL-WH-01,TS-BLK-S,8"])
     result = run(tmp_path, sandbox)
     assert result.exit_code == 0, result.output
@@ -446,13 +482,13 @@ def test_exports_of_the_same_keys_keep_only_the_newest_ones_keys(tmp_path: Path)
     with KeyState(tmp_path) as state:
         for hour in range(1, 25):
             order = keys[hour:] + keys[:hour]  # the same keys, in another order
-            state.record("m", order, hour * 3600.0, f"stock-{hour}.csv", [hour + 1])
-        state.record("m", other, 12.5 * 3600, "delta.csv", [])
-        state.record("m", keys[:-1], 25 * 3600.0, "stock-25.csv", [])  # one SKU fewer
-        newer = state.newer_than("m", 0.0)
+            state.record("stock", "m", order, hour * 3600.0, f"stock-{hour}.csv", [hour + 1])
+        state.record("stock", "m", other, 12.5 * 3600, "delta.csv", [])
+        state.record("stock", "m", keys[:-1], 25 * 3600.0, "stock-25.csv", [])  # one SKU fewer
+        newer = state.newer_than("stock", "m", 0.0)
         assert newer[keys[0]].file == newer[keys[-2]].file == "stock-25.csv"
         assert newer[keys[-1]].file == "stock-24.csv" and newer["L0|NEW"].file == "delta.csv"
-        assert state.newer_than("m", 24.5 * 3600).keys() == set(keys[:-1])
+        assert state.newer_than("stock", "m", 24.5 * 3600).keys() == set(keys[:-1])
         assert state.keys_of("m", "delta", 12.5 * 3600) == set(other)
         assert state.exported_at_of("m", "stock-3", ["4"]) == 3 * 3600.0  # its errors rows stay
         assert state.previous_keys("m", {f"L{i}" for i in range(7)}, re.compile("x")) == (
@@ -473,8 +509,8 @@ def test_an_export_forgotten_as_future_gives_back_the_keys_it_took(tmp_path: Pat
     keys = ["L1|A", "L1|B", "L2|C"]
     now = time.time()
     with KeyState(tmp_path) as state:
-        state.record("m", keys, now - 3600, "stock-0600.csv", [])
-        state.record("m", keys[::-1], now + 3600, "stock-ahead.csv", [])
+        state.record("stock", "m", keys, now - 3600, "stock-0600.csv", [])
+        state.record("stock", "m", keys[::-1], now + 3600, "stock-ahead.csv", [])
         assert state.no_future_exports(now) == 1
-        older = state.newer_than("m", now - 7200)
+        older = state.newer_than("stock", "m", now - 7200)
         assert set(older) == set(keys) and {a.file for a in older.values()} == {"stock-0600.csv"}

@@ -162,18 +162,20 @@ def test_the_key_memory_answers_as_if_every_export_kept_its_keys(
     with KeyState(state_dir) as state:
         for n, (hour, which) in enumerate(exports):
             at, name = hour * 3600.0, f"stock-{n}.csv"
-            state.record("m", sorted(KEY_SETS[which], reverse=n % 2 == 1), at, name, [n + 2])
+            state.record(
+                "stock", "m", sorted(KEY_SETS[which], reverse=n % 2 == 1), at, name, [n + 2]
+            )
             kept.append((at, name, KEY_SETS[which]))
             for since in [0.0, *(t for t, _, _ in kept)]:
                 expected: dict[str, tuple[float, str]] = {}
                 for t, file, keys in sorted(kept, key=lambda e: e[0]):  # stable: as recorded
                     if t > since:
                         expected.update(dict.fromkeys(keys, (t, file)))
-                got = state.newer_than("m", since)
+                got = state.newer_than("stock", "m", since)
                 assert {k: (a.exported_at, a.file) for k, a in got.items()} == expected
             for t, file, keys in kept:  # an errors file of each: its export, what it set
                 assert state.exported_at_of("m", Path(file).stem, [str(len(kept) + 1)]) == t
-                newer = set(state.newer_than("m", t))
+                newer = set(state.newer_than("stock", "m", t))
                 assert keys <= state.keys_of("m", Path(file).stem, t) | newer
         # exports stamped ahead of the clock (another machine's) forgotten: as if never kept
         now = exports[0][0] * 3600.0
@@ -182,5 +184,5 @@ def test_the_key_memory_answers_as_if_every_export_kept_its_keys(
         expected = {}
         for t, file, keys in sorted(left, key=lambda e: e[0]):
             expected.update(dict.fromkeys(keys, (t, file)))
-        got = state.newer_than("m", 0.0)
+        got = state.newer_than("stock", "m", 0.0)
         assert {k: (a.exported_at, a.file) for k, a in got.items()} == expected
