@@ -17,6 +17,7 @@ price with the other's.
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,11 +27,13 @@ import pyarrow as pa
 
 from etl.guard_settings import Guards
 from etl.keystate import KeyState, frame_keys
-from etl.wording import count, label, number_text
+from etl.wording import count, label, number_text, row_list
 
 if TYPE_CHECKING:
     from etl.pipeline import Prepared
     from etl.report import RowOutcomes
+
+log = logging.getLogger(__name__)
 
 FEED = "price"
 FIELDS = ("mrp", "esp")
@@ -38,7 +41,9 @@ _BOOK = ("mrp", "esp", "currency", "file")  # indexed by the `location|sku` key
 
 
 def hold_reason(prepared: Prepared, guards: Guards, state: KeyState) -> str | None:
-    """Why this price file must wait for `konnect-etl release` (None: it may go)."""
+    """Why this price file must wait for `konnect-etl release` (None: it may go). When it
+    may go, rows whose price alone moved that far, or whose currency changed, are named in
+    the file's notes (sent: each may be a sale or a correction)."""
     factor = guards.price_jump
     if factor is None or prepared.feed.name != FEED:
         return None
@@ -48,18 +53,30 @@ def hold_reason(prepared: Prepared, guards: Guards, state: KeyState) -> str | No
     frame = prepared.validated.frame
     keys = frame_keys(frame)
     before = book.reindex(_hashes(keys))
-    same = (before["currency"].to_numpy() == _currency(frame)) & before["file"].notna().to_numpy()
+    seen = before["file"].notna().to_numpy()
+    currency = _currency(frame)
+    same = seen & (before["currency"].to_numpy() == currency)
+    switched = np.flatnonzero(seen & ~same)
+    if switched.size >= guards.min_rows and switched.size * 2 > seen.sum():
+        at = int(switched[0])
+        was = (str(keys.iat[at]), str(currency[at]), str(before["currency"].iat[at]))
+        return _currency_reason(switched.size, int(seen.sum()), was)
+    jumped = np.zeros(len(frame), dtype=bool)
     for field in FIELDS:
         new = frame[field].to_numpy(dtype="float64")
         old = before[field].to_numpy(dtype="float64")
-        known = np.flatnonzero(same & (new > 0) & (old > 0))
-        if known.size < guards.min_rows:
-            return None  # too few keys sent before to tell
-        ratio = float(np.median(new[known] / old[known]))
-        if ratio >= factor or ratio <= 1 / factor:
-            at = int(known[np.argmin(np.abs(new[known] / old[known] - ratio))])
-            example = (str(keys.iat[at]), new[at], old[at], str(before["file"].iat[at]))
-            return _reason(field, ratio, known.size, len(frame), example)
+        known = same & (new > 0) & (old > 0)
+        ratios = np.divide(new, old, out=np.ones_like(new), where=known)
+        far = (ratios >= factor) | (ratios <= 1 / factor)
+        if known.sum() >= guards.min_rows:
+            ratio = float(np.median(ratios[known]))
+            if ratio >= factor or ratio <= 1 / factor:
+                at = int(np.argmin(np.where(known, np.abs(ratios - ratio), np.inf)))
+                example = (str(keys.iat[at]), new[at], old[at], str(before["file"].iat[at]))
+                return _reason(field, ratio, int(known.sum()), len(frame), example)
+        jumped |= known & far
+    _note(prepared, np.flatnonzero(jumped), _jumped_note(factor))
+    _note(prepared, switched, _SWITCHED_NOTE)
     return None
 
 
@@ -76,7 +93,43 @@ def _reason(
         f" {number_text(old)} by {file}):"
         " has the export's unit changed (paise instead of rupees), or does the column hold"
         " another number? Sent, every channel would show these prices"
+        + (". If it is a markdown of 90% or more, release it" if ratio < 1 else "")
     )
+
+
+def _currency_reason(switched: int, compared: int, example: tuple[str, str, str]) -> str:
+    key, new, old = example
+    location, sku = key.split("|", 1)
+    return (
+        f"this price file's currency differs from the one last sent on {switched} of the"
+        f" {count(compared, 'row')} whose location and SKU were sent before (e.g. {sku} at"
+        f" {location}: {new}, last sent in {old}): has the export's currency column changed?"
+        f" Sent, every channel would show these amounts in {new}"
+    )
+
+
+def _jumped_note(factor: float) -> str:
+    return (
+        f"{{rows}}: the MRP or selling price is {factor:g} times or more (or 1/{factor:g} or"
+        " less) of the one last sent for that location and SKU; sent, as a sale or a"
+        " correction may do that - if one is a typo (a decimal point moved, paise for"
+        " rupees), send the right price in a new file now"
+    )
+
+
+_SWITCHED_NOTE = (
+    "{rows}: the currency is not the one last sent for that location and SKU; sent - if"
+    " that is a mistake, send the price in the right currency in a new file now"
+)
+
+
+def _note(prepared: Prepared, positions: npt.NDArray[np.intp], template: str) -> None:
+    """Name the rows at `positions` (of the validated frame) in the file's notes."""
+    if positions.size:
+        rows = prepared.validated.row_numbers[positions].tolist()
+        note = template.format(rows=row_list(rows).capitalize())
+        prepared.table.notes.append(note)
+        log.warning("%s: %s", prepared.table.sheet.path.name, note)
 
 
 def record(prepared: Prepared, out: RowOutcomes, state: KeyState, name: str) -> None:

@@ -75,7 +75,9 @@ def test_a_hundredth_is_held_too_and_says_so(tmp_path: Path, sandbox: Any) -> No
     assert run(tmp_path, sandbox).exit_code == 0
     price_file(tmp_path / "price.csv", RUPEES, [p * 0.9 for p in RUPEES])
     assert run(tmp_path, sandbox).exit_code == 1
-    assert "MRP values are about 1/100 of those last sent" in held_reason(tmp_path, "price")
+    reason = held_reason(tmp_path, "price")
+    assert "MRP values are about 1/100 of those last sent" in reason
+    assert reason.endswith(". If it is a markdown of 90% or more, release it")
 
 
 @pytest.mark.parametrize(
@@ -106,9 +108,44 @@ def test_only_keys_sent_before_in_the_same_currency_are_compared(
     # 6 keys known: fewer than min_rows (10) to tell, so not held
     price_file(tmp_path / "price.csv", [p * 100 for p in RUPEES], [p * 100 for p in RUPEES])
     assert run(tmp_path, sandbox).exit_code == 0
-    # all 12 known now at x100; the same SKUs in dollars are no rupee prices to compare
+    # all 12 known now at x100; the same SKUs in dollars are no rupee prices to compare,
+    # and a whole catalogue switched to another currency is held
     price_file(tmp_path / "price.csv", RUPEES, RUPEES, currency="USD")
+    assert run(tmp_path, sandbox).exit_code == 1
+    assert held_reason(tmp_path, "price").startswith(
+        "this price file's currency differs from the one last sent on 12 of the 12 rows whose"
+        " location and SKU were sent before (e.g. TS-000 at DEL-WH-01: USD, last sent in INR)"
+    )
+    assert prices(sandbox)["DEL-WH-01|TS-000"] == (49900, 49900)
+
+
+def test_a_few_rows_in_another_currency_or_far_from_their_last_price_are_named(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Rows that alone moved 10x (a decimal point moved, or a 90% clearance) or changed
+    currency are sent, each fine on its own, and named in the file's warnings."""
+    sandbox.faults(catalogue="open")
+    price_file(tmp_path / "price.csv", RUPEES, RUPEES)
     assert run(tmp_path, sandbox).exit_code == 0
+    mrp = [p / 100 if n == 2 else p for n, p in enumerate(RUPEES)]  # row 4: 6.99 for 699
+    esp = [p / 10 if n == 5 else p - 1 for n, p in enumerate(RUPEES)]  # row 7: 99.9 for 999
+    price_file(tmp_path / "price.csv", mrp, [min(e, m) for m, e in zip(mrp, esp, strict=True)])
+    text = (tmp_path / "price.csv").read_text(encoding="utf-8").splitlines()
+    text[9] = text[9].replace(",INR", ",USD")  # row 10
+    (tmp_path / "price.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
+    result = run(tmp_path, sandbox)
+    assert result.exit_code == 0
+    summary = json.loads((tmp_path / "done" / TODAY / "price-2.summary.json").read_text())
+    assert summary["warnings"] == [
+        "Rows 4 and 7: the MRP or selling price is 10 times or more (or 1/10 or less) of the"
+        " one last sent for that location and SKU; sent, as a sale or a correction may do"
+        " that - if one is a typo (a decimal point moved, paise for rupees), send the right"
+        " price in a new file now",
+        "Row 10: the currency is not the one last sent for that location and SKU; sent - if"
+        " that is a mistake, send the price in the right currency in a new file now",
+    ]
+    assert "Rows 4 and 7: the MRP or selling price" in result.output
+    assert prices(sandbox)["DEL-WH-01|TS-002"] == (6.99, 6.99)
 
 
 def test_refused_rows_are_not_remembered_as_sent(tmp_path: Path, sandbox: Any) -> None:
