@@ -40,17 +40,24 @@ FUTURE_SLACK = 300  # seconds a share's clock may run ahead of ours unremarked
 def export_time(mapping: Mapping, path: Path) -> float:
     """When the file was exported: from its name (`export_time:`), else its mtime; never
     later than now (see `_not_ahead`)."""
-    spec = mapping.export_time
-    if spec is not None:
-        found = spec.pattern.search(path.name)
-        if found is not None:
-            text = found.group(1) if spec.pattern.groups else found.group(0)
-            try:
-                stamp = datetime.strptime(text, spec.format).astimezone().timestamp()
-                return _not_ahead(stamp, path, "the time in its name")
-            except ValueError:
-                log.warning("%s: '%s' is not a time like %s", path.name, text, spec.format)
+    stamp = _time_in_name(mapping, path)
+    if stamp is not None:
+        return _not_ahead(stamp, path, "the time in its name")
     return _not_ahead(path.stat().st_mtime, path, "its modification time")
+
+
+def _time_in_name(mapping: Mapping, path: Path) -> float | None:
+    """The export time the file's name gives (`export_time:` in the mapping), if any."""
+    spec = mapping.export_time
+    found = None if spec is None else spec.pattern.search(path.name)
+    if spec is None or found is None:
+        return None
+    text = found.group(1) if spec.pattern.groups else found.group(0)
+    try:
+        return datetime.strptime(text, spec.format).astimezone().timestamp()
+    except ValueError:
+        log.warning("%s: '%s' is not a time like %s", path.name, text, spec.format)
+        return None
 
 
 def _not_ahead(stamp: float, path: Path, what: str) -> float:
@@ -82,9 +89,11 @@ Copy = tuple[float, str] | None
 def copy_of(prepared: Prepared, job: Job, state: KeyState, sha256: str) -> Copy:
     """The earliest file processed before with this content (the morning's full list dropped
     again at noon: its new mtime would make it newer than the day's changes), as the
-    protection state still remembers its export; None if none."""
+    protection state still remembers its export; None if none, or if the file's name gives
+    another export time than that file's (the ERP wrote the same list again at 18:00)."""
     if job.journal is None:
         return None
+    named = _time_in_name(prepared.mapping, prepared.table.sheet.path)
     for record in job.journal.find_finished(sha256):
         if record.summary_path is None:
             continue
@@ -92,7 +101,7 @@ def copy_of(prepared: Prepared, job: Job, state: KeyState, sha256: str) -> Copy:
         name += Path(record.name).suffix
         at = state.export_time_of_file(prepared.mapping.name, name)
         if at is not None:
-            return at, name
+            return None if named is not None and named != at else (at, name)
     return None
 
 
@@ -143,9 +152,13 @@ def skip_superseded(prepared: Prepared, path: Path, state: KeyState, copy: Copy 
     if not hit.size:
         return none
     messages: dict[int, str] = {}
+    copied = copy if stem is None else None
     for i in hit.tolist():  # worded only for the rows dropped, each newer export once
         key = str(keys.iat[i])
-        messages[i] = _superseded(newer[key]) if key in newer else _set_by_own_export(stem)
+        if key in newer:
+            messages[i] = _superseded(newer[key], copied)
+        else:
+            messages[i] = _set_by_own_export(stem)
     prepared.validated = drop_rows(
         prepared.validated, messages, prepared.table.row_numbers, superseded_problem
     )
@@ -181,7 +194,15 @@ def _set_by_own_export(stem: str | None) -> str:
 
 
 @functools.lru_cache(maxsize=256)  # per newer export, not per row
-def _superseded(newer: Applied) -> str:
+def _superseded(newer: Applied, copy: Copy = None) -> str:
+    if copy is not None:  # the user may have meant it as new: say why it is not, and the way
+        return (
+            f"not sent: this file has the same content as {copy[1]}, processed before, so it"
+            f" is taken as exported when that was ({_when(copy[0])}), and a newer export"
+            f" ({newer.file}, from {_when(newer.exported_at)}) already set this location and"
+            " SKU; nothing to do if that value is right - to send this row's value now, put"
+            " it in a new file (this file's errors file is as old as this file)"
+        )
     return (
         f"not sent: a newer export ({newer.file}, from {_when(newer.exported_at)}) already set"
         " this location and SKU, and this file's rows are older; nothing to do if that value"

@@ -88,6 +88,11 @@ def test_the_mornings_full_list_dropped_again_does_not_undo_the_days_changes(
     assert sent(sandbox, "DEL-WH-01|TS-BLK-S") == [5, 9]  # the 06:00 value not sent again
     rows = results(done / "stock_full-2.result.csv")
     assert rows["2"]["status"] == "rejected" and "(stock_change.csv" in rows["2"]["message"]
+    assert rows["2"]["message"].startswith(
+        "not sent: this file has the same content as stock_full.csv, processed before, so it"
+        " is taken as exported when that was ("
+    )
+    assert "to send this row's value now, put it in a new file" in rows["2"]["message"]
     assert rows["3"]["status"] == "ok"
     [note] = json.loads((done / "stock_full-2.summary.json").read_text())["warnings"]
     assert note.startswith("same content as stock_full.csv, processed before: taken as")
@@ -291,13 +296,19 @@ fields:
 """
 
 
-def test_export_time_in_the_file_name_wins_over_mtime(tmp_path: Path, sandbox: Any) -> None:
+def inbox_with_price_mapping(tmp_path: Path) -> Path:
+    """An inbox whose config reads mappings/ with PRICE_MAPPING (export time in the name)."""
     mappings = tmp_path / "mappings"
     mappings.mkdir()
     (mappings / "price.yaml").write_text(PRICE_MAPPING, encoding="utf-8")
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     (inbox / "konnect-etl.yaml").write_text(f"mappings: {mappings}\n", encoding="utf-8")
+    return inbox
+
+
+def test_export_time_in_the_file_name_wins_over_mtime(tmp_path: Path, sandbox: Any) -> None:
+    inbox = inbox_with_price_mapping(tmp_path)
     header = "location_id,sku,mrp,esp"
     write(inbox / "prices_20261126-1800.csv", ["BLR-ST-03,CAP-RED,500,450"], header)
     aged(inbox / "prices_20261126-1800.csv", 3600)
@@ -306,9 +317,26 @@ def test_export_time_in_the_file_name_wins_over_mtime(tmp_path: Path, sandbox: A
     write(inbox / "prices_20261126-0900.csv", ["BLR-ST-03,CAP-RED,500,300"], header)
     assert run(inbox, sandbox).exit_code == 1
     assert sandbox.state()["prices"]["BLR-ST-03|CAP-RED"]["esp"] == 450
-    mapping = load_mapping(mappings / "price.yaml")
+    mapping = load_mapping(tmp_path / "mappings" / "price.yaml")
     stamp = export_time(mapping, inbox / "done" / TODAY / "prices_20261126-0900.csv")
     assert time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp)) == "2026-11-26 09:00"
+
+
+def test_the_same_list_exported_again_with_a_new_time_in_its_name_is_new(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """06:00 the regular prices, 10:00 a promotion; 18:00 the ERP writes the regular list
+    again, the same bytes as at 06:00 but its name says 18:00: the promotion ends."""
+    inbox = inbox_with_price_mapping(tmp_path)
+    header = "location_id,sku,mrp,esp"
+    regular = ["BLR-ST-03,CAP-RED,500,450"]
+    write(inbox / "prices_20261126-0600.csv", regular, header)
+    assert run(inbox, sandbox).exit_code == 0
+    write(inbox / "prices_20261126-1000.csv", ["BLR-ST-03,CAP-RED,500,300"], header)
+    assert run(inbox, sandbox).exit_code == 0
+    write(inbox / "prices_20261126-1800.csv", regular, header)
+    assert run(inbox, sandbox).exit_code == 0
+    assert sandbox.state()["prices"]["BLR-ST-03|CAP-RED"]["esp"] == 450
 
 
 def test_a_file_resumed_after_a_newer_export_sends_every_row_it_should(
