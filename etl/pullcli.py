@@ -130,6 +130,12 @@ def pull(
     except (OSError, sqlite3.Error) as exc:  # on stderr host_fault names the folder, the hint
         _log_failure(logging_here, request, exc)
         raise host_fault(exc, outbox=out) from None  # names the outbox, says what became of it
+    except Exception as exc:  # ours: the traceback in the outbox's log, one line and exit 2
+        if logging_here:
+            log.exception("orders pull stopped by an internal error", extra=FILE_ONLY)
+        raise fail(f"orders pull stopped by an internal error: {type(exc).__name__}: {exc}"
+                   f" (the log in {state_dir(out) / 'logs'} has the details; please report"
+                   " it)") from None  # fmt: skip
 
 
 def _checked_options(

@@ -13,6 +13,7 @@ openpyxl for the same styles and comments, and memory stays flat for million-row
 
 from __future__ import annotations
 
+import re
 from copy import copy
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from etl.reportsheet import ReportSheet, is_risky, risky_mask, text_column
 
 MAX_CELL_CHARS = 32767  # Excel's limit for one cell's text
 ILLEGAL_CHARS = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"  # control characters XML cannot hold
+_ILLEGAL = re.compile(ILLEGAL_CHARS)
 AUTHOR = "konnect-etl"
 # Cells with a problem past this many are highlighted without a comment (the row's error
 # column still says why): each comment costs XlsxWriter about as much as a whole row and
@@ -157,6 +159,8 @@ class CellMaker:
         shown: str = "",
     ) -> WriteOnlyCell:
         """`shown`: an Excel number format (`#,##0.00`) for a number or date value."""
+        if isinstance(value, str):  # a vertical tab pasted into an address: no XLSX holds it
+            value = _ILLEGAL.sub("", value)
         cell = WriteOnlyCell(self.ws, value)
         if isinstance(value, str):
             cell.data_type = "s"  # text, even when it starts with "=" or reads "#N/A"

@@ -214,6 +214,51 @@ def test_the_xlsx_sheet_has_real_dates_amounts_and_quantities(tmp_path: Path, sa
     assert cells["quantity"].value == 1 and cells["quantity"].number_format == "General"
 
 
+def test_control_characters_in_an_address_do_not_stop_the_xlsx_pull(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """A vertical tab pasted from a web form into an address: no XLSX can hold it, so it is
+    left out of the cell, and the order and the others reach the ERP (it stopped every pull)."""
+    [oid] = sandbox.add_orders(
+        orders=[
+            {
+                "orderId": "53000000000000000001",
+                "state": "placed",
+                "orderDate": datetime.now(IST).replace(microsecond=0).isoformat(),
+                "address": {"address1": "Plot 7\x0b Sector 5\x01"},
+            }
+        ]
+    )
+    out = tmp_path / "out"
+    result = pull(sandbox, out, "--status", "CREATED", "--from", EARLY, fmt="xlsx")
+    assert result.exit_code == 0, result.output
+    [sheet] = sheets(out)
+    rows = list(openpyxl.load_workbook(sheet).active.iter_rows(values_only=True))
+    header = rows[0]
+    [row] = [r for r in rows if r[header.index("orderId")] == oid]
+    assert row[header.index("shippingAddress1")] == "Plot 7 Sector 5"
+    assert len(rows) > 300  # the other orders too
+
+
+def test_an_internal_error_stops_the_pull_with_exit_2_and_a_logged_traceback(
+    tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import etl.outbox
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr(etl.outbox, "_write_xlsx", broken)
+    out = tmp_path / "out"
+    result = pull(sandbox, out, "--status", "CREATED", "--from", EARLY, fmt="xlsx")
+    assert result.exit_code == 2
+    assert "orders pull stopped by an internal error: RuntimeError: a bug of ours" in result.output
+    log_text = (out / ".konnect-etl" / "logs" / "konnect-etl.log").read_text(encoding="utf-8")
+    assert "orders pull stopped by an internal error" in log_text
+    assert "Traceback" in log_text and "a bug of ours" in log_text
+    assert sheets(out) == []
+
+
 def test_export_mapping_mistakes_name_file_line_and_key(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(
