@@ -1,9 +1,10 @@
 """Sheets we write for an ERP to import: CSV or XLSX, atomically, never over an existing file.
 
-A pulled sheet (`write_new_sheet`) is written under a hidden temp name, then given its
-final name by a hard link (a rename on Windows), which fails when the name exists: a sheet
-another pull wrote under the same name a moment earlier is never replaced; this one takes
-the next name (`-2`, `-3`...). Checking the name first and renaming over it would lose it.
+A pulled sheet (`stage_sheet`) is written under a hidden temp name, then given its final
+name (`StagedSheet.publish`, while the pull records its orders) by a hard link (a rename on
+Windows), which fails when the name exists: a sheet another pull wrote under the same name a
+moment earlier is never replaced; this one takes the next name (`-2`, `-3`...). Checking the
+name first and renaming over it would lose it.
 
 Cells are text (20-digit ids and leading zeros survive), except the columns given a kind:
 in XLSX quantities are numbers, amounts numbers shown `1,299.00`, and dates real date-times
@@ -26,6 +27,7 @@ import re
 import secrets
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -113,27 +115,49 @@ def same_folder(one: Path, other: Path) -> bool:
         return os.path.normcase(one.resolve()) == os.path.normcase(other.resolve())
 
 
-def write_new_sheet(
+@dataclass(frozen=True)
+class StagedSheet:
+    """A sheet written under a hidden temp name in its folder (skipped by scanners), not
+    yet importable: `publish` gives it its name."""
+
+    path: Path
+    stem: str
+    suffix: str
+
+    def publish(self) -> Path:
+        """Name the sheet `stem.suffix`, or `stem-2.suffix`... if that name is taken, even by
+        a file another process creates meanwhile; returns the name it got."""
+        folder = self.path.parent
+        try:
+            path, n = folder / f"{self.stem}{self.suffix}", 1
+            while not link_unless_taken(self.path, path):
+                n += 1
+                path = folder / f"{self.stem}-{n}{self.suffix}"
+        finally:
+            self.discard()
+        fsync_dir(folder)  # the new name, durable
+        return path
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def stage_sheet(
     folder: Path,
     stem: str,
     suffix: str,
     header: Sequence[str],
     rows: Sequence[Sequence[str]],
     kinds: Sequence[ColumnKind] = (),
-) -> Path:
-    """Write a sheet as `folder/stem.suffix`, or `stem-2.suffix`... if that name is taken,
-    even by a file another process creates meanwhile; returns the name it got."""
-    staged = folder / f".{stem}.{secrets.token_hex(4)}{suffix}.tmp"  # skipped by scanners
+) -> StagedSheet:
+    """Write a sheet to be named `folder/stem.suffix` (`StagedSheet.publish`)."""
+    staged = StagedSheet(folder / f".{stem}.{secrets.token_hex(4)}{suffix}.tmp", stem, suffix)
     try:
-        write_sheet(staged, header, rows, kinds, kind=suffix)
-        path, n = folder / f"{stem}{suffix}", 1
-        while not link_unless_taken(staged, path):
-            n += 1
-            path = folder / f"{stem}-{n}{suffix}"
-    finally:
-        staged.unlink(missing_ok=True)
-    fsync_dir(folder)  # the new name, durable
-    return path
+        write_sheet(staged.path, header, rows, kinds, kind=suffix)
+    except BaseException:
+        staged.discard()
+        raise
+    return staged
 
 
 def write_sheet(

@@ -43,7 +43,7 @@ from etl.flatten import (
 )
 from etl.konnect import ORDER_STATUSES, ORDERS_PAGE_SIZE_MAX
 from etl.orderpages import fetch_all_pages, query, unknown_filters
-from etl.outbox import ColumnKind, SheetFormat, check_outbox, write_new_sheet
+from etl.outbox import ColumnKind, SheetFormat, StagedSheet, check_outbox, stage_sheet
 from etl.pullstate import PullState, Window, pull_lock, scope_key
 from etl.session import journal_path
 
@@ -171,25 +171,42 @@ def _pull(
     rows = flatten_orders(new)
     warn_unreadable_dates(new)
     result.rows = len(rows)
-    if rows:
-        result.file = _write(request, status, rows, now)
-    _remember(settings, state, result, new, now)
+    staged = _write(request, status, rows, now) if rows else None
+    try:
+        _remember(settings, state, result, new, now, staged)
+    finally:
+        if staged is not None:
+            staged.discard()  # not named: its orders were not recorded
     return result
 
 
 def _remember(
-    settings: Settings, state: PullState, result: PullResult, new: list[Order], now: datetime
+    settings: Settings,
+    state: PullState,
+    result: PullResult,
+    new: list[Order],
+    now: datetime,
+    staged: StagedSheet | None,
 ) -> None:
-    """Record the windows and the orders written; forget those written long ago. A sheet
-    whose orders cannot be recorded (disk full, journal locked) is removed again."""
+    """Record the windows and the orders written, the sheet named in the same transaction
+    (an ERP never imports a sheet whose orders the journal may not know); forget orders
+    written long ago. A sheet whose orders cannot be recorded (disk full, journal locked) is
+    not named, or removed again if the commit failed."""
     for warning in result.warnings:
         log.warning("%s", warning)
-    if not result.warnings:  # the only warning is a filter Konnect knows nothing of
+    if result.warnings:  # the only warning is a filter Konnect knows nothing of: no orders
+        result.file = staged.publish() if staged is not None else None
+    else:
         ids = {str(o["orderId"]): o for o in new if o.get("orderId")}
         dates = {oid: _ist_text(o.get("orderDate"), now) for oid, o in ids.items()}
         places = {oid: text(o.get("locationCode")) for oid, o in ids.items()}
+
+        def publish() -> Path | None:
+            result.file = staged.publish() if staged is not None else None
+            return result.file
+
         try:
-            state.record(result.windows, result.status, dates, result.file, now, places)
+            state.record(result.windows, result.status, dates, publish, now, places)
         except (OSError, sqlite3.Error) as exc:
             _withdraw(result, exc)
             raise
@@ -205,6 +222,12 @@ def _withdraw(result: PullResult, exc: Exception) -> None:
     """The sheet just written lists orders the journal could not record: left there, the
     next pull would write them again and the ERP import them twice. So it goes; the note
     says so (`cliopts.host_fault`, the watcher's log)."""
+    if result.file is None and result.rows:
+        exc.add_note(
+            f"Its {result.new_orders} new orders could not be recorded in the outbox's journal,"
+            " so no sheet was written: the next pull writes them (none missed, none twice)"
+        )
+        return
     if result.file is None:
         exc.add_note("No sheet was written (no new orders); nothing is lost")
         return
@@ -264,8 +287,10 @@ async def _fetch_everything(
     return orders
 
 
-def _write(request: PullRequest, status: str, rows: list[dict[str, str]], now: datetime) -> Path:
-    """`orders-<STATUS>[-<location>]-<YYYYMMDD-HHMMSS IST>.<ext>` in the outbox."""
+def _write(
+    request: PullRequest, status: str, rows: list[dict[str, str]], now: datetime
+) -> StagedSheet:
+    """`orders-<STATUS>[-<location>]-<YYYYMMDD-HHMMSS IST>.<ext>` in the outbox, staged."""
     fmt = request.format or (request.mapping and request.mapping.format) or "xlsx"
     if request.mapping is not None:
         header, cells = request.mapping.header, request.mapping.apply(rows)
@@ -276,7 +301,7 @@ def _write(request: PullRequest, status: str, rows: list[dict[str, str]], now: d
         kinds = [_kind(c) for c in ORDER_COLUMNS]
     parts = ["orders", status, request.location or "", now.strftime("%Y%m%d-%H%M%S")]
     stem = "-".join(p for p in parts if p)
-    return write_new_sheet(request.outbox, stem, f".{fmt}", header, cells, kinds)
+    return stage_sheet(request.outbox, stem, f".{fmt}", header, cells, kinds)
 
 
 def _kind(field: str | None) -> ColumnKind:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -160,15 +160,19 @@ class PullState:
         windows: dict[str, Window],
         status: str,
         orders: dict[str, str],
-        file: Path | None,
+        publish: Callable[[], Path | None],
         now: datetime,
         locations: Mapping[str, str] | None = None,
     ) -> None:
         """Remember the windows and the (orderId -> IST order date) written, all at once,
-        each order under its location (`locations`: orderId -> locationCode)."""
+        each order under its location (`locations`: orderId -> locationCode). The sheet
+        gets its name (`publish`, which returns it) inside the transaction, once the write
+        lock is held: killed between the two, the orders are written again by the next pull
+        (never missed)."""
         stamp = now.isoformat()
         places = locations or {}
         with self._transaction():
+            file = publish()
             for scope, window in windows.items():
                 self._db.execute(
                     _UPSERT_WINDOW,

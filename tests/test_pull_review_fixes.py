@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 import subprocess
 import threading
+import time
 from contextlib import closing, suppress
 from datetime import date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -150,16 +151,26 @@ def hold_journal(out: Path) -> sqlite3.Connection:
     return holder
 
 
-def test_a_sheet_whose_orders_cannot_be_recorded_is_removed_again(
+def test_a_sheet_whose_orders_cannot_be_recorded_is_never_named(
     tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch, caplog: Any
 ) -> None:
-    monkeypatch.setattr(pullstate, "BUSY_SECONDS", 0.5, raising=False)
+    """The journal locked (a backup tool): the pull waits for it with its sheet under a
+    hidden temp name, so an ERP importing meanwhile sees nothing it could import twice (the
+    sheet was named first and shown for the 30 s of the wait), and gives up naming none."""
+    monkeypatch.setattr(pullstate, "BUSY_SECONDS", 2.0, raising=False)
     out = tmp_path / "out"
     days = ("--from", "2026-01-10", "--to", "2026-01-10")
     assert pull(sandbox, out, "--status", "CREATED", *days).exit_code == 0  # the journal exists
     [first] = sheets(out)
     with closing(hold_journal(out)):
-        failed = pull(sandbox, out, "--status", "CREATED", "--from", EARLY)
+        outcome: list[Any] = []
+        every = ("--status", "CREATED", "--from", EARLY)
+        puller = threading.Thread(target=lambda: outcome.append(pull(sandbox, out, *every)))
+        puller.start()
+        time.sleep(1.0)  # the orders fetched, the sheet written: waiting for the lock
+        assert sheets(out) == [first]
+        puller.join()
+        [failed] = outcome
         # the watcher's pulls: logged, with the same words
         request = PullRequest("CREATED", out, date_from=date(2026, 1, 1), format="csv")
         schedule = PullSchedule(Settings(), connection(sandbox), [request], 600)
@@ -168,11 +179,12 @@ def test_a_sheet_whose_orders_cannot_be_recorded_is_removed_again(
     assert failed.exit_code == 2, failed.output
     said = " ".join(failed.output.split())
     assert f"cannot work in {out}: database is locked" in said
-    assert "could not be recorded in the outbox's journal, so it was removed again" in said
+    assert "could not be recorded in the outbox's journal, so no sheet was written" in said
     assert "waiting files" not in said and "inbox" not in said.replace("outbox", "")
     assert sheets(out) == [first]  # no sheet left whose orders the journal does not know
+    assert [p.name for p in out.iterdir() if p.name.endswith(".tmp")] == []
     logged = " ".join(caplog.text.split())
-    assert f"cannot work in the outbox {out}" in logged and "removed again" in logged
+    assert f"cannot work in the outbox {out}" in logged and "no sheet was written" in logged
     again = pull(sandbox, out, "--status", "CREATED", "--from", EARLY)
     assert again.exit_code == 0, again.output
     last = pull(sandbox, out, "--status", "CREATED", "--from", EARLY)
@@ -413,7 +425,7 @@ def test_a_journal_from_before_locations_keeps_its_orders_pulled(tmp_path: Path)
     now = datetime(2026, 11, 27, 10, 0, tzinfo=IST)
     state = PullState(path)
     assert state.already_pulled("CREATED", {"1": "MUM-ST-02", "2": "DEL-WH-01"}) == {"1"}
-    state.record({}, "CREATED", {"2": "2026-11-27 09:00:00"}, None, now, {"2": "DEL-WH-01"})
+    state.record({}, "CREATED", {"2": "2026-11-27 09:00:00"}, lambda: None, now, {"2": "DEL-WH-01"})
     assert state.already_pulled("CREATED", {"2": "DEL-WH-01"}) == {"2"}
     assert state.already_pulled("CREATED", {"2": "MUM-ST-02"}) == set()
     assert state.already_pulled("CREATED", ["1", "2", "3"]) == {"1", "2"}  # any location

@@ -65,7 +65,7 @@ def test_a_sheet_written_meanwhile_under_the_same_name_is_never_overwritten(
 
 def test_sheets_racing_for_one_name_all_survive(tmp_path: Path) -> None:
     def write(n: int) -> Path:
-        return outbox.write_new_sheet(tmp_path, "orders-X", ".csv", ["orderId"], [[str(n)]])
+        return outbox.stage_sheet(tmp_path, "orders-X", ".csv", ["orderId"], [[str(n)]]).publish()
 
     with ThreadPoolExecutor(8) as pool:
         paths = list(pool.map(write, range(8)))
