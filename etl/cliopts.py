@@ -59,7 +59,8 @@ FileConfigOpt = Annotated[
 SandboxOpt = Annotated[
     bool,
     typer.Option(
-        "--sandbox", help="Upload to a built-in Konnect emulator on a free loopback port."
+        "--sandbox",
+        help="Talk to a built-in Konnect emulator on a free loopback port, not to Konnect.",
     ),
 ]
 DryRun = Annotated[

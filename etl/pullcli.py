@@ -76,7 +76,12 @@ def pull(
         str | None, typer.Option("--location", help="Only this location code.")
     ] = None,
     date_from: Annotated[
-        str | None, typer.Option("--from", help="Orders dated from this day (YYYY-MM-DD, IST).")
+        str | None,
+        typer.Option(
+            "--from",
+            help="Orders dated from this day (YYYY-MM-DD, IST); without it, from"
+            " pull_lookback_days ago (90 by default).",
+        ),
     ] = None,
     date_to: Annotated[
         str | None, typer.Option("--to", help="Orders dated up to this day (YYYY-MM-DD, IST).")
@@ -175,9 +180,10 @@ def _export_mapping(name: str | None, settings: Settings) -> ExportMapping | Non
 
 def _run_pull(settings: Settings, request: PullRequest, sandbox: bool, quiet: bool) -> None:
     from etl.pull import pull_once
-    from etl.session import connection
+    from etl.session import connection, no_credentials
 
-    with connection(settings, sandbox=sandbox, dry_run=False) as client:
+    missing = no_credentials("OUTBOX/konnect-etl.yaml (or --config FILE)", dry_run=False)
+    with connection(settings, sandbox=sandbox, dry_run=False, missing=missing) as client:
         assert client is not None
         result = pull_once(settings, client, request)
     where = ", ".join(loc or "all locations" for loc in result.locations)
@@ -215,12 +221,15 @@ def documents(
     Example: [bold]konnect-etl documents packed_today.xlsx --kind labels[/]
     """
     from etl.documents import fetch_documents, summary_line
-    from etl.session import connection
+    from etl.session import connection, no_credentials
 
     start_logging(verbose, quiet, json_logs)
+    if not file.is_file():
+        raise fail(f"file not found: {file}")
+    missing = no_credentials("the config file given with --config FILE", dry_run=False)
     try:
         settings = settings_for(None, config, base_url=base_url)
-        with connection(settings, sandbox=sandbox, dry_run=False) as client:
+        with connection(settings, sandbox=sandbox, dry_run=False, missing=missing) as client:
             assert client is not None
             result = fetch_documents(file, kind, client)
     except EtlError as exc:

@@ -138,7 +138,7 @@ def pull_failure(request: PullRequest, exc: BaseException) -> str:
         where.append(f"page {asked['pageNumber']}")
     said = f"pull of {request.status.strip().upper()} orders ({', '.join(where)}) failed: "
     if isinstance(exc, EtlError):
-        return f"{said}{exc}; nothing was written to {request.outbox}"
+        return f"{said}{str(exc).rstrip('.')}; nothing was written to {request.outbox}"
     notes = list(getattr(exc, "__notes__", ()))  # what became of a sheet already written
     outcome = ". ".join(notes) if notes else f"nothing was written to {request.outbox}"
     return f"{said}cannot work in the outbox {request.outbox}: {exc}; {outcome}"

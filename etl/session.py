@@ -15,12 +15,18 @@ from etl.mapping import Mapping, load_mappings
 
 log = logging.getLogger(__name__)
 
-NO_CREDENTIALS = (
-    "No Konnect connection is configured. Set KONNECT_BASE_URL (a URL or fyndkonnect-uat, "
-    "ginesys-uat, unicommerce-uat) and KONNECT_TOKEN - or KONNECT_USERNAME and "
-    "KONNECT_PASSWORD - in the environment or in INBOX/konnect-etl.yaml. "
-    "To try the tool without Konnect, add --sandbox; to check files only, add --dry-run."
-)
+INBOX_CONFIG = "INBOX/konnect-etl.yaml"
+
+
+def no_credentials(config_file: str = INBOX_CONFIG, dry_run: bool = True) -> str:
+    """What to set, and where (`config_file`); --dry-run only for commands that have it."""
+    return (
+        "No Konnect connection is configured. Set KONNECT_BASE_URL (a URL or fyndkonnect-uat, "
+        "ginesys-uat, unicommerce-uat) and KONNECT_TOKEN - or KONNECT_USERNAME and "
+        f"KONNECT_PASSWORD - in the environment or in {config_file}. "
+        "To try the tool without Konnect, add --sandbox"
+        + ("; to check files only, add --dry-run." if dry_run else ".")
+    )
 
 
 def _missing(url: str | None, token: str | None, settings: Settings) -> str:
@@ -51,7 +57,10 @@ def all_mappings(settings: Settings) -> list[Mapping]:
 
 
 def client_settings(
-    settings: Settings, base_url: str | None = None, token: str | None = None
+    settings: Settings,
+    base_url: str | None = None,
+    token: str | None = None,
+    missing: str = no_credentials(),
 ) -> ClientSettings:
     """Connection settings for the client; CredentialsError naming what to set.
 
@@ -62,7 +71,7 @@ def client_settings(
     token = token or settings.token
     has_login = bool(settings.username and settings.password)
     if not url or not (token or has_login):
-        raise CredentialsError(_missing(url, token, settings) + NO_CREDENTIALS)
+        raise CredentialsError(_missing(url, token, settings) + missing)
     return ClientSettings(
         base_url=url,
         token=token,
@@ -79,14 +88,15 @@ def client_settings(
 
 @contextmanager
 def connection(
-    settings: Settings, *, sandbox: bool, dry_run: bool
+    settings: Settings, *, sandbox: bool, dry_run: bool, missing: str = no_credentials()
 ) -> Iterator[ClientSettings | None]:
-    """None for a dry run; an in-process emulator for --sandbox; else the configured API."""
+    """None for a dry run; an in-process emulator for --sandbox; else the configured API
+    (`missing`: what to say when none is configured)."""
     if dry_run:
         yield None
         return
     if not sandbox:
-        yield client_settings(settings)
+        yield client_settings(settings, missing=missing)
         return
     from etl.sandbox import SandboxSettings, serve_in_thread
 

@@ -28,10 +28,12 @@ from runs import run
 from test_host_faults import mounted
 from test_pull import EARLY, config, pull, rows_of, sheets
 from test_pull_safety import connection, ids_in
+from typer.testing import CliRunner
 from watchproc import start_watch, stop
 
 from etl import pull as pulling
 from etl import pullstate
+from etl.cli import app
 from etl.config import Settings
 from etl.flatten import IST
 from etl.pull import PullRequest
@@ -300,10 +302,6 @@ def order(n: int, **more: Any) -> dict[str, Any]:
 
 
 def pull_from(fake: FakeKonnect, out: Path, *args: str, fmt: str = "csv") -> Any:
-    from typer.testing import CliRunner
-
-    from etl.cli import app
-
     env = {"KONNECT_TOKEN": "fake-token", "KONNECT_BASE_URL": fake.url}
     argv = ["orders", "pull", "--out", str(out), "--format", fmt, "--status", "CREATED", *args]
     return CliRunner().invoke(app, argv, env=env, catch_exceptions=False)
@@ -448,3 +446,28 @@ def test_order_ids_sent_as_json_numbers_keep_every_digit(tmp_path: Path) -> None
         result = pull_from(fake, tmp_path / "out", "--from", "2026-11-01")
     assert result.exit_code == 0, result.output
     assert sorted(ids_in(tmp_path / "out")) == ["41000000000000000011", "41000000000000000012"]
+
+
+# -- messages an operations person reads ----------------------------------------------------
+
+NO_CONNECTION = dict.fromkeys(
+    ("KONNECT_BASE_URL", "KONNECT_TOKEN", "KONNECT_USERNAME", "KONNECT_PASSWORD")
+)
+
+
+def test_a_pull_without_a_connection_says_where_its_config_is(tmp_path: Path) -> None:
+    argv = ["orders", "pull", "--status", "CREATED", "--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(app, argv, env=NO_CONNECTION)
+    assert result.exit_code == 2
+    said = " ".join(result.output.split())
+    assert "in the environment or in OUTBOX/konnect-etl.yaml (or --config FILE)" in said
+    assert "--dry-run" not in said and ".;" not in said
+    assert said.endswith("add --sandbox; nothing was written to " + str(tmp_path / "out"))
+
+
+def test_documents_for_a_file_that_is_not_there_says_so(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        app, ["documents", str(tmp_path / "missing.csv")], env=NO_CONNECTION
+    )
+    assert result.exit_code == 2
+    assert f"file not found: {tmp_path / 'missing.csv'}" in " ".join(result.output.split())
