@@ -1,11 +1,14 @@
 """Reading a list of orders page by page: GET /oms/v3/shipment gives no total.
 
-A full page is followed by the next. A shorter one is most often the last, but a Konnect that
-caps its pages below the size asked for sends short pages all along, and taking the first for
-the last would hide the rest for good: so after the first short page the next is asked for
-too (one request more per listing), and the list ends at an empty page, a page of orders this
-listing already had, or a page that cannot be had. If that page has more orders, the listing
-is read again from page 1 in the size Konnect sent.
+A full page is followed by the next. A shorter one after full pages is the last (a Konnect
+that sent a full page does not cap its pages). A short first page is most often the only one,
+but a Konnect that caps its pages below the size asked for sends short pages all along, and
+taking the first for the last would hide the rest for good: so after a short first page the
+next is asked for too (one request more), and the list ends at an empty page, a page of
+orders this listing already had, or a page that cannot be had. If that page has more orders,
+the listing is read again from page 1 in the size Konnect sent. (Orders that arrive while a
+listing is read are not taken for a cap: after full pages there is no such check, and the
+next pull lists them.)
 
 Also here: the listing's filters (`query`), and the check that a --location/--channel which
 found nothing is one Konnect has any order for at all (`unknown_filters`).
@@ -66,8 +69,8 @@ async def _read_pages(
             )
         found.extend(page)
         seen.update(ids)
-        if not page:
-            return found
+        if not page or (number > 1 and len(page) < page_size):
+            return found  # after full pages a short one is the last: Konnect does not cap
         short = len(page) if len(page) < page_size else 0
         previous = ids
     return found

@@ -353,9 +353,9 @@ def test_a_konnect_that_sends_fewer_orders_a_page_is_read_to_the_end(
     with FakeKonnect([order(n) for n in range(1, 121)], cap=50, beyond=beyond) as fake:
         first = pull_from(fake, out, "--from", "2026-11-01")
         assert first.exit_code == 0, first.output
-        # pages 1-2 in 100s find the cap; then read again in 50s to the end (page 4: empty,
-        # a refusal, or nothing new)
-        assert fake.pages == [1, 2, 1, 2, 3, 4]
+        # pages 1-2 in 100s find the cap; then read again in 50s to the end (page 3: short
+        # after full pages, the last)
+        assert fake.pages == [1, 2, 1, 2, 3]
         said = " ".join(first.output.split())
         assert "Konnect sent 50 orders on a page though 100 were asked for" in said
         assert len(ids_in(out)) == 120
@@ -375,15 +375,23 @@ def test_a_konnect_that_counts_pages_in_the_size_asked_loses_no_order(tmp_path: 
     assert len(ids_in(out)) == 250
 
 
-def test_a_short_last_page_costs_one_request_more_and_no_more(tmp_path: Path) -> None:
-    """Konnect's own paging (no cap): 130 orders in pages of 100 and 30, then the one check;
-    a Konnect that pages past the end with the last page again, or refuses it with a 404,
-    stops there too."""
+def test_a_short_page_after_full_ones_is_the_last_and_a_short_first_costs_one_more(
+    tmp_path: Path,
+) -> None:
+    """Konnect's own paging (no cap): 130 orders in pages of 100 and 30: a Konnect that sent
+    a full page does not cap, so page 2 is the last (asking on, orders arriving meanwhile
+    were taken for a cap and the listing read again one order a page). 30 orders on page 1:
+    the one check of page 2; a Konnect that pages past the end with the last page again, or
+    refuses it with a 404, stops there too."""
+    with FakeKonnect([order(n) for n in range(1, 131)]) as fake:
+        result = pull_from(fake, tmp_path / "full", "--from", "2026-11-01")
+        assert result.exit_code == 0, result.output
+        assert fake.pages == [1, 2] and len(ids_in(tmp_path / "full")) == 130
     for beyond in ("empty", "repeat", "404"):
-        with FakeKonnect([order(n) for n in range(1, 131)], beyond=beyond) as fake:
+        with FakeKonnect([order(n) for n in range(1, 31)], beyond=beyond) as fake:
             result = pull_from(fake, tmp_path / beyond, "--from", "2026-11-01")
             assert result.exit_code == 0, result.output
-            assert fake.pages == [1, 2, 3] and len(ids_in(tmp_path / beyond)) == 130
+            assert fake.pages == [1, 2] and len(ids_in(tmp_path / beyond)) == 30
     # the 70 a capped Konnect hid from the old pull arrive now, once
     with FakeKonnect([order(n) for n in range(1, 121)], cap=50) as fake:
         assert pull_from(fake, tmp_path / "capped", "--from", "2026-11-01").exit_code == 0
