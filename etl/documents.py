@@ -5,12 +5,15 @@ page per order, saved as `<stem>.<kind>-NN.pdf` next to the input), or, when it 
 order of it, with a JSON envelope naming the refused orders and no PDF at all: those orders
 are marked failed in plain words and the rest are asked for again. A one-order request
 gives `<stem>.<kind>-<orderId>.pdf`. `<stem>.<kind>.result.<csv|xlsx>` says, per row of the
-input, `ok` and the PDF file, or why not.
+input, `ok` and the PDF file, or why not. A run replaces the PDFs an earlier run for a file
+of the same name left. `--out` writes elsewhere; next to a sheet in an outbox of `orders
+pull` nothing is written (the ERP imports from there).
 """
 
 from __future__ import annotations
 
 import asyncio
+import glob
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +25,7 @@ from etl.documentsheet import OrderList, read_order_ids
 from etl.envelopes import parse_answer
 from etl.errors import ConfigError, OutcomeUnknown, RequestRejected, TransientError
 from etl.konnect import ENDPOINTS, Endpoint, explain
-from etl.outbox import write_sheet
+from etl.outbox import is_outbox, write_sheet
 from etl.retry import with_retries
 
 KINDS = {"labels": "labels", "invoice": "invoice_pdf"}
@@ -66,19 +69,48 @@ class DocumentClient(KonnectClient):
         return await with_retries(once, self.settings.retry_policy())
 
 
-def fetch_documents(path: Path, kind: str, connection: ClientSettings) -> DocumentsResult:
-    """Read the orderIds in `path`, fetch their PDFs, write them and the result file."""
+def fetch_documents(
+    path: Path, kind: str, connection: ClientSettings, out: Path | None = None
+) -> DocumentsResult:
+    """Read the orderIds in `path`, fetch their PDFs, write them and the result file in
+    `out` (default: next to `path`, unless that is an outbox the ERP imports from)."""
     if kind not in KINDS:
         raise ConfigError(f"--kind must be one of {', '.join(KINDS)}, not '{kind}'")
+    folder = _output_folder(path, out)
     listing = read_order_ids(path)
     suffix = ".xlsx" if path.suffix.lower() in (".xlsx", ".xlsm", ".xls") else ".csv"
-    result = DocumentsResult(path.with_name(f"{path.stem}.{kind}.result{suffix}"), listing=listing)
-    asyncio.run(_fetch_all(path, kind, connection, result))
+    result = DocumentsResult(folder / f"{path.stem}.{kind}.result{suffix}", listing=listing)
+    asyncio.run(_fetch_all(folder / path.stem, kind, connection, result))
+    _drop_earlier_pdfs(folder / path.stem, kind, result.pdfs)
     write_sheet(result.result_file, RESULT_HEADER, _result_rows(listing, result.verdicts))
     return result
 
 
-async def _fetch_all(path: Path, kind: str, conn: ClientSettings, result: DocumentsResult) -> None:
+def _output_folder(path: Path, out: Path | None) -> Path:
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        return out
+    if is_outbox(path.parent):
+        raise ConfigError(
+            f"{path.name} is in {path.parent}, an outbox of konnect-etl orders pull: the PDFs"
+            " and the result sheet would be written where the ERP imports pulled orders. Give"
+            " --out FOLDER, or copy the sheet to another folder first"
+        )
+    return path.parent
+
+
+def _drop_earlier_pdfs(stem: Path, kind: str, written: list[Path]) -> None:
+    """Remove the PDFs an earlier run for a file of this name left (`<stem>.<kind>-*.pdf`)
+    that this run did not write again: yesterday's `-02` beside today's `-01` would be printed
+    with it."""
+    for earlier in stem.parent.glob(f"{glob.escape(stem.name)}.{kind}-*.pdf"):
+        if earlier not in written:
+            earlier.unlink(missing_ok=True)
+
+
+async def _fetch_all(stem: Path, kind: str, conn: ClientSettings, result: DocumentsResult) -> None:
+    """Every order's PDF, saved as `<stem>.<kind>-NN.pdf` (`stem`: the folder and the input's
+    name without extension)."""
     assert result.listing is not None
     endpoint = ENDPOINTS[KINDS[kind]]
     ids = list(dict.fromkeys(result.listing.order_ids))
@@ -86,14 +118,14 @@ async def _fetch_all(path: Path, kind: str, conn: ClientSettings, result: Docume
     async with client:
         for start in range(0, len(ids), BATCH):
             batch = ids[start : start + BATCH]
-            await _fetch_batch(client, endpoint, batch, path, kind, result)
+            await _fetch_batch(client, endpoint, batch, stem, kind, result)
 
 
 async def _fetch_batch(
     client: DocumentClient,
     endpoint: Endpoint,
     batch: list[str],
-    path: Path,
+    stem: Path,
     kind: str,
     result: DocumentsResult,
 ) -> None:
@@ -109,7 +141,7 @@ async def _fetch_batch(
             _mark(result, batch, Verdict("unknown", f"no PDF: {exc}; run the file again"))
             return
         if content.startswith(b"%PDF") or "pdf" in content_type:
-            _save_pdf(path, kind, batch, content, result)
+            _save_pdf(stem, kind, batch, content, result)
             return
         refused = _refusals(endpoint, content, batch, result)
         if not refused:
@@ -136,10 +168,10 @@ def _refusals(
 
 
 def _save_pdf(
-    path: Path, kind: str, batch: list[str], content: bytes, result: DocumentsResult
+    stem: Path, kind: str, batch: list[str], content: bytes, result: DocumentsResult
 ) -> None:
     label = batch[0] if len(batch) == 1 else f"{len(result.pdfs) + 1:02d}"
-    pdf = path.with_name(f"{path.stem}.{kind}-{label}.pdf")
+    pdf = stem.with_name(f"{stem.name}.{kind}-{label}.pdf")
     atomic_write_bytes(pdf, content)
     result.pdfs.append(pdf)
     note = "" if len(batch) == 1 else f"page {{}} of {len(batch)} in this PDF"

@@ -76,12 +76,17 @@ def inbox_mark(folder: Path) -> str | None:
     return None  # processing/ and done/ alone prove nothing: ERP import folders have them too
 
 
+def is_outbox(folder: Path) -> bool:
+    """Whether `folder` is an outbox `orders pull` writes in: its journal records pulled
+    orders and no file taken from it."""
+    tables = _journal_tables(folder / STATE_DIR / "journal.sqlite3")
+    return "pulled_orders" in tables and "files" not in tables
+
+
 def check_inbox(inbox: Path) -> None:
-    """ConfigError when `inbox` is an outbox `orders pull` writes in (its journal records
-    pulled orders and no file taken from it): `run`/`watch` there would take the pulled
-    sheets (into failed/, where the ERP never finds them)."""
-    tables = _journal_tables(inbox / STATE_DIR / "journal.sqlite3")
-    if "pulled_orders" in tables and "files" not in tables:
+    """ConfigError when `inbox` is an outbox (`is_outbox`): `run`/`watch` there would take
+    the pulled sheets (into failed/, where the ERP never finds them)."""
+    if is_outbox(inbox):
         raise ConfigError(
             f"{inbox} is an outbox of konnect-etl orders pull (its {STATE_DIR}/journal.sqlite3"
             " records pulled orders): run and watch would take its sheets away from the ERP."

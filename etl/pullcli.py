@@ -207,6 +207,10 @@ def _run_pull(settings: Settings, request: PullRequest, sandbox: bool, quiet: bo
 def documents(
     file: Annotated[Path, typer.Argument(help="A CSV/Excel file with an orderId column.")],
     kind: Annotated[str, typer.Option("--kind", help="labels or invoice.")] = "labels",
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for the PDFs and the result file (default: FILE's)."),
+    ] = None,
     base_url: BaseUrl = None,
     config: FileConfigOpt = None,
     sandbox: SandboxOpt = False,
@@ -214,9 +218,10 @@ def documents(
     verbose: Verbose = 0,
     quiet: Quiet = False,
 ) -> None:
-    """Save shipping labels or invoice PDFs for the orderIds in FILE, next to FILE.
+    """Save shipping labels or invoice PDFs for the orderIds in FILE, next to FILE (or in --out).
 
     Also writes FILE's stem + .KIND.result.csv/.xlsx: per row, ok and the PDF, or why not.
+    The PDFs an earlier run for a file of this name left are replaced.
 
     Example: [bold]konnect-etl documents packed_today.xlsx --kind labels[/]
     """
@@ -231,7 +236,7 @@ def documents(
         settings = settings_for(None, config, base_url=base_url)
         with connection(settings, sandbox=sandbox, dry_run=False, missing=missing) as client:
             assert client is not None
-            result = fetch_documents(file, kind, client)
+            result = fetch_documents(file, kind, client, out)
     except EtlError as exc:
         raise fail(str(exc)) from None
     if not quiet:

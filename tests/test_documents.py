@@ -137,3 +137,45 @@ def test_when_konnect_keeps_failing_every_order_is_unknown_not_lost(
     rows = result_rows(tmp_path / "list.labels.result.csv")
     assert [r["status"] for r in rows] == ["unknown", "unknown"]
     assert "run the file again" in rows[0]["message"]
+
+
+def test_a_second_run_for_a_sheet_of_the_same_name_replaces_the_first_runs_pdfs(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Monday 22 packed orders (two PDFs), Tuesday 10 under the same file name: Monday's
+    `-02` was left beside Tuesday's `-01` and printed with it."""
+    extra = sandbox.add_orders(
+        order_blocks=[{"first_id": "42000000000000000001", "count": 12, "state": "bag_packed"}]
+    )
+    path = order_list(tmp_path / "packed_today.csv", [*PACKED, *extra])
+    assert documents(sandbox, path, "labels").exit_code == 0
+    assert len(list(tmp_path.glob("packed_today.labels-*.pdf"))) == 2
+    (tmp_path / "packed_today.labels-keep.pdf.txt").write_text("not ours", encoding="utf-8")
+    order_list(path, PACKED)
+    assert documents(sandbox, path, "labels").exit_code == 0
+    assert sorted(p.name for p in tmp_path.glob("packed_today.labels-*")) == [
+        "packed_today.labels-01.pdf",
+        "packed_today.labels-keep.pdf.txt",
+    ]
+
+
+def test_documents_for_a_pulled_sheet_are_not_written_into_the_outbox(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """The desk's workflow: pull the packed orders, print their labels. Next to the sheet,
+    the result sheet (`orders-COMPLETED-....labels.result.xlsx`) would be imported as orders."""
+    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
+    out = tmp_path / "erp-import"
+    argv = ["orders", "pull", "--status", "COMPLETED", "--out", str(out), "--from", "2026-01-01"]
+    assert CliRunner().invoke(app, argv, env=env).exit_code == 0
+    [sheet] = out.glob("orders-COMPLETED-*.xlsx")
+    refused = documents(sandbox, sheet, "labels")
+    assert refused.exit_code == 2
+    assert "an outbox of konnect-etl orders pull" in " ".join(refused.output.split())
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [sheet.name]
+    labels = tmp_path / "labels"
+    argv = ["documents", str(sheet), "--kind", "labels", "--out", str(labels)]
+    printed = CliRunner().invoke(app, argv, env=env)
+    assert printed.exit_code in (0, 1), printed.output
+    assert (labels / f"{sheet.stem}.labels.result.xlsx").is_file()
+    assert list(labels.glob(f"{sheet.stem}.labels-*.pdf"))
