@@ -88,6 +88,11 @@ def builtin_mappings_dir() -> Path:
     raise ConfigError("the built-in mappings folder is missing: reinstall konnect-etl")
 
 
+def config_path(folder: Path) -> Path | None:
+    """The config file `folder` holds (`konnect-etl.yaml`, or `.yml`), if any."""
+    return next((folder / n for n in CONFIG_NAMES if (folder / n).is_file()), None)
+
+
 def load_settings(
     *,
     inbox: Path | None = None,
@@ -98,7 +103,7 @@ def load_settings(
     """Merge defaults, the config file, the environment and command-line overrides."""
     environ = os.environ if environ is None else environ
     if config_file is None and inbox is not None:
-        config_file = next((inbox / n for n in CONFIG_NAMES if (inbox / n).is_file()), None)
+        config_file = config_path(inbox)
     values: dict[str, Any] = {}
     if config_file is not None:
         values.update(read_config_file(config_file))

@@ -18,11 +18,12 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from etl.client import ClientSettings
-from etl.config import Settings
+from etl.config import Settings, config_path, load_settings
+from etl.config_file import read_config_file
 from etl.errors import ConfigError, EtlError, PullBusy
 from etl.health import Heartbeat, PullHealth
 from etl.orderpages import failed_query
@@ -56,9 +57,25 @@ class PullPlan:
     every_seconds: float | None = None  # None: the config's pull_every_minutes
 
     def schedule(self, settings: Settings, connection: ClientSettings) -> PullSchedule:
+        """The watcher's pulls, with `settings` (the inbox's) but for the pull keys of the
+        outbox's own config file, which `orders pull` into it reads too."""
+        settings = outbox_settings(self.outbox, settings)
         every = self.every_seconds or settings.pull_every_minutes * 60
         requests = [PullRequest(status, self.outbox) for status in self.statuses]
         return PullSchedule(settings, connection, requests, max(every, MIN_INTERVAL_SECONDS))
+
+
+# what an outbox's konnect-etl.yaml says for the watcher's pulls into it
+PULL_KEYS = ("token_scope", "locations", "pull_lookback_days", "pull_page_size")
+
+
+def outbox_settings(outbox: Path, settings: Settings) -> Settings:
+    """`settings` with the `PULL_KEYS` OUTBOX/konnect-etl.yaml sets, when there is one."""
+    own = config_path(outbox)
+    if own is None:
+        return settings
+    found, written = load_settings(config_file=own), read_config_file(own)
+    return replace(settings, **{key: getattr(found, key) for key in PULL_KEYS if key in written})
 
 
 def pull_plan(

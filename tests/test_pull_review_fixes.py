@@ -37,7 +37,7 @@ from etl.cli import app
 from etl.config import Settings
 from etl.flatten import IST
 from etl.pull import PullRequest
-from etl.pullschedule import PullSchedule
+from etl.pullschedule import PullSchedule, pull_plan
 from etl.pullstate import PullState
 from etl.session import journal_path
 
@@ -479,3 +479,23 @@ def test_documents_for_a_file_that_is_not_there_says_so(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert f"file not found: {tmp_path / 'missing.csv'}" in " ".join(result.output.split())
+
+
+def test_the_watchers_pulls_read_the_pull_keys_of_the_outboxs_config(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """`orders pull --out OUTBOX` reads OUTBOX/konnect-etl.yaml; `watch --pull-out OUTBOX`
+    read only the inbox's (pageSize 100 where the outbox said 10)."""
+    out = tmp_path / "out"
+    config(out, "pull_page_size: 10\npull_lookback_days: 400\n")
+    inbox = Settings(pull_page_size=50, pull_lookback_days=30, pull_every_minutes=20)
+    plan = pull_plan(out, None, ["CREATED"], tmp_path / "inbox")
+    assert plan is not None
+    schedule = plan.schedule(inbox, connection(sandbox))
+    assert schedule.settings.pull_page_size == 10
+    assert schedule.settings.pull_lookback_days == 400
+    assert schedule.settings.pull_every_minutes == 20  # not a pull key: the watcher's own
+    config(out, "pull_lookback_days: 400\n")  # pull_page_size not set there: the inbox's
+    assert plan.schedule(inbox, connection(sandbox)).settings.pull_page_size == 50
+    schedule.run_due()  # and the pull itself goes with them: every order, in pages of 10
+    assert [r.new_orders for r in schedule.results] == [310], schedule.failures
