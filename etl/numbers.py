@@ -12,6 +12,7 @@ a long number, and the digits it dropped are lost.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -194,6 +195,25 @@ def date_look(text: pd.Series) -> BoolArray:
     """Dates as a workbook's date cells are read ("1901-08-21", "2026-01-05 10:30:00")."""
     found = text.str.fullmatch(r"\s*\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}(?::\d{2})?)?\s*")
     return found.to_numpy(dtype=bool, na_value=False)
+
+
+def percent_look(text: pd.Series) -> BoolArray:
+    """A percentage ("30%", "12.5 %"): a discount or a rate, not an amount or a count."""
+    found = text.str.fullmatch(r"\s*[-+]?\d+(?:[.,]\d+)?\s*%\s*")
+    return found.to_numpy(dtype=bool, na_value=False)
+
+
+def excel_serial(text: str) -> str:
+    """The number Excel shows as the date `text` (YYYY-MM-DD[ time]): its day count from
+    1899-12-30 (Excel's 1900 leap day aside), with the time as a fraction; "" if none."""
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        return ""
+    days = (when - datetime(1899, 12, 30)).total_seconds() / 86400
+    if when < datetime(1900, 3, 1):
+        days -= 1  # Excel counts a 29 Feb 1900 that never was: 1 is 1900-01-01
+    return f"{days:.10g}"
 
 
 def space_grouped_look(text: pd.Series) -> BoolArray:

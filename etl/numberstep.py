@@ -34,6 +34,7 @@ from etl.numbers import (
     money_look,
     no_number_look,
     parse_numbers,
+    percent_look,
     pieces_look,
     scientific_look,
     space_grouped_look,
@@ -72,7 +73,8 @@ DASH_AMOUNT = (
 )
 DATE_CELL = (
     "'{value}' is a date: the cell is formatted as a date in Excel, which shows a number as"
-    " the day that many days after 1900; format the column as Number and check the value"
+    " the day that many days after 1900 ({value} is the number {serial}); format the column"
+    " as Number and check the value"
 )
 NO_NUMBER = "'{value}' is not a number: write the number, or 0 if there is none"
 NO_AMOUNT = "'{value}' is not a number: write the amount"  # 0 is no price either
@@ -101,6 +103,13 @@ SCIENTIFIC = (
     " are lost (a barcode in this column?); format the column as Number or Text in Excel,"
     " check the value and save again"
 )
+SCIENTIFIC_AMOUNT = (
+    "'{value}' is in scientific notation: Excel wrote the number shortened (a column too"
+    " narrow, formatted General); format the column as Number with 2 decimals, check the value"
+    " and save again"
+)
+PERCENT = "'{value}' is a percentage: write the number of pieces"
+PERCENT_AMOUNT = "'{value}' is a percentage: write the amount itself (is this a discount column?)"
 MONEY_IN_PIECES = (
     "'{value}' is an amount of money, not a number of pieces: does the mapping read a value"
     " or price column here?"
@@ -181,8 +190,10 @@ class Number(Step):
         """Plain causes of an unreadable cell, tried in this order."""
         code = "not_integer" if self.whole else "not_number"
         dash = DASH_ZERO if self.whole else DASH_AMOUNT
-        hints = [Hint(scientific_look, code, SCIENTIFIC), Hint(dash_look, code, dash)]
+        scientific = SCIENTIFIC if self.whole else SCIENTIFIC_AMOUNT
+        hints = [Hint(scientific_look, code, scientific), Hint(dash_look, code, dash)]
         hints.append(Hint(date_look, code, DATE_CELL))
+        hints.append(Hint(percent_look, code, PERCENT if self.whole else PERCENT_AMOUNT))
         hints.append(Hint(no_number_look, code, NO_NUMBER if self.whole else NO_AMOUNT))
         hints.append(Hint(space_grouped_look, code, SPACED))
         units, money = self._allowed()

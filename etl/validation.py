@@ -162,7 +162,8 @@ def _new_cells(findings: list[Finding], mapped: Mapped) -> list[Finding]:
     """Drop findings on a cell already reported (by the mapping, or by an earlier step)."""
     seen = {(p.row, p.column) for p in mapped.problems}
     kept = []
-    for found in findings:
+    # a cell's own problem before one across fields: 1299.001 has 3 decimals, whatever the MRP
+    for found in sorted(findings, key=lambda f: f.code in WIDE_CHECK_FIELD):
         cell = (int(mapped.row_numbers[found.index]), column_name(mapped, found.field))
         if cell not in seen:
             seen.add(cell)

@@ -561,6 +561,29 @@ def test_a_number_cell_formatted_as_a_date_says_so(tmp_path: Path) -> None:
     row = _result_rows(tmp_path / "rates.result.xlsx")["2"]
     assert row["message"] == (
         "'esp': '1901-08-21' is a date: the cell is formatted as a date in Excel, which shows a"
-        " number as the day that many days after 1900; format the column as Number and check"
-        " the value"
+        " number as the day that many days after 1900 (1901-08-21 is the number 599); format"
+        " the column as Number and check the value"
     ), row
+
+
+def test_a_price_typed_as_a_percentage_or_in_scientific_notation_or_with_3_decimals(
+    tmp_path: Path,
+) -> None:
+    """The 7 a.m. fixer's messages (price review): `30%` said only "not a number", a price
+    in scientific notation asked about a barcode, and 1299.001 beside MRP 1299 said "above
+    MRP" (true, but the cell's own fault is its third decimal)."""
+    path = tmp_path / "rates.csv"
+    lines = ["location_id,sku,mrp,esp", "L1,A,1299,30%", "L1,B,1.299E+03,999", "L1,C,1299,1299.001"]
+    _write(path, "\n".join(lines) + "\n")
+    CliRunner().invoke(app, ["validate", str(path)], catch_exceptions=False)
+    rows = _result_rows(tmp_path / "rates.result.csv")
+    assert rows["2"]["message"] == (
+        "'esp': '30%' is a percentage: write the amount itself (is this a discount column?)"
+    )
+    assert rows["3"]["message"].startswith(
+        "'mrp': '1.299E+03' is in scientific notation: Excel wrote the number shortened"
+    )
+    assert "barcode" not in rows["3"]["message"]
+    assert rows["4"]["message"].startswith(
+        "'esp': '1299.001' - selling price (esp) has more than 2 decimals"
+    )
