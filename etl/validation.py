@@ -14,15 +14,15 @@ again. Valid rows always go on, whatever happens to the others.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import pandera.errors as pa_errors
 
-from etl.cells import blank_cells
 from etl.duplicates import POLICIES, Resolution, key_fields, resolve, same_key
+from etl.emptyhints import empty_cell_hints
 from etl.errors import ConfigError
 from etl.feeds import Feed
 from etl.findings import Finding, column_name, to_problems
@@ -92,7 +92,7 @@ def validate(
         said = work["quantity"].to_numpy(dtype="float64", copy=True)
         zeroed = zero_negative_stock(work)
     findings = _new_cells(findings + schema_findings(feed, work), mapped)
-    findings = _merged_hints(findings, work, mapped.row_numbers)
+    findings = empty_cell_hints(findings, work, mapped.row_numbers)
     bad = _rejected(len(work), findings, mapped)
     resolution = resolve(feed, work, bad, mapped.row_numbers, duplicates)
     findings += resolution.findings
@@ -117,35 +117,6 @@ def schema_findings(feed: Feed, work: pd.DataFrame) -> list[Finding]:
     except pa_errors.SchemaErrors as exc:
         return _translate(exc.failure_cases)
     return []
-
-
-def _merged_hints(findings: list[Finding], work: pd.DataFrame, rows: IntArray) -> list[Finding]:
-    """An empty location under rows that have one, with no row between them: a store name
-    merged over its rows in the export (merged cells keep the value in the first row only)."""
-    empty = [f for f in findings if f.field == "location_id" and f.code == "missing"]
-    if not empty:
-        return findings
-    at = np.arange(len(work))
-    filled = np.flatnonzero(~blank_cells(work["location_id"]))
-    last = np.full(len(work), -1)
-    last[filled] = filled
-    last = np.maximum.accumulate(last)  # the nearest row above (or this one) with a location
-    breaks = np.r_[True, np.diff(rows) != 1]
-    run_start = np.maximum.accumulate(np.where(breaks, at, 0))
-    hinted = {}
-    for found in empty:
-        above = int(last[found.index])
-        if above >= run_start[found.index]:
-            # the row, not the value: a value map or lookup has made it a Konnect code
-            message = MERGED.format(row=int(rows[above]))
-            hinted[id(found)] = replace(found, message=message)
-    return [hinted.get(id(f), f) for f in findings]
-
-
-MERGED = (
-    "location is empty, and row {row} above has one: merged cells? write the location on every"
-    " row, as in row {row}"
-)
 
 
 def _translate(cases: pd.DataFrame) -> list[Finding]:

@@ -230,6 +230,23 @@ def test_an_empty_location_under_merged_cells_says_so() -> None:
     assert only(validate(FEEDS["stock"], apart)).message == "location is empty"
 
 
+def test_the_only_empty_cell_of_a_column_on_the_last_row_asks_whether_it_shifted() -> None:
+    """A cell deleted with "Shift cells up" (price review: every price one row off, and only
+    "row 2001: esp is empty" to tell)."""
+    shifted = stock(["L1"] * 6, list("ABCDEF"), ["1", "2", "3", "4", "5", ""])
+    assert only(shifted).row == 7
+    assert only(shifted).message == (
+        "quantity is empty on this row only, the file's last: were the quantity cells shifted"
+        ' up by one (a cell deleted with Excel\'s "Shift cells up", or the column sorted'
+        " alone)? If so, each row above holds the quantity of the row below it: correct the"
+        " column and send the whole file again"
+    )
+    short = stock(["L1"] * 4, list("ABCD"), ["1", "2", "3", ""])  # too short to tell
+    assert only(short).message == "stock quantity is empty"
+    two = stock(["L1"] * 6, list("ABCDEF"), ["1", "", "3", "4", "5", ""])  # not the only one
+    assert {p.message for p in two.problems} == {"stock quantity is empty"}
+
+
 def test_duplicates_error_names_all_other_rows() -> None:
     v = stock(["L1"] * 3, ["A"] * 3, ["1", "2", "3"])
     assert v.problems[0].message == (
