@@ -82,8 +82,9 @@ def run(
         logging_here = True
         settings = settings_for(inbox, config, base_url=base_url, settle_seconds=settle)
         with quiet_stdout(quiet):
-            code, files = run_command(inbox, settings, sandbox=sandbox, dry_run=dry_run,
-                                      feed=feed, mapping=mapping, show=not quiet)  # fmt: skip
+            code, files, not_taken = run_command(inbox, settings, sandbox=sandbox,
+                                                 dry_run=dry_run, feed=feed, mapping=mapping,
+                                                 show=not quiet)  # fmt: skip
     except EtlError as exc:
         if logging_here and not dry_run:  # `status` reads how the last run ended
             lastrun.record(inbox, started, 2, str(exc))
@@ -94,7 +95,7 @@ def run(
             lastrun.record(inbox, started, 2, f"cannot work in {inbox}: {exc}")
         raise stop from None
     if not dry_run:
-        lastrun.record(inbox, started, code, files=files)
+        lastrun.record(inbox, started, code, files=files, not_taken=not_taken)
     raise typer.Exit(code)
 
 

@@ -44,14 +44,14 @@ def run_command(
     feed: str | None = None,
     mapping: str | None = None,
     show: bool = True,
-) -> tuple[int, int]:
-    """`run INBOX`: every ready file once; the exit code of SPEC section 5, and how many
-    files were finished."""
+) -> tuple[int, int, list[str]]:
+    """`run INBOX`: every ready file once; the exit code of SPEC section 5, how many files
+    were finished, and the names of those that could not be taken from the inbox."""
     mappings = all_mappings(settings)
     stop = StopRequest()  # SIGTERM/Ctrl+C: finish the file in progress, then stop
     options = run_options(settings, stop)
     if dry_run:
-        return dry_run_files(inbox, settings, mappings, feed, mapping), 0
+        return dry_run_files(inbox, settings, mappings, feed, mapping), 0, []
     with (
         connection(settings, sandbox=sandbox, dry_run=False) as client,
         progress_bars(show) as bars,
@@ -63,12 +63,12 @@ def run_command(
                       guards=settings.guards)  # fmt: skip
             result = run_inbox(inbox, job, options)
         except StopNow:  # asked twice: a file not finished waits for the next run (exit 1)
-            return (1 if Inbox(inbox).in_processing() else 0), 0
+            return (1 if Inbox(inbox).in_processing() else 0), 0, []
         finally:
             journal.close()
     if show:
         print_summary(result.files, not_taken=result.not_taken, left=result.left)
-    return (0 if result.all_ok else 1), len(result.files)
+    return (0 if result.all_ok else 1), len(result.files), result.not_taken
 
 
 def dry_run_files(inbox: Path, settings: Settings, mappings: list[etl.mapping.Mapping],

@@ -132,7 +132,9 @@ def before_upload(prepared: Prepared, path: Path, job: Job, sha256: str) -> str 
             if forgot := state.no_future_exports(time.time() + FUTURE_SLACK):
                 log.warning("forgot %s dated ahead of this machine's clock (recorded by an"
                             " older version)", count(forgot, "export"))  # fmt: skip
-            skip_superseded(prepared, path, state, copy_of(prepared, job, state, sha256))
+            copy = copy_of(prepared, job, state, sha256)
+            prepared.exported_at = exported_at(prepared, path, state, copy)
+            skip_superseded(prepared, path, state, copy)
         if reason is None and job.guards.repeated_cancels:
             repeats.skip_repeats(prepared, state, _attempt(job, path, sha256))
     return reason
@@ -185,6 +187,5 @@ def after_upload(
         repeats.record_applied(prepared, out, state, name, _attempt(job, path, sha256))
         if job.guards.price_jump is not None:
             pricejump.record(prepared, out, state, name)
-        if job.guards.out_of_order:
-            at = exported_at(prepared, path, state, copy_of(prepared, job, state, sha256))
-            record_applied(prepared, out, state, at, name)
+        if prepared.exported_at is not None:  # the out-of-order guard took it before
+            record_applied(prepared, out, state, prepared.exported_at, name)

@@ -3,14 +3,17 @@
 A cron, Task Scheduler or systemd-timer deployment has no watcher and so no heartbeat: a
 crontab that stopped, a venv gone or a share refused would show nowhere but in mail nobody
 gets. Each `run` (not `--dry-run`) writes when it finished, its exit code, why it stopped
-(exit 2) and which files wait in processing/; `status` judges it: a problem when the last
-run could not run, or when there has been no run for `RUN_MAX_AGE` seconds.
+(exit 2), which files wait in processing/ and which it could not take from the inbox;
+`status` judges it: a problem when the last run could not run, when there has been no run
+for `RUN_MAX_AGE` seconds, or when a file could not be taken for `NOT_TAKEN_GRACE` seconds
+(runs in a row: a read-only share, a wrong owner).
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -26,6 +29,7 @@ from etl.wording import duration
 
 NAME = "last-run.json"
 RUN_MAX_AGE = 3600.0  # seconds without a run that count as a problem (cron every 5 minutes)
+NOT_TAKEN_GRACE = 120.0  # a file Excel holds open a moment is no problem; one left is
 NO_FILE = "no file was ready in the inbox"  # exit 0 with nothing done: not "every row uploaded"
 MEANING = {
     0: "every row of every file uploaded",
@@ -35,11 +39,18 @@ MEANING = {
 
 
 def record(
-    inbox: Path, started: float, code: int, reason: str | None = None, files: int | None = None
+    inbox: Path,
+    started: float,
+    code: int,
+    reason: str | None = None,
+    files: int | None = None,
+    not_taken: Sequence[str] = (),
 ) -> None:
-    """Write how this run ended (`files`: how many it finished); a folder that cannot be
-    written is left (the exit code and stderr say why this run stopped)."""
+    """Write how this run ended (`files`: how many it finished; `not_taken`: files it could
+    not move into processing/, each with when a run first could not, kept from the last
+    entry); a folder that cannot be written is left (the exit code and stderr say why)."""
     now = time.time()
+    before = (read(inbox) or {}).get("files_not_taken_epoch") or {}
     try:
         waiting = sorted(p.name for p in (inbox / "processing").iterdir() if p.is_file())
     except OSError:
@@ -53,6 +64,7 @@ def record(
         "files_finished": files,
         "reason": reason,
         "files_waiting": waiting,
+        "files_not_taken_epoch": {name: float(before.get(name, now)) for name in not_taken},
         "pid": os.getpid(),
         "version": __version__,
     }
@@ -81,6 +93,17 @@ def verdict(entry: dict[str, Any], now: float, max_age: float | None) -> tuple[b
         )
     if code == 2:
         return False, f"{said}, {entry.get('reason') or MEANING[2]}"
+    stuck = sorted(
+        name
+        for name, since in (entry.get("files_not_taken_epoch") or {}).items()
+        if now - float(since) > NOT_TAKEN_GRACE
+    )
+    if stuck:
+        return False, (
+            f"{said}; {len(stuck)} file(s) could not be taken for over"
+            f" {duration(NOT_TAKEN_GRACE)} (may not be moved into processing/; see the log):"
+            f" {', '.join(stuck)}"
+        )
     waiting = entry.get("files_waiting") or []
     also = f"; waiting in processing/: {', '.join(waiting)}" if waiting else ""
     return True, f"{said}, {entry.get('meaning')}{also}"

@@ -67,7 +67,8 @@ def requeue_grown(
     """Copy the remembered files that grew, and have not changed for `settle_seconds` since
     (a copy must not end in a half-written line), back into the inbox; the copies' paths.
     `journal`: the journal file's path (None, or no such file yet: nothing remembered).
-    Best effort: a share or database failure is logged and tried again next pass."""
+    Best effort: a share or database failure is logged and tried again next pass; a damaged
+    journal is raised (logged at every pass, it said nothing of what to do)."""
     if journal is None or not journal.is_file():
         return []
     try:
@@ -81,9 +82,14 @@ def requeue_grown(
                 )
                 db.execute("DELETE FROM late_writes WHERE filed_at < ?", (cutoff - 86400,))
     except (OSError, sqlite3.Error) as exc:
+        if getattr(exc, "sqlite_errorcode", 0) & 0xFF in DAMAGED:
+            raise  # the journal itself: the watcher says so once, backs off, `status` knows
         log.warning("files filed in done/ could not be looked at for rows written late: %s", exc)
         return []
     return copies
+
+
+DAMAGED = (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)  # a journal to move aside
 
 
 def _look_at_all(

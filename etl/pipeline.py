@@ -73,6 +73,9 @@ class Prepared:
     mapped: Mapped
     validated: Validated
     chunks: list[Chunk]
+    # when the export was made (`etl.outoforder`), taken before the upload: the file may be
+    # gone after it (deleted from processing/ meanwhile)
+    exported_at: float | None = None
 
 
 @dataclass

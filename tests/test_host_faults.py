@@ -235,6 +235,23 @@ def test_files_a_run_may_not_move_make_it_exit_1_and_are_named(inbox: Path, sand
     assert "Not taken (may not be moved into processing/, see the log): stock.csv" in table
     assert "stock.csv: cannot be moved into processing/" in done.stderr
     assert (inbox / "stock.csv").is_file()
+    # `status` of a cron deployment: a moment (Excel holding it open) is no problem; a file
+    # still not taken runs later is (it said OK, "see their reports", with none written)
+    assert konnect_etl(sandbox, "status", str(inbox)).returncode == 0
+    state = inbox / ".konnect-etl" / "last-run.json"
+    entry = json.loads(state.read_text())
+    assert list(entry["files_not_taken_epoch"]) == ["stock.csv"]
+    entry["files_not_taken_epoch"]["stock.csv"] -= 300  # first refused 5 minutes ago
+    state.write_text(json.dumps(entry))
+    with immutable(inbox / "stock.csv"):
+        assert konnect_etl(sandbox, "run", str(inbox), "--settle", "0").returncode == 1
+    looked = konnect_etl(sandbox, "status", str(inbox))
+    assert looked.returncode != 0, looked.stdout
+    said = " ".join(looked.stdout.split())
+    assert "1 file(s) could not be taken for over 2 min" in said, said
+    assert "may not be moved into processing/; see the log): stock.csv" in said
+    assert konnect_etl(sandbox, "run", str(inbox), "--settle", "0").returncode == 0
+    assert konnect_etl(sandbox, "status", str(inbox)).returncode == 0
 
 
 def test_a_watcher_on_an_inbox_that_turns_read_only_waits_and_goes_on_when_writable(
