@@ -33,7 +33,14 @@ from etl.model import Sheet, Table
 from etl.nameglobs import may_fit, name_hits, named_for_another_feed, two_actions
 from etl.readers import SheetCache
 from etl.reportsheet import restore_neutralised
-from etl.sheetpick import MatchReport, header_fit, own_layout, scan_sheets, sheet_conflict
+from etl.sheetpick import (
+    MatchReport,
+    header_fit,
+    headerless,
+    own_layout,
+    scan_sheets,
+    sheet_conflict,
+)
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +209,17 @@ def _no_fit_message(
     if named:
         return _name_message(named, path)
     said = f"no mapping fits {path.name}; closest: {closest.text()}"
+    if headerless(closest.sheet):
+        said += HEADERLESS
     return said + own_mappings_hint(loaded)
+
+
+HEADERLESS = (
+    ". Its first line reads as data, not column names: was the file written in pieces (the"
+    " export opening it again to add rows after the first part was taken)? Then the rows are"
+    " those of a file before it: have the export write the file in one go, under a temporary"
+    " name renamed at the end, or set trigger_suffix in the config"
+)
 
 
 def own_mappings_hint(mappings: list[Mapping]) -> str:

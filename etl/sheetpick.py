@@ -275,3 +275,20 @@ def find_header(mapping: Mapping, sheet: Sheet) -> int | None:
         if count > best_count:
             best, best_count = index, count
     return best if best is not None else first_filled
+
+
+_DATA_CELL = re.compile(r"[-+]?\d[\d.,:/ -]*")  # 30000000000000000002, 1, 28/11/2026, 1,299.00
+
+
+def headerless(sheet: Sheet | None) -> bool:
+    """Whether the first filled row reads as data, not column names: most of its cells are
+    numbers, ids or dates (a file written in pieces, the export opening it again to add
+    rows after the first part was taken, leaves such files)."""
+    if sheet is None or sheet.cells.empty:
+        return False
+    for index in range(min(len(sheet.cells), HEADER_SEARCH_ROWS)):
+        cells = [c.strip() for c in sheet.cells.iloc[index].astype("str") if c.strip()]
+        if cells:
+            data = sum(bool(_DATA_CELL.fullmatch(cell)) for cell in cells)
+            return len(cells) >= 2 and 2 * data > len(cells)
+    return False

@@ -116,6 +116,25 @@ def test_no_mapping_says_which_came_closest_and_what_it_lacked(tmp_path: Path) -
     assert message.endswith("but header lacks 'Closing Qty'")
 
 
+def test_a_piece_of_a_file_written_in_pieces_is_named_as_such(tmp_path: Path) -> None:
+    """An export that opened confirm.csv again to add rows after its first part was taken:
+    the piece starts with data. 'header lacks orderId' alone did not say why (ops review)."""
+    rows = [[f"30{n:018d}", f"30{n:018d}-1", "1"] for n in range(41, 61)]
+    path = csv_file(tmp_path, "confirm.csv", rows)
+    with pytest.raises(InputError) as caught:
+        choose_mapping([generic_mapping("confirm"), generic_mapping("stock")], path)
+    message = str(caught.value)
+    assert "header lacks 'orderId'" in message
+    assert (
+        ". Its first line reads as data, not column names: was the file written in pieces"
+        in message
+    )
+    named = csv_file(tmp_path, "confirm_x.csv", [["Order", "Item", "Qty"], *rows])
+    with pytest.raises(InputError) as caught:  # a header of other names: no such hint
+        choose_mapping([generic_mapping("confirm")], named)
+    assert "reads as data" not in str(caught.value)
+
+
 def test_file_name_globs_are_required_unless_the_feed_is_given(tmp_path: Path) -> None:
     tally = mapping_from(tmp_path, TALLY_LIKE)
     path = csv_file(tmp_path, "export.csv", TALLY_ROWS)
