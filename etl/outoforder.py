@@ -100,8 +100,11 @@ def copy_of(prepared: Prepared, job: Job, state: KeyState, sha256: str) -> Copy:
         name = Path(record.summary_path).name.removesuffix(".summary.json")
         name += Path(record.name).suffix
         at = state.export_time_of_file(prepared.mapping.name, name)
-        if at is not None:
-            return None if named is not None and named != at else (at, name)
+        if at is None:
+            continue
+        # the names' own times, as written (a time ahead of the clock was recorded as now)
+        earlier = _time_in_name(prepared.mapping, Path(record.name))
+        return None if named is not None and named != earlier else (at, name)
     return None
 
 

@@ -339,6 +339,29 @@ def test_the_same_list_exported_again_with_a_new_time_in_its_name_is_new(
     assert sandbox.state()["prices"]["BLR-ST-03|CAP-RED"]["esp"] == 450
 
 
+@pytest.mark.parametrize("ahead", [60, 3])  # an ERP naming in IST on a UTC box; a clock fast
+def test_the_same_list_dropped_again_is_a_copy_though_its_name_is_ahead_of_the_clock(
+    tmp_path: Path, sandbox: Any, ahead: int
+) -> None:
+    """A name's time ahead of the clock is recorded as now; the copy is told by the names'
+    own times, so the list dropped again does not undo the promotion sent after it."""
+    inbox = inbox_with_price_mapping(tmp_path)
+    header = "location_id,sku,mrp,esp"
+
+    def named(minutes: int) -> str:
+        stamp = time.localtime(time.time() + minutes * 60)
+        return f"prices_{time.strftime('%Y%m%d-%H%M', stamp)}.csv"
+
+    first = named(ahead)
+    write(inbox / first, ["BLR-ST-03,CAP-RED,500,450"], header)
+    assert run(inbox, sandbox).exit_code == 0
+    write(inbox / named(ahead + 1), ["BLR-ST-03,CAP-RED,500,300"], header)
+    assert run(inbox, sandbox).exit_code == 0
+    write(inbox / first, ["BLR-ST-03,CAP-RED,500,450"], header)  # the same list again
+    run(inbox, sandbox)
+    assert sandbox.state()["prices"]["BLR-ST-03|CAP-RED"]["esp"] == 300
+
+
 def test_a_file_resumed_after_a_newer_export_sends_every_row_it_should(
     tmp_path: Path, sandbox: Any
 ) -> None:
