@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import glob
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,8 @@ from etl.errors import ConfigError, OutcomeUnknown, RequestRejected, TransientEr
 from etl.konnect import ENDPOINTS, Endpoint, explain
 from etl.outbox import is_outbox, write_sheet
 from etl.retry import with_retries
+
+log = logging.getLogger(__name__)
 
 KINDS = {"labels": "labels", "invoice": "invoice_pdf"}
 BATCH = ENDPOINTS["labels"].limit  # 20 orders per request [doc]
@@ -87,16 +90,17 @@ def fetch_documents(
 
 
 def _output_folder(path: Path, out: Path | None) -> Path:
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        return out
-    if is_outbox(path.parent):
+    """`out`, or the input's folder; never an outbox of `orders pull` (the ERP imports from
+    there: the result sheet would pass for orders)."""
+    folder = out if out is not None else path.parent
+    if is_outbox(folder):
+        where = f"--out {folder} is" if out is not None else f"{path.name} is in {folder},"
         raise ConfigError(
-            f"{path.name} is in {path.parent}, an outbox of konnect-etl orders pull: the PDFs"
-            " and the result sheet would be written where the ERP imports pulled orders. Give"
-            " --out FOLDER, or copy the sheet to another folder first"
+            f"{where} an outbox of konnect-etl orders pull: the PDFs and the result sheet would"
+            " be written where the ERP imports pulled orders. Give --out another folder"
         )
-    return path.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def _drop_earlier_pdfs(stem: Path, kind: str, written: list[Path]) -> None:
@@ -105,7 +109,11 @@ def _drop_earlier_pdfs(stem: Path, kind: str, written: list[Path]) -> None:
     with it."""
     for earlier in stem.parent.glob(f"{glob.escape(stem.name)}.{kind}-*.pdf"):
         if earlier not in written:
-            earlier.unlink(missing_ok=True)
+            try:
+                earlier.unlink(missing_ok=True)
+            except OSError as exc:  # open in a PDF viewer (Windows): the result still comes
+                log.warning("%s is from an earlier run and could not be removed (%s): delete"
+                            " it before printing these labels", earlier, exc)  # fmt: skip
 
 
 async def _fetch_all(stem: Path, kind: str, conn: ClientSettings, result: DocumentsResult) -> None:

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import csv
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import openpyxl
+import pytest
 from typer.testing import CliRunner
 
 from etl.cli import app
@@ -15,6 +19,16 @@ PACKED = [f"150000000000000000{n:02d}" for n in range(1, 11)]  # bag_packed
 NOT_PACKED = "14000000000000000001"  # dp_assigned
 OTHER_LOCATION = "29000000000000000004"  # packed, but another location's
 UNKNOWN = "99999999999999999999"
+
+
+@contextmanager
+def immutable_file(path: Path) -> Iterator[bool]:
+    """`chattr +i path` for the block (True) where the file system allows it (root, ext4)."""
+    done = subprocess.run(["chattr", "+i", str(path)], capture_output=True, check=False)
+    try:
+        yield done.returncode == 0
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], capture_output=True, check=False)
 
 
 def documents(sandbox: Any, path: Path, kind: str) -> Any:
@@ -157,6 +171,19 @@ def test_a_second_run_for_a_sheet_of_the_same_name_replaces_the_first_runs_pdfs(
         "packed_today.labels-01.pdf",
         "packed_today.labels-keep.pdf.txt",
     ]
+    # one that cannot be removed (open in a PDF viewer) costs the run nothing but a warning
+    order_list(path, [*PACKED, *extra])
+    assert documents(sandbox, path, "labels").exit_code == 0
+    second = tmp_path / "packed_today.labels-02.pdf"
+    order_list(path, PACKED)
+    (tmp_path / "packed_today.labels.result.csv").unlink()
+    with immutable_file(second) as locked:
+        if not locked:
+            pytest.skip("chattr +i does not work here (needs root on ext4)")
+        result = documents(sandbox, path, "labels")
+        assert result.exit_code == 0, result.output
+        assert second.is_file()
+    assert (tmp_path / "packed_today.labels.result.csv").is_file()
 
 
 def test_documents_for_a_pulled_sheet_are_not_written_into_the_outbox(
@@ -172,6 +199,9 @@ def test_documents_for_a_pulled_sheet_are_not_written_into_the_outbox(
     refused = documents(sandbox, sheet, "labels")
     assert refused.exit_code == 2
     assert "an outbox of konnect-etl orders pull" in " ".join(refused.output.split())
+    assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [sheet.name]
+    into = ["documents", str(sheet), "--kind", "labels", "--out", str(out)]  # the outbox again
+    assert "--out" in " ".join(CliRunner().invoke(app, into, env=env).output.split())
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [sheet.name]
     labels = tmp_path / "labels"
     argv = ["documents", str(sheet), "--kind", "labels", "--out", str(labels)]
