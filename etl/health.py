@@ -217,16 +217,8 @@ def verdict(status: dict[str, Any], now: float, max_age: float | None = None) ->
             f"no heartbeat for {age:.0f} s (limit {limit:.0f} s): the watcher looks dead "
             f"(last scan {status.get('last_scan')})"
         )
-    stuck = sorted(
-        name
-        for name, since in status.get("files_not_taken_epoch", {}).items()
-        if now - float(since) > limit
-    )
-    if stuck:
-        return False, (
-            f"alive, but {len(stuck)} file(s) could not be taken for over {limit:.0f} s (may "
-            f"not be moved into processing/; see the log): {', '.join(stuck)}"
-        )
+    if stuck := not_taken_for(status.get("files_not_taken_epoch") or {}, now, limit):
+        return False, f"alive, but {stuck}"
     failing = status.get("failing_since_epoch")
     if failing is not None and now - float(failing) > limit:
         said = (status.get("last_error") or {}).get("message", "see the log")
@@ -301,3 +293,15 @@ def _gone(status: dict[str, Any]) -> bool:
     except OSError:  # PermissionError: it exists, under another user
         return False
     return False
+
+
+def not_taken_for(not_taken: dict[str, Any], at: float, limit: float) -> str:
+    """The files (name -> when first not taken) that at `at` had not been taken for over
+    `limit` seconds, in words; "" if none."""
+    stuck = sorted(name for name, since in not_taken.items() if at - float(since) > limit)
+    if not stuck:
+        return ""
+    return (
+        f"{len(stuck)} file(s) could not be taken for over {limit:.0f} s (may not be moved"
+        f" into processing/; see the log): {', '.join(stuck)}"
+    )

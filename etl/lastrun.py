@@ -24,7 +24,7 @@ import orjson
 from etl import __version__
 from etl.atomic import atomic_write_bytes
 from etl.config import STATE_DIR
-from etl.health import read_json
+from etl.health import not_taken_for, read_json
 from etl.wording import duration
 
 NAME = "last-run.json"
@@ -93,17 +93,11 @@ def verdict(entry: dict[str, Any], now: float, max_age: float | None) -> tuple[b
         )
     if code == 2:
         return False, f"{said}, {entry.get('reason') or MEANING[2]}"
-    stuck = sorted(
-        name
-        for name, since in (entry.get("files_not_taken_epoch") or {}).items()
-        if now - float(since) > NOT_TAKEN_GRACE
-    )
-    if stuck:
-        return False, (
-            f"{said}; {len(stuck)} file(s) could not be taken for over"
-            f" {duration(NOT_TAKEN_GRACE)} (may not be moved into processing/; see the log):"
-            f" {', '.join(stuck)}"
-        )
+    # judged as of the last run: until the next run it is not known whether the file is taken
+    finished = float(entry.get("finished_epoch", 0.0))
+    not_taken = entry.get("files_not_taken_epoch") or {}
+    if stuck := not_taken_for(not_taken, finished, NOT_TAKEN_GRACE):
+        return False, f"{said}; {stuck}"
     waiting = entry.get("files_waiting") or []
     also = f"; waiting in processing/: {', '.join(waiting)}" if waiting else ""
     return True, f"{said}, {entry.get('meaning')}{also}"

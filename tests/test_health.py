@@ -17,7 +17,7 @@ import pytest
 from runs import drop, run
 from typer.testing import CliRunner
 
-from etl import service, watch
+from etl import lastrun, service, watch
 from etl.cli import app
 from etl.events import mount_type
 from etl.health import Heartbeat
@@ -352,3 +352,16 @@ def test_status_judges_a_scheduled_run_by_how_its_last_run_ended(
     said = " ".join(status(tmp_path, "--max-age", "5")[1].split())
     assert "(limit 5 s)" in said  # not "limit 0 min"
     assert status(tmp_path, "--max-age", str(3 * 3600))[0] == 0
+
+
+def test_a_file_one_cron_run_could_not_take_is_judged_at_the_next_run_not_by_the_clock() -> None:
+    """One run could not take stock.csv (Excel held it open): until the next run nobody
+    knows more, so `status` minutes later still says OK; two runs 5 minutes apart that
+    could not take it make it a problem (a review saw PROBLEM 3 minutes after one blip)."""
+    now = time.time()
+    once = {"finished_epoch": now - 180, "exit_code": 1, "meaning": "finished",
+            "files_not_taken_epoch": {"stock.csv": now - 180}}  # fmt: skip
+    assert lastrun.verdict(once, now, None)[0]
+    twice = {**once, "finished_epoch": now - 10, "files_not_taken_epoch": {"stock.csv": now - 310}}
+    healthy, said = lastrun.verdict(twice, now, None)
+    assert not healthy and "1 file(s) could not be taken for over 120 s" in said

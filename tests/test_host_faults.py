@@ -248,7 +248,7 @@ def test_files_a_run_may_not_move_make_it_exit_1_and_are_named(inbox: Path, sand
     looked = konnect_etl(sandbox, "status", str(inbox))
     assert looked.returncode != 0, looked.stdout
     said = " ".join(looked.stdout.split())
-    assert "1 file(s) could not be taken for over 2 min" in said, said
+    assert "1 file(s) could not be taken for over 120 s" in said, said
     assert "may not be moved into processing/; see the log): stock.csv" in said
     assert konnect_etl(sandbox, "run", str(inbox), "--settle", "0").returncode == 0
     assert konnect_etl(sandbox, "status", str(inbox)).returncode == 0
