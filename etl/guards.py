@@ -186,6 +186,7 @@ def after_upload(
     with KeyState(job.journal.path.parent) as state:
         repeats.record_applied(prepared, out, state, name, _attempt(job, path, sha256))
         if job.guards.price_jump is not None:
+            pricejump.note_far_rows(prepared, out, job.guards, state)
             pricejump.record(prepared, out, state, name)
         if prepared.exported_at is not None:  # the out-of-order guard took it before
             record_applied(prepared, out, state, prepared.exported_at, name)

@@ -18,7 +18,8 @@ price with the other's.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -40,44 +41,95 @@ FIELDS = ("mrp", "esp")
 _BOOK = ("mrp", "esp", "currency", "file")  # indexed by the `location|sku` key
 
 
-def hold_reason(prepared: Prepared, guards: Guards, state: KeyState) -> str | None:
-    """Why this price file must wait for `konnect-etl release` (None: it may go). When it
-    may go, rows whose price alone moved that far, or whose currency changed, are named in
-    the file's notes (sent: each may be a sale or a correction)."""
-    factor = guards.price_jump
-    if factor is None or prepared.feed.name != FEED:
-        return None
+@dataclass(frozen=True)
+class _Last:
+    """What Konnect last accepted for each row's key (`before`, NaN where nothing), and which
+    rows it had in the same currency (`same`) or in another (`switched`)."""
+
+    keys: pd.Series
+    before: pd.DataFrame
+    currency: npt.NDArray[np.object_]
+    seen: npt.NDArray[np.bool_]
+    same: npt.NDArray[np.bool_]
+
+    @property
+    def switched(self) -> npt.NDArray[np.intp]:
+        return np.flatnonzero(self.seen & ~self.same)
+
+    def ratios(self, frame: pd.DataFrame, field: str) -> _Ratios:
+        new = frame[field].to_numpy(dtype="float64")
+        old = self.before[field].to_numpy(dtype="float64")
+        known = self.same & (new > 0) & (old > 0)
+        return _Ratios(np.divide(new, old, out=np.ones_like(new), where=known), known, new, old)
+
+
+class _Ratios(NamedTuple):
+    """Of one field: new / last where both are known (else 1), where, and the two values."""
+
+    ratios: npt.NDArray[np.float64]
+    known: npt.NDArray[np.bool_]
+    new: npt.NDArray[np.float64]
+    old: npt.NDArray[np.float64]
+
+
+def _last(frame: pd.DataFrame, state: KeyState) -> _Last | None:
     book = _load(state.price_book())
     if book is None:
         return None
-    frame = prepared.validated.frame
     keys = frame_keys(frame)
     before = book.reindex(_hashes(keys))
-    seen = before["file"].notna().to_numpy()
     currency = _currency(frame)
+    seen = before["file"].notna().to_numpy()
     same = seen & (before["currency"].to_numpy() == currency)
-    switched = np.flatnonzero(seen & ~same)
-    if switched.size >= guards.min_rows and switched.size * 2 > seen.sum():
+    return _Last(keys, before, currency, seen, same)
+
+
+def hold_reason(prepared: Prepared, guards: Guards, state: KeyState) -> str | None:
+    """Why this price file must wait for `konnect-etl release` (None: it may go)."""
+    factor = guards.price_jump
+    if factor is None or prepared.feed.name != FEED:
+        return None
+    frame = prepared.validated.frame
+    last = _last(frame, state)
+    if last is None:
+        return None
+    switched = last.switched
+    if switched.size >= guards.min_rows and switched.size * 2 > last.seen.sum():
         at = int(switched[0])
-        was = (str(keys.iat[at]), str(currency[at]), str(before["currency"].iat[at]))
-        return _currency_reason(switched.size, int(seen.sum()), was)
-    jumped = np.zeros(len(frame), dtype=bool)
+        was = (str(last.keys.iat[at]), str(last.currency[at]), str(last.before["currency"].iat[at]))
+        return _currency_reason(switched.size, int(last.seen.sum()), was)
     for field in FIELDS:
-        new = frame[field].to_numpy(dtype="float64")
-        old = before[field].to_numpy(dtype="float64")
-        known = same & (new > 0) & (old > 0)
-        ratios = np.divide(new, old, out=np.ones_like(new), where=known)
-        far = (ratios >= factor) | (ratios <= 1 / factor)
-        if known.sum() >= guards.min_rows:
-            ratio = float(np.median(ratios[known]))
-            if ratio >= factor or ratio <= 1 / factor:
-                at = int(np.argmin(np.where(known, np.abs(ratios - ratio), np.inf)))
-                example = (str(keys.iat[at]), new[at], old[at], str(before["file"].iat[at]))
-                return _reason(field, ratio, int(known.sum()), len(frame), example)
-        jumped |= known & far
-    _note(prepared, np.flatnonzero(jumped), _jumped_note(factor))
-    _note(prepared, switched, _SWITCHED_NOTE)
+        ratios, known, new, old = last.ratios(frame, field)
+        if known.sum() < guards.min_rows:
+            continue  # too few keys sent before to tell
+        ratio = float(np.median(ratios[known]))
+        if ratio >= factor or ratio <= 1 / factor:
+            at = int(np.argmin(np.where(known, np.abs(ratios - ratio), np.inf)))
+            example = (str(last.keys.iat[at]), new[at], old[at], str(last.before["file"].iat[at]))
+            return _reason(field, ratio, int(known.sum()), len(frame), example)
     return None
+
+
+def note_far_rows(prepared: Prepared, out: RowOutcomes, guards: Guards, state: KeyState) -> None:
+    """Name in the file's notes the rows Konnect accepted whose price alone moved
+    `price_jump` times or more from the last one (a decimal point moved, or a clearance), or
+    whose currency changed: each may be right, so they were sent. Before `record`."""
+    factor = guards.price_jump
+    if factor is None or prepared.feed.name != FEED:
+        return
+    validated = prepared.validated
+    ok = np.asarray(out.status)[validated.positions] == "ok"
+    last = _last(validated.frame, state) if ok.any() else None
+    if last is None:
+        return
+    jumped = np.zeros(len(ok), dtype=bool)
+    for field in FIELDS:
+        ratios, known, _, _ = last.ratios(validated.frame, field)
+        jumped |= known & ((ratios >= factor) | (ratios <= 1 / factor))
+    _note(prepared, np.flatnonzero(jumped & ok), _jumped_note(factor))
+    switched = np.zeros(len(ok), dtype=bool)
+    switched[last.switched] = True
+    _note(prepared, np.flatnonzero(switched & ok), _SWITCHED_NOTE)
 
 
 def _reason(

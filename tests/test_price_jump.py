@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -176,3 +178,19 @@ def test_the_guard_can_be_set_or_turned_off(tmp_path: Path, sandbox: Any) -> Non
     config.write_text("guards:\n  price_jump:\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"price_jump has no value: give a factor"):
         load_settings(config_file=config, environ={})
+
+
+def test_rows_a_newer_export_set_are_not_named_as_sent(tmp_path: Path, sandbox: Any) -> None:
+    """The 06:00 file dropped after the 07:00 one: its rows are not sent (a newer export
+    set them), so its row far from the last price is not named "sent" either."""
+    sandbox.faults(catalogue="open")
+    price_file(tmp_path / "price_0700.csv", RUPEES, RUPEES)
+    os.utime(tmp_path / "price_0700.csv", (time.time() - 3600,) * 2)
+    assert run(tmp_path, sandbox).exit_code == 0
+    esp = [p / 10 if n == 0 else p for n, p in enumerate(RUPEES)]  # row 2: 49.9 for 499
+    price_file(tmp_path / "price_0600.csv", RUPEES, esp)
+    os.utime(tmp_path / "price_0600.csv", (time.time() - 7200,) * 2)
+    assert run(tmp_path, sandbox).exit_code == 1
+    summary = json.loads((tmp_path / "done" / TODAY / "price_0600.summary.json").read_text())
+    assert not any("10 times or more" in note for note in summary["warnings"]), summary
+    assert prices(sandbox)["DEL-WH-01|TS-000"] == (499, 499)
