@@ -58,9 +58,12 @@ MERGED = (
 
 
 def _shifted(findings: list[Finding], size: int) -> list[Finding]:
-    """A field empty on the last row only, in a file of `SHIFT_MIN_ROWS` rows or more."""
+    """A field empty on the last row only, the row's only empty one, in a file of
+    `SHIFT_MIN_ROWS` rows or more."""
     if size < SHIFT_MIN_ROWS:
         return findings
+    if sum(f.code == "missing" and f.index == size - 1 for f in findings) != 1:
+        return findings  # none, or a last row of several empty cells: a stray row, no shift
     empty: dict[str, list[Finding]] = {}
     for found in findings:
         if found.code == "missing" and found.field:

@@ -245,6 +245,8 @@ def test_the_only_empty_cell_of_a_column_on_the_last_row_asks_whether_it_shifted
     assert only(short).message == "stock quantity is empty"
     two = stock(["L1"] * 6, list("ABCDEF"), ["1", "", "3", "4", "5", ""])  # not the only one
     assert {p.message for p in two.problems} == {"stock quantity is empty"}
+    stray = stock(["L1"] * 6, [*"ABCDE", ""], ["1", "2", "3", "4", "5", ""])  # a partial row
+    assert {p.message for p in stray.problems} == {"stock quantity is empty", "SKU is empty"}
 
 
 def test_duplicates_error_names_all_other_rows() -> None:
