@@ -107,30 +107,48 @@ def load_settings(
     values: dict[str, Any] = {}
     if config_file is not None:
         values.update(read_config_file(config_file))
+    from_file = set(values)
     # .strip(): an env file saved with Windows line ends puts a \r at the end of each value
     values.update({f: environ[e].strip() for e, f in _ENV_KEYS.items() if environ.get(e)})
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    return _typed(values)
+    from_file -= {f for e, f in _ENV_KEYS.items() if environ.get(e)} | set(overrides or {})
+    try:
+        return _typed(values)
+    except ConfigError as exc:  # say which file, when the value is the file's
+        if exc.key in from_file:
+            raise ConfigError(f"config file {config_file}: {exc}") from exc
+        raise
 
 
 def _typed(values: dict[str, Any]) -> Settings:
     """Build Settings, turning wrongly typed values into a ConfigError that names the key."""
     converted: dict[str, Any] = {}
     for key, value in values.items():
-        if value is None and key in _BLOCKS:  # every line of the block commented out
-            continue
-        convert = _CONVERTERS.get(key, str)
-        if value is None and key in _NEVER_BLANK:
-            raise ConfigError(f"setting '{key}' has no value: give one (default: "
-                              f"{getattr(Settings(), key)}) or remove the line")  # fmt: skip
         try:
-            converted[key] = None if value is None else convert(value)
-        except (TypeError, ValueError) as exc:
-            said = str(exc)  # our own converters' messages name the key and say what to write
-            if said.startswith((f"{key}.", f"{key} ", f"{key}:")):
-                raise ConfigError(f"setting '{key}': {said}") from exc
-            raise ConfigError(f"setting '{key}': {value!r} is not a valid value") from exc
-    return replace(Settings(), **converted)
+            converted[key] = _converted(key, value)
+        except ConfigError as exc:
+            exc.key = key
+            raise
+    return replace(Settings(), **{k: v for k, v in converted.items() if v is not _SKIP})
+
+
+_SKIP = object()  # a block whose lines are all commented out: the defaults
+
+
+def _converted(key: str, value: Any) -> Any:
+    if value is None and key in _BLOCKS:  # every line of the block commented out
+        return _SKIP
+    convert = _CONVERTERS.get(key, str)
+    if value is None and key in _NEVER_BLANK:
+        raise ConfigError(f"setting '{key}' has no value: give one (default: "
+                          f"{getattr(Settings(), key)}) or remove the line")  # fmt: skip
+    try:
+        return None if value is None else convert(value)
+    except (TypeError, ValueError) as exc:
+        said = str(exc)  # our own converters' messages name the key and say what to write
+        if said.startswith((f"{key}.", f"{key} ", f"{key}:")):
+            raise ConfigError(f"setting '{key}': {said}") from exc
+        raise ConfigError(f"setting '{key}': {value!r} is not a valid value") from exc
 
 
 _BLOCKS = ("guards", "limits")  # `key:` with its lines below; none left: the defaults

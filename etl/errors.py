@@ -35,6 +35,8 @@ class EtlError(Exception):
 class ConfigError(EtlError):
     """The tool cannot run: usage, configuration, mappings. Exit code 2."""
 
+    key: str | None = None  # the setting (or mapping key) at fault, where one is
+
 
 class MappingError(ConfigError):
     """A mapping file is invalid. The message names the file, line and key."""

@@ -24,7 +24,6 @@ from etl.feeds import get_feed
 from etl.hiddenrows import hidden_row_problems
 from etl.mapspec import FieldSpec, Mapping, norm_header
 from etl.model import IntArray, Mapped, Problem, Table
-from etl.numbers import excel_serial
 from etl.pricemarks import rupees_in_another_currency, thousands_read_as_decimals
 from etl.ragged import extra_cell_problems
 from etl.skiprules import rule_rows
@@ -213,10 +212,7 @@ def _compute(
 def _problem(
     spec: FieldSpec, failure: Failure, row: int, original: pd.Series, before: pd.Series, i: int
 ) -> Problem:
-    value = str(before.iloc[i])
-    message = failure.message.replace("{value}", value)
-    if "{serial}" in message:  # a number shown as a date: the number it was (`DATE_CELL`)
-        message = message.replace("{serial}", excel_serial(value) or "?")
+    message = failure.said(str(before.iloc[i]))
     return Problem(row, spec.source, str(original.iloc[i]), failure.code, message)
 
 

@@ -175,7 +175,7 @@ def _check_fixed(reader: Reader, node: YDict, path: str, spec: FieldSpec, key: s
     for step in spec.transforms:
         values, failures = step.apply(values)
         if failures:
-            said = failures[0].message.replace("{value}", value)
+            said = failures[0].said(value)
             problem = f"'{value}' is refused by the field's transforms ({said})"
             raise reader.fail(node, key, f"{path}.{key}", problem)
     if spec.name == "currency" and not re.fullmatch(r"[A-Z]{3}", str(values.iat[0])):

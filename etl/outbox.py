@@ -138,7 +138,10 @@ class StagedSheet:
             while not link_unless_taken(self.path, path):
                 n += 1
                 path = folder / f"{self.stem}-{n}{self.suffix}"
-        finally:
+        except BaseException:
+            self.discard()
+            raise
+        with contextlib.suppress(OSError):  # named: a hidden temp name left behind is harmless
             self.discard()
         fsync_dir(folder)  # the new name, durable
         return path

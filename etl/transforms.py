@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from etl.cells import BoolArray, blank_cells
+from etl.numbers import excel_serial
 
 Kind = Literal["text", "number", "list"]
 Unmatched = Literal["error", "keep"]
@@ -24,11 +25,19 @@ Unmatched = Literal["error", "keep"]
 
 @dataclass(frozen=True)
 class Failure:
-    """Rows a step could not read. `message` may contain `{value}` (the value it was given)."""
+    """Rows a step could not read. `message` may contain `{value}` (the value it was given)
+    and `{serial}` (the number Excel shows as that date)."""
 
     mask: BoolArray
     code: str
     message: str
+
+    def said(self, value: str) -> str:
+        """The message for one cell's `value`."""
+        message = self.message.replace("{value}", value)
+        if "{serial}" in message:  # a number shown as a date: the number it was
+            message = message.replace("{serial}", excel_serial(value) or "?")
+        return message
 
 
 @dataclass(frozen=True)

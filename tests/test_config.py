@@ -59,6 +59,20 @@ def test_unknown_key_and_bad_value_name_the_key(tmp_path: Path) -> None:
         load_settings(config_file=config, environ={})
 
 
+def test_a_bad_value_names_the_config_file_it_is_in_and_only_that(tmp_path: Path) -> None:
+    """An outbox's konnect-etl.yaml beside the inbox's: the message must say which file (the
+    watcher's pulls read the outbox's); a value from the environment names no file."""
+    config = tmp_path / "konnect-etl.yaml"
+    config.write_text("pull_page_size: 0\nretries: 2\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file=config, environ={})
+    assert str(caught.value).startswith(f"config file {config}: setting 'pull_page_size': 0 is")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file=config, environ={"KONNECT_BASE_URL": "nonsense"},
+                      overrides={"pull_page_size": 5})  # fmt: skip
+    assert str(caught.value).startswith("setting 'base_url': base_url 'nonsense' is neither")
+
+
 def test_token_ttl_seconds_is_read_and_reaches_the_client(tmp_path: Path) -> None:
     from etl.session import client_settings
 

@@ -150,6 +150,10 @@ def test_scalars_stay_text_as_written(tmp_path: Path) -> None:
          "'1.5' is refused by the field's transforms (not a whole number: pieces are counted"),
         ("location_id: {column: Plant, default: '9999', transforms: [{map: {'1000': DEL-WH-01}}]}",
          "'9999' is refused by the field's transforms ("),
+        ("quantity: {column: Qty, default: '1901-01-23', transforms: [integer]}",
+         "'1901-01-23' is refused by the field's transforms ('1901-01-23' is a date: the cell is"
+         " formatted as a date in Excel, which shows a number as the day that many days after"
+         " 1900 (1901-01-23 is the number 389)"),
     ],
 )  # fmt: skip
 def test_a_default_its_own_transforms_refuse_is_refused_at_start_up(
