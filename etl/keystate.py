@@ -81,6 +81,10 @@ class Applied:
     file: str
 
 
+# the exports of a feed (?), and those an older version recorded without one of a mapping (?)
+_OF_FEED = "(feed = ? OR (feed IS NULL AND mapping = ?))"
+
+
 class KeyState:
     """The protection database of one inbox (one connection per use; WAL for sharing)."""
 
@@ -122,8 +126,8 @@ class KeyState:
         read it (a location and SKU has one price in Konnect, whichever file set it); exports
         recorded before the feed was (an older version) count for their own mapping."""
         rows = self._db.execute(
-            "SELECT exported_at, file, keys FROM exports WHERE exported_at > ? "
-            "AND (feed = ? OR (feed IS NULL AND mapping = ?)) ORDER BY exported_at",
+            f"SELECT exported_at, file, keys FROM exports WHERE exported_at > ? AND {_OF_FEED} "
+            "ORDER BY exported_at",
             (exported_at, feed, mapping),
         ).fetchall()
         found: dict[str, Applied] = {}
@@ -159,11 +163,14 @@ class KeyState:
             first = False
         return newest
 
-    def newest(self, mapping: str) -> Applied | None:
+    def newest(self, mapping: str, feed: str | None = None) -> Applied | None:
+        """The newest export of `mapping` (with `feed`: of any mapping of the feed, as
+        `newer_than` counts them)."""
+        where, args = ("mapping = ?", [mapping]) if feed is None else (_OF_FEED, [feed, mapping])
         row = self._db.execute(
-            "SELECT exported_at, file FROM exports WHERE mapping = ? "
+            f"SELECT exported_at, file FROM exports WHERE {where} "
             "ORDER BY exported_at DESC LIMIT 1",
-            (mapping,),
+            args,
         ).fetchone()
         return None if row is None else Applied(float(row[0]), str(row[1]))
 

@@ -182,7 +182,7 @@ def _newer(
     """The newer export that set each key (every key of the file, when the file is too old
     to compare key by key)."""
     newer = state.newer_than(prepared.feed.name, prepared.mapping.name, exported_at)
-    newest = state.newest(prepared.mapping.name)
+    newest = state.newest(prepared.mapping.name, prepared.feed.name)
     if newest is not None and exported_at < newest.exported_at - KEEP_DAYS * 86400:
         newer = dict.fromkeys(keys, newest)  # too old to compare key by key: none is sent
     return newer

@@ -448,6 +448,10 @@ def test_exports_recorded_before_the_feed_was_count_for_their_own_mapping(
         assert state.newer_than("stock", "m", 50.0).keys() == {"L|S", "L|T"}
         assert state.newer_than("stock", "n", 50.0).keys() == {"L|T"}
         assert state.newer_than("price", "n", 50.0) == {}
+        # "too old to compare key by key" is judged by the newest export of the feed too: a
+        # mapping unused for months must not send a file older than the other's memory
+        assert state.newest("unused", "stock") == state.newest("n") != state.newest("m")
+        assert state.newest("unused") is None and state.newest("m", "stock").file == "other.csv"
 
 
 def test_a_protection_database_from_before_errors_rows_were_kept_still_opens(
