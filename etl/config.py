@@ -107,11 +107,11 @@ def load_settings(
     values: dict[str, Any] = {}
     if config_file is not None:
         values.update(read_config_file(config_file))
-    from_file = set(values)
     # .strip(): an env file saved with Windows line ends puts a \r at the end of each value
-    values.update({f: environ[e].strip() for e, f in _ENV_KEYS.items() if environ.get(e)})
-    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    from_file -= {f for e, f in _ENV_KEYS.items() if environ.get(e)} | set(overrides or {})
+    later = {f: environ[e].strip() for e, f in _ENV_KEYS.items() if environ.get(e)}
+    later.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    from_file = set(values) - set(later)
+    values.update(later)
     try:
         return _typed(values)
     except ConfigError as exc:  # say which file, when the value is the file's

@@ -67,6 +67,8 @@ def test_a_bad_value_names_the_config_file_it_is_in_and_only_that(tmp_path: Path
     with pytest.raises(ConfigError) as caught:
         load_settings(config_file=config, environ={})
     assert str(caught.value).startswith(f"config file {config}: setting 'pull_page_size': 0 is")
+    with pytest.raises(ConfigError, match=f"^config file {config}: "):  # an option not given
+        load_settings(config_file=config, environ={}, overrides={"pull_page_size": None})
     with pytest.raises(ConfigError) as caught:
         load_settings(config_file=config, environ={"KONNECT_BASE_URL": "nonsense"},
                       overrides={"pull_page_size": 5})  # fmt: skip
