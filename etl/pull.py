@@ -20,6 +20,7 @@ keeps each (orderId, status) in one sheet.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 import sqlite3
@@ -175,8 +176,9 @@ def _pull(
     try:
         _remember(settings, state, result, new, now, staged)
     finally:
-        if staged is not None:
-            staged.discard()  # not named: its orders were not recorded
+        if staged is not None and result.file is None:  # not named: orders not recorded
+            with contextlib.suppress(OSError):  # a hidden temp name left is harmless
+                staged.discard()
     return result
 
 
