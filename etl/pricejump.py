@@ -7,6 +7,9 @@ price file is held (like a stock file of zeros, `etl.guards`) when the median of
 or of its selling prices, divided by the last ones Konnect accepted for the same keys (in
 the same currency) is `price_jump` (10) or more, or 1/`price_jump` or less, over at least
 `min_rows` keys. A sale (-70%) or a correction of a few prices moves no median that far.
+A file whose currency changed on most keys sent before (rupee amounts now marked USD) is
+held too. Rows that alone moved that far, or changed currency, are sent (each may be a
+clearance or a correction) and, once Konnect accepted them, named in the file's notes.
 
 The last prices are kept in the protection database as one Arrow table, zstd-compressed
 (`KeyState.price_book`), and updated from each price file's rows Konnect accepted. A key is
