@@ -19,7 +19,7 @@ from etl.findings import Finding
 from etl.model import IntArray
 from etl.wording import label
 
-SHIFT_MIN_ROWS = 5  # a shorter file's one empty last cell is as likely just empty
+SHIFT_MIN_ROWS = 20  # a shorter file is typed by hand: its empty last cell is just empty
 
 
 def empty_cell_hints(findings: list[Finding], work: pd.DataFrame, rows: IntArray) -> list[Finding]:
@@ -77,8 +77,8 @@ def _shifted(findings: list[Finding], size: int) -> list[Finding]:
 
 
 SHIFTED = (
-    "{field} is empty on this row only, the file's last: were the {field} cells shifted up"
-    ' by one (a cell deleted with Excel\'s "Shift cells up", or the column sorted alone)?'
-    " If so, each row above holds the {field} of the row below it: correct the column and"
-    " send the whole file again"
+    "{field} is empty - the column's only empty cell, on the file's last row: if the {field}"
+    ' cells were shifted up by one (a cell deleted with Excel\'s "Shift cells up", or the'
+    " column sorted alone), each row above holds the {field} of the row below it: correct the"
+    " column and send the whole file again; if not, write the {field}"
 )

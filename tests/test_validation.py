@@ -233,19 +233,21 @@ def test_an_empty_location_under_merged_cells_says_so() -> None:
 def test_the_only_empty_cell_of_a_column_on_the_last_row_asks_whether_it_shifted() -> None:
     """A cell deleted with "Shift cells up" (price review: every price one row off, and only
     "row 2001: esp is empty" to tell)."""
-    shifted = stock(["L1"] * 6, list("ABCDEF"), ["1", "2", "3", "4", "5", ""])
-    assert only(shifted).row == 7
+    n = 25
+    skus = [f"S{i}" for i in range(n)]
+    shifted = stock(["L1"] * n, skus, [*map(str, range(1, n)), ""])
+    assert only(shifted).row == n + 1
     assert only(shifted).message == (
-        "quantity is empty on this row only, the file's last: were the quantity cells shifted"
-        ' up by one (a cell deleted with Excel\'s "Shift cells up", or the column sorted'
-        " alone)? If so, each row above holds the quantity of the row below it: correct the"
-        " column and send the whole file again"
+        "quantity is empty - the column's only empty cell, on the file's last row: if the"
+        ' quantity cells were shifted up by one (a cell deleted with Excel\'s "Shift cells up",'
+        " or the column sorted alone), each row above holds the quantity of the row below it:"
+        " correct the column and send the whole file again; if not, write the quantity"
     )
-    short = stock(["L1"] * 4, list("ABCD"), ["1", "2", "3", ""])  # too short to tell
+    short = stock(["L1"] * 6, list("ABCDEF"), ["1", "2", "3", "4", "5", ""])  # typed by hand
     assert only(short).message == "stock quantity is empty"
-    two = stock(["L1"] * 6, list("ABCDEF"), ["1", "", "3", "4", "5", ""])  # not the only one
+    two = stock(["L1"] * n, skus, ["1", "", *map(str, range(3, n)), ""])  # not the only one
     assert {p.message for p in two.problems} == {"stock quantity is empty"}
-    stray = stock(["L1"] * 6, [*"ABCDE", ""], ["1", "2", "3", "4", "5", ""])  # a partial row
+    stray = stock(["L1"] * n, [*skus[:-1], ""], [*map(str, range(1, n)), ""])  # a partial row
     assert {p.message for p in stray.problems} == {"stock quantity is empty", "SKU is empty"}
 
 
