@@ -23,6 +23,7 @@ from etl.dates import (
     parse_numeric_dates,
     parse_zoned,
 )
+from etl.numbers import EXCEL_EPOCH
 from etl.transforms import Failure, Step, failures_of, text_of
 
 ISO_FORMATS: tuple[str, ...] = (
@@ -32,7 +33,6 @@ ISO_FORMATS: tuple[str, ...] = (
     "%Y-%m-%dT%H:%M:%S.%f",
 )
 ISO_FORMATS += ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M")  # a workbook's time with a fraction
-EXCEL_EPOCH = "1899-12-30"
 MAX_EXCEL_SERIAL = 2958465  # 9999-12-31
 SERIAL = re.compile(r"\d{1,7}(?:\.\d+)?")
 

@@ -203,6 +203,9 @@ def percent_look(text: pd.Series) -> BoolArray:
     return found.to_numpy(dtype=bool, na_value=False)
 
 
+EXCEL_EPOCH = "1899-12-30"  # Excel's day 0 (for every serial from 1900-03-01 on)
+
+
 def excel_serial(text: str) -> str:
     """The number Excel shows as the date `text` (YYYY-MM-DD[ time]): its day count from
     1899-12-30 (Excel's 1900 leap day aside), with the time as a fraction; "" if none."""
@@ -210,7 +213,7 @@ def excel_serial(text: str) -> str:
         when = datetime.fromisoformat(text.strip())
     except ValueError:
         return ""
-    days = (when - datetime(1899, 12, 30)).total_seconds() / 86400
+    days = (when - datetime.fromisoformat(EXCEL_EPOCH)).total_seconds() / 86400
     if when < datetime(1900, 3, 1):
         days -= 1  # Excel counts a 29 Feb 1900 that never was: 1 is 1900-01-01
     return f"{days:.10g}"
