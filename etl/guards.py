@@ -33,6 +33,7 @@ import numpy as np
 
 from etl import pricejump, repeats
 from etl.droppedback import ERRORS_NAME, errors_layout
+from etl.feeds import ABSOLUTE_FEEDS
 from etl.guard_settings import Guards
 from etl.keystate import KeyState
 from etl.outoforder import FUTURE_SLACK, copy_of, exported_at, record_applied, skip_superseded
@@ -128,11 +129,12 @@ def before_upload(prepared: Prepared, path: Path, job: Job, sha256: str) -> str 
         return None
     with KeyState(job.journal.path.parent) as state:
         reason = hold_reason(prepared, job, state, sha256)
-        if reason is None and job.guards.out_of_order:
+        if reason is None and job.guards.out_of_order and prepared.feed.name in ABSOLUTE_FEEDS:
             if forgot := state.no_future_exports(time.time() + FUTURE_SLACK):
                 log.warning("forgot %s dated ahead of this machine's clock (recorded by an"
                             " older version)", count(forgot, "export"))  # fmt: skip
             copy = copy_of(prepared, job, state, sha256)
+            # taken now: after the upload the file may be gone (deleted from processing/)
             prepared.exported_at = exported_at(prepared, path, state, copy)
             skip_superseded(prepared, path, state, copy)
         if reason is None and job.guards.repeated_cancels:
