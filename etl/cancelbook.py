@@ -86,3 +86,17 @@ class CancelBook:
                 "DELETE FROM cancels WHERE action = ? AND attempt = ? AND settled = 0",
                 [(action, attempt) for action in actions],
             )
+
+    def settle(self, applied: Iterable[str], not_applied: Iterable[str]) -> None:
+        """Settle cancels whose answer was lost, as Konnect's orders show them: `applied`
+        ones count as applied from now on; the marks of `not_applied` ones are forgotten
+        (the row that found them so sends them)."""
+        with immediate(self._db):
+            self._db.executemany(
+                "UPDATE cancels SET settled = 1 WHERE action = ? AND settled = 0",
+                [(action,) for action in applied],
+            )
+            self._db.executemany(
+                "DELETE FROM cancels WHERE action = ? AND settled = 0",
+                [(action,) for action in not_applied],
+            )

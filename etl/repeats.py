@@ -12,10 +12,14 @@ that applied it, and what to do when one more piece really must go. `guards:
 
 A row whose answer was lost and that the order look-up could not settle (`unknown`: an item
 with 1 of 2 pieces cancelled may show this row or an earlier one) is remembered too, as
-"answer lost": the errors file invites dropping it back, and sent again it would cancel a
-second piece when the first try was applied. A later row repeating it is not sent either; it
-stays `unknown` and says to check the item in Konnect. A file that does apply the same cancel
-(the guard off) settles it: from then on it is an applied one.
+"answer lost", as is every cancel request just before it goes (`expect`: a process killed
+while it is out, or a journal lost meanwhile, leaves only this mark). The errors file invites
+dropping such a row back, and sent again it would cancel a second piece when the first try
+was applied. So a later row repeating it first has its order looked up (`settle_lost`): the
+item wholly cancelled (or the order), it counts as applied; none of its pieces cancelled, the
+mark is forgotten and the row is sent; anything else (1 of 2 pieces cancelled), or no
+answer, and it is not sent: it stays `unknown` and says to check the item in Konnect. A file
+that does apply the same cancel (the guard off) settles it: from then on it is an applied one.
 
 Another reason code is another cancel: the same item cancelled for 'out of stock' in the
 morning and 'damaged' in the evening is sent both times.
@@ -26,7 +30,9 @@ otherwise both could look before either had recorded, and send the same cancel t
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -38,6 +44,7 @@ from etl.bodies import build_chunks
 from etl.cancelbook import AppliedRow
 from etl.keystate import KeyState
 from etl.model import Problem, RowStatus
+from etl.order_states import REACHED, Order, Record
 from etl.validation import drop_rows
 from etl.wording import count
 
@@ -49,6 +56,9 @@ log = logging.getLogger(__name__)
 
 FEED = "cancel"
 
+# Konnect's orders by ID, as a look-up finds them (None: not listed; left out: no answer)
+LookUp = Callable[[set[str]], dict[str, Order | None]]
+
 
 def actions(frame: pd.DataFrame) -> list[str]:
     """`orderId|orderItemId|quantity|reasonCode` of every validated cancel row."""
@@ -56,16 +66,21 @@ def actions(frame: pd.DataFrame) -> list[str]:
     return [f"{o}|{i}|{int(q)}|{r}" for o, i, q, r in zip(*columns, strict=True)]
 
 
-def skip_repeats(prepared: Prepared, state: KeyState, attempt: str | None) -> int:
+def skip_repeats(
+    prepared: Prepared, state: KeyState, attempt: str | None, look: LookUp | None = None
+) -> int:
     """Drop cancel rows another file applied (they become `ok` rows saying so) or sent and
-    lost the answer to (`unknown` rows). `attempt`: the journal's id of the unfinished
-    attempt a resumed file continues; what it recorded itself (`etl.guards.partly_applied`)
-    does not count, so its rows are cut as before - but what other files applied meanwhile
-    does (a copy fixed and dropped while it waited). The number of rows dropped."""
+    lost the answer to (`unknown` rows), unless `look` finds the latter not applied
+    (`settle_lost`). `attempt`: the journal's id of the unfinished attempt a resumed file
+    continues; what it recorded itself (`etl.guards.partly_applied`) does not count, so its
+    rows are cut as before - but what other files applied meanwhile does (a copy fixed and
+    dropped while it waited). The number of rows dropped."""
     if prepared.feed.name != FEED or prepared.validated.frame.empty:
         return 0
     keys = actions(prepared.validated.frame)
     recorded = state.cancels.applied(sorted(set(keys)), attempt)
+    if look is not None:
+        recorded = settle_lost(recorded, state, look, prepared.table.notes)
     earlier = {i: recorded[key] for i, key in enumerate(keys) if key in recorded}
     if not earlier:
         return 0
@@ -86,6 +101,48 @@ def skip_repeats(prepared: Prepared, state: KeyState, attempt: str | None) -> in
         prepared.table.notes.append(note)
         log.warning("%s: %s", prepared.table.sheet.path.name, note)
     return len(earlier)
+
+
+def settle_lost(
+    recorded: dict[str, AppliedRow], state: KeyState, look: LookUp, notes: list[str]
+) -> dict[str, AppliedRow]:
+    """`recorded` with its cancels whose answer was lost settled by Konnect's orders where
+    they can be: an item (or order) wholly cancelled is applied; an item with none of the
+    pieces asked for cancelled was not, and its mark is forgotten (the row is sent, and
+    left out of what is returned); an item partly cancelled, or an order not answered,
+    stays as it was. A look-up answers the marks a journal cannot (lost or made anew), and
+    those of a file killed while its request was out."""
+    lost = {action: row for action, row in recorded.items() if not row.settled}
+    if not lost:
+        return recorded
+    found = look({action.split("|", 1)[0] for action in lost})
+    applied, not_applied = [], []
+    for action, row in lost.items():
+        order = found.get(action.split("|", 1)[0])
+        reached = REACHED[FEED](_record(action), order) if order is not None else None
+        if reached is True:
+            applied.append(action)
+            recorded[action] = dataclasses.replace(row, settled=True)
+        elif reached is False:
+            not_applied.append(action)
+            del recorded[action]
+    state.cancels.settle(applied, not_applied)
+    if not_applied:
+        files = _files([lost[action].file for action in not_applied])
+        notes.append(
+            f"{count(len(not_applied), 'cancel row')} sent although the answer to the same cancel"
+            f" from an earlier file was lost ({files}): Konnect shows none of those pieces"
+            " cancelled"
+        )
+        log.info("cancel: %s", notes[-1])
+    return recorded
+
+
+def _record(action: str) -> Record:
+    """The cancel request record of one `action` (`orderId|orderItemId|quantity|reason`)."""
+    order, item, quantity, reason = action.split("|")
+    wanted = {"orderItemId": item, "quantity": int(quantity), "reasonCode": reason}
+    return {"orderId": order, "orderItems": [wanted]}
 
 
 def record_applied(

@@ -190,3 +190,17 @@ def test_what_settles_a_lost_answer_and_what_does_not(tmp_path: Path) -> None:
         assert state.cancels.applied(["o|i|1|6"], None) == {
             "o|i|1|6": AppliedRow("c.csv", 4, at[2], settled=True)
         }
+
+
+def test_an_order_look_up_settles_what_it_can(tmp_path: Path) -> None:
+    """`settle`: a lost answer found applied counts as applied (its file and row kept); one
+    found not applied is forgotten; an applied one is never forgotten."""
+    at = "2026-11-27T05:00:00.000+00:00"
+    with KeyState(tmp_path) as state:
+        state.cancels.record([("o|z|1|6", 3)], "z.csv", at)
+        state.cancels.record([], "a.csv", at, lost=[("o|x|1|6", 2), ("o|y|1|6", 4)])
+        state.cancels.settle(["o|x|1|6"], ["o|y|1|6", "o|z|1|6"])
+        assert state.cancels.applied(["o|x|1|6", "o|y|1|6", "o|z|1|6"], None) == {
+            "o|x|1|6": AppliedRow("a.csv", 2, at, settled=True),
+            "o|z|1|6": AppliedRow("z.csv", 3, at, settled=True),
+        }

@@ -284,7 +284,8 @@ def test_cancels_resent_just_before_a_refused_token_are_remembered(
     (nothing applied), C applied; looked up, not cancelled; their resends refused 503 twice:
     held. Run 2: A resent and applied, then the token is refused on B's. A resend is saved as
     maybe applied before it goes, so A's cancels are remembered: the file edited in
-    processing/ (a new attempt) does not cancel A's second pieces."""
+    processing/ (a new attempt) does not cancel A's second pieces; B's, looked up and found
+    not applied, are sent."""
     inbox = inbox_with(tmp_path)
     a = [oid(30, 2 * k) for k in range(1, 21)]
     b = [oid(30, 2 * k) for k in range(21, 41)]
@@ -314,10 +315,10 @@ def test_cancels_resent_just_before_a_refused_token_are_remembered(
     drop(inbox / "processing", "cancel.csv", fixed)
     assert run(inbox, sandbox).exit_code == 1
     assert [cancelled(sandbox, o, f"{o}-2") for o in a] == [1] * 20  # not twice
-    # B's resend was in the same round, saved as maybe applied before it went: its rows are
-    # `unknown` ("check this item in Konnect"), never sent blindly (cautious, not wrong)
-    assert [cancelled(sandbox, o, f"{o}-2") for o in b] == [0] * 20
-    assert {results(inbox, "cancel")[str(22 + i)]["status"] for i in range(20)} == {"unknown"}
+    # B's resend was in the same round, saved as maybe applied before it went: its orders
+    # are looked up first, show none of the pieces cancelled, and are sent (once)
+    assert [cancelled(sandbox, o, f"{o}-2") for o in b] == [1] * 20
+    assert {results(inbox, "cancel")[str(22 + i)]["status"] for i in range(20)} == {"ok"}
 
 
 def test_other_files_cancels_while_it_waited_are_never_sent_twice(
@@ -453,3 +454,50 @@ def test_an_order_whose_look_up_always_breaks_the_server_holds_its_file_for_a_wh
             age(inbox, "held_since", 31)  # ever more than retry_failed_minutes since
             codes.append(run(inbox, sandbox).exit_code)
     assert codes[0] == 1, f"held past retry_failed_minutes, run after run: {codes}"
+
+
+def test_a_journal_lost_while_a_cancel_file_waits_settles_its_marks_by_looking_up(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Three requests of a cancel file lose their answers, and the look-ups fail: it waits
+    in processing/. A (whole items) and C (1 of 2 pieces) were applied, B never arrived.
+    The journal is then lost (deleted, moved aside when damaged): the resume is a new
+    attempt that knows only the write-ahead marks. Looked up, A's items are wholly cancelled
+    (ok, not sent), B's show no piece cancelled (sent, once), C's cannot tell (unknown)."""
+    inbox = inbox_with(tmp_path)
+    a = [oid(30, 2 * k) for k in range(1, 21)]
+    b = [oid(30, 2 * k) for k in range(21, 41)]
+    c = [oid(30, 2 * k) for k in range(41, 61)]
+    rows = [CANCEL] + [[o, f"{o}-1", "1", "6"] for o in a] + [piece(o) for o in b + c]
+    drop(inbox, "cancel.csv", rows)
+    real_send, real_get = etl.client.KonnectClient.send, etl.client.KonnectClient.get_json
+
+    async def send(self: Any, endpoint: Any, body: bytes) -> Any:
+        if not orders_of(body) & set(b):  # B never arrives; A and C are applied
+            await real_send(self, endpoint, body)
+        raise OutcomeUnknown("no answer from Konnect (connection dropped)")
+
+    async def get_json(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise unavailable()
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(etl.client.KonnectClient, "send", send)
+        patch.setattr(etl.client.KonnectClient, "get_json", get_json)
+        held = run(inbox, sandbox)
+    assert held.exit_code == 2 and "60 rows in doubt" in held.output, held.output
+    for name in ("journal.sqlite3", "journal.sqlite3-wal", "journal.sqlite3-shm"):
+        (inbox / ".konnect-etl" / name).unlink(missing_ok=True)
+    calls: list[set[str]] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(etl.client.KonnectClient, "get_json", real_get)
+        calls = scripted_send(patch, lambda n, orders: None)
+        assert run(inbox, sandbox).exit_code == 1
+    assert set().union(*calls) == set(b)  # only B is sent again
+    assert [cancelled(sandbox, o, f"{o}-1") for o in a] == [1] * 20
+    assert [cancelled(sandbox, o, f"{o}-2") for o in b + c] == [1] * 40  # none twice
+    got = results(inbox, "cancel")
+    assert {got[str(2 + i)]["status"] for i in range(20)} == {"ok"}
+    assert "already applied from cancel.csv" in got["2"]["message"], got["2"]
+    assert {got[str(22 + i)]["status"] for i in range(20)} == {"ok"}
+    assert {got[str(42 + i)]["status"] for i in range(20)} == {"unknown"}
+    assert "check this item in Konnect" in got["42"]["message"], got["42"]
