@@ -67,7 +67,7 @@ def run(
 ) -> None:
     """Process every file waiting in INBOX once, then exit (for cron / Task Scheduler).
 
-    Example: [bold]konnect-etl run /srv/konnect/inbox[/]   (or with --sandbox to try it)
+    Example: [bold]konnect-etl run /srv/konnect/inbox[/]   (--sandbox: try it in a test folder)
     """
     from etl import lastrun
     from etl.commands import run_command

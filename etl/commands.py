@@ -22,7 +22,7 @@ from etl.matching import choose_mapping, explain
 from etl.pipeline import Destination, FileResult, Job, process
 from etl.runner import run_inbox
 from etl.service import run_options
-from etl.session import all_mappings, connection, journal_path
+from etl.session import all_mappings, check_sandbox_folder, connection, journal_path
 from etl.stopping import StopNow, StopRequest, stop_on_signals
 from etl.templates import (
     Layout,
@@ -52,12 +52,14 @@ def run_command(
     options = run_options(settings, stop)
     if dry_run:
         return dry_run_files(inbox, settings, mappings, feed, mapping), 0, []
+    if sandbox:
+        check_sandbox_folder(inbox)
     with (
         connection(settings, sandbox=sandbox, dry_run=False) as client,
         progress_bars(show) as bars,
         stop_on_signals(stop),
     ):
-        journal = Journal(journal_path(inbox))
+        journal = Journal(journal_path(inbox, sandbox))
         try:
             job = Job(mappings, client, journal, feed=feed, mapping_name=mapping, progress=bars,
                       guards=settings.guards)  # fmt: skip

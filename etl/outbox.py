@@ -79,7 +79,7 @@ def inbox_mark(folder: Path) -> str | None:
 def is_outbox(folder: Path) -> bool:
     """Whether `folder` is an outbox `orders pull` writes in: its journal records pulled
     orders and no file taken from it."""
-    tables = _journal_tables(folder / STATE_DIR / "journal.sqlite3")
+    tables = journal_tables(folder / STATE_DIR / "journal.sqlite3")
     return "pulled_orders" in tables and "files" not in tables
 
 
@@ -96,10 +96,10 @@ def check_inbox(inbox: Path) -> None:
 
 def _journal_lists_files(path: Path) -> bool:
     """True when the journal there has the inbox's `files` table (`etl.journal`)."""
-    return "files" in _journal_tables(path)
+    return "files" in journal_tables(path)
 
 
-def _journal_tables(path: Path) -> set[str]:
+def journal_tables(path: Path) -> set[str]:
     """The tables of the journal at `path` (none if there is none), read only."""
     if not path.is_file():
         return set()

@@ -78,6 +78,7 @@ class PullRequest:
     format: SheetFormat | None = None  # None: the mapping's format, else xlsx
     mapping: ExportMapping | None = None
     again: bool = False  # also orders pulled before (needs date_from): for a re-import
+    sandbox: bool = False  # from the emulator: its record kept apart (`session.journal_path`)
 
 
 @dataclass
@@ -112,7 +113,7 @@ def pull_once(
     check_outbox(request.outbox)
     request.outbox.mkdir(parents=True, exist_ok=True)
     with pull_lock(request.outbox, status, LOCK_WAIT_SECONDS):
-        state = PullState(journal_path(request.outbox))
+        state = PullState(journal_path(request.outbox, request.sandbox))
         try:
             return _pull(settings, connection, request, status, now, state)
         finally:

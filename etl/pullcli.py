@@ -113,6 +113,7 @@ def pull(
     from etl.errors import PullBusy
     from etl.outbox import check_outbox
     from etl.pull import PullRequest
+    from etl.session import check_sandbox_folder
 
     start, end = _checked_options(fmt, date_from, date_to, again)
     logging_here = False  # the outbox's log file, once it is known not to be an inbox
@@ -125,7 +126,9 @@ def pull(
         settings = settings_for(out, config, base_url=base_url)
         request = PullRequest(status, out, channel, location, start, end,
                               "csv" if fmt == "csv" else "xlsx" if fmt else None,
-                              _export_mapping(mapping, settings), again)  # fmt: skip
+                              _export_mapping(mapping, settings), again, sandbox)  # fmt: skip
+        if sandbox:
+            check_sandbox_folder(out, outbox=True)
         _run_pull(settings, request, sandbox, quiet)
     except PullBusy as exc:  # nothing wrong to fix: exit 1, not 2 ("could not run")
         _log_failure(logging_here, None, exc, logging.WARNING)

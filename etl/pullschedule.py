@@ -56,12 +56,14 @@ class PullPlan:
     statuses: tuple[str, ...] = ("CREATED",)
     every_seconds: float | None = None  # None: the config's pull_every_minutes
 
-    def schedule(self, settings: Settings, connection: ClientSettings) -> PullSchedule:
+    def schedule(
+        self, settings: Settings, connection: ClientSettings, sandbox: bool = False
+    ) -> PullSchedule:
         """The watcher's pulls, with `settings` (the inbox's) but for the pull keys of the
         outbox's own config file, which `orders pull` into it reads too."""
         settings = outbox_settings(self.outbox, settings)
         every = self.every_seconds or settings.pull_every_minutes * 60
-        requests = [PullRequest(status, self.outbox) for status in self.statuses]
+        requests = [PullRequest(status, self.outbox, sandbox=sandbox) for status in self.statuses]
         return PullSchedule(settings, connection, requests, max(every, MIN_INTERVAL_SECONDS))
 
 

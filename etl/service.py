@@ -32,7 +32,7 @@ from etl.notify import Notifier
 from etl.pipeline import Job
 from etl.pullschedule import PullPlan
 from etl.runner import RunOptions
-from etl.session import all_mappings, connection, journal_path
+from etl.session import all_mappings, check_sandbox_folder, connection, journal_path
 from etl.stopping import StopNow, StopRequest, stop_on_signals
 from etl.watch import DryRunCheck, JobFactory, Watcher, WatchOptions, watch_inbox
 
@@ -78,6 +78,11 @@ def watch_command(
     options.on_reachable_again = on_reachable_again
     if dry_run:
         options.dry_run = _dry_run_check(inbox, settings, mappings, feed, mapping)
+    if sandbox and not dry_run:
+        check_sandbox_folder(inbox)
+        if pulls is not None:
+            check_sandbox_folder(pulls.outbox, outbox=True)
+    options.sandbox = sandbox
     network = network_filesystem(inbox)
     mode = "polling" if network or events is False else "events+polling"
     with connection(settings, sandbox=sandbox, dry_run=dry_run) as client, stop_on_signals(stop):
@@ -85,8 +90,8 @@ def watch_command(
                               time.time())  # fmt: skip
         if pulls is not None:
             assert client is not None
-            options.pulls = pulls.schedule(settings, client).run_due
-        job_factory = _job_factory(inbox, mappings, client, feed, mapping, settings.guards)
+            options.pulls = pulls.schedule(settings, client, sandbox).run_due
+        job_factory = _job_factory(inbox, mappings, client, feed, mapping, settings.guards, sandbox)
         try:
             watch_inbox(Watcher(inbox, job_factory, options, stop, heartbeat))
         except StopNow:
@@ -115,12 +120,13 @@ def _job_factory(
     feed: str | None,
     mapping: str | None,
     guards: Guards,
+    sandbox: bool,
 ) -> JobFactory:
     @contextmanager
     def open_job() -> Iterator[Job]:
         # One journal connection per scan: when the inbox folder is replaced (share back
         # after an outage) the next scan opens the journal that is really there.
-        journal = Journal(journal_path(inbox))
+        journal = Journal(journal_path(inbox, sandbox))
         try:
             yield Job(mappings, client, journal, feed=feed, mapping_name=mapping, guards=guards)
         finally:

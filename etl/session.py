@@ -108,7 +108,36 @@ def connection(
         yield client_settings(own, base_url=running.url, token=running.token)
 
 
-def journal_path(inbox: Path) -> Path:
+def journal_path(inbox: Path, sandbox: bool = False) -> Path:
+    """The journal of `inbox` (or outbox), with the protection records beside it; a
+    `--sandbox` command's are kept apart (`SANDBOX_STATE`), so that nothing it sent to the
+    emulator counts for live runs (an export taken for newer, an order action for done)."""
     from etl.config import state_dir
 
-    return state_dir(inbox) / "journal.sqlite3"
+    folder = state_dir(inbox) / SANDBOX_STATE if sandbox else state_dir(inbox)
+    if sandbox:
+        folder.mkdir(parents=True, exist_ok=True)
+    return folder / "journal.sqlite3"
+
+
+SANDBOX_STATE = "sandbox"  # in .konnect-etl/: the journal and records of --sandbox commands
+
+
+def check_sandbox_folder(folder: Path, outbox: bool = False) -> None:
+    """ConfigError when `--sandbox` would work in a folder live runs use: an inbox whose own
+    journal lists files (its exports would be filed in done/ without reaching Konnect) or an
+    outbox whose journal records pulls (the ERP would import the emulator's demo orders)."""
+    from etl.outbox import is_outbox, journal_tables
+
+    if outbox and is_outbox(folder):
+        raise ConfigError(
+            f"{folder} is an outbox live pulls write in: with --sandbox the emulator's demo"
+            " orders would be written there for the ERP to import. Give --out a test folder"
+        )
+    if not outbox and "files" in journal_tables(journal_path(folder)):
+        raise ConfigError(
+            f"{folder} is an inbox live runs use (its journal lists files sent to Konnect):"
+            " with --sandbox its exports would be filed in done/ without reaching Konnect."
+            " Copy the files to a test folder and use --sandbox there, or check a file with"
+            " konnect-etl validate --preview FILE"
+        )

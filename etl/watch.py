@@ -65,6 +65,7 @@ class WatchOptions:
     pulls: Callable[[PullHealth], float] | None = None
     # `watch --dry-run`: ready files are only validated (once per size+mtime), never taken
     dry_run: DryRunCheck | None = None
+    sandbox: bool = False  # --sandbox: the journal kept apart (`etl.session.journal_path`)
 
 
 def _stat(path: Path) -> os.stat_result | None:
@@ -136,7 +137,7 @@ class Watcher:
             with self.open_job() as job:
                 prune(self.inbox, job.journal, run.keep_days, job.now().date())
             self.pruned_on = date.today()
-        journal = journal_path(self.inbox.root)
+        journal = journal_path(self.inbox.root, self.options.sandbox)
         latewrites.requeue_grown(self.inbox, journal, run.settle_seconds, run.trigger_suffix)
         result = RunResult()
         if ready or self.inbox.in_processing():

@@ -1,0 +1,70 @@
+"""`--sandbox` never counts for live runs, and never works in a folder live runs use
+(etl/session.py `journal_path`, `check_sandbox_folder`).
+
+A trial against the built-in emulator used to share the inbox's journal and protection
+records: an e-mailed sample tried with `run --sandbox` made the day's real export (older by
+its time) "superseded by a newer export" that only the emulator ever got, and order files
+tried so were set aside as already sent.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from runs import run
+from test_out_of_order import aged, sent, write
+from typer.testing import CliRunner
+
+from etl.cli import app
+
+
+def sandbox_run(inbox: Path) -> Any:
+    return CliRunner().invoke(app, ["run", str(inbox), "--sandbox", "--settle", "0"])
+
+
+def test_a_sandbox_trial_does_not_count_for_the_live_runs(tmp_path: Path, sandbox: Any) -> None:
+    """A sample tried with --sandbox in a new inbox, then the day's export (two hours older
+    than the sample) sent live: every row reaches Konnect."""
+    write(tmp_path / "stock_sample.csv", ["DEL-WH-01,TS-BLK-S,4", "DEL-WH-01,TS-BLK-M,4"])
+    tried = sandbox_run(tmp_path)
+    assert tried.exit_code == 0, tried.output
+    today = ["DEL-WH-01,TS-BLK-S,9", "DEL-WH-01,TS-BLK-M,7"]
+    aged(write(tmp_path / "stock_today.csv", today), 7200)
+    live = run(tmp_path, sandbox)
+    assert live.exit_code == 0, live.output
+    assert sent(sandbox, "DEL-WH-01|TS-BLK-S") == [9] and sent(sandbox, "DEL-WH-01|TS-BLK-M") == [7]
+    assert (tmp_path / ".konnect-etl" / "sandbox" / "protection.sqlite3").is_file()
+
+
+def test_sandbox_is_refused_in_an_inbox_live_runs_use(tmp_path: Path, sandbox: Any) -> None:
+    write(tmp_path / "stock_a.csv", ["DEL-WH-01,TS-BLK-S,4"])
+    assert run(tmp_path, sandbox).exit_code == 0
+    waiting = write(tmp_path / "stock_b.csv", ["DEL-WH-01,TS-BLK-S,5"])
+    tried = sandbox_run(tmp_path)
+    assert tried.exit_code == 2
+    assert "is an inbox live runs use" in tried.output and "test folder" in tried.output
+    assert waiting.is_file()  # left for the live run
+    assert sent(sandbox, "DEL-WH-01|TS-BLK-S") == [4]
+
+
+@pytest.mark.timeout(60)
+def test_watch_sandbox_is_refused_in_an_inbox_live_runs_use(tmp_path: Path, sandbox: Any) -> None:
+    write(tmp_path / "stock_a.csv", ["DEL-WH-01,TS-BLK-S,4"])
+    assert run(tmp_path, sandbox).exit_code == 0
+    watched = CliRunner().invoke(app, ["watch", str(tmp_path), "--sandbox", "--poll", "1"])
+    assert watched.exit_code == 2 and "is an inbox live runs use" in watched.output
+
+
+def test_a_sandbox_pull_is_refused_into_an_outbox_live_pulls_write_in(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    out = tmp_path / "erp-import"
+    env = {"KONNECT_TOKEN": sandbox.token, "KONNECT_BASE_URL": sandbox.url}
+    pull = ["orders", "pull", "--status", "CREATED", "--out", str(out)]
+    assert CliRunner().invoke(app, pull, env=env).exit_code == 0
+    sheets = sorted(p.name for p in out.iterdir() if p.is_file())
+    tried = CliRunner().invoke(app, [*pull, "--sandbox"])
+    assert tried.exit_code == 2 and "an outbox live pulls write in" in tried.output
+    assert sorted(p.name for p in out.iterdir() if p.is_file()) == sheets
