@@ -24,7 +24,7 @@ import ssl
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Any
 
@@ -45,6 +45,10 @@ from etl.transport import LeanTransport
 
 log = logging.getLogger(__name__)
 _JSON_BODY = {"content-type": "application/json"}
+# A GET (an order listing page, a look-up) Konnect keeps answering 429 gives up after waiting
+# this long in all: a pull holds its outbox's lock meanwhile (the next pull takes it up), and a
+# look-up that fails leaves its file waiting for the next run - not hours of Retry-After
+GET_WAIT_SECONDS = 600.0
 
 
 class _MaskPassword(logging.Filter):
@@ -198,7 +202,10 @@ class KonnectClient:
             response = await self._request("GET", path, params=params)
             return read_json(response.content, response.status_code)
 
-        return await (with_retries(once, self.settings.retry_policy()) if retry else once())
+        if not retry:
+            return await once()
+        policy = replace(self.settings.retry_policy(), rate_limit_wait_max=GET_WAIT_SECONDS)
+        return await with_retries(once, policy)
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         token = await self._current_token()

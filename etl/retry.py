@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -98,6 +99,9 @@ class RetryPolicy:
     backoff_max: float = 30.0
     rate_limit_retries: int = 50
     retry_after_max: float = 300.0
+    # the seconds one request may wait in all for 429s (GETs: a pull must not hold its
+    # outbox's lock for hours, `etl.client.GET_WAIT_SECONDS`); uploads wait as long as asked
+    rate_limit_wait_max: float = math.inf
     # False for order actions: a request that may have been applied is reconciled, not resent.
     resend_unknown: bool = True
 
@@ -115,6 +119,7 @@ class Attempts:
     transient: int = 0
     rate_limited: int = 0
     unknown: int = 0
+    waited: float = 0.0  # seconds waited for 429s
     last: UploadError | None = None
 
     def record(self, error: UploadError) -> None:
@@ -133,9 +138,12 @@ def decide(
     """Record `error`; return the seconds to wait before the next try, or None to give up."""
     attempts.record(error)
     if isinstance(error, RateLimited):
-        if attempts.rate_limited > policy.rate_limit_retries:
+        delay = min(max(error.retry_after, 0.0), policy.retry_after_max)
+        too_long = attempts.waited + delay > policy.rate_limit_wait_max
+        if attempts.rate_limited > policy.rate_limit_retries or too_long:
             return None
-        return min(max(error.retry_after, 0.0), policy.retry_after_max)
+        attempts.waited += delay
+        return delay
     if not isinstance(error, TransientError):
         return None  # RequestRejected: the same request will be refused again
     if isinstance(error, OutcomeUnknown) and not policy.resend_unknown:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta
@@ -15,11 +16,13 @@ import httpx
 import pytest
 from test_pull import EARLY, config, pull, rows_of, sheets
 
+import etl.client
 from etl import orderpages, outbox
 from etl import pull as pulling
 from etl.client import ClientSettings
 from etl.config import Settings
 from etl.flatten import IST
+from etl.konnect import TOKEN_HEADER
 from etl.pull import PullRequest, pull_once
 from etl.pullstate import PullState
 from etl.session import journal_path
@@ -220,3 +223,22 @@ def test_an_old_config_with_pull_overlap_minutes_still_loads(tmp_path: Path, san
     result = pull(sandbox, out, "--status", "CREATED", "--from", EARLY)
     assert result.exit_code == 0, result.output
     assert "pull_overlap_minutes is no longer used" in result.output
+
+
+@pytest.mark.timeout(120)
+def test_a_pull_konnect_keeps_rate_limiting_stops_instead_of_holding_the_outbox(
+    tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A listing page answered 429 waits at most `GET_WAIT_SECONDS` in all (here 1 s, against
+    a Retry-After of ~20 s), then the pull stops, writing nothing, with the outbox free for
+    the next one - not 50 waits of up to 5 minutes with its lock held."""
+    monkeypatch.setattr(etl.client, "GET_WAIT_SECONDS", 1.0)
+    sandbox.faults(rate_limit=0.05)  # the one request of the bucket, taken now:
+    httpx.get(f"{sandbox.url}/oms/v3/shipment", headers={TOKEN_HEADER: sandbox.token})
+    started = time.monotonic()
+    stopped = pull(sandbox, tmp_path / "out", "--status", "CREATED")
+    assert stopped.exit_code == 2 and time.monotonic() - started < 10
+    assert "Konnect asked us to slow down (HTTP 429" in stopped.output
+    assert "nothing was written" in stopped.output and not sheets(tmp_path / "out")
+    sandbox.faults(rate_limit=None)
+    assert pull(sandbox, tmp_path / "out", "--status", "CREATED").exit_code == 0
