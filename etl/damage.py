@@ -6,7 +6,8 @@ drops the leading zeros of codes stored as numbers. Each check below finds one o
 signatures in an identifier field (or breaks a `pattern:` / `length:` the mapping declares)
 and becomes a `Problem` that says what happened and how to export the file again. Codes
 pasted from a web page or chat, with a character nobody can see, are refused too
-(etl.invisible).
+(etl.invisible), as are codes and text with letters a CSV's character set turned into '?'
+(etl.lostchars).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pyarrow.compute as pc
 
 from etl.cells import EXCEL_DIGITS, arrow_text, contains_bytes, to_mask
 from etl.invisible import invisible_cells, invisible_problem
+from etl.lostchars import TEXT_FIELDS, lost_in_code, lost_in_text
 from etl.mapspec import FieldSpec, Mapping
 from etl.model import Mapped, Problem
 from etl.wording import label
@@ -54,7 +56,7 @@ COMMA_DECIMAL = r"(\d{6,}), ?0+"
 FORMATTED = rf"(?:{GROUPED})\.0+|(?:{LOCALE_GROUPED})(?:,0+)?|{COMMA_DECIMAL}"
 DIGIT_IDS = frozenset({"orderId", "orderItemId", "awbNumber", "imeiSerialNumber", "ackNumber"})
 # Cells worth a closer look: an exponent, 16+ digits in a row, or one of the forms above.
-SUSPECT = rf"\d[eE][+-]?\d|\d{{16}}|^(?:{APOSTROPHE}|{AS_FLOAT}|{GROUPED}|{FORMATTED})$"
+SUSPECT = rf"\d[eE][+-]?\d|\d{{16}}|\?|^(?:{APOSTROPHE}|{AS_FLOAT}|{GROUPED}|{FORMATTED})$"
 AS_TEXT = (
     "export the file again from your system without saving it in Excel, or format the column"
     " as Text before saving"
@@ -68,11 +70,16 @@ def damage_problems(mapping: Mapping, mapped: Mapped) -> list[Problem]:
     for spec in mapping.fields:
         if spec.source == "" or spec.name not in mapped.frame.columns:
             continue
+        problems: list[Problem] = []
         if spec.name in ID_FIELDS or spec.pattern is not None or spec.length is not None:
-            for problem in _field_problems(spec, mapped):
-                if (problem.row, problem.column) not in seen:
-                    seen.add((problem.row, problem.column))
-                    found.append(problem)
+            problems = _field_problems(spec, mapped)
+        elif spec.name in TEXT_FIELDS:
+            texts = _texts(mapped.frame[spec.name])
+            problems = lost_in_text(spec.name, spec.source, texts, mapped.row_numbers)
+        for problem in problems:
+            if (problem.row, problem.column) not in seen:
+                seen.add((problem.row, problem.column))
+                found.append(problem)
     return found
 
 
@@ -98,13 +105,13 @@ def _field_problems(spec: FieldSpec, mapped: Mapped) -> list[Problem]:
 
 
 def _suspect(texts: pd.Series) -> BoolArray:
-    """Cells `SUSPECT` finds (scientific notation, 16 digits in a row, a number's dressing).
-    Only cells with 16 characters or one of the bytes `eE'.,` can be: the regular expression
-    runs on those alone (~5 ms per million ordinary codes instead of ~75)."""
+    """Cells `SUSPECT` finds (scientific notation, 16 digits in a row, a '?', a number's
+    dressing). Only cells with 16 characters or one of the bytes `eE'.,?` can be: the
+    regular expression runs on those alone (~5 ms per million ordinary codes instead of ~75)."""
     cells = arrow_text(texts)
     maybe = to_mask(pc.greater_equal(pc.utf8_length(cells), 16))
-    if contains_bytes(cells, b"eE'., \xa0\xaf"):  # the last two: in no-break spaces
-        maybe |= to_mask(pc.match_substring_regex(cells, "[eE'., \u00a0\u202f]"))
+    if contains_bytes(cells, b"eE'., \xa0\xaf?"):  # \xa0 \xaf: in no-break spaces
+        maybe |= to_mask(pc.match_substring_regex(cells, "[eE'., \u00a0\u202f?]"))
     found = np.zeros(len(cells), dtype=np.bool_)
     if maybe.any():
         found[maybe] = to_mask(pc.match_substring_regex(cells.filter(pa.array(maybe)), SUSPECT))
@@ -149,7 +156,7 @@ def _cell_problem(spec: FieldSpec, text: str, numeric: bool) -> tuple[str, str] 
     if dressed is not None:
         return dressed
     for item in _items(text):
-        hidden = invisible_problem(name, item)
+        hidden = invisible_problem(name, item) or lost_in_code(name, item)
         if hidden is not None:
             return hidden
         if numeric and re.fullmatch(DATE_CELL, item):

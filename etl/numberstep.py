@@ -18,6 +18,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from etl.cells import BoolArray, arrow_text, contains_bytes
+from etl.lostchars import SAVE_AS_UTF8
 from etl.numbers import (
     DEFAULT_UNITS,
     TYPO_SHARE,
@@ -95,8 +96,7 @@ EITHER_WAY_MESSAGE = (
 )
 LOST_SIGN = (
     "'{value}' has a '?' where the ₹ sign was: the file was saved in a character set without"
-    ' ₹ (Excel\'s "CSV (Comma delimited)", or Windows/ANSI in other programs); save it as "CSV'
-    ' UTF-8 (Comma delimited)" (LibreOffice: character set Unicode UTF-8) or export it again'
+    ' ₹ (Excel\'s "CSV (Comma delimited)", or Windows/ANSI in other programs); ' + SAVE_AS_UTF8
 )
 SCIENTIFIC = (
     "'{value}' is in scientific notation: Excel shortened a long number and its last digits"

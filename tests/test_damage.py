@@ -377,3 +377,36 @@ def test_a_sku_shown_with_leading_zeros_by_its_number_format_is_sent_as_shown(
     book.save(tmp_path / "stock.xlsx")
     assert run(tmp_path, sandbox).exit_code == 0
     assert [e["record"]["sku"] for e in sandbox.ledger()] == ["00012345"]
+
+
+def test_letters_an_excel_csv_turned_into_question_marks_are_never_sent(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Excel's "CSV (Comma delimited)" (Windows-1252) writes every letter it lacks as '?':
+    a SKU `CAFÉ-01` of another script arrives as `CAF?-01`, a Hindi remark as `?????? ??`.
+    Such cells are refused with the way out; 'é' (which cp1252 holds) and a real question
+    mark at the end of a remark are sent as they are."""
+    stock = "location_id,sku,quantity\r\nDEL-WH-01,CAF?-01,3\r\nDEL-WH-01,CAFÉ-02,4\r\n"
+    (tmp_path / "stock.csv").write_bytes(stock.encode("cp1252"))
+    status = (
+        "orderId,orderStatus,remark\r\n"
+        "16000000000000000001,delivery_done,?????? ?? ?????\r\n"
+        "16000000000000000002,delivery_done,handed over - ok?\r\n"
+    )
+    (tmp_path / "status_updates.csv").write_bytes(status.encode("cp1252"))
+    sandbox.faults(catalogue="open")  # any SKU is known
+    assert run(tmp_path, sandbox).exit_code == 1
+    done = tmp_path / "done" / date.today().isoformat()
+    rows = result_rows(done / "stock.result.csv")
+    assert rows["2"]["status"] == "rejected"
+    assert "SKU 'CAF?-01' has a '?'" in rows["2"]["message"]
+    assert 'save it as "CSV UTF-8 (Comma delimited)"' in rows["2"]["message"]
+    assert rows["3"]["status"] == "ok"
+    remarks = result_rows(done / "status_updates.result.csv")
+    assert (
+        remarks["2"]["status"] == "rejected" and "'?' where letters were" in remarks["2"]["message"]
+    )
+    assert remarks["3"]["status"] == "ok"
+    sent = [e["record"] for e in sandbox.ledger()]
+    assert {r.get("sku") for r in sent if "sku" in r} == {"CAFÉ-02"}
+    assert [r["meta"]["remark"] for r in sent if "meta" in r] == ["handed over - ok?"]
