@@ -122,6 +122,9 @@ def _read_bytes(path: Path) -> bytes:
         data = path.read_bytes()
     except OSError as exc:
         raise InputError(f"the file cannot be opened: {exc.strerror or exc}", "unreadable") from exc
+    # DOS's end-of-file mark, which `copy a.csv+b.csv` (and old DOS-era exporters) still
+    # write after the last line: not a row of the file
+    data = data.rstrip(b"\x1a")
     if data in (b"", codecs.BOM_UTF8, *_UTF16_BOMS):
         raise InputError("the file is empty", code="empty")
     return data

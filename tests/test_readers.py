@@ -132,6 +132,16 @@ def test_a_byte_order_mark_says_utf8_whatever_the_letters(tmp_path: Path) -> Non
     assert rows(read_sheet(path))[1] == ["A", "ɖɀ\u0085"]
 
 
+def test_dos_end_of_file_mark_is_not_a_row(tmp_path: Path) -> None:
+    """`copy a.csv+b.csv c.csv` on Windows ends the file with Ctrl-Z (0x1A)."""
+    path = tmp_path / "stock.csv"
+    path.write_bytes(b"location_id,sku,quantity\r\nDEL-WH-01,A,1\r\n\x1a")
+    assert rows(read_sheet(path)) == [["location_id", "sku", "quantity"], ["DEL-WH-01", "A", "1"]]
+    path.write_bytes(b"\x1a")
+    with pytest.raises(InputError, match="empty"):
+        read_sheet(path)
+
+
 def test_utf8_and_cp1252_that_looks_like_utf8_in_one_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "stock.csv"
     path.write_bytes("sku,name\nA,Café\n".encode() + "B,CAFÉ–MUG\n".encode("cp1252"))
