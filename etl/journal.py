@@ -14,88 +14,20 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from etl.chunkresult import SETTLED, ChunkResult, ChunkState
+from etl.journaltables import RECORD, SCHEMA, FileRecord, FileState, utc, utc_now
 from etl.sqlitetx import immediate
-
-# A file's state: "processing" until `finish_file` sets e.g. "done", "failed", "held".
-FileState = str
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS files (
-    id INTEGER PRIMARY KEY,
-    sha256 TEXT NOT NULL,
-    name TEXT NOT NULL,
-    feed TEXT NOT NULL,
-    mapping TEXT NOT NULL,
-    state TEXT NOT NULL DEFAULT 'processing',
-    started_at TEXT NOT NULL,
-    finished_at TEXT,
-    summary_path TEXT,
-    row_count INTEGER
-);
-CREATE INDEX IF NOT EXISTS files_sha256 ON files (sha256);
-CREATE TABLE IF NOT EXISTS chunks (
-    file_id INTEGER NOT NULL REFERENCES files (id),
-    chunk_index INTEGER NOT NULL,
-    state TEXT NOT NULL,
-    ack_id TEXT,
-    result TEXT,
-    updated_at TEXT NOT NULL,
-    PRIMARY KEY (file_id, chunk_index)
-);
-CREATE TABLE IF NOT EXISTS attempts (
-    file_id INTEGER PRIMARY KEY REFERENCES files (id),
-    size INTEGER,
-    held_since TEXT
-);
-"""
-# `attempts` (2026-11-27): more about an attempt, in a table of its own so that an older
-# journal needs no ALTER: `size`, the bytes its `sha256` covers (a leftover its export wrote
-# on into is the same file grown, `continue_grown`); `held_since`, when Konnect first took
-# only part of it (`etl.holdover`).
-
-
-@dataclass(frozen=True)
-class FileRecord:
-    """One attempt at one input file, as the journal remembers it."""
-
-    id: int
-    sha256: str
-    name: str
-    feed: str
-    mapping: str
-    state: str
-    started_at: str
-    finished_at: str | None
-    summary_path: str | None
-    row_count: int | None
-
-
-_RECORD = (  # FileRecord's columns
-    "id, sha256, name, feed, mapping, state, started_at, finished_at, summary_path, row_count"
-)
-
-
-def _utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds")
-
-
-def _utc(stamp: str) -> datetime:
-    """A journal stamp as an aware datetime (one without an offset is UTC)."""
-    when = datetime.fromisoformat(stamp)
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
 
 
 class Journal:
     """The inbox's SQLite journal. One connection, safe to share between threads."""
 
     def __init__(
-        self, path: Path | str, *, busy_timeout: float = 30.0, clock: Callable[[], str] = _utc_now
+        self, path: Path | str, *, busy_timeout: float = 30.0, clock: Callable[[], str] = utc_now
     ) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -109,7 +41,7 @@ class Journal:
         # WAL + NORMAL: a commit survives the process being killed (the crash we must
         # survive); only a power cut can lose the last commits, and resume reconciles those.
         self._db.execute("PRAGMA synchronous = NORMAL")
-        self._db.executescript(_SCHEMA)  # idempotent; executescript manages its own commit
+        self._db.executescript(SCHEMA)  # idempotent; executescript manages its own commit
 
     def close(self) -> None:
         with self._lock:
@@ -180,7 +112,7 @@ class Journal:
     def find_finished(self, sha256: str) -> list[FileRecord]:
         """Earlier finished attempts at a file with this content, oldest first."""
         rows = self._read(
-            f"SELECT {_RECORD} FROM files WHERE sha256 = ? AND state != 'processing' ORDER BY id",
+            f"SELECT {RECORD} FROM files WHERE sha256 = ? AND state != 'processing' ORDER BY id",
             (sha256,),
         )
         return [FileRecord(*row) for row in rows]
@@ -189,7 +121,7 @@ class Journal:
         """The attempt at this file (content and name) that began and never finished (a
         resume): when it began (UTC, ISO) and, once `note_reports`, its summary's path."""
         rows = self._read(
-            f"SELECT {_RECORD} FROM files WHERE sha256 = ? AND name = ? "
+            f"SELECT {RECORD} FROM files WHERE sha256 = ? AND name = ? "
             "AND state = 'processing' ORDER BY id DESC LIMIT 1",
             (sha256, name),
         )
@@ -198,7 +130,7 @@ class Journal:
     def unfinished_by_name(self) -> dict[str, FileRecord]:
         """The latest unfinished attempt at each file name (the one a leftover of that name
         continues)."""
-        rows = self._read(f"SELECT {_RECORD} FROM files WHERE state = 'processing' ORDER BY id", ())
+        rows = self._read(f"SELECT {RECORD} FROM files WHERE state = 'processing' ORDER BY id", ())
         return {record.name: record for record in (FileRecord(*row) for row in rows)}
 
     def held_since(self, file_id: int) -> tuple[datetime, datetime]:
@@ -215,10 +147,10 @@ class Journal:
             [since] = db.execute(
                 "SELECT held_since FROM attempts WHERE file_id = ?", (file_id,)
             ).fetchone()
-            if _utc(since) > _utc(now):
+            if utc(since) > utc(now):
                 db.execute("UPDATE attempts SET held_since = ? WHERE file_id = ?", (now, file_id))
                 since = now
-        return _utc(since), _utc(now)
+        return utc(since), utc(now)
 
     def restart_hold(self, file_id: int) -> None:
         """Konnect answered nothing at all this time: the next partial answer starts the
@@ -231,7 +163,7 @@ class Journal:
         hash covers, when it sent something; None if not (or its size is unknown: an
         attempt of an older version). Never an older attempt behind the latest one."""
         rows = self._read(
-            f"SELECT {', '.join('f.' + c for c in _RECORD.split(', '))}, a.size, "
+            f"SELECT {', '.join('f.' + c for c in RECORD.split(', '))}, a.size, "
             "EXISTS (SELECT 1 FROM chunks c WHERE c.file_id = f.id) FROM files f "
             "LEFT JOIN attempts a ON a.file_id = f.id "
             "WHERE f.name = ? AND f.state = 'processing' ORDER BY f.id DESC LIMIT 1",

@@ -28,7 +28,8 @@ from etl.filehash import content_hash
 from etl.locks import waiting_lock
 
 if TYPE_CHECKING:
-    from etl.journal import FileRecord, Journal
+    from etl.journal import Journal
+    from etl.journaltables import FileRecord
     from etl.pipeline import Job, Prepared
 
 
