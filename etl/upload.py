@@ -17,8 +17,8 @@ from typing import Protocol, TypeVar
 
 import httpx
 
-from etl.attribution import NO_ANSWER, acknowledged, given_up
-from etl.chunkresult import SETTLED, ChunkResult, chunk_digest
+from etl.attribution import acknowledged, given_up
+from etl.chunkresult import ChunkResult, chunk_digest
 from etl.client import ClientSettings, KonnectClient
 from etl.envelopes import Answer
 from etl.errors import (
@@ -30,18 +30,15 @@ from etl.errors import (
     Unreachable,
     UploadError,
 )
-from etl.holdover import hold_if_not_taken, not_taken, refused_for_now
+from etl.holdover import hold_if_not_taken
 from etl.journal import Journal
 from etl.konnect import ORDERS_PATH, Endpoint
+from etl.resumed import earlier_results
 from etl.retry import AdaptiveLimit, Attempts, RetryPolicy, decide
 from etl.uploadrun import UploadRun
 from etl.wording import count
 
 T = TypeVar("T")
-RECUT = (
-    "the file stopped part-way and, taken again, its rows went into requests differently "
-    f"(its mapping or checks changed); {NO_ANSWER}"
-)
 __all__ = ["ChunkLike", "ChunkResult", "run_upload", "run_with_client", "upload_chunks"]
 
 log = logging.getLogger(__name__)
@@ -97,7 +94,7 @@ async def upload_chunks(
         before_send=before_send,
         look=look,
     )
-    results = _earlier_results(run, chunks)
+    results = earlier_results(run, chunks)
     run.progress(sum(c.record_count for c in chunks if c.index in results))
     waiting = iter([c for c in chunks if c.index not in results])
     try:
@@ -138,54 +135,6 @@ async def upload_chunks(
 def _first_leaf(group: BaseExceptionGroup[Exception]) -> Exception:
     first = group.exceptions[0]
     return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
-
-
-def _earlier_results(run: UploadRun, chunks: Sequence[ChunkLike]) -> dict[int, ChunkResult]:
-    """Results a stopped earlier attempt already settled; those chunks are not resent.
-
-    A result counts only for a chunk with the same body (`chunk_digest`): when the rows that
-    pass the checks changed meanwhile (a lookup or mapping fixed, an upgrade), the chunks are
-    cut differently, and chunk 3 is no longer the chunk 3 Konnect answered. Stock and price
-    then send such chunks again (absolute values). An order action never resends blindly: if
-    anything was cut differently, every chunk not settled as it is now is in doubt and its
-    orders are looked up first (`etl.reconcile`), as after a crash mid-request.
-    """
-    if run.journal is None or run.file_id is None:
-        return {}
-    now = {c.index: c for c in chunks}
-    digests: dict[int, str] = {}
-
-    def digest_of(index: int) -> str:
-        if index not in digests:
-            digests[index] = chunk_digest(now[index].body)
-        return digests[index]
-
-    def same(index: int, digest: str) -> bool:
-        return index in now and digest == digest_of(index)
-
-    if run.policy.resend_unknown:  # what Konnect never took is sent again (etl.holdover)
-        earlier = run.journal.chunk_results(run.file_id)
-        return {i: r for i, r in earlier.items() if same(i, r.digest) and not not_taken(r)}
-    earlier = {  # a request refused for now applied nothing: it is sent again
-        i: r
-        for i, r in run.journal.chunk_results(run.file_id, (*SETTLED, "unknown")).items()
-        if not refused_for_now(r)
-    }
-    kept = {i: r for i, r in earlier.items() if same(i, r.digest)}
-    inflight = run.journal.inflight(run.file_id)
-    recut = len(kept) < len(earlier) or not all(same(i, d) for i, d in inflight.items())
-    doubtful = [i for i in now if i not in kept] if recut else list(inflight)
-    # results from before digests were kept (an upgrade) are all "different": no re-cut to tell of
-    legacy = not any(r.digest for r in earlier.values()) and not any(inflight.values())
-    why = RECUT if recut and not legacy else f"sent before the tool stopped; {NO_ANSWER}"
-    for index in doubtful:  # with the digest of its body now: a resend of it may be saved
-        records = list(range(now[index].record_count))
-        kept[index] = ChunkResult(index, "unknown", None, {}, records, why, digest_of(index))
-    # saved at once, as cut now: a stop before they are settled leaves them in doubt (the next
-    # resume would see no re-cut any more, and could send a chunk that holds applied rows)
-    if recut and doubtful:
-        run.journal.record_chunks(run.file_id, [kept[i] for i in doubtful])
-    return kept
 
 
 async def _worker(run: UploadRun, waiting: Iterator[ChunkLike]) -> list[ChunkResult]:
