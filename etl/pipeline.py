@@ -274,7 +274,10 @@ def _report(
     """Write the reports of a file that reached validation to `where` (folder, stem)."""
     folder, stem = where
     summary = build_summary(path, prepared, out, results, started, job, stem)
-    delimiter = prepared.mapping.report_delimiter or prepared.table.sheet.delimiter or ","
+    read = prepared.table.sheet.delimiter
+    # a tab-separated input (Excel's "Unicode Text"): Excel splits a .csv at its list
+    # separator only, never at tabs, so its reports would open as one column
+    delimiter = prepared.mapping.report_delimiter or (read if read and read != "\t" else ",")
     kind = report_kind(path)
     if job.journal is not None and file_id is not None:
         job.journal.note_reports(file_id, folder / f"{stem}.summary.json")

@@ -448,3 +448,22 @@ def test_an_erp_import_file_keeps_phones_and_addresses_but_not_formula_attacks(
     assert [row[0] for row in read_csv(tmp_path / "orders.csv")[1:]] == kept + [
         f"'{value}" for value in attacks
     ]
+
+
+def test_reports_of_a_tab_separated_file_are_comma_separated(tmp_path: Path) -> None:
+    """Excel's "Unicode Text" (UTF-16, tabs): Excel opens a .csv split at its list separator
+    only, so the errors file is written with commas, and reads back the same."""
+    from typer.testing import CliRunner
+
+    from etl.cli import app
+
+    source = tmp_path / "stock.txt"
+    text = "location_id\tsku\tquantity\r\nDEL-WH-01\tA, B\t-3\r\nDEL-WH-01\tC\t2\r\n"
+    source.write_bytes(text.encode("utf-16"))
+    assert CliRunner().invoke(app, ["validate", str(source)]).exit_code == 1
+    errors = tmp_path / "stock.errors.csv"
+    lines = errors.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[0] == "location_id,sku,quantity,error,row"
+    again = read_sheet(errors)
+    assert again.delimiter == ","
+    assert list(again.cells.iloc[1])[:3] == ["DEL-WH-01", "A, B", "-3"]
