@@ -179,3 +179,27 @@ def test_validate_on_a_file_in_an_inbox_keeps_its_reports_out_of_the_next_run(
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_is_in_the_readme(command: str) -> None:
     assert f"konnect-etl {command}" in README
+
+
+@pytest.mark.parametrize("command", ["run", "watch"])
+def test_a_bug_of_ours_stops_run_or_watch_with_exit_2_and_the_traceback_in_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """Exit 1 means "rows to look at" (routine, to a scheduler): a crash must not pass for it,
+    and `status` must say it."""
+    import etl.commands
+    import etl.service
+
+    def broken(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr(etl.commands, "run_command", broken)
+    monkeypatch.setattr(etl.service, "watch_command", broken)
+    result = CliRunner().invoke(app, [command, str(tmp_path), "--sandbox"])
+    said = f"{command} stopped by an internal error: RuntimeError: a bug of ours (the log in"
+    assert result.exit_code == 2 and said in result.output
+    log = (tmp_path / ".konnect-etl" / "logs" / "konnect-etl.log").read_text(encoding="utf-8")
+    assert "Traceback" in log and "a bug of ours" in log
+    status = CliRunner().invoke(app, ["status", str(tmp_path)])
+    said = " ".join(status.output.split())
+    assert status.exit_code == 1 and "RuntimeError: a bug of ours" in said
