@@ -67,6 +67,17 @@ def _unique_mapping(loader: _UniqueKeys, node: yaml.MappingNode) -> dict[Any, An
 _UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
 
 
+def refuse_misnamed(folder: Path, names: tuple[str, ...]) -> None:
+    """ConfigError when `folder` holds one of `names` with the `.txt` Notepad adds unless told
+    "All files" (or `konnect-etl.txt`): Explorer hides the extension, the admin sees the
+    config file, and its settings would silently not apply."""
+    for name in (*(f"{n}.txt" for n in names), "konnect-etl.txt"):
+        if (folder / name).is_file():
+            meant = name.removesuffix(".txt") if name != "konnect-etl.txt" else names[0]
+            raise ConfigError(f"found {folder / name}: rename it to {meant} (Explorer hides the"
+                              " .txt Notepad added); it is not read as it is")  # fmt: skip
+
+
 def _text(path: Path) -> str:
     """The file's text: UTF-8 with or without a BOM, or UTF-16 with one (Notepad's "Unicode").
     Anything else (Notepad's "ANSI", with one `é` in a comment) is refused saying how to save

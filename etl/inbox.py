@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 # is taken, to fail saying to drop its errors file instead (etl.matching), not wait unseen.
 IGNORED = (
     "~$*", "*.tmp", "*.temp", "*.part", "*.crdownload", ".~lock*", ".*", *CONFIG_NAMES,
+    "konnect-etl*.yaml*", "konnect-etl*.yml*", "konnect-etl*.txt",  # Notepad's .yaml.txt too
     "*.bak", "*.old", "*.orig", "*.xlk", "Backup of *",
     "*.summary.json", "*.preview.result.csv",
 )  # fmt: skip

@@ -246,3 +246,26 @@ def test_a_config_saved_by_notepad_as_ansi_stops_the_run_saying_how_to_save_it(
     status = CliRunner().invoke(app, ["status", str(tmp_path)])
     assert status.exit_code == 1 and said in " ".join(status.output.split())
     assert (tmp_path / "stock.csv").is_file()  # waits for the next run
+
+
+@pytest.mark.parametrize("name", ["konnect-etl.yaml.txt", "konnect-etl.yml.txt", "konnect-etl.txt"])
+def test_notepads_konnect_etl_yaml_txt_is_named_and_never_taken_as_data(
+    tmp_path: Path, name: str
+) -> None:
+    """Notepad adds .txt, Explorer hides it: the file with the token was filed as data into
+    failed/ (a folder the shop browses), and its settings silently did not apply."""
+    from typer.testing import CliRunner
+
+    from etl.cli import app
+    from etl.inbox import Inbox
+
+    (tmp_path / name).write_text("token: s3cr3t-T0KEN\r\nretries: 2\r\n", encoding="utf-8")
+    (tmp_path / "stock.csv").write_text("location_id,sku,quantity\nDEL-WH-01,TS-BLK-S,5\n")
+    assert Inbox(tmp_path).candidates() == [tmp_path / "stock.csv"]
+    result = CliRunner().invoke(app, ["run", str(tmp_path), "--settle", "0", "--sandbox"])
+    meant = "konnect-etl.yml" if ".yml" in name else "konnect-etl.yaml"
+    said = f"found {tmp_path / name}: rename it to {meant} (Explorer hides the .txt"
+    assert result.exit_code == 2 and said in " ".join(result.output.split())
+    assert (tmp_path / name).is_file() and not (tmp_path / "failed").exists()
+    (tmp_path / "konnect-etl.yaml").write_text("retries: 3\n")  # the real one wins
+    assert load_settings(inbox=tmp_path, environ={}).retries == 3
