@@ -13,7 +13,6 @@ later. A name is cut short where its reports' names would not fit (`etl.atomic.f
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import logging
 import os
@@ -25,28 +24,15 @@ from datetime import date
 from pathlib import Path
 
 from etl.atomic import NAME_MAX, fit_name, link_unless_taken, name_size, numbered
-from etl.config import CONFIG_NAMES, STATE_DIR
+from etl.config import STATE_DIR
 from etl.locks import file_lock
+from etl.sidefiles import is_ignored
 
 log = logging.getLogger(__name__)
 
-# Files that are never data: office lock files, partial downloads, temp and hidden files,
-# backup copies (an old export under a new time: the out-of-order guard would take it for the
-# newest), and our own summaries and `validate --preview` files. A result report dropped back
-# is taken, to fail saying to drop its errors file instead (etl.matching), not wait unseen.
-IGNORED = (
-    "~$*", "*.tmp", "*.temp", "*.part", "*.crdownload", ".~lock*", ".*", *CONFIG_NAMES,
-    "konnect-etl*.yaml*", "konnect-etl*.yml*", "konnect-etl*.txt",  # Notepad's .yaml.txt too
-    "*.bak", "*.old", "*.orig", "*.xlk", "Backup of *",
-    "*.summary.json", "*.preview.result.csv",
-)  # fmt: skip
 TRIGGER_SUFFIXES = (".done", ".ok")
 # how Python hands over the bytes of a file name that are not valid UTF-8 (surrogateescape)
 _UNDECODED = re.compile("[\udc80-\udcff]")
-
-
-def is_ignored(name: str) -> bool:
-    return any(fnmatch.fnmatch(name.lower(), pattern.lower()) for pattern in IGNORED)
 
 
 @dataclass(frozen=True)

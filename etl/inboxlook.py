@@ -17,7 +17,8 @@ from typing import Any
 
 import orjson
 
-from etl.inbox import is_ignored, is_trigger
+from etl.inbox import is_trigger
+from etl.sidefiles import is_ignored
 from etl.wording import count, duration
 
 # a file in the inbox this long without being taken is a problem (or --max-age, if longer)

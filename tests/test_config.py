@@ -197,7 +197,7 @@ def test_a_typo_inside_guards_or_limits_names_the_key(tmp_path: Path) -> None:
 
 
 def test_a_config_file_named_yml_is_read_and_never_taken_as_data(tmp_path: Path) -> None:
-    from etl.inbox import is_ignored
+    from etl.sidefiles import is_ignored
 
     (tmp_path / "konnect-etl.yml").write_text("concurrency: 3\n")
     assert load_settings(inbox=tmp_path, environ={}).concurrency == 3

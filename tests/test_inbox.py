@@ -13,7 +13,8 @@ import pytest
 from runs import run
 
 from etl.atomic import reserved_name
-from etl.inbox import Inbox, is_ignored, wait_until_ready
+from etl.inbox import Inbox, wait_until_ready
+from etl.sidefiles import is_ignored
 
 
 def drop(folder: Path, name: str, text: str = "sku\n", age: float = 60.0) -> Path:
@@ -147,3 +148,30 @@ def test_a_vanished_inbox_is_never_made_again_on_the_local_disk(tmp_path: Path) 
     with pytest.raises(FileNotFoundError), inbox.lock("stock.csv"):
         pass
     assert not (tmp_path / "mnt").exists()
+
+
+def test_windows_side_files_are_left_alone_and_status_stays_ok(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Explorer's folder settings and thumbnails, a shortcut dragged in instead of the file, and
+    the "downloaded" mark a Samba share shows as a file: each went to failed/ with a report
+    nobody could act on, the run exited 1, and three in a row made `status` say PROBLEM."""
+    from typer.testing import CliRunner
+
+    from etl.cli import app
+
+    side = {
+        "desktop.ini": b"\xff\xfe" + "[.ShellClassInfo]\r\n".encode("utf-16-le"),
+        "Thumbs.db": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504,
+        "stock - Shortcut.lnk": b"L\x00\x00\x00\x01\x14\x02\x00" + b"\x00" * 60,
+        "stock.csv:Zone.Identifier": b"[ZoneTransfer]\r\nZoneId=3\r\n",
+        ".DS_Store": b"\x00\x00\x00\x01Bud1",
+    }
+    for name, data in side.items():
+        (tmp_path / name).write_bytes(data)
+    drop(tmp_path, "stock.csv", "location_id,sku,quantity\nDEL-WH-01,TS-BLK-S,1\n")
+    assert Inbox(tmp_path).candidates() == [tmp_path / "stock.csv"]
+    assert run(tmp_path, sandbox).exit_code == 0
+    assert all((tmp_path / name).is_file() for name in side)
+    assert not (tmp_path / "failed").exists()
+    assert CliRunner().invoke(app, ["status", str(tmp_path)]).exit_code == 0
