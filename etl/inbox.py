@@ -19,14 +19,14 @@ import os
 import re
 import time
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from etl.atomic import NAME_MAX, fit_name, link_unless_taken, name_size, numbered
 from etl.config import STATE_DIR
 from etl.locks import file_lock
-from etl.sidefiles import is_ignored
+from etl.sidefiles import Notices, is_ignored, open_in_office
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ class Inbox:
     """One inbox folder and its sub-folders."""
 
     root: Path
+    notices: Notices = field(default_factory=Notices, compare=False, repr=False)
 
     @property
     def processing(self) -> Path:
@@ -87,9 +88,10 @@ class Inbox:
         """Regular files at the top level that could be data (oldest first).
 
         Symlinks are never followed: a link could point outside the inbox. In trigger mode
-        only files whose trigger (`name.done`) exists are candidates.
+        only files whose trigger (`name.done`) exists are candidates. A workbook open in
+        Excel or LibreOffice waits (`etl.sidefiles.open_in_office`), said once.
         """
-        found = []
+        found, notices, now = [], {}, time.time()
         for entry in os.scandir(self.root):
             if entry.is_symlink() or not entry.is_file() or is_ignored(entry.name):
                 continue
@@ -98,7 +100,12 @@ class Inbox:
             path = Path(entry.path)
             if trigger_suffix and not trigger_path(path, trigger_suffix).exists():
                 continue
-            found.append(path)
+            waits, notice = open_in_office(path, now)
+            if notice:
+                notices[notice] = logging.INFO if waits else logging.WARNING
+            if not waits:
+                found.append(path)
+        self.notices.say(notices)
         return sorted(found, key=_mtime_or_zero)
 
     def claim(self, path: Path) -> Path | None:

@@ -58,8 +58,9 @@ def waiting_problem(waiting: dict[str, float], limit: float) -> str:
     shown = ", ".join(f"{name} ({duration(seconds)})" for name, seconds in waiting.items())
     return (
         f"{count(len(waiting), 'file')} waited in the inbox over {duration(limit)} without being"
-        f" taken: {shown}. A file is taken once it stops changing (with trigger_suffix, once"
-        " its trigger file is there too): see the log"
+        f" taken: {shown}. A file is taken once it stops changing and is not open in Excel (a"
+        " ~$ file beside it); with trigger_suffix, once its trigger file is there too: see the"
+        " log"
     )
 
 

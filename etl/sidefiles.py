@@ -1,15 +1,20 @@
-"""What lies in an inbox besides data: names never taken as data.
+"""What lies in an inbox besides data: names never taken as data, workbooks still open.
 
 An inbox is often a Windows share that people browse with Explorer, which leaves files of its
 own there. Taken as data, each went to failed/ with a report nobody could act on, and three in
-a row made `status` say PROBLEM.
+a row made `status` say PROBLEM. A workbook open in Excel on such a share can be renamed from
+under Excel (Samba lets it): a half-edited file was sent, and sent again at the next Ctrl+S.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import logging
+from pathlib import Path
 
 from etl.config import CONFIG_NAMES
+
+log = logging.getLogger("etl.inbox")
 
 # Files that are never data: office lock files, partial downloads, temp and hidden files,
 # backup copies (an old export under a new time: the out-of-order guard would take it for the
@@ -28,3 +33,58 @@ IGNORED = (
 
 def is_ignored(name: str) -> bool:
     return any(fnmatch.fnmatch(name.lower(), pattern.lower()) for pattern in IGNORED)
+
+
+# Excel's owner file (`~$` and the whole name; Word's shortened form is no spreadsheet's) and
+# LibreOffice's lock file: while one is there, the file is open in that program
+OWNER_FILES = (("~${}", "Excel"), (".~lock.{}#", "LibreOffice"))
+# neither the owner file nor the file changed for this long: left by a crash, not open
+STALE_OWNER_SECONDS = 12 * 3600
+
+
+def open_in_office(path: Path, now: float) -> tuple[bool, str | None]:
+    """Whether `path` waits because a spreadsheet program has it open, and what to say."""
+    for pattern, program in OWNER_FILES:
+        owner = path.with_name(pattern.format(path.name))
+        try:
+            idle = now - max(owner.stat().st_mtime, path.stat().st_mtime)
+        except OSError:
+            continue
+        if idle < STALE_OWNER_SECONDS:
+            said = f"{path.name} waits: it is open in {program}{_holder(owner)}"
+            return True, f"{said} ({owner.name} is beside it): close it there to send it"
+        hours = int(idle // 3600)
+        return False, (f"{path.name} is taken though {owner.name} is beside it: neither changed "
+                       f"for {hours} hours, so {program} was closed without removing it (a crash"
+                       f" or a PC switched off); you may delete {owner.name}")  # fmt: skip
+    return False, None
+
+
+def _holder(owner: Path) -> str:
+    """The name the owner file holds, as " by Ramesh" (Excel: a length byte, then the name;
+    LibreOffice: the text before the first comma); nothing when it cannot be read."""
+    try:
+        data = owner.read_bytes()[:256]
+    except OSError:
+        return ""
+    if owner.name.startswith("~$"):
+        name = data[1 : 1 + data[0]].decode("cp1252", "replace") if data else ""
+    else:
+        name = data.decode("utf-8", "replace").split(",")[0]
+    name = name.strip()
+    return f" by {name}" if name and name.isprintable() else ""
+
+
+class Notices:
+    """Says each notice once while it holds: `run` looks at the inbox every half second while
+    files settle, `watch` every few seconds, for as long as a workbook stays open."""
+
+    def __init__(self) -> None:
+        self._said: set[str] = set()
+
+    def say(self, found: dict[str, int]) -> None:
+        """`found`: every notice that holds now, with its logging level."""
+        for message, level in found.items():
+            if message not in self._said:
+                log.log(level, "%s", message)
+        self._said = set(found)

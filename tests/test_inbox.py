@@ -26,7 +26,7 @@ def drop(folder: Path, name: str, text: str = "sku\n", age: float = 60.0) -> Pat
 
 
 def test_lock_temp_and_hidden_files_are_never_candidates(tmp_path: Path) -> None:
-    never = ["~$stock.xlsx", "stock.tmp", "stock.csv.part", ".~lock.stock.csv#", ".hidden",
+    never = ["~$Book1.xlsx", "stock.tmp", "stock.csv.part", ".~lock.Book1.ods#", ".hidden",
              "konnect-etl.yaml", "old.preview.result.csv", "old.summary.json", "stock.csv.bak",
              "stock.csv.old", "stock.csv.orig", "Backup of stock.xlk"]  # fmt: skip
     for name in never:
@@ -175,3 +175,58 @@ def test_windows_side_files_are_left_alone_and_status_stays_ok(
     assert all((tmp_path / name).is_file() for name in side)
     assert not (tmp_path / "failed").exists()
     assert CliRunner().invoke(app, ["status", str(tmp_path)]).exit_code == 0
+
+
+EXCEL_OWNER = b"\x06Ramesh" + b" " * 48 + b"\x00" * 109  # what Excel writes in ~$stock.xlsx
+
+
+def test_a_workbook_open_in_excel_or_libreoffice_waits_said_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On a share Samba serves, Excel's open file can be renamed from under it: the half-edited
+    workbook was sent 5 s after a Ctrl+S, and again at the next save."""
+    stock, price = drop(tmp_path, "stock.xlsx"), drop(tmp_path, "price.csv")
+    (tmp_path / "~$stock.xlsx").write_bytes(EXCEL_OWNER)
+    (tmp_path / ".~lock.price.csv#").write_text("Sunita,SHOP-PC,sunita,28.11.2026 09:12,0;")
+    inbox = Inbox(tmp_path)
+    with caplog.at_level("INFO", logger="etl.inbox"):
+        assert inbox.candidates() == [] and inbox.candidates() == []
+    said = [r.getMessage() for r in caplog.records if "waits" in r.getMessage()]
+    assert sorted(said) == [
+        "price.csv waits: it is open in LibreOffice by Sunita (.~lock.price.csv# is beside it):"
+        " close it there to send it",
+        "stock.xlsx waits: it is open in Excel by Ramesh (~$stock.xlsx is beside it): close it"
+        " there to send it",
+    ]
+    (tmp_path / "~$stock.xlsx").unlink()  # closed in Excel
+    assert inbox.candidates() == [stock]
+    assert price.exists()
+
+
+def test_an_owner_file_left_by_a_crash_holds_the_file_12_hours_at_most(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Neither the owner file nor the workbook changed for 12 hours: Excel is not editing it."""
+    stock = drop(tmp_path, "stock.xlsx", age=11 * 3600)
+    owner = drop(tmp_path, "~$stock.xlsx", age=13 * 3600)
+    assert Inbox(tmp_path).candidates() == []  # saved 11 hours ago: may still be open
+    then = time.time() - 13 * 3600
+    os.utime(stock, (then, then))
+    with caplog.at_level("WARNING", logger="etl.inbox"):
+        assert Inbox(tmp_path).candidates() == [stock]
+    assert "stock.xlsx is taken though ~$stock.xlsx is beside it: neither changed for 13 hours" in (
+        caplog.text
+    )
+    assert owner.exists()  # never ours to remove
+
+
+def test_run_leaves_a_workbook_open_in_excel_and_sends_it_once_closed(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    drop(tmp_path, "stock.csv", "location_id,sku,quantity\nDEL-WH-01,TS-BLK-S,1\n")
+    (tmp_path / "~$stock.csv").write_bytes(EXCEL_OWNER)
+    assert run(tmp_path, sandbox).exit_code == 0
+    assert (tmp_path / "stock.csv").is_file() and not (tmp_path / "done").exists()
+    (tmp_path / "~$stock.csv").unlink()
+    assert run(tmp_path, sandbox).exit_code == 0
+    assert not (tmp_path / "stock.csv").exists() and (tmp_path / "done").is_dir()
