@@ -26,7 +26,7 @@ from pathlib import Path
 from etl.atomic import NAME_MAX, fit_name, link_unless_taken, name_size, numbered
 from etl.config import STATE_DIR
 from etl.locks import file_lock
-from etl.sidefiles import Notices, is_ignored, open_in_office
+from etl.sidefiles import Notices, is_ignored, not_read, open_in_office
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +89,13 @@ class Inbox:
 
         Symlinks are never followed: a link could point outside the inbox. In trigger mode
         only files whose trigger (`name.done`) exists are candidates. A workbook open in
-        Excel or LibreOffice waits (`etl.sidefiles.open_in_office`), said once.
+        Excel or LibreOffice waits (`etl.sidefiles.open_in_office`), said once, as are folders
+        and shortcuts whose files would never be read (`not_read`).
         """
         found, notices, now = [], {}, time.time()
         for entry in os.scandir(self.root):
+            if unread := not_read(entry):
+                notices[unread] = logging.WARNING
             if entry.is_symlink() or not entry.is_file() or is_ignored(entry.name):
                 continue
             if is_trigger(entry.name, trigger_suffix):

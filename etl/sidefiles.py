@@ -1,4 +1,5 @@
-"""What lies in an inbox besides data: names never taken as data, workbooks still open.
+"""What lies in an inbox besides data: names never taken as data, workbooks still open,
+folders and shortcuts whose files would never be read.
 
 An inbox is often a Windows share that people browse with Explorer, which leaves files of its
 own there. Taken as data, each went to failed/ with a report nobody could act on, and three in
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import os
 from pathlib import Path
 
 from etl.config import CONFIG_NAMES
@@ -33,6 +35,41 @@ IGNORED = (
 
 def is_ignored(name: str) -> bool:
     return any(fnmatch.fnmatch(name.lower(), pattern.lower()) for pattern in IGNORED)
+
+
+# the inbox's own folders (etl.inbox), and Windows' own on a drive's root
+OWN_FOLDERS = ("processing", "done", "failed", "held", "duplicates", "$recycle.bin",
+               "system volume information")  # fmt: skip
+
+
+def files_not_read(folder: Path) -> list[Path]:
+    """The files of a folder dropped into the inbox (Explorer drags whole folders): only the
+    inbox's top level is read. None for our own folders, hidden ones, and a mappings folder
+    (it holds .yaml files)."""
+    if folder.name.lower() in OWN_FOLDERS or folder.name.startswith("."):
+        return []
+    try:
+        entries = [e for e in os.scandir(folder) if e.is_file(follow_symlinks=False)]
+    except OSError:
+        return []
+    if any(e.name.lower().endswith((".yaml", ".yml")) for e in entries):
+        return []
+    return sorted(Path(e.path) for e in entries if not is_ignored(e.name))
+
+
+def not_read(entry: os.DirEntry[str]) -> str | None:
+    """What to say of an entry of the inbox whose data nobody would read: a folder not ours
+    with files in it, a shortcut dragged in instead of the file."""
+    if entry.name.lower().endswith(".lnk"):
+        return f"{entry.name} is a shortcut, not the file: copy the file itself into the inbox"
+    if entry.is_symlink() or not entry.is_dir():
+        return None
+    names = [p.name for p in files_not_read(Path(entry.path))]
+    if not names:
+        return None
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return (f"{entry.name} is a folder ({shown}): files in sub-folders are not read: move them"
+            " into the inbox itself")  # fmt: skip
 
 
 # Excel's owner file (`~$` and the whole name; Word's shortened form is no spreadsheet's) and

@@ -230,3 +230,30 @@ def test_run_leaves_a_workbook_open_in_excel_and_sends_it_once_closed(
     (tmp_path / "~$stock.csv").unlink()
     assert run(tmp_path, sandbox).exit_code == 0
     assert not (tmp_path / "stock.csv").exists() and (tmp_path / "done").is_dir()
+
+
+def test_a_folder_dropped_into_the_inbox_and_a_shortcut_are_named_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Explorer drags whole folders: their files were never read and nothing said so."""
+    (tmp_path / "Reports 28-11").mkdir()
+    drop(tmp_path / "Reports 28-11", "stock.csv")
+    (tmp_path / "Reports 28-11" / "Thumbs.db").write_bytes(b"\x00")
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "mappings" / "pos-stock.yaml").write_text("feed: stock\n")
+    (tmp_path / "my maps").mkdir()
+    (tmp_path / "my maps" / "stores.csv").write_text("a,b\n")  # a lookup beside a mapping:
+    (tmp_path / "my maps" / "price.yml").write_text("feed: price\n")  # a mappings folder
+    (tmp_path / "Empty").mkdir()
+    for own in ("done", "failed", "held", "duplicates", "processing", ".konnect-etl"):
+        (tmp_path / own).mkdir()
+        (tmp_path / own / "stock.csv").write_text("x\n")
+    (tmp_path / "stock - Shortcut.lnk").write_bytes(b"L\x00\x00\x00")
+    inbox = Inbox(tmp_path)
+    with caplog.at_level("WARNING", logger="etl.inbox"):
+        assert inbox.candidates() == [] and inbox.candidates() == []
+    assert sorted(r.getMessage() for r in caplog.records) == [
+        "Reports 28-11 is a folder (stock.csv): files in sub-folders are not read: move them"
+        " into the inbox itself",
+        "stock - Shortcut.lnk is a shortcut, not the file: copy the file itself into the inbox",
+    ]
