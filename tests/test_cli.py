@@ -181,6 +181,22 @@ def test_every_command_is_in_the_readme(command: str) -> None:
     assert f"konnect-etl {command}" in README
 
 
+def test_the_deployment_commands_use_only_options_the_commands_have() -> None:
+    """Scheduled tasks are written once from the README and then run unattended for months:
+    an option the command lacks would stop every run with exit 2."""
+    import re
+
+    from typer.main import get_command
+
+    group = get_command(app)
+    section = README.split("\n## Deployment", 1)[1].split("\n## ", 1)[0]
+    found = re.findall(r"konnect-etl(?:\.exe)? (run|watch|status)\b([^`\n\"]*)", section)
+    assert len(found) > 5 and any("--config" in args for _, args in found)
+    for name, args in found:
+        known = {o for p in group.commands[name].params for o in p.opts}  # type: ignore[attr-defined]
+        assert set(re.findall(r"(?<!\S)--?[a-z][\w-]*", args)) <= known, f"{name}{args}"
+
+
 @pytest.mark.parametrize("command", ["run", "watch"])
 def test_a_bug_of_ours_stops_run_or_watch_with_exit_2_and_the_traceback_in_the_log(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
