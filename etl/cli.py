@@ -31,6 +31,7 @@ from etl.cliopts import (
     Verbose,
     fail,
     host_fault,
+    internal_error,
     printable_streams,
     quiet_stdout,
     settings_for,
@@ -85,15 +86,17 @@ def run(
             code, files, not_taken = run_command(inbox, settings, sandbox=sandbox,
                                                  dry_run=dry_run, feed=feed, mapping=mapping,
                                                  show=not quiet)  # fmt: skip
-    except EtlError as exc:
-        if logging_here and not dry_run:  # `status` reads how the last run ended
-            lastrun.record(inbox, started, 2, str(exc))
-        raise fail(str(exc), logged=logging_here) from None
     except (OSError, sqlite3.Error) as exc:
         stop = host_fault(exc, inbox)
         if logging_here and not dry_run:
             lastrun.record(inbox, started, 2, f"cannot work in {inbox}: {exc}")
         raise stop from None
+    except Exception as exc:  # EtlError: said as it is; any other: a bug, traceback in the log
+        ours = isinstance(exc, EtlError)
+        said = str(exc) if ours else internal_error(exc, "run", inbox, logging_here)
+        if logging_here and not dry_run:  # `status` reads how the last run ended
+            lastrun.record(inbox, started, 2, said)
+        raise fail(said, logged=logging_here and ours) from None
     if not dry_run:
         lastrun.record(inbox, started, code, files=files, not_taken=not_taken)
     raise typer.Exit(code)
@@ -313,3 +316,5 @@ def main() -> None:
         sys.exit(130)
     except (OSError, sqlite3.Error) as exc:  # a folder we may not write, a full disk...
         raise SystemExit(host_fault(exc).exit_code) from None
+    except Exception as exc:  # a bug of ours (run, watch and pull catch theirs): not exit 1
+        raise SystemExit(fail(internal_error(exc, "konnect-etl", None, True)).exit_code) from None

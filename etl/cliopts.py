@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from etl.config import Settings, load_settings
+from etl.config import STATE_DIR, Settings, load_settings
 from etl.hostfaults import what_to_check
 from etl.limits import configure as configure_limits
 from etl.logsetup import FILE_ONLY, add_secrets, setup_logging
@@ -138,6 +138,16 @@ def fail(message: str, code: int = 2, *, logged: bool = False) -> typer.Exit:
         log.error("stopped (exit %d): %s", code, message, extra=FILE_ONLY)
     typer.secho(f"konnect-etl: {message}", err=True, fg=typer.colors.RED)
     return typer.Exit(code)
+
+
+def internal_error(exc: Exception, what: str, folder: Path | None, logged: bool) -> str:
+    """The one line for a bug of ours (exit 2, never 1: 1 means "rows to fix"); its
+    traceback goes to the log file (`logged`) of `folder` (the inbox or outbox)."""
+    logs = folder / STATE_DIR / "logs" if folder else None
+    if logged:
+        log.error("%s stopped by an internal error", what, exc_info=exc, extra=FILE_ONLY)
+    where = f"the log in {logs} has the details; please report it" if logs else "please report it"
+    return f"{what} stopped by an internal error: {type(exc).__name__}: {exc} ({where})"
 
 
 def printable_streams() -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import etl
-from etl.config_file import read_config_file
+from etl.config_file import read_config_file, refuse_misnamed
 from etl.errors import ConfigError
 from etl.guard_settings import Guards
 from etl.konnect import NAMED_ENVIRONMENTS, TOKEN_TTL_SECONDS
@@ -90,7 +90,10 @@ def builtin_mappings_dir() -> Path:
 
 def config_path(folder: Path) -> Path | None:
     """The config file `folder` holds (`konnect-etl.yaml`, or `.yml`), if any."""
-    return next((folder / n for n in CONFIG_NAMES if (folder / n).is_file()), None)
+    found = next((folder / n for n in CONFIG_NAMES if (folder / n).is_file()), None)
+    if found is None:
+        refuse_misnamed(folder, CONFIG_NAMES)
+    return found
 
 
 def load_settings(

@@ -6,12 +6,14 @@ the `Settings` fields they set; a `mappings:` folder is taken relative to the fi
 
 from __future__ import annotations
 
+import codecs
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from etl.errors import ConfigError
+from etl.mapping_yaml import cp1252_hint
 
 # config-file key -> Settings field (the file uses readable, unit-bearing names)
 _FILE_KEYS = {
@@ -65,10 +67,39 @@ def _unique_mapping(loader: _UniqueKeys, node: yaml.MappingNode) -> dict[Any, An
 _UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
 
 
+def refuse_misnamed(folder: Path, names: tuple[str, ...]) -> None:
+    """ConfigError when `folder` holds one of `names` with the `.txt` Notepad adds unless told
+    "All files" (or `konnect-etl.txt`): Explorer hides the extension, the admin sees the
+    config file, and its settings would silently not apply."""
+    for name in (*(f"{n}.txt" for n in names), "konnect-etl.txt"):
+        if (folder / name).is_file():
+            meant = name.removesuffix(".txt") if name != "konnect-etl.txt" else names[0]
+            raise ConfigError(f"found {folder / name}: rename it to {meant} (Explorer hides the"
+                              " .txt Notepad added); it is not read as it is")  # fmt: skip
+
+
+def _text(path: Path) -> str:
+    """The file's text: UTF-8 with or without a BOM, or UTF-16 with one (Notepad's "Unicode").
+    Anything else (Notepad's "ANSI", with one `é` in a comment) is refused saying how to save
+    it: guessed, a token or a path could be read wrong without a word."""
+    data = path.read_bytes()
+    bom16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    try:
+        return data.decode("utf-16" if bom16 else "utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        byte = data[exc.start : exc.start + 1]
+        said = "is not readable UTF-16" if bom16 else f"byte 0x{byte.hex()} is not UTF-8"
+        raise ConfigError(
+            f"config file {path}, line {line}: {said}{'' if bom16 else cp1252_hint(byte)}:"
+            " save it as UTF-8 (Notepad: Save as, Encoding UTF-8)"
+        ) from None
+
+
 def read_config_file(path: Path) -> dict[str, Any]:
     """The config file's settings as Settings field names; unknown keys are errors."""
     try:
-        loaded = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeys) or {}
+        loaded = yaml.load(_text(path), Loader=_UniqueKeys) or {}
     except _Twice as twice:
         raise ConfigError(
             f"config file {path}, line {twice.line}: '{twice.key}' is written twice (the"

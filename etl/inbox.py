@@ -13,39 +13,26 @@ later. A name is cut short where its reports' names would not fit (`etl.atomic.f
 
 from __future__ import annotations
 
-import fnmatch
 import hashlib
 import logging
 import os
 import re
 import time
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from etl.atomic import NAME_MAX, fit_name, link_unless_taken, name_size, numbered
-from etl.config import CONFIG_NAMES, STATE_DIR
+from etl.config import STATE_DIR
 from etl.locks import file_lock
+from etl.sidefiles import Notices, is_ignored, not_read, open_in_office
 
 log = logging.getLogger(__name__)
 
-# Files that are never data: office lock files, partial downloads, temp and hidden files,
-# backup copies (an old export under a new time: the out-of-order guard would take it for the
-# newest), and our own summaries and `validate --preview` files. A result report dropped back
-# is taken, to fail saying to drop its errors file instead (etl.matching), not wait unseen.
-IGNORED = (
-    "~$*", "*.tmp", "*.temp", "*.part", "*.crdownload", ".~lock*", ".*", *CONFIG_NAMES,
-    "*.bak", "*.old", "*.orig", "*.xlk", "Backup of *",
-    "*.summary.json", "*.preview.result.csv",
-)  # fmt: skip
 TRIGGER_SUFFIXES = (".done", ".ok")
 # how Python hands over the bytes of a file name that are not valid UTF-8 (surrogateescape)
 _UNDECODED = re.compile("[\udc80-\udcff]")
-
-
-def is_ignored(name: str) -> bool:
-    return any(fnmatch.fnmatch(name.lower(), pattern.lower()) for pattern in IGNORED)
 
 
 @dataclass(frozen=True)
@@ -53,6 +40,7 @@ class Inbox:
     """One inbox folder and its sub-folders."""
 
     root: Path
+    notices: Notices = field(default_factory=Notices, compare=False, repr=False)
 
     @property
     def processing(self) -> Path:
@@ -100,10 +88,14 @@ class Inbox:
         """Regular files at the top level that could be data (oldest first).
 
         Symlinks are never followed: a link could point outside the inbox. In trigger mode
-        only files whose trigger (`name.done`) exists are candidates.
+        only files whose trigger (`name.done`) exists are candidates. A workbook open in
+        Excel or LibreOffice waits (`etl.sidefiles.open_in_office`), said once, as are folders
+        and shortcuts whose files would never be read (`not_read`).
         """
-        found = []
+        found, notices, now = [], {}, time.time()
         for entry in os.scandir(self.root):
+            if unread := not_read(entry):
+                notices[unread] = logging.WARNING
             if entry.is_symlink() or not entry.is_file() or is_ignored(entry.name):
                 continue
             if is_trigger(entry.name, trigger_suffix):
@@ -111,7 +103,12 @@ class Inbox:
             path = Path(entry.path)
             if trigger_suffix and not trigger_path(path, trigger_suffix).exists():
                 continue
-            found.append(path)
+            waits, notice = open_in_office(path, now)
+            if notice:
+                notices[notice] = logging.INFO if waits else logging.WARNING
+            if not waits:
+                found.append(path)
+        self.notices.say(notices)
         return sorted(found, key=_mtime_or_zero)
 
     def claim(self, path: Path) -> Path | None:

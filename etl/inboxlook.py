@@ -3,6 +3,7 @@
 - Files left in the inbox: a watcher takes a file seconds after it stops changing, a
   scheduled run at its next start; a file still there an hour later is kept there by
   something - its trigger file never written, say - and nothing else would tell.
+- Files in a folder dropped into the inbox: only the top level is read.
 - Nothing getting through: the last `NOTHING_THROUGH` files finished (done/, failed/, by
   their summaries) had no row ok - the ERP changed its export, Konnect refuses every SKU, a
   store's code was renamed. The tool runs on; only the reports, which may go unread, say so.
@@ -17,7 +18,8 @@ from typing import Any
 
 import orjson
 
-from etl.inbox import is_ignored, is_trigger
+from etl.inbox import is_trigger
+from etl.sidefiles import files_not_read, is_ignored
 from etl.wording import count, duration
 
 # a file in the inbox this long without being taken is a problem (or --max-age, if longer)
@@ -52,13 +54,40 @@ def waiting_files(inbox: Path, now: float, limit: float = WAITING_MAX) -> dict[s
     return dict(sorted(found.items(), key=lambda item: -item[1]))
 
 
+def unread_files(inbox: Path, now: float, limit: float = WAITING_MAX) -> dict[str, float]:
+    """Files in folders dropped into the inbox, there for longer than `limit` seconds
+    ('folder/name' -> seconds): only the top level is read, so nothing else says so."""
+    found: dict[str, float] = {}
+    try:
+        folders = [Path(e.path) for e in os.scandir(inbox) if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return found
+    for path in (p for folder in folders for p in files_not_read(folder)):
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        if now - max(info.st_mtime, info.st_ctime) > limit:
+            found[f"{path.parent.name}/{path.name}"] = now - max(info.st_mtime, info.st_ctime)
+    return dict(sorted(found.items(), key=lambda item: -item[1]))
+
+
+def unread_problem(unread: dict[str, float]) -> str:
+    shown = ", ".join(f"{name} ({duration(seconds)})" for name, seconds in unread.items())
+    return (
+        f"{count(len(unread), 'file')} in folders of the inbox will never be read: {shown};"
+        " files in sub-folders are not read: move them into the inbox itself"
+    )
+
+
 def waiting_problem(waiting: dict[str, float], limit: float) -> str:
     """What `status` says of the files `waiting_files` found."""
     shown = ", ".join(f"{name} ({duration(seconds)})" for name, seconds in waiting.items())
     return (
         f"{count(len(waiting), 'file')} waited in the inbox over {duration(limit)} without being"
-        f" taken: {shown}. A file is taken once it stops changing (with trigger_suffix, once"
-        " its trigger file is there too): see the log"
+        f" taken: {shown}. A file is taken once it stops changing and is not open in Excel (a"
+        " ~$ file beside it); with trigger_suffix, once its trigger file is there too: see the"
+        " log"
     )
 
 

@@ -139,11 +139,11 @@ def _text(path: Path, shown: str) -> str:
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         byte = data[exc.start : exc.start + 1]
-        said = f"byte 0x{byte.hex()} is not UTF-8{_cp1252(byte)}"
+        said = f"byte 0x{byte.hex()} is not UTF-8{cp1252_hint(byte)}"
         raise MappingError(shown, line, "", f"{said}: save the mapping as UTF-8") from None
 
 
-def _cp1252(byte: bytes) -> str:
+def cp1252_hint(byte: bytes) -> str:
     """What the byte is in Windows-1252, Notepad's old default: the likely cause."""
     try:
         return f" (in Windows-1252 it is {byte.decode('cp1252')!r})"

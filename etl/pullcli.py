@@ -25,6 +25,7 @@ from etl.cliopts import (
     Verbose,
     fail,
     host_fault,
+    internal_error,
     settings_for,
     start_logging,
 )
@@ -139,11 +140,7 @@ def pull(
         _log_failure(logging_here, request, exc)
         raise host_fault(exc, outbox=out) from None  # names the outbox, says what became of it
     except Exception as exc:  # ours: the traceback in the outbox's log, one line and exit 2
-        if logging_here:
-            log.exception("orders pull stopped by an internal error", extra=FILE_ONLY)
-        raise fail(f"orders pull stopped by an internal error: {type(exc).__name__}: {exc}"
-                   f" (the log in {state_dir(out) / 'logs'} has the details; please report"
-                   " it)") from None  # fmt: skip
+        raise fail(internal_error(exc, "orders pull", out, logging_here)) from None
 
 
 def _checked_options(

@@ -12,6 +12,7 @@ while `etl.matching` looks for the sheet whose header fits).
 from __future__ import annotations
 
 import re
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal, Protocol
@@ -71,6 +72,7 @@ def file_kind(path: Path) -> FileKind:
     except OSError as exc:
         raise InputError(f"the file cannot be opened: {exc.strerror or exc}", "unreadable") from exc
     if head.startswith(_ZIP_MAGIC):
+        _refuse_archive(path)
         return "xlsx"
     if head.startswith(_OLE2_MAGIC):
         return "xls"
@@ -85,6 +87,25 @@ def file_kind(path: Path) -> FileKind:
     if kind in ("xlsx", "xls") and _is_text(head):
         return "csv"  # a portal's tab-separated "Excel" export, a CSV renamed .xlsx
     return kind
+
+
+def _refuse_archive(path: Path) -> None:
+    """InputError for a zip that is no workbook (an Excel or OpenDocument one holds
+    `[Content_Types].xml` or `mimetype`): exports e-mailed zipped, or Explorer's "Send to >
+    Compressed folder", were called damaged workbooks to re-save from Excel."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [n for n in archive.namelist() if not n.endswith("/")]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError):
+        return  # a damaged zip: read as the workbook it may have been, and called damaged
+    if "[Content_Types].xml" in names or "mimetype" in names:
+        return
+    shown = ", ".join(n.rsplit("/", 1)[-1] for n in names[:3]) + (", ..." if len(names) > 3 else "")
+    raise InputError(
+        f"this is a zip archive{f' holding {shown}' if names else ''}, not a spreadsheet:"
+        " unzip it (right-click, Extract All) and drop the files inside into the inbox",
+        "not_a_sheet",
+    )
 
 
 def _is_text(head: bytes) -> bool:

@@ -23,6 +23,8 @@ from etl.inboxlook import (
     WAITING_MAX,
     nothing_through,
     nothing_through_problem,
+    unread_files,
+    unread_problem,
     waiting_files,
     waiting_problem,
 )
@@ -193,18 +195,21 @@ class _Looked:
         self.limit = max(WAITING_MAX, max_age or 0.0)
         self.waiting = waiting_files(inbox, now, self.limit)
         self.nothing = nothing_through(inbox)
+        self.unread = unread_files(inbox, now, self.limit)
 
     def judge(self, judged: tuple[bool, str]) -> tuple[bool, str]:
         """The verdict, made a problem by what the look found (after what it already says)."""
         alive, reason = judged
         found = [waiting_problem(self.waiting, self.limit)] if self.waiting else []
         found += [nothing_through_problem(self.nothing)] if self.nothing else []
+        found += [unread_problem(self.unread)] if self.unread else []
         if not alive or not found:
             return judged
         return False, f"{reason}; but {'; and '.join(found)}"
 
     def document(self) -> dict[str, object]:
-        return {"files_waiting_in_inbox": self.waiting, "files_nothing_through": self.nothing}
+        return {"files_waiting_in_inbox": self.waiting, "files_nothing_through": self.nothing,
+                "files_in_folders_not_read": self.unread}  # fmt: skip
 
 
 def _print_status(status: dict[str, object], alive: bool, reason: str) -> None:

@@ -23,6 +23,7 @@ from etl.cliopts import (
     Verbose,
     fail,
     host_fault,
+    internal_error,
     quiet_stdout,
     settings_for,
     start_logging,
@@ -103,12 +104,14 @@ def watch(
                 on_reachable_again=reopen_logs, dry_run=dry_run,
                 pulls=pull_plan(pull_out, pull_every, pull_status, inbox),
             )  # fmt: skip
-    except EtlError as exc:  # a service that cannot start says why in the log and `status`
-        if logs_open:
-            could_not_start(inbox, poll, str(exc), time.time())
-        raise fail(str(exc), logged=logs_open) from None
     except (OSError, sqlite3.Error) as exc:  # at start; once watching it backs off instead
         raise host_fault(exc, inbox) from None
+    except Exception as exc:  # a service that cannot start says why in the log and `status`
+        ours = isinstance(exc, EtlError)  # any other: a bug, its traceback in the log
+        said = str(exc) if ours else internal_error(exc, "watch", inbox, logs_open)
+        if logs_open:
+            could_not_start(inbox, poll, said, time.time())
+        raise fail(said, logged=logs_open and ours) from None
     raise typer.Exit(code)
 
 

@@ -179,3 +179,43 @@ def test_validate_on_a_file_in_an_inbox_keeps_its_reports_out_of_the_next_run(
 @pytest.mark.parametrize("command", COMMANDS)
 def test_every_command_is_in_the_readme(command: str) -> None:
     assert f"konnect-etl {command}" in README
+
+
+def test_the_deployment_commands_use_only_options_the_commands_have() -> None:
+    """Scheduled tasks are written once from the README and then run unattended for months:
+    an option the command lacks would stop every run with exit 2."""
+    import re
+
+    from typer.main import get_command
+
+    group = get_command(app)
+    section = README.split("\n## Deployment", 1)[1].split("\n## ", 1)[0]
+    found = re.findall(r"konnect-etl(?:\.exe)? (run|watch|status)\b([^`\n\"]*)", section)
+    assert len(found) > 5 and any("--config" in args for _, args in found)
+    for name, args in found:
+        known = {o for p in group.commands[name].params for o in p.opts}  # type: ignore[attr-defined]
+        assert set(re.findall(r"(?<!\S)--?[a-z][\w-]*", args)) <= known, f"{name}{args}"
+
+
+@pytest.mark.parametrize("command", ["run", "watch"])
+def test_a_bug_of_ours_stops_run_or_watch_with_exit_2_and_the_traceback_in_the_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    """Exit 1 means "rows to look at" (routine, to a scheduler): a crash must not pass for it,
+    and `status` must say it."""
+    import etl.commands
+    import etl.service
+
+    def broken(*args: object, **kwargs: object) -> int:
+        raise RuntimeError("a bug of ours")
+
+    monkeypatch.setattr(etl.commands, "run_command", broken)
+    monkeypatch.setattr(etl.service, "watch_command", broken)
+    result = CliRunner().invoke(app, [command, str(tmp_path), "--sandbox"])
+    said = f"{command} stopped by an internal error: RuntimeError: a bug of ours (the log in"
+    assert result.exit_code == 2 and said in result.output
+    log = (tmp_path / ".konnect-etl" / "logs" / "konnect-etl.log").read_text(encoding="utf-8")
+    assert "Traceback" in log and "a bug of ours" in log
+    status = CliRunner().invoke(app, ["status", str(tmp_path)])
+    said = " ".join(status.output.split())
+    assert status.exit_code == 1 and "RuntimeError: a bug of ours" in said

@@ -197,7 +197,7 @@ def test_a_typo_inside_guards_or_limits_names_the_key(tmp_path: Path) -> None:
 
 
 def test_a_config_file_named_yml_is_read_and_never_taken_as_data(tmp_path: Path) -> None:
-    from etl.inbox import is_ignored
+    from etl.sidefiles import is_ignored
 
     (tmp_path / "konnect-etl.yml").write_text("concurrency: 3\n")
     assert load_settings(inbox=tmp_path, environ={}).concurrency == 3
@@ -216,3 +216,56 @@ def test_a_key_written_twice_is_refused_not_the_last_one_taken(tmp_path: Path) -
         load_settings(config_file=config, environ={})
     config.write_text("retries: 5\nguards: {zero_share: 0.8}\n", encoding="utf-8")
     assert load_settings(config_file=config, environ={}).retries == 5
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_config_saved_by_notepad_with_a_bom_is_read(tmp_path: Path, encoding: str) -> None:
+    """Notepad's "UTF-8 with BOM" and "Unicode" (UTF-16 with a BOM), Windows line ends."""
+    config = tmp_path / "konnect-etl.yaml"
+    config.write_bytes("# Café – Bandra\r\nretries: 2\r\n".encode(encoding))
+    assert load_settings(config_file=config, environ={}).retries == 2
+
+
+def test_a_config_saved_by_notepad_as_ansi_stops_the_run_saying_how_to_save_it(
+    tmp_path: Path,
+) -> None:
+    """One `é` in a comment, Notepad's ANSI: every run crashed with a traceback and exit 1
+    (routine, to a scheduler), logged nothing, and `status` went on saying OK."""
+    from typer.testing import CliRunner
+
+    from etl.cli import app
+
+    (tmp_path / "konnect-etl.yaml").write_bytes(b"retries: 2\r\n# Caf\xe9 Bandra\r\n")
+    (tmp_path / "stock.csv").write_text("location_id,sku,quantity\nDEL-WH-01,TS-BLK-S,5\n")
+    result = CliRunner().invoke(app, ["run", str(tmp_path), "--settle", "0", "--sandbox"])
+    said = "line 2: byte 0xe9 is not UTF-8 (in Windows-1252 it is 'é'): save it as UTF-8"
+    assert result.exit_code == 2 and said in result.output
+    assert "(Notepad: Save as, Encoding UTF-8)" in result.output
+    log = (tmp_path / ".konnect-etl" / "logs" / "konnect-etl.log").read_text(encoding="utf-8")
+    assert f"stopped (exit 2): config file {tmp_path / 'konnect-etl.yaml'}, {said}" in log
+    status = CliRunner().invoke(app, ["status", str(tmp_path)])
+    assert status.exit_code == 1 and said in " ".join(status.output.split())
+    assert (tmp_path / "stock.csv").is_file()  # waits for the next run
+
+
+@pytest.mark.parametrize("name", ["konnect-etl.yaml.txt", "konnect-etl.yml.txt", "konnect-etl.txt"])
+def test_notepads_konnect_etl_yaml_txt_is_named_and_never_taken_as_data(
+    tmp_path: Path, name: str
+) -> None:
+    """Notepad adds .txt, Explorer hides it: the file with the token was filed as data into
+    failed/ (a folder the shop browses), and its settings silently did not apply."""
+    from typer.testing import CliRunner
+
+    from etl.cli import app
+    from etl.inbox import Inbox
+
+    (tmp_path / name).write_text("token: s3cr3t-T0KEN\r\nretries: 2\r\n", encoding="utf-8")
+    (tmp_path / "stock.csv").write_text("location_id,sku,quantity\nDEL-WH-01,TS-BLK-S,5\n")
+    assert Inbox(tmp_path).candidates() == [tmp_path / "stock.csv"]
+    result = CliRunner().invoke(app, ["run", str(tmp_path), "--settle", "0", "--sandbox"])
+    meant = "konnect-etl.yml" if ".yml" in name else "konnect-etl.yaml"
+    said = f"found {tmp_path / name}: rename it to {meant} (Explorer hides the .txt"
+    assert result.exit_code == 2 and said in " ".join(result.output.split())
+    assert (tmp_path / name).is_file() and not (tmp_path / "failed").exists()
+    (tmp_path / "konnect-etl.yaml").write_text("retries: 3\n")  # the real one wins
+    assert load_settings(inbox=tmp_path, environ={}).retries == 3

@@ -102,6 +102,18 @@ def test_status_flags_a_watcher_that_keeps_failing(tmp_path: Path) -> None:
     assert code == 0, output
 
 
+def _status_90_minutes_on(
+    inbox: Path, beat: Heartbeat, monkeypatch: pytest.MonkeyPatch
+) -> tuple[int, str]:
+    """`status` with the clock moved on (a file's arrival time, its ctime, cannot be set back)
+    and the watcher alive: its exit code and its words on one line."""
+    later = time.time() + 90 * 60 + 20
+    monkeypatch.setattr(service, "time", SimpleNamespace(time=lambda: later))
+    beat.write(later)
+    code, output = status(inbox)
+    return code, " ".join(output.split())
+
+
 def test_status_flags_a_file_left_in_the_inbox_for_over_an_hour(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -116,17 +128,30 @@ def test_status_flags_a_file_left_in_the_inbox_for_over_an_hour(
     (tmp_path / "done").mkdir()
     beat.write(time.time())
     assert status(tmp_path)[0] == 0  # just dropped
-    later = time.time() + 90 * 60 + 20
-    monkeypatch.setattr(service, "time", SimpleNamespace(time=lambda: later))
-    beat.write(later)
-    code, output = status(tmp_path)
-    said = " ".join(output.split())
+    code, said = _status_90_minutes_on(tmp_path, beat, monkeypatch)
     assert code == 1, said
     assert "alive: last scan 0 s ago; but 1 file waited in the inbox over 60 min" in said
     assert "without being taken: stock.csv (90 min). A file is taken once it stops" in said
     loaded = json.loads(status(tmp_path, "--json")[1])
     assert list(loaded["files_waiting_in_inbox"]) == ["stock.csv"] and not loaded["alive"]
     assert status(tmp_path, "--max-age", str(2 * 3600))[0] == 0  # a daily run waits longer
+
+
+def test_status_flags_files_in_a_folder_dropped_into_the_inbox(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`Reports 28-11/stock.csv`: never read, and `status` stayed OK for good."""
+    beat = Heartbeat(tmp_path, poll_seconds=10, mode="polling", started=time.time())
+    (tmp_path / "Reports 28-11").mkdir()
+    (tmp_path / "Reports 28-11" / "stock.csv").write_text("location_id,sku,quantity\n")
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "mappings" / "pos.yaml").write_text("feed: stock\n")
+    beat.write(time.time())
+    assert status(tmp_path)[0] == 0  # just dropped: `run` and `watch` warn of it
+    code, said = _status_90_minutes_on(tmp_path, beat, monkeypatch)
+    assert code == 1, said
+    assert "but 1 file in folders of the inbox will never be read: Reports 28-11/stock.csv" in said
+    assert "(90 min); files in sub-folders are not read: move them into the inbox itself" in said
 
 
 def test_status_flags_files_that_got_no_row_through_three_times_in_a_row(

@@ -62,7 +62,7 @@ FAILS = {
     "too-many-columns.csv": "first line has 600 columns (the limit is 500)",
     "cell-too-long.csv": "holds 40,000 characters",
     "truncated.xlsx": "not a readable Excel workbook",
-    "zip-without-workbook.xlsx": "not a readable Excel workbook",
+    "zip-without-workbook.xlsx": "this is a zip archive holding readme.txt, not a spreadsheet",
     "password-protected.xlsx": "password-protected workbooks cannot be read",
     "zip-bomb.xlsx": "a 'zip bomb'",
     "zip-bomb-lying-sizes.xlsx": "Bad CRC-32",

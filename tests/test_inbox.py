@@ -13,7 +13,8 @@ import pytest
 from runs import run
 
 from etl.atomic import reserved_name
-from etl.inbox import Inbox, is_ignored, wait_until_ready
+from etl.inbox import Inbox, wait_until_ready
+from etl.sidefiles import is_ignored
 
 
 def drop(folder: Path, name: str, text: str = "sku\n", age: float = 60.0) -> Path:
@@ -25,7 +26,7 @@ def drop(folder: Path, name: str, text: str = "sku\n", age: float = 60.0) -> Pat
 
 
 def test_lock_temp_and_hidden_files_are_never_candidates(tmp_path: Path) -> None:
-    never = ["~$stock.xlsx", "stock.tmp", "stock.csv.part", ".~lock.stock.csv#", ".hidden",
+    never = ["~$Book1.xlsx", "stock.tmp", "stock.csv.part", ".~lock.Book1.ods#", ".hidden",
              "konnect-etl.yaml", "old.preview.result.csv", "old.summary.json", "stock.csv.bak",
              "stock.csv.old", "stock.csv.orig", "Backup of stock.xlk"]  # fmt: skip
     for name in never:
@@ -147,3 +148,112 @@ def test_a_vanished_inbox_is_never_made_again_on_the_local_disk(tmp_path: Path) 
     with pytest.raises(FileNotFoundError), inbox.lock("stock.csv"):
         pass
     assert not (tmp_path / "mnt").exists()
+
+
+def test_windows_side_files_are_left_alone_and_status_stays_ok(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Explorer's folder settings and thumbnails, a shortcut dragged in instead of the file, and
+    the "downloaded" mark a Samba share shows as a file: each went to failed/ with a report
+    nobody could act on, the run exited 1, and three in a row made `status` say PROBLEM."""
+    from typer.testing import CliRunner
+
+    from etl.cli import app
+
+    side = {
+        "desktop.ini": b"\xff\xfe" + "[.ShellClassInfo]\r\n".encode("utf-16-le"),
+        "Thumbs.db": b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504,
+        "stock - Shortcut.lnk": b"L\x00\x00\x00\x01\x14\x02\x00" + b"\x00" * 60,
+        "stock.csv:Zone.Identifier": b"[ZoneTransfer]\r\nZoneId=3\r\n",
+        ".DS_Store": b"\x00\x00\x00\x01Bud1",
+    }
+    for name, data in side.items():
+        (tmp_path / name).write_bytes(data)
+    drop(tmp_path, "stock.csv", "location_id,sku,quantity\nDEL-WH-01,TS-BLK-S,1\n")
+    assert Inbox(tmp_path).candidates() == [tmp_path / "stock.csv"]
+    assert run(tmp_path, sandbox).exit_code == 0
+    assert all((tmp_path / name).is_file() for name in side)
+    assert not (tmp_path / "failed").exists()
+    assert CliRunner().invoke(app, ["status", str(tmp_path)]).exit_code == 0
+
+
+EXCEL_OWNER = b"\x06Ramesh" + b" " * 48 + b"\x00" * 109  # what Excel writes in ~$stock.xlsx
+
+
+def test_a_workbook_open_in_excel_or_libreoffice_waits_said_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On a share Samba serves, Excel's open file can be renamed from under it: the half-edited
+    workbook was sent 5 s after a Ctrl+S, and again at the next save."""
+    stock, price = drop(tmp_path, "stock.xlsx"), drop(tmp_path, "price.csv")
+    (tmp_path / "~$stock.xlsx").write_bytes(EXCEL_OWNER)
+    (tmp_path / ".~lock.price.csv#").write_text("Sunita,SHOP-PC,sunita,28.11.2026 09:12,0;")
+    inbox = Inbox(tmp_path)
+    with caplog.at_level("INFO", logger="etl.inbox"):
+        assert inbox.candidates() == [] and inbox.candidates() == []
+    said = [r.getMessage() for r in caplog.records if "waits" in r.getMessage()]
+    assert sorted(said) == [
+        "price.csv waits: it is open in LibreOffice by Sunita (.~lock.price.csv# is beside it):"
+        " close it there to send it",
+        "stock.xlsx waits: it is open in Excel by Ramesh (~$stock.xlsx is beside it): close it"
+        " there to send it",
+    ]
+    (tmp_path / "~$stock.xlsx").unlink()  # closed in Excel
+    assert inbox.candidates() == [stock]
+    assert price.exists()
+
+
+def test_an_owner_file_left_by_a_crash_holds_the_file_12_hours_at_most(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Neither the owner file nor the workbook changed for 12 hours: Excel is not editing it."""
+    stock = drop(tmp_path, "stock.xlsx", age=11 * 3600)
+    owner = drop(tmp_path, "~$stock.xlsx", age=13 * 3600)
+    assert Inbox(tmp_path).candidates() == []  # saved 11 hours ago: may still be open
+    then = time.time() - 13 * 3600
+    os.utime(stock, (then, then))
+    with caplog.at_level("WARNING", logger="etl.inbox"):
+        assert Inbox(tmp_path).candidates() == [stock]
+    assert "stock.xlsx is taken though ~$stock.xlsx is beside it: neither changed for 13 hours" in (
+        caplog.text
+    )
+    assert owner.exists()  # never ours to remove
+
+
+def test_run_leaves_a_workbook_open_in_excel_and_sends_it_once_closed(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    drop(tmp_path, "stock.csv", "location_id,sku,quantity\nDEL-WH-01,TS-BLK-S,1\n")
+    (tmp_path / "~$stock.csv").write_bytes(EXCEL_OWNER)
+    assert run(tmp_path, sandbox).exit_code == 0
+    assert (tmp_path / "stock.csv").is_file() and not (tmp_path / "done").exists()
+    (tmp_path / "~$stock.csv").unlink()
+    assert run(tmp_path, sandbox).exit_code == 0
+    assert not (tmp_path / "stock.csv").exists() and (tmp_path / "done").is_dir()
+
+
+def test_a_folder_dropped_into_the_inbox_and_a_shortcut_are_named_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Explorer drags whole folders: their files were never read and nothing said so."""
+    (tmp_path / "Reports 28-11").mkdir()
+    drop(tmp_path / "Reports 28-11", "stock.csv")
+    (tmp_path / "Reports 28-11" / "Thumbs.db").write_bytes(b"\x00")
+    (tmp_path / "mappings").mkdir()
+    (tmp_path / "mappings" / "pos-stock.yaml").write_text("feed: stock\n")
+    (tmp_path / "my maps").mkdir()
+    (tmp_path / "my maps" / "stores.csv").write_text("a,b\n")  # a lookup beside a mapping:
+    (tmp_path / "my maps" / "price.yml").write_text("feed: price\n")  # a mappings folder
+    (tmp_path / "Empty").mkdir()
+    for own in ("done", "failed", "held", "duplicates", "processing", ".konnect-etl"):
+        (tmp_path / own).mkdir()
+        (tmp_path / own / "stock.csv").write_text("x\n")
+    (tmp_path / "stock - Shortcut.lnk").write_bytes(b"L\x00\x00\x00")
+    inbox = Inbox(tmp_path)
+    with caplog.at_level("WARNING", logger="etl.inbox"):
+        assert inbox.candidates() == [] and inbox.candidates() == []
+    assert sorted(r.getMessage() for r in caplog.records) == [
+        "Reports 28-11 is a folder (stock.csv): files in sub-folders are not read: move them"
+        " into the inbox itself",
+        "stock - Shortcut.lnk is a shortcut, not the file: copy the file itself into the inbox",
+    ]

@@ -620,6 +620,27 @@ def test_a_pdf_or_picture_dropped_by_mistake_is_named_for_what_it_is(
             read_sheet(tmp_path / name)
 
 
+def test_a_zip_archive_is_named_for_what_it_is_and_workbooks_still_read(tmp_path: Path) -> None:
+    """Exports e-mailed zipped, Explorer's "Send to > Compressed folder": they were called a
+    damaged Excel workbook, to "re-save from Excel"."""
+    import zipfile
+
+    for name in ("stock export.zip", "stock.xlsx"):  # whatever the name
+        with zipfile.ZipFile(tmp_path / name, "w") as archive:
+            archive.writestr("Reports 28-11/stock.csv", "location_id,sku,quantity\n")
+            archive.writestr("Reports 28-11/price.csv", "location_id,sku,mrp\n")
+        said = "this is a zip archive holding stock.csv, price.csv, not a spreadsheet: unzip it"
+        with pytest.raises(InputError, match=re.escape(said)):
+            read_sheet(tmp_path / name)
+    book = openpyxl.Workbook()
+    book.active.append(["location_id", "sku", "quantity"])  # type: ignore[union-attr]
+    book.save(tmp_path / "real.xlsx")
+    assert rows(read_sheet(tmp_path / "real.xlsx"))[0] == ["location_id", "sku", "quantity"]
+    (tmp_path / "cut.xlsx").write_bytes((tmp_path / "real.xlsx").read_bytes()[:300])
+    with pytest.raises(InputError, match="not a readable Excel workbook"):  # damaged: as before
+        read_sheet(tmp_path / "cut.xlsx")
+
+
 def test_a_date_time_a_hair_before_a_whole_second_is_that_second(tmp_path: Path) -> None:
     """46353.99999999, written by a program: Excel shows 28/11/2026 00:00; dropping the
     fraction would make it 23:59:59 on the 27th. Real milliseconds stay."""
