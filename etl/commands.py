@@ -199,6 +199,8 @@ def mappings_command(explain_file: Path | None, settings: Settings) -> int:
         console.print(f"[bold red]run would not take it:[/] {escape(str(exc))}")
         return 1
     console.print(f"[bold green]run would use {chosen.name}[/]")
+    for note in table.notes:  # what its summary's warnings would say
+        console.print(f"[yellow]Note[/] {escape(note)}", soft_wrap=True)
     return 0
 
 
