@@ -131,7 +131,8 @@ def _check_present(mapping: Mapping, table: Table, found: dict[str, int]) -> Non
 
 def _note_defaults(mapping: Mapping, table: Table, columns: dict[str, int]) -> None:
     """An optional field whose column the file lacks gets its `default` on every row: say so
-    (a misspelt `column: Plnt` would otherwise send every row to one location). Without a
+    (a misspelt `column: Curr` would otherwise go unseen; a key field cannot be optional,
+    etl.mapping_fields). Without a
     default the field stays blank, which misleads no one; a field read from its own Konnect
     name (`currency` in a canonical file) is the documented default, not a surprise."""
     for spec in mapping.fields:
