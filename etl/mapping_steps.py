@@ -183,7 +183,8 @@ class StepParser:
         table = read_lookup(
             file, shown, self.reader.text(opts, "from", path), self.reader.text(opts, "to", path)
         )
-        return ValueMap(table=table, unmatched=self._unmatched(opts, path), source=shown)
+        where = f"{shown} in the mappings folder"  # where to add a name, said to whoever can
+        return ValueMap(table=table, unmatched=self._unmatched(opts, path), source=where)
 
     def _inside_root(self, opts: YDict, file_text: str, path: str) -> tuple[str, Path]:
         root = self.root.resolve()
