@@ -1,0 +1,82 @@
+"""The messages met while writing a mapping for a new ERP export say what to write instead:
+an unquoted glob, `currency: INR` read as a column, a `header_row` on the wrong row, a
+quantity read without `integer`."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import openpyxl
+import pytest
+
+from etl.errors import InputError, MappingError
+from etl.mapping import Mapping, choose_mapping, load_mapping
+
+STOCK = """
+feed: stock
+match:
+  filename: ["marg_stock*"]
+read:
+  header_row: auto
+fields:
+  location_id: Godown
+  sku: Item Code
+  quantity: {column: Cl. Qty, transforms: [integer]}
+"""
+
+
+def mapping_file(tmp_path: Path, text: str, name: str = "marg/stock.yaml") -> Path:
+    path = tmp_path / "mappings" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+def load(path: Path) -> Mapping:
+    return load_mapping(path, path.parents[1])
+
+
+def refused(path: Path) -> MappingError:
+    with pytest.raises(MappingError) as caught:
+        load(path)
+    return caught.value
+
+
+def no_fit(mapping: Mapping, file: Path) -> str:
+    """Why `mapping` does not fit `file` (the test fails if it does)."""
+    with pytest.raises(InputError) as raised:
+        choose_mapping([mapping], file)
+    return str(raised.value)
+
+
+def marg_stock(path: Path) -> Path:
+    """Marg's "Stock Status": a title, group headings on row 4, the header on row 5."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["SHREE RETAIL PVT LTD"])
+    sheet.append([])
+    sheet.append([])
+    sheet.append(["Item", None, "Location", "Closing"])
+    sheet.append(["Item Code", "Item Name", "Godown", "Cl. Qty"])
+    sheet.append(["TS-BLK-S", "T-Shirt Black S", "DEL-WH-01", "1,200"])
+    sheet.append(["TS-BLK-M", "T-Shirt Black M", "DEL-WH-01", "12 Pcs"])
+    book.save(path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("line", "glob"),
+    [
+        ("  filename: *marg_stock*\n", "*marg_stock*"),
+        ("  filename: *marg_stock\n", "*marg_stock"),
+        ("  filename: [*stock*.xlsx]\n", "*stock*.xlsx"),
+    ],
+)
+def test_an_unquoted_glob_says_to_quote_it(tmp_path: Path, line: str, glob: str) -> None:
+    text = STOCK.replace('  filename: ["marg_stock*"]\n', line)
+    error = refused(mapping_file(tmp_path, text))
+    assert error.line == 3
+    assert error.problem.startswith("not valid YAML: ")
+    assert error.problem.endswith(f" - a value starting with * must be in quotes: '{glob}'")
