@@ -79,6 +79,7 @@ def _field(reader: Reader, steps: StepParser, fields: YDict, name: str) -> Field
         transforms=steps.steps(node.get("transforms"), node, f"{path}.transforms"),
         pattern=reader.pattern(node, "pattern", path),
         length=_length(reader, node, path),
+        shorthand=isinstance(fields[name], str),
     )
     if spec.template is not None:
         _check_template(reader, node, path, spec.template)

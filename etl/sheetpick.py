@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from etl.droppedback import errors_layout
 from etl.errors import InputError
+from etl.headerwords import lacks_text
 from etl.mapspec import Mapping, norm_header
 from etl.model import Sheet, SheetInfo
 from etl.readers import SheetCache
@@ -228,23 +229,8 @@ def header_fit(
     if wanted and has:
         report.reasons.append(f"row {report.header_row} has {_quoted(wanted, present, True)}")
     if lacking:
-        lacks = _quoted(lacking, set(), False)
-        report.missing.append(f"header lacks {lacks}{_near(lacking, header)}")
+        report.missing.append(lacks_text(mapping, lacking, sheet, index))
     return has
-
-
-def _near(lacking: list[str], header: list[str]) -> str:
-    """The file's own spelling of headers it lacks only by spaces, '_', '-' or '.' ('Order Id'
-    for 'orderId'): said, as the person sees those columns and is puzzled."""
-    squashed = {_squash(c): c.strip() for c in header if c.strip()}
-    near = [f"'{squashed[_squash(h)]}' for '{h}'" for h in lacking if _squash(h) in squashed]
-    if not near:
-        return ""
-    return f" (the file has {', '.join(near)}: write the header as the mapping names it)"
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"[\s_.\-]+", "", text).casefold()
 
 
 def own_layout(sheet: Sheet) -> bool:

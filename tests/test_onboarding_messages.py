@@ -80,3 +80,32 @@ def test_an_unquoted_glob_says_to_quote_it(tmp_path: Path, line: str, glob: str)
     assert error.line == 3
     assert error.problem.startswith("not valid YAML: ")
     assert error.problem.endswith(f" - a value starting with * must be in quotes: '{glob}'")
+
+
+def test_a_one_word_field_is_a_column_and_the_message_says_so(tmp_path: Path) -> None:
+    text = """
+    feed: price
+    match: {filename: ["busy_pricelist*"]}
+    fields:
+      location_id: Godown
+      sku: Item Code
+      mrp: {column: MRP, transforms: [decimal]}
+      esp: {column: Rate, transforms: [decimal]}
+      currency: INR
+    """
+    mapping = load(mapping_file(tmp_path, text, "busy/price.yaml"))
+    file = tmp_path / "busy_pricelist_2611.csv"
+    file.write_text("Item Code,Godown,MRP,Rate\nTS-BLK-S,DEL-WH-01,999,799\n", encoding="utf-8")
+    assert no_fit(mapping, file).endswith(
+        "but header lacks 'INR' (`currency: INR` reads a column named 'INR'; for one value on"
+        " every row write `currency: {constant: INR}`)"
+    )
+
+
+def test_a_header_row_on_the_group_headings_names_the_row_that_fits(tmp_path: Path) -> None:
+    mapping = load(mapping_file(tmp_path, STOCK.replace("header_row: auto", "header_row: 4")))
+    file = marg_stock(tmp_path / "marg_stock_26112026.xlsx")
+    assert no_fit(mapping, file).endswith(
+        "but header lacks 'Godown', 'Item Code', 'Cl. Qty'; row 4 (read.header_row) holds"
+        " 'Item', 'Location', 'Closing'; row 5 has them all: set header_row: 5 or auto"
+    )
