@@ -14,6 +14,8 @@ from etl.feeds import Feed
 from etl.mapping_steps import StepParser
 from etl.mapping_yaml import Reader, YDict, YList
 from etl.mapspec import FieldSpec
+from etl.numberstep import Number
+from etl.transforms import Step
 
 FIELD_KEYS: tuple[str, ...] = ("column", "constant", "template", "default", "optional")
 FIELD_KEYS += ("transforms", "pattern", "length")
@@ -76,7 +78,9 @@ def _field(reader: Reader, steps: StepParser, fields: YDict, name: str) -> Field
         template=reader.text(node, "template", path),
         default=reader.text(node, "default", path),
         optional=reader.flag(node, "optional", path, False),
-        transforms=steps.steps(node.get("transforms"), node, f"{path}.transforms"),
+        transforms=_counted(
+            reader, node, name, steps.steps(node.get("transforms"), node, f"{path}.transforms")
+        ),
         pattern=reader.pattern(node, "pattern", path),
         length=_length(reader, node, path),
         shorthand=isinstance(fields[name], str),
@@ -86,6 +90,20 @@ def _field(reader: Reader, steps: StepParser, fields: YDict, name: str) -> Field
     for key in ("constant", "default"):
         _check_fixed(reader, node, path, spec, key)
     return spec
+
+
+def _counted(reader: Reader, node: YDict, name: str, steps: tuple[Step, ...]) -> tuple[Step, ...]:
+    """A quantity counts pieces: read from cells with no number transform, it is read with
+    `integer`, as the generic mappings read it (`1,200`, `12 Pcs`: a plain number would
+    refuse them, and the person fixing the errors file could not); `decimal` alone is
+    refused. A constant is left as written."""
+    numbers = [step for step in steps if isinstance(step, Number)]
+    if name != "quantity" or "constant" in node or any(step.whole for step in numbers):
+        return steps
+    if not numbers:
+        return (*steps, Number(whole=True))
+    problem = "a quantity counts pieces: read it with 'integer', not 'decimal'"
+    raise reader.fail(node, "transforms", f"fields.{name}.transforms", problem)
 
 
 def _check_fixed(reader: Reader, node: YDict, path: str, spec: FieldSpec, key: str) -> None:

@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from etl.errors import InputError, MappingError
-from etl.mapping import Mapping, choose_mapping, load_mapping
+from etl.mapping import Mapping, apply_mapping, choose_mapping, load_mapping
 
 STOCK = """
 feed: stock
@@ -109,3 +109,21 @@ def test_a_header_row_on_the_group_headings_names_the_row_that_fits(tmp_path: Pa
         "but header lacks 'Godown', 'Item Code', 'Cl. Qty'; row 4 (read.header_row) holds"
         " 'Item', 'Location', 'Closing'; row 5 has them all: set header_row: 5 or auto"
     )
+
+
+def test_a_quantity_without_a_number_transform_is_read_as_integer(tmp_path: Path) -> None:
+    """'1,200' and '12 Pcs' were refused as "must be a number": the person fixing the errors
+    file could not fix that, the mapping could."""
+    text = STOCK.replace("{column: Cl. Qty, transforms: [integer]}", "Cl. Qty")
+    mapping = load(mapping_file(tmp_path, text))
+    file = marg_stock(tmp_path / "marg_stock_26112026.xlsx")
+    _, table = choose_mapping([mapping], file)
+    mapped = apply_mapping(mapping, table)
+    assert (mapped.problems, mapped.frame["quantity"].tolist()) == ([], [1200, 12])
+
+
+def test_a_quantity_read_as_decimal_is_refused_at_start_up(tmp_path: Path) -> None:
+    text = STOCK.replace("[integer]", "[decimal]")
+    error = refused(mapping_file(tmp_path, text))
+    assert (error.line, error.key) == (9, "fields.quantity.transforms")
+    assert error.problem == "a quantity counts pieces: read it with 'integer', not 'decimal'"
