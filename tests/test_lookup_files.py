@@ -11,8 +11,10 @@ from typing import Any
 import pytest
 from runs import drop, result_rows, run
 
+from etl.config import Settings
 from etl.errors import MappingError
 from etl.mapping import load_mapping
+from etl.session import all_mappings
 
 GODOWNS = "Marg godown,Fynd location\nMain Godown,DEL-WH-01\nBandra Shop,\nIndiranagar,BLR-ST-03\n"
 STOCK = """
@@ -81,3 +83,21 @@ def test_a_filled_cell_a_transform_empties_is_not_called_merged(
     assert done["4"]["message"].endswith(
         "merged cells? write the location on every row, as in row 2"
     )
+
+
+def test_a_copied_profile_needs_its_lookup_and_replaces_the_built_in_of_its_name(
+    tmp_path: Path,
+) -> None:
+    """What the step-by-step guide says of step 1: the shipped tally/stock copied under its
+    own name into the inbox's mappings folder looks for its lookup file there, and, once
+    the lookup is copied along, is the tally/stock every command uses."""
+    shipped = Path(__file__).resolve().parents[1] / "mappings"
+    own = tmp_path / "mappings"
+    (own / "tally").mkdir(parents=True)
+    (own / "tally" / "stock.yaml").write_text((shipped / "tally" / "stock.yaml").read_text())
+    with pytest.raises(MappingError, match=r"lookup file 'lookups/tally_godowns\.csv' not found"):
+        all_mappings(Settings(mappings_dir=own))
+    (own / "lookups").mkdir()
+    (own / "lookups" / "tally_godowns.csv").write_text("Tally godown,Fynd location\nA,B\n")
+    [tally] = [m for m in all_mappings(Settings(mappings_dir=own)) if m.name == "tally/stock"]
+    assert tally.path == own / "tally" / "stock.yaml"
