@@ -19,6 +19,7 @@ from etl.journal import Journal
 from etl.mapper import locate_columns
 from etl.mapping import Mapping, generic_mapping
 from etl.matching import choose_mapping, explain
+from etl.outoforder import describe_export_time
 from etl.pipeline import Destination, FileResult, Job, process
 from etl.runner import run_inbox
 from etl.service import run_options
@@ -201,6 +202,10 @@ def mappings_command(explain_file: Path | None, settings: Settings) -> int:
         console.print(f"[bold red]run would not take it:[/] {escape(str(exc))}")
         return 1
     console.print(f"[bold green]run would use {chosen.name}[/]")
+    if (said := describe_export_time(chosen, explain_file)) is not None:
+        console.print(escape(said), soft_wrap=True)
+    for note in table.notes:  # what its summary's warnings would say
+        console.print(f"[yellow]Note[/] {escape(note)}", soft_wrap=True)
     return 0
 
 

@@ -16,22 +16,30 @@ import pandas as pd
 
 from etl.cells import blank_cells
 from etl.findings import Finding
-from etl.model import IntArray
+from etl.model import Mapped
 from etl.wording import label
 
 SHIFT_MIN_ROWS = 20  # a shorter file is typed by hand: its empty last cell is just empty
 
 
-def empty_cell_hints(findings: list[Finding], work: pd.DataFrame, rows: IntArray) -> list[Finding]:
+def empty_cell_hints(findings: list[Finding], work: pd.DataFrame, mapped: Mapped) -> list[Finding]:
     """`findings` with the messages of empty cells that merged cells or a shifted column
-    explain (`work`: the typed frame; `rows`: its row numbers in the file)."""
-    return _shifted(_merged(findings, work, rows), len(work))
+    explain (`work`: the typed frame of `mapped`)."""
+    return _shifted(_merged(findings, work, mapped), len(work))
 
 
-def _merged(findings: list[Finding], work: pd.DataFrame, rows: IntArray) -> list[Finding]:
+def _merged(findings: list[Finding], work: pd.DataFrame, mapped: Mapped) -> list[Finding]:
     """An empty location under rows that have one, with no row between them: a store name
-    merged over its rows in the export (merged cells keep the value in the first row only)."""
-    empty = [f for f in findings if f.field == "location_id" and f.code == "missing"]
+    merged over its rows in the export (merged cells keep the value in the first row only).
+    Only where the file's own cell is blank: a filled cell a transform emptied is no merge."""
+    empty = [
+        f
+        for f in findings
+        if f.field == "location_id"
+        and f.code == "missing"
+        and not mapped.source_text("location_id", f.index)
+    ]
+    rows = mapped.row_numbers
     if not empty:
         return findings
     at = np.arange(len(work))

@@ -24,6 +24,7 @@ from etl.feeds import get_feed
 from etl.hiddenrows import hidden_row_problems
 from etl.mapspec import FieldSpec, Mapping, norm_header
 from etl.model import IntArray, Mapped, Problem, Table
+from etl.pageheads import page_headings
 from etl.pricemarks import rupees_in_another_currency, thousands_read_as_decimals
 from etl.ragged import extra_cell_problems
 from etl.skiprules import rule_rows
@@ -131,7 +132,8 @@ def _check_present(mapping: Mapping, table: Table, found: dict[str, int]) -> Non
 
 def _note_defaults(mapping: Mapping, table: Table, columns: dict[str, int]) -> None:
     """An optional field whose column the file lacks gets its `default` on every row: say so
-    (a misspelt `column: Plnt` would otherwise send every row to one location). Without a
+    (a misspelt `column: Curr` would otherwise go unseen; a key field cannot be optional,
+    etl.mapping_fields). Without a
     default the field stays blank, which misleads no one; a field read from its own Konnect
     name (`currency` in a canonical file) is the documented default, not a surprise."""
     for spec in mapping.fields:
@@ -156,7 +158,8 @@ def _letter(position: int) -> str:
 def _keep_mask(mapping: Mapping, table: Table, columns: dict[str, int]) -> BoolArray:
     """True for data rows; False for blank rows (in our errors file come back, also rows
     with only our `error` and `row` cells left: cleared by the user), rows a
-    `skip.rows_where` rule matches, and totals / report footers (etl.totals)."""
+    `skip.rows_where` rule matches, page headings repeated in the data (etl.pageheads), and
+    totals / report footers (etl.totals)."""
     keep = np.ones(len(table.data), dtype=bool)
     filled: dict[int, BoolArray] = {}  # by column position; reused by the totals rule
     if mapping.skip_blank and len(table.data.columns):
@@ -167,6 +170,7 @@ def _keep_mask(mapping: Mapping, table: Table, columns: dict[str, int]) -> BoolA
         theirs = [cells for label, cells in filled.items() if label not in ours]
         keep &= np.logical_or.reduce(theirs) if theirs else False
     keep &= ~rule_rows(mapping, table, columns, keep)
+    keep &= ~page_headings(table, keep)
     totals = total_rows(mapping, table, columns, filled) & keep
     log_skipped(table, totals)
     return keep & ~totals

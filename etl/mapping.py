@@ -10,20 +10,17 @@ The language itself is documented in docs/mappings.md.
 
 from __future__ import annotations
 
-import re
-import string
 from pathlib import Path
 from typing import Any, cast
-
-import pandas as pd
 
 from etl.canonical import FEED_DUPLICATES, canonical_description, canonical_fields, generic_mapping
 from etl.errors import ConfigError, MappingError
 from etl.feeds import FEEDS, Feed, get_feed
 from etl.mapper import apply_mapping
+from etl.mapping_fields import read_fields
 from etl.mapping_steps import StepParser, check_encoding
 from etl.mapping_yaml import Reader, YDict, YList, read_yaml
-from etl.mapspec import Duplicates, ExportTime, FieldSpec, Mapping, NegativeStock, SkipRule
+from etl.mapspec import Duplicates, ExportTime, Mapping, NegativeStock, SkipRule
 from etl.matching import choose_mapping, explain
 from etl.sheetpick import MatchReport
 
@@ -41,8 +38,6 @@ __all__ = [
 
 TOP: tuple[str, ...] = ("feed", "description", "match", "read", "skip", "fields", "policies")
 TOP += ("export_time", "reports")
-FIELD_KEYS: tuple[str, ...] = ("column", "constant", "template", "default", "optional")
-FIELD_KEYS += ("transforms", "pattern", "length")
 
 
 def load_mappings(directory: Path) -> list[Mapping]:
@@ -80,7 +75,7 @@ def load_mapping(path: Path, root: Path | None = None) -> Mapping:
         name=path.relative_to(root).with_suffix("").as_posix(),
         path=path,
         feed=feed.name,
-        fields=_fields(reader, StepParser(reader, root), doc, feed),
+        fields=read_fields(reader, StepParser(reader, root), doc, feed),
         description=reader.text(doc, "description", "") or _default_description(doc, feed),
         filename=reader.texts(match, "filename", "match"),
         headers=reader.texts(match, "headers", "match"),
@@ -118,95 +113,6 @@ def _stray_fields(reader: Reader, doc: YDict, feed: Feed) -> None:
         if key not in TOP and key in feed.columns:
             problem = f"'{key}' is a field: indent it under 'fields:' (by two spaces)"
             raise reader.fail(doc, key, key, problem)
-
-
-def _fields(reader: Reader, steps: StepParser, doc: YDict, feed: Feed) -> tuple[FieldSpec, ...]:
-    if "fields" not in doc:  # the file uses Konnect's own column names (SPEC §2)
-        return canonical_fields(feed.name)
-    fields = reader.dict(doc, "fields", "")
-    reader.keys(fields, "fields", feed.columns)
-    for name in feed.required:
-        if name not in fields:
-            problem = f"feed '{feed.name}' needs field '{name}' (a constant is fine)"
-            if not fields:
-                problem += "; or leave 'fields:' out to read Konnect's own column names"
-            raise MappingError(reader.shown, doc.lines["fields"], f"fields.{name}", problem)
-    return tuple(_field(reader, steps, fields, name) for name in fields)
-
-
-def _field(reader: Reader, steps: StepParser, fields: YDict, name: str) -> FieldSpec:
-    path = f"fields.{name}"
-    node = fields[name]
-    if isinstance(node, str):  # shorthand: `sku: Item Code`
-        node = YDict()
-        node["column"], node.line = fields.raw.get(name, fields[name]), fields.lines[name]
-    if not isinstance(node, YDict):
-        raise reader.fail(fields, name, path, "expected a column name or 'column: ...' entries")
-    reader.keys(node, path, FIELD_KEYS)
-    given = [k for k in ("column", "constant", "template") if node.get(k) is not None]
-    if len(given) != 1:
-        raise reader.fail(fields, name, path, "give exactly one of column, constant, template")
-    spec = FieldSpec(
-        name=name,
-        column=reader.text(node, "column", path),
-        constant=reader.text(node, "constant", path),
-        template=reader.text(node, "template", path),
-        default=reader.text(node, "default", path),
-        optional=reader.flag(node, "optional", path, False),
-        transforms=steps.steps(node.get("transforms"), node, f"{path}.transforms"),
-        pattern=reader.pattern(node, "pattern", path),
-        length=_length(reader, node, path),
-    )
-    if spec.template is not None:
-        _check_template(reader, node, path, spec.template)
-    for key in ("constant", "default"):
-        _check_fixed(reader, node, path, spec, key)
-    return spec
-
-
-def _check_fixed(reader: Reader, node: YDict, path: str, spec: FieldSpec, key: str) -> None:
-    """A `constant` or `default` goes through the field's transforms like a cell: one they
-    (or Konnect's currency rule) refuse would be refused on every row it fills, each time
-    blaming the file, so it is refused here, at start-up."""
-    value = getattr(spec, key)
-    if value is None:
-        return
-    values = pd.Series([value], dtype="str")
-    for step in spec.transforms:
-        values, failures = step.apply(values)
-        if failures:
-            said = failures[0].said(value)
-            problem = f"'{value}' is refused by the field's transforms ({said})"
-            raise reader.fail(node, key, f"{path}.{key}", problem)
-    if spec.name == "currency" and not re.fullmatch(r"[A-Z]{3}", str(values.iat[0])):
-        problem = f"'{value}' is not a currency code of 3 capital letters, like INR"
-        raise reader.fail(node, key, f"{path}.{key}", problem)
-
-
-def _check_template(reader: Reader, node: YDict, path: str, template: str) -> None:
-    try:
-        names = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
-    except ValueError as exc:
-        raise reader.fail(node, "template", f"{path}.template", f"bad template: {exc}") from None
-    if not names or any(not n.strip() for n in names):
-        problem = "name at least one column in braces, like '{Site}-{Bin}'"
-        raise reader.fail(node, "template", f"{path}.template", problem)
-
-
-def _length(reader: Reader, node: YDict, path: str) -> tuple[int, int] | None:
-    """`length: 20` (exactly) or `length: [10, 20]` (from, to)."""
-    value = node.get("length")
-    if value is None:
-        return None
-    items = list(value) if isinstance(value, YList) else [value]
-    if len(items) in (1, 2) and all(_positive_int(i) for i in items) and items[0] <= items[-1]:
-        return int(items[0]), int(items[-1])
-    problem = "expected a number of characters (20) or a range ([10, 20])"
-    raise reader.fail(node, "length", f"{path}.length", problem)
-
-
-def _positive_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _export_time(reader: Reader, doc: YDict) -> ExportTime | None:

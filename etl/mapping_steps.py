@@ -167,6 +167,9 @@ class StepParser:
         value = self.reader.text(table, key, f"{path}.{key}")
         if value is None:
             raise self.reader.fail(table, key, f"{path}.{key}", "expected a value to map to")
+        if not value.strip():  # a blank Konnect value would be refused on every row it fills
+            problem = f"'{key}' maps to nothing (''): write the value, or delete the line"
+            raise self.reader.fail(table, key, f"{path}.{key}", problem)
         return value
 
     def _unmatched(self, opts: YDict, path: str) -> Unmatched:
@@ -180,7 +183,8 @@ class StepParser:
         table = read_lookup(
             file, shown, self.reader.text(opts, "from", path), self.reader.text(opts, "to", path)
         )
-        return ValueMap(table=table, unmatched=self._unmatched(opts, path), source=shown)
+        where = f"{shown} in the mappings folder"  # where to add a name, said to whoever can
+        return ValueMap(table=table, unmatched=self._unmatched(opts, path), source=where)
 
     def _inside_root(self, opts: YDict, file_text: str, path: str) -> tuple[str, Path]:
         root = self.root.resolve()
@@ -257,6 +261,9 @@ def read_lookup(file: Path, shown: str, source: str | None, target: str | None) 
     for line, row in enumerate(rows[1:], start=2):
         key = map_key(row[src]) if len(row) > src else ""
         value = row[dst].strip() if len(row) > dst else ""
+        if key and not value:  # its rows would be rejected as blank, "merged cells?"
+            problem = f"'{row[src].strip()}' has no '{header[dst]}': fill it in or delete the line"
+            raise MappingError(shown, line, header[dst], problem)
         if key and table.setdefault(key, value) != value:
             problem = f"'{row[src]}' is listed twice with different values"
             raise MappingError(shown, line, header[src], problem)

@@ -90,13 +90,15 @@ class _Duplicate(Exception):
 
 def read_yaml(path: Path, shown: str) -> YDict:
     """The document in `path` as a YDict; MappingError (named `shown`) when it is not one."""
+    text = _text(path, shown)
     try:
-        document = yaml.load(_text(path, shown), Loader=_Loader)
+        document = yaml.load(text, Loader=_Loader)
     except _Duplicate as dup:
         raise MappingError(shown, dup.line, dup.key, "this key appears twice") from None
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        problem = f"not valid YAML: {exc.problem}{_hint(str(exc.problem))}"
+        said = text.splitlines()[line - 1] if line and line <= len(text.splitlines()) else ""
+        problem = f"not valid YAML: {exc.problem}{_hint(str(exc.problem), said)}"
         raise MappingError(shown, line, "", problem) from None
     except yaml.YAMLError as exc:
         raise MappingError(shown, None, "", f"cannot read the file: {exc}") from None
@@ -120,7 +122,15 @@ HINTS = (
 )  # PyYAML's words for the mistakes people make most, and what to do about them
 
 
-def _hint(problem: str) -> str:
+# `filename: *stock*` unquoted: YAML reads a leading * as an alias (a reference to another node)
+STAR_WORDS = ("undefined alias", "but found '*'")
+
+
+def _hint(problem: str, line: str = "") -> str:
+    if any(words in problem for words in STAR_WORDS):
+        found = re.search(r"(?:^|[\s\[,])(\*[^\s,\]}#]*)", line.split(":", 1)[-1])
+        glob = found.group(1) if found else "*stock*"
+        return f" - a value starting with * must be in quotes: '{glob}'"
     return next((f" - {hint}" for words, hint in HINTS if words in problem), "")
 
 

@@ -38,6 +38,7 @@ class FieldSpec:
     # Identifier shape checks on the final value (etl.damage): catch lost leading zeros.
     pattern: re.Pattern[str] | None = None
     length: tuple[int, int] | None = None  # (shortest, longest) allowed
+    shorthand: bool = False  # written `currency: INR`: a column name, though maybe meant as a value
 
     @property
     def columns(self) -> tuple[str, ...]:

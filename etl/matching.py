@@ -33,6 +33,7 @@ from etl.model import Sheet, Table
 from etl.nameglobs import may_fit, name_hits, named_for_another_feed, two_actions
 from etl.readers import SheetCache
 from etl.reportsheet import restore_neutralised
+from etl.sheetnamed import unread_sheets
 from etl.sheetpick import (
     MatchReport,
     header_fit,
@@ -151,7 +152,7 @@ def _table(best: MatchReport, cache: SheetCache) -> Table:
         log.info("%s: reading sheet '%s'", cache.path.name, best.sheet_name)
     assert sheet is not None and best.header_index is not None
     table = readers.to_table(sheet, best.header_index)
-    table.notes = [*best.notes, *table.notes]
+    table.notes = [*best.notes, *unread_sheets(best.mapping, cache, best.sheet_name), *table.notes]
     named = best.mapping.encoding
     if named and sheet.encoding == "utf-8" and named.replace("_", "-").lower() != "utf-8":
         table.notes.append(f"read as UTF-8, not as the {named} its mapping names (it is UTF-8)")

@@ -48,16 +48,48 @@ def export_time(mapping: Mapping, path: Path) -> float:
 
 def _time_in_name(mapping: Mapping, path: Path) -> float | None:
     """The export time the file's name gives (`export_time:` in the mapping), if any."""
+    return _read_name(mapping, path.name)[0]
+
+
+def _read_name(mapping: Mapping, name: str) -> tuple[float | None, str | None]:
+    """The time `export_time:` reads in `name`, or why it reads none (None: no export_time)."""
     spec = mapping.export_time
-    found = None if spec is None else spec.pattern.search(path.name)
-    if spec is None or found is None:
-        return None
+    if spec is None:
+        return None, None
+    found = spec.pattern.search(name)
+    if found is None:
+        said = f"export_time.filename '{spec.pattern.pattern}' does not match the file name"
+        return None, f"{said} '{name}' (mapping {mapping.name})"
     text = found.group(1) if spec.pattern.groups else found.group(0)
     try:
-        return datetime.strptime(text, spec.format).astimezone().timestamp()
+        return datetime.strptime(text, spec.format).astimezone().timestamp(), None
     except ValueError:
-        log.warning("%s: '%s' is not a time like %s", path.name, text, spec.format)
+        said = f"export_time.format '{spec.format}' does not read '{text}' in the file name"
+        return None, f"{said} (mapping {mapping.name})"
+
+
+def export_time_notes(mapping: Mapping, path: Path) -> list[str]:
+    """The warning for a stock or price file whose name `export_time:` cannot read: the
+    out-of-order guard then goes by the file's modification time, which a copy resets.
+    None for our errors files, which are as old as their export whatever their name."""
+    if mapping.feed not in ABSOLUTE_FEEDS or ERRORS_NAME.fullmatch(path.name):
+        return []
+    problem = _read_name(mapping, path.name)[1]
+    if problem is None:
+        return []
+    note = f"{problem}: the file's modification time is used as its export time instead"
+    log.warning("%s: %s", path.name, note)
+    return [note]
+
+
+def describe_export_time(mapping: Mapping, path: Path) -> str | None:
+    """What `mappings --explain` says of the export time: read from the name, or why not."""
+    if mapping.export_time is None or mapping.feed not in ABSOLUTE_FEEDS:
         return None
+    stamp, problem = _read_name(mapping, path.name)
+    if stamp is None:
+        return f"{problem}: the file's modification time is used as its export time instead"
+    return f"export time {_when(stamp)}, from the file name (export_time)"
 
 
 def _not_ahead(stamp: float, path: Path, what: str) -> float:

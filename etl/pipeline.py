@@ -24,6 +24,7 @@ from etl.journal import Journal
 from etl.mapping import Mapping, apply_mapping, choose_mapping
 from etl.model import Mapped, Table
 from etl.order_states import ORDER_FEEDS
+from etl.outoforder import export_time_notes
 from etl.partway import results_so_far
 from etl.preview import write_preview
 from etl.readers import file_kind
@@ -114,6 +115,7 @@ def prepare(path: Path, job: Job) -> Prepared:
     """Read, map and validate `path`; InputError when the file as a whole cannot be used."""
     mapping, table = choose_mapping(job.mappings, path, feed=job.feed, name=job.mapping_name)
     feed = get_feed(mapping.feed)
+    table.notes += export_time_notes(mapping, path)
     mapped = apply_mapping(mapping, table)
     if len(mapped.frame) == 0:
         raise InputError(

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from etl.droppedback import errors_layout
 from etl.errors import InputError
+from etl.headerwords import lacks_text
 from etl.mapspec import Mapping, norm_header
 from etl.model import Sheet, SheetInfo
 from etl.readers import SheetCache
@@ -53,6 +54,8 @@ class MatchReport:
         said = ", ".join(self.reasons) or "nothing matches"
         lacks = f", but {'; '.join(self.missing)}" if self.missing else ""
         where = f", sheet '{self.sheet_name}'" if self.sheet_name is not None else ""
+        if isinstance(self.mapping.sheet, int) and self.sheet_name is not None:
+            where = f", {sheet_number(self.mapping.sheet, self.sheet_name)}"
         return f"{self.mapping.name} ({self.mapping.path}){where}: {said}{lacks}"
 
 
@@ -76,7 +79,7 @@ def sheet_conflict(fitting: list[MatchReport], cache: SheetCache) -> str | None:
     feeds = set(holders.values())
     if len(feeds) == 1:
         both = "both" if len(holders) == 2 else "all"
-        said = f"sheets {_listed(list(holders))} {both} hold {feeds.pop()} rows"
+        said = f"sheets {listed(list(holders))} {both} hold {feeds.pop()} rows"
         fix = "Put all rows on one sheet, or save each sheet as its own file"
     else:
         said = " and ".join(f"sheet '{s}' holds {feed} rows" for s, feed in holders.items())
@@ -84,7 +87,15 @@ def sheet_conflict(fitting: list[MatchReport], cache: SheetCache) -> str | None:
     return f"{said}: konnect-etl reads one sheet per file. {fix}"
 
 
-def _listed(names: list[str]) -> str:
+def sheet_number(index: int, name: str) -> str:
+    """`read.sheet: 1` in words: "sheet 1 is 'Bandra Shop', the 2nd sheet (...)"."""
+    n = index + 1
+    ordinal = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"sheet {index} is '{name}', the {n}{ordinal} sheet (sheet numbers count from 0)"
+
+
+def listed(names: list[str]) -> str:
+    """'A', 'A' and 'B', 'A', 'B' and 'C'."""
     quoted = [f"'{n}'" for n in names]
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} and {quoted[-1]}"
 
@@ -100,7 +111,7 @@ def scan_sheets(
     rows (else one whose header fits, else a hidden one that fits, else the closest)."""
     nrows = max(HEADER_SEARCH_ROWS, mapping.header_row or 0) + 1
     shown = {i.name for i in sheets if not i.hidden} or {i.name for i in sheets}
-    looks = [_look(mapping, cache.head(i.name, nrows), i, nrows, errors_name) for i in sheets]
+    looks = [look_sheet(mapping, cache.head(i.name, nrows), i, nrows, errors_name) for i in sheets]
     wanted = len(mapping.required_headers)
     fit = [k for k in looks if k.found == wanted and k.name in shown]
     with_rows = [k for k in fit if k.rows]
@@ -136,7 +147,7 @@ class _Look:
     error: InputError | None = None
 
 
-def _look(
+def look_sheet(
     mapping: Mapping, got: Sheet | InputError, info: SheetInfo, nrows: int, errors_name: bool
 ) -> _Look:
     trial = MatchReport(mapping, fits=False, score=0.0)
@@ -218,23 +229,8 @@ def header_fit(
     if wanted and has:
         report.reasons.append(f"row {report.header_row} has {_quoted(wanted, present, True)}")
     if lacking:
-        lacks = _quoted(lacking, set(), False)
-        report.missing.append(f"header lacks {lacks}{_near(lacking, header)}")
+        report.missing.append(lacks_text(mapping, lacking, sheet, index))
     return has
-
-
-def _near(lacking: list[str], header: list[str]) -> str:
-    """The file's own spelling of headers it lacks only by spaces, '_', '-' or '.' ('Order Id'
-    for 'orderId'): said, as the person sees those columns and is puzzled."""
-    squashed = {_squash(c): c.strip() for c in header if c.strip()}
-    near = [f"'{squashed[_squash(h)]}' for '{h}'" for h in lacking if _squash(h) in squashed]
-    if not near:
-        return ""
-    return f" (the file has {', '.join(near)}: write the header as the mapping names it)"
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"[\s_.\-]+", "", text).casefold()
 
 
 def own_layout(sheet: Sheet) -> bool:

@@ -68,9 +68,18 @@ def described(rule: SkipRule) -> str:
 
 def note(table: Table, said: str, numbers: IntArray) -> None:
     """'`said`: rows 7, 12, 15' in the summary's warnings (`table.skipped`) and the log."""
+    skipped(table, f"{said}: {rows_text(numbers)}")
+
+
+def rows_text(numbers: IntArray) -> str:
+    """'row 7', 'rows 7, 12, 15', 'rows 1, 2, ... 10 and 4 more'."""
     shown = ", ".join(str(n) for n in numbers[:SHOWN])
     if len(numbers) > SHOWN:
         shown += f" and {len(numbers) - SHOWN} more"
-    text = f"{said}: {'row' if len(numbers) == 1 else 'rows'} {shown}"
+    return f"{'row' if len(numbers) == 1 else 'rows'} {shown}"
+
+
+def skipped(table: Table, text: str) -> None:
+    """A note of rows skipped: in the summary's warnings (routine) and the log."""
     table.skipped.append(text)
     log.info("%s: %s", table.sheet.path.name, text)

@@ -150,12 +150,18 @@ class ValueMap(Step):
         cell; a new one is for whoever keeps the mappings to add (not the shop's staff)."""
         where = self.source or "the mapping's value map"
         if not self.choices or len(self.choices) > SHOWN_VALUES:
-            return f"'{{value}}' is not in {where} — if it is a new one, have it added there"
+            return (
+                f"'{{value}}' is not in {where} — if it is a new one, have it added there{RESTART}"
+            )
         listed = ", ".join(f"'{k}'" for k in self.choices)
         return (
             f"'{{value}}' is not in {where}: write one of {listed}, or, if it is a new one,"
-            " have it added there"
+            f" have it added there{RESTART}"
         )
+
+
+# A watcher loads mappings and lookup files once: an added name is not seen until it restarts.
+RESTART = " (a running watcher reads it when it starts: restart it after adding)"
 
 
 def map_key(value: str) -> str:

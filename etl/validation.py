@@ -92,7 +92,7 @@ def validate(
         said = work["quantity"].to_numpy(dtype="float64", copy=True)
         zeroed = zero_negative_stock(work)
     findings = _new_cells(findings + schema_findings(feed, work), mapped)
-    findings = empty_cell_hints(findings, work, mapped.row_numbers)
+    findings = empty_cell_hints(findings, work, mapped)
     bad = _rejected(len(work), findings, mapped)
     resolution = resolve(feed, work, bad, mapped.row_numbers, duplicates)
     findings += resolution.findings

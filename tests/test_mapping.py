@@ -106,7 +106,7 @@ def test_a_full_mapping_loads_every_option(tmp_path: Path) -> None:
     fields = {f.name: f for f in mapping.fields}
     lookup = fields["location_id"].transforms[1]
     assert isinstance(lookup, ValueMap) and lookup.table == {"main godown": "DEL-WH-01"}
-    assert lookup.source == "lookups/godowns.csv"
+    assert lookup.source == "lookups/godowns.csv in the mappings folder"
     assert fields["sku"].transforms == (Upper(), Zfill(width=8), Extract(pattern="(.*)"))
     assert fields["quantity"].transforms == (Number(units=("box",)), Number(whole=True))
     assert fields["quantity"].default == "0"

@@ -49,7 +49,7 @@ SAP_STOCK = """
 feed: stock
 match: {filename: ["sap_stock*"]}
 fields:
-  location_id: {column: Plnt, optional: true, default: DEL-WH-01}
+  location_id: Plant
   sku: Material
   quantity: {column: Unrestricted Stock, transforms: [integer]}
 """
@@ -135,18 +135,42 @@ def validate(config: Path, file: Path) -> dict[str, Any]:
 
 
 def test_a_default_filled_in_because_its_column_is_absent_is_a_warning(tmp_path: Path) -> None:
-    inbox = inbox_with(tmp_path, "sap/stock.yaml", SAP_STOCK)
-    file = drop(tmp_path / "sap_stock_0601.csv", [
-        ["Plant", "Material", "Unrestricted Stock"],
-        ["1000", "TS-BLK-S", "12"],
-        ["2000", "TS-BLK-M", "7"],
-        ["3000", "TS-BLK-L", "4"],
+    currency = "  currency: {column: Curr, optional: true, default: INR}\n"
+    price = "feed: price\nfields:\n  location_id: Plant\n  sku: Material\n" + currency
+    price += "  mrp: {column: MRP, transforms: [decimal]}\n"
+    price += "  esp: {column: Price, transforms: [decimal]}\n"
+    inbox = inbox_with(tmp_path, "sap/price.yaml", price)
+    file = drop(tmp_path / "sap_price_0601.csv", [
+        ["Plant", "Material", "MRP", "Price", "Currency"],
+        ["DEL-WH-01", "TS-BLK-S", "999", "799", "USD"],
     ])  # fmt: skip
     report = validate(inbox / "konnect-etl.yaml", file)
     assert report["warnings"] == [
-        "column 'Plnt' is not in the file: location_id is 'DEL-WH-01' (the mapping's default)"
-        " on every row"
+        "column 'Curr' is not in the file: currency is 'INR' (the mapping's default) on every row"
     ]
+
+
+@pytest.mark.parametrize("field", ["location_id", "sku"])
+def test_a_key_field_whose_column_may_be_missing_is_refused_at_start_up(
+    tmp_path: Path, field: str
+) -> None:
+    """A misspelt optional Godown column sent a whole multi-godown export to the default
+    location, exit 0: a key's column cannot be optional; one location is a constant."""
+    text = SAP_STOCK.replace(
+        "location_id: Plant" if field == "location_id" else "sku: Material",
+        f"{field}: {{column: Plnt, optional: true, default: DEL-WH-01}}",
+    )
+    error = refused(write(tmp_path / "sap" / "stock.yaml", text), tmp_path)
+    assert (error.line, error.key) == (
+        4 if field == "location_id" else 5,
+        f"fields.{field}.optional",
+    )
+    assert error.problem == (
+        f"{field} is a key of a stock row, so its column cannot be optional: a column missing"
+        f" from the file would give every row the same {field}. Remove 'optional: true'; for an"
+        f" export of one {'location' if field == 'location_id' else 'SKU'}, write"
+        f" '{field}: {{constant: DEL-WH-01}}' instead"
+    )
 
 
 def test_no_warning_where_a_blank_is_honest_or_the_default_is_the_documented_one(
@@ -276,7 +300,7 @@ def test_a_lookup_file_not_saved_as_utf8_says_so(tmp_path: Path) -> None:
 
 
 def test_validate_without_config_says_own_mappings_need_it(tmp_path: Path) -> None:
-    inbox = inbox_with(tmp_path, "sap/stock.yaml", SAP_STOCK.replace("Plnt", "Plant"))
+    inbox = inbox_with(tmp_path, "sap/stock.yaml", SAP_STOCK)
     file = drop(tmp_path / "sap_stock_0601.csv", [
         ["Plant", "Material", "Unrestricted Stock"],
         ["DEL-WH-01", "TS-BLK-S", "12"],

@@ -246,8 +246,9 @@ def test_unmapped_store_problem_names_the_lookup_file() -> None:
     [problem] = mapped.problems
     assert problem.column == "Godown"
     assert problem.message == (
-        "'Andheri Store' is not in lookups/tally_godowns.csv — if it is a new one, have it"
-        " added there"
+        "'Andheri Store' is not in lookups/tally_godowns.csv in the mappings folder — if it is a"
+        " new one, have it added there (a running watcher reads it when it starts: restart it"
+        " after adding)"
     )
 
 
@@ -279,7 +280,8 @@ def test_a_store_missing_from_an_inline_map_names_the_mapping_file(tmp_path: Pat
     assert problem.message.startswith("'CP Thane Warehouse'")
     assert problem.message.endswith(
         "is not in the value map in pos/price.yaml: write one of 'CP Delhi Warehouse',"
-        " 'Bandra West', 'Indiranagar', or, if it is a new one, have it added there"
+        " 'Bandra West', 'Indiranagar', or, if it is a new one, have it added there (a running"
+        " watcher reads it when it starts: restart it after adding)"
     )
 
 

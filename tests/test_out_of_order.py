@@ -19,7 +19,9 @@ from typing import Any
 
 import pytest
 from runs import run, run_process, start_and_wait_for_claim
+from typer.testing import CliRunner
 
+from etl.cli import app
 from etl.keystate import STATE_FILE, KeyState
 from etl.mapping import load_mapping
 from etl.outoforder import export_time
@@ -320,6 +322,42 @@ def test_export_time_in_the_file_name_wins_over_mtime(tmp_path: Path, sandbox: A
     mapping = load_mapping(tmp_path / "mappings" / "price.yaml")
     stamp = export_time(mapping, inbox / "done" / TODAY / "prices_20261126-0900.csv")
     assert time.strftime("%Y-%m-%d %H:%M", time.localtime(stamp)) == "2026-11-26 09:00"
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("prices_26112026-0900.csv", "export_time.format '%Y%m%d-%H%M' does not read"
+         " '26112026-0900' in the file name (mapping price)"),
+        ("prices_today.csv", "export_time.filename '_(\\d{8}-\\d{4})' does not match the file"
+         " name 'prices_today.csv' (mapping price)"),
+    ],
+)  # fmt: skip
+def test_a_name_export_time_cannot_read_is_a_warning_once(
+    tmp_path: Path, sandbox: Any, name: str, problem: str
+) -> None:
+    """The guard then goes by the modification time, which a copy resets: said in the
+    summary once (not only in the log), naming the mapping and its key; --explain says it."""
+    inbox = inbox_with_price_mapping(tmp_path)
+    write(inbox / name, ["BLR-ST-03,CAP-RED,500,450"], "location_id,sku,mrp,esp")
+    assert run(inbox, sandbox).exit_code == 0
+    done = inbox / "done" / TODAY
+    summary = json.loads((done / name).with_suffix(".summary.json").read_text())
+    said = f"{problem}: the file's modification time is used as its export time instead"
+    assert summary["warnings"] == [said]
+    config = ["--config", str(inbox / "konnect-etl.yaml")]
+    explained = CliRunner().invoke(app, ["mappings", *config, "--explain", str(done / name)])
+    assert said in explained.output
+
+
+def test_explain_says_the_export_time_the_name_gives(tmp_path: Path) -> None:
+    inbox = inbox_with_price_mapping(tmp_path)
+    path = write(
+        inbox / "prices_20261126-0900.csv", ["BLR-ST-03,CAP-RED,500,450"], "location_id,sku,mrp,esp"
+    )
+    config = ["--config", str(inbox / "konnect-etl.yaml")]
+    explained = CliRunner().invoke(app, ["mappings", *config, "--explain", str(path)])
+    assert "export time 2026-11-26 09:00, from the file name (export_time)" in explained.output
 
 
 def test_the_same_list_exported_again_with_a_new_time_in_its_name_is_new(

@@ -361,12 +361,52 @@ def test_a_mapping_that_names_its_sheet_reads_only_that_sheet(tmp_path: Path) ->
     assert table.data.iloc[:, 2].tolist() == ["3", "4"]
 
 
-def test_a_mapping_that_names_its_sheet_may_leave_the_others_by_design(tmp_path: Path) -> None:
-    """The mapping says which sheet holds the rows: the others are not rows to lose."""
+def test_a_mapping_that_names_its_sheet_reads_it_and_names_the_sheet_left(tmp_path: Path) -> None:
+    """The mapping says which sheet holds the rows, so the file is read; but the rows of
+    another sheet that fits are named, never left behind without a word."""
     path = xlsx(tmp_path / "stock_by_store.xlsx", {"Delhi": DELHI, "Mumbai": MUMBAI})
     text = 'feed: stock\nmatch: {filename: "stock_by_store*"}\nread: {sheet: Mumbai}\n'
     mapping, table = choose_mapping([*SHIPPED, _mapping(tmp_path, text)], path)
     assert (mapping.name, table.sheet.sheet_name, len(table.data)) == ("shop/stock", "Mumbai", 2)
+    assert table.notes == [
+        "sheet 'Delhi' has stock rows under a header that fits mapping shop/stock, and was not"
+        " read: the mapping reads sheet 'Mumbai'. If those rows should be uploaded, correct"
+        " read.sheet in the mapping, or save each sheet as its own file (one sheet is read per"
+        " file)"
+    ]
+
+
+def test_sheet_numbers_count_from_0_and_the_first_sheet_left_is_a_warning(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """`sheet: 1` written for "the first sheet" reads the second: the run goes ahead (the
+    mapping chose its sheet), and its summary says which sheet 1 is and whose rows were left."""
+    inbox = tmp_path / "inbox"
+    (inbox / "mappings" / "shop").mkdir(parents=True)
+    (inbox / "konnect-etl.yaml").write_text("mappings: ./mappings\n")
+    (inbox / "mappings" / "shop" / "stock.yaml").write_text("feed: stock\nread: {sheet: 1}\n")
+    xlsx(inbox / "stock.xlsx", {"Delhi": DELHI, "Mumbai": MUMBAI, "Notes": READ_ME})
+    assert _run(inbox, sandbox).exit_code == 0
+    summary = _summary(inbox, "done", "stock")
+    assert (summary["sheet"], summary["rows"]["ok"]) == ("Mumbai", 2)
+    assert summary["warnings"] == [
+        "sheet 'Delhi' has stock rows under a header that fits mapping shop/stock, and was not"
+        " read: its read.sheet is 1, and sheet 1 is 'Mumbai', the 2nd sheet (sheet numbers"
+        " count from 0). If those rows should be uploaded, correct read.sheet in the mapping,"
+        " or save each sheet as its own file (one sheet is read per file)"
+    ]
+    explained = CliRunner().invoke(
+        app,
+        [
+            "mappings",
+            "--config",
+            str(inbox / "konnect-etl.yaml"),
+            "--explain",
+            str(inbox / "done" / TODAY / "stock.xlsx"),
+        ],
+    )
+    assert "sheet 1 is 'Mumbai', the 2nd sheet" in explained.output
+    assert "sheet 'Delhi' has stock rows" in explained.output
 
 
 def test_a_single_sheet_workbook_is_read_once_whole(tmp_path: Path) -> None:

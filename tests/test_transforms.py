@@ -261,14 +261,15 @@ def test_value_map_unmatched_is_an_error_naming_where_to_add_it() -> None:
     message = failures[0].message.replace("{value}", "Bandra Store")
     assert message == (
         "'Bandra Store' is not in lookups/tally_godowns.csv — if it is a new one, have it added"
-        " there"
+        " there (a running watcher reads it when it starts: restart it after adding)"
     )
     assert values.tolist() == ["", "DEL-WH-01"]
     table = {"tax invoice": "sale", "credit note": "return"}
     short = ValueMap(table=table, choices=("Tax Invoice", "Credit Note")).apply(col("Bill"))
     assert short[1][0].message.replace("{value}", "Bill") == (
         "'Bill' is not in the mapping's value map: write one of 'Tax Invoice', 'Credit Note',"
-        " or, if it is a new one, have it added there"
+        " or, if it is a new one, have it added there (a running watcher reads it when it"
+        " starts: restart it after adding)"
     )
 
 
