@@ -8,8 +8,10 @@ crash) shows every field as we sent it, so it still reads as done.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
+
+from etl.flatten import IST
 
 Record = dict[str, Any]
 Order = dict[str, Any]
@@ -22,7 +24,6 @@ FIELDS = {
     "invoiceQrCode": "the QR code",
     "signedInvoice": "the signed invoice",
 }
-_IST = timezone(timedelta(hours=5, minutes=30))
 
 
 def invoice_lacks(record: Record, document: Any, order: Order) -> list[str]:
@@ -69,7 +70,7 @@ def _when(value: Any) -> datetime | None:
         moment = datetime.fromisoformat(str(value))
     except ValueError:
         return None
-    return moment.astimezone(_IST).replace(tzinfo=None) if moment.tzinfo else moment
+    return moment.astimezone(IST).replace(tzinfo=None) if moment.tzinfo else moment
 
 
 def _shown(name: str, held: Any) -> str:

@@ -26,6 +26,7 @@ from etl.emptyhints import empty_cell_hints
 from etl.errors import ConfigError
 from etl.feeds import Feed
 from etl.findings import Finding, column_name, to_problems
+from etl.invoice_checks import invoice_findings
 from etl.model import IntArray, Mapped, Problem
 from etl.order_rules import order_findings, shared_awb_notes
 from etl.preparation import BoolArray, prepare, zero_negative_stock
@@ -93,6 +94,8 @@ def validate(
         zeroed = zero_negative_stock(work)
     findings = _new_cells(findings + schema_findings(feed, work), mapped)
     findings = empty_cell_hints(findings, work, mapped.row_numbers)
+    if feed.name == "invoice":
+        findings += _new_cells(invoice_findings(work), mapped)
     bad = _rejected(len(work), findings, mapped)
     resolution = resolve(feed, work, bad, mapped.row_numbers, duplicates)
     findings += resolution.findings

@@ -381,6 +381,30 @@ def test_an_invoice_with_irn_and_bags_whose_answer_was_lost_is_already_applied(
     assert applied(sandbox, "invoice") == [order]
 
 
+def test_an_impossible_ack_date_is_refused_before_anything_is_sent(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """'050126' (ddmmyy) was read as Excel day 50126, 27-03-2037; a year typo went out too.
+    An ack date is on or before today: both rows are refused, the third goes."""
+    later = f"06-01-{date.today().year + 1} 11:00"
+    drop(tmp_path, "invoice.csv", [
+        ["orderId", "invoiceNumber", "invoiceType", "ackDate"],
+        [oid(12, 3), "INV-D-0003", "sale", "050126"],
+        [oid(12, 5), "INV-D-0005", "sale", later],
+        [oid(12, 7), "INV-D-0007", "sale", "01-12-2025 11:00"],
+    ])  # fmt: skip
+    assert run(tmp_path, sandbox).exit_code == 1
+    rows = results(tmp_path, "invoice")
+    assert statuses(rows) == {"2": "rejected", "3": "rejected", "4": "ok"}
+    assert rows["2"]["message"].startswith("'ackDate': '050126' could be a date written without")
+    assert rows["3"]["message"] == (
+        f"'ackDate': '{later}' - acknowledgement date {later[:10]} is after today: an invoice is"
+        " acknowledged on or before the day it is made - check the year, and write the date as"
+        " dd-mm-yyyy (05-01-2026)"
+    )
+    assert applied(sandbox, "invoice") == [oid(12, 7)]
+
+
 def test_no_answer_and_no_way_to_look_it_up_leaves_rows_unknown_never_resent(
     tmp_path: Path, sandbox: Any
 ) -> None:
