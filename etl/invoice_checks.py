@@ -3,6 +3,10 @@
 - An ack date after today: an e-invoice is acknowledged on or before the day the register is
   made, so a later one is a year typo (06-01-2027) or a number read as a date. Konnect keeps
   what it is sent, and an invoice cannot be corrected from a file afterwards.
+- A tax invoice and a credit note of one order in one register (sale Monday, return Friday):
+  two documents, which Konnect takes one at a time (the credit note only once the return is
+  accepted). Said once, in place of "invoice number must be the same on every row" and "an
+  item is one row - write one row with quantity 2", which would make a wrong invoice.
 """
 
 from __future__ import annotations
@@ -14,8 +18,12 @@ import pandas as pd
 
 from etl.findings import Finding
 from etl.flatten import IST, IST_FORMAT
+from etl.model import IntArray
+from etl.wording import row_list
 
 ACK_DATE_SLACK = timedelta(days=1)  # a register made just after midnight, a clock a bit ahead
+# What other checks say of such an order's rows, and that the one finding replaces.
+_SUPERSEDED = frozenset({"duplicate", "order_conflict", "order_incomplete"})
 
 
 def invoice_findings(work: pd.DataFrame, now: datetime | None = None) -> list[Finding]:
@@ -38,4 +46,34 @@ def _future_said(day: str) -> str:
         f"acknowledgement date {day} is after today: an invoice is acknowledged on or"
         " before the day it is made - check the year, and write the date as dd-mm-yyyy"
         " (05-01-2026)"
+    )
+
+
+def sale_and_credit_note(
+    work: pd.DataFrame, findings: list[Finding], rows: IntArray
+) -> list[Finding]:
+    """`findings`, with the rows of an order that has both a `sale` and a `return` row told
+    so once, instead of the duplicate-item and must-be-the-same findings."""
+    if not {"orderId", "invoiceType"} <= set(work.columns):
+        return findings
+    order = work["orderId"].astype("str")
+    kind = work["invoiceType"].astype("str")
+    sale, credit = (kind.eq(k).groupby(order).transform("any") for k in ("sale", "return"))
+    mixed = np.flatnonzero((sale & credit & order.ne("")).to_numpy(dtype=bool))
+    if not mixed.size:
+        return findings
+    drop = set(mixed.tolist())
+    kept = [f for f in findings if not (f.index in drop and f.code in _SUPERSEDED)]
+    ids = order.to_numpy(dtype=object)
+    for i in mixed:
+        said = _both_said([int(rows[j]) for j in np.flatnonzero(ids == ids[i])])
+        kept.append(Finding(int(i), "invoiceType", "sale_and_credit_note", said))
+    return kept
+
+
+def _both_said(numbers: list[int]) -> str:
+    return (
+        f"a tax invoice and a credit note of the same order ({row_list(numbers)}): Konnect takes"
+        " them one at a time - send the tax invoice, and drop the credit note in a file of its"
+        " own once the return is accepted"
     )

@@ -26,7 +26,7 @@ from etl.emptyhints import empty_cell_hints
 from etl.errors import ConfigError
 from etl.feeds import Feed
 from etl.findings import Finding, column_name, to_problems
-from etl.invoice_checks import invoice_findings
+from etl.invoice_checks import invoice_findings, sale_and_credit_note
 from etl.model import IntArray, Mapped, Problem
 from etl.order_rules import order_findings, shared_awb_notes
 from etl.preparation import BoolArray, prepare, zero_negative_stock
@@ -102,6 +102,8 @@ def validate(
     bad[[f.index for f in resolution.findings]] = True
     findings += order_findings(feed, work, bad, mapped.row_numbers)
     findings += _orphans(feed, resolution, findings, mapped.row_numbers)
+    if feed.name == "invoice":
+        findings = sale_and_credit_note(work, findings, mapped.row_numbers)
     bad[[f.index for f in findings]] = True
     validated = _result(feed, mapped, work, findings, bad, resolution, duplicates)
     if zeroed.any():

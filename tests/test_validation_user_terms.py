@@ -587,3 +587,33 @@ def test_a_price_typed_as_a_percentage_or_in_scientific_notation_or_with_3_decim
     assert rows["4"]["message"].startswith(
         "'esp': '1299.001' - selling price (esp) has more than 2 decimals"
     )
+
+
+def test_a_tax_invoice_and_its_credit_note_in_one_register_are_told_so_once(
+    tmp_path: Path,
+) -> None:
+    """Sale on Monday, return on Friday, one weekly register: two documents of one order, not
+    an item written twice nor an order whose rows disagree ("write one row with quantity 2"
+    would make a wrong invoice). Another order of the file goes ahead."""
+    rows = _validated_invoice(
+        tmp_path,
+        "orderId,invoiceNumber,invoiceType,ackDate,orderItemId,quantity\n"
+        "O7,INV-7,sale,02-01-2026,O7-1,1\n"
+        "O7,CN-7,return,06-01-2026,O7-1,1\n"
+        "O8,INV-8,sale,02-01-2026,O8-1,1\n",
+    )
+    said = (
+        "a tax invoice and a credit note of the same order (rows 2 and 3): Konnect takes them"
+        " one at a time - send the tax invoice, and drop the credit note in a file of its own"
+        " once the return is accepted"
+    )
+    assert rows["2"]["message"] == f"'invoiceType': 'sale' - {said}"
+    assert rows["3"]["message"] == f"'invoiceType': 'return' - {said}"
+    assert rows["4"]["status"] == "ok"
+
+
+def _validated_invoice(folder: Path, text: str) -> dict[str, dict[str, str]]:
+    """`konnect-etl validate` on an invoice.csv of `text`: its result rows by row number."""
+    _write(folder / "invoice.csv", text)
+    CliRunner().invoke(app, ["validate", str(folder / "invoice.csv")], catch_exceptions=False)
+    return _result_rows(folder / "invoice.result.csv")
