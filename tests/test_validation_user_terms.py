@@ -617,3 +617,20 @@ def _validated_invoice(folder: Path, text: str) -> dict[str, dict[str, str]]:
     _write(folder / "invoice.csv", text)
     CliRunner().invoke(app, ["validate", str(folder / "invoice.csv")], catch_exceptions=False)
     return _result_rows(folder / "invoice.result.csv")
+
+
+def test_a_credit_note_with_a_negative_quantity_is_told_to_write_it_positive(
+    tmp_path: Path,
+) -> None:
+    """ERPs print a credit note's quantity as -1 or (1): say what to write, not just '> 0'."""
+    rows = _validated_invoice(
+        tmp_path,
+        "orderId,invoiceNumber,invoiceType,orderItemId,quantity\n"
+        "O8,CN-8,return,O8-1,-2\nO9,CN-9,return,O9-1,(1)\nO10,INV-10,sale,O10-1,-1\n",
+    )
+    assert rows["2"]["message"] == (
+        "'quantity': '-2' - quantity must be more than 0: a credit note's quantity is the number"
+        " of pieces returned, written positive: write 2"
+    )
+    assert rows["3"]["message"].endswith("written positive: write 1")
+    assert rows["4"]["message"] == "'quantity': '-1' - quantity must be more than 0"
