@@ -634,3 +634,20 @@ def test_a_credit_note_with_a_negative_quantity_is_told_to_write_it_positive(
     )
     assert rows["3"]["message"].endswith("written positive: write 1")
     assert rows["4"]["message"] == "'quantity': '-1' - quantity must be more than 0"
+
+
+def test_a_package_weight_in_kilograms_is_refused_saying_what_to_write(tmp_path: Path) -> None:
+    """'Weight (kg)' put into packageWeightGms: a 1.2 g parcel of 40x30x10 cm, which the
+    courier would charge as such. Under 10 g with sizes is refused; without sizes, or 10 g
+    and more, is taken."""
+    head = "orderId,invoiceNumber,invoiceType,packageId,packageLengthCm,packageWidthCm,"
+    rows = _validated_invoice(
+        tmp_path,
+        f"{head}packageHeightCm,packageWeightGms\n"
+        "O4,INV-4,sale,BAG2,40,30,10,1.2\nO5,INV-5,sale,BAG1,,,,5\nO6,INV-6,sale,BAG1,8,6,2,10\n",
+    )
+    assert rows["2"]["message"] == (
+        "'packageWeightGms': 1.2 g for a 40x30x10 cm package: if this is kilograms, write 1200"
+        " (the weight is in grams)"
+    )
+    assert (rows["3"]["status"], rows["4"]["status"]) == ("ok", "ok")
