@@ -651,3 +651,20 @@ def test_a_package_weight_in_kilograms_is_refused_saying_what_to_write(tmp_path:
         " (the weight is in grams)"
     )
     assert (rows["3"]["status"], rows["4"]["status"]) == ("ok", "ok")
+
+
+def test_an_unreadable_package_size_is_not_blamed_on_the_good_row(tmp_path: Path) -> None:
+    """'30 cm' on row 2 read as empty, and row 3's good '30' was told it disagreed with it.
+    The unreadable cell is left out of the comparison; a real disagreement names the package."""
+    head = "orderId,invoiceNumber,invoiceType,orderItemId,quantity,packageId,packageLengthCm"
+    rows = _validated_invoice(
+        tmp_path,
+        f"{head}\nO10,INV-10,sale,O10-1,1,BAG1,30 cm\nO10,INV-10,sale,O10-2,2,BAG1,30\n"
+        "O11,INV-11,sale,O11-1,1,BAG1,30\nO11,INV-11,sale,O11-2,1,BAG1,40\n",
+    )
+    assert rows["2"]["message"] == "'packageLengthCm': '30 cm' - not a number"
+    assert rows["3"]["message"].startswith("'orderId': 'O10' - not sent: row 2 of the same order")
+    assert rows["4"]["message"] == (
+        "'packageLengthCm': package length (cm) must be the same on every row of package BAG1 of"
+        " order O11: row 4 '30', row 5 '40'"
+    )
