@@ -405,6 +405,26 @@ def test_an_impossible_ack_date_is_refused_before_anything_is_sent(
     assert applied(sandbox, "invoice") == [oid(12, 7)]
 
 
+def test_one_item_in_two_bags_is_told_how_to_keep_both_bags(tmp_path: Path, sandbox: Any) -> None:
+    """Two rows of one item, one per bag: 'write one row with quantity 2' alone would drop a
+    bag from the invoice. The advice, followed, sends the item and both bags."""
+    order, head = oid(12, 6), ["orderId", "invoiceNumber", "invoiceType", "orderItemId"]
+    head += ["quantity", "packageId", "packageWeightGms"]
+    item = [order, "INV-B-0006", "sale", f"{order}-2", "1"]
+    drop(tmp_path / "1", "invoice.csv", [head, [*item, "BAG2", "700"], [*item, "BAG3", "700"]])
+    assert run(tmp_path / "1", sandbox).exit_code == 1
+    assert results(tmp_path / "1", "invoice")["2"]["message"].endswith(
+        "in packages BAG2 and BAG3: an item is one row - if its pieces travel in several"
+        " packages, write one row with quantity 2 and package BAG2, and for package BAG3 a row"
+        " with only the order, invoice and package cells (no item or quantity)"
+    )
+    bag3 = [order, "INV-B-0006", "sale", "", "", "BAG3", "700"]
+    drop(tmp_path / "2", "invoice.csv", [head, [*item[:4], "2", "BAG2", "700"], bag3])
+    assert run(tmp_path / "2", sandbox).exit_code == 0
+    packages = sandbox.state()["orders"][order]["packages"]
+    assert [p["packageId"] for p in packages] == ["BAG2", "BAG3"]
+
+
 def test_no_answer_and_no_way_to_look_it_up_leaves_rows_unknown_never_resent(
     tmp_path: Path, sandbox: Any
 ) -> None:
