@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,15 @@ ISO_FORMATS: tuple[str, ...] = (
 ISO_FORMATS += ("%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M")  # a workbook's time with a fraction
 MAX_EXCEL_SERIAL = 2958465  # 9999-12-31
 SERIAL = re.compile(r"\d{1,7}(?:\.\d+)?")
+# A serial typed or exported as *text* is read only from 2000-01-01 to two years from today,
+# and never with a leading zero (no program writes a day count so): '050126' (5 Jan 26,
+# ddmmyy) would be day 50126, 27-03-2037. A workbook's number cell keeps the full range.
+FIRST_TEXT_SERIAL = 36526  # 2000-01-01
+TEXT_SERIAL_YEARS_AHEAD = 2
+SHORT_DATE = (
+    "'{value}' could be a date written without separators or an Excel date number, so it is"
+    " not read: write the date as dd-mm-yyyy, the year in full (05-01-2026)"
+)
 
 
 @dataclass(frozen=True)
@@ -47,8 +57,15 @@ class DateStep(Step):
     output: str = "%Y-%m-%d"
     excel_serial: bool = True
     order: Declared | None = None  # `order: day-first`: how to read 05/01/2026
+    today: date | None = None  # for the text-serial window (None: the clock's)
 
     def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
+        return self.apply_typed(values, None)
+
+    def apply_typed(
+        self, values: pd.Series, number_cells: BoolArray | None
+    ) -> tuple[pd.Series, list[Failure]]:
+        """`apply`, knowing which cells were numbers in the workbook (None: all text)."""
         text = text_of(values).str.strip()
         refusals: list[Failure] = []
         if self.order is not None:
@@ -65,8 +82,9 @@ class DateStep(Step):
         refused, why = np.zeros(len(text), dtype=bool), ""
         if not self.formats and todo.any():  # explicit formats win; else the column decides
             todo, refused, why = parse_numeric_dates(text, todo, parsed)
+        short = np.zeros(len(text), dtype=bool)
         if self.excel_serial and todo.any():
-            todo = self._serials(text, todo, parsed)
+            todo, short = self._serials(text, todo, parsed, number_cells)
         out = format_dates(parsed, self.output)
         what = "date and time" if self.with_time else "date"
         shown = " or ".join(_readable(f) for f in self.formats)
@@ -74,20 +92,33 @@ class DateStep(Step):
         no_time = todo.copy()  # looked for in the cells left unread only, not the column
         no_time[todo] = no_time_of_day(text[todo]) if todo.any() else []
         failures = failures_of(no_time, "not_date", NO_SUCH_TIME)
-        failures += failures_of(todo & ~no_time, "not_date", f"not a {what}{hint}")
+        failures += failures_of(todo & short, "not_date", SHORT_DATE)
+        failures += failures_of(todo & ~no_time & ~short, "not_date", f"not a {what}{hint}")
         failures += failures_of(refused, "ambiguous_date", why) + refusals
         return out.where(~(todo | refused), ""), failures
 
-    @staticmethod
-    def _serials(text: pd.Series, todo: BoolArray, parsed: pd.Series) -> BoolArray:
+    def _serials(
+        self, text: pd.Series, todo: BoolArray, parsed: pd.Series, number_cells: BoolArray | None
+    ) -> tuple[BoolArray, BoolArray]:
+        """Read the serials among the cells `todo`; the cells still unread, and those of
+        them that are a text serial out of the window (`SHORT_DATE`)."""
         serial = todo & text.str.fullmatch(SERIAL.pattern).to_numpy(dtype=bool, na_value=False)
         days = pd.to_numeric(text[serial], errors="coerce")
-        days = days[(days >= 1) & (days <= MAX_EXCEL_SERIAL)]
+        numbers = np.zeros(len(text), dtype=bool) if number_cells is None else number_cells
+        as_text = ~numbers[serial]
+        plausible = (days >= FIRST_TEXT_SERIAL) & (days <= self._last_text_serial())
+        plausible &= ~text[serial].str.startswith("0")
+        days = days[(days >= 1) & (days <= MAX_EXCEL_SERIAL) & (plausible | ~as_text)]
         stamps = pd.to_datetime(days, unit="D", origin=EXCEL_EPOCH)
         whole = stamps.dt.round("s")  # 46353.99999999: midnight, as Excel shows it
         near = (stamps - whole).abs() <= pd.Timedelta(milliseconds=1)
         parsed[days.index] = stamps.where(~near, whole)
-        return todo & parsed.isna().to_numpy()
+        return todo & parsed.isna().to_numpy(), serial & parsed.isna().to_numpy()
+
+    def _last_text_serial(self) -> float:
+        today = self.today or date.today()
+        last = today.replace(year=today.year + TEXT_SERIAL_YEARS_AHEAD, day=min(today.day, 28))
+        return float((pd.Timestamp(last) - pd.Timestamp(EXCEL_EPOCH)).days)
 
 
 _CODES = {"%d": "dd", "%m": "mm", "%Y": "yyyy", "%y": "yy", "%H": "hh", "%I": "hh",

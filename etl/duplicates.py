@@ -157,6 +157,9 @@ def _pieces(work: pd.DataFrame, members: list[int], numbers: list[int]) -> str |
     if "imeiSerialNumber" in work:
         for cell in work["imeiSerialNumber"].iloc[members]:
             serials += [str(s) for s in cell] if isinstance(cell, list) else []
+    packages = _packages(work, members)
+    if len(packages) > 1:
+        return _in_packages(packages, total, serials)
     if len(set(serials)) > 1:
         shown = "; ".join(dict.fromkeys(serials))
         return (
@@ -174,6 +177,29 @@ def _pieces(work: pd.DataFrame, members: list[int], numbers: list[int]) -> str |
     return (
         f", with {said}: an item is one row - if these are its pieces, write one row with"
         f" quantity {total}; {other}"
+    )
+
+
+def _packages(work: pd.DataFrame, members: list[int]) -> list[str]:
+    """The distinct packageIds of an item's rows (in row order)."""
+    if "packageId" not in work:
+        return []
+    cells = (str(c).strip() for c in work["packageId"].iloc[members] if cell_text(c).strip())
+    return list(dict.fromkeys(cells))
+
+
+def _in_packages(packages: list[str], total: int, serials: list[str]) -> str:
+    """An item whose pieces travel in two bags: one row with quantity 2 would drop a bag
+    from the invoice; the other bags go on rows of their own, without the item."""
+    numbered = f" and all their serial numbers ({'; '.join(dict.fromkeys(serials))})"
+    others = f"package{'s' if len(packages) > 2 else ''} {', '.join(packages[1:])}"
+    each = " each" if len(packages) > 2 else ""
+    return (
+        f", in packages {', '.join(packages[:-1])} and {packages[-1]}: an item is one row -"
+        f" if its pieces travel in several packages, write one row with quantity {total}"
+        f"{numbered if len(set(serials)) > 1 else ''} and package {packages[0]}, and for"
+        f" {others} a row{each} with only the order, invoice and package cells (no item or"
+        " quantity)"
     )
 
 

@@ -45,10 +45,14 @@ def apply_mapping(mapping: Mapping, table: Table) -> Mapped:
     frame: dict[str, pd.Series] = {}
     sources: dict[str, str] = {}
     errors = ErrorCells(data, columns, rows)
+    numeric = _numeric(mapping, table, columns, positions)
     problems = extra_cell_problems(table, positions)  # first: it explains the row's others
     problems += hidden_row_problems(mapping.feed, table, positions)
     for spec in mapping.fields:
-        frame[spec.name], found = _compute(spec, data, columns, rows, errors.mask(spec))
+        number_cells = numeric.get(spec.name)
+        frame[spec.name], found = _compute(
+            spec, data, columns, rows, errors.mask(spec), number_cells
+        )
         sources[spec.name] = spec.source
         problems += found
     problems += errors.problems()
@@ -64,7 +68,7 @@ def apply_mapping(mapping: Mapping, table: Table) -> Mapped:
         sources=sources,
         problems=problems,
         skipped_rows=int(len(keep) - keep.sum()),
-        numeric=_numeric(mapping, table, columns, positions),
+        numeric=numeric,
         table=table,
         columns={
             spec.name: columns[norm_header(spec.column)]
@@ -187,11 +191,17 @@ def _filled(cells: pd.Series, *, helper: bool) -> BoolArray:
 
 
 def _compute(
-    spec: FieldSpec, data: pd.DataFrame, columns: dict[str, int], rows: IntArray, errors: BoolArray
+    spec: FieldSpec,
+    data: pd.DataFrame,
+    columns: dict[str, int],
+    rows: IntArray,
+    errors: BoolArray,
+    number_cells: BoolArray | None = None,
 ) -> tuple[pd.Series, list[Problem]]:
     """One canonical field: its source values, then each transform step in turn. Rows where
     a cell it reads holds an Excel error value (`errors`, reported by etl.errorvalues) get no
-    default and no further messages."""
+    default and no further messages. `number_cells`: the rows whose cell was a number in the
+    workbook (a field read from one column of a workbook)."""
     original = _source_values(spec, data, columns)
     values = original
     if spec.column is not None and errors.any():  # no value, so no duplicate-key message
@@ -203,7 +213,7 @@ def _compute(
     failed = errors.copy()
     for step in spec.transforms:
         before = values
-        values, failures = step.apply(values)
+        values, failures = step.apply_typed(values, number_cells)
         for failure in failures:
             new = np.flatnonzero(failure.mask & ~failed)
             problems += [

@@ -10,7 +10,7 @@ wrong).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,46 +27,78 @@ BoolArray = npt.NDArray[np.bool_]
 ORDER_FIELDS: dict[str, tuple[str, ...]] = {"invoice": INVOICE_FIELDS}
 
 
-def order_findings(feed: Feed, work: pd.DataFrame, bad: BoolArray, rows: IntArray) -> list[Finding]:
-    """Conflicting order/package fields, then the rows of orders that cannot be sent whole."""
+def order_findings(
+    feed: Feed,
+    work: pd.DataFrame,
+    bad: BoolArray,
+    rows: IntArray,
+    unread: Mapping[str, BoolArray] | None = None,
+) -> list[Finding]:
+    """Conflicting order/package fields, then the rows of orders that cannot be sent whole.
+    `unread[field]`: rows whose cell of `field` could not be read (already reported): left out
+    of the comparison, or the good rows would be told they disagree with an empty cell."""
     if not feed.grouped:
         return []
-    found = _conflicts(work, ("orderId",), ORDER_FIELDS.get(feed.name, ()), rows)
+    unread = unread or {}
+    found = _conflicts(work, ("orderId",), ORDER_FIELDS.get(feed.name, ()), rows, unread)
     if feed.name == "invoice":
         found += _numbers_on_two_orders(work, rows, "invoiceNumber", INVOICE_SHARED)
         found += _partnerless_cells(work, ~bad)
         found += _serials_per_piece(work, ~bad)
     if "packageId" in feed.columns:
-        found += _conflicts(work, ("orderId", "packageId"), PACKAGE_FIELDS, rows)
+        found += _conflicts(work, ("orderId", "packageId"), PACKAGE_FIELDS, rows, unread)
     broken = bad.copy()
     broken[[f.index for f in found]] = True
     return found + _rest_of_order(work, broken, rows)
 
 
 def _conflicts(
-    work: pd.DataFrame, keys: tuple[str, ...], fields: tuple[str, ...], rows: IntArray
+    work: pd.DataFrame,
+    keys: tuple[str, ...],
+    fields: tuple[str, ...],
+    rows: IntArray,
+    unread: Mapping[str, BoolArray],
 ) -> list[Finding]:
     if not fields:
         return []
     codes = pd.Series(key_codes(work, keys))
-    present = codes >= 0
-    frame = work.loc[present.to_numpy(), list(fields)]
-    distinct = frame.groupby(codes[present].to_numpy()).nunique(dropna=False)
+    present = (codes >= 0).to_numpy()
+    groups = codes[present].to_numpy()
+    frame = _without_unread(work.loc[present, list(fields)], groups, unread, present)
+    distinct = frame.groupby(groups).nunique(dropna=False)
     found: list[Finding] = []
     for code, counts in distinct[distinct.gt(1).any(axis=1)].iterrows():
         members = np.flatnonzero(codes.to_numpy() == code)
         for field in counts[counts > 1].index:
-            found += _disagree(work, members, str(field), rows)
+            found += _disagree(work, members, str(field), rows, keys)
     return found
 
 
-def _disagree(work: pd.DataFrame, members: IntArray, field: str, rows: IntArray) -> list[Finding]:
-    order = work["orderId"].iat[int(members[0])]
+def _without_unread(
+    frame: pd.DataFrame, groups: IntArray, unread: Mapping[str, BoolArray], present: BoolArray
+) -> pd.DataFrame:
+    """`frame` with each unread cell left out of the comparison: it takes the first read
+    value of its group (and stays empty in a group with none)."""
+    empty = np.zeros(len(present), dtype=bool)
+    gone = pd.DataFrame(
+        {f: unread.get(str(f), empty)[present] for f in frame.columns}, index=frame.index
+    )
+    if not gone.to_numpy().any():
+        return frame
+    first = frame.mask(gone).groupby(groups).transform("first")
+    return frame.where(~gone, first)
+
+
+def _disagree(
+    work: pd.DataFrame, members: IntArray, field: str, rows: IntArray, keys: tuple[str, ...]
+) -> list[Finding]:
+    first = int(members[0])
+    whose = f"order {work['orderId'].iat[first]}"
+    if "packageId" in keys:
+        whose = f"package {work['packageId'].iat[first]} of {whose}"
     shown = [f"row {rows[i]} '{cell_text(work[field].iat[int(i)])}'" for i in members[:5]]
     more = f" and {len(members) - 5} more" if len(members) > 5 else ""
-    text = (
-        f"{label(field)} must be the same on every row of order {order}: {', '.join(shown)}{more}"
-    )
+    text = f"{label(field)} must be the same on every row of {whose}: {', '.join(shown)}{more}"
     return [Finding(int(i), field, "order_conflict", text) for i in members]
 
 

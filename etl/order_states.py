@@ -3,8 +3,9 @@ GET /oms/v3/shipment shows it (`etl.reconcile` asks before it sends anything aga
 
 The rules look at the Fynd `state` (or, without it, every Fynd state the Konnect
 `orderStatus` may stand for) and, where Konnect keeps it, the action's own evidence: the
-invoice or credit-note number, the AWB number, the items' cancelled quantities, and that the
-items we name are the order's (with at least our quantity). An order that has moved further
+invoice or credit-note number (and the bags, IRN, ack number and date sent with it), the AWB
+number, the items' cancelled quantities, and that the items we name are the order's (with at
+least our quantity). An order that has moved further
 along the same path counts as done (a confirmed order that is now packed was confirmed).
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from etl.invoice_held import invoice_lacks
 from etl.konnect import FORWARD_STATES, ORDER_STATUSES, REASON_CODES, RETURN_STATES
 
 Record = dict[str, Any]
@@ -41,12 +43,27 @@ def _same(document: Any, name: str, value: Any) -> bool:
 
 
 def _invoiced(record: Record, order: Order) -> bool:
-    number = record.get("invoiceNumber")
+    """Done when the order is invoiced with our number and holds what we sent: items,
+    serials, packages, IRN, ack number and date... (`etl.invoice_held`)."""
+    number, document = record.get("invoiceNumber"), _document(record, order)
     if record.get("invoiceType") == "return":
         done = _at_least(order, "credit_note_generated", RETURN_STATES)
-        return done and _same(order.get("creditNote"), "invoiceNumber", number)
-    done = _at_least(order, "bag_invoiced") and _same(order.get("invoice"), "invoiceNumber", number)
-    return done and _items_fit(record, order) and _serials_kept(record, order)
+        return done and _same(document, "invoiceNumber", number) and not _lacks(record, order)
+    done = _at_least(order, "bag_invoiced") and _same(document, "invoiceNumber", number)
+    kept = _items_fit(record, order) and _serials_kept(record, order)
+    return done and kept and not _lacks(record, order)
+
+
+def _document(record: Record, order: Order) -> Any:
+    """The order's invoice, or its credit note for a `return` record."""
+    return order.get("creditNote" if record.get("invoiceType") == "return" else "invoice")
+
+
+def _lacks(record: Record, order: Order) -> list[str]:
+    document = _document(record, order)
+    if record.get("invoiceType") == "return":
+        record = {k: v for k, v in record.items() if k != "packages"}  # a return has no bags
+    return invoice_lacks(record, document, order)
 
 
 def _serials_kept(record: Record, order: Order) -> bool:
@@ -195,7 +212,7 @@ def applied_note(feed: str, record: Record, order: Order) -> str:
     invoice split over two files is not on it as such."""
     if feed != "invoice" or not record.get("orderItems"):
         return ""
-    document = order.get("creditNote" if record.get("invoiceType") == "return" else "invoice")
+    document = _document(record, order)
     number = document.get("invoiceNumber") if isinstance(document, dict) else None
     shown = f" {number}" if number else ""
     return (
@@ -212,17 +229,27 @@ def holds(feed: str, record: Record, order: Order) -> str:
         return f"Konnect holds the return QC with {'; '.join(reasons)}" if reasons else ""
     if feed != "invoice":
         return ""
-    document = order.get("creditNote" if record.get("invoiceType") == "return" else "invoice")
+    document = _document(record, order)
     held = document.get("invoiceNumber") if isinstance(document, dict) else None
     if held is None:
         return ""
     if str(held) == str(record.get("invoiceNumber")):
+        lacks = _lacks(record, order)
         return (
-            f"Konnect took invoice {held} for this order earlier, and an order is invoiced once:"
-            " items or serial numbers left out then cannot be added - put every item of an"
-            " order in the same invoice file"
+            f"Konnect took invoice {held} for this order earlier{_listed(lacks)}, and an order"
+            " is invoiced once: items or serial numbers left out then cannot be added"
+            f"{_fix_in_konnect(lacks)} - put every item of an order in the same invoice file"
         )
     return f"Konnect holds invoice number {held} for this order"
+
+
+def _listed(lacks: list[str]) -> str:
+    """' (without package BAG2, without the IRN)'; '' when nothing is missing."""
+    return f" ({', '.join(lacks)})" if lacks else ""
+
+
+def _fix_in_konnect(lacks: list[str]) -> str:
+    return ", nor anything corrected from a file: correct it in Konnect" if lacks else ""
 
 
 # True: the action has taken effect; False: it has not (safe to send again); None: the order

@@ -13,6 +13,13 @@ that could never have been uploaded; and a product name ("Colgate Total 120", "T
 Shampoo") is no label, so such a row without its SKU stays a rejected row the user can fix.
 In a SKU cell only a leading label counts ("Total", "Grand Total: 1264"): "Colgate Total" is
 a product code when the SKU is the file's only key column (its location a constant).
+In an order file (rows grouped by order) a row with no order ID is an item of the order above
+(merged Order No cells), and holds that order back when it is bad. A register's sums line
+(`,,,,,2,1248.21,74.89,74.90,1398.00`: `=SUM()` under the quantity and the amounts, no label)
+would hold back the register's last invoice for good. So there a row is a total too when the
+order ID and every field that is not a number (item ID, invoice number, package ID...) are
+empty and every filled cell is a number: such a row could never be uploaded (a quantity or a
+package size without its ID is refused), and one with an item ID, even all digits, is data.
 Skipped rows are counted in the summary (`skipped_rows`), named in its `warnings` and
 logged. A mapping turns the rule off with `skip: {totals: false}`.
 """
@@ -27,6 +34,8 @@ from etl.cells import BoolArray, arrow_text, blank_cells, to_mask
 from etl.feeds import get_feed
 from etl.mapspec import Mapping, norm_header
 from etl.model import Table
+from etl.numbers import parse_numbers
+from etl.schemas import NUMBER_FIELDS
 from etl.skiprules import note
 
 _TOTAL = r"(?:grand\s*|sub[\s-]*|net\s+)?totals?"
@@ -65,6 +74,8 @@ def total_rows(
     found = np.zeros(len(table.data), dtype=bool)
     if not mapping.skip_totals or not keys:
         return found
+    if get_feed(mapping.feed).grouped:
+        found |= sums_rows(mapping, table, columns)
     cells = table.data
     filled = np.column_stack(
         [filled_at[k] if k in filled_at else ~blank_cells(cells.iloc[:, k]) for k in keys]
@@ -90,6 +101,28 @@ def total_rows(
     worded = np.column_stack([_has_letters(rows.iloc[:, c]) for c in range(rows.shape[1])])
     first = rows.to_numpy()[np.arange(len(rows)), worded.argmax(axis=1)]
     found[candidates[worded.any(axis=1) & is_label(pd.Series(first, dtype="str"))]] = True
+    return found
+
+
+def sums_rows(mapping: Mapping, table: Table, columns: dict[str, int]) -> BoolArray:
+    """Rows whose every field that is not a number (the order ID, item ID, invoice
+    number...) is empty and whose filled cells are all numbers: a sums line without a label."""
+    cells = table.data
+    worded = [f for f in mapping.fields if f.name not in NUMBER_FIELDS]
+    positions = sorted(
+        {columns[p] for f in worded for h in f.columns if (p := norm_header(h)) in columns}
+    )
+    found = np.zeros(len(cells), dtype=bool)
+    if not positions:
+        return found
+    blank = np.column_stack([blank_cells(cells.iloc[:, p]) for p in positions]).all(axis=1)
+    candidates = np.flatnonzero(blank)
+    if not candidates.size:
+        return found
+    rows = cells.iloc[candidates]
+    filled = np.column_stack([~blank_cells(rows.iloc[:, c]) for c in range(rows.shape[1])])
+    bad = np.column_stack([parse_numbers(rows.iloc[:, c])[1] for c in range(rows.shape[1])])
+    found[candidates[filled.any(axis=1) & ~(filled & bad).any(axis=1)]] = True
     return found
 
 

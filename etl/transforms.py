@@ -52,6 +52,13 @@ class Step(ABC):
     def apply(self, values: pd.Series) -> tuple[pd.Series, list[Failure]]:
         """The transformed column, and the cells it could not read."""
 
+    def apply_typed(
+        self, values: pd.Series, number_cells: BoolArray | None
+    ) -> tuple[pd.Series, list[Failure]]:
+        """`apply`, told which cells were numbers in the workbook (the date step reads an
+        Excel serial typed as text in a narrower window)."""
+        return self.apply(values)
+
 
 def text_of(values: pd.Series) -> pd.Series:
     return values.astype("str").fillna("")

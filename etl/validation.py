@@ -26,6 +26,7 @@ from etl.emptyhints import empty_cell_hints
 from etl.errors import ConfigError
 from etl.feeds import Feed
 from etl.findings import Finding, column_name, to_problems
+from etl.invoice_checks import invoice_findings, sale_and_credit_note
 from etl.model import IntArray, Mapped, Problem
 from etl.order_rules import order_findings, shared_awb_notes
 from etl.preparation import BoolArray, prepare, zero_negative_stock
@@ -93,12 +94,17 @@ def validate(
         zeroed = zero_negative_stock(work)
     findings = _new_cells(findings + schema_findings(feed, work), mapped)
     findings = empty_cell_hints(findings, work, mapped)
+    if feed.name == "invoice":
+        findings += _new_cells(invoice_findings(work), mapped)
     bad = _rejected(len(work), findings, mapped)
     resolution = resolve(feed, work, bad, mapped.row_numbers, duplicates)
     findings += resolution.findings
     bad[[f.index for f in resolution.findings]] = True
-    findings += order_findings(feed, work, bad, mapped.row_numbers)
+    unread = _reported_cells(mapped, findings, len(work)) if feed.grouped else {}
+    findings += order_findings(feed, work, bad, mapped.row_numbers, unread)
     findings += _orphans(feed, resolution, findings, mapped.row_numbers)
+    if feed.name == "invoice":
+        findings = sale_and_credit_note(work, findings, mapped.row_numbers)
     bad[[f.index for f in findings]] = True
     validated = _result(feed, mapped, work, findings, bad, resolution, duplicates)
     if zeroed.any():
@@ -140,6 +146,23 @@ def _new_cells(findings: list[Finding], mapped: Mapped) -> list[Finding]:
             seen.add(cell)
             kept.append(found)
     return kept
+
+
+def _reported_cells(mapped: Mapped, findings: list[Finding], n: int) -> dict[str, BoolArray]:
+    """Per field, the rows whose cell of it already has a problem (a transform's, or a
+    check's): the order checks leave them out rather than compare the empty value."""
+    rows: dict[str, set[int]] = {}
+    for problem in mapped.problems:
+        rows.setdefault(problem.column, set()).add(problem.row)
+    for found in findings:
+        column = column_name(mapped, found.field)
+        rows.setdefault(column, set()).add(int(mapped.row_numbers[found.index]))
+    numbers = mapped.row_numbers[:n]
+    return {
+        f: np.isin(numbers, list(rows[c]))
+        for f in mapped.frame.columns
+        if (c := column_name(mapped, str(f))) in rows
+    }
 
 
 def _rejected(n: int, findings: list[Finding], mapped: Mapped) -> BoolArray:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from numbers import Real
 from typing import Any
 
 from etl.konnect import INVOICE_TYPES, ORDER_STATUSES, REASON_CODES, SELF_SHIP_STATUSES
@@ -126,6 +127,19 @@ def _too_large(field: str, value: Any) -> str:
     )
 
 
+def _invoice_quantity(row: Row) -> str:
+    """A credit note's quantity as most ERPs print it (-1, (1)): say to write it positive."""
+    said = f"{label('quantity')} must be more than 0"
+    quantity = row("quantity")
+    pieces = float(quantity) if isinstance(quantity, Real) else 0.0
+    if row("invoiceType") != "return" or pieces >= 0:
+        return said
+    return (
+        f"{said}: a credit note's quantity is the number of pieces returned, written positive:"
+        f" write {number_text(-pieces)}"
+    )
+
+
 MESSAGES: dict[str, Wording] = {
     "missing": lambda f, r: f"{label(f)} is empty",
     "not_a_number": lambda f, r: f"{label(f)} must be a number",
@@ -162,6 +176,8 @@ def message(code: str, field: str, row: Row, feed: str = "") -> str:
     """The plain message for check `code` failing on `field` of `row` (canonical values)."""
     if feed == "stock" and field == "quantity" and code in STOCK_QUANTITY:
         return STOCK_QUANTITY[code]
+    if feed == "invoice" and code == "not_positive" and field == "quantity":
+        return _invoice_quantity(row)
     if feed == "return_qc" and code == "bad_reason_code":
         return f"{_reason_codes()}, or empty for an item in good condition"
     wording = MESSAGES.get(code)

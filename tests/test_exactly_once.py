@@ -272,6 +272,28 @@ def test_a_return_qc_refused_names_the_reason_konnect_keeps_with_its_meaning() -
           "items": [{"orderItemId": "i-2", "imeiSerialNumber": ["3569"]}]}, True),
         ("invoice", {"invoiceNumber": "C1", "invoiceType": "return"},
          {"state": "return_bag_accepted"}, False),
+        # the same number again with what Konnect never took: a bag, the IRN, an ack date
+        ("invoice", {"invoiceNumber": "A1", "invoiceType": "sale", "packages": [
+            {"packageId": "BAG2"}]},
+         {"state": "dp_assigned", "invoice": {"invoiceNumber": "A1"},
+          "packages": [{"packageId": "BAG1"}]}, False),
+        ("invoice", {"invoiceNumber": "A1", "invoiceType": "sale", "irnNumber": "5c2f"},
+         {"state": "dp_assigned", "invoice": {"invoiceNumber": "A1"}}, False),
+        ("invoice", {"invoiceNumber": "A1", "invoiceType": "sale",
+                     "ackDate": "2026-01-07 15:05:00"},
+         {"state": "dp_assigned",
+          "invoice": {"invoiceNumber": "A1", "ackDate": "2026-01-06 11:00:00"}}, False),
+        ("invoice", {"invoiceNumber": "C1", "invoiceType": "return", "ackNumber": "11"},
+         {"state": "credit_note_generated", "creditNote": {"invoiceNumber": "C1"}}, False),
+        # ...and a replay: all of it held (an ack date in ISO with its zone is the same time)
+        ("invoice", {"invoiceNumber": "A1", "invoiceType": "sale", "irnNumber": "5c2f",
+                     "ackDate": "2026-01-07 15:05:00", "packages": [{"packageId": "BAG2"}]},
+         {"state": "dp_assigned", "packages": [{"packageId": "BAG2"}],
+          "invoice": {"invoiceNumber": "A1", "irnNumber": "5c2f",
+                      "ackDate": "2026-01-07T15:05:00+05:30"}}, True),
+        # an order that shows no invoice document (nor packages) cannot contradict us
+        ("invoice", {"invoiceNumber": "A1", "invoiceType": "sale", "irnNumber": "5c2f",
+                     "packages": [{"packageId": "BAG2"}]}, {"state": "dp_assigned"}, True),
         ("awb", {"awbNumber": "9"}, {"state": "bag_picked", "awb": {"awbNumber": "9"}}, True),
         ("awb", {"awbNumber": "9"}, {"state": "dp_assigned", "awb": None}, False),
         ("status", {"orderStatus": "bag_picked"}, {"state": "delivery_done"}, True),

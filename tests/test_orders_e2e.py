@@ -338,6 +338,93 @@ def test_an_invoice_split_over_two_files_says_an_order_is_invoiced_once(
     assert results(tmp_path / "1", "invoice")["2"]["status"] == "ok"
 
 
+BAGGED = ["orderId", "invoiceNumber", "invoiceType", "irnNumber", "ackNumber", "ackDate",
+          "orderItemId", "quantity", "packageId", "packageLengthCm", "packageWidthCm",
+          "packageHeightCm", "packageWeightGms"]  # fmt: skip
+
+
+def test_a_completed_invoice_konnect_refused_names_what_it_lacks(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Monday: item 1 in bag 1, no IRN yet. Tuesday: item 2 in bag 2 under the same number,
+    with the IRN and ack number. Konnect refuses (IN453) and holds none of Tuesday's: not
+    'already applied'."""
+    order = oid(12, 10)
+    monday = [order, "INV-P-0010", "sale", "", "", "06-01-2026 11:00", f"{order}-1", "1"]
+    tuesday = [order, "INV-P-0010", "sale", "5c2f0010", "112610000110", "07-01-2026 15:05"]
+    drop(tmp_path / "mon", "invoice.csv", [BAGGED, [*monday, "BAG1", "30", "20", "10", "500"]])
+    drop(tmp_path / "tue", "invoice.csv",
+         [BAGGED, [*tuesday, f"{order}-2", "2", "BAG2", "40", "30", "10", "1200"]])  # fmt: skip
+    assert run(tmp_path / "mon", sandbox).exit_code == 0
+    assert run(tmp_path / "tue", sandbox).exit_code == 1
+    row = results(tmp_path / "tue", "invoice")["2"]
+    assert (row["status"], row["message"]) == ("failed", (
+        "IN453 - this order is already invoiced: Konnect took invoice INV-P-0010 for this order"
+        " earlier (without package BAG2, without the IRN, without the ack number, with ack date"
+        " 06-01-2026 11:00), and an order is invoiced once: items or serial numbers left out"
+        " then cannot be added, nor anything corrected from a file: correct it in Konnect - put"
+        " every item of an order in the same invoice file"))  # fmt: skip
+
+
+def test_an_invoice_with_irn_and_bags_whose_answer_was_lost_is_already_applied(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """The genuine replay: Konnect took the record (IRN, ack date, bags as sent) and the
+    answer was lost; the look-up finds all of it, so the row is ok and sent once."""
+    order = oid(12, 9)
+    row = [order, "INV-R-0009", "sale", "5c2f0009", "112610000109", "06-01-2026 11:00",
+           f"{order}-1", "1", "BAG1", "30", "20", "10", "500"]  # fmt: skip
+    drop(tmp_path, "invoice.csv", [BAGGED, row])
+    sandbox.faults(drop_rate=1.0, fault_seed=1, faults_on="writes")
+    assert run(tmp_path, sandbox).exit_code == 0
+    assert results(tmp_path, "invoice")["2"]["message"].startswith("already applied")
+    assert applied(sandbox, "invoice") == [order]
+
+
+def test_an_impossible_ack_date_is_refused_before_anything_is_sent(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """'050126' (ddmmyy) was read as Excel day 50126, 27-03-2037; a year typo went out too.
+    An ack date is on or before today: both rows are refused, the third goes."""
+    later = f"06-01-{date.today().year + 1} 11:00"
+    drop(tmp_path, "invoice.csv", [
+        ["orderId", "invoiceNumber", "invoiceType", "ackDate"],
+        [oid(12, 3), "INV-D-0003", "sale", "050126"],
+        [oid(12, 5), "INV-D-0005", "sale", later],
+        [oid(12, 7), "INV-D-0007", "sale", "01-12-2025 11:00"],
+    ])  # fmt: skip
+    assert run(tmp_path, sandbox).exit_code == 1
+    rows = results(tmp_path, "invoice")
+    assert statuses(rows) == {"2": "rejected", "3": "rejected", "4": "ok"}
+    assert rows["2"]["message"].startswith("'ackDate': '050126' could be a date written without")
+    assert rows["3"]["message"] == (
+        f"'ackDate': '{later}' - acknowledgement date {later[:10]} is after today: an invoice is"
+        " acknowledged on or before the day it is made - check the year, and write the date as"
+        " dd-mm-yyyy (05-01-2026)"
+    )
+    assert applied(sandbox, "invoice") == [oid(12, 7)]
+
+
+def test_one_item_in_two_bags_is_told_how_to_keep_both_bags(tmp_path: Path, sandbox: Any) -> None:
+    """Two rows of one item, one per bag: 'write one row with quantity 2' alone would drop a
+    bag from the invoice. The advice, followed, sends the item and both bags."""
+    order, head = oid(12, 6), ["orderId", "invoiceNumber", "invoiceType", "orderItemId"]
+    head += ["quantity", "packageId", "packageWeightGms"]
+    item = [order, "INV-B-0006", "sale", f"{order}-2", "1"]
+    drop(tmp_path / "1", "invoice.csv", [head, [*item, "BAG2", "700"], [*item, "BAG3", "700"]])
+    assert run(tmp_path / "1", sandbox).exit_code == 1
+    assert results(tmp_path / "1", "invoice")["2"]["message"].endswith(
+        "in packages BAG2 and BAG3: an item is one row - if its pieces travel in several"
+        " packages, write one row with quantity 2 and package BAG2, and for package BAG3 a row"
+        " with only the order, invoice and package cells (no item or quantity)"
+    )
+    bag3 = [order, "INV-B-0006", "sale", "", "", "BAG3", "700"]
+    drop(tmp_path / "2", "invoice.csv", [head, [*item[:4], "2", "BAG2", "700"], bag3])
+    assert run(tmp_path / "2", sandbox).exit_code == 0
+    packages = sandbox.state()["orders"][order]["packages"]
+    assert [p["packageId"] for p in packages] == ["BAG2", "BAG3"]
+
+
 def test_no_answer_and_no_way_to_look_it_up_leaves_rows_unknown_never_resent(
     tmp_path: Path, sandbox: Any
 ) -> None:

@@ -139,6 +139,47 @@ def test_order_file_footer_in_the_order_id_column_is_skipped(tmp_path: Path, san
     assert keys_sent(sandbox, "confirm") == [oid(11, 1)]
 
 
+REGISTER = ["Order ID", "Invoice No", "Invoice Type", "Ack Date", "Item ID", "Qty",
+            "Taxable Value", "CGST", "SGST", "Invoice Amount"]  # fmt: skip
+
+
+def test_a_registers_sums_line_without_a_label_does_not_hold_the_last_invoice_back(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """`=SUM()` under Qty and the amounts, no "Total": no order, invoice number, type or
+    item, only numbers. It was taken for an item of the last order, which never went."""
+    inbox = tmp_path / "inbox"
+    drop(inbox / "invoice_register.csv", [
+        REGISTER,
+        [oid(12, 1), "INV-T-0001", "Tax Invoice", "06-01-2026", f"{oid(12, 1)}-1", "1",
+         "534.82", "32.09", "32.09", "599.00"],
+        [oid(12, 3), "INV-T-0003", "Tax Invoice", "06-01-2026", f"{oid(12, 3)}-1", "1",
+         "713.39", "42.80", "42.81", "799.00"],
+        ["", "", "", "", "", "2", "1,248.21", "74.89", "74.90", "₹1,398.00"],
+    ])  # fmt: skip
+    result = run(inbox, sandbox)
+    assert result.exit_code == 0, result.output
+    report = summary(inbox, "invoice_register")
+    assert report["warnings"] == ["skipped as totals or report footers, not data: row 4"]
+    assert keys_sent(sandbox, "invoice") == [oid(12, 1), oid(12, 3)]
+
+
+def test_a_keyless_row_with_an_item_id_of_digits_is_data_not_a_sums_line(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Order ID merged over its rows, item IDs all digits: the row is an item of the order
+    above (any field that is no number filled: never a total), so that order waits."""
+    inbox = tmp_path / "inbox"
+    drop(inbox / "confirm.csv", [
+        ["orderId", "orderItemId", "quantity"],
+        [oid(11, 2), f"{oid(11, 2)}-1", "1"],
+        ["", "778812", "2"],
+    ])  # fmt: skip
+    assert run(inbox, sandbox).exit_code == 1
+    assert summary(inbox, "confirm")["skipped_rows"] == 0
+    assert keys_sent(sandbox, "confirm") == []
+
+
 def test_skipped_totals_are_logged_with_their_row_numbers(caplog: Any) -> None:
     rows = [
         ["location_id", "sku", "quantity"],

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
@@ -244,6 +244,24 @@ def test_unreadable_date_names_the_expected_format() -> None:
 def test_excel_serials_can_be_turned_off() -> None:
     _, failures = DateStep(excel_serial=False).apply(col("45678"))
     assert failed_rows(failures) == [0]
+
+
+def test_a_serial_typed_as_text_is_read_only_near_today() -> None:
+    """'050126' (5 Jan 26 without separators) is no day count 50126 (27-03-2037): a text
+    serial is read from 2000 to two years ahead, never with a leading zero; a workbook's number
+    cell keeps Excel's whole range (etl.invoice_checks refuses a future ack date)."""
+    step = DateStep(today=date(2026, 1, 7))
+    cells = col("050126", "50126", "46027", "10126", "046027")
+    values, failures = step.apply(cells)
+    assert values.tolist() == ["", "", "2026-01-05", "", ""]
+    assert messages_by_row(failures)[0] == (
+        "'{value}' could be a date written without separators or an Excel date number, so it"
+        " is not read: write the date as dd-mm-yyyy, the year in full (05-01-2026)"
+    )
+    assert failed_rows(failures) == [0, 1, 3, 4]
+    numbers = np.array([False, True, False, True, False])
+    values, _ = step.apply_typed(cells, numbers)
+    assert values.tolist() == ["", "2037-03-27", "2026-01-05", "1927-09-21", ""]
 
 
 def test_value_map_ignores_case_and_spacing() -> None:

@@ -455,3 +455,16 @@ def test_duplicates_in_order_feeds() -> None:
         " if these are its pieces, write one row with quantity 2; if the row is written twice,"
         " delete the extra one"
     )
+
+
+def test_an_ack_date_up_to_a_day_ahead_of_the_clock_is_taken() -> None:
+    """A register made just after midnight, or a clock a little ahead: a day of slack."""
+    from datetime import datetime
+
+    from etl.flatten import IST
+    from etl.invoice_checks import invoice_findings
+
+    now = datetime(2026, 1, 7, 10, 0, tzinfo=IST)
+    work = pd.DataFrame({"ackDate": ["2026-01-08 09:59:00", "2026-01-08 10:01:00", ""]})
+    found = invoice_findings(work, now)
+    assert [(f.index, f.code) for f in found] == [(1, "ack_date_future")]

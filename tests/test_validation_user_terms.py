@@ -587,3 +587,84 @@ def test_a_price_typed_as_a_percentage_or_in_scientific_notation_or_with_3_decim
     assert rows["4"]["message"].startswith(
         "'esp': '1299.001' - selling price (esp) has more than 2 decimals"
     )
+
+
+def test_a_tax_invoice_and_its_credit_note_in_one_register_are_told_so_once(
+    tmp_path: Path,
+) -> None:
+    """Sale on Monday, return on Friday, one weekly register: two documents of one order, not
+    an item written twice nor an order whose rows disagree ("write one row with quantity 2"
+    would make a wrong invoice). Another order of the file goes ahead."""
+    rows = _validated_invoice(
+        tmp_path,
+        "orderId,invoiceNumber,invoiceType,ackDate,orderItemId,quantity\n"
+        "O7,INV-7,sale,02-01-2026,O7-1,1\n"
+        "O7,CN-7,return,06-01-2026,O7-1,1\n"
+        "O8,INV-8,sale,02-01-2026,O8-1,1\n",
+    )
+    said = (
+        "a tax invoice and a credit note of the same order (rows 2 and 3): Konnect takes them"
+        " one at a time - send the tax invoice, and drop the credit note in a file of its own"
+        " once the return is accepted"
+    )
+    assert rows["2"]["message"] == f"'invoiceType': 'sale' - {said}"
+    assert rows["3"]["message"] == f"'invoiceType': 'return' - {said}"
+    assert rows["4"]["status"] == "ok"
+
+
+def _validated_invoice(folder: Path, text: str) -> dict[str, dict[str, str]]:
+    """`konnect-etl validate` on an invoice.csv of `text`: its result rows by row number."""
+    _write(folder / "invoice.csv", text)
+    CliRunner().invoke(app, ["validate", str(folder / "invoice.csv")], catch_exceptions=False)
+    return _result_rows(folder / "invoice.result.csv")
+
+
+def test_a_credit_note_with_a_negative_quantity_is_told_to_write_it_positive(
+    tmp_path: Path,
+) -> None:
+    """ERPs print a credit note's quantity as -1 or (1): say what to write, not just '> 0'."""
+    rows = _validated_invoice(
+        tmp_path,
+        "orderId,invoiceNumber,invoiceType,orderItemId,quantity\n"
+        "O8,CN-8,return,O8-1,-2\nO9,CN-9,return,O9-1,(1)\nO10,INV-10,sale,O10-1,-1\n",
+    )
+    assert rows["2"]["message"] == (
+        "'quantity': '-2' - quantity must be more than 0: a credit note's quantity is the number"
+        " of pieces returned, written positive: write 2"
+    )
+    assert rows["3"]["message"].endswith("written positive: write 1")
+    assert rows["4"]["message"] == "'quantity': '-1' - quantity must be more than 0"
+
+
+def test_a_package_weight_in_kilograms_is_refused_saying_what_to_write(tmp_path: Path) -> None:
+    """'Weight (kg)' put into packageWeightGms: a 1.2 g parcel of 40x30x10 cm, which the
+    courier would charge as such. Under 10 g with sizes is refused; without sizes, or 10 g
+    and more, is taken."""
+    head = "orderId,invoiceNumber,invoiceType,packageId,packageLengthCm,packageWidthCm,"
+    rows = _validated_invoice(
+        tmp_path,
+        f"{head}packageHeightCm,packageWeightGms\n"
+        "O4,INV-4,sale,BAG2,40,30,10,1.2\nO5,INV-5,sale,BAG1,,,,5\nO6,INV-6,sale,BAG1,8,6,2,10\n",
+    )
+    assert rows["2"]["message"] == (
+        "'packageWeightGms': 1.2 g for a 40x30x10 cm package: if this is kilograms, write 1200"
+        " (the weight is in grams)"
+    )
+    assert (rows["3"]["status"], rows["4"]["status"]) == ("ok", "ok")
+
+
+def test_an_unreadable_package_size_is_not_blamed_on_the_good_row(tmp_path: Path) -> None:
+    """'30 cm' on row 2 read as empty, and row 3's good '30' was told it disagreed with it.
+    The unreadable cell is left out of the comparison; a real disagreement names the package."""
+    head = "orderId,invoiceNumber,invoiceType,orderItemId,quantity,packageId,packageLengthCm"
+    rows = _validated_invoice(
+        tmp_path,
+        f"{head}\nO10,INV-10,sale,O10-1,1,BAG1,30 cm\nO10,INV-10,sale,O10-2,2,BAG1,30\n"
+        "O11,INV-11,sale,O11-1,1,BAG1,30\nO11,INV-11,sale,O11-2,1,BAG1,40\n",
+    )
+    assert rows["2"]["message"] == "'packageLengthCm': '30 cm' - not a number"
+    assert rows["3"]["message"].startswith("'orderId': 'O10' - not sent: row 2 of the same order")
+    assert rows["4"]["message"] == (
+        "'packageLengthCm': package length (cm) must be the same on every row of package BAG1 of"
+        " order O11: row 4 '30', row 5 '40'"
+    )

@@ -1,0 +1,81 @@
+"""What of an invoice record Konnect's order does not show, in words.
+
+An order is invoiced once: Konnect refuses a second invoiceUpdate (IN453), so the same
+invoice number sent again with a bag, an IRN or a corrected ack date it did not have is not
+'already applied' - none of it arrived. A genuine replay (the same file twice, a resumed
+crash) shows every field as we sent it, so it still reads as done.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from etl.flatten import IST
+
+Record = dict[str, Any]
+Order = dict[str, Any]
+
+# The order-level fields of an invoice record, and how the user's register names them.
+FIELDS = {
+    "irnNumber": "the IRN",
+    "ackNumber": "the ack number",
+    "ackDate": "the ack date",
+    "invoiceQrCode": "the QR code",
+    "signedInvoice": "the signed invoice",
+}
+
+
+def invoice_lacks(record: Record, document: Any, order: Order) -> list[str]:
+    """'without package BAG2', 'without the IRN', 'with ack date 06-01-2026 11:00'... for
+    each thing `record` sends that Konnect's `document` (its invoice or credit note) or the
+    order's packages do not hold. A document Konnect does not show at all cannot tell."""
+    if not isinstance(document, dict):
+        return []
+    lacks = [f"without package {p}" for p in _packages_missing(record, order)]
+    for name, words in FIELDS.items():
+        sent = record.get(name)
+        if sent is None or sent == "":
+            continue
+        held = document.get(name)
+        if held is None or held == "":
+            lacks.append(f"without {words}")
+        elif not _equal(name, held, sent):
+            lacks.append(f"with {words.removeprefix('the ')} {_shown(name, held)}")
+    return lacks
+
+
+def _packages_missing(record: Record, order: Order) -> list[str]:
+    """The packageIds we send that the order does not list (when it lists packages)."""
+    listed = order.get("packages")
+    if not isinstance(listed, list):
+        return []
+    held = {str(p.get("packageId")) for p in listed if isinstance(p, dict)}
+    sent = [p.get("packageId") for p in record.get("packages") or [] if isinstance(p, dict)]
+    return [str(p) for p in sent if p is not None and str(p) not in held]
+
+
+def _equal(name: str, held: Any, sent: Any) -> bool:
+    if name == "ackDate":
+        when = _when(held), _when(sent)
+        if when[0] is not None and when[1] is not None:
+            return when[0] == when[1]
+    return str(held) == str(sent)
+
+
+def _when(value: Any) -> datetime | None:
+    """An ack date as Konnect may show it ('2026-01-06 11:00:00', ISO with or without a
+    zone), as IST wall-clock time; None when it is none of these."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return moment.astimezone(IST).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _shown(name: str, held: Any) -> str:
+    """Konnect's value the way the register writes it (an ack date day first)."""
+    when = _when(held) if name == "ackDate" else None
+    if when is None:
+        return f"'{held}'"
+    return f"{when:%d-%m-%Y}" if (when.hour, when.minute) == (0, 0) else f"{when:%d-%m-%Y %H:%M}"
