@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from etl.errors import ConfigError
-from etl.mapping_yaml import cp1252_hint
+from etl.mapping_yaml import cp1252_hint, yaml_hint
 
 # config-file key -> Settings field (the file uses readable, unit-bearing names)
 _FILE_KEYS = {
@@ -78,6 +78,17 @@ def refuse_misnamed(folder: Path, names: tuple[str, ...]) -> None:
                               " .txt Notepad added); it is not read as it is")  # fmt: skip
 
 
+def _yaml_problem(path: Path, text: str, exc: yaml.MarkedYAMLError) -> str:
+    """`config file X, line N: not valid YAML: ... - what to do`."""
+    line = exc.problem_mark.line + 1 if exc.problem_mark else None
+    lines = text.splitlines()
+    said = lines[line - 1] if line and line <= len(lines) else ""
+    problem = str(exc.problem)
+    hint = f" - {BACKSLASH}" if "unknown escape" in problem else yaml_hint(problem, said)
+    where = f", line {line}" if line else ""
+    return f"config file {path}{where}: not valid YAML: {problem}{hint}"
+
+
 def _text(path: Path) -> str:
     """The file's text: UTF-8 with or without a BOM, or UTF-16 with one (Notepad's "Unicode").
     Anything else (Notepad's "ANSI", with one `é` in a comment) is refused saying how to save
@@ -96,19 +107,35 @@ def _text(path: Path) -> str:
         ) from None
 
 
+# A Windows path in double quotes: YAML reads its backslashes as escapes
+BACKSLASH = (
+    "a backslash inside double quotes (a Windows path?): write the value in single quotes,"
+    " as mappings: 'D:\\Konnect\\maps', or without quotes"
+)
+
+
 def read_config_file(path: Path) -> dict[str, Any]:
     """The config file's settings as Settings field names; unknown keys are errors."""
+    text = _text(path)
     try:
-        loaded = yaml.load(_text(path), Loader=_UniqueKeys) or {}
+        loaded = yaml.load(text, Loader=_UniqueKeys) or {}
     except _Twice as twice:
         raise ConfigError(
             f"config file {path}, line {twice.line}: '{twice.key}' is written twice (the"
             " second would quietly win): keep one"
         ) from None
+    except yaml.MarkedYAMLError as exc:
+        raise ConfigError(_yaml_problem(path, text, exc)) from None
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
     if not isinstance(loaded, dict):
         raise ConfigError(f"config file {path}: expected 'key: value' lines at the top level")
+    for key, value in loaded.items():  # "..\new_maps" in double quotes holds a line break
+        if isinstance(value, str) and any(c in value for c in "\n\t\r\b\f\a\v"):
+            raise ConfigError(
+                f"config file {path}: '{key}' holds a line break or tab where a backslash was"
+                f" written: {BACKSLASH}"
+            )
     unknown = sorted(set(loaded) - set(_FILE_KEYS))
     if unknown:
         known = ", ".join(_FILE_KEYS)

@@ -98,7 +98,7 @@ def read_yaml(path: Path, shown: str) -> YDict:
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         said = text.splitlines()[line - 1] if line and line <= len(text.splitlines()) else ""
-        problem = f"not valid YAML: {exc.problem}{_hint(str(exc.problem), said)}"
+        problem = f"not valid YAML: {exc.problem}{yaml_hint(str(exc.problem), said)}"
         raise MappingError(shown, line, "", problem) from None
     except yaml.YAMLError as exc:
         raise MappingError(shown, None, "", f"cannot read the file: {exc}") from None
@@ -126,7 +126,8 @@ HINTS = (
 STAR_WORDS = ("undefined alias", "but found '*'")
 
 
-def _hint(problem: str, line: str = "") -> str:
+def yaml_hint(problem: str, line: str = "") -> str:
+    """' - what to do' for PyYAML's `problem` on `line` (the line's text), or ''."""
     if any(words in problem for words in STAR_WORDS):
         found = re.search(r"(?:^|[\s\[,])(\*[^\s,\]}#]*)", line.split(":", 1)[-1])
         glob = found.group(1) if found else "*stock*"

@@ -269,3 +269,26 @@ def test_notepads_konnect_etl_yaml_txt_is_named_and_never_taken_as_data(
     assert (tmp_path / name).is_file() and not (tmp_path / "failed").exists()
     (tmp_path / "konnect-etl.yaml").write_text("retries: 3\n")  # the real one wins
     assert load_settings(inbox=tmp_path, environ={}).retries == 3
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ('mappings: "D:\\Konnect\\maps"', "line 1: not valid YAML: found unknown escape"),
+        ('mappings: "..\\new_maps"', "'mappings' holds a line break or tab"),
+        ("retries:\t3", "line 1: not valid YAML: found character '\\t'"),
+    ],
+)
+def test_yaml_slips_in_a_config_file_say_what_to_write(
+    tmp_path: Path, line: str, said: str
+) -> None:
+    """A Windows path in double quotes (its backslashes read as escapes: an error, or a
+    line break in the path) and a tab, as Notepad writes them."""
+    config = tmp_path / "konnect-etl.yaml"
+    config.write_text(line + "\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config_file=config)
+    message = str(caught.value)
+    assert message.startswith(f"config file {config}") and said in message, message
+    hint = "single quotes" if "mappings" in line else "indent with spaces, never tabs"
+    assert hint in message, message
