@@ -108,12 +108,31 @@ def locate_columns(mapping: Mapping, table: Table) -> dict[str, int]:
         if len(places) > 1:
             spots = " and ".join(_letter(p) for p in places)
             raise InputError(
-                f"column '{header}' appears twice (columns {spots})", "duplicate_column"
+                f"column '{header}' appears twice (columns {spots}{_groups(table, places)}):"
+                " the mapping cannot tell which one to read; export the report with one header"
+                f" row and distinct column names (such as 'Closing {header}'), or rename one of"
+                " them in the file",
+                "duplicate_column",
             )
         if places:
             found[norm_header(header)] = places[0]
     _check_present(mapping, table, found)
     return found
+
+
+def _groups(table: Table, places: list[int]) -> str:
+    """', under 'Opening' and 'Closing' in the row above' when the row above the header
+    names each of the columns at `places` differently (a header of two rows, its group
+    cells merged across their columns: the label sits in the group's first column)."""
+    above = table.sheet.cells[table.sheet.row_numbers == table.header_row - 1]
+    if above.empty:
+        return ""
+    cells = [str(c).strip() for c in above.iloc[0]]
+    labels = [next((cells[j] for j in range(min(p, len(cells) - 1), -1, -1) if cells[j]), "")
+              for p in places]  # fmt: skip
+    if not all(labels) or len(set(labels)) < len(labels):
+        return ""
+    return f", under {' and '.join(repr(label) for label in labels)} in the row above"
 
 
 def _check_present(mapping: Mapping, table: Table, found: dict[str, int]) -> None:

@@ -127,3 +127,30 @@ def test_a_quantity_read_as_decimal_is_refused_at_start_up(tmp_path: Path) -> No
     error = refused(mapping_file(tmp_path, text))
     assert (error.line, error.key) == (9, "fields.quantity.transforms")
     assert error.problem == "a quantity counts pieces: read it with 'integer', not 'decimal'"
+
+
+def test_a_header_of_two_rows_names_the_groups_of_the_column_it_cannot_tell_apart(
+    tmp_path: Path,
+) -> None:
+    """Marg's and Busy's stock summary: Qty and Value under Opening, and again under Closing
+    (merged group cells on the row above)."""
+    mapping = load(mapping_file(tmp_path, STOCK.replace("Cl. Qty", "Qty")))
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Item", None, "Location", "Opening", None, "Closing", None])
+    sheet.append(["Item Code", "Item Name", "Godown", "Qty", "Value", "Qty", "Value"])
+    sheet.append(["TS-BLK-S", "T-Shirt Black S", "DEL-WH-01", 4, 400, 6, 600])
+    sheet.merge_cells("D1:E1")
+    sheet.merge_cells("F1:G1")
+    file = tmp_path / "marg_stock_26112026.xlsx"
+    book.save(file)
+    chosen, table = choose_mapping([mapping], file)
+    with pytest.raises(InputError) as raised:
+        apply_mapping(chosen, table)
+    assert str(raised.value) == (
+        "column 'Qty' appears twice (columns D and F, under 'Opening' and 'Closing' in the row"
+        " above): the mapping cannot tell which one to read; export the report with one header"
+        " row and distinct column names (such as 'Closing Qty'), or rename one of them in the"
+        " file"
+    )
