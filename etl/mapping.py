@@ -78,7 +78,7 @@ def load_mapping(path: Path, root: Path | None = None) -> Mapping:
         fields=read_fields(reader, StepParser(reader, root), doc, feed),
         description=reader.text(doc, "description", "") or _default_description(doc, feed),
         filename=reader.texts(match, "filename", "match"),
-        headers=reader.texts(match, "headers", "match"),
+        headers=_headers(reader, match),
         sheet=_sheet(reader, read),
         header_row=_header_row(reader, read),
         encoding=check_encoding(reader, read, "read"),
@@ -90,6 +90,20 @@ def load_mapping(path: Path, root: Path | None = None) -> Mapping:
         export_time=_export_time(reader, doc),
         **_policies(reader, doc, feed),
     )
+
+
+def _headers(reader: Reader, match: YDict) -> tuple[str, ...]:
+    """`match.headers`; one text with commas in it is refused: `headers: Item Code, Godown`
+    is one header of that name, which no file has (a header holding a comma: a list of one)."""
+    headers = reader.texts(match, "headers", "match")
+    if len(headers) == 1 and "," in headers[0] and not isinstance(match.get("headers"), YList):
+        parts = ", ".join(h.strip() for h in headers[0].split(","))
+        problem = (
+            f"one header named '{headers[0]}': for several headers write a list, [{parts}]"
+            f" (a header that holds a comma: ['{headers[0]}'])"
+        )
+        raise reader.fail(match, "headers", "match.headers", problem)
+    return headers
 
 
 def _default_description(doc: YDict, feed: Feed) -> str:

@@ -63,7 +63,10 @@ class StepParser:
         if items is None:
             return ()
         if not isinstance(items, YList):
-            raise self.reader.fail(owner, "transforms", path, "expected a list of transforms")
+            wanted = f": write [{items}]" if isinstance(items, str) else ""
+            raise self.reader.fail(
+                owner, "transforms", path, f"expected a list of transforms{wanted}"
+            )
         steps: list[Step] = []
         kind: Kind = "text"
         for index, item in enumerate(items):

@@ -154,3 +154,21 @@ def test_a_header_of_two_rows_names_the_groups_of_the_column_it_cannot_tell_apar
         " row and distinct column names (such as 'Closing Qty'), or rename one of them in the"
         " file"
     )
+
+
+def test_a_list_written_without_brackets_says_how_to_write_it(tmp_path: Path) -> None:
+    text = STOCK.replace('  filename: ["marg_stock*"]\n', '  filename: ["marg_stock*"]\n'
+                         "  headers: Item Code, Godown, Cl. Qty\n")  # fmt: skip
+    error = refused(mapping_file(tmp_path, text))
+    assert (error.line, error.key) == (4, "match.headers")
+    assert error.problem == (
+        "one header named 'Item Code, Godown, Cl. Qty': for several headers write a list,"
+        " [Item Code, Godown, Cl. Qty] (a header that holds a comma:"
+        " ['Item Code, Godown, Cl. Qty'])"
+    )
+    listed = STOCK.replace("  filename: [\"marg_stock*\"]\n", "  filename: [\"marg_stock*\"]\n"
+                           "  headers: ['Qty, Nos']\n")  # fmt: skip
+    assert load(mapping_file(tmp_path, listed)).headers == ("Qty, Nos",)
+    strip = STOCK.replace("location_id: Godown", "location_id: {column: Godown, transforms: strip}")
+    error = refused(mapping_file(tmp_path, strip))
+    assert error.problem == "expected a list of transforms: write [strip]"
