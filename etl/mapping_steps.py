@@ -18,6 +18,7 @@ from etl.dates import Declared
 from etl.datestep import DateStep
 from etl.errors import MappingError
 from etl.mapping_yaml import Reader, YDict, YList
+from etl.mapspec import norm_header
 from etl.numberstep import Number
 from etl.transforms import (
     Extract,
@@ -183,9 +184,15 @@ class StepParser:
         if not file_text:
             raise self.reader.fail(opts, "lookup", path, "expected a CSV file name")
         shown, file = self._inside_root(opts, file_text, path)
-        table = read_lookup(
-            file, shown, self.reader.text(opts, "from", path), self.reader.text(opts, "to", path)
-        )
+        source, target = self.reader.text(opts, "from", path), self.reader.text(opts, "to", path)
+        try:
+            table = read_lookup(file, shown, source, target)
+        except MappingError as exc:  # named from the mapping that reads it, and where it is
+            mapping = Path(self.reader.shown)
+            if mapping.is_relative_to(self.root):
+                mapping = mapping.relative_to(self.root)
+            said = f"{exc.problem} (a lookup file of mapping {mapping}, in {self.root})"
+            raise MappingError(exc.file, exc.line, exc.key or "", said) from None
         where = f"{shown} in the mappings folder"  # where to add a name, said to whoever can
         return ValueMap(table=table, unmatched=self._unmatched(opts, path), source=where)
 
@@ -261,6 +268,7 @@ def read_lookup(file: Path, shown: str, source: str | None, target: str | None) 
     header = [h.strip() for h in rows[0]] if rows else []
     src, dst = _lookup_columns(header, shown, source, target)
     table: dict[str, str] = {}
+    first: dict[str, tuple[int, str]] = {}  # key -> (line, as written) where first listed
     for line, row in enumerate(rows[1:], start=2):
         key = map_key(row[src]) if len(row) > src else ""
         value = row[dst].strip() if len(row) > dst else ""
@@ -268,8 +276,15 @@ def read_lookup(file: Path, shown: str, source: str | None, target: str | None) 
             problem = f"'{row[src].strip()}' has no '{header[dst]}': fill it in or delete the line"
             raise MappingError(shown, line, header[dst], problem)
         if key and table.setdefault(key, value) != value:
-            problem = f"'{row[src]}' is listed twice with different values"
+            was, name = first[key]
+            listed = f"'{name}' (line {was})"
+            if name != row[src].strip():
+                listed += f" and '{row[src].strip()}' are the same name (case and spaces ignored)"
+            else:
+                listed += " is listed again"
+            problem = f"{listed} with different values: keep one"
             raise MappingError(shown, line, header[src], problem)
+        first.setdefault(key, (line, row[src].strip() if key else ""))
     return table
 
 
@@ -279,11 +294,12 @@ def _lookup_columns(
     if len(header) < 2:
         raise MappingError(shown, 1, "", "a lookup file needs a header row with two columns")
     positions = []
+    compared = [norm_header(h) for h in header]  # as a file's headers are: case and spaces aside
     for wanted, fallback in ((source, 0), (target, 1)):
         if wanted is None:
             positions.append(fallback)
-        elif wanted in header:
-            positions.append(header.index(wanted))
+        elif norm_header(wanted) in compared:
+            positions.append(compared.index(norm_header(wanted)))
         else:
             raise MappingError(shown, 1, wanted, f"no column '{wanted}' (has: {', '.join(header)})")
     return positions[0], positions[1]

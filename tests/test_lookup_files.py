@@ -49,7 +49,10 @@ def test_a_lookup_line_without_a_value_is_refused_at_start_up(tmp_path: Path) ->
     (path.parents[1] / "lookups_marg.csv").write_text(GODOWNS, encoding="utf-8")
     error = refused(path)
     assert (error.file, error.line, error.key) == ("lookups_marg.csv", 3, "Fynd location")
-    assert error.problem == "'Bandra Shop' has no 'Fynd location': fill it in or delete the line"
+    assert error.problem == (
+        "'Bandra Shop' has no 'Fynd location': fill it in or delete the line (a lookup file of"
+        f" mapping marg/stock.yaml, in {path.parents[1]})"
+    )
 
 
 def test_a_blank_line_in_a_lookup_file_is_no_mistake(tmp_path: Path) -> None:
@@ -101,3 +104,24 @@ def test_a_copied_profile_needs_its_lookup_and_replaces_the_built_in_of_its_name
     (own / "lookups" / "tally_godowns.csv").write_text("Tally godown,Fynd location\nA,B\n")
     [tally] = [m for m in all_mappings(Settings(mappings_dir=own)) if m.name == "tally/stock"]
     assert tally.path == own / "tally" / "stock.yaml"
+
+
+def test_a_lookups_columns_are_named_as_a_files_headers_are_and_a_name_twice_is_shown(
+    tmp_path: Path,
+) -> None:
+    """`from:`/`to:` match the lookup's header whatever its case and spaces, as a mapping's
+    columns match a file's; a name listed twice says both lines, as a `map:` does."""
+    path = mapping(tmp_path, "{lookup: lookups_marg.csv, from: marg  GODOWN, to: fynd location}")
+    lookup = path.parents[1] / "lookups_marg.csv"
+    lookup.write_text("Marg godown,Fynd location\nMain Godown,DEL-WH-01\n", encoding="utf-8")
+    assert load_mapping(path, path.parents[1]).feed == "stock"
+    lookup.write_text(
+        "Marg godown,Fynd location\nMain Godown,DEL-WH-01\nmain  godown,MUM-ST-02\n",
+        encoding="utf-8",
+    )
+    error = refused(path)
+    assert (error.line, error.problem.split(" (a lookup file")[0]) == (
+        3,
+        "'Main Godown' (line 2) and 'main  godown' are the same name (case and spaces ignored)"
+        " with different values: keep one",
+    )

@@ -295,7 +295,8 @@ def test_a_lookup_file_not_saved_as_utf8_says_so(tmp_path: Path) -> None:
     caught = refused(path, tmp_path)
     assert (caught.file, caught.problem) == (
         "lookups/plants.csv",
-        "the lookup file is not UTF-8: save it as UTF-8 (Excel: 'CSV UTF-8')",
+        "the lookup file is not UTF-8: save it as UTF-8 (Excel: 'CSV UTF-8') (a lookup file of"
+        f" mapping sap/stock.yaml, in {tmp_path})",
     )
 
 
