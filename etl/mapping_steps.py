@@ -160,8 +160,8 @@ class StepParser:
             if entries.setdefault(compared, value) != value:
                 first = written[compared]
                 problem = (
-                    f"'{first}' (line {table.lines[first]}) and '{key}' are the same name (case "
-                    "and spaces are ignored) with different values: keep one"
+                    f"'{first}' (line {table.lines[first]}) and '{key}' are the same name"
+                    f" ({IGNORED}) with different values: keep one"
                 )
                 raise self.reader.fail(table, key, f"{path}.{key}", problem)
             written.setdefault(compared, key)
@@ -255,6 +255,9 @@ BUILDERS: dict[str, Builder] = {
 }
 
 
+IGNORED = "case and spaces are ignored"  # how names of a lookup or value map are compared
+
+
 def read_lookup(file: Path, shown: str, source: str | None, target: str | None) -> dict[str, str]:
     """A two-column lookup CSV as {key: value}; a key listed twice with two values is an error."""
     try:
@@ -279,7 +282,7 @@ def read_lookup(file: Path, shown: str, source: str | None, target: str | None) 
             was, name = first[key]
             listed = f"'{name}' (line {was})"
             if name != row[src].strip():
-                listed += f" and '{row[src].strip()}' are the same name (case and spaces ignored)"
+                listed += f" and '{row[src].strip()}' are the same name ({IGNORED})"
             else:
                 listed += " is listed again"
             problem = f"{listed} with different values: keep one"

@@ -122,6 +122,7 @@ def test_a_lookups_columns_are_named_as_a_files_headers_are_and_a_name_twice_is_
     error = refused(path)
     assert (error.line, error.problem.split(" (a lookup file")[0]) == (
         3,
-        "'Main Godown' (line 2) and 'main  godown' are the same name (case and spaces ignored)"
+        "'Main Godown' (line 2) and 'main  godown' are the same name (case and spaces are"
+        " ignored)"
         " with different values: keep one",
     )
