@@ -10,6 +10,7 @@ The language itself is documented in docs/mappings.md.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, cast
 
@@ -60,7 +61,10 @@ def load_mapping(path: Path, root: Path | None = None) -> Mapping:
     """One mapping file. `root` is the mappings folder: names and lookup files are relative."""
     root = path.parent if root is None else root
     reader = Reader(str(path))
-    doc = read_yaml(path, reader.shown)
+    try:
+        doc = read_yaml(path, reader.shown)
+    except MappingError as exc:
+        raise _field_at_margin(path, exc) or exc from None
     feed = _feed(reader, doc)
     _stray_fields(reader, doc, feed)
     reader.keys(doc, "", TOP)
@@ -119,6 +123,25 @@ def _feed(reader: Reader, doc: YDict) -> Feed:
         return get_feed(name)
     except ConfigError as exc:
         raise reader.fail(doc, "feed", "feed", str(exc)) from None
+
+
+def _field_at_margin(path: Path, exc: MappingError) -> MappingError | None:
+    """A field at the left margin between fields indented under `fields:` is a YAML error
+    PyYAML places on the indented line after it ("expected <block end>", "mapping values
+    are not allowed here"): named on its own line, as `_stray_fields` names one written last."""
+    words = ("expected <block end>", "mapping values are not allowed here")
+    if exc.line is None or not any(w in exc.problem for w in words):
+        return None
+    lines = path.read_text(encoding="utf-8-sig", errors="replace").splitlines()
+    if exc.line > len(lines) or not lines[exc.line - 1][:1].isspace():
+        return None
+    before = [i for i in range(exc.line - 1) if lines[i].strip()]
+    found = re.match(r"([A-Za-z_]\w*)\s*:", lines[before[-1]]) if before else None
+    name = found.group(1) if found else ""
+    if name in TOP or not any(name in feed.columns for feed in FEEDS.values()):
+        return None
+    problem = f"'{name}' is a field: indent it under 'fields:' (by two spaces)"
+    return MappingError(exc.file, before[-1] + 1, name, problem)
 
 
 def _stray_fields(reader: Reader, doc: YDict, feed: Feed) -> None:

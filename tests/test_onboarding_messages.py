@@ -172,3 +172,12 @@ def test_a_list_written_without_brackets_says_how_to_write_it(tmp_path: Path) ->
     strip = STOCK.replace("location_id: Godown", "location_id: {column: Godown, transforms: strip}")
     error = refused(mapping_file(tmp_path, strip))
     assert error.problem == "expected a list of transforms: write [strip]"
+
+
+def test_a_field_at_the_left_margin_between_fields_is_named_on_its_own_line(
+    tmp_path: Path,
+) -> None:
+    """PyYAML places the slip on the next field's line ("expected <block end>")."""
+    error = refused(mapping_file(tmp_path, STOCK.replace("  sku: Item Code", "sku: Item Code")))
+    assert (error.line, error.key) == (8, "sku")
+    assert error.problem == "'sku' is a field: indent it under 'fields:' (by two spaces)"
