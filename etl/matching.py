@@ -25,7 +25,7 @@ import logging
 from pathlib import Path
 
 from etl import readers
-from etl.config import builtin_mappings_dir
+from etl.config import CONFIG_NAMES, builtin_mappings_dir
 from etl.droppedback import ERRORS_NAME, errors_layout, is_result_header
 from etl.errors import InputError
 from etl.mapspec import Mapping, norm_header
@@ -212,7 +212,7 @@ def _no_fit_message(
     said = f"no mapping fits {path.name}; closest: {closest.text()}"
     if headerless(closest.sheet):
         said += HEADERLESS
-    return said + own_mappings_hint(loaded)
+    return said + own_mappings_hint(loaded, path)
 
 
 HEADERLESS = (
@@ -223,17 +223,20 @@ HEADERLESS = (
 )
 
 
-def own_mappings_hint(mappings: list[Mapping]) -> str:
+def own_mappings_hint(mappings: list[Mapping], path: Path | None = None) -> str:
     """Said when only the built-in mappings were looked at: `validate` and `mappings` read
-    no config file unless given --config, so a user's new mapping is easily not loaded."""
+    no config file unless given --config, so a user's new mapping is easily not loaded; the
+    config file beside `path` (a file in an inbox) is named with the option to give."""
     builtin = builtin_mappings_dir().resolve()
     if any(not (m.is_generic or m.path.resolve().is_relative_to(builtin)) for m in mappings):
         return ""
-    return (
+    said = (
         ". Only the built-in mappings were looked at: your own are loaded from the folder "
         "a konnect-etl.yaml names in 'mappings:' (run and watch read the inbox's; validate "
         "and mappings one given with --config)"
     )
+    beside = [path.parent / n for n in CONFIG_NAMES if path and (path.parent / n).is_file()]
+    return said + (f'; this file\'s folder has one: --config "{beside[0]}"' if beside else "")
 
 
 def _name_message(named: list[MatchReport], path: Path) -> str:

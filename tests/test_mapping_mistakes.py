@@ -318,6 +318,10 @@ def test_validate_without_config_says_own_mappings_need_it(tmp_path: Path) -> No
     assert validate(inbox / "konnect-etl.yaml", file)["mapping"] == "sap/stock"
     named = CliRunner().invoke(app, ["mappings", "--explain", str(file)])
     assert "Only the built-in mappings were looked at" in " ".join(named.output.split())
+    inside = file.rename(inbox / file.name)  # a file in the inbox: its config is named
+    CliRunner().invoke(app, ["validate", str(inside)])
+    [error] = summary(inbox / ".konnect-etl" / "dry-run", file.stem)["file_errors"]
+    assert error.endswith(f'; this file\'s folder has one: --config "{inbox / "konnect-etl.yaml"}"')
 
 
 def test_a_mapping_asked_for_that_does_not_fit_says_what_it_lacks(
