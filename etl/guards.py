@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from etl import pricejump, repeats
+from etl import awbbook, pricejump, repeats
 from etl.droppedback import ERRORS_NAME, errors_layout
 from etl.feeds import ABSOLUTE_FEEDS
 from etl.guard_settings import Guards
@@ -202,6 +202,7 @@ def after_upload(
         return
     with KeyState(job.journal.path.parent) as state:
         repeats.record_applied(prepared, out, state, name, _attempt(job, path, sha256))
+        awbbook.note_and_record(prepared, out, state, name)
         if job.guards.price_jump is not None:
             pricejump.note_far_rows(prepared, out, job.guards, state)
             pricejump.record(prepared, out, state, name)

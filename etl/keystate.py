@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from etl.awbbook import AwbBook
 from etl.cancelbook import CancelBook
 from etl.sqlitetx import immediate
 
@@ -99,6 +100,7 @@ class KeyState:
                 for table, column, declaration in self._missing_columns():
                     self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
         self.cancels = CancelBook(self._db, KEEP_DAYS)
+        self.awbs = AwbBook(self._db, KEEP_DAYS)
 
     def close(self) -> None:
         self._db.close()

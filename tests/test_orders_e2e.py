@@ -586,3 +586,35 @@ def test_a_header_a_mapping_matches_on_but_reads_not_is_found(tmp_path: Path, sa
     (inbox / "konnect-etl.yaml").write_text(f"mappings: {tmp_path / 'm'}\n")
     assert run(inbox, sandbox).exit_code == 0
     assert summary(inbox, "wms_today")["mapping"] == "wms_pack"
+
+
+def test_an_awb_an_earlier_file_set_on_another_order_is_noted(tmp_path: Path, sandbox: Any) -> None:
+    """The morning's manifest sets AWB 5555555555 on one order, the evening's on another (a
+    paste slip): sent (two orders may travel as one consignment), and said on the row and in
+    the file's warnings. The same AWB on the same order again has nothing to note."""
+    inbox = tmp_path / "inbox"
+    header = ["orderId", "awbNumber", "courierName"]
+    drop(inbox, "awb_morning.csv", [header, [oid(13, 6), "5555555555", "Delhivery"]])
+    assert run(inbox, sandbox).exit_code == 0
+    drop(inbox, "awb_evening.csv", [
+        header,
+        [oid(13, 9), "5555555555", "Delhivery"],
+        [oid(13, 7), "5555555556", "Delhivery"],
+    ])  # fmt: skip
+    assert run(inbox, sandbox).exit_code == 0
+    rows = results(inbox, "awb_evening")
+    assert rows["2"]["status"] == "ok" and rows["3"] == {**rows["3"], "message": ""}
+    assert rows["2"]["message"].startswith(
+        f"note: AWB 5555555555 was set on order {oid(13, 6)} by awb_morning.csv (row 2, "
+    ), rows["2"]
+    assert rows["2"]["message"].endswith("check that these orders really travel as one consignment")
+    summary = json.loads(
+        (inbox / "done" / date.today().isoformat() / "awb_evening.summary.json").read_text()
+    )
+    assert summary["warnings"] == [
+        "1 row set an AWB number an earlier file (awb_morning.csv) set on another order: check"
+        " that those orders really travel as one consignment (the rows say which)"
+    ]
+    drop(inbox, "awb_again.csv", [header, [oid(13, 7), "5555555556", "Delhivery"]])
+    assert run(inbox, sandbox).exit_code == 0
+    assert results(inbox, "awb_again")["2"]["message"] == ""  # the same order: nothing to note
