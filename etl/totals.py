@@ -16,10 +16,11 @@ a product code when the SKU is the file's only key column (its location a consta
 In an order file (rows grouped by order) a row with no order ID is an item of the order above
 (merged Order No cells), and holds that order back when it is bad. A register's sums line
 (`,,,,,2,1248.21,74.89,74.90,1398.00`: `=SUM()` under the quantity and the amounts, no label)
-would hold back the register's last invoice for good. So there a row is a total too when the
-order ID and every field that is not a number (item ID, invoice number, package ID...) are
-empty and every filled cell is a number: such a row could never be uploaded (a quantity or a
-package size without its ID is refused), and one with an item ID, even all digits, is data.
+would hold back the register's last invoice for good. So there a row is a total too when it
+comes after the last order, its order ID and every field that is not a number (item ID,
+invoice number, package ID...) are empty and its two or more filled cells are all numbers;
+one with an item ID, even all digits, one between orders, or one with a single number (`,,2`:
+an item whose merged Order No and item ID were left blank) is data and holds its order back.
 Skipped rows are counted in the summary (`skipped_rows`), named in its `warnings` and
 logged. A mapping turns the rule off with `skip: {totals: false}`.
 """
@@ -105,8 +106,11 @@ def total_rows(
 
 
 def sums_rows(mapping: Mapping, table: Table, columns: dict[str, int]) -> BoolArray:
-    """Rows whose every field that is not a number (the order ID, item ID, invoice
-    number...) is empty and whose filled cells are all numbers: a sums line without a label."""
+    """Rows below the last with an order ID (or any field that is not a number: item ID,
+    invoice number...) whose such fields are empty and whose two or more filled cells are all
+    numbers: a sums line without a label. A row like it between orders, or with one number
+    (`,,2`: an item whose merged Order No and item ID were left blank), is data: it holds its
+    order back, as before."""
     cells = table.data
     worded = [f for f in mapping.fields if f.name not in NUMBER_FIELDS]
     positions = sorted(
@@ -116,13 +120,15 @@ def sums_rows(mapping: Mapping, table: Table, columns: dict[str, int]) -> BoolAr
     if not positions:
         return found
     blank = np.column_stack([blank_cells(cells.iloc[:, p]) for p in positions]).all(axis=1)
+    data = np.flatnonzero(~blank)
     candidates = np.flatnonzero(blank)
+    candidates = candidates[candidates > (data[-1] if data.size else -1)]
     if not candidates.size:
         return found
     rows = cells.iloc[candidates]
     filled = np.column_stack([~blank_cells(rows.iloc[:, c]) for c in range(rows.shape[1])])
     bad = np.column_stack([parse_numbers(rows.iloc[:, c])[1] for c in range(rows.shape[1])])
-    found[candidates[filled.any(axis=1) & ~(filled & bad).any(axis=1)]] = True
+    found[candidates[(filled.sum(axis=1) >= 2) & ~(filled & bad).any(axis=1)]] = True
     return found
 
 

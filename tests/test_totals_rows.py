@@ -180,6 +180,26 @@ def test_a_keyless_row_with_an_item_id_of_digits_is_data_not_a_sums_line(
     assert keys_sent(sandbox, "confirm") == []
 
 
+@pytest.mark.parametrize("last", [False, True])
+def test_an_item_whose_order_and_item_cells_were_left_blank_holds_its_order_back(
+    tmp_path: Path, sandbox: Any, last: bool
+) -> None:
+    """`,,2` between orders (merged Order No, the item ID left blank) is data, not a sums line:
+    one number, and orders below it. Its order waits, as before; a sums line is the register's
+    last row, with two numbers or more."""
+    inbox = tmp_path / "inbox"
+    rows = [
+        ["orderId", "orderItemId", "quantity"],
+        [oid(11, 2), f"{oid(11, 2)}-1", "1"],
+        ["", "", "2"],
+        [oid(11, 4), f"{oid(11, 4)}-1", "1"],
+    ]
+    drop(inbox / "confirm.csv", rows[:2] + rows[3:] + rows[2:3] if last else rows)
+    assert run(inbox, sandbox).exit_code == 1
+    assert summary(inbox, "confirm")["skipped_rows"] == 0
+    assert keys_sent(sandbox, "confirm") == ([oid(11, 2)] if last else [oid(11, 4)])
+
+
 def test_skipped_totals_are_logged_with_their_row_numbers(caplog: Any) -> None:
     rows = [
         ["location_id", "sku", "quantity"],
