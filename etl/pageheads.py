@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow.compute as pc
 
-from etl.cells import BoolArray, arrow_text, to_mask
+from etl.cells import BoolArray, arrow_text, blank_cells, to_mask
 from etl.mapspec import norm_header
 from etl.model import Table
 from etl.skiprules import rows_text, skipped
@@ -49,15 +49,26 @@ TITLE_REPEATED = "the report's title above the column names (a page break?)"
 
 
 def _same_as(table: Table, cells: list[str], keep: BoolArray) -> BoolArray:
-    """Rows among `keep` whose cells are `cells`, one for one (case and spaces aside)."""
+    """Rows among `keep` whose cells are `cells`, one for one (case and spaces aside), column
+    by column on the rows still in question: a title cell every data row repeats (a godown's
+    code above the header of its stock list) leaves all rows in question for one column only."""
     wanted = [_norm(c) for c in cells] + [""] * (table.data.shape[1] - len(cells))
-    first = next(j for j, c in enumerate(wanted) if c)
-    column = pc.utf8_trim_whitespace(pc.utf8_ltrim(arrow_text(table.data.iloc[:, first]), BOM))
-    target = str(cells[first]).lstrip(BOM).strip().lower()  # a repeat is written alike
-    same = keep & to_mask(pc.equal(pc.utf8_lower(column), target))
-    for i in np.flatnonzero(same).tolist():  # few: each checked cell by cell
-        row = [_norm(c) for c in table.data.iloc[i]]
-        same[i] = row == wanted
+    order = sorted(range(len(wanted)), key=lambda j: not wanted[j])  # filled cells first
+    same = keep.copy()
+    for j in order:
+        rows = np.flatnonzero(same)
+        if not rows.size:
+            break
+        column = table.data.iloc[rows, j]
+        if not wanted[j]:
+            same[rows] = blank_cells(column)
+            continue
+        text = pc.utf8_trim_whitespace(pc.utf8_ltrim(arrow_text(column), BOM))
+        same[rows] = to_mask(
+            pc.equal(pc.utf8_lower(text), str(cells[j]).lstrip(BOM).strip().lower())
+        )
+    for i in np.flatnonzero(same).tolist():  # few: each checked as norm_header compares
+        same[i] = [_norm(c) for c in table.data.iloc[i]] == wanted
     return same
 
 

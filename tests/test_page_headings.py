@@ -11,7 +11,7 @@ from typing import Any
 import openpyxl
 from runs import run
 
-from etl.mapping import apply_mapping, choose_mapping, load_mappings
+from etl.mapping import apply_mapping, choose_mapping, generic_mapping, load_mappings
 
 TODAY = date.today().isoformat()
 HEADER = "location_id,sku,quantity\r\n"
@@ -79,3 +79,22 @@ def test_a_row_unlike_the_header_in_one_cell_is_data(tmp_path: Path, sandbox: An
     assert run(inbox, sandbox).exit_code == 1
     summary = json.loads((inbox / "done" / TODAY / "stock.summary.json").read_text())
     assert (summary["rows"]["total"], summary["skipped_rows"]) == (2, 0)  # sent: Konnect says
+
+
+def test_a_title_cell_every_data_row_repeats_skips_only_the_title_row_itself(
+    tmp_path: Path,
+) -> None:
+    """A one-godown list whose title line is the godown's code, in the location column: each
+    data row starts the same way (every row a candidate on that column alone), but only the
+    row equal to the title line, cell for cell, is a page heading."""
+    rows = ["Closing stock as on 05-01-2026,,", "DEL-WH-01,,", "location_id,sku,quantity"]
+    rows += [f"DEL-WH-01,SKU-{i:05d},{i % 7}" for i in range(2000)]
+    rows += ["DEL-WH-01,,", "DEL-WH-01,SKU-99999,4"]
+    path = tmp_path / "stock.csv"
+    path.write_text("\r\n".join(rows) + "\r\n", encoding="utf-8")
+    mapping, table = choose_mapping([generic_mapping("stock")], path)
+    mapped = apply_mapping(mapping, table)
+    assert (len(mapped.frame), mapped.problems) == (2001, [])
+    assert table.skipped == [
+        "row 2004 repeats the report's title above the column names (a page break?): skipped"
+    ]
