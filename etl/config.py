@@ -24,6 +24,7 @@ from etl.limits import Limits
 CONFIG_NAME = "konnect-etl.yaml"
 CONFIG_NAMES = (CONFIG_NAME, "konnect-etl.yml")  # what an inbox's config file may be called
 STATE_DIR = ".konnect-etl"
+SANDBOX_STATE = "sandbox"  # in STATE_DIR: the journal and records of --sandbox commands
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,7 @@ from openpyxl import Workbook
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
 from etl.atomic import atomic_write, fsync_dir, link_unless_taken
-from etl.config import STATE_DIR
+from etl.config import SANDBOX_STATE, STATE_DIR
 from etl.errors import ConfigError
 from etl.inboxid import ID_FILE
 from etl.keystate import STATE_FILE
@@ -71,7 +71,7 @@ def inbox_mark(folder: Path) -> str | None:
         return f"a watcher keeps its inbox id there, {STATE_DIR}/{ID_FILE}"
     if (state / STATE_FILE).is_file():
         return f"it holds the inbox's {STATE_DIR}/{STATE_FILE}"
-    if _journal_lists_files(state / "journal.sqlite3"):
+    if "files" in _tables(folder):
         return f"its {STATE_DIR}/journal.sqlite3 lists files konnect-etl took from it"
     return None  # processing/ and done/ alone prove nothing: ERP import folders have them too
 
@@ -79,7 +79,7 @@ def inbox_mark(folder: Path) -> str | None:
 def is_outbox(folder: Path) -> bool:
     """Whether `folder` is an outbox `orders pull` writes in: its journal records pulled
     orders and no file taken from it."""
-    tables = journal_tables(folder / STATE_DIR / "journal.sqlite3")
+    tables = _tables(folder)
     return "pulled_orders" in tables and "files" not in tables
 
 
@@ -94,9 +94,13 @@ def check_inbox(inbox: Path) -> None:
         )
 
 
-def _journal_lists_files(path: Path) -> bool:
-    """True when the journal there has the inbox's `files` table (`etl.journal`)."""
-    return "files" in journal_tables(path)
+def _tables(folder: Path) -> set[str]:
+    """The tables of `folder`'s journals: its own and its --sandbox commands' (`etl.journal`:
+    `files` for an inbox, `etl.pullstate`: `pulled_orders` for an outbox)."""
+    state = folder / STATE_DIR
+    return journal_tables(state / "journal.sqlite3") | journal_tables(
+        state / SANDBOX_STATE / "journal.sqlite3"
+    )
 
 
 def journal_tables(path: Path) -> set[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from etl.config import STATE_DIR, load_settings
+from etl.config import SANDBOX_STATE, STATE_DIR, load_settings
 from etl.errors import ConfigError
 from etl.filehash import content_hash
 from etl.inbox import Inbox
@@ -37,8 +37,13 @@ def held_inbox(file: Path) -> Path:
 def release_file(file: Path) -> Path:
     """Mark `file` released and move it back into its inbox; returns where it is now."""
     inbox = held_inbox(file)
-    with KeyState(inbox / STATE_DIR) as state:
-        state.release(content_hash(file), file.name)
+    sha256 = content_hash(file)
+    # into the records of --sandbox runs too, if there are any (a test folder): it may have
+    # been held by one, which reads its own (`etl.session.journal_path`)
+    trial = inbox / STATE_DIR / SANDBOX_STATE
+    for folder in (inbox / STATE_DIR, *([trial] if trial.is_dir() else [])):
+        with KeyState(folder) as state:
+            state.release(sha256, file.name)
     target = Inbox(inbox).give_back(file, load_settings(inbox=inbox).trigger_suffix)
     log.info("released %s: moved to %s, the next run uploads it", file.name, target)
     return target

@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from etl.client import ClientSettings
-from etl.config import Settings, builtin_mappings_dir
+from etl.config import SANDBOX_STATE, Settings, builtin_mappings_dir
 from etl.errors import ConfigError, CredentialsError
 from etl.mapping import Mapping, load_mappings
 
@@ -115,12 +115,7 @@ def journal_path(inbox: Path, sandbox: bool = False) -> Path:
     from etl.config import state_dir
 
     folder = state_dir(inbox) / SANDBOX_STATE if sandbox else state_dir(inbox)
-    if sandbox:
-        folder.mkdir(parents=True, exist_ok=True)
     return folder / "journal.sqlite3"
-
-
-SANDBOX_STATE = "sandbox"  # in .konnect-etl/: the journal and records of --sandbox commands
 
 
 def check_sandbox_folder(folder: Path, outbox: bool = False) -> None:

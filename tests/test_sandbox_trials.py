@@ -68,3 +68,25 @@ def test_a_sandbox_pull_is_refused_into_an_outbox_live_pulls_write_in(
     tried = CliRunner().invoke(app, [*pull, "--sandbox"])
     assert tried.exit_code == 2 and "an outbox live pulls write in" in tried.output
     assert sorted(p.name for p in out.iterdir() if p.is_file()) == sheets
+
+
+def test_a_file_a_sandbox_run_held_is_released_for_the_next_sandbox_run(tmp_path: Path) -> None:
+    """The hold was decided from the sandbox's records: `release` writes there too."""
+    zeros = [f"DEL-WH-01,TS-{n},{0 if n < 8 else 5}" for n in range(12)]
+    write(tmp_path / "stock.csv", zeros)
+    assert sandbox_run(tmp_path).exit_code == 1
+    [held] = (tmp_path / "held").glob("*/stock.csv")
+    assert CliRunner().invoke(app, ["release", str(held)]).exit_code == 0
+    sandbox_run(tmp_path)  # sent (the emulator's catalogue knows none of these SKUs)
+    assert list((tmp_path / "done").glob("*/stock.summary.json"))
+    assert not list((tmp_path / "held").glob("*/stock-2.csv"))
+
+
+def test_a_folder_a_sandbox_pull_wrote_in_is_an_outbox_to_run(tmp_path: Path) -> None:
+    """Its journal is the sandbox's: `run` there is refused as before (the sheets are the
+    ERP's, as far as run can tell)."""
+    out = tmp_path / "erp-import"
+    pull = ["orders", "pull", "--status", "CREATED", "--out", str(out), "--sandbox"]
+    assert CliRunner().invoke(app, pull).exit_code == 0
+    refused = CliRunner().invoke(app, ["run", str(out), "--sandbox"])
+    assert refused.exit_code == 2 and "is an outbox of konnect-etl orders pull" in refused.output
