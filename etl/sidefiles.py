@@ -26,7 +26,8 @@ log = logging.getLogger("etl.inbox")
 # saying to drop its errors file instead (etl.matching), not wait unseen.
 IGNORED = (
     "~$*", "*.tmp", "*.temp", "*.part", "*.crdownload", ".~lock*", ".*", *CONFIG_NAMES,
-    "konnect-etl*.yaml*", "konnect-etl*.yml*", "konnect-etl*.txt",  # Notepad's .yaml.txt too
+    "konnect-etl*.yaml", "konnect-etl*.yml",  # and Notepad's names for the config file:
+    "konnect-etl.yaml.txt", "konnect-etl.yml.txt", "konnect-etl.txt",  # not "konnect-etl x.txt"
     "*.bak", "*.old", "*.orig", "*.xlk", "Backup of *",
     "desktop.ini", "thumbs.db", "ehthumbs*.db", "*.lnk", "*.url", "*:zone.identifier",
     "*.summary.json", "*.preview.result.csv",

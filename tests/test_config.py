@@ -269,6 +269,9 @@ def test_notepads_konnect_etl_yaml_txt_is_named_and_never_taken_as_data(
     assert (tmp_path / name).is_file() and not (tmp_path / "failed").exists()
     (tmp_path / "konnect-etl.yaml").write_text("retries: 3\n")  # the real one wins
     assert load_settings(inbox=tmp_path, environ={}).retries == 3
+    export = tmp_path / "konnect-etl stock.txt"  # an export named for us is data
+    export.write_text("location_id\tsku\tquantity\nDEL-WH-01\tTS-BLK-M\t4\n")
+    assert export in Inbox(tmp_path).candidates()
 
 
 @pytest.mark.parametrize(
