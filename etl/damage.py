@@ -67,13 +67,15 @@ def damage_problems(mapping: Mapping, mapped: Mapped) -> list[Problem]:
     """One problem per damaged identifier cell (cells already reported are skipped)."""
     seen = {(p.row, p.column) for p in mapped.problems}
     found: list[Problem] = []
+    # letters lost as '?' (etl.lostchars): only delimited text has a character set to lose them
+    text_file = mapped.table is None or mapped.table.sheet.kind == "csv"
     for spec in mapping.fields:
         if spec.source == "" or spec.name not in mapped.frame.columns:
             continue
         problems: list[Problem] = []
         if spec.name in ID_FIELDS or spec.pattern is not None or spec.length is not None:
-            problems = _field_problems(spec, mapped)
-        elif spec.name in TEXT_FIELDS:
+            problems = _field_problems(spec, mapped, text_file)
+        elif spec.name in TEXT_FIELDS and text_file:
             texts = _texts(mapped.frame[spec.name])
             problems = lost_in_text(spec.name, spec.source, texts, mapped.row_numbers)
         for problem in problems:
@@ -83,7 +85,7 @@ def damage_problems(mapping: Mapping, mapped: Mapped) -> list[Problem]:
     return found
 
 
-def _field_problems(spec: FieldSpec, mapped: Mapped) -> list[Problem]:
+def _field_problems(spec: FieldSpec, mapped: Mapped, text_file: bool) -> list[Problem]:
     """Vectorised: only cells that may be damaged are looked at one by one."""
     texts = _texts(mapped.frame[spec.name])
     numeric = mapped.numeric.get(spec.name)
@@ -98,7 +100,7 @@ def _field_problems(spec: FieldSpec, mapped: Mapped) -> list[Problem]:
     problems: list[Problem] = []
     for i in np.flatnonzero(suspect):
         text = str(texts.iat[int(i)])
-        verdict = _cell_problem(spec, text, numeric=bool(numeric[i]))
+        verdict = _cell_problem(spec, text, numeric=bool(numeric[i]), text_file=text_file)
         if verdict is not None:
             problems.append(Problem(int(mapped.row_numbers[i]), spec.source, text, *verdict))
     return problems
@@ -149,14 +151,17 @@ def _items(text: str) -> list[str]:
     return [text] if text else []
 
 
-def _cell_problem(spec: FieldSpec, text: str, numeric: bool) -> tuple[str, str] | None:
-    """(code, message) for the first damage found in one cell's items, else None."""
+def _cell_problem(
+    spec: FieldSpec, text: str, numeric: bool, text_file: bool = True
+) -> tuple[str, str] | None:
+    """(code, message) for the first damage found in one cell's items, else None;
+    `text_file`: read from delimited text, where letters can be lost as '?'."""
     name = label(spec.name)
     dressed = None if numeric else _dressed_number(spec.name, text.strip())
     if dressed is not None:
         return dressed
     for item in _items(text):
-        hidden = invisible_problem(name, item) or lost_in_code(name, item)
+        hidden = invisible_problem(name, item) or (lost_in_code(name, item) if text_file else None)
         if hidden is not None:
             return hidden
         if numeric and re.fullmatch(DATE_CELL, item):

@@ -5,7 +5,9 @@ letters, many accented ones of other scripts) becomes '?' in the file, with no w
 Read back, `CAFÉ-01` is `CAF?-01` and a Hindi remark `????? ?? ????`: other codes, text
 nobody can read. A '?' has no place in a code, so an identifier cell holding one is refused;
 a text field (a remark, a courier's name) is refused when its '?' stand where letters were
-(two or more in a row, or between letters): "Ready?" stays as it is.
+(a word of three or more, or one between letters, outside a web address): "Ready?",
+"not reachable??" and "t?id=55" stay as they are. Only delimited text can lose letters so:
+in a workbook every character is kept, and a '?' is the writer's.
 """
 
 from __future__ import annotations
@@ -20,7 +22,8 @@ from etl.model import Problem
 from etl.wording import label
 
 TEXT_FIELDS = frozenset({"remark", "courierName", "dpLocation"})
-LOST_IN_TEXT = r"\?\?|\w\?\w"
+LOST_IN_TEXT = r"(?:^|\s)\?{3,}(?:\s|$)|[^\W\d_]\?[^\W\d_]"
+WEB_ADDRESS = "://"
 SAVE_AS_UTF8 = (
     'save it as "CSV UTF-8 (Comma delimited)" (LibreOffice: character set Unicode UTF-8) or'
     " export it again"
@@ -47,6 +50,7 @@ def lost_in_text(
     if not contains_bytes(cells, b"?"):
         return []
     found = to_mask(pc.match_substring_regex(cells, LOST_IN_TEXT))
+    found &= ~to_mask(pc.match_substring(cells, WEB_ADDRESS))
     message = f"{label(field)} has '?' where letters were: {WHY}; {SAVE_AS_UTF8}"
     return [
         Problem(int(rows[i]), source, str(texts.iat[int(i)]), "lost_characters", message)

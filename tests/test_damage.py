@@ -392,6 +392,9 @@ def test_letters_an_excel_csv_turned_into_question_marks_are_never_sent(
         "orderId,orderStatus,remark\r\n"
         "16000000000000000001,delivery_done,?????? ?? ?????\r\n"
         "16000000000000000002,delivery_done,handed over - ok?\r\n"
+        "16000000000000000003,delivery_done,customer not reachable??\r\n"
+        "16000000000000000004,delivery_done,see https://trk.example.in/t?id=55\r\n"
+        "16000000000000000005,delivery_done,handed to Mar?a at the gate\r\n"
     )
     (tmp_path / "status_updates.csv").write_bytes(status.encode("cp1252"))
     sandbox.faults(catalogue="open")  # any SKU is known
@@ -406,7 +409,24 @@ def test_letters_an_excel_csv_turned_into_question_marks_are_never_sent(
     assert (
         remarks["2"]["status"] == "rejected" and "'?' where letters were" in remarks["2"]["message"]
     )
-    assert remarks["3"]["status"] == "ok"
+    assert [remarks[str(n)]["status"] for n in range(3, 7)] == ["ok", "ok", "ok", "rejected"]
     sent = [e["record"] for e in sandbox.ledger()]
     assert {r.get("sku") for r in sent if "sku" in r} == {"CAFÉ-02"}
-    assert [r["meta"]["remark"] for r in sent if "meta" in r] == ["handed over - ok?"]
+    assert [r["meta"]["remark"] for r in sent if "meta" in r] == [
+        "handed over - ok?",
+        "customer not reachable??",
+        "see https://trk.example.in/t?id=55",
+    ]
+
+
+def test_a_question_mark_in_a_workbook_is_the_writers(tmp_path: Path, sandbox: Any) -> None:
+    """A workbook keeps every character: no character set lost letters there."""
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["location_id", "sku", "quantity"])
+    sheet.append(["DEL-WH-01", "WHAT?-TEE", 3])
+    book.save(tmp_path / "stock.xlsx")
+    sandbox.faults(catalogue="open")
+    assert run(tmp_path, sandbox).exit_code == 0
+    assert sandbox.state()["stock"]["DEL-WH-01|WHAT?-TEE"] == 3
