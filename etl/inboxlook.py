@@ -54,9 +54,14 @@ def waiting_files(inbox: Path, now: float, limit: float = WAITING_MAX) -> dict[s
     return dict(sorted(found.items(), key=lambda item: -item[1]))
 
 
+UNREAD_FOR = 24 * 3600  # files in a folder of the inbox are a problem for a day after they came
+
+
 def unread_files(inbox: Path, now: float, limit: float = WAITING_MAX) -> dict[str, float]:
-    """Files in folders dropped into the inbox, there for longer than `limit` seconds
-    ('folder/name' -> seconds): only the top level is read, so nothing else says so."""
+    """Files in folders dropped into the inbox, there for longer than `limit` seconds and
+    less than `UNREAD_FOR` ('folder/name' -> seconds): only the top level is read, so nothing
+    else says so - for a day: a folder the shop keeps there on purpose (an archive) must not
+    hold `status` at PROBLEM for good."""
     found: dict[str, float] = {}
     try:
         folders = [Path(e.path) for e in os.scandir(inbox) if e.is_dir(follow_symlinks=False)]
@@ -67,8 +72,9 @@ def unread_files(inbox: Path, now: float, limit: float = WAITING_MAX) -> dict[st
             info = path.stat()
         except OSError:
             continue
-        if now - max(info.st_mtime, info.st_ctime) > limit:
-            found[f"{path.parent.name}/{path.name}"] = now - max(info.st_mtime, info.st_ctime)
+        age = now - max(info.st_mtime, info.st_ctime)
+        if limit < age < max(UNREAD_FOR, 2 * limit):
+            found[f"{path.parent.name}/{path.name}"] = age
     return dict(sorted(found.items(), key=lambda item: -item[1]))
 
 

@@ -14,7 +14,7 @@ import logging
 import os
 from pathlib import Path
 
-from etl.config import CONFIG_NAMES
+from etl.config import CONFIG_NAMES, STATE_DIR
 
 log = logging.getLogger("etl.inbox")
 
@@ -45,9 +45,11 @@ OWN_FOLDERS = ("processing", "done", "failed", "held", "duplicates", "$recycle.b
 
 def files_not_read(folder: Path) -> list[Path]:
     """The files of a folder dropped into the inbox (Explorer drags whole folders): only the
-    inbox's top level is read. None for our own folders, hidden ones, and a mappings folder
-    (it holds .yaml files)."""
+    inbox's top level is read. None for our own folders, hidden ones, a mappings folder (it
+    holds .yaml files), and an outbox or inbox of its own (`orders pull --out INBOX/pulled`)."""
     if folder.name.lower() in OWN_FOLDERS or folder.name.startswith("."):
+        return []
+    if (folder / STATE_DIR).is_dir():
         return []
     try:
         entries = [e for e in os.scandir(folder) if e.is_file(follow_symlinks=False)]

@@ -152,6 +152,10 @@ def test_status_flags_files_in_a_folder_dropped_into_the_inbox(
     assert code == 1, said
     assert "but 1 file in folders of the inbox will never be read: Reports 28-11/stock.csv" in said
     assert "(90 min); files in sub-folders are not read: move them into the inbox itself" in said
+    day_on = time.time() + 25 * 3600  # a folder kept there on purpose: a problem for a day only
+    monkeypatch.setattr(service, "time", SimpleNamespace(time=lambda: day_on))
+    beat.write(day_on)
+    assert status(tmp_path)[0] == 0
 
 
 def test_status_flags_files_that_got_no_row_through_three_times_in_a_row(

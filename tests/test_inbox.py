@@ -245,6 +245,8 @@ def test_a_folder_dropped_into_the_inbox_and_a_shortcut_are_named_once(
     (tmp_path / "my maps" / "stores.csv").write_text("a,b\n")  # a lookup beside a mapping:
     (tmp_path / "my maps" / "price.yml").write_text("feed: price\n")  # a mappings folder
     (tmp_path / "Empty").mkdir()
+    (tmp_path / "pulled" / ".konnect-etl").mkdir(parents=True)  # an outbox: `--out INBOX/pulled`
+    (tmp_path / "pulled" / "orders-CREATED-0101.csv").write_text("orderId\n")
     for own in ("done", "failed", "held", "duplicates", "processing", ".konnect-etl"):
         (tmp_path / own).mkdir()
         (tmp_path / own / "stock.csv").write_text("x\n")
