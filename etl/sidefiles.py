@@ -10,6 +10,7 @@ under Excel (Samba lets it): a half-edited file was sent, and sent again at the 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import logging
 import os
 from pathlib import Path
@@ -60,6 +61,14 @@ def files_not_read(folder: Path) -> list[Path]:
     return sorted(Path(e.path) for e in entries if not is_ignored(e.name))
 
 
+@functools.lru_cache(maxsize=64)
+def _names_not_read(folder: str, changed: int) -> tuple[str, ...]:
+    """`files_not_read` by name, once per change of the folder (`changed`: its mtime): `run`
+    looks at the inbox every half second while files settle, and an archive folder of
+    thousands of files cost a third of a second a look."""
+    return tuple(p.name for p in files_not_read(Path(folder)))
+
+
 def not_read(entry: os.DirEntry[str]) -> str | None:
     """What to say of an entry of the inbox whose data nobody would read: a folder not ours
     with files in it, a shortcut dragged in instead of the file."""
@@ -67,7 +76,10 @@ def not_read(entry: os.DirEntry[str]) -> str | None:
         return f"{entry.name} is a shortcut, not the file: copy the file itself into the inbox"
     if entry.is_symlink() or not entry.is_dir():
         return None
-    names = [p.name for p in files_not_read(Path(entry.path))]
+    try:
+        names = _names_not_read(entry.path, entry.stat().st_mtime_ns)
+    except OSError:
+        return None
     if not names:
         return None
     shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
