@@ -3,8 +3,10 @@ with its default, transforms and shape, checked at start-up (docs/mappings.md, `
 
 from __future__ import annotations
 
+import logging
 import re
 import string
+from dataclasses import replace
 
 import pandas as pd
 
@@ -16,6 +18,8 @@ from etl.mapping_yaml import Reader, YDict, YList
 from etl.mapspec import FieldSpec
 from etl.numberstep import Number
 from etl.transforms import Step
+
+log = logging.getLogger(__name__)
 
 FIELD_KEYS: tuple[str, ...] = ("column", "constant", "template", "default", "optional")
 FIELD_KEYS += ("transforms", "pattern", "length")
@@ -95,15 +99,18 @@ def _field(reader: Reader, steps: StepParser, fields: YDict, name: str) -> Field
 def _counted(reader: Reader, node: YDict, name: str, steps: tuple[Step, ...]) -> tuple[Step, ...]:
     """A quantity counts pieces: read from cells with no number transform, it is read with
     `integer`, as the generic mappings read it (`1,200`, `12 Pcs`: a plain number would
-    refuse them, and the person fixing the errors file could not); `decimal` alone is
-    refused. A constant is left as written."""
+    refuse them, and the person fixing the errors file could not); with `decimal`, as
+    `integer` with the same options, said in the log (a mapping that worked before an
+    upgrade must not stop every file: 12.5 was refused either way). A constant is left as
+    written."""
     numbers = [step for step in steps if isinstance(step, Number)]
     if name != "quantity" or "constant" in node or any(step.whole for step in numbers):
         return steps
     if not numbers:
         return (*steps, Number(whole=True))
-    problem = "a quantity counts pieces: read it with 'integer', not 'decimal'"
-    raise reader.fail(node, "transforms", f"fields.{name}.transforms", problem)
+    log.warning("%s: fields.%s is read with 'decimal'; it is read with 'integer' (a quantity"
+                " counts pieces): write integer there", reader.shown, name)  # fmt: skip
+    return tuple(replace(s, whole=True) if isinstance(s, Number) else s for s in steps)
 
 
 def _check_fixed(reader: Reader, node: YDict, path: str, spec: FieldSpec, key: str) -> None:

@@ -122,11 +122,20 @@ def test_a_quantity_without_a_number_transform_is_read_as_integer(tmp_path: Path
     assert (mapped.problems, mapped.frame["quantity"].tolist()) == ([], [1200, 12])
 
 
-def test_a_quantity_read_as_decimal_is_refused_at_start_up(tmp_path: Path) -> None:
-    text = STOCK.replace("[integer]", "[decimal]")
-    error = refused(mapping_file(tmp_path, text))
-    assert (error.line, error.key) == (9, "fields.quantity.transforms")
-    assert error.problem == "a quantity counts pieces: read it with 'integer', not 'decimal'"
+def test_a_quantity_read_as_decimal_is_read_as_integer_with_its_options(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A mapping that worked before must not stop every file after an upgrade: its options
+    (a decimal comma) are kept, and 12,5 pieces is refused as before."""
+    text = STOCK.replace("[integer]", "[{decimal: {decimal_comma: true}}]")
+    mapping = load(mapping_file(tmp_path, text))
+    assert "fields.quantity is read with 'decimal'; it is read with 'integer'" in caplog.text
+    file = tmp_path / "marg_stock_2611.csv"
+    file.write_text("Item Code;Godown;Cl. Qty\nA;DEL-WH-01;1.200\nB;DEL-WH-01;12,5\n")
+    _, table = choose_mapping([mapping], file)
+    mapped = apply_mapping(mapping, table)
+    assert mapped.frame["quantity"].tolist()[0] == 1200
+    assert [p.row for p in mapped.problems] == [3]
 
 
 def test_a_header_of_two_rows_names_the_groups_of_the_column_it_cannot_tell_apart(
