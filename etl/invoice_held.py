@@ -26,16 +26,19 @@ FIELDS = {
 }
 
 
-def invoice_lacks(record: Record, document: Any, order: Order) -> list[str]:
+def invoice_lacks(
+    record: Record, document: Any, order: Order, *, shown_only: bool = False
+) -> list[str]:
     """'without package BAG2', 'without the IRN', 'with ack date 06-01-2026 11:00'... for
     each thing `record` sends that Konnect's `document` (its invoice or credit note) or the
-    order's packages do not hold. A document Konnect does not show at all cannot tell."""
+    order's packages do not hold; `shown_only`: only of fields the document has a key for
+    (`unshown` tells of the others). A document Konnect does not show at all cannot tell."""
     if not isinstance(document, dict):
         return []
     lacks = [f"without package {p}" for p in _packages_missing(record, order)]
     for name, words in FIELDS.items():
         sent = record.get(name)
-        if sent is None or sent == "":
+        if sent is None or sent == "" or (shown_only and name not in document):
             continue
         held = document.get(name)
         if held is None or held == "":
@@ -43,6 +46,16 @@ def invoice_lacks(record: Record, document: Any, order: Order) -> list[str]:
         elif not _equal(name, held, sent):
             lacks.append(f"with {words.removeprefix('the ')} {_shown(name, held)}")
     return lacks
+
+
+def unshown(record: Record, document: Any) -> bool:
+    """Whether `record` sends a field Konnect's `document` shows no key for at all: whether
+    it holds it cannot be told (Konnect's order listing is not documented to show every
+    field), so an answer lost is not taken for applied nor for refused - looked at by hand."""
+    if not isinstance(document, dict):
+        return False
+    sent = [name for name in FIELDS if record.get(name) not in (None, "")]
+    return any(name not in document for name in sent)
 
 
 def _packages_missing(record: Record, order: Order) -> list[str]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from etl.invoice_held import invoice_lacks
+from etl.invoice_held import invoice_lacks, unshown
 from etl.konnect import FORWARD_STATES, ORDER_STATUSES, REASON_CODES, RETURN_STATES
 
 Record = dict[str, Any]
@@ -42,16 +42,19 @@ def _same(document: Any, name: str, value: Any) -> bool:
     return str(document[name]) == str(value)
 
 
-def _invoiced(record: Record, order: Order) -> bool:
+def _invoiced(record: Record, order: Order) -> bool | None:
     """Done when the order is invoiced with our number and holds what we sent: items,
-    serials, packages, IRN, ack number and date... (`etl.invoice_held`)."""
+    serials, packages, IRN, ack number and date... (`etl.invoice_held`); None when it is
+    invoiced with our number but shows no key for a field we sent (cannot tell)."""
     number, document = record.get("invoiceNumber"), _document(record, order)
     if record.get("invoiceType") == "return":
         done = _at_least(order, "credit_note_generated", RETURN_STATES)
-        return done and _same(document, "invoiceNumber", number) and not _lacks(record, order)
-    done = _at_least(order, "bag_invoiced") and _same(document, "invoiceNumber", number)
-    kept = _items_fit(record, order) and _serials_kept(record, order)
-    return done and kept and not _lacks(record, order)
+    else:
+        done = _at_least(order, "bag_invoiced") and _items_fit(record, order)
+        done = done and _serials_kept(record, order)
+    if not (done and _same(document, "invoiceNumber", number)) or _lacks(record, order, True):
+        return False
+    return None if unshown(record, document) else True
 
 
 def _document(record: Record, order: Order) -> Any:
@@ -59,11 +62,11 @@ def _document(record: Record, order: Order) -> Any:
     return order.get("creditNote" if record.get("invoiceType") == "return" else "invoice")
 
 
-def _lacks(record: Record, order: Order) -> list[str]:
+def _lacks(record: Record, order: Order, shown_only: bool = False) -> list[str]:
     document = _document(record, order)
     if record.get("invoiceType") == "return":
         record = {k: v for k, v in record.items() if k != "packages"}  # a return has no bags
-    return invoice_lacks(record, document, order)
+    return invoice_lacks(record, document, order, shown_only=shown_only)
 
 
 def _serials_kept(record: Record, order: Order) -> bool:
