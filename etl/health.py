@@ -176,10 +176,16 @@ class Heartbeat:
         self.not_taken = {name: self.not_taken.get(name, now) for name in names}
 
 
-def could_not_start(inbox: Path, poll_seconds: float, reason: str, now: float) -> None:
-    """The status a watcher leaves that stopped at start (a config or mapping mistake):
-    `status` then says why, not "stopped" as if someone had stopped it."""
-    beat = Heartbeat(inbox, poll_seconds, "", now, state="could not start")
+INTERNAL_ERROR = "stopped by an internal error"  # a bug of ours: its traceback is in the log
+
+
+def could_not_start(
+    inbox: Path, poll_seconds: float, reason: str, now: float, state: str = "could not start"
+) -> None:
+    """The status a watcher leaves that stopped at start (a config or mapping mistake), or
+    later by a bug of ours (`state` "stopped by an internal error"): `status` then says why,
+    not "stopped" as if someone had stopped it."""
+    beat = Heartbeat(inbox, poll_seconds, "", now, state=state)
     beat.error(reason, now)
     beat.write(now)
 
@@ -201,9 +207,10 @@ def verdict(status: dict[str, Any], now: float, max_age: float | None = None) ->
     """Whether the watcher looks alive, and a one-line reason."""
     if status.get("state") == "stopped":
         return False, f"the watcher was stopped at {status.get('last_scan')}"
-    if status.get("state") == "could not start":
+    if status.get("state") in ("could not start", INTERNAL_ERROR):
         said = (status.get("last_error") or {}).get("message", "see the log")
-        return False, f"the watcher could not start at {status.get('last_scan')}: {said}"
+        what = "could not start" if status["state"] == "could not start" else INTERNAL_ERROR
+        return False, f"the watcher {what} at {status.get('last_scan')}: {said}"
     if _gone(status):
         return False, (
             f"the watcher (pid {status.get('pid')} on this host) is not running: it ended "

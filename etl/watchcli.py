@@ -80,7 +80,7 @@ def watch(
 
     Example: [bold]konnect-etl watch /srv/konnect/inbox --poll 30[/]
     """
-    from etl.health import could_not_start
+    from etl.health import INTERNAL_ERROR, could_not_start
     from etl.outbox import check_inbox
     from etl.pullschedule import pull_plan
     from etl.service import watch_command
@@ -110,7 +110,8 @@ def watch(
         ours = isinstance(exc, EtlError)  # any other: a bug, its traceback in the log
         said = str(exc) if ours else internal_error(exc, "watch", inbox, logs_open)
         if logs_open:
-            could_not_start(inbox, poll, said, time.time())
+            state = "could not start" if ours else INTERNAL_ERROR
+            could_not_start(inbox, poll, said, time.time(), state)
         raise fail(said, logged=logs_open and ours) from None
     raise typer.Exit(code)
 

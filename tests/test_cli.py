@@ -219,3 +219,5 @@ def test_a_bug_of_ours_stops_run_or_watch_with_exit_2_and_the_traceback_in_the_l
     status = CliRunner().invoke(app, ["status", str(tmp_path)])
     said = " ".join(status.output.split())
     assert status.exit_code == 1 and "RuntimeError: a bug of ours" in said
+    if command == "watch":  # not "could not start", whose advice is a config or mapping fix
+        assert "the watcher stopped by an internal error at " in said, said
