@@ -90,7 +90,8 @@ def not_read(entry: os.DirEntry[str]) -> str | None:
 # Excel's owner file (`~$` and the whole name; Word's shortened form is no spreadsheet's) and
 # LibreOffice's lock file: while one is there, the file is open in that program
 OWNER_FILES = (("~${}", "Excel"), (".~lock.{}#", "LibreOffice"))
-# neither the owner file nor the file changed for this long: left by a crash, not open
+# neither the owner file nor the file changed for this long: most likely left by a crash (Excel
+# writes its owner file once, at opening: a workbook left open overnight looks the same)
 STALE_OWNER_SECONDS = 12 * 3600
 
 
@@ -106,9 +107,12 @@ def open_in_office(path: Path, now: float) -> tuple[bool, str | None]:
             said = f"{path.name} waits: it is open in {program}{_holder(owner)}"
             return True, f"{said} ({owner.name} is beside it): close it there to send it"
         hours = int(idle // 3600)
-        return False, (f"{path.name} is taken though {owner.name} is beside it: neither changed "
-                       f"for {hours} hours, so {program} was closed without removing it (a crash"
-                       f" or a PC switched off); you may delete {owner.name}")  # fmt: skip
+        return False, (
+            f"{path.name} is taken though {owner.name} is beside it: neither changed for {hours}"
+            f" hours, so {program} was most likely closed without removing it (a crash, a PC"
+            " switched off); if the workbook is still open there, close it and check the file's"
+            f" report; else delete {owner.name}"
+        )
     return False, None
 
 
