@@ -36,14 +36,11 @@ from etl.droppedback import ERRORS_NAME, errors_layout
 from etl.feeds import ABSOLUTE_FEEDS
 from etl.guard_settings import Guards
 from etl.keystate import KeyState
-from etl.orderlookup import fetch_orders
+from etl.orderlookup import look_up
 from etl.outoforder import FUTURE_SLACK, copy_of, exported_at, record_applied, skip_superseded
-from etl.upload import run_with_client
 from etl.wording import count
 
 if TYPE_CHECKING:
-    from etl.client import ClientSettings
-    from etl.order_states import Order
     from etl.pipeline import Job, Prepared
     from etl.report import RowOutcomes
 
@@ -142,19 +139,9 @@ def before_upload(prepared: Prepared, path: Path, job: Job, sha256: str) -> str 
             prepared.exported_at = exported_at(prepared, path, state, copy)
             skip_superseded(prepared, path, state, copy)
         if reason is None and job.guards.repeated_cancels:
-            look = _look_up(job.client) if job.client is not None else None
+            look = look_up(job.client) if job.client is not None else None
             repeats.skip_repeats(prepared, state, _attempt(job, path, sha256), look)
     return reason
-
-
-def _look_up(settings: ClientSettings) -> repeats.LookUp:
-    """Orders looked up in Konnect, one try each (`etl.orderlookup.fetch_orders`)."""
-
-    def look(keys: set[str]) -> dict[str, Order | None]:
-        found = run_with_client(settings, lambda c: fetch_orders(c, keys, quiet=True, once=True))
-        return found[0]
-
-    return look
 
 
 def partly_applied(prepared: Prepared, out: RowOutcomes, path: Path, job: Job, sha256: str) -> None:

@@ -13,7 +13,7 @@ import re
 from etl.mapspec import Mapping, norm_header
 from etl.model import Sheet
 
-SEARCH_ROWS = 50  # as `header_row: auto` looks (etl.sheetpick.HEADER_SEARCH_ROWS)
+HEADER_SEARCH_ROWS = 50  # how far down `header_row: auto` looks for the header (etl.sheetpick)
 SHOWN_CELLS = 6
 # Fields one value may fill in a whole file (a constant): `currency: INR` means a value
 ONE_VALUE = frozenset({"currency", "location_id", "courierName", "autoDispatch", "invoiceType"})
@@ -59,7 +59,7 @@ def _shorthand(mapping: Mapping, lacking: list[str], sheet: Sheet) -> str:
 
 def _near_top(sheet: Sheet) -> set[str]:
     """Every cell of the rows `header_row: auto` looks at, as headers are compared."""
-    top = sheet.cells.iloc[:SEARCH_ROWS].astype("str").to_numpy().ravel().tolist()
+    top = sheet.cells.iloc[:HEADER_SEARCH_ROWS].astype("str").to_numpy().ravel().tolist()
     return {norm_header(str(c)) for c in top}
 
 
@@ -73,7 +73,7 @@ def _other_row(mapping: Mapping, sheet: Sheet, index: int, header: list[str]) ->
     holds = f"holds {', '.join(cells[:SHOWN_CELLS])}{more}" if cells else "is empty"
     said = f"; row {mapping.header_row} (read.header_row) {holds}"
     wanted = {norm_header(h) for h in mapping.required_headers}
-    for at in range(min(len(sheet.cells), SEARCH_ROWS)):
+    for at in range(min(len(sheet.cells), HEADER_SEARCH_ROWS)):
         row = {norm_header(c) for c in sheet.cells.iloc[at].astype("str")}
         if at != index and wanted <= row:
             fits = int(sheet.row_numbers[at])

@@ -17,11 +17,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from etl.client import KonnectClient
+from etl.client import ClientSettings, KonnectClient
 from etl.errors import RateLimited, TransientError, UploadError
 from etl.konnect import ORDERS_PATH
 from etl.order_states import REACHED, Order, Record, cancel_moved
-from etl.upload import ChunkLike
+from etl.upload import ChunkLike, run_with_client
 from etl.wording import count
 
 log = logging.getLogger(__name__)
@@ -79,6 +79,16 @@ async def fetch_orders(
 
     answers = await asyncio.gather(*(one(k) for k in sorted(keys)))
     return dict(a for a in answers if a is not None), for_now
+
+
+def look_up(settings: ClientSettings) -> Callable[[set[str]], dict[str, Order | None]]:
+    """For synchronous callers: the orders of a set of IDs, one try each (`fetch_orders`;
+    left out: no answer), with a client of their own (`etl.repeats.settle_lost`)."""
+
+    def look(keys: set[str]) -> dict[str, Order | None]:
+        return run_with_client(settings, lambda c: fetch_orders(c, keys, quiet=True, once=True))[0]
+
+    return look
 
 
 @dataclass

@@ -68,6 +68,13 @@ def _read_name(mapping: Mapping, name: str) -> tuple[float | None, str | None]:
         return None, f"{said} (mapping {mapping.name})"
 
 
+# what the export time is without one from the name (`exported_at`)
+FALLBACK = (
+    "the file's modification time is used as its export time instead (for a copy of a file"
+    " processed before, that file's export time)"
+)
+
+
 def export_time_notes(mapping: Mapping, path: Path) -> list[str]:
     """The warning for a stock or price file whose name `export_time:` cannot read: the
     out-of-order guard then goes by the file's modification time, which a copy resets.
@@ -77,7 +84,7 @@ def export_time_notes(mapping: Mapping, path: Path) -> list[str]:
     problem = _read_name(mapping, path.name)[1]
     if problem is None:
         return []
-    note = f"{problem}: the file's modification time is used as its export time instead"
+    note = f"{problem}: {FALLBACK}"
     log.warning("%s: %s", path.name, note)
     return [note]
 
@@ -88,7 +95,7 @@ def describe_export_time(mapping: Mapping, path: Path) -> str | None:
         return None
     stamp, problem = _read_name(mapping, path.name)
     if stamp is None:
-        return f"{problem}: the file's modification time is used as its export time instead"
+        return f"{problem}: {FALLBACK}"
     return f"export time {_when(stamp)}, from the file name (export_time)"
 
 

@@ -10,9 +10,10 @@ numbers count from 0): it says which sheet that number is.
 
 from __future__ import annotations
 
+from etl.headerwords import HEADER_SEARCH_ROWS
 from etl.mapspec import Mapping
 from etl.readers import SheetCache
-from etl.sheetpick import HEADER_SEARCH_ROWS, listed, look_sheet, sheet_number
+from etl.sheetpick import listed, look_sheet, sheet_number
 
 
 def unread_sheets(mapping: Mapping, cache: SheetCache, read: str | None) -> list[str]:

@@ -18,12 +18,10 @@ from dataclasses import dataclass, field
 
 from etl.droppedback import errors_layout
 from etl.errors import InputError
-from etl.headerwords import lacks_text
+from etl.headerwords import HEADER_SEARCH_ROWS, lacks_text
 from etl.mapspec import Mapping, norm_header
 from etl.model import Sheet, SheetInfo
 from etl.readers import SheetCache
-
-HEADER_SEARCH_ROWS = 50
 
 
 @dataclass

@@ -343,8 +343,10 @@ def test_a_name_export_time_cannot_read_is_a_warning_once(
     assert run(inbox, sandbox).exit_code == 0
     done = inbox / "done" / TODAY
     summary = json.loads((done / name).with_suffix(".summary.json").read_text())
-    said = f"{problem}: the file's modification time is used as its export time instead"
-    assert summary["warnings"] == [said]
+    said = f"{problem}: the file's modification time is used as its export time instead (for"
+    assert summary["warnings"] == [
+        f"{said} a copy of a file processed before, that file's export time)"
+    ]
     config = ["--config", str(inbox / "konnect-etl.yaml")]
     explained = CliRunner().invoke(app, ["mappings", *config, "--explain", str(done / name)])
     assert said in explained.output
