@@ -130,7 +130,7 @@ def pull(
                               _export_mapping(mapping, settings), again, sandbox)  # fmt: skip
         if sandbox:
             check_sandbox_folder(out, outbox=True)
-        _run_pull(settings, request, sandbox, quiet)
+        _run_pull(settings, request, quiet)
     except PullBusy as exc:  # nothing wrong to fix: exit 1, not 2 ("could not run")
         _log_failure(logging_here, None, exc, logging.WARNING)
         raise fail(str(exc), 1) from None
@@ -178,12 +178,12 @@ def _export_mapping(name: str | None, settings: Settings) -> ExportMapping | Non
     return find_export_mapping(name, export_folders(settings.mappings_dir))
 
 
-def _run_pull(settings: Settings, request: PullRequest, sandbox: bool, quiet: bool) -> None:
+def _run_pull(settings: Settings, request: PullRequest, quiet: bool) -> None:
     from etl.pull import pull_once
     from etl.session import connection, no_credentials
 
     missing = no_credentials("OUTBOX/konnect-etl.yaml (or --config FILE)", dry_run=False)
-    with connection(settings, sandbox=sandbox, dry_run=False, missing=missing) as client:
+    with connection(settings, sandbox=request.sandbox, dry_run=False, missing=missing) as client:
         assert client is not None
         result = pull_once(settings, client, request)
     where = ", ".join(loc or "all locations" for loc in result.locations)
