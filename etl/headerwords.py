@@ -44,11 +44,11 @@ def _squash(text: str) -> str:
 def _shorthand(mapping: Mapping, lacking: list[str], sheet: Sheet) -> str:
     """A field written `currency: INR` reads a column named 'INR': meant as a value? Asked
     of a field one value may fill, when no row near the top has such a column."""
-    missing = {norm_header(h) for h in lacking} - _near_top(sheet)
+    lacked = {norm_header(h) for h in lacking}
     for spec in mapping.fields:
         if spec.name not in ONE_VALUE or not spec.shorthand or spec.column is None:
             continue
-        if norm_header(spec.column) in missing:
+        if norm_header(spec.column) in lacked and norm_header(spec.column) not in _near_top(sheet):
             name, value = spec.name, spec.column
             return (
                 f" (`{name}: {value}` reads a column named '{value}'; for one value on every"
