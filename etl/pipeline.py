@@ -124,7 +124,11 @@ def prepare(path: Path, job: Job) -> Prepared:
             code="no_rows",
         )
     validated = validate(
-        feed, mapped, duplicates=mapping.duplicates, negative_stock=mapping.negative_stock
+        feed,
+        mapped,
+        duplicates=mapping.duplicates,
+        negative_stock=mapping.negative_stock,
+        now=job.now(),
     )
     mapped.drop_frame()
     return Prepared(feed, mapping, table, mapped, validated, build_chunks(feed, validated))

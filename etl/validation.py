@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
@@ -83,9 +84,15 @@ def check_policies(feed: Feed, duplicates: str, negative_stock: str) -> None:
 
 
 def validate(
-    feed: Feed, mapped: Mapped, *, duplicates: str = "error", negative_stock: str = "error"
+    feed: Feed,
+    mapped: Mapped,
+    *,
+    duplicates: str = "error",
+    negative_stock: str = "error",
+    now: datetime | None = None,
 ) -> Validated:
-    """Check every row of `mapped` against `feed`'s rules and the row policies."""
+    """Check every row of `mapped` against `feed`'s rules and the row policies; `now`: the
+    run's clock (an ack date after it is refused; None: the machine's)."""
     check_policies(feed, duplicates, negative_stock)
     work, findings = prepare(feed, mapped.frame)
     zeroed, said = np.zeros(len(work), dtype=bool), np.zeros(0)
@@ -95,7 +102,7 @@ def validate(
     findings = _new_cells(findings + schema_findings(feed, work), mapped)
     findings = empty_cell_hints(findings, work, mapped)
     if feed.name == "invoice":
-        findings += _new_cells(invoice_findings(work), mapped)
+        findings += _new_cells(invoice_findings(work, now), mapped)
     bad = _rejected(len(work), findings, mapped)
     resolution = resolve(feed, work, bad, mapped.row_numbers, duplicates)
     findings += resolution.findings

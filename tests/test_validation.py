@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -468,3 +469,22 @@ def test_an_ack_date_up_to_a_day_ahead_of_the_clock_is_taken() -> None:
     work = pd.DataFrame({"ackDate": ["2026-01-08 09:59:00", "2026-01-08 10:01:00", ""]})
     found = invoice_findings(work, now)
     assert [(f.index, f.code) for f in found] == [(1, "ack_date_future")]
+
+
+def test_an_ack_date_is_judged_by_the_runs_clock(tmp_path: Path) -> None:
+    """`Job.now` is the clock a run goes by: the pipeline hands it to the ack-date check."""
+    from datetime import datetime
+
+    from etl.flatten import IST
+    from etl.mapping import generic_mapping
+    from etl.pipeline import Job, prepare
+
+    path = tmp_path / "invoice.csv"
+    path.write_text(
+        "orderId,invoiceNumber,invoiceType,ackDate\n"
+        "12000000000000000003,INV-1,sale,09-01-2026 10:00\n",
+        encoding="utf-8",
+    )
+    job = Job([generic_mapping("invoice")], now=lambda: datetime(2026, 1, 7, 10, 0, tzinfo=IST))
+    problems = prepare(path, job).validated.problems
+    assert [p.code for p in problems] == ["ack_date_future"]
