@@ -2,10 +2,8 @@
 
     python bench/sandbox_server.py --latency-ms 50 --max-concurrency 8 [--rate-limit 20]
 
-Same settings as `konnect-etl sandbox --port 0 --catalogue open`, but uvicorn binds the
-port itself, so accepted connections get TCP_NODELAY from asyncio. (`konnect-etl sandbox`
-binds a socket first, whose accepted connections miss it: every answer then waits ~40 ms
-for a delayed ACK, which would hide our own numbers behind an emulator artefact.)
+Same settings as `konnect-etl sandbox --port 0 --catalogue open`, in a thread of this
+process (`etl.sandbox.serve_in_thread`), which the bench then measures as its own process.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Keep-alive HTTP/1.1 connections and the pool that shares them (`etl.transport`).
 
-A connection is an asyncio protocol whose received bytes go straight into h11, so h11 alone
-knows whether the server has sent or closed anything; `reusable` says whether it may carry
-another request. A pool holds the connections to one origin: at most `limit` open, idle ones
+A connection is an asyncio protocol whose received bytes go straight into the answer being
+read (`etl.http11.Answer`), or mark it as spoken to unasked; `reusable` says whether it may
+carry another request. A pool holds the connections to one origin: at most `limit` open, idle ones
 reused newest first and never past their expiry, and requests that find none free served
 first come, first served.
 """
@@ -14,17 +14,18 @@ import time
 from collections import deque
 from typing import cast
 
-import h11
+from etl.http11 import Answer
 
 
 class Connection(asyncio.Protocol):
-    """One HTTP/1.1 connection. What arrives goes straight into h11 (no stream buffer in
-    between), so h11 alone knows whether the server has sent or closed anything."""
+    """One HTTP/1.1 connection. What arrives goes straight into the answer awaited (no
+    stream buffer in between); anything else, an EOF included, makes it `unasked`."""
 
     transport: asyncio.Transport  # set by asyncio before the connection is handed to us
 
     def __init__(self) -> None:
-        self.h11 = h11.Connection(h11.CLIENT)
+        self.answer: Answer | None = None  # the answer to the request on it, from its sending
+        self.unasked = False  # bytes or an EOF came with no answer awaited
         self.closed = False
         self.error: Exception | None = None
         self.paused = False
@@ -35,17 +36,30 @@ class Connection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
 
+    def expect_answer(self) -> Answer:
+        """Called just before a request is written: its answer, as it arrives."""
+        self.answer = Answer()
+        return self.answer
+
     def data_received(self, data: bytes) -> None:
-        self.h11.receive_data(data)
+        if self.answer is None or self.answer.complete:
+            self.unasked = True
+        else:
+            self.answer.feed(data)
         self._wake()
 
     def eof_received(self) -> None:
-        self.h11.receive_data(b"")
-        self._wake()
+        self._ended()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed, self.error = True, exc
-        self.h11.receive_data(b"")
+        self._ended()
+
+    def _ended(self) -> None:
+        if self.answer is None or self.answer.complete:
+            self.unasked = True
+        else:
+            self.answer.closed()
         self._wake()
 
     def pause_writing(self) -> None:
@@ -58,7 +72,9 @@ class Connection(asyncio.Protocol):
     @property
     def reusable(self) -> bool:
         """Open, and nothing (not even an EOF) received since the last exchange ended."""
-        return not self.transport.is_closing() and self.h11.trailing_data == (b"", False)
+        answer = self.answer
+        extra = answer is not None and answer.extra
+        return not (self.transport.is_closing() or self.unasked or extra)
 
     async def wait(self, timeout: float | None) -> bool:
         """Until something happens on the connection (True) or `timeout` seconds pass."""
@@ -151,9 +167,8 @@ class Pool:
     def release(self, connection: Connection, server_expiry: float | None = None) -> None:
         """After a complete exchange: keep the connection if both sides are done with it.
         `server_expiry`: how long the server said it keeps an idle connection, if it did."""
-        h = connection.h11
-        if h.our_state is h11.DONE and h.their_state is h11.DONE and not connection.closed:
-            h.start_next_cycle()
+        answer, connection.answer = connection.answer, None
+        if answer is not None and answer.keep_alive and not connection.closed:
             connection.expiry = self.expiry
             if server_expiry is not None:  # a second less: a request must not cross its close
                 connection.expiry = min(self.expiry, server_expiry - 1.0)

@@ -1,4 +1,4 @@
-"""A lean HTTP/1.1 transport for httpx: asyncio and h11, no httpcore, anyio or sniffio.
+"""A lean HTTP/1.1 transport for httpx: asyncio and httptools, no httpcore, anyio or sniffio.
 
 An upload is thousands of requests, and httpx's default transport (httpcore on anyio) more
 than doubles the CPU each one costs us. This one does only what Konnect needs: HTTP/1.1,
@@ -6,7 +6,8 @@ keep-alive, TLS, timeouts, and whole responses read into memory.
 
 Each origin has a pool (`etl.connpool`) of at most `max_connections` connections; a request
 that finds none free waits its turn (first come, first served) up to the pool timeout. A
-connection is reused only when h11 says the exchange ended cleanly on both sides, and never
+connection is reused only when its answer ended cleanly and did not say `Connection: close`
+(nor did the request), and never
 once the server has closed it, sent something unasked, or left it idle longer than
 `keepalive_expiry` — or than the server's own `Keep-Alive: timeout=N` less a second, so we
 never send on a connection the server is just closing; any other ending, a cancellation
@@ -26,17 +27,17 @@ import asyncio
 import ssl
 from typing import Any
 
-import h11
 import httpx
 
 from etl.connpool import Connection, Pool, PoolClosed
+from etl.http11 import Answer, request_bytes
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 Origin = tuple[str, str, int]
 
 
 class LeanTransport(httpx.AsyncBaseTransport):
-    """HTTP/1.1 over asyncio with h11, a keep-alive pool per origin (scheme, host, port)."""
+    """HTTP/1.1 over asyncio, a keep-alive pool per origin (scheme, host, port)."""
 
     def __init__(
         self,
@@ -58,12 +59,15 @@ class LeanTransport(httpx.AsyncBaseTransport):
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
         connection = await self._connection(pool, origin, request, timeouts)
         try:
-            await _send(connection, request, timeouts.get("write"))
-            response = await _receive(connection, request, timeouts.get("read"))
+            answer = await _send(connection, request, timeouts.get("write"))
+            response = await _receive(connection, answer, request, timeouts.get("read"))
         except BaseException:  # a cancellation too: the exchange is cut, never reuse it
             pool.discard(connection)
             raise
-        pool.release(connection, _keepalive_timeout(response))
+        if request.headers.get("connection", "").lower() == "close":
+            pool.discard(connection)
+        else:
+            pool.release(connection, _keepalive_timeout(response))
         return response
 
     async def aclose(self) -> None:
@@ -139,23 +143,15 @@ def _origin(request: httpx.Request) -> Origin:
     return url.scheme, url.host, port
 
 
-async def _send(connection: Connection, request: httpx.Request, timeout: float | None) -> None:
+async def _send(connection: Connection, request: httpx.Request, timeout: float | None) -> Answer:
     """Write the whole request. It fails as a write only while some of it is still unsent."""
     try:
         body = request.content
     except httpx.RequestNotRead:
         body = await request.aread()
-    h = connection.h11
-    try:
-        head = h.send(
-            h11.Request(
-                method=request.method, target=request.url.raw_path, headers=request.headers.raw
-            )
-        )
-        parts = [head, h.send(h11.Data(data=body)) if body else b"", h.send(h11.EndOfMessage())]
-    except h11.LocalProtocolError as exc:
-        raise httpx.LocalProtocolError(str(exc), request=request) from exc
-    connection.transport.write(b"".join(parts))
+    data = request_bytes(request, body)
+    answer = connection.expect_answer()
+    connection.transport.write(data)
     # Paused means asyncio holds more than its low-water mark unsent: part of the request
     # cannot have reached the server yet, so it cannot have been applied.
     while connection.paused:
@@ -163,39 +159,24 @@ async def _send(connection: Connection, request: httpx.Request, timeout: float |
             raise httpx.WriteError("the connection closed while sending", request=request)
         if not await connection.wait(timeout):
             raise httpx.WriteTimeout(f"could not send within {timeout} s", request=request)
+    return answer
 
 
 async def _receive(
-    connection: Connection, request: httpx.Request, timeout: float | None
+    connection: Connection, answer: Answer, request: httpx.Request, timeout: float | None
 ) -> httpx.Response:
-    """Read the whole response (h11 handles content-length, chunked and read-until-close)."""
-    h = connection.h11
-    head: h11.Response | None = None
-    parts: list[bytes] = []
-    while True:
-        try:
-            event = h.next_event()
-        except h11.RemoteProtocolError as exc:
-            raise _read_failure(connection, request, str(exc)) from exc
-        if event is h11.NEED_DATA:
-            if not await connection.wait(timeout):
-                raise httpx.ReadTimeout(f"no answer within {timeout} s", request=request)
-        elif type(event) is h11.Response:
-            head = event
-        elif type(event) is h11.Data:
-            parts.append(event.data)
-        elif type(event) is h11.EndOfMessage and head is not None:
-            return httpx.Response(
-                head.status_code,
-                headers=head.headers.raw_items(),
-                content=b"".join(parts),
-                extensions={
-                    "http_version": b"HTTP/" + head.http_version,
-                    "reason_phrase": head.reason,
-                },
-            )
-        elif type(event) is not h11.InformationalResponse:  # closed, or a protocol switch
-            raise _read_failure(connection, request, "the server closed without answering")
+    """Wait for the whole answer (with a content-length, chunked, or up to the close)."""
+    while not answer.complete:
+        if answer.problem is not None:
+            raise _read_failure(connection, request, answer.problem)
+        if not await connection.wait(timeout):
+            raise httpx.ReadTimeout(f"no answer within {timeout} s", request=request)
+    return httpx.Response(
+        answer.status,
+        headers=answer.headers,
+        content=b"".join(answer.body),
+        extensions={"http_version": answer.http_version, "reason_phrase": answer.reason},
+    )
 
 
 def _read_failure(

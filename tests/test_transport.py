@@ -273,6 +273,20 @@ def test_an_idle_connection_the_server_wrote_to_is_not_reused() -> None:
     run(main())
 
 
+def test_bytes_right_behind_an_answer_keep_its_connection_from_reuse() -> None:
+    async def answer_and_junk(server: Server, reader: Reader, writer: Writer) -> None:
+        while await server.read(reader):
+            writer.write(OK + b"\x00junk" if server.accepted == 1 else OK)
+
+    async def main() -> None:
+        async with serving(answer_and_junk) as server, client() as http:
+            assert (await http.get(server.url)).text == "ok"
+            assert (await http.get(server.url)).text == "ok"
+            assert server.accepted == 2
+
+    run(main())
+
+
 def test_a_chunked_answer_is_read_whole_and_the_connection_reused() -> None:
     chunked = (
         b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
@@ -308,6 +322,82 @@ def test_connection_close_in_an_answer_closes_the_connection() -> None:
     run(main())
 
 
+def test_an_interim_100_continue_is_skipped_and_the_answer_after_it_read() -> None:
+    async def continue_first(server: Server, reader: Reader, writer: Writer) -> None:
+        while await server.read(reader):
+            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n" + OK)
+
+    async def main() -> None:
+        async with serving(continue_first) as server, client() as http:
+            for _ in range(2):
+                response = await http.put(server.url, content=BODY)
+                assert (response.status_code, response.text) == (200, "ok")
+            assert server.accepted == 1
+
+    run(main())
+
+
+def test_an_answer_without_a_length_ends_at_the_close_and_the_connection_is_not_reused() -> None:
+    async def body_to_close(server: Server, reader: Reader, writer: Writer) -> None:
+        await server.read(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\n\r\nall of ")
+        await writer.drain()
+        await settle()
+        writer.write(b"it")
+
+    async def main() -> None:
+        async with serving(body_to_close) as server, client() as http:
+            assert (await http.get(server.url)).text == "all of it"
+            assert (await http.get(server.url)).text == "all of it"
+            assert server.accepted == 2
+
+    run(main())
+
+
+def test_a_request_saying_connection_close_is_not_followed_by_another_on_it() -> None:
+    async def main() -> None:
+        async with serving(answer_each) as server, client() as http:
+            await http.get(server.url, headers={"connection": "close"})
+            await http.get(server.url)
+            assert server.accepted == 2
+
+    run(main())
+
+
+def test_a_streamed_request_body_is_sent_chunked() -> None:
+    async def read_chunked(server: Server, reader: Reader, writer: Writer) -> None:
+        server.heads.append(await reader.readuntil(b"\r\n\r\n"))
+        server.heads.append(await reader.readuntil(b"0\r\n\r\n"))
+        writer.write(OK)
+
+    async def parts() -> AsyncIterator[bytes]:
+        yield b"abc"
+        yield b"de"
+
+    async def main() -> None:
+        async with serving(read_chunked) as server, client() as http:
+            assert (await http.put(server.url, content=parts())).text == "ok"
+            assert b"transfer-encoding: chunked" in server.heads[0].lower()
+            assert server.heads[1] == b"5\r\nabcde\r\n0\r\n\r\n"
+
+    run(main())
+
+
+def test_a_header_value_with_a_line_break_is_refused_before_anything_is_sent() -> None:
+    """A token pasted with its line break must not split the request into two."""
+
+    async def main() -> None:
+        async with serving(answer_each) as server, client() as http:
+            with pytest.raises(httpx.LocalProtocolError, match="illegal header"):
+                await http.get(server.url, headers={"x-token": "abc\r\nx-evil: 1"})
+            with pytest.raises(httpx.LocalProtocolError, match="HEAD"):
+                await http.head(server.url)
+            assert (await http.get(server.url)).text == "ok"  # the pool is unharmed
+            assert len(server.heads) == 1
+
+    run(main())
+
+
 # --- failures and what they mean for "was it applied?" ---------------------------------
 
 
@@ -333,6 +423,24 @@ def test_a_reused_connection_closed_after_the_request_is_an_unknown_outcome() ->
             assert len(server.heads) == 2  # it did arrive
 
     run(main())
+
+
+def test_an_answer_cut_short_is_an_unknown_outcome() -> None:
+    async def cut_short(server: Server, reader: Reader, writer: Writer) -> None:
+        await server.read(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc")
+
+    caught = fails_as(cut_short, httpx.RemoteProtocolError, OutcomeUnknown)
+    assert "closed the connection without answering" in str(caught)
+
+
+def test_an_answer_that_is_not_http_is_an_unknown_outcome() -> None:
+    async def garbage(server: Server, reader: Reader, writer: Writer) -> None:
+        await server.read(reader)
+        writer.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+        await server.read(reader)
+
+    fails_as(garbage, httpx.RemoteProtocolError, OutcomeUnknown)
 
 
 def test_a_reset_connection_is_a_read_error_and_an_unknown_outcome() -> None:
