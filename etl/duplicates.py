@@ -8,7 +8,9 @@ never silently changes which row wins.
 - `error` (default): every row of a duplicated key is rejected, naming the other rows.
 - `first` / `last`: the first (last) row in file order is sent. The others are *merged*
   into it: not sent themselves, reported with the kept row's outcome. When the kept row is
-  itself rejected, the others are rejected too (nothing is sent for that key).
+  itself rejected, the others are rejected too (nothing is sent for that key). In one of our
+  errors files dropped back, "first" and "last" go by its `row` column, the export's order:
+  an errors file sorted in Excel must not send the value the export itself replaced.
 - `sum` (stock only): the quantities are added up into the first row, which is sent; the
   others are merged into it ("added to row N"). If any row of the key has a problem, no
   total is sent: the healthy rows are rejected as well, since a partial sum would be a
@@ -25,9 +27,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from etl.droppedback import errors_layout, row_column
 from etl.feeds import Feed
 from etl.findings import Finding, cell_text
-from etl.model import IntArray
+from etl.model import IntArray, Mapped
 from etl.wording import label, row_list
 
 POLICIES = ("error", "first", "last", "sum")
@@ -104,9 +107,15 @@ def duplicate_groups(codes: IntArray) -> list[IntArray]:
 
 
 def resolve(
-    feed: Feed, work: pd.DataFrame, bad: BoolArray, rows: IntArray, policy: str
+    feed: Feed,
+    work: pd.DataFrame,
+    bad: BoolArray,
+    rows: IntArray,
+    policy: str,
+    order: IntArray | None = None,
 ) -> Resolution:
-    """Apply `policy` to `work` (quantities are summed in place); `rows`: source row numbers."""
+    """Apply `policy` to `work` (quantities are summed in place); `rows`: source row numbers;
+    `order`: the rank `first`/`last` go by (`export_order`; None: file order)."""
     fields = key_fields(feed)
     out = Resolution()
     for group in duplicate_groups(key_codes(work, fields)):
@@ -116,9 +125,26 @@ def resolve(
         elif policy == "sum":
             _sum(feed, work, members, bad, rows, out)
         else:
-            kept = members[0] if policy == "first" else members[-1]
-            _keep_one(feed, kept, members, bad, rows, policy, out)
+            ranks = members if order is None else order[group].tolist()
+            pick = ranks.index(min(ranks) if policy == "first" else max(ranks))
+            _keep_one(feed, members[pick], members, bad, rows, policy, out)
     return out
+
+
+def export_order(mapped: Mapped) -> IntArray | None:
+    """For one of our errors files dropped back, each row's number in the export (its `row`
+    column), when every row has one; None for any other file."""
+    table = mapped.table
+    if table is None or not errors_layout(table.sheet.path.name, table.header):
+        return None
+    at = row_column(table.header)
+    if at is None or at >= table.data.shape[1]:
+        return None
+    cells = table.data.iloc[mapped.positions, at]
+    numbers = pd.to_numeric(cells.astype("str").str.strip(), errors="coerce")
+    if numbers.isna().any():
+        return None
+    return numbers.to_numpy(dtype=np.int64)
 
 
 def _reject_all(

@@ -22,7 +22,7 @@ import numpy.typing as npt
 import pandas as pd
 import pandera.errors as pa_errors
 
-from etl.duplicates import POLICIES, Resolution, key_fields, resolve, same_key
+from etl.duplicates import POLICIES, Resolution, export_order, key_fields, resolve, same_key
 from etl.emptyhints import empty_cell_hints
 from etl.errors import ConfigError
 from etl.feeds import Feed
@@ -104,7 +104,8 @@ def validate(
     if feed.name == "invoice":
         findings += _new_cells(invoice_findings(work, now), mapped)
     bad = _rejected(len(work), findings, mapped)
-    resolution = resolve(feed, work, bad, mapped.row_numbers, duplicates)
+    order = export_order(mapped) if duplicates in ("first", "last") else None
+    resolution = resolve(feed, work, bad, mapped.row_numbers, duplicates, order)
     findings += resolution.findings
     bad[[f.index for f in resolution.findings]] = True
     unread = _reported_cells(mapped, findings, len(work)) if feed.grouped else {}

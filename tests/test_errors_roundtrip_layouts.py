@@ -265,3 +265,26 @@ def test_the_mapping_whose_glob_names_the_errors_files_extension_wins(
     assert run(inbox, sandbox).exit_code == 0
     assert summary(inbox, "done", "del_stock.errors-2")["mapping"] == "shop/xlsx"
     assert sent_since(sandbox, before) == {"DEL-WH-01|TS-BLK-M": 2, "MUM-ST-02|CAP-RED": 7}
+
+
+@pytest.mark.parametrize("policy", ["first", "last"])
+def test_a_sorted_errors_file_sends_the_row_the_export_used_not_the_one_it_replaced(
+    tmp_path: Path, sandbox: Any, policy: str
+) -> None:
+    """`duplicates: last` keeps the export's last row of a key (`first`, its first). Its
+    errors file has both rows; the person fixes the row used and sorts the sheet by
+    quantity, which puts the replaced row where the used one was: the fix goes out, not the
+    value the export replaced."""
+    text = SHOP.replace("GLOB", "'wms_*.csv'").replace("ROW", "1")
+    inbox = inbox_with(tmp_path, "wms", text + f"policies: {{duplicates: {policy}}}\n")
+    export = [["DEL-WH-01", "CAP-RED", "5"], ["DEL-WH-01", "CAP-RED", "7x"]]  # 7x: the used row
+    write_csv(inbox / "wms_stock.csv", [SHOP_ROWS[0], *export[:: 1 if policy == "last" else -1]])
+    assert run(inbox, sandbox).exit_code == 1
+    assert sent_since(sandbox, 0) == {}
+    rows = read_csv(inbox / "done" / TODAY / "wms_stock.errors.csv")
+    fixed = [row[:2] + (["4"] if row[2] == "7x" else row[2:3]) + row[3:] for row in rows[1:]]
+    fixed.sort(key=lambda row: int(row[2]), reverse=policy == "first")  # the fix not in place
+    write_csv(inbox / "wms_stock.errors.csv", [rows[0], *fixed])
+    result = run(inbox, sandbox)
+    assert result.exit_code == 0, result.output
+    assert sent_since(sandbox, 0) == {"DEL-WH-01|CAP-RED": 4}
