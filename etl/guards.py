@@ -53,9 +53,19 @@ def hold_reason(prepared: Prepared, job: Job, state: KeyState, sha256: str) -> s
     """Why this file must wait for `konnect-etl release` (None: upload it)."""
     if state.is_released(sha256):
         return None
-    if prepared.feed.name in STOCK_FEEDS:
-        return _zero_share(prepared, job.guards) or _fewer_rows(prepared, job, state)
-    return pricejump.hold_reason(prepared, job.guards, state)
+    if prepared.feed.name not in STOCK_FEEDS:
+        return pricejump.hold_reason(prepared, job.guards, state)
+    if _fixed_by_hand(prepared):
+        return None
+    return _zero_share(prepared, job.guards) or _fewer_rows(prepared, job, state)
+
+
+def _fixed_by_hand(prepared: Prepared) -> bool:
+    """One of our errors files dropped back: its rows are the export's rejected ones, typed
+    by a person. It is meant to be short, and the zeros in it are typed (negative stock
+    fixed to 0), not an export that failed half-way."""
+    table = prepared.table
+    return errors_layout(table.sheet.path.name, table.header)
 
 
 def _zero_share(prepared: Prepared, guards: Guards) -> str | None:
@@ -77,9 +87,8 @@ def _fewer_rows(prepared: Prepared, job: Job, state: KeyState) -> str | None:
     a store that exports its own file is compared with its own last one, not with a bigger
     store's; a multi-store export cut short with the last one)."""
     ratio = job.guards.fewer_rows
-    table = prepared.table
-    if ratio is None or job.journal is None or errors_layout(table.sheet.path.name, table.header):
-        return None  # a corrected errors file is meant to be short
+    if ratio is None or job.journal is None:
+        return None
     locations = set(prepared.validated.frame["location_id"].astype("str").unique())
     previous, which, tail = None, "the last file for these locations", ""
     if compared := state.previous_keys(prepared.mapping.name, locations, ERRORS_NAME):

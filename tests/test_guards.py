@@ -96,6 +96,24 @@ def test_few_zeros_or_a_small_file_are_not_held(
     assert not (tmp_path / "held").exists()
 
 
+def test_an_errors_file_whose_negative_stock_is_fixed_to_0_is_not_held(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Twelve negative rows come back in the errors file, each fixed to 0 by the person:
+    all zeros, but typed, not an export that failed half-way."""
+    stock_file(tmp_path / "stock.csv", [-1] * 12 + [5] * 6)
+    assert run(tmp_path, sandbox).exit_code == 1
+    lines = (tmp_path / "done" / TODAY / "stock.errors.csv").read_text("utf-8-sig").splitlines()
+    assert len(lines) == 13 and lines[0] == "location_id,sku,quantity,error,row"
+    fixed = [lines[0]] + [line.replace(",-1,", ",0,", 1) for line in lines[1:]]
+    (tmp_path / "stock.errors.csv").write_text("\n".join(fixed) + "\n", encoding="utf-8")
+    result = run(tmp_path, sandbox)
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "held").exists()
+    stock = sandbox.state()["stock"]
+    assert stock["MUM-ST-02|JN-SLIM-34"] == 0 and stock["BLR-ST-03|TS-BLK-S"] == 5
+
+
 def test_far_fewer_rows_than_the_previous_file_is_held(tmp_path: Path, sandbox: Any) -> None:
     stock_file(tmp_path / "stock.csv", [5] * 18)
     assert run(tmp_path, sandbox).exit_code == 0
