@@ -30,13 +30,13 @@ import pyarrow.compute as pc
 from etl.droppedback import errors_layout, row_column
 from etl.feeds import Feed
 from etl.findings import Finding, cell_text
+from etl.itempieces import SHOWN, item_pieces
 from etl.model import IntArray, Mapped
 from etl.wording import label, row_list
 
 POLICIES = ("error", "first", "last", "sum")
 # The value shown when one key is on several rows, to say which row is right.
 VALUE_FIELDS = {"stock": "quantity", "price": "esp", "awb": "awbNumber", "status": "orderStatus"}
-SHOWN = 5  # other rows named in a duplicate's message
 BoolArray = npt.NDArray[np.bool_]
 
 
@@ -157,7 +157,7 @@ def _reject_all(
     field = "quantity" if feed.grouped else VALUE_FIELDS.get(feed.name)
     values = [cell_text(v) for v in work[field].iloc[members]] if field in work else []
     same = len(set(values)) == 1
-    pieces = _pieces(work, members, numbers) if feed.grouped and field == "quantity" else None
+    pieces = item_pieces(work, members, numbers) if feed.grouped and field == "quantity" else None
     for k, i in enumerate(members):
         others = [j for j in range(min(len(members), SHOWN + 1)) if j != k][:SHOWN]
         named = row_list([numbers[j] for j in others], SHOWN, len(members) - 1)
@@ -167,66 +167,6 @@ def _reject_all(
         elif values:
             text += _which_to_keep(feed, str(field), values, numbers, k, others, same)
         out.findings.append(Finding(i, column, "duplicate", text))
-
-
-def _pieces(work: pd.DataFrame, members: list[int], numbers: list[int]) -> str | None:
-    """For an order item on several rows: they may be one row written twice, or its pieces
-    one row each (an invoice register with a row per IMEI, a pack list scanned piece by
-    piece) - the fix is then one row with all of them, never a row deleted (its serial
-    number would be lost for good: an order is invoiced once). None: a quantity that is not
-    a number, said the usual way."""
-    quantities = pd.to_numeric(work["quantity"].iloc[members], errors="coerce")
-    if quantities.isna().any():
-        return None
-    total = int(quantities.sum())
-    serials: list[str] = []
-    if "imeiSerialNumber" in work:
-        for cell in work["imeiSerialNumber"].iloc[members]:
-            serials += [str(s) for s in cell] if isinstance(cell, list) else []
-    packages = _packages(work, members)
-    if len(packages) > 1:
-        return _in_packages(packages, total, serials)
-    if len(set(serials)) > 1:
-        shown = "; ".join(dict.fromkeys(serials))
-        return (
-            f", with other serial numbers: an item is one row - if these are its pieces,"
-            f" write one row with quantity {total} and all their serial numbers ({shown})"
-        )
-    if quantities.nunique() == 1:
-        said = f"the same quantity ({cell_text(quantities.iloc[0])})"
-        other = "if the row is written twice, delete the extra one"
-    else:
-        pairs = list(zip(quantities, numbers, strict=True))
-        said = ", ".join(f"{cell_text(q)} in row {n}" for q, n in pairs[:SHOWN])
-        said = f"quantities {said}{' ...' if len(pairs) > SHOWN else ''}"
-        other = "if not, keep the right row and delete the others"
-    return (
-        f", with {said}: an item is one row - if these are its pieces, write one row with"
-        f" quantity {total}; {other}"
-    )
-
-
-def _packages(work: pd.DataFrame, members: list[int]) -> list[str]:
-    """The distinct packageIds of an item's rows (in row order)."""
-    if "packageId" not in work:
-        return []
-    cells = (str(c).strip() for c in work["packageId"].iloc[members] if cell_text(c).strip())
-    return list(dict.fromkeys(cells))
-
-
-def _in_packages(packages: list[str], total: int, serials: list[str]) -> str:
-    """An item whose pieces travel in two bags: one row with quantity 2 would drop a bag
-    from the invoice; the other bags go on rows of their own, without the item."""
-    numbered = f" and all their serial numbers ({'; '.join(dict.fromkeys(serials))})"
-    others = f"package{'s' if len(packages) > 2 else ''} {', '.join(packages[1:])}"
-    each = " each" if len(packages) > 2 else ""
-    return (
-        f", in packages {', '.join(packages[:-1])} and {packages[-1]}: an item is one row -"
-        f" if its pieces travel in several packages, write one row with quantity {total}"
-        f"{numbered if len(set(serials)) > 1 else ''} and package {packages[0]}, and for"
-        f" {others} a row{each} with only the order, invoice and package cells (no item or"
-        " quantity)"
-    )
 
 
 def _which_to_keep(
@@ -291,6 +231,12 @@ def _sum(
         )
         column = key_fields(feed)[-1]
         out.findings.extend(Finding(i, column, "duplicate", text) for i in members if not bad[i])
+        if healthy := [int(rows[i]) for i in members if not bad[i]]:  # and on the broken ones
+            text = (
+                f"fix this row rather than delete it: without it, {row_list(healthy)} alone"
+                " would go out as the whole stock of this location and SKU"
+            )
+            out.findings.extend(Finding(i, "", "duplicate", text) for i in members if bad[i])
         return
     kept = members[0]
     work.loc[kept, "quantity"] = float(work["quantity"].iloc[members].sum())

@@ -4,8 +4,7 @@ An order is sent whole or not at all: order-level fields (invoice number, type..
 on all its rows, package sizes must agree on all rows of one package, an invoice number
 belongs to one order, an invoice's item and package cells come with the ID that says whose
 they are (and an item with its quantity), and when any row of an order has a problem the
-order's other rows are rejected too (a partial invoice or cancellation would be silently
-wrong).
+order's other rows are rejected too (`etl.wholeorder`).
 """
 
 from __future__ import annotations
@@ -21,7 +20,8 @@ from etl.duplicates import key_codes
 from etl.feeds import INVOICE_FIELDS, PACKAGE_FIELDS, Feed
 from etl.findings import Finding, cell_text
 from etl.model import IntArray
-from etl.wording import label, row_list
+from etl.wholeorder import rest_of_order
+from etl.wording import label
 
 BoolArray = npt.NDArray[np.bool_]
 ORDER_FIELDS: dict[str, tuple[str, ...]] = {"invoice": INVOICE_FIELDS}
@@ -49,7 +49,7 @@ def order_findings(
         found += _conflicts(work, ("orderId", "packageId"), PACKAGE_FIELDS, rows, unread)
     broken = bad.copy()
     broken[[f.index for f in found]] = True
-    return found + _rest_of_order(work, broken, rows)
+    return found + rest_of_order(work, broken, rows, invoice=feed.name == "invoice")
 
 
 def _conflicts(
@@ -255,39 +255,3 @@ def _named(work: pd.DataFrame, i: int, field: str) -> str:
 
 def _and(words: list[str]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
-
-
-def _rest_of_order(work: pd.DataFrame, broken: BoolArray, rows: IntArray) -> list[Finding]:
-    codes = key_codes(work, ("orderId",))
-    owners = _owners(codes)
-    bad_orders = np.unique(owners[broken & (owners >= 0)])
-    affected = np.flatnonzero(np.isin(codes, bad_orders) & ~broken & (codes >= 0))
-    found = []
-    for i in affected.tolist():
-        culprits = np.flatnonzero(broken & (owners == codes[i]))
-        found.append(Finding(i, "orderId", "order_incomplete", _held_back(culprits, codes, rows)))
-    return found
-
-
-def _owners(codes: IntArray) -> IntArray:
-    """Each row's order; a row without an orderId counts as the row above's: in a register
-    with merged Order No cells, or one that names the order once, it is an item of that
-    order, and the order must not go without it."""
-    above = np.where(codes < 0, 0, np.arange(len(codes)))  # the last row with an id so far
-    owners: IntArray = codes[np.maximum.accumulate(above)]
-    return owners
-
-
-def _held_back(culprits: IntArray, codes: IntArray, rows: IntArray) -> str:
-    numbers = [int(rows[j]) for j in culprits]
-    verb = "has" if len(numbers) == 1 else "have"
-    text = f"not sent: {row_list(numbers)} of the same order {verb} a problem"
-    if (codes[culprits] < 0).any():
-        text = (
-            f"not sent: {row_list(numbers)} below {verb} no order ID and may be items of this"
-            " order (merged cells?): write the order ID on every row"
-        )
-    return text + (
-        " (an order is sent whole or not at all: keep this row in the file you drop back, or"
-        " the order goes without it)"
-    )

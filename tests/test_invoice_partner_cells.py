@@ -23,12 +23,12 @@ HEADER = ["orderId", "invoiceNumber", "invoiceType", "orderItemId", "quantity",
           "imeiSerialNumber", "packageId", "packageLengthCm", "packageWeightGms"]  # fmt: skip
 
 
-def held_back(order: str, row: str) -> str:
-    """The result file's message on a sound row of an order another row holds back."""
+def held_back(row: str) -> str:
+    """The result file's message on a sound row of an order another row holds back: on the
+    row, not on its order ID cell, which is right."""
     return (
-        f"'orderId': '{order}' - not sent: {row} of the same order has a problem (an order is"
-        " sent whole or not at all: keep this row in the file you drop back, or the order goes"
-        " without it)"
+        f"not sent: {row} of the same order has a problem (an order is sent whole or not at"
+        " all: keep this row in the file you drop back, or the order goes without it)"
     )
 
 
@@ -62,13 +62,14 @@ def test_quantity_or_serials_without_an_order_item_id_are_rejected(
     assert rows["3"]["message"] == (
         "'orderItemId': quantity '2' and IMEI/serial number are filled but order item ID is"
         f" empty: which item of order {oid(12, 2)} are they for? Fill in the item ID, or clear"
-        " those cells"
+        " those cells; fix this row rather than delete it: without it, row 2 of the same order"
+        " goes to Konnect as the whole order (an invoice cannot take an item later)"
     )
     assert rows["4"]["message"] == (
         "'orderItemId': IMEI/serial number is filled but order item ID is empty: which item of"
         f" order {oid(12, 10)} is it for? Fill in the item ID, or clear that cell"
     )
-    assert rows["2"]["message"] == held_back(oid(12, 2), "row 3")
+    assert rows["2"]["message"] == held_back("row 3")
     not_invoiced(sandbox, oid(12, 2), oid(12, 10))
     assert applied(sandbox, "invoice") == [oid(12, 5)]
     assert sandbox.state()["orders"][oid(12, 5)]["invoice"]["invoiceNumber"] == "INV-905"
@@ -108,9 +109,11 @@ def test_an_item_without_its_quantity_is_rejected_not_refused(tmp_path: Path, sa
     assert statuses(rows) == {"2": "rejected", "3": "rejected", "4": "ok"}
     assert rows["2"]["message"] == (
         f"'quantity': order item ID '{oid(12, 4)}-1' is filled but quantity is empty: fill in"
-        " how many pieces of this item the invoice covers"
+        " how many pieces of this item the invoice covers; fix this row rather than delete it:"
+        " without it, row 3 of the same order goes to Konnect as the whole order (an invoice"
+        " cannot take an item later)"
     )
-    assert rows["3"]["message"] == held_back(oid(12, 4), "row 2")
+    assert rows["3"]["message"] == held_back("row 2")
     not_invoiced(sandbox, oid(12, 4))
     assert applied(sandbox, "invoice") == [oid(12, 5)]
 

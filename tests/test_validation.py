@@ -302,9 +302,17 @@ def test_duplicates_sum_adds_up_into_the_first_row() -> None:
 
 def test_duplicates_sum_sends_no_total_when_a_row_is_bad() -> None:
     v = stock(["L1", "L1"], ["A", "A"], ["5", "x"], duplicates="sum")
-    assert [(p.row, p.code) for p in v.problems] == [(2, "duplicate"), (3, "not_a_number")]
+    assert [(p.row, p.code) for p in v.problems] == [
+        (2, "duplicate"),
+        (3, "not_a_number"),
+        (3, "duplicate"),
+    ]
     assert v.problems[0].message.startswith("not added up")
     assert "keep this row" in v.problems[0].message  # not deleted as a mere duplicate
+    assert v.problems[2].message == (  # and the bad row is not deleted either: a partial total
+        "fix this row rather than delete it: without it, row 2 alone would go out as the whole"
+        " stock of this location and SKU"
+    )
     assert len(v.frame) == 0
 
 
@@ -393,11 +401,13 @@ def test_an_order_with_a_bad_row_is_not_sent_at_all() -> None:
             "reasonCode": ["8", "5", "NA"],
         },
     )
-    assert [(p.row, p.code) for p in v.problems] == [
-        (2, "order_incomplete"),
-        (3, "bad_reason_code"),
+    assert [(p.row, p.code, p.column) for p in v.problems] == [
+        (2, "order_incomplete", ""),  # its order ID is right: no cell to fix on this row
+        (3, "bad_reason_code", "reasonCode"),
+        (3, "order_incomplete", ""),
     ]
     assert v.problems[0].message.startswith("not sent: row 3 of the same order has a problem")
+    assert v.problems[2].message.startswith("fix this row rather than delete it: without it,")
     assert v.frame["orderId"].tolist() == ["O2"]
 
 

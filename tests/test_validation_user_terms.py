@@ -662,8 +662,8 @@ def test_an_unreadable_package_size_is_not_blamed_on_the_good_row(tmp_path: Path
         f"{head}\nO10,INV-10,sale,O10-1,1,BAG1,30 cm\nO10,INV-10,sale,O10-2,2,BAG1,30\n"
         "O11,INV-11,sale,O11-1,1,BAG1,30\nO11,INV-11,sale,O11-2,1,BAG1,40\n",
     )
-    assert rows["2"]["message"] == "'packageLengthCm': '30 cm' - not a number"
-    assert rows["3"]["message"].startswith("'orderId': 'O10' - not sent: row 2 of the same order")
+    assert rows["2"]["message"].startswith("'packageLengthCm': '30 cm' - not a number; fix this")
+    assert rows["3"]["message"].startswith("not sent: row 2 of the same order")
     assert rows["4"]["message"] == (
         "'packageLengthCm': package length (cm) must be the same on every row of package BAG1 of"
         " order O11: row 4 '30', row 5 '40'"
