@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 FUTURE_SLACK = 300  # seconds a share's clock may run ahead of ours unremarked
+# A file with the content of one processed before is a copy of it (as old as it) when it is
+# dated less than this after it; later, an export that happens to be the same (`copy_of`).
+COPY_WINDOW = 12 * 3600
 
 
 def export_time(mapping: Mapping, path: Path) -> float:
@@ -128,11 +131,15 @@ Copy = tuple[float, str] | None
 def copy_of(prepared: Prepared, job: Job, state: KeyState, sha256: str) -> Copy:
     """The earliest file processed before with this content (the morning's full list dropped
     again at noon: its new mtime would make it newer than the day's changes), as the
-    protection state still remembers its export; None if none, or if the file's name gives
-    another export time than that file's (the ERP wrote the same list again at 18:00)."""
+    protection state still remembers its export; None if none, if the file's name gives
+    another export time than that file's (the ERP wrote the same list again at 18:00), or,
+    for a file dated by its mtime, if that is `COPY_WINDOW` or more after that file's export
+    (a copy Windows makes keeps the mtime: a copy still): a regular list the same as
+    yesterday's is the day's export, and ends the promotion sent since."""
     if job.journal is None:
         return None
-    named = _time_in_name(prepared.mapping, prepared.table.sheet.path)
+    path = prepared.table.sheet.path
+    named = _time_in_name(prepared.mapping, path)
     for record in job.journal.find_finished(sha256):
         if record.summary_path is None:
             continue
@@ -143,6 +150,8 @@ def copy_of(prepared: Prepared, job: Job, state: KeyState, sha256: str) -> Copy:
             continue
         # the names' own times, as written (a time ahead of the clock was recorded as now)
         earlier = _time_in_name(prepared.mapping, Path(record.name))
+        if named is None and path.stat().st_mtime - at >= COPY_WINDOW:
+            return None
         return None if named is not None and named != earlier else (at, name)
     return None
 

@@ -379,6 +379,25 @@ def test_the_same_list_exported_again_with_a_new_time_in_its_name_is_new(
     assert sandbox.state()["prices"]["BLR-ST-03|CAP-RED"]["esp"] == 450
 
 
+@pytest.mark.parametrize(("hours", "esp"), [(22, 450), (2, 300)])
+def test_the_same_list_a_day_later_is_the_days_export_but_hours_later_a_copy(
+    tmp_path: Path, sandbox: Any, hours: int, esp: int
+) -> None:
+    """Yesterday 06:00 the regular prices, 10:00 a promotion; today 08:00 the ERP exports the
+    regular list again, byte for byte yesterday's (no time in its name, its mtime says when):
+    the day's export, so the promotion ends. Dated 2 hours after the promotion (12:00, the
+    06:00 list copied back in from done/), it is a copy of the 06:00 file and does not."""
+    header = "location_id,sku,mrp,esp"
+    regular = ["BLR-ST-03,CAP-RED,500,450"]
+    aged(write(tmp_path / "price_list.csv", regular, header), 26 * 3600)
+    assert run(tmp_path, sandbox).exit_code == 0
+    aged(write(tmp_path / "price_promo.csv", ["BLR-ST-03,CAP-RED,500,300"], header), 22 * 3600)
+    assert run(tmp_path, sandbox).exit_code == 0
+    aged(write(tmp_path / "price_list.csv", regular, header), 22 * 3600 - hours * 3600)
+    run(tmp_path, sandbox)
+    assert sandbox.state()["prices"]["BLR-ST-03|CAP-RED"]["esp"] == esp
+
+
 @pytest.mark.parametrize("ahead", [60, 3])  # an ERP naming in IST on a UTC box; a clock fast
 def test_the_same_list_dropped_again_is_a_copy_though_its_name_is_ahead_of_the_clock(
     tmp_path: Path, sandbox: Any, ahead: int
