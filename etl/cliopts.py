@@ -11,13 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 import typer
 
 from etl.config import STATE_DIR, Settings, load_settings
 from etl.hostfaults import what_to_check
 from etl.limits import configure as configure_limits
-from etl.logsetup import FILE_ONLY, add_secrets, setup_logging
+from etl.logsetup import FILE_ONLY, add_secrets, masked, setup_logging
 
 log = logging.getLogger("etl.cli")
 
@@ -122,10 +123,19 @@ def quiet_stdout(quiet: bool) -> Iterator[None]:
         console.quiet = before
 
 
+def secrets_of(settings: Settings) -> list[str | None]:
+    """What no log line may show: the credentials, a password written into a URL, and the
+    webhook's URL and path (a Slack or Teams webhook's path is its credential)."""
+    webhook = settings.notify_webhook
+    urls = [urlsplit(url) for url in (settings.base_url, webhook) if url]
+    hidden = [settings.token, settings.password, settings.smtp_password, webhook]
+    return hidden + [url.password for url in urls] + ([urls[-1].path] if webhook else [])
+
+
 def settings_for(inbox: Path | None, config: Path | None, **overrides: object) -> Settings:
     """Settings for one command; its secrets are masked in every log line from now on."""
     settings = load_settings(inbox=inbox, config_file=config, overrides=overrides)
-    add_secrets([settings.token, settings.password])
+    add_secrets(secrets_of(settings))
     configure_limits(settings.limits)
     return settings
 
@@ -136,7 +146,7 @@ def fail(message: str, code: int = 2, *, logged: bool = False) -> typer.Exit:
     only account of why a run stopped."""
     if logged:
         log.error("stopped (exit %d): %s", code, message, extra=FILE_ONLY)
-    typer.secho(f"konnect-etl: {message}", err=True, fg=typer.colors.RED)
+    typer.secho(f"konnect-etl: {masked(message)}", err=True, fg=typer.colors.RED)
     return typer.Exit(code)
 
 

@@ -34,11 +34,15 @@ class RedactSecrets(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if _secrets:
-            message = record.getMessage()
-            for secret in _secrets:
-                message = message.replace(secret, MASK)
-            record.msg, record.args = message, None
+            record.msg, record.args = masked(record.getMessage()), None
         return True
+
+
+def masked(text: str) -> str:
+    """`text` with every known secret replaced (for what is printed without logging)."""
+    for secret in _secrets:
+        text = text.replace(secret, MASK)
+    return text
 
 
 class JsonLines(logging.Formatter):

@@ -53,6 +53,9 @@ class Notifier:
     def _guarded(self, what: str, send: Any) -> None:
         try:
             send()
+        except httpx.HTTPStatusError as exc:  # its text holds the URL: a webhook's secret
+            log.warning("could not send the %s notification: it answered HTTP %d", what,
+                        exc.response.status_code)  # fmt: skip
         except (OSError, httpx.HTTPError, smtplib.SMTPException) as exc:
             log.warning("could not send the %s notification: %s", what, exc)
 

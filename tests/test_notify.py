@@ -130,3 +130,25 @@ def test_an_unreachable_webhook_does_not_stop_the_run(tmp_path: Path, sandbox: A
     config = f"notify_webhook: http://127.0.0.1:{port}/hook\n"
     assert run_with(tmp_path, sandbox, config, WITH_A_BAD_ROW) == 1
     assert (tmp_path / "inbox" / "done").is_dir()
+
+
+class Refusing(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.send_response(501)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_failing_webhook_is_logged_without_its_url(tmp_path: Path, sandbox: Any) -> None:
+    """A Slack or Teams webhook's path is its credential, and a URL may carry user:password:
+    neither reaches the log (nor cron's mail of stderr)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
+    for _ in serving(server):
+        port = server.server_address[1]
+        hook = f"http://hookuser:HOOKPASS@127.0.0.1:{port}/services/T000/B000/SECRETHOOK"
+        assert run_with(tmp_path, sandbox, f"notify_webhook: {hook}\n", WITH_A_BAD_ROW) == 1
+    log = (tmp_path / "inbox" / ".konnect-etl" / "logs" / "konnect-etl.log").read_text()
+    assert "could not send the webhook notification: it answered HTTP 501" in log
+    assert "SECRETHOOK" not in log and "HOOKPASS" not in log

@@ -205,3 +205,16 @@ def test_control_endpoints_refuse_clients_that_are_not_loopback(client: str, sta
             return [answer.status_code for answer in answers]
 
     assert asyncio.run(ask()) == [status] * 4
+
+
+def test_a_password_written_into_base_url_is_not_logged(tmp_path: Path) -> None:
+    """`http://gw:PASS@host` (a gateway's basic auth in the URL): Konnect unreachable, every
+    "could not reach" line names the URL; the password in it is masked."""
+    (tmp_path / "stock.csv").write_text("location_id,sku,quantity\nDEL-WH-01,TS-BLK-S,5\n")
+    url = "http://gw:URLPASS99-SECRET@127.0.0.1:9"  # the discard port: nothing listens
+    done = etl(["run", str(tmp_path), "--settle", "0", "-v"], tmp_path, url)
+    assert done.returncode == 2, done.stdout + done.stderr
+    log = (tmp_path / ".konnect-etl" / "logs" / "konnect-etl.log").read_text()
+    assert "127.0.0.1:9" in log + done.stderr  # the URL is named, ...
+    for where, text in (("log", log), ("stderr", done.stderr), ("stdout", done.stdout)):
+        assert "URLPASS99" not in text, where  # ... not its password
