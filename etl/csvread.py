@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from etl.errors import InputError
-from etl.limits import active, check_cells, check_header_width, check_width
+from etl.limits import active, check_cells, check_header_width, check_lines, check_width
 from etl.model import IntArray, Sheet
 from etl.ragged import field_counts
 
@@ -75,6 +75,7 @@ def read_csv_sheet(path: Path, encoding: str | None = None, delimiter: str | Non
         payload = payload[hinted.end() :]
     sep = hinted.group(1).decode() if hinted else _delimiter(path, payload, delimiter)
     check_header_width(payload, sep, active())
+    check_lines(payload, active())
     cells, counts = _parse(payload, sep)
     if b'="' in payload:
         _unwrap_text_formulas(cells)

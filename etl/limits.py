@@ -97,6 +97,9 @@ def use_limits(limits: Limits) -> Iterator[None]:
 _SPLIT = "split it into smaller files"
 
 
+LINES_PER_ROW = 4  # lines a row may span before a file's line count alone refuses it
+
+
 def too_big(what: str, limit: str, advice: str = _SPLIT) -> InputError:
     return InputError(
         f"the file is too large to process safely: {what} (the limit is {limit}). To fix it,"
@@ -126,6 +129,16 @@ def check_header_width(payload: bytes, sep: str, limits: Limits) -> None:
     fields_found = first.count(sep.encode("utf-8")) + 1
     if fields_found > limits.max_columns:
         raise too_big(f"its first line has {fields_found:,} columns", f"{limits.max_columns:,}")
+
+
+def check_lines(payload: bytes, limits: Limits) -> None:
+    """Refuse text with far more lines than `max_rows` before parsing it: a file of blank
+    lines or of `,,` took gigabytes to parse before its rows were counted. A line break in a
+    quoted cell counts too, hence the room (a legit file within the limit never has four
+    lines per row)."""
+    lines = payload.count(b"\n")
+    if lines > LINES_PER_ROW * limits.max_rows:
+        raise too_big(f"it has {lines:,} lines", f"{limits.max_rows:,} rows")
 
 
 def check_width(columns: int, limits: Limits) -> None:

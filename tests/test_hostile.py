@@ -279,6 +279,24 @@ def test_limits_can_be_lowered_and_say_which_was_exceeded(tmp_path: Path) -> Non
     assert read_sheet(path).cells.shape == (21, 3)  # the defaults let it through
 
 
+def test_a_csv_of_far_more_lines_than_rows_allowed_is_refused_before_it_is_parsed(
+    tmp_path: Path,
+) -> None:
+    """A file of blank lines or of `,,` took gigabytes to parse before its rows were
+    counted: its lines are counted first. Quoted line breaks leave room (4 lines a row)."""
+    from etl.errors import InputError
+
+    blank = tmp_path / "blank.csv"
+    blank.write_bytes(b"location_id,sku,quantity\n" + b",,\n" * 41)
+    with use_limits(Limits(max_rows=10)), pytest.raises(InputError, match="too large") as raised:
+        read_sheet(blank)
+    assert "it has 42 lines (the limit is 10 rows)" in str(raised.value)
+    notes = tmp_path / "notes.csv"  # 9 rows of 4 lines each: a quoted cell of 3 line breaks
+    notes.write_bytes(b"location_id,sku,quantity\n" + b'L,S,"1\n\n\n"\n' * 9)
+    with use_limits(Limits(max_rows=10)):
+        assert read_sheet(notes).cells.shape == (10, 3)
+
+
 def test_limits_come_from_the_config_file_and_send_the_file_to_failed(
     tmp_path: Path, sandbox: Any
 ) -> None:
