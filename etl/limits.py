@@ -30,9 +30,9 @@ from etl.errors import InputError
 
 MB = 1024 * 1024
 _BLOCK = 4 * MB
-_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br="(\d+)"')
+_ROW = re.compile(rb'<(?:\w+:)?row\b[^>]*?\br=["\'](\d+)["\']')
 # a cell reference in column AA or beyond (`<c r="AB12"`); a literal-led pattern scans fast
-_WIDE_CELL = re.compile(rb'r="([A-Z]{2,3})[0-9]')
+_WIDE_CELL = re.compile(rb'r=["\']([A-Z]{2,3})[0-9]')
 
 
 @dataclass(frozen=True)
@@ -200,8 +200,9 @@ def _check_declared(infos: list[zipfile.ZipInfo], size: int, limits: Limits) -> 
 
 
 def _check_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> None:
-    """Inflate one part as a stream; a worksheet's last row and widest column are noted."""
-    is_sheet = info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
+    """Inflate one part as a stream; a worksheet's last row and widest column are noted.
+    Any XML part may be a worksheet (the workbook's relationships may put one anywhere)."""
+    is_sheet = info.filename.endswith(".xml")
     last_row, widest, tail = 0, 0, b""
     with archive.open(info) as part:  # reads at most the declared size; checks the CRC
         while block := part.read(_BLOCK):
@@ -215,9 +216,8 @@ def _check_part(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits)
 
 
 def _last_row(text: bytes) -> int:
-    at = text.rfind(b"<row ")
-    found = _ROW.match(text, at) if at >= 0 else None
-    return int(found.group(1)) if found else 0
+    """The highest row number in `text` (rows may come in any order)."""
+    return max(map(int, _ROW.findall(text)), default=0)
 
 
 def _widest_column(text: bytes) -> int:

@@ -26,6 +26,7 @@ from etl.excelread import Workbook, read_workbook_sheet, workbook_sheet_names
 from etl.limits import active, check_file_size, check_xlsx
 from etl.markupread import SNIFF_BYTES, markup_kind, markup_sheet_names, read_markup_sheet
 from etl.model import Sheet, SheetInfo, Table
+from etl.xlsgrid import check_xls
 from etl.xmlssread import XmlWorkbook
 
 FileKind = Literal["csv", "xlsx", "xls", "html", "xml"]
@@ -168,6 +169,8 @@ def _checked_kind(path: Path) -> FileKind:
     kind = file_kind(path)
     if kind == "xlsx":
         check_xlsx(path, limits)
+    elif kind == "xls":
+        check_xls(path, limits)
     return kind
 
 

@@ -71,17 +71,26 @@ STOCK_ROWS = inline_row(1, ["location_id", "sku", "quantity"]) + inline_row(
 
 
 def hand_made_xlsx(
-    rows: str = STOCK_ROWS, doctype: str = "", padding: str = "", workbook_doctype: str = ""
+    rows: str = STOCK_ROWS,
+    doctype: str = "",
+    padding: str = "",
+    workbook_doctype: str = "",
+    part: str = "worksheets/sheet1.xml",
 ) -> bytes:
-    """A minimal workbook written part by part, so the XML can carry what we want."""
+    """A minimal workbook written part by part, so the XML can carry what we want; `part`:
+    where in xl/ the sheet is (its relationship says so)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        archive.writestr("[Content_Types].xml", CONTENT_TYPES)
+        archive.writestr(
+            "[Content_Types].xml", CONTENT_TYPES.replace("worksheets/sheet1.xml", part)
+        )
         archive.writestr("_rels/.rels", ROOT_RELS)
         archive.writestr("xl/workbook.xml", WORKBOOK.format(doctype=workbook_doctype))
-        archive.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
+        archive.writestr(
+            "xl/_rels/workbook.xml.rels", WORKBOOK_RELS.replace("worksheets/sheet1.xml", part)
+        )
         sheet = SHEET.format(doctype=doctype, rows=rows, padding=padding)
-        archive.writestr("xl/worksheets/sheet1.xml", sheet)
+        archive.writestr(f"xl/{part}", sheet)
     return buffer.getvalue()
 
 
@@ -225,6 +234,9 @@ def zip_files() -> dict[str, bytes]:
         "entity-expansion-in-workbook.xlsx": hand_made_xlsx(workbook_doctype=BILLION_LAUGHS),
         "external-entity.xlsx": hand_made_xlsx(xxe_row, doctype=EXTERNAL_ENTITY),
         "sparse-huge-grid.xlsx": hand_made_xlsx(sparse),
+        # the same, its attributes in single quotes, or its sheet outside xl/worksheets/
+        "sparse-single-quotes.xlsx": hand_made_xlsx(sparse.replace('"', "'")),
+        "sparse-sheet-elsewhere.xlsx": hand_made_xlsx(sparse, part="data/stock.xml"),
         "zip-without-workbook.xlsx": buffer.getvalue(),
     }
 
@@ -261,7 +273,29 @@ def workbooks() -> None:
     book.save(HERE / "formulas.xlsx")
 
 
+def xls_cell_past_the_sheet() -> bytes:
+    """An .xls of one good row and one number cell moved to column 20,000 (BIFF8 sheets
+    have 256): python-calamine asked for 42 GB for it and aborted the process."""
+    import xlwt  # a dev dependency
+
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Stock")
+    for j, cell in enumerate(["location_id", "sku", "quantity"]):
+        sheet.write(0, j, cell)
+    for j, cell in enumerate(["DEL-WH-01", "TS-BLK-S", 5]):
+        sheet.write(1, j, cell)
+    sheet.write(2, 0, 987654.321)  # a NUMBER record, found by its value and moved
+    buffer = io.BytesIO()
+    book.save(buffer)
+    data = bytearray(buffer.getvalue())
+    at = data.find(struct.pack("<d", 987654.321))
+    assert struct.unpack_from("<HH", data, at - 10) == (0x0203, 14)  # type, length
+    struct.pack_into("<HH", data, at - 6, 2, 20000)  # row, column
+    return bytes(data)
+
+
 def main() -> None:
+    (HERE / "xls-cell-past-the-sheet.xls").write_bytes(xls_cell_past_the_sheet())
     for name, data in {**text_files(), **zip_files()}.items():
         (HERE / name).write_bytes(data)
     shutil.copy(HERE.parent / "readers" / "encrypted.xlsx", HERE / "password-protected.xlsx")
