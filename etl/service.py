@@ -28,10 +28,10 @@ from etl.inboxlook import (
     waiting_files,
     waiting_problem,
 )
+from etl.job import Job
 from etl.journal import Journal
 from etl.mapping import Mapping
 from etl.notify import Notifier
-from etl.pipeline import Job
 from etl.pullschedule import PullPlan
 from etl.runner import RunOptions
 from etl.session import all_mappings, check_sandbox_folder, connection, journal_path

@@ -38,7 +38,7 @@ from etl.health import Heartbeat, PullHealth
 from etl.hostfaults import what_to_check
 from etl.inbox import Inbox, Settler
 from etl.inboxid import InboxIdentity, NotTheInbox
-from etl.pipeline import FileResult, Job
+from etl.job import FileResult, Job
 from etl.pullschedule import Pulling
 from etl.retention import prune
 from etl.runner import RunOptions, RunResult, resume_leftovers, take_files
