@@ -28,7 +28,8 @@ from etl.errors import ConfigError, EtlError, PullBusy
 from etl.health import Heartbeat, PullHealth
 from etl.orderpages import failed_query
 from etl.outbox import check_outbox
-from etl.pull import PullRequest, PullResult, check_status, pull_once
+from etl.pull import check_status, pull_once
+from etl.pullrequest import PullRequest, PullResult
 
 log = logging.getLogger(__name__)
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr)?\s*$", re.IGNORECASE)

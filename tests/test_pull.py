@@ -295,7 +295,7 @@ def test_a_server_that_ignores_page_numbers_stops_the_pull() -> None:
 
 def test_a_schedule_pulls_when_due_and_survives_a_failed_pull(tmp_path: Path, sandbox: Any) -> None:
     from etl.config import Settings
-    from etl.pull import PullRequest
+    from etl.pullrequest import PullRequest
     from etl.pullschedule import PullSchedule, parse_interval
 
     assert parse_interval("10m") == 600 and parse_interval("1h") == 3600

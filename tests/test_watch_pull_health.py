@@ -33,7 +33,7 @@ from etl.client import ClientSettings
 from etl.config import Settings
 from etl.health import Heartbeat, read_status, status_path, verdict
 from etl.konnect import ORDERS_PATH
-from etl.pull import PullRequest
+from etl.pullrequest import PullRequest
 from etl.pullschedule import PullSchedule
 from etl.stopping import StopRequest
 from etl.watch import Watcher, WatchOptions, watch_inbox
