@@ -18,7 +18,7 @@ from etl.console import console
 from etl.errors import ConfigError
 from etl.events import network_filesystem
 from etl.guard_settings import Guards
-from etl.health import Heartbeat, pull_lines, read_status, status_path, verdict
+from etl.health import Heartbeat, read_status, status_path, verdict
 from etl.inboxlook import (
     WAITING_MAX,
     nothing_through,
@@ -32,6 +32,7 @@ from etl.job import Job
 from etl.journal import Journal
 from etl.mapping import Mapping
 from etl.notify import Notifier
+from etl.pullhealth import pull_lines
 from etl.pullschedule import PullPlan
 from etl.runner import RunOptions
 from etl.session import all_mappings, check_sandbox_folder, connection, journal_path
