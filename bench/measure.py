@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from etl import pipeline
 from etl.bodies import Chunk, build_chunks
-from etl.client import ClientSettings
+from etl.clientsettings import ClientSettings
 from etl.config import Settings
 from etl.feeds import get_feed
 from etl.filehash import file_digest

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from etl.bodies import Chunk, Validated
-from etl.client import ClientSettings
+from etl.clientsettings import ClientSettings
 from etl.feeds import Feed
 from etl.guard_settings import Guards
 from etl.journal import Journal

@@ -28,7 +28,8 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from etl.client import ClientSettings, KonnectClient
+from etl.client import KonnectClient
+from etl.clientsettings import ClientSettings
 from etl.config import Settings
 from etl.errors import ConfigError
 from etl.flatten import (

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from etl.client import ClientSettings
+from etl.clientsettings import ClientSettings
 from etl.config import Settings, config_path, load_settings
 from etl.config_file import read_config_file
 from etl.errors import ConfigError, EtlError, PullBusy

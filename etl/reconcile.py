@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING
 import orjson
 
 from etl.chunkresult import ChunkResult
-from etl.client import ClientSettings, KonnectClient
+from etl.client import KonnectClient
+from etl.clientsettings import ClientSettings
 from etl.errors import KonnectDown
 from etl.holdover import hold_orders
 from etl.journal import Journal

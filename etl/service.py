@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from etl import lastrun
-from etl.client import ClientSettings
+from etl.clientsettings import ClientSettings
 from etl.config import Settings
 from etl.console import console
 from etl.errors import ConfigError

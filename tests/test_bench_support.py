@@ -66,7 +66,7 @@ def test_xlsx_report_keeps_ids_as_text_and_rows_as_numbers(tmp_path: Path) -> No
 def test_many_more_chunks_than_workers_all_arrive_once_and_in_order(
     sandbox: Any, tmp_path: Path
 ) -> None:
-    from etl.client import ClientSettings
+    from etl.clientsettings import ClientSettings
     from etl.journal import Journal
     from etl.konnect import ENDPOINTS
     from etl.upload import run_upload

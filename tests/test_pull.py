@@ -17,7 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from etl.cli import app
-from etl.client import ClientSettings, KonnectClient
+from etl.client import KonnectClient
+from etl.clientsettings import ClientSettings
 from etl.errors import MappingError, RequestRejected
 from etl.exportmap import load_export_mapping
 from etl.flatten import IST, ORDER_COLUMNS, flatten_order, ist
