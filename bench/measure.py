@@ -25,10 +25,11 @@ from typing import Any, TypeVar
 
 from etl import pipeline
 from etl.bodies import Chunk, build_chunks
-from etl.client import ClientSettings
+from etl.clientsettings import ClientSettings
 from etl.config import Settings
 from etl.feeds import get_feed
 from etl.filehash import file_digest
+from etl.job import Job, Prepared
 from etl.journal import Journal
 from etl.mapping import apply_mapping, choose_mapping
 from etl.report import write_reports
@@ -69,7 +70,7 @@ class Clock:
         return value
 
 
-def process(path: Path, job: pipeline.Job, clock: Clock) -> dict[str, Any]:
+def process(path: Path, job: Job, clock: Clock) -> dict[str, Any]:
     """`etl.pipeline.process` without the inbox moves, one clock reading per stage."""
     started = job.now()
     mapping, table = clock.run("read", lambda: choose_mapping(job.mappings, path))
@@ -81,7 +82,7 @@ def process(path: Path, job: pipeline.Job, clock: Clock) -> dict[str, Any]:
         chunks = clock.run("request bodies", lambda: written(build_chunks(feed, valid)))
     else:  # stock/price bodies are written while uploading, a slice of rows at a time
         chunks = clock.run("plan chunks", lambda: build_chunks(feed, valid))
-    prepared = pipeline.Prepared(feed, mapping, table, mapped, valid, chunks)
+    prepared = Prepared(feed, mapping, table, mapped, valid, chunks)
     results = None
     if job.client is not None:
         digest, size = file_digest(path)
@@ -120,12 +121,12 @@ def timed_journal(journal: Journal, spent: dict[str, float]) -> None:
         setattr(journal, name, wrapper)
 
 
-def warm_up(job: pipeline.Job, folder: Path) -> float:
+def warm_up(job: Job, folder: Path) -> float:
     """A tiny file through every stage but the upload: imports and first-use costs."""
     start = time.perf_counter()
     tiny = folder / "warm-up.csv"
     tiny.write_text("location_id,sku,quantity\n" + "".join(f"L,S{i},1\n" for i in range(50)))
-    process(tiny, pipeline.Job(job.mappings), Clock())
+    process(tiny, Job(job.mappings), Clock())
     return time.perf_counter() - start
 
 
@@ -144,7 +145,7 @@ def main() -> None:
     journal = Journal(work / "journal.sqlite3")
     spent = {"journal_commits": 0.0, "journal_seconds": 0.0}
     timed_journal(journal, spent)
-    job = pipeline.Job(mappings, client, journal if client else None)
+    job = Job(mappings, client, journal if client else None)
     startup = warm_up(job, work)
     clock = Clock()
     result = process(args.file, job, clock)

@@ -21,8 +21,8 @@ from etl.sqlitetx import immediate
 from etl.wording import count
 
 if TYPE_CHECKING:
+    from etl.job import Prepared
     from etl.keystate import KeyState
-    from etl.pipeline import Prepared
     from etl.report import RowOutcomes
 
 FEED = "awb"

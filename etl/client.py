@@ -24,7 +24,7 @@ import ssl
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
@@ -32,6 +32,7 @@ import httpx
 import orjson
 
 import etl
+from etl.clientsettings import ClientSettings
 from etl.envelopes import Answer, parse_answer, read_json
 from etl.errors import (
     CredentialsError,
@@ -39,8 +40,8 @@ from etl.errors import (
     TransientError,
     Unreachable,
 )
-from etl.konnect import TOKEN_FIELDS, TOKEN_HEADER, TOKEN_PATH, TOKEN_TTL_SECONDS, Endpoint
-from etl.retry import RetryPolicy, error_for_status, with_retries
+from etl.konnect import TOKEN_FIELDS, TOKEN_HEADER, TOKEN_PATH, Endpoint
+from etl.retry import error_for_status, with_retries
 from etl.transport import LeanTransport
 
 log = logging.getLogger(__name__)
@@ -82,47 +83,6 @@ def _env_proxy(url: str) -> bool:
     left to httpx: a proxied scheme keeps httpx's transports even for exempt hosts."""
     proxies = urllib.request.getproxies()
     return bool(proxies.get(httpx.URL(url).scheme) or proxies.get("all"))
-
-
-@dataclass(frozen=True)
-class ClientSettings:
-    """Where Konnect is and how to prove who we are. Built once by the config module."""
-
-    base_url: str
-    token: str | None = None
-    username: str | None = None
-    password: str | None = None
-    timeout: float = 30.0
-    retries: int = 5
-    retry_failed_minutes: float = 30.0  # etl.holdover
-    backoff_base: float = 0.5
-    backoff_max: float = 30.0
-    concurrency: int = 4
-    token_ttl: float = TOKEN_TTL_SECONDS
-    # A company-level token: Konnect then needs a locationCode on order look-ups, and an
-    # order is looked for at each of these locations in turn. Empty: a location-level token.
-    lookup_locations: tuple[str, ...] = ()
-
-    def __repr__(self) -> str:
-        token = "<set>" if self.token else None
-        password = "<set>" if self.password else None
-        return (
-            f"ClientSettings(base_url={self.base_url!r}, token={token}, "
-            f"username={self.username!r}, password={password}, timeout={self.timeout}, "
-            f"retries={self.retries}, concurrency={self.concurrency})"
-        )
-
-    @property
-    def can_fetch_token(self) -> bool:
-        return bool(self.username and self.password)
-
-    def retry_policy(self, *, resend_unknown: bool = True) -> RetryPolicy:
-        return RetryPolicy(
-            retries=self.retries,
-            backoff_base=self.backoff_base,
-            backoff_max=self.backoff_max,
-            resend_unknown=resend_unknown,
-        )
 
 
 class KonnectClient:

@@ -15,12 +15,13 @@ from etl.errors import ConfigError, InputError
 from etl.exportmap import all_export_mappings, export_folders
 from etl.feeds import get_feed
 from etl.inbox import Inbox
+from etl.job import Destination, FileResult, Job
 from etl.journal import Journal
 from etl.mapper import locate_columns
 from etl.mapping import Mapping, generic_mapping
 from etl.matching import choose_mapping, explain
 from etl.outoforder import describe_export_time
-from etl.pipeline import Destination, FileResult, Job, process
+from etl.pipeline import process
 from etl.runner import run_inbox
 from etl.service import run_options
 from etl.session import all_mappings, check_sandbox_folder, connection, journal_path

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
@@ -20,6 +19,16 @@ from etl.errors import ConfigError
 from etl.guard_settings import Guards
 from etl.konnect import NAMED_ENVIRONMENTS, TOKEN_TTL_SECONDS
 from etl.limits import Limits
+from etl.settingvalues import (
+    address_list,
+    boolean,
+    hold_minutes,
+    texts,
+    token_scope,
+    token_ttl,
+    url_or_environment,
+    whole_days,
+)
 
 CONFIG_NAME = "konnect-etl.yaml"
 CONFIG_NAMES = (CONFIG_NAME, "konnect-etl.yml")  # what an inbox's config file may be called
@@ -158,98 +167,6 @@ def _converted(key: str, value: Any) -> Any:
 _BLOCKS = ("guards", "limits")  # `key:` with its lines below; none left: the defaults
 
 
-def _base_url(value: Any) -> str:
-    """A named environment, or an http(s) URL with a host: anything else could never work,
-    and would only show once every row of the first file had failed."""
-    text = str(value).strip()
-    parts = urllib.parse.urlsplit(text)
-    if text in NAMED_ENVIRONMENTS or (parts.scheme in ("http", "https") and parts.hostname):
-        return text
-    names = ", ".join(NAMED_ENVIRONMENTS)
-    raise ValueError(
-        f"base_url {text!r} is neither a URL (https://...) nor a named environment ({names})"
-    )
-
-
-def _token_scope(value: Any) -> str:
-    if str(value) not in ("location", "company"):
-        raise ValueError(value)
-    return str(value)
-
-
-def _texts(value: Any) -> tuple[str, ...]:
-    """A YAML list, or one comma-separated text (as an environment variable would be)."""
-    items = value if isinstance(value, list | tuple) else str(value).split(",")
-    return tuple(str(item).strip() for item in items if str(item).strip())
-
-
-def _address_list(value: Any) -> str:
-    """`a@x, b@y` or a YAML list of addresses -> "a@x,b@y"."""
-    items = value if isinstance(value, list) else str(value).split(",")
-    return ",".join(str(v).strip() for v in items if str(v).strip())
-
-
-def _days(value: Any) -> int:
-    """`keep_days`: a whole number of days, at least 1 (`bool` is an int to Python, not to
-    us). 0 is refused rather than read as "off": it would remove yesterday's reports."""
-    try:
-        whole = not isinstance(value, bool) and int(value) == float(value) and int(value) >= 1
-    except (TypeError, ValueError):
-        whole = False
-    if not whole:
-        raise ConfigError(
-            f"setting 'keep_days': {value!r} is not a whole number of days, 1 or more (how many"
-            " days of done/, failed/ and duplicates/ folders to keep; leave it out to keep"
-            " them all)"
-        )
-    return int(value)
-
-
-MAX_HOLD_MINUTES = 7 * 24 * 60
-
-
-def _hold_minutes(value: Any) -> float:
-    """`retry_failed_minutes`: 0 to a week (a file held longer holds every newer one up)."""
-    try:
-        minutes = float(value)
-    except (TypeError, ValueError):
-        minutes = math.nan
-    if isinstance(value, bool) or not 0 <= minutes <= MAX_HOLD_MINUTES:
-        raise ConfigError(
-            f"setting 'retry_failed_minutes': {value!r} is not a number of minutes from 0 to "
-            f"{MAX_HOLD_MINUTES} (a week). It is how long the next runs try again the requests "
-            "Konnect did not take of a file, while newer files wait (default 30; 0: report "
-            "their rows at once)"
-        )
-    return minutes
-
-
-def _token_ttl(value: Any) -> float:
-    """Seconds, above 0: said in the user's terms, as the generic message would not."""
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = math.nan
-    if isinstance(value, bool) or not math.isfinite(seconds) or seconds <= 0:
-        raise ConfigError(
-            f"setting 'token_ttl_seconds': {value!r} is not a number of seconds above 0. "
-            "It is how long a token fetched with the username/password is used before a "
-            f"new one is fetched (default {TOKEN_TTL_SECONDS}, i.e. 55 minutes)"
-        )
-    return seconds
-
-
-def _boolean(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in {"1", "true", "yes", "on"}:
-        return True
-    if text in {"0", "false", "no", "off"}:
-        return False
-    raise ValueError(value)
-
-
 # keys whose Settings field has no "not set" meaning (`timeout_seconds:` left blank would be
 # no timeout at all): a blank value is refused, not taken as None
 _NEVER_BLANK = frozenset(
@@ -286,28 +203,28 @@ def _number(
 
 
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {
-    "base_url": _base_url,
+    "base_url": url_or_environment,
     "token": lambda value: str(value).strip(),
     "concurrency": _number("concurrency", 1, "requests sent at once", whole=True),
     "retries": _number("retries", 0, "tries again of a failed request", whole=True),
-    "retry_failed_minutes": _hold_minutes,
+    "retry_failed_minutes": hold_minutes,
     "timeout_seconds": _number(
         "timeout_seconds", 0, "seconds to wait for Konnect's answer", above=True
     ),
-    "token_ttl_seconds": _token_ttl,
+    "token_ttl_seconds": token_ttl,
     "settle_seconds": _number(
         "settle_seconds", 0, "seconds a file must stay unchanged before it is taken"
     ),
-    "reprocess_duplicates": _boolean,
-    "keep_days": _days,
-    "notify_email": _address_list,
+    "reprocess_duplicates": boolean,
+    "keep_days": whole_days,
+    "notify_email": address_list,
     "smtp_port": _number("smtp_port", 1, "the mail server's port", whole=True),
-    "smtp_starttls": _boolean,
+    "smtp_starttls": boolean,
     "mappings_dir": Path,
     "limits": Limits.from_mapping,
     "guards": Guards.from_config,
-    "token_scope": _token_scope,
-    "locations": _texts,
+    "token_scope": token_scope,
+    "locations": texts,
     "pull_overlap_minutes": float,
     "pull_lookback_days": _number(
         "pull_lookback_days", 1, "days each automatic pull looks back", whole=True

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from etl.pipeline import FileResult, ProgressFactory
+from etl.job import FileResult, ProgressFactory
 
 # Not a terminal (cron, logs): a fixed width so the table never wraps into unreadable cells.
 console = Console(width=None if sys.stdout.isatty() else 120)

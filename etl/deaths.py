@@ -25,7 +25,8 @@ from etl.atomic import atomic_write_bytes
 from etl.chunkresult import ChunkResult
 from etl.config import STATE_DIR
 from etl.inbox import Inbox
-from etl.pipeline import Destination, FileResult, Job, failed
+from etl.job import Destination, FileResult, Job
+from etl.pipeline import failed
 from etl.stopping import when_stop_requested
 from etl.wording import count
 

@@ -21,7 +21,8 @@ from pathlib import Path
 import orjson
 
 from etl.atomic import atomic_write_bytes
-from etl.client import ClientSettings, KonnectClient
+from etl.client import KonnectClient
+from etl.clientsettings import ClientSettings
 from etl.documentsheet import OrderList, read_order_ids
 from etl.envelopes import parse_answer
 from etl.errors import ConfigError, OutcomeUnknown, RequestRejected, TransientError

@@ -41,7 +41,7 @@ from etl.outoforder import FUTURE_SLACK, copy_of, exported_at, record_applied, s
 from etl.wording import count
 
 if TYPE_CHECKING:
-    from etl.pipeline import Job, Prepared
+    from etl.job import Job, Prepared
     from etl.report import RowOutcomes
 
 log = logging.getLogger(__name__)

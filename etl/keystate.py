@@ -31,47 +31,12 @@ import pandas as pd
 
 from etl.awbbook import AwbBook
 from etl.cancelbook import CancelBook
+from etl.protectiontables import connect
 from etl.sqlitetx import immediate
 
 STATE_FILE = "protection.sqlite3"
 KEEP_DAYS = 30
 SAME_LOCATIONS_LOOKBACK = 50  # exports searched for one with the same locations as a new file
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS exports (
-    id INTEGER PRIMARY KEY,
-    mapping TEXT NOT NULL,
-    exported_at REAL NOT NULL,
-    file TEXT NOT NULL,
-    keys BLOB NOT NULL,
-    error_rows BLOB
-);
-CREATE INDEX IF NOT EXISTS exports_time ON exports (mapping, exported_at);
-CREATE TABLE IF NOT EXISTS price_book (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    book BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS released (
-    sha256 TEXT PRIMARY KEY,
-    name TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS cancels (
-    action TEXT PRIMARY KEY,
-    file TEXT NOT NULL,
-    row INTEGER NOT NULL,
-    applied_at TEXT NOT NULL,
-    settled INTEGER NOT NULL DEFAULT 1
-);
-"""
-# Columns added since a table was first made: (table, column, declaration). A database made
-# before is given them when opened; the defaults say what its rows were.
-_ADDED_COLUMNS = (
-    ("exports", "error_rows", "BLOB"),  # errors files matched to their export
-    ("cancels", "settled", "INTEGER NOT NULL DEFAULT 1"),  # 0: answer lost; before, all applied
-    ("cancels", "attempt", "TEXT"),  # the journal attempt that recorded it: "id/started_at"
-    ("exports", "digest", "TEXT"),  # which keys, in short: exports of the same keys share it
-    ("exports", "feed", "TEXT"),  # newer exports are looked for in every mapping of the feed
-)
 
 
 @dataclass(frozen=True)
@@ -92,27 +57,12 @@ class KeyState:
     def __init__(self, state_dir: Path) -> None:
         state_dir.mkdir(exist_ok=True)  # never the inbox itself (a share gone mid-file)
         self.path = state_dir / STATE_FILE
-        self._db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.executescript(_SCHEMA)
-        if self._missing_columns():
-            with self._writing():  # another process may be adding them too: look again
-                for table, column, declaration in self._missing_columns():
-                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+        self._db = connect(self.path)
         self.cancels = CancelBook(self._db, KEEP_DAYS)
         self.awbs = AwbBook(self._db, KEEP_DAYS)
 
     def close(self) -> None:
         self._db.close()
-
-    def _missing_columns(self) -> list[tuple[str, str, str]]:
-        """The `_ADDED_COLUMNS` a database made by an older version lacks."""
-        missing = []
-        for table, column, declaration in _ADDED_COLUMNS:
-            columns = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
-            if column not in columns:
-                missing.append((table, column, declaration))
-        return missing
 
     def _writing(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         return immediate(self._db)

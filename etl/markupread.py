@@ -26,10 +26,10 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from etl.csvread import to_utf8, utf16_without_bom
 from etl.errors import InputError
 from etl.limits import Limits, active, check_cells, check_width, too_big
 from etl.model import Sheet
+from etl.textencoding import to_utf8, utf16_without_bom
 from etl.xmlssread import SPREADSHEET_NS, XmlWorkbook
 
 MarkupKind = Literal["html", "xml"]

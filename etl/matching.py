@@ -25,19 +25,18 @@ import logging
 from pathlib import Path
 
 from etl import readers
-from etl.config import CONFIG_NAMES, builtin_mappings_dir
 from etl.droppedback import ERRORS_NAME, errors_layout, is_result_header
 from etl.errors import InputError
 from etl.mapspec import Mapping, norm_header
 from etl.model import Sheet, Table
 from etl.nameglobs import may_fit, name_hits, named_for_another_feed, two_actions
+from etl.nofit import no_fit_message, own_mappings_hint, tie_message
 from etl.readers import SheetCache
 from etl.reportsheet import restore_neutralised
 from etl.sheetnamed import unread_sheets
 from etl.sheetpick import (
     MatchReport,
     header_fit,
-    headerless,
     own_layout,
     scan_sheets,
     sheet_conflict,
@@ -110,7 +109,7 @@ def choose_mapping(
     if not fitting:
         reports = [score(m, path, cache, relaxed) for m in candidates]
         refuse_own_sheet(reports)
-        said = _no_fit_message(reports, path, mappings, forced=name is not None)
+        said = no_fit_message(reports, path, mappings, forced=name is not None)
         raise cache.unreadable() or InputError(said, "no_mapping")
     refuse_own_sheet(fitting)
     if not relaxed and (why := two_actions([r.mapping for r in fitting], path.name)):
@@ -167,7 +166,7 @@ def _best(fitting: list[MatchReport]) -> MatchReport:
     own = {r.mapping.feed for r in tied if not r.mapping.is_generic}
     contenders = [r for r in tied if not (r.mapping.is_generic and r.mapping.feed in own)]
     if len(contenders) > 1:
-        raise InputError(_tie_message(contenders[0], contenders[1]), "ambiguous_mapping")
+        raise InputError(tie_message(contenders[0], contenders[1]), "ambiguous_mapping")
     return contenders[0]
 
 
@@ -197,77 +196,6 @@ def _candidates(mappings: list[Mapping], feed: str | None, name: str | None) -> 
     if not chosen:
         raise InputError(f"no mapping for feed '{feed}'", "no_mapping")
     return chosen
-
-
-def _no_fit_message(
-    reports: list[MatchReport], path: Path, loaded: list[Mapping], *, forced: bool
-) -> str:
-    """Why no mapping fits; `loaded`: every mapping loaded, `forced`: --mapping chose one."""
-    closest = max(reports, key=lambda r: (r.name_level, r.score))  # a glob match says most
-    if forced:  # the user's own choice: what it lacks, no "your own mappings" hint
-        return f"{path.name} does not fit the mapping asked for, {closest.text()}"
-    named = [r for r in reports if r.headers_ok and r.mapping.filename]
-    if named:
-        return _name_message(named, path)
-    said = f"no mapping fits {path.name}; closest: {closest.text()}"
-    if headerless(closest.sheet):
-        said += HEADERLESS
-    return said + own_mappings_hint(loaded, path)
-
-
-HEADERLESS = (
-    ". Its first line reads as data, not column names: was the file written in pieces (the"
-    " export opening it again to add rows after the first part was taken)? Then the rows are"
-    " those of a file before it: have the export write the file in one go, under a temporary"
-    " name renamed at the end, or set trigger_suffix in the config"
-)
-
-
-def own_mappings_hint(mappings: list[Mapping], path: Path | None = None) -> str:
-    """Said when only the built-in mappings were looked at: `validate` and `mappings` read
-    no config file unless given --config, so a user's new mapping is easily not loaded; the
-    config file beside `path` (a file in an inbox) is named with the option to give."""
-    builtin = builtin_mappings_dir().resolve()
-    if any(not (m.is_generic or m.path.resolve().is_relative_to(builtin)) for m in mappings):
-        return ""
-    said = (
-        ". Only the built-in mappings were looked at: your own are loaded from the folder "
-        "a konnect-etl.yaml names in 'mappings:' (run and watch read the inbox's; validate "
-        "and mappings one given with --config)"
-    )
-    beside = [path.parent / n for n in CONFIG_NAMES if path and (path.parent / n).is_file()]
-    return said + (f'; this file\'s folder has one: --config "{beside[0]}"' if beside else "")
-
-
-def _name_message(named: list[MatchReport], path: Path) -> str:
-    """The header fits but the file name does not: e.g. canonical order columns, no feed named.
-
-    confirm and dispatch files have the same columns (return_qc and pack nearly so): the name
-    or --feed must say which action is meant, so this never guesses.
-    """
-    named = sorted(named, key=lambda r: len(r.mapping.required_headers), reverse=True)
-    names = ", ".join(r.mapping.name for r in named)
-    globs = ", ".join(dict.fromkeys(f"'{g}'" for r in named for g in r.mapping.filename))
-    feeds = list(dict.fromkeys(r.mapping.feed for r in named))
-    said = f"no mapping fits {path.name}: its header fits {names}, but the file name "
-    said += f"does not match {globs}"
-    if len(feeds) == 1:
-        return f"{said}; rename the file to match or pass --feed {feeds[0]}"
-    choice = f"{', '.join(feeds[:-1])} or {feeds[-1]}"
-    return (
-        f"{said}. The columns alone do not say which feed it is: rename the file to match "
-        f"the right one or pass --feed ({choice})"
-    )
-
-
-def _tie_message(first: MatchReport, second: MatchReport) -> str:
-    how = "--mapping"
-    if first.mapping.feed != second.mapping.feed:
-        how = f"--feed ({first.mapping.feed} or {second.mapping.feed}) or --mapping"
-    return (
-        f"both {first.mapping.name} and {second.mapping.name} fit equally well; "
-        f"give one a more specific match (file name or headers) or choose with {how}"
-    )
 
 
 def score(mapping: Mapping, path: Path, cache: SheetCache, relaxed: bool = False) -> MatchReport:

@@ -18,7 +18,7 @@ import httpx
 import orjson
 
 from etl.config import Settings
-from etl.pipeline import FileResult
+from etl.job import FileResult
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from etl.client import ClientSettings, KonnectClient
+from etl.client import KonnectClient
+from etl.clientsettings import ClientSettings
 from etl.errors import RateLimited, TransientError, UploadError
 from etl.konnect import ORDERS_PATH
 from etl.order_states import REACHED, Order, Record, cancel_moved

@@ -30,7 +30,7 @@ from etl.validation import drop_rows
 from etl.wording import count
 
 if TYPE_CHECKING:
-    from etl.pipeline import Job, Prepared
+    from etl.job import Job, Prepared
     from etl.report import RowOutcomes
 
 log = logging.getLogger(__name__)

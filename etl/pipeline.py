@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Literal, cast
 
 import pyarrow as pa
 
 from etl import guards, outcomes, repeats, turns
-from etl.bodies import Chunk, Validated, build_chunks
-from etl.client import ClientSettings
+from etl.bodies import Chunk, build_chunks
 from etl.errors import CredentialsError, EtlError, InputError, KonnectDown, PartlyTaken
-from etl.feeds import ABSOLUTE_FEEDS, Feed, get_feed
+from etl.feeds import ABSOLUTE_FEEDS, get_feed
 from etl.filehash import file_digest
 from etl.grown import continue_grown
-from etl.guard_settings import Guards
+from etl.job import Destination, FileResult, Job, Prepared
 from etl.journal import Journal
-from etl.mapping import Mapping, apply_mapping, choose_mapping
-from etl.model import Mapped, Table
+from etl.mapping import apply_mapping, choose_mapping
 from etl.order_states import ORDER_FEEDS
 from etl.outoforder import export_time_notes
 from etl.partway import results_so_far
@@ -41,60 +38,6 @@ log = logging.getLogger(__name__)
 # after they are freed: a million-row file peaked ~60 MB higher and the watcher stayed that
 # big between files. The system allocator hands memory back, at the same speed (bench/).
 pa.set_memory_pool(pa.system_memory_pool())
-
-ProgressFactory = Callable[[str, int], Callable[[int], None]]
-
-
-def local_now() -> datetime:
-    return datetime.now(UTC).astimezone()
-
-
-@dataclass
-class Job:
-    """What processing a file needs besides the file itself."""
-
-    mappings: list[Mapping]
-    client: ClientSettings | None = None  # None: validate only, upload nothing
-    journal: Journal | None = None
-    feed: str | None = None
-    mapping_name: str | None = None
-    progress: ProgressFactory | None = None
-    now: Callable[[], datetime] = local_now
-    guards: Guards = field(default_factory=Guards)  # etl.guards: held/, out-of-order files
-    preview: bool = False  # also <stem>.preview.result.csv: the rows as sent (etl.preview)
-
-
-@dataclass
-class Prepared:
-    """A file read, mapped, validated and cut into request bodies."""
-
-    feed: Feed
-    mapping: Mapping
-    table: Table
-    mapped: Mapped
-    validated: Validated
-    chunks: list[Chunk]
-    # when the export was made (`etl.outoforder`), taken before the upload: the file may be
-    # gone after it (deleted from processing/ meanwhile)
-    exported_at: float | None = None
-
-
-@dataclass
-class FileResult:
-    """What happened to one file; `summary` is what `<stem>.summary.json` holds."""
-
-    summary: dict[str, Any]
-    reports: list[Path] = field(default_factory=list)
-    final_path: Path | None = None
-
-    @property
-    def outcome(self) -> str:
-        return str(self.summary["outcome"])
-
-    @property
-    def rows(self) -> dict[str, int]:
-        rows: dict[str, int] = self.summary["rows"]
-        return rows
 
 
 def _prepare_within_memory(path: Path, job: Job) -> Prepared:
@@ -209,9 +152,6 @@ def report_kind(path: Path) -> Literal["csv", "xlsx"]:
         return "csv" if file_kind(path) == "csv" else "xlsx"
     except InputError:
         return "csv"
-
-
-Destination = Callable[[str], tuple[Path, str]]
 
 
 def process(

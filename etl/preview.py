@@ -18,7 +18,7 @@ from etl.atomic import atomic_write_bytes
 from etl.wording import number_text
 
 if TYPE_CHECKING:
-    from etl.pipeline import Prepared
+    from etl.job import Prepared
 
 
 def write_preview(folder: Path, stem: str, prepared: Prepared) -> Path:

@@ -34,7 +34,7 @@ from etl.keystate import KeyState, frame_keys
 from etl.wording import count, label, number_text, row_list
 
 if TYPE_CHECKING:
-    from etl.pipeline import Prepared
+    from etl.job import Prepared
     from etl.report import RowOutcomes
 
 log = logging.getLogger(__name__)

@@ -24,15 +24,14 @@ import contextlib
 import functools
 import logging
 import sqlite3
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from etl.client import ClientSettings, KonnectClient
+from etl.client import KonnectClient
+from etl.clientsettings import ClientSettings
 from etl.config import Settings
 from etl.errors import ConfigError
-from etl.exportmap import ExportMapping
 from etl.flatten import (
     IST,
     IST_FORMAT,
@@ -44,7 +43,8 @@ from etl.flatten import (
 )
 from etl.konnect import ORDER_STATUSES, ORDERS_PAGE_SIZE_MAX
 from etl.orderpages import fetch_all_pages, query, unknown_filters
-from etl.outbox import ColumnKind, SheetFormat, StagedSheet, check_outbox, stage_sheet
+from etl.outbox import ColumnKind, StagedSheet, check_outbox, stage_sheet
+from etl.pullrequest import PullRequest, PullResult
 from etl.pullstate import PullState, Window, pull_lock, scope_key
 from etl.session import journal_path
 
@@ -63,36 +63,6 @@ FIELD_KINDS: dict[str, ColumnKind] = {
 # that far (only an explicit --from could bring such an order into a sheet again).
 REMEMBER_DAYS = 180
 LOCK_WAIT_SECONDS = 60.0  # a second pull into one outbox waits this long for the first
-
-
-@dataclass(frozen=True)
-class PullRequest:
-    """What to pull and where to put it (the options of `orders pull`)."""
-
-    status: str
-    outbox: Path
-    channel: str | None = None
-    location: str | None = None
-    date_from: date | None = None
-    date_to: date | None = None
-    format: SheetFormat | None = None  # None: the mapping's format, else xlsx
-    mapping: ExportMapping | None = None
-    again: bool = False  # also orders pulled before (needs date_from): for a re-import
-    sandbox: bool = False  # from the emulator: its record kept apart (`session.journal_path`)
-
-
-@dataclass
-class PullResult:
-    """What one pull did: orders fetched, how many were new, the sheet it wrote (if any)."""
-
-    status: str
-    locations: list[str | None]
-    fetched: int = 0
-    new_orders: int = 0
-    rows: int = 0
-    file: Path | None = None
-    windows: dict[str, Window] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
 
 
 def pull_once(

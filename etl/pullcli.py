@@ -35,7 +35,7 @@ from etl.logsetup import FILE_ONLY
 
 if TYPE_CHECKING:
     from etl.exportmap import ExportMapping
-    from etl.pull import PullRequest
+    from etl.pullrequest import PullRequest
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def pull(
     """
     from etl.errors import PullBusy
     from etl.outbox import check_outbox
-    from etl.pull import PullRequest
+    from etl.pullrequest import PullRequest
     from etl.session import check_sandbox_folder
 
     start, end = _checked_options(fmt, date_from, date_to, again)

@@ -21,14 +21,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from etl.client import ClientSettings
+from etl.clientsettings import ClientSettings
 from etl.config import Settings, config_path, load_settings
 from etl.config_file import read_config_file
 from etl.errors import ConfigError, EtlError, PullBusy
-from etl.health import Heartbeat, PullHealth
+from etl.health import Heartbeat
 from etl.orderpages import failed_query
 from etl.outbox import check_outbox
-from etl.pull import PullRequest, PullResult, check_status, pull_once
+from etl.pull import check_status, pull_once
+from etl.pullhealth import PullHealth
+from etl.pullrequest import PullRequest, PullResult
 
 log = logging.getLogger(__name__)
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h|hr)?\s*$", re.IGNORECASE)

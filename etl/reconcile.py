@@ -20,20 +20,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import orjson
 
-from etl.attribution import NO_ANSWER
 from etl.chunkresult import ChunkResult
-from etl.client import ClientSettings, KonnectClient
+from etl.client import KonnectClient
+from etl.clientsettings import ClientSettings
 from etl.errors import KonnectDown
-from etl.holdover import NOT_TAKEN, hold_orders, refused_for_now
+from etl.holdover import hold_orders
 from etl.journal import Journal
 from etl.konnect import REPLAY_CODES, Endpoint
-from etl.order_states import Order, Record, applied_note, holds
+from etl.order_states import Order, applied_note, holds
 from etl.orderlookup import CancelLook, fetch_orders
+from etl.orderverdicts import Verdicts
 from etl.refusals import note_refused
 from etl.upload import ChunkLike, konnect_answers, run_with_client, upload_chunks
 from etl.wording import count
@@ -44,103 +45,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-UNSETTLED = (
-    f"{NO_ANSWER}, and looking the order up in Konnect afterwards did not settle it: "
-    "check the order in Konnect before sending this row again"
-)
-
-
-# --- one chunk's verdicts while they are being revised ---
-
-
-@dataclass
-class _Verdicts:
-    first: ChunkResult
-    records: list[Record]
-    keys: list[str]
-    errors: dict[int, tuple[str, str]]
-    unknown: set[int]
-    ack_id: str | None
-    notes: dict[int, str] = field(default_factory=dict)
-    final: set[int] = field(default_factory=set)  # looked up; not to be looked at again
-    # in doubt, and the last look-up (or resend) failed for now: the next run tries again
-    for_now: set[int] = field(default_factory=set)
-    touched: bool = False
-
-    @classmethod
-    def of(cls, result: ChunkResult, body: bytes, keys: list[str]) -> _Verdicts:
-        unknown = set(range(len(keys))) if result.state == "unknown" else set()
-        unknown |= set(result.unknown_records)
-        records: list[Record] = orjson.loads(body)
-        errors = dict(result.record_errors)
-        # a resend refused for now by an earlier attempt (etl.holdover) applied nothing, but
-        # the request before it may have: in doubt, looked up before it is sent again
-        for i in [i for i, (code, _) in errors.items() if code in NOT_TAKEN]:
-            del errors[i]
-            unknown.add(i)
-        return cls(result, records, keys, errors, unknown, result.ack_id, dict(result.notes))
-
-    def unsettled(self) -> int:
-        """Records still in doubt or refused for now whose last try failed for now."""
-        return len(self.for_now & (self.unknown | set(self.errors)))
-
-    def doubts(self, replay: frozenset[str]) -> list[int]:
-        refused = {i for i, (code, _) in self.errors.items() if code in replay}
-        return sorted((self.unknown | refused) - self.final)
-
-    def applied(self, i: int, order: Order, more: str = "") -> None:
-        state = order.get("state") or order.get("orderStatus") or "done"
-        self.notes[i] = f"already applied: Konnect shows this order as {state}{more}"
-        self.errors.pop(i, None)
-        self.unknown.discard(i)
-
-    def in_doubt(self, i: int) -> None:
-        """Record `i` is about to be sent again: maybe applied until it is answered."""
-        self.touched = True
-        self.errors.pop(i, None)
-        self.unknown.add(i)
-
-    def answered(self, i: int, result: ChunkResult, j: int) -> None:
-        """Record `i` was resent as record `j` of a request that ended with `result`."""
-        self.ack_id = self.ack_id or result.ack_id
-        self.errors.pop(i, None)
-        self.unknown.discard(i)
-        if result.state == "unknown" or j in result.unknown_records:
-            self.unknown.add(i)
-        elif j in result.record_errors:
-            self.errors[i] = result.record_errors[j]
-            if result.state == "failed":  # refused as a whole: nothing applied
-                self.final.add(i)
-                if refused_for_now(result):  # the next run tries again (etl.holdover)
-                    self.for_now.add(i)
-
-    def result(self) -> ChunkResult:
-        if not self.touched:
-            return self.first
-        first, unknown = self.first, sorted(self.unknown)
-        if len(unknown) == len(self.keys) and first.state == "unknown":
-            return ChunkResult(
-                first.index, "unknown", None, {}, unknown, UNSETTLED, first.digest, self.notes
-            )
-        message = UNSETTLED if unknown else ""
-        errors = dict(sorted(self.errors.items()))
-        return ChunkResult(
-            first.index,
-            "acknowledged",
-            self.ack_id,
-            errors,
-            unknown,
-            message,
-            first.digest,
-            self.notes,
-        )
-
 
 @dataclass
 class _Resend:
     index: int
     body: bytes
-    origins: list[tuple[_Verdicts, int]]
+    origins: list[tuple[Verdicts, int]]
 
     @property
     def record_count(self) -> int:
@@ -173,12 +83,12 @@ async def upload_orders(
     )  # fmt: skip
     bodies = {c.index: c for c in chunks}
     book = [
-        _Verdicts.of(r, bodies[r.index].body, keys_of(bodies[r.index]))
+        Verdicts.of(r, bodies[r.index].body, keys_of(bodies[r.index]))
         for r in first
         if r.state != "failed"
     ]
 
-    def save(verdicts: list[_Verdicts]) -> None:
+    def save(verdicts: list[Verdicts]) -> None:
         if journal is not None and file_id is not None:
             journal.record_chunks(file_id, [v.result() for v in verdicts])
 
@@ -202,8 +112,8 @@ async def _settle(
     client: KonnectClient,
     feed: str,
     endpoint: Endpoint,
-    book: list[_Verdicts],
-    save: Callable[[list[_Verdicts]], None],
+    book: list[Verdicts],
+    save: Callable[[list[Verdicts]], None],
     before: CancelLook,
 ) -> None:
     """Look up the orders in doubt; resend only those Konnect has not applied; repeat.
@@ -235,7 +145,7 @@ async def _settle(
 
 def _decide(
     feed: str,
-    v: _Verdicts,
+    v: Verdicts,
     i: int,
     fetched: dict[str, Order | None],
     last: bool,
@@ -269,7 +179,7 @@ def _decide(
 
 
 async def _resend(
-    client: KonnectClient, endpoint: Endpoint, again: list[tuple[_Verdicts, int]]
+    client: KonnectClient, endpoint: Endpoint, again: list[tuple[Verdicts, int]]
 ) -> None:
     """Send the records in `again` once more, in requests of at most `endpoint.limit`."""
     parts = [again[a : a + endpoint.limit] for a in range(0, len(again), endpoint.limit)]
@@ -286,7 +196,7 @@ async def _resend(
             v.answered(i, result, j)
 
 
-def _origins(chunk: ChunkLike) -> list[tuple[_Verdicts, int]]:
+def _origins(chunk: ChunkLike) -> list[tuple[Verdicts, int]]:
     assert isinstance(chunk, _Resend)
     return chunk.origins
 

@@ -49,7 +49,7 @@ from etl.validation import drop_rows
 from etl.wording import count
 
 if TYPE_CHECKING:
-    from etl.pipeline import Prepared
+    from etl.job import Prepared
     from etl.report import RowOutcomes
 
 log = logging.getLogger(__name__)

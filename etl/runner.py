@@ -17,8 +17,8 @@ from pathlib import Path
 from etl import latewrites
 from etl.claimed import journal_file, process_claimed
 from etl.inbox import Inbox, Settler, file_signature, trigger_path, wait_until_ready
+from etl.job import FileResult, Job
 from etl.matching import left_for_another_run
-from etl.pipeline import FileResult, Job
 from etl.retention import prune
 from etl.seen_before import drop_unfinished_reports
 from etl.turns import waiting_order_files

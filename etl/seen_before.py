@@ -20,9 +20,9 @@ from etl.atomic import atomic_write_bytes, reserved_name
 from etl.feeds import ABSOLUTE_FEEDS
 from etl.filehash import content_hash
 from etl.inbox import Inbox
+from etl.job import FileResult
 from etl.journal import Journal
 from etl.journaltables import FileRecord
-from etl.pipeline import FileResult
 from etl.report import remove_reports
 from etl.wording import local_time
 

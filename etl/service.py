@@ -12,13 +12,13 @@ from typing import Any
 import orjson
 
 from etl import lastrun
-from etl.client import ClientSettings
+from etl.clientsettings import ClientSettings
 from etl.config import Settings
 from etl.console import console
 from etl.errors import ConfigError
 from etl.events import network_filesystem
 from etl.guard_settings import Guards
-from etl.health import Heartbeat, pull_lines, read_status, status_path, verdict
+from etl.health import Heartbeat, read_status, status_path, verdict
 from etl.inboxlook import (
     WAITING_MAX,
     nothing_through,
@@ -28,10 +28,11 @@ from etl.inboxlook import (
     waiting_files,
     waiting_problem,
 )
+from etl.job import Job
 from etl.journal import Journal
 from etl.mapping import Mapping
 from etl.notify import Notifier
-from etl.pipeline import Job
+from etl.pullhealth import pull_lines
 from etl.pullschedule import PullPlan
 from etl.runner import RunOptions
 from etl.session import all_mappings, check_sandbox_folder, connection, journal_path

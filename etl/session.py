@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
-from etl.client import ClientSettings
+from etl.clientsettings import ClientSettings
 from etl.config import SANDBOX_STATE, Settings, builtin_mappings_dir
 from etl.errors import ConfigError, CredentialsError
 from etl.mapping import Mapping, load_mappings

@@ -13,7 +13,7 @@ from etl import outcomes
 from etl.chunkresult import ChunkResult
 
 if TYPE_CHECKING:
-    from etl.pipeline import Job, Prepared
+    from etl.job import Job, Prepared
     from etl.report import RowOutcomes
 
 

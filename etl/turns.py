@@ -28,9 +28,9 @@ from etl.filehash import content_hash
 from etl.locks import waiting_lock
 
 if TYPE_CHECKING:
+    from etl.job import Job, Prepared
     from etl.journal import Journal
     from etl.journaltables import FileRecord
-    from etl.pipeline import Job, Prepared
 
 
 # The order files' lock keeps the name it had when it was the cancel files' alone: a process

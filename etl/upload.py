@@ -19,7 +19,8 @@ import httpx
 
 from etl.attribution import acknowledged, given_up
 from etl.chunkresult import ChunkResult, chunk_digest
-from etl.client import ClientSettings, KonnectClient
+from etl.client import KonnectClient
+from etl.clientsettings import ClientSettings
 from etl.envelopes import Answer
 from etl.errors import (
     CredentialsError,

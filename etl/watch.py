@@ -34,11 +34,12 @@ from pathlib import Path
 from etl import latewrites
 from etl.errors import EtlError
 from etl.events import EventSource, network_filesystem
-from etl.health import Heartbeat, PullHealth
+from etl.health import Heartbeat
 from etl.hostfaults import what_to_check
 from etl.inbox import Inbox, Settler
 from etl.inboxid import InboxIdentity, NotTheInbox
-from etl.pipeline import FileResult, Job
+from etl.job import FileResult, Job
+from etl.pullhealth import PullHealth
 from etl.pullschedule import Pulling
 from etl.retention import prune
 from etl.runner import RunOptions, RunResult, resume_leftovers, take_files

@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 import synth
 from measure import Clock, process
 
-from etl import pipeline
 from etl.config import Settings
+from etl.job import Job
 from etl.session import all_mappings
 
 
@@ -34,7 +34,7 @@ def test_synthetic_files_are_valid_and_reach_every_report(
 ) -> None:
     path = synth.make(tmp_path, feed, 120, kind)
     clock = Clock()
-    result = process(path, pipeline.Job(all_mappings(Settings())), clock)
+    result = process(path, Job(all_mappings(Settings())), clock)
     assert result["rows"]["ok"] == 120 and result["rows"]["total"] == 120
     assert [p["phase"] for p in clock.phases] == [
         "read", "map", "validate", "request bodies", "reports",
@@ -66,7 +66,7 @@ def test_xlsx_report_keeps_ids_as_text_and_rows_as_numbers(tmp_path: Path) -> No
 def test_many_more_chunks_than_workers_all_arrive_once_and_in_order(
     sandbox: Any, tmp_path: Path
 ) -> None:
-    from etl.client import ClientSettings
+    from etl.clientsettings import ClientSettings
     from etl.journal import Journal
     from etl.konnect import ENDPOINTS
     from etl.upload import run_upload

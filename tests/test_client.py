@@ -15,7 +15,8 @@ import httpx
 import orjson
 import pytest
 
-from etl.client import ClientSettings, KonnectClient
+from etl.client import KonnectClient
+from etl.clientsettings import ClientSettings
 from etl.envelopes import parse_answer
 from etl.errors import (
     CredentialsError,

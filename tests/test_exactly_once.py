@@ -26,7 +26,8 @@ from typer.testing import CliRunner
 
 import etl.orderlookup
 from etl.cli import app
-from etl.client import ClientSettings, KonnectClient
+from etl.client import KonnectClient
+from etl.clientsettings import ClientSettings
 from etl.config import state_dir
 from etl.errors import TransientError
 from etl.filehash import content_hash

@@ -24,7 +24,8 @@ from test_exactly_once import Body, LoseFirstRequest
 
 import etl.client
 from etl.chunkresult import ChunkResult
-from etl.client import ClientSettings, KonnectClient
+from etl.client import KonnectClient
+from etl.clientsettings import ClientSettings
 from etl.config import ConfigError, load_settings
 from etl.errors import Unreachable
 from etl.holdover import not_taken

@@ -28,8 +28,9 @@ from watchproc import stop, wait_for
 
 from etl.config import Settings
 from etl.inbox import Inbox
+from etl.job import Job
 from etl.limits import Limits, use_limits
-from etl.pipeline import Job, process
+from etl.pipeline import process
 from etl.readers import read_sheet
 from etl.session import all_mappings
 

@@ -17,7 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from etl.cli import app
-from etl.client import ClientSettings, KonnectClient
+from etl.client import KonnectClient
+from etl.clientsettings import ClientSettings
 from etl.errors import MappingError, RequestRejected
 from etl.exportmap import load_export_mapping
 from etl.flatten import IST, ORDER_COLUMNS, flatten_order, ist
@@ -295,7 +296,7 @@ def test_a_server_that_ignores_page_numbers_stops_the_pull() -> None:
 
 def test_a_schedule_pulls_when_due_and_survives_a_failed_pull(tmp_path: Path, sandbox: Any) -> None:
     from etl.config import Settings
-    from etl.pull import PullRequest
+    from etl.pullrequest import PullRequest
     from etl.pullschedule import PullSchedule, parse_interval
 
     assert parse_interval("10m") == 600 and parse_interval("1h") == 3600

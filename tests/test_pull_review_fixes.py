@@ -36,7 +36,7 @@ from etl import pullstate
 from etl.cli import app
 from etl.config import Settings
 from etl.flatten import IST
-from etl.pull import PullRequest
+from etl.pullrequest import PullRequest
 from etl.pullschedule import PullSchedule, pull_plan
 from etl.pullstate import PullState
 from etl.session import journal_path

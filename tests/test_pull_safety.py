@@ -19,11 +19,12 @@ from test_pull import EARLY, config, pull, rows_of, sheets
 import etl.client
 from etl import orderpages, outbox
 from etl import pull as pulling
-from etl.client import ClientSettings
+from etl.clientsettings import ClientSettings
 from etl.config import Settings
 from etl.flatten import IST
 from etl.konnect import TOKEN_HEADER
-from etl.pull import PullRequest, pull_once
+from etl.pull import pull_once
+from etl.pullrequest import PullRequest
 from etl.pullstate import PullState
 from etl.session import journal_path
 

@@ -29,9 +29,9 @@ from etl.cli import app
 from etl.config import Settings
 from etl.errors import WaitsBehind
 from etl.inbox import Inbox
+from etl.job import FileResult, Job
 from etl.journal import Journal
 from etl.locks import waiting_lock
-from etl.pipeline import FileResult, Job
 from etl.runner import RunOptions, RunResult, run_inbox, take_files
 from etl.session import all_mappings, client_settings, journal_path
 

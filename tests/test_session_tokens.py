@@ -10,7 +10,8 @@ import httpx
 import orjson
 import pytest
 
-from etl.client import ClientSettings, KonnectClient
+from etl.client import KonnectClient
+from etl.clientsettings import ClientSettings
 from etl.konnect import ENDPOINTS, TOKEN_HEADER, TOKEN_PATH
 from etl.sandbox import SandboxSettings, serve_in_thread
 from etl.sandbox.auth import Tokens

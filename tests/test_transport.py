@@ -23,7 +23,8 @@ import httpx
 import orjson
 import pytest
 
-from etl.client import ClientSettings, KonnectClient
+from etl.client import KonnectClient
+from etl.clientsettings import ClientSettings
 from etl.connpool import Connection, Pool
 from etl.errors import OutcomeUnknown, TransientError
 from etl.konnect import ENDPOINTS

@@ -19,7 +19,8 @@ import pytest
 
 from etl.attribution import NO_ANSWER, attribute
 from etl.chunkresult import chunk_digest
-from etl.client import ClientSettings, KonnectClient
+from etl.client import KonnectClient
+from etl.clientsettings import ClientSettings
 from etl.envelopes import Answer, RecordError
 from etl.errors import (
     CredentialsError,

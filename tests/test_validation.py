@@ -486,8 +486,9 @@ def test_an_ack_date_is_judged_by_the_runs_clock(tmp_path: Path) -> None:
     from datetime import datetime
 
     from etl.flatten import IST
+    from etl.job import Job
     from etl.mapping import generic_mapping
-    from etl.pipeline import Job, prepare
+    from etl.pipeline import prepare
 
     path = tmp_path / "invoice.csv"
     path.write_text(

@@ -29,11 +29,11 @@ from typer.testing import CliRunner
 from watchproc import done_dir, logs, start_watch, stop, wait_for, watching
 
 from etl.cli import app
-from etl.client import ClientSettings
+from etl.clientsettings import ClientSettings
 from etl.config import Settings
 from etl.health import Heartbeat, read_status, status_path, verdict
 from etl.konnect import ORDERS_PATH
-from etl.pull import PullRequest
+from etl.pullrequest import PullRequest
 from etl.pullschedule import PullSchedule
 from etl.stopping import StopRequest
 from etl.watch import Watcher, WatchOptions, watch_inbox

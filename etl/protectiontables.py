@@ -1,0 +1,71 @@
+"""The protection database's tables (`etl.keystate`): made when missing, and the columns
+added since a table was first made given to a database an older version made.
+
+`exports`, `price_book`, `released` and `cancels` are described in `etl.keystate`; the AWB
+book makes its own table (`etl.awbbook`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from etl.sqlitetx import immediate
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS exports (
+    id INTEGER PRIMARY KEY,
+    mapping TEXT NOT NULL,
+    exported_at REAL NOT NULL,
+    file TEXT NOT NULL,
+    keys BLOB NOT NULL,
+    error_rows BLOB
+);
+CREATE INDEX IF NOT EXISTS exports_time ON exports (mapping, exported_at);
+CREATE TABLE IF NOT EXISTS price_book (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    book BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS released (
+    sha256 TEXT PRIMARY KEY,
+    name TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cancels (
+    action TEXT PRIMARY KEY,
+    file TEXT NOT NULL,
+    row INTEGER NOT NULL,
+    applied_at TEXT NOT NULL,
+    settled INTEGER NOT NULL DEFAULT 1
+);
+"""
+# Columns added since a table was first made: (table, column, declaration). A database made
+# before is given them when opened; the defaults say what its rows were.
+ADDED_COLUMNS = (
+    ("exports", "error_rows", "BLOB"),  # errors files matched to their export
+    ("cancels", "settled", "INTEGER NOT NULL DEFAULT 1"),  # 0: answer lost; before, all applied
+    ("cancels", "attempt", "TEXT"),  # the journal attempt that recorded it: "id/started_at"
+    ("exports", "digest", "TEXT"),  # which keys, in short: exports of the same keys share it
+    ("exports", "feed", "TEXT"),  # newer exports are looked for in every mapping of the feed
+)
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    """The protection database at `path` (WAL: shared by processes), its tables up to date."""
+    db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+    db.execute("PRAGMA journal_mode = WAL")
+    db.executescript(SCHEMA)
+    if _missing_columns(db):
+        with immediate(db):  # another process may be adding them too: look again
+            for table, column, declaration in _missing_columns(db):
+                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+    return db
+
+
+def _missing_columns(db: sqlite3.Connection) -> list[tuple[str, str, str]]:
+    """The `ADDED_COLUMNS` a database made by an older version lacks."""
+    missing = []
+    for table, column, declaration in ADDED_COLUMNS:
+        columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if column not in columns:
+            missing.append((table, column, declaration))
+    return missing
