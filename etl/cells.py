@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 BoolArray = npt.NDArray[np.bool_]
+_TEXT_FORMULA = r'^="(?:[^"]|"")*"$'  # ="00123": text for Excel, leading zeros kept
 EXCEL_DIGITS = 15  # significant digits a spreadsheet number keeps (and Excel shows)
 
 
@@ -67,3 +68,17 @@ def contains_bytes(text: pa.Array, wanted: bytes) -> bool:
     start, end = int(every[text.offset]), int(every[text.offset + len(text)])
     data = np.frombuffer(data_buffer, dtype=np.uint8)[start:end]
     return any(bool((data == byte).any()) for byte in wanted)
+
+
+def unwrap_text_formulas(cells: pd.DataFrame) -> None:
+    """`="00123"` -> `00123`, in place: what Excel shows for the way many ERPs write a value
+    so that Excel keeps its leading zeros. Only a whole cell of that form (inner quotes
+    doubled); a real formula such as `="A"&B1` stays as it is. In a workbook too: a CSV
+    errors file opened by LibreOffice without "Evaluate formulas" and saved as .xlsx keeps
+    `="00123"` as text, which must not go out as the SKU."""
+    for j in cells.columns:
+        column = cells[j]
+        hit = column.str.match(_TEXT_FORMULA)
+        if hit.any():
+            inner = column[hit].str.slice(2, -1).str.replace('""', '"', regex=False)
+            cells.loc[hit, j] = inner

@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from etl.cells import unwrap_text_formulas
 from etl.errors import InputError
 from etl.limits import active, check_cells, check_header_width, check_lines, check_width
 from etl.model import IntArray, Sheet
@@ -37,7 +38,6 @@ _SAMPLE_BYTES = 64 * 1024
 _SAMPLE_LINES = 200
 _QUOTED = re.compile(r'"(?:[^"]|"")*"')
 _ANY_BOM = (codecs.BOM_UTF8, *UTF16_BOMS)
-_TEXT_FORMULA = r'^="(?:[^"]|"")*"$'  # ="00123": text for Excel, leading zeros kept
 # Excel's delimiter hint, `sep=;`, as a file's first line: Excel reads the rows with that
 # delimiter and does not show the line - unless the file starts with a byte order mark, when
 # it shows `sep=;` as the first row, and so do we (the row numbers stay Excel's).
@@ -66,7 +66,7 @@ def read_csv_sheet(path: Path, encoding: str | None = None, delimiter: str | Non
     check_lines(payload, active())
     cells, counts = _parse(payload, sep)
     if b'="' in payload:
-        _unwrap_text_formulas(cells)
+        unwrap_text_formulas(cells)
     check_cells(cells, active())
     row_numbers = np.arange(1, len(cells) + 1, dtype=np.int64)  # as Excel numbers the rows
     return Sheet(
@@ -92,18 +92,6 @@ def _delimiter(path: Path, payload: bytes, pinned: str | None) -> str:
     log.debug("%s: no %r between its cells, as its mapping says: read with %r", path.name,
               pinned, found)  # fmt: skip
     return found
-
-
-def _unwrap_text_formulas(cells: pd.DataFrame) -> None:
-    """`="00123"` -> `00123`, in place: what Excel shows for the way many ERPs write a value
-    so that Excel keeps its leading zeros. Only a whole cell of that form (inner quotes
-    doubled); a real formula such as `="A"&B1` stays as it is."""
-    for j in cells.columns:
-        column = cells[j]
-        hit = column.str.match(_TEXT_FORMULA)
-        if hit.any():
-            inner = column[hit].str.slice(2, -1).str.replace('""', '"', regex=False)
-            cells.loc[hit, j] = inner
 
 
 def _read_bytes(path: Path) -> bytes:

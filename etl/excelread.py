@@ -23,7 +23,7 @@ import numpy.typing as npt
 import pandas as pd
 import python_calamine as calamine
 
-from etl.cells import EXCEL_DIGITS
+from etl.cells import EXCEL_DIGITS, unwrap_text_formulas
 from etl.errors import InputError
 from etl.limits import active, check_cells
 from etl.model import Sheet, SheetInfo
@@ -107,6 +107,7 @@ class Workbook:
             columns, numeric = grid.columns, grid.numeric
             hidden = np.array(scan.hidden, dtype=np.int64)
         cells = pd.DataFrame(columns, dtype="str")
+        unwrap_text_formulas(cells)  # our errors CSV, saved as .xlsx by LibreOffice
         check_cells(cells, active())
         if whole and not xlsx:
             self._restore_errors(name, cells, first_row, first_col)

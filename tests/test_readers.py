@@ -545,6 +545,26 @@ def test_excel_text_formulas_read_as_the_text_excel_shows(tmp_path: Path) -> Non
     ]
 
 
+def test_a_workbook_text_cell_of_a_text_formula_reads_as_its_text(tmp_path: Path) -> None:
+    """Our errors CSV writes a SKU as ="00012345"; LibreOffice opens it without evaluating
+    formulas (its default for CSV) and saves it as .xlsx with that text in the cell: the
+    SKU is 00012345, as in the CSV, not '="00012345"' (Konnect refused it as unknown)."""
+    import xlsxwriter
+
+    path = tmp_path / "stock.errors.xlsx"
+    with xlsxwriter.Workbook(path) as book:
+        sheet = book.add_worksheet()
+        for r, row in enumerate([["location_id", "sku", "quantity"],
+                                 ["DEL-WH-01", '="00012345"', "5"],
+                                 ["DEL-WH-01", '="A"&"B"', "6"]]):  # fmt: skip
+            for c, cell in enumerate(row):
+                sheet.write_string(r, c, cell)  # text, as LibreOffice keeps it
+    assert rows(read_sheet(path))[1:] == [
+        ["DEL-WH-01", "00012345", "5"],
+        ["DEL-WH-01", '="A"&"B"', "6"],  # a real formula's text stays as written
+    ]
+
+
 def test_a_csv_big_enough_to_be_read_in_arrow_chunks_validates(tmp_path: Path) -> None:
     """Above ~50,000 rows the reader hands each column over in several Arrow chunks; the
     number reading crashed on them (every such file went to failed/ as an internal error)."""
