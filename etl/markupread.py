@@ -189,6 +189,9 @@ def _html_tables(path: Path, limits: Limits) -> list[list[list[str]]]:
     except OSError as exc:
         raise InputError(f"the file cannot be opened: {exc.strerror or exc}", "unreadable") from exc
     _, text = to_utf8(data)
+    # What follows the last '>' is no cell of a table (a cell ends with its tag); a run of
+    # unclosed tags there (`<a<a<a...`) took Python's HTML parser hours (CVE-2025-6069)
+    text = text[: text.rfind(b">") + 1]
     parser = _Tables(limits)
     try:
         parser.feed(text.decode("utf-8"))
