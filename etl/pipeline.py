@@ -279,5 +279,7 @@ def hold(
     errors = [f"held, nothing was uploaded: {reason}", guards.release_hint(held_file)]
     summary = build_summary(path, None, None, None, started, job, stem, errors)
     summary.update(feed=prepared.feed.name, mapping=prepared.mapping.name, held=reason)
-    log.warning("%s: held: %s", path.name, reason)
+    # the name it is filed under (a second `stock.csv` of the day is `stock-2.csv`) and how
+    # to let it go: who reads the log (or cron's mail of it) must release the right one
+    log.warning("%s: held as %s: %s; %s", path.name, held_file, reason, errors[1])
     return FileResult(summary, write_reports(folder, stem, report_kind(path), None, None, summary))

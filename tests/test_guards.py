@@ -74,6 +74,14 @@ def test_mostly_zero_stock_file_is_held_until_released(tmp_path: Path, sandbox: 
     assert "konnect-etl release" in found["file_errors"][1]
     assert (held / "stock.errors.csv").is_file() and (held / "stock.csv").is_file()
     assert stock_keys(sandbox) == set()
+    log = (tmp_path / ".konnect-etl" / "logs" / "konnect-etl.log").read_text()
+    assert f"stock.csv: held as {held / 'stock.csv'}: this stock file would set 7" in log
+    assert f'konnect-etl release "{(held / "stock.csv").absolute()}"' in log  # which one
+
+    stock_file(tmp_path / "stock.csv", [0] * 7 + [5] * 5)  # the same export again
+    assert run(tmp_path, sandbox).exit_code == 1
+    log = (tmp_path / ".konnect-etl" / "logs" / "konnect-etl.log").read_text()
+    assert f"stock.csv: held as {held / 'stock-2.csv'}: " in log  # filed as -2: named so
 
     released = CliRunner().invoke(app, ["release", str(held / "stock.csv")])
     assert released.exit_code == 0, released.output
