@@ -25,6 +25,7 @@ from pathlib import Path
 
 from etl.atomic import NAME_MAX, fit_name, link_unless_taken, name_size, numbered
 from etl.config import STATE_DIR
+from etl.errors import ConfigError
 from etl.locks import file_lock
 from etl.sidefiles import Notices, is_ignored, not_read, open_in_office
 
@@ -68,7 +69,13 @@ class Inbox:
         folder = self.root
         for part in parts:
             folder = folder / part
-            folder.mkdir(exist_ok=True)
+            try:
+                folder.mkdir(exist_ok=True)
+            except FileExistsError:  # a file of that name: not a folder to put files in
+                raise ConfigError(
+                    f"{folder} is a file, where konnect-etl keeps its folder '{part}':"
+                    " rename or move that file"
+                ) from None
         return folder
 
     def check_reachable(self) -> None:

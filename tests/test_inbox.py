@@ -259,3 +259,17 @@ def test_a_folder_dropped_into_the_inbox_and_a_shortcut_are_named_once(
         " into the inbox itself",
         "stock - Shortcut.lnk is a shortcut, not the file: copy the file itself into the inbox",
     ]
+
+
+def test_a_file_named_like_one_of_our_folders_stops_the_run_saying_so(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """A file `processing` (no extension) in a new inbox: `[Errno 17] File exists` said
+    nothing of which file or what to do."""
+    (tmp_path / "processing").write_text("someone's notes\n")
+    result = run(tmp_path, sandbox)
+    assert result.exit_code == 2
+    assert "processing is a file, where konnect-etl keeps its folder 'processing'" in (
+        result.output
+    )
+    assert "rename or move that file" in result.output
