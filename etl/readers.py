@@ -26,6 +26,8 @@ from etl.excelread import Workbook, read_workbook_sheet, workbook_sheet_names
 from etl.limits import active, check_file_size, check_xlsx
 from etl.markupread import SNIFF_BYTES, markup_kind, markup_sheet_names, read_markup_sheet
 from etl.model import Sheet, SheetInfo, Table
+from etl.odserrors import is_ods
+from etl.odsgrid import check_ods
 from etl.xlsgrid import check_xls
 from etl.xmlssread import XmlWorkbook
 
@@ -169,6 +171,8 @@ def _checked_kind(path: Path) -> FileKind:
     kind = file_kind(path)
     if kind == "xlsx":
         check_xlsx(path, limits)
+        if is_ods(path):
+            check_ods(path, limits)
     elif kind == "xls":
         check_xls(path, limits)
     return kind

@@ -73,6 +73,7 @@ FAILS = {
     "sparse-single-quotes.xlsx": "200,000 rows x 312 columns",  # r='...': XML allows it
     "sparse-sheet-elsewhere.xlsx": "200,000 rows x 312 columns",  # not in xl/worksheets/
     "xls-cell-past-the-sheet.xls": "a cell sits in column 20,001, past the 256 columns",
+    "ods-repeated-cells.ods": "a sheet spans 200,002 rows x 495 columns",  # 1 KB of repeats
     "one-50mb-line.csv": "holds 52,428,8",
 }
 # file -> row counts its summary must show (it ends in done/, bad rows rejected or failed)

@@ -294,8 +294,39 @@ def xls_cell_past_the_sheet() -> bytes:
     return bytes(data)
 
 
+def ods_repeated_cells() -> bytes:
+    """An .ods of 1 KB whose last row, 495 cells of 'x' written once, repeats 200,000 times:
+    python-calamine built the 99-million-cell grid and aborted the process at 6 GB."""
+    table = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+    office = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
+    text = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+
+    def row(*cells: str, repeat: int = 1, width: int = 1) -> str:
+        many = f' table:number-columns-repeated="{width}"' if width > 1 else ""
+        each = "".join(f'<table:table-cell office:value-type="string"{many}>'
+                       f"<text:p>{c}</text:p></table:table-cell>" for c in cells)  # fmt: skip
+        rows = f' table:number-rows-repeated="{repeat}"' if repeat > 1 else ""
+        return f"<table:table-row{rows}>{each}</table:table-row>"
+
+    rows = row("location_id", "sku", "quantity") + row("DEL-WH-01", "TS-BLK-S", "5")
+    rows += row("x", repeat=200_000, width=495)
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="{office}"'
+        f' xmlns:table="{table}" xmlns:text="{text}" office:version="1.2"><office:body>'
+        f'<office:spreadsheet><table:table table:name="Stock">{rows}</table:table>'
+        "</office:spreadsheet></office:body></office:document-content>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        mimetype = "application/vnd.oasis.opendocument.spreadsheet"
+        archive.writestr("mimetype", mimetype, compress_type=zipfile.ZIP_STORED)
+        archive.writestr("content.xml", content)
+    return buffer.getvalue()
+
+
 def main() -> None:
     (HERE / "xls-cell-past-the-sheet.xls").write_bytes(xls_cell_past_the_sheet())
+    (HERE / "ods-repeated-cells.ods").write_bytes(ods_repeated_cells())
     for name, data in {**text_files(), **zip_files()}.items():
         (HERE / name).write_bytes(data)
     shutil.copy(HERE.parent / "readers" / "encrypted.xlsx", HERE / "password-protected.xlsx")
