@@ -7,6 +7,7 @@ import contextlib
 import logging
 import logging.handlers
 import os
+import re
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -30,12 +31,23 @@ class NotFileOnly(logging.Filter):
 
 
 class RedactSecrets(logging.Filter):
-    """Replace any known secret (token, password) in a log line, whoever logged it."""
+    """Replace any known secret (token, password) in a log line, whoever logged it; and
+    write a line break or other control character in it as an escape: a file named
+    `x\n2026-11-28 ... ERROR ...` (anyone may drop files on the share) must not forge a
+    line of the log, nor an escape sequence recolour the terminal of whoever reads it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if _secrets:
-            record.msg, record.args = masked(record.getMessage()), None
+        message = record.getMessage()
+        if _secrets or _CONTROL.search(message):
+            record.msg, record.args = _CONTROL.sub(_escaped, masked(message)), None
         return True
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x9b]")  # tab aside
+
+
+def _escaped(found: re.Match[str]) -> str:
+    return repr(found.group(0))[1:-1]
 
 
 def masked(text: str) -> str:

@@ -48,6 +48,16 @@ def test_a_share_gone_away_keeps_the_open_file(logs_at: Path, tmp_path: Path) ->
     )
 
 
+def test_a_file_name_cannot_forge_a_log_line_or_recolour_a_terminal(logs_at: Path) -> None:
+    """Anyone may drop a file on the share; its name goes into log lines."""
+    name = "x.csv\n2026-11-28 07:00:00 [1] INFO etl.runner: stock.csv: uploaded\x1b[8m"
+    logging.getLogger("etl.runner").warning("%s: not taken", name)
+    lines = (logs_at / "konnect-etl.log").read_text().splitlines()
+    assert len(lines) == 1 and "\x1b" not in lines[0]
+    assert lines[0].endswith("x.csv\\n2026-11-28 07:00:00 [1] INFO etl.runner: stock.csv: uploaded"
+                             "\\x1b[8m: not taken")  # fmt: skip
+
+
 def test_log_file_lines_say_which_process_wrote_them_and_keep_tracebacks(tmp_path: Path) -> None:
     """A `watch` and a cron `run` may write one log: each line names its process; a JSON line
     has the time to the millisecond and, for an exception, its traceback (the README's
