@@ -35,11 +35,21 @@ log = logging.getLogger(__name__)
 MAX_DEATHS = 3
 GAVE_UP = (
     "konnect-etl stopped {deaths} times in a row while working on this file, without finishing"
-    " it or saying why: the process was killed (most likely for lack of memory - the file may"
-    " be too big for this machine - or the machine restarted). It is set aside so that the"
-    " files behind it go on. What Konnect acknowledged is recorded: split the file into smaller"
-    " ones (or lower 'limits: max_rows' in konnect-etl.yaml so such files are refused before"
-    " reading, or give the machine more memory) and drop it in again"
+    " it or saying why: the process was killed ({why}). It is set aside so that the files"
+    " behind it go on. What Konnect acknowledged is recorded: {advice}"
+)
+TOO_BIG = (
+    "most likely for lack of memory - the file may be too big for this machine - or the"
+    " machine restarted",
+    "split the file into smaller ones (or lower 'limits: max_rows' in konnect-etl.yaml so such"
+    " files are refused before reading, or give the machine more memory) and drop it in again",
+)
+SMALL = 1024 * 1024  # bytes: a file this small is not too big for any machine
+DAMAGED = (
+    "the machine restarted, or reading the file exhausted memory or crashed the reader: at"
+    " {size:,} bytes it is not too big, so it may be damaged, or made to do that",
+    "open it in Excel and save it again, or export it as CSV, and drop it in again; if good"
+    " files do this too, send the log to whoever looks after konnect-etl",
 )
 
 
@@ -106,7 +116,11 @@ def set_aside(claimed: Path, deaths: Deaths, job: Job, where: Destination) -> Fi
     """`claimed` to failed/, with a report saying how the process died on it, and what of it
     Konnect acknowledged before (its summary's `chunks`, `ack_ids`; `partial` when that is
     anything) or was sent without an answer."""
-    reason = GAVE_UP.format(deaths=deaths.hard + deaths.after_stop)
+    size = claimed.stat().st_size if claimed.exists() else SMALL
+    why, advice = DAMAGED if size < SMALL else TOO_BIG
+    reason = GAVE_UP.format(
+        deaths=deaths.hard + deaths.after_stop, why=why.format(size=size), advice=advice
+    )
     if deaths.after_stop:
         reason += (
             f" ({deaths.after_stop} of those times it was killed after being asked to stop: a"
