@@ -26,7 +26,7 @@ import pyarrow.csv as pacsv
 
 from etl.cells import unwrap_text_formulas
 from etl.errors import InputError
-from etl.limits import active, check_cells, check_header_width, check_lines, check_width
+from etl.limits import active, check_cells, check_header_width, check_lines
 from etl.model import IntArray, Sheet
 from etl.ragged import field_counts
 from etl.textencoding import UTF16_BOMS, to_utf8
@@ -139,7 +139,7 @@ def _parse(payload: bytes, sep: str) -> tuple[pd.DataFrame, IntArray | None]:
         counts = None
     else:  # uneven rows, or more columns than the sample showed: the slower exact path
         width = max([*uneven, table.num_columns if table is not None else 0])
-        check_width(width, active())
+        _check_row_width(payload, sep, width)
         frame = _parse_uneven(payload, sep, width)
         counts = field_counts(payload, sep, len(frame))
     frame.columns = pd.RangeIndex(frame.shape[1])
@@ -188,4 +188,32 @@ def _parse_uneven(payload: bytes, sep: str, width: int) -> pd.DataFrame:
             engine="c",
         )
     except (pd.errors.ParserError, ValueError) as exc:
-        raise InputError(f"the file cannot be read as CSV: {exc}", code="unreadable") from exc
+        found = _TOO_MANY_FIELDS.search(str(exc))
+        if found is None:
+            raise InputError(f"the file cannot be read as CSV: {exc}", code="unreadable") from exc
+        expected, line, saw = (int(n) for n in found.groups())
+        raise _wide_line(line, saw, expected) from exc
+
+
+_TOO_MANY_FIELDS = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+
+
+def _check_row_width(payload: bytes, sep: str, width: int) -> None:
+    """A row wider than `max_columns`, named by its line (quotes aside: a message only)."""
+    limit = active().max_columns
+    if width <= limit:
+        return
+    lines = payload.split(b"\n")
+    fields = [line.count(sep.encode()) + 1 for line in lines]
+    number = next((n for n, count in enumerate(fields, 1) if count > limit), 1)
+    raise _wide_line(number, fields[number - 1], fields[0], limit)
+
+
+def _wide_line(line: int, fields: int, first: int, limit: int | None = None) -> InputError:
+    over = f", more than the {limit:,} columns a file may have" if limit else ""
+    return InputError(
+        f"line {line:,} has {fields:,} fields{over}, where the first line has {first:,}: a text"
+        " with separators not in quotes, or lines run together? Fix that line in the export"
+        + (" (or raise 'limits: max_columns' in konnect-etl.yaml)" if limit else ""),
+        code="too_big" if limit else "unreadable",
+    )

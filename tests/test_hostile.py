@@ -302,6 +302,23 @@ def test_a_csv_of_far_more_lines_than_rows_allowed_is_refused_before_it_is_parse
         assert read_sheet(notes).cells.shape == (10, 3)
 
 
+def test_a_csv_line_far_wider_than_the_rest_is_named_by_its_line(tmp_path: Path) -> None:
+    """One line of 600 fields in a 4-line file was "too large ... split it into smaller
+    files"; one of 5,000,002 fields gave pandas' tokenizer text."""
+    from etl.errors import InputError
+
+    head = b"location_id,sku,quantity\nDEL-WH-01,A,1\n"
+    for fields, limit in ((600, "more than the 500 columns a file may have, "), (5_000_002, "")):
+        path = tmp_path / f"wide-{fields}.csv"
+        path.write_bytes(head + b",".join([b"x"] * fields) + b"\nDEL-WH-01,B,2\n")
+        with pytest.raises(InputError) as raised:
+            read_sheet(path)
+        assert str(raised.value).startswith(
+            f"line 3 has {fields:,} fields, {limit}where the first line has 3: a text with"
+            " separators not in quotes, or lines run together? Fix that line in the export"
+        )
+
+
 def test_limits_come_from_the_config_file_and_send_the_file_to_failed(
     tmp_path: Path, sandbox: Any
 ) -> None:
