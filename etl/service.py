@@ -19,6 +19,7 @@ from etl.errors import ConfigError
 from etl.events import network_filesystem
 from etl.guard_settings import Guards
 from etl.health import Heartbeat, read_status, status_path, verdict
+from etl.heldlook import held_files, held_problem
 from etl.inboxlook import (
     WAITING_MAX,
     nothing_through,
@@ -197,11 +198,13 @@ class _Looked:
         self.waiting = waiting_files(inbox, now, self.limit)
         self.nothing = nothing_through(inbox)
         self.unread = unread_files(inbox, now, self.limit)
+        self.held = held_files(inbox, now)
 
     def judge(self, judged: tuple[bool, str]) -> tuple[bool, str]:
         """The verdict, made a problem by what the look found (after what it already says)."""
         alive, reason = judged
-        found = [waiting_problem(self.waiting, self.limit)] if self.waiting else []
+        found = [held_problem(self.held)] if self.held else []
+        found += [waiting_problem(self.waiting, self.limit)] if self.waiting else []
         found += [nothing_through_problem(self.nothing)] if self.nothing else []
         found += [unread_problem(self.unread)] if self.unread else []
         if not alive or not found:
@@ -210,7 +213,7 @@ class _Looked:
 
     def document(self) -> dict[str, object]:
         return {"files_waiting_in_inbox": self.waiting, "files_nothing_through": self.nothing,
-                "files_in_folders_not_read": self.unread}  # fmt: skip
+                "files_in_folders_not_read": self.unread, "files_held": self.held}  # fmt: skip
 
 
 def _print_status(status: dict[str, object], alive: bool, reason: str) -> None:
