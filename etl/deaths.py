@@ -72,6 +72,15 @@ class Deaths:
         return f"{self.hard} {self.after_stop}"
 
 
+WORKING = "working"  # the markers' folder, in the inbox's state folder
+
+
+def marker_path(folder: Path, name: str) -> Path:
+    """The marker of `processing/<name>` in `folder` (`.konnect-etl/working/`): it is there
+    while a process works on the file, and stays when that process is killed."""
+    return folder / hashlib.sha256(os.fsencode(name)).hexdigest()
+
+
 # The markers of the files in progress, with the deaths counted before this start
 _working: dict[Path, Deaths] = {}
 
@@ -80,7 +89,7 @@ _working: dict[Path, Deaths] = {}
 def working_on(inbox: Inbox, name: str, resuming: bool) -> Iterator[Deaths]:
     """Mark `name` as being worked on while the block runs; yields how processes died on it
     in a row before (none for a file newly taken from the inbox)."""
-    marker = inbox.folder(STATE_DIR, "working") / hashlib.sha256(os.fsencode(name)).hexdigest()
+    marker = marker_path(inbox.folder(STATE_DIR, WORKING), name)
     before = _deaths(marker) if resuming else Deaths()
     killed = Deaths(before.hard + 1, before.after_stop)  # what the next start reads if we die
     atomic_write_bytes(marker, killed.text().encode())

@@ -19,6 +19,7 @@ from etl.errors import ConfigError
 from etl.events import network_filesystem
 from etl.guard_settings import Guards
 from etl.health import Heartbeat, read_status, status_path, verdict
+from etl.heldlook import held_files, held_problem
 from etl.inboxlook import (
     WAITING_MAX,
     nothing_through,
@@ -30,6 +31,7 @@ from etl.inboxlook import (
 )
 from etl.job import Job
 from etl.journal import Journal
+from etl.leftlook import left_files, left_problem
 from etl.mapping import Mapping
 from etl.notify import Notifier
 from etl.pullhealth import pull_lines
@@ -144,12 +146,10 @@ def status_command(inbox: Path, max_age: float | None, as_json: bool) -> int:
         console.print(f"the inbox folder {inbox} is not there (a share not mounted?)")
         return 2
     status, last_run = read_status(inbox), lastrun.read(inbox)
-    if status is None and last_run is None:
-        console.print(f"no status in {status_path(inbox)}: neither `konnect-etl watch` nor"
-                      " `konnect-etl run` ran here")  # fmt: skip
-        return 2
     now = time.time()
     looked = _Looked(inbox, now, max_age)
+    if status is None and last_run is None:
+        return _never_finished(inbox, looked, as_json)
     if status is not None and _runs_since_stopped(status, last_run):
         stopped, status = f"the watcher was stopped at {status.get('last_scan')}", None
     else:
@@ -179,6 +179,21 @@ def status_command(inbox: Path, max_age: float | None, as_json: bool) -> int:
     return 0 if alive else 1
 
 
+def _never_finished(inbox: Path, looked: _Looked, as_json: bool) -> int:
+    """No watcher, no run that finished: 2, "never ran" - unless a run was killed here before
+    it could finish (a file left in processing/) or held a file: 1, saying so."""
+    if not looked.held and not looked.left:
+        console.print(f"no status in {status_path(inbox)}: neither `konnect-etl watch` nor"
+                      " `konnect-etl run` ran here")  # fmt: skip
+        return 2
+    _, reason = looked.judge((True, "no run has finished here yet"), only_stopped=True)
+    if as_json:
+        print(orjson.dumps({**looked.document(), "alive": False, "verdict": reason}).decode())
+    else:
+        console.print(f"[red]PROBLEM[/]  {reason}", highlight=False)
+    return 1
+
+
 def _runs_since_stopped(status: dict[str, Any], last_run: dict[str, Any] | None) -> bool:
     """A watcher stopped on purpose (SIGTERM, Ctrl+C), and `run` came after it: the inbox is
     worked by scheduled runs now (switched from the watch service to a timer), which are
@@ -197,20 +212,27 @@ class _Looked:
         self.waiting = waiting_files(inbox, now, self.limit)
         self.nothing = nothing_through(inbox)
         self.unread = unread_files(inbox, now, self.limit)
+        self.held = held_files(inbox, now)
+        self.left = left_files(inbox, now)
 
-    def judge(self, judged: tuple[bool, str]) -> tuple[bool, str]:
-        """The verdict, made a problem by what the look found (after what it already says)."""
+    def judge(self, judged: tuple[bool, str], only_stopped: bool = False) -> tuple[bool, str]:
+        """The verdict, made a problem by what the look found (after what it already says);
+        `only_stopped`: by the files held or left in processing/ only."""
         alive, reason = judged
-        found = [waiting_problem(self.waiting, self.limit)] if self.waiting else []
-        found += [nothing_through_problem(self.nothing)] if self.nothing else []
-        found += [unread_problem(self.unread)] if self.unread else []
+        found = [left_problem(self.left)] if self.left else []
+        found += [held_problem(self.held)] if self.held else []
+        if not only_stopped:
+            found += [waiting_problem(self.waiting, self.limit)] if self.waiting else []
+            found += [nothing_through_problem(self.nothing)] if self.nothing else []
+            found += [unread_problem(self.unread)] if self.unread else []
         if not alive or not found:
             return judged
         return False, f"{reason}; but {'; and '.join(found)}"
 
     def document(self) -> dict[str, object]:
         return {"files_waiting_in_inbox": self.waiting, "files_nothing_through": self.nothing,
-                "files_in_folders_not_read": self.unread}  # fmt: skip
+                "files_in_folders_not_read": self.unread, "files_held": self.held,
+                "files_left_in_processing": self.left}  # fmt: skip
 
 
 def _print_status(status: dict[str, object], alive: bool, reason: str) -> None:

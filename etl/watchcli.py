@@ -130,7 +130,8 @@ def status(
 ) -> None:
     """Print the health of the watcher on INBOX; exit 1 when it looks dead or needs a look
     (with --pull-out: pulls failing 3 rounds in a row or for an hour; a file waiting in the
-    inbox for over an hour), 2 if it never ran.
+    inbox for over an hour; a file held, waiting for `release`; a file a killed run left in
+    processing/), 2 if it never ran.
 
     Example: [bold]konnect-etl status /srv/konnect/inbox || send-alert[/]
     """
