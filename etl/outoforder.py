@@ -209,7 +209,7 @@ def skip_superseded(prepared: Prepared, path: Path, state: KeyState, copy: Copy 
         if key in newer:
             messages[i] = _superseded(newer[key], copied)
         else:
-            messages[i] = _set_by_own_export(stem)
+            messages[i] = _set_by_own_export(stem, exported_at)
     prepared.validated = drop_rows(
         prepared.validated, messages, prepared.table.row_numbers, superseded_problem
     )
@@ -236,11 +236,15 @@ def _newer(
     return newer
 
 
-def _set_by_own_export(stem: str | None) -> str:
+def _set_by_own_export(stem: str | None, exported_at: float) -> str:
+    """Said with the export's time: an ERP that names every export alike has one a day, and
+    an errors file whose `row` numbers fit two of them is taken for the older one."""
     return (
-        f"not sent: {stem}, the export this errors file comes from, already set this location"
-        " and SKU on another row, and one export sets a SKU once: check the SKU typed into"
-        " this row; to change that SKU's stock, send it in a new file"
+        f"not sent: {stem} exported {_when(exported_at)}, the export this errors file comes"
+        " from, already set this location and SKU on another row, and one export sets a SKU"
+        " once: check the SKU typed into this row (or, if this errors file is of a later"
+        f" {stem}, put its rows in a new file); to change that SKU's stock, send it in a new"
+        " file"
     )
 
 
