@@ -261,7 +261,7 @@ def _translate(exc: httpx.TransportError, what: str) -> TransientError:
     """A transport failure as our error: was the request possibly received, or surely not?
     (`etl.netcause` says why a connection could not be made.)"""
     if isinstance(exc, httpx.ReadTimeout):
-        return OutcomeUnknown(f"{what}: no answer from Konnect within the timeout")
+        return OutcomeUnknown(f"{what}: no answer from Konnect within {_read_timeout(exc)}")
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
         return OutcomeUnknown(f"{what}: Konnect closed the connection without answering")
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
@@ -271,3 +271,12 @@ def _translate(exc: httpx.TransportError, what: str) -> TransientError:
     if isinstance(exc, httpx.WriteError):
         return TransientError(f"{what}: the connection broke before the whole request was sent")
     return TransientError(f"{what}: could not reach Konnect: {connect_cause(exc)}")
+
+
+def _read_timeout(exc: httpx.ReadTimeout) -> str:
+    """`timeout_seconds (30 s)`: the setting to raise when Konnect is always slower."""
+    try:
+        seconds = exc.request.extensions.get("timeout", {}).get("read")
+    except RuntimeError:  # raised without its request
+        seconds = None
+    return f"timeout_seconds ({seconds:g} s)" if seconds else "timeout_seconds"

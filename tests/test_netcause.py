@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import socketserver
 import ssl
+import threading
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from etl.cli import app
 from etl.client import KonnectClient
 from etl.clientsettings import ClientSettings
-from etl.errors import TransientError, Unreachable
+from etl.errors import OutcomeUnknown, TransientError, Unreachable
 from etl.konnect import ENDPOINTS
 from etl.transport import LeanTransport
 
@@ -113,3 +119,44 @@ def test_a_certificate_for_another_host_is_named_as_not_accepted() -> None:
     said = tls_failure("konnect.example", trusted=True)
     assert "TLS certificate at 127.0.0.1:PORT was not accepted (IP address mismatch" in said
     assert "_ssl.c" not in said
+
+
+class _Silent(socketserver.BaseRequestHandler):
+    """Reads the request, never answers: a Konnect slower than any timeout."""
+
+    def handle(self) -> None:
+        self.request.recv(65536)
+        self.server.stopping.wait(10)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def silent_konnect() -> Iterator[str]:
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _Silent)
+    server.daemon_threads = True
+    server.stopping = threading.Event()  # type: ignore[attr-defined]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.stopping.set()  # type: ignore[attr-defined]
+    server.shutdown()
+    server.server_close()
+
+
+def test_no_answer_within_the_timeout_names_timeout_seconds(silent_konnect: str) -> None:
+    error = failure(ClientSettings(silent_konnect, token="t", retries=0, timeout=0.2))
+    assert isinstance(error, OutcomeUnknown)
+    assert "no answer from Konnect within timeout_seconds (0.2 s)" in str(error), str(error)
+
+
+def test_a_konnect_always_slower_than_the_timeout_says_to_raise_it(
+    tmp_path: Path, silent_konnect: str
+) -> None:
+    """The file waits in processing/ for good while Konnect answers slower than
+    timeout_seconds: the run's last line says so, not only "check the network"."""
+    (tmp_path / "konnect-etl.yaml").write_text("timeout_seconds: 0.2\nretries: 0\n")
+    (tmp_path / "stock.csv").write_text("location_id,sku,quantity\nDEL-WH-01,TS-BLK-M,5\n")
+    env = {"KONNECT_TOKEN": "t", "KONNECT_BASE_URL": silent_konnect}
+    down = CliRunner().invoke(app, ["run", str(tmp_path), "--settle", "0"], env=env)
+    assert down.exit_code == 2, down.output
+    said = " ".join(down.output.split())
+    assert "waits in processing/" in said and "timeout_seconds (0.2 s)" in said, said
+    assert "if Konnect is just slow, raise timeout_seconds in konnect-etl.yaml" in said, said
