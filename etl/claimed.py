@@ -159,8 +159,7 @@ def _process(
         # folder (a trigger file gone, a new export of the same name arriving meanwhile).
         raise KonnectDown(
             f"{exc}. Nothing of {claimed.name} is lost: it waits in processing/, and the next "
-            "run (watch: after a pause) continues where this one stopped. If this lasts, check "
-            "the network and base_url / KONNECT_BASE_URL"
+            f"run (watch: after a pause) continues where this one stopped. {_if_it_lasts(exc)}"
         ) from None
     except (OSError, sqlite3.Error, EtlError):
         raise  # the disk, the share or the set-up: the caller backs off and tries again
@@ -169,6 +168,16 @@ def _process(
         if where.path is not None:  # reports of this attempt may be half written: none is right
             remove_reports(where.path.parent, where.path.stem)
         return internal_error(claimed, exc, job, where)
+
+
+def _if_it_lasts(down: KonnectDown) -> str:
+    """What to check when Konnect stays away; a Konnect that answers, but always slower than
+    `timeout_seconds`, would keep the file waiting for good (etl.client: "no answer ...
+    within timeout_seconds")."""
+    check = "If this lasts, check the network and base_url / KONNECT_BASE_URL"
+    if "within timeout_seconds" not in str(down):
+        return check
+    return f"{check}; if Konnect is just slow, raise timeout_seconds in konnect-etl.yaml"
 
 
 def _still_written(

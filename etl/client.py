@@ -41,6 +41,7 @@ from etl.errors import (
     Unreachable,
 )
 from etl.konnect import TOKEN_FIELDS, TOKEN_HEADER, TOKEN_PATH, Endpoint
+from etl.netcause import connect_cause
 from etl.retry import error_for_status, with_retries
 from etl.transport import LeanTransport
 
@@ -217,9 +218,11 @@ class KonnectClient:
         }
         try:
             response = await self._http.get(TOKEN_PATH, params=params)
-        except httpx.TransportError:
+        except httpx.TransportError as exc:
             # `from None`: the chained httpx error carries the URL, and the URL the password
-            raise TransientError(f"could not reach Konnect's token endpoint {TOKEN_PATH}") from None
+            raise TransientError(
+                f"could not reach Konnect's token endpoint {TOKEN_PATH}: {connect_cause(exc)}"
+            ) from None
         if response.status_code >= 500 or response.status_code == 429:
             raise TransientError(f"Konnect's token endpoint answered HTTP {response.status_code}")
         if response.status_code != 200:
@@ -255,15 +258,25 @@ def _token_from(response: httpx.Response) -> tuple[str, float]:
 
 
 def _translate(exc: httpx.TransportError, what: str) -> TransientError:
-    """A transport failure as our error: was the request possibly received, or surely not?"""
+    """A transport failure as our error: was the request possibly received, or surely not?
+    (`etl.netcause` says why a connection could not be made.)"""
     if isinstance(exc, httpx.ReadTimeout):
-        return OutcomeUnknown(f"{what}: no answer from Konnect within the timeout")
+        return OutcomeUnknown(f"{what}: no answer from Konnect within {_read_timeout(exc)}")
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
         return OutcomeUnknown(f"{what}: Konnect closed the connection without answering")
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
-        return Unreachable(f"{what}: could not reach Konnect ({type(exc).__name__})")
+        return Unreachable(f"{what}: could not reach Konnect: {connect_cause(exc)}")
     if isinstance(exc, httpx.TimeoutException):
         return TransientError(f"{what}: timed out before the request was sent")
     if isinstance(exc, httpx.WriteError):
         return TransientError(f"{what}: the connection broke before the whole request was sent")
-    return TransientError(f"{what}: could not reach Konnect ({type(exc).__name__})")
+    return TransientError(f"{what}: could not reach Konnect: {connect_cause(exc)}")
+
+
+def _read_timeout(exc: httpx.ReadTimeout) -> str:
+    """`timeout_seconds (30 s)`: the setting to raise when Konnect is always slower."""
+    try:
+        seconds = exc.request.extensions.get("timeout", {}).get("read")
+    except RuntimeError:  # raised without its request
+        seconds = None
+    return f"timeout_seconds ({seconds:g} s)" if seconds else "timeout_seconds"

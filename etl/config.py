@@ -119,7 +119,7 @@ def load_settings(
         config_file = config_path(inbox)
     values: dict[str, Any] = {}
     if config_file is not None:
-        values.update(read_config_file(config_file))
+        values.update(read_config_file(config_file, _TEXT_FIELDS))
     # .strip(): an env file saved with Windows line ends puts a \r at the end of each value
     later = {f: environ[e].strip() for e, f in _ENV_KEYS.items() if environ.get(e)}
     later.update({k: v for k, v in (overrides or {}).items() if v is not None})
@@ -163,6 +163,12 @@ def _converted(key: str, value: Any) -> Any:
             raise ConfigError(f"setting '{key}': {said}") from exc
         raise ConfigError(f"setting '{key}': {value!r} is not a valid value") from exc
 
+
+# settings whose value is text by nature (a password, a token, a path): the config file's
+# `password: 0123456` is the text 0123456, not YAML's octal number 42798 (etl.config_file)
+_TEXT_FIELDS = frozenset(
+    f.name for f in fields(Settings) if str(f.type).startswith(("str", "Path", "tuple[str"))
+)
 
 _BLOCKS = ("guards", "limits")  # `key:` with its lines below; none left: the defaults
 

@@ -7,6 +7,7 @@ the `Settings` fields they set; a `mappings:` folder is taken relative to the fi
 from __future__ import annotations
 
 import codecs
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,49 @@ def _unique_mapping(loader: _UniqueKeys, node: yaml.MappingNode) -> dict[Any, An
 
 _UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
 
+_STR, _NULL = "tag:yaml.org,2002:str", "tag:yaml.org,2002:null"
+_LISTS = ("locations", "notify_email")  # a YAML list of texts is fine there (settingvalues)
+
+
+class _NotText(Exception):
+    def __init__(self, key: str, node: yaml.Node) -> None:
+        self.key, self.line = key, node.start_mark.line + 1
+
+
+def _keep_text(key: str, node: yaml.Node, source: str) -> None:
+    """Make a text setting's plain scalar a `str` of exactly what was written: YAML 1.1 reads
+    `password: 0123456` as the octal 42798, `12:30` as 750, `1.50` as 1.5, `yes` as True.
+    What cannot be kept as written (a list, an `&anchor` or `!!tag` before it): ValueError."""
+    if isinstance(node, yaml.SequenceNode) and key in _LISTS:
+        for item in node.value:
+            _keep_text(key, item, source)
+        return
+    written = source[node.start_mark.index : node.end_mark.index]
+    # `&x` (an anchor) keeps only what follows it, or nothing: `password: &x7 abc` is "abc"
+    if not isinstance(node, yaml.ScalarNode) or written.startswith("&"):
+        raise ValueError(key)
+    if node.tag in (_STR, _NULL):
+        return
+    if node.style is not None or written != node.value:  # `!!int 0123`: a number asked for
+        raise ValueError(key)
+    node.tag = _STR
+
+
+def _load(source: str, text_keys: Collection[str]) -> Any:
+    """`yaml.load`, with the values of `text_keys` kept as the text written (`_keep_text`)."""
+    loader = _UniqueKeys(source)
+    try:
+        root = loader.get_single_node()
+        for key, value in root.value if isinstance(root, yaml.MappingNode) else ():
+            if isinstance(key, yaml.ScalarNode) and key.value in text_keys:
+                try:
+                    _keep_text(key.value, value, source)
+                except ValueError:
+                    raise _NotText(key.value, key) from None
+        return None if root is None else loader.construct_document(root)
+    finally:
+        loader.dispose()
+
 
 def refuse_misnamed(folder: Path, names: tuple[str, ...]) -> None:
     """ConfigError when `folder` holds one of `names` with the `.txt` Notepad adds unless told
@@ -114,11 +158,18 @@ BACKSLASH = (
 )
 
 
-def read_config_file(path: Path) -> dict[str, Any]:
-    """The config file's settings as Settings field names; unknown keys are errors."""
+def read_config_file(path: Path, text_fields: Collection[str] = ()) -> dict[str, Any]:
+    """The config file's settings as Settings field names; unknown keys are errors. The keys
+    of `text_fields` (str settings: a password, a token) keep the text written."""
     text = _text(path)
     try:
-        loaded = yaml.load(text, Loader=_UniqueKeys) or {}
+        loaded = _load(text, [k for k, field in _FILE_KEYS.items() if field in text_fields]) or {}
+    except _NotText as not_text:
+        raise ConfigError(
+            f"config file {path}, line {not_text.line}: '{not_text.key}' would not be read as"
+            " the text written (a list or block, or YAML's & or ! before it): write the value"
+            f" in single quotes, as {not_text.key}: '...'"
+        ) from None
     except _Twice as twice:
         raise ConfigError(
             f"config file {path}, line {twice.line}: '{twice.key}' is written twice (the"
