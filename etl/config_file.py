@@ -88,11 +88,22 @@ def _keep_text(key: str, node: yaml.Node, source: str) -> None:
     # `&x` (an anchor) keeps only what follows it, or nothing: `password: &x7 abc` is "abc"
     if not isinstance(node, yaml.ScalarNode) or written.startswith("&"):
         raise ValueError(key)
+    # `password: ab #cd` is "ab" to YAML (` #` starts a comment): a secret is never commented
+    if key in _SECRETS and node.style is None and _comment_after(source, node.end_mark.index):
+        raise ValueError(key)
     if node.tag in (_STR, _NULL):
         return
     if node.style is not None or written != node.value:  # `!!int 0123`: a number asked for
         raise ValueError(key)
     node.tag = _STR
+
+
+_SECRETS = ("token", "password", "smtp_password")
+
+
+def _comment_after(source: str, end: int) -> bool:
+    line_end = source.find("\n", end)
+    return source[end : None if line_end < 0 else line_end].lstrip(" \t").startswith("#")
 
 
 def _load(source: str, text_keys: Collection[str]) -> Any:
@@ -167,8 +178,8 @@ def read_config_file(path: Path, text_fields: Collection[str] = ()) -> dict[str,
     except _NotText as not_text:
         raise ConfigError(
             f"config file {path}, line {not_text.line}: '{not_text.key}' would not be read as"
-            " the text written (a list or block, or YAML's & or ! before it): write the value"
-            f" in single quotes, as {not_text.key}: '...'"
+            " the text written (a list or block, YAML's & or ! before it, or a ' #' after it, which"
+            f" YAML reads as a comment): write the value in single quotes, as {not_text.key}: '...'"
         ) from None
     except _Twice as twice:
         raise ConfigError(

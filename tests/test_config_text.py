@@ -60,7 +60,7 @@ def test_number_settings_and_the_environment_are_read_as_before(tmp_path: Path) 
 @pytest.mark.parametrize(
     "line",
     ["password: &p 0123456", "password: &pw-99", "password: !!int 0123456", "token: [abc]",
-     "password:\n  user: x"],
+     "password:\n  user: x", "password: pw-99 #0123456"],  # ' #': the rest is a comment
 )  # fmt: skip
 def test_a_text_setting_yaml_would_change_is_refused_naming_the_line(
     tmp_path: Path, line: str
@@ -72,3 +72,10 @@ def test_a_text_setting_yaml_would_change_is_refused_naming_the_line(
     assert f"line 2: '{key}' would not be read as the text written" in message, message
     assert f"in single quotes, as {key}: '...'" in message, message
     assert "0123456" not in message and "pw-99" not in message  # a secret is never echoed
+
+
+def test_a_comment_after_a_text_setting_that_is_no_secret_stays_a_comment(
+    tmp_path: Path,
+) -> None:
+    settings = settings_from(tmp_path, "base_url: http://k  # production\npassword: 'a #b'\n")
+    assert (settings.base_url, settings.password) == ("http://k", "a #b")
