@@ -40,6 +40,7 @@ from etl.errors import (
     TransientError,
     Unreachable,
 )
+from etl.http11 import UNREADABLE
 from etl.konnect import TOKEN_FIELDS, TOKEN_HEADER, TOKEN_PATH, Endpoint
 from etl.netcause import connect_cause
 from etl.retry import error_for_status, with_retries
@@ -263,6 +264,8 @@ def _translate(exc: httpx.TransportError, what: str) -> TransientError:
     if isinstance(exc, httpx.ReadTimeout):
         return OutcomeUnknown(f"{what}: no answer from Konnect within {_read_timeout(exc)}")
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
+        if str(exc).startswith(UNREADABLE):  # it answered, in a form we cannot read
+            return OutcomeUnknown(f"{what}: Konnect's answer could not be read: {exc}")
         return OutcomeUnknown(f"{what}: Konnect closed the connection without answering")
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
         return Unreachable(f"{what}: could not reach Konnect: {connect_cause(exc)}")

@@ -16,6 +16,7 @@ import httpx
 # RFC 9110 token characters for a header name; a value may hold neither a line break nor NUL.
 _NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE = re.compile(rb"[\r\n\x00]")
+UNREADABLE = "the answer is not HTTP/1.1 as we read it"  # it did answer: maybe applied
 
 
 def request_bytes(request: httpx.Request, body: bytes) -> bytes:
@@ -51,6 +52,10 @@ class Answer:
         self._head_done = False
         self._framed = False  # a content-length or chunked body: it does not end at a close
         self._keep_alive = False  # read when the answer ends: the parser forgets it after
+        self.version = "1.1"
+        # a line ending in LF alone is read as with CR LF, as h11 did (no proxy or server
+        # answering so is then taken for one that did not answer)
+        self._parser.set_dangerous_leniencies(lenient_optional_cr_before_lf=True)
 
     def feed(self, data: bytes) -> None:
         if self.complete:
@@ -64,7 +69,7 @@ class Answer:
             if self.complete:  # what follows the answer is not for us
                 self.extra = True
             else:
-                self.problem = f"the answer is not HTTP/1.1 ({exc})"
+                self.problem = f"{UNREADABLE} ({exc})"
 
     def closed(self) -> None:
         """The server closed its side: the end of a body sent without a length."""
@@ -84,17 +89,21 @@ class Answer:
 
     @property
     def http_version(self) -> bytes:
-        return b"HTTP/" + self._parser.get_http_version().encode("ascii")
+        return b"HTTP/" + self.version.encode("ascii")
 
-    # httptools callbacks
+    # httptools callbacks; once the answer is whole, what follows (a second answer in the
+    # same segment: `409` then `200`) only marks the connection, it never mixes into this one
     def on_message_begin(self) -> None:
         if self.complete:
             self.extra = True
 
     def on_status(self, reason: bytes) -> None:
-        self.reason += reason
+        if not self.complete:
+            self.reason += reason
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if self.complete or self._head_done:  # after the head: a chunked body's trailer
+            return
         self.headers.append((name, value))
         lower = name.lower()
         chunked = lower == b"transfer-encoding" and b"chunked" in value.lower()
@@ -102,13 +111,19 @@ class Answer:
             self._framed = True
 
     def on_headers_complete(self) -> None:
+        if self.complete:
+            return
         self.status = self._parser.get_status_code()
+        self.version = self._parser.get_http_version()
         self._head_done = True
 
     def on_body(self, data: bytes) -> None:
-        self.body.append(data)
+        if not self.complete:
+            self.body.append(data)
 
     def on_message_complete(self) -> None:
+        if self.complete:
+            return
         if self.status < 200:  # 100 Continue and the like: the answer itself follows
             self.reason, self.headers, self.body = b"", [], []
             self._head_done = self._framed = False

@@ -288,6 +288,43 @@ def test_bytes_right_behind_an_answer_keep_its_connection_from_reuse() -> None:
     run(main())
 
 
+def test_a_second_answer_in_the_same_segment_never_mixes_into_the_first() -> None:
+    """A 409 and, in the same write, a 200: the request's answer is the 409 (a refused
+    order action must not read as applied), and the connection is not reused."""
+
+    async def two_answers(server: Server, reader: Reader, writer: Writer) -> None:
+        while await server.read(reader):
+            conflict = b"HTTP/1.1 409 Conflict\r\ncontent-length: 0\r\n\r\n"
+            writer.write(conflict + b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}")
+
+    async def main() -> None:
+        async with serving(two_answers) as server, client() as http:
+            response = await http.put(server.url, content=BODY)
+            assert (response.status_code, response.reason_phrase) == (409, "Conflict")
+            assert response.headers.get_list("content-length") == ["0"]
+            await http.put(server.url, content=BODY)
+            assert server.accepted == 2
+
+    run(main())
+
+
+def test_an_answer_with_bare_line_feeds_or_a_trailer_is_read_as_h11_read_it() -> None:
+    async def lf_then_trailer(server: Server, reader: Reader, writer: Writer) -> None:
+        await server.read(reader)
+        writer.write(b"HTTP/1.1 200 OK\ncontent-length: 2\n\nok")
+        await server.read(reader)
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n"
+                     b"2\r\nok\r\n0\r\nx-checksum: abc\r\n\r\n")  # fmt: skip
+
+    async def main() -> None:
+        async with serving(lf_then_trailer) as server, client() as http:
+            assert (await http.get(server.url)).text == "ok"
+            response = await http.get(server.url)
+            assert response.text == "ok" and "x-checksum" not in response.headers
+
+    run(main())
+
+
 def test_a_chunked_answer_is_read_whole_and_the_connection_reused() -> None:
     chunked = (
         b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
