@@ -125,10 +125,16 @@ def resolve(
         elif policy == "sum":
             _sum(feed, work, members, bad, rows, out)
         else:
-            ranks = members if order is None else order[group].tolist()
-            pick = ranks.index(min(ranks) if policy == "first" else max(ranks))
-            _keep_one(feed, members[pick], members, bad, rows, policy, out)
+            _keep_one(feed, _kept(members, order, policy), members, bad, rows, policy, out)
     return out
+
+
+def _kept(members: list[int], order: IntArray | None, policy: str) -> int:
+    """The first or last member by `order` (file order where the ranks tie: a fixed copy of
+    a row pasted below it in an errors file is the last)."""
+    ranks = members if order is None else order[members].tolist()
+    by_rank = sorted(zip(ranks, members, strict=True))
+    return by_rank[0][1] if policy == "first" else by_rank[-1][1]
 
 
 def export_order(mapped: Mapped) -> IntArray | None:

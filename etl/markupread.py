@@ -189,9 +189,12 @@ def _html_tables(path: Path, limits: Limits) -> list[list[list[str]]]:
     except OSError as exc:
         raise InputError(f"the file cannot be opened: {exc.strerror or exc}", "unreadable") from exc
     _, text = to_utf8(data)
-    # What follows the last '>' is no cell of a table (a cell ends with its tag); a run of
-    # unclosed tags there (`<a<a<a...`) took Python's HTML parser hours (CVE-2025-6069)
-    text = text[: text.rfind(b">") + 1]
+    # A run of unclosed tags after the last '>' (`<a<a<a...`) took Python's HTML parser hours
+    # (CVE-2025-6069): cut from the first '<' after it. Text there stays (HTML may leave out
+    # `</td></tr></table>`: the last cell is then the text after its `<td>`).
+    last = text.rfind(b">")
+    if (cut := text.find(b"<", last + 1)) >= 0:
+        text = text[:cut]
     parser = _Tables(limits)
     try:
         parser.feed(text.decode("utf-8"))

@@ -288,3 +288,21 @@ def test_a_sorted_errors_file_sends_the_row_the_export_used_not_the_one_it_repla
     result = run(inbox, sandbox)
     assert result.exit_code == 0, result.output
     assert sent_since(sandbox, 0) == {"DEL-WH-01|CAP-RED": 4}
+
+
+def test_a_fixed_copy_of_a_row_pasted_below_it_is_the_one_sent(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """The person copies the refused row to the bottom of the errors file and fixes the
+    copy, leaving the original: both carry the same `row`; of the two, the later one is
+    the export's last row (`duplicates: last`), and the fix goes out."""
+    text = SHOP.replace("GLOB", "'wms_*.csv'").replace("ROW", "1")
+    inbox = inbox_with(tmp_path, "wms", text + "policies: {duplicates: last}\n")
+    export = [["DEL-WH-01", "CAP-RED", "5"], ["DEL-WH-01", "CAP-RED", "7x"]]
+    write_csv(inbox / "wms_stock.csv", [SHOP_ROWS[0], *export])
+    assert run(inbox, sandbox).exit_code == 1
+    rows = read_csv(inbox / "done" / TODAY / "wms_stock.errors.csv")
+    refused = next(row for row in rows[1:] if row[2] == "7x")
+    write_csv(inbox / "wms_stock.errors.csv", [*rows, [*refused[:2], "4", *refused[3:]]])
+    run(inbox, sandbox)
+    assert sent_since(sandbox, 0) == {"DEL-WH-01|CAP-RED": 4}

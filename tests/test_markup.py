@@ -283,3 +283,12 @@ def test_a_web_page_ending_in_unclosed_tags_is_read_at_once(tmp_path: Path) -> N
     table += "<tr><td>DEL-WH-01</td><td>A</td><td>5</td></tr></table>"
     path.write_bytes(page(table) + b"<a" * 150_000)  # a page cut off, or made so
     assert read_sheet(path).cells.values.tolist()[-1] == ["DEL-WH-01", "A", "5"]
+
+
+def test_a_web_page_that_leaves_out_its_end_tags_keeps_its_last_cell(tmp_path: Path) -> None:
+    """HTML may leave out `</td></tr></table>`; old "Excel HTML" writers do: the text after
+    the last `<td>` is the last cell (cutting at the last '>' lost the 12)."""
+    path = tmp_path / "export.xls"
+    table = "<table><tr><td>location_id<td>sku<td>quantity<tr><td>DEL-WH-01<td>A<td>12"
+    path.write_bytes(b"<html><body>" + table.encode())
+    assert read_sheet(path).cells.values.tolist()[-1] == ["DEL-WH-01", "A", "12"]
