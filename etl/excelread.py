@@ -38,7 +38,7 @@ BoolArray = npt.NDArray[np.bool_]
 _TYPE_OF = np.frompyfunc(type, 1, 1)
 _EXACT_INT_LIMIT = 2.0**53  # beyond this a float no longer holds every integer exactly
 _OLE2_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
-_PASSWORD_MESSAGE = "password-protected workbooks cannot be read: save it without a password"
+PASSWORD_MESSAGE = "password-protected workbooks cannot be read: save it without a password"
 
 
 def read_workbook_sheet(
@@ -134,10 +134,10 @@ def _open_workbook(path: Path) -> calamine.CalamineWorkbook:
     except OSError as exc:
         raise InputError(f"the file cannot be opened: {exc.strerror or exc}", "unreadable") from exc
     except calamine.PasswordError as exc:
-        raise InputError(_PASSWORD_MESSAGE, code="password") from exc
+        raise InputError(PASSWORD_MESSAGE, code="password") from exc
     except Exception as exc:  # calamine raises assorted errors for damaged files
         if _is_encrypted_package(path):
-            raise InputError(_PASSWORD_MESSAGE, code="password") from exc
+            raise InputError(PASSWORD_MESSAGE, code="password") from exc
         raise _unreadable(exc) from exc
 
 

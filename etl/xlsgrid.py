@@ -17,6 +17,7 @@ from pathlib import Path
 from xlrd.compdoc import CompDoc, CompDocError
 
 from etl.errors import InputError
+from etl.excelread import PASSWORD_MESSAGE
 from etl.limits import Limits, check_grid
 
 XLS_COLUMNS = 256
@@ -27,6 +28,7 @@ for _cell in (0x0006, 0x00FD, 0x0203, 0x027E, 0x0201, 0x0205, 0x0204, 0x00D6):
     _KIND[_cell] = 1  # FORMULA, LABELSST, NUMBER, RK, BLANK, BOOLERR, LABEL, RSTRING
 _KIND[0x00BD] = _KIND[0x00BE] = 2  # MULRK, MULBLANK
 _KIND[0x0809] = 3  # BOF
+_KIND[0x002F] = 4  # FILEPASS: what follows is encrypted, positions included
 _HEAD = struct.Struct("<HHHH").unpack_from  # type, length, then a cell's row and column
 
 
@@ -57,6 +59,8 @@ def _sheet_extents(stream: bytes) -> list[tuple[int, int]]:
     while pos <= end:
         kind, size, row, column = _HEAD(stream, pos)
         what = _KIND[kind]
+        if what == 4:
+            raise InputError(PASSWORD_MESSAGE, code="password")
         if what == 3:
             extents.append((last, widest))
             last = widest = 0

@@ -1,7 +1,9 @@
 """Write the reader fixtures in this folder. Run it from anywhere: `python make_fixtures.py`.
 
 Each file is tiny and named after the defect or feature it exercises. The generated files are
-committed; this script documents how they were made and rebuilds them.
+committed; this script documents how they were made and rebuilds them. encrypted.xls is not
+made here: LibreOffice 7.4 saved it (a CSV opened, stored with the "MS Excel 97" filter and
+the password 'secret').
 """
 
 from __future__ import annotations
