@@ -78,6 +78,8 @@ def unwrap_text_formulas(cells: pd.DataFrame) -> None:
     `="00123"` as text, which must not go out as the SKU."""
     for j in cells.columns:
         column = cells[j]
+        if not column.str.startswith('="').any():  # Arrow's kernel: the usual column is cheap
+            continue
         hit = column.str.match(_TEXT_FORMULA)
         if hit.any():
             inner = column[hit].str.slice(2, -1).str.replace('""', '"', regex=False)

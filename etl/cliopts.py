@@ -123,13 +123,17 @@ def quiet_stdout(quiet: bool) -> Iterator[None]:
         console.quiet = before
 
 
+SECRET_PATH = 16  # characters of a webhook's path that make it a credential (Slack: 40+)
+
+
 def secrets_of(settings: Settings) -> list[str | None]:
     """What no log line may show: the credentials, a password written into a URL, and the
     webhook's URL and path (a Slack or Teams webhook's path is its credential)."""
     webhook = settings.notify_webhook
     urls = [urlsplit(url) for url in (settings.base_url, webhook) if url]
     hidden = [settings.token, settings.password, settings.smtp_password, webhook]
-    return hidden + [url.password for url in urls] + ([urls[-1].path] if webhook else [])
+    path = urls[-1].path if webhook else ""  # not a short one: "/hooks" is in other lines too
+    return hidden + [url.password for url in urls] + ([path] if len(path) >= SECRET_PATH else [])
 
 
 def settings_for(inbox: Path | None, config: Path | None, **overrides: object) -> Settings:

@@ -43,7 +43,7 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x9b]")  # tab aside
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")  # tab aside
 
 
 def _escaped(found: re.Match[str]) -> str:

@@ -7,11 +7,11 @@ keep-alive, TLS, timeouts, and whole responses read into memory.
 Each origin has a pool (`etl.connpool`) of at most `max_connections` connections; a request
 that finds none free waits its turn (first come, first served) up to the pool timeout. A
 connection is reused only when its answer ended cleanly and did not say `Connection: close`
-(nor did the request), and never
-once the server has closed it, sent something unasked, or left it idle longer than
-`keepalive_expiry` — or than the server's own `Keep-Alive: timeout=N` less a second, so we
-never send on a connection the server is just closing; any other ending, a cancellation
-included, closes it.
+(nor did the request), and never once the server has closed it, sent something unasked, or
+left it idle longer than `keepalive_expiry` — or than the server's own `Keep-Alive:
+timeout=N` less a second, so we never send on a connection the server is just closing; any
+other ending, a cancellation included, closes it. `etl.http11` writes the requests and
+reads the answers.
 
 Which httpx exception a failure raises tells how far the request got, and
 `etl.client._translate` relies on it to decide whether a request may have been applied:
