@@ -11,8 +11,9 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
+import orjson
 import typer
 
 from etl import __version__
@@ -43,6 +44,9 @@ from etl.logsetup import setup_logging
 from etl.pullcli import documents, orders_app
 from etl.setupcli import mappings, sandbox_command, template
 from etl.watchcli import status, watch
+
+if TYPE_CHECKING:
+    from etl.keyhistory import SetBy
 
 app = typer.Typer(
     add_completion=False,
@@ -163,6 +167,54 @@ def release(
     except EtlError as exc:
         raise fail(str(exc)) from None
     typer.echo(f"released: {target} is back in the inbox; the next run uploads it")
+
+
+@app.command()
+def history(
+    inbox: Annotated[Path, typer.Argument(help="The inbox folder.")],
+    location: Annotated[str, typer.Argument(help="The location code, as sent to Konnect.")],
+    sku: Annotated[str, typer.Argument(help="The SKU, as sent to Konnect.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+) -> None:
+    """Which stock and price files set a location and SKU, newest first (the last 30 days),
+    with their result reports; and the last price Konnect accepted for it. Exit 1: none.
+
+    Example: [bold]konnect-etl history inbox BLR-ST-03 TS-BLK-M[/]
+    """
+    from etl.keyhistory import key_history, when
+
+    setup_logging(-1)
+    try:
+        found, price = key_history(inbox, location, sku)
+    except EtlError as exc:
+        raise fail(str(exc)) from None
+    if as_json:
+        files = [{**vars(s), "report": str(s.report or ""), "exported": when(s.exported_at)}
+                 for s in found]  # fmt: skip
+        typer.echo(orjson.dumps({"files": files, "last_price": price}).decode())
+    else:
+        _print_history(location, sku, found, price)
+    if not found and price is None:
+        raise typer.Exit(1)
+
+
+def _print_history(
+    location: str, sku: str, found: list[SetBy], price: dict[str, str] | None
+) -> None:
+    from etl.keyhistory import when
+
+    if not found and price is None:
+        typer.echo(f"no stock or price file of the last 30 days set location '{location}' and"
+                   f" SKU '{sku}': write them as sent to Konnect (a mapping may turn a store"
+                   " name into its location code)")  # fmt: skip
+        return
+    typer.echo(f"{location} / {sku}: set by (newest first)")
+    for s in found:
+        report = s.report or "(its report is no longer in done/)"
+        typer.echo(f"  {when(s.exported_at)}  {s.file}  ({s.feed}, mapping {s.mapping})  {report}")
+    if price is not None:
+        typer.echo(f"last price Konnect accepted: MRP {price['mrp']}, selling price"
+                   f" {price['esp']} {price['currency']} (from {price['file']})")  # fmt: skip
 
 
 DEMO_MARK = ".konnect-etl-demo"  # in a folder `demo` made: the next demo may replace it

@@ -126,6 +126,22 @@ class KeyState:
         ).fetchone()
         return None if row is None else Applied(float(row[0]), str(row[1]))
 
+    def setters(self, key: str) -> list[tuple[str, str, float, str]]:
+        """(feed, mapping, export time, file) of each remembered export that set `key`,
+        newest first. An export whose keys were dropped for a newer one's (`record`) set
+        the same keys: it is told by their shared digest."""
+        rows = self._db.execute(
+            "SELECT feed, mapping, exported_at, file, keys, digest FROM exports "
+            "ORDER BY exported_at DESC, id DESC"
+        )
+        found, by_digest, wanted = [], {}, f"\n{key}\n".encode()
+        for feed, mapping, at, file, blob, digest in rows:
+            if blob:  # a search of the unpacked bytes, not a set of a million keys
+                by_digest[digest] = wanted in b"\n" + zlib.decompress(blob) + b"\n"
+            if by_digest.get(digest, False):
+                found.append((str(feed or ""), str(mapping), float(at), str(file)))
+        return found
+
     def export_time_of_file(self, mapping: str, file: str) -> float | None:
         """The export time recorded for the file of `mapping` named `file` in done/ (the
         latest such record), if still remembered."""

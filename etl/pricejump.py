@@ -210,6 +210,18 @@ def record(prepared: Prepared, out: RowOutcomes, state: KeyState, name: str) -> 
     state.update_price_book(merged)
 
 
+def last_price(state: KeyState, key: str) -> dict[str, str] | None:
+    """The last MRP, selling price and currency Konnect accepted for `key`, and from which
+    file (None: no price file of the price book's set it)."""
+    book = _load(state.price_book())
+    at = _hashes(pd.Series([key]))[0]
+    if book is None or at not in book.index:
+        return None
+    found = book.loc[at]
+    found = found.iloc[-1] if isinstance(found, pd.DataFrame) else found
+    return {name: number_text(found[name]) for name in _BOOK}
+
+
 def _hashes(keys: pd.Series) -> npt.NDArray[np.uint64]:
     return pd.util.hash_array(keys.to_numpy(dtype=object), categorize=False)
 

@@ -17,7 +17,7 @@ from etl.cli import app
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-COMMANDS = ["run", "validate", "sandbox", "template", "mappings", "demo"]
+COMMANDS = ["run", "validate", "sandbox", "template", "mappings", "demo", "history"]
 
 
 def test_readme_demo_command_runs_the_example_inbox_twice_the_same(tmp_path: Path) -> None:
