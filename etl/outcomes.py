@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,7 @@ import numpy as np
 from etl.konnect import explain
 from etl.model import Mapped, Problem, RowStatus, Table
 from etl.report import RowOutcomes, source_columns
+from etl.wording import row_list
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +54,10 @@ def apply_results(
     validated: Validated,
     chunks: Sequence[Chunk],
     results: Sequence[ChunkResult],
+    row_numbers: Sequence[int] = (),
 ) -> None:
-    """Mark uploaded rows from the API's per-chunk answers (ok / failed / unknown)."""
+    """Mark uploaded rows from the API's per-chunk answers (ok / failed / unknown);
+    `row_numbers`: the table's, to name an order's row Konnect refused (`point_at_items`)."""
     by_index = {r.index: r for r in results}
     for chunk in chunks:
         result = by_index.get(chunk.index)
@@ -66,6 +70,36 @@ def apply_results(
             if status != "ok" or message:
                 out.status[pos] = status
                 out.message[pos] = message
+        if result is not None and result.record_errors and "orderItemId" in validated.frame:
+            items = validated.frame["orderItemId"].iloc[chunk.rows].astype("str").tolist()
+            point_at_items(out, positions.tolist(), records.tolist(), items, row_numbers)
+
+
+def point_at_items(
+    out: RowOutcomes, positions: list[int], records: list[int], items: list[str],
+    row_numbers: Sequence[int],
+) -> None:  # fmt: skip
+    """Konnect refuses a whole order for one item ("item 1100...-2: quantity must be 1..2"):
+    its message is on every row of the order; the rows of the items it does not name say
+    which row it refused instead, so the person fixes that row, not the sound ones."""
+    for record in set(records):
+        mine = [k for k, r in enumerate(records) if r == record]
+        said = out.message[positions[mine[0]]]
+        if out.status[positions[mine[0]]] != "failed" or len(mine) < 2:
+            continue
+        named = [k for k in mine if items[k] and _names(said, items[k])]
+        if not named or len(named) == len(mine) or not row_numbers:
+            continue
+        which = row_list([int(row_numbers[positions[k]]) for k in named])
+        for k in set(mine) - set(named):
+            out.message[positions[k]] = (
+                f"not applied: Konnect refused this order for {which}: {said}"
+            )
+
+
+def _names(message: str, item: str) -> bool:
+    """`message` names the order item `item` (not one whose id merely starts with it)."""
+    return re.search(rf"(?<![\w-]){re.escape(item)}(?![\w-])", message) is not None
 
 
 def _all_ok(result: ChunkResult) -> bool:

@@ -139,7 +139,8 @@ def judge(prepared: Prepared, results: list[ChunkResult] | None) -> RowOutcomes:
     """One verdict per data row: validation problems first, then the API's answers."""
     out = outcomes.new_outcomes(prepared.table, prepared.mapped)
     if results is not None:
-        outcomes.apply_results(out, prepared.validated, prepared.chunks, results)
+        rows = prepared.table.row_numbers.tolist()
+        outcomes.apply_results(out, prepared.validated, prepared.chunks, results, rows)
         note_applied(out, prepared.validated, prepared.chunks, results)
     outcomes.apply_problems(out, prepared.table, prepared.validated.problems)
     outcomes.mark_merged(out, prepared.validated)

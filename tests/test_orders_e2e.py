@@ -72,6 +72,26 @@ def test_confirm_groups_rows_and_explains_konnect_codes(tmp_path: Path, sandbox:
     assert states(sandbox, oid(11, 1), oid(11, 2)) == ["bag_confirmed", "bag_confirmed"]
 
 
+def test_konnect_refusing_an_order_for_one_item_points_its_other_rows_at_that_row(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Konnect refuses the whole order for item -2's quantity; its message named that item
+    on every row, so the sound row 2 read as wrong too: it says which row to fix."""
+    inbox = tmp_path / "inbox"
+    drop(inbox, "confirm.csv", [
+        ["orderId", "orderItemId", "quantity"],
+        [oid(11, 2), f"{oid(11, 2)}-1", "1"],
+        [oid(11, 2), f"{oid(11, 2)}-2", "9"],  # more than ordered
+    ])  # fmt: skip
+    assert run(inbox, sandbox).exit_code == 1
+    rows = results(inbox, "confirm")
+    assert statuses(rows) == {"2": "failed", "3": "failed"}
+    assert rows["3"]["message"].startswith(f"X422 - Konnect refused the value: item {oid(11, 2)}-2")
+    assert rows["2"]["message"] == (
+        f"not applied: Konnect refused this order for row 3: {rows['3']['message']}"
+    )
+
+
 def test_invoice_sale_and_credit_note_with_serials_and_per_order_codes(
     tmp_path: Path, sandbox: Any
 ) -> None:
