@@ -175,6 +175,9 @@ def history(
     location: Annotated[str, typer.Argument(help="The location code, as sent to Konnect.")],
     sku: Annotated[str, typer.Argument(help="The SKU, as sent to Konnect.")],
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="Of the runs made with --sandbox (`demo` too).")
+    ] = False,
 ) -> None:
     """Which stock and price files set a location and SKU, newest first (the last 30 days),
     with their result reports; and the last price Konnect accepted for it. Exit 1: none.
@@ -185,7 +188,7 @@ def history(
 
     setup_logging(-1)
     try:
-        found, price = key_history(inbox, location, sku)
+        found, price = key_history(inbox, location, sku, sandbox)
     except EtlError as exc:
         raise fail(str(exc)) from None
     if as_json:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
-from etl.config import state_dir
 from etl.errors import ConfigError
 from etl.keystate import STATE_FILE, KeyState
 from etl.pricejump import last_price
+from etl.session import journal_path
 
 
 @dataclass(frozen=True)
@@ -31,14 +31,18 @@ class SetBy:
     report: Path | None
 
 
-def key_history(inbox: Path, location: str, sku: str) -> tuple[list[SetBy], dict[str, str] | None]:
+def key_history(
+    inbox: Path, location: str, sku: str, sandbox: bool = False
+) -> tuple[list[SetBy], dict[str, str] | None]:
     """The files that set `location|sku`, newest first, and the last price Konnect accepted
-    for it (None: no price file did)."""
-    folder = state_dir(inbox)
+    for it (None: no price file did); `sandbox`: of the runs with --sandbox (kept apart)."""
+    folder = journal_path(inbox, sandbox).parent
     if not (folder / STATE_FILE).is_file():
+        other = journal_path(inbox, not sandbox).parent / STATE_FILE
+        hint = f"; {'without' if sandbox else 'with'} --sandbox, it has" if other.is_file() else ""
         raise ConfigError(
             f"{inbox} has no protection database ({folder / STATE_FILE}): no stock or price"
-            " file was uploaded from it yet (or it is not the inbox)"
+            f" file was uploaded from it yet (or it is not the inbox){hint}"
         )
     key = f"{location.strip()}|{sku.strip()}"
     with KeyState(folder) as state:

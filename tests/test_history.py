@@ -67,3 +67,13 @@ def test_a_key_no_file_set_exits_1_saying_how_to_write_it(tmp_path: Path, sandbo
     )
     assert "as sent to Konnect" in shown.output
     assert history(tmp_path / "nowhere", "X", "Y").exit_code == 2  # no protection database
+
+
+def test_runs_made_with_sandbox_are_asked_with_sandbox(tmp_path: Path) -> None:
+    """`demo` and `run --sandbox` keep their records apart: `history` says where they are."""
+    drop(tmp_path, "stock.csv", STOCK.format(5), 1)
+    ran = CliRunner().invoke(app, ["run", str(tmp_path), "--sandbox", "--settle", "0"])
+    assert ran.exit_code == 0, ran.output
+    live = history(tmp_path, "BLR-ST-03", "TS-BLK-M")
+    assert live.exit_code == 2 and "with --sandbox, it has" in live.output
+    assert "stock.csv" in history(tmp_path, "BLR-ST-03", "TS-BLK-M", "--sandbox").output
