@@ -98,20 +98,23 @@ class KeyState:
         (another store's). Our errors files dropped back in (`errors_file` names) are fixes,
         not exports to compare with."""
         rows = self._db.execute(
-            "SELECT file, keys FROM exports WHERE mapping = ? ORDER BY exported_at DESC LIMIT ?",
+            "SELECT file, keys, locations, key_count FROM exports WHERE mapping = ? "
+            "ORDER BY exported_at DESC LIMIT ?",
             (mapping, SAME_LOCATIONS_LOOKBACK),
         )
         newest: tuple[int, int] | None = None
         first = True
-        for file, blob in rows:
+        for file, blob, listed, count in rows:
             if errors_file.fullmatch(str(file)):
                 continue
-            keys = [key for key in _unpack(blob) if key]
-            had = {key.partition("|")[0] for key in keys}
+            if listed is None:  # recorded by an older version: from its keys (slow)
+                keys = [key for key in _unpack(blob) if key]
+                listed, count = "\n".join(_locations(keys)), len(keys)
+            had = set(listed.split("\n")) - {""}
             if had == locations:
-                return len(keys), len(had)
+                return int(count), len(had)
             if first and had & locations:
-                newest = len(keys), len(had)
+                newest = int(count), len(had)
             first = False
         return newest
 
@@ -193,13 +196,15 @@ class KeyState:
         exported_at: float,
         file: str,
         error_rows: Iterable[int] = (),
+        locations: Iterable[str] | None = None,
     ) -> None:
         """Remember that `keys` were set by this export, and which rows its errors file has;
         forget exports long superseded, and the keys of older exports that set exactly these
         keys: this export is newer for each of them, so theirs no longer tell anything, and an
         ERP sending its full stock every hour would otherwise keep 30 days of a million keys
         an hour (~9 MB each). Their time, file and errors rows stay (errors files of theirs)."""
-        keys = list(keys)
+        keys = list(keys)  # `locations`: theirs, when the caller has them at hand (faster)
+        listed = "\n".join(sorted(locations) if locations is not None else _locations(keys))
         blob = zlib.compress("\n".join(keys).encode(), 1)
         errors = zlib.compress("\n".join(map(str, error_rows)).encode(), 1)
         digest = _digest(keys)
@@ -207,9 +212,19 @@ class KeyState:
         horizon = max(exported_at, newest.exported_at if newest else exported_at)
         with self._writing():
             self._db.execute(
-                "INSERT INTO exports (feed, mapping, exported_at, file, keys, error_rows, digest) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (feed, mapping, exported_at, file, blob, errors, digest),
+                "INSERT INTO exports (feed, mapping, exported_at, file, keys, error_rows, digest,"
+                " locations, key_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    feed,
+                    mapping,
+                    exported_at,
+                    file,
+                    blob,
+                    errors,
+                    digest,
+                    listed,
+                    sum(map(bool, keys)),
+                ),
             )
             self._db.execute(
                 "UPDATE exports SET keys = x'' "
@@ -279,6 +294,11 @@ def _digest(keys: list[str]) -> str:
     run; ~0.2 s for a million keys)."""
     hashes = pd.util.hash_array(np.asarray(keys, dtype=object), categorize=False)
     return f"{len(keys)}:{int(hashes.sum(dtype=np.uint64)):016x}"
+
+
+def _locations(keys: list[str]) -> list[str]:
+    """The locations of `location|sku` keys, sorted (empty keys aside)."""
+    return sorted({key.partition("|")[0] for key in keys if key})
 
 
 def _unpack(blob: bytes | None) -> list[str]:

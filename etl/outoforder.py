@@ -278,9 +278,11 @@ def record_applied(
     validated = prepared.validated
     ok = np.asarray(out.status)[validated.positions] == "ok"
     keys = frame_keys(validated.frame[ok]).tolist()
+    places = validated.frame.loc[ok, "location_id"].astype("str").unique().tolist()
     table = prepared.table
     rows = table.row_numbers[error_positions(table, out)].tolist()
-    state.record(prepared.feed.name, prepared.mapping.name, keys, exported_at, name, rows)
+    feed, mapping = prepared.feed.name, prepared.mapping.name
+    state.record(feed, mapping, keys, exported_at, name, rows, places)
 
 
 def superseded_problem(row: int, message: str) -> Problem:

@@ -46,6 +46,8 @@ ADDED_COLUMNS = (
     ("cancels", "attempt", "TEXT"),  # the journal attempt that recorded it: "id/started_at"
     ("exports", "digest", "TEXT"),  # which keys, in short: exports of the same keys share it
     ("exports", "feed", "TEXT"),  # newer exports are looked for in every mapping of the feed
+    ("exports", "locations", "TEXT"),  # its locations, one a line: the fewer-rows guard's
+    ("exports", "key_count", "INTEGER"),  # comparison, without unpacking a million keys
 )
 
 
