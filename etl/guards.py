@@ -55,7 +55,7 @@ def hold_reason(prepared: Prepared, job: Job, state: KeyState, sha256: str) -> s
         return None
     if prepared.feed.name not in STOCK_FEEDS:
         return pricejump.hold_reason(prepared, job.guards, state)
-    if _fixed_by_hand(prepared):
+    if _fixed_by_hand(prepared) or prepared.mapping.changes_only:
         return None
     return _zero_share(prepared, job.guards) or _fewer_rows(prepared, job, state)
 

@@ -218,17 +218,20 @@ def _skip_rule(reader: Reader, items: YList, index: int) -> SkipRule:
 
 def _policies(reader: Reader, doc: YDict, feed: Feed) -> dict[str, Any]:
     node = reader.dict(doc, "policies", "")
-    reader.keys(node, "policies", ("duplicates", "negative_stock"))
+    reader.keys(node, "policies", ("duplicates", "negative_stock", "changes_only"))
     duplicates = reader.choice(node, "duplicates", "policies", ("error", "first", "last", "sum"))
     if "duplicates" not in node:
         duplicates = FEED_DUPLICATES.get(feed.name, duplicates)
     negative = reader.choice(node, "negative_stock", "policies", ("error", "zero"))
+    changes = reader.flag(node, "changes_only", "policies", False)
     if feed.name != "stock":
-        for key, value in (("duplicates", duplicates), ("negative_stock", negative)):
-            if value in ("sum", "zero"):
-                problem = f"'{value}' applies to stock files only"
+        for key, value in (("duplicates", duplicates), ("negative_stock", negative),
+                           ("changes_only", changes)):  # fmt: skip
+            if value in ("sum", "zero", True):
+                problem = f"'{key if value is True else value}' applies to stock files only"
                 raise reader.fail(node, key, f"policies.{key}", problem)
     return {
         "duplicates": cast(Duplicates, duplicates),
         "negative_stock": cast(NegativeStock, negative),
+        "changes_only": changes,
     }

@@ -94,6 +94,9 @@ class Mapping:
     skip_rows: tuple[SkipRule, ...] = ()
     duplicates: Duplicates = "error"
     negative_stock: NegativeStock = "error"
+    # files of what changed only (a store's sales since the last file): never compared with a
+    # full list for being short, nor held for their zeros (`etl.guards`)
+    changes_only: bool = False
     export_time: ExportTime | None = None
 
     @property

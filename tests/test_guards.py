@@ -236,3 +236,26 @@ def test_the_fewer_rows_comparison_reads_each_exports_recorded_locations(tmp_pat
         assert state.previous_keys("m", {"S0", "S1"}, never) == (100, 2)
         assert state.previous_keys("m", {"S0"}, never) == (100, 2)  # shares a location
     db.close()
+
+
+def test_a_changes_only_stock_mapping_is_not_held_for_short_or_zero_files(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """A POS sending a store's changes since the last file: after the full list, a file of
+    12 rows, 10 of them sold out, was held twice over (far fewer rows; mostly zeros)."""
+    maps = tmp_path / "maps"
+    maps.mkdir()
+    (maps / "pos_changes.yaml").write_text(
+        "feed: stock\nmatch: {filename: ['changes_*.csv']}\npolicies: {changes_only: true}\n"
+        "fields:\n  location_id: {column: location_id}\n  sku: {column: sku}\n"
+        "  quantity: {column: quantity, transforms: [integer]}\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "konnect-etl.yaml").write_text("mappings: ./maps\n", encoding="utf-8")
+    stock_file(tmp_path / "changes_0900.csv", [5] * 18)
+    assert run(tmp_path, sandbox).exit_code == 0
+    stock_file(tmp_path / "changes_1000.csv", [0] * 10 + [3] * 2)
+    result = run(tmp_path, sandbox)
+    assert result.exit_code == 0, result.output
+    assert not (tmp_path / "held").exists()
+    assert sandbox.state()["stock"]["DEL-WH-01|TS-BLK-S"] == 0

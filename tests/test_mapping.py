@@ -319,3 +319,14 @@ def test_shorthand_field_is_a_column(tmp_path: Path) -> None:
     text = MINIMAL.replace("{column: SKU}", "Item Code")
     fields = {f.name: f for f in load_mapping(write(tmp_path, text), tmp_path).fields}
     assert fields["sku"].column == "Item Code"
+
+
+def test_changes_only_is_a_stock_policy(tmp_path: Path) -> None:
+    stock = write(tmp_path, MINIMAL + "policies: {changes_only: true}\n")
+    assert load_mapping(stock, tmp_path).changes_only is True
+    price = MINIMAL.replace("feed: stock", "feed: price").replace(
+        "  quantity: {column: Qty, transforms: [integer]}",
+        "  mrp: {column: MRP}\n  esp: {column: ESP}\n  currency: {constant: INR}",
+    )
+    found = defect(tmp_path, price + "policies: {changes_only: true}\n")
+    assert "'changes_only' applies to stock files only" in str(found)
