@@ -102,15 +102,43 @@ def hold_reason(prepared: Prepared, guards: Guards, state: KeyState) -> str | No
         was = (str(last.keys.iat[at]), str(last.currency[at]), str(last.before["currency"].iat[at]))
         return _currency_reason(switched.size, int(last.seen.sum()), was)
     for field in FIELDS:
-        ratios, known, new, old = last.ratios(frame, field)
-        if known.sum() < guards.min_rows:
+        ratios = last.ratios(frame, field)
+        if ratios.known.sum() < guards.min_rows:
             continue  # too few keys sent before to tell
-        ratio = float(np.median(ratios[known]))
-        if ratio >= factor or ratio <= 1 / factor:
-            at = int(np.argmin(np.where(known, np.abs(ratios - ratio), np.inf)))
-            example = (str(last.keys.iat[at]), new[at], old[at], str(last.before["file"].iat[at]))
-            return _reason(field, ratio, int(known.sum()), len(frame), example)
+        whole = np.ones(len(frame), dtype=bool)
+        for rows, where in [(whole, ""), *_by_location(frame, ratios, guards.min_rows)]:
+            if reason := _jump(field, ratios, rows, last, factor, where):
+                return reason
     return None
+
+
+def _by_location(
+    frame: pd.DataFrame, ratios: _Ratios, min_rows: int
+) -> list[tuple[npt.NDArray[np.bool_], str]]:
+    """Each location's rows, where it has `min_rows` compared: one store of forty whose
+    export turned to paise moves no median of the whole file."""
+    locations = frame["location_id"].astype("str").to_numpy(dtype=object)
+    compared = pd.Series(locations[ratios.known]).value_counts()
+    many = compared[compared >= min_rows].index
+    if len(many) < 2:  # one location: the whole file's median said it
+        return []
+    return [(locations == place, f" at {place}") for place in many]
+
+
+def _jump(
+    field: str, ratios: _Ratios, rows: npt.NDArray[np.bool_], last: _Last, factor: float,
+    where: str,
+) -> str | None:  # fmt: skip
+    """The reason to hold, when the median ratio of `rows` is `factor` or more (or less
+    than its inverse)."""
+    known = ratios.known & rows
+    ratio = float(np.median(ratios.ratios[known]))
+    if 1 / factor < ratio < factor:
+        return None
+    at = int(np.argmin(np.where(known, np.abs(ratios.ratios - ratio), np.inf)))
+    new, old = ratios.new[at], ratios.old[at]
+    example = (str(last.keys.iat[at]), new, old, str(last.before["file"].iat[at]))
+    return _reason(field, ratio, int(known.sum()), int(rows.sum()), example, where)
 
 
 def note_far_rows(prepared: Prepared, out: RowOutcomes, guards: Guards, state: KeyState) -> None:
@@ -136,14 +164,19 @@ def note_far_rows(prepared: Prepared, out: RowOutcomes, guards: Guards, state: K
 
 
 def _reason(
-    field: str, ratio: float, compared: int, rows: int, example: tuple[str, float, float, str]
+    field: str,
+    ratio: float,
+    compared: int,
+    rows: int,
+    example: tuple[str, float, float, str],
+    where: str = "",
 ) -> str:
     key, new, old, file = example
     location, sku = key.split("|", 1)
     times = f"{ratio:,.0f} times" if ratio >= 1 else f"1/{1 / ratio:,.0f} of"
     return (
-        f"this price file's {label(field)} values are about {times} those last sent for the"
-        f" same locations and SKUs ({count(compared, 'row')} compared, of the {rows} that"
+        f"this price file's {label(field)} values{where} are about {times} those last sent for"
+        f" the same locations and SKUs ({count(compared, 'row')} compared, of the {rows} that"
         f" passed the checks; e.g. {sku} at {location}: {number_text(new)}, last sent"
         f" {number_text(old)} by {file}):"
         " has the export's unit changed (paise instead of rupees), or does the column hold"

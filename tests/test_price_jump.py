@@ -194,3 +194,30 @@ def test_rows_a_newer_export_set_are_not_named_as_sent(tmp_path: Path, sandbox: 
     summary = json.loads((tmp_path / "done" / TODAY / "price_0600.summary.json").read_text())
     assert not any("10 times or more" in note for note in summary["warnings"]), summary
     assert prices(sandbox)["DEL-WH-01|TS-000"] == (499, 499)
+
+
+def test_one_store_of_several_turned_to_paise_is_held_naming_it(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Four stores' list; one store's part of the next export writes paise: the median of
+    the whole file does not move, so only a store's own median tells."""
+    sandbox.faults(catalogue="open")
+    stores = ["DEL-WH-01", "MUM-ST-02", "BLR-ST-03", "HYD-ST-04"]
+
+    def write(paise_at: str | None) -> None:
+        lines = ["location_id,sku,mrp,esp,currency"]
+        for store in stores:
+            times = 100 if store == paise_at else 1
+            lines += [f"{store},{s},{m * times},{(m - 50) * times},INR"
+                      for s, m in zip(SKUS, RUPEES, strict=True)]  # fmt: skip
+        (tmp_path / "price.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    write(None)
+    assert run(tmp_path, sandbox).exit_code == 0
+    write("BLR-ST-03")
+    assert run(tmp_path, sandbox).exit_code == 1
+    reason = held_reason(tmp_path, "price")
+    assert reason.startswith(
+        "this price file's MRP values at BLR-ST-03 are about 100 times those last sent for the"
+        " same locations and SKUs (12 rows compared, of the 12 that passed the checks; e.g."
+    ), reason
