@@ -7,7 +7,8 @@ the process's peak RSS so far; plus the summary's row counts. The stages are the
 functions `etl.pipeline.process` calls, in the same order, with a real SQLite journal.
 Without --url it is the no-network path: every request body is written once (and dropped)
 in "request bodies"; with --url stock/price bodies are written inside "upload", as the tool
-does.
+does, and the protection checks (`etl.guards`: out-of-order keys, stock guards, the price
+book) run before it as in `konnect-etl run`, their recording after it in "reports".
 A 50-row file goes through first, so one-off imports are reported apart as "start-up".
 """
 
@@ -23,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from etl import pipeline
+from etl import guards, pipeline
 from etl.bodies import Chunk, build_chunks
 from etl.clientsettings import ClientSettings
 from etl.config import Settings
@@ -86,10 +87,15 @@ def process(path: Path, job: Job, clock: Clock) -> dict[str, Any]:
     results = None
     if job.client is not None:
         digest, size = file_digest(path)
+        held = clock.run("protection", lambda: guards.before_upload(prepared, path, job, digest))
+        if held is not None:
+            raise RuntimeError(f"the file was held: {held}")
         _, results = clock.run("upload", lambda: pipeline.upload(prepared, path, job, digest, size))
 
     def reports() -> dict[str, Any]:
         out = pipeline.judge(prepared, results)
+        if job.client is not None:  # what it set, for the next file's protection checks
+            guards.after_upload(prepared, out, path, job, path.name, digest)
         summary = pipeline.build_summary(path, prepared, out, results, started, job, path.stem)
         kind = pipeline.report_kind(path)
         write_reports(path.parent, path.stem, kind, table, out, summary)

@@ -26,11 +26,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from etl.awbbook import AwbBook
 from etl.cancelbook import CancelBook
+from etl.keypack import as_array, pack
 from etl.protectiontables import connect
 from etl.sqlitetx import immediate
 
@@ -192,7 +192,7 @@ class KeyState:
         self,
         feed: str,
         mapping: str,
-        keys: Iterable[str],
+        keys: Iterable[str] | pd.Series,
         exported_at: float,
         file: str,
         error_rows: Iterable[int] = (),
@@ -203,28 +203,20 @@ class KeyState:
         keys: this export is newer for each of them, so theirs no longer tell anything, and an
         ERP sending its full stock every hour would otherwise keep 30 days of a million keys
         an hour (~9 MB each). Their time, file and errors rows stay (errors files of theirs)."""
-        keys = list(keys)  # `locations`: theirs, when the caller has them at hand (faster)
-        listed = "\n".join(sorted(locations) if locations is not None else _locations(keys))
-        blob = zlib.compress("\n".join(keys).encode(), 1)
+        packed = as_array(keys)  # `locations`: theirs, when the caller has them at hand
+        if locations is None:
+            locations = _locations(packed.to_pylist())
+        listed = "\n".join(sorted(locations))
+        blob, digest, filled = pack(packed)
+        del packed
         errors = zlib.compress("\n".join(map(str, error_rows)).encode(), 1)
-        digest = _digest(keys)
         newest = self.newest(mapping)
         horizon = max(exported_at, newest.exported_at if newest else exported_at)
         with self._writing():
             self._db.execute(
                 "INSERT INTO exports (feed, mapping, exported_at, file, keys, error_rows, digest,"
                 " locations, key_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    feed,
-                    mapping,
-                    exported_at,
-                    file,
-                    blob,
-                    errors,
-                    digest,
-                    listed,
-                    sum(map(bool, keys)),
-                ),
+                (feed, mapping, exported_at, file, blob, errors, digest, listed, filled),
             )
             self._db.execute(
                 "UPDATE exports SET keys = x'' "
@@ -286,14 +278,6 @@ def frame_keys(frame: pd.DataFrame) -> pd.Series:
     """`location|sku` of every row (the sandbox ledger's key, too)."""
     keys: pd.Series = frame["location_id"].astype("str") + "|" + frame["sku"].astype("str")
     return keys.reset_index(drop=True)
-
-
-def _digest(keys: list[str]) -> str:
-    """The same text for the same set of keys, in any order: their count and the sum of
-    their 64-bit hashes (pandas' SipHash with its fixed key: the same in every process and
-    run; ~0.2 s for a million keys)."""
-    hashes = pd.util.hash_array(np.asarray(keys, dtype=object), categorize=False)
-    return f"{len(keys)}:{int(hashes.sum(dtype=np.uint64)):016x}"
 
 
 def _locations(keys: list[str]) -> list[str]:

@@ -277,8 +277,9 @@ def record_applied(
         return
     validated = prepared.validated
     ok = np.asarray(out.status)[validated.positions] == "ok"
-    keys = frame_keys(validated.frame[ok]).tolist()
-    places = validated.frame.loc[ok, "location_id"].astype("str").unique().tolist()
+    located = validated.frame[["location_id", "sku"]]  # not a copy of every column
+    keys = frame_keys(located)[ok]  # a Series: never a million Python strings
+    places = located["location_id"][ok].astype("str").unique().tolist()
     table = prepared.table
     rows = table.row_numbers[error_positions(table, out)].tolist()
     feed, mapping = prepared.feed.name, prepared.mapping.name
