@@ -159,7 +159,9 @@ def _process(
         # folder (a trigger file gone, a new export of the same name arriving meanwhile).
         raise KonnectDown(
             f"{exc}. Nothing of {claimed.name} is lost: it waits in processing/, and the next "
-            f"run (watch: after a pause) continues where this one stopped. {_if_it_lasts(exc)}"
+            f"run (watch: after a pause) continues where this one stopped. {_if_it_lasts(exc)}",
+            exc.answered,
+            exc.slow,
         ) from None
     except (OSError, sqlite3.Error, EtlError):
         raise  # the disk, the share or the set-up: the caller backs off and tries again
@@ -172,10 +174,9 @@ def _process(
 
 def _if_it_lasts(down: KonnectDown) -> str:
     """What to check when Konnect stays away; a Konnect that answers, but always slower than
-    `timeout_seconds`, would keep the file waiting for good (etl.client: "no answer ...
-    within timeout_seconds")."""
+    `timeout_seconds`, would keep the file waiting for good."""
     check = "If this lasts, check the network and base_url / KONNECT_BASE_URL"
-    if "within timeout_seconds" not in str(down):
+    if not down.slow:
         return check
     return f"{check}; if Konnect is just slow, raise timeout_seconds in konnect-etl.yaml"
 

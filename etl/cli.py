@@ -184,7 +184,8 @@ def history(
 
     Example: [bold]konnect-etl history inbox BLR-ST-03 TS-BLK-M[/]
     """
-    from etl.keyhistory import key_history, when
+    from etl.keyhistory import key_history
+    from etl.wording import local_stamp
 
     setup_logging(-1)
     try:
@@ -192,7 +193,7 @@ def history(
     except EtlError as exc:
         raise fail(str(exc)) from None
     if as_json:
-        files = [{**vars(s), "report": str(s.report or ""), "exported": when(s.exported_at)}
+        files = [{**vars(s), "report": str(s.report or ""), "exported": local_stamp(s.exported_at)}
                  for s in found]  # fmt: skip
         typer.echo(orjson.dumps({"files": files, "last_price": price}).decode())
     else:
@@ -204,7 +205,7 @@ def history(
 def _print_history(
     location: str, sku: str, found: list[SetBy], price: dict[str, str] | None
 ) -> None:
-    from etl.keyhistory import when
+    from etl.wording import local_stamp
 
     if not found and price is None:
         typer.echo(f"no stock or price file of the last 30 days set location '{location}' and"
@@ -214,7 +215,9 @@ def _print_history(
     typer.echo(f"{location} / {sku}: set by (newest first)")
     for s in found:
         report = s.report or "(its report is no longer in done/)"
-        typer.echo(f"  {when(s.exported_at)}  {s.file}  ({s.feed}, mapping {s.mapping})  {report}")
+        typer.echo(
+            f"  {local_stamp(s.exported_at)}  {s.file}  ({s.feed}, mapping {s.mapping})  {report}"
+        )
     if price is not None:
         typer.echo(f"last price Konnect accepted: MRP {price['mrp']}, selling price"
                    f" {price['esp']} {price['currency']} (from {price['file']})")  # fmt: skip

@@ -35,12 +35,13 @@ import etl
 from etl.clientsettings import ClientSettings
 from etl.envelopes import Answer, parse_answer, read_json
 from etl.errors import (
+    AnswerTimedOut,
     CredentialsError,
     OutcomeUnknown,
     TransientError,
     Unreachable,
 )
-from etl.http11 import UNREADABLE
+from etl.http11 import UnreadableAnswer
 from etl.konnect import TOKEN_FIELDS, TOKEN_HEADER, TOKEN_PATH, Endpoint
 from etl.netcause import connect_cause
 from etl.retry import error_for_status, with_retries
@@ -262,9 +263,9 @@ def _translate(exc: httpx.TransportError, what: str) -> TransientError:
     """A transport failure as our error: was the request possibly received, or surely not?
     (`etl.netcause` says why a connection could not be made.)"""
     if isinstance(exc, httpx.ReadTimeout):
-        return OutcomeUnknown(f"{what}: no answer from Konnect within {_read_timeout(exc)}")
+        return AnswerTimedOut(f"{what}: no answer from Konnect within {_read_timeout(exc)}")
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError):
-        if str(exc).startswith(UNREADABLE):  # it answered, in a form we cannot read
+        if isinstance(exc, UnreadableAnswer):  # it answered, in a form we cannot read
             return OutcomeUnknown(f"{what}: Konnect's answer could not be read: {exc}")
         return OutcomeUnknown(f"{what}: Konnect closed the connection without answering")
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):

@@ -76,9 +76,10 @@ class KonnectDown(EtlError):
     next one (like refused credentials), instead of its rows being marked failed.
     `answered`: Konnect answered something of the file in this run before it went away."""
 
-    def __init__(self, message: str, answered: bool = False) -> None:
+    def __init__(self, message: str, answered: bool = False, slow: bool = False) -> None:
         super().__init__(message)
         self.answered = answered
+        self.slow = slow  # it took requests, but never answered within `timeout_seconds`
 
 
 class PartlyTaken(KonnectDown):
@@ -112,6 +113,10 @@ class RateLimited(TransientError):
 
 class OutcomeUnknown(TransientError):
     """The request was sent but no answer came back: it may have been applied."""
+
+
+class AnswerTimedOut(OutcomeUnknown):
+    """No answer within `timeout_seconds`: a Konnect always that slow needs a longer one."""
 
 
 class RequestRejected(UploadError):

@@ -16,7 +16,11 @@ import httpx
 # RFC 9110 token characters for a header name; a value may hold neither a line break nor NUL.
 _NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _BAD_VALUE = re.compile(rb"[\r\n\x00]")
-UNREADABLE = "the answer is not HTTP/1.1 as we read it"  # it did answer: maybe applied
+
+
+class UnreadableAnswer(httpx.RemoteProtocolError):
+    """The server answered, in bytes that are not HTTP/1.1 as we read them: the request may
+    have been applied, as with any answer lost."""
 
 
 def request_bytes(request: httpx.Request, body: bytes) -> bytes:
@@ -49,6 +53,7 @@ class Answer:
         self.body: list[bytes] = []
         self.complete = self.extra = False
         self.problem: str | None = None
+        self.unreadable = False  # `problem` is bytes we could not parse, not a close
         self._head_done = False
         self._framed = False  # a content-length or chunked body: it does not end at a close
         self._keep_alive = False  # read when the answer ends: the parser forgets it after
@@ -69,7 +74,7 @@ class Answer:
             if self.complete:  # what follows the answer is not for us
                 self.extra = True
             else:
-                self.problem = f"{UNREADABLE} ({exc})"
+                self.problem, self.unreadable = f"the answer is not HTTP/1.1 ({exc})", True
 
     def closed(self) -> None:
         """The server closed its side: the end of a body sent without a length."""

@@ -10,7 +10,7 @@ the value it sent are.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
 from etl.errors import ConfigError
@@ -64,7 +64,3 @@ def _report(inbox: Path, file: str, exported_at: float) -> Path | None:
             if (day / f"{stem}{suffix}").is_file():
                 return day / f"{stem}{suffix}"
     return None
-
-
-def when(stamp: float) -> str:
-    return datetime.fromtimestamp(stamp).astimezone().strftime("%Y-%m-%d %H:%M")

@@ -14,7 +14,8 @@ import ssl
 
 import httpx
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+from etl.transport import DEFAULT_PORTS
+
 # socket.gaierror's text where the cause is not chained (httpx's own transports, behind a proxy)
 _DNS_WORDS = ("name or service not known", "name resolution", "getaddrinfo failed",
               "nodename nor servname", "no address associated")  # fmt: skip
@@ -27,7 +28,7 @@ def host_port(exc: httpx.TransportError) -> tuple[str, int]:
         url = exc.request.url
     except RuntimeError:  # an exception raised without its request
         return "?", 0
-    return url.host, url.port or _DEFAULT_PORTS.get(url.scheme, 0)
+    return url.host, url.port or DEFAULT_PORTS.get(url.scheme, 0)
 
 
 def connect_cause(exc: httpx.TransportError) -> str:

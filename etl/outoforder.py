@@ -27,7 +27,7 @@ from etl.mapspec import Mapping
 from etl.model import IntArray, Problem
 from etl.report import error_positions
 from etl.validation import drop_rows
-from etl.wording import count
+from etl.wording import count, local_stamp
 
 if TYPE_CHECKING:
     from etl.job import Job, Prepared
@@ -99,7 +99,7 @@ def describe_export_time(mapping: Mapping, path: Path) -> str | None:
     stamp, problem = _read_name(mapping, path.name)
     if stamp is None:
         return f"{problem}: {FALLBACK}"
-    return f"export time {_when(stamp)}, from the file name (export_time)"
+    return f"export time {local_stamp(stamp)}, from the file name (export_time)"
 
 
 def _not_ahead(stamp: float, path: Path, what: str) -> float:
@@ -110,7 +110,7 @@ def _not_ahead(stamp: float, path: Path, what: str) -> float:
     if stamp <= now:
         return stamp
     if stamp > now + FUTURE_SLACK:
-        ahead = datetime.fromtimestamp(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+        ahead = local_stamp(stamp)
         log.warning("%s: %s (%s) is ahead of this machine's clock; taken as now (check the"
                     " clock of the machine that wrote it)", path.name, what, ahead)  # fmt: skip
     return now
@@ -191,7 +191,7 @@ def skip_superseded(prepared: Prepared, path: Path, state: KeyState, copy: Copy 
     if copy is not None and stem is None:
         prepared.table.notes.append(
             f"same content as {copy[1]}, processed before: taken as exported when it was"
-            f" ({_when(copy[0])}), so values newer exports set since are not overwritten"
+            f" ({local_stamp(copy[0])}), so values newer exports set since are not overwritten"
         )
     keys = frame_keys(prepared.validated.frame)
     newer = _newer(prepared, state, exported_at, keys)
@@ -240,7 +240,7 @@ def _set_by_own_export(stem: str | None, exported_at: float) -> str:
     """Said with the export's time: an ERP that names every export alike has one a day, and
     an errors file whose `row` numbers fit two of them is taken for the older one."""
     return (
-        f"not sent: {stem} exported {_when(exported_at)}, the export this errors file comes"
+        f"not sent: {stem} exported {local_stamp(exported_at)}, the export this errors file comes"
         " from, already set this location and SKU on another row, and one export sets a SKU"
         " once: check the SKU typed into this row (or, if this errors file is of a later"
         f" {stem}, put its rows in a new file); to change that SKU's stock, send it in a new"
@@ -253,20 +253,16 @@ def _superseded(newer: Applied, copy: Copy = None) -> str:
     if copy is not None:  # the user may have meant it as new: say why it is not, and the way
         return (
             f"not sent: this file has the same content as {copy[1]}, processed before, so it"
-            f" is taken as exported when that was ({_when(copy[0])}), and a newer export"
-            f" ({newer.file}, from {_when(newer.exported_at)}) already set this location and"
+            f" is taken as exported when that was ({local_stamp(copy[0])}), and a newer export"
+            f" ({newer.file}, from {local_stamp(newer.exported_at)}) already set this location and"
             " SKU; nothing to do if that value is right - to send this row's value now, put"
             " it in a new file (this file's errors file is as old as this file)"
         )
     return (
-        f"not sent: a newer export ({newer.file}, from {_when(newer.exported_at)}) already set"
-        " this location and SKU, and this file's rows are older; nothing to do if that value"
+        f"not sent: a newer export ({newer.file}, from {local_stamp(newer.exported_at)}) already"
+        " set this location and SKU, and this file's rows are older; nothing to do if that value"
         " is right - to change it, send the new value in a new file"
     )
-
-
-def _when(stamp: float) -> str:
-    return datetime.fromtimestamp(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def record_applied(

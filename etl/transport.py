@@ -30,9 +30,9 @@ from typing import Any
 import httpx
 
 from etl.connpool import Connection, Pool, PoolClosed
-from etl.http11 import Answer, request_bytes
+from etl.http11 import Answer, UnreadableAnswer, request_bytes
 
-_DEFAULT_PORTS = {"http": 80, "https": 443}
+DEFAULT_PORTS = {"http": 80, "https": 443}
 Origin = tuple[str, str, int]
 
 
@@ -137,7 +137,7 @@ def _keepalive_timeout(response: httpx.Response) -> float | None:
 
 def _origin(request: httpx.Request) -> Origin:
     url = request.url
-    port = url.port or _DEFAULT_PORTS.get(url.scheme)
+    port = url.port or DEFAULT_PORTS.get(url.scheme)
     if port is None:
         raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}", request=request)
     return url.scheme, url.host, port
@@ -167,6 +167,8 @@ async def _receive(
 ) -> httpx.Response:
     """Wait for the whole answer (with a content-length, chunked, or up to the close)."""
     while not answer.complete:
+        if answer.unreadable:
+            raise UnreadableAnswer(str(answer.problem), request=request)
         if answer.problem is not None:
             raise _read_failure(connection, request, answer.problem)
         if not await connection.wait(timeout):

@@ -23,6 +23,7 @@ from etl.client import KonnectClient
 from etl.clientsettings import ClientSettings
 from etl.envelopes import Answer
 from etl.errors import (
+    AnswerTimedOut,
     CredentialsError,
     EtlError,
     KonnectDown,
@@ -169,7 +170,8 @@ async def _upload_one(run: UploadRun, chunk: ChunkLike) -> ChunkResult | None:
             if delay is None and may_resend and await _konnect_down(run, exc):
                 where = run.client.settings.base_url
                 tries = f"{attempts.tries} {'try' if attempts.tries == 1 else 'tries'}"
-                down = KonnectDown(f"{exc} at {where}, {tries}", run.answered)
+                slow = isinstance(exc, AnswerTimedOut)
+                down = KonnectDown(f"{exc} at {where}, {tries}", run.answered, slow)
                 run.halt = run.halt or down
                 break
             if delay is None:

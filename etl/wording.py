@@ -184,6 +184,11 @@ def message(code: str, field: str, row: Row, feed: str = "") -> str:
     return wording(field, row) if wording else f"{label(field)} is not valid"
 
 
+def local_stamp(stamp: float) -> str:
+    """A POSIX time as `2026-11-27 07:00`, local to this machine (export times)."""
+    return datetime.fromtimestamp(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
 def local_time(stamp: str | None) -> str:
     """A journal stamp (ISO, UTC) as the people at this machine read a time: its local time,
     `27 Nov 2026 07:00`; the stamp as it is when it is not one."""

@@ -478,7 +478,8 @@ def test_an_answer_that_is_not_http_is_an_unknown_outcome() -> None:
         writer.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
         await server.read(reader)
 
-    fails_as(garbage, httpx.RemoteProtocolError, OutcomeUnknown)
+    caught = fails_as(garbage, httpx.RemoteProtocolError, OutcomeUnknown)
+    assert "Konnect's answer could not be read: the answer is not HTTP/1.1" in str(caught)
 
 
 def test_a_reset_connection_is_a_read_error_and_an_unknown_outcome() -> None:
