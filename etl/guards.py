@@ -38,6 +38,7 @@ from etl.guard_settings import Guards
 from etl.keystate import KeyState
 from etl.orderlookup import look_up
 from etl.outoforder import FUTURE_SLACK, copy_of, exported_at, record_applied, skip_superseded
+from etl.release import release_command
 from etl.wording import count
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ def previous_row_count(journal_path: Path, mapping: str) -> int | None:
 
 def release_hint(held_file: Path) -> str:
     return (
-        f'if the file is right, let it through with: konnect-etl release "{held_file.absolute()}"'
+        f"if the file is right, let it through with: {release_command(held_file)}"
         " (back to the inbox: the next run uploads it)"
     )
 

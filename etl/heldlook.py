@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from etl.release import HELD
+from etl.release import HELD, release_command
 from etl.wording import count, duration, local_time
 
 
@@ -52,7 +52,7 @@ def _held_entry(summary_path: Path, now: float) -> dict[str, Any] | None:
         "since": summary.get("finished_at"),
         "seconds": round(now - held_at),
         "reason": summary["held"],
-        "release": f'konnect-etl release "{held.absolute()}"',
+        "release": release_command(held),
     }
 
 

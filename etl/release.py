@@ -22,6 +22,11 @@ log = logging.getLogger(__name__)
 HELD = "held"
 
 
+def release_command(held_file: Path) -> str:
+    """The command that lets `held_file` go, as a person copies it from a line."""
+    return f'konnect-etl release "{held_file.absolute()}"'
+
+
 def held_inbox(file: Path) -> Path:
     """The inbox of a file in `INBOX/held/YYYY-MM-DD/`; ConfigError for any other file."""
     if not file.is_file():
