@@ -7,6 +7,7 @@ the `Settings` fields they set; a `mappings:` folder is taken relative to the fi
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
@@ -66,6 +67,19 @@ def _unique_mapping(loader: _UniqueKeys, node: yaml.MappingNode) -> dict[Any, An
 
 
 _UniqueKeys.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _unique_mapping)
+
+
+def _decimal_int(loader: _UniqueKeys, node: yaml.ScalarNode) -> Any:
+    """`keep_days: 030` is 30, as the same value in an environment variable is: YAML 1.1
+    reads a number written with a leading 0 as octal (24 days, silently). `0x1F`, `0o17`
+    and `1:30` (90) keep YAML's reading: nobody writes those by accident."""
+    written = str(loader.construct_scalar(node)).replace("_", "")
+    if re.fullmatch(r"[-+]?0[0-9]+", written):
+        return int(written, 10)
+    return loader.construct_yaml_int(node)
+
+
+_UniqueKeys.add_constructor("tag:yaml.org,2002:int", _decimal_int)
 
 _STR, _NULL = "tag:yaml.org,2002:str", "tag:yaml.org,2002:null"
 _LISTS = ("locations", "notify_email")  # a YAML list of texts is fine there (settingvalues)

@@ -79,3 +79,17 @@ def test_a_comment_after_a_text_setting_that_is_no_secret_stays_a_comment(
 ) -> None:
     settings = settings_from(tmp_path, "base_url: http://k  # production\npassword: 'a #b'\n")
     assert (settings.base_url, settings.password) == ("http://k", "a #b")
+
+
+def test_a_number_written_with_a_leading_zero_is_read_as_decimal_not_octal(
+    tmp_path: Path,
+) -> None:
+    """YAML 1.1 reads `030` as octal 24: `keep_days: 030` kept 24 days, without a word."""
+    settings = settings_from(
+        tmp_path,
+        "keep_days: 030\nconcurrency: 010\nretries: 00\nguards:\n  min_rows: 0100\n"
+        "limits:\n  max_rows: 01_000\n",
+    )
+    assert (settings.keep_days, settings.concurrency, settings.retries) == (30, 10, 0)
+    assert settings.guards.min_rows == 100 and settings.limits.max_rows == 1000
+    assert settings_from(tmp_path, "settle_seconds: 0x1F\n").settle_seconds == 31  # hex: asked
