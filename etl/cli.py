@@ -40,6 +40,7 @@ from etl.cliopts import (
 )
 from etl.config import state_dir
 from etl.errors import ConfigError, EtlError
+from etl.hostfaults import what_to_check
 from etl.logsetup import setup_logging
 from etl.pullcli import documents, orders_app
 from etl.setupcli import mappings, sandbox_command, template
@@ -92,7 +93,7 @@ def run(
                                                  dry_run=dry_run, feed=feed, mapping=mapping,
                                                  show=not quiet)  # fmt: skip
     except (OSError, sqlite3.Error) as exc:
-        stop = host_fault(exc, inbox)
+        stop = host_fault(exc, inbox, logged=logging_here)
         if logging_here and not dry_run:
             lastrun.record(inbox, started, 2, f"cannot work in {inbox}: {exc}")
         raise stop from None
@@ -166,6 +167,10 @@ def release(
         target = release_command(file)
     except EtlError as exc:
         raise fail(str(exc)) from None
+    except (OSError, sqlite3.Error) as exc:  # its inbox's protection database, not cwd
+        inbox = file.absolute().parent.parent.parent
+        raise fail(f"cannot release {file}: {exc}{what_to_check(inbox, exc)}; it stays where"
+                   " it is") from None  # fmt: skip
     typer.echo(f"released: {target} is back in the inbox; the next run uploads it")
 
 

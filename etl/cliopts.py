@@ -174,20 +174,25 @@ def printable_streams() -> None:
 
 
 def host_fault(
-    exc: OSError | sqlite3.Error, inbox: Path | None = None, *, outbox: Path | None = None
+    exc: OSError | sqlite3.Error,
+    inbox: Path | None = None,
+    *,
+    outbox: Path | None = None,
+    logged: bool = False,
 ) -> typer.Exit:
     """Exit 2 with one line for a fault of the machine (permissions, full disk...), not a
     traceback. `inbox`: the folder `run`/`watch` work in (its waiting files are safe);
     `outbox`: the folder `orders pull` writes in, named when the fault names no file (its
     journal's); the exception's notes say what became of the sheet. Otherwise the folder of
-    the file that could not be written is named."""
+    the file that could not be written is named. `logged`: also in the log file (`fail`)."""
     if inbox is not None:
         return fail(f"cannot work in {inbox}: {exc}{what_to_check(inbox, exc)}. Files not "
-                    "finished wait in the inbox or processing/ for the next run")  # fmt: skip
+                    "finished wait in the inbox or processing/ for the next run",
+                    logged=logged)  # fmt: skip
     name = getattr(exc, "filename", None)
     folder = Path(name).absolute().parent if isinstance(name, str) else outbox or Path.cwd()
     hint = what_to_check(folder, exc)
     if outbox is not None:  # nothing waits there: a pull writes all again next time
         hint = hint.replace("; waiting files are kept", "")
     notes = "".join(f". {note}" for note in getattr(exc, "__notes__", ()))
-    return fail(f"cannot work in {folder}: {exc}{hint}{notes}")
+    return fail(f"cannot work in {folder}: {exc}{hint}{notes}", logged=logged)

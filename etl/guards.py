@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from etl import awbbook, pricejump, repeats
+from etl import awbbook, pricejump, repeats, sqlitetx
 from etl.droppedback import ERRORS_NAME, errors_layout
 from etl.feeds import ABSOLUTE_FEEDS
 from etl.guard_settings import Guards
@@ -117,7 +117,9 @@ def _pct(share: float) -> str:
 
 def previous_row_count(journal_path: Path, mapping: str) -> int | None:
     """Data rows of the last file of `mapping` that reached Konnect (from the journal)."""
-    with closing(sqlite3.connect(f"file:{journal_path}?mode=ro", uri=True, timeout=30.0)) as db:
+    with closing(
+        sqlite3.connect(f"file:{journal_path}?mode=ro", uri=True, timeout=sqlitetx.BUSY_SECONDS)
+    ) as db:
         found = db.execute(
             "SELECT row_count FROM files WHERE mapping = ? AND state = 'done' "
             "AND row_count IS NOT NULL ORDER BY id DESC LIMIT 1",

@@ -9,6 +9,7 @@ import sqlite3
 from contextlib import closing, suppress
 from pathlib import Path
 
+from etl import sqlitetx
 from etl.config import STATE_DIR
 
 
@@ -26,7 +27,36 @@ def what_to_check(root: Path, exc: BaseException) -> str:
         return " (permission denied: check that this user may create and rename files there)"
     if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
         return _damaged(root)
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return _locked(root)
     return ""
+
+
+def _locked(root: Path) -> str:
+    """Which state database another program keeps locked, and that nothing is lost."""
+    state = root / STATE_DIR
+    held = [p for p in sorted(state.glob("*.sqlite3")) if _busy(p)] or [state / "*.sqlite3"]
+    names = " and ".join(str(p) for p in held)
+    return (
+        f" ({names} stayed locked by another program for over {sqlitetx.BUSY_SECONDS:g} s: a"
+        " konnect-etl on another machine working on the same folder, a backup or sync tool,"
+        " or an open sqlite3 shell."
+        " Nothing is lost; the next run goes on where this one stopped)"
+    )
+
+
+def _busy(path: Path) -> bool:
+    """Whether another connection holds `path`'s write lock now (asked without waiting)."""
+    try:
+        with closing(sqlite3.connect(path, timeout=0, isolation_level=None)) as db:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute("ROLLBACK")
+    except sqlite3.OperationalError as exc:
+        return (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in (
+            sqlite3.SQLITE_BUSY,
+            sqlite3.SQLITE_LOCKED,
+        )
+    return False
 
 
 def _damaged(root: Path) -> str:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from etl import sqlitetx
 from etl.chunkresult import SETTLED, ChunkResult, ChunkState
 from etl.journaltables import RECORD, SCHEMA, FileRecord, FileState, utc, utc_now
 from etl.sqlitetx import immediate
@@ -27,8 +28,13 @@ class Journal:
     """The inbox's SQLite journal. One connection, safe to share between threads."""
 
     def __init__(
-        self, path: Path | str, *, busy_timeout: float = 30.0, clock: Callable[[], str] = utc_now
+        self,
+        path: Path | str,
+        *,
+        busy_timeout: float | None = None,
+        clock: Callable[[], str] = utc_now,
     ) -> None:
+        busy_timeout = sqlitetx.BUSY_SECONDS if busy_timeout is None else busy_timeout
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._clock = clock

@@ -25,6 +25,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from etl import sqlitetx
 from etl.filehash import Shorter, prefix_digest
 from etl.inbox import Inbox
 from etl.sqlitetx import immediate
@@ -208,7 +209,7 @@ def _copy(filed: Path, temp: Path) -> tuple[int, str]:
 @contextlib.contextmanager
 def _state(journal_path: Path) -> Iterator[sqlite3.Connection]:
     with contextlib.closing(
-        sqlite3.connect(journal_path, timeout=30.0, isolation_level=None)
+        sqlite3.connect(journal_path, timeout=sqlitetx.BUSY_SECONDS, isolation_level=None)
     ) as db:
         db.execute(_SCHEMA)
         yield db

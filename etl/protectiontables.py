@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from etl import sqlitetx
 from etl.sqlitetx import immediate
 
 SCHEMA = """
@@ -53,7 +54,7 @@ ADDED_COLUMNS = (
 
 def connect(path: Path) -> sqlite3.Connection:
     """The protection database at `path` (WAL: shared by processes), its tables up to date."""
-    db = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+    db = sqlite3.connect(path, timeout=sqlitetx.BUSY_SECONDS, isolation_level=None)
     db.execute("PRAGMA journal_mode = WAL")
     db.executescript(SCHEMA)
     if _missing_columns(db):

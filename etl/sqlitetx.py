@@ -13,6 +13,10 @@ import contextlib
 import sqlite3
 from collections.abc import Iterator
 
+# How long a state database waits for another program's lock (a backup tool, a sqlite3
+# shell, another konnect-etl) before the command stops saying so (`etl.hostfaults`).
+BUSY_SECONDS = 30.0
+
 
 @contextlib.contextmanager
 def immediate(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:

@@ -105,7 +105,7 @@ def watch(
                 pulls=pull_plan(pull_out, pull_every, pull_status, inbox),
             )  # fmt: skip
     except (OSError, sqlite3.Error) as exc:  # at start; once watching it backs off instead
-        raise host_fault(exc, inbox) from None
+        raise host_fault(exc, inbox, logged=logs_open) from None
     except Exception as exc:  # a service that cannot start says why in the log and `status`
         ours = isinstance(exc, EtlError)  # any other: a bug, its traceback in the log
         said = str(exc) if ours else internal_error(exc, "watch", inbox, logs_open)
