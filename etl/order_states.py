@@ -117,9 +117,15 @@ def _with_items(done: Callable[[Record, Order], bool]) -> Callable[[Record, Orde
 
 
 def _awb_set(record: Record, order: Order) -> bool:
+    """This AWB is on the order - and, with `autoDispatch`, the order was handed over too: the
+    morning's manifest set the AWB, the evening's same AWB with autoDispatch must still pick
+    it up (`dp_assigned` -> `bag_picked`), or the courier's handover is lost as "done"."""
     wanted = str(record.get("awbNumber"))
-    found = (order.get("awb"), order.get("returnAwb"))
-    return any(isinstance(d, dict) and str(d.get("awbNumber")) == wanted for d in found)
+    forward = order.get("awb")
+    if isinstance(forward, dict) and str(forward.get("awbNumber")) == wanted:
+        return record.get("autoDispatch") is not True or _at_least(order, "bag_picked")
+    back = order.get("returnAwb")  # a return's AWB: autoDispatch moves only forward orders
+    return isinstance(back, dict) and str(back.get("awbNumber")) == wanted
 
 
 def _status_reached(record: Record, order: Order) -> bool:

@@ -129,12 +129,13 @@ class LoseFirstRequest(httpx.AsyncBaseTransport):
     the client sees a read timeout: "may have been applied", though it was not. The emulator
     cannot produce this (its drops always apply first)."""
 
-    def __init__(self) -> None:
+    def __init__(self, method: str = "POST") -> None:
         self.inner = httpx.AsyncHTTPTransport()
+        self.method = method
         self.lost = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "POST" and not self.lost:
+        if request.method == self.method and not self.lost:
             self.lost += 1
             raise httpx.ReadTimeout("no answer", request=request)
         return await self.inner.handle_async_request(request)
@@ -172,6 +173,41 @@ def test_an_unanswered_request_is_looked_up_then_only_the_missing_orders_are_res
     assert (result.state, result.record_errors, result.unknown_records) == ("acknowledged", {}, [])
     applied = [e["key"] for e in sandbox.ledger() if e["outcome"] == "applied"]
     assert sorted(applied) == orders  # sent again once it was clear they were still placed
+
+
+def test_an_awb_handover_whose_answer_was_lost_is_sent_again_not_taken_as_done(
+    sandbox: Any,
+) -> None:
+    """The morning's manifest set the AWBs (autoDispatch No); the evening's, the same AWBs
+    with autoDispatch Yes, is the courier's pickup. Its answer lost, the look-up finds the
+    AWB on the order - but the order still at dp_assigned: not applied, so sent again."""
+    orders = sandbox.add_orders(order_blocks=[
+        {"first_id": "42000000000000000001", "count": 2, "state": "dp_assigned",
+         "is_self_ship": True}])  # fmt: skip
+    settings = ClientSettings(base_url=sandbox.url, token=sandbox.token, retries=2)
+
+    def send(auto: bool, transport: httpx.AsyncBaseTransport | None) -> Any:
+        records = [{"orderId": o, "awbNumber": f"AWB{n}", "courierName": "Delhivery",
+                    "autoDispatch": auto} for n, o in enumerate(orders)]  # fmt: skip
+        chunk = Body(0, orjson.dumps(records), len(records))
+
+        async def main() -> list[Any]:
+            async with KonnectClient(settings, transport=transport) as client:
+                return await upload_orders(
+                    client, "awb", ENDPOINTS["awb"], [chunk],
+                    keys_of=lambda c: [r["orderId"] for r in orjson.loads(c.body)],
+                )  # fmt: skip
+
+        [result] = asyncio.run(main())
+        return result
+
+    send(False, None)
+    assert {sandbox.state()["orders"][o]["state"] for o in orders} == {"dp_assigned"}
+    lost = LoseFirstRequest(method="PUT")
+    result = send(True, lost)
+    assert lost.lost == 1
+    assert (result.state, result.record_errors, result.unknown_records) == ("acknowledged", {}, [])
+    assert {sandbox.state()["orders"][o]["state"] for o in orders} == {"bag_picked"}
 
 
 def test_with_a_company_token_orders_in_doubt_are_looked_up_at_each_location() -> None:
@@ -301,6 +337,15 @@ def test_a_return_qc_refused_names_the_reason_konnect_keeps_with_its_meaning() -
                      "packages": [{"packageId": "BAG2"}]}, {"state": "dp_assigned"}, True),
         ("awb", {"awbNumber": "9"}, {"state": "bag_picked", "awb": {"awbNumber": "9"}}, True),
         ("awb", {"awbNumber": "9"}, {"state": "dp_assigned", "awb": None}, False),
+        # the morning set the AWB; the evening's same AWB with autoDispatch is the handover
+        ("awb", {"awbNumber": "9", "autoDispatch": True},
+         {"state": "dp_assigned", "awb": {"awbNumber": "9"}}, False),
+        ("awb", {"awbNumber": "9", "autoDispatch": True},
+         {"state": "bag_picked", "awb": {"awbNumber": "9"}}, True),
+        ("awb", {"awbNumber": "9", "autoDispatch": False},
+         {"state": "dp_assigned", "awb": {"awbNumber": "9"}}, True),
+        ("awb", {"awbNumber": "R9", "autoDispatch": True},
+         {"state": "return_dp_assigned", "returnAwb": {"awbNumber": "R9"}}, True),
         ("status", {"orderStatus": "bag_picked"}, {"state": "delivery_done"}, True),
         ("status", {"orderStatus": "delivery_done"}, {"state": "bag_picked"}, False),
         ("status", {"orderStatus": "rto_bag_delivered"}, {"state": "rto_bag_delivered"}, True),
