@@ -151,24 +151,32 @@ class Body:
     record_count: int
 
 
+def upload_one(
+    sandbox: Any, feed: str, records: list[Any], transport: httpx.AsyncBaseTransport | None
+) -> Any:
+    """`records` as one chunk of `feed` through `upload_orders` (look-ups included)."""
+    chunk = Body(0, orjson.dumps(records), len(records))
+    settings = ClientSettings(base_url=sandbox.url, token=sandbox.token, retries=2)
+
+    async def main() -> list[Any]:
+        async with KonnectClient(settings, transport=transport) as client:
+            return await upload_orders(
+                client, feed, ENDPOINTS[feed], [chunk],
+                keys_of=lambda c: [r["orderId"] for r in orjson.loads(c.body)],
+            )  # fmt: skip
+
+    [result] = asyncio.run(main())
+    return result
+
+
 def test_an_unanswered_request_is_looked_up_then_only_the_missing_orders_are_resent(
     sandbox: Any,
 ) -> None:
     orders = [f"11{n:018d}" for n in (1, 3)]
     records = [{"orderId": o, "orderItems": [{"orderItemId": f"{o}-1", "quantity": 1}]}
                for o in orders]  # fmt: skip
-    chunk = Body(0, orjson.dumps(records), len(records))
-    settings = ClientSettings(base_url=sandbox.url, token=sandbox.token, retries=2)
     transport = LoseFirstRequest()
-
-    async def main() -> list[Any]:
-        async with KonnectClient(settings, transport=transport) as client:
-            return await upload_orders(
-                client, "confirm", ENDPOINTS["confirm"], [chunk],
-                keys_of=lambda c: [r["orderId"] for r in orjson.loads(c.body)],
-            )  # fmt: skip
-
-    [result] = asyncio.run(main())
+    result = upload_one(sandbox, "confirm", records, transport)
     assert transport.lost == 1
     assert (result.state, result.record_errors, result.unknown_records) == ("acknowledged", {}, [])
     applied = [e["key"] for e in sandbox.ledger() if e["outcome"] == "applied"]
@@ -184,22 +192,11 @@ def test_an_awb_handover_whose_answer_was_lost_is_sent_again_not_taken_as_done(
     orders = sandbox.add_orders(order_blocks=[
         {"first_id": "42000000000000000001", "count": 2, "state": "dp_assigned",
          "is_self_ship": True}])  # fmt: skip
-    settings = ClientSettings(base_url=sandbox.url, token=sandbox.token, retries=2)
 
     def send(auto: bool, transport: httpx.AsyncBaseTransport | None) -> Any:
         records = [{"orderId": o, "awbNumber": f"AWB{n}", "courierName": "Delhivery",
                     "autoDispatch": auto} for n, o in enumerate(orders)]  # fmt: skip
-        chunk = Body(0, orjson.dumps(records), len(records))
-
-        async def main() -> list[Any]:
-            async with KonnectClient(settings, transport=transport) as client:
-                return await upload_orders(
-                    client, "awb", ENDPOINTS["awb"], [chunk],
-                    keys_of=lambda c: [r["orderId"] for r in orjson.loads(c.body)],
-                )  # fmt: skip
-
-        [result] = asyncio.run(main())
-        return result
+        return upload_one(sandbox, "awb", records, transport)
 
     send(False, None)
     assert {sandbox.state()["orders"][o]["state"] for o in orders} == {"dp_assigned"}
