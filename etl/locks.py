@@ -16,7 +16,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO
 
@@ -74,12 +74,17 @@ def _still_linked(path: Path, handle: IO[bytes]) -> bool:
 
 
 def _release(path: Path, handle: IO[bytes]) -> None:
-    # Remove the lock file while still holding it (POSIX only: Windows cannot delete an open
-    # file); a process that opened the old file sees it unlinked and backs off.
+    # POSIX: remove the lock file while still holding it; a process that opened the old file
+    # sees it unlinked and backs off. Windows cannot delete an open file: remove it once
+    # closed, unless another process has it open (then it is theirs: the delete fails) -
+    # else one lock file per name ever taken (exports named by the hour) would pile up.
     if os.name != "nt":
         path.unlink(missing_ok=True)
     _unlock(handle)
     handle.close()
+    if os.name == "nt":
+        with suppress(OSError):
+            path.unlink()
 
 
 if sys.platform == "win32":  # pragma: no cover - exercised on Windows only
