@@ -41,6 +41,7 @@ from etl.cliopts import (
 from etl.config import state_dir
 from etl.errors import ConfigError, EtlError
 from etl.hostfaults import what_to_check
+from etl.inboxowner import InboxTaken, one_machine
 from etl.logsetup import setup_logging
 from etl.pullcli import documents, orders_app
 from etl.setupcli import mappings, sandbox_command, template
@@ -88,10 +89,12 @@ def run(
         start_logging(verbose, quiet, json_logs, state_dir(inbox) / "logs")
         logging_here = True
         settings = settings_for(inbox, config, base_url=base_url, settle_seconds=settle)
-        with quiet_stdout(quiet):
+        with one_machine(None if dry_run else inbox), quiet_stdout(quiet):
             code, files, not_taken = run_command(inbox, settings, sandbox=sandbox,
                                                  dry_run=dry_run, feed=feed, mapping=mapping,
                                                  show=not quiet)  # fmt: skip
+    except InboxTaken as exc:  # the inbox's state is the other machine's: none written here
+        raise fail(str(exc)) from None
     except (OSError, sqlite3.Error) as exc:
         stop = host_fault(exc, inbox, logged=logging_here)
         if logging_here and not dry_run:
@@ -161,10 +164,12 @@ def release(
     Example: [bold]konnect-etl release inbox/held/2026-11-26/stock.csv[/]
     """
     from etl.commands import release_command
+    from etl.release import held_inbox
 
     setup_logging(-1)  # the line below says what happened
     try:
-        target = release_command(file)
+        with one_machine(held_inbox(file)):
+            target = release_command(file)
     except EtlError as exc:
         raise fail(str(exc)) from None
     except (OSError, sqlite3.Error) as exc:  # its inbox's protection database, not cwd

@@ -31,6 +31,7 @@ from etl.cliopts import (
 )
 from etl.config import Settings, state_dir
 from etl.errors import EtlError
+from etl.inboxowner import InboxTaken, one_machine
 from etl.logsetup import FILE_ONLY
 
 if TYPE_CHECKING:
@@ -130,7 +131,10 @@ def pull(
                               _export_mapping(mapping, settings), again, sandbox)  # fmt: skip
         if sandbox:
             check_sandbox_folder(out, outbox=True)
-        _run_pull(settings, request, quiet)
+        with one_machine(None, out):
+            _run_pull(settings, request, quiet)
+    except InboxTaken as exc:  # the outbox's journal is the other machine's: not logged there
+        raise fail(str(exc)) from None
     except PullBusy as exc:  # nothing wrong to fix: exit 1, not 2 ("could not run")
         _log_failure(logging_here, None, exc, logging.WARNING)
         raise fail(str(exc), 1) from None

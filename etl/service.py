@@ -29,6 +29,7 @@ from etl.inboxlook import (
     waiting_files,
     waiting_problem,
 )
+from etl.inboxowner import one_machine, owner_document, owner_line
 from etl.job import Job
 from etl.journal import Journal
 from etl.leftlook import left_files, left_problem
@@ -90,7 +91,13 @@ def watch_command(
     options.sandbox = sandbox
     network = network_filesystem(inbox)
     mode = "polling" if network or events is False else "events+polling"
-    with connection(settings, sandbox=sandbox, dry_run=dry_run) as client, stop_on_signals(stop):
+    outbox = pulls.outbox if pulls is not None else None
+    owned = one_machine(None if dry_run else inbox, outbox, _stop_when_lost(stop))
+    with (
+        owned,
+        connection(settings, sandbox=sandbox, dry_run=dry_run) as client,
+        stop_on_signals(stop),
+    ):
         heartbeat = Heartbeat(inbox, poll_seconds, mode + (", dry run" if dry_run else ""),
                               time.time())  # fmt: skip
         if pulls is not None:
@@ -102,6 +109,17 @@ def watch_command(
         except StopNow:
             log.warning("stopped; the file in progress is resumed at the next start")
     return 0
+
+
+def _stop_when_lost(stop: StopRequest) -> Callable[[], None]:
+    """Another machine took the inbox over (this one was paused, or cut off the share, for
+    longer than the lease lasts): finish the file in progress, then stop."""
+
+    def lost() -> None:
+        if not stop.requested:
+            stop.request("another machine took this inbox over")
+
+    return lost
 
 
 def _dry_run_check(
@@ -166,6 +184,7 @@ def status_command(inbox: Path, max_age: float | None, as_json: bool) -> int:
             if stopped is not None:
                 console.print(f"  ({stopped}; the scheduled runs since are judged)",
                               highlight=False, markup=False)  # fmt: skip
+            looked.print_owner()
         return 0 if alive else 1
     alive, reason = looked.judge(verdict(status, now, max_age))
     if as_json:
@@ -176,6 +195,7 @@ def status_command(inbox: Path, max_age: float | None, as_json: bool) -> int:
         if last_run is not None:  # a scheduled `run` beside the watcher
             console.print(f"  last run: {lastrun.verdict(last_run, time.time(), None)[1]}",
                           highlight=False, markup=False)  # fmt: skip
+        looked.print_owner()
     return 0 if alive else 1
 
 
@@ -191,6 +211,7 @@ def _never_finished(inbox: Path, looked: _Looked, as_json: bool) -> int:
         print(orjson.dumps({**looked.document(), "alive": False, "verdict": reason}).decode())
     else:
         console.print(f"[red]PROBLEM[/]  {reason}", highlight=False)
+        looked.print_owner()
     return 1
 
 
@@ -214,6 +235,7 @@ class _Looked:
         self.unread = unread_files(inbox, now, self.limit)
         self.held = held_files(inbox, now)
         self.left = left_files(inbox, now)
+        self.owner = owner_document(inbox, now)  # one machine per inbox: whose lease it is
 
     def judge(self, judged: tuple[bool, str], only_stopped: bool = False) -> tuple[bool, str]:
         """The verdict, made a problem by what the look found (after what it already says);
@@ -232,7 +254,11 @@ class _Looked:
     def document(self) -> dict[str, object]:
         return {"files_waiting_in_inbox": self.waiting, "files_nothing_through": self.nothing,
                 "files_in_folders_not_read": self.unread, "files_held": self.held,
-                "files_left_in_processing": self.left}  # fmt: skip
+                "files_left_in_processing": self.left, "owner": self.owner}  # fmt: skip
+
+    def print_owner(self) -> None:
+        if self.owner is not None:
+            console.print(f"  {owner_line(self.owner, time.time())}", highlight=False, markup=False)
 
 
 def _print_status(status: dict[str, object], alive: bool, reason: str) -> None:

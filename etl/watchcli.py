@@ -30,6 +30,7 @@ from etl.cliopts import (
 )
 from etl.config import state_dir
 from etl.errors import EtlError
+from etl.inboxowner import InboxTaken
 
 Poll = Annotated[
     float,
@@ -104,6 +105,8 @@ def watch(
                 on_reachable_again=reopen_logs, dry_run=dry_run,
                 pulls=pull_plan(pull_out, pull_every, pull_status, inbox),
             )  # fmt: skip
+    except InboxTaken as exc:  # status.json is the other machine's watcher's: left alone
+        raise fail(str(exc)) from None
     except (OSError, sqlite3.Error) as exc:  # at start; once watching it backs off instead
         raise host_fault(exc, inbox, logged=logs_open) from None
     except Exception as exc:  # a service that cannot start says why in the log and `status`
