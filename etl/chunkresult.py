@@ -23,6 +23,8 @@ class ChunkResult:
     `unknown_records` and `message` says why. `digest`: the `chunk_digest` of the body sent,
     so that a resumed file reuses the result only for a chunk cut the same way. `notes`: why
     records a look-up found already applied are ok (`etl.reconcile`; kept across a resume).
+    `looked_up`: no answer came to the request, and its records were settled by looking
+    their orders up (`etl.reconcile`): `acknowledged` then, though Konnect never said so.
     """
 
     index: int
@@ -33,6 +35,7 @@ class ChunkResult:
     message: str = ""
     digest: str = ""
     notes: dict[int, str] = field(default_factory=dict)
+    looked_up: bool = False
 
     def to_json(self) -> bytes:
         # orjson writes a dataclass as the dict `asdict` would give, without copying it first
@@ -51,6 +54,7 @@ class ChunkResult:
             message=doc["message"],
             digest=str(doc.get("digest") or ""),  # none in journals before 2026-11-27
             notes={int(i): str(n) for i, n in (doc.get("notes") or {}).items()},
+            looked_up=bool(doc.get("looked_up")),  # none in journals before 2026-11-28
         )
 
 

@@ -5,13 +5,22 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from etl.job import FileResult, ProgressFactory
+from etl.wording import applied_split
 
 # Not a terminal (cron, logs): a fixed width so the table never wraps into unreadable cells.
 console = Console(width=None if sys.stdout.isatty() else 120)
@@ -35,10 +44,25 @@ def progress_bars(enabled: bool) -> Iterator[ProgressFactory | None]:
     with Progress(*columns, console=Console(stderr=True), transient=False) as bars:
 
         def factory(name: str, total: int) -> Callable[[int], None]:
-            task = bars.add_task(f"uploading {name}", total=total)
-            return lambda done: bars.update(task, completed=done)
+            return _FileBar(bars, bars.add_task(f"uploading {name}", total=total))
 
         yield factory
+
+
+@dataclass
+class _FileBar:
+    """A file's upload bar; `phase` adds a bar below it for a later phase of the same file
+    (orders in doubt looked up one by one: `etl.reconcile`), so the upload bar at 100 %
+    does not sit there for a minute as if the file were done."""
+
+    bars: Progress
+    task: TaskID
+
+    def __call__(self, done: int) -> None:
+        self.bars.update(self.task, completed=done)
+
+    def phase(self, description: str, total: int) -> Callable[[int], None]:
+        return _FileBar(self.bars, self.bars.add_task(description, total=total))
 
 
 def summary_table(results: Sequence[FileResult], title: str) -> Table:
@@ -82,6 +106,11 @@ def print_summary(
         {str(r.reports[0].parent.absolute()) for r in results if r.reports and not r.final_path}
     ):
         console.print(f"Reports: {escape(folder)}")
+    for result in results:  # ok rows this file did not apply: a re-sent file is no fresh success
+        split = applied_split(result.rows["ok"], result.summary.get("already_applied", 0))
+        if split:
+            said = f"{escape(result.summary['input'])}: {split} (the result file says which)"
+            console.print(f"[cyan]Already done[/] {said}", soft_wrap=True)
     for result in results:  # what the table cannot say: rows not sent though ok, hidden rows
         notes = result.summary.get("warnings") or []
         for note in notes[:NOTES_SHOWN]:

@@ -6,6 +6,9 @@ request, or an earlier one?), so each request of a cancel file first looks its o
 and a lost answer is settled by how far each item's cancelled pieces moved since
 (`order_states.cancel_moved`). The look is this run's only: kept for a later run, it would
 count another file's cancel of the item, applied meanwhile, as this one's.
+
+Looking up 2,000 orders takes minutes: `Ticker` shows how far it got, on a bar of its own on
+a terminal, else in a log line at most every `LOG_EVERY` seconds.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
+from typing import cast
 
 from etl.client import KonnectClient
 from etl.clientsettings import ClientSettings
@@ -35,6 +40,7 @@ async def fetch_orders(
     quiet: bool = False,
     slots: asyncio.Semaphore | None = None,
     once: bool = False,
+    on_done: Callable[[int], None] | None = None,
 ) -> tuple[dict[str, Order | None], set[str]]:
     """Each order as GET /oms/v3/shipment shows it (None: not listed), failures left out
     (each logged, unless `quiet`); and the orders whose look-up failed for now (5xx, no
@@ -42,7 +48,7 @@ async def fetch_orders(
     a time (default: `concurrency`, for these keys alone); `once`: one try each, no retry.
     Once a look-up has failed through all its retries and none has been answered (Konnect
     down, or answering 5xx only), the others try once: a maintenance window must not cost
-    every order a full backoff."""
+    every order a full backoff. `on_done(n)`: n more orders looked up (or given up on)."""
     slots = slots or asyncio.Semaphore(max(client.settings.concurrency, 1))
     for_now: set[str] = set()
     # a look-up failed through all its retries (not a 429) and none was answered: the rest
@@ -78,7 +84,14 @@ async def fetch_orders(
                 return key, match[0]
         return key, None
 
-    answers = await asyncio.gather(*(one(k) for k in sorted(keys)))
+    async def counted(key: str) -> tuple[str, Order | None] | None:
+        try:
+            return await one(key)
+        finally:
+            if on_done is not None:
+                on_done(1)
+
+    answers = await asyncio.gather(*(counted(k) for k in sorted(keys)))
     return dict(a for a in answers if a is not None), for_now
 
 
@@ -90,6 +103,78 @@ def look_up(settings: ClientSettings) -> Callable[[set[str]], dict[str, Order | 
         return run_with_client(settings, lambda c: fetch_orders(c, keys, quiet=True, once=True))[0]
 
     return look
+
+
+# Off a terminal, a long phase (look-ups, a cancel file's requests) says how far it got at
+# most this often: a scheduled job's log shows it is working, without a line per request
+LOG_EVERY = 10.0
+
+
+@dataclass
+class Ticker:
+    """How far a long phase has got: `bar` (a terminal's progress bar) hears every count;
+    without one, a log line `say(done, total)` goes out at most every `LOG_EVERY` seconds.
+    `also` hears every count too (a watcher's heartbeat)."""
+
+    say: Callable[[int, int], str]
+    total: int
+    bar: Callable[[int], None] | None = None
+    also: Callable[[int], None] | None = None
+    done: int = 0
+    since: float = field(default_factory=time.monotonic)
+
+    def __call__(self, done: int) -> None:
+        self.done = done
+        if self.also is not None:
+            self.also(done)
+        if self.bar is not None:
+            self.bar(done)
+        elif done < self.total and time.monotonic() - self.since >= LOG_EVERY:
+            self.since = time.monotonic()
+            log.info("%s", self.say(done, self.total))
+
+    def add(self, n: int) -> None:
+        self(self.done + n)
+
+
+Phase = Callable[[str, int], Callable[[int], None]]
+
+
+def phase_of(on_progress: object) -> Phase | None:
+    """A terminal's progress callback (`etl.console`) opens a bar for a phase of its own
+    with its `phase(description, total)`; None for any other callback (or none)."""
+    phase = getattr(on_progress, "phase", None)
+    return cast(Phase, phase) if callable(phase) else None
+
+
+@dataclass
+class Shown:
+    """How a file's upload shows its progress: `name` in the log lines; `phase` opens a bar
+    on a terminal (`phase_of`), without which a line goes out now and then."""
+
+    name: str
+    phase: Phase | None
+
+    def looking(self, total: int) -> Ticker:
+        """The progress of looking up `total` orders in doubt."""
+        said = count(total, "order")
+        bar = self.phase(f"looking up {self.name}: {said} in doubt", total) if self.phase else None
+        return Ticker(partial(_looked, self.name), total, bar=bar)
+
+
+def _looked(name: str, done: int, total: int) -> str:
+    return (
+        f"{name}: looked up {done} of {count(total, 'order')} whose answer was lost (or a"
+        " refusal that may mean done already)"
+    )
+
+
+def sent_words(name: str, feed: str, done: int, total: int) -> str:
+    """The progress line of an order file's upload, off a terminal."""
+    said = f"{name}: {done} of {count(total, 'order')} sent"
+    if feed == "cancel":  # ~12 times the time of another order file of the same size
+        said += " (each request of a cancel file first looks its orders up)"
+    return said
 
 
 @dataclass

@@ -15,12 +15,25 @@ import orjson
 from etl.attribution import NO_ANSWER
 from etl.chunkresult import ChunkResult
 from etl.holdover import NOT_TAKEN, refused_for_now
-from etl.order_states import Order, Record
+from etl.order_states import Record
 
 UNSETTLED = (
     f"{NO_ANSWER}, and looking the order up in Konnect afterwards did not settle it: "
     "check the order in Konnect before sending this row again"
 )
+# Every order action but a cancel is applied once however often it is sent: Konnect refuses
+# a replay (or sets the same AWB again) and the refusal is looked up (`etl.reconcile`)
+UNSETTLED_SAFE = (
+    f"{NO_ANSWER}, and looking the order up in Konnect afterwards did not settle it: "
+    "dropping this row back (the errors file, unchanged) is safe - Konnect does not apply"
+    " it twice, and the order is looked up when Konnect refuses it"
+)
+
+
+def unsettled(feed: str) -> str:
+    """What an order row in doubt says: a partial cancel sent again may cancel one more piece;
+    any other action may be sent again as it is."""
+    return UNSETTLED if feed == "cancel" else UNSETTLED_SAFE
 
 
 @dataclass
@@ -33,6 +46,7 @@ class Verdicts:
     errors: dict[int, tuple[str, str]]
     unknown: set[int]
     ack_id: str | None
+    feed: str = ""
     notes: dict[int, str] = field(default_factory=dict)
     final: set[int] = field(default_factory=set)  # looked up; not to be looked at again
     # in doubt, and the last look-up (or resend) failed for now: the next run tries again
@@ -40,7 +54,7 @@ class Verdicts:
     touched: bool = False
 
     @classmethod
-    def of(cls, result: ChunkResult, body: bytes, keys: list[str]) -> Verdicts:
+    def of(cls, result: ChunkResult, body: bytes, keys: list[str], feed: str = "") -> Verdicts:
         unknown = set(range(len(keys))) if result.state == "unknown" else set()
         unknown |= set(result.unknown_records)
         records: list[Record] = orjson.loads(body)
@@ -50,7 +64,7 @@ class Verdicts:
         for i in [i for i, (code, _) in errors.items() if code in NOT_TAKEN]:
             del errors[i]
             unknown.add(i)
-        return cls(result, records, keys, errors, unknown, result.ack_id, dict(result.notes))
+        return cls(result, records, keys, errors, unknown, result.ack_id, feed, dict(result.notes))
 
     def unsettled(self) -> int:
         """Records still in doubt or refused for now whose last try failed for now."""
@@ -60,9 +74,9 @@ class Verdicts:
         refused = {i for i, (code, _) in self.errors.items() if code in replay}
         return sorted((self.unknown | refused) - self.final)
 
-    def applied(self, i: int, order: Order, more: str = "") -> None:
-        state = order.get("state") or order.get("orderStatus") or "done"
-        self.notes[i] = f"already applied: Konnect shows this order as {state}{more}"
+    def applied(self, i: int, message: str) -> None:
+        """Record `i` is already where it leads: ok, `message` says what Konnect showed."""
+        self.notes[i] = message
         self.errors.pop(i, None)
         self.unknown.discard(i)
 
@@ -89,12 +103,11 @@ class Verdicts:
     def result(self) -> ChunkResult:
         if not self.touched:
             return self.first
-        first, unknown = self.first, sorted(self.unknown)
+        first, unknown, said = self.first, sorted(self.unknown), unsettled(self.feed)
         if len(unknown) == len(self.keys) and first.state == "unknown":
             return ChunkResult(
-                first.index, "unknown", None, {}, unknown, UNSETTLED, first.digest, self.notes
+                first.index, "unknown", None, {}, unknown, said, first.digest, self.notes
             )
-        message = UNSETTLED if unknown else ""
         errors = dict(sorted(self.errors.items()))
         return ChunkResult(
             first.index,
@@ -102,7 +115,8 @@ class Verdicts:
             self.ack_id,
             errors,
             unknown,
-            message,
+            said if unknown else "",
             first.digest,
             self.notes,
+            looked_up=first.state == "unknown" or first.looked_up,
         )

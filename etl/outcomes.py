@@ -13,7 +13,7 @@ import numpy as np
 from etl.konnect import explain
 from etl.model import Mapped, Problem, RowStatus, Table
 from etl.report import RowOutcomes, source_columns
-from etl.wording import row_list
+from etl.wording import applied_split, row_list
 
 log = logging.getLogger(__name__)
 
@@ -192,10 +192,13 @@ def log_outcome(
     name = path.name  # and the name it is filed under, as the run's table shows it
     if summary.get("input", name) != name:
         name = f"{name} (filed as {summary['input']})"
+    said = str(rows)
+    if split := applied_split(rows["ok"], summary.get("already_applied", 0)):
+        said = f"{said}, {split}"  # a re-sent file must not read as a fresh success
     if not sent or (rows["ok"] == rows["total"] and not look):
-        log.info("%s: %s %s", name, summary["outcome"], rows)
+        log.info("%s: %s %s", name, summary["outcome"], said)
     elif rows["ok"] == rows["total"]:  # e.g. cancels not sent again: all ok, worth a look
-        log.warning("%s: %s %s; %s", name, summary["outcome"], rows, "; ".join(look))
+        log.warning("%s: %s %s; %s", name, summary["outcome"], said, "; ".join(look))
     else:
-        log.warning("%s: %s %s; the rows to look at: %s", name, summary["outcome"], rows,
+        log.warning("%s: %s %s; the rows to look at: %s", name, summary["outcome"], said,
                     errors_file)  # fmt: skip

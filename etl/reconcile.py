@@ -19,8 +19,9 @@ or an earlier one?), so a cancel chunk's orders are looked up just before it is 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import orjson
@@ -32,8 +33,8 @@ from etl.errors import KonnectDown
 from etl.holdover import hold_orders
 from etl.journal import Journal
 from etl.konnect import REPLAY_CODES, Endpoint
-from etl.order_states import Order, applied_note, holds
-from etl.orderlookup import CancelLook, fetch_orders
+from etl.order_states import Order, found_applied, holds
+from etl.orderlookup import CancelLook, Shown, Ticker, fetch_orders, phase_of, sent_words
 from etl.orderverdicts import Verdicts
 from etl.refusals import note_refused
 from etl.upload import ChunkLike, konnect_answers, run_with_client, upload_chunks
@@ -57,6 +58,13 @@ class _Resend:
         return len(self.origins)
 
 
+def _file_name(journal: Journal | None, file_id: int | None) -> str | None:
+    """The name of the file the journal knows as `file_id` (unfinished: being uploaded)."""
+    if journal is None or file_id is None:
+        return None
+    return next((n for n, r in journal.unfinished_by_name().items() if r.id == file_id), None)
+
+
 # --- the rounds ---
 
 
@@ -71,11 +79,18 @@ async def upload_orders(
     file_id: int | None = None,
     on_progress: Callable[[int], None] | None = None,
     before_send: Callable[[int], None] | None = None,
+    name: str | None = None,
 ) -> list[ChunkResult]:
     """Upload order-action chunks exactly once: one result per chunk, in chunk order.
     KonnectDown (`etl.holdover`) when Konnect refused some requests for now, or orders in
-    doubt could not be looked up: the file waits for the next run, for a while."""
+    doubt could not be looked up: the file waits for the next run, for a while. `name`: the
+    file's, for the progress lines (default: as the journal knows `file_id`, else the feed)."""
+    name = name or _file_name(journal, file_id) or feed
     before = CancelLook(client, {c.index: c for c in chunks}, keys_of)
+    phase = phase_of(on_progress)
+    if phase is None:  # not a terminal: a line now and then instead of a bar
+        total = sum(c.record_count for c in chunks)
+        on_progress = Ticker(partial(sent_words, name, feed), total, also=on_progress)
     first = await upload_chunks(
         client, endpoint, chunks, keys_of=keys_of, journal=journal, file_id=file_id,
         concurrency=client.settings.concurrency, on_progress=on_progress, resend_unknown=False,
@@ -83,17 +98,18 @@ async def upload_orders(
     )  # fmt: skip
     bodies = {c.index: c for c in chunks}
     book = [
-        Verdicts.of(r, bodies[r.index].body, keys_of(bodies[r.index]))
+        Verdicts.of(r, bodies[r.index].body, keys_of(bodies[r.index]), feed)
         for r in first
         if r.state != "failed"
     ]
+    shown = Shown(name, phase)
 
     def save(verdicts: list[Verdicts]) -> None:
         if journal is not None and file_id is not None:
             journal.record_chunks(file_id, [v.result() for v in verdicts])
 
     try:
-        await _settle(client, feed, endpoint, book, save, before)
+        await _settle(client, feed, endpoint, book, save, before, shown)
     except KonnectDown as stopped:  # during a resend: a look-up was answered before it
         stopped.answered = True
         raise
@@ -115,27 +131,29 @@ async def _settle(
     book: list[Verdicts],
     save: Callable[[list[Verdicts]], None],
     before: CancelLook,
+    shown: Shown,
 ) -> None:
     """Look up the orders in doubt; resend only those Konnect has not applied; repeat.
     Before a resend, its records are saved as in doubt (`save`), so that a stop while it is
-    under way (a token refused, Konnect gone) leaves them `unknown`, not "not applied"."""
+    under way (a token refused, Konnect gone) leaves them `unknown`, not "not applied".
+    `shown`: the file's name and how the look-ups show their progress."""
     rounds = max(client.settings.retries, 0) + 1  # the last round only looks up
     for round_number in range(1, rounds + 1):
         doubts = [(v, i) for v in book for i in v.doubts(REPLAY_CODES[feed])]
         if not doubts:
             return
         keys = {v.keys[i] for v, i in doubts}
-        fetched, for_now = await fetch_orders(client, keys)
+        fetched, for_now = await fetch_orders(client, keys, on_done=shown.looking(len(keys)).add)
         down = not fetched and for_now >= keys  # none answered: more rounds would not be
         last = round_number == rounds or down
         again = [(v, i) for v, i in doubts if _decide(feed, v, i, fetched, last, for_now, before)]
-        orders = count(len(doubts), "order")
+        orders, name = count(len(doubts), "order"), shown.name
         if down:
             log.warning("%s: Konnect answered none of the look-ups of %s whose answer needs"
-                        " checking; they stay in doubt for a later run", feed, orders)  # fmt: skip
+                        " checking; they stay in doubt for a later run", name, orders)  # fmt: skip
             return
         log.info("%s: looked up %s whose answer needs checking (lost, or a refusal that may"
-                 " mean done already); %d sent again", feed, orders, len(again))  # fmt: skip
+                 " mean done already); %d sent again", name, orders, len(again))  # fmt: skip
         if again:
             for v, i in again:
                 v.in_doubt(i)
@@ -168,7 +186,7 @@ def _decide(
     if order is not None:
         reached, more = before.reached(feed, v.first.index, v.keys[i], v.records[i], order)
     if reached and order is not None:
-        v.applied(i, order, more or applied_note(feed, v.records[i], order))
+        v.applied(i, found_applied(feed, v.records[i], order) + more)
         return False
     if reached is None or i in v.errors or last:  # cannot tell, a real refusal, or out of tries
         v.final.add(i)
@@ -212,13 +230,14 @@ def run_order_upload(
     file_id: int | None = None,
     on_progress: Callable[[int], None] | None = None,
     before_send: Callable[[int], None] | None = None,
+    name: str | None = None,
 ) -> list[ChunkResult]:
     """`upload_orders` for synchronous callers."""
     return run_with_client(
         settings,
         lambda client: upload_orders(
             client, feed, endpoint, chunks, keys_of=keys_of, journal=journal,
-            file_id=file_id, on_progress=on_progress, before_send=before_send,
+            file_id=file_id, on_progress=on_progress, before_send=before_send, name=name,
         ),
     )  # fmt: skip
 
@@ -228,13 +247,37 @@ def note_applied(
 ) -> None:
     """Rows of orders found already applied say so in the result file (they stay ok); rows
     Konnect refused get the cell at fault marked (`note_refused`), whatever the feed."""
+    for pos, note in _noted_rows(validated, chunks, results):
+        if out.status[pos] == "ok":
+            out.message[pos] = note
+    note_refused(out, validated, chunks, results)
+
+
+def already_applied(
+    out: RowOutcomes, validated: Validated, chunks: Sequence[Chunk], results: Sequence[ChunkResult]
+) -> int:
+    """How many `ok` rows this file did not apply, as Konnect had them already: found so by a
+    look-up (and the rows folded into theirs), or cancels an earlier file applied
+    (`etl.repeats`). The summary's `already_applied`; the rest of the `ok` rows were
+    applied by this file."""
+    found = {pos for pos, _ in _noted_rows(validated, chunks, results) if out.status[pos] == "ok"}
+    folded = {p for p, into in validated.merged.items() if int(validated.positions[into]) in found}
+    repeated = {p.row for p in validated.problems if p.code == REPEATED and p.status == "ok"}
+    return len(found | folded) + len(repeated)
+
+
+def _noted_rows(
+    validated: Validated, chunks: Sequence[Chunk], results: Sequence[ChunkResult]
+) -> Iterator[tuple[int, str]]:
+    """(row position, note) of each row whose record a look-up found already applied."""
     notes = {r.index: r.notes for r in results if r.notes}
     for chunk in chunks:
         if chunk.index not in notes:
             continue
         positions = validated.positions[chunk.rows].tolist()
         for pos, record in zip(positions, chunk.record_of_row.tolist(), strict=True):
-            note = notes[chunk.index].get(record)
-            if note and out.status[pos] == "ok":
-                out.message[pos] = note
-    note_refused(out, validated, chunks, results)
+            if note := notes[chunk.index].get(record):
+                yield pos, note
+
+
+REPEATED = "repeated_cancel"  # the code of a cancel row an earlier file applied (etl.repeats)

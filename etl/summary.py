@@ -1,5 +1,6 @@
 """`<stem>.summary.json`: what became of a file, in the keys of SPEC section 4 (which
-scheduled jobs and tests read) and ours (`sheet`, `header_row`, `warnings`, `skipped_rows`).
+scheduled jobs and tests read) and ours (`already_applied`, `chunks.settled_by_lookup`,
+`sheet`, `header_row`, `warnings`, `skipped_rows`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from etl import outcomes
 from etl.chunkresult import ChunkResult
+from etl.reconcile import already_applied
+from etl.wording import count
 
 if TYPE_CHECKING:
     from etl.job import Job, Prepared
@@ -43,9 +46,15 @@ def build_summary(
         "mapping": prepared.mapping.name if prepared else job.mapping_name,
         "outcome": outcome,
         "rows": rows,
+        # of rows["ok"]: those Konnect had applied already (found by a look-up, or a cancel
+        # an earlier file applied); the rest were applied by this file
+        "already_applied": _already_applied(prepared, out, results),
         "chunks": {
             "total": len(prepared.chunks) if prepared else len(results),  # recorded ones
-            "acknowledged": sum(r.state == "acknowledged" for r in results),
+            # answered by Konnect; a request whose answer was lost and whose orders were
+            # looked up instead is `settled_by_lookup` (docs/decisions.md)
+            "acknowledged": sum(r.state == "acknowledged" and not r.looked_up for r in results),
+            "settled_by_lookup": sum(r.state == "acknowledged" and r.looked_up for r in results),
         },
         "ack_ids": [r.ack_id for r in results if r.ack_id],
         "started_at": started.isoformat(timespec="seconds"),
@@ -53,9 +62,45 @@ def build_summary(
         "file_errors": list(file_errors),
         "sheet": prepared.table.sheet.sheet_name if prepared else None,
         "header_row": prepared.table.header_row if prepared else None,
-        "warnings": [*prepared.table.notes, *prepared.table.skipped] if prepared else [],
+        "warnings": _warnings(prepared, out),
         "skipped_rows": prepared.mapped.skipped_rows if prepared else 0,
     }
+
+
+def _already_applied(
+    prepared: Prepared | None, out: RowOutcomes | None, results: list[ChunkResult]
+) -> int:
+    if prepared is None or out is None:
+        return 0
+    return already_applied(out, prepared.validated, prepared.chunks, results)
+
+
+def _warnings(prepared: Prepared | None, out: RowOutcomes | None) -> list[str]:
+    """What the user should hear of although nothing failed: the table's notes (an earlier
+    file's AWB on another order, cancels not sent...), an AWB on two orders of this file,
+    the rows skipped."""
+    if prepared is None:
+        return []
+    return [*prepared.table.notes, *_shared_awbs(prepared, out), *prepared.table.skipped]
+
+
+def _shared_awbs(prepared: Prepared, out: RowOutcomes | None) -> list[str]:
+    """The rows Konnect took with an AWB number another order of the same file has (each row
+    says which, `etl.order_rules.shared_awb_notes`), counted as the cross-file ones are
+    (`etl.awbbook`)."""
+    if prepared.feed.name != "awb" or out is None:
+        return []
+    notes = prepared.validated.notes.items()
+    noted = [p for p, note in notes if note.startswith(SHARED_AWB) and out.status[p] == "ok"]
+    if not noted:
+        return []
+    return [
+        f"{count(len(noted), 'row')} set an AWB number another order of this file has too:"
+        " check that those orders really travel as one consignment (the rows say which)"
+    ]
+
+
+SHARED_AWB = "note: AWB "
 
 
 def _no_rows() -> dict[str, int]:

@@ -214,6 +214,14 @@ def count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
+def applied_split(ok: int, before: int) -> str:
+    """'2001 ok (1 applied now, 2000 already done in Konnect)': how many of a file's `ok` rows
+    it applied, and how many Konnect had already (`before`); '' when it had none."""
+    if not before:
+        return ""
+    return f"{ok} ok ({ok - before} applied now, {before} already done in Konnect)"
+
+
 def row_list(rows: Sequence[int], limit: int = 5, total: int | None = None) -> str:
     """'row 7', 'rows 7 and 9', 'rows 7, 9, 11 and 4 more'. `total`: how many rows there
     are when `rows` holds only the first of them."""

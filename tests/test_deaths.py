@@ -116,7 +116,7 @@ def test_a_file_set_aside_says_what_konnect_acknowledged_of_it(
     assert run(tmp_path, sandbox).exit_code == 1
     summary = json.loads((tmp_path / "failed" / TODAY / "confirm.summary.json").read_text())
     assert summary["outcome"] == "partial"
-    assert summary["chunks"] == {"total": 2, "acknowledged": 2}
+    assert summary["chunks"] == {"total": 2, "acknowledged": 2, "settled_by_lookup": 0}
     assert summary["ack_ids"] == ["ack-0", "ack-1"]
     said = summary["file_errors"][0]
     assert "Konnect acknowledged 2 requests of it before (their ack_ids are in" in said

@@ -263,7 +263,7 @@ def test_a_run_killed_mid_request_is_resumed_without_packing_twice(
     with (inbox / "done" / TODAY / "pack.result.csv").open(encoding="utf-8-sig") as handle:
         rows = list(csv.DictReader(handle))
     assert [r["message"] for r in rows] == [
-        "already applied: Konnect shows this order as bag_packed"] * 2  # fmt: skip
+        "already applied: packed, Konnect shows this order as bag_packed"] * 2  # fmt: skip
     applied = [e["key"] for e in sandbox.ledger() if e["outcome"] == "applied"]
     assert applied == orders  # once, by the request before the crash
 

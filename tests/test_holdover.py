@@ -357,7 +357,10 @@ def test_orders_found_applied_while_the_file_waited_say_so_in_the_end(
     sandbox.faults(error_rate=0.0, drop_rate=0.0)
     assert run(inbox, sandbox).exit_code == 0
     said = [r["message"] for r in results(inbox, "confirm").values()]
-    assert sum(m.startswith("already applied: Konnect shows this order as") for m in said) == 20
+    assert (
+        sum(m.startswith("already applied: confirmed, Konnect shows this order") for m in said)
+        == 20
+    )
     assert sorted(confirmed(sandbox)) == sorted(orders)
 
 

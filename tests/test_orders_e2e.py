@@ -148,7 +148,7 @@ def test_21_orders_make_two_requests_and_no_order_is_split(tmp_path: Path, sandb
     drop(inbox, "confirm.csv", rows)
     assert run(inbox, sandbox).exit_code == 0
     report = summary(inbox, "confirm")
-    assert report["chunks"] == {"total": 2, "acknowledged": 2}
+    assert report["chunks"] == {"total": 2, "acknowledged": 2, "settled_by_lookup": 0}
     assert report["rows"]["ok"] == 31
     assert sorted(applied(sandbox, "confirm")) == [oid(30, n) for n in range(1, 22)]
 
@@ -246,7 +246,7 @@ def test_a_replayed_action_konnect_refuses_as_done_is_ok_not_failed(
     assert run(second, sandbox).exit_code == 0
     rows = results(second, "pack again")
     assert statuses(rows) == {"2": "ok", "3": "ok"}
-    assert rows["2"]["message"] == "already applied: Konnect shows this order as bag_packed"
+    assert rows["2"]["message"] == "already applied: packed, Konnect shows this order as bag_packed"
     assert applied(sandbox, "pack") == [oid(14, 4), oid(14, 5)]
 
 
@@ -265,7 +265,9 @@ def test_a_row_naming_an_item_the_order_lacks_is_not_already_applied(
     assert run(inbox, sandbox).exit_code == 1
     rows = results(inbox, "confirm")
     assert statuses(rows) == {"2": "ok", "3": "failed", "4": "failed"}
-    assert rows["2"]["message"] == "already applied: Konnect shows this order as bag_confirmed"
+    assert rows["2"]["message"] == (
+        "already applied: confirmed, Konnect shows this order as bag_confirmed"
+    )
     assert rows["3"]["message"].startswith("X409 - ")
 
 
@@ -333,7 +335,7 @@ SPLIT_WITH_SERIALS = (
 )
 SPLIT_WITHOUT_SERIALS = (
     "ok",
-    "already applied: Konnect shows this order as dp_assigned, invoiced INV-7 (an order is"
+    "already applied: Konnect shows invoice INV-7 on this order, now dp_assigned (an order is"
     " invoiced once, with all its items: put every item of an order in the same invoice file)",
 )
 
@@ -460,7 +462,7 @@ def test_no_answer_and_no_way_to_look_it_up_leaves_rows_unknown_never_resent(
     assert run(inbox, sandbox).exit_code == 1
     row = results(inbox, "confirm")["2"]
     assert row["status"] == "unknown"
-    assert "check the order in Konnect before sending this row again" in row["message"]
+    assert "dropping this row back (the errors file, unchanged) is safe" in row["message"]
     assert applied(sandbox, "confirm") == [oid(11, 7)]  # sent once, never blindly again
 
 

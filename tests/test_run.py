@@ -324,7 +324,11 @@ def test_429_is_honoured_until_everything_is_applied(tmp_path: Path, sandbox: An
     write_csv(inbox / "stock.csv", rows)
     result = run(inbox, sandbox)
     assert result.exit_code == 0, result.output
-    assert summary(inbox, "stock")["chunks"] == {"total": 3, "acknowledged": 3}
+    assert summary(inbox, "stock")["chunks"] == {
+        "total": 3,
+        "acknowledged": 3,
+        "settled_by_lookup": 0,
+    }
     assert len(sandbox.ledger()) == 1500
 
 
@@ -336,7 +340,11 @@ def test_big_file_is_sent_in_chunks_of_at_most_500(tmp_path: Path, sandbox: Any)
     write_csv(inbox / "big.csv", rows)
     result = run(inbox, sandbox)
     assert result.exit_code == 0, result.output  # more than 500 records would be a 400
-    assert summary(inbox, "big")["chunks"] == {"total": 3, "acknowledged": 3}
+    assert summary(inbox, "big")["chunks"] == {
+        "total": 3,
+        "acknowledged": 3,
+        "settled_by_lookup": 0,
+    }
     assert len(sandbox.ledger()) == 1201
 
 
