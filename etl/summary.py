@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from etl import outcomes
 from etl.chunkresult import ChunkResult
+from etl.order_rules import SHARED_AWB
 from etl.reconcile import already_applied
 from etl.wording import count
 
@@ -98,9 +99,6 @@ def _shared_awbs(prepared: Prepared, out: RowOutcomes | None) -> list[str]:
         f"{count(len(noted), 'row')} set an AWB number another order of this file has too:"
         " check that those orders really travel as one consignment (the rows say which)"
     ]
-
-
-SHARED_AWB = "note: AWB "
 
 
 def _no_rows() -> dict[str, int]:
