@@ -3,10 +3,11 @@ GET /oms/v3/shipment shows it (`etl.reconcile` asks before it sends anything aga
 
 The rules look at the Fynd `state` (or, without it, every Fynd state the Konnect
 `orderStatus` may stand for) and, where Konnect keeps it, the action's own evidence: the
-invoice or credit-note number (and the bags, IRN, ack number and date sent with it), the AWB
-number, the items' cancelled quantities, and that the items we name are the order's (with at
-least our quantity). An order that has moved further
-along the same path counts as done (a confirmed order that is now packed was confirmed).
+invoice or credit-note number (and the bags with their sizes, IRN, ack number and date sent
+with it), the AWB number and courier, the items' cancelled quantities, and that the items we
+name are the order's (with at least our quantity not cancelled). An order that has moved
+further counts as done (a confirmed order that is now packed was confirmed) when it did so on
+every way it may have gone (`_reached`); what the listing does not show cannot tell (None).
 """
 
 from __future__ import annotations
@@ -29,10 +30,38 @@ def _states(order: Order) -> set[str]:
     return set(ORDER_STATUSES.get(str(order.get("orderStatus") or "").upper(), ()))
 
 
-def _at_least(order: Order, target: str, path: tuple[str, ...] = FORWARD_STATES) -> bool:
-    """True when the order has got at least as far as `target` along `path`."""
-    states, rank = _states(order), path.index(target)
-    return bool(states) and all(s in path and path.index(s) >= rank for s in states)
+# Every way an order can go [doc: konnect-api.md "Status model", status / awb / return QC]:
+# forward; forward then a customer return; forward to bag_picked then RTO. A self-ship order
+# may skip bag_packed (dp_assigned -> bag_picked by the status feed or AWB autoDispatch), and
+# both an accepted return and an accepted RTO end in credit_note_generated.
+_RTO = ("rto_bag_delivered", "rto_bag_accepted", "credit_note_generated")
+_PICKED = FORWARD_STATES.index("bag_picked") + 1
+_PATHS = (
+    FORWARD_STATES + RETURN_STATES,
+    FORWARD_STATES[:_PICKED] + _RTO,
+)
+_UNPACKED = tuple(tuple(s for s in p if s != "bag_packed") for p in _PATHS)
+
+
+def _paths(order: Order) -> tuple[tuple[str, ...], ...]:
+    """The ways this order may have gone: without bag_packed only for a self-ship order (or
+    one whose listing does not say)."""
+    ship = order.get("is_self_ship")
+    return _PATHS if ship is False else _PATHS + _UNPACKED
+
+
+def _reached(order: Order, *targets: str) -> bool | None:
+    """Has the order passed through one of `targets`? True when on every way to its state
+    (every state its `orderStatus` may stand for) it did, False when on none, None when
+    that depends on which way it went (a credit note after an RTO or after a return)."""
+    answers = set()
+    for state in _states(order):
+        for path in _paths(order):
+            if state in path:
+                answers.add(any(t in path[: path.index(state) + 1] for t in targets))
+    if not answers:
+        return False  # cancelled, reassigned, unknown: on no way past anything
+    return answers.pop() if len(answers) == 1 else None
 
 
 def _same(document: Any, name: str, value: Any) -> bool:
@@ -48,13 +77,15 @@ def _invoiced(record: Record, order: Order) -> bool | None:
     invoiced with our number but shows no key for a field we sent (cannot tell)."""
     number, document = record.get("invoiceNumber"), _document(record, order)
     if record.get("invoiceType") == "return":
-        done = _at_least(order, "credit_note_generated", RETURN_STATES)
+        done = _reached(order, "credit_note_generated") is True
     else:
-        done = _at_least(order, "bag_invoiced") and _items_fit(record, order)
+        done = _reached(order, "bag_invoiced") is True and _items_fit(record, order)
         done = done and _serials_kept(record, order)
     if not (done and _same(document, "invoiceNumber", number)) or _lacks(record, order, True):
         return False
-    return None if unshown(record, document) else True
+    if not isinstance(document, dict) or document.get("invoiceNumber") is None:
+        return None  # under which number? unknown, never resent (an order is invoiced once)
+    return None if unshown(_sent(record), document, order) else True
 
 
 def _document(record: Record, order: Order) -> Any:
@@ -63,10 +94,14 @@ def _document(record: Record, order: Order) -> Any:
 
 
 def _lacks(record: Record, order: Order, shown_only: bool = False) -> list[str]:
-    document = _document(record, order)
-    if record.get("invoiceType") == "return":
-        record = {k: v for k, v in record.items() if k != "packages"}  # a return has no bags
-    return invoice_lacks(record, document, order, shown_only=shown_only)
+    return invoice_lacks(_sent(record), _document(record, order), order, shown_only=shown_only)
+
+
+def _sent(record: Record) -> Record:
+    """The invoice record as Konnect keeps it: a credit note has no bags."""
+    if record.get("invoiceType") != "return":
+        return record
+    return {k: v for k, v in record.items() if k != "packages"}
 
 
 def _serials_kept(record: Record, order: Order) -> bool:
@@ -99,7 +134,8 @@ def _items_fit(record: Record, order: Order) -> bool:
         if item is None:
             return False
         has = _number(item.get("quantity"))
-        if has is not None and (_number(wanted.get("quantity")) or 0) > has:
+        gone = _number(item.get("cancelledQuantity")) or 0  # cancelled pieces are not there
+        if has is not None and (_number(wanted.get("quantity")) or 0) > has - gone:
             return False
     return True
 
@@ -112,28 +148,47 @@ def _number(value: Any) -> float | None:
         return None
 
 
-def _with_items(done: Callable[[Record, Order], bool]) -> Callable[[Record, Order], bool]:
-    return lambda record, order: done(record, order) and _items_fit(record, order)
+def _with_items(
+    done: Callable[[Record, Order], bool | None],
+) -> Callable[[Record, Order], bool | None]:
+    def reached(record: Record, order: Order) -> bool | None:
+        answer = done(record, order)
+        return False if answer is False or not _items_fit(record, order) else answer
+
+    return reached
 
 
-def _awb_set(record: Record, order: Order) -> bool:
+def _awb_set(record: Record, order: Order) -> bool | None:
     """This AWB is on the order - and, with `autoDispatch`, the order was handed over too: the
     morning's manifest set the AWB, the evening's same AWB with autoDispatch must still pick
     it up (`dp_assigned` -> `bag_picked`), or the courier's handover is lost as "done"."""
     wanted = str(record.get("awbNumber"))
     forward = order.get("awb")
-    if isinstance(forward, dict) and str(forward.get("awbNumber")) == wanted:
-        return record.get("autoDispatch") is not True or _at_least(order, "bag_picked")
+    if _holds_awb(forward, wanted, record):
+        return record.get("autoDispatch") is not True or _reached(order, "bag_picked")
     back = order.get("returnAwb")  # a return's AWB: autoDispatch moves only forward orders
-    return isinstance(back, dict) and str(back.get("awbNumber")) == wanted
+    return _holds_awb(back, wanted, record)
 
 
-def _status_reached(record: Record, order: Order) -> bool:
-    target = str(record.get("orderStatus") or "").lower()
-    for path in (FORWARD_STATES, RETURN_STATES):
-        if target in path:
-            return _at_least(order, target, path)
-    return _states(order) == {target}
+def _holds_awb(awb: Any, number: str, record: Record) -> bool:
+    """`awb` is ours: the number, and the courier where Konnect shows one. A corrected courier
+    name with the same AWB is not applied, so sent again: harmless, PUT /awb replaces the AWB
+    (and, past dp_assigned, is refused)."""
+    if not isinstance(awb, dict) or str(awb.get("awbNumber")) != number:
+        return False
+    held, sent = awb.get("courierName"), record.get("courierName")
+    return held is None or sent is None or _words(held) == _words(sent)
+
+
+def _words(value: Any) -> str:
+    return " ".join(str(value).split()).casefold()
+
+
+def _status_reached(record: Record, order: Order) -> bool | None:
+    """The order passed through the status on every way to where it is. None when the way
+    decides (a credit note reached by RTO never had `return_bag_delivered`): unknown, never
+    resent - safe, as a status resent is refused, never applied twice (no move back)."""
+    return _reached(order, str(record.get("orderStatus") or "").lower())
 
 
 def _cancelled(record: Record, order: Order) -> bool | None:
@@ -149,15 +204,23 @@ def _cancelled(record: Record, order: Order) -> bool | None:
     wanted = _wanted(record)
     if not wanted:
         return False
-    found = [_item(order, w) for w in wanted]
-    cancelled = [int(i.get("cancelledQuantity") or 0) for i in found]
-    short = [c < int(w.get("quantity") or 0) for c, w in zip(cancelled, wanted, strict=True)]
+    found = [_item(order, w) for w in wanted]  # {}: not listed, none of it cancelled
+    shown = [_number(i.get("cancelledQuantity")) if i else 0.0 for i in found]
+    if not isinstance(order.get("items"), list) or None in shown:
+        return None  # cancelled pieces not shown: unknown, never resent (a second piece would go)
+    cancelled = [c or 0.0 for c in shown]
+    short = [c < _wanted_pieces(w) for c, w in zip(cancelled, wanted, strict=True)]
     if all(short):
         return False
     if any(short):
         return None
-    whole = all(c >= int(i.get("quantity") or 0) for c, i in zip(cancelled, found, strict=True))
-    return True if whole else None
+    sizes = [_number(i.get("quantity")) for i in found]
+    whole = all(s is not None and c >= s for c, s in zip(cancelled, sizes, strict=True))
+    return True if whole else None  # pieces not shown: unknown, not "ok" on a guess
+
+
+def _wanted_pieces(wanted: dict[str, Any]) -> float:
+    return _number(wanted.get("quantity")) or 0
 
 
 def _wanted(record: Record) -> list[dict[str, Any]]:
@@ -182,19 +245,40 @@ def cancel_moved(record: Record, before: Order, after: Order) -> bool | None:
         return reached
     moved, asked = [], []
     for wanted in _wanted(record):
-        counts = [int(_item(o, wanted).get("cancelledQuantity") or 0) for o in (before, after)]
+        counts = [_number(_item(o, wanted).get("cancelledQuantity")) for o in (before, after)]
+        if counts[0] is None or counts[1] is None:
+            return None  # not shown: how far it moved cannot be told (never resent)
         moved.append(counts[1] - counts[0])
-        asked.append(int(wanted.get("quantity") or 0))
+        asked.append(_wanted_pieces(wanted))
     if all(m >= a for m, a in zip(moved, asked, strict=True)):
         return True
     return False if not any(moved) else None
 
 
-def _qc_done(record: Record, order: Order) -> bool:
-    accepted = _at_least(order, "return_bag_accepted", RETURN_STATES) or _states(order) == {
-        "rto_bag_accepted"
-    }
-    return accepted and not _other_reasons(record, order)
+def _qc_done(record: Record, order: Order) -> bool | None:
+    accepted = _reached(order, "return_bag_accepted", "rto_bag_accepted")
+    if not accepted or _other_reasons(record, order) or _qc_of_others(record, order):
+        return False if accepted is not None else None
+    return None if _reasons_unshown(record, order) else True  # None: a 2nd QC is refused anyway
+
+
+def _qc_of_others(record: Record, order: Order) -> bool:
+    """An item we do not name holds a QC reason: the QC Konnect took named it, so it was not
+    this record (a return QC is taken once per order: the second is refused)."""
+    named = {str(w.get("orderItemId")) for w in _wanted(record)}
+    return any(
+        isinstance(i, dict) and str(i.get("orderItemId")) not in named and i.get("returnReasonCode")
+        for i in order.get("items") or []
+    )
+
+
+def _reasons_unshown(record: Record, order: Order) -> bool:
+    """We send a reason for an item Konnect shows no `returnReasonCode` key for: cannot
+    tell whether it holds ours (as `invoice_held.unshown`)."""
+    return any(
+        w.get("reasonCode") not in (None, "") and "returnReasonCode" not in _item(order, w)
+        for w in _wanted(record)
+    )
 
 
 def _other_reasons(record: Record, order: Order) -> list[str]:
@@ -327,13 +411,14 @@ def _fix_in_konnect(lacks: list[str]) -> str:
 # True: the action has taken effect; False: it has not (safe to send again); None: the order
 # as Konnect shows it cannot tell - never sent again, the rows stay `unknown`.
 REACHED: dict[str, Callable[[Record, Order], bool | None]] = {
-    "confirm": _with_items(lambda record, order: _at_least(order, "bag_confirmed")),
+    "confirm": _with_items(lambda record, order: _reached(order, "bag_confirmed")),
     "invoice": _invoiced,
     "awb": _awb_set,
     "status": _status_reached,
     "cancel": _cancelled,
-    "pack": lambda record, order: _at_least(order, "bag_packed"),
-    "dispatch": _with_items(lambda record, order: _at_least(order, "bag_picked")),
+    # None once a self-ship order is handed over: it may have skipped packing (a resend is refused)
+    "pack": lambda record, order: _reached(order, "bag_packed"),
+    "dispatch": _with_items(lambda record, order: _reached(order, "bag_picked")),
     "return_qc": _with_items(_qc_done),
 }
 ORDER_FEEDS = frozenset(REACHED)

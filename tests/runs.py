@@ -1,7 +1,9 @@
-"""`konnect-etl run` as most tests call it: in-process, against the emulator fixture."""
+"""`konnect-etl run` as most tests call it: in-process, against the emulator fixture; and
+one chunk of order actions through the look-ups (`upload_one`)."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import os
 import subprocess
@@ -9,16 +11,23 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
+import orjson
 import pytest
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 import etl.turns
 from etl.cli import app
+from etl.client import KonnectClient
+from etl.clientsettings import ClientSettings
+from etl.konnect import ENDPOINTS
+from etl.reconcile import upload_orders
 
 
 def run(inbox: Path, sandbox: Any, *extra: str, token: str | None = None) -> Any:
@@ -83,3 +92,30 @@ def start_and_wait_for_claim(inbox: Path, sandbox: Any, name: str) -> subprocess
     while not (inbox / "processing" / name).exists() and time.monotonic() < deadline:
         time.sleep(0.02)
     return process
+
+
+@dataclass
+class Body:
+    """One chunk of a file's records, as `upload_orders` takes it."""
+
+    index: int
+    body: bytes
+    record_count: int
+
+
+def upload_one(
+    sandbox: Any, feed: str, records: list[Any], transport: httpx.AsyncBaseTransport | None = None
+) -> Any:
+    """`records` as one chunk of `feed` through `upload_orders` (look-ups included)."""
+    chunk = Body(0, orjson.dumps(records), len(records))
+    settings = ClientSettings(base_url=sandbox.url, token=sandbox.token, retries=2)
+
+    async def main() -> list[Any]:
+        async with KonnectClient(settings, transport=transport) as client:
+            return await upload_orders(
+                client, feed, ENDPOINTS[feed], [chunk],
+                keys_of=lambda c: [r["orderId"] for r in orjson.loads(c.body)],
+            )  # fmt: skip
+
+    [result] = asyncio.run(main())
+    return result

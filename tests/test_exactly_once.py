@@ -14,7 +14,6 @@ import json
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from runs import Body, upload_one
 from typer.testing import CliRunner
 
 import etl.orderlookup
@@ -142,31 +142,6 @@ class LoseFirstRequest(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
-
-
-@dataclass
-class Body:
-    index: int
-    body: bytes
-    record_count: int
-
-
-def upload_one(
-    sandbox: Any, feed: str, records: list[Any], transport: httpx.AsyncBaseTransport | None
-) -> Any:
-    """`records` as one chunk of `feed` through `upload_orders` (look-ups included)."""
-    chunk = Body(0, orjson.dumps(records), len(records))
-    settings = ClientSettings(base_url=sandbox.url, token=sandbox.token, retries=2)
-
-    async def main() -> list[Any]:
-        async with KonnectClient(settings, transport=transport) as client:
-            return await upload_orders(
-                client, feed, ENDPOINTS[feed], [chunk],
-                keys_of=lambda c: [r["orderId"] for r in orjson.loads(c.body)],
-            )  # fmt: skip
-
-    [result] = asyncio.run(main())
-    return result
 
 
 def test_an_unanswered_request_is_looked_up_then_only_the_missing_orders_are_resent(
@@ -329,9 +304,35 @@ def test_a_return_qc_refused_names_the_reason_konnect_keeps_with_its_meaning() -
          {"state": "dp_assigned", "packages": [{"packageId": "BAG2"}],
           "invoice": {"invoiceNumber": "A1", "irnNumber": "5c2f",
                       "ackDate": "2026-01-07T15:05:00+05:30"}}, True),
-        # an order that shows no invoice document (nor packages) cannot contradict us
+        # an order that shows no invoice document: invoiced, but under which number? An
+        # earlier invoice INV-1 looks the same (IN453 refuses the second one)
         ("invoice", {"invoiceNumber": "A1", "invoiceType": "sale", "irnNumber": "5c2f",
-                     "packages": [{"packageId": "BAG2"}]}, {"state": "dp_assigned"}, True),
+                     "packages": [{"packageId": "BAG2"}]}, {"state": "dp_assigned"}, None),
+        ("invoice", {"invoiceNumber": "INV-2", "invoiceType": "sale"},
+         {"state": "dp_assigned", "invoice": None}, None),
+        # the same invoice and bag with a corrected weight: Konnect keeps 500 g
+        ("invoice", {"invoiceNumber": "A1", "invoiceType": "sale",
+                     "packages": [{"packageId": "BAG1", "packageWeightGms": 900}]},
+         {"state": "dp_assigned", "invoice": {"invoiceNumber": "A1"},
+          "packages": [{"packageId": "BAG1", "packageWeightGms": 500}]}, False),
+        ("invoice", {"invoiceNumber": "A1", "invoiceType": "sale",
+                     "packages": [{"packageId": "BAG1", "packageWeightGms": 500}]},
+         {"state": "dp_assigned", "invoice": {"invoiceNumber": "A1"},
+          "packages": [{"packageId": "BAG1", "packageWeightGms": 500.0}]}, True),
+        # a weight added to a bag sent without one; a bag that shows no weight key: cannot tell
+        ("invoice", {"invoiceNumber": "A1", "invoiceType": "sale",
+                     "packages": [{"packageId": "BAG1", "packageWeightGms": 900}]},
+         {"state": "dp_assigned", "invoice": {"invoiceNumber": "A1"},
+          "packages": [{"packageId": "BAG1", "packageWeightGms": None}]}, False),
+        ("invoice", {"invoiceNumber": "A1", "invoiceType": "sale",
+                     "packages": [{"packageId": "BAG1", "packageWeightGms": 900}]},
+         {"state": "dp_assigned", "invoice": {"invoiceNumber": "A1"},
+          "packages": [{"packageId": "BAG1"}]}, None),
+        # an invoice naming an item since cancelled: Konnect never invoiced that piece
+        ("invoice", {"invoiceNumber": "A1", "invoiceType": "sale",
+                     "orderItems": [{"orderItemId": "i-1", "quantity": 1}]},
+         {"state": "dp_assigned", "invoice": {"invoiceNumber": "A1"},
+          "items": [{"orderItemId": "i-1", "quantity": 1, "cancelledQuantity": 1}]}, False),
         ("awb", {"awbNumber": "9"}, {"state": "bag_picked", "awb": {"awbNumber": "9"}}, True),
         ("awb", {"awbNumber": "9"}, {"state": "dp_assigned", "awb": None}, False),
         # the morning set the AWB; the evening's same AWB with autoDispatch is the handover
@@ -343,12 +344,56 @@ def test_a_return_qc_refused_names_the_reason_konnect_keeps_with_its_meaning() -
          {"state": "dp_assigned", "awb": {"awbNumber": "9"}}, True),
         ("awb", {"awbNumber": "R9", "autoDispatch": True},
          {"state": "return_dp_assigned", "returnAwb": {"awbNumber": "R9"}}, True),
+        # the same AWB with the courier's name corrected: resent (PUT /awb replaces it)
+        ("awb", {"awbNumber": "9", "courierName": "Delhivery", "autoDispatch": False},
+         {"state": "dp_assigned", "awb": {"awbNumber": "9", "courierName": "Delhivry"}}, False),
+        ("awb", {"awbNumber": "R9", "courierName": "BlueDart"},
+         {"state": "return_dp_assigned",
+          "returnAwb": {"awbNumber": "R9", "courierName": "Delhivery"}}, False),
+        ("awb", {"awbNumber": "9", "courierName": "Blue  dart", "autoDispatch": False},
+         {"state": "dp_assigned", "awb": {"awbNumber": "9", "courierName": "Blue Dart"}}, True),
+        # handed over, then back by RTO: it was handed over
+        ("awb", {"awbNumber": "9", "autoDispatch": True},
+         {"state": "rto_bag_delivered", "awb": {"awbNumber": "9"}}, True),
         ("status", {"orderStatus": "bag_picked"}, {"state": "delivery_done"}, True),
         ("status", {"orderStatus": "delivery_done"}, {"state": "bag_picked"}, False),
         ("status", {"orderStatus": "rto_bag_delivered"}, {"state": "rto_bag_delivered"}, True),
+        # every way an order goes: forward, then a customer return or an RTO
+        ("status", {"orderStatus": "bag_picked"}, {"state": "rto_bag_delivered"}, True),
+        ("status", {"orderStatus": "delivery_done"}, {"state": "return_bag_delivered"}, True),
+        ("status", {"orderStatus": "rto_bag_delivered"}, {"state": "rto_bag_accepted"}, True),
+        ("status", {"orderStatus": "return_bag_delivered"}, {"state": "rto_bag_accepted"}, False),
+        # a credit note ends both: reached by return or by RTO is not shown
+        ("status", {"orderStatus": "return_bag_delivered"},
+         {"state": "credit_note_generated"}, None),
+        ("status", {"orderStatus": "return_bag_in_transit"},
+         {"state": "credit_note_generated"}, None),
+        ("status", {"orderStatus": "rto_bag_delivered"}, {"orderStatus": "RETURN_DELIVERED"}, None),
+        ("confirm", {}, {"state": "return_bag_accepted"}, True),
+        ("dispatch", {}, {"state": "rto_bag_delivered"}, True),
+        # a self-ship order may be handed over unpacked (status, AWB autoDispatch)
+        ("pack", {}, {"state": "bag_picked", "is_self_ship": True}, None),
+        ("pack", {}, {"state": "return_initiated"}, None),
+        ("pack", {}, {"state": "return_initiated", "is_self_ship": False}, True),
+        ("pack", {}, {"state": "bag_packed", "is_self_ship": True}, True),
         ("cancel", {}, {"state": "cancelled_fynd"}, True),
         ("cancel", {"orderItems": [{"orderItemId": "i-2", "quantity": 2}]},
-         {"state": "placed", "items": [{"orderItemId": "i-2", "cancelledQuantity": 2}]}, True),
+         {"state": "placed", "items": [{"orderItemId": "i-2", "quantity": 2,
+                                        "cancelledQuantity": 2}]}, True),
+        # cancelled pieces not shown: "none cancelled" would cancel a second piece
+        ("cancel", {"orderItems": [{"orderItemId": "i-2", "quantity": 1}]},
+         {"state": "placed", "items": [{"orderItemId": "i-2", "quantity": 2}]}, None),
+        ("cancel", {"orderItems": [{"orderItemId": "i-2", "quantity": 1}]},
+         {"state": "placed"}, None),
+        # the size not shown: wholly cancelled, or 1 of 2 by the morning?
+        ("cancel", {"orderItems": [{"orderItemId": "i-2", "quantity": 1}]},
+         {"state": "placed", "items": [{"orderItemId": "i-2", "cancelledQuantity": 1}]}, None),
+        # an item the order does not list counts as none of it cancelled, so with another
+        # item cancelled enough the record is mixed: never resent
+        ("cancel", {"orderItems": [{"orderItemId": "i-1", "quantity": 1},
+                                   {"orderItemId": "i-2", "quantity": 1}]},
+         {"state": "placed", "items": [{"orderItemId": "i-2", "quantity": 3,
+                                        "cancelledQuantity": 1}]}, None),
         ("cancel", {"orderItems": [{"orderItemId": "i-2", "quantity": 2}]},
          {"state": "placed", "items": [{"orderItemId": "i-2", "cancelledQuantity": 0}]}, False),
         # 1 of 2 cancelled, 1 asked: this request, or the morning's? Never sent again, unknown
@@ -359,12 +404,19 @@ def test_a_return_qc_refused_names_the_reason_konnect_keeps_with_its_meaning() -
          {"state": "placed", "items": [{"orderItemId": "i-2", "quantity": 2,
                                         "cancelledQuantity": 2}]}, True),
         ("return_qc", {}, {"state": "rto_bag_accepted"}, True),
+        ("return_qc", {}, {"orderStatus": "RETURN_COMPLETED"}, True),
         ("return_qc", {}, {"state": "return_bag_delivered"}, False),
         # the order moved on, but the row names an item it does not have, or too many pieces
         ("confirm", {"orderItems": [{"orderItemId": "i-7", "quantity": 1}]},
          {"state": "bag_confirmed", "items": [{"orderItemId": "i-1", "quantity": 1}]}, False),
         ("confirm", {"orderItems": [{"orderItemId": "i-1", "quantity": 1}]},
          {"state": "bag_confirmed", "items": [{"orderItemId": "i-1", "quantity": 1}]}, True),
+        # ...or an item cancelled before another file confirmed the order
+        ("confirm", {"orderItems": [{"orderItemId": "i-1", "quantity": 1},
+                                    {"orderItemId": "i-2", "quantity": 2}]},
+         {"state": "bag_confirmed", "items": [
+             {"orderItemId": "i-1", "quantity": 1, "cancelledQuantity": 1},
+             {"orderItemId": "i-2", "quantity": 2, "cancelledQuantity": 0}]}, False),
         ("dispatch", {"orderItems": [{"orderItemId": "i-1", "quantity": 4}]},
          {"state": "bag_picked", "items": [{"orderItemId": "i-1", "quantity": 1}]}, False),
         ("invoice", {"invoiceNumber": "A1", "invoiceType": "sale", "orderItems": [
@@ -383,6 +435,15 @@ def test_a_return_qc_refused_names_the_reason_konnect_keeps_with_its_meaning() -
         ("return_qc", {"orderItems": [{"orderItemId": "i-1", "quantity": 1, "reasonCode": "9"}]},
          {"state": "return_bag_accepted",
           "items": [{"orderItemId": "i-1", "quantity": 1, "returnReasonCode": "9"}]}, True),
+        # the QC taken named another item (one QC per order): ours, in good condition, was not
+        ("return_qc", {"orderItems": [{"orderItemId": "i-2", "quantity": 1}]},
+         {"state": "return_bag_accepted", "items": [
+             {"orderItemId": "i-1", "quantity": 1, "returnReasonCode": "9"},
+             {"orderItemId": "i-2", "quantity": 1, "returnReasonCode": None}]}, False),
+        # a reason sent for an item that shows no reason key: cannot tell
+        ("return_qc", {"orderItems": [{"orderItemId": "i-1", "quantity": 1, "reasonCode": "9"}]},
+         {"state": "return_bag_accepted", "items": [{"orderItemId": "i-1", "quantity": 1}]},
+         None),
     ],
 )  # fmt: skip
 def test_when_an_order_action_counts_as_already_applied(
@@ -462,6 +523,12 @@ def _items(*counts: tuple[int, int], state: str = "placed") -> dict[str, Any]:
     return {"state": state, "items": items}
 
 
+def _unshown(order: dict[str, Any]) -> dict[str, Any]:
+    """`order` as a listing that does not show cancelled pieces."""
+    items = [{k: v for k, v in i.items() if k != "cancelledQuantity"} for i in order["items"]]
+    return {**order, "items": items}
+
+
 def _asking(*quantities: int) -> dict[str, Any]:
     items = [{"orderItemId": f"i-{n}", "quantity": q} for n, q in enumerate(quantities, 1)]
     return {"orderItems": items}
@@ -479,6 +546,9 @@ def _asking(*quantities: int) -> dict[str, Any]:
         # wholly cancelled before the send already: as without a look (a file sent twice)
         (_asking(1), _items((2, 2)), _items((2, 2)), True),
         (_asking(1), _items((3, 1)), _items((3, 1), state="cancelled_customer"), True),
+        # cancelled pieces not shown: how far they moved cannot be told (never resent)
+        (_asking(1), _items((2, 0)), _unshown(_items((2, 0))), None),
+        (_asking(1), _unshown(_items((2, 0))), _items((2, 1)), None),
     ],
 )
 def test_how_far_a_cancels_items_moved_since_the_look_before_it_tells_it(
