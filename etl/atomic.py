@@ -10,7 +10,8 @@ is too long for it.
 Names that never replace a file: `link_unless_taken` gives a file a second name only if
 nobody has it, `reserved_name` keeps a chosen name from a second process that looks at the
 same moment (checked, then renamed into seconds later, it would replace that process's
-file). `fit_name` cuts a name whose reports' names (`stem.summary.json`) would not fit.
+file), and from the reports a killed attempt left under it (`is_free`). `fit_name` cuts a
+name whose reports' names (`stem.summary.json`) would not fit.
 """
 
 from __future__ import annotations
@@ -129,7 +130,7 @@ def reserved_name(
     for n in range(1, 10_000):
         candidate = numbered(fit_name(name), n)
         stem = Path(candidate).stem.casefold()  # Stock.csv and stock.xlsx: one stem
-        # by kind, not by day: the lock files are not removed on Windows, and stay few
+        # by kind (done, failed...), not by day: one lock name per stem, whatever the day
         key = hashlib.sha256(os.fsencode(stem)).hexdigest()[:16]
         with lock(f"{folder.parent.name}-{key}") as mine:
             if mine and is_free(folder, candidate):
@@ -139,9 +140,14 @@ def reserved_name(
 
 
 def is_free(folder: Path, name: str) -> bool:
-    """No file has `name`, and no reports have its stem."""
-    summary = folder / f"{Path(name).stem}.summary.json"
-    return not (folder / name).exists() and not summary.exists()
+    """No file has `name`, and no reports have its stem: no summary, nor the result or errors
+    file an attempt killed before its summary left (`stem.result.csv`). A second file filed
+    beside those would have its reports taken for that attempt's, and removed, when it is
+    resumed (`etl.seen_before.drop_unfinished_reports`)."""
+    stem = Path(name).stem
+    taken = [name, f"{stem}.summary.json"]
+    taken += [f"{stem}.{part}.{kind}" for part in ("result", "errors") for kind in ("csv", "xlsx")]
+    return not any((folder / each).exists() for each in taken)
 
 
 def numbered(name: str, n: int) -> str:

@@ -71,7 +71,7 @@ def run_command(
         finally:
             journal.close()
     if show:
-        print_summary(result.files, not_taken=result.not_taken, left=result.left)
+        print_summary(result.files, not_taken=result.not_taken, left=result.left, busy=result.busy)
     return (0 if result.all_ok else 1), len(result.files), result.not_taken
 
 

@@ -93,8 +93,9 @@ def print_summary(
     title: str = "konnect-etl run",
     not_taken: Sequence[str] = (),
     left: Sequence[str] = (),
+    busy: Sequence[str] = (),
 ) -> None:
-    if not results and not not_taken and not left:
+    if not results and not not_taken and not left and not busy:
         console.print("No files were ready in the inbox.")
         return
     if results:
@@ -124,14 +125,18 @@ def print_summary(
             said = f"{escape(s['input'])}: {escape(str(s['file_errors'][0]))}"
             console.print(f"[red]{result.outcome.capitalize()}[/] {said}", soft_wrap=True)
     for result in results:
-        if result.summary.get("held"):  # nothing was sent: what to look at, how to let it go
+        if result.summary.get("held"):  # why, what to look at, how to let it go
             s = result.summary
             said = f"{s['held']}; {s['file_errors'][-1]}"  # the reason; `release` to let it go
-            line = f"[yellow]Held[/] {escape(s['input'])}, nothing sent: {escape(said)}"
+            sent = "part sent before" if s["chunks"]["acknowledged"] else "nothing sent"
+            line = f"[yellow]Held[/] {escape(s['input'])}, {sent}: {escape(said)}"
             console.print(line, soft_wrap=True)
     if left:
         console.print(f"[yellow]Left[/] for a run without --feed/--mapping (named for another"
                       f" feed, see the log): {escape(', '.join(left))}")  # fmt: skip
+    if busy:
+        console.print(f"[yellow]Left to another konnect-etl process[/] (it is working on them):"
+                      f" {escape(', '.join(busy))}")  # fmt: skip
     if not_taken:
         names = ", ".join(not_taken)
         console.print(f"[red]Not taken[/] (may not be moved into processing/, see the log): "

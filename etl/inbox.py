@@ -8,7 +8,10 @@ inbox/.konnect-etl/       journal, logs, status
 
 A name in processing/ (and in done/..., `etl.claimed`) is taken under a lock (`etl.locks`):
 two processes never pick the same one, where each would replace the other's file a moment
-later. A name is cut short where its reports' names would not fit (`etl.atomic.fit_name`).
+later. The lock of a file claimed from the inbox is held from the rename to the end of the
+work on it (`Inbox.claimed`): let go in between, another process resuming leftovers would
+take the file for one a crash left. A name is cut short where its reports' names would not
+fit (`etl.atomic.fit_name`).
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import logging
 import os
 import re
 import time
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -118,19 +122,43 @@ class Inbox:
         self.notices.say(notices)
         return sorted(found, key=_mtime_or_zero)
 
-    def claim(self, path: Path) -> Path | None:
-        """Move `path` into processing/ atomically; None if another process took it first."""
+    @contextmanager
+    def claimed(self, path: Path) -> Iterator[Path | None]:
+        """Move `path` into processing/ atomically, its lock held until the block ends; None if
+        another process took it first. The caller works on the file in the block: a process
+        resuming leftovers meanwhile must not take it for one (`etl.runner`)."""
         self.folder("processing")
         name = fit_name(readable_name(path.name))
         if name_size(name) < name_size(readable_name(path.name)):
             log.warning("%s: the file name is too long for the names of its reports (a file "
                         "name may have %d bytes); it is processed as %s", path.name, NAME_MAX,
                         name)  # fmt: skip
-        return self._move_in(path, name)
+        with self._moved_in(path, name) as target:
+            yield target
 
-    def _move_in(self, path: Path, name: str) -> Path | None:
+    def claim(self, path: Path) -> Path | None:
+        """`claimed`, its lock let go at once: the file waits in processing/ to be resumed."""
+        with self.claimed(path) as target:
+            return target
+
+    @contextmanager
+    def lock_soon(self, name: str, patience: float = 0.25) -> Iterator[bool]:
+        """`lock`, tried again for up to `patience` seconds: `status` (`etl.leftlook`) and a
+        process giving a leftover its readable name hold it for a moment only, a process at
+        work on the file throughout."""
+        deadline = time.monotonic() + patience
+        while True:
+            with self.lock(name) as mine:
+                if mine or time.monotonic() >= deadline:
+                    yield mine
+                    return
+            time.sleep(0.05)
+
+    @contextmanager
+    def _moved_in(self, path: Path, name: str) -> Iterator[Path | None]:
         """Rename `path` into processing/ as `name` (`name-2`... if taken), under the lock of
-        that name: two processes never pick the same one, and a rename never replaces."""
+        that name, held while the block runs: two processes never pick the same one, and a
+        rename never replaces."""
         for n in range(1, 10_000):
             target = self.processing / numbered(name, n)
             with self.lock(target.name) as mine:
@@ -138,9 +166,11 @@ class Inbox:
                     continue
                 try:
                     path.rename(target)
-                except FileNotFoundError:
-                    return None
-                return target
+                except FileNotFoundError:  # another process moved it first
+                    yield None
+                    return
+                yield target
+                return
         raise FileExistsError(f"no free name for {name} in {self.processing}")
 
     def in_processing(self) -> list[Path]:
@@ -154,7 +184,10 @@ class Inbox:
         """A claimed file under its readable name (claimed before names were made readable);
         None when another process renamed or finished it first."""
         name = readable_name(path.name)
-        return path if name == path.name else self._move_in(path, name)
+        if name == path.name:
+            return path
+        with self._moved_in(path, name) as moved:
+            return moved
 
     def outcome_dir(self, kind: str, day: date) -> Path:
         """`done/YYYY-MM-DD/` or `failed/YYYY-MM-DD/` (created)."""

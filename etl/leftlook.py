@@ -51,8 +51,10 @@ def _in_processing(inbox: Path) -> list[Path]:
 
 def _worked_on(inbox: Path, name: str) -> bool:
     """A live process holds the file's lock. Taking it for a moment is what a second run
-    does too (it leaves the file to whoever has it); a lock that cannot be tried (no right
-    to write the locks folder) counts as held: better nothing said than a false alarm."""
+    does too (it leaves the file to whoever has it); a run resuming the file at this very
+    moment waits that moment out (`Inbox.lock_soon`) rather than leave it to nobody. A lock
+    that cannot be tried (no right to write the locks folder) counts as held: better nothing
+    said than a false alarm."""
     try:
         with Inbox(inbox).lock(name) as free:
             return not free

@@ -30,7 +30,7 @@ from etl.report import RowOutcomes, write_reports
 from etl.summary import build_summary
 from etl.upload import ChunkResult, run_upload
 from etl.validation import validate
-from etl.wording import local_time
+from etl.wording import count, local_time
 
 log = logging.getLogger(__name__)
 
@@ -184,7 +184,8 @@ def process(
             _start_over(job.journal, path, sha256)
         reason = guards.before_upload(prepared, path, job, sha256)
         if reason is not None:
-            return hold(path, prepared, reason, started, job, destination)
+            sent = acknowledged_before(job, path, sha256)
+            return hold(path, prepared, reason, started, job, destination, sent)
         try:
             file_id, results = upload(prepared, path, job, sha256, size)
         except (KonnectDown, CredentialsError) as stopped:  # it waits in processing/
@@ -272,15 +273,42 @@ def internal_error(path: Path, exc: Exception, job: Job, destination: Destinatio
 
 
 def hold(
-    path: Path, prepared: Prepared, reason: str, started: datetime, job: Job, to: Destination
+    path: Path,
+    prepared: Prepared,
+    reason: str,
+    started: datetime,
+    job: Job,
+    to: Destination,
+    sent: list[ChunkResult] | None = None,
 ) -> FileResult:
-    """Put a file aside in held/ with a report saying why; `konnect-etl release` lets it go."""
+    """Put a file aside in held/ with a report saying why; `konnect-etl release` lets it go.
+    `sent`: what Konnect acknowledged of it in an attempt that stopped part-way (a resumed
+    file is held too when the guards' comparison changed meanwhile): in its summary's
+    `chunks` and `ack_ids`, and said, not "nothing was uploaded"."""
     folder, stem = to("held")
     held_file = folder / f"{stem}{path.suffix}"
-    errors = [f"held, nothing was uploaded: {reason}", guards.release_hint(held_file)]
-    summary = build_summary(path, None, None, None, started, job, stem, errors)
+    errors = [f"held, {_uploaded_so_far(sent or [])}: {reason}", guards.release_hint(held_file)]
+    summary = build_summary(path, None, None, sent, started, job, stem, errors)
     summary.update(feed=prepared.feed.name, mapping=prepared.mapping.name, held=reason)
     # the name it is filed under (a second `stock.csv` of the day is `stock-2.csv`) and how
     # to let it go: who reads the log (or cron's mail of it) must release the right one
     log.warning("%s: held as %s: %s; %s", path.name, held_file, reason, errors[1])
     return FileResult(summary, write_reports(folder, stem, report_kind(path), None, None, summary))
+
+
+def acknowledged_before(job: Job, path: Path, sha256: str) -> list[ChunkResult]:
+    """What Konnect acknowledged of `path` in its unfinished attempt (one this run resumes,
+    killed part-way or after the whole file went out); none for a new attempt."""
+    attempt = job.journal.unfinished(sha256, path.name) if job.journal is not None else None
+    if attempt is None or job.journal is None:
+        return []
+    return list(job.journal.chunk_results(attempt.id, ("acknowledged",)).values())
+
+
+def _uploaded_so_far(sent: list[ChunkResult]) -> str:
+    if not sent:
+        return "nothing was uploaded"
+    return (
+        f"nothing more was uploaded (Konnect had acknowledged {count(len(sent), 'request')} of"
+        " it in an attempt that stopped before it finished: what it accepted then is applied)"
+    )

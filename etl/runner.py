@@ -1,8 +1,9 @@
 """`run` over an inbox: resume what a crash left, take every ready file, file it away.
 
 Several `run`/`watch` processes may share one inbox: a file is claimed by an atomic rename
-into processing/, and worked on only while its lock (`etl.locks`) is held, so a file is
-processed once even when one process resumes leftovers while another claims new files.
+into processing/, and worked on only while its lock (`etl.locks`) is held - from the rename
+on, for a file claimed - so a file is processed once, by the process that claimed it, even
+when another resumes leftovers meanwhile; that one leaves it, and says so.
 What becomes of one claimed file is `etl.claimed`'s.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +55,9 @@ class RunResult:
     not_taken: list[str] = field(default_factory=list)
     # files left where they are for a run without --feed/--mapping (named for another feed)
     left: list[str] = field(default_factory=list)
+    # files seen, but left to another live konnect-etl process that had taken them: not
+    # "no files were ready", nor a fault of this run
+    busy: list[str] = field(default_factory=list)
 
     @property
     def all_ok(self) -> bool:
@@ -97,12 +102,13 @@ def resume_leftovers(inbox: Inbox, job: Job, options: RunOptions, result: RunRes
         waiting = waiting_order_files(inbox.processing, job.journal)
         begun = {name: attempt.id for name, attempt in waiting.items()}
         leftovers.sort(key=lambda path: (path.name not in begun, begun.get(path.name, 0)))
+    _busy_said.intersection_update(leftovers)  # said again if it is busy again later
     for leftover in leftovers:
         if options.should_stop():
             return
         if _left(leftover, job, result):
             continue
-        finished = _under_lock(inbox, leftover, job, options, resuming=True)
+        finished = _resume(inbox, leftover, job, options, result)
         if finished is not None:  # the hook runs with the lock released (a new file of the
             _record(result, finished, options)  # same name may be claimed meanwhile)
 
@@ -115,9 +121,10 @@ def take_files(
     result: RunResult,
     settler: Settler | None = None,
 ) -> list[Path]:
-    """Claim each ready file (atomic rename) and process it under its lock. A file written
-    again since `settler` found it ready is left in the inbox (returned): it must settle
-    again. Without `settler`: a file modified within the settle time is left."""
+    """Claim each ready file (atomic rename) and process it under its lock, held from the
+    claim on. A file written again since `settler` found it ready is left in the inbox
+    (returned): it must settle again. Without `settler`: a file modified within the settle
+    time is left."""
     changed = []
     for path in paths:
         if options.should_stop():
@@ -127,15 +134,25 @@ def take_files(
             continue
         if _left(path, job, result):
             continue
-        claimed = _claim(inbox, path, result)
-        if claimed is None:
-            continue  # another konnect-etl process took it first, or it cannot be moved
-        if options.trigger_suffix:
-            trigger_path(path, options.trigger_suffix).unlink(missing_ok=True)
-        finished = _under_lock(inbox, claimed, job, options)
-        if finished is not None:
+        finished = _take(inbox, path, job, options, result)
+        if finished is not None:  # the hook runs with the lock released, as for a leftover
             _record(result, finished, options)
     return changed
+
+
+def _take(
+    inbox: Inbox, path: Path, job: Job, options: RunOptions, result: RunResult
+) -> FileResult | None:
+    """Claim `path` and process it, its lock held from the rename on: let go in between, a
+    process resuming leftovers would take it for one a crash left, with its own options,
+    and this run would say no file was ready. None when it is not taken."""
+    with ExitStack() as held:
+        claimed = _claim(inbox, path, result, held)
+        if claimed is None:
+            return None
+        if options.trigger_suffix:
+            trigger_path(path, options.trigger_suffix).unlink(missing_ok=True)
+        return _work_on(inbox, claimed, job, options)
 
 
 def _left(path: Path, job: Job, result: RunResult) -> bool:
@@ -156,20 +173,41 @@ def _left(path: Path, job: Job, result: RunResult) -> bool:
 _left_said: set[Path] = set()
 
 
-def _under_lock(
-    inbox: Inbox, claimed: Path, job: Job, options: RunOptions, resuming: bool = False
+def _resume(
+    inbox: Inbox, leftover: Path, job: Job, options: RunOptions, result: RunResult
 ) -> FileResult | None:
-    """Process a claimed file while holding its lock; None when another live process has
-    it (resuming it as a leftover, or finishing it)."""
-    with inbox.lock(claimed.name) as held:
-        if not held or not claimed.is_file():
+    """Finish a leftover while holding its lock; None when another live process has it
+    (claimed it and works on it, or resumes it) or finished it meanwhile."""
+    with inbox.lock_soon(leftover.name) as held:
+        if not held:
+            _busy(leftover, result)
             return None
-        if resuming:
-            log.info("resuming %s (left in processing/ by an earlier run)", claimed.name)
-            drop_unfinished_reports(job.journal, claimed)
-        if options.on_start is not None:
-            options.on_start(claimed.name)
-        return process_claimed(inbox, claimed, job, options, resuming=resuming)
+        if not leftover.is_file():
+            return None
+        log.info("resuming %s (left in processing/ by an earlier run)", leftover.name)
+        drop_unfinished_reports(job.journal, leftover)
+        return _work_on(inbox, leftover, job, options, resuming=True)
+
+
+def _work_on(
+    inbox: Inbox, claimed: Path, job: Job, options: RunOptions, resuming: bool = False
+) -> FileResult:
+    """Process a claimed file; the caller holds its lock."""
+    if options.on_start is not None:
+        options.on_start(claimed.name)
+    return process_claimed(inbox, claimed, job, options, resuming=resuming)
+
+
+def _busy(path: Path, result: RunResult) -> None:
+    """Another live process works on `path`: said once while it does (`watch` looks at every
+    scan), in the user's terms."""
+    result.busy.append(path.name)
+    if path not in _busy_said:
+        _busy_said.add(path)
+        log.info("%s is being worked on by another konnect-etl process; left to it", path.name)
+
+
+_busy_said: set[Path] = set()
 
 
 def _written_again(path: Path, settler: Settler | None, settle_seconds: float) -> bool:
@@ -190,10 +228,11 @@ def _written_again(path: Path, settler: Settler | None, settle_seconds: float) -
 _complained: set[Path] = set()
 
 
-def _claim(inbox: Inbox, path: Path, result: RunResult) -> Path | None:
-    """Claim one file; a file we may not move is skipped (said once), not the whole inbox."""
+def _claim(inbox: Inbox, path: Path, result: RunResult, held: ExitStack) -> Path | None:
+    """Claim one file, its lock kept in `held`; a file we may not move is skipped (said
+    once), not the whole inbox; one another process took first is left to it."""
     try:
-        claimed = inbox.claim(path)
+        claimed = held.enter_context(inbox.claimed(path))
     except PermissionError as exc:
         result.not_taken.append(path.name)
         if path not in _complained:
@@ -204,6 +243,10 @@ def _claim(inbox: Inbox, path: Path, result: RunResult) -> Path | None:
                       path.name, exc)  # fmt: skip
         return None
     _complained.discard(path)
+    if claimed is None:
+        result.busy.append(path.name)
+        log.info("%s was taken by another konnect-etl process first (or moved away); left to"
+                 " it", path.name)  # fmt: skip
     return claimed
 
 

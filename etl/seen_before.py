@@ -23,6 +23,7 @@ from etl.inbox import Inbox
 from etl.job import FileResult
 from etl.journal import Journal
 from etl.journaltables import FileRecord
+from etl.pipeline import report_kind
 from etl.report import remove_reports
 from etl.wording import local_time
 
@@ -132,11 +133,43 @@ def duplicate_summary(name: str, original: FileRecord, now: datetime) -> dict[st
 def drop_unfinished_reports(journal: Journal | None, claimed: Path) -> None:
     """Reports an attempt wrote before it was stopped, never moving the file next to them
     (`Journal.note_reports`): the resumed attempt writes a whole set again, under the name
-    it picks then - not a second set beside an orphan one."""
+    it picks then - not a second set beside an orphan one. Only that attempt's own: a
+    summary naming another input is a file that took the stem after the stop (written by
+    an older version, which let it), and so are that file's result and errors files."""
     earlier = journal.unfinished(content_hash(claimed), claimed.name) if journal else None
     if earlier is None or not earlier.summary_path:
         return
     summary = Path(earlier.summary_path)
-    stem = summary.name.removesuffix(".summary.json")
-    if not summary.with_name(stem + claimed.suffix).exists():
-        remove_reports(summary.parent, stem)
+    folder, stem = summary.parent, summary.name.removesuffix(".summary.json")
+    if (folder / f"{stem}{claimed.suffix}").exists():
+        return  # a file is filed under that name: the reports are its own
+    written = _summary_at(summary)
+    if written is not None and _names(written, f"{stem}{claimed.suffix}", claimed.name):
+        remove_reports(folder, stem)  # ours, summary and all: stopped before the move
+        return
+    kind = report_kind(claimed)  # the kind of our result and errors files
+    if written is not None and _kind_of(folder / str(written.get("input"))) in (kind, None):
+        return  # another file's reports of our kind replaced ours (or may have)
+    for part in ("result", "errors"):
+        (folder / f"{stem}.{part}.{kind}").unlink(missing_ok=True)
+
+
+def _summary_at(path: Path) -> dict[str, Any] | None:
+    """The summary at `path`; None when there is none, {} when it cannot be read."""
+    try:
+        loaded = orjson.loads(path.read_bytes())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _names(summary: dict[str, Any], filed_as: str, received_as: str) -> bool:
+    """`summary` is that of the file received as `received_as`, to be filed as `filed_as`."""
+    return summary.get("input") == filed_as and summary.get("received_as") == received_as
+
+
+def _kind_of(filed: Path) -> str | None:
+    """The kind of the reports of the file filed at `filed`; None when it is not there."""
+    return report_kind(filed) if filed.is_file() else None
