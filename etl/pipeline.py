@@ -99,7 +99,7 @@ def upload(
     send: Callable[..., list[ChunkResult]] = run_upload
     if feed.name in ORDER_FEEDS:
         expect = guards.expecting_cancels(prepared, path, job, sha256)
-        send = partial(run_order_upload, feed=feed.name, before_send=expect)
+        send = partial(run_order_upload, feed=feed.name, before_send=expect, name=path.name)
     return file_id, send(
         job.client,
         endpoint=feed.endpoint,
