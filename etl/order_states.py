@@ -22,7 +22,7 @@ Record = dict[str, Any]
 Order = dict[str, Any]
 
 
-def _states(order: Order) -> set[str]:
+def states_of(order: Order) -> set[str]:
     """The order's Fynd state, or every Fynd state its Konnect `orderStatus` may stand for."""
     state = order.get("state")
     if isinstance(state, str) and state:
@@ -55,7 +55,7 @@ def _reached(order: Order, *targets: str) -> bool | None:
     (every state its `orderStatus` may stand for) it did, False when on none, None when
     that depends on which way it went (a credit note after an RTO or after a return)."""
     answers = set()
-    for state in _states(order):
+    for state in states_of(order):
         for path in _paths(order):
             if state in path:
                 answers.add(any(t in path[: path.index(state) + 1] for t in targets))
@@ -75,26 +75,30 @@ def _invoiced(record: Record, order: Order) -> bool | None:
     """Done when the order is invoiced with our number and holds what we sent: items,
     serials, packages, IRN, ack number and date... (`etl.invoice_held`); None when it is
     invoiced with our number but shows no key for a field we sent (cannot tell)."""
-    number, document = record.get("invoiceNumber"), _document(record, order)
+    number, document = record.get("invoiceNumber"), invoice_document(record, order)
     if record.get("invoiceType") == "return":
         done = _reached(order, "credit_note_generated") is True
     else:
         done = _reached(order, "bag_invoiced") is True and _items_fit(record, order)
         done = done and _serials_kept(record, order)
-    if not (done and _same(document, "invoiceNumber", number)) or _lacks(record, order, True):
+    if not (done and _same(document, "invoiceNumber", number)):
+        return False
+    if invoice_lacks_of(record, order, shown_only=True):
         return False
     if not isinstance(document, dict) or document.get("invoiceNumber") is None:
         return None  # under which number? unknown, never resent (an order is invoiced once)
     return None if unshown(_sent(record), document, order) else True
 
 
-def _document(record: Record, order: Order) -> Any:
+def invoice_document(record: Record, order: Order) -> Any:
     """The order's invoice, or its credit note for a `return` record."""
     return order.get("creditNote" if record.get("invoiceType") == "return" else "invoice")
 
 
-def _lacks(record: Record, order: Order, shown_only: bool = False) -> list[str]:
-    return invoice_lacks(_sent(record), _document(record, order), order, shown_only=shown_only)
+def invoice_lacks_of(record: Record, order: Order, shown_only: bool = False) -> list[str]:
+    return invoice_lacks(
+        _sent(record), invoice_document(record, order), order, shown_only=shown_only
+    )
 
 
 def _sent(record: Record) -> Record:
@@ -198,7 +202,7 @@ def _cancelled(record: Record, order: Order) -> bool | None:
     it, and when only some items are short the record cannot be sent again either (it would
     cancel one more piece of the others: a row added to an order already sent, say).
     `cancel_moved` tells them apart when the order was looked at just before the send."""
-    states = _states(order)
+    states = states_of(order)
     if states and states <= set(ORDER_STATUSES["CANCELLED"]):
         return True
     wanted = _wanted(record)
@@ -257,7 +261,7 @@ def cancel_moved(record: Record, before: Order, after: Order) -> bool | None:
 
 def _qc_done(record: Record, order: Order) -> bool | None:
     accepted = _reached(order, "return_bag_accepted", "rto_bag_accepted")
-    if not accepted or _other_reasons(record, order) or _qc_of_others(record, order):
+    if not accepted or other_reasons(record, order) or _qc_of_others(record, order):
         return False if accepted is not None else None
     return None if _reasons_unshown(record, order) else True  # None: a 2nd QC is refused anyway
 
@@ -281,7 +285,7 @@ def _reasons_unshown(record: Record, order: Order) -> bool:
     )
 
 
-def _other_reasons(record: Record, order: Order) -> list[str]:
+def other_reasons(record: Record, order: Order) -> list[str]:
     """'item X: reason 'A'' for each item we name whose return QC Konnect keeps with another
     reason (no reason = good condition): a corrected reason sent after the QC was taken is
     refused, not 'already applied' - Konnect still holds the first one."""
@@ -297,115 +301,6 @@ def _other_reasons(record: Record, order: Order) -> list[str]:
             shown = f"reason {kept}{meaning}" if kept else "no reason (good condition)"
             held.append(f"item {wanted.get('orderItemId')}: {shown}")
     return held
-
-
-def found_applied(feed: str, record: Record, order: Order) -> str:
-    """What a row found already applied says: what was checked, and where the order is now
-    ('already applied: Konnect shows AWB 7000000123 (Delhivery) on this order, now
-    bag_picked'). An invoice row with items is told that the order's invoice was taken once,
-    for all its items: a row of an invoice split over two files is not on it as such."""
-    state = order.get("state") or order.get("orderStatus") or "done"
-    if feed in ("awb", "invoice"):
-        shown = f"Konnect shows {_evidence(feed, record, order)}, now {state}"
-        return f"already applied: {shown}{_invoiced_once(feed, record)}"
-    return f"already applied: {_checked(feed, record, order)}, Konnect shows this order as {state}"
-
-
-def _evidence(feed: str, record: Record, order: Order) -> str:
-    """'AWB 7000000123 (Delhivery) on this order', 'invoice INV-7 on this order (...)'."""
-    if feed == "awb":
-        return _awb_shown(record, order)
-    document = _document(record, order)
-    number = document.get("invoiceNumber") if isinstance(document, dict) else None
-    kind = "credit note" if record.get("invoiceType") == "return" else "invoice"
-    return f"{kind} {number or record.get('invoiceNumber')} on this order"
-
-
-def _awb_shown(record: Record, order: Order) -> str:
-    """'AWB 7000000123 (Delhivery) on this order' - or 'return AWB ...' - with the courier
-    Konnect shows (ours where it shows none)."""
-    wanted, forward, back = str(record.get("awbNumber")), order.get("awb"), order.get("returnAwb")
-    on = isinstance(forward, dict) and str(forward.get("awbNumber")) == wanted
-    shown = forward if on else back
-    courier = (shown if isinstance(shown, dict) else {}).get("courierName")
-    kind = "AWB" if on else "return AWB"
-    return f"{kind} {wanted} ({courier or record.get('courierName')}) on this order"
-
-
-def _invoiced_once(feed: str, record: Record) -> str:
-    if feed != "invoice" or not record.get("orderItems"):
-        return ""
-    return (
-        " (an order is invoiced once, with all its items: put every item of an order in the"
-        " same invoice file)"
-    )
-
-
-def _checked(feed: str, record: Record, order: Order) -> str:
-    """What the rule of a feed whose order state is its evidence found: 'status bag_picked
-    reached', 'confirmed'..."""
-    if feed == "status":
-        return f"status {str(record.get('orderStatus') or '').lower()} reached"
-    if feed == "cancel":
-        whole = _states(order) and _states(order) <= set(ORDER_STATUSES["CANCELLED"])
-        return "the order is cancelled" if whole else "the pieces asked for are cancelled"
-    return _DONE.get(feed, "done")
-
-
-_DONE = {"confirm": "confirmed", "pack": "packed", "dispatch": "dispatched",
-         "return_qc": "return QC taken"}  # fmt: skip
-
-
-def holds(feed: str, record: Record, order: Order) -> str:
-    """What Konnect holds instead of what a refused row asked for, in words ("" if nothing
-    to say): 'Konnect holds invoice number INV-9 for this order'."""
-    if feed == "status":
-        return _status_first(record, order)
-    if feed == "return_qc":
-        reasons = _other_reasons(record, order)
-        return f"Konnect holds the return QC with {'; '.join(reasons)}" if reasons else ""
-    if feed != "invoice":
-        return ""
-    document = _document(record, order)
-    held = document.get("invoiceNumber") if isinstance(document, dict) else None
-    if held is None:
-        return ""
-    if str(held) == str(record.get("invoiceNumber")):
-        lacks = _lacks(record, order)
-        return (
-            f"Konnect took invoice {held} for this order earlier{_listed(lacks)}, and an order"
-            " is invoiced once: items or serial numbers left out then cannot be added"
-            f"{_fix_in_konnect(lacks)} - put every item of an order in the same invoice file"
-        )
-    return f"Konnect holds invoice number {held} for this order"
-
-
-# PUT /oms/v3/shipment/status moves an order one step at a time [doc]: the status to send
-# before a target, and the state from which that one is sent
-_STATUS_BEFORE = {"delivery_done": "bag_picked", "rto_bag_delivered": "bag_picked",
-                  "return_bag_delivered": "return_bag_in_transit"}  # fmt: skip
-_STATUS_FROM = {"bag_picked": "dp_assigned", "return_bag_in_transit": "return_dp_assigned"}
-
-
-def _status_first(record: Record, order: Order) -> str:
-    """A status one step ahead of the order: which to send first ("" when that is not it)."""
-    target = str(record.get("orderStatus") or "").lower()
-    first = _STATUS_BEFORE.get(target)
-    if first is None or _states(order) != {_STATUS_FROM[first]}:
-        return ""
-    return (
-        f"Konnect shows this order as {_STATUS_FROM[first]} - send {first} first, in a file of"
-        f" its own, and {target} in a later file"
-    )
-
-
-def _listed(lacks: list[str]) -> str:
-    """' (without package BAG2, without the IRN)'; '' when nothing is missing."""
-    return f" ({', '.join(lacks)})" if lacks else ""
-
-
-def _fix_in_konnect(lacks: list[str]) -> str:
-    return ", nor anything corrected from a file: correct it in Konnect" if lacks else ""
 
 
 # True: the action has taken effect; False: it has not (safe to send again); None: the order

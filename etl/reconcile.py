@@ -33,9 +33,10 @@ from etl.errors import KonnectDown
 from etl.holdover import hold_orders
 from etl.journal import Journal
 from etl.konnect import REPLAY_CODES, Endpoint
-from etl.order_states import Order, found_applied, holds
+from etl.order_states import Order
 from etl.orderlookup import CancelLook, Shown, Ticker, fetch_orders, phase_of, sent_words
 from etl.orderverdicts import Verdicts
+from etl.orderwords import found_applied, holds
 from etl.refusals import note_refused
 from etl.upload import ChunkLike, konnect_answers, run_with_client, upload_chunks
 from etl.wording import count

@@ -244,7 +244,7 @@ def test_a_run_killed_mid_request_is_resumed_without_packing_twice(
 
 
 def test_a_return_qc_refused_names_the_reason_konnect_keeps_with_its_meaning() -> None:
-    from etl.order_states import holds
+    from etl.orderwords import holds
 
     record = {"orderItems": [{"orderItemId": "i-1", "quantity": 1}]}
     order = {

@@ -87,7 +87,7 @@ def test_requests_whose_answer_was_lost_are_settled_by_lookup_not_acknowledged(
 
 
 def test_each_feed_says_what_the_look_up_found() -> None:
-    from etl.order_states import found_applied
+    from etl.orderwords import found_applied
 
     awb = {"awbNumber": "7000000123", "courierName": "Delhivery", "autoDispatch": True}
     order = {"state": "bag_picked", "awb": {"awbNumber": "7000000123", "courierName": "DHL"}}
@@ -212,9 +212,11 @@ def test_a_long_cancel_file_says_how_far_it_got_off_a_terminal(
     orders = [f"30{n:018d}" for n in range(1, 50, 2)][:25]
     drop(tmp_path, "cancel_bulk.csv", [["orderId", "orderItemId", "quantity", "reasonCode"],
                                        *[[o, f"{o}-1", "1", "6"] for o in orders]])  # fmt: skip
-    # one request at a time: the first one's count comes before the second's (at once,
-    # both may finish in one journal commit and the file be done before a line is due)
+    # one request at a time, answered 60 ms apart: the first one's count comes before the
+    # second's (closer, both may share one journal commit - results are saved in batches of
+    # 20 ms - and the file be done before a line is due)
     (tmp_path / "konnect-etl.yaml").write_text("concurrency: 1\n")
+    sandbox.faults(latency_ms=60)
     with caplog.at_level(logging.INFO, logger="etl"):
         assert run(tmp_path, sandbox).exit_code == 0
     said = [r.getMessage() for r in caplog.records]

@@ -1,0 +1,125 @@
+"""What a row an order look-up settled says: what Konnect showed that made it "already
+applied" (`found_applied`), and what Konnect holds instead of what a refused row asked for
+(`holds`). The rules that decide are `etl.order_states`; these are only their words.
+"""
+
+from __future__ import annotations
+
+from etl.konnect import ORDER_STATUSES
+from etl.order_states import (
+    Order,
+    Record,
+    invoice_document,
+    invoice_lacks_of,
+    other_reasons,
+    states_of,
+)
+
+
+def found_applied(feed: str, record: Record, order: Order) -> str:
+    """What a row found already applied says: what was checked, and where the order is now
+    ('already applied: Konnect shows AWB 7000000123 (Delhivery) on this order, now
+    bag_picked'). An invoice row with items is told that the order's invoice was taken once,
+    for all its items: a row of an invoice split over two files is not on it as such."""
+    state = order.get("state") or order.get("orderStatus") or "done"
+    if feed in ("awb", "invoice"):
+        shown = f"Konnect shows {_evidence(feed, record, order)}, now {state}"
+        return f"already applied: {shown}{_invoiced_once(feed, record)}"
+    return f"already applied: {_checked(feed, record, order)}, Konnect shows this order as {state}"
+
+
+def _evidence(feed: str, record: Record, order: Order) -> str:
+    """'AWB 7000000123 (Delhivery) on this order', 'invoice INV-7 on this order (...)'."""
+    if feed == "awb":
+        return _awb_shown(record, order)
+    document = invoice_document(record, order)
+    number = document.get("invoiceNumber") if isinstance(document, dict) else None
+    kind = "credit note" if record.get("invoiceType") == "return" else "invoice"
+    return f"{kind} {number or record.get('invoiceNumber')} on this order"
+
+
+def _awb_shown(record: Record, order: Order) -> str:
+    """'AWB 7000000123 (Delhivery) on this order' - or 'return AWB ...' - with the courier
+    Konnect shows (ours where it shows none)."""
+    wanted, forward, back = str(record.get("awbNumber")), order.get("awb"), order.get("returnAwb")
+    on = isinstance(forward, dict) and str(forward.get("awbNumber")) == wanted
+    shown = forward if on else back
+    courier = (shown if isinstance(shown, dict) else {}).get("courierName")
+    kind = "AWB" if on else "return AWB"
+    return f"{kind} {wanted} ({courier or record.get('courierName')}) on this order"
+
+
+def _invoiced_once(feed: str, record: Record) -> str:
+    if feed != "invoice" or not record.get("orderItems"):
+        return ""
+    return (
+        " (an order is invoiced once, with all its items: put every item of an order in the"
+        " same invoice file)"
+    )
+
+
+def _checked(feed: str, record: Record, order: Order) -> str:
+    """What the rule of a feed whose order state is its evidence found: 'status bag_picked
+    reached', 'confirmed'..."""
+    if feed == "status":
+        return f"status {str(record.get('orderStatus') or '').lower()} reached"
+    if feed == "cancel":
+        whole = states_of(order) and states_of(order) <= set(ORDER_STATUSES["CANCELLED"])
+        return "the order is cancelled" if whole else "the pieces asked for are cancelled"
+    return _DONE.get(feed, "done")
+
+
+_DONE = {"confirm": "confirmed", "pack": "packed", "dispatch": "dispatched",
+         "return_qc": "return QC taken"}  # fmt: skip
+
+
+def holds(feed: str, record: Record, order: Order) -> str:
+    """What Konnect holds instead of what a refused row asked for, in words ("" if nothing
+    to say): 'Konnect holds invoice number INV-9 for this order'."""
+    if feed == "status":
+        return _status_first(record, order)
+    if feed == "return_qc":
+        reasons = other_reasons(record, order)
+        return f"Konnect holds the return QC with {'; '.join(reasons)}" if reasons else ""
+    if feed != "invoice":
+        return ""
+    document = invoice_document(record, order)
+    held = document.get("invoiceNumber") if isinstance(document, dict) else None
+    if held is None:
+        return ""
+    if str(held) == str(record.get("invoiceNumber")):
+        lacks = invoice_lacks_of(record, order)
+        return (
+            f"Konnect took invoice {held} for this order earlier{_listed(lacks)}, and an order"
+            " is invoiced once: items or serial numbers left out then cannot be added"
+            f"{_fix_in_konnect(lacks)} - put every item of an order in the same invoice file"
+        )
+    return f"Konnect holds invoice number {held} for this order"
+
+
+# PUT /oms/v3/shipment/status moves an order one step at a time [doc]: the status to send
+# before a target, and the state from which that one is sent
+_STATUS_BEFORE = {"delivery_done": "bag_picked", "rto_bag_delivered": "bag_picked",
+                  "return_bag_delivered": "return_bag_in_transit"}  # fmt: skip
+_STATUS_FROM = {"bag_picked": "dp_assigned", "return_bag_in_transit": "return_dp_assigned"}
+
+
+def _status_first(record: Record, order: Order) -> str:
+    """A status one step ahead of the order: which to send first ("" when that is not it)."""
+    target = str(record.get("orderStatus") or "").lower()
+    first = _STATUS_BEFORE.get(target)
+    if first is None or states_of(order) != {_STATUS_FROM[first]}:
+        return ""
+    return (
+        f"Konnect shows this order as {_STATUS_FROM[first]} - send {first} first, in a file of"
+        f" its own, and {target} in a later file"
+    )
+
+
+def _listed(lacks: list[str]) -> str:
+    """' (without package BAG2, without the IRN)'; '' when nothing is missing."""
+    return f" ({', '.join(lacks)})" if lacks else ""
+
+
+def _fix_in_konnect(lacks: list[str]) -> str:
+    return ", nor anything corrected from a file: correct it in Konnect" if lacks else ""
