@@ -17,6 +17,8 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,3 +198,24 @@ def not_taken_for(not_taken: dict[str, Any], at: float, limit: float) -> str:
         f"{len(stuck)} file(s) could not be taken for over {limit:.0f} s (may not be moved"
         f" into processing/; see the log): {', '.join(stuck)}"
     )
+
+
+@dataclass
+class Beating:
+    """A file's progress callback that also keeps the watcher's heartbeat fresh; a terminal's
+    bar for a later phase (orders looked up: `etl.orderlookup.phase_of`) is passed on."""
+
+    tick: Callable[[int], None] | None
+    heartbeat: Heartbeat
+
+    def __call__(self, done: int) -> None:
+        if self.tick is not None:
+            self.tick(done)
+        self.heartbeat.write_soon(time.time())
+
+    @property
+    def phase(self) -> Callable[[str, int], Callable[[int], None]] | None:
+        opens = getattr(self.tick, "phase", None)
+        if not callable(opens):
+            return None
+        return lambda description, total: Beating(opens(description, total), self.heartbeat)

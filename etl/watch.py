@@ -34,7 +34,7 @@ from pathlib import Path
 from etl import latewrites
 from etl.errors import EtlError
 from etl.events import EventSource, network_filesystem
-from etl.health import Heartbeat
+from etl.health import Beating, Heartbeat
 from etl.hostfaults import what_to_check
 from etl.inbox import Inbox, Settler
 from etl.inboxid import InboxIdentity, NotTheInbox
@@ -160,14 +160,7 @@ class Watcher:
         def factory(name: str, total: int) -> Callable[[int], None]:
             self.heartbeat.in_flight = [name]
             self.heartbeat.write(time.time())
-            tick = inner(name, total) if inner is not None else None
-
-            def on_progress(done: int) -> None:
-                if tick is not None:
-                    tick(done)
-                self.heartbeat.write_soon(time.time())
-
-            return on_progress
+            return Beating(inner(name, total) if inner is not None else None, self.heartbeat)
 
         return factory
 

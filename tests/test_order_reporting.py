@@ -9,6 +9,7 @@ import asyncio
 import json
 import logging
 import sys
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -239,3 +240,22 @@ def test_the_terminal_progress_callback_opens_a_bar_per_phase(
         assert looking is not None
         looking("looking up awb.csv: 3 orders in doubt", 3)(3)
     assert etl.orderlookup.phase_of(lambda done: None) is None
+
+
+def test_a_watchers_progress_keeps_the_look_up_bar_and_its_heartbeat(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The watcher wraps a file's progress to keep status.json fresh: the wrapper must still
+    open the terminal's bar for the look-ups (before, their log lines came instead)."""
+    from etl.health import Beating, Heartbeat, status_path
+
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    heartbeat = Heartbeat(tmp_path, 1.0, "polling", time.time())
+    with progress_bars(True) as bars:
+        assert bars is not None
+        upload = Beating(bars("awb.csv", 10), heartbeat)
+        looking = etl.orderlookup.phase_of(upload)
+        assert looking is not None
+        looking("looking up awb.csv: 3 orders in doubt", 3)(3)
+    assert status_path(tmp_path).is_file()  # the look-ups beat too
+    assert etl.orderlookup.phase_of(Beating(None, heartbeat)) is None  # no terminal
