@@ -59,13 +59,6 @@ class _Resend:
         return len(self.origins)
 
 
-def _file_name(journal: Journal | None, file_id: int | None) -> str | None:
-    """The name of the file the journal knows as `file_id` (unfinished: being uploaded)."""
-    if journal is None or file_id is None:
-        return None
-    return next((n for n, r in journal.unfinished_by_name().items() if r.id == file_id), None)
-
-
 # --- the rounds ---
 
 
@@ -85,8 +78,8 @@ async def upload_orders(
     """Upload order-action chunks exactly once: one result per chunk, in chunk order.
     KonnectDown (`etl.holdover`) when Konnect refused some requests for now, or orders in
     doubt could not be looked up: the file waits for the next run, for a while. `name`: the
-    file's, for the progress lines (default: as the journal knows `file_id`, else the feed)."""
-    name = name or _file_name(journal, file_id) or feed
+    file's, for the progress lines (default: the feed's)."""
+    name = name or feed
     before = CancelLook(client, {c.index: c for c in chunks}, keys_of)
     phase = phase_of(on_progress)
     if phase is None:  # not a terminal: a line now and then instead of a bar

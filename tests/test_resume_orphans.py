@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pytest
 from openpyxl import Workbook
 from runs import drop, run
 
@@ -145,40 +146,36 @@ def unfinished(inbox: Path, noted: Path) -> tuple[Journal, Path]:
     return journal, claimed
 
 
-def test_a_resume_leaves_the_reports_another_file_filed_under_its_stem(tmp_path: Path) -> None:
-    """As an older version left it: stock.xlsx took the stem of stock.csv's killed attempt
-    and was filed with its reports; stock.csv's orphan result file is there too. Only the
-    orphan goes: the summary names another input, and stock.xlsx's reports are of another
-    kind than stock.csv's."""
+@pytest.mark.parametrize(
+    ("other", "left", "kept"),
+    [
+        # As an older version left it: stock.xlsx took the stem of stock.csv's killed attempt
+        # and was filed with its reports; stock.csv's orphan result file is there too. Only
+        # the orphan goes: the summary names another input, whose reports are of another kind.
+        ("stock.xlsx", ["stock.result.csv", "stock.result.xlsx", "stock.errors.xlsx"],
+         ["stock.errors.xlsx", "stock.result.xlsx", "stock.summary.json", "stock.xlsx"]),
+        # The file that took the stem was a CSV too: its result file replaced the orphan, so
+        # nothing there is the killed attempt's to remove.
+        ("stock.txt", ["stock.result.csv"],
+         ["stock.result.csv", "stock.summary.json", "stock.txt"]),
+    ],
+)  # fmt: skip
+def test_a_resume_leaves_the_reports_another_file_filed_under_its_stem(
+    tmp_path: Path, other: str, left: list[str], kept: list[str]
+) -> None:
     inbox, done = tmp_path, tmp_path / "done" / TODAY
     done.mkdir(parents=True)
-    workbook(done / "stock.xlsx", [["DEL-WH-01", "TS-BLK-S", 7]])
-    reports_left(done, "stock.result.csv", "stock.result.xlsx", "stock.errors.xlsx")
-    other = {"input": "stock.xlsx", "received_as": "stock.xlsx"}
-    (done / "stock.summary.json").write_text(json.dumps(other), encoding="utf-8")
+    if other.endswith(".xlsx"):
+        workbook(done / other, [["DEL-WH-01", "TS-BLK-S", 7]])
+    else:
+        drop(done, other, [HEADER, ["DEL-WH-01", "TS-BLK-S", 7]])
+    reports_left(done, *left)
+    summary = {"input": other, "received_as": other}
+    (done / "stock.summary.json").write_text(json.dumps(summary), encoding="utf-8")
     journal, claimed = unfinished(inbox, done / "stock.summary.json")
     with journal:
         drop_unfinished_reports(journal, claimed)
-    assert sorted(p.name for p in done.iterdir()) == [
-        "stock.errors.xlsx", "stock.result.xlsx", "stock.summary.json", "stock.xlsx"
-    ]  # fmt: skip
-
-
-def test_a_resume_leaves_another_files_reports_of_its_own_kind(tmp_path: Path) -> None:
-    """The file that took the stem was a CSV too: its result file replaced the orphan, so
-    nothing there is the killed attempt's to remove."""
-    inbox, done = tmp_path, tmp_path / "done" / TODAY
-    done.mkdir(parents=True)
-    drop(done, "stock.txt", [HEADER, ["DEL-WH-01", "TS-BLK-S", 7]])
-    reports_left(done, "stock.result.csv")
-    other = {"input": "stock.txt", "received_as": "stock.txt"}
-    (done / "stock.summary.json").write_text(json.dumps(other), encoding="utf-8")
-    journal, claimed = unfinished(inbox, done / "stock.summary.json")
-    with journal:
-        drop_unfinished_reports(journal, claimed)
-    assert sorted(p.name for p in done.iterdir()) == [
-        "stock.result.csv", "stock.summary.json", "stock.txt"
-    ]  # fmt: skip
+    assert sorted(p.name for p in done.iterdir()) == kept
 
 
 def test_a_resume_removes_its_own_reports_summary_and_all(tmp_path: Path) -> None:
