@@ -35,6 +35,7 @@ from etl.cliopts import (
     internal_error,
     printable_streams,
     quiet_stdout,
+    refused,
     settings_for,
     start_logging,
 )
@@ -89,12 +90,12 @@ def run(
         start_logging(verbose, quiet, json_logs, state_dir(inbox) / "logs")
         logging_here = True
         settings = settings_for(inbox, config, base_url=base_url, settle_seconds=settle)
-        with one_machine(None if dry_run else inbox), quiet_stdout(quiet):
+        with quiet_stdout(quiet):  # the inbox's lease: taken in run_command
             code, files, not_taken = run_command(inbox, settings, sandbox=sandbox,
                                                  dry_run=dry_run, feed=feed, mapping=mapping,
                                                  show=not quiet)  # fmt: skip
-    except InboxTaken as exc:  # the inbox's state is the other machine's: none written here
-        raise fail(str(exc)) from None
+    except InboxTaken as exc:  # last-run.json (`status`) is the other machine's: left alone
+        raise refused(str(exc), logging_here) from None
     except (OSError, sqlite3.Error) as exc:
         stop = host_fault(exc, inbox, logged=logging_here)
         if logging_here and not dry_run:

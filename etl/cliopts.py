@@ -154,6 +154,15 @@ def fail(message: str, code: int = 2, *, logged: bool = False) -> typer.Exit:
     return typer.Exit(code)
 
 
+def refused(message: str, logged: bool) -> typer.Exit:
+    """Another machine works the folder (`etl.inboxowner.InboxTaken`): exit 2, and a WARNING,
+    not an ERROR, in the folder's log (`logged`) - a standby machine's scheduled job is
+    refused like this every time while the primary works, as the README's failover says."""
+    if logged:
+        log.warning("refused (exit 2): %s", message, extra=FILE_ONLY)
+    return fail(message)
+
+
 def internal_error(exc: Exception, what: str, folder: Path | None, logged: bool) -> str:
     """The one line for a bug of ours (exit 2, never 1: 1 means "rows to fix"); its
     traceback goes to the log file (`logged`) of `folder` (the inbox or outbox)."""

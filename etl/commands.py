@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from functools import partial
 from pathlib import Path
 
 from rich.markup import escape
@@ -15,6 +16,7 @@ from etl.errors import ConfigError, InputError
 from etl.exportmap import all_export_mappings, export_folders
 from etl.feeds import get_feed
 from etl.inbox import Inbox
+from etl.inboxowner import TAKEN_OVER, one_machine
 from etl.job import Destination, FileResult, Job
 from etl.journal import Journal
 from etl.mapper import locate_columns
@@ -57,6 +59,7 @@ def run_command(
     if sandbox:
         check_sandbox_folder(inbox)
     with (
+        one_machine(inbox, on_lost=partial(stop.finish_then_stop, TAKEN_OVER)),
         connection(settings, sandbox=sandbox, dry_run=False) as client,
         progress_bars(show) as bars,
         stop_on_signals(stop),

@@ -13,7 +13,8 @@ It is a guard against a second machine left running (a forgotten failover box, a
 the server), not a lock: it trusts the machines' clocks (NTP), and a shared cache that hides
 another host's write for longer than `SETTLE_SECONDS` (sshfs's) lets two machines that take
 one stale lease in the same moment both start. A heartbeat that finds the lease taken over
-by another machine stops refreshing it and calls `on_lost` (the watcher stops).
+by another machine stops refreshing it and calls `on_lost` (`run` and `watch` finish the
+file in progress and stop).
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ FRESH_SECONDS = 600.0
 # After taking over a stale lease: another machine taking it in the same moment (two crons at
 # */15) wrote too; the later write wins, and the other one sees it after this pause.
 SETTLE_SECONDS = 2.0
+# The stop request of a `run` or `watch` whose lease another machine took over.
+TAKEN_OVER = "another machine took this inbox over"
 
 
 class InboxTaken(ConfigError):
@@ -108,10 +111,12 @@ def last_seen(heartbeat: float, now: float) -> str:
 
 
 def refusal(folder: Path, kind: str, owner: Owner, now: float) -> str:
-    """The line a command on another machine stops with."""
+    """The line a command on another machine stops with, on its stderr and in the folder's
+    log (which both machines write: the line names the one refused)."""
     host = shown_host(owner.host)
     return (
-        f"{folder} is worked by konnect-etl on {host} (pid {owner.pid},"
+        f"not started on {shown_host(this_host())}: {folder} is worked by konnect-etl on {host}"
+        f" (pid {owner.pid},"
         f" {last_seen(owner.heartbeat, now)}): one machine per {kind} — stop konnect-etl there"
         f" first (or, if {host} is gone for good, wait {FRESH_SECONDS / 60:.0f} minutes or delete"
         f" {owner_path(folder)})"
@@ -156,7 +161,8 @@ class Lease:
         if held is not None and not held.of_host(self.host) and held.fresh(now):
             if not self.lost:
                 log.error("%s was taken over by konnect-etl on %s (pid %d): one machine per %s"
-                          " - this process stops refreshing its lease; stop it here",
+                          " - this process stops refreshing its lease and stops after the file in"
+                          " progress",
                           self.folder, shown_host(held.host), held.pid, self.kind)  # fmt: skip
             self.lost = True
             return False

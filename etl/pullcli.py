@@ -26,6 +26,7 @@ from etl.cliopts import (
     fail,
     host_fault,
     internal_error,
+    refused,
     settings_for,
     start_logging,
 )
@@ -133,8 +134,8 @@ def pull(
             check_sandbox_folder(out, outbox=True)
         with one_machine(None, out):
             _run_pull(settings, request, quiet)
-    except InboxTaken as exc:  # the outbox's journal is the other machine's: not logged there
-        raise fail(str(exc)) from None
+    except InboxTaken as exc:  # the outbox's journal is the other machine's: only the log line
+        raise refused(str(exc), logging_here) from None
     except PullBusy as exc:  # nothing wrong to fix: exit 1, not 2 ("could not run")
         _log_failure(logging_here, None, exc, logging.WARNING)
         raise fail(str(exc), 1) from None

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ from etl.inboxlook import (
     waiting_files,
     waiting_problem,
 )
-from etl.inboxowner import one_machine, owner_document, owner_line
+from etl.inboxowner import TAKEN_OVER, one_machine, owner_document, owner_line
 from etl.job import Job
 from etl.journal import Journal
 from etl.leftlook import left_files, left_problem
@@ -92,7 +93,9 @@ def watch_command(
     network = network_filesystem(inbox)
     mode = "polling" if network or events is False else "events+polling"
     outbox = pulls.outbox if pulls is not None else None
-    owned = one_machine(None if dry_run else inbox, outbox, _stop_when_lost(stop))
+    owned = one_machine(
+        None if dry_run else inbox, outbox, partial(stop.finish_then_stop, TAKEN_OVER)
+    )
     with (
         owned,
         connection(settings, sandbox=sandbox, dry_run=dry_run) as client,
@@ -109,17 +112,6 @@ def watch_command(
         except StopNow:
             log.warning("stopped; the file in progress is resumed at the next start")
     return 0
-
-
-def _stop_when_lost(stop: StopRequest) -> Callable[[], None]:
-    """Another machine took the inbox over (this one was paused, or cut off the share, for
-    longer than the lease lasts): finish the file in progress, then stop."""
-
-    def lost() -> None:
-        if not stop.requested:
-            stop.request("another machine took this inbox over")
-
-    return lost
 
 
 def _dry_run_check(

@@ -61,6 +61,12 @@ class StopRequest:
             except Exception:  # in a signal handler: nothing may escape
                 log.exception("after the stop request: a hook failed")
 
+    def finish_then_stop(self, reason: str) -> None:
+        """The program's own request (another machine took the inbox over): like a first
+        signal, and never the second one's StopNow, however often it is asked."""
+        if not self.requested:
+            self.request(reason)
+
     def sleep(self, seconds: float, wake: threading.Event | None = None) -> None:
         """Wait up to `seconds`, returning early on a stop request or when `wake` is set."""
         events = [e for e in (self.wake, wake) if e is not None]

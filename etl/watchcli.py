@@ -25,6 +25,7 @@ from etl.cliopts import (
     host_fault,
     internal_error,
     quiet_stdout,
+    refused,
     settings_for,
     start_logging,
 )
@@ -106,7 +107,7 @@ def watch(
                 pulls=pull_plan(pull_out, pull_every, pull_status, inbox),
             )  # fmt: skip
     except InboxTaken as exc:  # status.json is the other machine's watcher's: left alone
-        raise fail(str(exc)) from None
+        raise refused(str(exc), logs_open) from None
     except (OSError, sqlite3.Error) as exc:  # at start; once watching it backs off instead
         raise host_fault(exc, inbox, logged=logs_open) from None
     except Exception as exc:  # a service that cannot start says why in the log and `status`

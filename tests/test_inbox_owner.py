@@ -75,7 +75,8 @@ def as_host(host: str | None, beat: float | None = None) -> str:
 def refusal(inbox: Path, host: str, pid: int) -> str:
     """The whole line, as a pattern (the age changes)."""
     return (
-        re.escape(f"{inbox} is worked by konnect-etl on {host} (pid {pid}, last seen ")
+        re.escape(f"not started on {HERE}: {inbox} is worked by konnect-etl on {host} (pid {pid},")
+        + re.escape(" last seen ")
         + r"\d+ s ago"
         + re.escape(
             f"): one machine per inbox — stop konnect-etl there first (or, if {host} is gone"
@@ -100,6 +101,10 @@ def test_run_is_refused_while_another_machine_works_the_inbox(tmp_path: Path) ->
     assert (inbox / "stock.csv").is_file()  # not taken
     assert owner_path(inbox).read_bytes() == before  # the other machine's lease, untouched
     assert not (inbox / STATE_DIR / "last-run.json").exists()  # its `status` is not ours
+    log = (inbox / STATE_DIR / "logs" / "konnect-etl.log").read_text()
+    refused = [line for line in log.splitlines() if "refused (exit 2)" in line]
+    assert len(refused) == 1 and "WARNING" in refused[0]  # cron and Task Scheduler lose stderr
+    assert f"not started on {HERE}: {inbox} is worked by konnect-etl on failover-box" in log
 
 
 def test_watch_is_refused_and_leaves_the_other_watchers_status_alone(tmp_path: Path) -> None:
@@ -128,6 +133,8 @@ def test_release_and_orders_pull_are_refused_too(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "is worked by konnect-etl on erp-pc" in one_line(done.stderr)
     assert "one machine per outbox" in one_line(done.stderr)
+    log = (outbox / STATE_DIR / "logs" / "konnect-etl.log").read_text()
+    assert "refused (exit 2)" in log and "one machine per outbox" in log
 
 
 def test_a_stale_lease_of_another_machine_is_taken_over_with_one_warning(
@@ -220,6 +227,38 @@ def test_a_watcher_whose_inbox_another_machine_took_over_stops(
     assert read_owner(inbox).host == "failover-box"  # type: ignore[union-attr]
     log = (inbox / STATE_DIR / "logs" / "konnect-etl.log").read_text()
     assert "was taken over by konnect-etl on failover-box" in log
+
+
+def test_a_run_whose_inbox_another_machine_took_over_takes_no_further_file(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """The file in progress is finished and filed; the files after it are the new owner's."""
+    sandbox.faults(catalogue="open", latency_ms=300)
+    inbox = make_inbox(tmp_path)
+    (inbox / "stock.csv").unlink()
+    (inbox / "konnect-etl.yaml").write_text("concurrency: 1\n")  # 4 requests: over a second
+    rows = "".join(f"DEL-WH-01,SKU-{n},{n}\n" for n in range(2000))  # 4 chunks of 500
+    for name in ("a-stock.csv", "b-stock.csv", "c-stock.csv"):
+        (inbox / name).write_text("location_id,sku,quantity\n" + rows)
+    env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost", "KONNECT_BASE_URL": sandbox.url,
+           "KONNECT_TOKEN": sandbox.token}  # fmt: skip
+    args = [sys.executable, "-c", as_host(None, beat=0.1), "run", str(inbox), "-q"]
+    run = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: any((inbox / "processing").glob("*.csv")), 60, "a file in processing")
+        lease_of(inbox, "failover-box", seen_ago=0)
+        run.wait(120)
+    finally:
+        run.kill()
+    assert run.returncode == 0
+    done = sorted(p.name for p in (inbox / "done").rglob("*-stock.csv"))
+    waiting = sorted(p.name for p in inbox.glob("*-stock.csv"))
+    assert len(done) == 1 and len(waiting) == 2, (done, waiting)
+    assert not any((inbox / "processing").glob("*.csv"))
+    log = (inbox / STATE_DIR / "logs" / "konnect-etl.log").read_text()
+    assert "was taken over by konnect-etl on failover-box" in log
+    assert "another machine took this inbox over: finishing the file in progress" in log
+    assert read_owner(inbox).host == "failover-box"  # type: ignore[union-attr]
 
 
 def start_watch_beating(inbox: Path, sandbox: Any, beat: float) -> subprocess.Popen[bytes]:
