@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from etl import deaths, latewrites
+from etl.allocator import release_freed_memory
 from etl.atomic import reserved_name
 from etl.errors import CredentialsError, EtlError, InputError, KonnectDown, PartlyTaken
 from etl.filehash import content_hash
@@ -70,6 +71,7 @@ def process_claimed(
                 result = deaths.set_aside(claimed, died, job, where)
             else:
                 result = _process(inbox, claimed, job, options, where, resuming)
+        release_freed_memory()  # a watcher waits for the next file at its resting size
         assert where.path is not None  # `process` always asks where its reports go
         if taken is not None and file_signature(claimed) not in (taken, None):
             return _still_written(inbox, claimed, where.path, result, options)

@@ -9,9 +9,8 @@ from functools import partial
 from pathlib import Path
 from typing import Literal, cast
 
-import pyarrow as pa
-
 from etl import guards, outcomes, repeats, turns
+from etl.allocator import hand_memory_back, release_freed_memory
 from etl.bodies import Chunk, build_chunks
 from etl.errors import CredentialsError, EtlError, InputError, KonnectDown, PartlyTaken
 from etl.feeds import ABSOLUTE_FEEDS, get_feed
@@ -34,10 +33,7 @@ from etl.wording import count, local_time
 
 log = logging.getLogger(__name__)
 
-# Arrow's default allocator (mimalloc) keeps the memory of a big file's columns for reuse
-# after they are freed: a million-row file peaked ~60 MB higher and the watcher stayed that
-# big between files. The system allocator hands memory back, at the same speed (bench/).
-pa.set_memory_pool(pa.system_memory_pool())
+hand_memory_back()  # a big file's columns go back to the system once freed
 
 
 def _prepare_within_memory(path: Path, job: Job) -> Prepared:
@@ -173,6 +169,7 @@ def process(
     except InputError as exc:
         log.warning("%s: %s", path.name, exc)
         return failed(path, str(exc), started, job, destination)
+    release_freed_memory()  # what reading and mapping needed on the way
     if job.client is None:
         return _report(
             path, prepared, judge(prepared, None), None, None, started, job, destination("done")
@@ -191,6 +188,7 @@ def process(
         except (KonnectDown, CredentialsError) as stopped:  # it waits in processing/
             _stopped_part_way(prepared, path, job, sha256, stopped)
             raise
+        release_freed_memory()  # before the reports and the protection recording
         out = judge(prepared, results)
         folder, stem = destination("done")
         guards.after_upload(prepared, out, path, job, stem + path.suffix, sha256)
