@@ -51,6 +51,14 @@ def given_up(index: int, count: int, attempts: Attempts) -> ChunkResult:
     return ChunkResult(index, "failed", None, dict.fromkeys(records, (code, message)), [], message)
 
 
+def not_sent(index: int, count: int, reason: str) -> ChunkResult:
+    """A chunk not sent because Konnect stopped answering part-way through its file
+    (`reason`: which request and why): refused for now, sent by the next run."""
+    message = f"not sent: Konnect stopped answering part-way through the file ({reason})"
+    errors = dict.fromkeys(range(count), ("UNAVAILABLE", message))
+    return ChunkResult(index, "failed", None, errors, [], message)
+
+
 def attribute(answer: Answer, keys: list[str]) -> tuple[dict[int, tuple[str, str]], str]:
     """Match the answer's error entries to records (`keys` in body order).
 

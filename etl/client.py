@@ -129,6 +129,7 @@ class KonnectClient:
         # requests Konnect answered other than with 5xx/429 (an answer, or a refusal): did
         # Konnect answer anything at all (etl.holdover)
         self.answered = 0
+        self.answered_at = float("-inf")  # time.monotonic() of the last such answer
 
     async def __aenter__(self) -> KonnectClient:
         return self
@@ -182,6 +183,7 @@ class KonnectClient:
         )
         if error is None or not isinstance(error, TransientError):
             self.answered += 1
+            self.answered_at = time.monotonic()
         if error is not None:
             raise error
         return response

@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Protocol, TypeVar
 
 import httpx
 
-from etl.attribution import acknowledged, given_up
+from etl.attribution import acknowledged, given_up, not_sent
 from etl.chunkresult import ChunkResult, chunk_digest
 from etl.client import KonnectClient
 from etl.clientsettings import ClientSettings
@@ -44,6 +45,10 @@ T = TypeVar("T")
 __all__ = ["ChunkLike", "ChunkResult", "run_upload", "run_with_client", "upload_chunks"]
 
 log = logging.getLogger(__name__)
+
+# Konnect answering nothing for this long, mid-file, and a look-up not answered either:
+# it went away (`_gone_quiet`)
+QUIET_SECONDS = 60.0
 
 
 class ChunkLike(Protocol):
@@ -143,6 +148,10 @@ async def _worker(run: UploadRun, waiting: Iterator[ChunkLike]) -> list[ChunkRes
     """Upload chunks taken from `waiting` (shared by the workers) one after the other."""
     done = []
     for chunk in waiting:
+        if run.gone_quiet is not None:
+            done.append(run.finish(not_sent(chunk.index, chunk.record_count, run.gone_quiet),
+                                   chunk.record_count))  # fmt: skip
+            continue
         result = await _upload_one(run, chunk)
         if result is not None:
             done.append(result)
@@ -175,6 +184,11 @@ async def _upload_one(run: UploadRun, chunk: ChunkLike) -> ChunkResult | None:
                 run.halt = run.halt or down
                 break
             if delay is None:
+                if await _gone_quiet(run, exc):
+                    run.gone_quiet = f"chunk {chunk.index}: {exc}"
+                    log.warning("Konnect stopped answering part-way through the file (%s);"
+                                " the requests not sent yet wait for the next run",
+                                run.gone_quiet)  # fmt: skip
                 return run.finish(_of_body(given_up(chunk.index, count, attempts), digest), count)
             if isinstance(exc, RateLimited):
                 run.limit.rate_limited(delay)
@@ -213,6 +227,22 @@ async def _konnect_down(run: UploadRun, exc: UploadError) -> bool:
         return True
     run.answered = True
     return False
+
+
+async def _gone_quiet(run: UploadRun, exc: UploadError) -> bool:
+    """Konnect, which answered part of this file, answers nothing any more: this request
+    got 5xx or no answer through every retry, Konnect answered no request for
+    `QUIET_SECONDS`, and a look-up is not answered either (a network gone dark mid-file, a
+    server gone down). The requests not sent yet then are not sent (`not_sent`): each would
+    use up its retries in turn, for hours with a big file, the log silent and every file
+    after it waiting. The file waits with those not taken (`etl.holdover`). A Konnect that
+    is only flaky answers something within the minute, and every request is tried."""
+    if run.gone_quiet is not None or not run.answered:  # nothing answered: `_konnect_down`
+        return False
+    if not isinstance(exc, TransientError) or isinstance(exc, RateLimited):
+        return False
+    quiet = time.monotonic() - run.client.answered_at >= QUIET_SECONDS
+    return quiet and not await konnect_answers(run.client)
 
 
 async def konnect_answers(client: KonnectClient) -> bool:

@@ -51,6 +51,9 @@ class UploadRun:
     halt: EtlError | None = None  # credentials refused, or Konnect unreachable: stop the file
     answered: bool = False  # Konnect answered a request of this file with an envelope
     retries: int = 0  # requests tried again after a failure
+    # Konnect stopped answering part-way (`etl.upload._gone_quiet`): the chunk and reason;
+    # the chunks not sent yet are then left for the next run
+    gone_quiet: str | None = None
     _unsaved: list[tuple[ChunkResult, int]] = field(default_factory=list)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _stopped: bool = False

@@ -29,7 +29,9 @@ def rss():
 
 # 100 MB of 256 KiB blocks from the heap (a 16 MB block freed first raises glibc's mmap
 # threshold, as a big column does), all freed but the last: what the process still holds.
-HEAP = RSS + """
+HEAP = (
+    RSS
+    + """
 import sys
 from etl.allocator import release_freed_memory
 before = rss()
@@ -42,10 +44,13 @@ held = rss() - before
 release_freed_memory()
 print(held, rss() - before)
 """
+)
 
 # A 300,000-row stock file claimed and filed as `run` and `watch` do (no upload: the same
 # reading, mapping, validation and reports), after a small one took the imports' memory.
-FILE = RSS + """
+FILE = (
+    RSS
+    + """
 import gc, sys
 from pathlib import Path
 from etl.claimed import process_claimed
@@ -67,6 +72,7 @@ del result, lines
 gc.collect()
 print(rss() - before)
 """
+)
 
 
 def numbers(script: str, *args: str) -> list[int]:

@@ -17,6 +17,7 @@ import httpx
 import orjson
 import pytest
 
+import etl.upload
 from etl.attribution import NO_ANSWER, attribute
 from etl.chunkresult import chunk_digest
 from etl.client import KonnectClient
@@ -29,6 +30,7 @@ from etl.errors import (
     RequestRejected,
     TransientError,
 )
+from etl.holdover import refused_for_now
 from etl.journal import Journal
 from etl.konnect import ENDPOINTS, error_entry, ims_envelope, record_key
 from etl.retry import AdaptiveLimit, Attempts, RetryPolicy, decide
@@ -208,10 +210,31 @@ def test_5xx_every_time_fails_after_the_retry_budget() -> None:
     not down; its rows fail rather than hold the file back forever."""
     fake = FakeKonnect(FakeKonnect.answer, *[status(503)] * 10)
     chunks = [Chunk(0, stock("A")), Chunk(1, stock("B"))]
-    first, result = upload(fake, chunks, settings={"retries": 2, "concurrency": 1})
+    first, result = upload(fake, chunks, concurrency=1, settings={"retries": 2})
     assert first.state == "acknowledged"
     assert result.state == "failed" and len(fake.requests) == 4
     assert "503" in result.message and "3 tries" in result.message
+
+
+def test_konnect_going_dark_after_the_first_answers_sends_nothing_more(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The file's first request was answered, then nothing is for QUIET_SECONDS (here 0),
+    nor a look-up: Konnect went away part-way. The requests after it are not each tried to
+    the end of their retries (for hours with a big file): they are not sent, refused for
+    now, for the next run."""
+    monkeypatch.setattr(etl.upload, "QUIET_SECONDS", 0.0)
+    fake = FakeKonnect(FakeKonnect.answer, *[status(503)] * 40)
+    chunks = [Chunk(i, stock(f"S{i}")) for i in range(6)]
+    results = upload(fake, chunks, concurrency=1, settings={"retries": 2})
+    assert len(fake.requests) == 4 and fake.lookups == 3  # chunk 1's three tries, one look
+    assert [r.state for r in results] == ["acknowledged"] + ["failed"] * 5
+    assert "503" in results[1].message and "3 tries" in results[1].message
+    for result in results[2:]:
+        [(code, message)] = result.record_errors.values()
+        assert code == "UNAVAILABLE" and refused_for_now(result)
+        assert message.startswith("not sent: Konnect stopped answering part-way through the")
+        assert "chunk 1: Konnect answered HTTP 503" in message
 
 
 def test_5xx_for_every_request_of_a_file_is_konnect_down() -> None:
@@ -221,6 +244,15 @@ def test_5xx_for_every_request_of_a_file_is_konnect_down() -> None:
     with pytest.raises(KonnectDown, match="503"):
         upload(fake, [Chunk(0, stock("A"))], settings={"retries": 2})
     assert len(fake.requests) == 3 and fake.lookups == 3  # the look-up failed too
+
+
+def test_a_flaky_konnect_that_answered_within_the_minute_has_every_request_tried() -> None:
+    """The same, but Konnect answered a moment ago: only flaky, so nothing is left unsent."""
+    fake = FakeKonnect(FakeKonnect.answer, *[status(503)] * 3)
+    chunks = [Chunk(i, stock(f"S{i}")) for i in range(4)]
+    results = upload(fake, chunks, concurrency=1, settings={"retries": 2})
+    assert [r.state for r in results] == ["acknowledged", "failed", "acknowledged", "acknowledged"]
+    assert fake.lookups == 0 and len(fake.requests) == 6
 
 
 def test_a_file_whose_request_always_breaks_the_server_fails_its_rows() -> None:
