@@ -57,6 +57,7 @@ FORMATTED = rf"(?:{GROUPED})\.0+|(?:{LOCALE_GROUPED})(?:,0+)?|{COMMA_DECIMAL}"
 DIGIT_IDS = frozenset({"orderId", "orderItemId", "awbNumber", "imeiSerialNumber", "ackNumber"})
 # Cells worth a closer look: an exponent, 16+ digits in a row, or one of the forms above.
 SUSPECT = rf"\d[eE][+-]?\d|\d{{16}}|\?|^(?:{APOSTROPHE}|{AS_FLOAT}|{GROUPED}|{FORMATTED})$"
+SHORTENED = ("id_scientific", "id_rounded")  # a long number Excel cut to 15 digits
 AS_TEXT = (
     "export the file again from your system without saving it in Excel, or format the column"
     " as Text before saving"
@@ -82,7 +83,29 @@ def damage_problems(mapping: Mapping, mapped: Mapped) -> list[Problem]:
             if (problem.row, problem.column) not in seen:
                 seen.add((problem.row, problem.column))
                 found.append(problem)
+        note = shortened_note(spec, problems, len(mapped.frame))
+        if note is not None and mapped.table is not None:
+            mapped.table.notes.append(note)
     return found
+
+
+def shortened_note(spec: FieldSpec, problems: list[Problem], total: int) -> str | None:
+    """One line for the file's warnings when two or more cells of an id column are numbers
+    Excel shortened: ids that differed became one, so the file, not a row, needs fixing."""
+    hit = [p for p in problems if p.code in SHORTENED]
+    if len(hit) < 2:
+        return None
+    if any(p.code == "id_scientific" for p in hit):
+        how = f"saved by Excel in scientific notation ('{hit[0].value}')"
+    else:
+        how = f"stored as a number, which keeps only {EXCEL_DIGITS} digits ('{hit[0].value}')"
+    name = label(spec.name)
+    return (
+        f"column '{spec.source}': {len(hit):,} of {total:,} rows have their {name} {how}:"
+        f" different {name}s became the same number and their real digits are lost, so those"
+        " rows were not sent; format the column as Text in Excel and export the file again"
+        " (or export it from your system again without opening it in Excel)"
+    )
 
 
 def _field_problems(spec: FieldSpec, mapped: Mapped, text_file: bool) -> list[Problem]:

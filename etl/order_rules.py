@@ -10,7 +10,7 @@ order's other rows are rejected too (`etl.wholeorder`).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -40,6 +40,9 @@ def order_findings(
     if not feed.grouped:
         return []
     unread = unread or {}
+    lost = unread.get("orderId")
+    if lost is not None and (lost := lost & work["orderId"].notna().to_numpy(bool)).any():
+        return _without_lost_ids(feed, work, bad, rows, unread, lost)
     found = _conflicts(work, ("orderId",), ORDER_FIELDS.get(feed.name, ()), rows, unread)
     if feed.name == "invoice":
         found += _numbers_on_two_orders(work, rows, "invoiceNumber", INVOICE_SHARED)
@@ -50,6 +53,25 @@ def order_findings(
     broken = bad.copy()
     broken[[f.index for f in found]] = True
     return found + rest_of_order(work, broken, rows, invoice=feed.name == "invoice")
+
+
+def _without_lost_ids(
+    feed: Feed,
+    work: pd.DataFrame,
+    bad: BoolArray,
+    rows: IntArray,
+    unread: Mapping[str, BoolArray],
+    lost: BoolArray,
+) -> list[Finding]:
+    """`order_findings` over the rows whose order ID could be read. An ID a spreadsheet
+    damaged (`4E+19`, 15 digits kept) names no order: many orders read as one, and each of
+    their rows would be told it disagrees with the others' invoice numbers. Its own finding
+    is all such a row gets (the file's warnings say it once: `etl.damage.shortened_note`)."""
+    keep = np.flatnonzero(~lost)
+    kept = {f: mask[keep] for f, mask in unread.items()}
+    part = work.iloc[keep].reset_index(drop=True)
+    found = order_findings(feed, part, bad[keep], rows[keep], kept)
+    return [replace(f, index=int(keep[f.index])) for f in found]
 
 
 def _conflicts(

@@ -71,8 +71,7 @@ async def _add_orders(request: Request, sandbox: Sandbox) -> Response:
         added = new_orders(sandbox.seed, sandbox.state, extra)
     except (ValueError, KeyError, TypeError, orjson.JSONDecodeError) as exc:
         return refusal(400, "X400", f"cannot add the orders: {exc}")
-    for order in added:
-        sandbox.state.orders[order.order_id] = order
+    sandbox.state.add_orders(added)
     return JSONAnswer({"added": [o.order_id for o in added]})
 
 

@@ -125,12 +125,13 @@ def _invoice(state: SandboxState, order: Order, record: dict[str, Any]) -> None:
     if not isinstance(number, str) or not INVOICE_NUMBER.fullmatch(number):
         raise Refused("IN422", f"invoiceNumber must be 1-16 letters, digits, / or -: {number!r}")
     _check_invoice_state(order, kind)
-    if number in state.invoice_numbers():
+    if number in state.invoice_numbers:
         raise Refused("IN422", f"invoiceNumber {number} is already used by another order")
     picks = picked_items(order, record, "IN400") if record.get("orderItems") else []
     packages = _packages(record)
     document = {"invoiceNumber": number, "invoiceType": kind}
     document |= {f: record[f] for f in _INVOICE_FIELDS if record.get(f) is not None}
+    state.add_document(document)
     if kind == "return":
         order.credit_note = document
         order.move("credit_note_generated")

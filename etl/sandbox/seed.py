@@ -53,7 +53,7 @@ def build_state(seed: dict[str, Any]) -> SandboxState:
             stock={str(k): int(v) for k, v in seed.get("stock", {}).items()},
             prices={str(k): dict(v) for k, v in seed.get("prices", {}).items()},
         )
-        state.orders = build_orders(seed, state)
+        state.add_orders(build_orders(seed, state).values())
     except (KeyError, TypeError, ValueError) as exc:
         raise SeedError(f"the seed has a bad value: {exc!r}") from exc
     return state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -54,6 +55,9 @@ class SandboxState:
 
     `locations` are the ones the token covers; orders in `other_locations` exist in Konnect
     but belong to another location, so order actions on them fail with a location error.
+    `invoice_numbers` holds every sale invoice and credit note number on any order (cancelled
+    ones too): orders come in through `add_orders` and documents through `add_document`, so
+    the "already used" check of each invoice record costs O(1), not a pass over all orders.
     """
 
     locations: set[str]
@@ -63,6 +67,19 @@ class SandboxState:
     prices: dict[str, dict[str, Any]] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
     ledger: list[LedgerBlock] = field(default_factory=list)
+    invoice_numbers: set[str] = field(default_factory=set)
+
+    def add_orders(self, orders: Iterable[Order]) -> None:
+        """Hold these orders (seed or added at run time) and the numbers of their documents."""
+        for order in orders:
+            self.orders[order.order_id] = order
+            for document in (order.invoice, order.credit_note):
+                if document:
+                    self.invoice_numbers.add(str(document["invoiceNumber"]))
+
+    def add_document(self, document: dict[str, Any]) -> None:
+        """Note the number of an invoice or credit note an order has just been given."""
+        self.invoice_numbers.add(str(document["invoiceNumber"]))
 
     def log(self, endpoint: Endpoint, body: bytes, refused: dict[int, str]) -> None:
         """Add the records of one request (its JSON body) to the ledger, in arrival order."""
@@ -74,15 +91,6 @@ class SandboxState:
         for block in self.ledger:
             block.add_entries(entries)
         return entries
-
-    def invoice_numbers(self) -> set[str]:
-        """Every sale invoice and credit note number already used."""
-        used: set[str] = set()
-        for order in self.orders.values():
-            for document in (order.invoice, order.credit_note):
-                if document:
-                    used.add(str(document["invoiceNumber"]))
-        return used
 
     def snapshot(self) -> dict[str, Any]:
         """The answer of GET /_sandbox/state."""
