@@ -104,6 +104,7 @@ class Watcher:
         self.backoff = Backoff(self.options.max_backoff)
         self.pruned_on: date | None = None  # keep_days is applied once a day
         self.checked: dict[Path, tuple[int, float]] = {}  # --dry-run: size, mtime validated
+        self.said: str | None = None  # the fault last logged
 
     def scan(self) -> float:
         """One pass: take the ready files (or, in a dry run, validate them); seconds until a
@@ -171,8 +172,12 @@ class Watcher:
         self.heartbeat.write(time.time())
 
     def _finished(self, file: FileResult) -> None:
+        """A file filed: the inbox works again after failed passes, now - not when the whole
+        backlog behind it is (one pass takes it all: `status` would say "failing" for minutes
+        while files flow)."""
         self.heartbeat.in_flight = []
         self.heartbeat.files_processed += 1
+        self.recovered()
         self.heartbeat.write(time.time())
         if self.options.run.on_file is not None:
             self.options.run.on_file(file)
@@ -195,8 +200,11 @@ class Watcher:
             message = str(exc)
         else:
             message = f"cannot work in the inbox {self.root}: {exc}{what_to_check(self.root, exc)}"
-        if failures & (failures - 1) == 0:  # the 1st, 2nd, 4th, 8th... time in a row
+        # the 1st, 2nd, 4th, 8th... time in a row, and whenever it says something new (a
+        # file held after the outage that stopped the others must not go unsaid)
+        if failures & (failures - 1) == 0 or message != self.said:
             log.error("%s; trying again in %.1f s (failure %d in a row)", message, delay, failures)
+            self.said = message
         self.heartbeat.error(message, time.time())
         return delay
 
@@ -207,6 +215,7 @@ class Watcher:
                         self.root, self.backoff.failures,
                         (self.heartbeat.last_error or {}).get("message", "see above"))  # fmt: skip
             self.backoff.failures = 0
+            self.said = None
             if self.options.on_reachable_again is not None:
                 self.options.on_reachable_again()
 
