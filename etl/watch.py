@@ -265,9 +265,13 @@ def _pulling(watcher: Watcher) -> Pulling | None:
 def _beat_while_busy(watcher: Watcher, done: threading.Event) -> None:
     """While a file is in flight, the heartbeat every few seconds even when no chunk
     finishes (a slow Konnect, retries with back-off): `status` must not call a working
-    watcher dead. The requests' timeouts bound how long the work itself can hang."""
+    watcher dead. The requests' timeouts bound how long the work itself can hang. Once a
+    stop is asked for, the state says "stopping" while the file in progress finishes."""
     while not done.wait(BUSY_BEAT_SECONDS):
-        if watcher.heartbeat.in_flight:
+        if watcher.stop.requested and watcher.heartbeat.state == "watching":
+            watcher.heartbeat.state = "stopping"  # `status`: asked to stop, finishing a file
+            watcher.heartbeat.write_soon(time.time())
+        elif watcher.heartbeat.in_flight:
             watcher.heartbeat.write_soon(time.time())
 
 

@@ -23,6 +23,7 @@ from etl.events import mount_type
 from etl.health import Heartbeat
 from etl.inbox import Settler
 from etl.locks import file_lock
+from etl.stopping import StopRequest
 
 MOUNTS = """\
 /dev/sda1 / ext4 rw,relatime 0 0
@@ -279,7 +280,8 @@ def test_the_heartbeat_goes_on_while_a_file_is_in_flight_without_progress(
     beat.in_flight = ["stock.csv"]
     done = threading.Event()
     beating = threading.Thread(
-        target=watch._beat_while_busy, args=(SimpleNamespace(heartbeat=beat), done)
+        target=watch._beat_while_busy,
+        args=(SimpleNamespace(heartbeat=beat, stop=StopRequest()), done),
     )
     beating.start()
     time.sleep(1.3)  # write_soon writes at most once a second
@@ -325,7 +327,6 @@ def test_a_watcher_ended_by_an_exception_is_not_stopped_on_purpose(
     """Only an asked-for stop writes "stopped" (which lets later runs be judged instead);
     a loop ended by an exception leaves "ended", a watcher `status` finds gone."""
     from etl.health import read_status
-    from etl.stopping import StopRequest
 
     def broken(watcher: Any) -> float:
         raise RuntimeError("a bug of ours")

@@ -6,6 +6,7 @@ In-process passes (`etl.watch._one_pass`) over a real inbox, journal and emulato
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,12 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from watchproc import wait_for
 
 from etl import watch
 from etl.clientsettings import ClientSettings
 from etl.config import Settings
 from etl.errors import ConfigError
-from etl.health import Heartbeat
+from etl.health import Heartbeat, read_status, verdict
 from etl.job import FileResult, Job
 from etl.journal import Journal
 from etl.runner import RunOptions
@@ -26,6 +28,10 @@ from etl.session import all_mappings
 from etl.stopping import StopRequest
 
 STOCK = "location_id,sku,quantity\nDEL-WH-01,TS-BLK-M,{}\n"
+
+
+def state_of(inbox: Path) -> dict[str, Any]:
+    return read_status(inbox) or {}
 
 
 def watcher_of(inbox: Path, sandbox: Any, on_file: Any = None) -> watch.Watcher:
@@ -86,3 +92,28 @@ def test_the_watcher_works_again_as_soon_as_a_file_goes_through_not_after_the_ba
     ]
     again = [r.getMessage() for r in caplog.records if "working again" in r.getMessage()]
     assert len(again) == 1 and "after 2 failed passes" in again[0]
+
+
+def test_a_watcher_asked_to_stop_mid_file_says_stopping_until_it_has_stopped(
+    tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM during a slow upload: the file is finished first, which may take minutes;
+    `status` says so meanwhile instead of "watching"."""
+    monkeypatch.setattr(watch, "BUSY_BEAT_SECONDS", 0.1)
+    sandbox.faults(catalogue="open", latency_ms=250)
+    (tmp_path / "konnect-etl.yaml").write_text("concurrency: 1\n")
+    rows = "".join(f"DEL-WH-01,SKU-{n},{n}\n" for n in range(3000))  # 6 requests: 1.5 s
+    (tmp_path / "stock.csv").write_text("location_id,sku,quantity\n" + rows)
+    watcher = watcher_of(tmp_path, sandbox)
+    loop = threading.Thread(target=watch.watch_inbox, args=(watcher,))
+    loop.start()
+    try:
+        wait_for(lambda: bool(state_of(tmp_path).get("files_in_flight")), 30, "the upload")
+        watcher.stop.request("SIGTERM")
+        wait_for(lambda: state_of(tmp_path).get("state") == "stopping", 10, "stopping")
+        alive, said = verdict(state_of(tmp_path), time.time())
+        assert alive and said.startswith("stopping: asked to stop, it finishes stock.csv first")
+    finally:
+        loop.join(60)
+    assert state_of(tmp_path)["state"] == "stopped"
+    assert list((tmp_path / "done").rglob("stock.csv"))  # the file was finished
