@@ -110,9 +110,9 @@ class DateStep(Step):
         plausible &= ~text[serial].str.startswith("0")
         days = days[(days >= 1) & (days <= MAX_EXCEL_SERIAL) & (plausible | ~as_text)]
         stamps = pd.to_datetime(days, unit="D", origin=EXCEL_EPOCH)
-        whole = stamps.dt.round("s")  # 46353.99999999: midnight, as Excel shows it
-        near = (stamps - whole).abs() <= pd.Timedelta(milliseconds=1)
-        parsed[days.index] = stamps.where(~near, whole)
+        # to the second, as Excel shows a time: 46353.99999999 is midnight, and a serial
+        # written with 6 decimals (a tool's, or typed: 46353.604166 is 14:29:59.94) 14:30
+        parsed[days.index] = stamps.dt.round("s")
         return todo & parsed.isna().to_numpy(), serial & parsed.isna().to_numpy()
 
     def _last_text_serial(self) -> float:

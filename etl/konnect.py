@@ -204,7 +204,8 @@ CODE_EXPLANATIONS: dict[str, str] = {
     "L400": "this order does not belong to this location",
     "X404SKU": "Konnect does not know this SKU",
     "X404LOC": "Konnect does not know this location",
-    "X404ORD": "Konnect does not know this order",
+    "X404ORD": "Konnect does not know this order: check its order ID (a typo, or an order of"
+    " another store, location or channel); the file's other orders are not affected",
     "X422": "Konnect refused the value",
     "X409": "the order is not in a state that allows this action",
     "X400": "Konnect could not read the request",

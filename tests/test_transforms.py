@@ -476,6 +476,14 @@ def test_a_serial_a_hair_before_a_whole_second_is_that_second() -> None:
     assert out.tolist() == ["2026-11-28T00:00:00", "2026-11-27T12:00:00", "2026-11-27T12:00:00"]
 
 
+def test_a_serial_with_six_decimals_is_the_second_excel_shows() -> None:
+    """46353.604166 (a tool's serial, or typed): 14:29:59.94, which Excel shows as 14:30."""
+    cells = pd.Series(["46353.604166", "46353.6041666667", "46353.604155"], dtype="str")
+    out, failures = DateStep(with_time=True, output="%Y-%m-%dT%H:%M:%S").apply(cells)
+    assert failures == []
+    assert out.tolist() == ["2026-11-27T14:30:00", "2026-11-27T14:30:00", "2026-11-27T14:29:59"]
+
+
 def test_a_good_date_with_no_time_of_day_says_the_time_is_wrong() -> None:
     """`28/11/2026 24:00` is no "not a date": the day is right, 24:00 is the next day's 00:00."""
     cells = pd.Series(["28/11/2026 24:00", "31/02/2026", "28/11/2026 10:00"], dtype="str")
