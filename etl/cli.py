@@ -226,9 +226,9 @@ def _print_history(
     typer.echo(f"{location} / {sku}: set by (newest first)")
     for s in found:
         report = s.report or "(its report is no longer in done/)"
-        typer.echo(
-            f"  {local_stamp(s.exported_at)}  {s.file}  ({s.feed}, mapping {s.mapping})  {report}"
-        )
+        feed = f"{s.feed}, " if s.feed else ""  # none: recorded before 28 Nov 07:26
+        setter = f"{s.file}  ({feed}mapping {s.mapping})"
+        typer.echo(f"  {local_stamp(s.exported_at)}  {setter}  {report}")
     if price is not None:
         typer.echo(f"last price Konnect accepted: MRP {price['mrp']}, selling price"
                    f" {price['esp']} {price['currency']} (from {price['file']})")  # fmt: skip

@@ -20,7 +20,7 @@ from typing import Any
 
 from etl import sqlitetx
 from etl.chunkresult import SETTLED, ChunkResult, ChunkState
-from etl.journaltables import RECORD, SCHEMA, FileRecord, FileState, utc, utc_now
+from etl.journaltables import LAYOUT, RECORD, SCHEMA, FileRecord, FileState, utc, utc_now
 from etl.sqlitetx import immediate
 
 
@@ -42,12 +42,24 @@ class Journal:
         self._db = sqlite3.connect(
             self.path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
         )
+        try:
+            self._open(busy_timeout)
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _open(self, busy_timeout: float) -> None:
+        """Its tables made or brought up to date, and stamped `LAYOUT`; ConfigError when a
+        newer version wrote it."""
         self._db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         self._db.execute("PRAGMA journal_mode = WAL")
         # WAL + NORMAL: a commit survives the process being killed (the crash we must
         # survive); only a power cut can lose the last commits, and resume reconciles those.
         self._db.execute("PRAGMA synchronous = NORMAL")
+        made = sqlitetx.layout(self._db, self.path, LAYOUT)
         self._db.executescript(SCHEMA)  # idempotent; executescript manages its own commit
+        if made < LAYOUT:
+            sqlitetx.stamp(self._db, self.path, LAYOUT)
 
     def close(self) -> None:
         with self._lock:

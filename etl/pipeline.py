@@ -26,6 +26,7 @@ from etl.preview import write_preview
 from etl.readers import file_kind
 from etl.reconcile import note_applied, run_order_upload
 from etl.report import RowOutcomes, write_reports
+from etl.resumed import resume_note
 from etl.summary import build_summary
 from etl.upload import ChunkResult, run_upload
 from etl.validation import validate
@@ -83,10 +84,8 @@ def upload(
     file_id = None
     if job.journal is not None:
         if earlier := job.journal.unfinished(sha256, path.name):  # the summary's warnings
-            prepared.table.notes.append(
-                f"resumed: an attempt begun at {local_time(earlier.started_at)} stopped part-way;"
-                " what Konnect had acknowledged then was not sent again"
-            )
+            note = resume_note(job.journal, earlier, feed.name, prepared.chunks)
+            prepared.table.notes.append(note)
         file_id = job.journal.begin_file(
             sha256, path.name, feed.name, prepared.mapping.name, size=size
         )

@@ -1,5 +1,6 @@
 """The protection database's tables (`etl.keystate`): made when missing, and the columns
-added since a table was first made given to a database an older version made.
+added since a table was first made given to a database an older version made; one a newer
+version made is refused (`LAYOUT`).
 
 `exports`, `price_book`, `released` and `cancels` are described in `etl.keystate`; the AWB
 book makes its own table (`etl.awbbook`).
@@ -11,7 +12,7 @@ import sqlite3
 from pathlib import Path
 
 from etl import sqlitetx
-from etl.sqlitetx import immediate
+from etl.sqlitetx import upgrading
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS exports (
@@ -52,15 +53,28 @@ ADDED_COLUMNS = (
 )
 
 
+# The state layout this code writes, kept as the database's `PRAGMA user_version` (0: made
+# before it was kept). Bump it whenever SCHEMA, ADDED_COLUMNS or the AWB book's table
+# (`etl.awbbook`) change: an older version then refuses the database (`sqlitetx.layout`)
+# instead of working on without what the newer one records. 1 (2026-11-28): as above.
+LAYOUT = 1
+
+
 def connect(path: Path) -> sqlite3.Connection:
-    """The protection database at `path` (WAL: shared by processes), its tables up to date."""
+    """The protection database at `path` (WAL: shared by processes), its tables up to date
+    and stamped `LAYOUT`; ConfigError when a newer version wrote it."""
     db = sqlite3.connect(path, timeout=sqlitetx.BUSY_SECONDS, isolation_level=None)
-    db.execute("PRAGMA journal_mode = WAL")
-    db.executescript(SCHEMA)
-    if _missing_columns(db):
-        with immediate(db):  # another process may be adding them too: look again
-            for table, column, declaration in _missing_columns(db):
-                db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+    try:
+        db.execute("PRAGMA journal_mode = WAL")
+        made = sqlitetx.layout(db, path, LAYOUT)
+        db.executescript(SCHEMA)
+        if made < LAYOUT or _missing_columns(db):
+            with upgrading(db, path, LAYOUT):  # another process may be at it too: look again
+                for table, column, declaration in _missing_columns(db):
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+    except BaseException:
+        db.close()
+        raise
     return db
 
 

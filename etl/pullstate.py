@@ -27,8 +27,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from etl import sqlitetx
 from etl.config import STATE_DIR
 from etl.errors import PullBusy
+from etl.journaltables import LAYOUT
 from etl.locks import file_lock
 from etl.sqlitetx import immediate
 
@@ -111,10 +113,17 @@ class PullState:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, timeout=BUSY_SECONDS, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA + _PULLED_ORDERS)
-        if not self._has_locations():
-            self._add_locations()
+        try:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            made = sqlitetx.layout(self._db, path, LAYOUT)  # the journal file's numbering
+            self._db.executescript(_SCHEMA + _PULLED_ORDERS)
+            if not self._has_locations():
+                self._add_locations()
+            if made < LAYOUT:
+                sqlitetx.stamp(self._db, path, LAYOUT)
+        except BaseException:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         self._db.close()

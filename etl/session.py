@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from etl.clientsettings import ClientSettings
-from etl.config import SANDBOX_STATE, Settings, builtin_mappings_dir
+from etl.config import SANDBOX_STATE, STATE_DIR, Settings, builtin_mappings_dir
 from etl.errors import ConfigError, CredentialsError
 from etl.mapping import Mapping, load_mappings
 
@@ -131,8 +131,10 @@ def check_sandbox_folder(folder: Path, outbox: bool = False) -> None:
         )
     if not outbox and "files" in journal_tables(journal_path(folder)):
         raise ConfigError(
-            f"{folder} is an inbox live runs use (its journal lists files sent to Konnect):"
-            " with --sandbox its exports would be filed in done/ without reaching Konnect."
-            " Copy the files to a test folder and use --sandbox there, or check a file with"
-            " konnect-etl validate --preview FILE"
+            f"{folder} is an inbox live runs use (its journal lists processed files: of live"
+            " runs, or of --sandbox runs of a version before 28 Nov 2026, which kept them with"
+            " the live ones): with --sandbox its exports would be filed in done/ without"
+            " reaching Konnect. Copy the files to a test folder and use --sandbox there, or"
+            " check a file with konnect-etl validate --preview FILE. A test folder only such an"
+            f" older --sandbox used starts afresh once {STATE_DIR}/ in it is deleted"
         )

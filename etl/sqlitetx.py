@@ -1,4 +1,5 @@
-"""One write transaction on a SQLite connection opened with `isolation_level=None`.
+"""One write transaction on a SQLite connection opened with `isolation_level=None`; and
+the state layout a database was written in (`PRAGMA user_version`).
 
 The journal, the protection state and the pull state all write this way: BEGIN IMMEDIATE
 takes the write lock at once (another process waits for it rather than two deadlocking
@@ -12,6 +13,9 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
+
+from etl.errors import ConfigError
 
 # How long a state database waits for another program's lock (a backup tool, a sqlite3
 # shell, another konnect-etl) before the command stops saying so (`etl.hostfaults`).
@@ -28,3 +32,35 @@ def immediate(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
             db.execute("ROLLBACK")
         raise
+
+
+def layout(db: sqlite3.Connection, path: Path, known: int) -> int:
+    """The state layout of the database at `path` (0: made before layouts were numbered);
+    ConfigError when a newer konnect-etl wrote it: an older one would miss what it records
+    there (the columns and tables it added, the rules it keeps)."""
+    found = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if found > known:
+        raise ConfigError(
+            f"{path} was written by a newer konnect-etl (state layout {found}; this one knows"
+            f" up to {known}): install that version or a newer one; an older one would miss"
+            " what it records"
+        )
+    return found
+
+
+@contextlib.contextmanager
+def upgrading(db: sqlite3.Connection, path: Path, known: int) -> Iterator[sqlite3.Connection]:
+    """One write transaction bringing the database at `path` up to layout `known`, stamped
+    with it at commit; looked at again inside it, so a newer version that stamped it
+    meanwhile is not stamped down (ConfigError, rolled back)."""
+    with immediate(db):
+        found = layout(db, path, known)
+        yield db
+        if found < known:
+            db.execute(f"PRAGMA user_version = {int(known)}")
+
+
+def stamp(db: sqlite3.Connection, path: Path, known: int) -> None:
+    """Stamp the database at `path`, its tables made, with layout `known` (`upgrading`)."""
+    with upgrading(db, path, known):
+        pass
