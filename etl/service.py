@@ -90,6 +90,8 @@ def watch_command(
         if pulls is not None:
             check_sandbox_folder(pulls.outbox, outbox=True)
     options.sandbox = sandbox
+    if not dry_run:  # a journal a newer version wrote stops the watcher at start (exit 2)
+        Journal(journal_path(inbox, sandbox)).close()
     network = network_filesystem(inbox)
     mode = "polling" if network or events is False else "events+polling"
     outbox = pulls.outbox if pulls is not None else None

@@ -108,6 +108,19 @@ def test_a_run_on_a_journal_a_newer_version_wrote_is_refused(tmp_path: Path, san
     assert sandbox.ledger() == []
 
 
+def test_a_watcher_on_a_journal_a_newer_version_wrote_stops_at_start(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Not a fault it backs off from pass after pass: a set-up problem, said at start."""
+    newer = journaltables.LAYOUT + 1
+    path = database(tmp_path / ".konnect-etl" / "journal.sqlite3", OLD_JOURNAL, newer)
+    env = {"KONNECT_BASE_URL": sandbox.url, "KONNECT_TOKEN": sandbox.token}
+    result = CliRunner().invoke(app, ["watch", str(tmp_path), "--poll", "0.2"], env=env)
+    assert result.exit_code == 2, result.output
+    assert f"{path} was written by a newer konnect-etl" in " ".join(result.output.split())
+    assert layout_of(path) == newer
+
+
 def test_history_on_a_protection_database_a_newer_version_wrote_is_refused(
     tmp_path: Path,
 ) -> None:
