@@ -23,12 +23,13 @@ from etl.allocator import release_freed_memory
 from etl.atomic import reserved_name
 from etl.errors import CredentialsError, EtlError, InputError, KonnectDown, PartlyTaken
 from etl.filehash import content_hash
-from etl.inbox import Inbox, file_signature
+from etl.inbox import Inbox
 from etl.job import FileResult, Job
 from etl.matching import choose_mapping
 from etl.pipeline import internal_error, process
 from etl.report import remove_reports
 from etl.seen_before import applied_nothing, earlier_copy, finish_move, set_aside
+from etl.settling import file_signature
 from etl.wording import local_time
 
 if TYPE_CHECKING:

@@ -18,11 +18,12 @@ from pathlib import Path
 
 from etl import latewrites
 from etl.claimed import journal_file, process_claimed
-from etl.inbox import Inbox, Settler, file_signature, trigger_path, wait_until_ready
+from etl.inbox import Inbox, trigger_path
 from etl.job import FileResult, Job
 from etl.matching import left_for_another_run
 from etl.retention import prune
 from etl.seen_before import drop_unfinished_reports
+from etl.settling import Settler, file_signature, wait_until_ready
 from etl.turns import waiting_order_files
 
 log = logging.getLogger(__name__)

@@ -36,7 +36,7 @@ from etl.errors import EtlError
 from etl.events import EventSource, network_filesystem
 from etl.health import Beating, Heartbeat
 from etl.hostfaults import what_to_check
-from etl.inbox import Inbox, Settler
+from etl.inbox import Inbox
 from etl.inboxid import InboxIdentity, NotTheInbox
 from etl.job import FileResult, Job
 from etl.pullhealth import PullHealth
@@ -44,6 +44,7 @@ from etl.pullschedule import Pulling
 from etl.retention import prune
 from etl.runner import RunOptions, RunResult, resume_leftovers, take_files
 from etl.session import journal_path
+from etl.settling import Settler
 from etl.stopping import StopRequest
 
 log = logging.getLogger(__name__)

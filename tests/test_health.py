@@ -21,8 +21,8 @@ from etl import lastrun, service, watch
 from etl.cli import app
 from etl.events import mount_type
 from etl.health import Heartbeat
-from etl.inbox import Settler
 from etl.locks import file_lock
+from etl.settling import Settler
 from etl.stopping import StopRequest
 
 MOUNTS = """\

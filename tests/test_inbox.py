@@ -13,7 +13,8 @@ import pytest
 from runs import run
 
 from etl.atomic import reserved_name
-from etl.inbox import Inbox, wait_until_ready
+from etl.inbox import Inbox
+from etl.settling import wait_until_ready
 from etl.sidefiles import is_ignored
 
 
