@@ -34,7 +34,15 @@ from etl.holdover import hold_orders
 from etl.journal import Journal
 from etl.konnect import REPLAY_CODES, Endpoint
 from etl.order_states import Order
-from etl.orderlookup import CancelLook, Shown, Ticker, fetch_orders, phase_of, sent_words
+from etl.orderlookup import (
+    CancelLook,
+    Shown,
+    Ticker,
+    fetch_orders,
+    looked_words,
+    phase_of,
+    sent_words,
+)
 from etl.orderverdicts import Verdicts
 from etl.orderwords import found_applied, holds
 from etl.refusals import note_refused
@@ -137,17 +145,18 @@ async def _settle(
         if not doubts:
             return
         keys = {v.keys[i] for v, i in doubts}
-        fetched, for_now = await fetch_orders(client, keys, on_done=shown.looking(len(keys)).add)
+        fetched, for_now = await fetch_orders(
+            client, keys, on_done=shown.looking(len(keys)).add, name=shown.name
+        )
         down = not fetched and for_now >= keys  # none answered: more rounds would not be
         last = round_number == rounds or down
         again = [(v, i) for v, i in doubts if _decide(feed, v, i, fetched, last, for_now, before)]
-        orders, name = count(len(doubts), "order"), shown.name
         if down:
             log.warning("%s: Konnect answered none of the look-ups of %s whose answer needs"
-                        " checking; they stay in doubt for a later run", name, orders)  # fmt: skip
+                        " checking; they stay in doubt for a later run", shown.name,
+                        count(len(keys), "order"))  # fmt: skip
             return
-        log.info("%s: looked up %s whose answer needs checking (lost, or a refusal that may"
-                 " mean done already); %d sent again", name, orders, len(again))  # fmt: skip
+        log.info("%s", looked_words(shown.name, len(keys), len(keys - fetched.keys()), len(again)))
         if again:
             for v, i in again:
                 v.in_doubt(i)
