@@ -1,5 +1,7 @@
-"""What an order file says of its look-ups: when they fail, one WARNING for them all and a
-line that counts them. Against the real emulator on loopback.
+"""What an order file says of rows a look-up settled: applied by this file when its own
+request's answer was lost (not "already done in Konnect"), already applied when Konnect
+refused a replay; and, when look-ups fail, one WARNING for them all and a summary line that
+counts them. Against the real emulator on loopback.
 
 Seed orders 12000000000000000001-010 are bag_confirmed: ready for a sale invoice.
 """
@@ -7,18 +9,102 @@ Seed orders 12000000000000000001-010 are bag_confirmed: ready for a sale invoice
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
 import orjson
 import pytest
-from runs import Body, oid
+from runs import Body, drop, oid, results, run
 
 from etl.client import KonnectClient
 from etl.clientsettings import ClientSettings
 from etl.konnect import ENDPOINTS
 from etl.reconcile import upload_orders
+
+TODAY = date.today().isoformat()
+HEAD = ["orderId", "invoiceNumber", "invoiceType", "orderItemId", "quantity"]
+ADVICE = "an order is invoiced once"
+
+
+def summary(inbox: Path, stem: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(
+        (inbox / "done" / TODAY / f"{stem}.summary.json").read_text()
+    )
+    return loaded
+
+
+def invoices(*numbers: int) -> list[list[str]]:
+    return [HEAD, *[[oid(12, n), f"INV-L-{n}", "sale", f"{oid(12, n)}-1", "1"] for n in numbers]]
+
+
+def invoiced(sandbox: Any, n: int) -> int:
+    """How often Konnect applied an invoice to order 12...n."""
+    ledger = sandbox.ledger()
+    return sum(1 for e in ledger if e["key"] == oid(12, n) and e["outcome"] == "applied")
+
+
+def test_a_new_file_whose_answers_were_lost_applied_its_rows_itself(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Sent once, every answer lost after Konnect applied it: the look-up shows the invoices.
+    This file applied them: not "already done in Konnect", nor advice about split files."""
+    drop(tmp_path, "invoice_0900.csv", invoices(1, 2))
+    sandbox.faults(drop_rate=1.0, faults_on="writes", fault_seed=3)
+    done = run(tmp_path, sandbox)
+    assert done.exit_code == 0, done.output
+    said = summary(tmp_path, "invoice_0900")
+    assert said["rows"]["ok"] == 2 and said["already_applied"] == 0
+    assert said["chunks"]["settled_by_lookup"] == 1
+    assert "Already done" not in done.output
+    rows = results(tmp_path, "invoice_0900")
+    assert rows["2"]["message"] == (
+        "applied: Konnect's answer was lost; the look-up shows invoice INV-L-1 on this order,"
+        " now dp_assigned"
+    )
+    assert ADVICE not in rows["3"]["message"]
+    assert [invoiced(sandbox, n) for n in (1, 2)] == [1, 1]
+
+
+def test_a_file_sent_again_is_still_already_applied_with_the_advice(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """The same invoices in a second file: Konnect refuses the replay (IN453), the look-up
+    shows them - applied before this file, and said so."""
+    drop(tmp_path / "a", "invoice_0900.csv", invoices(3))
+    assert run(tmp_path / "a", sandbox).exit_code == 0
+    drop(tmp_path / "b", "invoice_1000.csv", invoices(3, 4))
+    done = run(tmp_path / "b", sandbox)
+    assert done.exit_code == 0, done.output
+    assert summary(tmp_path / "b", "invoice_1000")["already_applied"] == 1
+    split = "2 ok (1 applied now, 1 already done in Konnect)"
+    assert f"Already done invoice_1000.csv: {split}" in " ".join(done.output.split())
+    message = results(tmp_path / "b", "invoice_1000")["2"]["message"]
+    assert message.startswith("already applied: Konnect shows invoice INV-L-3"), message
+    assert ADVICE in message
+    assert invoiced(sandbox, 3) == 1
+
+
+def test_a_file_held_with_its_answers_lost_says_which_attempt_cannot_be_told(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Every answer lost, the look-ups' too: the file waits. The next run finds the invoice:
+    this file's first attempt sent it (or an earlier file did: Konnect does not say)."""
+    drop(tmp_path, "invoice_1100.csv", invoices(5))
+    sandbox.faults(drop_rate=1.0, fault_seed=1)
+    assert run(tmp_path, sandbox).exit_code == 2
+    sandbox.faults(drop_rate=0.0)
+    done = run(tmp_path, sandbox)
+    assert done.exit_code == 0, done.output
+    assert summary(tmp_path, "invoice_1100")["already_applied"] == 0
+    assert results(tmp_path, "invoice_1100")["2"]["message"] == (
+        "applied by an earlier attempt at this file, or before it (Konnect does not say which):"
+        " the look-up shows invoice INV-L-5 on this order, now dp_assigned"
+    )
+    assert invoiced(sandbox, 5) == 1
 
 
 class FailLookUps(httpx.AsyncBaseTransport):
