@@ -17,6 +17,7 @@ import asyncio
 import logging
 import math
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -41,16 +42,19 @@ async def fetch_orders(
     slots: asyncio.Semaphore | None = None,
     once: bool = False,
     on_done: Callable[[int], None] | None = None,
+    name: str = "",
 ) -> tuple[dict[str, Order | None], set[str]]:
     """Each order as GET /oms/v3/shipment shows it (None: not listed), failures left out
-    (each logged, unless `quiet`); and the orders whose look-up failed for now (5xx, no
-    answer, 429: not a 4xx refusal, which a later run would get too). `slots`: how many at
-    a time (default: `concurrency`, for these keys alone); `once`: one try each, no retry.
-    Once a look-up has failed through all its retries and none has been answered (Konnect
-    down, or answering 5xx only), the others try once: a maintenance window must not cost
-    every order a full backoff. `on_done(n)`: n more orders looked up (or given up on)."""
+    (one WARNING for them all, `failed_words`, unless `quiet`; each at DEBUG); and the
+    orders whose look-up failed for now (5xx, no answer, 429: not a 4xx refusal, which a
+    later run would get too). `slots`: how many at a time (default: `concurrency`, for these
+    keys alone); `once`: one try each, no retry. Once a look-up has failed through all its
+    retries and none has been answered (Konnect down, or answering 5xx only), the others try
+    once: a maintenance window must not cost every order a full backoff. `on_done(n)`: n
+    more orders looked up (or given up on). `name`: the file's, for the WARNING."""
     slots = slots or asyncio.Semaphore(max(client.settings.concurrency, 1))
     for_now: set[str] = set()
+    failed: dict[str, str] = {}  # order -> why its look-up failed
     # a look-up failed through all its retries (not a 429) and none was answered: the rest
     # try once (a Konnect that answers some look-ups is flaky, not down: they keep retrying)
     outage, answered = False, 0
@@ -69,9 +73,8 @@ async def fetch_orders(
                     )
                     answered += 1
                 except UploadError as exc:
-                    (log.debug if quiet or (outage and not answered) else log.warning)(
-                        "order %s could not be looked up: %s", key, exc
-                    )
+                    log.debug("order %s could not be looked up: %s", key, exc)
+                    failed[key] = _reason(exc)
                     if isinstance(exc, TransientError):
                         for_now.add(key)
                         outage = outage or not isinstance(exc, RateLimited)
@@ -92,7 +95,47 @@ async def fetch_orders(
                 on_done(1)
 
     answers = await asyncio.gather(*(counted(k) for k in sorted(keys)))
+    if failed and not quiet:
+        log.warning("%s", failed_words(name, len(keys), failed))
     return dict(a for a in answers if a is not None), for_now
+
+
+def _reason(exc: UploadError) -> str:
+    """Why a look-up failed, the same for every order it happened to: without the request
+    ('GET /oms/v3/shipment: ...') and a 429's wait."""
+    if isinstance(exc, RateLimited):
+        return "Konnect asked us to slow down (HTTP 429)"
+    said = str(exc)
+    return said.split(": ", 1)[1] if said.startswith(f"GET {ORDERS_PATH}: ") else said
+
+
+def failed_words(name: str, total: int, failed: dict[str, str], shown: int = 3) -> str:
+    """'invoices.xlsx: 239 of 241 orders could not be looked up (201: Konnect answered HTTP
+    500 Internal Server Error; 38: Konnect closed the connection without answering): orders
+    41..., 41..., 41... and 236 more' - one line for a round's failed look-ups."""
+    reasons = Counter(failed.values()).most_common()
+    why = "; ".join(f"{n}: {reason}" for reason, n in reasons[:shown])
+    if len(reasons) > shown:
+        why += f"; {count(len(reasons) - shown, 'other reason')}"
+    keys = sorted(failed)
+    more = f" and {len(keys) - shown} more" if len(keys) > shown else ""
+    head = f"{name}: " if name else ""
+    return (
+        f"{head}{len(failed)} of {count(total, 'order')} could not be looked up ({why}):"
+        f" {'order' if len(keys) == 1 else 'orders'} {', '.join(keys[:shown])}{more}"
+    )
+
+
+def looked_words(name: str, total: int, failed: int, again: int) -> str:
+    """The line after a round of look-ups: how many were answered, how many failed (the
+    WARNING before it says why), how many orders were sent again."""
+    answered = f"{total - failed} answered" + (
+        f", {failed} could not be looked up" if failed else ""
+    )
+    return (
+        f"{name}: {count(total, 'order')} to check (an answer lost, or a refusal that may mean"
+        f" done already): {answered}; {again} sent again"
+    )
 
 
 def look_up(settings: ClientSettings) -> Callable[[set[str]], dict[str, Order | None]]:

@@ -1,6 +1,9 @@
-"""What a row an order look-up settled says: what Konnect showed that made it "already
-applied" (`found_applied`), and what Konnect holds instead of what a refused row asked for
-(`holds`). The rules that decide are `etl.order_states`; these are only their words.
+"""What a row an order look-up settled says: what Konnect showed that made it applied
+(`found_applied`), and what Konnect holds instead of what a refused row asked for (`holds`).
+The rules that decide are `etl.order_states`; these are only their words.
+
+A row found applied after its own request's answer was lost reads `applied: ...` (this file
+applied it); after a refusal of a replay, `already applied: ...` (Konnect had it before).
 """
 
 from __future__ import annotations
@@ -15,17 +18,31 @@ from etl.order_states import (
     states_of,
 )
 
+ALREADY = "already applied: "  # the summary's `already_applied` counts the rows so noted
+LOST_NOW = "applied: Konnect's answer was lost; the look-up shows "
+LOST_BEFORE = (
+    "applied by an earlier attempt at this file, or before it (Konnect does not say which):"
+    " the look-up shows "
+)
 
-def found_applied(feed: str, record: Record, order: Order) -> str:
-    """What a row found already applied says: what was checked, and where the order is now
-    ('already applied: Konnect shows AWB 7000000123 (Delhivery) on this order, now
-    bag_picked'). An invoice row with items is told that the order's invoice was taken once,
-    for all its items: a row of an invoice split over two files is not on it as such."""
+
+def found_applied(feed: str, record: Record, order: Order, lost: str = "") -> str:
+    """What a row found applied says: what was checked, and where the order is now.
+    `lost`: "" after a refusal of a replay ('already applied: Konnect shows AWB 7000000123
+    (Delhivery) on this order, now bag_picked'); "now" when the answer to this run's own
+    request was lost ('applied: Konnect's answer was lost; the look-up shows ...'); "before"
+    when it was an earlier attempt's at this file (a file resumed), which cannot be told from
+    an earlier file's. An invoice refused as a replay is told that the order's invoice was
+    taken once, for all its items: a row of an invoice split over two files is not on it."""
     state = order.get("state") or order.get("orderStatus") or "done"
-    if feed in ("awb", "invoice"):
+    evidence = feed in ("awb", "invoice")
+    if lost:
+        shown = (_evidence if evidence else _checked)(feed, record, order)
+        return f"{LOST_NOW if lost == 'now' else LOST_BEFORE}{shown}, now {state}"
+    if evidence:
         shown = f"Konnect shows {_evidence(feed, record, order)}, now {state}"
-        return f"already applied: {shown}{_invoiced_once(feed, record)}"
-    return f"already applied: {_checked(feed, record, order)}, Konnect shows this order as {state}"
+        return f"{ALREADY}{shown}{_invoiced_once(feed, record)}"
+    return f"{ALREADY}{_checked(feed, record, order)}, Konnect shows this order as {state}"
 
 
 def _evidence(feed: str, record: Record, order: Order) -> str:

@@ -11,6 +11,7 @@ from typing import Literal, cast
 
 from etl import guards, outcomes, repeats, turns
 from etl.allocator import hand_memory_back, release_freed_memory
+from etl.appliedrows import note_applied
 from etl.bodies import Chunk, build_chunks
 from etl.errors import CredentialsError, EtlError, InputError, KonnectDown, PartlyTaken
 from etl.feeds import ABSOLUTE_FEEDS, get_feed
@@ -24,7 +25,7 @@ from etl.outoforder import export_time_notes
 from etl.partway import results_so_far
 from etl.preview import write_preview
 from etl.readers import file_kind
-from etl.reconcile import note_applied, run_order_upload
+from etl.reconcile import run_order_upload
 from etl.report import RowOutcomes, write_reports
 from etl.resumed import resume_note
 from etl.summary import build_summary

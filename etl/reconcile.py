@@ -6,7 +6,8 @@ chunks without resending any request that may have been applied (`resend_unknown
 Then, for every order whose outcome is in doubt - no answer, or a refusal that a replay would
 also get (`etl.konnect.REPLAY_CODES`: IN453, CR400, D400, X409) - it fetches the order
 (GET /oms/v3/shipment?orderId=...) and asks `REACHED[feed]`: is the action's effect already in
-place? Those orders are ok ("already applied"); a refusal of an order that is not there keeps
+place? Those orders are ok - "applied" by this file when its own request's answer was lost
+(`Lost`), "already applied" after a refusal of a replay; a refusal of an order not there keeps
 its code; only unanswered orders are sent again, at most `settings.retries` times. An order
 that cannot be fetched is never resent: its rows stay `unknown`, never `ok`.
 
@@ -19,10 +20,9 @@ or an earlier one?), so a cancel chunk's orders are looked up just before it is 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING
 
 import orjson
 
@@ -34,16 +34,19 @@ from etl.holdover import hold_orders
 from etl.journal import Journal
 from etl.konnect import REPLAY_CODES, Endpoint
 from etl.order_states import Order
-from etl.orderlookup import CancelLook, Shown, Ticker, fetch_orders, phase_of, sent_words
+from etl.orderlookup import (
+    CancelLook,
+    Shown,
+    Ticker,
+    fetch_orders,
+    looked_words,
+    phase_of,
+    sent_words,
+)
 from etl.orderverdicts import Verdicts
 from etl.orderwords import found_applied, holds
-from etl.refusals import note_refused
 from etl.upload import ChunkLike, konnect_answers, run_with_client, upload_chunks
 from etl.wording import count
-
-if TYPE_CHECKING:
-    from etl.bodies import Chunk, Validated
-    from etl.report import RowOutcomes
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +84,13 @@ async def upload_orders(
     file's, for the progress lines (default: the feed's)."""
     name = name or feed
     before = CancelLook(client, {c.index: c for c in chunks}, keys_of)
+    lost = Lost()
+
+    async def look(index: int) -> None:  # before each chunk this run sends
+        lost.sent.add(index)
+        if feed == "cancel":
+            await before.look(index)
+
     phase = phase_of(on_progress)
     if phase is None:  # not a terminal: a line now and then instead of a bar
         total = sum(c.record_count for c in chunks)
@@ -88,7 +98,7 @@ async def upload_orders(
     first = await upload_chunks(
         client, endpoint, chunks, keys_of=keys_of, journal=journal, file_id=file_id,
         concurrency=client.settings.concurrency, on_progress=on_progress, resend_unknown=False,
-        before_send=before_send, look=before.look if feed == "cancel" else None,
+        before_send=before_send, look=look,
     )  # fmt: skip
     bodies = {c.index: c for c in chunks}
     book = [
@@ -96,6 +106,7 @@ async def upload_orders(
         for r in first
         if r.state != "failed"
     ]
+    lost.note(book)
     shown = Shown(name, phase)
 
     def save(verdicts: list[Verdicts]) -> None:
@@ -103,7 +114,7 @@ async def upload_orders(
             journal.record_chunks(file_id, [v.result() for v in verdicts])
 
     try:
-        await _settle(client, feed, endpoint, book, save, before, shown)
+        await _settle(client, feed, endpoint, book, save, _Judge(feed, before, lost), shown)
     except KonnectDown as stopped:  # during a resend: a look-up was answered before it
         stopped.answered = True
         raise
@@ -124,7 +135,7 @@ async def _settle(
     endpoint: Endpoint,
     book: list[Verdicts],
     save: Callable[[list[Verdicts]], None],
-    before: CancelLook,
+    judge: _Judge,
     shown: Shown,
 ) -> None:
     """Look up the orders in doubt; resend only those Konnect has not applied; repeat.
@@ -137,57 +148,93 @@ async def _settle(
         if not doubts:
             return
         keys = {v.keys[i] for v, i in doubts}
-        fetched, for_now = await fetch_orders(client, keys, on_done=shown.looking(len(keys)).add)
+        fetched, for_now = await fetch_orders(
+            client, keys, on_done=shown.looking(len(keys)).add, name=shown.name
+        )
         down = not fetched and for_now >= keys  # none answered: more rounds would not be
         last = round_number == rounds or down
-        again = [(v, i) for v, i in doubts if _decide(feed, v, i, fetched, last, for_now, before)]
-        orders, name = count(len(doubts), "order"), shown.name
+        again = [(v, i) for v, i in doubts if judge.decide(v, i, fetched, last, for_now)]
         if down:
             log.warning("%s: Konnect answered none of the look-ups of %s whose answer needs"
-                        " checking; they stay in doubt for a later run", name, orders)  # fmt: skip
+                        " checking; they stay in doubt for a later run", shown.name,
+                        count(len(keys), "order"))  # fmt: skip
             return
-        log.info("%s: looked up %s whose answer needs checking (lost, or a refusal that may"
-                 " mean done already); %d sent again", name, orders, len(again))  # fmt: skip
+        log.info("%s", looked_words(shown.name, len(keys), len(keys - fetched.keys()), len(again)))
         if again:
             for v, i in again:
                 v.in_doubt(i)
+                judge.lost.resent(v, i)
             save(list({id(v): v for v, _ in again}.values()))
             await _resend(client, endpoint, again)
 
 
-def _decide(
-    feed: str,
-    v: Verdicts,
-    i: int,
-    fetched: dict[str, Order | None],
-    last: bool,
-    for_now: set[str],
-    before: CancelLook,
-) -> bool:
-    """Settle record `i` from its order as Konnect shows it; True when it must be resent.
-    `for_now`: orders whose look-up failed in a way a later run may get through."""
-    v.touched = True
-    key = v.keys[i]
-    if key not in fetched:  # could not be looked up: never resend blindly; look again later
-        if last:
+@dataclass
+class Lost:
+    """Whose answer was lost, by (chunk index, record): this run's own request's (`now`),
+    or an earlier attempt's at the file, as the journal kept it (`before`: a file resumed,
+    or held and taken again). A record found applied after either was applied by this file;
+    one refused as a replay (IN453...) and found applied was there already."""
+
+    sent: set[int] = field(default_factory=set)  # the chunks this run sent
+    now: set[tuple[int, int]] = field(default_factory=set)
+    before: set[tuple[int, int]] = field(default_factory=set)
+
+    def note(self, book: list[Verdicts]) -> None:
+        """The records of `book` whose first answer was lost, once the chunks are sent."""
+        for v in book:
+            index, first = v.first.index, v.first
+            if index not in self.sent:  # in doubt since an earlier attempt
+                self.before |= {(index, i) for i in v.unknown}
+            elif first.state == "unknown":
+                self.now |= {(index, i) for i in range(len(v.keys))}
+            else:
+                self.now |= {(index, i) for i in first.unknown_records}
+
+    def resent(self, v: Verdicts, i: int) -> None:
+        self.before.discard((v.first.index, i))
+        self.now.add((v.first.index, i))
+
+    def of(self, v: Verdicts, i: int) -> str:
+        """'now', 'before', or '' (refused as a replay): `orderwords.found_applied`'s `lost`."""
+        key = (v.first.index, i)
+        return "now" if key in self.now else "before" if key in self.before else ""
+
+
+@dataclass
+class _Judge:
+    """What settles a record in doubt from its order: the feed's rule (`CancelLook.reached`),
+    and whose answer was lost (`Lost`) for the words of a record found applied."""
+
+    feed: str
+    before: CancelLook
+    lost: Lost
+
+    def decide(
+        self, v: Verdicts, i: int, fetched: dict[str, Order | None], last: bool, for_now: set[str]
+    ) -> bool:
+        """Settle record `i` from its order as Konnect shows it; True when it must be resent.
+        `for_now`: orders whose look-up failed in a way a later run may get through."""
+        feed, v.touched, key = self.feed, True, v.keys[i]
+        if key not in fetched:  # could not be looked up: never resend blindly; look again later
+            if last:
+                v.final.add(i)
+                if key in for_now:  # the next run asks again (etl.holdover)
+                    v.for_now.add(i)
+            return False
+        order = fetched[key]
+        reached: bool | None = False
+        more = ""
+        if order is not None:
+            reached, more = self.before.reached(feed, v.first.index, key, v.records[i], order)
+        if reached and order is not None:
+            v.applied(i, found_applied(feed, v.records[i], order, self.lost.of(v, i)) + more)
+            return False
+        if reached is None or i in v.errors or last:  # cannot tell, a real refusal, or out of tries
             v.final.add(i)
-            if key in for_now:  # the next run asks again (etl.holdover)
-                v.for_now.add(i)
-        return False
-    order = fetched[key]
-    reached: bool | None = False
-    more = ""
-    if order is not None:
-        reached, more = before.reached(feed, v.first.index, v.keys[i], v.records[i], order)
-    if reached and order is not None:
-        v.applied(i, found_applied(feed, v.records[i], order) + more)
-        return False
-    if reached is None or i in v.errors or last:  # cannot tell, a real refusal, or out of tries
-        v.final.add(i)
-        if i in v.errors and order is not None and (held := holds(feed, v.records[i], order)):
-            v.errors[i] = (v.errors[i][0], held)  # Konnect's own words say less
-        return False
-    return True
+            if i in v.errors and order is not None and (held := holds(feed, v.records[i], order)):
+                v.errors[i] = (v.errors[i][0], held)  # Konnect's own words say less
+            return False
+        return True
 
 
 async def _resend(
@@ -234,44 +281,3 @@ def run_order_upload(
             file_id=file_id, on_progress=on_progress, before_send=before_send, name=name,
         ),
     )  # fmt: skip
-
-
-def note_applied(
-    out: RowOutcomes, validated: Validated, chunks: Sequence[Chunk], results: Sequence[ChunkResult]
-) -> None:
-    """Rows of orders found already applied say so in the result file (they stay ok); rows
-    Konnect refused get the cell at fault marked (`note_refused`), whatever the feed."""
-    for pos, note in _noted_rows(validated, chunks, results):
-        if out.status[pos] == "ok":
-            out.message[pos] = note
-    note_refused(out, validated, chunks, results)
-
-
-def already_applied(
-    out: RowOutcomes, validated: Validated, chunks: Sequence[Chunk], results: Sequence[ChunkResult]
-) -> int:
-    """How many `ok` rows this file did not apply, as Konnect had them already: found so by a
-    look-up (and the rows folded into theirs), or cancels an earlier file applied
-    (`etl.repeats`). The summary's `already_applied`; the rest of the `ok` rows were
-    applied by this file."""
-    found = {pos for pos, _ in _noted_rows(validated, chunks, results) if out.status[pos] == "ok"}
-    folded = {p for p, into in validated.merged.items() if int(validated.positions[into]) in found}
-    repeated = {p.row for p in validated.problems if p.code == REPEATED and p.status == "ok"}
-    return len(found | folded) + len(repeated)
-
-
-def _noted_rows(
-    validated: Validated, chunks: Sequence[Chunk], results: Sequence[ChunkResult]
-) -> Iterator[tuple[int, str]]:
-    """(row position, note) of each row whose record a look-up found already applied."""
-    notes = {r.index: r.notes for r in results if r.notes}
-    for chunk in chunks:
-        if chunk.index not in notes:
-            continue
-        positions = validated.positions[chunk.rows].tolist()
-        for pos, record in zip(positions, chunk.record_of_row.tolist(), strict=True):
-            if note := notes[chunk.index].get(record):
-                yield pos, note
-
-
-REPEATED = "repeated_cancel"  # the code of a cancel row an earlier file applied (etl.repeats)

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from etl import outcomes
+from etl.appliedrows import already_applied
 from etl.chunkresult import ChunkResult
 from etl.order_rules import SHARED_AWB
-from etl.reconcile import already_applied
 from etl.wording import count
 
 if TYPE_CHECKING:

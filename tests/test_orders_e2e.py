@@ -391,7 +391,7 @@ def test_a_completed_invoice_konnect_refused_names_what_it_lacks(
         " every item of an order in the same invoice file"))  # fmt: skip
 
 
-def test_an_invoice_with_irn_and_bags_whose_answer_was_lost_is_already_applied(
+def test_an_invoice_with_irn_and_bags_whose_answer_was_lost_is_applied(
     tmp_path: Path, sandbox: Any
 ) -> None:
     """The genuine replay: Konnect took the record (IRN, ack date, bags as sent) and the
@@ -402,7 +402,10 @@ def test_an_invoice_with_irn_and_bags_whose_answer_was_lost_is_already_applied(
     drop(tmp_path, "invoice.csv", [BAGGED, row])
     sandbox.faults(drop_rate=1.0, fault_seed=1, faults_on="writes")
     assert run(tmp_path, sandbox).exit_code == 0
-    assert results(tmp_path, "invoice")["2"]["message"].startswith("already applied")
+    assert results(tmp_path, "invoice")["2"]["message"] == (
+        "applied: Konnect's answer was lost; the look-up shows invoice INV-R-0009 on this order,"
+        " now dp_assigned"
+    )
     assert applied(sandbox, "invoice") == [order]
 
 
