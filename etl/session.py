@@ -122,14 +122,15 @@ def check_sandbox_folder(folder: Path, outbox: bool = False) -> None:
     """ConfigError when `--sandbox` would work in a folder live runs use: an inbox whose own
     journal lists files (its exports would be filed in done/ without reaching Konnect) or an
     outbox whose journal records pulls (the ERP would import the emulator's demo orders)."""
-    from etl.outbox import is_outbox, journal_tables
+    from etl.outbox import journal_tables
 
-    if outbox and is_outbox(folder):
+    live = journal_tables(journal_path(folder))  # not a --sandbox command's own
+    if outbox and "pulled_orders" in live and "files" not in live:
         raise ConfigError(
             f"{folder} is an outbox live pulls write in: with --sandbox the emulator's demo"
             " orders would be written there for the ERP to import. Give --out a test folder"
         )
-    if not outbox and "files" in journal_tables(journal_path(folder)):
+    if not outbox and "files" in live:
         raise ConfigError(
             f"{folder} is an inbox live runs use (its journal lists processed files: of live"
             " runs, or of --sandbox runs of a version before 28 Nov 2026, which kept them with"

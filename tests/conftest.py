@@ -3,6 +3,8 @@ per test session) comes from the package's pytest plugin, `etl/sandbox/pytest_pl
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 
@@ -14,3 +16,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="share of the fault soak's full size (50,000 stock rows, 5,000 price rows, "
         "500 order actions) to run; 1 = full size (tests/test_soak.py)",
     )
+
+
+@pytest.fixture(autouse=True)
+def _secrets_of_this_test_only() -> Iterator[None]:
+    """The secrets a command masks in what it prints are kept per process (`etl.logsetup`):
+    one test's password "sandbox" would mask the word in every later test's output."""
+    from etl import logsetup
+
+    before = set(logsetup._secrets)
+    yield
+    logsetup._secrets.clear()
+    logsetup._secrets.update(before)

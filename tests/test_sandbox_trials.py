@@ -70,6 +70,17 @@ def test_a_sandbox_pull_is_refused_into_an_outbox_live_pulls_write_in(
     assert sorted(p.name for p in out.iterdir() if p.is_file()) == sheets
 
 
+def test_a_sandbox_pull_can_be_repeated_in_the_folder_it_made(tmp_path: Path) -> None:
+    """Only the sandbox's own journal is there: a second trial (and --again) is no live
+    outbox's pull."""
+    out = tmp_path / "erp-try"
+    pull = ["orders", "pull", "--status", "CREATED", "--out", str(out), "--sandbox"]
+    for args in (pull, pull, [*pull, "--again", "--from", "2026-01-01"]):
+        done = CliRunner().invoke(app, args)
+        assert done.exit_code == 0, done.output
+    assert not (out / ".konnect-etl" / "journal.sqlite3").exists()
+
+
 def test_a_file_a_sandbox_run_held_is_released_for_the_next_sandbox_run(tmp_path: Path) -> None:
     """The hold was decided from the sandbox's records: `release` writes there too."""
     zeros = [f"DEL-WH-01,TS-{n},{0 if n < 8 else 5}" for n in range(12)]

@@ -102,7 +102,7 @@ def test_a_watcher_asked_to_stop_mid_file_says_stopping_until_it_has_stopped(
     monkeypatch.setattr(watch, "BUSY_BEAT_SECONDS", 0.1)
     sandbox.faults(catalogue="open", latency_ms=250)
     (tmp_path / "konnect-etl.yaml").write_text("concurrency: 1\n")
-    rows = "".join(f"DEL-WH-01,SKU-{n},{n}\n" for n in range(3000))  # 6 requests: 1.5 s
+    rows = "".join(f"DEL-WH-01,SKU-{n},{n}\n" for n in range(10_000))  # 20 requests: 5 s
     (tmp_path / "stock.csv").write_text("location_id,sku,quantity\n" + rows)
     watcher = watcher_of(tmp_path, sandbox)
     loop = threading.Thread(target=watch.watch_inbox, args=(watcher,))
