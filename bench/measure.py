@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from etl import guards, pipeline
+from etl.allocator import release_freed_memory
 from etl.bodies import Chunk, build_chunks
 from etl.clientsettings import ClientSettings
 from etl.config import Settings
@@ -79,6 +80,7 @@ def process(path: Path, job: Job, clock: Clock) -> dict[str, Any]:
     mapped = clock.run("map", lambda: apply_mapping(mapping, table))
     valid = clock.run("validate", lambda: validate(feed, mapped, duplicates=mapping.duplicates))
     mapped.drop_frame()
+    release_freed_memory()  # as `process` does after reading (etl.allocator)
     if job.client is None:  # the no-network path: every body written once, then dropped
         chunks = clock.run("request bodies", lambda: written(build_chunks(feed, valid)))
     else:  # stock/price bodies are written while uploading, a slice of rows at a time
@@ -91,6 +93,7 @@ def process(path: Path, job: Job, clock: Clock) -> dict[str, Any]:
         if held is not None:
             raise RuntimeError(f"the file was held: {held}")
         _, results = clock.run("upload", lambda: pipeline.upload(prepared, path, job, digest, size))
+        release_freed_memory()  # as `process` does before the reports
 
     def reports() -> dict[str, Any]:
         out = pipeline.judge(prepared, results)
