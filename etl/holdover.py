@@ -75,6 +75,16 @@ def hold(
     )
 
 
+def holds_now(journal: Journal | None, file_id: int | None, minutes: float) -> bool:
+    """Whether a file Konnect took only part of would wait now for the next runs (`hold`):
+    while its hold's time lasts (the first call starts it). Not when `minutes` is 0 or the
+    time is over: its rows are then reported as they stand."""
+    if journal is None or file_id is None or minutes <= 0:
+        return False
+    since, now = journal.held_since(file_id)
+    return now < since + timedelta(minutes=minutes)
+
+
 def hold_if_not_taken(
     journal: Journal, file_id: int, results: Sequence[ChunkResult], minutes: float
 ) -> None:

@@ -66,12 +66,19 @@ def _without_lost_ids(
     """`order_findings` over the rows whose order ID could be read. An ID a spreadsheet
     damaged (`4E+19`, 15 digits kept) names no order: many orders read as one, and each of
     their rows would be told it disagrees with the others' invoice numbers. Its own finding
-    is all such a row gets (the file's warnings say it once: `etl.damage.shortened_note`)."""
+    is all such a row gets (the file's warnings say it once: `etl.damage.shortened_note`).
+    But an invoice number on a damaged row and on a readable one is one order's, likely: the
+    readable rows are not sent without the rest of their invoice (its number would be used)."""
+    shared: list[Finding] = []
+    if feed.name == "invoice":
+        shared = _numbers_on_two_orders(work, rows, "invoiceNumber", INVOICE_SHARED)
+        bad = bad.copy()
+        bad[[f.index for f in shared]] = True
     keep = np.flatnonzero(~lost)
     kept = {f: mask[keep] for f, mask in unread.items()}
     part = work.iloc[keep].reset_index(drop=True)
     found = order_findings(feed, part, bad[keep], rows[keep], kept)
-    return [replace(f, index=int(keep[f.index])) for f in found]
+    return shared + [replace(f, index=int(keep[f.index])) for f in found]
 
 
 def _conflicts(

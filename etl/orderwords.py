@@ -20,6 +20,7 @@ from etl.order_states import (
 
 ALREADY = "already applied: "  # the summary's `already_applied` counts the rows so noted
 LOST_NOW = "applied: Konnect's answer was lost; the look-up shows "
+UNNAMED = "applied: Konnect's answer did not name this row; the look-up shows "
 LOST_BEFORE = (
     "applied by an earlier attempt at this file, or before it (Konnect does not say which):"
     " the look-up shows "
@@ -30,7 +31,8 @@ def found_applied(feed: str, record: Record, order: Order, lost: str = "") -> st
     """What a row found applied says: what was checked, and where the order is now.
     `lost`: "" after a refusal of a replay ('already applied: Konnect shows AWB 7000000123
     (Delhivery) on this order, now bag_picked'); "now" when the answer to this run's own
-    request was lost ('applied: Konnect's answer was lost; the look-up shows ...'); "before"
+    request was lost ('applied: Konnect's answer was lost; the look-up shows ...'), "unnamed"
+    when its answer named some of the request's rows, not this one; "before"
     when it was an earlier attempt's at this file (a file resumed), which cannot be told from
     an earlier file's. An invoice refused as a replay is told that the order's invoice was
     taken once, for all its items: a row of an invoice split over two files is not on it."""
@@ -38,7 +40,8 @@ def found_applied(feed: str, record: Record, order: Order, lost: str = "") -> st
     evidence = feed in ("awb", "invoice")
     if lost:
         shown = (_evidence if evidence else _checked)(feed, record, order)
-        return f"{LOST_NOW if lost == 'now' else LOST_BEFORE}{shown}, now {state}"
+        said = {"now": LOST_NOW, "unnamed": UNNAMED}.get(lost, LOST_BEFORE)
+        return f"{said}{shown}, now {state}"
     if evidence:
         shown = f"Konnect shows {_evidence(feed, record, order)}, now {state}"
         return f"{ALREADY}{shown}{_invoiced_once(feed, record)}"

@@ -177,6 +177,7 @@ class Lost:
 
     sent: set[int] = field(default_factory=set)  # the chunks this run sent
     now: set[tuple[int, int]] = field(default_factory=set)
+    unnamed: set[tuple[int, int]] = field(default_factory=set)  # answered, this row not named
     before: set[tuple[int, int]] = field(default_factory=set)
 
     def note(self, book: list[Verdicts]) -> None:
@@ -188,16 +189,20 @@ class Lost:
             elif first.state == "unknown":
                 self.now |= {(index, i) for i in range(len(v.keys))}
             else:
-                self.now |= {(index, i) for i in first.unknown_records}
+                self.unnamed |= {(index, i) for i in first.unknown_records}
 
     def resent(self, v: Verdicts, i: int) -> None:
         self.before.discard((v.first.index, i))
+        self.unnamed.discard((v.first.index, i))
         self.now.add((v.first.index, i))
 
     def of(self, v: Verdicts, i: int) -> str:
-        """'now', 'before', or '' (refused as a replay): `orderwords.found_applied`'s `lost`."""
+        """'now', 'unnamed', 'before', or '' (refused as a replay): `found_applied`'s `lost`."""
         key = (v.first.index, i)
-        return "now" if key in self.now else "before" if key in self.before else ""
+        for said, keys in (("now", self.now), ("unnamed", self.unnamed), ("before", self.before)):
+            if key in keys:
+                return said
+        return ""
 
 
 @dataclass

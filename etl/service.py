@@ -90,8 +90,6 @@ def watch_command(
         if pulls is not None:
             check_sandbox_folder(pulls.outbox, outbox=True)
     options.sandbox = sandbox
-    if not dry_run:  # a journal a newer version wrote stops the watcher at start (exit 2)
-        Journal(journal_path(inbox, sandbox)).close()
     network = network_filesystem(inbox)
     mode = "polling" if network or events is False else "events+polling"
     outbox = pulls.outbox if pulls is not None else None
@@ -103,6 +101,8 @@ def watch_command(
         connection(settings, sandbox=sandbox, dry_run=dry_run) as client,
         stop_on_signals(stop),
     ):
+        if not dry_run:  # a journal a newer version wrote stops the watcher at start (exit 2)
+            Journal(journal_path(inbox, sandbox)).close()  # (under the lease: it writes)
         heartbeat = Heartbeat(inbox, poll_seconds, mode + (", dry run" if dry_run else ""),
                               time.time())  # fmt: skip
         if pulls is not None:

@@ -33,7 +33,7 @@ from etl.errors import (
     Unreachable,
     UploadError,
 )
-from etl.holdover import hold_if_not_taken
+from etl.holdover import hold_if_not_taken, holds_now
 from etl.journal import Journal
 from etl.konnect import ORDERS_PATH, Endpoint
 from etl.resumed import earlier_results
@@ -184,7 +184,7 @@ async def _upload_one(run: UploadRun, chunk: ChunkLike) -> ChunkResult | None:
                 run.halt = run.halt or down
                 break
             if delay is None:
-                if await _gone_quiet(run, exc):
+                if await _gone_quiet(run, exc) and run.gone_quiet is None:  # one worker says it
                     run.gone_quiet = f"chunk {chunk.index}: {exc}"
                     log.warning("Konnect stopped answering part-way through the file (%s);"
                                 " the requests not sent yet wait for the next run",
@@ -235,14 +235,19 @@ async def _gone_quiet(run: UploadRun, exc: UploadError) -> bool:
     `QUIET_SECONDS`, and a look-up is not answered either (a network gone dark mid-file, a
     server gone down). The requests not sent yet then are not sent (`not_sent`): each would
     use up its retries in turn, for hours with a big file, the log silent and every file
-    after it waiting. The file waits with those not taken (`etl.holdover`). A Konnect that
-    is only flaky answers something within the minute, and every request is tried."""
+    after it waiting. The file waits with those not taken (`etl.holdover`) - only while it
+    would (`holds_now`): with `retry_failed_minutes: 0`, or its time over, every request is
+    tried as before, lest rows be reported failed that were never sent. A Konnect that is
+    only flaky answers something within the minute, and every request is tried."""
     if run.gone_quiet is not None or not run.answered:  # nothing answered: `_konnect_down`
         return False
     if not isinstance(exc, TransientError) or isinstance(exc, RateLimited):
         return False
-    quiet = time.monotonic() - run.client.answered_at >= QUIET_SECONDS
-    return quiet and not await konnect_answers(run.client)
+    if time.monotonic() - run.client.answered_at < QUIET_SECONDS:
+        return False
+    minutes = run.client.settings.retry_failed_minutes
+    held = await asyncio.to_thread(holds_now, run.journal, run.file_id, minutes)
+    return held and not await konnect_answers(run.client)
 
 
 async def konnect_answers(client: KonnectClient) -> bool:

@@ -116,6 +116,7 @@ def test_watch_is_refused_and_leaves_the_other_watchers_status_alone(tmp_path: P
     assert done.returncode == 2
     assert "is worked by konnect-etl on failover-box" in one_line(done.stderr)
     assert status.read_text() == '{"state": "watching", "host": "failover-box"}'
+    assert not list((inbox / STATE_DIR).rglob("journal.sqlite3*"))  # SQLite is one host's
 
 
 def test_release_and_orders_pull_are_refused_too(tmp_path: Path) -> None:

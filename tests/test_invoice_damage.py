@@ -103,3 +103,22 @@ def test_one_damaged_cell_is_its_rows_business_alone(tmp_path: Path, sandbox: An
     found = results(inbox, "invoices_one")
     assert found["2"]["status"] == "rejected" and found["3"]["status"] == "ok"
     assert warnings(inbox, "invoices_one") == []
+
+
+def test_an_order_with_one_damaged_id_cell_is_not_sent_in_part(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """One row of an order has its id as text, the other as a number cell Excel cut to 15
+    digits: the readable row is not sent alone (Konnect would invoice one item, and the
+    invoice number, used then, would refuse the rest): it names the other row."""
+    inbox = tmp_path / "inbox"
+    order = oid(12, 2)
+    rows = register(order, 2, order)
+    rows[1][0] = int(order)
+    drop_xlsx(inbox, "invoices_mixed.xlsx", [HEADER, *rows])
+    run(inbox, sandbox)
+    found = results(inbox, "invoices_mixed")
+    assert {r["status"] for r in found.values()} == {"rejected"}
+    assert "INV/26/0002 is on 2 orders: row 2 (order" in found["2"]["message"]
+    assert "stored as a number, which keeps only 15 digits" in found["3"]["message"]
+    assert applied(sandbox, "invoice") == []

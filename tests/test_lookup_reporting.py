@@ -160,3 +160,22 @@ def test_failed_look_ups_are_counted_and_logged_once_per_round(
         "invoice_1200.csv: 4 orders to check (an answer lost, or a refusal that may mean done"
         " already): 1 answered, 3 could not be looked up; 0 sent again"
     ) in said, said
+
+
+def test_a_row_an_answer_did_not_name_says_so_when_found_applied() -> None:
+    """Konnect answered the request but named only some of its rows: one found applied by
+    the look-up says the answer did not name it, not that the answer was lost."""
+    from etl.chunkresult import ChunkResult
+    from etl.order_states import Order
+    from etl.orderverdicts import Verdicts
+    from etl.orderwords import UNNAMED, found_applied
+    from etl.reconcile import Lost
+
+    records = [{"orderId": "O1", "status": "bag_confirmed"}, {"orderId": "O2"}]
+    answered = ChunkResult(0, "acknowledged", "ack-1", {}, [1], "Konnect named 1 of 2")
+    verdicts = Verdicts.of(answered, orjson.dumps(records), ["O1", "O2"], "confirm")
+    lost = Lost(sent={0})
+    lost.note([verdicts])
+    assert lost.of(verdicts, 1) == "unnamed" and lost.of(verdicts, 0) == ""
+    order: Order = {"orderId": "O2", "state": "bag_confirmed"}
+    assert found_applied("confirm", records[1], order, "unnamed").startswith(UNNAMED)

@@ -7,6 +7,7 @@ cover answers the sandbox never gives and count requests exactly.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from etl.envelopes import Answer, RecordError
 from etl.errors import (
     CredentialsError,
     KonnectDown,
+    PartlyTaken,
     RateLimited,
     RequestRejected,
     TransientError,
@@ -217,24 +219,54 @@ def test_5xx_every_time_fails_after_the_retry_budget() -> None:
 
 
 def test_konnect_going_dark_after_the_first_answers_sends_nothing_more(
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The file's first request was answered, then nothing is for QUIET_SECONDS (here 0),
     nor a look-up: Konnect went away part-way. The requests after it are not each tried to
     the end of their retries (for hours with a big file): they are not sent, refused for
-    now, for the next run."""
+    now, and the file waits for the next run (`etl.holdover`). With `retry_failed_minutes:
+    0` no run would send them: every request is tried, as before."""
     monkeypatch.setattr(etl.upload, "QUIET_SECONDS", 0.0)
-    fake = FakeKonnect(FakeKonnect.answer, *[status(503)] * 40)
     chunks = [Chunk(i, stock(f"S{i}")) for i in range(6)]
-    results = upload(fake, chunks, concurrency=1, settings={"retries": 2})
-    assert len(fake.requests) == 4 and fake.lookups == 3  # chunk 1's three tries, one look
-    assert [r.state for r in results] == ["acknowledged"] + ["failed"] * 5
-    assert "503" in results[1].message and "3 tries" in results[1].message
-    for result in results[2:]:
-        [(code, message)] = result.record_errors.values()
-        assert code == "UNAVAILABLE" and refused_for_now(result)
-        assert message.startswith("not sent: Konnect stopped answering part-way through the")
-        assert "chunk 1: Konnect answered HTTP 503" in message
+    for minutes, sent in ((30, 4), (0, 1 + 5 * 3)):
+        fake = FakeKonnect(FakeKonnect.answer, *[status(503)] * 40)
+        settings = {"retries": 2, "retry_failed_minutes": minutes}
+        with Journal(tmp_path / f"journal-{minutes}.sqlite3") as journal:
+            file_id = journal.begin_file("abc", "stock.csv", "stock", "generic")
+            try:
+                results = upload(fake, chunks, concurrency=1, settings=settings,
+                                 journal=journal, file_id=file_id)  # fmt: skip
+            except PartlyTaken as held:
+                results = list(held.results)
+                assert minutes == 30 and "It waits in processing/" in str(held)
+        assert len(fake.requests) == sent
+        assert [r.state for r in results] == ["acknowledged"] + ["failed"] * 5
+        assert "503" in results[1].message and "3 tries" in results[1].message
+        if minutes:
+            assert fake.lookups == 3  # chunk 1's three tries, then one look
+            for result in results[2:]:
+                [(code, message)] = result.record_errors.values()
+                assert code == "UNAVAILABLE" and refused_for_now(result)
+                assert message.startswith("not sent: Konnect stopped answering part-way")
+                assert "chunk 1: Konnect answered HTTP 503" in message
+        else:
+            assert fake.lookups == 0 and "3 tries" in results[5].message
+
+
+def test_workers_giving_up_together_say_konnect_went_quiet_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(etl.upload, "QUIET_SECONDS", 0.0)
+    fake = FakeKonnect(FakeKonnect.answer, *[status(503)] * 200)
+    chunks = [Chunk(i, stock(f"S{i}")) for i in range(12)]
+    caplog.set_level(logging.WARNING, "etl.upload")
+    with Journal(tmp_path / "journal.sqlite3") as journal:
+        file_id = journal.begin_file("abc", "stock.csv", "stock", "generic")
+        with pytest.raises(PartlyTaken):
+            upload(fake, chunks, concurrency=4, settings={"retries": 2}, journal=journal,
+                   file_id=file_id)  # fmt: skip
+    said = [r for r in caplog.records if "stopped answering" in r.getMessage()]
+    assert len(said) == 1 and len(fake.requests) < 12 * 3
 
 
 def test_5xx_for_every_request_of_a_file_is_konnect_down() -> None:
