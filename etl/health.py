@@ -160,11 +160,9 @@ def verdict(status: dict[str, Any], now: float, max_age: float | None = None) ->
             f"(last scan {status.get('last_scan')})"
         )
     if status.get("state") == "stopping":
-        what = ", ".join(status.get("files_in_flight") or []) or "the file in progress"
-        return (
-            True,
-            f"stopping: asked to stop, it finishes {what} first (last beat {age:.0f} s ago)",
-        )
+        files = ", ".join(status.get("files_in_flight") or [])
+        what = f", it finishes {files} first" if files else ""
+        return True, f"stopping: asked to stop{what} (last beat {age:.0f} s ago)"
     if stuck := not_taken_for(status.get("files_not_taken_epoch") or {}, now, limit):
         return False, f"alive, but {stuck}"
     failing = status.get("failing_since_epoch")

@@ -52,6 +52,9 @@ class StopRequest:
             log.warning("%s again: stopping now; the file in progress is resumed next start",
                         reason)  # fmt: skip
             raise StopNow(reason)
+        self._first(reason)
+
+    def _first(self, reason: str) -> None:
         self.requested = True
         self.wake.set()
         log.warning("%s: finishing the file in progress, then stopping", reason)
@@ -64,8 +67,8 @@ class StopRequest:
     def finish_then_stop(self, reason: str) -> None:
         """The program's own request (another machine took the inbox over): like a first
         signal, and never the second one's StopNow, however often it is asked."""
-        if not self.requested:
-            self.request(reason)
+        if not self.requested:  # a signal's request meanwhile would make ours its second:
+            self._first(reason)  # this one never raises (it runs in the lease's thread)
 
     def sleep(self, seconds: float, wake: threading.Event | None = None) -> None:
         """Wait up to `seconds`, returning early on a stop request or when `wake` is set."""

@@ -117,3 +117,20 @@ def test_a_watcher_asked_to_stop_mid_file_says_stopping_until_it_has_stopped(
         loop.join(60)
     assert state_of(tmp_path)["state"] == "stopped"
     assert list((tmp_path / "done").rglob("stock.csv"))  # the file was finished
+
+
+def test_the_lease_s_stop_request_never_raises() -> None:
+    """Another machine taking the inbox over asks the process to finish the file in progress
+    (from the lease's thread): after a SIGTERM it neither raises nor stops at once; a signal
+    after it is a second request, as after any first one, and stops at once."""
+    from etl.stopping import StopNow
+
+    first = StopRequest()
+    first.request("SIGTERM")
+    first.finish_then_stop("another machine took this inbox over")  # no StopNow here
+    later = StopRequest()
+    later.finish_then_stop("another machine took this inbox over")
+    later.finish_then_stop("another machine took this inbox over")
+    assert first.requested and later.requested
+    with pytest.raises(StopNow):
+        later.request("SIGTERM")
