@@ -42,7 +42,7 @@ from etl.cliopts import (
 from etl.config import state_dir
 from etl.errors import ConfigError, EtlError
 from etl.hostfaults import what_to_check
-from etl.inboxowner import InboxTaken, one_machine
+from etl.inboxowner import InboxTaken, one_machine, worked_elsewhere
 from etl.logsetup import setup_logging
 from etl.pullcli import documents, orders_app
 from etl.setupcli import mappings, sandbox_command, template
@@ -107,7 +107,7 @@ def run(
         if logging_here and not dry_run:  # `status` reads how the last run ended
             lastrun.record(inbox, started, 2, said)
         raise fail(said, logged=logging_here and ours) from None
-    if not dry_run:
+    if not dry_run and not worked_elsewhere(inbox):  # taken over: its `status` is theirs
         lastrun.record(inbox, started, code, files=files, not_taken=not_taken)
     raise typer.Exit(code)
 

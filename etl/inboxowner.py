@@ -99,6 +99,12 @@ def read_owner(folder: Path) -> Owner | None:
         return None
 
 
+def worked_elsewhere(folder: Path) -> bool:
+    """Another machine holds `folder`'s lease now (it took it over while this one ran)."""
+    held = read_owner(folder)
+    return held is not None and not held.of_host(this_host()) and held.fresh(time.time())
+
+
 def shown_host(host: str) -> str:
     return host or "a machine without a host name"
 

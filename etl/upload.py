@@ -247,14 +247,16 @@ async def _gone_quiet(run: UploadRun, exc: UploadError) -> bool:
         return False
     minutes = run.client.settings.retry_failed_minutes
     held = await asyncio.to_thread(holds_now, run.journal, run.file_id, minutes)
-    return held and not await konnect_answers(run.client)
+    # one try: a minute of silence is the evidence; retries would add their timeouts again
+    return held and not await konnect_answers(run.client, retry=False)
 
 
-async def konnect_answers(client: KonnectClient) -> bool:
+async def konnect_answers(client: KonnectClient, retry: bool = True) -> bool:
     """Whether Konnect answers at all: a look-up of no order, answered or refused (a company
-    token wants a location...); False when it gets only 5xx, 429s or no answer."""
+    token wants a location...); False when it gets only 5xx, 429s or no answer (through
+    the retries; `retry=False`: one try)."""
     try:
-        await client.get_json(ORDERS_PATH, {"orderId": "0", "pageSize": "1"})
+        await client.get_json(ORDERS_PATH, {"orderId": "0", "pageSize": "1"}, retry=retry)
     except TransientError:
         return False
     except EtlError:

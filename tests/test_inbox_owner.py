@@ -260,6 +260,7 @@ def test_a_run_whose_inbox_another_machine_took_over_takes_no_further_file(
     assert "was taken over by konnect-etl on failover-box" in log
     assert "another machine took this inbox over: finishing the file in progress" in log
     assert read_owner(inbox).host == "failover-box"  # type: ignore[union-attr]
+    assert not (inbox / STATE_DIR / "last-run.json").exists()  # `status` there is theirs
 
 
 def start_watch_beating(inbox: Path, sandbox: Any, beat: float) -> subprocess.Popen[bytes]:
