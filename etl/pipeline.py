@@ -92,7 +92,7 @@ def upload(
         )
     on_progress = job.progress(path.name, len(validated.frame)) if job.progress else None
     # Order actions are not idempotent: what is in doubt is looked up, never resent blindly.
-    send: Callable[..., list[ChunkResult]] = run_upload
+    send: Callable[..., list[ChunkResult]] = partial(run_upload, name=path.name)
     if feed.name in ORDER_FEEDS:
         expect = guards.expecting_cancels(prepared, path, job, sha256)
         send = partial(run_order_upload, feed=feed.name, before_send=expect, name=path.name)

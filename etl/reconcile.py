@@ -98,7 +98,7 @@ async def upload_orders(
     first = await upload_chunks(
         client, endpoint, chunks, keys_of=keys_of, journal=journal, file_id=file_id,
         concurrency=client.settings.concurrency, on_progress=on_progress, resend_unknown=False,
-        before_send=before_send, look=look,
+        before_send=before_send, look=look, name=name,
     )  # fmt: skip
     bodies = {c.index: c for c in chunks}
     book = [

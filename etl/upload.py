@@ -78,8 +78,10 @@ async def upload_chunks(
     policy: RetryPolicy | None = None,
     before_send: Callable[[int], None] | None = None,
     look: Callable[[int], Awaitable[None]] | None = None,
+    name: str = "",
 ) -> list[ChunkResult]:
-    """Upload `chunks` and return one result per chunk, in chunk index order.
+    """Upload `chunks` and return one result per chunk, in chunk index order. `name`: the
+    file's, at the head of the log lines (a watcher's log mixes files and processes).
 
     `on_progress(records_done)` gets the running total of records whose chunk has finished.
     `resend_unknown=False` (order actions) gives up on a chunk at the first request that
@@ -100,6 +102,7 @@ async def upload_chunks(
         on_progress=on_progress,
         before_send=before_send,
         look=look,
+        said=f"{name}: " if name else "",
     )
     results = earlier_results(run, chunks)
     run.progress(sum(c.record_count for c in chunks if c.index in results))
@@ -124,14 +127,15 @@ async def upload_chunks(
         raise _first_leaf(failed) from None
     if run.retries > 1:
         tried = count(run.retries, "request")
-        log.info("%s tried again after a failure (each logged at DEBUG)", tried)
+        log.info("%s%s tried again after a failure (each logged at DEBUG)", run.said, tried)
     if run.halt is not None:
         if isinstance(run.halt, KonnectDown):  # requests in flight may have been answered since
             run.halt.answered = run.halt.answered or run.answered
         raise run.halt
     results.update({r.index: r for w in workers for r in w.result()})
     if run.limit.lowest < run.limit.ceiling:
-        log.info("Konnect rate-limited us: concurrency went down to %d", run.limit.lowest)
+        log.info("%sKonnect rate-limited us: concurrency went down to %d", run.said,
+                 run.limit.lowest)  # fmt: skip
     ordered = sorted(results.values(), key=lambda r: r.index)
     if run.policy.resend_unknown and run.journal is not None and run.file_id is not None:
         minutes = client.settings.retry_failed_minutes
@@ -186,9 +190,9 @@ async def _upload_one(run: UploadRun, chunk: ChunkLike) -> ChunkResult | None:
             if delay is None:
                 if await _gone_quiet(run, exc) and run.gone_quiet is None:  # one worker says it
                     run.gone_quiet = f"chunk {chunk.index}: {exc}"
-                    log.warning("Konnect stopped answering part-way through the file (%s);"
+                    log.warning("%sKonnect stopped answering part-way through the file (%s);"
                                 " the requests not sent yet wait for the next run",
-                                run.gone_quiet)  # fmt: skip
+                                run.said, run.gone_quiet)  # fmt: skip
                 return run.finish(_of_body(given_up(chunk.index, count, attempts), digest), count)
             if isinstance(exc, RateLimited):
                 run.limit.rate_limited(delay)
@@ -196,7 +200,8 @@ async def _upload_one(run: UploadRun, chunk: ChunkLike) -> ChunkResult | None:
             # a long outage in `watch` must not push days of the log out of its rotation
             level = logging.INFO if not run.retries else logging.DEBUG
             run.retries += 1
-            log.log(level, "chunk %d: %s; trying again in %.2f s", chunk.index, exc, delay)
+            log.log(level, "%schunk %d: %s; trying again in %.2f s", run.said, chunk.index, exc,
+                    delay)  # fmt: skip
             await asyncio.sleep(delay)
         else:
             if answer is not None:
@@ -303,6 +308,7 @@ def run_upload(
     on_progress: Callable[[int], None] | None = None,
     resend_unknown: bool = True,
     transport: httpx.AsyncBaseTransport | None = None,
+    name: str = "",
 ) -> list[ChunkResult]:
     """`upload_chunks` for synchronous callers."""
     return run_with_client(
@@ -310,7 +316,7 @@ def run_upload(
         lambda client: upload_chunks(
             client, endpoint, chunks, keys_of=keys_of, journal=journal, file_id=file_id,
             concurrency=settings.concurrency, on_progress=on_progress,
-            resend_unknown=resend_unknown,
+            resend_unknown=resend_unknown, name=name,
         ),
         transport,
     )  # fmt: skip

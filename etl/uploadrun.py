@@ -46,6 +46,7 @@ class UploadRun:
     # awaited with a chunk's index before its first request, before it is marked in flight
     # and before it waits for a place: a cancel file's look at its orders (`etl.reconcile`)
     look: Callable[[int], Awaitable[None]] | None = None
+    said: str = ""  # "stock.csv: ", at the head of the upload's log lines
     rng: random.Random = field(default_factory=random.Random)
     records_done: int = 0
     halt: EtlError | None = None  # credentials refused, or Konnect unreachable: stop the file
