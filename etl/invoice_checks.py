@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from etl.cells import BoolArray
 from etl.feeds import PACKAGE_FIELDS
 from etl.findings import Finding
 from etl.flatten import IST, IST_FORMAT
@@ -78,16 +79,19 @@ def _light_said(grams: float, sizes: npt.NDArray[np.float64]) -> str:
 
 
 def sale_and_credit_note(
-    work: pd.DataFrame, findings: list[Finding], rows: IntArray
+    work: pd.DataFrame, findings: list[Finding], rows: IntArray, lost: BoolArray | None = None
 ) -> list[Finding]:
     """`findings`, with the rows of an order that has both a `sale` and a `return` row told
-    so once, instead of the duplicate-item and must-be-the-same findings."""
+    so once, instead of the duplicate-item and must-be-the-same findings. `lost`: rows whose
+    order ID a spreadsheet damaged (`4E+19`): many orders read as one there, and the row's
+    own finding says so (`etl.order_rules`)."""
     if not {"orderId", "invoiceType"} <= set(work.columns):
         return findings
     order = work["orderId"].astype("str")
     kind = work["invoiceType"].astype("str")
     sale, credit = (kind.eq(k).groupby(order).transform("any") for k in ("sale", "return"))
-    mixed = np.flatnonzero((sale & credit & order.ne("")).to_numpy(dtype=bool))
+    known = order.ne("").to_numpy(dtype=bool) & (True if lost is None else ~lost)
+    mixed = np.flatnonzero((sale & credit).to_numpy(dtype=bool) & known)
     if not mixed.size:
         return findings
     drop = set(mixed.tolist())

@@ -112,7 +112,7 @@ def validate(
     findings += order_findings(feed, work, bad, mapped.row_numbers, unread)
     findings += _orphans(feed, resolution, findings, mapped.row_numbers)
     if feed.name == "invoice":
-        findings = sale_and_credit_note(work, findings, mapped.row_numbers)
+        findings = sale_and_credit_note(work, findings, mapped.row_numbers, unread.get("orderId"))
     bad[[f.index for f in findings]] = True
     validated = _result(feed, mapped, work, findings, bad, resolution, duplicates)
     if zeroed.any():

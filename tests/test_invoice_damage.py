@@ -122,3 +122,18 @@ def test_an_order_with_one_damaged_id_cell_is_not_sent_in_part(
     assert "INV/26/0002 is on 2 orders: row 2 (order" in found["2"]["message"]
     assert "stored as a number, which keeps only 15 digits" in found["3"]["message"]
     assert applied(sandbox, "invoice") == []
+
+
+def test_a_damaged_register_with_credit_notes_says_only_the_damage(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Tax invoices and credit notes of different orders, every Order ID `4E+19`: they read
+    as one order, but no row is told "a tax invoice and a credit note of the same order"."""
+    inbox = tmp_path / "inbox"
+    rows = [row for n in range(1, 5) for row in register(oid(12, n), n, "4E+19")]
+    for row in rows[-2:]:
+        row[2] = "Credit Note"
+    drop(inbox, "invoices_mixed_kinds.csv", [HEADER, *rows])
+    run(inbox, sandbox)
+    found = results(inbox, "invoices_mixed_kinds")
+    assert {r["message"] for r in found.values()} == {SCIENTIFIC}
