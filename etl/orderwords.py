@@ -8,6 +8,8 @@ applied it); after a refusal of a replay, `already applied: ...` (Konnect had it
 
 from __future__ import annotations
 
+from typing import Literal
+
 from etl.konnect import ORDER_STATUSES
 from etl.order_states import (
     Order,
@@ -19,6 +21,8 @@ from etl.order_states import (
 )
 
 ALREADY = "already applied: "  # the summary's `already_applied` counts the rows so noted
+# whose answer was lost, for a row found applied (`found_applied`; `etl.reconcile.Lost`)
+LostAnswer = Literal["", "now", "unnamed", "before"]
 LOST_NOW = "applied: Konnect's answer was lost; the look-up shows "
 UNNAMED = "applied: Konnect's answer did not name this row; the look-up shows "
 LOST_BEFORE = (
@@ -27,7 +31,7 @@ LOST_BEFORE = (
 )
 
 
-def found_applied(feed: str, record: Record, order: Order, lost: str = "") -> str:
+def found_applied(feed: str, record: Record, order: Order, lost: LostAnswer = "") -> str:
     """What a row found applied says: what was checked, and where the order is now.
     `lost`: "" after a refusal of a replay ('already applied: Konnect shows AWB 7000000123
     (Delhivery) on this order, now bag_picked'); "now" when the answer to this run's own

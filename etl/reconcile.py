@@ -44,7 +44,7 @@ from etl.orderlookup import (
     sent_words,
 )
 from etl.orderverdicts import Verdicts
-from etl.orderwords import found_applied, holds
+from etl.orderwords import LostAnswer, found_applied, holds
 from etl.upload import ChunkLike, konnect_answers, run_with_client, upload_chunks
 from etl.wording import count
 
@@ -196,13 +196,13 @@ class Lost:
         self.unnamed.discard((v.first.index, i))
         self.now.add((v.first.index, i))
 
-    def of(self, v: Verdicts, i: int) -> str:
+    def of(self, v: Verdicts, i: int) -> LostAnswer:
         """'now', 'unnamed', 'before', or '' (refused as a replay): `found_applied`'s `lost`."""
         key = (v.first.index, i)
-        for said, keys in (("now", self.now), ("unnamed", self.unnamed), ("before", self.before)):
-            if key in keys:
-                return said
-        return ""
+        said: tuple[tuple[LostAnswer, set[tuple[int, int]]], ...] = (
+            ("now", self.now), ("unnamed", self.unnamed), ("before", self.before)
+        )  # fmt: skip
+        return next((lost for lost, keys in said if key in keys), "")
 
 
 @dataclass
