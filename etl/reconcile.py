@@ -165,7 +165,7 @@ async def _settle(
                 v.in_doubt(i)
                 judge.lost.resent(v, i)
             save(list({id(v): v for v, _ in again}.values()))
-            await _resend(client, endpoint, again)
+            await _resend(client, endpoint, again, f"{shown.name} (sent again)")
 
 
 @dataclass
@@ -243,9 +243,10 @@ class _Judge:
 
 
 async def _resend(
-    client: KonnectClient, endpoint: Endpoint, again: list[tuple[Verdicts, int]]
+    client: KonnectClient, endpoint: Endpoint, again: list[tuple[Verdicts, int]], name: str
 ) -> None:
-    """Send the records in `again` once more, in requests of at most `endpoint.limit`."""
+    """Send the records in `again` once more, in requests of at most `endpoint.limit`;
+    `name` heads their log lines ("orders.csv (sent again): chunk 0: ...")."""
     parts = [again[a : a + endpoint.limit] for a in range(0, len(again), endpoint.limit)]
     resends = [
         _Resend(n, orjson.dumps([v.records[i] for v, i in part]), part)
@@ -253,7 +254,7 @@ async def _resend(
     ]
     results = await upload_chunks(
         client, endpoint, resends, keys_of=lambda c: [v.keys[i] for v, i in _origins(c)],
-        concurrency=client.settings.concurrency, resend_unknown=False,
+        concurrency=client.settings.concurrency, resend_unknown=False, name=name,
     )  # fmt: skip
     for result in results:
         for j, (v, i) in enumerate(resends[result.index].origins):

@@ -107,19 +107,50 @@ def test_a_file_held_with_its_answers_lost_says_which_attempt_cannot_be_told(
     assert invoiced(sandbox, 5) == 1
 
 
-class FailLookUps(httpx.AsyncBaseTransport):
-    """Forwards to the emulator, except that looking up an order of `failing` answers 500."""
+def send_invoices(
+    sandbox: Any, transport: httpx.AsyncBaseTransport, records: list[dict[str, str]], name: str,
+    retries: int,
+) -> None:  # fmt: skip
+    """Upload `records` as one invoice request through `transport`, as file `name`."""
+    chunk = Body(0, orjson.dumps(records), len(records))
+    settings = ClientSettings(
+        base_url=sandbox.url, token=sandbox.token, retries=retries, backoff_base=0.01
+    )
 
-    def __init__(self, failing: set[str]) -> None:
-        self.inner, self.failing = httpx.AsyncHTTPTransport(), failing
+    async def main() -> None:
+        async with KonnectClient(settings, transport=transport) as client:
+            await upload_orders(
+                client, "invoice", ENDPOINTS["invoice"], [chunk], name=name,
+                keys_of=lambda c: [r["orderId"] for r in orjson.loads(c.body)],
+            )  # fmt: skip
+
+    asyncio.run(main())
+
+
+class Forwarding(httpx.AsyncBaseTransport):
+    """Forwards every request to the emulator; a subclass answers some itself."""
+
+    def __init__(self) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.method == "GET" and request.url.params.get("orderId") in self.failing:
-            return httpx.Response(500, json={"message": "look-ups are failing"})
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+class FailLookUps(Forwarding):
+    """Looking up an order of `failing` answers 500."""
+
+    def __init__(self, failing: set[str]) -> None:
+        super().__init__()
+        self.failing = failing
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "GET" and request.url.params.get("orderId") in self.failing:
+            return httpx.Response(500, json={"message": "look-ups are failing"})
+        return await super().handle_async_request(request)
 
 
 def test_failed_look_ups_are_counted_and_logged_once_per_round(
@@ -131,21 +162,9 @@ def test_failed_look_ups_are_counted_and_logged_once_per_round(
     sandbox.faults(drop_rate=1.0, faults_on="writes", fault_seed=3)
     records = [{"orderId": oid(12, n), "invoiceNumber": f"INV-F-{n}", "invoiceType": "sale"}
                for n in (6, 7, 8, 9)]  # fmt: skip
-    chunk = Body(0, orjson.dumps(records), len(records))
-    settings = ClientSettings(
-        base_url=sandbox.url, token=sandbox.token, retries=1, backoff_base=0.01
-    )
     failing = {oid(12, n) for n in (7, 8, 9)}
-
-    async def main() -> None:
-        async with KonnectClient(settings, transport=FailLookUps(failing)) as client:
-            await upload_orders(
-                client, "invoice", ENDPOINTS["invoice"], [chunk], name="invoice_1200.csv",
-                keys_of=lambda c: [r["orderId"] for r in orjson.loads(c.body)],
-            )  # fmt: skip
-
     with caplog.at_level(logging.INFO, logger="etl"):
-        asyncio.run(main())
+        send_invoices(sandbox, FailLookUps(failing), records, "invoice_1200.csv", retries=1)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     orders = ", ".join(sorted(failing))
     http500 = "3: Konnect answered HTTP 500 Internal Server Error"
@@ -179,3 +198,35 @@ def test_a_row_an_answer_did_not_name_says_so_when_found_applied() -> None:
     assert lost.of(verdicts, 1) == "unnamed" and lost.of(verdicts, 0) == ""
     order: Order = {"orderId": "O2", "state": "bag_confirmed"}
     assert found_applied("confirm", records[1], order, "unnamed").startswith(UNNAMED)
+
+
+class LoseFirstThenFailResend(Forwarding):
+    """The first invoice request times out unsent (its answer is lost, nothing applied); the
+    first resend answers 500; everything else reaches the emulator."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.posts = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and "invoiceUpdate" in request.url.path:
+            self.posts += 1
+            if self.posts == 1:
+                raise httpx.ReadTimeout("no answer", request=request)
+            if self.posts == 2:
+                return httpx.Response(500, json={"message": "try later"})
+        return await super().handle_async_request(request)
+
+
+def test_a_resend_names_its_file_in_the_log(sandbox: Any, caplog: pytest.LogCaptureFixture) -> None:
+    """A record sent again after its look-up showed it not applied: the resend's retry line
+    names the file it belongs to (a watcher's log mixes files), and the invoice lands once."""
+    records = [{"orderId": oid(12, 10), "invoiceNumber": "INV-R-10", "invoiceType": "sale"}]
+    with caplog.at_level(logging.INFO, logger="etl"):
+        send_invoices(sandbox, LoseFirstThenFailResend(), records, "invoice_1300.csv", retries=2)
+    said = [r.getMessage() for r in caplog.records if r.name == "etl.upload"]
+    assert any(
+        m.startswith("invoice_1300.csv (sent again): chunk 0: ") and "trying again" in m
+        for m in said
+    ), said
+    assert invoiced(sandbox, 10) == 1
