@@ -13,7 +13,8 @@ price file whose prices moved by one big factor from those last sent (`etl.price
 Stock and price files processed out of order (an older export after a newer one) do not
 overwrite newer values (`etl.outoforder`).
 
-Cancel rows an earlier file applied are not sent again (`etl.repeats`).
+Cancel rows an earlier file applied are not sent again (`etl.repeats`); an invoice number
+Konnect refuses says which order an earlier file gave it to (`etl.invoicebook`).
 
 Two processes on one inbox take turns with such files (`etl.turns`), so neither looks at
 what was applied while the other is between its look and its record.
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from etl import awbbook, pricejump, repeats, sqlitetx
+from etl import awbbook, invoicebook, pricejump, repeats, sqlitetx
 from etl.droppedback import ERRORS_NAME, errors_layout
 from etl.feeds import ABSOLUTE_FEEDS
 from etl.guard_settings import Guards
@@ -195,13 +196,15 @@ def _attempt(job: Job, path: Path, sha256: str) -> str | None:
 def after_upload(
     prepared: Prepared, out: RowOutcomes, path: Path, job: Job, name: str, sha256: str
 ) -> None:
-    """Remember which keys this export set (for the out-of-order guard) and which cancels it
-    applied; `name`: the file's name in done/, which its errors file is named after."""
+    """Remember which keys this export set (for the out-of-order guard) and which cancels,
+    AWB and invoice numbers it applied; `name`: the file's name in done/, which its errors
+    file is named after."""
     if job.journal is None:
         return
     with KeyState(job.journal.path.parent) as state:
         repeats.record_applied(prepared, out, state, name, _attempt(job, path, sha256))
         awbbook.note_and_record(prepared, out, state, name)
+        invoicebook.note_and_record(prepared, out, state, name)
         if job.guards.price_jump is not None:
             pricejump.note_far_rows(prepared, out, job.guards, state)
             pricejump.record(prepared, out, state, name)

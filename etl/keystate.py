@@ -14,6 +14,7 @@ Kept in `INBOX/.konnect-etl/protection.sqlite3`, next to the journal:
   (`etl.pricejump`).
 - `released`: content hashes of held files that `konnect-etl release` let through.
 - `cancels`: the cancel rows applied (`etl.cancelbook`).
+- `invoices`: the invoice numbers applied, with their order (`etl.invoicebook`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import pandas as pd
 
 from etl.awbbook import AwbBook
 from etl.cancelbook import CancelBook
+from etl.invoicebook import InvoiceBook
 from etl.keypack import as_array, pack
 from etl.protectiontables import connect
 from etl.sqlitetx import immediate
@@ -60,6 +62,7 @@ class KeyState:
         self._db = connect(self.path)
         self.cancels = CancelBook(self._db, KEEP_DAYS)
         self.awbs = AwbBook(self._db, KEEP_DAYS)
+        self.invoices = InvoiceBook(self._db, KEEP_DAYS)
 
     def close(self) -> None:
         self._db.close()

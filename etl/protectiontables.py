@@ -2,8 +2,8 @@
 added since a table was first made given to a database an older version made; one a newer
 version made is refused (`LAYOUT`).
 
-`exports`, `price_book`, `released` and `cancels` are described in `etl.keystate`; the AWB
-book makes its own table (`etl.awbbook`).
+`exports`, `price_book`, `released`, `cancels` and `invoices` are described in
+`etl.keystate`; the AWB book makes its own table (`etl.awbbook`).
 """
 
 from __future__ import annotations
@@ -39,6 +39,15 @@ CREATE TABLE IF NOT EXISTS cancels (
     applied_at TEXT NOT NULL,
     settled INTEGER NOT NULL DEFAULT 1
 );
+CREATE TABLE IF NOT EXISTS invoices (
+    number TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    file TEXT NOT NULL,
+    row INTEGER NOT NULL,
+    applied_at TEXT NOT NULL,
+    PRIMARY KEY (number, order_id)
+);
 """
 # Columns added since a table was first made: (table, column, declaration). A database made
 # before is given them when opened; the defaults say what its rows were.
@@ -56,8 +65,9 @@ ADDED_COLUMNS = (
 # The state layout this code writes, kept as the database's `PRAGMA user_version` (0: made
 # before it was kept). Bump it whenever SCHEMA, ADDED_COLUMNS or the AWB book's table
 # (`etl.awbbook`) change: an older version then refuses the database (`sqlitetx.layout`)
-# instead of working on without what the newer one records. 1 (2026-11-28): as above.
-LAYOUT = 1
+# instead of working on without what the newer one records. 1 (2026-11-28): as above;
+# 2: the invoice book (`invoices`, `etl.invoicebook`).
+LAYOUT = 2
 
 
 def connect(path: Path) -> sqlite3.Connection:

@@ -89,7 +89,7 @@ def test_a_protection_database_an_older_version_made_gets_its_columns_and_stamp(
         columns = {str(r[1]) for r in db.execute("PRAGMA table_info(exports)")}
     db.close()
     assert {"error_rows", "digest", "feed", "locations", "key_count"} <= columns
-    assert {"price_book", "cancels", "awbs", "skips"} <= tables(path)  # `skips`: left alone
+    assert {"price_book", "cancels", "awbs", "invoices", "skips"} <= tables(path)  # `skips`: kept
     assert layout_of(path) == protectiontables.LAYOUT
 
 
