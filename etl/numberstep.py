@@ -162,6 +162,8 @@ class Number(Step):
         cells not read, failures already named)."""
         text, other = self._currency(cells)
         numbers, bad = parse_numbers(text, self.decimal_comma, *self._allowed())
+        if bad.any() and not (self.decimal_comma or self.whole) and _comma_throughout(text):
+            numbers, bad = parse_numbers(text, True, *self._allowed())
         numbers[other], bad = np.nan, bad & ~other
         failures = failures_of(
             other, "wrong_currency", f"{MARKED} {self.currency}; check the price"
@@ -216,6 +218,19 @@ class Number(Step):
         if self.currency is None:
             return text, np.zeros(len(text), dtype=bool)
         return currency_marks(text, self.currency)
+
+
+# An amount with a decimal comma and two decimals, groups of three split by dots: `799,00`,
+# `1.299,00` (a spreadsheet set to a European language saves CSV so, from a `#.##0,00` cell)
+EUROPEAN_AMOUNT = r"\s*-?(?:\d{1,3}(?:\.\d{3})+|\d+),\d{2}\s*"
+
+
+def _comma_throughout(text: pd.Series) -> bool:
+    """Every filled cell of an amount column is a `EUROPEAN_AMOUNT`: it can only be read
+    one way (no thousands group has two digits), so it is, without `decimal_comma`. One
+    cell otherwise (`1,299.00`, `2,500`, `799`) and the column's cells are judged one by one."""
+    filled = text[text.str.strip().str.len().fillna(0).to_numpy() > 0]
+    return bool(len(filled)) and bool(filled.str.fullmatch(EUROPEAN_AMOUNT).all())
 
 
 def _dot_either_way(

@@ -461,6 +461,19 @@ def test_a_column_with_a_decimal_comma_refuses_what_it_would_read_otherwise() ->
     assert Number(decimal_comma=True).apply(col("499,50", "2.500"))[0].tolist() == [499.5, 2500]
 
 
+def test_an_amount_column_with_a_decimal_comma_throughout_is_read_so() -> None:
+    """A price list saved as CSV by a spreadsheet set to German: `799,00`, `1.299,00` on
+    every cell can be read one way only, without `decimal_comma`. One cell that is not
+    (`1,299.00`, `2,500`, `799`) and each is judged alone, as before; counts never."""
+    values, failures = Number().apply(col("799,00", "1.299,00", " 599,50", "", "-12,00"))
+    assert values.tolist()[:3] == [799.0, 1299.0, 599.5] and values.tolist()[4] == -12
+    assert not failures
+    for other in ("1,299.00", "2,500", "799", "599,5", "12.345,678"):
+        values, failures = Number().apply(col("799,00", other))
+        assert 0 in messages_by_row(failures), other
+    assert set(messages_by_row(Number(whole=True).apply(col("12,00", "3,00"))[1])) == {0, 1}
+
+
 def test_decimal_comma_columns_get_no_decimal_comma_hint() -> None:
     values, failures = Number(decimal_comma=True).apply(col("1.299", "1,2,3"))
     assert values.tolist()[0] == 1299.0
