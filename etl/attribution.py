@@ -17,6 +17,7 @@ from etl.retry import Attempts
 
 MAYBE_APPLIED = "the update may or may not have been applied"
 NO_ANSWER = f"no answer from Konnect; {MAYBE_APPLIED}"
+NOT_SENT = "not sent: Konnect stopped answering part-way through the file"
 
 
 def acknowledged(
@@ -54,7 +55,7 @@ def given_up(index: int, count: int, attempts: Attempts) -> ChunkResult:
 def not_sent(index: int, count: int, reason: str) -> ChunkResult:
     """A chunk not sent because Konnect stopped answering part-way through its file
     (`reason`: which request and why): refused for now, sent by the next run."""
-    message = f"not sent: Konnect stopped answering part-way through the file ({reason})"
+    message = f"{NOT_SENT} ({reason})"
     errors = dict.fromkeys(range(count), ("UNAVAILABLE", message))
     return ChunkResult(index, "failed", None, errors, [], message)
 

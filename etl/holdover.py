@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 
+from etl.attribution import NOT_SENT
 from etl.chunkresult import ChunkResult
 from etl.errors import PartlyTaken
 from etl.journal import Journal
@@ -97,9 +98,15 @@ def hold_if_not_taken(
 
 
 def _unanswered(results: Sequence[ChunkResult], missed: Sequence[ChunkResult], rows: int) -> str:
+    """What Konnect did not take; those not sent at all (it stopped answering part-way,
+    `etl.upload._gone_quiet`) are not said to have been tried through every retry."""
+    tried = [r for r in missed if not r.message.startswith(NOT_SENT)]
+    unsent = len(missed) - len(tried)
+    more = f", then stopped answering: {unsent} more not sent" if unsent else ""
     return (
-        f"Konnect gave no usable answer to {len(missed)} of this file's {len(results)} "
-        f"requests through every retry ({_rows(rows)}; the last: {missed[-1].message})"
+        f"Konnect gave no usable answer to {len(tried)} of this file's {len(results)} "
+        f"requests through every retry{more} ({_rows(rows)}; the last: "
+        f"{(tried or missed)[-1].message})"
     )
 
 
