@@ -224,7 +224,8 @@ DOCUMENT_EXPLANATIONS: dict[str, str] = {
 # read from (those the feed has), with the explanation as the cell's comment. [ours] where
 # the docs name no field: an unknown item (IN400) is in the item's cell; a cancelled order,
 # one of another location or in the wrong state is found by its orderId. A code that is not
-# listed (X400, X413, codes we do not know) points at no cell: only the row is marked.
+# listed (codes we do not know) points at no cell of its own: on an order feed the orderId is
+# marked (`etl.refusals`), elsewhere only the row. A whole request refused marks no cell.
 CODE_FIELDS: dict[str, tuple[str, ...]] = {
     "X404SKU": ("sku",),
     "X404LOC": ("location_id",),
@@ -237,6 +238,16 @@ CODE_FIELDS: dict[str, tuple[str, ...]] = {
     "IN400": ("orderItemId",),
     "IN422": ("invoiceNumber",),
 }
+# [ours] Konnect's words that name the field at fault better than its code does (an X422 of a
+# return QC is about an item or a quantity, not a price): tried first, in this order.
+MESSAGE_FIELDS: tuple[tuple[str, str], ...] = (
+    ("has no item", "orderItemId"),
+    ("quantity must be", "quantity"),
+    ("more items cancelled", "quantity"),
+    ("reasonCode must be", "reasonCode"),
+    ("invoiceType must be", "invoiceType"),
+    ("needs an accepted return", "orderId"),  # the order's state, not the credit note number
+)
 DATE_LOOK = r"(?i)\d{1,2}-[a-z]{3}(?:-\d{2,4})?|[a-z]{3}-\d{2,4}"  # 1-Mar, 01-Mar-26, Mar-01
 DATE_HINT = (
     "Excel may have turned this code into a date (MAR-01 is saved as 1-Mar): format the "
@@ -253,12 +264,33 @@ LOST_ZEROS_HINT = (
 SAYS_WHICH = frozenset({"X422", "X409", "X400", "IN400", "IN422", "IN453"})
 
 
+# [ours] A code whose general explanation misleads for some of Konnect's words: what they
+# mean instead (an IN400 about a quantity is no unknown item).
+SAID_INSTEAD: dict[str, tuple[tuple[str, str], ...]] = {
+    "IN400": (("quantity must be", "wrong quantity for an item of this order"),),
+    "IN422": (("needs an accepted return", "a credit note needs the return QC taken first"),),
+    "IN453": (("credit note", "this order already has a credit note"),),
+}
+# [ours] the emulator's words for a credit note sent before the return QC: what to do next
+EARLY_CREDIT_NOTE = re.compile(r"needs an accepted return; order is ((return|rto)_bag_delivered)")
+TAKE_QC_FIRST = (
+    "the {0} has reached the store, but its QC is not taken yet in Konnect ({1}): take the {0}"
+    " QC first (a return_qc file), then drop this errors file again"
+)
+
+
 def explain(code: str, message: str = "", *, document: bool = False) -> str:
     """'IN453 - this order is already invoiced' (falls back to Konnect's own message); for
     a code in SAYS_WHICH Konnect's message follows: 'X422 - Konnect refused the value:
-    esp 120 is above mrp 100'. `document`: the code came from a label/invoice PDF request."""
+    esp 120 is above mrp 100'. `document`: the code came from a label/invoice PDF request.
+    Some of Konnect's words change the explanation (`SAID_INSTEAD`) or say what to do next
+    (a credit note before its return QC: take the QC first)."""
     meanings = {**CODE_EXPLANATIONS, **DOCUMENT_EXPLANATIONS} if document else CODE_EXPLANATIONS
-    plain = meanings.get(code) or message or "refused by Konnect"
+    said = () if document else SAID_INSTEAD.get(code, ())
+    plain = next((instead for part, instead in said if part in message), None)
+    plain = plain or meanings.get(code) or message or "refused by Konnect"
+    if code == "IN422" and (early := EARLY_CREDIT_NOTE.search(message)):
+        message = TAKE_QC_FIRST.format("RTO" if early[2] == "rto" else "return", early[1])
     if code in SAYS_WHICH and message and message.casefold() not in plain.casefold():
         plain = f"{plain}: {message}"
     return f"{code} - {plain}" if code else plain

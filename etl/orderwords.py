@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from etl.konnect import ORDER_STATUSES
+from etl.konnect import FORWARD_STATES, ORDER_STATUSES, RETURN_STATES
 from etl.order_states import (
     Order,
     Record,
@@ -101,10 +101,11 @@ def holds(feed: str, record: Record, order: Order) -> str:
     """What Konnect holds instead of what a refused row asked for, in words ("" if nothing
     to say): 'Konnect holds invoice number INV-9 for this order'."""
     if feed == "status":
-        return _status_first(record, order)
+        return _status_first(record, order) or _status_of_return(record, order)
     if feed == "return_qc":
         reasons = other_reasons(record, order)
-        return f"Konnect holds the return QC with {'; '.join(reasons)}" if reasons else ""
+        taken = f"Konnect holds the return QC with {'; '.join(reasons)}" if reasons else ""
+        return _qc_refused(order, taken)
     if feed != "invoice":
         return ""
     document = invoice_document(record, order)
@@ -117,6 +118,11 @@ def holds(feed: str, record: Record, order: Order) -> str:
             f"Konnect took invoice {held} for this order earlier{_listed(lacks)}, and an order"
             " is invoiced once: items or serial numbers left out then cannot be added"
             f"{_fix_in_konnect(lacks)} - put every item of an order in the same invoice file"
+        )
+    if record.get("invoiceType") == "return":  # IN453 says "already has a credit note"
+        return (
+            f"{held} - an order takes one credit note, so there is nothing to send: delete this"
+            f" row (if {held} is wrong, correct it in Konnect)"
         )
     return f"Konnect holds invoice number {held} for this order"
 
@@ -147,3 +153,63 @@ def _listed(lacks: list[str]) -> str:
 
 def _fix_in_konnect(lacks: list[str]) -> str:
     return ", nor anything corrected from a file: correct it in Konnect" if lacks else ""
+
+
+# Where an order's return stands, for the words of a refused return QC or return status: no
+# return at the store yet (forward, or a return on its way), or closed (QC taken, or after it
+# the credit note).
+_NOT_RETURNED = frozenset(FORWARD_STATES + RETURN_STATES[:3])
+_CLOSED = frozenset({"return_bag_accepted", "rto_bag_accepted", "credit_note_generated"})
+NOT_RETURNED = (
+    "no return has reached the store for this order in Konnect (it shows {state}): check the"
+    " order ID, or wait until the return is marked delivered (return_bag_delivered or"
+    " rto_bag_delivered), then drop this errors file again"
+)
+ONE_QC = (
+    "; a return QC is taken once per order: if that QC left an item out or has a wrong"
+    " reason, correct it in Konnect"
+)
+
+
+def _qc_refused(order: Order, held: str) -> str:
+    """A return QC refused as the order stands: no return at the store yet (check the order
+    ID, or wait), or the return closed (nothing to send); else what Konnect holds (`held`)."""
+    states, state = states_of(order), _shown_state(order)
+    if states and states <= _NOT_RETURNED:
+        return NOT_RETURNED.format(state=state)
+    if states and states <= _CLOSED:
+        return _closed(states, state) + (f"; {held}" if held else "") + ONE_QC
+    return held
+
+
+def _status_of_return(record: Record, order: Order) -> str:
+    """A courier's status refused as the return stands: closed (a late update: nothing to
+    send), or a customer-return status for an order that has no return ("" otherwise)."""
+    states, state = states_of(order), _shown_state(order)
+    if states and states <= _CLOSED:
+        return _closed(states, state)
+    target = str(record.get("orderStatus") or "").lower()
+    if target != "return_bag_delivered" or not states or not states <= set(FORWARD_STATES):
+        return ""
+    if states == {"bag_picked"}:
+        return (
+            "Konnect shows this order still on its way to the customer (bag_picked): a parcel"
+            " the courier brought back undelivered is an RTO - write rto_bag_delivered;"
+            " otherwise check the order ID"
+        )
+    return (
+        f"Konnect shows no return for this order (it shows {state}): check the order ID, or wait"
+        " until the customer's return shows in Konnect, then drop this errors file again"
+    )
+
+
+def _closed(states: set[str], state: str) -> str:
+    """'the return is already closed in Konnect, its credit note issued (credit_note_...)'."""
+    done = "its credit note issued" if "credit_note_generated" in states else "its QC taken"
+    return (
+        f"the return is already closed in Konnect, {done} ({state}): nothing to do, delete this row"
+    )
+
+
+def _shown_state(order: Order) -> str:
+    return str(order.get("state") or order.get("orderStatus") or "")  # as `found_applied`

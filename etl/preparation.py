@@ -66,6 +66,7 @@ def to_number(series: pd.Series) -> tuple[pd.Series, BoolArray]:
 # Words that stand for an allowed value: a reason code's meaning, as our message lists it.
 ALIASES: dict[str, dict[str, str]] = {
     "reasonCode": {meaning: code for code, meaning in REASON_CODES.items()},
+    "invoiceType": {"credit note": "return", "CN": "return"},  # 'Credit-Note' too
 }
 
 

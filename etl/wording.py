@@ -104,11 +104,20 @@ def rounding_advice(field: str) -> str:
     )
 
 
+# A courier's word for a status (not Konnect's name for one): the Fynd state it means
+COURIER_WORDS = {"RTO": "rto_bag_delivered", "RTO_DELIVERED": "rto_bag_delivered"}
+
+
 def _order_status(value: Any) -> str:
     """The allowed targets; for a Konnect status name (`DELIVERED`, what `orders pull`
-    writes), the Fynd state it stands for."""
+    writes), the Fynd state it stands for; for a courier's `RTO`, rto_bag_delivered."""
     said = f"order status must be {_allowed(SELF_SHIP_STATUSES)}"
-    name = "_".join(str(value).upper().split())
+    name = "_".join(str(value).upper().replace("-", " ").split())
+    if name in COURIER_WORDS:
+        return (
+            f"{said}: '{value}' is a return to origin (the courier brought the parcel back"
+            f" undelivered); write {COURIER_WORDS[name]} once it is back at the store"
+        )
     meant = [s for s in ORDER_STATUSES.get(name, ()) if s in SELF_SHIP_STATUSES]
     if not meant:
         return said

@@ -20,7 +20,14 @@ from etl import xlsxreport
 from etl.bodies import Chunk
 from etl.chunkresult import ChunkResult
 from etl.feeds import FEEDS
-from etl.konnect import CODE_EXPLANATIONS, CODE_FIELDS, DATE_HINT, LOST_ZEROS_HINT, explain
+from etl.konnect import (
+    CODE_EXPLANATIONS,
+    CODE_FIELDS,
+    DATE_HINT,
+    LOST_ZEROS_HINT,
+    MESSAGE_FIELDS,
+    explain,
+)
 from etl.lookalike import look_alike_hint
 from etl.model import Sheet, Table
 from etl.refusals import note_refused
@@ -231,7 +238,8 @@ def test_refused_orders_highlight_the_order_item_or_invoice_cell(
     tmp_path: Path, sandbox: Any
 ) -> None:
     """ERP invoice register (Order ID, Invoice No, Item ID): each code points at its column,
-    on every row of the refused order."""
+    on every row of the refused order; a credit note refused for the order's state (no
+    accepted return) at its Order ID, not at its number."""
     inbox = tmp_path / "inbox"
     drop_xlsx(inbox, "invoices.xlsx", [
         ["Order ID", "Invoice No", "Invoice Type", "Item ID", "Qty"],
@@ -245,11 +253,13 @@ def test_refused_orders_highlight_the_order_item_or_invoice_cell(
     assert mapping_of(inbox, "invoices") == "erp/invoice"
     at = cells(report(inbox, "invoices.errors.xlsx"))
     expected = {"3": ("Item ID", "IN400"), "4": ("Order ID", "IN401")}
-    expected |= {"5": ("Invoice No", "IN422"), "6": ("Invoice No", "IN422")}
+    expected |= {"5": ("Order ID", "IN422"), "6": ("Order ID", "IN422")}
+    no_return = "a credit note needs an accepted return"  # Konnect's words on rows 5 and 6
     for row, (column, code) in expected.items():
         assert str(at[(row, "error")].value).startswith(code)
         said = str(comment(at[(row, column)]))  # ours, then for IN400/IN422 Konnect's words
-        assert highlighted(at[(row, column)]) and said.startswith(explain(code))
+        ours = explain(code, no_return) if code == "IN422" else explain(code)
+        assert highlighted(at[(row, column)]) and said.startswith(ours)
         others = {"Order ID", "Invoice No", "Item ID", "Qty"} - {column}
         assert not any(highlighted(at[(row, c)]) for c in others), row
 
@@ -260,6 +270,7 @@ def test_refused_orders_highlight_the_order_item_or_invoice_cell(
 def test_every_code_named_field_is_a_canonical_column_and_every_code_is_explained() -> None:
     columns = {c for feed in FEEDS.values() for c in feed.columns}
     assert {f for fields in CODE_FIELDS.values() for f in fields} <= columns
+    assert {field for _, field in MESSAGE_FIELDS} <= columns
     assert set(CODE_FIELDS) <= set(CODE_EXPLANATIONS)
     for code in ("X400", "X413", "HTTP429", "UNAVAILABLE", "Q999"):  # whole requests, unknown
         assert code not in CODE_FIELDS
