@@ -8,6 +8,8 @@ cannot tell: those cells are rejected, with a hint to set the format in the mapp
 A mapping may declare the order instead (`order: day-first`, `parse_in_order`): then a column
 that cannot tell is read that way, and a column holding a date that exists only the other way
 round (`01/13/2026` when read day first) has all its numeric dates refused as swapped.
+`typed_order` tells the order a column's text proves it was typed in: the date step checks a
+workbook's date cells against it (a spreadsheet reading the other order stored them).
 Dates with a month name (`7-Jan-26`, `Jan 7, 2026`) are never ambiguous and always read. A
 time may follow, on the 24-hour clock or with AM/PM (`2:30 PM`).
 
@@ -127,6 +129,23 @@ def parse_in_order(text: pd.Series, order: Declared) -> tuple[pd.Series, list[Re
         (_mask(text, missing.difference(no_time)), "not_date", why),
     ]
     return parsed, [f for f in found if f[0].any()]
+
+
+def typed_order(text: pd.Series) -> tuple[Declared, str] | None:
+    """The order a column's numeric dates prove they were written in, and the first that
+    proves it: one that exists only day first (`13/01/2026`) or only month first
+    (`01/13/2026`). None when none does, or when both kinds are there."""
+    parts = text.str.extract(NUMERIC_DATE)
+    parts = parts[parts["a"].notna()]
+    if parts.empty:
+        return None
+    day, month = _read_parts(parts, "day").notna(), _read_parts(parts, "month").notna()
+    proofs: dict[Declared, pd.Index] = {"day": parts.index[day & ~month]}
+    proofs["month"] = parts.index[month & ~day]
+    shown = [order for order, cells in proofs.items() if len(cells)]
+    if len(shown) != 1:  # none, or both: the column proves no one order
+        return None
+    return shown[0], str(text[proofs[shown[0]][0]])
 
 
 def no_time_of_day(text: pd.Series) -> BoolArray:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -23,6 +24,7 @@ from etl.dates import (
     parse_in_order,
     parse_numeric_dates,
     parse_zoned,
+    typed_order,
 )
 from etl.numbers import EXCEL_EPOCH
 from etl.transforms import Failure, Step, failures_of, text_of
@@ -45,6 +47,14 @@ SHORT_DATE = (
     "'{value}' could be a date written without separators or an Excel date number, so it is"
     " not read: write the date as dd-mm-yyyy, the year in full (05-01-2026)"
 )
+WORKBOOK_DATE = r"^\d{4}-\d{2}-\d{2}(?:[ T]|$)"  # a date cell's ISO text
+SWAPPED_CELL = (
+    "the spreadsheet holds {held} here, but this column also has {proof}, a date written "
+    "{typed} first, which the spreadsheet kept as text: it read {as_read} {other} first, as a "
+    "spreadsheet set to {locale} does. Type the column's dates again as {named} or {iso} (or "
+    "format the column as Text first) and send the file again"
+)
+LOCALES = {"day": "English (United States)", "month": "English (India) or English (United Kingdom)"}
 
 
 @dataclass(frozen=True)
@@ -67,9 +77,10 @@ class DateStep(Step):
     ) -> tuple[pd.Series, list[Failure]]:
         """`apply`, knowing which cells were numbers in the workbook (None: all text)."""
         text = text_of(values).str.strip()
-        refusals: list[Failure] = []
+        text, refusals = _unswapped(text, number_cells)  # before `order` rewrites text cells
         if self.order is not None:
-            text, refusals = _in_order(text, self.order)
+            text, in_order = _in_order(text, self.order)
+            refusals += in_order
         todo = ~blank_cells(text)
         parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
         for fmt in (*self.formats, *ISO_FORMATS):
@@ -138,3 +149,65 @@ def _in_order(text: pd.Series, order: Declared) -> tuple[pd.Series, list[Failure
     for cells, _, _ in refusals:
         given = given.mask(cells, "")
     return given, [Failure(*refusal) for refusal in refusals]
+
+
+@dataclass(frozen=True)
+class SwappedCells(Failure):
+    """Workbook date cells the spreadsheet may have read in the other order than they were
+    typed. `proof`: the column's text cell that shows the typist's order (`typed`)."""
+
+    proof: str = ""
+    typed: Declared = "day"
+
+    def said(self, value: str) -> str:
+        return _swapped_message(self.message, value.strip(), self.proof, self.typed)
+
+
+@lru_cache(maxsize=4096)  # a column refused whole holds a few hundred dates, said per cell
+def _swapped_message(template: str, value: str, proof: str, typed: Declared) -> str:
+    held = datetime.fromisoformat(value)
+    clock = _time_shown(held)
+    meant = date(held.year, held.day, held.month)  # the typed day was read as the month
+    mark = re.sub(r"[\d\s:]", "", proof)[:1] or "/"  # the typist's separator
+    read = (held.month, held.day) if typed == "day" else (held.day, held.month)
+    return template.format(
+        held=f"{held.day} {held:%b %Y}{clock}", proof=proof, typed=typed,
+        as_read=f"{read[0]:02d}{mark}{read[1]:02d}{mark}{held.year}{clock}",
+        other="month" if typed == "day" else "day", locale=LOCALES[typed],
+        named=f"{meant:%d-%b-%Y}{clock}", iso=f"{meant:%Y-%m-%d}{clock}",
+    )  # fmt: skip
+
+
+def _time_shown(stamp: datetime) -> str:
+    """' 14:30' (' 14:30:15') after a date; nothing at midnight, as a date cell shows."""
+    if stamp.time() == time():
+        return ""
+    return stamp.strftime(" %H:%M:%S" if stamp.second else " %H:%M")
+
+
+def _unswapped(text: pd.Series, number_cells: BoolArray | None) -> tuple[pd.Series, list[Failure]]:
+    """The column with the workbook date cells that its text shows may be swapped made
+    blank, and their failure. A typist writing day first on a spreadsheet that reads month
+    first gets 13/01/2026 kept as text and 07/01/2026 stored as 1 July (and the other way
+    round): when a text cell holds a date that exists only in one order, the date cells whose
+    day could be a month, and differs from it, are refused. Date cells alone, or beside text
+    that reads both ways, prove nothing and are read."""
+    if number_cells is None or number_cells.all() or not number_cells.any():
+        return text, []
+    swapped = number_cells.copy()
+    swapped[number_cells] = _could_be_swapped(text[number_cells])
+    typed = ~number_cells & ~blank_cells(text)
+    found = typed_order(text[typed]) if swapped.any() and typed.any() else None
+    if found is None:
+        return text, []
+    order, proof = found
+    failure = SwappedCells(swapped, "ambiguous_date", SWAPPED_CELL, proof, order)
+    return text.mask(swapped, ""), [failure]
+
+
+def _could_be_swapped(cells: pd.Series) -> BoolArray:
+    """Date cells (ISO text) whose day could be a month, and is not the month (05/05 reads
+    the same both ways). Sliced, not parsed: a column may hold a million of them."""
+    month, day = cells.str.slice(5, 7), cells.str.slice(8, 10)
+    shaped = cells.str.match(WORKBOOK_DATE).to_numpy(dtype=bool, na_value=False)
+    return shaped & ((day <= "12") & (day != month)).to_numpy(dtype=bool, na_value=False)
