@@ -5,11 +5,13 @@ Every cell becomes the text a user would type to get that value back: `12` not `
 per column with numpy so large sheets stay fast; only the rare dates, times and booleans are
 formatted one by one.
 Error cells (#N/A...), which calamine reads as empty, get their text back from the file
-(etl.xlsxerrors, etl.xlserrors, etl.odserrors). In an XLSX, a formula whose result was never
-calculated (written by a program, not saved by Excel) is read neither as empty nor as the 0
-stored in its place: etl.xlsxerrors gives its cell the formula, marked, and the mapping
-rejects the row (etl.errorvalues). calamine leaves rows at the end holding only such
-formulas out of the sheet: they are put back, so such a row is reported, never lost.
+(etl.xlsxerrors, etl.xlserrors, etl.odserrors); so do the rows the sheet hides, which it does
+not read (etl.xlsxerrors, etl.rowvisibility: `Sheet.hidden_rows`, for etl.hiddenrows).
+In an XLSX, a formula whose result was never calculated (written by a program, not saved by
+Excel) is read neither as empty nor as the 0 stored in its place: etl.xlsxerrors gives its
+cell the formula, marked, and the mapping rejects the row (etl.errorvalues). calamine leaves
+rows at the end holding only such formulas out of the sheet: they are put back, so such a row
+is reported, never lost.
 """
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ import python_calamine as calamine
 from etl.cells import EXCEL_DIGITS, unwrap_text_formulas
 from etl.errors import InputError
 from etl.limits import active, check_cells
-from etl.model import Sheet, SheetInfo
-from etl.odserrors import is_ods, restore_ods_errors
+from etl.model import IntArray, Sheet, SheetInfo
+from etl.odserrors import is_ods, ods_content, restore_ods_errors
+from etl.rowvisibility import ods_hidden_rows, xls_hidden_rows
 from etl.xlserrors import restore_xls_errors
 from etl.xlsxerrors import scan_xlsx
 from etl.xlsxgrid import Grid
@@ -100,7 +103,7 @@ class Workbook:
         columns, numeric = text_columns(rows)
         first_row, first_col = start
         xlsx = whole and self.kind == "xlsx" and not is_ods(self.path)
-        hidden = None
+        hidden = None  # the rows the sheet hides; None: not known
         if xlsx:  # before the frame is built: a formula may need a row calamine left out
             grid, scan = Grid(columns, numeric, first_row, first_col), scan_xlsx(self.path, name)
             grid.restore(scan)
@@ -110,20 +113,30 @@ class Workbook:
         unwrap_text_formulas(cells)  # our errors CSV, saved as .xlsx by LibreOffice
         check_cells(cells, active())
         if whole and not xlsx:
-            self._restore_errors(name, cells, first_row, first_col)
+            hidden = self._from_file(name, cells, first_row, first_col)
         row_numbers = np.arange(first_row + 1, first_row + 1 + len(cells), dtype=np.int64)
         return Sheet(
             cells, row_numbers, self.path, self.kind, name, numeric=numeric, hidden_rows=hidden
         )
 
-    def _restore_errors(
+    def _from_file(
         self, name: str, cells: pd.DataFrame, first_row: int, first_col: int
-    ) -> None:
-        """calamine reads error cells (#N/A...) as empty: their text comes back from the file."""
+    ) -> IntArray | None:
+        """What calamine does not read, from the .xls or .ods file itself: the text of error
+        cells (#N/A..., read as empty), and the rows the sheet hides (None: not readable)."""
+        last = first_row + len(cells)
         if self.kind == "xls":
-            restore_xls_errors(self.path, name, cells, first_row, first_col)
+            try:
+                content = self.path.read_bytes()
+            except OSError:
+                return None
+            restore_xls_errors(content, name, cells, first_row, first_col)
+            hidden = xls_hidden_rows(content, name, last)
         else:
-            restore_ods_errors(self.path, name, cells, first_row, first_col)
+            xml = ods_content(self.path)
+            restore_ods_errors(xml, name, cells, first_row, first_col)
+            hidden = ods_hidden_rows(xml, name, last)
+        return None if hidden is None else np.array(hidden, dtype=np.int64)
 
 
 def _open_workbook(path: Path) -> calamine.CalamineWorkbook:

@@ -28,7 +28,7 @@ _ROW = re.compile(rb"<table:table-row(?=[\s/>])([^>]*)>")
 _ROW_END = b"</table:table-row>"
 _CELL = re.compile(rb"<table:(?:covered-)?table-cell(?=[\s/>])([^>]*)>")
 _CELL_END = re.compile(rb"</table:(?:covered-)?table-cell>")
-_ROWS_REPEATED = re.compile(rb'\btable:number-rows-repeated="(\d+)"')
+ROWS_REPEATED = re.compile(rb'\btable:number-rows-repeated="(\d+)"')
 _COLUMNS_REPEATED = re.compile(rb'\btable:number-columns-repeated="(\d+)"')
 _PARAGRAPH = re.compile(rb"<text:p\b[^>]*>(.*?)</text:p>", re.DOTALL)
 _TAG = re.compile(rb"<[^>]*>")
@@ -48,17 +48,22 @@ def is_ods(path: Path) -> bool:
     return "content.xml" in names and "xl/workbook.xml" not in names
 
 
-def restore_ods_errors(
-    path: Path, sheet_name: str, cells: pd.DataFrame, first_row: int, first_col: int
-) -> None:
-    """Write the error text into `cells` (0-based offsets `first_row`/`first_col`), in place."""
+def ods_content(path: Path) -> bytes | None:
+    """The file's content.xml (read once for error texts and hidden rows); None if unreadable."""
     try:
         with zipfile.ZipFile(path) as archive:
-            xml = archive.read("content.xml")
+            return archive.read("content.xml")
     except (OSError, KeyError, zipfile.BadZipFile):
+        return None
+
+
+def restore_ods_errors(
+    xml: bytes | None, sheet_name: str, cells: pd.DataFrame, first_row: int, first_col: int
+) -> None:
+    """Write the error text of content.xml `xml` into `cells` (0-based offsets
+    `first_row`/`first_col`), in place."""
+    if xml is None or _MARK not in xml:
         return  # best effort: calamine already read the sheet, only error texts are missing
-    if _MARK not in xml:
-        return
     rows, cols = cells.shape
     last_row, last_col = first_row + rows, first_col + cols  # repeats can be huge: clip them
     found = (
@@ -72,12 +77,12 @@ def restore_ods_errors(
 
 def error_spans(xml: bytes, sheet_name: str) -> Iterator[Span]:
     """The error cells of sheet `sheet_name` in content.xml, 0-based."""
-    span = _table_span(xml, sheet_name)
+    span = table_span(xml, sheet_name)
     if span is None or xml.find(_MARK, *span) == -1:
         return
     row = 0
     for match in _ROW.finditer(xml, *span):
-        height = _repeat(_ROWS_REPEATED, match.group(1))
+        height = repeat(ROWS_REPEATED, match.group(1))
         end = match.end() if match.group(1).endswith(b"/") else xml.find(_ROW_END, match.end())
         if end != -1 and xml.find(_MARK, match.end(), end) != -1:
             for col, width, text in _row_errors(xml, match.end(), end):
@@ -85,7 +90,7 @@ def error_spans(xml: bytes, sheet_name: str) -> Iterator[Span]:
         row += height
 
 
-def _table_span(xml: bytes, sheet_name: str) -> tuple[int, int] | None:
+def table_span(xml: bytes, sheet_name: str) -> tuple[int, int] | None:
     """Where the named sheet's rows are in the XML: (start, end) byte offsets."""
     for match in _TABLE.finditer(xml):
         name = _NAME.search(match.group(1))
@@ -100,7 +105,7 @@ def _row_errors(xml: bytes, start: int, end: int) -> Iterator[tuple[int, int, st
     col = 0
     for match in _CELL.finditer(xml, start, end):
         attributes = match.group(1)
-        width = _repeat(_COLUMNS_REPEATED, attributes)
+        width = repeat(_COLUMNS_REPEATED, attributes)
         if _MARK in attributes and not attributes.endswith(b"/"):
             close = _CELL_END.search(xml, match.end(), end)
             text = _shown_text(xml[match.end() : close.start() if close else end])
@@ -115,6 +120,6 @@ def _shown_text(content: bytes) -> str:
     return html.unescape(_TAG.sub(b"", inner).decode("utf-8", "replace")).strip()
 
 
-def _repeat(pattern: re.Pattern[bytes], attributes: bytes) -> int:
+def repeat(pattern: re.Pattern[bytes], attributes: bytes) -> int:
     found = pattern.search(attributes)
     return max(int(found.group(1)), 1) if found else 1

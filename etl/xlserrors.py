@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import re
-from pathlib import Path
+from collections.abc import Iterable
 
 import pandas as pd
 import xlrd
@@ -31,11 +31,11 @@ _STREAMS = ("Workbook", "Book")  # BIFF8, BIFF5
 
 
 def restore_xls_errors(
-    path: Path, sheet_name: str, cells: pd.DataFrame, first_row: int, first_col: int
+    content: bytes, sheet_name: str, cells: pd.DataFrame, first_row: int, first_col: int
 ) -> None:
-    """Write the error text into `cells` (0-based offsets `first_row`/`first_col`), in place."""
+    """Write the error text of the workbook file `content` into `cells` (0-based offsets
+    `first_row`/`first_col`), in place."""
     try:
-        content = path.read_bytes()
         if not may_hold_errors(content):
             return
         book = xlrd.open_workbook(file_contents=content, on_demand=True, logfile=io.StringIO())
@@ -49,12 +49,18 @@ def restore_xls_errors(
 def may_hold_errors(content: bytes) -> bool:
     """False only when no record of the workbook stream can hold an error value; True when
     one may (or the stream cannot be found: then xlrd has the last word)."""
+    return stream_may_hold(content, _ERROR_RECORDS)
+
+
+def stream_may_hold(content: bytes, records: Iterable[re.Pattern[bytes]]) -> bool:
+    """False only when none of `records` is found in the workbook stream of the file
+    `content`; True when one is (or the stream cannot be found)."""
     try:
         document = CompDoc(content, logfile=io.StringIO())
         for name in _STREAMS:
             stream, start, size = document.locate_named_stream(name)
             if stream is not None:
-                found = (p.search(stream, start, start + size) for p in _ERROR_RECORDS)
+                found = (p.search(stream, start, start + size) for p in records)
                 return any(match is not None for match in found)
     except Exception:  # not an OLE2 container (BIFF2-4) or a damaged one
         return True

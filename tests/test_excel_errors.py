@@ -27,7 +27,7 @@ from etl.cli import app
 from etl.errorvalues import EXCEL_ERRORS, MESSAGE, error_cells
 from etl.mapping import apply_mapping, load_mapping
 from etl.model import Mapped, Sheet
-from etl.odserrors import error_spans, restore_ods_errors
+from etl.odserrors import error_spans, ods_content, restore_ods_errors
 from etl.readers import read_sheet, to_table
 
 ERRORS = Path(__file__).resolve().parent / "data" / "errors"
@@ -225,7 +225,7 @@ def test_ods_repeated_rows_and_cells_are_counted(tmp_path: Path) -> None:
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("content.xml", xml)
     cells = pd.DataFrame([[""] * 4 for _ in range(5)], dtype="str")
-    restore_ods_errors(path, "R&D", cells, first_row=1, first_col=0)
+    restore_ods_errors(ods_content(path), "R&D", cells, first_row=1, first_col=0)
     assert cells.values.tolist() == [
         ["", "", "", ""],
         ["", "", "#N/A", "#N/A"],

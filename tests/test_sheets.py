@@ -272,9 +272,9 @@ def test_hidden_and_filtered_out_rows_are_read_and_named(tmp_path: Path, sandbox
     assert sorted(e["record"]["sku"] for e in sandbox.ledger()) == sorted(SKUS)
     summary = json.loads((tmp_path / "done" / TODAY / "stock.summary.json").read_text())
     assert summary["warnings"] == [
-        "rows 4 and 7 are hidden in the workbook (hidden or filtered out in Excel) and read"
-        " like every other row: hidden rows are still the file's data; to leave rows out,"
-        " delete them rather than hiding them"
+        "rows 4 and 7 are hidden in the workbook (hidden or filtered out in Excel or"
+        " LibreOffice) and read like every other row: hidden rows are still the file's data;"
+        " to leave rows out, delete them rather than hiding them"
     ]
 
 
@@ -298,9 +298,9 @@ def test_rows_filtered_out_of_a_cancel_workbook_are_rejected_not_cancelled(
     found = {r[5]: (r[6], r[7]) for r in result.active.iter_rows(min_row=2, values_only=True)}
     assert found[3] == (
         "rejected",
-        "this row is hidden in the workbook (hidden or filtered out in Excel), and an order"
-        " action is not sent from a row nobody sees: to send it, unhide the row (or clear the"
-        " filter) and drop the file in again; to leave it out, delete the row",
+        "this row is hidden in the workbook (hidden or filtered out in Excel or LibreOffice),"
+        " and an order action is not sent from a row nobody sees: to send it, unhide the row"
+        " (or clear the filter) and drop the file in again; to leave it out, delete the row",
     )
     assert found[2][0] == "ok"
 
