@@ -228,7 +228,8 @@ def test_a_corrected_return_reason_sent_after_the_qc_is_refused_not_already_appl
     assert row["status"] == "failed"
     assert row["message"] == (
         "X409 - the order is not in a state that allows this action: Konnect holds the return"
-        f" QC with item {item}: no reason (good condition)"
+        f" QC with item {item}: no reason shown (it was in good condition, or not in the QC"
+        " Konnect took)"
     )
     kept = sandbox.state()["orders"][oid(18, 6)]["items"]
     assert [i["returnReasonCode"] for i in kept if i["orderItemId"] == item] == [None]
