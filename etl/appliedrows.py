@@ -35,7 +35,8 @@ def already_applied(
     replay and found applied by a look-up (and the rows folded into theirs), or cancels an
     earlier file applied (`etl.repeats`). The summary's `already_applied`; the rest of the
     `ok` rows were applied by this file - a row whose own request's answer was lost and that
-    the look-up found applied among them (`orderwords.LOST_NOW`)."""
+    the look-up found applied among them (`orderwords.LOST_NOW`), unless an earlier file of
+    the inbox applied the same record (`etl.orderbook`: then its note is an `ALREADY` one)."""
     noted = _noted_rows(validated, chunks, results)
     found = {pos for pos, note in noted if note.startswith(ALREADY) and out.status[pos] == "ok"}
     folded = {p for p, into in validated.merged.items() if int(validated.positions[into]) in found}

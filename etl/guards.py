@@ -14,7 +14,8 @@ Stock and price files processed out of order (an older export after a newer one)
 overwrite newer values (`etl.outoforder`).
 
 Cancel rows an earlier file applied are not sent again (`etl.repeats`); an invoice number
-Konnect refuses says which order an earlier file gave it to (`etl.invoicebook`).
+Konnect refuses says which order an earlier file gave it to (`etl.invoicebook`); the order
+rows a file applied are remembered for the look-ups of later files (`etl.orderbook`).
 
 Two processes on one inbox take turns with such files (`etl.turns`), so neither looks at
 what was applied while the other is between its look and its record.
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from etl import awbbook, invoicebook, pricejump, repeats, sqlitetx
+from etl import awbbook, invoicebook, orderbook, pricejump, repeats, sqlitetx
 from etl.droppedback import ERRORS_NAME, errors_layout
 from etl.feeds import ABSOLUTE_FEEDS
 from etl.guard_settings import Guards
@@ -197,12 +198,14 @@ def after_upload(
     prepared: Prepared, out: RowOutcomes, path: Path, job: Job, name: str, sha256: str
 ) -> None:
     """Remember which keys this export set (for the out-of-order guard) and which cancels,
-    AWB and invoice numbers it applied; `name`: the file's name in done/, which its errors
-    file is named after."""
+    order-action records, AWB and invoice numbers it applied; `name`: the file's name in
+    done/, which its errors file is named after."""
     if job.journal is None:
         return
     with KeyState(job.journal.path.parent) as state:
-        repeats.record_applied(prepared, out, state, name, _attempt(job, path, sha256))
+        attempt = _attempt(job, path, sha256)
+        repeats.record_applied(prepared, out, state, name, attempt)
+        orderbook.record_applied(prepared, out, state, name, attempt)
         awbbook.note_and_record(prepared, out, state, name)
         invoicebook.note_and_record(prepared, out, state, name)
         if job.guards.price_jump is not None:

@@ -15,6 +15,7 @@ Kept in `INBOX/.konnect-etl/protection.sqlite3`, next to the journal:
 - `released`: content hashes of held files that `konnect-etl release` let through.
 - `cancels`: the cancel rows applied (`etl.cancelbook`).
 - `invoices`: the invoice numbers applied, with their order (`etl.invoicebook`).
+- `order_rows`: the order-action records applied, with their file and row (`etl.orderbook`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from etl.awbbook import AwbBook
 from etl.cancelbook import CancelBook
 from etl.invoicebook import InvoiceBook
 from etl.keypack import as_array, pack
+from etl.orderbook import EarlierRow, OrderBook, Reader
 from etl.protectiontables import connect
 from etl.sqlitetx import immediate
 
@@ -63,6 +65,7 @@ class KeyState:
         self.cancels = CancelBook(self._db, KEEP_DAYS)
         self.awbs = AwbBook(self._db, KEEP_DAYS)
         self.invoices = InvoiceBook(self._db, KEEP_DAYS)
+        self.orders = OrderBook(self._db, KEEP_DAYS)
 
     def close(self) -> None:
         self._db.close()
@@ -290,3 +293,14 @@ def _locations(keys: list[str]) -> list[str]:
 
 def _unpack(blob: bytes | None) -> list[str]:
     return zlib.decompress(blob).decode().split("\n") if blob else []
+
+
+def order_rows(folder: Path, feed: str, attempt: str | None, began: str = "~") -> Reader:
+    """The order-row book of the inbox whose state is in `folder`, as the look-ups of the
+    journal's `attempt`, which `began` then, read it: one connection a round."""
+
+    def read(orders: list[str]) -> dict[str, list[EarlierRow]]:
+        with KeyState(folder) as state:
+            return state.orders.earlier(feed, orders, attempt, began)
+
+    return read

@@ -260,10 +260,27 @@ def cancel_moved(record: Record, before: Order, after: Order) -> bool | None:
 
 
 def _qc_done(record: Record, order: Order) -> bool | None:
+    """The order's return is accepted, holding our reasons. An item in good condition looks
+    the same as one the QC taken left out (no reason either way): `qc_unsure` names them,
+    and `etl.reconcile` asks the order-row book before it calls such a row applied."""
     accepted = _reached(order, "return_bag_accepted", "rto_bag_accepted")
     if not accepted or other_reasons(record, order) or _qc_of_others(record, order):
         return False if accepted is not None else None
     return None if _reasons_unshown(record, order) else True  # None: a 2nd QC is refused anyway
+
+
+def qc_unsure(record: Record, order: Order) -> list[str]:
+    """The items we name in good condition (no reason) that Konnect shows no reason for: QC'd
+    in good condition, or not in the one return QC it took for the order - its order view
+    cannot tell. Not on an order of one item of one piece: the QC taken must have named it."""
+    listed = [i for i in order.get("items") or [] if isinstance(i, dict)]
+    if len(listed) == 1 and _number(listed[0].get("quantity")) == 1:
+        return []
+    return [
+        str(w.get("orderItemId"))
+        for w in _wanted(record)
+        if w.get("reasonCode") in (None, "") and not _item(order, w).get("returnReasonCode")
+    ]
 
 
 def _qc_of_others(record: Record, order: Order) -> bool:
@@ -285,10 +302,15 @@ def _reasons_unshown(record: Record, order: Order) -> bool:
     )
 
 
+# an item Konnect shows no return reason for (`other_reasons`)
+NO_REASON = "no reason shown (it was in good condition, or not in the QC Konnect took)"
+
+
 def other_reasons(record: Record, order: Order) -> list[str]:
     """'item X: reason 'A'' for each item we name whose return QC Konnect keeps with another
-    reason (no reason = good condition): a corrected reason sent after the QC was taken is
-    refused, not 'already applied' - Konnect still holds the first one."""
+    reason: a corrected reason sent after the QC was taken is refused, not 'already applied' -
+    Konnect still holds the first one. No reason shown is good condition, or an item the QC
+    taken did not name: Konnect's order view cannot tell them apart, and the words say so."""
     items = {str(i.get("orderItemId")): i for i in order.get("items") or [] if isinstance(i, dict)}
     held = []
     for wanted in record.get("orderItems") or []:
@@ -298,7 +320,7 @@ def other_reasons(record: Record, order: Order) -> list[str]:
         kept = str(item["returnReasonCode"] or "")
         if kept != str(wanted.get("reasonCode") or ""):
             meaning = f" ({REASON_CODES[kept]})" if kept in REASON_CODES else ""
-            shown = f"reason {kept}{meaning}" if kept else "no reason (good condition)"
+            shown = f"reason {kept}{meaning}" if kept else NO_REASON
             held.append(f"item {wanted.get('orderItemId')}: {shown}")
     return held
 

@@ -3,12 +3,16 @@
 The rules that decide are `etl.order_states`; these are only their words.
 
 A row found applied after its own request's answer was lost reads `applied: ...` (this file
-applied it); after a refusal of a replay, `already applied: ...` (Konnect had it before).
+applied it); after a refusal of a replay, `already applied: ...` (Konnect had it before); one
+an earlier file of this inbox applied (`etl.orderbook`), `already applied: <file> (row N,
+<time>) applied this row before; ...`, whether its answer was lost or not. A return QC whose
+items Konnect shows no reason for is told by that book too: `qc_taken_without`,
+`qc_cannot_tell`.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from etl.konnect import FORWARD_STATES, ORDER_STATUSES, RETURN_STATES
 from etl.order_states import (
@@ -19,6 +23,10 @@ from etl.order_states import (
     other_reasons,
     states_of,
 )
+from etl.wording import count, local_time
+
+if TYPE_CHECKING:
+    from etl.orderbook import EarlierRow
 
 ALREADY = "already applied: "  # the summary's `already_applied` counts the rows so noted
 # whose answer was lost, for a row found applied (`found_applied`; `etl.reconcile.Lost`)
@@ -50,6 +58,56 @@ def found_applied(feed: str, record: Record, order: Order, lost: LostAnswer = ""
         shown = f"Konnect shows {_evidence(feed, record, order)}, now {state}"
         return f"{ALREADY}{shown}{_invoiced_once(feed, record)}"
     return f"{ALREADY}{_checked(feed, record, order)}, Konnect shows this order as {state}"
+
+
+def applied_before(feed: str, record: Record, order: Order, earlier: EarlierRow) -> str:
+    """A row found applied that an earlier file of this inbox applied (`etl.orderbook`), its
+    own answer lost or not: 'already applied: return_qc_1.csv (row 5, 27 Nov 2026 14:02)
+    applied this row before; the look-up shows return QC taken, now return_bag_accepted'."""
+    state = order.get("state") or order.get("orderStatus") or "done"
+    shown = (_evidence if feed in ("awb", "invoice") else _checked)(feed, record, order)
+    return (
+        f"{ALREADY}{earlier.file} (row {earlier.row}, {local_time(earlier.applied_at)}) applied"
+        f" this row before; the look-up shows {shown}, now {state}"
+    )
+
+
+def qc_taken_without(earlier: EarlierRow, missing: list[str]) -> str:
+    """A return QC naming items the QC an earlier file sent for the order did not: Konnect
+    took that one, and takes one per order."""
+    named = _pieces(earlier.record)
+    return (
+        f"not applied: Konnect took this order's return QC from {earlier.file} (row"
+        f" {earlier.row}, {local_time(earlier.applied_at)}), which named {_and('item', named)}"
+        f" only; Konnect takes one return QC per order, so {_and('item', missing)} cannot be"
+        " added from a file: record it in Konnect"
+    )
+
+
+def qc_cannot_tell(unsure: list[str]) -> str:
+    """Items in good condition Konnect shows no reason for, and no earlier file's QC known."""
+    return (
+        f"Konnect's order view cannot tell whether {_and('item', unsure)} "
+        f"{'was' if len(unsure) == 1 else 'were'} in the return QC it took (it shows no reason,"
+        " as for an item in good condition): check the order in Konnect"
+    )
+
+
+def _pieces(record: Record) -> list[str]:
+    """'1100...-1 (1 piece)' for each item a return QC names."""
+    items = [w for w in record.get("orderItems") or [] if isinstance(w, dict)]
+    return [f"{w.get('orderItemId')} ({_count(w.get('quantity'))})" for w in items]
+
+
+def _count(pieces: object) -> str:
+    return count(pieces, "piece") if isinstance(pieces, int) else f"{pieces} pieces"
+
+
+def _and(noun: str, names: list[str]) -> str:
+    """'item A', 'items A and B', 'items A, B and C'."""
+    if len(names) <= 1:
+        return f"{noun} {''.join(names)}"
+    return f"{noun}s {', '.join(names[:-1])} and {names[-1]}"
 
 
 def _evidence(feed: str, record: Record, order: Order) -> str:

@@ -2,7 +2,7 @@
 added since a table was first made given to a database an older version made; one a newer
 version made is refused (`LAYOUT`).
 
-`exports`, `price_book`, `released`, `cancels` and `invoices` are described in
+`exports`, `price_book`, `released`, `cancels`, `invoices` and `order_rows` are described in
 `etl.keystate`; the AWB book makes its own table (`etl.awbbook`).
 """
 
@@ -48,6 +48,17 @@ CREATE TABLE IF NOT EXISTS invoices (
     applied_at TEXT NOT NULL,
     PRIMARY KEY (number, order_id)
 );
+CREATE TABLE IF NOT EXISTS order_rows (
+    feed TEXT NOT NULL,
+    order_id TEXT NOT NULL,
+    record TEXT NOT NULL,
+    file TEXT NOT NULL,
+    row INTEGER NOT NULL,
+    applied_at TEXT NOT NULL,
+    attempt TEXT,
+    PRIMARY KEY (feed, order_id, record)
+);
+CREATE INDEX IF NOT EXISTS order_rows_time ON order_rows (applied_at);
 """
 # Columns added since a table was first made: (table, column, declaration). A database made
 # before is given them when opened; the defaults say what its rows were.
@@ -66,7 +77,8 @@ ADDED_COLUMNS = (
 # before it was kept). Bump it whenever SCHEMA, ADDED_COLUMNS or the AWB book's table
 # (`etl.awbbook`) change: an older version then refuses the database (`sqlitetx.layout`)
 # instead of working on without what the newer one records. 1 (2026-11-28): as above;
-# 2: the invoice book (`invoices`, `etl.invoicebook`).
+# 2: the invoice book (`invoices`, `etl.invoicebook`) and the order-row book (`order_rows`,
+# `etl.orderbook`).
 LAYOUT = 2
 
 

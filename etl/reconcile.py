@@ -9,7 +9,9 @@ also get (`etl.konnect.REPLAY_CODES`: IN453, CR400, D400, X409) - it fetches the
 place? Those orders are ok - "applied" by this file when its own request's answer was lost
 (`Lost`), "already applied" after a refusal of a replay; a refusal of an order not there keeps
 its code; only unanswered orders are sent again, at most `settings.retries` times. An order
-that cannot be fetched is never resent: its rows stay `unknown`, never `ok`.
+that cannot be fetched is never resent: its rows stay `unknown`, never `ok`. What earlier
+files applied (`etl.orderbook.Recalled`) tells what the order cannot: whose a replay's lost
+answer was, which items a return QC named.
 
 A partial cancel cannot be told from the order alone (1 of 2 pieces cancelled: this request,
 or an earlier one?), so a cancel chunk's orders are looked up just before it is sent
@@ -32,8 +34,10 @@ from etl.clientsettings import ClientSettings
 from etl.errors import KonnectDown
 from etl.holdover import hold_orders
 from etl.journal import Journal
+from etl.keystate import order_rows
 from etl.konnect import REPLAY_CODES, Endpoint
 from etl.order_states import Order
+from etl.orderbook import Reader, Recalled
 from etl.orderlookup import (
     CancelLook,
     Shown,
@@ -108,13 +112,14 @@ async def upload_orders(
     ]
     lost.note(book)
     shown = Shown(name, phase)
+    judge = _Judge(feed, before, lost, Recalled(feed, _book(journal, file_id, name, feed)))
 
     def save(verdicts: list[Verdicts]) -> None:
         if journal is not None and file_id is not None:
             journal.record_chunks(file_id, [v.result() for v in verdicts])
 
     try:
-        await _settle(client, feed, endpoint, book, save, _Judge(feed, before, lost), shown)
+        await _settle(client, feed, endpoint, book, save, judge, shown)
     except KonnectDown as stopped:  # during a resend: a look-up was answered before it
         stopped.answered = True
         raise
@@ -153,6 +158,7 @@ async def _settle(
         )
         down = not fetched and for_now >= keys  # none answered: more rounds would not be
         last = round_number == rounds or down
+        judge.recalled.load(set(fetched))
         again = [(v, i) for v, i in doubts if judge.decide(v, i, fetched, last, for_now)]
         if down:
             log.warning("%s: Konnect answered none of the look-ups of %s whose answer needs"
@@ -172,8 +178,9 @@ async def _settle(
 class Lost:
     """Whose answer was lost, by (chunk index, record): this run's own request's (`now`),
     or an earlier attempt's at the file, as the journal kept it (`before`: a file resumed,
-    or held and taken again). A record found applied after either was applied by this file;
-    one refused as a replay (IN453...) and found applied was there already."""
+    or held and taken again). A record found applied after either was applied by this file
+    (unless an earlier file applied the same record: `Recalled`); one refused as a replay
+    (IN453...) and found applied was there already."""
 
     sent: set[int] = field(default_factory=set)  # the chunks this run sent
     now: set[tuple[int, int]] = field(default_factory=set)
@@ -208,11 +215,13 @@ class Lost:
 @dataclass
 class _Judge:
     """What settles a record in doubt from its order: the feed's rule (`CancelLook.reached`),
-    and whose answer was lost (`Lost`) for the words of a record found applied."""
+    whose answer was lost (`Lost`) for the words of a record found applied, and what earlier
+    files of the inbox applied to the order (`Recalled`: the order-row book)."""
 
     feed: str
     before: CancelLook
     lost: Lost
+    recalled: Recalled
 
     def decide(
         self, v: Verdicts, i: int, fetched: dict[str, Order | None], last: bool, for_now: set[str]
@@ -231,8 +240,10 @@ class _Judge:
         more = ""
         if order is not None:
             reached, more = self.before.reached(feed, v.first.index, key, v.records[i], order)
-        if reached and order is not None:
-            v.applied(i, found_applied(feed, v.records[i], order, self.lost.of(v, i)) + more)
+        if reached and order is not None:  # by this file, or an earlier one (the book)?
+            lost = self.lost.of(v, i)
+            if not self.recalled.settle(v, i, order, lost):
+                v.applied(i, found_applied(feed, v.records[i], order, lost) + more)
             return False
         if reached is None or i in v.errors or last:  # cannot tell, a real refusal, or out of tries
             v.final.add(i)
@@ -240,6 +251,17 @@ class _Judge:
                 v.errors[i] = (v.errors[i][0], held)  # Konnect's own words say less
             return False
         return True
+
+
+def _book(journal: Journal | None, file_id: int | None, name: str, feed: str) -> Reader | None:
+    """The order-row book as attempt `file_id` at file `name` reads it (what it recorded itself
+    is not an earlier file's: a file resumed or held); None without a journal."""
+    if journal is None or file_id is None:
+        return None
+    mine = journal.unfinished_by_name().get(name)
+    if mine is None or mine.id != file_id:
+        return order_rows(journal.path.parent, feed, None)
+    return order_rows(journal.path.parent, feed, f"{mine.id}/{mine.started_at}", mine.started_at)
 
 
 async def _resend(
