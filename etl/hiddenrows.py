@@ -76,7 +76,7 @@ def _note(table: Table, note: str) -> None:
 
 def _unknown(sheet: Sheet) -> bool:
     """A workbook sheet whose hidden rows could not be read (a CSV has none to read)."""
-    return sheet.hidden_rows is None and sheet.kind in ("xlsx", "xls")
+    return sheet.hidden_rows is None and sheet.kind in ("xlsx", "xls", "xml")
 
 
 def _where(sheet: Sheet) -> str:

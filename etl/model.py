@@ -63,7 +63,8 @@ class Sheet:
     # For a CSV whose lines are not all the same length: each record's own number of fields,
     # before the parser padded it (etl.ragged). None when they are all alike, and for workbooks.
     field_counts: IntArray | None = None
-    # For an XLSX sheet: the row numbers Excel hides (Hide, a filter, a collapsed group).
+    # For a workbook sheet (.xlsx, .xls, .ods, XML Spreadsheet): the row numbers it hides (Hide,
+    # a filter, a collapsed group); None when they could not be read (`etl.hiddenrows`).
     hidden_rows: IntArray | None = None
 
 

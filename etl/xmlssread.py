@@ -2,6 +2,9 @@
 Table, Row, Cell — written by older ERPs and Excel's "XML Spreadsheet 2003" save, often named
 `.xls` (`etl.markupread` tells it from a web page).
 
+Rows hidden or filtered out (`ss:Hidden="1"`) are listed as the other workbooks' are
+(`Sheet.hidden_rows`, `etl.hiddenrows`).
+
 Cells are read by type, numbers and dates written as the workbook reader writes them; a merged
 cell (`ss:MergeAcross`, `ss:MergeDown`) keeps its value in its top-left cell and leaves the
 others empty, so the columns below never shift. Row numbers are Excel's. Limits are checked
@@ -11,7 +14,7 @@ before any grid is built.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
@@ -36,6 +39,7 @@ class XmlWorkbook:
     def __init__(self, path: Path) -> None:
         self.path = path
         self.worksheets = _xml_worksheets(path, active())
+        self._hidden = {w.name: w.hidden_rows for w in self.worksheets}
 
     def sheets(self) -> list[SheetInfo]:
         return [SheetInfo(w.name, w.hidden) for w in self.worksheets]
@@ -50,7 +54,11 @@ class XmlWorkbook:
         cells, numeric = text_frame(rows)
         check_cells(cells, limits)
         row_numbers = np.arange(first, first + len(rows), dtype=np.int64)
-        return Sheet(cells, row_numbers, self.path, "xml", sheet_name=name, numeric=numeric)
+        hidden = np.array(self._hidden[name], dtype=np.int64)
+        return Sheet(
+            cells, row_numbers, self.path, "xml", sheet_name=name, numeric=numeric,
+            hidden_rows=hidden,
+        )  # fmt: skip
 
 
 @dataclass
@@ -58,6 +66,7 @@ class _Worksheet:
     name: str
     rows: list[tuple[int, dict[int, Any]]]  # (Excel row number, column -> value), in order
     hidden: bool = False
+    hidden_rows: list[int] = field(default_factory=list)  # Excel row numbers, ss:Hidden="1"
 
 
 def _xml_worksheets(path: Path, limits: Limits) -> list[_Worksheet]:
@@ -74,6 +83,8 @@ def _xml_worksheets(path: Path, limits: Limits) -> list[_Worksheet]:
             elif element.tag == f"{_SS}Row" and event == "end" and current is not None:
                 row_number = _index(element, row_number + 1, limits.max_rows, "row")
                 current.rows.append((row_number, _xml_row(element, limits)))
+                if element.get(f"{_SS}Hidden") == "1":
+                    current.hidden_rows.append(row_number)
                 element.clear()
             elif element.tag == _HIDDEN_TAG and event == "end" and current is not None:
                 current.hidden = (element.text or "").strip() in _HIDDEN_STATES

@@ -166,3 +166,36 @@ def test_an_xls_hiding_no_row_is_not_read_again(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(rowvisibility.xlrd, "open_workbook", never)
     shown = (Path(__file__).parent / "data" / "readers" / "old-format.xls").read_bytes()
     assert rowvisibility.xls_hidden_rows(shown, "Sheet1", 100) == []
+
+
+def xml_2003(rows: list[list[str]], hidden: set[int]) -> str:
+    """An XML Spreadsheet 2003 workbook as Excel writes it, rows in `hidden` (1-based)
+    carrying `ss:Hidden="1"` (hidden, or filtered out by an AutoFilter)."""
+    lines = []
+    for number, cells in enumerate(rows, start=1):
+        flag = ' ss:Hidden="1"' if number in hidden else ""
+        data = "".join(f'<Cell><Data ss:Type="String">{c}</Data></Cell>' for c in cells)
+        lines.append(f"<Row{flag}>{data}</Row>")
+    return (
+        '<?xml version="1.0"?><?mso-application progid="Excel.Sheet"?>'
+        '<Workbook xmlns="urn:schemas-microsoft-com:office:spreadsheet"'
+        ' xmlns:ss="urn:schemas-microsoft-com:office:spreadsheet">'
+        f'<Worksheet ss:Name="Cancel"><Table>{"".join(lines)}</Table></Worksheet></Workbook>'
+    )
+
+
+def test_an_xml_2003_cancel_list_filtered_down_cancels_only_what_shows(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """The same filtered cancel list from an ERP's "XML Spreadsheet 2003" export (named
+    .xls): the rows it marks hidden are rejected, not cancelled."""
+    head = ["orderId", "orderItemId", "quantity", "reasonCode", "cancel?"]
+    body = [[f"1100000000000000000{n}", f"1100000000000000000{n}-1", "1", "6", keep]
+            for n, keep in ((4, "yes"), (5, "no"), (6, "yes"), (7, "no"))]  # fmt: skip
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "cancel_filtered.xls").write_text(xml_2003([head, *body], {3, 5}))
+    assert run(tmp_path, sandbox).exit_code == 1
+    assert cancelled(sandbox) == {"11000000000000000004", "11000000000000000006"}
+    found = results(tmp_path, "cancel_filtered")
+    assert [found[row]["status"] for row in "2345"] == ["ok", "rejected", "ok", "rejected"]
+    assert found["5"]["message"] == hidden_message("xls")
