@@ -28,7 +28,7 @@ import orjson
 from etl import __version__
 from etl.atomic import atomic_write_bytes
 from etl.config import STATE_DIR
-from etl.pullhealth import PullHealth, pull_problem, stamp
+from etl.pullhealth import PullHealth, pull_in_progress, pull_problem, stamp
 
 log = logging.getLogger(__name__)
 
@@ -161,6 +161,7 @@ def verdict(status: dict[str, Any], now: float, max_age: float | None = None) ->
         )
     if status.get("state") == "stopping":
         files = ", ".join(status.get("files_in_flight") or [])
+        files = files or pull_in_progress(status.get("pulls"))
         what = f", it finishes {files} first" if files else ""
         return True, f"stopping: asked to stop{what} (last beat {age:.0f} s ago)"
     if stuck := not_taken_for(status.get("files_not_taken_epoch") or {}, now, limit):

@@ -1,8 +1,9 @@
 """How the pulls of `watch --pull-out` go, as `status.json` records them (`pulls`) and
 `konnect-etl status` reads them: last successful round, last error, failed rounds in a row,
 a round running since when. Pulls that failed `PULL_ALERT_ROUNDS` rounds in a row, or have
-been failing (or one round running) for `PULL_ALERT_SECONDS`, are a problem. The rest of the
-heartbeat is `etl.health`'s.
+been failing (or one round running) for `PULL_ALERT_SECONDS`, are a problem; so are pulls
+overdue: no round ended for `overdue_after` (3 intervals, at least `PULL_OVERDUE_SECONDS`)
+while none runs. The rest of the heartbeat is `etl.health`'s.
 """
 
 from __future__ import annotations
@@ -17,6 +18,15 @@ from typing import Any
 # have been failing (or one round has been running) this long, whichever comes first
 PULL_ALERT_ROUNDS = 3
 PULL_ALERT_SECONDS = 3600.0
+# ... or once no round has ended for this many intervals (and at least this long, well over
+# the lag of a status.json that `status` still takes for alive) while none runs
+PULL_OVERDUE_INTERVALS = 3
+PULL_OVERDUE_SECONDS = 600.0
+
+
+def overdue_after(every_seconds: float) -> float:
+    """Seconds without a round ended after which pulls every `every_seconds` are overdue."""
+    return max(PULL_OVERDUE_INTERVALS * every_seconds, PULL_OVERDUE_SECONDS)
 
 
 def stamp(epoch: float) -> str:
@@ -31,6 +41,7 @@ class PullHealth:
 
     outbox: str | None = None
     every_seconds: float | None = None
+    statuses: list[str] = field(default_factory=list)  # those each round pulls
     running_since: float | None = None  # a round in progress
     last_round: float | None = None  # when the last round ended
     last_success: float | None = None  # when a round last ended with every pull done
@@ -39,9 +50,12 @@ class PullHealth:
     failing_since: float | None = None  # the first failed round of this run of failures
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def round_started(self, outbox: Path, every_seconds: float, now: float) -> None:
+    def round_started(
+        self, outbox: Path, every_seconds: float, statuses: list[str], now: float
+    ) -> None:
         with self._lock:
             self.outbox, self.every_seconds = str(outbox), every_seconds
+            self.statuses = list(statuses)
             self.running_since = now
 
     def round_ended(self, failures: list[str], now: float) -> None:
@@ -61,9 +75,11 @@ class PullHealth:
             return {
                 "outbox": self.outbox,
                 "every_seconds": self.every_seconds,
+                "statuses": list(self.statuses),
                 "running_since": _maybe_stamp(self.running_since),
                 "running_since_epoch": self.running_since,
                 "last_round": _maybe_stamp(self.last_round),
+                "last_round_epoch": self.last_round,
                 "last_success": _maybe_stamp(self.last_success),
                 "last_success_epoch": self.last_success,
                 "last_error": dict(self.last_error) if self.last_error else None,
@@ -72,6 +88,7 @@ class PullHealth:
                 "failing_since_epoch": self.failing_since,
                 "alert_after_rounds": PULL_ALERT_ROUNDS,
                 "alert_after_seconds": PULL_ALERT_SECONDS,
+                "overdue_after_seconds": overdue_after(self.every_seconds or 0.0),
             }
 
 
@@ -105,7 +122,28 @@ def pull_problem(pulls: object, now: float) -> str | None:
             f"{(now - float(running)) / 60:.0f} min (since {pulls.get('running_since')}): "
             "Konnect answers very slowly, see the log"
         )
-    return None
+    return _overdue(pulls, now) if running is None else None
+
+
+def _overdue(pulls: dict[str, Any], now: float) -> str | None:
+    """No round has ended for `overdue_after_seconds`, and none runs: rounds do not start."""
+    last, limit = pulls.get("last_round_epoch"), pulls.get("overdue_after_seconds")
+    if last is None or not limit or now - float(last) <= float(limit):
+        return None
+    every = float(pulls.get("every_seconds") or 0)
+    return (
+        f"alive, but the pulls into {pulls.get('outbox') or 'the outbox'} are overdue: the "
+        f"last round ended {(now - float(last)) / 60:.0f} min ago ({pulls.get('last_round')}),"
+        f" one is due every {every / 60:g} min (limit {float(limit) / 60:g} min); see the log"
+    )
+
+
+def pull_in_progress(pulls: object) -> str:
+    """The round of pulls running, in words ("the pull of CREATED orders"); "" if none."""
+    if not isinstance(pulls, dict) or pulls.get("running_since_epoch") is None:
+        return ""
+    statuses = " and ".join(pulls.get("statuses") or []) or "the"
+    return f"the pull of {statuses} orders"
 
 
 def pull_lines(status: dict[str, Any] | None) -> list[str]:

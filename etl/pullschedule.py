@@ -12,7 +12,6 @@ thread of its own (etl.watch's docstring says why that is safe).
 from __future__ import annotations
 
 import logging
-import math
 import re
 import sqlite3
 import threading
@@ -26,6 +25,7 @@ from etl.config import Settings, config_path, load_settings
 from etl.config_file import read_config_file
 from etl.errors import ConfigError, EtlError, PullBusy
 from etl.health import Heartbeat
+from etl.hostfaults import what_to_check
 from etl.orderpages import failed_query
 from etl.outbox import check_outbox
 from etl.pull import check_status, pull_once
@@ -115,7 +115,9 @@ class PullSchedule:
         now = self.clock()
         if self.next_due is None or now >= self.next_due:
             if health is not None:
-                health.round_started(self.requests[0].outbox, self.every_seconds, time.time())
+                statuses = [r.status for r in self.requests]
+                health.round_started(self.requests[0].outbox, self.every_seconds, statuses,
+                                     time.time())  # fmt: skip
             self.failures = []
             self.results = [r for r in map(self._pull, self.requests) if r is not None]
             if health is not None:
@@ -162,7 +164,9 @@ def pull_failure(request: PullRequest, exc: BaseException) -> str:
         return f"{said}{str(exc).rstrip('.')}; nothing was written to {request.outbox}"
     notes = list(getattr(exc, "__notes__", ()))  # what became of a sheet already written
     outcome = ". ".join(notes) if notes else f"nothing was written to {request.outbox}"
-    return f"{said}cannot work in the outbox {request.outbox}: {exc}; {outcome}"
+    # a full disk, a refused permission...; nothing waits in an outbox: the next pull writes
+    hint = what_to_check(request.outbox, exc).replace("; waiting files are kept", "")
+    return f"{said}cannot work in the outbox {request.outbox}: {exc}{hint}; {outcome}"
 
 
 # after a round of pulls that itself broke (a bug of ours): the next one after this long
@@ -170,29 +174,25 @@ PULL_RETRY_SECONDS = 60.0
 
 
 class Pulling:
-    """The rounds of pulls of `watch --pull-out`, each in a thread of its own (module
-    docstring): started by the loop when one is due and none is running."""
+    """The rounds of pulls of `watch --pull-out`, in a thread of their own (module
+    docstring) that waits until one is due and runs it: whatever the loop does meanwhile (a
+    pass through a backlog, a back-off), rounds start on time, one at a time."""
 
     def __init__(self, pulls: Callable[[PullHealth], float], health: PullHealth,
-                 wake: threading.Event) -> None:  # fmt: skip
-        self.pulls, self.health, self.wake = pulls, health, wake
-        self.thread: threading.Thread | None = None
-        self.due_at = 0.0  # time.monotonic(); the first round at once
+                 wake: threading.Event, stopped: Callable[[], bool]) -> None:  # fmt: skip
+        self.pulls, self.health, self.wake, self.stopped = pulls, health, wake, stopped
+        self.ending = threading.Event()  # set at a stop: no round starts after it
+        self.thread = threading.Thread(target=self._rounds, name="konnect-etl-pulls",
+                                       daemon=True)  # fmt: skip
+        self.thread.start()
 
-    def start_if_due(self) -> float:
-        """Start a round if one is due and none runs; seconds until the loop should ask
-        again (infinity while a round runs: its end wakes the loop)."""
-        if self.thread is not None and not self.thread.is_alive():
-            self.thread = None
-        if self.thread is None and time.monotonic() >= self.due_at:
-            self.thread = threading.Thread(target=self._round, name="konnect-etl-pulls",
-                                           daemon=True)  # fmt: skip
-            self.thread.start()
-        if self.thread is not None:
-            return math.inf
-        return max(0.0, self.due_at - time.monotonic())
+    def _rounds(self) -> None:
+        delay = 0.0  # the first round at once
+        while not self.ending.wait(delay) and not self.stopped():  # none after a stop request
+            delay = self._round()
 
-    def _round(self) -> None:
+    def _round(self) -> float:
+        """One round; seconds until the next is due."""
         try:
             delay = self.pulls(self.health)  # logs and records its own failures
         except Exception:  # a bug of ours: keep watching, and pulling later
@@ -201,17 +201,20 @@ class Pulling:
             self.health.round_ended(["the round of pulls failed unexpectedly (see the log)"],
                                     time.time())  # fmt: skip
             delay = PULL_RETRY_SECONDS
-        self.due_at = time.monotonic() + delay
-        self.wake.set()  # the loop works out when the next round is due
+        self.wake.set()  # the loop writes status.json with the round's outcome
+        return delay
 
     def finish(self, heartbeat: Heartbeat) -> None:
-        """At a stop: let the round in progress end, beating meanwhile. A second stop
-        request raises StopNow out of the wait (signal handlers run here, in the main
-        thread) and leaves it."""
-        if self.thread is None or not self.thread.is_alive():
+        """At a stop: start no more rounds, and let the one in progress end, beating
+        meanwhile (`heartbeat` says "stopping"). A second stop request raises StopNow out of
+        the wait (signal handlers run here, in the main thread) and leaves it."""
+        self.ending.set()
+        self.thread.join(0.5)  # between rounds it ends at once
+        if not self.thread.is_alive():
             return
         log.warning("waiting for the pull in progress to end before stopping (stop again to "
                     "stop at once: the next pull catches up)")  # fmt: skip
+        heartbeat.write(time.time())
         while self.thread.is_alive():
             self.thread.join(0.2)
             heartbeat.write_soon(time.time())

@@ -8,11 +8,12 @@ retried; the watcher keeps running and recovers when the folder returns. With --
 ready file is only validated (as by `run --dry-run`), once per size and mtime, and left where
 it is.
 
-With --pull-out each round of pulls runs in a thread of its own (`Pulling`), one round at a
-time, so a slow or failing Konnect never holds up the loop: files are taken and status.json
-is rewritten meanwhile. The round touches nothing the loop uses: the pull opens, uses and
-closes the outbox's own journal and lock in that thread (`etl.pull`), with its own HTTP
-client; what the loop learns of it goes through `PullHealth`, under its lock. A stop lets
+With --pull-out the rounds of pulls run in a thread of their own (`Pulling`), one round at a
+time, each when it is due: a slow or failing Konnect never holds up the loop (files are
+taken and status.json is rewritten meanwhile), and a long pass through the inbox or its
+back-off never holds up the pulls. The round touches nothing the loop uses: the pull opens,
+uses and closes the outbox's own journal and lock in that thread (`etl.pull`), with its own
+HTTP client; what the loop learns of it goes through `PullHealth`, under its lock. A stop lets
 the round in progress finish (its sheet and journal stay whole); a second stop request
 leaves it, as it leaves a file (nothing is lost: the next pull covers the look-back).
 """
@@ -20,7 +21,6 @@ leaves it, as it leaves a file (nothing is lost: the next pull covers the look-b
 from __future__ import annotations
 
 import logging
-import math
 import os
 import sqlite3
 import threading
@@ -233,14 +233,15 @@ def watch_inbox(watcher: Watcher) -> None:
             if events is not None:
                 events.ensure_running()
             watcher.wake.clear()
-            pulls_due = pulling.start_if_due() if pulling is not None else math.inf
-            delay = min(_one_pass(watcher), pulls_due)
+            delay = _one_pass(watcher)
             watcher.heartbeat.write(time.time())
             # while faulting, file events (our own failed writes among them) must not cut
             # the back-off short
             watcher.stop.sleep(delay, None if watcher.backoff.failures else watcher.wake)
     finally:
         done.set()
+        if watcher.stop.requested:  # `status`: asked to stop, finishing a pull
+            watcher.heartbeat.state = "stopping"
         try:
             if pulling is not None:
                 pulling.finish(watcher.heartbeat)
@@ -260,7 +261,7 @@ def _pulling(watcher: Watcher) -> Pulling | None:
         return None
     if watcher.heartbeat.pulls is None:
         watcher.heartbeat.pulls = PullHealth()
-    return Pulling(watcher.options.pulls, watcher.heartbeat.pulls, watcher.wake)
+    return Pulling(watcher.options.pulls, watcher.heartbeat.pulls, watcher.wake, watcher.stop)
 
 
 def _beat_while_busy(watcher: Watcher, done: threading.Event) -> None:

@@ -185,8 +185,8 @@ def test_a_slow_pull_neither_hides_the_watcher_nor_holds_up_the_inbox(
 def test_a_stop_waits_for_the_pull_in_progress_and_a_second_stop_does_not(
     tmp_path: Path, sandbox: Any
 ) -> None:
-    """SIGTERM lets the pull in progress end (the watcher beating meanwhile), as it lets a
-    file end; a second SIGTERM stops at once."""
+    """SIGTERM lets the pull in progress end (the watcher beating meanwhile, status.json
+    saying "stopping"), as it lets a file end; a second SIGTERM stops at once."""
     inbox, out = tmp_path / "inbox", tmp_path / "outbox"
     inbox.mkdir()
     with fake_konnect(sandbox.url) as konnect:
@@ -200,6 +200,11 @@ def test_a_stop_waits_for_the_pull_in_progress_and_a_second_stop_does_not(
             process.send_signal(signal.SIGTERM)
             wait_for(lambda: "waiting for the pull in progress to end" in logs(inbox), 4,
                      "the watcher to wait for the pull")  # fmt: skip
+            wait_for(lambda: (read_status(inbox) or {}).get("state") == "stopping", 2,
+                     "status.json to say stopping")  # fmt: skip
+            code, said = status_cli(inbox)
+            assert code == 0, said
+            assert "stopping: asked to stop, it finishes the pull of CREATED orders first" in said
             before = (read_status(inbox) or {})["last_scan_epoch"]
             time.sleep(1.2)  # the wait beats at most once a second
             assert process.poll() is None and konnect.pending == 1

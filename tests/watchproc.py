@@ -16,8 +16,11 @@ from typing import Any
 STOP_TIMEOUT = 30.0
 
 
+FAST_PULLS = str(Path(__file__).with_name("fastpulls.py"))  # `watch --pull-every 1s` allowed
+
+
 def start_watch(
-    inbox: Path, sandbox: Any, *extra: str, settle: float = 0.5
+    inbox: Path, sandbox: Any, *extra: str, settle: float = 0.5, program: str = "-m etl"
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
@@ -25,7 +28,7 @@ def start_watch(
         "KONNECT_TOKEN": sandbox.token,
         "NO_PROXY": "127.0.0.1,localhost",
     }
-    args = [sys.executable, "-m", "etl", "watch", str(inbox), "--poll", "0.5"]
+    args = [sys.executable, *program.split(), "watch", str(inbox), "--poll", "0.5"]
     args += ["--settle", str(settle), *extra]
     log = (inbox.parent / f"watch-{time.monotonic_ns()}.log").open("wb")
     return subprocess.Popen(args, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -45,9 +48,9 @@ def stop(process: subprocess.Popen[bytes]) -> int:
 
 @contextmanager
 def watching(
-    inbox: Path, sandbox: Any, *extra: str, settle: float = 0.5
+    inbox: Path, sandbox: Any, *extra: str, settle: float = 0.5, program: str = "-m etl"
 ) -> Iterator[subprocess.Popen[bytes]]:
-    process = start_watch(inbox, sandbox, *extra, settle=settle)
+    process = start_watch(inbox, sandbox, *extra, settle=settle, program=program)
     try:
         yield process
     finally:
