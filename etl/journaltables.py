@@ -46,8 +46,10 @@ CREATE TABLE IF NOT EXISTS attempts (
 # was kept). Bump it whenever SCHEMA changes, or the other tables kept in the journal file:
 # `late_writes` (`etl.latewrites`) and, in an outbox's, the pull tables (`etl.pullstate`).
 # An older version then refuses the file (`sqlitetx.layout`) instead of working on without
-# what the newer one records. 1 (2026-11-28): as above.
-LAYOUT = 1
+# what the newer one records. 1 (2026-11-28): as above. 2 (2026-11-29): in an outbox's,
+# `pending_sheets` and `pulled_orders.staged` (a sheet's orders recorded before it is named:
+# an older version would count orders of a sheet never named as written, and miss them).
+LAYOUT = 2
 # `attempts` (2026-11-27): more about an attempt, in a table of its own so that an older
 # journal needs no ALTER: `size`, the bytes its `sha256` covers (a leftover its export wrote
 # on into is the same file grown, `continue_grown`); `held_since`, when Konnect first took

@@ -84,6 +84,10 @@ class FollowingFileHandler(logging.handlers.RotatingFileHandler):
 
     CHECK_SECONDS = 10.0
 
+    def handleError(self, record: logging.LogRecord) -> None:
+        """A line that cannot be written (the disk full) is lost from the file; logging's
+        own report would spill a traceback of dozens of lines onto stderr (a cron mail)."""
+
     def emit(self, record: logging.LogRecord) -> None:
         now = time.monotonic()
         if now - getattr(self, "_checked", 0.0) >= self.CHECK_SECONDS:

@@ -6,9 +6,12 @@
     fetch     every page of every location (`etl.orderpages`)
     new       drop orders an earlier pull of the same status already wrote for the same
               location (journal): an order moved to another store is new there
-    write     one row per order item, in our columns or an export mapping's, atomically
-    record    the windows and the orders written, only after the sheet exists; if that
-              fails, the sheet is removed again (the next pull writes it, never twice)
+    write     one row per order item, in our columns or an export mapping's, under a
+              hidden temp name; an order listed without an orderId is left out (WARNING)
+    record    the windows and the orders, pending under the name the sheet gets
+    name      the sheet (a hard link), only once its orders are recorded for good; then
+              mark them done (`etl.pullstate`: a pull stopped between two steps is
+              settled by the next one, so no order is missed or written twice)
 
 Every automatic window is the whole look-back, whatever the status: Konnect filters on the
 order's *date*, so a return of an old order, an order that arrives late, or one a paging
@@ -25,7 +28,6 @@ import functools
 import logging
 import sqlite3
 from datetime import datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
 from etl.client import KonnectClient
@@ -45,7 +47,8 @@ from etl.konnect import ORDER_STATUSES, ORDERS_PAGE_SIZE_MAX
 from etl.orderpages import fetch_all_pages, query, unknown_filters
 from etl.outbox import ColumnKind, StagedSheet, check_outbox, stage_sheet
 from etl.pullrequest import PullRequest, PullResult
-from etl.pullstate import PullState, Window, pull_lock, scope_key
+from etl.pullsheet import free_name, publish, settle
+from etl.pullstate import Pending, PullState, Window, pull_lock, scope_key
 from etl.session import journal_path
 
 log = logging.getLogger(__name__)
@@ -131,58 +134,81 @@ def _pull(
     now: datetime,
     state: PullState,
 ) -> PullResult:
+    settle(state, request.outbox)
     result = PullResult(status, pull_locations(settings, request.location))
     window = plan_window(settings, request, now)
     result.windows = {scope_key(status, loc, request.channel): window for loc in result.locations}
-    orders = asyncio.run(_fetch_everything(settings, connection, request, result, now))
+    orders, nameless = asyncio.run(_fetch_everything(settings, connection, request, result, now))
+    warn_without_id(status, nameless)
     result.fetched = len(orders)
     places = {oid: text(order.get("locationCode")) for oid, order in orders.items()}
     seen = set() if request.again else state.already_pulled(status, places)
-    new = [order for oid, order in orders.items() if oid not in seen]
+    new = {oid: order for oid, order in orders.items() if oid not in seen}
     result.new_orders = len(new)
-    rows = flatten_orders(new)
-    warn_unreadable_dates(new)
+    rows = flatten_orders(list(new.values()))
+    warn_unreadable_dates(list(new.values()))
     result.rows = len(rows)
     staged = _write(request, status, rows, now) if rows else None
     try:
-        _remember(settings, state, result, new, now, staged)
-    finally:
-        if staged is not None and result.file is None:  # not named: orders not recorded
-            with contextlib.suppress(OSError):  # a hidden temp name left is harmless
+        pending = _record(state, result, new, now, staged)
+    except BaseException:
+        if staged is not None:  # not recorded: never named
+            with contextlib.suppress(OSError):  # a hidden temp name left is swept later
                 staged.discard()
+        raise
+    if staged is not None and pending is not None:
+        result.file = publish(state, staged, pending)
+    _forget_old(settings, state, now)
     return result
 
 
-def _remember(
-    settings: Settings,
+def warn_without_id(status: str, orders: list[Order]) -> None:
+    """Orders Konnect listed without an orderId are left out: no journal could remember
+    them, so every pull would write them into a new sheet again, and an ERP import them."""
+    if not orders:
+        return
+    shown = "; ".join(_about(o) for o in orders[:5])
+    more = f"; and {len(orders) - 5} more" if len(orders) > 5 else ""
+    log.warning("%d %s order(s) Konnect listed without an orderId were left out of the sheet "
+                "(ask Fynd about them; an ERP could not tell them apart): %s%s",
+                len(orders), status, shown, more)  # fmt: skip
+
+
+def _about(order: Order) -> str:
+    """Enough to find an order without an id: its location, date and items."""
+    items = [text(i.get("orderItemId")) for i in order.get("items") or [] if isinstance(i, dict)]
+    date = ist(order.get("orderDate")) or text(order.get("orderDate"))
+    place = text(order.get("locationCode"))
+    return f"location {place or '?'}, ordered {date or '?'}, items {','.join(items) or '?'}"
+
+
+def _record(
     state: PullState,
     result: PullResult,
-    new: list[Order],
+    new: dict[str, Order],
     now: datetime,
     staged: StagedSheet | None,
-) -> None:
-    """Record the windows and the orders written, the sheet named in the same transaction
-    (an ERP never imports a sheet whose orders the journal may not know); forget orders
-    written long ago. A sheet whose orders cannot be recorded (disk full, journal locked) is
-    not named, or removed again if the commit failed."""
+) -> Pending | None:
+    """Record the windows and the orders written, pending under the name the sheet gets:
+    it is named only then (`pullsheet.publish`), so an ERP never sees a sheet whose orders the
+    journal may not know. Orders that cannot be recorded (disk full, journal locked) get no
+    sheet."""
     for warning in result.warnings:
         log.warning("%s", warning)
     if result.warnings:  # the only warning is a filter Konnect knows nothing of: no orders
-        result.file = staged.publish() if staged is not None else None
-    else:
-        ids = {str(o["orderId"]): o for o in new if o.get("orderId")}
-        dates = {oid: _ist_text(o.get("orderDate"), now) for oid, o in ids.items()}
-        places = {oid: text(o.get("locationCode")) for oid, o in ids.items()}
+        return None
+    dates = {oid: _ist_text(o.get("orderDate"), now) for oid, o in new.items()}
+    places = {oid: text(o.get("locationCode")) for oid, o in new.items()}
+    pending = Pending(staged.path.name, free_name(staged).name) if staged else None
+    try:
+        state.record(result.windows, result.status, dates, now, places, pending)
+    except (OSError, sqlite3.Error) as exc:
+        _not_recorded(result, exc)
+        raise
+    return pending
 
-        def publish() -> Path | None:
-            result.file = staged.publish() if staged is not None else None
-            return result.file
 
-        try:
-            state.record(result.windows, result.status, dates, publish, now, places)
-        except (OSError, sqlite3.Error) as exc:
-            _withdraw(result, exc)
-            raise
+def _forget_old(settings: Settings, state: PullState, now: datetime) -> None:
     remember = max(REMEMBER_DAYS, settings.pull_lookback_days + 2)
     try:
         state.forget_pulled_before(now - timedelta(days=remember))
@@ -191,35 +217,15 @@ def _remember(
                     "(tried again at the next pull)", exc)  # fmt: skip
 
 
-def _withdraw(result: PullResult, exc: Exception) -> None:
-    """The sheet just written lists orders the journal could not record: left there, the
-    next pull would write them again and the ERP import them twice. So it goes; the note
-    says so (`cliopts.host_fault`, the watcher's log)."""
-    if result.file is None and result.rows:
+def _not_recorded(result: PullResult, exc: Exception) -> None:
+    """The note on the error (`cliopts.host_fault`, the watcher's log): nothing is named."""
+    if result.rows:
         exc.add_note(
             f"Its {result.new_orders} new orders could not be recorded in the outbox's journal,"
             " so no sheet was written: the next pull writes them (none missed, none twice)"
         )
-        return
-    if result.file is None:
+    else:
         exc.add_note("No sheet was written (no new orders); nothing is lost")
-        return
-    name = result.file.name
-    try:
-        result.file.unlink()
-    except OSError as gone:
-        exc.add_note(
-            f"The sheet {name} was written, but its orders could not be recorded in the "
-            f"outbox's journal and it could not be removed either ({gone}): delete "
-            f"{result.file} before the ERP imports it, as the next pull writes those orders again"
-        )
-        return
-    exc.add_note(
-        f"The sheet {name} was written, but its {result.new_orders} orders could not be "
-        "recorded in the outbox's journal, so it was removed again: the next pull writes them "
-        "(none missed, none twice)"
-    )
-    result.file = None
 
 
 def plan_window(settings: Settings, request: PullRequest, now: datetime) -> Window:
@@ -239,25 +245,28 @@ async def _fetch_everything(
     request: PullRequest,
     result: PullResult,
     now: datetime,
-) -> dict[str, dict[str, Any]]:
-    """Every order of every location's window, by orderId (first seen wins)."""
-    orders: dict[str, dict[str, Any]] = {}
+) -> tuple[dict[str, Order], list[Order]]:
+    """Every order of every location's window, by orderId (first seen wins); and those
+    listed without an orderId."""
+    orders: dict[str, Order] = {}
+    nameless: list[Order] = []
     size = max(1, min(settings.pull_page_size, ORDERS_PAGE_SIZE_MAX))
     async with KonnectClient(connection) as client:
         for location, window in zip(result.locations, result.windows.values(), strict=True):
             params = query(result.status, request.channel, location, window)
             for order in await fetch_all_pages(client, params, size):
-                # an order without an id is still written (under a key no id can have)
-                key = str(order.get("orderId") or f"#no-id-{len(orders)}")
-                orders.setdefault(key, order)
-        if not orders and (request.location or request.channel):
+                if order.get("orderId") in (None, ""):
+                    nameless.append(order)
+                else:
+                    orders.setdefault(str(order["orderId"]), order)
+        if not orders and not nameless and (request.location or request.channel):
             window = next(iter(result.windows.values()))  # every location has the same one
             since = now - timedelta(days=settings.pull_lookback_days)
             probe = Window(min(window.start, since), max(window.end, now))
             found = await unknown_filters(client, request.location, request.channel,
                                           result.locations, probe)  # fmt: skip
             result.warnings += found
-    return orders
+    return orders, nameless
 
 
 def _write(

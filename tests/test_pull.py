@@ -346,10 +346,8 @@ def test_an_older_window_never_moves_the_remembered_end_back(tmp_path: Path) -> 
     state = PullState(tmp_path / "journal.sqlite3")
     now = datetime(2026, 11, 27, 10, 0, tzinfo=IST)
     old = Window(now - timedelta(days=300), now - timedelta(days=299))
-    state.record(
-        {"CREATED|*|*": Window(now - timedelta(hours=1), now)}, "CREATED", {}, lambda: None, now
-    )
-    state.record({"CREATED|*|*": old}, "CREATED", {"1": "2026-01-01 09:00:00"}, lambda: None, now)
+    state.record({"CREATED|*|*": Window(now - timedelta(hours=1), now)}, "CREATED", {}, now)
+    state.record({"CREATED|*|*": old}, "CREATED", {"1": "2026-01-01 09:00:00"}, now)
     last = state.last_window("CREATED|*|*")
     assert last is not None and last.end == now
     assert state.already_pulled("CREATED", ["1", "2"]) == {"1"}

@@ -216,7 +216,7 @@ def test_a_full_disk_after_the_sheet_leaves_no_sheet_behind(
         said = " ".join(full.output.split())
         assert f"cannot work in {out}: database or disk is full" in said
         assert "(the disk is full: free some space there)" in said
-        assert "so it was removed again: the next pull writes them" in said
+        assert "could not be recorded in the outbox's journal, so no sheet was written" in said
         assert sheets(out) == []
         monkeypatch.setattr(pulling, "_write", real)
         filler.unlink()  # space freed
@@ -431,7 +431,7 @@ def test_a_journal_from_before_locations_keeps_its_orders_pulled(tmp_path: Path)
     now = datetime(2026, 11, 27, 10, 0, tzinfo=IST)
     state = PullState(path)
     assert state.already_pulled("CREATED", {"1": "MUM-ST-02", "2": "DEL-WH-01"}) == {"1"}
-    state.record({}, "CREATED", {"2": "2026-11-27 09:00:00"}, lambda: None, now, {"2": "DEL-WH-01"})
+    state.record({}, "CREATED", {"2": "2026-11-27 09:00:00"}, now, {"2": "DEL-WH-01"})
     assert state.already_pulled("CREATED", {"2": "DEL-WH-01"}) == {"2"}
     assert state.already_pulled("CREATED", {"2": "MUM-ST-02"}) == set()
     assert state.already_pulled("CREATED", ["1", "2", "3"]) == {"1", "2"}  # any location
