@@ -1,7 +1,7 @@
 """Sheets we write for an ERP to import: CSV or XLSX, atomically, never over an existing file.
 
 A pulled sheet (`stage_sheet`) is written under a hidden temp name, then given its final
-name (`StagedSheet.publish`, while the pull records its orders) by a hard link (a rename on
+name once its orders are recorded as pending (`etl.pullsheet.publish`) by a hard link (a rename on
 Windows), which fails when the name exists: a sheet another pull wrote under the same name a
 moment earlier is never replaced; this one takes the next name (`-2`, `-3`...). Checking the
 name first and renaming over it would lose it.
@@ -36,7 +36,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
-from etl.atomic import atomic_write, fsync_dir, link_unless_taken
+from etl.atomic import atomic_write
 from etl.config import SANDBOX_STATE, STATE_DIR
 from etl.errors import ConfigError
 from etl.inboxid import ID_FILE
@@ -127,28 +127,11 @@ def same_folder(one: Path, other: Path) -> bool:
 @dataclass(frozen=True)
 class StagedSheet:
     """A sheet written under a hidden temp name in its folder (skipped by scanners), not
-    yet importable: `publish` gives it its name."""
+    yet importable: `etl.pullsheet.publish` gives it its name."""
 
     path: Path
     stem: str
     suffix: str
-
-    def publish(self) -> Path:
-        """Name the sheet `stem.suffix`, or `stem-2.suffix`... if that name is taken, even by
-        a file another process creates meanwhile; returns the name it got."""
-        folder = self.path.parent
-        try:
-            path, n = folder / f"{self.stem}{self.suffix}", 1
-            while not link_unless_taken(self.path, path):
-                n += 1
-                path = folder / f"{self.stem}-{n}{self.suffix}"
-        except BaseException:
-            self.discard()
-            raise
-        with contextlib.suppress(OSError):  # named: a hidden temp name left behind is harmless
-            self.discard()
-        fsync_dir(folder)  # the new name, durable
-        return path
 
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -162,7 +145,7 @@ def stage_sheet(
     rows: Sequence[Sequence[str]],
     kinds: Sequence[ColumnKind] = (),
 ) -> StagedSheet:
-    """Write a sheet to be named `folder/stem.suffix` (`StagedSheet.publish`)."""
+    """Write a sheet to be named `folder/stem.suffix` (`etl.pullsheet.publish`)."""
     staged = StagedSheet(folder / f".{stem}.{secrets.token_hex(4)}{suffix}.tmp", stem, suffix)
     try:
         write_sheet(staged.path, header, rows, kinds, kind=suffix)

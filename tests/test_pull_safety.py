@@ -19,12 +19,14 @@ from test_pull import EARLY, config, pull, rows_of, sheets
 import etl.client
 from etl import orderpages, outbox
 from etl import pull as pulling
+from etl.atomic import link_unless_taken
 from etl.clientsettings import ClientSettings
 from etl.config import Settings
 from etl.flatten import IST
 from etl.konnect import TOKEN_HEADER
 from etl.pull import pull_once
 from etl.pullrequest import PullRequest
+from etl.pullsheet import free_name
 from etl.pullstate import PullState
 from etl.session import journal_path
 
@@ -69,7 +71,14 @@ def test_a_sheet_written_meanwhile_under_the_same_name_is_never_overwritten(
 
 def test_sheets_racing_for_one_name_all_survive(tmp_path: Path) -> None:
     def write(n: int) -> Path:
-        return outbox.stage_sheet(tmp_path, "orders-X", ".csv", ["orderId"], [[str(n)]]).publish()
+        """Stage a sheet and name it as `pullsheet.publish` does: the next free name, taken
+        only if nobody took it between the look and the link."""
+        staged = outbox.stage_sheet(tmp_path, "orders-X", ".csv", ["orderId"], [[str(n)]])
+        sheet = tmp_path / "orders-X.csv"
+        while not link_unless_taken(staged.path, sheet):
+            sheet = free_name(staged)
+        staged.discard()
+        return sheet
 
     with ThreadPoolExecutor(8) as pool:
         paths = list(pool.map(write, range(8)))
