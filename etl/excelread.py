@@ -108,7 +108,7 @@ class Workbook:
             grid, scan = Grid(columns, numeric, first_row, first_col), scan_xlsx(self.path, name)
             grid.restore(scan)
             columns, numeric = grid.columns, grid.numeric
-            hidden = np.array(scan.hidden, dtype=np.int64)
+            hidden = None if scan.hidden is None else np.array(scan.hidden, dtype=np.int64)
         cells = pd.DataFrame(columns, dtype="str")
         unwrap_text_formulas(cells)  # our errors CSV, saved as .xlsx by LibreOffice
         check_cells(cells, active())

@@ -73,8 +73,9 @@ class SheetScan:
     # an array formula's range (first row, first column, last row, last column, formula):
     # its other cells hold values that came with the formula
     areas: list[tuple[int, int, int, int, str]] = field(default_factory=list)
-    # rows Excel hides (Hide, a filter, a collapsed group): their 1-based row numbers
-    hidden: list[int] = field(default_factory=list)
+    # rows Excel hides (Hide, a filter, a collapsed group): their 1-based row numbers; None
+    # when the sheet XML could not be read (`etl.hiddenrows` then says so)
+    hidden: list[int] | None = field(default_factory=list)
     # number cells under a zero-padding format, as Excel shows them (etl.xlsxpadded)
     padded: Found = field(default_factory=list)
 
@@ -86,7 +87,7 @@ def scan_xlsx(path: Path, sheet_name: str) -> SheetScan:
         xml, full_calc, styles = _sheet_xml(path, sheet_name)
         padding = padding_styles(styles)
     except (OSError, KeyError, zipfile.BadZipFile, ElementTree.ParseError):
-        return SheetScan()  # best effort: calamine already read the sheet
+        return SheetScan(hidden=None)  # best effort: calamine already read the sheet
     scan = SheetScan(padded=padded_cells(xml, padding))
     if _ERROR_MARK in xml:
         scan.errors = _error_cells(xml)

@@ -12,11 +12,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 from typing import Any
+from unittest.mock import Mock
 
 import pytest
 from runs import results, run
 
 import etl.excelread
+import etl.xlsxerrors
 from etl import rowvisibility
 
 OFFICE = Path(__file__).parent / "fixtures" / "office"
@@ -106,13 +108,17 @@ def test_a_stock_files_hidden_row_is_sent_and_named(
 def test_an_order_workbook_whose_hidden_rows_cannot_be_read_is_refused(
     tmp_path: Path, sandbox: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Rather than sending rows nobody may have seen: nothing is cancelled."""
+    """Rather than sending rows nobody may have seen: nothing is cancelled. `.xlsx` too: its
+    sheet XML unreadable where calamine read the cells (a part named unusually)."""
     monkeypatch.setattr(etl.excelread, "ods_hidden_rows", lambda *args: None)
+    monkeypatch.setattr(etl.xlsxerrors, "_sheet_xml", Mock(side_effect=KeyError("sheet1.xml")))
     dropped(tmp_path, "cancel_filtered.ods")
+    dropped(tmp_path, "cancel_filtered.xlsx")
     result = run(tmp_path, sandbox)
     assert result.exit_code == 1
     assert sandbox.ledger() == []
-    assert (tmp_path / "failed").is_dir()
+    failed = {p.name for p in (tmp_path / "failed").glob("*/cancel_filtered*")}
+    assert {"cancel_filtered.ods", "cancel_filtered-2.xlsx"} <= failed, failed
     assert "hidden or filtered out cannot be read" in " ".join(result.stdout.split())
 
 
