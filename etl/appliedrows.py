@@ -32,15 +32,16 @@ def already_applied(
     out: RowOutcomes, validated: Validated, chunks: Sequence[Chunk], results: Sequence[ChunkResult]
 ) -> int:
     """How many `ok` rows this file did not apply, as Konnect had them already: refused as a
-    replay and found applied by a look-up (and the rows folded into theirs), or cancels an
-    earlier file applied (`etl.repeats`). The summary's `already_applied`; the rest of the
-    `ok` rows were applied by this file - a row whose own request's answer was lost and that
-    the look-up found applied among them (`orderwords.LOST_NOW`), unless an earlier file of
-    the inbox applied the same record (`etl.orderbook`: then its note is an `ALREADY` one)."""
+    replay and found applied by a look-up (and the rows folded into theirs), or records an
+    earlier file applied, not sent again (`etl.repeats`, `etl.orderrepeats`). The summary's
+    `already_applied`; the rest of the `ok` rows were applied by this file - a row whose own
+    request's answer was lost and that the look-up found applied among them
+    (`orderwords.LOST_NOW`), unless an earlier file of the inbox applied the same record
+    (`etl.orderbook`: then its note is an `ALREADY` one)."""
     noted = _noted_rows(validated, chunks, results)
     found = {pos for pos, note in noted if note.startswith(ALREADY) and out.status[pos] == "ok"}
     folded = {p for p, into in validated.merged.items() if int(validated.positions[into]) in found}
-    repeated = {p.row for p in validated.problems if p.code == REPEATED and p.status == "ok"}
+    repeated = {p.row for p in validated.problems if p.code in REPEATED and p.status == "ok"}
     return len(found | folded) + len(repeated)
 
 
@@ -58,4 +59,5 @@ def _noted_rows(
                 yield pos, note
 
 
-REPEATED = "repeated_cancel"  # the code of a cancel row an earlier file applied (etl.repeats)
+# the codes of rows an earlier file applied, not sent again (etl.repeats, etl.orderrepeats)
+REPEATED = ("repeated_cancel", "repeated_order")

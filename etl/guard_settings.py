@@ -16,6 +16,7 @@ class Guards:
     min_rows: int = 10
     out_of_order: bool = True
     repeated_cancels: bool = True
+    repeated_orders: bool = True
     price_jump: float | None = 10.0
 
     @classmethod
@@ -27,6 +28,7 @@ class Guards:
                 fewer_rows=None,
                 out_of_order=False,
                 repeated_cancels=False,
+                repeated_orders=False,
                 price_jump=None,
             )
         if value is True:
@@ -49,6 +51,7 @@ _WHAT = {
     "min_rows": "a number of rows (default 10)",
     "out_of_order": "true or false",
     "repeated_cancels": "true or false",
+    "repeated_orders": "true or false",
     "price_jump": "a factor (10 = ten times), or false",
 }
 
@@ -56,7 +59,7 @@ _WHAT = {
 def _guard_value(key: str, value: Any) -> Any:
     if value is None:  # a blank must not quietly turn off what stops a file of zeros
         raise ValueError(f"guards.{key} has no value: give {_WHAT[key]}")
-    if key in ("out_of_order", "repeated_cancels"):
+    if key in ("out_of_order", "repeated_cancels", "repeated_orders"):
         if not isinstance(value, bool):
             raise ValueError(f"guards.{key} must be true or false")
         return value

@@ -13,9 +13,11 @@ price file whose prices moved by one big factor from those last sent (`etl.price
 Stock and price files processed out of order (an older export after a newer one) do not
 overwrite newer values (`etl.outoforder`).
 
-Cancel rows an earlier file applied are not sent again (`etl.repeats`); an invoice number
-Konnect refuses says which order an earlier file gave it to (`etl.invoicebook`); the order
-rows a file applied are remembered for the look-ups of later files (`etl.orderbook`).
+Cancel rows an earlier file applied are not sent again (`etl.repeats`), nor are the records
+of the other order feeds an earlier file applied (`etl.orderrepeats`: a "month so far"
+re-export); an invoice number Konnect refuses says which order an earlier file gave it to
+(`etl.invoicebook`); the order rows a file applied are remembered for the look-ups and the
+skips of later files (`etl.orderbook`).
 
 Two processes on one inbox take turns with such files (`etl.turns`), so neither looks at
 what was applied while the other is between its look and its record.
@@ -28,16 +30,18 @@ import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from etl import awbbook, invoicebook, orderbook, pricejump, repeats, sqlitetx
+from etl import awbbook, invoicebook, orderbook, orderrepeats, pricejump, repeats, sqlitetx
 from etl.droppedback import ERRORS_NAME, errors_layout
 from etl.feeds import ABSOLUTE_FEEDS
 from etl.guard_settings import Guards
-from etl.keystate import KeyState
+from etl.journaltables import FileRecord
+from etl.keystate import KEEP_DAYS, KeyState
 from etl.orderlookup import look_up
 from etl.outoforder import FUTURE_SLACK, copy_of, exported_at, record_applied, skip_superseded
 from etl.release import release_command
@@ -139,7 +143,7 @@ def release_hint(held_file: Path) -> str:
 
 def before_upload(prepared: Prepared, path: Path, job: Job, sha256: str) -> str | None:
     """Why the file is held (None: go on), after dropping rows a newer export already set
-    and cancels an earlier file applied."""
+    and order records (cancels too) an earlier file applied."""
     if job.journal is None:
         return None
     with KeyState(job.journal.path.parent) as state:
@@ -155,7 +159,25 @@ def before_upload(prepared: Prepared, path: Path, job: Job, sha256: str) -> str 
         if reason is None and job.guards.repeated_cancels:
             look = look_up(job.client) if job.client is not None else None
             repeats.skip_repeats(prepared, state, _attempt(job, path, sha256), look)
+        if reason is None and job.guards.repeated_orders:
+            _skip_applied_orders(prepared, job, path, sha256, state)
     return reason
+
+
+def _skip_applied_orders(
+    prepared: Prepared, job: Job, path: Path, sha256: str, state: KeyState
+) -> None:
+    """`orderrepeats.skip_applied`, the book read as this file's look-ups read it: a resumed
+    attempt leaves out its own records and those recorded after it began."""
+    feed, mine = prepared.feed.name, _unfinished(job, path, sha256)
+    attempt = f"{mine.id}/{mine.started_at}" if mine is not None else None
+    began = mine.started_at if mine is not None else "~"
+    horizon = datetime.now(UTC) - timedelta(days=KEEP_DAYS)
+    orderrepeats.skip_applied(
+        prepared,
+        lambda orders: state.orders.earlier(feed, orders, attempt, began),
+        horizon.isoformat(timespec="milliseconds"),
+    )
 
 
 def partly_applied(prepared: Prepared, out: RowOutcomes, path: Path, job: Job, sha256: str) -> None:
@@ -190,8 +212,12 @@ def expecting_cancels(
 def _attempt(job: Job, path: Path, sha256: str) -> str | None:
     """The unfinished attempt at this file, if any, as the protection state names it: its
     journal id and start (a journal made anew would number from 1 again)."""
-    earlier = job.journal.unfinished(sha256, path.name) if job.journal is not None else None
+    earlier = _unfinished(job, path, sha256)
     return f"{earlier.id}/{earlier.started_at}" if earlier is not None else None
+
+
+def _unfinished(job: Job, path: Path, sha256: str) -> FileRecord | None:
+    return job.journal.unfinished(sha256, path.name) if job.journal is not None else None
 
 
 def after_upload(

@@ -120,11 +120,21 @@ def test_a_qc_the_book_does_not_know_keeps_konnects_refusal(tmp_path: Path, sand
     )
 
 
+def sending_repeats(inbox: Path) -> None:
+    """`guards: {repeated_orders: false}`: records an earlier file applied are sent again
+    (by default they are not, tests/test_order_reexport.py), and the look-ups judge them - as
+    they do a record another process applied after this file's book was read."""
+    inbox.mkdir(exist_ok=True)
+    (inbox / "konnect-etl.yaml").write_text("guards: {repeated_orders: false}\n")
+
+
 def test_a_qc_file_dropped_again_is_already_applied_by_the_first(
     tmp_path: Path, sandbox: Any
 ) -> None:
     """Day 2's whole QC (both items, good condition) dropped again, re-saved (other bytes,
-    same rows): Konnect refuses the replay; the book names the file that applied it."""
+    same rows), sent again: Konnect refuses the replay; the book names the file that applied
+    it."""
+    sending_repeats(tmp_path)
     returned(sandbox, PARTIAL, 1, 2)
     rows = [QC, [PARTIAL, f"{PARTIAL}-1", "1", ""], [PARTIAL, f"{PARTIAL}-2", "2", ""]]
     drop(tmp_path, "return_qc_day2.csv", rows)
@@ -146,7 +156,9 @@ def test_a_qc_file_dropped_again_is_already_applied_by_the_first(
 
 def re_export(inbox: Path, sandbox: Any, names: tuple[str, str], rows: list[list[str]]) -> Any:
     """`names[0]` sends all `rows` but the last (header first); then `names[1]`, every
-    row, with every answer lost after Konnect applied or refused it: its result rows."""
+    row, sent again, with every answer lost after Konnect applied or refused it: its result
+    rows."""
+    sending_repeats(inbox)
     drop(inbox, names[0], rows[:-1])
     assert run(inbox, sandbox).exit_code == 0
     sandbox.faults(drop_rate=1.0, faults_on="writes", fault_seed=3)

@@ -648,4 +648,5 @@ def test_an_awb_an_earlier_file_set_on_another_order_is_noted(tmp_path: Path, sa
     ]
     drop(inbox, "awb_again.csv", [header, [oid(13, 7), "5555555556", "Delhivery"]])
     assert run(inbox, sandbox).exit_code == 0
-    assert results(inbox, "awb_again")["2"]["message"] == ""  # the same order: nothing to note
+    again = results(inbox, "awb_again")["2"]["message"]  # the same order: nothing to note
+    assert again.startswith("already applied: awb_evening.csv (row 3, ") and "set on" not in again
