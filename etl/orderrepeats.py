@@ -35,9 +35,9 @@ from etl.bodies import build_chunks
 from etl.model import IntArray, Problem
 from etl.order_states import ORDER_FEEDS
 from etl.orderbook import EarlierRow, canonical
-from etl.orderwords import ALREADY
+from etl.orderwords import applied_by
 from etl.validation import drop_rows
-from etl.wording import count, local_time
+from etl.wording import count
 
 if TYPE_CHECKING:
     from etl.job import Prepared
@@ -76,10 +76,8 @@ def skip_applied(prepared: Prepared, read: Read, horizon: str) -> int:
 
 def not_sent(earlier: EarlierRow) -> str:
     """'already applied: return_qc_1.csv (row 3, 27 Nov 2026 14:02) applied this row before;
-    not sent again' (the words of `orderwords.applied_before`, without a look-up)."""
-    when = local_time(earlier.applied_at)
-    said = f"{earlier.file} (row {earlier.row}, {when}) applied this row before"
-    return f"{ALREADY}{said}; not sent again"
+    not sent again' (as `orderwords.applied_before` says it, without a look-up)."""
+    return f"{applied_by(earlier)}; not sent again"
 
 
 def _repeated(row: int, message: str) -> Problem:

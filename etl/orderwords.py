@@ -66,10 +66,13 @@ def applied_before(feed: str, record: Record, order: Order, earlier: EarlierRow)
     applied this row before; the look-up shows return QC taken, now return_bag_accepted'."""
     state = order.get("state") or order.get("orderStatus") or "done"
     shown = (_evidence if feed in ("awb", "invoice") else _checked)(feed, record, order)
-    return (
-        f"{ALREADY}{earlier.file} (row {earlier.row}, {local_time(earlier.applied_at)}) applied"
-        f" this row before; the look-up shows {shown}, now {state}"
-    )
+    return f"{applied_by(earlier)}; the look-up shows {shown}, now {state}"
+
+
+def applied_by(earlier: EarlierRow) -> str:
+    """'already applied: return_qc_1.csv (row 5, 27 Nov 2026 14:02) applied this row before'."""
+    when = local_time(earlier.applied_at)
+    return f"{ALREADY}{earlier.file} (row {earlier.row}, {when}) applied this row before"
 
 
 def qc_taken_without(earlier: EarlierRow, missing: list[str]) -> str:
