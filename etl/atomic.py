@@ -115,7 +115,11 @@ def _reserve_then_replace(source: Path, path: Path) -> bool:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     except FileExistsError:
         return False
-    source.replace(path)
+    try:
+        source.replace(path)
+    except BaseException:  # not named: the empty stand-in must not stay as the sheet
+        path.unlink(missing_ok=True)
+        raise
     return True
 
 

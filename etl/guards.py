@@ -30,7 +30,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import closing
-from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -41,7 +41,7 @@ from etl.droppedback import ERRORS_NAME, errors_layout
 from etl.feeds import ABSOLUTE_FEEDS
 from etl.guard_settings import Guards
 from etl.journaltables import FileRecord
-from etl.keystate import KEEP_DAYS, KeyState
+from etl.keystate import KeyState
 from etl.orderlookup import look_up
 from etl.outoforder import FUTURE_SLACK, copy_of, exported_at, record_applied, skip_superseded
 from etl.release import release_command
@@ -172,12 +172,8 @@ def _skip_applied_orders(
     feed, mine = prepared.feed.name, _unfinished(job, path, sha256)
     attempt = f"{mine.id}/{mine.started_at}" if mine is not None else None
     began = mine.started_at if mine is not None else "~"
-    horizon = datetime.now(UTC) - timedelta(days=KEEP_DAYS)
-    orderrepeats.skip_applied(
-        prepared,
-        lambda orders: state.orders.earlier(feed, orders, attempt, began),
-        horizon.isoformat(timespec="milliseconds"),
-    )
+    orderrepeats.skip_applied(prepared, partial(state.orders.earlier, feed, attempt=attempt,
+                                                before=began))  # fmt: skip
 
 
 def partly_applied(prepared: Prepared, out: RowOutcomes, path: Path, job: Job, sha256: str) -> None:

@@ -8,6 +8,7 @@ import logging
 import logging.handlers
 import os
 import re
+import sys
 import time
 from collections.abc import Iterable
 from pathlib import Path
@@ -86,7 +87,10 @@ class FollowingFileHandler(logging.handlers.RotatingFileHandler):
 
     def handleError(self, record: logging.LogRecord) -> None:
         """A line that cannot be written (the disk full) is lost from the file; logging's
-        own report would spill a traceback of dozens of lines onto stderr (a cron mail)."""
+        own report would spill a traceback of dozens of lines onto stderr (a cron mail). A
+        line that cannot be formatted (a mistake of ours) is reported as logging does."""
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handleError(record)
 
     def emit(self, record: logging.LogRecord) -> None:
         now = time.monotonic()

@@ -5,7 +5,8 @@ What a look-up shows of an order cannot always tell whose request put it there. 
 ("the QC sheet, month so far") resends rows an earlier file applied; when Konnect's refusal of
 such a replay is lost, the order found applied would be credited to this file. And Konnect
 shows the same empty return reason for an item QC'd in good condition and for one that was
-not in the QC at all. So every record of an order feed this inbox's files applied (its rows
+not in the QC at all. So every record of an order feed (but `cancel`: `FEEDS`) this inbox's
+files applied (its rows
 `ok`: acknowledged, or found applied by a look-up) is remembered `keep_days`: feed, order,
 the record as sent (canonical JSON), the file (as in done/), its first row, the time (UTC)
 and the journal attempt ("id/started_at", as the cancel book's: a file resumed or held does
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import orjson
 
+from etl.journaltables import utc
 from etl.order_states import ORDER_FEEDS, Order, Record, qc_unsure
 from etl.orderverdicts import Verdicts
 from etl.orderwords import LostAnswer, applied_before, qc_cannot_tell, qc_taken_without
@@ -33,6 +35,11 @@ if TYPE_CHECKING:
     from etl.job import Prepared
     from etl.keystate import KeyState
     from etl.report import RowOutcomes
+
+
+# The feeds the book keeps: every order feed but `cancel`, which has its own (`etl.cancelbook`):
+# a cancel sent again cancels one more piece, so it is never "the same record, applied".
+FEEDS = ORDER_FEEDS - {"cancel"}
 
 
 def canonical(record: Record) -> str:
@@ -62,15 +69,19 @@ class OrderBook:
     ) -> dict[str, list[EarlierRow]]:
         """The records of `feed` attempts other than `attempt` applied to `orders` before
         `before` (UTC, ISO: when that attempt began - a file that waited held does not take
-        what later files found applied for theirs), oldest first."""
+        what later files found applied for theirs), oldest first; within `keep_days` of
+        `before` (or of now), so an attempt resumed reads what it read at first."""
+        asked = datetime.now(UTC) if before == "~" else utc(before)
+        since = (asked - timedelta(days=self._keep_days)).isoformat(timespec="milliseconds")
         found: dict[str, list[EarlierRow]] = {}
         for start in range(0, len(orders), 500):
             batch = orders[start : start + 500]
             rows = self._db.execute(
                 "SELECT order_id, record, file, row, applied_at FROM order_rows WHERE feed = ?"
                 f" AND order_id IN ({','.join('?' * len(batch))})"
-                " AND (attempt IS NULL OR attempt != ?) AND applied_at < ? ORDER BY applied_at",
-                (feed, *batch, attempt or "", before),
+                " AND (attempt IS NULL OR attempt != ?) AND applied_at < ? AND applied_at >= ?"
+                " ORDER BY applied_at",
+                (feed, *batch, attempt or "", before, since),
             )
             for order, record, file, row, at in rows:
                 entry = EarlierRow(orjson.loads(record), file, int(row), at)
@@ -103,7 +114,7 @@ def record_applied(
     """Remember the records of an order file (`name`, as in done/; the journal's `attempt`)
     whose rows ended `ok`, with the first row of each."""
     feed, validated = prepared.feed, prepared.validated
-    if feed.name not in ORDER_FEEDS or validated.frame.empty:
+    if feed.name not in FEEDS or validated.frame.empty:
         return
     ok = np.asarray(out.status)[validated.positions] == "ok"
     applied: list[tuple[str, str, int]] = []

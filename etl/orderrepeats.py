@@ -25,7 +25,7 @@ says it was already applied - as without this rule. Stock and price are not orde
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,8 +33,7 @@ import orjson
 
 from etl.bodies import build_chunks
 from etl.model import IntArray, Problem
-from etl.order_states import ORDER_FEEDS
-from etl.orderbook import EarlierRow, canonical
+from etl.orderbook import FEEDS, EarlierRow, Reader, canonical
 from etl.orderwords import applied_by
 from etl.validation import drop_rows
 from etl.wording import count
@@ -44,24 +43,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-OWN_RULE = "cancel"  # a repeated cancel is `etl.repeats`'
 REPEATED = "repeated_order"  # the code of the rows of a record not sent (etl.appliedrows)
 
-# the order-row book's records of some orders, by order, as this file's attempt reads it
-Read = Callable[[list[str]], dict[str, list[EarlierRow]]]
 
-
-def skip_applied(prepared: Prepared, read: Read, horizon: str) -> int:
-    """Drop the records of this order file that an earlier file applied (in the book, at or
-    after `horizon`, UTC ISO): their rows become `ok` rows saying so. The rows dropped."""
-    feed = prepared.feed.name
-    if feed not in ORDER_FEEDS or feed == OWN_RULE or prepared.validated.frame.empty:
+def skip_applied(prepared: Prepared, read: Reader) -> int:
+    """Drop the records of this order file that an earlier file applied (as the book reads
+    for this file's attempt): their rows become `ok` rows saying so. The rows dropped."""
+    if prepared.feed.name not in FEEDS or prepared.validated.frame.empty:
         return 0
     records = list(_records(prepared))
     book = read(sorted({order for order, _, _ in records}))
     messages: dict[int, str] = {}
     for order, text, rows in records:
-        earlier = (e for e in book.get(order, ()) if e.applied_at >= horizon)
+        earlier = book.get(order, ())
         if (same := next((e for e in earlier if canonical(e.record) == text), None)) is not None:
             messages.update(dict.fromkeys(rows.tolist(), not_sent(same)))
     if not messages:

@@ -228,18 +228,19 @@ NOT_RETURNED = (
 )
 ONE_QC = (
     "; a return QC is taken once per order: if that QC left an item out or has a wrong"
-    " reason, correct it in Konnect"
+    " reason, correct it in Konnect (not from a file)"
 )
 
 
 def _qc_refused(order: Order, held: str) -> str:
     """A return QC refused as the order stands: no return at the store yet (check the order
-    ID, or wait), or the return closed (nothing to send); else what Konnect holds (`held`)."""
+    ID, or wait), or the return closed (what differs from the QC taken is corrected in
+    Konnect); else what Konnect holds (`held`)."""
     states, state = states_of(order), _shown_state(order)
     if states and states <= _NOT_RETURNED:
         return NOT_RETURNED.format(state=state)
-    if states and states <= _CLOSED:
-        return _closed(states, state) + (f"; {held}" if held else "") + ONE_QC
+    if states and states <= _CLOSED:  # a QC refused there differs from the one taken
+        return _closed(states, state, done_here=False) + (f"; {held}" if held else "") + ONE_QC
     return held
 
 
@@ -264,12 +265,12 @@ def _status_of_return(record: Record, order: Order) -> str:
     )
 
 
-def _closed(states: set[str], state: str) -> str:
-    """'the return is already closed in Konnect, its credit note issued (credit_note_...)'."""
+def _closed(states: set[str], state: str, done_here: bool = True) -> str:
+    """'the return is already closed in Konnect, its credit note issued (credit_note_...)',
+    and, when nothing of the row is left to correct (`done_here`), that it can go."""
     done = "its credit note issued" if "credit_note_generated" in states else "its QC taken"
-    return (
-        f"the return is already closed in Konnect, {done} ({state}): nothing to do, delete this row"
-    )
+    said = f"the return is already closed in Konnect, {done} ({state})"
+    return f"{said}: nothing to do, delete this row" if done_here else said
 
 
 def _shown_state(order: Order) -> str:

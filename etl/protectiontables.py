@@ -77,7 +77,8 @@ ADDED_COLUMNS = (
 # before it was kept). Bump it whenever SCHEMA, ADDED_COLUMNS or the AWB book's table
 # (`etl.awbbook`) change: an older version then refuses the database (`sqlitetx.layout`)
 # instead of working on without what the newer one records. 1 (2026-11-28): as above;
-# 2: the invoice book (`invoices`, `etl.invoicebook`) and the order-row book (`order_rows`,
+# 2 (2026-11-28, one change: no version with only one of them was ever run on an inbox): the
+# invoice book (`invoices`, `etl.invoicebook`) and the order-row book (`order_rows`,
 # `etl.orderbook`).
 LAYOUT = 2
 

@@ -38,10 +38,10 @@ def publish(state: PullState, staged: StagedSheet, pending: Pending) -> Path:
         while not link_unless_taken(staged.path, sheet):  # taken meanwhile, not by a pull
             sheet = free_name(staged)
             pending = state.rename(pending, sheet.name)
-        fsync_dir(folder)  # the name durable before the temp name goes
-    except BaseException as exc:
+    except BaseException as exc:  # not named: forget its orders (a stop, a refused link)
         _unname(state, staged, pending, exc)
         raise
+    fsync_dir(folder)  # named now, whatever stops us: the name durable before the temp name goes
     with contextlib.suppress(OSError):  # still there, it is the same file: settled as named
         staged.discard()
     try:

@@ -243,6 +243,9 @@ class PullState:
             self._db.execute(
                 "UPDATE pending_sheets SET sheet = ? WHERE staged = ?", (sheet, pending.staged)
             )
+            self._db.execute(
+                "UPDATE pull_windows SET file = ? WHERE file = ?", (sheet, pending.sheet)
+            )
         return Pending(pending.staged, sheet)
 
     def named(self, staged: str) -> None:

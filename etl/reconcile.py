@@ -37,7 +37,7 @@ from etl.journal import Journal
 from etl.keystate import order_rows
 from etl.konnect import REPLAY_CODES, Endpoint
 from etl.order_states import Order
-from etl.orderbook import Reader, Recalled
+from etl.orderbook import FEEDS, Reader, Recalled
 from etl.orderlookup import (
     CancelLook,
     Shown,
@@ -256,7 +256,7 @@ class _Judge:
 def _book(journal: Journal | None, file_id: int | None, name: str, feed: str) -> Reader | None:
     """The order-row book as attempt `file_id` at file `name` reads it (what it recorded itself
     is not an earlier file's: a file resumed or held); None without a journal."""
-    if journal is None or file_id is None:
+    if journal is None or file_id is None or feed not in FEEDS:
         return None
     mine = journal.unfinished_by_name().get(name)
     if mine is None or mine.id != file_id:

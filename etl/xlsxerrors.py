@@ -37,8 +37,6 @@ from etl.errors import InputError
 from etl.errorvalues import uncalculated_text
 from etl.xlsxpadded import padded_cells, padding_styles
 
-_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
 _PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _ERROR_MARK = b't="e"'
 # an error cell's open tag (not self-closing), then its content up to the closing tag
@@ -122,7 +120,8 @@ def _sheet_xml(path: Path, sheet_name: str) -> tuple[bytes, bool, bytes | None]:
         targets = {
             rel.get("Id"): rel.get("Target", "") for rel in rels.iter(f"{_PKG_REL_NS}Relationship")
         }
-        calc = workbook.find(f"{_MAIN_NS}calcPr")
+        # any namespace: Excel's "Strict Open XML" workbook names its elements otherwise
+        calc = workbook.find("{*}calcPr")
         full_calc = calc is not None and calc.get("fullCalcOnLoad", "").lower() in _TRUE
 
         def read(target: str) -> bytes:
@@ -134,9 +133,10 @@ def _sheet_xml(path: Path, sheet_name: str) -> tuple[bytes, bool, bytes | None]:
             for rel in rels.iter(f"{_PKG_REL_NS}Relationship")
             if rel.get("Type", "").endswith("/styles")
         ]
-        for sheet in workbook.iter(f"{_MAIN_NS}sheet"):
+        for sheet in workbook.iterfind(".//{*}sheet"):
             if sheet.get("name") == sheet_name:
-                xml = read(targets[sheet.get(f"{_REL_NS}id")])
+                rel = next(v for k, v in sheet.attrib.items() if k.endswith("}id"))
+                xml = read(targets[rel])
                 return xml, full_calc, read(styles[0]) if styles else None
     raise KeyError(sheet_name)
 

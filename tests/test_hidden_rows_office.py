@@ -10,6 +10,7 @@ etl.rowvisibility).
 from __future__ import annotations
 
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 from unittest.mock import Mock
@@ -205,3 +206,34 @@ def test_an_xml_2003_cancel_list_filtered_down_cancels_only_what_shows(
     found = results(tmp_path, "cancel_filtered")
     assert [found[row]["status"] for row in "2345"] == ["ok", "rejected", "ok", "rejected"]
     assert found["5"]["message"] == hidden_message("xls")
+
+
+def as_strict(source: Path, target: Path) -> None:
+    """`source` rewritten as Excel's "Strict Open XML Spreadsheet" names its parts' XML."""
+    names = {
+        b"http://schemas.openxmlformats.org/spreadsheetml/2006/main": (
+            b"http://purl.oclc.org/ooxml/spreadsheetml/main"
+        ),
+        b'http://schemas.openxmlformats.org/officeDocument/2006/relationships"': (
+            b'http://purl.oclc.org/ooxml/officeDocument/relationships"'
+        ),
+    }
+    with zipfile.ZipFile(source) as old, zipfile.ZipFile(target, "w") as new:
+        for info in old.infolist():
+            data = old.read(info.filename)
+            if info.filename.startswith("xl/") and info.filename.endswith(".xml"):
+                for before, after in names.items():
+                    data = data.replace(before, after)
+            new.writestr(info, data)
+
+
+def test_a_strict_open_xml_cancel_list_has_its_hidden_rows_read(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """Not "cannot be read": the sheet is found whatever namespace the workbook uses."""
+    tmp_path.mkdir(exist_ok=True)
+    as_strict(OFFICE / "cancel_filtered.xlsx", tmp_path / "cancel_filtered.xlsx")
+    assert run(tmp_path, sandbox).exit_code == 1
+    assert cancelled(sandbox) == {"11000000000000000004", "11000000000000000006"}
+    found = results(tmp_path, "cancel_filtered")
+    assert [found[row]["status"] for row in "2345"] == ["ok", "rejected", "ok", "rejected"]

@@ -105,3 +105,23 @@ def test_a_console_that_went_away_never_stops_the_work_that_logs(
     monkeypatch.setattr(sys, "stderr", gone)  # where logging reports its own errors
     logging.getLogger("etl.pullschedule").error("pull failed; trying again next round")
     setup_logging()
+
+
+def test_the_log_file_loses_a_line_it_cannot_write_quietly_but_not_our_mistakes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A full disk: the line is lost from the file, no traceback on stderr (a cron mail of
+    dozens of lines). A line that cannot be formatted is reported as logging does."""
+    handler = FollowingFileHandler(tmp_path / "etl.log")
+    record = logging.makeLogRecord({"msg": "wrote a sheet"})
+    try:
+        raise OSError(28, "No space left on device")
+    except OSError:
+        handler.handleError(record)
+    assert capsys.readouterr().err == ""
+    try:
+        raise TypeError("not enough arguments for format string")
+    except TypeError:
+        handler.handleError(record)
+    assert "--- Logging error ---" in capsys.readouterr().err
+    handler.close()

@@ -212,11 +212,17 @@ def test_the_book_keeps_the_first_file_leaves_out_the_attempt_asking_and_forgets
                     "1/a")  # fmt: skip
         book.record("pack", [("o1", '{"orderId":"o1"}', 5)], "b.csv", "2026-10-02T09:00:00+00:00",
                     "2/b")  # fmt: skip
-        [first] = book.earlier("pack", ["o1", "o2"], "2/b")["o1"]
+        began = "2026-10-03T00:00:00+00:00"  # when the attempt asking began
+        [first] = book.earlier("pack", ["o1", "o2"], "2/b", began)["o1"]
         assert (first.file, first.row, first.record) == ("a.csv", 2, {"orderId": "o1"})
-        assert book.earlier("pack", ["o1"], "1/a") == {}  # its own record: not an earlier file's
-        assert book.earlier("confirm", ["o1"], None) == {}
+        assert book.earlier("pack", ["o1"], "1/a", began) == {}  # its own: not an earlier file's
+        assert book.earlier("confirm", ["o1"], None, began) == {}
         # an attempt begun before a.csv applied it (a file held meanwhile): not earlier
         assert book.earlier("pack", ["o1"], "3/c", "2026-10-01T08:00:00+00:00") == {}
+        # 30 days are counted from when the attempt began (a file resumed reads what it read),
+        # else from now
+        assert book.earlier("pack", ["o1"], "3/c", "2026-10-31T08:00:00+00:00") != {}
+        assert book.earlier("pack", ["o1"], "3/c", "2026-10-31T10:00:00+00:00") == {}
+        assert book.earlier("pack", ["o1"], None) == {}  # now: over 30 days ago
         book.record("pack", [], "c.csv", "2026-10-31T10:00:00+00:00", None)  # 30 days on
-        assert book.earlier("pack", ["o1"], None) == {}
+        assert book.earlier("pack", ["o1"], "3/c", "2026-10-31T08:00:00+00:00") == {}  # gone

@@ -59,6 +59,10 @@ def test_a_fixed_original_dropped_again_cancels_nothing_twice(tmp_path: Path, sa
     assert cancelled(sandbox, oid(11, 4)) == {"1": 1, "2": 0}
     assert cancelled(sandbox, oid(11, 6)) == {"1": 1, "2": 0}
     assert sandbox.state()["orders"][oid(11, 2)]["state"] == "placed"
+    # a cancel is in its own book, not the order-row book: a cancel sent again is one more
+    # piece, never "the same record, applied" (etl.orderbook.FEEDS)
+    with KeyState(inbox / ".konnect-etl") as state:
+        assert state.orders.earlier("cancel", [oid(11, n) for n in (2, 4, 6)], None) == {}
 
 
 def test_an_hourly_export_repeats_rows_and_another_reason_is_another_cancel(

@@ -30,7 +30,7 @@ NOT_RETURNED = (
 )
 ONE_QC = (
     "; a return QC is taken once per order: if that QC left an item out or has a wrong"
-    " reason, correct it in Konnect"
+    " reason, correct it in Konnect (not from a file)"
 )
 
 
@@ -80,9 +80,8 @@ def test_a_qc_of_a_closed_return_says_there_is_nothing_to_do(tmp_path: Path, san
     drop_xlsx(tmp_path / "b", "return_qc_pm.xlsx", [QC, *evening])
     assert run(tmp_path / "b", sandbox).exit_code == 1
     held = "; Konnect holds the return QC with item {}-1: reason 9 (damaged)"
-    closed = (
-        "the return is already closed in Konnect, its QC taken ({}): nothing to do, delete this row"
-    )
+    closed = "the return is already closed in Konnect, its QC taken ({})"  # not "delete it":
+    # the evening's reason differs from the one Konnect took, which is corrected in Konnect
     said = messages(tmp_path / "b", "return_qc_pm")
     assert said == {
         "2": X409 + closed.format("return_bag_accepted") + held.format(oid(18, 1)) + ONE_QC,
