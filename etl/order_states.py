@@ -205,7 +205,7 @@ def _cancelled(record: Record, order: Order) -> bool | None:
     states = states_of(order)
     if states and states <= set(ORDER_STATUSES["CANCELLED"]):
         return True
-    wanted = _wanted(record)
+    wanted = wanted_items(record)
     if not wanted:
         return False
     found = [_item(order, w) for w in wanted]  # {}: not listed, none of it cancelled
@@ -227,7 +227,8 @@ def _wanted_pieces(wanted: dict[str, Any]) -> float:
     return _number(wanted.get("quantity")) or 0
 
 
-def _wanted(record: Record) -> list[dict[str, Any]]:
+def wanted_items(record: Record) -> list[dict[str, Any]]:
+    """The items a record names (`orderItems`), each a dict."""
     return [w for w in record.get("orderItems") or [] if isinstance(w, dict)]
 
 
@@ -248,7 +249,7 @@ def cancel_moved(record: Record, before: Order, after: Order) -> bool | None:
     if reached is not None:
         return reached
     moved, asked = [], []
-    for wanted in _wanted(record):
+    for wanted in wanted_items(record):
         counts = [_number(_item(o, wanted).get("cancelledQuantity")) for o in (before, after)]
         if counts[0] is None or counts[1] is None:
             return None  # not shown: how far it moved cannot be told (never resent)
@@ -278,7 +279,7 @@ def qc_unsure(record: Record, order: Order) -> list[str]:
         return []
     return [
         str(w.get("orderItemId"))
-        for w in _wanted(record)
+        for w in wanted_items(record)
         if w.get("reasonCode") in (None, "") and not _item(order, w).get("returnReasonCode")
     ]
 
@@ -286,7 +287,7 @@ def qc_unsure(record: Record, order: Order) -> list[str]:
 def _qc_of_others(record: Record, order: Order) -> bool:
     """An item we do not name holds a QC reason: the QC Konnect took named it, so it was not
     this record (a return QC is taken once per order: the second is refused)."""
-    named = {str(w.get("orderItemId")) for w in _wanted(record)}
+    named = {str(w.get("orderItemId")) for w in wanted_items(record)}
     return any(
         isinstance(i, dict) and str(i.get("orderItemId")) not in named and i.get("returnReasonCode")
         for i in order.get("items") or []
@@ -298,7 +299,7 @@ def _reasons_unshown(record: Record, order: Order) -> bool:
     tell whether it holds ours (as `invoice_held.unshown`)."""
     return any(
         w.get("reasonCode") not in (None, "") and "returnReasonCode" not in _item(order, w)
-        for w in _wanted(record)
+        for w in wanted_items(record)
     )
 
 

@@ -17,7 +17,7 @@ what a look-up found (`Recalled`).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
@@ -26,7 +26,8 @@ import numpy as np
 import orjson
 
 from etl.journaltables import utc
-from etl.order_states import ORDER_FEEDS, Order, Record, qc_unsure
+from etl.model import IntArray
+from etl.order_states import ORDER_FEEDS, Order, Record, qc_unsure, wanted_items
 from etl.orderverdicts import Verdicts
 from etl.orderwords import LostAnswer, applied_before, qc_cannot_tell, qc_taken_without
 from etl.sqlitetx import immediate
@@ -117,19 +118,23 @@ def record_applied(
     if feed.name not in FEEDS or validated.frame.empty:
         return
     ok = np.asarray(out.status)[validated.positions] == "ok"
-    applied: list[tuple[str, str, int]] = []
-    for chunk in prepared.chunks:
-        rows, of_row = chunk.rows, chunk.record_of_row
-        if not ok[rows].any():
-            continue
-        records: list[Record] = orjson.loads(chunk.body)
-        numbers = validated.row_numbers[rows]
-        for r, (order, record) in enumerate(zip(chunk.keys(validated, feed), records, strict=True)):
-            mine = of_row == r
-            if ok[rows[mine]].any():
-                applied.append((order, canonical(record), int(numbers[mine].min())))
+    numbers = validated.row_numbers
+    applied = [
+        (order, canonical(record), int(numbers[rows].min()))
+        for order, record, rows in records(prepared)
+        if ok[rows].any()
+    ]
     at = datetime.now(UTC).isoformat(timespec="milliseconds")
     state.orders.record(feed.name, applied, name, at, attempt)
+
+
+def records(prepared: Prepared) -> Iterator[tuple[str, Record, IntArray]]:
+    """(orderId, record, its frame rows) of each record the file's requests send."""
+    validated, feed = prepared.validated, prepared.feed
+    for chunk in prepared.chunks:
+        sent: list[Record] = orjson.loads(chunk.body)
+        for r, (order, record) in enumerate(zip(chunk.keys(validated, feed), sent, strict=True)):
+            yield order, record, chunk.rows[chunk.record_of_row == r]
 
 
 # the order-row book's records of some orders, by order (`OrderBook.earlier`)
@@ -181,10 +186,9 @@ def _not_applied(v: Verdicts, i: int, code: str, said: str) -> None:
 
 def _items(record: Record) -> set[tuple[str, str, str]]:
     """(item, quantity, reason) of each item a return QC names."""
-    wanted = [w for w in record.get("orderItems") or [] if isinstance(w, dict)]
     return {
         (str(w.get("orderItemId")), str(w.get("quantity")), str(w.get("reasonCode") or ""))
-        for w in wanted
+        for w in wanted_items(record)
     }
 
 

@@ -25,15 +25,11 @@ says it was already applied - as without this rule. Stock and price are not orde
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-import numpy as np
-import orjson
-
 from etl.bodies import build_chunks
-from etl.model import IntArray, Problem
-from etl.orderbook import FEEDS, EarlierRow, Reader, canonical
+from etl.model import Problem
+from etl.orderbook import FEEDS, EarlierRow, Reader, canonical, records
 from etl.orderwords import applied_by
 from etl.validation import drop_rows
 from etl.wording import count
@@ -51,10 +47,10 @@ def skip_applied(prepared: Prepared, read: Reader) -> int:
     for this file's attempt): their rows become `ok` rows saying so. The rows dropped."""
     if prepared.feed.name not in FEEDS or prepared.validated.frame.empty:
         return 0
-    records = list(_records(prepared))
-    book = read(sorted({order for order, _, _ in records}))
+    sent = [(order, canonical(record), rows) for order, record, rows in records(prepared)]
+    book = read(sorted({order for order, _, _ in sent}))
     messages: dict[int, str] = {}
-    for order, text, rows in records:
+    for order, text, rows in sent:
         earlier = book.get(order, ())
         if (same := next((e for e in earlier if canonical(e.record) == text), None)) is not None:
             messages.update(dict.fromkeys(rows.tolist(), not_sent(same)))
@@ -76,16 +72,3 @@ def not_sent(earlier: EarlierRow) -> str:
 
 def _repeated(row: int, message: str) -> Problem:
     return Problem(row, "", "", REPEATED, message, status="ok")
-
-
-def _records(prepared: Prepared) -> Iterator[tuple[str, str, IntArray]]:
-    """(orderId, canonical record, its frame rows) of each record the file would send."""
-    validated, feed = prepared.validated, prepared.feed
-    for chunk in prepared.chunks:
-        records = orjson.loads(chunk.body)
-        of_row, rows = chunk.record_of_row, chunk.rows
-        # the rows of a record are contiguous in a chunk (`bodies._order_chunks`)
-        groups = np.split(rows, np.flatnonzero(np.diff(of_row)) + 1)
-        keys = chunk.keys(validated, feed)
-        for order, record, group in zip(keys, records, groups, strict=True):
-            yield order, canonical(record), group

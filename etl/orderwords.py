@@ -22,6 +22,7 @@ from etl.order_states import (
     invoice_lacks_of,
     other_reasons,
     states_of,
+    wanted_items,
 )
 from etl.wording import count, local_time
 
@@ -98,8 +99,7 @@ def qc_cannot_tell(unsure: list[str]) -> str:
 
 def _pieces(record: Record) -> list[str]:
     """'1100...-1 (1 piece)' for each item a return QC names."""
-    items = [w for w in record.get("orderItems") or [] if isinstance(w, dict)]
-    return [f"{w.get('orderItemId')} ({_count(w.get('quantity'))})" for w in items]
+    return [f"{w.get('orderItemId')} ({_count(w.get('quantity'))})" for w in wanted_items(record)]
 
 
 def _count(pieces: object) -> str:
