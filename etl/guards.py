@@ -170,7 +170,7 @@ def _skip_applied_orders(
     """`orderrepeats.skip_applied`, the book read as this file's look-ups read it: a resumed
     attempt leaves out its own records and those recorded after it began."""
     feed, mine = prepared.feed.name, _unfinished(job, path, sha256)
-    attempt = f"{mine.id}/{mine.started_at}" if mine is not None else None
+    attempt = mine.attempt if mine is not None else None
     began = mine.started_at if mine is not None else "~"
     orderrepeats.skip_applied(prepared, partial(state.orders.earlier, feed, attempt=attempt,
                                                 before=began))  # fmt: skip
@@ -209,7 +209,7 @@ def _attempt(job: Job, path: Path, sha256: str) -> str | None:
     """The unfinished attempt at this file, if any, as the protection state names it: its
     journal id and start (a journal made anew would number from 1 again)."""
     earlier = _unfinished(job, path, sha256)
-    return f"{earlier.id}/{earlier.started_at}" if earlier is not None else None
+    return earlier.attempt if earlier is not None else None
 
 
 def _unfinished(job: Job, path: Path, sha256: str) -> FileRecord | None:

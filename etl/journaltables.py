@@ -71,6 +71,12 @@ class FileRecord:
     summary_path: str | None
     row_count: int | None
 
+    @property
+    def attempt(self) -> str:
+        """How the protection state names this attempt: "id/started_at" (its start too: a
+        journal made anew numbers from 1 again)."""
+        return f"{self.id}/{self.started_at}"
+
 
 RECORD = (  # FileRecord's columns
     "id, sha256, name, feed, mapping, state, started_at, finished_at, summary_path, row_count"

@@ -261,7 +261,7 @@ def _book(journal: Journal | None, file_id: int | None, name: str, feed: str) ->
     mine = journal.unfinished_by_name().get(name)
     if mine is None or mine.id != file_id:
         return order_rows(journal.path.parent, feed, None)
-    return order_rows(journal.path.parent, feed, f"{mine.id}/{mine.started_at}", mine.started_at)
+    return order_rows(journal.path.parent, feed, mine.attempt, mine.started_at)
 
 
 async def _resend(
