@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from etl.sqlitetx import immediate
+from etl.sqlitetx import forget_before, immediate
 from etl.wording import count
 
 if TYPE_CHECKING:
@@ -75,9 +75,8 @@ class AwbBook:
 
     def record(self, applied: list[tuple[str, str, int]], file: str, at: str) -> None:
         """Remember the (AWB, order, row) `file` applied; entries older than `keep_days` go."""
-        horizon = (datetime.fromisoformat(at) - timedelta(days=self._keep_days)).isoformat()
         with immediate(self._db):
-            self._db.execute("DELETE FROM awbs WHERE set_at < ?", (horizon,))
+            forget_before(self._db, "awbs", "set_at", at, self._keep_days)
             self._db.executemany(
                 "INSERT OR REPLACE INTO awbs (awb, order_id, file, row, set_at)"
                 " VALUES (?, ?, ?, ?, ?)",

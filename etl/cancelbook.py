@@ -13,9 +13,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 
-from etl.sqlitetx import immediate
+from etl.sqlitetx import forget_before, immediate
 
 
 @dataclass(frozen=True)
@@ -64,11 +63,10 @@ class CancelBook:
         was `lost` (action, row). The first file to apply one keeps it; a lost one is kept
         until a file applies it, and never replaces an applied one. Entries older than
         the book's `keep_days` are forgotten."""
-        horizon = (datetime.fromisoformat(at) - timedelta(days=self._keep_days)).isoformat()
         rows = [(a, file, row, at, 1, attempt) for a, row in applied]
         rows += [(a, file, row, at, 0, attempt) for a, row in lost]
         with immediate(self._db):
-            self._db.execute("DELETE FROM cancels WHERE applied_at < ?", (horizon,))
+            forget_before(self._db, "cancels", "applied_at", at, self._keep_days)
             self._db.executemany(
                 "INSERT INTO cancels (action, file, row, applied_at, settled, attempt) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (action) DO UPDATE SET "

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from etl.konnect import explain
-from etl.sqlitetx import immediate
+from etl.sqlitetx import forget_before, immediate
 from etl.wording import local_time
 
 if TYPE_CHECKING:
@@ -76,9 +76,8 @@ class InvoiceBook:
         """Remember the (number, order, type, row) `file` applied; the first file to apply a
         number to an order keeps it (a replay found applied does not take it over). Entries
         older than `keep_days` go."""
-        horizon = (datetime.fromisoformat(at) - timedelta(days=self._keep_days)).isoformat()
         with immediate(self._db):
-            self._db.execute("DELETE FROM invoices WHERE applied_at < ?", (horizon,))
+            forget_before(self._db, "invoices", "applied_at", at, self._keep_days)
             self._db.executemany(
                 "INSERT INTO invoices (number, order_id, kind, file, row, applied_at)"
                 " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",

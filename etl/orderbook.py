@@ -30,7 +30,7 @@ from etl.model import IntArray
 from etl.order_states import ORDER_FEEDS, Order, Record, qc_unsure, wanted_items
 from etl.orderverdicts import Verdicts
 from etl.orderwords import LostAnswer, applied_before, qc_cannot_tell, qc_taken_without
-from etl.sqlitetx import immediate
+from etl.sqlitetx import forget_before, immediate
 
 if TYPE_CHECKING:
     from etl.job import Prepared
@@ -99,9 +99,8 @@ class OrderBook:
     ) -> None:
         """Remember the (order, canonical record, row) `file` (the journal's `attempt`) applied;
         the first file to apply a record keeps it. Entries older than `keep_days` go."""
-        horizon = (datetime.fromisoformat(at) - timedelta(days=self._keep_days)).isoformat()
         with immediate(self._db):
-            self._db.execute("DELETE FROM order_rows WHERE applied_at < ?", (horizon,))
+            forget_before(self._db, "order_rows", "applied_at", at, self._keep_days)
             self._db.executemany(
                 "INSERT INTO order_rows (feed, order_id, record, file, row, applied_at, attempt)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",

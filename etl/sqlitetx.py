@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from etl.errors import ConfigError
@@ -32,6 +33,13 @@ def immediate(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already
             db.execute("ROLLBACK")
         raise
+
+
+def forget_before(db: sqlite3.Connection, table: str, column: str, at: str, days: int) -> None:
+    """Delete the rows of `table` whose `column` (UTC, ISO) is over `days` before `at`: a
+    book's entries past its keep_days, as a file records its own (inside its transaction)."""
+    horizon = (datetime.fromisoformat(at) - timedelta(days=days)).isoformat()
+    db.execute(f"DELETE FROM {table} WHERE {column} < ?", (horizon,))  # our names, not input
 
 
 def layout(db: sqlite3.Connection, path: Path, known: int) -> int:
