@@ -5,7 +5,9 @@ awb/status/pack) or, for feeds that group rows into orders, `orderId`+`orderItem
 are formed over every row whose key cells are filled, valid or not, so a fix to one row
 never silently changes which row wins.
 
-- `error` (default): every row of a duplicated key is rejected, naming the other rows.
+- `error` (default): every row of a duplicated key is rejected, naming the other rows; but an
+  order action of one row per order (status, AWB, pack) written twice alike in every cell is
+  sent once, the copy reported with it (`_one_action_twice`).
 - `first` / `last`: the first (last) row in file order is sent. The others are *merged*
   into it: not sent themselves, reported with the kept row's outcome. When the kept row is
   itself rejected, the others are rejected too (nothing is sent for that key). In one of our
@@ -120,13 +122,25 @@ def resolve(
     out = Resolution()
     for group in duplicate_groups(key_codes(work, fields)):
         members = group.tolist()
-        if policy == "error":
+        if policy == "error" and _one_action_twice(feed, work, members):
+            _keep_one(feed, members[0], members, bad, rows, policy, out)
+        elif policy == "error":
             _reject_all(feed, work, members, rows, out)
         elif policy == "sum":
             _sum(feed, work, members, bad, rows, out)
         else:
             _keep_one(feed, _kept(members, order, policy), members, bad, rows, policy, out)
     return out
+
+
+def _one_action_twice(feed: Feed, work: pd.DataFrame, members: list[int]) -> bool:
+    """An order action of one row per order (a status, an AWB, a pack) written twice alike in
+    every cell (a courier feed sending an event again): sent once, not both rows rejected -
+    there is no right row to choose. Not for stock or price (two bins of one SKU may be
+    meant to add up), nor for rows of order items (two alike may mean two pieces)."""
+    if feed.grouped or feed.key != ("orderId",):
+        return False
+    return len(work.iloc[members].astype("str").drop_duplicates()) == 1
 
 
 def _kept(members: list[int], order: IntArray | None, policy: str) -> int:

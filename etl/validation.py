@@ -67,6 +67,8 @@ class Validated:
         row = int(self.row_numbers[self.merged[position]])
         if self.duplicates == "sum":
             return f"added to row {row}"
+        if self.duplicates == "error":  # alike in every cell (`duplicates._one_action_twice`)
+            return f"{self.same} as row {row}, alike in every cell: sent once, with that row"
         return (
             f"{self.same} as row {row}, sent once with that row (the mapping sends the"
             f" {self.duplicates} of such rows: duplicates: {self.duplicates})"

@@ -650,3 +650,27 @@ def test_an_awb_an_earlier_file_set_on_another_order_is_noted(tmp_path: Path, sa
     assert run(inbox, sandbox).exit_code == 0
     again = results(inbox, "awb_again")["2"]["message"]  # the same order: nothing to note
     assert again.startswith("already applied: awb_evening.csv (row 3, ") and "set on" not in again
+
+
+def test_a_status_written_twice_alike_is_sent_once_two_different_are_refused(
+    tmp_path: Path, sandbox: Any
+) -> None:
+    """A courier feed that sends an event again: the same order, status and remark on two
+    rows is one update, sent once (nothing to choose between them). Two different statuses
+    of one order in a file stay refused: which is right is the user's to say."""
+    drop(tmp_path, "status_courier.csv", [
+        ["orderId", "orderStatus", "remark"],
+        [oid(16, 5), "delivery_done", "handed to customer"],
+        [oid(16, 6), "delivery_done", ""],
+        [oid(16, 5), "delivery_done", "handed to customer"],
+        [oid(16, 6), "rto_bag_delivered", ""],
+    ])  # fmt: skip
+    assert run(tmp_path, sandbox).exit_code == 1
+    rows = results(tmp_path, "status_courier")
+    assert [rows[r]["status"] for r in "2345"] == ["ok", "rejected", "ok", "rejected"]
+    assert rows["4"]["message"] == (
+        "same order ID as row 2, alike in every cell: sent once, with that row"
+    )
+    sent = [e["key"] for e in sandbox.ledger() if e["path"].endswith("/status")]
+    assert sent == [oid(16, 5)]
+    assert states(sandbox, oid(16, 5), oid(16, 6)) == ["delivery_done", "bag_picked"]
