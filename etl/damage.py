@@ -96,7 +96,7 @@ def shortened_note(spec: FieldSpec, problems: list[Problem], total: int) -> str 
     if len(hit) < 2:
         return None
     if any(p.code == "id_scientific" for p in hit):
-        how = f"saved by Excel in scientific notation ('{hit[0].value}')"
+        how = f"saved by Excel (or LibreOffice) in scientific notation ('{hit[0].value}')"
     else:
         how = f"stored as a number, which keeps only {EXCEL_DIGITS} digits ('{hit[0].value}')"
     name = label(spec.name)

@@ -254,7 +254,7 @@ DATE_HINT = (
     "column as Text and export again"
 )
 LOST_ZEROS_HINT = (
-    "if the SKU had leading zeros in your ERP (e.g. 00012345), Excel may have removed them: "
+    "if the SKU had leading zeros in your ERP (e.g. 00012345), Excel (or LibreOffice) may have removed them: "
     "format the column as Text and export again"
 )
 
