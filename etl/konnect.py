@@ -254,8 +254,8 @@ DATE_HINT = (
     "column as Text and export again"
 )
 LOST_ZEROS_HINT = (
-    "if the SKU had leading zeros in your ERP (e.g. 00012345), Excel (or LibreOffice) may have removed them: "
-    "format the column as Text and export again"
+    "if the SKU had leading zeros in your ERP (e.g. 00012345), Excel (or LibreOffice) may have"
+    " removed them: format the column as Text and export again"
 )
 
 

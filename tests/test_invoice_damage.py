@@ -56,9 +56,10 @@ def test_an_order_id_column_saved_as_4e19_is_said_once(tmp_path: Path, sandbox: 
     said = warnings(inbox, "invoices_excel_saved")
     assert said == [
         "column 'Order ID': 9 of 9 rows have their order ID saved by Excel (or LibreOffice) in"
-        " scientific notation ('4E+19'): different order IDs became the same number and their real digits"
-        " are lost, so those rows were not sent; format the column as Text in Excel and export"
-        " the file again (or export it from your system again without opening it in Excel)"
+        " scientific notation ('4E+19'): different order IDs became the same number and their"
+        " real digits are lost, so those rows were not sent; format the column as Text in Excel"
+        " and export the file again (or export it from your system again without opening it in"
+        " Excel)"
     ]
     assert "column 'Order ID': 9 of 9 rows" in " ".join(outcome.output.split())
     assert applied(sandbox, "invoice") == []
