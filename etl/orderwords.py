@@ -165,7 +165,7 @@ def holds(feed: str, record: Record, order: Order) -> str:
         return _status_first(record, order) or _status_of_return(record, order)
     if feed == "return_qc":
         reasons = other_reasons(record, order)
-        taken = f"Konnect holds the return QC with {'; '.join(reasons)}" if reasons else ""
+        taken = f"Konnect's return QC of this order shows {'; '.join(reasons)}" if reasons else ""
         return _qc_refused(order, taken)
     if feed != "invoice":
         return ""

@@ -253,7 +253,7 @@ def test_a_return_qc_refused_names_the_reason_konnect_keeps_with_its_meaning() -
         "items": [{"orderItemId": "i-1", "returnReasonCode": "9"}],
     }
     said = holds("return_qc", record, order)  # after where the return stands (closed)
-    assert "; Konnect holds the return QC with item i-1: reason 9 (damaged);" in said
+    assert "; Konnect's return QC of this order shows item i-1: reason 9 (damaged);" in said
 
 
 @pytest.mark.parametrize(

@@ -229,7 +229,7 @@ def test_a_corrected_return_reason_sent_after_the_qc_is_refused_not_already_appl
     assert row["message"] == (
         "X409 - the order is not in a state that allows this action: the return is already"
         " closed in Konnect, its QC taken (return_bag_accepted);"
-        f" Konnect holds the return QC with item {item}: no reason shown (it was in good"
+        f" Konnect's return QC of this order shows item {item}: no reason shown (it was in good"
         " condition, or not in the QC Konnect took); a return QC is taken once per order: if"
         " that QC left an item out or has a wrong reason, correct it in Konnect (not from a file)"
     )

@@ -79,7 +79,7 @@ def test_a_qc_of_a_closed_return_says_there_is_nothing_to_do(tmp_path: Path, san
     evening = [[*morning[0][:3], "7"], [*morning[1][:3], "6"]]
     drop_xlsx(tmp_path / "b", "return_qc_pm.xlsx", [QC, *evening])
     assert run(tmp_path / "b", sandbox).exit_code == 1
-    held = "; Konnect holds the return QC with item {}-1: reason 9 (damaged)"
+    held = "; Konnect's return QC of this order shows item {}-1: reason 9 (damaged)"
     closed = "the return is already closed in Konnect, its QC taken ({})"  # not "delete it":
     # the evening's reason differs from the one Konnect took, which is corrected in Konnect
     said = messages(tmp_path / "b", "return_qc_pm")
